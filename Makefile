@@ -1,0 +1,54 @@
+# rpp: the commands a newcomer needs are `make run` and `make test`; both install what they need.
+SHELL := /bin/bash
+SWIFT ?= swift
+# Numeric code is 10-50x slower unoptimised, so tests and benchmarks build in release with testing on.
+RELEASE := -c release -Xswiftc -enable-testing
+BIN := .build/release/rpp
+DEBIAN_PACKAGES := libnanomsg-dev libzstd-dev libopenblas-dev protobuf-compiler pkg-config
+
+.PHONY: deps build test run protos bench fuzz clean
+
+deps:
+	@missing=""; for p in $(DEBIAN_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "make deps: installing$$missing"; \
+	  SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
+	else echo "make deps: Debian packages present"; fi
+
+build: deps
+	$(SWIFT) build $(RELEASE) --product rpp
+
+test: deps
+	$(SWIFT) build $(RELEASE) --build-tests
+	$(SWIFT) test $(RELEASE) --skip-build --parallel --num-workers 2
+
+run: build
+	@echo "make run: the distributed run lands with issue 5 (not yet)."
+
+# Regenerate Sources/Wire/Proto/*.pb.swift from Protos/*.proto with protoc-gen-swift built
+# from the swift-protobuf dependency (the generated code is committed).
+protos: deps
+	$(SWIFT) build -c release --product protoc-gen-swift
+	protoc --plugin=protoc-gen-swift=.build/release/protoc-gen-swift \
+	  --swift_out=Sources/Wire/Proto --swift_opt=Visibility=Public --swift_opt=FileNaming=DropPath \
+	  -I Protos Protos/rpp/v1/*.proto
+	@echo "regenerated: $$(ls Sources/Wire/Proto/*.pb.swift | tr '\n' ' ')"
+
+bench: build
+	OPENBLAS_NUM_THREADS=1 $(BIN) bench wire
+
+# Coverage-guided fuzzing of the frame decoder (libFuzzer). FUZZ_SECONDS bounds the run.
+FUZZ_SECONDS ?= 60
+fuzz: deps
+	$(SWIFT) build -c release --scratch-path .build-fuzz --product rpp-fuzz-frame \
+	  -Xswiftc -sanitize=fuzzer,address -Xswiftc -DFUZZING
+	mkdir -p .build-fuzz/corpus
+	cp Tests/Fixtures/frames/*.frame Tests/Fixtures/fuzz/* .build-fuzz/corpus/ 2>/dev/null || true
+	.build-fuzz/release/rpp-fuzz-frame -max_total_time=$(FUZZ_SECONDS) -max_len=65536 \
+	  -artifact_prefix=Tests/Fixtures/fuzz/crash- .build-fuzz/corpus
+
+clean:
+	rm -rf .build .build-fuzz

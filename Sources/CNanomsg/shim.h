@@ -1,0 +1,9 @@
+#include <nanomsg/nn.h>
+#include <nanomsg/pipeline.h>
+#include <nanomsg/reqrep.h>
+#include <nanomsg/pubsub.h>
+#include <nanomsg/survey.h>
+#include <nanomsg/pair.h>
+#include <nanomsg/tcp.h>
+#include <nanomsg/ipc.h>
+#include <nanomsg/inproc.h>

@@ -1,0 +1,88 @@
+import Foundation
+
+extension DType {
+    init(wire: Rpp_V1_DType, field: String) throws(FrameError) {
+        switch wire {
+        case .float32: self = .float32
+        case .float64: self = .float64
+        case .float16: self = .float16
+        case .bfloat16: self = .bfloat16
+        case .int32: self = .int32
+        case .int64: self = .int64
+        case .uint8: self = .uint8
+        case .unspecified: throw .invariant(field, "dtype is unspecified")
+        case .UNRECOGNIZED(let raw): throw .invariant(field, "unknown dtype \(raw)")
+        }
+    }
+
+    var wire: Rpp_V1_DType {
+        switch self {
+        case .float32: .float32
+        case .float64: .float64
+        case .float16: .float16
+        case .bfloat16: .bfloat16
+        case .int32: .int32
+        case .int64: .int64
+        case .uint8: .uint8
+        }
+    }
+}
+
+/// Tensors larger than this many elements are refused before anything is allocated.
+let maxTensorElements = 1 << 31
+
+extension DenseTensor {
+    /// Float tensors are byte-shuffled before the frame compresses them (`rpp bench wire` measures why);
+    /// smaller tensors are sent unfiltered: the filter cannot pay for itself.
+    static let shuffleMinimumBytes = 256
+
+    /// Checks the invariant (bytes = dtype size × product(shape)) and undoes the filter.
+    init(wire: Rpp_V1_Tensor, field: String) throws(FrameError) {
+        let dtype = try DType(wire: wire.dtype, field: field)
+        var elements = 1
+        for (axis, dim) in wire.shape.enumerated() {
+            guard dim >= 0 else { throw .invariant(field, "shape[\(axis)] is negative (\(dim))") }
+            let (product, overflow) = elements.multipliedReportingOverflow(by: Int(dim))
+            guard !overflow, product <= maxTensorElements else {
+                throw .invariant(field, "shape \(wire.shape) has more than \(maxTensorElements) elements")
+            }
+            elements = product
+        }
+        guard wire.data.count == elements * dtype.size else {
+            throw .invariant(field, "\(wire.data.count) data bytes but \(dtype.rawValue) × shape \(wire.shape) "
+                             + "needs \(elements * dtype.size)")
+        }
+        let raw: [UInt8]
+        switch wire.filter {
+        case .none: raw = [UInt8](wire.data)
+        case .byteShuffle: raw = wire.data.withUnsafeBytes { ByteShuffle.unshuffle($0, width: dtype.size) }
+        case .UNRECOGNIZED(let f): throw .invariant(field, "unknown filter \(f)")
+        }
+        self.init(dtype: dtype, shape: wire.shape.map { Int($0) }, bytes: raw)
+    }
+
+    var wire: Rpp_V1_Tensor {
+        var t = Rpp_V1_Tensor()
+        t.dtype = dtype.wire
+        t.shape = shape.map { Int64($0) }
+        if dtype.isFloat, bytes.count >= Self.shuffleMinimumBytes {
+            t.filter = .byteShuffle
+            t.data = Data(bytes.withUnsafeBytes { ByteShuffle.shuffle($0, width: dtype.size) })
+        } else {
+            t.data = Data(bytes)
+        }
+        return t
+    }
+
+    /// A float32 vector field with a known length.
+    static func floats(wire: Rpp_V1_Tensor, field: String, count: Int) throws(FrameError) -> [Float] {
+        let tensor = try DenseTensor(wire: wire, field: field)
+        guard tensor.dtype == .float32 else {
+            throw .invariant(field, "dtype is \(tensor.dtype.rawValue), expected float32")
+        }
+        guard tensor.shape == [count] else {
+            throw .invariant(field, "shape \(tensor.shape), expected [\(count)]")
+        }
+        return tensor.floats!
+    }
+}

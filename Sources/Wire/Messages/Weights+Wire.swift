@@ -1,0 +1,76 @@
+import Foundation
+
+extension WeightAnnouncement {
+    init(wire w: Rpp_V1_WeightAnnouncement) throws(FrameError) {
+        let dtype = try DType(wire: w.dtype, field: "weight_announcement.dtype")
+        guard w.elementCount >= 1, w.elementCount <= UInt64(maxTensorElements) else {
+            throw .invariant("weight_announcement.element_count", "is \(w.elementCount), expected 1...\(maxTensorElements)")
+        }
+        guard w.chunkElements >= 1, w.chunkCount >= 1 else {
+            throw .invariant("weight_announcement.chunk_count", "chunk_count and chunk_elements must be ≥ 1")
+        }
+        let needed = (w.elementCount + w.chunkElements - 1) / w.chunkElements
+        guard UInt64(w.chunkCount) == needed else {
+            throw .invariant("weight_announcement.chunk_count",
+                             "is \(w.chunkCount) but \(w.elementCount) elements in chunks of \(w.chunkElements) need \(needed)")
+        }
+        guard w.sha256.count == 32 else {
+            throw .invariant("weight_announcement.sha256", "has \(w.sha256.count) bytes, expected 32")
+        }
+        var layout: [TensorSpan] = []
+        for (i, s) in w.layout.enumerated() {
+            var elements: UInt64 = 1
+            for d in s.shape {
+                guard d >= 0, d <= Int64(maxTensorElements) else {
+                    throw .invariant("weight_announcement.layout[\(i)].shape", "has dimension \(d)")
+                }
+                elements = elements.multipliedReportingOverflow(by: UInt64(d)).partialValue
+            }
+            guard s.offset <= w.elementCount, elements <= w.elementCount - s.offset else {
+                throw .invariant("weight_announcement.layout[\(i)]", "\(s.name) runs past the end of the buffer")
+            }
+            layout.append(TensorSpan(name: s.name, shape: s.shape.map { Int($0) }, offset: Int(s.offset)))
+        }
+        self.init(policyVersion: w.policyVersion, dtype: dtype, elementCount: Int(w.elementCount),
+                  chunkCount: Int(w.chunkCount), chunkElements: Int(w.chunkElements), sha256: [UInt8](w.sha256),
+                  layout: layout)
+    }
+
+    var wire: Rpp_V1_WeightAnnouncement {
+        var w = Rpp_V1_WeightAnnouncement()
+        w.policyVersion = policyVersion; w.dtype = dtype.wire; w.elementCount = UInt64(elementCount)
+        w.chunkCount = UInt32(clamping: chunkCount); w.chunkElements = UInt64(chunkElements)
+        w.sha256 = Data(sha256)
+        w.layout = layout.map { s in
+            var t = Rpp_V1_TensorSpan()
+            t.name = s.name; t.shape = s.shape.map { Int64($0) }; t.offset = UInt64(s.offset)
+            return t
+        }
+        return w
+    }
+}
+
+extension WeightChunk {
+    init(wire w: Rpp_V1_WeightChunk) throws(FrameError) {
+        guard w.count >= 1, w.index < w.count else {
+            throw .invariant("weight_chunk.index", "index \(w.index) of \(w.count) chunks")
+        }
+        guard w.hasData else { throw .invariant("weight_chunk.data", "is missing") }
+        let data = try DenseTensor(wire: w.data, field: "weight_chunk.data")
+        guard data.shape.count == 1, data.shape[0] >= 1 else {
+            throw .invariant("weight_chunk.data", "shape \(data.shape), expected a non-empty 1-D slice")
+        }
+        guard w.offset <= UInt64(maxTensorElements) else {
+            throw .invariant("weight_chunk.offset", "is \(w.offset), beyond any buffer")
+        }
+        self.init(policyVersion: w.policyVersion, index: Int(w.index), count: Int(w.count), offset: Int(w.offset),
+                  data: data)
+    }
+
+    var wire: Rpp_V1_WeightChunk {
+        var w = Rpp_V1_WeightChunk()
+        w.policyVersion = policyVersion; w.index = UInt32(clamping: index); w.count = UInt32(clamping: count)
+        w.offset = UInt64(offset); w.data = data.wire
+        return w
+    }
+}

@@ -1,0 +1,189 @@
+import CNanomsg
+import CNanomsgShim
+import Foundation
+import Synchronization
+
+/// The nanomsg scalability protocols rpp uses.
+public enum SocketPattern: String, Sendable, CaseIterable {
+    case push, pull, req, rep, pub, sub, surveyor, respondent, pair
+
+    var protocolNumber: Int32 {
+        switch self {
+        case .push: rpp_nn_push
+        case .pull: rpp_nn_pull
+        case .req: rpp_nn_req
+        case .rep: rpp_nn_rep
+        case .pub: rpp_nn_pub
+        case .sub: rpp_nn_sub
+        case .surveyor: rpp_nn_surveyor
+        case .respondent: rpp_nn_respondent
+        case .pair: rpp_nn_pair
+        }
+    }
+}
+
+/// A way to stop a blocking call from another thread.
+public final class CancelFlag: Sendable {
+    private let flag = Atomic<Bool>(false)
+    public init() {}
+    public func cancel() { flag.store(true, ordering: .releasing) }
+    public var isCancelled: Bool { flag.load(ordering: .acquiring) }
+}
+
+/// A nanomsg socket with blocking, deadline-bounded send and receive.
+///
+/// Blocking calls wait in slices of `pollSlice` so that a deadline, a `CancelFlag` or `close()` from
+/// another thread ends them promptly. Call these from dedicated threads (see `FrameSocket`), never from
+/// Swift's cooperative pool. Closing one socket never affects another (rpp never calls `nn_term`).
+public final class Socket: @unchecked Sendable {
+    public let pattern: SocketPattern
+    let fd: Int32
+    /// (closed, calls in flight): nn_close waits until no call uses the descriptor, so a closed
+    /// descriptor number that nanomsg hands out again is never used by a late call.
+    private let state = Mutex<(closed: Bool, inFlight: Int, released: Bool)>((false, 0, false))
+    /// How long one blocking nanomsg call may wait before deadlines and cancellation are checked.
+    static let pollSlice: Int32 = 50
+
+    /// Opens a socket. `maxMessageBytes` caps what a peer can make this process receive.
+    public init(_ pattern: SocketPattern, maxMessageBytes: Int = FrameLimits().maxPayloadBytes + 4096) throws(TransportError) {
+        self.pattern = pattern
+        let fd = nn_socket(rpp_nn_af_sp, pattern.protocolNumber)
+        guard fd >= 0 else { throw .last("open \(pattern.rawValue) socket") }
+        self.fd = fd
+        try setOption(rpp_nn_sol_socket, rpp_nn_rcvtimeo, Self.pollSlice, "receive timeout")
+        try setOption(rpp_nn_sol_socket, rpp_nn_sndtimeo, Self.pollSlice, "send timeout")
+        try setOption(rpp_nn_sol_socket, rpp_nn_rcvmaxsize, Int32(clamping: maxMessageBytes), "max message size")
+        try setOption(rpp_nn_sol_socket, rpp_nn_linger, 0, "linger")
+        if pattern == .sub {
+            // Subscribe to everything: frames carry their own kind.
+            let rc = nn_setsockopt(fd, rpp_nn_sub, rpp_nn_sub_subscribe, "", 0)
+            guard rc == 0 else { throw .last("subscribe") }
+        }
+    }
+
+    deinit { close() }
+
+    func setOption(_ level: Int32, _ option: Int32, _ value: Int32, _ what: String) throws(TransportError) {
+        var v = value
+        guard nn_setsockopt(fd, level, option, &v, MemoryLayout<Int32>.size) == 0 else {
+            throw .last("set \(what) on \(pattern.rawValue) socket")
+        }
+    }
+
+    /// Milliseconds a surveyor waits for answers to one survey.
+    public func setSurveyDeadline(milliseconds: Int32) throws(TransportError) {
+        try setOption(rpp_nn_surveyor, rpp_nn_surveyor_deadline, milliseconds, "survey deadline")
+    }
+
+    /// How often a REQ socket re-sends an unanswered request (nanomsg's default is 60 s).
+    public func setRequestResendInterval(milliseconds: Int32) throws(TransportError) {
+        try setOption(rpp_nn_req, rpp_nn_req_resend_ivl, milliseconds, "request resend interval")
+    }
+
+    /// Listens on an address such as `tcp://127.0.0.1:5555`, `ipc:///tmp/x.ipc` or `inproc://name`.
+    public func bind(_ address: String) throws(TransportError) {
+        guard nn_bind(fd, address) >= 0 else { throw .last("bind \(address)") }
+    }
+
+    /// Connects to an address; nanomsg reconnects by itself if the peer goes away and comes back.
+    public func connect(_ address: String) throws(TransportError) {
+        guard nn_connect(fd, address) >= 0 else { throw .last("connect \(address)") }
+    }
+
+    /// Sends one message, waiting at most `timeout` (nil: until sent, closed or cancelled).
+    public func send(_ bytes: UnsafeRawBufferPointer, timeout: Duration? = nil, cancel: CancelFlag? = nil) throws(TransportError) {
+        let deadline = timeout.map { ContinuousClock.now + $0 }
+        while true {
+            try enter("send", cancel)
+            let rc = nn_send(fd, bytes.baseAddress, bytes.count, 0)
+            let e = rc < 0 ? nn_errno() : 0
+            leave()
+            if rc >= 0 { return }
+            guard e == rpp_nn_etimedout || e == rpp_nn_eagain || e == rpp_nn_eintr else {
+                throw closedOr(.from(e, "send on \(pattern.rawValue) socket"))
+            }
+            if let deadline, ContinuousClock.now >= deadline {
+                throw TransportError(.timedOut, operation: "send on \(pattern.rawValue) socket", errno: e,
+                                     text: "no peer took the message within \(timeout!)")
+            }
+        }
+    }
+
+    public func send(_ bytes: [UInt8], timeout: Duration? = nil, cancel: CancelFlag? = nil) throws(TransportError) {
+        let result: Result<Void, TransportError> = bytes.withUnsafeBytes { p in
+            Result { () throws(TransportError) in try send(p, timeout: timeout, cancel: cancel) }
+        }
+        try result.get()
+    }
+
+    /// Receives one message and hands its bytes to `body` without copying them.
+    public func receive<R>(timeout: Duration? = nil, cancel: CancelFlag? = nil,
+                           _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R {
+        let deadline = timeout.map { ContinuousClock.now + $0 }
+        while true {
+            try enter("receive", cancel)
+            var buffer: UnsafeMutableRawPointer?
+            let rc = withUnsafeMutablePointer(to: &buffer) { nn_recv(fd, $0, rpp_nn_msg, 0) }
+            let e = rc < 0 ? nn_errno() : 0
+            leave()
+            if rc >= 0, let buffer {
+                defer { nn_freemsg(buffer) }
+                return try body(UnsafeRawBufferPointer(start: buffer, count: Int(rc)))
+            }
+            guard e == rpp_nn_etimedout || e == rpp_nn_eagain || e == rpp_nn_eintr else {
+                throw closedOr(.from(e, "receive on \(pattern.rawValue) socket"))
+            }
+            if let deadline, ContinuousClock.now >= deadline {
+                throw TransportError(.timedOut, operation: "receive on \(pattern.rawValue) socket", errno: e,
+                                     text: "no message within \(timeout!)")
+            }
+        }
+    }
+
+    /// Receives one message as a byte array.
+    public func receive(timeout: Duration? = nil, cancel: CancelFlag? = nil) throws -> [UInt8] {
+        try receive(timeout: timeout, cancel: cancel) { Array($0) }
+    }
+
+    /// Closes the socket. Blocked calls on other threads end with `.closed` within one poll slice.
+    public func close() {
+        let release = state.withLock { s -> Bool in
+            s.closed = true
+            guard s.inFlight == 0, !s.released else { return false }
+            s.released = true
+            return true
+        }
+        if release { _ = nn_close(fd) }
+    }
+
+    public var isClosed: Bool { state.withLock { $0.closed } }
+
+    private func enter(_ operation: String, _ cancel: CancelFlag?) throws(TransportError) {
+        let open = state.withLock { s -> Bool in
+            guard !s.closed else { return false }
+            s.inFlight += 1
+            return true
+        }
+        guard open else {
+            throw TransportError(.closed, operation: "\(operation) on \(pattern.rawValue) socket", text: "the socket is closed")
+        }
+        if cancel?.isCancelled == true {
+            leave()
+            throw TransportError(.cancelled, operation: "\(operation) on \(pattern.rawValue) socket", text: "cancelled")
+        }
+    }
+
+    private func leave() {
+        let release = state.withLock { s -> Bool in
+            s.inFlight -= 1
+            guard s.closed, s.inFlight == 0, !s.released else { return false }
+            s.released = true
+            return true
+        }
+        if release { _ = nn_close(fd) }
+    }
+
+    private func closedOr(_ error: TransportError) -> TransportError {
+        isClosed ? TransportError(.closed, operation: error.operation, errno: error.errno, text: "the socket is closed") : error
+    }
+}

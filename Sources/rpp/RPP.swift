@@ -1,0 +1,28 @@
+import ArgumentParser
+
+/// The one binary. Every role and tool of rpp is a subcommand.
+@main
+struct RPP: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "rpp",
+        abstract: "REINFORCE++ on a cluster of Swift processes.",
+        discussion: """
+            Roles and tools of an rpp cluster. Run `rpp help <subcommand>` for the options of one.
+            Start with `make run` (a local cluster trains a small model) and `make test`.
+            """,
+        subcommands: [Inspect.self, Bench.self] + modelCommands)
+}
+
+/// `rpp inspect ...`: look inside frames, recordings and the RL math.
+struct Inspect: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Look inside frames and batches.",
+        subcommands: [InspectFrame.self] + rlInspectCommands)
+}
+
+/// `rpp bench ...`: benchmarks that report ratios against a baseline measured in the same run.
+struct Bench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Benchmarks, each against a baseline measured in the same run.",
+        subcommands: [BenchWire.self] + modelBenchCommands + rlBenchCommands)
+}
