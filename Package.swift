@@ -2,7 +2,7 @@
 // rpp: REINFORCE++ on a cluster of Swift processes.
 //
 // Module graph (one way):
-//   C shims (CNanomsg, CNanomsgShim, CZstd, COpenBLAS, CChecksum)
+//   C shims (CNanomsg, CNanomsgShim, CZstd, COpenBLAS, CSupport)
 //     -> Wire (frames, protobuf, sockets)      Model (tensors, transformer, BLAS)
 //     -> RLCore (pure RL math, no sockets, no model)
 //     -> rpp (the one binary: roles and tools as subcommands)
@@ -31,10 +31,10 @@ let package = Package(
         // nanomsg's protocol and option macros re-exported as constants Swift can import.
         .target(name: "CNanomsgShim", dependencies: ["CNanomsg"]),
         // CRC32C (SSE4.2 when the CPU has it) for frame checksums.
-        .target(name: "CChecksum", cSettings: [.unsafeFlags(["-O3"])]),
+        .target(name: "CSupport", cSettings: [.unsafeFlags(["-O3"])]),
 
         .target(name: "Wire", dependencies: [
-            "CNanomsg", "CNanomsgShim", "CZstd", "CChecksum",
+            "CNanomsg", "CNanomsgShim", "CZstd", "CSupport",
             .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
@@ -42,6 +42,7 @@ let package = Package(
         .target(name: "RLCore"),
 
         .executableTarget(name: "rpp", dependencies: [
+            "CSupport",
             "Wire", "Model", "RLCore",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),

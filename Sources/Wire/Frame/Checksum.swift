@@ -1,4 +1,4 @@
-import CChecksum
+import CSupport
 
 /// CRC32C (Castagnoli) of bytes, continuing from `crc` (start from 0). Hardware-accelerated on x86-64.
 @inlinable

@@ -1,18 +1,28 @@
 import CZstd
+import Synchronization
 
-/// zstd compression of whole buffers, with bounded output on decompression.
+/// zstd compression of whole buffers, with bounded output on decompression. Compression and
+/// decompression contexts are pooled: creating one costs more than compressing a small message.
 public enum Zstd {
     /// Compresses `input` at `level` (negative levels are zstd's fast modes).
     public static func compress(_ input: UnsafeRawBufferPointer, level: Int32) -> [UInt8] {
         let bound = ZSTD_compressBound(input.count)
-        var out = [UInt8](repeating: 0, count: bound)
-        let written = out.withUnsafeMutableBytes { dst in
-            ZSTD_compress(dst.baseAddress, bound, input.baseAddress, input.count, level)
-        }
+        var out = [UInt8](unsafeUninitializedCapacity: bound) { _, n in n = bound }
+        let written = out.withUnsafeMutableBytes { compress(input, into: $0, level: level) }
         // Compression into a buffer of compressBound size cannot fail for valid levels.
-        precondition(ZSTD_isError(written) == 0, "zstd compress failed: \(errorName(written))")
-        out.removeSubrange(written...)
+        precondition(written != nil, "zstd compress failed")
+        out.removeSubrange(written!...)
         return out
+    }
+
+    /// Compresses into `output`; nil if it does not fit (or zstd fails).
+    static func compress(_ input: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer,
+                         level: Int32) -> Int? {
+        let context = pool.takeCompressor()
+        defer { pool.give(compressor: context) }
+        let written = ZSTD_compressCCtx(context.pointer, output.baseAddress, output.count, input.baseAddress,
+                                        input.count, level)
+        return ZSTD_isError(written) == 0 ? written : nil
     }
 
     /// Decompresses `input`, which must expand to exactly `expectedSize` bytes.
@@ -28,8 +38,10 @@ public enum Zstd {
                              "zstd frame declares \(declared) bytes but the header says \(expectedSize)")
         }
         var failure: FrameError?
+        let context = pool.takeDecompressor()
+        defer { pool.give(decompressor: context) }
         let out = [UInt8](unsafeUninitializedCapacity: max(expectedSize, 1)) { dst, initialized in
-            let got = ZSTD_decompress(dst.baseAddress, expectedSize, input.baseAddress, input.count)
+            let got = ZSTD_decompressDCtx(context.pointer, dst.baseAddress, expectedSize, input.baseAddress, input.count)
             if ZSTD_isError(got) != 0 {
                 failure = FrameError(.corruptCompression, "zstd: \(errorName(got))")
             } else if got != expectedSize {
@@ -44,5 +56,45 @@ public enum Zstd {
 
     static func errorName(_ code: Int) -> String {
         String(cString: ZSTD_getErrorName(code))
+    }
+
+    static let pool = ContextPool()
+}
+
+/// A zstd context owned by at most one thread at a time.
+struct ZstdContext: @unchecked Sendable {
+    let pointer: OpaquePointer
+}
+
+/// Reusable zstd contexts (a few per process: one per thread that compresses at once).
+final class ContextPool: Sendable {
+    private let compressors = Mutex<[ZstdContext]>([])
+    private let decompressors = Mutex<[ZstdContext]>([])
+    private let keep = 8
+
+    func takeCompressor() -> ZstdContext {
+        compressors.withLock { $0.popLast() } ?? ZstdContext(pointer: ZSTD_createCCtx())
+    }
+
+    func give(compressor c: ZstdContext) {
+        let kept = compressors.withLock { list -> Bool in
+            guard list.count < keep else { return false }
+            list.append(c)
+            return true
+        }
+        if !kept { ZSTD_freeCCtx(c.pointer) }
+    }
+
+    func takeDecompressor() -> ZstdContext {
+        decompressors.withLock { $0.popLast() } ?? ZstdContext(pointer: ZSTD_createDCtx())
+    }
+
+    func give(decompressor d: ZstdContext) {
+        let kept = decompressors.withLock { list -> Bool in
+            guard list.count < keep else { return false }
+            list.append(d)
+            return true
+        }
+        if !kept { ZSTD_freeDCtx(d.pointer) }
     }
 }

@@ -32,9 +32,18 @@ extension DType {
 let maxTensorElements = 1 << 31
 
 extension DenseTensor {
-    /// Float tensors are byte-shuffled before the frame compresses them (`rpp bench wire` measures why);
-    /// smaller tensors are sent unfiltered: the filter cannot pay for itself.
+    /// Tensors smaller than this are sent unfiltered: the filter cannot pay for itself.
     static let shuffleMinimumBytes = 256
+
+    /// Byte-shuffle when that makes the bytes compress better and well enough for the frame to compress
+    /// them (`rpp bench wire` measures both); random float mantissas gain too little to be worth a pass.
+    var shouldShuffle: Bool {
+        guard dtype.size > 1, bytes.count >= Self.shuffleMinimumBytes else { return false }
+        return bytes.withUnsafeBytes { p in
+            let shuffled = Compressibility.estimatedShuffledRatio(p, width: dtype.size)
+            return shuffled >= Compressibility.worthwhileRatio && shuffled > Compressibility.estimatedRatio(p) * 1.05
+        }
+    }
 
     /// Checks the invariant (bytes = dtype size × product(shape)) and undoes the filter.
     init(wire: Rpp_V1_Tensor, field: String) throws(FrameError) {
@@ -52,10 +61,10 @@ extension DenseTensor {
             throw .invariant(field, "\(wire.data.count) data bytes but \(dtype.rawValue) × shape \(wire.shape) "
                              + "needs \(elements * dtype.size)")
         }
-        let raw: [UInt8]
+        let raw: Data
         switch wire.filter {
-        case .none: raw = [UInt8](wire.data)
-        case .byteShuffle: raw = wire.data.withUnsafeBytes { ByteShuffle.unshuffle($0, width: dtype.size) }
+        case .none: raw = wire.data
+        case .byteShuffle: raw = Data(wire.data.withUnsafeBytes { ByteShuffle.unshuffle($0, width: dtype.size) })
         case .UNRECOGNIZED(let f): throw .invariant(field, "unknown filter \(f)")
         }
         self.init(dtype: dtype, shape: wire.shape.map { Int($0) }, bytes: raw)
@@ -65,11 +74,11 @@ extension DenseTensor {
         var t = Rpp_V1_Tensor()
         t.dtype = dtype.wire
         t.shape = shape.map { Int64($0) }
-        if dtype.isFloat, bytes.count >= Self.shuffleMinimumBytes {
+        if shouldShuffle {
             t.filter = .byteShuffle
             t.data = Data(bytes.withUnsafeBytes { ByteShuffle.shuffle($0, width: dtype.size) })
         } else {
-            t.data = Data(bytes)
+            t.data = bytes
         }
         return t
     }

@@ -1,3 +1,5 @@
+import Foundation
+
 /// Element type of a `DenseTensor`.
 public enum DType: String, Sendable, CaseIterable {
     case float32, float64, float16, bfloat16, int32, int64, uint8
@@ -12,17 +14,16 @@ public enum DType: String, Sendable, CaseIterable {
         }
     }
 
-    /// Whether byte-shuffling helps zstd for this type (floats: exponent bytes group together).
-    public var isFloat: Bool { self == .float32 || self == .float64 || self == .float16 || self == .bfloat16 }
 }
 
 /// A dense tensor as it travels: dtype + shape + little-endian row-major bytes.
+/// The bytes are `Data` so that they pass to and from protobuf without a copy.
 public struct DenseTensor: Sendable, Equatable {
     public var dtype: DType
     public var shape: [Int]
-    public var bytes: [UInt8]
+    public var bytes: Data
 
-    public init(dtype: DType, shape: [Int], bytes: [UInt8]) {
+    public init(dtype: DType, shape: [Int], bytes: Data) {
         self.dtype = dtype
         self.shape = shape
         self.bytes = bytes
@@ -32,7 +33,7 @@ public struct DenseTensor: Sendable, Equatable {
     public init(floats values: [Float], shape: [Int]? = nil) {
         self.dtype = .float32
         self.shape = shape ?? [values.count]
-        self.bytes = values.withUnsafeBytes { Array($0) }   // little-endian on every supported host
+        self.bytes = values.withUnsafeBytes { Data($0) }   // little-endian on every supported host
     }
 
     /// Elements the shape describes.
@@ -44,15 +45,10 @@ public struct DenseTensor: Sendable, Equatable {
         let count = bytes.count / 4
         return [Float](unsafeUninitializedCapacity: count) { out, initialized in
             bytes.withUnsafeBytes { src in
-                _ = memcpyBytes(UnsafeMutableRawPointer(out.baseAddress!), src.baseAddress!, count * 4)
+                if count > 0 { UnsafeMutableRawPointer(out.baseAddress!).copyMemory(from: src.baseAddress!, byteCount: count * 4) }
             }
             initialized = count
         }
     }
 }
 
-@inline(__always)
-func memcpyBytes(_ dst: UnsafeMutableRawPointer, _ src: UnsafeRawPointer, _ count: Int) -> UnsafeMutableRawPointer {
-    if count > 0 { dst.copyMemory(from: src, byteCount: count) }
-    return dst
-}

@@ -29,7 +29,7 @@ public final class FrameSocket: Sendable {
     // MARK: Synchronous (call from a thread you own)
 
     public func sendSync(_ message: WireMessage, timeout: Duration? = nil, cancel: CancelFlag? = nil) throws(TransportError) {
-        try socket.send(codec.encode(message), timeout: timeout, cancel: cancel)
+        try socket.send(codec.seal(message), timeout: timeout, cancel: cancel)
     }
 
     public func receiveFrameSync(timeout: Duration? = nil, cancel: CancelFlag? = nil) throws -> DecodedFrame {
@@ -46,7 +46,7 @@ public final class FrameSocket: Sendable {
     /// Encodes and sends a message; waits at most `timeout` for a peer to take it.
     public func send(_ message: WireMessage, timeout: Duration? = nil) async throws {
         let socket = self.socket, codec = self.codec
-        try await sender.run { flag in try socket.send(codec.encode(message), timeout: timeout, cancel: flag) }
+        try await sender.run { flag in try socket.send(codec.seal(message), timeout: timeout, cancel: flag) }
     }
 
     /// Sends bytes that are already a frame (for relays and replays).

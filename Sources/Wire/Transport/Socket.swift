@@ -109,6 +109,43 @@ public final class Socket: @unchecked Sendable {
         }
     }
 
+    /// Sends a frame's parts as one message (nanomsg gathers them; no joined copy is made here).
+    public func send(_ frame: SealedFrame, timeout: Duration? = nil, cancel: CancelFlag? = nil) throws(TransportError) {
+        let result: Result<Void, TransportError> = frame.header.withUnsafeBytes { h in
+            frame.body.withUnsafeBytes { b in
+                frame.tag.withUnsafeBytes { t in
+                    Result { () throws(TransportError) in try sendGather([h, b, t], timeout: timeout, cancel: cancel) }
+                }
+            }
+        }
+        try result.get()
+    }
+
+    private func sendGather(_ parts: [UnsafeRawBufferPointer], timeout: Duration?, cancel: CancelFlag?) throws(TransportError) {
+        var iovecs = parts.filter { $0.count > 0 }.map {
+            nn_iovec(iov_base: UnsafeMutableRawPointer(mutating: $0.baseAddress), iov_len: $0.count)
+        }
+        let deadline = timeout.map { ContinuousClock.now + $0 }
+        while true {
+            try enter("send", cancel)
+            let rc = iovecs.withUnsafeMutableBufferPointer { iov -> Int32 in
+                var header = nn_msghdr(msg_iov: iov.baseAddress, msg_iovlen: Int32(iov.count), msg_control: nil,
+                                       msg_controllen: 0)
+                return nn_sendmsg(fd, &header, 0)
+            }
+            let e = rc < 0 ? nn_errno() : 0
+            leave()
+            if rc >= 0 { return }
+            guard e == rpp_nn_etimedout || e == rpp_nn_eagain || e == rpp_nn_eintr else {
+                throw closedOr(.from(e, "send on \(pattern.rawValue) socket"))
+            }
+            if let deadline, ContinuousClock.now >= deadline {
+                throw TransportError(.timedOut, operation: "send on \(pattern.rawValue) socket", errno: e,
+                                     text: "no peer took the message within \(timeout!)")
+            }
+        }
+    }
+
     public func send(_ bytes: [UInt8], timeout: Duration? = nil, cancel: CancelFlag? = nil) throws(TransportError) {
         let result: Result<Void, TransportError> = bytes.withUnsafeBytes { p in
             Result { () throws(TransportError) in try send(p, timeout: timeout, cancel: cancel) }

@@ -1,0 +1,106 @@
+import Foundation
+import Glibc
+import Wire
+
+/// Deterministic data that looks like what rpp sends.
+enum WireBenchData {
+    /// Weights as a trained small model has them: roughly normal, scale 0.02.
+    static func weights(count: Int) -> [Float] {
+        var state: UInt64 = 0x2545_F491_4F6C_DD1D
+        return (0..<count).map { _ in
+            // Sum of four uniforms: close enough to normal for compression purposes.
+            var s: Float = 0
+            for _ in 0..<4 {
+                state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+                s += Float(state >> 40) / Float(1 << 24)
+            }
+            return (s - 2) * 0.035
+        }
+    }
+
+    /// Token ids from a 16-token vocabulary, as the built-in task produces.
+    static func tokens(count: Int) -> [Int32] {
+        var state: UInt64 = 42
+        return (0..<count).map { _ in
+            state = state &* 6_364_136_223_846_793_005 &+ 1
+            return Int32((state >> 33) % 16)
+        }
+    }
+
+    static func experienceBatch(samples: Int, length: Int) -> ExperienceBatch {
+        let toks = tokens(count: samples * length)
+        let lp = weights(count: samples * length).map { -abs($0) * 40 }
+        let items = (0..<samples).map { i in
+            let r = Rollout(unitID: 1, promptID: UInt64(i / 4), sampleIndex: i % 4,
+                            promptTokens: Array(toks[(i * length)..<(i * length + 8)]),
+                            responseTokens: Array(toks[(i * length)..<((i + 1) * length)]),
+                            behaviourLogprobs: Array(lp[(i * length)..<((i + 1) * length)]),
+                            finishReason: .stop, policyVersion: 1, workerID: "bench")
+            return Experience(rollout: r, reward: Float(i % 2), refLogprobs: r.behaviourLogprobs.map { $0 * 1.01 })
+        }
+        return ExperienceBatch(unitID: 1, workerID: "bench", items: items)
+    }
+}
+
+/// One sender thread and one receiver thread over a fresh PUSH/PULL pair on tcp loopback.
+enum LoopbackBench {
+    static func port() -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) } }
+        _ = withUnsafeMutablePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) }
+        }
+        return Int(UInt16(bigEndian: addr.sin_port))
+    }
+
+    /// Seconds to move `count` messages; the sender runs on its own thread.
+    static func measure(count: Int, send: @escaping @Sendable () throws -> Void,
+                        receive: () throws -> Void) throws -> Double {
+        let failure = Mutex<(any Error)?>(nil)
+        let done = DispatchSemaphore(value: 0)
+        let start = DispatchTime.now().uptimeNanoseconds
+        let sender = Thread {
+            do { for _ in 0..<count { try send() } } catch { failure.withLock { $0 = error } }
+            done.signal()
+        }
+        sender.start()
+        for _ in 0..<count { try receive() }
+        let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        done.wait()
+        if let error = failure.withLock({ $0 }) { throw error }
+        return elapsed
+    }
+
+    static func raw(bytes: [UInt8], count: Int) throws -> Double {
+        let address = "tcp://127.0.0.1:\(port())"
+        let pull = try Socket(.pull)
+        try pull.bind(address)
+        let push = try Socket(.push)
+        try push.connect(address)
+        defer { push.close(); pull.close() }
+        try push.send(bytes, timeout: .seconds(10))       // warm the connection
+        _ = try pull.receive(timeout: .seconds(10)) { $0.count }
+        return try measure(count: count, send: { try push.send(bytes, timeout: .seconds(30)) },
+                           receive: { _ = try pull.receive(timeout: .seconds(30)) { $0.count } })
+    }
+
+    static func framed(message: WireMessage, codec: FrameCodec, count: Int) throws -> Double {
+        let address = "tcp://127.0.0.1:\(port())"
+        let pull = try FrameSocket(.pull, codec: codec)
+        try pull.bind(address)
+        let push = try FrameSocket(.push, codec: codec)
+        try push.connect(address)
+        defer { push.close(); pull.close() }
+        try push.sendSync(message, timeout: .seconds(10))
+        _ = try pull.receiveSync(timeout: .seconds(10))
+        return try measure(count: count, send: { try push.sendSync(message, timeout: .seconds(30)) },
+                           receive: { _ = try pull.receiveSync(timeout: .seconds(30)) })
+    }
+}
+
+import Synchronization

@@ -1,0 +1,140 @@
+import ArgumentParser
+import Foundation
+import Wire
+
+/// `rpp bench wire`: frame codec speed, compression with and without the byte-shuffle filter, and
+/// loopback throughput of framed messages next to raw nanomsg on the same socket type, in one run.
+struct BenchWire: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "wire",
+        abstract: "Frame encode/decode MB/s, compression ratios, and framed vs raw nanomsg loopback throughput.")
+
+    @Option(help: "Seconds to spend on each measurement (more is steadier).")
+    var seconds: Double = 1.0
+
+    @Option(help: "zstd level the framed transport uses.")
+    var level: Int32 = 1
+
+    @Option(name: .customLong("only"), help: "Run only these tables: codec, compression, throughput.")
+    var tables: [String] = []
+
+    func validate() throws {
+        for t in tables where !["codec", "compression", "throughput"].contains(t) {
+            throw ValidationError("unknown table '\(t)'; choose codec, compression or throughput")
+        }
+    }
+
+    func run() throws {
+        Tuning.keepLargeAllocations()
+        print("rpp bench wire  (one process, loopback; MB = 10^6 bytes; each figure is the best of 3 runs)")
+        let run = { (t: String) in tables.isEmpty || tables.contains(t) }
+        let weights = WireBenchData.weights(count: 4 << 20)           // 16 MiB of float32
+        let tokens = WireBenchData.tokens(count: 4 << 20)             // 16 MiB of int32 token ids
+        if run("codec") { codecTable(weights: weights) }
+        if run("compression") { compressionTable(weights: weights, tokens: tokens) }
+        if run("throughput") { try throughputTable() }
+    }
+
+    // MARK: Frame codec
+
+    func codecTable(weights: [Float]) {
+        print("\n## Frame codec (message -> frame -> message), zstd level \(level)")
+        print(row(["message", "raw bytes", "frame bytes", "encode MB/s", "decode MB/s"]))
+        let chunk = WireMessage.weightChunk(WeightChunk(policyVersion: 1, index: 0, count: 1, offset: 0,
+                                                         data: DenseTensor(floats: weights)))
+        let batch = WireMessage.experienceBatch(WireBenchData.experienceBatch(samples: 512, length: 128))
+        let codec = FrameCodec(compressionLevel: level)
+        for (name, message) in [("weight chunk 16 MiB", chunk), ("experience 512x128", batch)] {
+            let frame = codec.encode(message)
+            let rawBytes = Double(frameRawLength(frame))
+            let enc = best { _ = codec.encode(message) }
+            let dec = best { _ = try? codec.decode(frame) }
+            print(row([name, "\(Int(rawBytes))", "\(frame.count)", mbps(rawBytes, enc), mbps(rawBytes, dec)]))
+        }
+    }
+
+    // MARK: Compression
+
+    func compressionTable(weights: [Float], tokens: [Int32]) {
+        print("\n## zstd on 16 MiB tensors, with and without the byte-shuffle filter")
+        print(row(["data", "filter", "level", "ratio", "compress MB/s", "decompress MB/s"]))
+        let w = weights.withUnsafeBytes { Array($0) }
+        let t = tokens.withUnsafeBytes { Array($0) }
+        for (name, bytes) in [("float32 weights", w), ("int32 token ids", t)] {
+            for shuffle in [false, true] {
+                for lvl: Int32 in [-5, 1, 3] {
+                    let input = shuffle ? ByteShuffle.shuffle(bytes, width: 4) : bytes
+                    let packed = input.withUnsafeBytes { Zstd.compress($0, level: lvl) }
+                    let c = best { _ = input.withUnsafeBytes { Zstd.compress($0, level: lvl) } }
+                    let d = best { _ = packed.withUnsafeBytes { try? Zstd.decompress($0, expectedSize: input.count) } }
+                    let ratio = Double(bytes.count) / Double(packed.count)
+                    print(row([name, shuffle ? "shuffle" : "none", "\(lvl)", String(format: "%.3f", ratio),
+                               mbps(Double(bytes.count), c), mbps(Double(bytes.count), d)]))
+                }
+            }
+        }
+        let s = best { _ = ByteShuffle.shuffle(w, width: 4) }
+        print("byte shuffle alone: \(mbps(Double(w.count), s)) MB/s")
+    }
+
+    // MARK: Loopback throughput
+
+    func throughputTable() throws {
+        print("\n## PUSH/PULL over tcp://127.0.0.1, one sender and one receiver thread")
+        print("   framed = encode + send + receive + decode of a weight chunk whose payload has the given size;")
+        print("   raw = nn_send/nn_recv of the same number of bytes on the same socket type")
+        print(row(["size", "raw MB/s", "framed MB/s", "framed/raw", "frame bytes/raw"]))
+        for (label, size) in [("1 KB", 1_000), ("1 MB", 1_000_000), ("16 MB", 16_000_000)] {
+            let floats = WireBenchData.weights(count: max(1, (size - 16) / 4))
+            let message = WireMessage.weightChunk(WeightChunk(policyVersion: 1, index: 0, count: 1, offset: 0,
+                                                               data: DenseTensor(floats: floats)))
+            let codec = FrameCodec(compressionLevel: level)
+            let frame = codec.encode(message)
+            let payload = frameRawLength(frame)
+            let rawBytes = [UInt8](repeating: 0x5A, count: payload)
+            let count = max(4, min(20_000, Int(200_000_000 / Double(payload) * seconds)))
+            let raw = try bestOf3 { try LoopbackBench.raw(bytes: rawBytes, count: count) }
+            let framed = try bestOf3 { try LoopbackBench.framed(message: message, codec: codec, count: count) }
+            let bytes = Double(payload * count)
+            print(row([label, mbps(bytes, raw), mbps(bytes, framed), String(format: "%.2f", raw / framed),
+                       String(format: "%.3f", Double(frame.count) / Double(payload))]))
+        }
+    }
+
+    // MARK: Helpers
+
+    /// Best seconds per call of `body`, repeated for about `seconds`, best of 3 rounds.
+    func best(_ body: () -> Void) -> Double {
+        body()
+        var bestTime = Double.infinity
+        for _ in 0..<3 {
+            var n = 0
+            let start = DispatchTime.now().uptimeNanoseconds
+            var elapsed = 0.0
+            repeat {
+                body()
+                n += 1
+                elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+            } while elapsed < seconds / 3
+            bestTime = min(bestTime, elapsed / Double(n))
+        }
+        return bestTime
+    }
+
+    func bestOf3(_ body: () throws -> Double) throws -> Double {
+        var b = Double.infinity
+        for _ in 0..<3 { b = min(b, try body()) }
+        return b
+    }
+
+    func mbps(_ bytes: Double, _ seconds: Double) -> String { String(format: "%.0f", bytes / seconds / 1e6) }
+
+    func frameRawLength(_ frame: [UInt8]) -> Int {
+        Int(frame[16]) | Int(frame[17]) << 8 | Int(frame[18]) << 16 | Int(frame[19]) << 24
+    }
+
+    func row(_ cells: [String]) -> String {
+        cells.enumerated().map { i, c in i == 0 ? c.padding(toLength: 22, withPad: " ", startingAt: 0)
+            : String(repeating: " ", count: max(0, 16 - c.count)) + c }.joined()
+    }
+}

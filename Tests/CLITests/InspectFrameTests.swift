@@ -1,0 +1,87 @@
+import Foundation
+import XCTest
+
+/// `rpp inspect frame` on the golden frames and on every kind of damage the acceptance names.
+final class InspectFrameTests: XCTestCase {
+    let frames = RPP.fixtures.appendingPathComponent("frames")
+
+    func goldenFrames() throws -> [URL] {
+        try FileManager.default.contentsOfDirectory(at: frames, includingPropertiesForKeys: nil)
+            .filter { $0.pathExtension == "frame" && !$0.lastPathComponent.hasPrefix("signed") }
+    }
+
+    func testDecodesEveryGoldenFrame() throws {
+        let all = try goldenFrames()
+        XCTAssertEqual(all.count, 15, "one golden frame per message kind")
+        for url in all {
+            let r = try RPP.run(["inspect", "frame", url.path])
+            XCTAssertEqual(r.status, 0, "\(url.lastPathComponent): \(r.stderr)")
+            let json = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any]
+            let header = json?["header"] as? [String: Any]
+            XCTAssertEqual(header?["kind"] as? String, url.deletingPathExtension().lastPathComponent)
+            XCTAssertNotNil(json?["message"] as? [String: Any])
+        }
+    }
+
+    func testSignedFrameWithItsKey() throws {
+        let r = try RPP.run(["inspect", "frame", "--key", frames.appendingPathComponent("test-cluster.key").path,
+                             frames.appendingPathComponent("signed_heartbeat.frame").path])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stdout.contains("\"mac\": \"verified\""), r.stdout)
+    }
+
+    func expectOneLineError(_ bytes: [UInt8], mentioning words: [String], key: URL? = nil,
+                            file: StaticString = #filePath, line: UInt = #line) throws {
+        let dir = try RPP.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let path = dir.appendingPathComponent("input.frame")
+        try Data(bytes).write(to: path)
+        let r = try RPP.run(["inspect", "frame"] + (key.map { ["--key", $0.path] } ?? []) + [path.path])
+        XCTAssertEqual(r.status, 1, "exit status", file: file, line: line)
+        XCTAssertEqual(r.stdout, "", file: file, line: line)
+        let lines = r.stderr.split(separator: "\n")
+        XCTAssertEqual(lines.count, 1, "one line: \(r.stderr)", file: file, line: line)
+        for word in words {
+            XCTAssertTrue(r.stderr.contains(word), "\(r.stderr) should name \(word)", file: file, line: line)
+        }
+    }
+
+    func testRandomBytes() throws {
+        var g = SystemRandomNumberGenerator()
+        try expectOneLineError((0..<512).map { _ in UInt8.random(in: 0...255, using: &g) }, mentioning: ["bad magic"])
+    }
+
+    func testTruncatedFrame() throws {
+        let bytes = try [UInt8](Data(contentsOf: frames.appendingPathComponent("work_unit.frame")))
+        try expectOneLineError(Array(bytes.dropLast(7)), mentioning: ["truncated payload"])
+        try expectOneLineError(Array(bytes.prefix(9)), mentioning: ["truncated header"])
+    }
+
+    func testOneFlippedBit() throws {
+        var bytes = try [UInt8](Data(contentsOf: frames.appendingPathComponent("experience_batch.frame")))
+        bytes[40] ^= 0x10
+        try expectOneLineError(bytes, mentioning: ["checksum mismatch"])
+    }
+
+    func testEmptyFile() throws {
+        try expectOneLineError([], mentioning: ["truncated header", "0 bytes"])
+    }
+
+    func testFrameSignedWithAnotherKey() throws {
+        let dir = try RPP.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let other = dir.appendingPathComponent("other.key")
+        try Data(String(repeating: "5a", count: 32).utf8).write(to: other)
+        let bytes = try [UInt8](Data(contentsOf: frames.appendingPathComponent("signed_heartbeat.frame")))
+        try expectOneLineError(bytes, mentioning: ["bad MAC"], key: other)
+        // And an unsigned frame where a key is required.
+        let plain = try [UInt8](Data(contentsOf: frames.appendingPathComponent("heartbeat.frame")))
+        try expectOneLineError(plain, mentioning: ["missing MAC"], key: other)
+    }
+
+    func testMissingFile() throws {
+        let r = try RPP.run(["inspect", "frame", "/nonexistent/rpp.frame"])
+        XCTAssertEqual(r.status, 1)
+        XCTAssertTrue(r.stderr.contains("cannot read"), r.stderr)
+    }
+}

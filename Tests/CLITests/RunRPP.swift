@@ -1,0 +1,39 @@
+import Foundation
+import XCTest
+
+/// Runs the built `rpp` binary (it sits next to the test bundle) and captures what it prints.
+struct RPPRun {
+    let status: Int32
+    let stdout: String
+    let stderr: String
+}
+
+enum RPP {
+    static var binary: URL {
+        Bundle.main.bundleURL.appendingPathComponent("rpp")
+    }
+
+    static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("Fixtures")
+
+    static func run(_ arguments: [String]) throws -> RPPRun {
+        let process = Process()
+        process.executableURL = binary
+        process.arguments = arguments
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let o = out.fileHandleForReading.readDataToEndOfFile()
+        let e = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return RPPRun(status: process.terminationStatus, stdout: String(decoding: o, as: UTF8.self),
+                      stderr: String(decoding: e, as: UTF8.self))
+    }
+
+    static func temporaryDirectory() throws -> URL {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("rpp-cli-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        return dir
+    }
+}
