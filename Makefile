@@ -6,7 +6,7 @@ RELEASE := -c release -Xswiftc -enable-testing
 BIN := .build/release/rpp
 DEBIAN_PACKAGES := libnanomsg-dev libzstd-dev libopenblas-dev protobuf-compiler pkg-config
 
-.PHONY: deps build test run protos bench fuzz clean
+.PHONY: deps build test run protos bench bench-peers model-fixtures fuzz clean
 
 deps:
 	@missing=""; for p in $(DEBIAN_PACKAGES); do \
@@ -23,7 +23,7 @@ build: deps
 
 test: deps
 	$(SWIFT) build $(RELEASE) --build-tests
-	$(SWIFT) test $(RELEASE) --skip-build --parallel --num-workers 2
+	$(SWIFT) test $(RELEASE) --skip-build --disable-swift-testing
 
 run: build
 	@echo "make run: the distributed run lands with issue 5 (not yet)."
@@ -39,12 +39,30 @@ protos: deps
 
 bench: build
 	OPENBLAS_NUM_THREADS=1 $(BIN) bench wire
+	OPENBLAS_NUM_THREADS=1 $(BIN) bench rl
+	$(BIN) bench model
+
+# PyTorch + transformers on the same shapes, same machine, same session (not run by CI).
+# Note: PyPI's torch wheel is the CUDA build (several GB); it runs on CPU.
+PYTHON_VENV := .venv/bin/python
+$(PYTHON_VENV):
+	python3 -m venv .venv && .venv/bin/pip install -q torch transformers safetensors numpy
+
+bench-peers: build $(PYTHON_VENV)
+	$(PYTHON_VENV) Tests/Scripts/bench_peers.py --rpp $(BIN)
+
+# Regenerates the transformers fixtures under Tests/Fixtures/model (not run by CI).
+model-fixtures: $(PYTHON_VENV)
+	$(PYTHON_VENV) Tests/Scripts/make_hf_fixtures.py
 
 # Coverage-guided fuzzing of the frame decoder (libFuzzer). FUZZ_SECONDS bounds the run.
+# --sanitize=fuzzer lets SwiftPM link libFuzzer's main; the combined -sanitize=fuzzer,address is what
+# instruments the Swift code (two separate -sanitize flags keep only the last). Findings land in
+# Tests/Fixtures/fuzz, which WireTests replays.
 FUZZ_SECONDS ?= 60
 fuzz: deps
 	$(SWIFT) build -c release --scratch-path .build-fuzz --product rpp-fuzz-frame \
-	  -Xswiftc -sanitize=fuzzer,address -Xswiftc -DFUZZING
+	  --sanitize=fuzzer -Xswiftc -sanitize=fuzzer,address -Xswiftc -DFUZZING
 	mkdir -p .build-fuzz/corpus
 	cp Tests/Fixtures/frames/*.frame Tests/Fixtures/fuzz/* .build-fuzz/corpus/ 2>/dev/null || true
 	.build-fuzz/release/rpp-fuzz-frame -max_total_time=$(FUZZ_SECONDS) -max_len=65536 \

@@ -3,12 +3,22 @@
 // line through the same function, which is how crashes found by the fuzzer are reproduced.
 import Wire
 
-/// Decodes arbitrary bytes as a frame, with and without a cluster key. Any outcome but a crash is fine.
+/// Decodes arbitrary bytes as a frame, as they are and with the header checksum made to match, so that
+/// mutations get past the CRC into decompression, protobuf and invariant checks. Any outcome but a
+/// crash is fine.
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzFrame(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     let bytes = Array(UnsafeBufferPointer(start: data, count: data == nil ? 0 : size))
-    let plain = FrameCodec(limits: FrameLimits(maxPayloadBytes: 1 << 20, maxRawBytes: 4 << 20))
-    _ = try? plain.decode(bytes)
+    let codec = FrameCodec(limits: FrameLimits(maxPayloadBytes: 1 << 20, maxRawBytes: 4 << 20))
+    _ = try? codec.decode(bytes)
+    if bytes.count >= FrameHeader.size {
+        var fixed = bytes
+        let payloadLength = Int(fixed[12]) | Int(fixed[13]) << 8 | Int(fixed[14]) << 16 | Int(fixed[15]) << 24
+        let end = min(fixed.count, FrameHeader.size + payloadLength)
+        let crc = crc32c(Array(fixed[FrameHeader.size..<end]), continuing: crc32c(Array(fixed[0..<20])))
+        for i in 0..<4 { fixed[20 + i] = UInt8(truncatingIfNeeded: crc >> (8 * UInt32(i))) }
+        _ = try? codec.decode(fixed)
+    }
     return 0
 }
 

@@ -19,6 +19,12 @@ struct InspectFrame: ParsableCommand {
     @Option(help: "Cluster key file: verify the frame's HMAC-SHA256 tag and refuse unsigned frames.")
     var key: String?
 
+    @Option(help: "Tensor values to show per tensor (the rest are counted, not printed).")
+    var maxValues: Int = 64
+
+    @Flag(help: "Show tensor bytes as protobuf JSON does (base64), not as values.")
+    var rawTensors = false
+
     func run() throws {
         do {
             guard let data = FileManager.default.contents(atPath: file) else {
@@ -27,7 +33,9 @@ struct InspectFrame: ParsableCommand {
             let codec = FrameCodec(key: try key.map { k throws(ClusterKeyError) in try ClusterKey(file: k) })
             let bytes = [UInt8](data)
             let inspection = try bytes.withUnsafeBytes { p in try codec.inspect(p) }
-            print(render(inspection, frameBytes: bytes.count))
+            var inspection2 = inspection
+            if !rawTensors { inspection2.messageJSON = TensorJSON.readable(inspection.messageJSON, maxValues: maxValues) }
+            print(render(inspection2, frameBytes: bytes.count))
         } catch {
             FileHandle.standardError.write(Data("rpp inspect frame: \(file): \(error)\n".utf8))
             throw ExitCode(1)

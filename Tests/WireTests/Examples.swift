@@ -43,7 +43,8 @@ enum Examples {
                                                chunkElements: 256, sha256: Array(repeating: 0xAB, count: 32),
                                                layout: [TensorSpan(name: "model.embed_tokens.weight",
                                                                    shape: [10, 30], offset: 0)])),
-        // 1 KiB of floats: large enough to be byte-shuffled and compressed.
+        // The committed frame of this chunk carries a byte-shuffled tensor in a compressed payload,
+        // so the golden test also pins the filter and zstd paths of the decoder.
         .weightChunk(WeightChunk(policyVersion: 3, index: 0, count: 2, offset: 0,
                                  data: DenseTensor(floats: Array(weights[..<256])))),
         .error(RemoteError(code: .stale, message: "samples of policy version 1 are older than max_staleness 1",

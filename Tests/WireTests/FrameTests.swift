@@ -177,7 +177,7 @@ final class FrameTests: XCTestCase {
         expect(.corruptCompression, handMadeFrame(kind: 3, flags: 1, payload: Array(repeating: 0x41, count: 64),
                                                   rawLength: 200))
         // A real zstd frame whose declared size disagrees with the header.
-        let real = Zstd.compress(UnsafeRawBufferPointer(start: [UInt8](repeating: 1, count: 300), count: 300), level: 1)
+        let real = [UInt8](repeating: 1, count: 300).withUnsafeBytes { Zstd.compress($0, level: 1) }
         expect(.corruptCompression, handMadeFrame(kind: 3, flags: 1, payload: real, rawLength: 299), mentions: "300")
         // A truncated zstd frame.
         expect(.corruptCompression, handMadeFrame(kind: 3, flags: 1, payload: Array(real.dropLast(4)), rawLength: 300))
@@ -267,15 +267,29 @@ final class FrameTests: XCTestCase {
         }
     }
 
-    /// Inputs the fuzzer found (Tests/Fixtures/fuzz) stay fixed.
+    /// Hostile inputs (Tests/Scripts/make_fuzz_regressions.py) and whatever `make fuzz` ever found
+    /// (Tests/Fixtures/fuzz) stay refused with the right error, and never crash.
     func testFuzzRegressionInputs() throws {
+        let expected: [String: FrameError.Code] = [
+            "huge-shape.frame": .invariant, "nested-fields.frame": .invariant, "field-overrun.frame": .badProtobuf,
+            "not-zstd.frame": .corruptCompression, "zstd-bomb.frame": .badProtobuf,
+            "zstd-size-lie.frame": .corruptCompression,
+        ]
         let dir = Fixtures.url("fuzz")
-        let files = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { !$0.hasPrefix(".") }
+        let files = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.hasSuffix(".frame") || $0.hasPrefix("crash-") }
+        XCTAssertTrue(Set(expected.keys).isSubset(of: Set(files)), "regression inputs missing")
+        let small = FrameCodec(limits: FrameLimits(maxPayloadBytes: 1 << 20, maxRawBytes: 4 << 20))
         for name in files {
             let bytes = try [UInt8](Data(contentsOf: dir.appendingPathComponent(name)))
-            _ = try? codec.decode(bytes)
+            if let code = expected[name] {
+                expect(code, bytes, mentions: nil)
+            } else {
+                _ = try? codec.decode(bytes)
+            }
+            _ = try? small.decode(bytes)
             _ = try? FrameCodec(key: try ClusterKey(bytes: Array(repeating: 3, count: 32))).decode(bytes)
         }
+        expect(.tooLarge, try [UInt8](Data(contentsOf: dir.appendingPathComponent("zstd-bomb.frame"))), codec: small)
     }
 
     func testClusterKeyFileErrors() throws {

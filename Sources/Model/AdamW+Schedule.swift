@@ -1,0 +1,105 @@
+// AdamW with decoupled weight decay (as torch.optim.AdamW), global gradient-norm clipping, and a
+// warmup + cosine learning-rate schedule with a minimum ratio (or constant after warmup).
+// The first and second moments are each one contiguous buffer with the parameters' layout.
+import Foundation
+
+/// Learning-rate schedule: linear warmup from lr/warmup to lr, then constant or cosine down to lr·minRatio.
+public struct LRSchedule: Sendable, Equatable {
+    /// Peak learning rate.
+    public var peak: Float
+    /// Linear warmup steps (0: none).
+    public var warmupSteps: Int
+    /// Total steps for the cosine; nil means constant after warmup.
+    public var cosineTotalSteps: Int?
+    /// Floor of the cosine as a fraction of `peak`.
+    public var minRatio: Float
+
+    /// A schedule; nil `cosineTotalSteps` keeps the rate constant after warmup.
+    public init(peak: Float, warmupSteps: Int = 0, cosineTotalSteps: Int? = nil, minRatio: Float = 0.1) {
+        self.peak = peak; self.warmupSteps = warmupSteps; self.cosineTotalSteps = cosineTotalSteps; self.minRatio = minRatio
+    }
+
+    /// Learning rate of optimiser step `step` (0-based).
+    public func rate(step: Int) -> Float {
+        if step < warmupSteps { return peak * Float(step + 1) / Float(warmupSteps) }
+        guard let total = cosineTotalSteps, total > warmupSteps else { return peak }
+        let progress = min(1, Float(step - warmupSteps) / Float(total - warmupSteps))
+        let cosine = 0.5 * (1 + cos(Float.pi * progress))
+        return peak * (minRatio + (1 - minRatio) * cosine)
+    }
+}
+
+/// AdamW state and hyper-parameters for one `Transformer`.
+public final class AdamW: @unchecked Sendable {
+    /// Adam betas, epsilon and decoupled weight decay (applied to matrices only).
+    public var beta1: Float, beta2: Float, eps: Float, weightDecay: Float
+    /// Global gradient-norm bound (nil: no clipping).
+    public var clipNorm: Float?
+    /// Learning-rate schedule, indexed by `step`.
+    public var schedule: LRSchedule
+    /// Optimiser steps taken so far.
+    public internal(set) var step = 0
+    /// First moments, same layout as the parameters.
+    public let m: FloatBuffer
+    /// Second moments, same layout as the parameters.
+    public let v: FloatBuffer
+    /// 1 where weight decay applies (matrices), 0 for norms and biases.
+    let decayMask: [Bool]
+    let specs: [TensorSpec]
+
+    /// Zeroed moments for `model`'s parameters.
+    public init(model: Transformer, schedule: LRSchedule, beta1: Float = 0.9, beta2: Float = 0.95, eps: Float = 1e-8,
+                weightDecay: Float = 0, clipNorm: Float? = 1.0) {
+        self.schedule = schedule; self.beta1 = beta1; self.beta2 = beta2; self.eps = eps
+        self.weightDecay = weightDecay; self.clipNorm = clipNorm
+        m = FloatBuffer(count: model.parameterCount); v = FloatBuffer(count: model.parameterCount)
+        specs = model.layout.specs
+        decayMask = specs.map { $0.shape.count == 2 }
+    }
+
+    /// L2 norm of all gradients (computed in Double).
+    public static func gradNorm(_ g: FloatBuffer) -> Double {
+        var total = 0.0
+        let lock = NSLock()
+        Parallel.ranges(g.count, minChunk: 1 << 14) { r in
+            var s: Float = 0, acc = 0.0
+            var i = r.lowerBound
+            while i < r.upperBound {
+                let e = min(i + 4096, r.upperBound)
+                s = 0
+                for j in i..<e { s += g.pointer[j] * g.pointer[j] }
+                acc += Double(s); i = e
+            }
+            lock.lock(); total += acc; lock.unlock()
+        }
+        return total.squareRoot()
+    }
+
+    /// Clips, then applies one AdamW update to `model.params` from `model.grads`; returns (lr, grad norm before clipping).
+    /// The gradients are left scaled (call `zeroGrad` before the next accumulation).
+    @discardableResult
+    public func update(_ model: Transformer) -> (lr: Float, gradNorm: Double) {
+        let norm = AdamW.gradNorm(model.grads)
+        var scale: Float = 1
+        if let c = clipNorm, norm > Double(c) { scale = Float(Double(c) / (norm + 1e-6)) }
+        let lr = schedule.rate(step: step)
+        step += 1
+        let b1 = beta1, b2 = beta2, e = eps
+        let bc1 = 1 - powf(b1, Float(step)), bc2 = 1 - powf(b2, Float(step))
+        let P = model.params.pointer, G = model.grads.pointer, M = m.pointer, Vv = v.pointer
+        for (k, s) in specs.enumerated() {
+            let decay: Float = decayMask[k] ? 1 - lr * weightDecay : 1
+            Parallel.ranges(s.count, minChunk: 1 << 14) { r in
+                for i in r {
+                    let j = s.offset + i
+                    let g = G[j] * scale
+                    let mj = b1 * M[j] + (1 - b1) * g
+                    let vj = b2 * Vv[j] + (1 - b2) * g * g
+                    M[j] = mj; Vv[j] = vj
+                    P[j] = P[j] * decay - lr * (mj / bc1) / ((vj / bc2).squareRoot() + e)
+                }
+            }
+        }
+        return (lr, norm)
+    }
+}

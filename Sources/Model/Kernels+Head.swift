@@ -1,0 +1,108 @@
+// Output heads.
+//
+// Language-model head, in vocabulary chunks (never N × V floats at once):
+//   z[n, v]   = (x[n, :] · W[v, :]) / τ                     x[N, C] final normed hidden, W[V, C]
+//   logp[n]   = z[n, y_n] − logsumexp_v z[n, v]
+//   ent[n]    = logsumexp z[n] − Σ_v p[n, v] z[n, v]         (entropy of softmax(z[n]))
+// Backward, given g[n] = dL/dlogp[n] and e[n] = dL/dent[n]:
+//   dz[n, v] = g (δ(v, y) − p) − e p (z − E_p[z]);  dlogits = dz / τ;  dx += dlogits · W, dW += dlogitsᵀ · x
+// Chunks of `chunk` vocabulary rows are recomputed in the backward.
+//
+// Scalar head: value[n] = x[n, :] · w[C];  dx[n, :] += dvalue[n] w,  dw += Σ_n dvalue[n] x[n, :].
+import Foundation
+
+/// Vocabulary rows per chunk so that the chunk of logits stays near `budget` floats.
+@inline(__always) func vocabChunk(N: Int, V: Int, budget: Int = 1 << 21) -> Int {
+    max(1, min(V, budget / max(N, 1)))
+}
+
+/// Chunked log-probs of `targets` and (optionally) entropies; saves lse[N] and meanZ[N] for the backward.
+func logprobForward(_ logp: UnsafeMutablePointer<Float>, _ entropy: UnsafeMutablePointer<Float>?,
+                    _ lse: UnsafeMutablePointer<Float>, _ meanZ: UnsafeMutablePointer<Float>,
+                    _ x: UnsafePointer<Float>, _ W: UnsafePointer<Float>, _ targets: UnsafePointer<Int32>,
+                    _ scratch: UnsafeMutablePointer<Float>, N: Int, C: Int, V: Int, temperature: Float, chunkRows: Int = 0) {
+    let chunk = chunkRows > 0 ? chunkRows : vocabChunk(N: N, V: V)
+    let m = UnsafeMutablePointer<Float>.allocate(capacity: 3 * N)
+    defer { m.deallocate() }
+    let sum = m + N, wsum = m + 2 * N
+    for n in 0..<N { m[n] = -.infinity; sum[n] = 0; wsum[n] = 0; logp[n] = 0 }
+    var v0 = 0
+    while v0 < V {
+        let vc = min(chunk, V - v0)
+        sgemm(transA: false, transB: true, M: N, N: vc, K: C, alpha: 1 / temperature, A: x, lda: C,
+              B: W + v0 * C, ldb: C, beta: 0, C: scratch, ldc: vc)
+        Parallel.ranges(N, minChunk: 16) { r in
+            for n in r {
+                let z = scratch + n * vc
+                var cm = m[n]
+                for j in 0..<vc { cm = max(cm, z[j]) }
+                let rescale = m[n] == -.infinity ? 0 : expf(m[n] - cm)
+                var s = sum[n] * rescale, ws = wsum[n] * rescale
+                for j in 0..<vc { let e = expf(z[j] - cm); s += e; ws += e * z[j] }
+                m[n] = cm; sum[n] = s; wsum[n] = ws
+                let y = Int(targets[n]) - v0
+                if y >= 0 && y < vc { logp[n] = z[y] }
+            }
+        }
+        v0 += vc
+    }
+    for n in 0..<N {
+        let l = m[n] + logf(sum[n])
+        lse[n] = l
+        meanZ[n] = wsum[n] / sum[n]
+        logp[n] -= l
+        if let entropy { entropy[n] = l - meanZ[n] }
+    }
+}
+
+/// dx[N, C] (overwritten) and dW[V, C] (+=) from per-token dL/dlogp and dL/dentropy (either may be nil).
+func logprobBackward(_ dx: UnsafeMutablePointer<Float>, _ dW: UnsafeMutablePointer<Float>,
+                     _ dlogp: UnsafePointer<Float>?, _ dentropy: UnsafePointer<Float>?,
+                     _ lse: UnsafePointer<Float>, _ meanZ: UnsafePointer<Float>,
+                     _ x: UnsafePointer<Float>, _ W: UnsafePointer<Float>, _ targets: UnsafePointer<Int32>,
+                     _ scratch: UnsafeMutablePointer<Float>, N: Int, C: Int, V: Int, temperature: Float, chunkRows: Int = 0) {
+    let chunk = chunkRows > 0 ? chunkRows : vocabChunk(N: N, V: V)
+    let invT = 1 / temperature
+    var v0 = 0
+    while v0 < V {
+        let vc = min(chunk, V - v0)
+        sgemm(transA: false, transB: true, M: N, N: vc, K: C, alpha: invT, A: x, lda: C,
+              B: W + v0 * C, ldb: C, beta: 0, C: scratch, ldc: vc)
+        Parallel.ranges(N, minChunk: 16) { r in
+            for n in r {
+                let z = scratch + n * vc
+                let g = dlogp?[n] ?? 0, e = dentropy?[n] ?? 0, l = lse[n], mz = meanZ[n]
+                for j in 0..<vc {
+                    let p = expf(z[j] - l)
+                    z[j] = (-g * p - e * p * (z[j] - mz)) * invT
+                }
+                let y = Int(targets[n]) - v0
+                if y >= 0 && y < vc { z[y] += g * invT }
+            }
+        }
+        sgemm(transA: false, transB: false, M: N, N: C, K: vc, alpha: 1, A: scratch, lda: vc, B: W + v0 * C, ldb: C,
+              beta: v0 == 0 ? 0 : 1, C: dx, ldc: C)
+        sgemm(transA: true, transB: false, M: vc, N: C, K: N, alpha: 1, A: scratch, lda: vc, B: x, ldb: C,
+              beta: 1, C: dW + v0 * C, ldc: C)
+        v0 += vc
+    }
+}
+
+/// value[n] = x[n, :] · w.
+func scalarHeadForward(_ value: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, N: Int, C: Int) {
+    for n in 0..<N {
+        var s: Float = 0
+        let xr = x + n * C
+        for i in 0..<C { s += xr[i] * w[i] }
+        value[n] = s
+    }
+}
+
+/// dx[N, C] (overwritten) = dvalue[n] · w; dw[C] += Σ_n dvalue[n] x[n, :].
+func scalarHeadBackward(_ dx: UnsafeMutablePointer<Float>, _ dw: UnsafeMutablePointer<Float>, _ dvalue: UnsafePointer<Float>,
+                        _ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, N: Int, C: Int) {
+    for n in 0..<N {
+        let d = dvalue[n], xr = x + n * C, o = dx + n * C
+        for i in 0..<C { o[i] = d * w[i]; dw[i] += d * xr[i] }
+    }
+}

@@ -1,0 +1,109 @@
+// Linear layers and the parallel helpers every kernel uses.
+//
+// matmulForward:  out[N, OC] = inp[N, C] · W[OC, C]^T (+ bias[OC])          (one cblas_sgemm)
+// matmulBackward: dinp[N, C] += dout[N, OC] · W[OC, C]
+//                 dW[OC, C]  += dout[N, OC]^T · inp[N, C];  dbias[OC] += Σ_n dout[n, :]
+// OpenBLAS runs single-threaded (set once by `Parallel.configure`); large products are split in two
+// row blocks run on both cores with DispatchQueue.concurrentPerform, so results are deterministic.
+import COpenBLAS
+import Foundation
+
+/// Thread count and the work-splitting helper of the kernels.
+public enum Parallel {
+    /// Worker count: the machine's active processor count (2 here).
+    public static let workers = max(1, ProcessInfo.processInfo.activeProcessorCount)
+    nonisolated(unsafe) private static var configured = false
+
+    /// Puts OpenBLAS in single-threaded mode; the kernels split work across cores themselves.
+    public static func configure() {
+        if configured { return }
+        configured = true
+        setenv("OPENBLAS_NUM_THREADS", "1", 1)
+        openblas_set_num_threads(1)
+    }
+
+    /// Runs `body(i)` for i in 0..<n on all cores (inline when n == 1).
+    @inline(__always)
+    public static func forEach(_ n: Int, _ body: (Int) -> Void) {
+        if n <= 1 { if n == 1 { body(0) }; return }
+        withoutActuallyEscaping(body) { escaping in
+            let box = UnsafeSendableBody(body: escaping)
+            DispatchQueue.concurrentPerform(iterations: n) { box.body($0) }
+        }
+    }
+
+    /// Splits 0..<n into `workers` contiguous ranges (fewer when n is small) and runs them in parallel.
+    @inline(__always)
+    public static func ranges(_ n: Int, minChunk: Int = 1, _ body: (Range<Int>) -> Void) {
+        let parts = max(1, min(workers, n / max(minChunk, 1)))
+        if parts == 1 { body(0..<n); return }
+        forEach(parts) { p in
+            let lo = n * p / parts, hi = n * (p + 1) / parts
+            if lo < hi { body(lo..<hi) }
+        }
+    }
+}
+
+/// Carries a kernel body (which only touches disjoint memory per index) into concurrentPerform.
+private struct UnsafeSendableBody: @unchecked Sendable { let body: (Int) -> Void }
+
+/// Work (multiply-adds) under which a product runs on one core.
+@usableFromInline let parallelGemmThreshold = 1 << 18
+
+/// out[M, N] = alpha · A · B (+ beta · out), row-major; splits M in two when the product is large.
+@inline(__always)
+func sgemm(transA: Bool, transB: Bool, M: Int, N: Int, K: Int, alpha: Float,
+           A: UnsafePointer<Float>, lda: Int, B: UnsafePointer<Float>, ldb: Int,
+           beta: Float, C: UnsafeMutablePointer<Float>, ldc: Int, parallel: Bool = true) {
+    if M == 0 || N == 0 { return }
+    let ta = transA ? CblasTrans : CblasNoTrans, tb = transB ? CblasTrans : CblasNoTrans
+    if !parallel || M * N * K < parallelGemmThreshold || (M < 2 * Parallel.workers && N < 32) {
+        cblas_sgemm(CblasRowMajor, ta, tb, Int32(M), Int32(N), Int32(K), alpha, A, Int32(lda),
+                    B, Int32(ldb), beta, C, Int32(ldc))
+        return
+    }
+    if M < 128 && N >= 2 * M {
+        // Few rows (decode steps): split the output columns so each core packs half of B.
+        Parallel.ranges(N, minChunk: 16) { r in
+            let b = transB ? B + r.lowerBound * ldb : B + r.lowerBound
+            cblas_sgemm(CblasRowMajor, ta, tb, Int32(M), Int32(r.count), Int32(K), alpha, A, Int32(lda),
+                        b, Int32(ldb), beta, C + r.lowerBound, Int32(ldc))
+        }
+        return
+    }
+    Parallel.ranges(M) { r in
+        // Row block r of op(A): rows of A when not transposed, columns when transposed.
+        let a = transA ? A + r.lowerBound : A + r.lowerBound * lda
+        cblas_sgemm(CblasRowMajor, ta, tb, Int32(r.count), Int32(N), Int32(K), alpha, a, Int32(lda),
+                    B, Int32(ldb), beta, C + r.lowerBound * ldc, Int32(ldc))
+    }
+}
+
+/// out[N, OC] = inp[N, C] · W[OC, C]^T + bias[OC] (bias optional).
+func matmulForward(_ out: UnsafeMutablePointer<Float>, _ inp: UnsafePointer<Float>,
+                   _ weight: UnsafePointer<Float>, _ bias: UnsafePointer<Float>?, N: Int, C: Int, OC: Int) {
+    sgemm(transA: false, transB: true, M: N, N: OC, K: C, alpha: 1, A: inp, lda: C, B: weight, ldb: C,
+          beta: 0, C: out, ldc: OC)
+    if let bias {
+        Parallel.ranges(N, minChunk: 64) { r in
+            for n in r { let o = out + n * OC; for j in 0..<OC { o[j] += bias[j] } }
+        }
+    }
+}
+
+/// dinp[N, C] (+)= dout · W (overwrite when `accumulateInput` is false); dW += dout^T · inp; dbias += Σ dout.
+func matmulBackward(_ dinp: UnsafeMutablePointer<Float>?, _ dweight: UnsafeMutablePointer<Float>,
+                    _ dbias: UnsafeMutablePointer<Float>?, _ dout: UnsafePointer<Float>,
+                    _ inp: UnsafePointer<Float>, _ weight: UnsafePointer<Float>,
+                    N: Int, C: Int, OC: Int, accumulateInput: Bool = false) {
+    if let dinp {
+        sgemm(transA: false, transB: false, M: N, N: C, K: OC, alpha: 1, A: dout, lda: OC, B: weight, ldb: C,
+              beta: accumulateInput ? 1 : 0, C: dinp, ldc: C)
+    }
+    sgemm(transA: true, transB: false, M: OC, N: C, K: N, alpha: 1, A: dout, lda: OC, B: inp, ldb: C,
+          beta: 1, C: dweight, ldc: C)
+    if let dbias {
+        for n in 0..<N { let d = dout + n * OC; for j in 0..<OC { dbias[j] += d[j] } }
+    }
+}
+

@@ -1,0 +1,82 @@
+// Row-wise and element-wise kernels: token embedding, RMSNorm, SwiGLU, residual add.
+//
+// embeddingForward:  out[N, C] = E[tok[n], :]                      backward: dE[tok[n], :] += dout[n, :]
+// rmsnormForward:    out[N, C] = x · rstd · w,  rstd[N] = 1/sqrt(mean(x²) + eps)
+// swigluForward:     h[N, F] = silu(g) · u,  silu(g) = g · sigmoid(g)
+// residualForward:   out[N·C] = a + b
+import Foundation
+
+/// out[N, C] = table[tokens[n], :].
+func embeddingForward(_ out: UnsafeMutablePointer<Float>, _ tokens: UnsafePointer<Int32>,
+                      _ table: UnsafePointer<Float>, N: Int, C: Int) {
+    for n in 0..<N { (out + n * C).update(from: table + Int(tokens[n]) * C, count: C) }
+}
+
+/// dtable[tokens[n], :] += dout[n, :].
+func embeddingBackward(_ dtable: UnsafeMutablePointer<Float>, _ dout: UnsafePointer<Float>,
+                       _ tokens: UnsafePointer<Int32>, N: Int, C: Int) {
+    for n in 0..<N {
+        let d = dtable + Int(tokens[n]) * C, g = dout + n * C
+        for i in 0..<C { d[i] += g[i] }
+    }
+}
+
+/// out[N, C] = x · rstd · w; saves rstd[N].
+func rmsnormForward(_ out: UnsafeMutablePointer<Float>, _ rstd: UnsafeMutablePointer<Float>,
+                    _ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, N: Int, C: Int, eps: Float) {
+    Parallel.ranges(N, minChunk: 32) { r in
+        for n in r {
+            let xr = x + n * C, o = out + n * C
+            let s = 1 / (vdot(xr, xr, C) / Float(C) + eps).squareRoot()
+            rstd[n] = s
+            for i in 0..<C { o[i] = w[i] * (xr[i] * s) }
+        }
+    }
+}
+
+/// dx[N, C] (+)= RMSNorm input gradient; dw[C] += Σ_n dout · x · rstd.
+func rmsnormBackward(_ dx: UnsafeMutablePointer<Float>, _ dw: UnsafeMutablePointer<Float>,
+                     _ dout: UnsafePointer<Float>, _ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>,
+                     _ rstd: UnsafePointer<Float>, N: Int, C: Int, accumulate: Bool) {
+    Parallel.ranges(N, minChunk: 32) { r in
+        for n in r {
+            let xr = x + n * C, g = dout + n * C, d = dx + n * C, s = rstd[n]
+            var dot: Float = 0
+            for i in 0..<C { dot += w[i] * g[i] * xr[i] }
+            let k = dot * s * s * s / Float(C)
+            if accumulate { for i in 0..<C { d[i] += w[i] * g[i] * s - xr[i] * k } }
+            else { for i in 0..<C { d[i] = w[i] * g[i] * s - xr[i] * k } }
+        }
+    }
+    for n in 0..<N {
+        let xr = x + n * C, g = dout + n * C, s = rstd[n]
+        for i in 0..<C { dw[i] += g[i] * xr[i] * s }
+    }
+}
+
+/// h[N·F] = silu(gate) · up.
+func swigluForward(_ h: UnsafeMutablePointer<Float>, _ gate: UnsafePointer<Float>, _ up: UnsafePointer<Float>, count: Int) {
+    Parallel.ranges(count, minChunk: 4096) { r in
+        for i in r {
+            let g = gate[i]
+            h[i] = g / (1 + expf(-g)) * up[i]
+        }
+    }
+}
+
+/// dgate, dup[N·F] from dh (overwrites).
+func swigluBackward(_ dgate: UnsafeMutablePointer<Float>, _ dup: UnsafeMutablePointer<Float>,
+                    _ dh: UnsafePointer<Float>, _ gate: UnsafePointer<Float>, _ up: UnsafePointer<Float>, count: Int) {
+    Parallel.ranges(count, minChunk: 4096) { r in
+        for i in r {
+            let g = gate[i], sig = 1 / (1 + expf(-g))
+            dup[i] = dh[i] * g * sig
+            dgate[i] = dh[i] * up[i] * sig * (1 + g * (1 - sig))
+        }
+    }
+}
+
+/// out[i] = a[i] + b[i].
+func residualForward(_ out: UnsafeMutablePointer<Float>, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count: Int) {
+    for i in 0..<count { out[i] = a[i] + b[i] }
+}

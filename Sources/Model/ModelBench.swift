@@ -1,0 +1,94 @@
+// Throughput measurement of the engine (used by `rpp bench model`): training steps
+// (forward + log-probs + backward + AdamW) and KV-cache decoding, plus the sgemm peak of this
+// machine measured the same way the kernels call it.
+import COpenBLAS
+import Foundation
+
+/// A benchmark shape: architecture and batch.
+public struct ModelBenchShape: Sendable {
+    public let name: String
+    public let config: ModelConfig
+    public let batch: Int, seqLen: Int
+
+    /// tiny, small or base.
+    public static func named(_ n: String) -> ModelBenchShape? {
+        func cfg(_ c: Int, _ l: Int, _ h: Int, _ f: Int) -> ModelConfig {
+            ModelConfig(hiddenSize: c, intermediateSize: f, numLayers: l, numHeads: h, numKVHeads: h, vocabSize: 32,
+                        maxPositionEmbeddings: 256)
+        }
+        switch n {
+        case "tiny": return ModelBenchShape(name: n, config: cfg(128, 4, 4, 384), batch: 64, seqLen: 64)
+        case "small": return ModelBenchShape(name: n, config: cfg(256, 6, 8, 768), batch: 32, seqLen: 128)
+        case "base": return ModelBenchShape(name: n, config: cfg(512, 8, 8, 1536), batch: 32, seqLen: 128)
+        default: return nil
+        }
+    }
+}
+
+/// Results of one shape.
+public struct ModelBenchResult: Sendable {
+    public var trainTokensPerSecond: Double
+    public var decodeTokensPerSecond: Double
+    public var trainGFLOPS: Double
+}
+
+/// The benchmark routines.
+public enum ModelBench {
+    /// GFLOPS of a 1024³ sgemm split over both cores as the kernels do (best of `repeats`).
+    public static func sgemmGFLOPS(n: Int = 1024, repeats: Int = 8) -> Double {
+        Parallel.configure()
+        let a = FloatBuffer(count: n * n), b = FloatBuffer(count: n * n), c = FloatBuffer(count: n * n)
+        for i in 0..<n * n { a.pointer[i] = Float(i % 7) * 0.1; b.pointer[i] = Float(i % 5) * 0.1 }
+        sgemm(transA: false, transB: true, M: n, N: n, K: n, alpha: 1, A: a.pointer, lda: n, B: b.pointer, ldb: n,
+              beta: 0, C: c.pointer, ldc: n)
+        var best = Double.infinity
+        for _ in 0..<repeats {
+            let t0 = Date()
+            sgemm(transA: false, transB: true, M: n, N: n, K: n, alpha: 1, A: a.pointer, lda: n, B: b.pointer, ldb: n,
+                  beta: 0, C: c.pointer, ldc: n)
+            best = min(best, Date().timeIntervalSince(t0))
+        }
+        return 2 * Double(n * n * n) / best / 1e9
+    }
+
+    /// Training FLOPs per token: 6 × (matrix parameters incl. the head) + 6 × attention (2 · T · C per layer, causal half counted fully).
+    public static func trainFLOPsPerToken(_ c: ModelConfig, seqLen T: Int) -> Double {
+        let C = c.hiddenSize, D = c.headDim
+        let perLayer = C * (c.numHeads * D) * 2 + C * (c.numKVHeads * D) * 2 + 3 * C * c.intermediateSize
+        let matrix = Double(c.numLayers * perLayer + c.vocabSize * C)
+        return 6 * matrix + 6 * Double(c.numLayers * 2 * T * C)
+    }
+
+    /// Times `steps` training steps and one generation of seqLen − promptLength tokens per row.
+    public static func run(shape s: ModelBenchShape, steps: Int, promptLength: Int) throws -> ModelBenchResult {
+        let m = try Transformer(config: s.config)
+        m.initializeWeights(seed: 1)
+        let opt = AdamW(model: m, schedule: LRSchedule(peak: 1e-4))
+        var rng = Xoshiro256(seed: 2)
+        let N = s.batch * s.seqLen
+        let tokens = (0..<N).map { _ in Int32(rng.next() % UInt64(s.config.vocabSize)) }
+        let targets = (0..<N).map { i in i % s.seqLen == s.seqLen - 1 ? Int32(0) : tokens[i + 1] }
+        let dlogp = [Float](repeating: -1 / Float(N), count: N)
+        func step() throws {
+            try m.forward(tokens: tokens, batch: s.batch, seqLen: s.seqLen)
+            _ = try m.logProbs(targets: targets)
+            m.zeroGrad()
+            try m.backward(dLogp: dlogp)
+            opt.update(m)
+        }
+        try step()
+        let t0 = Date()
+        for _ in 0..<steps { try step() }
+        let trainTime = Date().timeIntervalSince(t0)
+        let trainTPS = Double(N * steps) / trainTime
+        let prompts = (0..<s.batch).map { b in Array(tokens[b * s.seqLen..<b * s.seqLen + promptLength]) }
+        let newTokens = s.seqLen - promptLength
+        let opts = SamplingOptions(temperature: 1, maxNewTokens: newTokens, seed: 3)
+        _ = try m.generate(prompts: Array(prompts.prefix(2)), options: SamplingOptions(temperature: 1, maxNewTokens: 4))
+        let t1 = Date()
+        _ = try m.generate(prompts: prompts, options: opts)
+        let decodeTPS = Double(s.batch * newTokens) / Date().timeIntervalSince(t1)
+        return ModelBenchResult(trainTokensPerSecond: trainTPS, decodeTokensPerSecond: decodeTPS,
+                                trainGFLOPS: trainTPS * trainFLOPsPerToken(s.config, seqLen: s.seqLen) / 1e9)
+    }
+}

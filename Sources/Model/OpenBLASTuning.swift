@@ -1,0 +1,34 @@
+// OpenBLAS kernel selection. Debian's OpenBLAS 0.3.21 (DYNAMIC_ARCH) drives AMD Zen 4 with its
+// AVX2 kernels; its AVX-512 (SkylakeX) kernels run sgemm about twice as fast there. The core type is
+// read once when the library loads, so the only way to change it is an environment variable set
+// before the process starts: `reexecWithAVX512KernelsIfNeeded` re-executes the current binary with
+// OPENBLAS_CORETYPE=SkylakeX when the CPU has the AVX-512 subsets those kernels use.
+import COpenBLAS
+import Foundation
+
+/// Chooses OpenBLAS's fastest safe kernels for this CPU.
+public enum OpenBLASTuning {
+    /// The core type OpenBLAS selected (e.g. "Zen", "SkylakeX").
+    public static var coreName: String { String(cString: openblas_get_corename()) }
+
+    /// True when /proc/cpuinfo lists avx512f, avx512bw, avx512vl, avx512dq and avx512cd.
+    public static func cpuHasAVX512() -> Bool {
+        guard let info = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
+              let flagsLine = info.split(separator: "\n").first(where: { $0.hasPrefix("flags") }) else { return false }
+        let flags = Set(flagsLine.split(separator: " ").map(String.init))
+        return ["avx512f", "avx512bw", "avx512vl", "avx512dq", "avx512cd"].allSatisfy(flags.contains)
+    }
+
+    /// Re-executes the process with OPENBLAS_CORETYPE=SkylakeX when the CPU has AVX-512 and OpenBLAS
+    /// picked another core; does nothing when OPENBLAS_CORETYPE is already set or RPP_NO_REEXEC is set.
+    /// Call it first thing in `main` (before any threads start). Returns only when no re-exec happened.
+    public static func reexecWithAVX512KernelsIfNeeded() {
+        guard getenv("OPENBLAS_CORETYPE") == nil, getenv("RPP_NO_REEXEC") == nil else { return }
+        let core = coreName.lowercased()
+        if core.contains("skylakex") || core.contains("cooperlake") || core.contains("sapphire") { return }
+        guard cpuHasAVX512() else { return }
+        setenv("OPENBLAS_CORETYPE", "SkylakeX", 1)
+        execv("/proc/self/exe", CommandLine.unsafeArgv)
+        unsetenv("OPENBLAS_CORETYPE")  // exec failed: carry on with the default kernels
+    }
+}

@@ -1,0 +1,103 @@
+// ParameterLayout: sizes every parameter tensor of a model (one function, in the manner of llm.c's
+// fill_in_parameter_sizes) and carves one contiguous Float32 buffer into named views. Parameters,
+// gradients and AdamW's first and second moments each use one such buffer with the same layout.
+import Foundation
+
+/// One named tensor in a flat parameter buffer: Hugging Face name, shape and element offset.
+public struct TensorSpec: Sendable, Equatable {
+    public let name: String
+    public let shape: [Int]
+    public let offset: Int
+    public var count: Int { shape.reduce(1, *) }
+}
+
+/// Element offsets of one decoder layer's tensors inside the flat buffer.
+public struct LayerOffsets: Sendable {
+    public var ln1 = 0, wq = 0, bq = -1, wk = 0, bk = -1, wv = 0, bv = -1, wo = 0
+    public var ln2 = 0, wGate = 0, wUp = 0, wDown = 0
+}
+
+/// The layout of every parameter: specs in Hugging Face order and per-layer offsets.
+public struct ParameterLayout: Sendable {
+    public let specs: [TensorSpec]
+    public let totalCount: Int
+    public let embed: Int
+    public let layers: [LayerOffsets]
+    public let finalNorm: Int
+    /// Offset of lm_head.weight [V, C], or of the embedding when tied.
+    public let lmHead: Int
+    /// Offset of score.weight [1, C] for the scalar head, -1 otherwise.
+    public let score: Int
+
+    /// Sizes every tensor for `config`.
+    public init(config c: ModelConfig) {
+        var specs: [TensorSpec] = []
+        var off = 0
+        func add(_ name: String, _ shape: [Int]) -> Int {
+            let s = TensorSpec(name: name, shape: shape, offset: off)
+            specs.append(s); off += s.count; return s.offset
+        }
+        let C = c.hiddenSize, D = c.headDim, F = c.intermediateSize
+        let qd = c.numHeads * D, kvd = c.numKVHeads * D
+        embed = add("model.embed_tokens.weight", [c.vocabSize, C])
+        var layers: [LayerOffsets] = []
+        for l in 0..<c.numLayers {
+            let p = "model.layers.\(l)."
+            var o = LayerOffsets()
+            o.ln1 = add(p + "input_layernorm.weight", [C])
+            o.wq = add(p + "self_attn.q_proj.weight", [qd, C])
+            if c.attentionBias { o.bq = add(p + "self_attn.q_proj.bias", [qd]) }
+            o.wk = add(p + "self_attn.k_proj.weight", [kvd, C])
+            if c.attentionBias { o.bk = add(p + "self_attn.k_proj.bias", [kvd]) }
+            o.wv = add(p + "self_attn.v_proj.weight", [kvd, C])
+            if c.attentionBias { o.bv = add(p + "self_attn.v_proj.bias", [kvd]) }
+            o.wo = add(p + "self_attn.o_proj.weight", [C, qd])
+            o.ln2 = add(p + "post_attention_layernorm.weight", [C])
+            o.wGate = add(p + "mlp.gate_proj.weight", [F, C])
+            o.wUp = add(p + "mlp.up_proj.weight", [F, C])
+            o.wDown = add(p + "mlp.down_proj.weight", [C, F])
+            layers.append(o)
+        }
+        self.layers = layers
+        finalNorm = add("model.norm.weight", [C])
+        if c.scalarHead {
+            score = add("score.weight", [1, C]); lmHead = embed
+        } else {
+            score = -1
+            lmHead = c.tieWordEmbeddings ? embed : add("lm_head.weight", [c.vocabSize, C])
+        }
+        self.specs = specs
+        totalCount = off
+    }
+
+    /// The spec with Hugging Face name `name`, if the model has it.
+    public func spec(named name: String) -> TensorSpec? { specs.first { $0.name == name } }
+}
+
+/// A contiguous, zero-initialised, 64-byte aligned Float32 buffer that the owner frees.
+public final class FloatBuffer: @unchecked Sendable {
+    /// Base pointer of `count` floats.
+    public let pointer: UnsafeMutablePointer<Float>
+    public let count: Int
+
+    /// Allocates `count` zeroed floats.
+    public init(count: Int) {
+        self.count = count
+        let raw = UnsafeMutableRawPointer.allocate(byteCount: max(count, 1) * 4, alignment: 64)
+        pointer = raw.bindMemory(to: Float.self, capacity: max(count, 1))
+        pointer.initialize(repeating: 0, count: max(count, 1))
+    }
+    deinit { pointer.deallocate() }
+
+    /// Sets every element to zero.
+    public func zero() { pointer.update(repeating: 0, count: count) }
+    /// Copies the contents into an array.
+    public func toArray() -> [Float] { Array(UnsafeBufferPointer(start: pointer, count: count)) }
+    /// Copies `other` (same count) into this buffer.
+    public func copy(from other: FloatBuffer) {
+        precondition(other.count == count)
+        pointer.update(from: other.pointer, count: count)
+    }
+    /// Pointer at element `offset`.
+    @inline(__always) public subscript(offset: Int) -> UnsafeMutablePointer<Float> { pointer + offset }
+}

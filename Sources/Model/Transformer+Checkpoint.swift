@@ -1,0 +1,85 @@
+// Checkpoints: a directory with config.json and model.safetensors using the Hugging Face tensor names
+// of LlamaForCausalLM / Qwen2ForCausalLM (so transformers loads what rpp saves and the reverse), plus
+// optimizer.safetensors (AdamW moments) and trainer_state.json for exact resume.
+import Foundation
+
+extension Transformer {
+    /// Loads config.json and model.safetensors from `directory`.
+    public static func load(directory: URL) throws -> Transformer {
+        let cfgURL = directory.appendingPathComponent("config.json")
+        guard let cfgData = try? Data(contentsOf: cfgURL) else { throw ModelError.io("cannot read \(cfgURL.path)") }
+        let model = try Transformer(config: try ModelConfig(jsonData: cfgData))
+        try model.loadWeights(from: try SafetensorsFile(contentsOf: directory.appendingPathComponent("model.safetensors")))
+        return model
+    }
+
+    /// Copies every parameter from `file`, checking names, shapes and dtypes. Tensors the model does not
+    /// have are an error, except lm_head.weight of a tied model and rotary inv_freq buffers.
+    public func loadWeights(from file: SafetensorsFile) throws {
+        for s in layout.specs {
+            guard let e = file.entries[s.name] else { throw ModelError.missingTensor(s.name) }
+            guard ["F32", "BF16", "F16"].contains(e.dtype) else { throw ModelError.unsupportedDType(tensor: s.name, dtype: e.dtype) }
+            let shape = e.shape
+            // A scalar head may be stored as [C] or [1, C].
+            let ok = shape == s.shape || (s.name == "score.weight" && shape == [s.shape[1]])
+            guard ok else { throw ModelError.shapeMismatch(tensor: s.name, expected: s.shape, found: shape) }
+            try file.read(s.name, into: params.pointer + s.offset)
+        }
+        let known = Set(layout.specs.map(\.name))
+        for name in file.entries.keys where !known.contains(name) {
+            if name.hasSuffix("rotary_emb.inv_freq") || (name == "lm_head.weight" && config.tieWordEmbeddings) { continue }
+            throw ModelError.invalidConfig("checkpoint has tensor \(name) that this config (\(config.modelType), attention bias \(config.attentionBias), tied \(config.tieWordEmbeddings)) does not")
+        }
+    }
+
+    /// Writes config.json and model.safetensors (F32) into `directory`, creating it.
+    public func save(directory: URL) throws {
+        do { try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true) } catch {
+            throw ModelError.io("cannot create \(directory.path): \(error.localizedDescription)")
+        }
+        let tensors = layout.specs.map { s in
+            (name: s.name, shape: s.shape, values: UnsafeBufferPointer(start: params.pointer + s.offset, count: s.count))
+        }
+        try write(try config.jsonData(), to: directory.appendingPathComponent("config.json"))
+        try write(try SafetensorsFile.serialize(tensors), to: directory.appendingPathComponent("model.safetensors"))
+    }
+
+    /// Saves the AdamW moments (optimizer.safetensors) and step plus `extra` state (trainer_state.json).
+    public func saveTrainingState(_ opt: AdamW, extra: [String: String] = [:], directory: URL) throws {
+        let m = UnsafeBufferPointer(start: opt.m.pointer, count: opt.m.count)
+        let v = UnsafeBufferPointer(start: opt.v.pointer, count: opt.v.count)
+        try write(try SafetensorsFile.serialize([("adam.m", [m.count], m), ("adam.v", [v.count], v)]),
+                  to: directory.appendingPathComponent("optimizer.safetensors"))
+        var state: [String: Any] = ["step": opt.step, "lr": Double(opt.schedule.peak), "warmup": opt.schedule.warmupSteps,
+                                    "beta1": Double(opt.beta1), "beta2": Double(opt.beta2), "eps": Double(opt.eps),
+                                    "weight_decay": Double(opt.weightDecay), "min_ratio": Double(opt.schedule.minRatio)]
+        if let c = opt.clipNorm { state["clip"] = Double(c) }
+        if let t = opt.schedule.cosineTotalSteps { state["cosine_total_steps"] = t }
+        state["extra"] = extra
+        try write(try JSONSerialization.data(withJSONObject: state, options: [.prettyPrinted, .sortedKeys]),
+                  to: directory.appendingPathComponent("trainer_state.json"))
+    }
+
+    /// Restores AdamW moments and step saved by `saveTrainingState`; returns the `extra` state.
+    @discardableResult
+    public func loadTrainingState(_ opt: AdamW, directory: URL) throws -> [String: String] {
+        let f = try SafetensorsFile(contentsOf: directory.appendingPathComponent("optimizer.safetensors"))
+        for (name, buf) in [("adam.m", opt.m), ("adam.v", opt.v)] {
+            guard let e = f.entries[name] else { throw ModelError.missingTensor(name) }
+            guard e.dtype == "F32" else { throw ModelError.unsupportedDType(tensor: name, dtype: e.dtype) }
+            guard e.shape == [buf.count] else { throw ModelError.shapeMismatch(tensor: name, expected: [buf.count], found: e.shape) }
+            try f.read(name, into: buf.pointer)
+        }
+        let url = directory.appendingPathComponent("trainer_state.json")
+        guard let d = try? Data(contentsOf: url), let s = (try? JSONSerialization.jsonObject(with: d)) as? [String: Any],
+              let step = s["step"] as? Int else { throw ModelError.badHeader("trainer_state.json is missing or malformed") }
+        opt.step = step
+        return s["extra"] as? [String: String] ?? [:]
+    }
+
+    private func write(_ data: Data, to url: URL) throws {
+        do { try data.write(to: url, options: .atomic) } catch {
+            throw ModelError.io("cannot write \(url.path): \(error.localizedDescription)")
+        }
+    }
+}

@@ -1,0 +1,185 @@
+// Batched generation with a KV cache.
+//
+// Prefill runs the ordinary forward over the prompts [B, Tp] (all rows the same length: left-pad
+// them) and copies every layer's rotated keys and values into the cache [L][B, KV, Tmax, D]. Each
+// decode step then pushes one token per row through the layers, attending over cache positions
+// 0...p. Behaviour log-prob of a sampled token: log softmax(logits / temperature)[token], the
+// distribution before top-k / top-p truncation (temperature 0 = greedy, scored at temperature 1).
+// A full forward over prompt + generated tokens gives the same numbers (see SamplingTests).
+import Foundation
+
+/// How to sample.
+public struct SamplingOptions: Sendable {
+    /// 0 means greedy (argmax).
+    public var temperature: Float
+    /// Nucleus mass in (0, 1]; 1 disables.
+    public var topP: Float
+    /// Keep the k most likely tokens; 0 disables.
+    public var topK: Int
+    public var maxNewTokens: Int
+    /// Generation of a row stops after it emits one of these (the stop token is returned).
+    public var stopTokens: Set<Int32>
+    public var seed: UInt64
+
+    public init(temperature: Float = 1, topP: Float = 1, topK: Int = 0, maxNewTokens: Int, stopTokens: Set<Int32> = [],
+                seed: UInt64 = 0) {
+        self.temperature = temperature; self.topP = topP; self.topK = topK
+        self.maxNewTokens = maxNewTokens; self.stopTokens = stopTokens; self.seed = seed
+    }
+}
+
+/// Why a row stopped (raw values match Wire's FinishReason: "stop", "length").
+public enum GenerationFinish: String, Sendable, Codable {
+    case stop, length
+}
+
+/// Generated continuations, one per prompt.
+public struct Generation: Sendable {
+    /// New tokens of each row (including the stop token when finish is .stop).
+    public var tokens: [[Int32]]
+    /// Behaviour log-prob of each new token (see file header).
+    public var logprobs: [[Float]]
+    public var finish: [GenerationFinish]
+}
+
+extension Transformer {
+    /// Generates continuations of `prompts` (equal lengths) with a KV cache.
+    public func generate(prompts: [[Int32]], options o: SamplingOptions) throws -> Generation {
+        let c = config
+        guard !c.scalarHead else { throw ModelError.invalidInput("scalar-head model cannot generate") }
+        guard let Tp = prompts.first?.count, Tp > 0, prompts.allSatisfy({ $0.count == Tp }) else {
+            throw ModelError.invalidInput("prompts must be non-empty and of equal length (left-pad them)")
+        }
+        guard o.maxNewTokens >= 0, o.temperature >= 0, o.topP > 0, o.topP <= 1, o.topK >= 0 else {
+            throw ModelError.invalidInput("bad sampling options")
+        }
+        let B = prompts.count, Tmax = Tp + o.maxNewTokens
+        guard Tmax <= c.maxPositionEmbeddings else {
+            throw ModelError.invalidInput("prompt \(Tp) + max new tokens \(o.maxNewTokens) exceeds max_position_embeddings \(c.maxPositionEmbeddings)")
+        }
+        var result = Generation(tokens: Array(repeating: [], count: B), logprobs: Array(repeating: [], count: B),
+                                finish: Array(repeating: .length, count: B))
+        if o.maxNewTokens == 0 { return result }
+        try forward(tokens: prompts.flatMap { $0 }, batch: B, seqLen: Tp)
+        let C = c.hiddenSize, F = c.intermediateSize, V = c.vocabSize, L = c.numLayers
+        let D = c.headDim, H = c.numHeads, KV = c.numKVHeads, qd = H * D, kvd = KV * D, group = H / KV
+        let kCache = (0..<L).map { _ in FloatBuffer(count: B * Tmax * kvd) }
+        let vCache = (0..<L).map { _ in FloatBuffer(count: B * Tmax * kvd) }
+        // Cache layout [B, KV, Tmax, D]: each head's keys and values are contiguous over positions.
+        for l in 0..<L {
+            for b in 0..<B {
+                for t in 0..<Tp {
+                    for g in 0..<KV {
+                        let src = (b * Tp + t) * kvd + g * D, dst = ((b * KV + g) * Tmax + t) * D
+                        (kCache[l].pointer + dst).update(from: acts.k[l] + src, count: D)
+                        (vCache[l].pointer + dst).update(from: acts.v[l] + src, count: D)
+                    }
+                }
+            }
+        }
+        // Step scratch.
+        let s = FloatBuffer(count: B * (4 * C + 2 * qd + 2 * kvd + 3 * F + V + 1) + B * H * Tmax)
+        let x = s.pointer, ln = x + B * C, proj = ln + B * C, mid = proj + B * C
+        let q = mid + B * C, att = q + B * qd, k = att + B * qd, v = k + B * kvd
+        let gate = v + B * kvd, up = gate + B * F, hbuf = up + B * F, logits = hbuf + B * F, rstd = logits + B * V
+        let scores = rstd + B
+        // Logits of the last prompt position.
+        for b in 0..<B { (x + b * C).update(from: acts.lnf + (b * Tp + Tp - 1) * C, count: C) }
+        matmulForward(logits, x, params.pointer + layout.lmHead, nil, N: B, C: C, OC: V)
+
+        var rng = Xoshiro256(seed: o.seed)
+        var done = [Bool](repeating: false, count: B)
+        var next = [Int32](repeating: 0, count: B)
+        var pos = [Int32](repeating: 0, count: B)
+        let P = params.pointer
+        for step in 0..<o.maxNewTokens {
+            for b in 0..<B {
+                let (tok, lp) = sampleRow(logits + b * V, V: V, options: o, rng: &rng)
+                next[b] = tok
+                if !done[b] {
+                    result.tokens[b].append(tok); result.logprobs[b].append(lp)
+                    if o.stopTokens.contains(tok) { done[b] = true; result.finish[b] = .stop }
+                }
+            }
+            if step == o.maxNewTokens - 1 || done.allSatisfy({ $0 }) { break }
+            // Push `next` through the layers at position p.
+            let p = Tp + step
+            for b in 0..<B { pos[b] = Int32(p) }
+            next.withUnsafeBufferPointer { embeddingForward(x, $0.baseAddress!, P + layout.embed, N: B, C: C) }
+            for l in 0..<L {
+                let lo = layout.layers[l]
+                func bias(_ off: Int) -> UnsafePointer<Float>? { off >= 0 ? UnsafePointer(P + off) : nil }
+                rmsnormForward(ln, rstd, x, P + lo.ln1, N: B, C: C, eps: c.rmsNormEps)
+                matmulForward(q, ln, P + lo.wq, bias(lo.bq), N: B, C: C, OC: qd)
+                matmulForward(k, ln, P + lo.wk, bias(lo.bk), N: B, C: C, OC: kvd)
+                matmulForward(v, ln, P + lo.wv, bias(lo.bv), N: B, C: C, OC: kvd)
+                pos.withUnsafeBufferPointer { ps in
+                    ropeApply(q, ps.baseAddress!, rope, N: B, nHeads: H, inverse: false)
+                    ropeApply(k, ps.baseAddress!, rope, N: B, nHeads: KV, inverse: false)
+                }
+                let kc = kCache[l].pointer, vc = vCache[l].pointer
+                for b in 0..<B {
+                    for g in 0..<KV {
+                        (kc + ((b * KV + g) * Tmax + p) * D).update(from: k + b * kvd + g * D, count: D)
+                        (vc + ((b * KV + g) * Tmax + p) * D).update(from: v + b * kvd + g * D, count: D)
+                    }
+                }
+                let scale = 1 / Float(D).squareRoot()
+                // Per (row, head): scores against cached keys 0...p, softmax, weighted sum of cached values.
+                Parallel.ranges(B * H, minChunk: 8) { r in
+                    for job in r {
+                        let b = job / H, h = job % H, g = h / group
+                        let qv = q + b * qd + h * D, sc = scores + job * Tmax
+                        let kb = kc + (b * KV + g) * Tmax * D, vb = vc + (b * KV + g) * Tmax * D
+                        var m = -Float.infinity
+                        for j in 0...p { let d = vdot(qv, kb + j * D, D) * scale; sc[j] = d; m = max(m, d) }
+                        var sum: Float = 0
+                        for j in 0...p { let e = expf(sc[j] - m); sc[j] = e; sum += e }
+                        let inv = 1 / sum, out = att + b * qd + h * D
+                        out.update(repeating: 0, count: D)
+                        for j in 0...p { vaxpy(out, sc[j] * inv, vb + j * D, D) }
+                    }
+                }
+                matmulForward(proj, att, P + lo.wo, nil, N: B, C: qd, OC: C)
+                residualForward(mid, x, proj, count: B * C)
+                rmsnormForward(ln, rstd, mid, P + lo.ln2, N: B, C: C, eps: c.rmsNormEps)
+                matmulForward(gate, ln, P + lo.wGate, nil, N: B, C: C, OC: F)
+                matmulForward(up, ln, P + lo.wUp, nil, N: B, C: C, OC: F)
+                swigluForward(hbuf, gate, up, count: B * F)
+                matmulForward(proj, hbuf, P + lo.wDown, nil, N: B, C: F, OC: C)
+                residualForward(x, mid, proj, count: B * C)
+            }
+            rmsnormForward(ln, rstd, x, P + layout.finalNorm, N: B, C: C, eps: c.rmsNormEps)
+            matmulForward(logits, ln, P + layout.lmHead, nil, N: B, C: C, OC: V)
+        }
+        forwardDone = false
+        return result
+    }
+
+    /// Samples one token from logits[V]; returns it and its behaviour log-prob.
+    func sampleRow(_ logits: UnsafePointer<Float>, V: Int, options o: SamplingOptions, rng: inout Xoshiro256) -> (Int32, Float) {
+        let t = o.temperature > 0 ? o.temperature : 1
+        var m = -Float.infinity, arg = 0
+        for j in 0..<V where logits[j] / t > m { m = logits[j] / t; arg = j }
+        var sum: Double = 0
+        for j in 0..<V { sum += Double(expf(logits[j] / t - m)) }
+        let lse = m + Float(log(sum))
+        if o.temperature == 0 { return (Int32(arg), logits[arg] / t - lse) }
+        // Candidate set after top-k / top-p, sampled in proportion to the tempered probabilities.
+        var cand: [(Int, Float)] = (0..<V).map { ($0, expf(logits[$0] / t - lse)) }
+        if o.topK > 0 || o.topP < 1 {
+            cand.sort { $0.1 > $1.1 || ($0.1 == $1.1 && $0.0 < $1.0) }
+            if o.topK > 0 && o.topK < cand.count { cand.removeLast(cand.count - o.topK) }
+            if o.topP < 1 {
+                var acc: Float = 0, keep = 0
+                for (i, e) in cand.enumerated() { acc += e.1; keep = i + 1; if acc >= o.topP { break } }
+                cand.removeLast(cand.count - keep)
+            }
+        }
+        let total = cand.reduce(0.0) { $0 + Double($1.1) }
+        var u = rng.uniform() * total
+        var pick = cand.last!.0
+        for (j, p) in cand { u -= Double(p); if u < 0 { pick = j; break } }
+        return (Int32(pick), logits[pick] / t - lse)
+    }
+}
