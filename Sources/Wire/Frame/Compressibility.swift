@@ -58,8 +58,9 @@ public enum Compressibility {
     /// Order-0 entropy in bits per byte: log2(n) - Σ c·log2(c) / n, with c·log2(c) from a table.
     private static func entropyBits(_ histogram: [Int], _ n: Int) -> Double {
         guard n > 0 else { return 0 }
+        let table = cLogC
         var sum = 0.0
-        for c in histogram where c > 0 { sum += c < cLogC.count ? cLogC[c] : Double(c) * log2(Double(c)) }
+        for c in histogram where c > 0 { sum += c < table.count ? table[c] : Double(c) * log2(Double(c)) }
         return log2(Double(n)) - sum / Double(n)
     }
 

@@ -8,7 +8,7 @@ public struct FrameLimits: Sendable, Equatable {
     /// Most bytes a payload may expand to.
     public var maxRawBytes: Int
 
-    public init(maxPayloadBytes: Int = 256 << 20, maxRawBytes: Int = 1 << 30) {
+    public init(maxPayloadBytes: Int = 256 << 20, maxRawBytes: Int = 256 << 20) {
         self.maxPayloadBytes = maxPayloadBytes
         self.maxRawBytes = maxRawBytes
     }
@@ -38,7 +38,14 @@ public struct SealedFrame: Sendable {
     public var tag: [UInt8]
 
     /// The frame as one buffer.
-    public var bytes: [UInt8] { header + body + tag }
+    public var bytes: [UInt8] {
+        var all = [UInt8]()
+        all.reserveCapacity(count)
+        all.append(contentsOf: header)
+        all.append(contentsOf: body)
+        all.append(contentsOf: tag)
+        return all
+    }
     public var count: Int { header.count + body.count + tag.count }
 }
 

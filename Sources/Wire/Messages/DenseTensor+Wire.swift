@@ -32,8 +32,9 @@ extension DType {
 let maxTensorElements = 1 << 31
 
 extension DenseTensor {
-    /// Tensors smaller than this are sent unfiltered: the filter cannot pay for itself.
-    static let shuffleMinimumBytes = 256
+    /// Tensors smaller than this are sent unfiltered: the filter cannot pay for itself (the frame still
+    /// compresses the payload as a whole).
+    static let shuffleMinimumBytes = 4096
 
     /// Byte-shuffle when that makes the bytes compress better and well enough for the frame to compress
     /// them (`rpp bench wire` measures both); random float mantissas gain too little to be worth a pass.
