@@ -223,6 +223,19 @@ final class TransportTests: XCTestCase {
         XCTAssertEqual(got, Examples.all[11])
     }
 
+    func testEmptyAndGatheredRawMessages() throws {
+        let address = Addresses.inproc()
+        let pull = try Socket(.pull)
+        try pull.bind(address)
+        let push = try Socket(.push)
+        try push.connect(address)
+        try push.send([UInt8](), timeout: .seconds(2))
+        XCTAssertEqual(try pull.receive(timeout: .seconds(2)), [])
+        let sealed = FrameCodec().seal(Examples.all[6])
+        try push.send(sealed, timeout: .seconds(2))
+        XCTAssertEqual(try pull.receive(timeout: .seconds(2)), sealed.bytes)
+    }
+
     func testNanomsgErrorsCarryItsText() throws {
         let a = try Socket(.pull)
         let address = Addresses.tcp()

@@ -92,21 +92,7 @@ public final class Socket: @unchecked Sendable {
 
     /// Sends one message, waiting at most `timeout` (nil: until sent, closed or cancelled).
     public func send(_ bytes: UnsafeRawBufferPointer, timeout: Duration? = nil, cancel: CancelFlag? = nil) throws(TransportError) {
-        let deadline = timeout.map { ContinuousClock.now + $0 }
-        while true {
-            try enter("send", cancel)
-            let rc = nn_send(fd, bytes.baseAddress, bytes.count, 0)
-            let e = rc < 0 ? nn_errno() : 0
-            leave()
-            if rc >= 0 { return }
-            guard e == rpp_nn_etimedout || e == rpp_nn_eagain || e == rpp_nn_eintr else {
-                throw closedOr(.from(e, "send on \(pattern.rawValue) socket"))
-            }
-            if let deadline, ContinuousClock.now >= deadline {
-                throw TransportError(.timedOut, operation: "send on \(pattern.rawValue) socket", errno: e,
-                                     text: "no peer took the message within \(timeout!)")
-            }
-        }
+        try sendGather([bytes], timeout: timeout, cancel: cancel)
     }
 
     /// Sends a frame's parts as one message (nanomsg gathers them; no joined copy is made here).
@@ -122,7 +108,8 @@ public final class Socket: @unchecked Sendable {
     }
 
     private func sendGather(_ parts: [UnsafeRawBufferPointer], timeout: Duration?, cancel: CancelFlag?) throws(TransportError) {
-        var iovecs = parts.filter { $0.count > 0 }.map {
+        // nanomsg wants at least one vector, even for an empty message.
+        var iovecs = (parts.contains { $0.count > 0 } ? parts.filter { $0.count > 0 } : [parts[0]]).map {
             nn_iovec(iov_base: UnsafeMutableRawPointer(mutating: $0.baseAddress), iov_len: $0.count)
         }
         let deadline = timeout.map { ContinuousClock.now + $0 }
