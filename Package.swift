@@ -4,7 +4,8 @@
 // Module graph (one way):
 //   C shims (CNanomsg, CNanomsgShim, CZstd, COpenBLAS, CSupport)
 //     -> Wire (frames, protobuf, sockets)      Model (tensors, transformer, BLAS)
-//     -> RLCore (pure RL math, no sockets, no model)
+//     -> RLCore (pure RL math, no sockets, no model)        RunKit (config, metrics files)
+//     -> Roles (learner, rollout, reward, reference)
 //     -> rpp (the one binary: roles and tools as subcommands)
 import PackageDescription
 
@@ -19,6 +20,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
         .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
     targets: [
         // Native libraries from Debian, found through pkg-config.
@@ -40,10 +42,16 @@ let package = Package(
         ]),
         .target(name: "Model", dependencies: ["COpenBLAS"]),
         .target(name: "RLCore"),
+        // Run configuration (YAML), metrics sinks (JSONL, TensorBoard event files) and the SVG chart.
+        .target(name: "RunKit", dependencies: [.product(name: "Yams", package: "Yams")]),
+        // The roles of a cluster (learner, rollout, reward, reference): pure decision logic as value
+        // types, and the thin shells that own sockets and threads.
+        .target(name: "Roles", dependencies: ["Wire", "Model", "RLCore", "RunKit",
+                                               .product(name: "Crypto", package: "swift-crypto")]),
 
         .executableTarget(name: "rpp", dependencies: [
             "CSupport",
-            "Wire", "Model", "RLCore",
+            "Wire", "Model", "RLCore", "RunKit", "Roles",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         // libFuzzer target for the frame decoder: built by `make fuzz` with -sanitize=fuzzer -DFUZZING;
@@ -54,6 +62,8 @@ let package = Package(
         .testTarget(name: "WireTests", dependencies: ["Wire"]),
         .testTarget(name: "ModelTests", dependencies: ["Model"]),
         .testTarget(name: "RLCoreTests", dependencies: ["RLCore"]),
+        .testTarget(name: "RunKitTests", dependencies: ["RunKit"]),
+        .testTarget(name: "RolesTests", dependencies: ["Roles"]),
         .testTarget(name: "CLITests", dependencies: ["rpp"]),
     ]
 )

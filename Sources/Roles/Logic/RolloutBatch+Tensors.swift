@@ -1,0 +1,126 @@
+// RolloutBatch → RLCore: lays an assembled rollout batch out as right-padded B×T arrays (T = the longest
+// response): mask, behaviour and reference log-probs, rewards, and the token rows (prompt + response) the
+// model scores with `Transformer.sequenceLogProbs`; and maps per-token outputs back. Padding is 0 and the
+// mask is 0 there, so nothing computed on padding can reach a sample.
+
+import RLCore
+import Wire
+
+/// One iteration's samples, in prompt order then sample index (each prompt's n samples contiguous).
+public struct RolloutBatch: Sendable, Equatable {
+    /// The iteration.
+    public var iteration: UInt64
+    /// n.
+    public var samplesPerPrompt: Int
+    /// B samples.
+    public var experiences: [Experience]
+
+    /// Creates a batch; `experiences` must already be ordered.
+    public init(iteration: UInt64, samplesPerPrompt: Int, experiences: [Experience]) {
+        self.iteration = iteration; self.samplesPerPrompt = samplesPerPrompt; self.experiences = experiences
+    }
+
+    /// B.
+    public var count: Int { experiences.count }
+
+    /// The padded arrays of this batch.
+    public func tensors() -> RolloutTensors {
+        let lengths = experiences.map(\.rollout.responseTokens.count)
+        let T = lengths.max() ?? 0
+        let shape = TokenShape(samples: count, tokens: T)
+        var mask = [Float](repeating: 0, count: shape.count)
+        var logp = mask
+        let hasRef = !experiences.isEmpty && experiences.allSatisfy { $0.refLogprobs != nil }
+        var ref = hasRef ? mask : nil
+        for (b, e) in experiences.enumerated() {
+            for t in 0..<lengths[b] {
+                mask[b * T + t] = 1
+                logp[b * T + t] = e.rollout.behaviourLogprobs[t]
+                if hasRef { ref![b * T + t] = e.refLogprobs![t] }
+            }
+        }
+        return RolloutTensors(shape: shape, responseLengths: lengths,
+                              promptLengths: experiences.map(\.rollout.promptTokens.count),
+                              sequences: experiences.map { $0.rollout.promptTokens + $0.rollout.responseTokens },
+                              mask: mask, behaviourLogprobs: logp, refLogprobs: ref,
+                              rewards: experiences.map { Double($0.reward) },
+                              policyVersions: experiences.map(\.rollout.policyVersion))
+    }
+}
+
+/// A rollout batch as B×T row-major arrays for RLCore and the model.
+public struct RolloutTensors: Sendable, Equatable {
+    /// B×T, T the longest response.
+    public var shape: TokenShape
+    /// Response length of each sample.
+    public var responseLengths: [Int]
+    /// Prompt length of each sample.
+    public var promptLengths: [Int]
+    /// Prompt + response tokens of each sample (unpadded), for `sequenceLogProbs`.
+    public var sequences: [[Int32]]
+    /// 1 on response tokens, 0 on padding.
+    public var mask: [Float]
+    /// Behaviour-policy log-probs, 0 on padding.
+    public var behaviourLogprobs: [Float]
+    /// Reference log-probs, 0 on padding; nil unless every sample has them.
+    public var refLogprobs: [Float]?
+    /// Scalar reward of each sample.
+    public var rewards: [Double]
+    /// Policy version that generated each sample.
+    public var policyVersions: [UInt64]
+
+    /// The input of `computeAdvantages`.
+    public func advantageInput() -> AdvantageInput<Float> {
+        AdvantageInput(shape: shape, rewards: rewards, mask: mask, logprobs: behaviourLogprobs, refLogprobs: refLogprobs)
+    }
+
+    /// Lays out the output of `sequenceLogProbs(sequences)` (per row, log-probs of tokens 1..<count) as a
+    /// padded B×T array of response-token log-probs: the last `responseLengths[b]` values of each row.
+    public func responseLogprobs(fromSequenceLogprobs rows: [[Float]]) throws(RolesError) -> [Float] {
+        guard rows.count == shape.samples else {
+            throw RolesError(.shapeMismatch, "\(rows.count) log-prob rows for \(shape.samples) samples")
+        }
+        var out = [Float](repeating: 0, count: shape.count)
+        for (b, row) in rows.enumerated() {
+            let len = responseLengths[b]
+            guard row.count == sequences[b].count - 1 else {
+                throw RolesError(.shapeMismatch, "row \(b) has \(row.count) log-probs, expected \(sequences[b].count - 1)")
+            }
+            for t in 0..<len { out[b * shape.tokens + t] = row[row.count - len + t] }
+        }
+        return out
+    }
+
+    /// Splits a padded B×T array into per-sample arrays of each response's length (padding dropped).
+    public func perSample<S: Sendable>(_ flat: [S]) throws(RolesError) -> [[S]] {
+        guard flat.count == shape.count else {
+            throw RolesError(.shapeMismatch, "\(flat.count) values for a \(shape.samples)×\(shape.tokens) batch")
+        }
+        return responseLengths.enumerated().map { b, len in Array(flat[(b * shape.tokens)..<(b * shape.tokens + len)]) }
+    }
+
+    /// The samples `rows` (a mini- or micro-batch) with the same T.
+    public func slice(_ rows: Range<Int>) -> RolloutTensors {
+        let e = shape.elements(ofSamples: rows)
+        return RolloutTensors(shape: TokenShape(samples: rows.count, tokens: shape.tokens),
+                              responseLengths: Array(responseLengths[rows]), promptLengths: Array(promptLengths[rows]),
+                              sequences: Array(sequences[rows]), mask: Array(mask[e]),
+                              behaviourLogprobs: Array(behaviourLogprobs[e]), refLogprobs: refLogprobs.map { Array($0[e]) },
+                              rewards: Array(rewards[rows]), policyVersions: Array(policyVersions[rows]))
+    }
+
+    /// The optimiser steps of one iteration over this batch; checks that B and n match `config`.
+    public func schedule(_ config: BatchConfig, samplesPerPrompt: Int) throws(RolesError) -> [OptimizerStep] {
+        do { try config.validate() } catch { throw RolesError(.invalidConfig, "\(error)") }
+        guard samplesPerPrompt == config.samplesPerPrompt else {
+            throw RolesError(.invalidConfig, "batch has \(samplesPerPrompt) samples per prompt, config \(config.samplesPerPrompt)")
+        }
+        guard shape.samples == config.samplesPerIteration else {
+            throw RolesError(.shapeMismatch, "batch has \(shape.samples) samples, config expects \(config.samplesPerIteration)")
+        }
+        return config.schedule()
+    }
+
+    /// `array[rows]` of a B×T array: the B'×T block of a mini- or micro-batch.
+    public func rows<S>(_ array: [S], _ rows: Range<Int>) -> [S] { Array(array[shape.elements(ofSamples: rows)]) }
+}

@@ -1,0 +1,51 @@
+// The reference-policy server: per-token log-probs of the frozen starting policy, for the KL penalty.
+// A request carries (prompt, response) token pairs; the reply has, per pair, log p_ref(response[j] |
+// prompt, response[..<j]) for every response token, at the requested temperature.
+import Foundation
+import Model
+import Wire
+
+/// Answers `RefLogprobRequest`s with a frozen model.
+public struct ReferenceService: Sendable {
+    public let model: Transformer
+
+    public init(model: Transformer) { self.model = model }
+
+    /// The handler for a `RequestServer`.
+    public func handle(_ message: WireMessage) throws -> WireMessage {
+        guard case .refLogprobRequest(let request) = message else {
+            throw RemoteError(code: .badRequest, message: "the reference server answers ref_logprob_request, "
+                              + "not \(message.kind.name)")
+        }
+        return .refLogprobReply(RefLogprobReply(id: request.id, logprobs: try logprobs(request)))
+    }
+
+    /// Reference log-probs of each sequence's response tokens.
+    public func logprobs(_ request: RefLogprobRequest) throws -> [[Float]] {
+        let c = model.config
+        var rows: [[Int32]] = []
+        rows.reserveCapacity(request.sequences.count)
+        for (i, s) in request.sequences.enumerated() {
+            guard !s.promptTokens.isEmpty, !s.responseTokens.isEmpty else {
+                throw RemoteError(code: .badRequest, message: "sequences[\(i)]: prompt and response must be non-empty",
+                                  requestID: request.id)
+            }
+            let row = s.promptTokens + s.responseTokens
+            guard row.count <= c.maxPositionEmbeddings else {
+                throw RemoteError(code: .badRequest, message: "sequences[\(i)]: \(row.count) tokens, the model takes "
+                                  + "at most \(c.maxPositionEmbeddings)", requestID: request.id)
+            }
+            if let bad = row.first(where: { $0 < 0 || Int($0) >= c.vocabSize }) {
+                throw RemoteError(code: .badRequest, message: "sequences[\(i)]: token \(bad) is outside the "
+                                  + "vocabulary of \(c.vocabSize)", requestID: request.id)
+            }
+            rows.append(row)
+        }
+        let (logp, _) = try model.sequenceLogProbs(rows, temperature: request.temperature)
+        // logp[i] scores row[i + 1]: response token j (at row index P + j) is logp[P + j - 1].
+        return zip(request.sequences, logp).map { s, lp in
+            let p = s.promptTokens.count
+            return Array(lp[(p - 1)..<(p - 1 + s.responseTokens.count)])
+        }
+    }
+}

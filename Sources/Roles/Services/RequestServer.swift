@@ -1,0 +1,97 @@
+// A request/reply server: one REP socket, one thread of its own, one handler. It answers every request,
+// including ones it cannot read (with an Error message), so a REQ peer is never left waiting, and it
+// keeps serving after bad input. The reward and reference servers are instances of it.
+import Foundation
+import Wire
+
+/// Answers one request; throw `RemoteError` to send a specific error back.
+public typealias RequestHandler = @Sendable (WireMessage) throws -> WireMessage
+
+/// Counts of what a server did, for logs and status.
+public struct ServerStats: Sendable, Equatable {
+    public var requests = 0
+    public var errors = 0
+    public var badFrames = 0
+}
+
+/// A REP server running `handler` on a dedicated thread until `stop()`.
+public final class RequestServer: @unchecked Sendable {
+    public let name: String
+    public let address: String
+    private let socket: FrameSocket
+    private let handler: RequestHandler
+    private let cancel = CancelFlag()
+    private let finished = DispatchSemaphore(value: 0)
+    private let lock = NSLock()
+    private var _stats = ServerStats()
+    private let log: @Sendable (String) -> Void
+
+    /// Binds `address`; call `start()` to serve.
+    public init(name: String, address: String, codec: FrameCodec, handler: @escaping RequestHandler,
+                log: @escaping @Sendable (String) -> Void = { _ in }) throws(TransportError) {
+        self.name = name
+        self.address = address
+        self.handler = handler
+        self.log = log
+        socket = try FrameSocket(.rep, codec: codec)
+        try socket.bind(address)
+    }
+
+    public var stats: ServerStats { lock.withLock { _stats } }
+
+    /// Starts serving on a thread of its own.
+    public func start() {
+        let thread = Thread { [self] in serve() }
+        thread.name = "rpp-\(name)"
+        thread.start()
+    }
+
+    /// Stops serving and closes the socket; returns once the serving thread has ended.
+    public func stop() {
+        cancel.cancel()
+        finished.wait()
+        socket.close()
+    }
+
+    private func serve() {
+        defer { finished.signal() }
+        while !cancel.isCancelled {
+            let request: WireMessage
+            do {
+                request = try socket.receiveSync(timeout: nil, cancel: cancel)
+            } catch let error as FrameError {
+                lock.withLock { _stats.badFrames += 1 }
+                log("\(name): refused a frame: \(error)")
+                reply(.error(RemoteError(code: error.code == .missingMAC || error.code == .badMAC ? .unauthenticated
+                                         : .badRequest, message: "\(error)")))
+                continue
+            } catch {
+                if cancel.isCancelled || socket.socket.isClosed { return }
+                log("\(name): receive failed: \(error)")
+                continue
+            }
+            let answer: WireMessage
+            do {
+                answer = try handler(request)
+                lock.withLock { _stats.requests += 1 }
+            } catch let error as RemoteError {
+                lock.withLock { _stats.errors += 1 }
+                log("\(name): \(error)")
+                answer = .error(error)
+            } catch {
+                lock.withLock { _stats.errors += 1 }
+                log("\(name): \(error)")
+                answer = .error(RemoteError(code: .internal, message: "\(error)"))
+            }
+            reply(answer)
+        }
+    }
+
+    private func reply(_ message: WireMessage) {
+        do {
+            try socket.sendSync(message, timeout: .seconds(10), cancel: cancel)
+        } catch {
+            if !cancel.isCancelled { log("\(name): reply failed: \(error)") }
+        }
+    }
+}

@@ -1,0 +1,224 @@
+import Foundation
+
+extension RunConfig {
+    /// `run`: names the run and bounds its length.
+    public struct RunSection: Sendable, Equatable {
+        /// Run name; the run directory is `dir/name`.
+        public var name = "arith-reinforce"
+        /// Parent directory of run directories.
+        public var dir = "runs"
+        /// Seed for every random stream of the run.
+        public var seed = 1
+        /// Number of learner iterations (rollout, update).
+        public var iterations = 60
+        /// Wall-clock limit in minutes; 0 means no limit.
+        public var maxMinutes = 12.0
+        /// The defaults.
+        public init() {}
+    }
+
+    /// `model`: checkpoints the run starts from.
+    public struct ModelSection: Sendable, Equatable {
+        /// Starting policy checkpoint directory.
+        public var initPath = "runs/sft"
+        /// Frozen reference checkpoint for KL; defaults to `initPath`.
+        public var reference = "runs/sft"
+        /// PPO critic start; nil means the policy init with a scalar head.
+        public var criticInit: String? = nil
+        /// The defaults.
+        public init() {}
+    }
+
+    /// `data`: where prompts come from.
+    public struct DataSection: Sendable, Equatable {
+        /// Prompt source.
+        public enum Task: String, Sendable, CaseIterable { case arith, jsonl }
+        /// Prompt source.
+        public var task = Task.arith
+        /// JSONL files (optional for arith, which draws fresh problems).
+        public var train: String? = nil, validation: String? = nil, test: String? = nil
+        /// Arithmetic operations for the arith task.
+        public var ops = ["add"]
+        /// Prompt width in tokens.
+        public var promptWidth = 8
+        /// The defaults.
+        public init() {}
+    }
+
+    /// `algorithm`: the policy-gradient estimator and its knobs.
+    public struct AlgorithmSection: Sendable, Equatable {
+        /// The advantage estimator.
+        public enum Estimator: String, Sendable, CaseIterable {
+            case reinforce, reinforceBaseline = "reinforce_baseline", rloo, grpo, ppo
+            /// Whether advantages are computed within groups of samples of one prompt.
+            public var isGroup: Bool { self == .reinforceBaseline || self == .rloo || self == .grpo }
+        }
+        /// How advantages are normalized over a batch.
+        public enum AdvantageNormalization: String, Sendable, CaseIterable {
+            case meanStd = "mean_std", mean, none
+        }
+        /// Importance correction for stale rollouts.
+        public enum OffPolicyCorrection: String, Sendable, CaseIterable { case none, tis, icepop }
+
+        /// The advantage estimator (`estimator`).
+        public var estimator = Estimator.reinforce
+        /// Samples drawn per prompt.
+        public var samplesPerPrompt = 4
+        /// Prompts per iteration.
+        public var rolloutBatch = 128
+        /// Samples per optimizer step.
+        public var trainBatch = 256
+        /// Samples per forward/backward pass (gradient accumulation).
+        public var microBatch = 256
+        /// Passes over each rollout batch.
+        public var epochs = 1
+        /// Discount.
+        public var gamma = 1.0
+        /// GAE lambda (ppo only).
+        public var lambda = 0.95
+        /// Lower and upper ratio clip.
+        public var epsClipLow = 0.2, epsClipHigh = 0.2
+        /// Dual-clip bound (> 1) for negative advantages; nil = off.
+        public var dualClip: Double? = nil
+        /// Batch advantage normalization (`advantage_normalization`).
+        public var advantageNormalization = AdvantageNormalization.meanStd
+        /// Rewards are clipped to [low, high].
+        public var rewardClip = [-10.0, 10.0]
+        /// Entropy bonus coefficient (`entropy_coef`, >= 0).
+        public var entropyCoef = 0.0
+        /// Policy versions a rollout may lag behind; 0 = exactly on-policy.
+        public var maxStaleness = 0
+        /// Correction for stale rollouts (`off_policy_correction`).
+        public var offPolicyCorrection = OffPolicyCorrection.none
+        /// PPO value clip.
+        public var valueClip = 0.5
+        /// Critic learning rate; nil = `optim.lr`.
+        public var criticLR: Double? = nil
+        /// The defaults.
+        public init() {}
+    }
+
+    /// `kl`: the penalty towards the reference model.
+    public struct KLSection: Sendable, Equatable {
+        /// Per-token KL estimator.
+        public enum Estimator: String, Sendable, CaseIterable { case k1, k2, k3 }
+        /// Where the penalty enters: the reward or the loss.
+        public enum Placement: String, Sendable, CaseIterable { case reward, loss }
+        /// Fixed coefficient or adaptive controller.
+        public enum Controller: String, Sendable, CaseIterable { case fixed, adaptive }
+        /// KL penalty coefficient (>= 0; the adaptive controller's start value).
+        public var coef = 0.01
+        /// Per-token KL estimator.
+        public var estimator = Estimator.k1
+        /// Where the penalty enters.
+        public var placement = Placement.reward
+        /// Fixed or adaptive coefficient.
+        public var controller = Controller.fixed
+        /// Target KL (adaptive).
+        public var target = 6.0
+        /// Horizon in samples (adaptive).
+        public var horizon = 10000
+        /// The defaults.
+        public init() {}
+    }
+
+    /// `optim`: AdamW and the learning-rate schedule.
+    public struct OptimSection: Sendable, Equatable {
+        /// Learning-rate schedule after warmup.
+        public enum Schedule: String, Sendable, CaseIterable { case constant, cosine }
+        /// Learning rate, in (0, 1).
+        public var lr = 3e-4
+        /// AdamW betas, two values in [0, 1).
+        public var betas = [0.9, 0.95]
+        /// AdamW weight decay.
+        public var weightDecay = 0.0
+        /// Global gradient-norm clip; 0 = off.
+        public var gradClip = 1.0
+        /// Linear warmup in optimizer steps.
+        public var warmupSteps = 0
+        /// Schedule after warmup.
+        public var schedule = Schedule.constant
+        /// Cosine floor as a fraction of lr.
+        public var minLRRatio = 0.1
+        /// The defaults.
+        public init() {}
+    }
+
+    /// `sampling`: how rollouts are generated.
+    public struct SamplingSection: Sendable, Equatable {
+        /// Softmax temperature (> 0).
+        public var temperature = 1.0
+        /// Nucleus mass, in (0, 1].
+        public var topP = 1.0
+        /// 0 = off.
+        public var topK = 0
+        /// Response length limit in tokens.
+        public var maxNewTokens = 6
+        /// Token ids that end a response.
+        public var stopTokens = [1]
+        /// The defaults.
+        public init() {}
+    }
+
+    /// `eval`: held-out evaluation.
+    public struct EvalSection: Sendable, Equatable {
+        /// Every this many iterations; 0 = never.
+        public var every = 5
+        /// Held-out prompts per evaluation.
+        public var prompts = 500
+        /// Greedy decoding for evaluation.
+        public var greedy = true
+        /// The defaults.
+        public init() {}
+    }
+
+    /// `checkpoint`: saving the policy.
+    public struct CheckpointSection: Sendable, Equatable {
+        /// Every this many iterations; 0 = only at the end.
+        public var every = 20
+        /// Checkpoints kept (older ones are deleted).
+        public var keep = 2
+        /// The defaults.
+        public init() {}
+    }
+
+    /// `cluster`: addresses and timing of the processes of a run.
+    public struct ClusterSection: Sendable, Equatable {
+        /// When frames are compressed.
+        public enum Compression: String, Sendable, CaseIterable { case auto, always, never }
+        /// Learner base address; see `learnerEndpoint(_:)` for the derived ports.
+        public var learner = "tcp://127.0.0.1:5600"
+        /// Reward server addresses.
+        public var reward = ["tcp://127.0.0.1:5610"]
+        /// Reference-model server addresses.
+        public var reference = ["tcp://127.0.0.1:5620"]
+        /// Cluster key file; nil = unauthenticated.
+        public var keyFile: String? = nil
+        /// Frame compression policy.
+        public var compression = Compression.auto
+        /// A rollout lease expires after this many seconds.
+        public var leaseSeconds = 60.0
+        /// Processes report this often (< lease).
+        public var heartbeatSeconds = 1.0
+        /// A request without an answer fails after this long.
+        public var requestTimeoutSeconds = 30.0
+        /// The defaults.
+        public init() {}
+    }
+
+    /// `reward`: how responses are scored.
+    public struct RewardSection: Sendable, Equatable {
+        /// Reward function.
+        public enum Kind: String, Sendable, CaseIterable {
+            case arithExact = "arith_exact", numeric, model
+        }
+        /// The reward function.
+        public var kind = Kind.arithExact
+        /// Reward model checkpoint (kind model).
+        public var model: String? = nil
+        /// Normalize rewards with running statistics.
+        public var normalize = false
+        /// The defaults.
+        public init() {}
+    }
+}
