@@ -1,0 +1,129 @@
+// The learner role: owns the policy and its optimiser, the control REP server, the weights PUB and the
+// rollouts PULL, and runs the synchronous on-policy loop: draw prompts → hand out work units → gather the
+// whole rollout batch → advantages over all of it → mini-batch updates → bump the version → broadcast →
+// evaluate, record, checkpoint. `run()` blocks its calling thread (never the cooperative pool).
+import Foundation
+import Model
+import RLCore
+import RunKit
+import Wire
+
+/// One finished iteration, for callers and tests.
+public struct IterationSummary: Sendable {
+    /// Iteration number (1-based).
+    public var iteration: Int
+    /// Policy version after the update.
+    public var policyVersion: UInt64
+    /// Samples in the rollout batch.
+    public var samples: Int
+    /// Policy versions that generated the samples.
+    public var sampleVersions: [UInt64]
+    /// Workers that produced the samples.
+    public var workers: Set<String>
+    /// The recorded metrics.
+    public var metrics: [String: Double]
+    /// SHA-256 of the parameters published as `policyVersion`.
+    public var weightsSHA256: [UInt8]
+}
+
+/// The learner process's work, started with `run()`.
+public final class Learner: @unchecked Sendable {
+    /// Settings.
+    public let settings: LearnerSettings
+    /// The policy being trained (touched only by the thread in `run()`).
+    public let model: Transformer
+    let optimizer: AdamW
+    let hub: LearnerHub
+    let broadcaster: WeightBroadcaster
+    let control: RequestServer
+    let pull: FrameSocket
+    private let stopFlag = CancelFlag()
+    private let pullDone = DispatchSemaphore(value: 0)
+    var klController: any KLController
+    let task: ArithTask
+    let validation: [ArithProblem], test: [ArithProblem]
+    /// Called after every iteration on the learner's thread.
+    public var onIteration: (@Sendable (IterationSummary) -> Void)?
+
+    /// Binds every socket and starts serving control requests and deliveries; call `run()` to train.
+    public init(settings: LearnerSettings, model: Transformer, codec: FrameCodec) throws {
+        guard settings.run.data.task == .arith else {
+            throw RolesError(.invalidConfig, "data.task \(settings.run.data.task.rawValue): the learner supports arith only for now")
+        }
+        self.settings = settings
+        self.model = model
+        let o = settings.run.optim
+        let total = settings.run.run.iterations * settings.run.optimizerStepsPerIteration
+        optimizer = AdamW(model: model, schedule: LRSchedule(peak: Float(o.lr), warmupSteps: o.warmupSteps,
+                                                             cosineTotalSteps: o.schedule == .cosine ? total : nil,
+                                                             minRatio: Float(o.minLRRatio)),
+                          beta1: Float(o.betas[0]), beta2: Float(o.betas[1]), weightDecay: Float(o.weightDecay),
+                          clipNorm: o.gradClip > 0 ? Float(o.gradClip) : nil)
+        klController = settings.rl.makeKLController()
+        task = ArithTask(ops: settings.run.data.ops.compactMap(ArithOp.init(name:)))
+        let n = settings.run.eval.prompts
+        let splits = task.splits(validation: n, test: n, seed: settings.splitSeed)
+        validation = splits.validation
+        test = splits.test
+        let c = settings.run.cluster
+        let log = settings.log
+        let hub = try LearnerHub(membershipTimeoutMillis: Millis(max(3, 5 * c.heartbeatSeconds) * 1000),
+                                 leaseMillis: UInt32(c.leaseSeconds * 1000), weightsAddress: settings.endpoints.weights, log: log)
+        let broadcaster = try WeightBroadcaster(address: settings.endpoints.weights, codec: codec, log: log)
+        self.hub = hub
+        self.broadcaster = broadcaster
+        pull = try FrameSocket(.pull, codec: codec)
+        try pull.bind(settings.endpoints.rollouts)
+        control = try RequestServer(name: "learner-control", address: settings.endpoints.control, codec: codec,
+                                    handler: { try hub.handle($0) },
+                                    log: { line in if !line.contains("no work: retry") && !line.contains("register again") { log(line) } })
+        hub.republish = { broadcaster.republish() }
+        startPullThread()
+        control.start()
+    }
+
+    /// Asks `run()` to stop after the current step; it then checkpoints and returns.
+    public func stop() { stopFlag.cancel() }
+
+    /// True once `stop()` was called.
+    public var isStopping: Bool { stopFlag.isCancelled }
+
+    /// Closes every socket and joins the threads (after `run()` returned).
+    public func close() {
+        control.stop()
+        pull.close()
+        pullDone.wait()
+        broadcaster.close()
+    }
+
+    private func startPullThread() {
+        let thread = Thread { [self] in
+            defer { pullDone.signal() }
+            while !stopFlag.isCancelled || !pull.socket.isClosed {
+                do {
+                    let message = try pull.receiveSync(timeout: nil, cancel: nil)
+                    if case .experienceBatch(let b) = message { hub.deliver(b) }
+                    else { settings.log("learner: ignored a \(message.kind.name) on the rollouts socket") }
+                } catch let error as FrameError {
+                    settings.log("learner: refused a rollout frame: \(error)")
+                } catch {
+                    if pull.socket.isClosed { return }
+                    settings.log("learner: rollouts receive failed: \(error)")
+                }
+            }
+        }
+        thread.name = "rpp-learner-rollouts"
+        thread.start()
+    }
+
+    /// Publishes the current parameters as `version`; returns their SHA-256.
+    @discardableResult
+    func publish(version: UInt64) throws -> [UInt8] {
+        let layout = model.layout.specs.map { TensorSpan(name: $0.name, shape: $0.shape, offset: $0.offset) }
+        let p = try WeightPublisher.publish(version: version, parameters: model.params.toArray(), layout: layout,
+                                            chunkElements: settings.chunkElements)
+        hub.setPolicyVersion(version)
+        broadcaster.publish(p)
+        return p.announcement.sha256
+    }
+}

@@ -1,0 +1,140 @@
+// The learner's shared state between its threads: the control REP thread (register, work requests,
+// heartbeats), the rollouts PULL thread (experience deliveries) and the main loop (iterations). Every
+// decision is made by the pure logic (Membership, IterationCollector) under one lock; this class only
+// executes them and wakes the main loop when the batch may be complete.
+import Foundation
+import Wire
+
+/// Monotonic milliseconds since an arbitrary start, the clock of leases and membership.
+@inline(__always) func monotonicMillis() -> Millis { Millis(DispatchTime.now().uptimeNanoseconds / 1_000_000) }
+
+/// Lock-protected state of a learner, shared by its threads.
+final class LearnerHub: @unchecked Sendable {
+    private let condition = NSCondition()
+    private var membership: Membership
+    private var collector: IterationCollector?
+    private(set) var policyVersion: UInt64 = 0
+    private var lastRepublish: Millis = .min
+    private var counters = (delivered: 0, refused: 0)
+    private let leaseMillis: UInt32
+    private let weightsAddress: String
+    /// Asks the publisher to send the latest version again (late joiners, lost broadcasts).
+    var republish: @Sendable () -> Void = {}
+    /// Logs one line.
+    let log: @Sendable (String) -> Void
+    /// Milliseconds to tell a worker to wait when there is no work.
+    static let retryMillis = 50
+
+    init(membershipTimeoutMillis: Millis, leaseMillis: UInt32, weightsAddress: String,
+         log: @escaping @Sendable (String) -> Void) throws(RolesError) {
+        membership = try Membership(timeoutMillis: membershipTimeoutMillis)
+        self.leaseMillis = leaseMillis
+        self.weightsAddress = weightsAddress
+        self.log = log
+    }
+
+    /// Rollout workers currently alive.
+    var workersAlive: Int { condition.withLock { membership.aliveCount(.rollout) } }
+    /// Deliveries accepted and refused so far.
+    var deliveryCounts: (delivered: Int, refused: Int) { condition.withLock { counters } }
+
+    /// Sets the current policy version (after an update).
+    func setPolicyVersion(_ v: UInt64) { condition.withLock { policyVersion = v } }
+
+    /// Starts collecting an iteration.
+    func begin(_ c: IterationCollector) {
+        condition.withLock { collector = c }
+        condition.broadcast()
+    }
+
+    /// Waits until the current iteration's batch is complete, running lease expiry and membership sweeps
+    /// every `tickMillis`; returns nil if `shouldStop` turns true first.
+    func waitForBatch(tickMillis: Int = 100, shouldStop: () -> Bool) -> (RolloutBatch, IterationCollector)? {
+        condition.lock()
+        defer { condition.unlock() }
+        while true {
+            guard let c = collector else { return nil }
+            if c.isComplete, let batch = c.rolloutBatch() {
+                collector = nil
+                return (batch, c)
+            }
+            if shouldStop() { return nil }
+            _ = condition.wait(until: Date(timeIntervalSinceNow: Double(tickMillis) / 1000))
+            let now = monotonicMillis()
+            for d in membership.sweep(now: now) {
+                log("learner: worker \(d.workerID) (\(d.role.rawValue)) went silent; its units go back to the queue")
+                _ = collector?.workerLost(d.workerID)
+            }
+            let expired = collector?.expire(now: now) ?? []
+            if !expired.isEmpty { log("learner: leases expired for units \(expired); re-issuing") }
+        }
+    }
+
+    /// Answers a control request (register, work request, heartbeat).
+    func handle(_ message: WireMessage) throws -> WireMessage {
+        let now = monotonicMillis()
+        switch message {
+        case .register(let r):
+            let (verdict, version) = condition.withLock { () -> (Membership.RegisterVerdict, UInt64) in
+                let v = membership.register(r, now: now)
+                if v == .rejoined { _ = collector?.workerLost(r.workerID) }
+                lastRepublish = now
+                return (v, policyVersion)
+            }
+            if case .refused(let why) = verdict {
+                return .registerReply(RegisterReply(accepted: false, reason: why))
+            }
+            log("learner: \(r.role.rawValue) worker \(r.workerID) (pid \(r.pid)) \(verdict == .rejoined ? "rejoined" : "joined")")
+            republish()
+            return .registerReply(RegisterReply(accepted: true, policyVersion: version, weightsAddress: weightsAddress,
+                                                leaseMillis: leaseMillis))
+        case .heartbeat(let h):
+            let (verdict, version) = condition.withLock { (membership.heartbeat(h, now: now), policyVersion) }
+            switch verdict {
+            case .alive, .outOfOrder:
+                return .heartbeat(Heartbeat(workerID: "learner", role: .learner, sequence: h.sequence,
+                                            policyVersion: version, unixMillis: Int64(Date().timeIntervalSince1970 * 1000)))
+            case .unknown:
+                throw RemoteError(code: .notFound, message: "unknown worker \(h.workerID): register again")
+            case .roleMismatch:
+                throw RemoteError(code: .badRequest, message: "worker \(h.workerID) registered with another role")
+            }
+        case .workRequest(let w):
+            return try workReply(w, now: now)
+        default:
+            throw RemoteError(code: .badRequest, message: "the learner control socket answers register, work_request "
+                              + "and heartbeat, not \(message.kind.name)")
+        }
+    }
+
+    private func workReply(_ w: WorkRequest, now: Millis) throws -> WireMessage {
+        let (unit, behind, known) = condition.withLock { () -> (WorkUnit?, Bool, Bool) in
+            guard membership.isAlive(w.workerID) else { return (nil, false, false) }
+            if w.policyVersion < policyVersion {
+                let again = now - lastRepublish >= 500
+                if again { lastRepublish = now }
+                return (nil, again, true)
+            }
+            return (collector?.nextUnit(for: w.workerID, now: now), false, true)
+        }
+        guard known else { throw RemoteError(code: .notFound, message: "unknown worker \(w.workerID): register again") }
+        if behind { republish() }
+        guard let unit else {
+            throw RemoteError(code: .notFound, message: "no work: retry in \(Self.retryMillis) ms")
+        }
+        return .workUnit(unit)
+    }
+
+    /// Hands one experience batch to the collector and wakes the main loop.
+    func deliver(_ batch: ExperienceBatch) {
+        condition.withLock {
+            guard collector != nil else { counters.refused += 1; return }
+            let d = collector!.deliver(batch, now: monotonicMillis())
+            if case .accepted = d.completion { counters.delivered += 1 } else { counters.refused += 1 }
+            if let errors = d.assembly?.errors, !errors.isEmpty {
+                log("learner: refused \(errors.count) group(s) of unit \(batch.unitID) from \(batch.workerID): \(errors[0])")
+            }
+        }
+        condition.broadcast()
+    }
+}

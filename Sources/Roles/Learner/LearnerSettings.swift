@@ -1,0 +1,117 @@
+// The learner's settings, derived from a RunConfig: the RL core's algorithm and batch settings, sampling,
+// addresses (explicit, so tests can use inproc:// while `rpp learner` derives tcp ports from the base address).
+import Foundation
+import RLCore
+import RunKit
+import Wire
+
+/// The sockets the learner binds.
+public struct LearnerEndpoints: Sendable, Equatable {
+    /// REP: register, work requests, heartbeats.
+    public var control: String
+    /// PUB: weight announcements and chunks.
+    public var weights: String
+    /// PULL: experience batches.
+    public var rollouts: String
+
+    /// Explicit addresses (any nanomsg transport).
+    public init(control: String, weights: String, rollouts: String) {
+        self.control = control; self.weights = weights; self.rollouts = rollouts
+    }
+
+    /// The ports derived from `cluster.learner` (+0 control, +1 weights, +3 rollouts).
+    public init(cluster: RunConfig.ClusterSection) throws {
+        self.init(control: try cluster.learnerEndpoint(.control), weights: try cluster.learnerEndpoint(.weights),
+                  rollouts: try cluster.learnerEndpoint(.rollouts))
+    }
+
+    /// Every address under an inproc:// prefix (tests).
+    public static func inproc(_ name: String) -> LearnerEndpoints {
+        LearnerEndpoints(control: "inproc://\(name)-control", weights: "inproc://\(name)-weights",
+                         rollouts: "inproc://\(name)-rollouts")
+    }
+}
+
+/// Everything the learner needs beyond the model.
+public struct LearnerSettings: Sendable {
+    /// The run config as loaded.
+    public var run: RunConfig
+    /// The RL core's algorithm settings.
+    public var rl: RLConfig
+    /// Sizes of one iteration.
+    public var batch: BatchConfig
+    /// Socket addresses.
+    public var endpoints: LearnerEndpoints
+    /// Prompts per work unit.
+    public var unitPrompts = 16
+    /// Floats per weight chunk (1 MiB).
+    public var chunkElements = WeightPublisher.defaultChunkElements
+    /// Seed of the held-out validation/test splits (as `rpp sft --split-seed`).
+    public var splitSeed: UInt64 = 1
+    /// Print one progress line per iteration.
+    public var log: @Sendable (String) -> Void = { print($0); fflush(nil) }
+
+    /// Maps the run config onto the RL core; throws `RolesError` for settings the learner does not support.
+    public init(config: RunConfig, endpoints: LearnerEndpoints) throws(RolesError) {
+        run = config
+        self.endpoints = endpoints
+        let a = config.algorithm
+        var rl = RLConfig()
+        switch a.estimator {
+        case .reinforce: rl.estimator = .reinforce
+        case .reinforceBaseline: rl.estimator = .reinforceBaseline
+        case .rloo: rl.estimator = .rloo
+        case .grpo: rl.estimator = .groupNorm
+        case .ppo:
+            throw RolesError(.invalidConfig, "algorithm.estimator ppo: the learner has no critic yet; use reinforce, reinforce_baseline, rloo or grpo")
+        }
+        rl.samplesPerPrompt = a.samplesPerPrompt
+        rl.gamma = a.gamma
+        rl.lambda = a.lambda
+        rl.epsLow = a.epsClipLow
+        rl.epsHigh = a.epsClipHigh
+        rl.dualClip = a.dualClip
+        rl.entropyCoef = a.entropyCoef
+        rl.valueClip = a.valueClip
+        rl.rewardClip = ClipRange(a.rewardClip[0], a.rewardClip[1])
+        switch a.advantageNormalization {
+        case .meanStd: rl.advantageNormalization = .meanStd
+        case .mean: rl.advantageNormalization = .mean
+        case .none: rl.advantageNormalization = .none
+        }
+        switch a.offPolicyCorrection {
+        case .none: rl.offPolicy = .none
+        case .tis: rl.offPolicy = .tis
+        case .icepop: rl.offPolicy = .icepop
+        }
+        let k = config.kl
+        rl.klCoef = k.coef
+        rl.klEstimator = KLEstimator(rawValue: k.estimator.rawValue) ?? .k1
+        rl.klPlacement = k.placement == .loss ? .loss : .reward
+        if k.controller == .adaptive { rl.klTarget = k.target; rl.klHorizon = Double(k.horizon) }
+        batch = BatchConfig(rolloutBatchSize: a.rolloutBatch, samplesPerPrompt: a.samplesPerPrompt,
+                            trainBatchSize: a.trainBatch, microBatchSize: a.microBatch, maxEpochs: a.epochs)
+        do { try rl.validate(with: batch) } catch { throw RolesError(.invalidConfig, "\(error)") }
+        self.rl = rl
+    }
+
+    /// The sampling parameters of every work unit (the worker mixes the unit id into the seed).
+    public var sampling: SamplingParams {
+        let s = run.sampling
+        return SamplingParams(temperature: Float(s.temperature), topP: Float(s.topP), topK: s.topK,
+                              maxNewTokens: s.maxNewTokens, stopTokens: s.stopTokens.map(Int32.init),
+                              seed: UInt64(run.run.seed))
+    }
+
+    /// The frame codec of every socket: compression policy and the cluster key, if any.
+    public static func codec(cluster: RunConfig.ClusterSection) throws -> FrameCodec {
+        let key = try cluster.keyFile.map { path throws -> ClusterKey in try ClusterKey(file: path) }
+        let compression: Compression
+        switch cluster.compression {
+        case .auto: compression = .auto
+        case .always: compression = .always
+        case .never: compression = .never
+        }
+        return FrameCodec(key: key, compression: compression)
+    }
+}

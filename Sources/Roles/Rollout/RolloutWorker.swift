@@ -1,0 +1,115 @@
+// The rollout worker role: registers with the learner, keeps its policy in step with the weight broadcast,
+// and loops: ask for a work unit → sample n responses per prompt → score them (reward servers) and, in
+// parallel, get reference log-probs (reference servers; skipped when the KL coefficient is 0) → push one
+// ExperienceBatch to the learner. A heartbeat thread keeps its membership alive. `run()` blocks its thread.
+import Foundation
+import Model
+import Wire
+
+/// Where a rollout worker connects and how it behaves.
+public struct RolloutSettings: Sendable {
+    /// This worker's id (unique in the cluster).
+    public var workerID: String
+    /// The learner's sockets.
+    public var learner: LearnerEndpoints
+    /// Reward server addresses.
+    public var reward: [String]
+    /// Reference server addresses; unused when `useReference` is false.
+    public var reference: [String]
+    /// Ask the reference servers (the KL coefficient is not 0).
+    public var useReference: Bool
+    /// Heartbeat period in seconds.
+    public var heartbeatSeconds: Double = 1
+    /// Deadline of one request in seconds.
+    public var requestTimeoutSeconds: Double = 30
+    /// Logs one line.
+    public var log: @Sendable (String) -> Void = { print($0); fflush(nil) }
+
+    /// Creates settings.
+    public init(workerID: String, learner: LearnerEndpoints, reward: [String], reference: [String], useReference: Bool) {
+        self.workerID = workerID; self.learner = learner; self.reward = reward; self.reference = reference
+        self.useReference = useReference
+    }
+}
+
+/// A rollout worker; its model must have the learner's architecture (weights arrive by broadcast).
+public final class RolloutWorker: @unchecked Sendable {
+    /// Settings.
+    public let settings: RolloutSettings
+    /// The sampling policy (touched only by the thread in `run()`).
+    public let model: Transformer
+    let weights: WeightReceiver
+    let control: ServiceClient
+    let rewards: ServiceClient
+    let references: ServiceClient?
+    let push: FrameSocket
+    let heartbeats: Heartbeats
+    let stopFlag = CancelFlag()
+    private let stateLock = NSLock()
+    private var _version: UInt64?
+    private var _units = 0
+    /// The policy version loaded into `model`, or nil before the first broadcast arrived.
+    public var policyVersion: UInt64? { stateLock.withLock { _version } }
+    /// Work units completed.
+    public var unitsDone: Int { stateLock.withLock { _units } }
+    /// Counts one completed unit.
+    func unitCompleted() { stateLock.withLock { _units += 1 } }
+
+    /// Connects every socket (nanomsg reconnects by itself) and starts the weight and heartbeat threads.
+    public init(settings: RolloutSettings, model: Transformer, codec: FrameCodec) throws {
+        self.settings = settings
+        self.model = model
+        let timeout = Duration.milliseconds(Int64(settings.requestTimeoutSeconds * 1000))
+        weights = try WeightReceiver(address: settings.learner.weights, codec: codec, name: settings.workerID, log: settings.log)
+        control = try ServiceClient(service: "learner", addresses: [settings.learner.control], codec: codec, resendInterval: timeout)
+        rewards = try ServiceClient(service: "reward", addresses: settings.reward, codec: codec)
+        references = try settings.useReference ? ServiceClient(service: "reference", addresses: settings.reference, codec: codec) : nil
+        push = try FrameSocket(.push, codec: codec)
+        try push.connect(settings.learner.rollouts)
+        heartbeats = try Heartbeats(settings: settings, codec: codec)
+        weights.start()
+    }
+
+    /// Asks `run()` to return after the current unit.
+    public func stop() { stopFlag.cancel() }
+
+    /// Closes every socket and joins the threads (after `run()` returned).
+    public func close() {
+        heartbeats.stop()
+        weights.close()
+        control.close(); rewards.close(); references?.close(); push.close()
+    }
+
+    var requestTimeout: Duration { .milliseconds(Int64(settings.requestTimeoutSeconds * 1000)) }
+
+    /// Registers, retrying until the learner accepts or `requestTimeoutSeconds` pass.
+    func register() throws {
+        let r = Register(workerID: settings.workerID, role: .rollout, host: ProcessInfo.processInfo.hostName,
+                         pid: ProcessInfo.processInfo.processIdentifier)
+        let reply: WireMessage
+        do { reply = try control.call(.register(r), timeout: requestTimeout) } catch is ServiceError {
+            throw WorkerError("learner at \(settings.learner.control) did not answer within "
+                              + "\(settings.requestTimeoutSeconds) s: is it running?")
+        }
+        guard case .registerReply(let rr) = reply else {
+            throw WorkerError("learner answered register with \(reply.kind.name)")
+        }
+        guard rr.accepted else { throw WorkerError("learner refused worker \(settings.workerID): \(rr.reason)") }
+        heartbeats.start(policyVersion: { [weak self] in self?.policyVersion ?? 0 })
+    }
+
+    /// Copies a newer verified broadcast into the model, if there is one.
+    func refreshWeights() {
+        guard let v = weights.latestVersion, v != policyVersion, let w = weights.latest,
+              w.parameters.count == model.parameterCount else { return }
+        w.parameters.withUnsafeBufferPointer { src in model.params.pointer.update(from: src.baseAddress!, count: src.count) }
+        stateLock.withLock { _version = w.version }
+    }
+}
+
+/// A rollout worker failure, one line.
+public struct WorkerError: Error, CustomStringConvertible, Sendable {
+    /// The message.
+    public let description: String
+    init(_ message: String) { description = message }
+}

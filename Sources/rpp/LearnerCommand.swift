@@ -1,0 +1,52 @@
+// `rpp learner`: the training role of an rpp cluster.
+import ArgumentParser
+import Foundation
+import Model
+import Roles
+import RunKit
+import Wire
+
+/// `rpp learner`: owns the policy, hands out work, trains, broadcasts weights, evaluates and checkpoints.
+struct LearnerCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "learner",
+        abstract: "Run the learner: hand out prompts, gather rollouts, train with REINFORCE++, broadcast weights.",
+        discussion: """
+            Binds cluster.learner (+0 control REP, +1 weights PUB, +3 rollouts PULL). Starts from model.init and \
+            writes metrics, events, chart and checkpoints to run.dir/run.name. SIGTERM or SIGINT stops it after \
+            the current step; it checkpoints first. Set OPENBLAS_NUM_THREADS in the environment to bound the \
+            BLAS threads (the learner and the workers share the cores).
+            """)
+
+    @OptionGroup var options: RoleConfigOptions
+
+    func run() async throws {
+        OpenBLASTuning.reexecWithAVX512KernelsIfNeeded()
+        let config = try options.load()
+        let model = try loadPolicy(config.model.initPath, key: "model.init")
+        let settings: LearnerSettings
+        do {
+            settings = try LearnerSettings(config: config, endpoints: try LearnerEndpoints(cluster: config.cluster))
+        } catch { throw RoleCommandError("\(error)") }
+        let codec: FrameCodec
+        do { codec = try LearnerSettings.codec(cluster: config.cluster) } catch {
+            throw RoleCommandError("cluster.key_file: \(error)")
+        }
+        let learner: Learner
+        do { learner = try Learner(settings: settings, model: model, codec: codec) } catch {
+            throw RoleCommandError("learner cannot listen on \(settings.endpoints.control): \(error)")
+        }
+        print("learner: \(model.parameterCount) parameters, \(config.algorithm.estimator.rawValue), "
+              + "\(config.algorithm.rolloutBatch)×\(config.algorithm.samplesPerPrompt) samples per iteration, "
+              + "listening on \(settings.endpoints.control)")
+        fflush(nil)
+        let result = try await runRole(name: "learner", stop: { learner.stop() }) { try learner.run() }
+        learner.close()
+        var line = "learner done: \(result.iterations) iterations, policy version \(result.policyVersion)"
+        if let a = result.initialAccuracy, let b = result.finalAccuracy {
+            line += String(format: ", held-out accuracy %.1f%% → %.1f%%", a * 100, b * 100)
+        }
+        if result.stoppedEarly { line += " (stopped early)" }
+        print(line)
+    }
+}

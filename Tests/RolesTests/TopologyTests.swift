@@ -1,0 +1,150 @@
+// The whole cluster in one process over inproc:// sockets: a learner, two rollout workers, a reward server
+// (arithmetic exact match) and a reference server, with a tiny random policy; three iterations of a small batch.
+import Foundation
+import Model
+@testable import Roles
+import RunKit
+import Wire
+import XCTest
+
+final class TopologyTests: XCTestCase {
+    static let modelConfig = ModelConfig(hiddenSize: 32, intermediateSize: 64, numLayers: 2, numHeads: 4,
+                                         vocabSize: 16, maxPositionEmbeddings: 32)
+
+    func smallConfig(dir: String, estimator: RunConfig.AlgorithmSection.Estimator = .reinforce) -> RunConfig {
+        var c = RunConfig()
+        c.run.dir = dir; c.run.name = "topology"; c.run.iterations = 3; c.run.maxMinutes = 0
+        c.algorithm.estimator = estimator
+        c.algorithm.rolloutBatch = 8; c.algorithm.samplesPerPrompt = 4
+        c.algorithm.trainBatch = 16; c.algorithm.microBatch = 8
+        c.eval.every = 2; c.eval.prompts = 16
+        c.checkpoint.every = 2; c.checkpoint.keep = 2
+        c.cluster.leaseSeconds = 10; c.cluster.heartbeatSeconds = 0.2; c.cluster.requestTimeoutSeconds = 10
+        c.optim.lr = 1e-3
+        return c
+    }
+
+    func testLearnerTwoWorkersRewardAndReferenceInOneProcess() throws {
+        let name = "topo-\(UUID().uuidString.prefix(8))"
+        try runTopology(endpoints: .inproc(name), reward: "inproc://\(name)-reward",
+                        reference: "inproc://\(name)-reference", model: Self.modelConfig, chunkElements: 4096)
+    }
+
+    /// The same over tcp loopback with the pilot's model size (857k parameters, four 1 MiB chunks per
+    /// version), where a PUB drops frames a busy subscriber pipe cannot take: the pacing and re-sends must cope.
+    func testOverTCPWithPilotSizedModel() throws {
+        let base = 21_000 + Int.random(in: 0..<400) * 10
+        var model = ModelConfig.arithPolicy
+        model.maxPositionEmbeddings = 32
+        try runTopology(endpoints: LearnerEndpoints(control: "tcp://127.0.0.1:\(base)", weights: "tcp://127.0.0.1:\(base + 1)",
+                                                    rollouts: "tcp://127.0.0.1:\(base + 3)"),
+                        reward: "tcp://127.0.0.1:\(base + 5)", reference: "tcp://127.0.0.1:\(base + 6)", model: model,
+                        chunkElements: WeightPublisher.defaultChunkElements)
+    }
+
+    func runTopology(endpoints: LearnerEndpoints, reward rewardAddress: String, reference referenceAddress: String,
+                     model modelConfig: ModelConfig, chunkElements: Int) throws {
+        let dir = NSTemporaryDirectory() + "rpp-topology-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let config = smallConfig(dir: dir)
+        let codec = FrameCodec()
+        let logLines = LockedList<String>()
+        let log: @Sendable (String) -> Void = { logLines.append($0) }
+
+        let policy = try Transformer(config: modelConfig)
+        policy.initializeWeights(seed: 1)
+        let reference = try Transformer(config: modelConfig)
+        reference.params.copy(from: policy.params)
+        let verifier = ArithExactMatch()
+        let rewardServer = try RequestServer(name: "reward", address: rewardAddress, codec: codec,
+                                             handler: RewardService(name: "arith", score: { verifier.reward($0) }).handle)
+        let referenceServer = try RequestServer(name: "reference", address: referenceAddress, codec: codec,
+                                                handler: ReferenceService(model: reference).handle)
+        rewardServer.start(); referenceServer.start()
+
+        var settings = try LearnerSettings(config: config, endpoints: endpoints)
+        settings.unitPrompts = 2
+        settings.chunkElements = chunkElements
+        settings.log = log
+        let learner = try Learner(settings: settings, model: policy, codec: codec)
+        let summaries = LockedList<IterationSummary>()
+        learner.onIteration = { summaries.append($0) }
+
+        var workers: [RolloutWorker] = []
+        let finished = DispatchGroup()
+        for i in 0..<2 {
+            var ws = RolloutSettings(workerID: "w\(i)", learner: endpoints, reward: [rewardAddress],
+                                     reference: [referenceAddress], useReference: true)
+            ws.heartbeatSeconds = 0.2; ws.requestTimeoutSeconds = 10; ws.log = log
+            let model = try Transformer(config: modelConfig)
+            model.initializeWeights(seed: 100 + UInt64(i))  // different from the learner's until a broadcast
+            let worker = try RolloutWorker(settings: ws, model: model, codec: codec)
+            workers.append(worker)
+            finished.enter()
+            Thread { do { try worker.run() } catch { log("w\(i) failed: \(error)") }; finished.leave() }.start()
+        }
+
+        let start = Date()
+        let result = try learner.run()
+        let seconds = Date().timeIntervalSince(start)
+        print(String(format: "topology: %d iterations in %.2f s (%.2f s/iteration)", result.iterations, seconds,
+                     seconds / Double(max(1, result.iterations))))
+
+        // Workers pick up the final broadcast while they poll for work.
+        let final = summaries.items.last!
+        let deadline = Date(timeIntervalSinceNow: 10)
+        while Date() < deadline && workers.contains(where: { $0.policyVersion != final.policyVersion }) {
+            Thread.sleep(forTimeInterval: 0.01)
+        }
+        for w in workers {
+            XCTAssertEqual(w.policyVersion, final.policyVersion, "\(w.settings.workerID) has the final version")
+            XCTAssertEqual(WeightDigest.sha256(w.model.params.toArray()), final.weightsSHA256,
+                           "\(w.settings.workerID) samples with exactly the learner's weights")
+        }
+        XCTAssertEqual(WeightDigest.sha256(policy.params.toArray()), final.weightsSHA256)
+        for w in workers { w.stop() }
+        finished.wait()
+        for w in workers { w.close() }
+        learner.close()
+        rewardServer.stop(); referenceServer.stop()
+
+        XCTAssertEqual(result.iterations, 3, logLines.items.joined(separator: "\n"))
+        XCTAssertEqual(result.policyVersion, 3)
+        XCTAssertFalse(result.stoppedEarly)
+        let items = summaries.items
+        XCTAssertEqual(items.map(\.iteration), [1, 2, 3])
+        XCTAssertEqual(items.map(\.policyVersion), [1, 2, 3], "the version advances once per iteration")
+        for s in items {
+            XCTAssertEqual(s.samples, 8 * 4, "rollout_batch × n samples")
+            XCTAssertEqual(s.sampleVersions, Array(repeating: s.policyVersion - 1, count: 32),
+                           "every sample carries the version that generated it (on-policy)")
+            XCTAssertEqual(s.metrics["cluster/workers_alive"], 2)
+            XCTAssertNotNil(s.metrics[MetricName.rewardMean])
+            XCTAssertGreaterThanOrEqual(s.metrics[MetricName.klPerToken]!, -1e-3)
+        }
+        XCTAssertEqual(Set(items.flatMap(\.workers)), ["w0", "w1"], "both workers contributed")
+        XCTAssertNotNil(items[1].metrics[MetricName.heldOutAccuracy], "evaluated every 2 iterations")
+        XCTAssertNotNil(items[2].metrics[MetricName.heldOutAccuracy], "and at the end")
+        XCTAssertNotEqual(items[0].weightsSHA256, items[1].weightsSHA256, "the update changed the weights")
+
+        let runDir = config.runDirectory
+        let records = try MetricsJSONL.read(path: runDir + "/metrics.jsonl")
+        XCTAssertEqual(records.map(\.iteration), [0, 1, 2, 3])
+        XCTAssertTrue(FileManager.default.fileExists(atPath: runDir + "/chart.svg"))
+        let checkpoint = try XCTUnwrap(result.checkpoint)
+        XCTAssertTrue(checkpoint.hasSuffix("iter-000003"))
+        let reloaded = try Transformer.load(directory: URL(fileURLWithPath: checkpoint))
+        XCTAssertEqual(WeightDigest.sha256(reloaded.params.toArray()), final.weightsSHA256)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: checkpoint + "/optimizer.safetensors"))
+        let kept = try FileManager.default.contentsOfDirectory(atPath: runDir + "/checkpoints").sorted()
+        XCTAssertEqual(kept, ["iter-000002", "iter-000003"])
+    }
+}
+
+/// An array appended to from several threads.
+final class LockedList<T: Sendable>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var values: [T] = []
+    func append(_ v: T) { lock.withLock { values.append(v) } }
+    var items: [T] { lock.withLock { values } }
+}
