@@ -25,8 +25,10 @@ test: deps
 	$(SWIFT) build $(RELEASE) --build-tests
 	$(SWIFT) test $(RELEASE) --skip-build --disable-swift-testing
 
+# The main job: SFT checkpoint if missing, then reference, reward, two rollout workers and the learner as
+# separate processes on loopback (Deploy/run-local.sh). Overrides: make run ARGS="optim.lr=3e-4".
 run: build
-	@echo "make run: the distributed run lands with issue 5 (not yet)."
+	Deploy/run-local.sh Deploy/rpp.yaml $(ARGS)
 
 # Regenerate Sources/Wire/Proto/*.pb.swift from Protos/*.proto with protoc-gen-swift built
 # from the swift-protobuf dependency (the generated code is committed).

@@ -10,7 +10,7 @@ extension RunConfig {
         /// Seed for every random stream of the run.
         public var seed = 1
         /// Number of learner iterations (rollout, update).
-        public var iterations = 60
+        public var iterations = 150
         /// Wall-clock limit in minutes; 0 means no limit.
         public var maxMinutes = 12.0
         /// The defaults.
@@ -127,7 +127,7 @@ extension RunConfig {
         /// Learning-rate schedule after warmup.
         public enum Schedule: String, Sendable, CaseIterable { case constant, cosine }
         /// Learning rate, in (0, 1).
-        public var lr = 3e-4
+        public var lr = 1e-4
         /// AdamW betas, two values in [0, 1).
         public var betas = [0.9, 0.95]
         /// AdamW weight decay.

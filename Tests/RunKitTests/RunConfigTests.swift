@@ -24,7 +24,7 @@ final class RunConfigTests: XCTestCase {
         XCTAssertEqual(config.run.name, "arith-reinforce")
         XCTAssertEqual(config.model.reference, "runs/sft")
         XCTAssertEqual(config.algorithm.rewardClip, [-10, 10])
-        XCTAssertEqual(config.optim.lr, 3e-4)
+        XCTAssertEqual(config.optim.lr, 1e-4)
         XCTAssertEqual(config.sampling.stopTokens, [1])
         XCTAssertEqual(config.cluster.reward, ["tcp://127.0.0.1:5610"])
         XCTAssertEqual(config.optimizerStepsPerIteration, 2)  // 128 × 4 / 256 × 1
