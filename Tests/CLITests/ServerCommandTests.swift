@@ -68,9 +68,6 @@ func freePort() -> Int {
 final class ServerCommandTests: XCTestCase {
     var dir: URL!
     override func setUpWithError() throws {
-        // Until RPP.swift lists `serverCommands`, the binary has no `reward` subcommand.
-        try XCTSkipUnless(try RPP.run(["reward", "--help"]).status == 0, "rpp has no reward subcommand: add "
-                          + "serverCommands to RPP's subcommands")
         dir = try RPP.temporaryDirectory()
     }
     override func tearDownWithError() throws { if let d = dir { try? FileManager.default.removeItem(at: d) } }
