@@ -16,21 +16,16 @@ struct ServerCommandError: Error, CustomStringConvertible {
     init(_ message: String) { description = message }
 }
 
-/// Options every server takes: the run config, overrides and the listen address.
+/// Options every server takes: the run config and overrides (as every role takes them), and the listen
+/// address.
 struct ServerOptions: ParsableArguments {
-    @Option(help: "Run config file (YAML).") var config: String
-    @Option(name: .customLong("set"), help: "Override a config value: section.key=value (repeatable).")
-    var overrides: [String] = []
+    @OptionGroup var run: RoleConfigOptions
     @Option(help: "Address to listen on (default: the first of the config's cluster address list).")
     var listen: String?
     @Option(help: "Seconds between stats lines.") var statsEvery: Double = 10
 
     /// Loads the config; its errors are one line naming the key.
-    func load() throws -> RunConfig {
-        do { return try RunConfig.load(path: config, overrides: overrides) } catch let e as ConfigError {
-            throw ServerCommandError("\(e)")
-        }
-    }
+    func load() throws -> RunConfig { try run.load() }
 }
 
 /// The cluster's frame codec (key and compression from the config) and a description of the key.
