@@ -1,5 +1,4 @@
 import Foundation
-import Glibc
 import Wire
 
 /// Deterministic data that looks like what rpp sends.
@@ -44,19 +43,6 @@ enum WireBenchData {
 
 /// One sender thread and one receiver thread over a fresh PUSH/PULL pair on tcp loopback.
 enum LoopbackBench {
-    static func port() -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var addr = sockaddr_in()
-        addr.sin_family = sa_family_t(AF_INET)
-        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) } }
-        _ = withUnsafeMutablePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) }
-        }
-        return Int(UInt16(bigEndian: addr.sin_port))
-    }
 
     /// Seconds to move `count` messages; the sender runs on its own thread.
     static func measure(count: Int, send: @escaping @Sendable () throws -> Void,
@@ -77,7 +63,7 @@ enum LoopbackBench {
     }
 
     static func raw(bytes: [UInt8], count: Int) throws -> Double {
-        let address = "tcp://127.0.0.1:\(port())"
+        let address = "tcp://127.0.0.1:\(LoopbackPort.free())"
         let pull = try Socket(.pull)
         try pull.bind(address)
         let push = try Socket(.push)
@@ -90,7 +76,7 @@ enum LoopbackBench {
     }
 
     static func framed(message: WireMessage, codec: FrameCodec, count: Int) throws -> Double {
-        let address = "tcp://127.0.0.1:\(port())"
+        let address = "tcp://127.0.0.1:\(LoopbackPort.free())"
         let pull = try FrameSocket(.pull, codec: codec)
         try pull.bind(address)
         let push = try FrameSocket(.push, codec: codec)

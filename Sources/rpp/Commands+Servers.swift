@@ -30,12 +30,11 @@ struct ServerOptions: ParsableArguments {
 
 /// The cluster's frame codec (key and compression from the config) and a description of the key.
 func clusterCodec(_ config: RunConfig) throws -> (codec: FrameCodec, key: String) {
-    var key: ClusterKey?
-    if let path = config.cluster.keyFile {
-        do { key = try ClusterKey(file: path) } catch { throw ServerCommandError("cluster.key_file: \(error)") }
+    let codec: FrameCodec
+    do { codec = try LearnerSettings.codec(cluster: config.cluster) } catch {
+        throw ServerCommandError("cluster.key_file: \(error)")
     }
-    let compression = Compression(rawValue: config.cluster.compression.rawValue) ?? .auto
-    return (FrameCodec(key: key, compression: compression), key.map { "key \($0.fingerprint)" } ?? "no key")
+    return (codec, codec.key.map { "key \($0.fingerprint)" } ?? "no key")
 }
 
 /// Binds `address`, prints `banner`, serves until SIGTERM or SIGINT (printing stats every `statsEvery`

@@ -2,6 +2,7 @@
 // `rpp` processes on tcp loopback. One worker is killed with SIGKILL once training is under way; its
 // leased work must be handed out again and the run must still finish every iteration.
 import Foundation
+import Wire
 import XCTest
 
 final class ClusterRunTests: XCTestCase {
@@ -10,21 +11,9 @@ final class ClusterRunTests: XCTestCase {
         for _ in 0..<50 {
             let base = freePort()
             guard base < 65_000 else { continue }
-            if (1...5).allSatisfy({ portIsFree(base + $0) }) { return base }
+            if (1...5).allSatisfy({ LoopbackPort.isFree(base + $0) }) { return base }
         }
         return 45_000 + Int.random(in: 0..<10_000)
-    }
-
-    func portIsFree(_ port: Int) -> Bool {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var addr = sockaddr_in()
-        addr.sin_family = sa_family_t(AF_INET)
-        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-        addr.sin_port = in_port_t(UInt16(port).bigEndian)
-        return withUnsafePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        } == 0
     }
 
     func testFiveProcessesSurviveAWorkerKilledMidRun() throws {

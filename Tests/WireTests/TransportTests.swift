@@ -1,5 +1,4 @@
 import Foundation
-import Glibc
 @testable import Wire
 import XCTest
 
@@ -10,22 +9,7 @@ enum Addresses {
     static func ipc() -> String { "ipc://\(NSTemporaryDirectory())rpp-\(UUID().uuidString.prefix(12)).ipc" }
 
     /// A loopback TCP port the kernel says is free right now.
-    static func tcp() -> String { "tcp://127.0.0.1:\(freePort())" }
-
-    static func freePort() -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var addr = sockaddr_in()
-        addr.sin_family = sa_family_t(AF_INET)
-        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-        addr.sin_port = 0
-        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) } }
-        _ = withUnsafeMutablePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) }
-        }
-        return Int(UInt16(bigEndian: addr.sin_port))
-    }
+    static func tcp() -> String { "tcp://127.0.0.1:\(LoopbackPort.free())" }
 }
 
 final class TransportTests: XCTestCase {
