@@ -60,6 +60,27 @@ public final class MetricsJSONL: @unchecked Sendable {
         try handle.write(contentsOf: line)
     }
 
+    /// Resuming at a checkpoint of `iteration`: records of later iterations (the interrupted run went on past
+    /// its last checkpoint) move to `metrics.discarded.jsonl` beside the file, so every iteration appears once in
+    /// `metrics.jsonl` and nothing is deleted. Returns how many records moved.
+    @discardableResult
+    public static func setAside(path: String, after iteration: Int) throws -> Int {
+        guard FileManager.default.fileExists(atPath: path) else { return 0 }
+        let records = try read(path: path)
+        let later = records.filter { $0.iteration > iteration }
+        guard !later.isEmpty else { return 0 }
+        let aside = ((path as NSString).deletingLastPathComponent as NSString).appendingPathComponent("metrics.discarded.jsonl")
+        let kept = records.filter { $0.iteration <= iteration }.map { $0.jsonLine + "\n" }.joined()
+        let moved = later.map { $0.jsonLine + "\n" }.joined()
+        if !FileManager.default.fileExists(atPath: aside) { FileManager.default.createFile(atPath: aside, contents: nil) }
+        let h = try FileHandle(forWritingTo: URL(fileURLWithPath: aside))
+        try h.seekToEnd()
+        try h.write(contentsOf: Data(moved.utf8))
+        try h.close()
+        try Data(kept.utf8).write(to: URL(fileURLWithPath: path), options: .atomic)
+        return later.count
+    }
+
     /// Reads a metrics file; a torn last line (a crash mid-write) is skipped, any other bad line
     /// is an error naming its line number.
     public static func read(path: String) throws -> [MetricsRecord] {

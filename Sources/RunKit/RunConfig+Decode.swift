@@ -125,6 +125,7 @@ extension RunConfig.ClusterSection {
         leaseSeconds = try r.double("lease_seconds", d.leaseSeconds, .above(0))
         heartbeatSeconds = try r.double("heartbeat_seconds", d.heartbeatSeconds, .above(0))
         requestTimeoutSeconds = try r.double("request_timeout_seconds", d.requestTimeoutSeconds, .above(0))
+        unitPrompts = try r.int("unit_prompts", d.unitPrompts, .atLeast(1))
     }
 }
 

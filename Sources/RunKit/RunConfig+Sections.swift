@@ -202,6 +202,8 @@ extension RunConfig {
         public var heartbeatSeconds = 1.0
         /// A request without an answer fails after this long.
         public var requestTimeoutSeconds = 30.0
+        /// Prompts per work unit (the grain of leases and re-issue).
+        public var unitPrompts = 16
         /// The defaults.
         public init() {}
     }

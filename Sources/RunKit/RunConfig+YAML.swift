@@ -44,7 +44,7 @@ extension RunConfig {
             ("reference", list(cluster.reference.map(q))), ("key_file", cluster.keyFile.map(q)),
             ("compression", cluster.compression.rawValue), ("lease_seconds", n(cluster.leaseSeconds)),
             ("heartbeat_seconds", n(cluster.heartbeatSeconds)),
-            ("request_timeout_seconds", n(cluster.requestTimeoutSeconds)),
+            ("request_timeout_seconds", n(cluster.requestTimeoutSeconds)), ("unit_prompts", "\(cluster.unitPrompts)"),
         ])
         section("reward", [("kind", reward.kind.rawValue), ("model", reward.model.map(q)),
                            ("normalize", "\(reward.normalize)")])

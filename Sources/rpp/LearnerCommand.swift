@@ -20,14 +20,18 @@ struct LearnerCommand: AsyncParsableCommand {
 
     @OptionGroup var options: RoleConfigOptions
 
+    @Flag(help: "Continue the run in run.dir/run.name from its newest checkpoint (weights, optimiser, iteration, data position).")
+    var resume = false
+
     func run() async throws {
         OpenBLASTuning.reexecWithAVX512KernelsIfNeeded()
         let config = try options.load()
         let model = try loadPolicy(config.model.initPath, key: "model.init")
-        let settings: LearnerSettings
+        var settings: LearnerSettings
         do {
             settings = try LearnerSettings(config: config, endpoints: try LearnerEndpoints(cluster: config.cluster))
         } catch { throw RoleCommandError("\(error)") }
+        settings.resume = resume
         let codec: FrameCodec
         do { codec = try LearnerSettings.codec(cluster: config.cluster) } catch {
             throw RoleCommandError("cluster.key_file: \(error)")

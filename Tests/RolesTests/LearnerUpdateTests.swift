@@ -43,7 +43,7 @@ final class LearnerUpdateTests: XCTestCase {
             for it in 0..<12 {
                 let batch = try sampleBatch(model, iteration: it, prompts: 16, n: 4)
                 let report = try PolicyUpdate.run(model: model, optimizer: opt, batch: batch, rl: settings.rl,
-                                                  sizes: settings.batch, temperature: 1, klCoef: 0)
+                                                  sizes: settings.batch, temperature: 1, klCoef: 0, policyVersion: 0)
                 XCTAssertEqual(report.steps, 2, "64 samples / train batch 32")
                 XCTAssertTrue(report.loss.isFinite && report.gradNorm.isFinite)
                 rewards.append(report.stats.reward.mean)

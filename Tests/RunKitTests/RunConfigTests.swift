@@ -209,7 +209,7 @@ final class RunConfigTests: XCTestCase {
                               "\(section).\(key) is not in rpp.yaml")
             }
         }
-        XCTAssertEqual(RunConfig.allowedKeys.reduce(0) { $0 + $1.keys.count }, 66)
+        XCTAssertEqual(RunConfig.allowedKeys.reduce(0) { $0 + $1.keys.count }, 67)
     }
 
     func testSuggestDistance() {

@@ -26,94 +26,139 @@ public struct LearnerResult: Sendable {
 
 extension Learner {
     /// Trains for `run.iterations` iterations (or until `stop()` / `run.max_minutes`), then checkpoints.
+    /// With `resume`, starts from the newest checkpoint of the run directory.
     public func run() throws -> LearnerResult {
         let cfg = settings.run, log = settings.log
+        try prepareStart()
         let metrics = try RunMetrics(directory: cfg.runDirectory)
         let start = DispatchTime.now().uptimeNanoseconds
         func elapsed() -> Double { Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 }
-        var version: UInt64 = 0
-        var sha = try publish(version: version)
-        var result = LearnerResult(iterations: 0, policyVersion: 0, stoppedEarly: false)
-        if cfg.eval.every > 0 {
+        var sha = try publish(version: trainer.version)
+        var result = LearnerResult(iterations: trainer.iteration, policyVersion: trainer.version, stoppedEarly: false)
+        if cfg.eval.every > 0 && trainer.iteration == 0 {
             let acc = try task.evaluate(model, on: validation)
             result.initialAccuracy = acc
             try metrics.record(iteration: 0, time: elapsed(), metrics: [MetricName.heldOutAccuracy: acc])
             log(String(format: "learner: held-out accuracy before training %.1f%% (%d validation prompts)", acc * 100, validation.count))
         }
         let heldOut = Set((validation + test).map(\.prompt))
-        var nextUnitID: UInt64 = 1
-        for iteration in 1...max(1, cfg.run.iterations) where cfg.run.iterations > 0 {
-            if shouldStop(elapsed: elapsed()) { result.stoppedEarly = true; break }
-            let t0 = elapsed()
-            let prompts = try drawPrompts(iteration: iteration, excluding: heldOut)
-            let ledger = try WorkLedger(iteration: UInt64(iteration), prompts: prompts, unitSize: settings.unitPrompts,
-                                        samplesPerPrompt: cfg.algorithm.samplesPerPrompt, sampling: settings.sampling,
-                                        leaseMillis: Millis(cfg.cluster.leaseSeconds * 1000),
-                                        minPolicyVersion: version, firstUnitID: nextUnitID)
-            let assembler = try BatchAssembler(
-                iteration: UInt64(iteration), promptOrder: prompts.map(\.id),
-                config: .init(samplesPerPrompt: cfg.algorithm.samplesPerPrompt, maxResponseTokens: cfg.sampling.maxNewTokens,
-                              requireRefLogprobs: cfg.kl.coef > 0, policyVersion: version, maxStaleness: 0))
-            hub.begin(try IterationCollector(ledger: ledger, assembler: assembler))
-            guard let gathered = hub.waitForBatch(shouldStop: { shouldStop(elapsed: elapsed()) }) else {
+        let total = cfg.run.iterations
+        // max_staleness > 0: the next iteration's rollouts are handed out as soon as a batch is complete, so the
+        // workers sample (with the previous weights) while the learner updates.
+        let overlap = cfg.algorithm.maxStaleness > 0
+        hub.maxStaleness = UInt64(cfg.algorithm.maxStaleness)
+        var collectStart = elapsed()
+        if trainer.iteration < total { try begin(iteration: trainer.iteration + 1, excluding: heldOut) }
+        while trainer.iteration < total {
+            let iteration = trainer.iteration + 1
+            guard let (batch, collector) = hub.waitForBatch(shouldStop: { shouldStop(elapsed: elapsed()) }) else {
                 result.stoppedEarly = true
                 break
             }
-            let (batch, collector) = gathered
-            nextUnitID = collector.ledger.nextUnitID
-            let t1 = elapsed()
-            let report = try PolicyUpdate.run(model: model, optimizer: optimizer, batch: batch, rl: settings.rl,
-                                              sizes: settings.batch, temperature: Float(cfg.sampling.temperature),
-                                              klCoef: klController.value)
-            klController.update(currentKL: report.stats.klPerSample.mean, steps: batch.count)
-            version += 1
+            trainer.nextUnitID = collector.ledger.nextUnitID
+            let t0 = collectStart, t1 = elapsed()
+            if overlap && iteration < total {
+                collectStart = t1
+                try begin(iteration: iteration + 1, excluding: heldOut)
+            }
+            try recordBatch?(batch, trainer)
+            let report = try trainer.update(batch)
             let t2 = elapsed()
-            sha = try publish(version: version)
+            sha = try publish(version: trainer.version)
             let t3 = elapsed()
+            let sync = broadcaster.lastBroadcast.flatMap { $0.version == trainer.version ? $0 : nil }
+            if !overlap && iteration < total && !shouldStop(elapsed: t3) {
+                collectStart = t3
+                try begin(iteration: iteration + 1, excluding: heldOut)
+            }
             var m: [String: Double] = [
                 MetricName.rewardMean: report.stats.reward.mean, MetricName.klPerToken: report.stats.klPerToken.mean,
                 MetricName.responseLength: report.stats.responseLength.mean,
                 "perf/samples_per_s": Double(batch.count) / max(t1 - t0, 1e-9), "perf/rollout_s": t1 - t0,
-                "perf/train_s": t2 - t1, "perf/broadcast_s": t3 - t2, "train/clip_fraction": report.policy.clipFraction,
+                "perf/train_s": t2 - t1, "perf/broadcast_s": t3 - t2, "perf/peak_rss_mb": peakResidentMegabytes(),
+                "train/clip_fraction": report.policy.clipFraction,
                 "train/approx_kl": report.policy.approxKL, "train/loss": report.loss, "train/grad_norm": report.gradNorm,
-                "train/kl_coef": klController.value, "policy/version": Double(version),
+                "train/kl_coef": trainer.klCoef, "policy/version": Double(trainer.version),
                 "cluster/workers_alive": Double(hub.workersAlive),
                 "cluster/reissued_units": Double(collector.ledger.counters.reissued),
-                "cluster/dropped_samples": Double(collector.assembler.counters.droppedSamples
-                                                  + collector.assembler.counters.staleSamples),
-                "broadcast/bytes": Double(model.parameterCount * 4),
+                "cluster/duplicate_deliveries": Double(collector.ledger.counters.duplicatesDropped),
+                "cluster/dropped_samples": Double(collector.assembler.counters.droppedSamples),
+                "cluster/stale_dropped_samples": Double(collector.assembler.counters.staleSamples),
+                "cluster/stale_samples_used": Double(report.staleSamples),
+                "cluster/samples": Double(batch.count),
+                "broadcast/bytes": Double(sync?.wireBytes ?? 0), "broadcast/raw_bytes": Double(model.parameterCount * 4),
+                "broadcast/seconds": sync?.seconds ?? .nan,
             ]
-            var line = String(format: "iter %d/%d reward %.3f", iteration, cfg.run.iterations, report.stats.reward.mean)
-            let last = iteration == cfg.run.iterations
+            if let extra = report.extraMetrics { m.merge(extra) { $1 } }
+            var line = String(format: "iter %d/%d reward %.3f", iteration, total, report.stats.reward.mean)
+            let last = iteration == total
             if cfg.eval.every > 0 && (iteration % cfg.eval.every == 0 || last) {
                 let acc = try task.evaluate(model, on: validation)
                 m[MetricName.heldOutAccuracy] = acc
                 result.finalAccuracy = acc
                 line += String(format: " acc %.1f%%", acc * 100)
             }
-            line += String(format: " kl %.4f len %.2f samples/s %.0f clip %.3f v%d workers %d (rollout %.2fs train %.2fs sync %.2fs)",
+            line += String(format: " kl %.4f len %.2f samples/s %.0f clip %.3f v%d workers %d (rollout %.2fs train %.2fs sync %.2fs %@)",
                            report.stats.klPerToken.mean, report.stats.responseLength.mean, m["perf/samples_per_s"]!,
-                           report.policy.clipFraction, version, hub.workersAlive, t1 - t0, t2 - t1, t3 - t2)
+                           report.policy.clipFraction, trainer.version, hub.workersAlive, t1 - t0, t2 - t1, t3 - t2,
+                           byteString(sync?.wireBytes ?? 0))
             try metrics.record(iteration: iteration, time: elapsed(), metrics: m)
             log(line)
             result.iterations = iteration
-            result.policyVersion = version
+            result.policyVersion = trainer.version
             if cfg.checkpoint.every > 0 && iteration % cfg.checkpoint.every == 0 && !last {
-                result.checkpoint = try saveCheckpoint(iteration: iteration, version: version)
+                result.checkpoint = try saveCheckpoint()
             }
-            onIteration?(IterationSummary(iteration: iteration, policyVersion: version, samples: batch.count,
+            onIteration?(IterationSummary(iteration: iteration, policyVersion: trainer.version, samples: batch.count,
                                           sampleVersions: batch.experiences.map(\.rollout.policyVersion),
                                           workers: Set(batch.experiences.map(\.rollout.workerID)), metrics: m,
                                           weightsSHA256: sha))
+            if shouldStop(elapsed: elapsed()) && trainer.iteration < total { result.stoppedEarly = true; break }
         }
-        if cfg.eval.every > 0 && result.iterations > 0 {
+        if cfg.eval.every > 0 && result.iterations > 0 && !result.stoppedEarly {
             result.testAccuracy = try task.evaluate(model, on: test)
             log(String(format: "learner: test accuracy %.1f%% (%d prompts)", result.testAccuracy! * 100, test.count))
         }
-        result.checkpoint = try saveCheckpoint(iteration: result.iterations, version: version)
+        result.checkpoint = try saveCheckpoint()
         try metrics.writeChart()
-        log("learner: checkpoint \(result.checkpoint!); metrics in \(metrics.directory)")
+        log("learner: checkpoint \(result.checkpoint!) (weights sha256 \(hex(sha).prefix(16))); metrics in \(metrics.directory)")
         return result
+    }
+
+    /// Restores the newest checkpoint when resuming; refuses to overwrite a run that has checkpoints otherwise.
+    private func prepareStart() throws {
+        let dir = settings.run.runDirectory
+        guard let checkpoint = Trainer.latestCheckpoint(runDirectory: dir) else {
+            if settings.resume { settings.log("learner: nothing to resume in \(dir) yet; starting from model.init") }
+            return
+        }
+        guard settings.resume else {
+            throw RolesError(.invalidConfig, "run directory \(dir) already holds \(checkpoint.lastPathComponent): "
+                             + "pass --resume to continue that run, or choose another run.name")
+        }
+        do { try trainer.restore(directory: checkpoint) } catch {
+            throw RolesError(.invalidConfig, "cannot resume from \(checkpoint.path): \(error)")
+        }
+        let moved = try MetricsJSONL.setAside(path: (dir as NSString).appendingPathComponent("metrics.jsonl"),
+                                              after: trainer.iteration)
+        settings.log("learner: resumed from \(checkpoint.path): iteration \(trainer.iteration), policy version "
+                     + "\(trainer.version)\(moved > 0 ? ", \(moved) later metrics records moved to metrics.discarded.jsonl" : "")")
+    }
+
+    /// Hands the prompts of `iteration` to the hub as work units.
+    private func begin(iteration: Int, excluding heldOut: Set<String>) throws {
+        let cfg = settings.run
+        let prompts = try drawPrompts(iteration: iteration, excluding: heldOut)
+        let ledger = try WorkLedger(iteration: UInt64(iteration), prompts: prompts, unitSize: settings.unitPrompts,
+                                    samplesPerPrompt: cfg.algorithm.samplesPerPrompt, sampling: settings.sampling,
+                                    leaseMillis: Millis(cfg.cluster.leaseSeconds * 1000),
+                                    minPolicyVersion: trainer.version, firstUnitID: trainer.nextUnitID)
+        let assembler = try BatchAssembler(
+            iteration: UInt64(iteration), promptOrder: prompts.map(\.id),
+            config: .init(samplesPerPrompt: cfg.algorithm.samplesPerPrompt, maxResponseTokens: cfg.sampling.maxNewTokens,
+                          requireRefLogprobs: cfg.kl.coef > 0, policyVersion: trainer.version,
+                          maxStaleness: UInt64(cfg.algorithm.maxStaleness)))
+        hub.begin(try IterationCollector(ledger: ledger, assembler: assembler))
     }
 
     private func shouldStop(elapsed: Double) -> Bool {
@@ -135,14 +180,18 @@ extension Learner {
         return out
     }
 
-    /// Saves policy + optimiser state to `run/checkpoints/iter-NNNNNN` and prunes beyond `checkpoint.keep`.
-    func saveCheckpoint(iteration: Int, version: UInt64) throws -> String {
+    /// Saves the trainer (weights, optimiser, counters) to `run/checkpoints/iter-NNNNNN`, written under a temporary
+    /// name and renamed, so a kill mid-save never leaves a half checkpoint; prunes beyond `checkpoint.keep`.
+    func saveCheckpoint() throws -> String {
         let root = URL(fileURLWithPath: settings.run.runDirectory).appendingPathComponent("checkpoints")
-        let dir = root.appendingPathComponent(String(format: "iter-%06d", iteration))
-        try model.save(directory: dir)
-        try model.saveTrainingState(optimizer, extra: ["iteration": "\(iteration)", "policy_version": "\(version)",
-                                                       "kl_coef": "\(klController.value)"], directory: dir)
+        let name = String(format: "iter-%06d", trainer.iteration)
+        let dir = root.appendingPathComponent(name)
+        let partial = root.appendingPathComponent(".\(name).partial")
         let fm = FileManager.default
+        try? fm.removeItem(at: partial)
+        try trainer.save(directory: partial)
+        try? fm.removeItem(at: dir)
+        try fm.moveItem(at: partial, to: dir)
         let all = ((try? fm.contentsOfDirectory(atPath: root.path)) ?? []).filter { $0.hasPrefix("iter-") }.sorted()
         for old in all.dropLast(max(1, settings.run.checkpoint.keep)) {
             try? fm.removeItem(at: root.appendingPathComponent(old))
@@ -150,3 +199,18 @@ extension Learner {
         return dir.path
     }
 }
+
+/// The process's peak resident set so far, in MiB (getrusage).
+func peakResidentMegabytes() -> Double {
+    var usage = rusage()
+    guard getrusage(RUSAGE_SELF.rawValue, &usage) == 0 else { return .nan }
+    return Double(usage.ru_maxrss) / 1024
+}
+
+/// "1.2 MB"-style size.
+func byteString(_ bytes: Int) -> String {
+    bytes >= 1 << 20 ? String(format: "%.1f MB", Double(bytes) / 1e6) : String(format: "%.0f KB", Double(bytes) / 1e3)
+}
+
+/// Lower-case hex of `bytes`.
+func hex(_ bytes: [UInt8]) -> String { bytes.map { String(format: "%02x", $0) }.joined() }

@@ -30,20 +30,22 @@ public struct IterationSummary: Sendable {
 public final class Learner: @unchecked Sendable {
     /// Settings.
     public let settings: LearnerSettings
-    /// The policy being trained (touched only by the thread in `run()`).
-    public let model: Transformer
-    let optimizer: AdamW
+    /// Policy, optimiser, version and data position (touched only by the thread in `run()`).
+    public let trainer: Trainer
+    /// The policy being trained.
+    public var model: Transformer { trainer.model }
     let hub: LearnerHub
     let broadcaster: WeightBroadcaster
     let control: RequestServer
     let pull: FrameSocket
     private let stopFlag = CancelFlag()
     private let pullDone = DispatchSemaphore(value: 0)
-    var klController: any KLController
     let task: ArithTask
     let validation: [ArithProblem], test: [ArithProblem]
     /// Called after every iteration on the learner's thread.
     public var onIteration: (@Sendable (IterationSummary) -> Void)?
+    /// Called with every complete rollout batch just before the update consumes it (`--record`).
+    public var recordBatch: ((RolloutBatch, Trainer) throws -> Void)?
 
     /// Binds every socket and starts serving control requests and deliveries; call `run()` to train.
     public init(settings: LearnerSettings, model: Transformer, codec: FrameCodec) throws {
@@ -51,15 +53,7 @@ public final class Learner: @unchecked Sendable {
             throw RolesError(.invalidConfig, "data.task \(settings.run.data.task.rawValue): the learner supports arith only for now")
         }
         self.settings = settings
-        self.model = model
-        let o = settings.run.optim
-        let total = settings.run.run.iterations * settings.run.optimizerStepsPerIteration
-        optimizer = AdamW(model: model, schedule: LRSchedule(peak: Float(o.lr), warmupSteps: o.warmupSteps,
-                                                             cosineTotalSteps: o.schedule == .cosine ? total : nil,
-                                                             minRatio: Float(o.minLRRatio)),
-                          beta1: Float(o.betas[0]), beta2: Float(o.betas[1]), weightDecay: Float(o.weightDecay),
-                          clipNorm: o.gradClip > 0 ? Float(o.gradClip) : nil)
-        klController = settings.rl.makeKLController()
+        trainer = Trainer(settings: settings, model: model)
         task = ArithTask(ops: settings.run.data.ops.compactMap(ArithOp.init(name:)))
         let n = settings.run.eval.prompts
         let splits = task.splits(validation: n, test: n, seed: settings.splitSeed)

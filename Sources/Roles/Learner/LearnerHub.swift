@@ -38,8 +38,16 @@ final class LearnerHub: @unchecked Sendable {
     /// Deliveries accepted and refused so far.
     var deliveryCounts: (delivered: Int, refused: Int) { condition.withLock { counters } }
 
-    /// Sets the current policy version (after an update).
-    func setPolicyVersion(_ v: UInt64) { condition.withLock { policyVersion = v } }
+    /// Policy versions a worker's weights may lag and still get work (algorithm.max_staleness).
+    var maxStaleness: UInt64 = 0
+
+    /// Sets the current policy version (after an update); a collector already begun measures staleness from it.
+    func setPolicyVersion(_ v: UInt64) {
+        condition.withLock {
+            policyVersion = v
+            collector?.setPolicyVersion(v)
+        }
+    }
 
     /// Starts collecting an iteration.
     func begin(_ c: IterationCollector) {
@@ -110,7 +118,7 @@ final class LearnerHub: @unchecked Sendable {
     private func workReply(_ w: WorkRequest, now: Millis) throws -> WireMessage {
         let (unit, behind, known) = condition.withLock { () -> (WorkUnit?, Bool, Bool) in
             guard membership.isAlive(w.workerID) else { return (nil, false, false) }
-            if w.policyVersion < policyVersion {
+            if w.policyVersion + maxStaleness < policyVersion {
                 let again = now - lastRepublish >= 500
                 if again { lastRepublish = now }
                 return (nil, again, true)

@@ -42,10 +42,12 @@ public struct LearnerSettings: Sendable {
     public var batch: BatchConfig
     /// Socket addresses.
     public var endpoints: LearnerEndpoints
-    /// Prompts per work unit.
-    public var unitPrompts = 16
+    /// Prompts per work unit (cluster.unit_prompts).
+    public var unitPrompts: Int
     /// Floats per weight chunk (1 MiB).
     public var chunkElements = WeightPublisher.defaultChunkElements
+    /// Continue from the newest checkpoint of the run directory (`rpp learner --resume`).
+    public var resume = false
     /// Seed of the held-out validation/test splits (as `rpp sft --split-seed`).
     public var splitSeed: UInt64 = 1
     /// Print one progress line per iteration.
@@ -55,6 +57,7 @@ public struct LearnerSettings: Sendable {
     public init(config: RunConfig, endpoints: LearnerEndpoints) throws(RolesError) {
         run = config
         self.endpoints = endpoints
+        unitPrompts = config.cluster.unitPrompts
         let a = config.algorithm
         var rl = RLConfig()
         switch a.estimator {

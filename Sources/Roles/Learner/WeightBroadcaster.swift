@@ -12,6 +12,8 @@ public struct BroadcastStats: Sendable, Equatable {
     public var version: UInt64
     /// Payload bytes of the chunks (float32 parameters).
     public var bytes: Int
+    /// Bytes of every frame of the publication as sent (headers, compressed payloads, tags).
+    public var wireBytes: Int
     /// Seconds to hand every frame to the socket.
     public var seconds: Double
 }
@@ -52,12 +54,13 @@ final class WeightBroadcaster: @unchecked Sendable {
 
     private func send(_ p: WeightPublication) {
         let start = DispatchTime.now().uptimeNanoseconds
+        var wire = 0
         do {
-            try socket.sendSync(.weightAnnouncement(p.announcement), timeout: .seconds(5))
+            wire += try socket.sendSync(.weightAnnouncement(p.announcement), timeout: .seconds(5))
             Thread.sleep(forTimeInterval: 0.0005)
             for i in 0..<p.announcement.chunkCount {
                 let chunk = p.chunk(i)
-                try socket.sendSync(.weightChunk(chunk), timeout: .seconds(5))
+                wire += try socket.sendSync(.weightChunk(chunk), timeout: .seconds(5))
                 Thread.sleep(forTimeInterval: Double(chunk.count * 4) / pacingBytesPerSecond)
             }
         } catch {
@@ -67,7 +70,7 @@ final class WeightBroadcaster: @unchecked Sendable {
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         lock.withLock {
             _last = BroadcastStats(version: p.announcement.policyVersion, bytes: p.announcement.elementCount * 4,
-                                   seconds: seconds)
+                                   wireBytes: wire, seconds: seconds)
         }
     }
 

@@ -71,7 +71,11 @@ public struct BatchAssembler: Sendable {
     /// The iteration being assembled.
     public let iteration: UInt64
     /// The validation rules.
-    public let config: Config
+    public private(set) var config: Config
+
+    /// Moves the learner's policy version on (overlapping rollouts): the staleness bound is measured from it.
+    public mutating func setPolicyVersion(_ version: UInt64) { config.policyVersion = max(config.policyVersion, version) }
+
     /// Prompt ids in batch order.
     public let promptOrder: [UInt64]
     /// Running totals.

@@ -54,6 +54,9 @@ public struct IterationCollector: Sendable {
         return Delivery(completion: completion, assembly: outcome, regenerationUnits: units)
     }
 
+    /// See `BatchAssembler.setPolicyVersion(_:)`.
+    public mutating func setPolicyVersion(_ version: UInt64) { assembler.setPolicyVersion(version) }
+
     /// See `WorkLedger.expire(now:)`.
     public mutating func expire(now: Millis) -> [UInt64] { ledger.expire(now: now) }
 

@@ -28,8 +28,12 @@ public final class FrameSocket: Sendable {
 
     // MARK: Synchronous (call from a thread you own)
 
-    public func sendSync(_ message: WireMessage, timeout: Duration? = nil, cancel: CancelFlag? = nil) throws(TransportError) {
-        try socket.send(codec.seal(message), timeout: timeout, cancel: cancel)
+    /// Seals and sends `message`; returns the frame's size in bytes (what went on the wire).
+    @discardableResult
+    public func sendSync(_ message: WireMessage, timeout: Duration? = nil, cancel: CancelFlag? = nil) throws(TransportError) -> Int {
+        let frame = codec.seal(message)
+        try socket.send(frame, timeout: timeout, cancel: cancel)
+        return frame.count
     }
 
     public func receiveFrameSync(timeout: Duration? = nil, cancel: CancelFlag? = nil) throws -> DecodedFrame {

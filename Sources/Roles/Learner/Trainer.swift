@@ -1,0 +1,100 @@
+// The learner's training state, apart from any socket: the policy, its optimiser, the KL controller, the
+// policy version and the data position. The learner drives it from rollout batches gathered off the network;
+// `rpp replay` drives it from recorded batches; a resumed learner restores it from a checkpoint. One update
+// is a pure function of (state, batch), so the same batches give the same weights bit for bit.
+import Foundation
+import Model
+import RLCore
+
+/// Policy, optimiser and counters of one run.
+public final class Trainer: @unchecked Sendable {
+    /// The settings the trainer was made with.
+    public let settings: LearnerSettings
+    /// The policy being trained.
+    public let model: Transformer
+    /// The policy's AdamW.
+    let optimizer: AdamW
+    /// Supplies β for the KL penalty.
+    public private(set) var klController: any KLController
+    /// Version of the current parameters (one per update).
+    public private(set) var version: UInt64 = 0
+    /// Iterations completed.
+    public private(set) var iteration = 0
+    /// The next work-unit id to hand out (with `iteration`, the data position of the run).
+    public var nextUnitID: UInt64 = 1
+
+    /// A fresh trainer for `model` with the optimiser and KL controller the settings describe.
+    public init(settings: LearnerSettings, model: Transformer) {
+        self.settings = settings
+        self.model = model
+        let o = settings.run.optim
+        let total = settings.run.run.iterations * settings.run.optimizerStepsPerIteration
+        optimizer = AdamW(model: model, schedule: LRSchedule(peak: Float(o.lr), warmupSteps: o.warmupSteps,
+                                                             cosineTotalSteps: o.schedule == .cosine ? total : nil,
+                                                             minRatio: Float(o.minLRRatio)),
+                          beta1: Float(o.betas[0]), beta2: Float(o.betas[1]), weightDecay: Float(o.weightDecay),
+                          clipNorm: o.gradClip > 0 ? Float(o.gradClip) : nil)
+        klController = settings.rl.makeKLController()
+    }
+
+    /// The β of the next update.
+    public var klCoef: Double { klController.value }
+
+    /// One iteration's update from a complete rollout batch: advantages over all of it, the mini-batch steps,
+    /// the KL controller, then the version and iteration counters move on by one.
+    public func update(_ batch: RolloutBatch) throws -> UpdateReport {
+        let report = try PolicyUpdate.run(model: model, optimizer: optimizer, batch: batch, rl: settings.rl,
+                                          sizes: settings.batch, temperature: Float(settings.run.sampling.temperature),
+                                          klCoef: klController.value, policyVersion: version)
+        klController.update(currentKL: report.stats.klPerSample.mean, steps: batch.count)
+        version += 1
+        iteration += 1
+        return report
+    }
+
+    /// SHA-256 of the parameters (the digest weight broadcasts and `rpp replay` print).
+    public var parametersSHA256: [UInt8] { WeightDigest.sha256(model.params.toArray()) }
+
+    /// Writes weights (HF safetensors), optimiser moments and the trainer state into `directory`.
+    public func save(directory: URL) throws {
+        try model.save(directory: directory)
+        try model.saveTrainingState(optimizer, extra: [
+            "iteration": "\(iteration)", "policy_version": "\(version)", "next_unit_id": "\(nextUnitID)",
+            "kl_coef": "\(klController.value)", "seed": "\(settings.run.run.seed)",
+            "estimator": settings.run.algorithm.estimator.rawValue,
+        ], directory: directory)
+    }
+
+    /// Restores what `save(directory:)` wrote: weights, optimiser, iteration, version, data position and β.
+    /// Throws `RolesError(.invalidConfig)` when the checkpoint does not fit this run's model or seed.
+    public func restore(directory: URL) throws {
+        let file = try SafetensorsFile(contentsOf: directory.appendingPathComponent("model.safetensors"))
+        try model.loadWeights(from: file)
+        let extra = try model.loadTrainingState(optimizer, directory: directory)
+        func field<T: LosslessStringConvertible>(_ key: String) throws -> T {
+            guard let text = extra[key], let value = T(text) else {
+                throw RolesError(.invalidConfig, "checkpoint \(directory.path): trainer_state.json has no valid \(key); it was not written by a learner")
+            }
+            return value
+        }
+        let seed: Int = try field("seed")
+        guard seed == settings.run.run.seed else {
+            throw RolesError(.invalidConfig, "checkpoint \(directory.path) is from a run with seed \(seed), this run has run.seed \(settings.run.run.seed)")
+        }
+        iteration = try field("iteration")
+        version = try field("policy_version")
+        nextUnitID = try field("next_unit_id")
+        let beta: Double = try field("kl_coef")
+        var rl = settings.rl
+        rl.klCoef = beta
+        klController = rl.makeKLController()
+    }
+
+    /// The newest `iter-NNNNNN` checkpoint under `runDirectory/checkpoints`, if any.
+    public static func latestCheckpoint(runDirectory: String) -> URL? {
+        let root = URL(fileURLWithPath: runDirectory).appendingPathComponent("checkpoints")
+        let names = ((try? FileManager.default.contentsOfDirectory(atPath: root.path)) ?? [])
+            .filter { $0.hasPrefix("iter-") && FileManager.default.fileExists(atPath: root.appendingPathComponent($0).appendingPathComponent("trainer_state.json").path) }
+        return names.sorted().last.map { root.appendingPathComponent($0) }
+    }
+}
