@@ -6,7 +6,7 @@ RELEASE := -c release -Xswiftc -enable-testing
 BIN := .build/release/rpp
 DEBIAN_PACKAGES := libnanomsg-dev libzstd-dev libopenblas-dev protobuf-compiler pkg-config
 
-.PHONY: deps build test run protos bench bench-peers model-fixtures fuzz clean
+.PHONY: deps build test run protos bench bench-run bench-peers model-fixtures fuzz clean
 
 deps:
 	@missing=""; for p in $(DEBIAN_PACKAGES); do \
@@ -43,6 +43,11 @@ bench: build
 	OPENBLAS_NUM_THREADS=1 $(BIN) bench wire
 	OPENBLAS_NUM_THREADS=1 $(BIN) bench rl
 	$(BIN) bench model
+
+# REINFORCE++ vs PPO on a local cluster of real processes (needs the SFT checkpoint; makes it when missing).
+bench-run: build
+	@[ -f runs/sft/model.safetensors ] || $(BIN) sft --out runs/sft
+	$(BIN) bench run
 
 # PyTorch + transformers on the same shapes, same machine, same session (not run by CI).
 # Note: PyPI's torch wheel is the CUDA build (several GB); it runs on CPU.

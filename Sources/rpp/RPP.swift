@@ -24,5 +24,5 @@ struct Inspect: AsyncParsableCommand {
 struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Benchmarks, each against a baseline measured in the same run.",
-        subcommands: [BenchWire.self] + modelBenchCommands + rlBenchCommands)
+        subcommands: [BenchWire.self, BenchRun.self] + modelBenchCommands + rlBenchCommands)
 }

@@ -42,11 +42,19 @@ final class TopologyTests: XCTestCase {
                         chunkElements: WeightPublisher.defaultChunkElements)
     }
 
+    /// PPO: the critic lives in the learner and is trained with it; its metrics are recorded and it is checkpointed.
+    func testPPOInOneProcess() throws {
+        let name = "topo-ppo-\(UUID().uuidString.prefix(8))"
+        try runTopology(endpoints: .inproc(name), reward: "inproc://\(name)-reward",
+                        reference: "inproc://\(name)-reference", model: Self.modelConfig, chunkElements: 4096, estimator: .ppo)
+    }
+
     func runTopology(endpoints: LearnerEndpoints, reward rewardAddress: String, reference referenceAddress: String,
-                     model modelConfig: ModelConfig, chunkElements: Int) throws {
+                     model modelConfig: ModelConfig, chunkElements: Int,
+                     estimator: RunConfig.AlgorithmSection.Estimator = .reinforce) throws {
         let dir = NSTemporaryDirectory() + "rpp-topology-\(UUID().uuidString)"
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let config = smallConfig(dir: dir)
+        let config = smallConfig(dir: dir, estimator: estimator)
         let codec = FrameCodec()
         let logLines = LockedList<String>()
         let log: @Sendable (String) -> Void = { logLines.append($0) }
@@ -138,6 +146,9 @@ final class TopologyTests: XCTestCase {
         XCTAssertTrue(FileManager.default.fileExists(atPath: checkpoint + "/optimizer.safetensors"))
         let kept = try FileManager.default.contentsOfDirectory(atPath: runDir + "/checkpoints").sorted()
         XCTAssertEqual(kept, ["iter-000002", "iter-000003"])
+        let ppo = estimator == .ppo
+        XCTAssertEqual(items.allSatisfy { $0.metrics["critic/value_loss"]?.isFinite ?? false }, ppo)
+        XCTAssertEqual(FileManager.default.fileExists(atPath: checkpoint + "/critic/model.safetensors"), ppo)
     }
 }
 

@@ -102,6 +102,7 @@ extension Learner {
                            report.stats.klPerToken.mean, report.stats.responseLength.mean, m["perf/samples_per_s"]!,
                            report.policy.clipFraction, trainer.version, hub.workersAlive, t1 - t0, t2 - t1, t3 - t2,
                            byteString(sync?.wireBytes ?? 0))
+            if let v = report.extraMetrics?["critic/value_loss"] { line += String(format: " value loss %.4f", v) }
             try metrics.record(iteration: iteration, time: elapsed(), metrics: m)
             log(line)
             result.iterations = iteration

@@ -65,8 +65,7 @@ public struct LearnerSettings: Sendable {
         case .reinforceBaseline: rl.estimator = .reinforceBaseline
         case .rloo: rl.estimator = .rloo
         case .grpo: rl.estimator = .groupNorm
-        case .ppo:
-            throw RolesError(.invalidConfig, "algorithm.estimator ppo: the learner has no critic yet; use reinforce, reinforce_baseline, rloo or grpo")
+        case .ppo: rl.estimator = .gae  // the critic lives in the Trainer (Critic.swift)
         }
         rl.samplesPerPrompt = a.samplesPerPrompt
         rl.gamma = a.gamma

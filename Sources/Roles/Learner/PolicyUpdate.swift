@@ -5,6 +5,8 @@
 // the current policy (synchronous, on-policy). When some samples are older (max_staleness > 0), logp_old is
 // recomputed with the current policy before the first step, and the workers' log-probs become the behaviour
 // log-probs of the off-policy correction (algorithm.off_policy_correction: tis or icepop).
+// PPO (estimator gae) also takes the critic: V_old of every response token before the advantages (GAE and the
+// returns), then one critic step on the clipped value loss after each policy step, on the same mini-batch.
 import Foundation
 import Model
 import RLCore
@@ -30,10 +32,14 @@ public struct UpdateReport: Sendable {
 /// Runs the actor update of one iteration on the calling thread.
 public enum PolicyUpdate {
     /// Updates `model` with `optimizer` from `batch`; `klCoef` is the controller's current β; `policyVersion`
-    /// is the version of the parameters in `model` (samples of older versions are stale).
+    /// is the version of the parameters in `model` (samples of older versions are stale). `critic` is required
+    /// by PPO (estimator gae) and refused by the other estimators.
     public static func run(model: Transformer, optimizer: AdamW, batch: RolloutBatch, rl: RLConfig,
                            sizes: BatchConfig, temperature: Float, klCoef: Double,
-                           policyVersion: UInt64) throws -> UpdateReport {
+                           policyVersion: UInt64, critic: Critic? = nil) throws -> UpdateReport {
+        guard rl.estimator.needsCritic == (critic != nil) else {
+            throw RolesError(.invalidConfig, "estimator \(rl.estimator.rawValue) " + (critic == nil ? "(ppo) needs a critic" : "takes no critic (only ppo has one)"))
+        }
         var t = batch.tensors()
         let stale = t.policyVersions.filter { $0 < policyVersion }.count
         var behaviour: [Float]? = nil
@@ -41,7 +47,15 @@ public enum PolicyUpdate {
             behaviour = t.behaviourLogprobs
             t.behaviourLogprobs = try currentLogprobs(model: model, t, microBatch: sizes.microBatchSize, temperature: temperature)
         }
-        let adv = try computeAdvantages(t.advantageInput(), config: rl, klCoef: klCoef)
+        var input = t.advantageInput()
+        var criticRun: CriticRun? = nil
+        if let critic {
+            input.values = try critic.values(t, microBatch: sizes.microBatchSize)
+        }
+        let adv = try computeAdvantages(input, config: rl, klCoef: klCoef)
+        if let critic, let oldValues = input.values {
+            criticRun = CriticRun(critic: critic, oldValues: oldValues, returns: adv.returns, mask: t.mask)
+        }
         var report = UpdateReport(stats: adv.stats)
         report.staleSamples = stale
         let steps = try t.schedule(sizes, samplesPerPrompt: batch.samplesPerPrompt)
@@ -71,11 +85,13 @@ public enum PolicyUpdate {
             report.loss += stepLoss
             report.gradNorm += norm
             report.steps += 1
+            try criticRun?.step(step, t, rl: rl, aggregator: aggregator)
         }
         if report.steps > 0 {
             report.loss /= Double(report.steps)
             report.gradNorm /= Double(report.steps)
         }
+        report.extraMetrics = criticRun?.metrics
         return report
     }
 

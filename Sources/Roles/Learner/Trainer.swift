@@ -14,6 +14,8 @@ public final class Trainer: @unchecked Sendable {
     public let model: Transformer
     /// The policy's AdamW.
     let optimizer: AdamW
+    /// The PPO critic (nil unless the estimator is ppo); made by `prepareCritic()` (see Critic.swift).
+    public private(set) var critic: Critic?
     /// Supplies β for the KL penalty.
     public private(set) var klController: any KLController
     /// Version of the current parameters (one per update).
@@ -37,15 +39,23 @@ public final class Trainer: @unchecked Sendable {
         klController = settings.rl.makeKLController()
     }
 
+    /// Makes the PPO critic if the run needs one and has none yet (from `model.critic_init`, else from the
+    /// policy's current weights, so call it before the first update; `update` and `restore` call it too).
+    public func prepareCritic() throws {
+        guard settings.rl.estimator.needsCritic, critic == nil else { return }
+        critic = try Critic.make(settings: settings, policy: model)
+    }
+
     /// The β of the next update.
     public var klCoef: Double { klController.value }
 
     /// One iteration's update from a complete rollout batch: advantages over all of it, the mini-batch steps,
     /// the KL controller, then the version and iteration counters move on by one.
     public func update(_ batch: RolloutBatch) throws -> UpdateReport {
+        try prepareCritic()
         let report = try PolicyUpdate.run(model: model, optimizer: optimizer, batch: batch, rl: settings.rl,
                                           sizes: settings.batch, temperature: Float(settings.run.sampling.temperature),
-                                          klCoef: klController.value, policyVersion: version)
+                                          klCoef: klController.value, policyVersion: version, critic: critic)
         klController.update(currentKL: report.stats.klPerSample.mean, steps: batch.count)
         version += 1
         iteration += 1
@@ -55,9 +65,11 @@ public final class Trainer: @unchecked Sendable {
     /// SHA-256 of the parameters (the digest weight broadcasts and `rpp replay` print).
     public var parametersSHA256: [UInt8] { WeightDigest.sha256(model.params.toArray()) }
 
-    /// Writes weights (HF safetensors), optimiser moments and the trainer state into `directory`.
+    /// Writes weights (HF safetensors), optimiser moments and the trainer state into `directory`, and the
+    /// critic's into `directory/critic` (PPO).
     public func save(directory: URL) throws {
         try model.save(directory: directory)
+        try critic?.save(directory: directory.appendingPathComponent(Self.criticDirectory))
         try model.saveTrainingState(optimizer, extra: [
             "iteration": "\(iteration)", "policy_version": "\(version)", "next_unit_id": "\(nextUnitID)",
             "kl_coef": "\(klController.value)", "seed": "\(settings.run.run.seed)",
@@ -65,9 +77,19 @@ public final class Trainer: @unchecked Sendable {
         ], directory: directory)
     }
 
-    /// Restores what `save(directory:)` wrote: weights, optimiser, iteration, version, data position and β.
-    /// Throws `RolesError(.invalidConfig)` when the checkpoint does not fit this run's model or seed.
+    /// Restores what `save(directory:)` wrote: weights, optimiser, iteration, version, data position and β
+    /// (and the critic, PPO). Throws `RolesError(.invalidConfig)` when the checkpoint does not fit this run's
+    /// model, seed or estimator.
     public func restore(directory: URL) throws {
+        try prepareCritic()
+        if let critic {
+            let dir = directory.appendingPathComponent(Self.criticDirectory)
+            guard FileManager.default.fileExists(atPath: dir.appendingPathComponent("model.safetensors").path) else {
+                throw RolesError(.invalidConfig, "checkpoint \(directory.path) has no \(Self.criticDirectory)/model.safetensors: "
+                                 + "it was not written by a ppo run, and this run (algorithm.estimator ppo) needs its critic")
+            }
+            try critic.restore(directory: dir)
+        }
         let file = try SafetensorsFile(contentsOf: directory.appendingPathComponent("model.safetensors"))
         try model.loadWeights(from: file)
         let extra = try model.loadTrainingState(optimizer, directory: directory)
@@ -89,6 +111,9 @@ public final class Trainer: @unchecked Sendable {
         rl.klCoef = beta
         klController = rl.makeKLController()
     }
+
+    /// The critic's subdirectory of a checkpoint.
+    public static let criticDirectory = "critic"
 
     /// The newest `iter-NNNNNN` checkpoint under `runDirectory/checkpoints`, if any.
     public static func latestCheckpoint(runDirectory: String) -> URL? {
