@@ -51,16 +51,13 @@ final class BenchChild {
         return false
     }
 
-    /// SIGTERM, then SIGKILL if it is still running after `grace` seconds; reaps it.
-    func stop(grace: Double = 5) {
-        guard isRunning else { return }
-        kill(pid, SIGTERM)
+    /// SIGTERM to every child at once, then SIGKILL to those still running after `grace` seconds; reaps them all.
+    static func stopAll(_ children: [BenchChild], grace: Double = 5) {
+        for child in children where child.isRunning { kill(child.pid, SIGTERM) }
         let end = Date().addingTimeInterval(grace)
-        while isRunning && Date() < end { usleep(20_000) }
-        if isRunning {
-            kill(pid, SIGKILL)
-            while isRunning { usleep(10_000) }
-        }
+        while children.contains(where: \.isRunning) && Date() < end { usleep(20_000) }
+        for child in children where child.isRunning { kill(child.pid, SIGKILL) }
+        while children.contains(where: \.isRunning) { usleep(10_000) }
     }
 
     /// The whole log.

@@ -88,7 +88,7 @@ struct BenchRun: ParsableCommand {
         let common = ["--config", options.config] + (options.overrides + options.assignments + sets).flatMap { ["--set", $0] }
         let exe = currentExecutable()
         var children: [BenchChild] = []
-        defer { for child in children.reversed() { child.stop() } }
+        defer { BenchChild.stopAll(children) }
         func start(_ name: String, _ arguments: [String]) throws -> BenchChild {
             let child = try BenchChild(name: name, executable: exe, arguments: arguments,
                                        log: dir.appendingPathComponent("\(name).log"),
