@@ -25,6 +25,8 @@ struct BenchRunResult {
     let iterationSeconds: Double
     /// The learner's peak resident set (wait4 ru_maxrss), MiB.
     let learnerPeakMB: Double
+    /// Of the update, the mean seconds of the critic's V_old and of its optimiser steps (PPO only).
+    let criticSeconds: (values: Double, train: Double)?
 
     /// Means over records `warmup + 1 ... iterations` (warmup >= 1); throws naming `file` when a record or key is missing.
     init(estimator: String, records: [MetricsRecord], warmup: Int, iterations: Int, learnerPeakMB: Double, file: String) throws {
@@ -55,6 +57,8 @@ struct BenchRunResult {
         iterationSeconds = (try record(iterations).time - record(warmup).time) / Double(measured)
         samplesPerSecond = samples / max(iterationSeconds, 1e-9)
         self.learnerPeakMB = learnerPeakMB
+        let hasCritic = try record(iterations).metrics["perf/critic_train_s"] != nil
+        criticSeconds = hasCritic ? (try mean("perf/critic_values_s"), try mean("perf/critic_train_s")) : nil
     }
 
     /// The comparison table, one row per algorithm.
@@ -65,6 +69,11 @@ struct BenchRunResult {
         for r in results {
             lines.append(row([r.estimator, f(r.samplesPerSecond, 0), f(r.rolloutSamplesPerSecond, 0), f(r.iterationSeconds, 3),
                               f(r.rolloutSeconds, 3), f(r.updateSeconds, 3), f(r.broadcastSeconds, 3), f(r.learnerPeakMB, 0)]))
+        }
+        for r in results {
+            guard let c = r.criticSeconds else { continue }
+            lines.append(String(format: "%@ update: critic V_old %.3f s, critic steps %.3f s, policy and the rest %.3f s",
+                                r.estimator, c.values, c.train, r.updateSeconds - c.values - c.train))
         }
         lines.append("samples/s = samples per iteration / wall seconds per iteration (end to end); gen samples/s = samples / "
                      + "rollout seconds; update = advantages + optimiser steps (+ critic values and steps for ppo); "

@@ -15,12 +15,15 @@ struct CriticRun {
     let explainedVariance: Double
     /// Token means of V_old and R over the batch.
     let valueMean: Double, returnMean: Double
-    private var loss = 0.0, gradNorm = 0.0, steps = 0
+    /// Seconds spent computing V_old.
+    let valuesSeconds: Double
+    private var loss = 0.0, gradNorm = 0.0, steps = 0, trainSeconds = 0.0
     private var value = ValueMetrics()
 
-    /// Starts an iteration's critic updates from V_old, the returns and the batch mask.
-    init(critic: Critic, oldValues: [Float], returns: [Float], mask: [Float]) {
+    /// Starts an iteration's critic updates from V_old (computed in `valuesSeconds`), the returns and the batch mask.
+    init(critic: Critic, oldValues: [Float], valuesSeconds: Double, returns: [Float], mask: [Float]) {
         self.critic = critic
+        self.valuesSeconds = valuesSeconds
         self.oldValues = oldValues
         self.returns = returns
         explainedVariance = Critic.explainedVariance(values: oldValues, returns: returns, mask: mask)
@@ -34,7 +37,9 @@ struct CriticRun {
 
     /// One critic optimiser step over the mini-batch `step` of `t`.
     mutating func step(_ step: OptimizerStep, _ t: RolloutTensors, rl: RLConfig, aggregator: LossAggregator) throws {
+        let start = DispatchTime.now().uptimeNanoseconds
         let r = try critic.train(step: step, t, oldValues: oldValues, returns: returns, rl: rl, aggregator: aggregator)
+        trainSeconds += Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         loss += r.loss
         gradNorm += r.gradNorm
         value.merge(r.metrics)
@@ -43,7 +48,8 @@ struct CriticRun {
 
     /// `critic/value_loss` and `critic/grad_norm` (means over steps), `critic/value_clip_fraction` and
     /// `critic/value_mse` (over every token of every step), `critic/value_mean` and `critic/return_mean`
-    /// (V_old and R over the batch), `critic/explained_variance` (of V_old).
+    /// (V_old and R over the batch), `critic/explained_variance` (of V_old); `perf/critic_values_s` and
+    /// `perf/critic_train_s`, the seconds of the update spent on V_old and on the critic's steps.
     var metrics: [String: Double] {
         let n = Double(max(steps, 1))
         return [
@@ -51,6 +57,7 @@ struct CriticRun {
             "critic/value_clip_fraction": value.clipFraction, "critic/value_mse": value.meanSquaredError,
             "critic/value_mean": valueMean, "critic/return_mean": returnMean,
             "critic/explained_variance": explainedVariance,
+            "perf/critic_values_s": valuesSeconds, "perf/critic_train_s": trainSeconds,
         ]
     }
 }

@@ -49,12 +49,16 @@ public enum PolicyUpdate {
         }
         var input = t.advantageInput()
         var criticRun: CriticRun? = nil
+        var valuesSeconds = 0.0
         if let critic {
+            let start = DispatchTime.now().uptimeNanoseconds
             input.values = try critic.values(t, microBatch: sizes.microBatchSize)
+            valuesSeconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         }
         let adv = try computeAdvantages(input, config: rl, klCoef: klCoef)
         if let critic, let oldValues = input.values {
-            criticRun = CriticRun(critic: critic, oldValues: oldValues, returns: adv.returns, mask: t.mask)
+            criticRun = CriticRun(critic: critic, oldValues: oldValues, valuesSeconds: valuesSeconds,
+                                  returns: adv.returns, mask: t.mask)
         }
         var report = UpdateReport(stats: adv.stats)
         report.staleSamples = stale
