@@ -40,6 +40,10 @@ struct LearnerCommand: AsyncParsableCommand {
         do { learner = try Learner(settings: settings, model: model, codec: codec) } catch {
             throw RoleCommandError("learner cannot listen on \(settings.endpoints.control): \(error)")
         }
+        do { try learner.trainer.prepareCritic() } catch {   // PPO: model.critic_init, before any work is handed out
+            learner.close()
+            throw RoleCommandError("\(error)")
+        }
         print("learner: \(model.parameterCount) parameters, \(config.algorithm.estimator.rawValue), "
               + "\(config.algorithm.rolloutBatch)×\(config.algorithm.samplesPerPrompt) samples per iteration, "
               + "listening on \(settings.endpoints.control)")

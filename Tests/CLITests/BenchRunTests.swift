@@ -24,7 +24,9 @@ final class BenchRunTests: XCTestCase {
         print(r.stdout)
         print(String(format: "bench run test: %.1f s", Date().timeIntervalSince(start)))
         XCTAssertEqual(r.status, 0, r.stdout + r.stderr)
-        let rows = r.stdout.split(separator: "\n").filter { $0.hasPrefix("reinforce ") || $0.hasPrefix("ppo ") }
+        let rows = r.stdout.split(separator: "\n").filter {
+            ($0.hasPrefix("reinforce ") || $0.hasPrefix("ppo ")) && $0.split(separator: " ").count == 8
+        }
         XCTAssertEqual(rows.count, 2, r.stdout)
         for row in rows {
             let numbers = row.split(separator: " ").dropFirst().compactMap { Double($0) }
@@ -33,6 +35,7 @@ final class BenchRunTests: XCTestCase {
         }
         XCTAssertTrue(r.stdout.contains("REINFORCE++ / PPO end-to-end samples/s:"), r.stdout)
         XCTAssertTrue(r.stdout.contains("PPO / REINFORCE++ learner peak memory:"), r.stdout)
+        XCTAssertTrue(r.stdout.contains("ppo update: critic V_old"), r.stdout)
     }
 
     func testARoleThatCannotStartIsReportedWithItsLog() throws {
@@ -53,5 +56,18 @@ final class BenchRunTests: XCTestCase {
         XCTAssertTrue(r.stderr.contains("model.init /nonexistent/sft: no model.safetensors there"), r.stderr)
         let bad = try RPP.run(["bench", "run", "--config", deployConfig, "--algorithms", "reinforce,ppoo"])
         XCTAssertTrue(bad.stderr.contains("'ppoo' is not an algorithm.estimator"), bad.stderr)
+    }
+}
+
+extension BenchRunTests {
+    /// `rpp learner` with ppo and a model.critic_init that cannot be loaded stops at start with one line naming the key.
+    func testLearnerNamesABadCriticInit() throws {
+        let model = RPP.fixtures.appendingPathComponent("model/llama-gqa").path
+        let r = try RPP.run(["learner", "--config", deployConfig] + [
+            "model.init=\(model)", "algorithm.estimator=ppo", "model.critic_init=/nonexistent/critic",
+            "cluster.learner=tcp://127.0.0.1:\(freePort())", "run.dir=\(NSTemporaryDirectory())rpp-critic-init-\(UUID().uuidString)",
+        ].flatMap { ["--set", $0] })
+        XCTAssertEqual(r.status, 1, r.stdout + r.stderr)
+        XCTAssertTrue(r.stderr.contains("model.critic_init /nonexistent/critic: cannot load the checkpoint"), r.stderr)
     }
 }

@@ -186,7 +186,9 @@ final class RunConfigTests: XCTestCase {
         XCTAssertEqual(base, RunConfig(), "rpp.yaml spells out the defaults")
         let ppo = try RunConfig.load(path: deploy.replacingOccurrences(of: "rpp.yaml", with: "rpp-ppo.yaml"))
         XCTAssertEqual(ppo.algorithm.estimator, .ppo)
-        XCTAssertEqual(ppo.algorithm.criticLR, 1e-4)
+        var same = base
+        same.run.name = "arith-ppo"; same.algorithm.estimator = .ppo; same.algorithm.criticLR = 1e-3
+        XCTAssertEqual(ppo, same, "rpp-ppo.yaml is the default run with PPO and a critic learning rate")
         XCTAssertThrowsError(try RunConfig.load(path: deploy + ".missing")) { error in
             XCTAssertTrue(error is ConfigError)
         }

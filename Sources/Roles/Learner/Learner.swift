@@ -54,7 +54,6 @@ public final class Learner: @unchecked Sendable {
         }
         self.settings = settings
         trainer = Trainer(settings: settings, model: model)
-        try trainer.prepareCritic()
         task = ArithTask(ops: settings.run.data.ops.compactMap(ArithOp.init(name:)))
         let n = settings.run.eval.prompts
         let splits = task.splits(validation: n, test: n, seed: settings.splitSeed)
