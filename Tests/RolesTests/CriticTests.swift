@@ -142,4 +142,28 @@ final class CriticTests: XCTestCase {
         let other = try Critic.make(settings: try LearnerSettings(config: c, endpoints: .inproc("x")), policy: policy)
         XCTAssertEqual(other.optimizer.schedule.peak, 5e-3)
     }
+
+    func testCriticInitFromAScalarHeadOrAPolicyCheckpoint() throws {
+        let policy = try Transformer(config: Self.tiny)
+        policy.initializeWeights(seed: 2)
+        var c = RunConfig()
+        c.algorithm.estimator = .ppo
+        let dir = URL(fileURLWithPath: NSTemporaryDirectory() + "rpp-critic-init-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        // A scalar-head checkpoint is taken as it is, head included.
+        let trained = try Critic.make(settings: try LearnerSettings(config: c, endpoints: .inproc("x")), policy: policy)
+        trained.model.initializeWeights(seed: 8)
+        try trained.save(directory: dir.appendingPathComponent("critic"))
+        c.model.criticInit = dir.appendingPathComponent("critic").path
+        let fromCritic = try Critic.make(settings: try LearnerSettings(config: c, endpoints: .inproc("x")), policy: policy)
+        XCTAssertEqual(fromCritic.model.params.toArray(), trained.model.params.toArray())
+        // A language-model checkpoint gets a zero head in place of its LM head.
+        let other = try Transformer(config: Self.tiny)
+        other.initializeWeights(seed: 5)
+        try other.save(directory: dir.appendingPathComponent("lm"))
+        c.model.criticInit = dir.appendingPathComponent("lm").path
+        let fromLM = try Critic.make(settings: try LearnerSettings(config: c, endpoints: .inproc("x")), policy: policy)
+        XCTAssertEqual(fromLM.model.tensor("score.weight"), [Float](repeating: 0, count: 16))
+        XCTAssertEqual(fromLM.model.tensor("model.embed_tokens.weight"), other.tensor("model.embed_tokens.weight"))
+    }
 }
