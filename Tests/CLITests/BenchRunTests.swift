@@ -13,7 +13,8 @@ final class BenchRunTests: XCTestCase {
         let model = RPP.fixtures.appendingPathComponent("model/llama-gqa").path
         return ["model.init=\(model)", "model.reference=\(model)",
                 "algorithm.rollout_batch=8", "algorithm.train_batch=16", "algorithm.micro_batch=16",
-                "cluster.unit_prompts=4", "cluster.heartbeat_seconds=0.2"].flatMap { ["--set", $0] }
+                "cluster.unit_prompts=4", "cluster.heartbeat_seconds=0.2",
+                "cluster.request_timeout_seconds=1"].flatMap { ["--set", $0] }
     }
 
     func testComparesReinforceAndPPOOnRealProcesses() throws {
