@@ -42,11 +42,23 @@ final class TopologyTests: XCTestCase {
                         chunkElements: WeightPublisher.defaultChunkElements)
     }
 
+    /// max_staleness 1: the next iteration's rollouts run while the learner updates; samples lag at most one
+    /// version, their logp_old is recomputed and the tis correction weighs them.
+    func testOverlappingRolloutsWithinTheStalenessBound() throws {
+        let name = "stale-\(UUID().uuidString.prefix(8))"
+        try runTopology(endpoints: .inproc(name), reward: "inproc://\(name)-reward",
+                        reference: "inproc://\(name)-reference", model: Self.modelConfig, chunkElements: 4096,
+                        configure: { $0.algorithm.maxStaleness = 1; $0.algorithm.offPolicyCorrection = .tis })
+    }
+
     func runTopology(endpoints: LearnerEndpoints, reward rewardAddress: String, reference referenceAddress: String,
-                     model modelConfig: ModelConfig, chunkElements: Int) throws {
+                     model modelConfig: ModelConfig, chunkElements: Int,
+                     configure: (inout RunConfig) -> Void = { _ in }) throws {
         let dir = NSTemporaryDirectory() + "rpp-topology-\(UUID().uuidString)"
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let config = smallConfig(dir: dir)
+        var config = smallConfig(dir: dir)
+        configure(&config)
+        let staleness = UInt64(config.algorithm.maxStaleness)
         let codec = FrameCodec()
         let logLines = LockedList<String>()
         let log: @Sendable (String) -> Void = { logLines.append($0) }
@@ -116,8 +128,14 @@ final class TopologyTests: XCTestCase {
         XCTAssertEqual(items.map(\.policyVersion), [1, 2, 3], "the version advances once per iteration")
         for s in items {
             XCTAssertEqual(s.samples, 8 * 4, "rollout_batch × n samples")
-            XCTAssertEqual(s.sampleVersions, Array(repeating: s.policyVersion - 1, count: 32),
-                           "every sample carries the version that generated it (on-policy)")
+            if staleness == 0 {
+                XCTAssertEqual(s.sampleVersions, Array(repeating: s.policyVersion - 1, count: 32),
+                               "every sample carries the version that generated it (on-policy)")
+            } else {
+                XCTAssertTrue(s.sampleVersions.allSatisfy { $0 + 1 + staleness >= s.policyVersion && $0 < s.policyVersion },
+                              "samples lag the updated policy by at most max_staleness: \(s.sampleVersions)")
+                XCTAssertEqual(s.metrics["cluster/stale_samples_used"], Double(s.sampleVersions.filter { $0 + 1 < s.policyVersion }.count))
+            }
             XCTAssertEqual(s.metrics["cluster/workers_alive"], 2)
             XCTAssertNotNil(s.metrics[MetricName.rewardMean])
             XCTAssertGreaterThanOrEqual(s.metrics[MetricName.klPerToken]!, -1e-3)

@@ -121,7 +121,7 @@ extension Learner {
         }
         result.checkpoint = try saveCheckpoint()
         try metrics.writeChart()
-        log("learner: checkpoint \(result.checkpoint!) (weights sha256 \(hex(sha).prefix(16))); metrics in \(metrics.directory)")
+        log("learner: checkpoint \(result.checkpoint!) (weights sha256 \(hex(sha))); metrics in \(metrics.directory)")
         return result
     }
 

@@ -26,6 +26,9 @@ final class WeightReceiver: @unchecked Sendable {
     /// The newest verified version number, or nil.
     var latestVersion: UInt64? { lock.withLock { assembler.latest?.version } }
 
+    /// Forgets every version (the learner restarted from an older checkpoint).
+    func reset() { lock.withLock { assembler = WeightAssembler() } }
+
     /// Starts receiving on a thread of its own.
     func start() {
         let thread = Thread { [self] in
