@@ -27,4 +27,26 @@ final class ClusterRunTests: XCTestCase {
         let bytes = try c.metrics("cluster").compactMap { $0.metrics["broadcast/bytes"] }
         XCTAssertTrue(bytes.allSatisfy { $0 > 0 }, "bytes on the wire are logged per version: \(bytes)")
     }
+
+    /// data.task jsonl: prompts from the files `rpp data arith` writes, numeric-answer rewards, held-out accuracy on
+    /// the validation file.
+    func testJSONLDatasetRun() throws {
+        let data = try RPP.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: data) }
+        let made = try RPP.run(["data", "arith", "--out", data.path, "--train", "300", "--validation", "40", "--test", "40"])
+        XCTAssertEqual(made.status, 0, made.stderr)
+        let c = try LocalCluster(name: "jsonl", iterations: 3, extra: [
+            "data.task=jsonl", "data.train=\(data.path)/train.jsonl", "data.validation=\(data.path)/validation.jsonl",
+            "data.test=\(data.path)/test.jsonl", "reward.kind=numeric", "eval.every=3",
+        ])
+        try c.startServers()
+        try c.startWorker("rollout-1")
+        try c.startLearner()
+        let output = c.waitForLearner(seconds: 90)
+        XCTAssertTrue(output.contains("held-out accuracy before training"), output)
+        XCTAssertTrue(output.contains("(40 validation prompts)"), output)
+        XCTAssertTrue(output.contains("learner: test accuracy"), output)
+        XCTAssertTrue(output.contains("learner done: 3 iterations"), output)
+        XCTAssertEqual(try c.metrics("jsonl").filter { $0.iteration > 0 }.map { $0.metrics["cluster/samples"] }, [64, 64, 64])
+    }
 }

@@ -138,7 +138,9 @@ final class TopologyTests: XCTestCase {
             }
             XCTAssertEqual(s.metrics["cluster/workers_alive"], 2)
             XCTAssertNotNil(s.metrics[MetricName.rewardMean])
-            XCTAssertGreaterThanOrEqual(s.metrics[MetricName.klPerToken]!, -1e-3)
+            if staleness == 0 {   // k1 is unbiased only under the sampling policy: stale samples may give it < 0
+                XCTAssertGreaterThanOrEqual(s.metrics[MetricName.klPerToken]!, -1e-3)
+            }
         }
         XCTAssertEqual(Set(items.flatMap(\.workers)), ["w0", "w1"], "both workers contributed")
         XCTAssertNotNil(items[1].metrics[MetricName.heldOutAccuracy], "evaluated every 2 iterations")
