@@ -27,17 +27,24 @@ final class LearnerUpdateTests: XCTestCase {
         return RolloutBatch(iteration: UInt64(iteration), samplesPerPrompt: n, experiences: items)
     }
 
+    /// Settings for 16 prompts × 4 samples, train batch 32, micro-batch 16, no KL (then `configure`), and a tiny
+    /// one-layer policy initialised from `seed`.
+    func tinySetup(seed: UInt64, _ configure: (inout RunConfig) -> Void = { _ in }) throws -> (LearnerSettings, Transformer) {
+        var c = RunConfig()
+        c.algorithm.rolloutBatch = 16; c.algorithm.samplesPerPrompt = 4
+        c.algorithm.trainBatch = 32; c.algorithm.microBatch = 16
+        c.kl.coef = 0
+        configure(&c)
+        let settings = try LearnerSettings(config: c, endpoints: .inproc("unused"))
+        let model = try Transformer(config: ModelConfig(hiddenSize: 32, intermediateSize: 64, numLayers: 1, numHeads: 4,
+                                                        vocabSize: 16, maxPositionEmbeddings: 32))
+        model.initializeWeights(seed: seed)
+        return (settings, model)
+    }
+
     func testUpdatesRaiseTheRewardOfEverySupportedEstimator() throws {
         for estimator in [RunConfig.AlgorithmSection.Estimator.reinforce, .reinforceBaseline, .rloo, .grpo] {
-            var c = RunConfig()
-            c.algorithm.estimator = estimator
-            c.algorithm.rolloutBatch = 16; c.algorithm.samplesPerPrompt = 4
-            c.algorithm.trainBatch = 32; c.algorithm.microBatch = 16
-            c.kl.coef = 0
-            let settings = try LearnerSettings(config: c, endpoints: .inproc("unused"))
-            let model = try Transformer(config: ModelConfig(hiddenSize: 32, intermediateSize: 64, numLayers: 1, numHeads: 4,
-                                                            vocabSize: 16, maxPositionEmbeddings: 32))
-            model.initializeWeights(seed: 3)
+            let (settings, model) = try tinySetup(seed: 3) { $0.algorithm.estimator = estimator }
             let opt = AdamW(model: model, schedule: LRSchedule(peak: 1e-2), clipNorm: 1)
             var rewards: [Double] = []
             for it in 0..<12 {
@@ -57,15 +64,10 @@ final class LearnerUpdateTests: XCTestCase {
     /// with one mini-batch the first ratio is exactly 1 (no clipping, approx KL 0), while the same batch taken as
     /// fresh compares against the older behaviour log-probs; the tis weights use the behaviour log-probs.
     func testStaleSamplesGetRecomputedOldLogprobs() throws {
-        var c = RunConfig()
-        c.algorithm.rolloutBatch = 16; c.algorithm.samplesPerPrompt = 4
-        c.algorithm.trainBatch = 64; c.algorithm.microBatch = 16
-        c.algorithm.offPolicyCorrection = .tis
-        c.kl.coef = 0
-        let settings = try LearnerSettings(config: c, endpoints: .inproc("unused"))
-        let model = try Transformer(config: ModelConfig(hiddenSize: 32, intermediateSize: 64, numLayers: 1, numHeads: 4,
-                                                        vocabSize: 16, maxPositionEmbeddings: 32))
-        model.initializeWeights(seed: 5)
+        let (settings, model) = try tinySetup(seed: 5) {
+            $0.algorithm.trainBatch = 64
+            $0.algorithm.offPolicyCorrection = .tis
+        }
         let opt = AdamW(model: model, schedule: LRSchedule(peak: 3e-2), clipNorm: 1)
         let batch = try sampleBatch(model, iteration: 1, prompts: 16, n: 4)   // policy version 0
         let first = try PolicyUpdate.run(model: model, optimizer: opt, batch: batch, rl: settings.rl, sizes: settings.batch,
