@@ -143,6 +143,8 @@ final class TopologyTests: XCTestCase {
             }
         }
         XCTAssertEqual(Set(items.flatMap(\.workers)), ["w0", "w1"], "both workers contributed")
+        XCTAssertTrue(logLines.items.contains { $0.hasPrefix("w0: weights version 2 verified: ") && $0.contains("KB on the wire in") },
+                      "workers log each version's bytes and sync time")
         XCTAssertNotNil(items[1].metrics[MetricName.heldOutAccuracy], "evaluated every 2 iterations")
         XCTAssertNotNil(items[2].metrics[MetricName.heldOutAccuracy], "and at the end")
         XCTAssertNotEqual(items[0].weightsSHA256, items[1].weightsSHA256, "the update changed the weights")
