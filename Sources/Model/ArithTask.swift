@@ -22,6 +22,9 @@ public enum ArithOp: String, Sendable, CaseIterable, Codable {
 public struct ArithProblem: Sendable, Equatable, Codable {
     public var prompt: String
     public var answer: String
+
+    /// A problem from its prompt and answer texts.
+    public init(prompt: String, answer: String) { self.prompt = prompt; self.answer = answer }
 }
 
 /// Problem generator and token layouts for the arithmetic task.

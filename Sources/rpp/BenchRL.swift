@@ -4,6 +4,7 @@
 // one pass per step with map/zip/reduce).
 import ArgumentParser
 import Foundation
+import Model
 import RLCore
 
 /// `rpp bench rl`: advantages + loss + gradient of a rollout batch, with same-run baselines.
@@ -109,18 +110,18 @@ struct RLBenchData {
     let validTokens: Double
 
     init(samples: Int, tokens: Int) {
-        var rng = RLSplitMix(state: 0x5EED)
+        var rng = Xoshiro256(seed: 0x5EED)
         shape = TokenShape(samples: samples, tokens: tokens)
         var mask = [Float](repeating: 0, count: shape.count)
         for b in 0..<samples {
             let length = tokens / 4 + Int(rng.next() % UInt64(tokens - tokens / 4 + 1))
             for t in 0..<min(length, tokens) { mask[b * tokens + t] = 1 }
         }
-        let logp = (0..<shape.count).map { _ in -Float(rng.unit() * 4) }
-        let ref = logp.map { $0 + Float(rng.unit() - 0.5) * 0.4 }
-        newLogprobs = logp.map { $0 + Float(rng.unit() - 0.5) * 0.6 }
-        values = (0..<shape.count).map { _ in Float(rng.unit() - 0.5) }
-        let rewards = (0..<samples).map { _ in rng.unit() < 0.5 ? 0.0 : 1.0 }
+        let logp = (0..<shape.count).map { _ in -Float(Double.random(in: 0..<1, using: &rng) * 4) }
+        let ref = logp.map { $0 + Float(Double.random(in: 0..<1, using: &rng) - 0.5) * 0.4 }
+        newLogprobs = logp.map { $0 + Float(Double.random(in: 0..<1, using: &rng) - 0.5) * 0.6 }
+        values = (0..<shape.count).map { _ in Float(Double.random(in: 0..<1, using: &rng) - 0.5) }
+        let rewards = (0..<samples).map { _ in Double.random(in: 0..<1, using: &rng) < 0.5 ? 0.0 : 1.0 }
         floatInput = AdvantageInput(shape: shape, rewards: rewards, mask: mask, logprobs: logp, refLogprobs: ref,
                                     values: values)
         doubleInput = AdvantageInput(shape: shape, rewards: rewards, mask: mask.map(Double.init),
@@ -219,17 +220,4 @@ struct RLBenchData {
         }
         return (Array(advantages.joined()), Array(grad.joined()), loss)
     }
-}
-
-/// SplitMix64, for reproducible benchmark data.
-struct RLSplitMix {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    mutating func unit() -> Double { Double(next() >> 11) / Double(1 << 53) }
 }

@@ -6,55 +6,47 @@ import Wire
 import XCTest
 
 final class ClusterRunTests: XCTestCase {
-    /// A base port whose next four ports (the learner's) and two more (reward, reference) are free.
-    func freeBase() -> Int {
-        for _ in 0..<50 {
-            let base = freePort()
-            guard base < 65_000 else { continue }
-            if (1...5).allSatisfy({ LoopbackPort.isFree(base + $0) }) { return base }
-        }
-        return 45_000 + Int.random(in: 0..<10_000)
-    }
-
     func testFiveProcessesSurviveAWorkerKilledMidRun() throws {
-        let dir = try RPP.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(at: dir) }
-        let base = freeBase()
-        let model = RPP.fixtures.appendingPathComponent("model/llama-gqa").path   // a tiny transformers checkpoint
-        let sets = [
-            "model.init=\(model)", "model.reference=\(model)",
-            "run.dir=\(dir.path)", "run.name=cluster", "run.iterations=6", "run.max_minutes=2",
-            "algorithm.rollout_batch=16", "algorithm.train_batch=32", "algorithm.micro_batch=32",
-            "eval.every=3", "eval.prompts=40", "checkpoint.every=3",
-            "cluster.learner=tcp://127.0.0.1:\(base)", "cluster.reward=[tcp://127.0.0.1:\(base + 4)]",
-            "cluster.reference=[tcp://127.0.0.1:\(base + 5)]", "cluster.lease_seconds=2",
-        ].flatMap { ["--set", $0] }
-        let config = ["--config", RPP.fixtures.deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("Deploy/rpp.yaml").path]
-        let reference = try ServerProcess(["reference"] + config + sets)
-        let reward = try ServerProcess(["reward"] + config + sets)
-        let workers = try (1...2).map { try ServerProcess(["rollout"] + config + sets + ["--id", "rollout-\($0)"]) }
-        defer { for p in [reference, reward] + workers { _ = p.terminate(within: 3) } }
-        XCTAssertTrue(reference.waitFor("listening"), reference.stdout)
-        XCTAssertTrue(reward.waitFor("listening"), reward.stdout)
-        let learner = try ServerProcess(["learner"] + config + sets)
-        defer { _ = learner.terminate(within: 5) }
+        let c = try LocalCluster(name: "cluster", iterations: 6, extra: ["eval.every=3", "eval.prompts=40", "checkpoint.every=3"])
+        try c.startServers()
+        let first = try c.startWorker("rollout-1")
+        try c.startWorker("rollout-2")
+        let learner = try c.startLearner()
         XCTAssertTrue(learner.waitFor("iter 2/6", seconds: 60), "learner output:\n\(learner.stdout)")
-        kill(workers[0].process.processIdentifier, SIGKILL)
-        XCTAssertTrue(learner.waitFor("learner done", seconds: 90), "learner output:\n\(learner.stdout)")
-        learner.process.waitUntilExit()
+        kill(first.process.processIdentifier, SIGKILL)
+        let output = c.waitForLearner(seconds: 90)
         XCTAssertEqual(learner.process.terminationStatus, 0)
-        XCTAssertTrue(learner.stdout.contains("learner done: 6 iterations, policy version 6"), learner.stdout)
+        XCTAssertTrue(output.contains("learner done: 6 iterations, policy version 6"), output)
         // Every iteration is in the metrics, with the run's files beside them.
-        let runDir = dir.appendingPathComponent("cluster")
-        let lines = try String(contentsOf: runDir.appendingPathComponent("metrics.jsonl"), encoding: .utf8)
-            .split(separator: "\n")
-        let iterations = Set(lines.compactMap { line -> Int? in
-            (try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])?["iteration"] as? Int
-        })
+        let iterations = Set(try c.metrics("cluster").map(\.iteration))
         XCTAssertTrue(Set(1...6).isSubset(of: iterations), "iterations in metrics.jsonl: \(iterations.sorted())")
+        let runDir = c.runDirectory("cluster")
         XCTAssertTrue(FileManager.default.fileExists(atPath: runDir.appendingPathComponent("chart.svg").path))
         let files = try FileManager.default.contentsOfDirectory(atPath: runDir.path)
         XCTAssertTrue(files.contains { $0.hasPrefix("events.out.tfevents.") }, "\(files)")
+        let bytes = try c.metrics("cluster").compactMap { $0.metrics["broadcast/bytes"] }
+        XCTAssertTrue(bytes.allSatisfy { $0 > 0 }, "bytes on the wire are logged per version: \(bytes)")
+    }
+
+    /// data.task jsonl: prompts from the files `rpp data arith` writes, numeric-answer rewards, held-out accuracy on
+    /// the validation file.
+    func testJSONLDatasetRun() throws {
+        let data = try RPP.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: data) }
+        let made = try RPP.run(["data", "arith", "--out", data.path, "--train", "300", "--validation", "40", "--test", "40"])
+        XCTAssertEqual(made.status, 0, made.stderr)
+        let c = try LocalCluster(name: "jsonl", iterations: 3, extra: [
+            "data.task=jsonl", "data.train=\(data.path)/train.jsonl", "data.validation=\(data.path)/validation.jsonl",
+            "data.test=\(data.path)/test.jsonl", "reward.kind=numeric", "eval.every=3",
+        ])
+        try c.startServers()
+        try c.startWorker("rollout-1")
+        try c.startLearner()
+        let output = c.waitForLearner(seconds: 90)
+        XCTAssertTrue(output.contains("held-out accuracy before training"), output)
+        XCTAssertTrue(output.contains("(40 validation prompts)"), output)
+        XCTAssertTrue(output.contains("learner: test accuracy"), output)
+        XCTAssertTrue(output.contains("learner done: 3 iterations"), output)
+        XCTAssertEqual(try c.metrics("jsonl").filter { $0.iteration > 0 }.map { $0.metrics["cluster/samples"] }, [64, 64, 64])
     }
 }

@@ -15,6 +15,8 @@ final class ServerProcess: @unchecked Sendable {
     init(_ arguments: [String]) throws {
         process.executableURL = RPP.binary
         process.arguments = arguments
+        // Several roles share two cores: one BLAS thread each (as `make run` does).
+        process.environment = ProcessInfo.processInfo.environment.merging(["OPENBLAS_NUM_THREADS": "1"]) { $1 }
         let out = Pipe()
         process.standardOutput = out
         process.standardError = FileHandle.standardError

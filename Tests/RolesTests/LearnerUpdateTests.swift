@@ -27,17 +27,24 @@ final class LearnerUpdateTests: XCTestCase {
         return RolloutBatch(iteration: UInt64(iteration), samplesPerPrompt: n, experiences: items)
     }
 
+    /// Settings for 16 prompts × 4 samples, train batch 32, micro-batch 16, no KL (then `configure`), and a tiny
+    /// one-layer policy initialised from `seed`.
+    func tinySetup(seed: UInt64, _ configure: (inout RunConfig) -> Void = { _ in }) throws -> (LearnerSettings, Transformer) {
+        var c = RunConfig()
+        c.algorithm.rolloutBatch = 16; c.algorithm.samplesPerPrompt = 4
+        c.algorithm.trainBatch = 32; c.algorithm.microBatch = 16
+        c.kl.coef = 0
+        configure(&c)
+        let settings = try LearnerSettings(config: c, endpoints: .inproc("unused"))
+        let model = try Transformer(config: ModelConfig(hiddenSize: 32, intermediateSize: 64, numLayers: 1, numHeads: 4,
+                                                        vocabSize: 16, maxPositionEmbeddings: 32))
+        model.initializeWeights(seed: seed)
+        return (settings, model)
+    }
+
     func testUpdatesRaiseTheRewardOfEverySupportedEstimator() throws {
         for estimator in [RunConfig.AlgorithmSection.Estimator.reinforce, .reinforceBaseline, .rloo, .grpo] {
-            var c = RunConfig()
-            c.algorithm.estimator = estimator
-            c.algorithm.rolloutBatch = 16; c.algorithm.samplesPerPrompt = 4
-            c.algorithm.trainBatch = 32; c.algorithm.microBatch = 16
-            c.kl.coef = 0
-            let settings = try LearnerSettings(config: c, endpoints: .inproc("unused"))
-            let model = try Transformer(config: ModelConfig(hiddenSize: 32, intermediateSize: 64, numLayers: 1, numHeads: 4,
-                                                            vocabSize: 16, maxPositionEmbeddings: 32))
-            model.initializeWeights(seed: 3)
+            let (settings, model) = try tinySetup(seed: 3) { $0.algorithm.estimator = estimator }
             let opt = AdamW(model: model, schedule: LRSchedule(peak: 1e-2), clipNorm: 1)
             var rewards: [Double] = []
             for it in 0..<12 {
@@ -51,6 +58,36 @@ final class LearnerUpdateTests: XCTestCase {
             let first = rewards.prefix(3).reduce(0, +) / 3, last = rewards.suffix(3).reduce(0, +) / 3
             XCTAssertGreaterThan(last, first + 0.2, "\(estimator.rawValue): reward \(rewards)")
         }
+    }
+
+    /// Stale samples (max_staleness > 0): logp_old is the CURRENT policy's, recomputed before the first step, so
+    /// with one mini-batch the first ratio is exactly 1 (no clipping, approx KL 0), while the same batch taken as
+    /// fresh compares against the older behaviour log-probs; the tis weights use the behaviour log-probs.
+    func testStaleSamplesGetRecomputedOldLogprobs() throws {
+        let (settings, model) = try tinySetup(seed: 5) {
+            $0.algorithm.trainBatch = 64
+            $0.algorithm.offPolicyCorrection = .tis
+        }
+        let opt = AdamW(model: model, schedule: LRSchedule(peak: 3e-2), clipNorm: 1)
+        let batch = try sampleBatch(model, iteration: 1, prompts: 16, n: 4)   // policy version 0
+        let first = try PolicyUpdate.run(model: model, optimizer: opt, batch: batch, rl: settings.rl, sizes: settings.batch,
+                                         temperature: 1, klCoef: 0, policyVersion: 0)
+        XCTAssertEqual(first.staleSamples, 0)
+        XCTAssertEqual(first.policy.offPolicyAdjustedFraction, 0, "on-policy: w = 1 everywhere")
+        let snapshot = model.params.toArray()
+        // The same (now one version old) batch, declared stale: logp_old comes from the current weights.
+        let stale = try PolicyUpdate.run(model: model, optimizer: opt, batch: batch, rl: settings.rl, sizes: settings.batch,
+                                         temperature: 1, klCoef: 0, policyVersion: 1)
+        XCTAssertEqual(stale.staleSamples, 64)
+        XCTAssertEqual(stale.policy.approxKL, 0, accuracy: 1e-6, "ratio 1 at the first step")
+        XCTAssertEqual(stale.policy.clipFraction, 0)
+        XCTAssertGreaterThan(stale.policy.offPolicyAdjustedFraction, 0, "w = exp(logp_old − logp_behaviour) was clamped somewhere")
+        // Taken as fresh from the same weights, the ratio compares against version 0's log-probs (the metrics are
+        // measured before the step, so the optimiser state does not matter).
+        snapshot.withUnsafeBufferPointer { model.params.pointer.update(from: $0.baseAddress!, count: $0.count) }
+        let fresh = try PolicyUpdate.run(model: model, optimizer: AdamW(model: model, schedule: LRSchedule(peak: 3e-2)), batch: batch, rl: settings.rl, sizes: settings.batch,
+                                         temperature: 1, klCoef: 0, policyVersion: 0)
+        XCTAssertGreaterThan(fresh.policy.approxKL, 1e-5)
     }
 
     func testConfigMapping() throws {

@@ -42,19 +42,31 @@ final class TopologyTests: XCTestCase {
                         chunkElements: WeightPublisher.defaultChunkElements)
     }
 
+    /// max_staleness 1: the next iteration's rollouts run while the learner updates; samples lag at most one
+    /// version, their logp_old is recomputed and the tis correction weighs them.
+    func testOverlappingRolloutsWithinTheStalenessBound() throws {
+        let name = "stale-\(UUID().uuidString.prefix(8))"
+        try runTopology(endpoints: .inproc(name), reward: "inproc://\(name)-reward",
+                        reference: "inproc://\(name)-reference", model: Self.modelConfig, chunkElements: 4096,
+                        configure: { $0.algorithm.maxStaleness = 1; $0.algorithm.offPolicyCorrection = .tis })
+    }
+
     /// PPO: the critic lives in the learner and is trained with it; its metrics are recorded and it is checkpointed.
     func testPPOInOneProcess() throws {
         let name = "topo-ppo-\(UUID().uuidString.prefix(8))"
         try runTopology(endpoints: .inproc(name), reward: "inproc://\(name)-reward",
-                        reference: "inproc://\(name)-reference", model: Self.modelConfig, chunkElements: 4096, estimator: .ppo)
+                        reference: "inproc://\(name)-reference", model: Self.modelConfig, chunkElements: 4096,
+                        configure: { $0.algorithm.estimator = .ppo })
     }
 
     func runTopology(endpoints: LearnerEndpoints, reward rewardAddress: String, reference referenceAddress: String,
                      model modelConfig: ModelConfig, chunkElements: Int,
-                     estimator: RunConfig.AlgorithmSection.Estimator = .reinforce) throws {
+                     configure: (inout RunConfig) -> Void = { _ in }) throws {
         let dir = NSTemporaryDirectory() + "rpp-topology-\(UUID().uuidString)"
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let config = smallConfig(dir: dir, estimator: estimator)
+        var config = smallConfig(dir: dir)
+        configure(&config)
+        let staleness = UInt64(config.algorithm.maxStaleness)
         let codec = FrameCodec()
         let logLines = LockedList<String>()
         let log: @Sendable (String) -> Void = { logLines.append($0) }
@@ -124,13 +136,23 @@ final class TopologyTests: XCTestCase {
         XCTAssertEqual(items.map(\.policyVersion), [1, 2, 3], "the version advances once per iteration")
         for s in items {
             XCTAssertEqual(s.samples, 8 * 4, "rollout_batch × n samples")
-            XCTAssertEqual(s.sampleVersions, Array(repeating: s.policyVersion - 1, count: 32),
-                           "every sample carries the version that generated it (on-policy)")
+            if staleness == 0 {
+                XCTAssertEqual(s.sampleVersions, Array(repeating: s.policyVersion - 1, count: 32),
+                               "every sample carries the version that generated it (on-policy)")
+            } else {
+                XCTAssertTrue(s.sampleVersions.allSatisfy { $0 + 1 + staleness >= s.policyVersion && $0 < s.policyVersion },
+                              "samples lag the updated policy by at most max_staleness: \(s.sampleVersions)")
+                XCTAssertEqual(s.metrics["cluster/stale_samples_used"], Double(s.sampleVersions.filter { $0 + 1 < s.policyVersion }.count))
+            }
             XCTAssertEqual(s.metrics["cluster/workers_alive"], 2)
             XCTAssertNotNil(s.metrics[MetricName.rewardMean])
-            XCTAssertGreaterThanOrEqual(s.metrics[MetricName.klPerToken]!, -1e-3)
+            if staleness == 0 {   // k1 is unbiased only under the sampling policy: stale samples may give it < 0
+                XCTAssertGreaterThanOrEqual(s.metrics[MetricName.klPerToken]!, -1e-3)
+            }
         }
         XCTAssertEqual(Set(items.flatMap(\.workers)), ["w0", "w1"], "both workers contributed")
+        XCTAssertTrue(logLines.items.contains { $0.hasPrefix("w0: weights version 2 verified: ") && $0.contains("KB on the wire in") },
+                      "workers log each version's bytes and sync time")
         XCTAssertNotNil(items[1].metrics[MetricName.heldOutAccuracy], "evaluated every 2 iterations")
         XCTAssertNotNil(items[2].metrics[MetricName.heldOutAccuracy], "and at the end")
         XCTAssertNotEqual(items[0].weightsSHA256, items[1].weightsSHA256, "the update changed the weights")
@@ -146,7 +168,7 @@ final class TopologyTests: XCTestCase {
         XCTAssertTrue(FileManager.default.fileExists(atPath: checkpoint + "/optimizer.safetensors"))
         let kept = try FileManager.default.contentsOfDirectory(atPath: runDir + "/checkpoints").sorted()
         XCTAssertEqual(kept, ["iter-000002", "iter-000003"])
-        let ppo = estimator == .ppo
+        let ppo = config.algorithm.estimator == .ppo
         XCTAssertEqual(items.allSatisfy { $0.metrics["critic/value_loss"]?.isFinite ?? false }, ppo)
         XCTAssertEqual(FileManager.default.fileExists(atPath: checkpoint + "/critic/model.safetensors"), ppo)
     }

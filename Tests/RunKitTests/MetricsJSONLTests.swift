@@ -34,6 +34,17 @@ final class MetricsJSONLTests: XCTestCase {
         XCTAssertEqual(records[1].metrics["len"], 6)
     }
 
+    func testResumeSetsLaterRecordsAsideWithoutLosingThem() throws {
+        let dir = NSTemporaryDirectory() + "runkit-aside-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let sink = try MetricsJSONL(directory: dir)
+        for i in 0...5 { try sink.append(iteration: i, time: Double(i), metrics: ["x": Double(i)]) }
+        XCTAssertEqual(try MetricsJSONL.setAside(path: sink.path, after: 3), 2)
+        XCTAssertEqual(try MetricsJSONL.read(path: sink.path).map(\.iteration), [0, 1, 2, 3])
+        XCTAssertEqual(try MetricsJSONL.read(path: dir + "/metrics.discarded.jsonl").map(\.iteration), [4, 5])
+        XCTAssertEqual(try MetricsJSONL.setAside(path: sink.path, after: 3), 0, "nothing later: nothing moves")
+    }
+
     func testCorruptMiddleLineIsAnError() throws {
         let path = NSTemporaryDirectory() + "runkit-bad-\(UUID().uuidString).jsonl"
         defer { try? FileManager.default.removeItem(atPath: path) }

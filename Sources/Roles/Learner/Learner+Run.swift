@@ -35,20 +35,19 @@ extension Learner {
         func elapsed() -> Double { Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 }
         var sha = try publish(version: trainer.version)
         var result = LearnerResult(iterations: trainer.iteration, policyVersion: trainer.version, stoppedEarly: false)
-        if cfg.eval.every > 0 && trainer.iteration == 0 {
-            let acc = try task.evaluate(model, on: validation)
+        if cfg.eval.every > 0 && !validation.isEmpty && trainer.iteration == 0 {
+            let acc = try source.evaluate(model, on: validation)
             result.initialAccuracy = acc
             try metrics.record(iteration: 0, time: elapsed(), metrics: [MetricName.heldOutAccuracy: acc])
             log(String(format: "learner: held-out accuracy before training %.1f%% (%d validation prompts)", acc * 100, validation.count))
         }
-        let heldOut = Set((validation + test).map(\.prompt))
         let total = cfg.run.iterations
         // max_staleness > 0: the next iteration's rollouts are handed out as soon as a batch is complete, so the
         // workers sample (with the previous weights) while the learner updates.
         let overlap = cfg.algorithm.maxStaleness > 0
         hub.maxStaleness = UInt64(cfg.algorithm.maxStaleness)
         var collectStart = elapsed()
-        if trainer.iteration < total { try begin(iteration: trainer.iteration + 1, excluding: heldOut) }
+        if trainer.iteration < total { try begin(iteration: trainer.iteration + 1) }
         while trainer.iteration < total {
             let iteration = trainer.iteration + 1
             guard let (batch, collector) = hub.waitForBatch(shouldStop: { shouldStop(elapsed: elapsed()) }) else {
@@ -59,7 +58,7 @@ extension Learner {
             let t0 = collectStart, t1 = elapsed()
             if overlap && iteration < total {
                 collectStart = t1
-                try begin(iteration: iteration + 1, excluding: heldOut)
+                try begin(iteration: iteration + 1)
             }
             try recordBatch?(batch, trainer)
             let report = try trainer.update(batch)
@@ -69,7 +68,7 @@ extension Learner {
             let sync = broadcaster.lastBroadcast.flatMap { $0.version == trainer.version ? $0 : nil }
             if !overlap && iteration < total && !shouldStop(elapsed: t3) {
                 collectStart = t3
-                try begin(iteration: iteration + 1, excluding: heldOut)
+                try begin(iteration: iteration + 1)
             }
             var m: [String: Double] = [
                 MetricName.rewardMean: report.stats.reward.mean, MetricName.klPerToken: report.stats.klPerToken.mean,
@@ -92,8 +91,8 @@ extension Learner {
             if let extra = report.extraMetrics { m.merge(extra) { $1 } }
             var line = String(format: "iter %d/%d reward %.3f", iteration, total, report.stats.reward.mean)
             let last = iteration == total
-            if cfg.eval.every > 0 && (iteration % cfg.eval.every == 0 || last) {
-                let acc = try task.evaluate(model, on: validation)
+            if cfg.eval.every > 0 && !validation.isEmpty && (iteration % cfg.eval.every == 0 || last) {
+                let acc = try source.evaluate(model, on: validation)
                 m[MetricName.heldOutAccuracy] = acc
                 result.finalAccuracy = acc
                 line += String(format: " acc %.1f%%", acc * 100)
@@ -116,13 +115,13 @@ extension Learner {
                                           weightsSHA256: sha))
             if shouldStop(elapsed: elapsed()) && trainer.iteration < total { result.stoppedEarly = true; break }
         }
-        if cfg.eval.every > 0 && result.iterations > 0 && !result.stoppedEarly {
-            result.testAccuracy = try task.evaluate(model, on: test)
+        if cfg.eval.every > 0 && !test.isEmpty && result.iterations > 0 && !result.stoppedEarly {
+            result.testAccuracy = try source.evaluate(model, on: test)
             log(String(format: "learner: test accuracy %.1f%% (%d prompts)", result.testAccuracy! * 100, test.count))
         }
         result.checkpoint = try saveCheckpoint()
         try metrics.writeChart()
-        log("learner: checkpoint \(result.checkpoint!) (weights sha256 \(hex(sha).prefix(16))); metrics in \(metrics.directory)")
+        log("learner: checkpoint \(result.checkpoint!) (weights sha256 \(hex(sha))); metrics in \(metrics.directory)")
         return result
     }
 
@@ -147,9 +146,9 @@ extension Learner {
     }
 
     /// Hands the prompts of `iteration` to the hub as work units.
-    private func begin(iteration: Int, excluding heldOut: Set<String>) throws {
+    private func begin(iteration: Int) throws {
         let cfg = settings.run
-        let prompts = try drawPrompts(iteration: iteration, excluding: heldOut)
+        let prompts = try source.prompts(iteration: iteration, count: cfg.algorithm.rolloutBatch, seed: UInt64(cfg.run.seed))
         let ledger = try WorkLedger(iteration: UInt64(iteration), prompts: prompts, unitSize: settings.unitPrompts,
                                     samplesPerPrompt: cfg.algorithm.samplesPerPrompt, sampling: settings.sampling,
                                     leaseMillis: Millis(cfg.cluster.leaseSeconds * 1000),
@@ -165,20 +164,6 @@ extension Learner {
     private func shouldStop(elapsed: Double) -> Bool {
         let limit = settings.run.run.maxMinutes
         return isStopping || (limit > 0 && elapsed > limit * 60)
-    }
-
-    /// Fresh problems for `iteration` (seeded by run seed and iteration), none of them held out.
-    func drawPrompts(iteration: Int, excluding heldOut: Set<String>) throws -> [Prompt] {
-        let n = settings.run.algorithm.rolloutBatch
-        var rng = Xoshiro256(seed: UInt64(settings.run.run.seed) &* 0x9E37_79B9_7F4A_7C15 &+ UInt64(iteration))
-        var out: [Prompt] = []
-        while out.count < n {
-            let p = task.draw(&rng)
-            if heldOut.contains(p.prompt) { continue }
-            out.append(Prompt(id: UInt64(iteration) * 1_000_000 + UInt64(out.count), tokens: try task.promptTokens(p),
-                              answer: p.answer))
-        }
-        return out
     }
 
     /// Saves the trainer (weights, optimiser, counters) to `run/checkpoints/iter-NNNNNN`, written under a temporary

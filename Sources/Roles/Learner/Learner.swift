@@ -40,8 +40,10 @@ public final class Learner: @unchecked Sendable {
     let pull: FrameSocket
     private let stopFlag = CancelFlag()
     private let pullDone = DispatchSemaphore(value: 0)
-    let task: ArithTask
-    let validation: [ArithProblem], test: [ArithProblem]
+    /// Training prompts and held-out sets (data.task).
+    let source: PromptSource
+    var validation: [ArithProblem] { source.validation }
+    var test: [ArithProblem] { source.test }
     /// Called after every iteration on the learner's thread.
     public var onIteration: (@Sendable (IterationSummary) -> Void)?
     /// Called with every complete rollout batch just before the update consumes it (`--record`).
@@ -49,16 +51,9 @@ public final class Learner: @unchecked Sendable {
 
     /// Binds every socket and starts serving control requests and deliveries; call `run()` to train.
     public init(settings: LearnerSettings, model: Transformer, codec: FrameCodec) throws {
-        guard settings.run.data.task == .arith else {
-            throw RolesError(.invalidConfig, "data.task \(settings.run.data.task.rawValue): the learner supports arith only for now")
-        }
         self.settings = settings
         trainer = Trainer(settings: settings, model: model)
-        task = ArithTask(ops: settings.run.data.ops.compactMap(ArithOp.init(name:)))
-        let n = settings.run.eval.prompts
-        let splits = task.splits(validation: n, test: n, seed: settings.splitSeed)
-        validation = splits.validation
-        test = splits.test
+        source = try PromptSource(config: settings.run, splitSeed: settings.splitSeed)
         let c = settings.run.cluster
         let log = settings.log
         let hub = try LearnerHub(membershipTimeoutMillis: Millis(max(3, 5 * c.heartbeatSeconds) * 1000),

@@ -116,16 +116,21 @@ final class LearnerHub: @unchecked Sendable {
     }
 
     private func workReply(_ w: WorkRequest, now: Millis) throws -> WireMessage {
-        let (unit, behind, known) = condition.withLock { () -> (WorkUnit?, Bool, Bool) in
-            guard membership.isAlive(w.workerID) else { return (nil, false, false) }
+        let (unit, behind, known, ahead) = condition.withLock { () -> (WorkUnit?, Bool, Bool, Bool) in
+            guard membership.isAlive(w.workerID) else { return (nil, false, false, false) }
+            if w.policyVersion > policyVersion { return (nil, false, true, true) }
             if w.policyVersion + maxStaleness < policyVersion {
                 let again = now - lastRepublish >= 500
                 if again { lastRepublish = now }
-                return (nil, again, true)
+                return (nil, again, true, false)
             }
-            return (collector?.nextUnit(for: w.workerID, now: now), false, true)
+            return (collector?.nextUnit(for: w.workerID, now: now), false, true, false)
         }
         guard known else { throw RemoteError(code: .notFound, message: "unknown worker \(w.workerID): register again") }
+        if ahead {
+            throw RemoteError(code: .notFound, message: "worker \(w.workerID) has policy version \(w.policyVersion), ahead of "
+                              + "the learner's (it restarted from a checkpoint): register again")
+        }
         if behind { republish() }
         guard let unit else {
             throw RemoteError(code: .notFound, message: "no work: retry in \(Self.retryMillis) ms")

@@ -42,7 +42,8 @@ public enum PolicyUpdate {
         }
         var t = batch.tensors()
         let stale = t.policyVersions.filter { $0 < policyVersion }.count
-        var behaviour: [Float]? = nil
+        // With a correction configured the loss always gets behaviour log-probs (equal to logp_old when on-policy: w = 1).
+        var behaviour: [Float]? = rl.offPolicy == .none ? nil : t.behaviourLogprobs
         if stale > 0 {
             behaviour = t.behaviourLogprobs
             t.behaviourLogprobs = try currentLogprobs(model: model, t, microBatch: sizes.microBatchSize, temperature: temperature)

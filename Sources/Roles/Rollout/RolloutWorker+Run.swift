@@ -24,7 +24,7 @@ extension RolloutWorker {
                 reply = try control.call(.workRequest(WorkRequest(workerID: settings.workerID, policyVersion: version)),
                                          timeout: requestTimeout)
             } catch let e as RemoteError {
-                if e.message.hasPrefix("unknown worker") { try? register() }
+                if e.message.hasSuffix("register again") { try? register() }
                 pause(milliseconds: retryMillis(e.message))
                 continue
             } catch {

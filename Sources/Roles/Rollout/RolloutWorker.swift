@@ -95,6 +95,14 @@ public final class RolloutWorker: @unchecked Sendable {
             throw WorkerError("learner answered register with \(reply.kind.name)")
         }
         guard rr.accepted else { throw WorkerError("learner refused worker \(settings.workerID): \(rr.reason)") }
+        // A learner that restarted from a checkpoint is at an older version than the weights held here, and its
+        // next versions reuse those numbers with other parameters: forget everything newer than its version.
+        let held = max(policyVersion ?? 0, weights.latestVersion ?? 0)
+        if held > rr.policyVersion {
+            weights.reset()
+            stateLock.withLock { _version = nil }
+            settings.log("\(settings.workerID): learner is at policy version \(rr.policyVersion), older than version \(held) held here (it restarted): waiting for its weights")
+        }
         heartbeats.start(policyVersion: { [weak self] in self?.policyVersion ?? 0 })
     }
 

@@ -12,6 +12,8 @@ final class WeightReceiver: @unchecked Sendable {
     private let done = DispatchSemaphore(value: 0)
     private let log: @Sendable (String) -> Void
     private let name: String
+    /// The version being received: when its announcement came and the frame bytes so far.
+    private var inFlight: (version: UInt64, start: UInt64, bytes: Int)?
 
     init(address: String, codec: FrameCodec, name: String, log: @escaping @Sendable (String) -> Void) throws(TransportError) {
         socket = try FrameSocket(.sub, codec: codec)
@@ -26,21 +28,37 @@ final class WeightReceiver: @unchecked Sendable {
     /// The newest verified version number, or nil.
     var latestVersion: UInt64? { lock.withLock { assembler.latest?.version } }
 
+    /// Forgets every version (the learner restarted from an older checkpoint).
+    func reset() { lock.withLock { assembler = WeightAssembler() } }
+
     /// Starts receiving on a thread of its own.
     func start() {
         let thread = Thread { [self] in
             defer { done.signal() }
             while true {
                 do {
-                    let message = try socket.receiveSync(timeout: nil, cancel: nil)
+                    let frame = try socket.receiveFrameSync(timeout: nil, cancel: nil)
+                    let message = frame.message
                     lock.withLock {
                         switch message {
                         case .weightAnnouncement(let a):
-                            for case .rejected(let e) in assembler.receive(a) { log("\(name): weights refused: \(e)") }
+                            let events = assembler.receive(a)
+                            for case .rejected(let e) in events { log("\(name): weights refused: \(e)") }
+                            for case .started(let v) in events {
+                                inFlight = (v, DispatchTime.now().uptimeNanoseconds, frame.header.frameLength)
+                            }
                         case .weightChunk(let c):
+                            if inFlight?.version == c.policyVersion { inFlight!.bytes += frame.header.frameLength }
                             switch assembler.receive(c) {
                             case .checksumFailed(let v): log("\(name): weights version \(v) failed the SHA-256 check; waiting for a rebroadcast")
                             case .rejected(let e): log("\(name): weight chunk refused: \(e)")
+                            case .completed(let v):
+                                if let f = inFlight, f.version == v {
+                                    let ms = Double(DispatchTime.now().uptimeNanoseconds - f.start) / 1e6
+                                    log("\(name): weights version \(v) verified: "
+                                        + String(format: "%.1f KB on the wire in %.1f ms", Double(f.bytes) / 1e3, ms))
+                                }
+                                inFlight = nil
                             default: break
                             }
                         default:
