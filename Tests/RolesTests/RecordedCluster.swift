@@ -38,9 +38,13 @@ enum RecordedCluster {
         policy.initializeWeights(seed: seed)
         let reference = try Transformer(config: modelConfig)
         reference.params.copy(from: policy.params)
-        let verifier = ArithExactMatch()
+        // Exact match, plus 0.5 for a response that stops with EOS: a random tiny policy never gets a sum right,
+        // but it does stop sometimes, so the rewards vary and the updates move the weights.
+        let verifier = ArithExactMatch(), eos = CharTokenizer().eosId
         let rewardServer = try RequestServer(name: "reward", address: rewardAddress, codec: codec,
-                                             handler: RewardService(name: "arith", score: { verifier.reward($0) }).handle)
+                                             handler: RewardService(name: "arith+stop", score: { item in
+                                                 verifier.reward(item) + (item.responseTokens.last == eos ? 0.5 : 0)
+                                             }).handle)
         let referenceServer = try RequestServer(name: "reference", address: referenceAddress, codec: codec,
                                                 handler: ReferenceService(model: reference).handle)
         rewardServer.start(); referenceServer.start()

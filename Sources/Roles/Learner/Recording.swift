@@ -230,7 +230,7 @@ public final class Recorder: @unchecked Sendable {
 
     private func appendIndex(_ entry: RecordingIndexEntry) throws {
         let encoder = JSONEncoder()
-        encoder.outputFormatting = .sortedKeys
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         do {
             var line = try encoder.encode(entry)
             line.append(0x0A)
@@ -243,7 +243,7 @@ public final class Recorder: @unchecked Sendable {
 
     static func writeJSON<T: Encodable>(_ value: T, to url: URL) throws {
         let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         do { try encoder.encode(value).write(to: url, options: .atomic) } catch {
             throw RecordingError(.io, "cannot write \(url.path): \(error.localizedDescription)")
         }
