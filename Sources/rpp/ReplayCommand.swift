@@ -23,8 +23,8 @@ struct ReplayCommand: ParsableCommand {
             the file or iteration, exit status 1.
 
             Bit-exactness needs the recording's OpenBLAS kernels: replay re-executes itself with \
-            OPENBLAS_CORETYPE set to the core named in recording.json (unless OPENBLAS_CORETYPE is already set), \
-            so the CPU must support them. Products large enough to be split across cores are split by the \
+            OPENBLAS_CORETYPE set to the core named in recording.json (even over an OPENBLAS_CORETYPE already \
+            set; RPP_NO_REEXEC=1 keeps the current one), so the CPU must be able to run them. Products large enough to be split across cores are split by the \
             machine's core count, so replay on as many cores as the recording had (recording.json: workers). \
             OPENBLAS_NUM_THREADS does not matter (rpp runs OpenBLAS single-threaded).
             """)
@@ -63,6 +63,10 @@ struct ReplayCommand: ParsableCommand {
         if let first = recording.entries.first?.iteration, let last { line += " (iterations \(first)–\(last))" }
         line += ", OpenBLAS core \(OpenBLASTuning.coreName) (recorded \(h.blasCore)), \(Parallel.workers) cores (recorded \(h.workers))"
         print(line)
+        if OpenBLASTuning.coreName.lowercased() != h.blasCore.lowercased() {
+            print("replay: warning: OpenBLAS runs \(OpenBLASTuning.coreName) kernels, the recording used \(h.blasCore); "
+                  + "the weights will most likely differ")
+        }
         if Parallel.workers != h.workers {
             print("replay: warning: the recording was made on \(h.workers) cores and this machine has \(Parallel.workers); "
                   + "large products are split by core count, so the weights may differ in the last bits")
@@ -103,13 +107,15 @@ struct ReplayCommand: ParsableCommand {
 
 /// Makes this process use the OpenBLAS kernels a recording was made with.
 enum BLASCore {
-    /// Re-executes with OPENBLAS_CORETYPE=`recorded` when OpenBLAS picked another core; does nothing when
-    /// OPENBLAS_CORETYPE is already set (by the user, or by the re-execution itself).
+    /// Re-executes with OPENBLAS_CORETYPE=`recorded` when OpenBLAS picked another core (even one chosen through
+    /// OPENBLAS_CORETYPE: bit-exactness needs the recorded kernels). Set RPP_NO_REEXEC to keep the current core.
     static func reexecIfNeeded(recorded: String) {
-        guard getenv("OPENBLAS_CORETYPE") == nil, OpenBLASTuning.coreName.lowercased() != recorded.lowercased() else { return }
+        guard getenv("RPP_NO_REEXEC") == nil, getenv("RPP_REPLAY_REEXECUTED") == nil,
+              OpenBLASTuning.coreName.lowercased() != recorded.lowercased() else { return }
         setenv("OPENBLAS_CORETYPE", recorded, 1)
+        setenv("RPP_REPLAY_REEXECUTED", "1", 1)  // once: OpenBLAS may refuse a core this CPU cannot run
         fflush(nil)
         execv("/proc/self/exe", CommandLine.unsafeArgv)
-        unsetenv("OPENBLAS_CORETYPE")  // exec failed: carry on, the SHA-256 comparison will tell
+        unsetenv("RPP_REPLAY_REEXECUTED")  // exec failed: carry on, the SHA-256 comparison will tell
     }
 }

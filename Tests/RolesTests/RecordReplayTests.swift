@@ -35,6 +35,16 @@ final class RecordReplayTests: XCTestCase {
         XCTAssertTrue(result.matches)
     }
 
+    /// A test process cannot change its OpenBLAS kernels (`rpp replay` re-executes with the recorded ones, and
+    /// ReplayCommandTests checks that), so in-process comparisons with the committed recording need the same core.
+    override func setUpWithError() throws {
+        let name = String(describing: self)
+        guard name.contains("CommittedRecording") || name.contains("Until") else { return }
+        let recorded = try Recording(directory: Self.committed).header.blasCore
+        try XCTSkipUnless(OpenBLASTuning.coreName.lowercased() == recorded.lowercased(),
+                          "the committed recording used OpenBLAS \(recorded) kernels, this process has \(OpenBLASTuning.coreName)")
+    }
+
     func testUntilComparesWithTheIndex() throws {
         let result = try replay(Self.committed, until: 2)
         XCTAssertEqual(result.iterations, 1...2)

@@ -51,8 +51,9 @@ public enum Replay {
         return trainer
     }
 
-    /// Replays every batch (or those up to iteration `until`) into `trainer` (from `makeTrainer`), checking the
-    /// parameters before each update against the index. `log` gets one line per iteration.
+    /// Replays every batch (or those up to iteration `until`) into `trainer` (from `makeTrainer`): checks every
+    /// batch file first, then before each update checks the parameters and version against the index.
+    /// `log` gets one line per iteration.
     public static func run(_ recording: Recording, trainer: Trainer, until: Int? = nil,
                            log: (String) -> Void = { _ in }) throws -> ReplayResult {
         let all = recording.entries
@@ -65,6 +66,8 @@ public enum Replay {
             }
             entries = all.filter { $0.iteration <= until }
         }
+        // Every batch file is checked before the first update, so damage is reported before minutes of compute.
+        for entry in entries { _ = try recording.batch(entry) }
         let started = DispatchTime.now().uptimeNanoseconds
         for entry in entries {
             try check(trainer, before: entry, recording: recording)
