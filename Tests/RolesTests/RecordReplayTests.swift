@@ -84,6 +84,23 @@ final class RecordReplayTests: XCTestCase {
         }
     }
 
+    /// A learner resumed from a checkpoint records its restored state as start/, so the recording replays alone.
+    func testRecordingOfAResumedLearner() throws {
+        let scratch = try temporaryDirectory()
+        let first = RecordedCluster.config(runDirectory: scratch.appendingPathComponent("run").path, iterations: 2)
+        _ = try RecordedCluster.run(config: first, record: scratch.appendingPathComponent("first"))
+        let resumed = RecordedCluster.config(runDirectory: first.run.dir, iterations: 4)
+        let dir = scratch.appendingPathComponent("resumed")
+        let (result, sha) = try RecordedCluster.run(config: resumed, record: dir, resume: true)
+        XCTAssertEqual(result.iterations, 4)
+        let recording = try Recording(directory: dir)
+        XCTAssertEqual(recording.entries.map(\.iteration), [3, 4])
+        XCTAssertEqual(recording.entries.first?.policyVersion, 2)
+        let replayed = try replay(dir)
+        XCTAssertEqual(replayed.iterations, 3...4)
+        XCTAssertEqual(replayed.finalSHA256, sha)
+    }
+
     func testRefusesADirectoryThatHoldsARecording() throws {
         let dir = try temporaryDirectory()
         try FileManager.default.copyItem(at: Self.committed, to: dir.appendingPathComponent("r"))

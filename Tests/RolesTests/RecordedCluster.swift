@@ -25,9 +25,10 @@ enum RecordedCluster {
         return c
     }
 
-    /// Runs `config` with the tiny policy (weights from `seed`) and records into `record`; returns the learner's
-    /// result and the SHA-256 `Recorder.finish` wrote into final.json.
-    static func run(config: RunConfig, record: URL, seed: UInt64 = 1) throws -> (LearnerResult, [UInt8]) {
+    /// Runs `config` with the tiny policy (weights from `seed`, or the run directory's newest checkpoint with
+    /// `resume`) and records into `record`; returns the learner's result and the SHA-256 `Recorder.finish` wrote
+    /// into final.json.
+    static func run(config: RunConfig, record: URL, resume: Bool = false, seed: UInt64 = 1) throws -> (LearnerResult, [UInt8]) {
         let name = "recorded-\(UUID().uuidString.prefix(8))"
         let endpoints = LearnerEndpoints.inproc(name)
         let rewardAddress = "inproc://\(name)-reward", referenceAddress = "inproc://\(name)-reference"
@@ -54,6 +55,7 @@ enum RecordedCluster {
         settings.unitPrompts = 2
         settings.chunkElements = 4096
         settings.log = log
+        settings.resume = resume
         let recorder = try Recorder(directory: record, config: config)
         let learner = try Learner(settings: settings, model: policy, codec: codec)
         recorder.attach(to: learner)
