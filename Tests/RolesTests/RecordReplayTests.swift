@@ -111,6 +111,22 @@ final class RecordReplayTests: XCTestCase {
         }
     }
 
+    /// A batch that cannot be written is an error naming the file, not a silent hole in the recording.
+    func testWriteFailureIsAnError() throws {
+        let scratch = try temporaryDirectory()
+        let config = RecordedCluster.config(runDirectory: scratch.path)
+        let dir = scratch.appendingPathComponent("recording")
+        let recorder = try Recorder(directory: dir, config: config)
+        let trainer = try Replay.makeTrainer(try Recording(directory: Self.committed))
+        let batch = try Recording(directory: Self.committed).batch(Recording(directory: Self.committed).entries[0])
+        try FileManager.default.removeItem(at: dir.appendingPathComponent("batches"))
+        try Data("in the way".utf8).write(to: dir.appendingPathComponent("batches"))
+        XCTAssertThrowsError(try recorder.record(batch, trainer: trainer)) { error in
+            XCTAssertEqual((error as? RecordingError)?.code, .io)
+            XCTAssertTrue("\(error)".contains("batches/iter-000001.frame"), "\(error)")
+        }
+    }
+
     // MARK: damaged recordings
 
     /// A copy of the committed recording that `damage` may change.
