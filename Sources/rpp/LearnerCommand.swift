@@ -23,7 +23,7 @@ struct LearnerCommand: AsyncParsableCommand {
     @Flag(help: "Continue the run in run.dir/run.name from its newest checkpoint (weights, optimiser, iteration, data position).")
     var resume = false
 
-    @Option(help: "Record every batch the learner consumes, its starting state and config into this new directory (replay it with `rpp replay DIR`).")
+    @Option(help: ArgumentHelp("Record every batch the learner consumes, its starting state and config into this new directory (replay it with `rpp replay DIR`).", valueName: "dir"))
     var record: String?
 
     func run() async throws {

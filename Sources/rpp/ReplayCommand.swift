@@ -16,9 +16,9 @@ struct ReplayCommand: ParsableCommand {
         discussion: """
             DIR is a recording made with `rpp learner --record DIR`: recording.json, config.yaml, start/ (the \
             trainer before the first recorded update), batches/iter-NNNNNN.frame (one experience_batch frame per \
-            iteration), index.jsonl and final.json. Replay loads config.yaml and start/, then for every batch \
-            checks the frame's size and SHA-256 and the parameters' SHA-256 and policy version before the update \
-            against index.jsonl, and applies the learner's update. It prints the final parameters' SHA-256 next \
+            iteration), index.jsonl and final.json. Replay loads config.yaml and start/, checks every batch \
+            file against index.jsonl (size, SHA-256, frame, sample count), then before each update checks the \
+            parameters' SHA-256 and policy version against index.jsonl, and applies the learner's update. It prints the final parameters' SHA-256 next \
             to the recorded one and exits 0 only when they are equal; any mismatch or damage is one line naming \
             the file or iteration, exit status 1.
 
@@ -32,10 +32,10 @@ struct ReplayCommand: ParsableCommand {
     @Argument(help: "The recording directory (written by `rpp learner --record DIR`).")
     var directory: String
 
-    @Option(help: "Stop after iteration N and compare with the parameters the learner had then.")
+    @Option(help: ArgumentHelp("Stop after iteration N and compare with the parameters the learner had then.", valueName: "n"))
     var until: Int?
 
-    @Option(help: "Save the resulting trainer checkpoint (weights, optimiser, counters) to this directory.")
+    @Option(help: ArgumentHelp("Save the resulting trainer checkpoint (weights, optimiser, counters) to this directory.", valueName: "dir"))
     var out: String?
 
     func validate() throws {

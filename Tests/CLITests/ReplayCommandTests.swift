@@ -50,7 +50,7 @@ final class ReplayCommandTests: XCTestCase {
         let out = dir.appendingPathComponent("ckpt")
         let r = try RPP.run(["replay", recording.path, "--until", "1", "--out", out.path])
         XCTAssertEqual(r.status, 0, r.stdout + r.stderr)
-        XCTAssertTrue(r.stdout.contains("(index.jsonl iteration 2"), r.stdout)
+        XCTAssertTrue(r.stdout.contains("(index.jsonl: parameters before iteration 2)"), r.stdout)
         for file in ["config.json", "model.safetensors", "optimizer.safetensors", "trainer_state.json"] {
             XCTAssertTrue(FileManager.default.fileExists(atPath: out.appendingPathComponent(file).path), file)
         }

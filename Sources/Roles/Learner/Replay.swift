@@ -16,7 +16,7 @@ public struct ReplayResult: Sendable {
     /// The SHA-256 the recording says the parameters had at that point; nil when it does not say
     /// (the learner was killed before writing final.json).
     public var expectedSHA256: String?
-    /// Where `expectedSHA256` comes from ("final.json", "index.jsonl iteration 3").
+    /// Where `expectedSHA256` comes from ("final.json", "index.jsonl: parameters before iteration 3").
     public var expectedSource: String
     /// Wall time of the updates.
     public var seconds: Double
@@ -83,7 +83,7 @@ public enum Replay {
         if entries.count < all.count {
             let next = all[entries.count]
             result.expectedSHA256 = next.paramsSHA256
-            result.expectedSource = "index.jsonl iteration \(next.iteration) (parameters before its update)"
+            result.expectedSource = "index.jsonl: parameters before iteration \(next.iteration)"
         } else if let final = recording.final {
             result.expectedSHA256 = final.paramsSHA256
         }
