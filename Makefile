@@ -62,6 +62,14 @@ bench-peers: build $(PYTHON_VENV)
 model-fixtures: $(PYTHON_VENV)
 	$(PYTHON_VENV) Tests/Scripts/make_hf_fixtures.py
 
+# Regenerates Tests/Fixtures/recording: a real in-process run (learner, two rollout workers, reward and
+# reference servers) recorded with --record's Recorder, then replayed (README: Record and replay).
+.PHONY: recording-fixture
+recording-fixture: deps
+	$(SWIFT) build $(RELEASE) --build-tests
+	RPP_WRITE_RECORDING_FIXTURE=1 $(SWIFT) test $(RELEASE) --skip-build --disable-swift-testing \
+	  --filter RecordReplayTests/testRecordInProcessRunThenReplay
+
 # Coverage-guided fuzzing of the frame decoder (libFuzzer). FUZZ_SECONDS bounds the run.
 # --sanitize=fuzzer lets SwiftPM link libFuzzer's main; the combined -sanitize=fuzzer,address is what
 # instruments the Swift code (two separate -sanitize flags keep only the last). Findings land in

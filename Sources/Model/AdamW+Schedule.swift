@@ -57,9 +57,10 @@ public final class AdamW: @unchecked Sendable {
         decayMask = specs.map { $0.shape.count == 2 }
     }
 
-    /// L2 norm of all gradients (computed in Double).
+    /// L2 norm of all gradients (computed in Double). The per-core partial sums are added in range order, not
+    /// in the order the cores finish, so the result does not vary from run to run (replay relies on it).
     public static func gradNorm(_ g: FloatBuffer) -> Double {
-        var total = 0.0
+        var partials: [(start: Int, sum: Double)] = []
         let lock = NSLock()
         Parallel.ranges(g.count, minChunk: 1 << 14) { r in
             var s: Float = 0, acc = 0.0
@@ -70,9 +71,9 @@ public final class AdamW: @unchecked Sendable {
                 for j in i..<e { s += g.pointer[j] * g.pointer[j] }
                 acc += Double(s); i = e
             }
-            lock.lock(); total += acc; lock.unlock()
+            lock.lock(); partials.append((r.lowerBound, acc)); lock.unlock()
         }
-        return total.squareRoot()
+        return partials.sorted { $0.start < $1.start }.reduce(0.0) { $0 + $1.sum }.squareRoot()
     }
 
     /// Clips, then applies one AdamW update to `model.params` from `model.grads`; returns (lr, grad norm before clipping).

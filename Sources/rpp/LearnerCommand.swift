@@ -23,6 +23,9 @@ struct LearnerCommand: AsyncParsableCommand {
     @Flag(help: "Continue the run in run.dir/run.name from its newest checkpoint (weights, optimiser, iteration, data position).")
     var resume = false
 
+    @Option(help: ArgumentHelp("Record every batch the learner consumes, its starting state and config into this new directory (replay it with `rpp replay DIR`).", valueName: "dir"))
+    var record: String?
+
     func run() async throws {
         OpenBLASTuning.reexecWithAVX512KernelsIfNeeded()
         let config = try options.load()
@@ -36,6 +39,9 @@ struct LearnerCommand: AsyncParsableCommand {
         do { codec = try LearnerSettings.codec(cluster: config.cluster) } catch {
             throw RoleCommandError("cluster.key_file: \(error)")
         }
+        let recorder = try record.map { dir in
+            do { return try Recorder(directory: URL(fileURLWithPath: dir), config: config) } catch { throw RoleCommandError("--record: \(error)") }
+        }
         let learner: Learner
         do { learner = try Learner(settings: settings, model: model, codec: codec) } catch {
             throw RoleCommandError("learner cannot listen on \(settings.endpoints.control): \(error)")
@@ -48,8 +54,14 @@ struct LearnerCommand: AsyncParsableCommand {
               + "\(config.algorithm.rolloutBatch)×\(config.algorithm.samplesPerPrompt) samples per iteration, "
               + "listening on \(settings.endpoints.control)")
         fflush(nil)
+        recorder?.attach(to: learner)
         let result = try await runRole(name: "learner", stop: { learner.stop() }) { try learner.run() }
         learner.close()
+        if let recorder {
+            let sha = try recorder.finish(trainer: learner.trainer, stoppedEarly: result.stoppedEarly)
+            print("learner: recorded \(recorder.batches) batches in \(recorder.directory.path); final weights sha256 "
+                  + sha.map { String(format: "%02x", $0) }.joined())
+        }
         var line = "learner done: \(result.iterations) iterations, policy version \(result.policyVersion)"
         if let a = result.initialAccuracy, let b = result.finalAccuracy {
             line += String(format: ", held-out accuracy %.1f%% → %.1f%%", a * 100, b * 100)

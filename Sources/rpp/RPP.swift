@@ -10,7 +10,8 @@ struct RPP: AsyncParsableCommand {
             Roles and tools of an rpp cluster. Run `rpp help <subcommand>` for the options of one.
             Start with `make run` (a local cluster trains a small model) and `make test`.
             """,
-        subcommands: [Inspect.self, Bench.self] + modelCommands + roleCommands + serverCommands)
+        subcommands: [Inspect.self, Bench.self] + modelCommands + roleCommands + serverCommands
+            + recordingCommands)
 }
 
 /// `rpp inspect ...`: look inside frames, recordings and the RL math.

@@ -1,0 +1,105 @@
+// `rpp replay` on the committed recording (Tests/Fixtures/recording), on damaged copies, and `rpp inspect frame`
+// on a recorded batch.
+import Foundation
+import XCTest
+
+final class ReplayCommandTests: XCTestCase {
+    let recording = RPP.fixtures.appendingPathComponent("recording")
+
+    func recordedFinalSHA() throws -> String {
+        let data = try Data(contentsOf: recording.appendingPathComponent("final.json"))
+        let json = try XCTUnwrap(JSONSerialization.jsonObject(with: data) as? [String: Any])
+        return try XCTUnwrap(json["params_sha256"] as? String)
+    }
+
+    func testReplaysTheCommittedRecordingBitForBit() throws {
+        let start = Date()
+        let r = try RPP.run(["replay", recording.path])
+        print(String(format: "rpp replay of the committed recording: %.2f s wall", Date().timeIntervalSince(start)))
+        XCTAssertEqual(r.status, 0, r.stdout + r.stderr)
+        let sha = try recordedFinalSHA()
+        XCTAssertTrue(r.stdout.contains("replay: final parameters sha256 \(sha)"), r.stdout)
+        XCTAssertTrue(r.stdout.contains("replay: recorded parameters sha256 \(sha) (final.json)"), r.stdout)
+        XCTAssertTrue(r.stdout.contains("identical, bit for bit (3 updates"), r.stdout)
+        XCTAssertEqual(r.stdout.components(separatedBy: "replay: iter ").count - 1, 3, r.stdout)
+    }
+
+    /// Started with other OpenBLAS kernels, replay re-executes itself with the recorded ones.
+    func testUsesTheRecordedKernels() throws {
+        let process = Process()
+        process.executableURL = RPP.binary
+        process.arguments = ["replay", recording.path]
+        var env = ProcessInfo.processInfo.environment
+        env["OPENBLAS_CORETYPE"] = "Sandybridge"
+        process.environment = env
+        let out = Pipe()
+        process.standardOutput = out
+        try process.run()
+        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        XCTAssertEqual(process.terminationStatus, 0, text)
+        XCTAssertTrue(text.contains("identical, bit for bit"), text)
+        let recorded = try String(contentsOf: recording.appendingPathComponent("recording.json"), encoding: .utf8)
+        XCTAssertFalse(text.contains("OpenBLAS core Sandybridge"), text)
+        XCTAssertTrue(recorded.contains(text.components(separatedBy: "OpenBLAS core ")[1].components(separatedBy: " ")[0]), text)
+    }
+
+    func testUntilAndOut() throws {
+        let dir = try RPP.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let out = dir.appendingPathComponent("ckpt")
+        let r = try RPP.run(["replay", recording.path, "--until", "1", "--out", out.path])
+        XCTAssertEqual(r.status, 0, r.stdout + r.stderr)
+        XCTAssertTrue(r.stdout.contains("(index.jsonl: parameters before iteration 2)"), r.stdout)
+        for file in ["config.json", "model.safetensors", "optimizer.safetensors", "trainer_state.json"] {
+            XCTAssertTrue(FileManager.default.fileExists(atPath: out.appendingPathComponent(file).path), file)
+        }
+        let bad = try RPP.run(["replay", recording.path, "--until", "7"])
+        XCTAssertEqual(bad.status, 1)
+        XCTAssertTrue(bad.stderr.contains("--until 7: the recording holds iterations 1–3"), bad.stderr)
+    }
+
+    func testFlippedByteIsOneLineNamingTheFile() throws {
+        let dir = try RPP.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let copy = dir.appendingPathComponent("recording")
+        try FileManager.default.copyItem(at: recording, to: copy)
+        let frame = copy.appendingPathComponent("batches/iter-000003.frame")
+        var bytes = try [UInt8](Data(contentsOf: frame))
+        bytes[40] ^= 0x01
+        try Data(bytes).write(to: frame)
+        let r = try RPP.run(["replay", copy.path])
+        XCTAssertEqual(r.status, 1)
+        let errors = r.stderr.split(separator: "\n")
+        XCTAssertEqual(errors.count, 1, r.stderr)
+        XCTAssertTrue(r.stderr.hasPrefix("rpp replay: \(frame.path): SHA-256"), r.stderr)
+        XCTAssertFalse(r.stdout.contains("replay: iter"), "every batch is checked before the first update: \(r.stdout)")
+    }
+
+    func testMissingDirectory() throws {
+        let r = try RPP.run(["replay", "/nonexistent/recording"])
+        XCTAssertEqual(r.status, 1)
+        XCTAssertEqual(r.stderr, "rpp replay: /nonexistent/recording: no such recording directory; make one with `rpp learner --record DIR`\n")
+    }
+
+    func testInspectFrameReadsARecordedBatch() throws {
+        let r = try RPP.run(["inspect", "frame", "--max-values", "4",
+                             recording.appendingPathComponent("batches/iter-000001.frame").path])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let json = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
+        let header = try XCTUnwrap(json["header"] as? [String: Any])
+        XCTAssertEqual(header["kind"] as? String, "experience_batch")
+        XCTAssertTrue(r.stdout.contains("rpp-record"), r.stdout.prefix(500) + "")
+    }
+
+    func testHelp() throws {
+        let r = try RPP.run(["replay", "--help"])
+        XCTAssertEqual(r.status, 0)
+        let text = r.stdout.split(whereSeparator: \.isWhitespace).joined(separator: " ")
+        for words in ["rpp learner --record DIR", "--until", "--out", "OPENBLAS_CORETYPE", "bit for bit"] {
+            XCTAssertTrue(text.contains(words), "rpp replay --help should mention \(words):\n\(r.stdout)")
+        }
+        let learner = try RPP.run(["learner", "--help"])
+        XCTAssertTrue(learner.stdout.contains("--record"), learner.stdout)
+    }
+}
