@@ -1,6 +1,8 @@
 // Running a program to completion with a deadline: posix_spawnp with stdin from /dev/null and stdout and
-// stderr captured through pipes read with poll(2). (Detached grandchildren, such as the roles a launch
-// script starts in the background, redirect their output elsewhere and do not hold the pipes.)
+// stderr captured through pipes read with poll(2). The child gets no other descriptor of this process:
+// the roles a launch script starts in the background live on, and an inherited descriptor would tie them
+// to whoever started `rpp cluster` (Foundation's Process, for one, waits until every holder of the
+// descriptor it gave its child has closed it, so `rpp cluster up` run by a Process would never end).
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -20,6 +22,7 @@ enum Spawn {
         posix_spawn_file_actions_adddup2(&actions, outPipe[1], 1)
         posix_spawn_file_actions_adddup2(&actions, errPipe[1], 2)
         for fd in outPipe + errPipe { posix_spawn_file_actions_addclose(&actions, fd) }
+        closeInheritedDescriptors(&actions)
         let cArgs = args.map { strdup($0) } + [nil]
         defer { cArgs.forEach { free($0) } }
         var pid: pid_t = 0
@@ -50,5 +53,18 @@ enum Spawn {
         }
         let code: Int32 = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
         return HostShell.Output(status: code, stdout: String(decoding: out, as: UTF8.self), stderr: String(decoding: err, as: UTF8.self))
+    }
+
+    private typealias CloseFrom = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32
+
+    /// Closes every descriptor above 2 in the child: glibc's posix_spawn_file_actions_addclosefrom_np
+    /// (2.34+, looked up at run time) or, without it, one close action per descriptor open now.
+    private static func closeInheritedDescriptors(_ actions: inout posix_spawn_file_actions_t) {
+        if let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "posix_spawn_file_actions_addclosefrom_np") {
+            _ = unsafeBitCast(symbol, to: CloseFrom.self)(&actions, 3)
+            return
+        }
+        let open = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd"))?.compactMap { Int32($0) } ?? []
+        for fd in open where fd > 2 && fcntl(fd, F_GETFD) >= 0 { posix_spawn_file_actions_addclose(&actions, fd) }
     }
 }

@@ -77,7 +77,7 @@ public struct StatusReport: Sendable, Codable {
     public var table: String {
         let header = ["ROLE", "ID", "HOST", "PID", "ALIVE", "STATE", "VERSION", "SAMPLES/S", "UNITS", "LAST HEARD"]
         let lines = rows.map { r -> [String] in
-            [r.role, r.id + (r.managed ? "" : " (by hand)"), r.host, r.pid.map(String.init) ?? "-", r.alive ? "yes" : "NO",
+            [r.role, r.id + (r.managed ? "" : " (external)"), r.host, r.pid.map(String.init) ?? "-", r.alive ? "yes" : "NO",
              r.state, r.policyVersion.map { "v\($0)" } ?? "-",
              r.samplesPerSecond.map { String(format: "%.0f", $0) } ?? "-", r.units.map(String.init) ?? "-",
              r.lastHeardMillis.map { String(format: "%.1f s ago", Double($0) / 1000) } ?? "-"]
