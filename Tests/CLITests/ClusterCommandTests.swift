@@ -163,4 +163,15 @@ final class ClusterCommandTests: XCTestCase {
         XCTAssertEqual(none.status, 1)
         XCTAssertTrue(none.stderr.contains("no cluster at"), none.stderr)
     }
+
+    func testHelpNamesTheClusterCommands() throws {
+        let top = try RPP.run(["--help"])
+        XCTAssertTrue(top.stdout.contains("  cluster "), top.stdout)
+        XCTAssertTrue(top.stdout.contains("rpp cluster up --hosts Deploy/hosts.local"), top.stdout)
+        let cluster = try RPP.run(["cluster", "--help"])
+        for sub in ["up", "status", "scale", "down"] { XCTAssertTrue(cluster.stdout.contains("  \(sub) "), cluster.stdout) }
+        let scale = try RPP.run(["cluster", "scale", "--rollout=-1"])
+        XCTAssertNotEqual(scale.status, 0)
+        XCTAssertTrue(scale.stderr.contains("--rollout must be from 0 to 256"), scale.stderr)
+    }
 }

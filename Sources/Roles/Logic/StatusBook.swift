@@ -26,10 +26,10 @@ public struct RateMeter: Sendable {
         recent.removeAll { now - $0.at > windowMillis }
     }
 
-    /// Counts per second over the window ending at `now` (over the time since the start when shorter).
+    /// Counts per second over the window ending at `now` (over the time since the start when shorter, but
+    /// at least one second, so that the first count does not read as a huge rate).
     public func perSecond(now: Millis) -> Double {
-        let span = min(windowMillis, now - startedAt)
-        guard span > 0 else { return 0 }
+        let span = max(min(windowMillis, now - startedAt), min(windowMillis, 1000))
         let inWindow = recent.filter { now - $0.at <= windowMillis }.reduce(0) { $0 + $1.count }
         return Double(inWindow) * 1000 / Double(span)
     }
