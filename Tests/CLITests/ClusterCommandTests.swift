@@ -90,9 +90,10 @@ final class ClusterCommandTests: XCTestCase {
         XCTAssertEqual(down1.status, 0, down1.stdout + down1.stderr)
         XCTAssertTrue(down1.stdout.contains("rollout workers 3 → 1: rollout-1"), down1.stdout)
         report = try status(current)
-        // (The learner lists removed workers until their heartbeats have been silent for its timeout.)
-        XCTAssertEqual(rows(report).filter { $0["role"] as? String == "rollout" && $0["managed"] as? Bool == true }
-            .map { $0["id"] as? String }, ["rollout-1"])
+        // Removed workers said goodbye before exiting: the learner no longer lists them.
+        XCTAssertEqual(rows(report).filter { $0["role"] as? String == "rollout" }.map { $0["id"] as? String }, ["rollout-1"])
+        let learnerLog = try String(contentsOfFile: dir.appendingPathComponent("c/logs/learner.log").path, encoding: .utf8)
+        XCTAssertTrue(learnerLog.contains("rollout worker rollout-3 left after"), learnerLog.suffix(800).description)
         for r in rows(try status(current)) where r["role"] as? String == "rollout" { XCTAssertEqual(r["alive"] as? Bool, true) }
 
         // A worker started by hand joins through the learner's address and shows in status.

@@ -108,10 +108,11 @@ final class LearnerHub: @unchecked Sendable {
         case .status(let s):
             let known = condition.withLock { () -> Bool in
                 guard membership.isAlive(s.workerID) else { return false }
-                book.report(s)
+                if s.state == Status.stopped { membership.leave(s.workerID) } else { book.report(s) }
                 return true
             }
             guard known else { throw RemoteError(code: .notFound, message: "unknown worker \(s.workerID): register again") }
+            if s.state == Status.stopped { log("learner: \(s.role.rawValue) worker \(s.workerID) left after \(s.unitsDone) units") }
             return .status(s)
         default:
             throw RemoteError(code: .badRequest, message: "the learner control socket answers register, work_request, "

@@ -3,6 +3,12 @@
 // reported and merges it with the membership (liveness, silence, policy version) into a ClusterStatus.
 import Wire
 
+extension Status {
+    /// The state of a worker's last status, sent when it stops: the learner forgets it at once (no wait for
+    /// its heartbeats to time out); leases it still holds expire as usual.
+    public static let stopped = "stopped"
+}
+
 /// Counts (samples, requests) over a sliding window of time.
 public struct RateMeter: Sendable {
     /// Width of the window.

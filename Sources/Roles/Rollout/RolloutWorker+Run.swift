@@ -46,6 +46,7 @@ extension RolloutWorker {
                 pause(milliseconds: 200)
             }
         }
+        sayGoodbye()
     }
 
     /// Samples, scores and (optionally) reference-scores one unit.

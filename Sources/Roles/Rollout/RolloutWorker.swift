@@ -114,6 +114,14 @@ public final class RolloutWorker: @unchecked Sendable {
         heartbeats.start(policyVersion: { [weak self] in self?.policyVersion ?? 0 }, status: { [weak self] in self?.status })
     }
 
+    /// Tells the learner this worker stops (a last status, state `stopped`), so it leaves the membership at
+    /// once; best effort, two seconds at most.
+    func sayGoodbye() {
+        var s = status
+        s.state = Status.stopped
+        _ = try? control.call(.status(s), timeout: .seconds(2))
+    }
+
     /// Copies a newer verified broadcast into the model, if there is one.
     func refreshWeights() {
         guard let v = weights.latestVersion, v != policyVersion, let w = weights.latest,
