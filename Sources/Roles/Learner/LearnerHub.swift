@@ -106,13 +106,17 @@ final class LearnerHub: @unchecked Sendable {
         case .workRequest(let w):
             return try workReply(w, now: now)
         case .status(let s):
-            let known = condition.withLock { () -> Bool in
-                guard membership.isAlive(s.workerID) else { return false }
-                if s.state == Status.stopped { membership.leave(s.workerID) } else { book.report(s) }
-                return true
+            let (known, requeued) = condition.withLock { () -> (Bool, [UInt64]) in
+                guard membership.isAlive(s.workerID) else { return (false, []) }
+                guard s.state == Status.stopped else { book.report(s); return (true, []) }
+                membership.leave(s.workerID)
+                return (true, collector?.workerLost(s.workerID) ?? [])
             }
             guard known else { throw RemoteError(code: .notFound, message: "unknown worker \(s.workerID): register again") }
-            if s.state == Status.stopped { log("learner: \(s.role.rawValue) worker \(s.workerID) left after \(s.unitsDone) units") }
+            if s.state == Status.stopped {
+                log("learner: \(s.role.rawValue) worker \(s.workerID) left after \(s.unitsDone) units"
+                    + (requeued.isEmpty ? "" : "; its units \(requeued) go back to the queue"))
+            }
             return .status(s)
         default:
             throw RemoteError(code: .badRequest, message: "the learner control socket answers register, work_request, "

@@ -5,7 +5,7 @@ import Wire
 
 extension Status {
     /// The state of a worker's last status, sent when it stops: the learner forgets it at once (no wait for
-    /// its heartbeats to time out); leases it still holds expire as usual.
+    /// its heartbeats to time out) and puts the units it still holds back in the queue, as for a lost worker.
     public static let stopped = "stopped"
 }
 
