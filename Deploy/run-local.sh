@@ -38,18 +38,22 @@ if [ ! -f "$INIT/model.safetensors" ]; then
 fi
 
 "$RPP" cluster up --hosts "$HOSTS" --config "$CONFIG" "${SETS[@]}"
+RUN=$(readlink -f "$CURRENT")
+LOG="$RUN/logs/learner.log"
 DOWN=0
 down() {
   [ "$DOWN" = 1 ] && return
   DOWN=1
-  "$RPP" cluster down --dir "$CURRENT" || true
+  "$RPP" cluster down --dir "$RUN" || true
+  # Interrupted: the learner's last lines (its checkpoint) were written after we stopped following it.
+  [ "${INTERRUPTED:-0}" = 1 ] && grep -E "^learner(:| done)" "$LOG" | tail -n 2
+  return 0
 }
 trap down EXIT
-trap 'exit 130' INT TERM
+trap 'INTERRUPTED=1; exit 130' INT TERM
 
 # The learner's pid from the state file (pretty JSON, sorted keys: a record's "pid" precedes its "id").
-LEARNER_PID=$(awk -F'[:,]' '/"pid"/ { pid = $2 + 0 } /"id" : "learner"/ { print pid; exit }' "$CURRENT/cluster.json")
-LOG="$CURRENT/logs/learner.log"
+LEARNER_PID=$(awk -F'[:,]' '/"pid"/ { pid = $2 + 0 } /"id" : "learner"/ { print pid; exit }' "$RUN/cluster.json")
 echo "run: following the learner (pid $LEARNER_PID), $LOG; rpp cluster status / scale --rollout N from another terminal"
 tail -n +1 -F --pid="$LEARNER_PID" "$LOG" 2>/dev/null
 grep -q "^learner done" "$LOG"
