@@ -138,7 +138,8 @@ public nonisolated struct Rpp_V1_Heartbeat: Sendable {
   public init() {}
 }
 
-/// A process's answer to a status survey.
+/// A process's status: rollout workers send it to the learner after each heartbeat (state "stopped" when
+/// they stop), servers answer a status request with it, and a ClusterStatus lists them.
 public nonisolated struct Rpp_V1_Status: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
