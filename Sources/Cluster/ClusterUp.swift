@@ -76,7 +76,7 @@ public enum ClusterControl {
             try waitHealthy(state, timeout: r.timeout, log: log)
         } catch {
             log("cluster up: stopping the \(state.processes.count) process(es) started")
-            _ = stop(state, learnerTimeout: 20, othersTimeout: 10, log: { _ in })
+            _ = stop(state, learnerTimeout: 20, othersTimeout: 5, log: { _ in })
             throw error
         }
         return state
@@ -86,32 +86,28 @@ public enum ClusterControl {
     static func waitHealthy(_ state: ClusterState, timeout: Double, log: (String) -> Void) throws(ClusterError) {
         let probe = try StatusProbe(state: state, timeout: 1)
         let deadline = Date(timeIntervalSinceNow: timeout)
-        var missing: [String] = []
-        while true {
+        var missing: [(record: ProcessRecord, why: String)] = []
+        repeat {
+            if !missing.isEmpty { Thread.sleep(forTimeInterval: 0.3) }
             for p in state.processes where !ProcessControl.isAlive(p) {
                 throw ClusterError("\(p.spec.id) (\(p.spec.role) on \(p.spec.host)) exited while the cluster started; "
                                    + "last lines of \(p.log):\n\(ProcessControl.tail(p))")
             }
-            missing = []
             let members = (try? probe.learner(state.learner)) ?? []
-            if members.isEmpty { missing.append("learner (status port of \(state.learner))") }
             let registered = Set(members.map(\.workerID))
-            for p in state.processes {
+            missing = state.processes.compactMap { p in
                 switch p.spec.roleValue {
+                case .learner: return members.isEmpty ? (p, "learner (no answer on its status port)") : nil
                 case .reward, .reference:
-                    if probe.server(p.spec.listen ?? "") == nil { missing.append("\(p.spec.id) at \(p.spec.listen ?? "?")") }
+                    return probe.server(p.spec.listen ?? "") == nil ? (p, "\(p.spec.id) (no answer at \(p.spec.listen ?? "?"))") : nil
                 case .rollout:
-                    if !members.isEmpty && !registered.contains(p.spec.id) { missing.append("\(p.spec.id) (not registered)") }
-                case .learner: break
+                    return registered.contains(p.spec.id) ? nil : (p, "\(p.spec.id) (not registered with the learner)")
                 }
             }
-            if missing.isEmpty { return }
-            if Date() >= deadline { break }
-            Thread.sleep(forTimeInterval: 0.3)
-        }
-        let tails = state.processes.filter { p in missing.contains { $0.hasPrefix(p.spec.id) || ($0.hasPrefix("learner") && p.spec.id == "learner") } }
-            .map { "--- \($0.spec.id): \($0.log)\n\(ProcessControl.tail($0, lines: 8))" }.joined(separator: "\n")
-        throw ClusterError("the cluster is not healthy after \(Int(timeout)) s: no answer from \(missing.joined(separator: ", "))"
-                           + (tails.isEmpty ? "" : "\n\(tails)"))
+        } while !missing.isEmpty && Date() < deadline
+        guard !missing.isEmpty else { return }
+        let tails = missing.map { "--- \($0.record.spec.id): \($0.record.log)\n\(ProcessControl.tail($0.record, lines: 8))" }
+        throw ClusterError("the cluster is not healthy after \(Int(timeout)) s: \(missing.map(\.why).joined(separator: ", "))\n"
+                           + tails.joined(separator: "\n"))
     }
 }
