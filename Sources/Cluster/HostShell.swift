@@ -58,7 +58,10 @@ public enum ProcessControl {
             OPENBLAS_NUM_THREADS=1 setsid \(command) > \(HostShell.quote(log)) 2>&1 < /dev/null &
             echo $!
             """
-        let out = try HostShell.run(script, on: spec.launcher)
+        let out: HostShell.Output
+        do { out = try HostShell.run(script, on: spec.launcher) } catch {
+            throw ClusterError("cannot start \(spec.id) on \(spec.host): \(error)")
+        }
         guard out.status == 0, let pid = Int32(out.stdout.trimmingCharacters(in: .whitespacesAndNewlines)) else {
             throw ClusterError("cannot start \(spec.id) on \(spec.host) (\(spec.launcher.summary)): exit \(out.status) "
                                + "\(out.stderr.trimmingCharacters(in: .whitespacesAndNewlines).prefix(300))")

@@ -175,4 +175,26 @@ final class ClusterCommandTests: XCTestCase {
         XCTAssertNotEqual(scale.status, 0)
         XCTAssertTrue(scale.stderr.contains("--rollout must be from 0 to 256"), scale.stderr)
     }
+
+    func testUnreachableHostStopsWhatStarted() throws {
+        let dir = try RPP.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let base = freeBase()
+        let hosts = dir.appendingPathComponent("hosts")
+        try Data("""
+            127.0.0.1 learner reference reward learner_port=\(base) reward_port=\(base + 4) reference_port=\(base + 5)
+            10.255.0.9 rollout launcher="\(dir.path)/no-such-launcher"
+            """.utf8).write(to: hosts)
+        let model = RPP.fixtures.appendingPathComponent("model/llama-gqa").path
+        let r = try RPP.run(["cluster", "up", "--hosts", hosts.path, "--config", deploy.appendingPathComponent("rpp.yaml").path,
+                             "--timeout", "20", "--set", "model.init=\(model)", "--set", "model.reference=\(model)",
+                             "--set", "run.dir=\(dir.path)", "--set", "run.name=u"])
+        XCTAssertEqual(r.status, 1, r.stdout)
+        XCTAssertTrue(r.stderr.contains("cannot start rollout-1 on 10.255.0.9"), r.stderr)
+        XCTAssertTrue(r.stdout.contains("stopping the 3 process(es) started"), r.stdout)
+        let state = try JSONSerialization.jsonObject(with: Data(contentsOf: dir.appendingPathComponent("u/cluster.json"))) as? [String: Any]
+        for pid in (state?["processes"] as? [[String: Any]] ?? []).compactMap({ $0["pid"] as? Int }) {
+            XCTAssertFalse(isRunning(pid), "pid \(pid) left running")
+        }
+    }
 }
