@@ -6,6 +6,7 @@
 //     -> Wire (frames, protobuf, sockets)      Model (tensors, transformer, BLAS)
 //     -> RLCore (pure RL math, no sockets, no model)        RunKit (config, metrics files)
 //     -> Roles (learner, rollout, reward, reference)
+//     -> Cluster (hosts file, starting, watching and stopping a cluster's processes)
 //     -> rpp (the one binary: roles and tools as subcommands)
 import PackageDescription
 
@@ -48,10 +49,13 @@ let package = Package(
         // types, and the thin shells that own sockets and threads.
         .target(name: "Roles", dependencies: ["Wire", "Model", "RLCore", "RunKit",
                                                .product(name: "Crypto", package: "swift-crypto")]),
+        // Operating a cluster: the hosts file, the state file, starting processes locally or through ssh or a
+        // launcher prefix, status requests, scaling and stopping (`rpp cluster ...`).
+        .target(name: "Cluster", dependencies: ["Wire", "RunKit", "Roles"]),
 
         .executableTarget(name: "rpp", dependencies: [
             "CSupport",
-            "Wire", "Model", "RLCore", "RunKit", "Roles",
+            "Wire", "Model", "RLCore", "RunKit", "Roles", "Cluster",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         // libFuzzer target for the frame decoder: built by `make fuzz` with -sanitize=fuzzer -DFUZZING;
@@ -64,6 +68,7 @@ let package = Package(
         .testTarget(name: "RLCoreTests", dependencies: ["RLCore"]),
         .testTarget(name: "RunKitTests", dependencies: ["RunKit"]),
         .testTarget(name: "RolesTests", dependencies: ["Roles"]),
+        .testTarget(name: "ClusterTests", dependencies: ["Cluster"]),
         .testTarget(name: "CLITests", dependencies: ["rpp"]),
     ]
 )

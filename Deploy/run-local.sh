@@ -1,17 +1,20 @@
 #!/usr/bin/env bash
 # The main job behind `make run`: a local rpp cluster on loopback, every role its own OS process.
 #
-#   Deploy/run-local.sh [CONFIG] [section.key=value ...]
+#   Deploy/run-local.sh [CONFIG] [section.key=value ...]      (HOSTS=FILE to use another hosts file)
 #
 # 1. makes the SFT starting checkpoint (model.init, runs/sft by default) when there is none;
-# 2. starts the reference server, the reward server and two rollout workers in the background;
-# 3. runs the learner in the foreground (one progress line per iteration);
-# 4. stops every process it started when the learner ends, fails, or on Ctrl-C.
-# Logs of the background roles go to runs/logs/<role>.log. OPENBLAS_NUM_THREADS=1 for every process:
-# five processes share two cores.
+# 2. `rpp cluster up --hosts Deploy/hosts.local`: reference server, reward server, two rollout workers and
+#    the learner, each detached with OPENBLAS_NUM_THREADS=1 (five processes share two cores), logs in
+#    RUN/logs, state in RUN/cluster.json, runs/current pointing at RUN;
+# 3. follows the learner's log in the foreground (one progress line per iteration);
+# 4. when the learner ends, or on Ctrl-C, `rpp cluster down` (the learner checkpoints first) and prints the
+#    run directory.
+# While it runs, another terminal can use `rpp cluster status` and `rpp cluster scale --rollout N`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RPP=${RPP:-.build/release/rpp}
+HOSTS=${HOSTS:-Deploy/hosts.local}
 CONFIG=${1:-Deploy/rpp.yaml}
 [ $# -gt 0 ] && shift
 SETS=()
@@ -21,6 +24,9 @@ case " $* " in *" run.name="*) ;; *)
   NAME=$(sed -n 's/^  name: *\([^ #]*\).*/\1/p' "$CONFIG" | head -1)
   SETS+=(--set "run.name=${NAME:-run}-$(date +%Y%m%d-%H%M%S)") ;;
 esac
+RUN_DIR=$(sed -n 's/^  dir: *\([^ #]*\).*/\1/p' "$CONFIG" | head -1)
+for assignment in "$@"; do case "$assignment" in run.dir=*) RUN_DIR=${assignment#run.dir=} ;; esac; done
+CURRENT=${RUN_DIR:-runs}/current
 export OPENBLAS_NUM_THREADS=1
 
 INIT=$(sed -n 's/^  init: *\([^ #]*\).*/\1/p' "$CONFIG" | head -1)
@@ -31,33 +37,23 @@ if [ ! -f "$INIT/model.safetensors" ]; then
   "$RPP" sft --out "$INIT"
 fi
 
-LOGS=runs/logs
-mkdir -p "$LOGS"
-PIDS=()
-stop_all() {
-  for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-  for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+"$RPP" cluster up --hosts "$HOSTS" --config "$CONFIG" "${SETS[@]}"
+RUN=$(readlink -f "$CURRENT")
+LOG="$RUN/logs/learner.log"
+DOWN=0
+down() {
+  [ "$DOWN" = 1 ] && return
+  DOWN=1
+  "$RPP" cluster down --dir "$RUN" || true
+  # Interrupted: the learner's last lines (its checkpoint) were written after we stopped following it.
+  [ "${INTERRUPTED:-0}" = 1 ] && grep -E "^learner(:| done)" "$LOG" | tail -n 2
+  return 0
 }
-trap stop_all EXIT
-trap 'exit 130' INT TERM
+trap down EXIT
+trap 'INTERRUPTED=1; exit 130' INT TERM
 
-start() {  # start NAME COMMAND...: a background role whose output goes to its log
-  local name=$1; shift
-  "$@" > "$LOGS/$name.log" 2>&1 &
-  PIDS+=($!)
-  echo "run: started $name (pid $!), log $LOGS/$name.log"
-}
-
-start reference "$RPP" reference --config "$CONFIG" "${SETS[@]}"
-start reward "$RPP" reward --config "$CONFIG" "${SETS[@]}"
-start rollout-1 "$RPP" rollout --config "$CONFIG" "${SETS[@]}" --id rollout-1
-start rollout-2 "$RPP" rollout --config "$CONFIG" "${SETS[@]}" --id rollout-2
-sleep 1
-for i in "${!PIDS[@]}"; do
-  if ! kill -0 "${PIDS[$i]}" 2>/dev/null; then
-    echo "run: a role failed to start; its log:" >&2
-    tail -n 5 "$LOGS"/*.log >&2
-    exit 1
-  fi
-done
-"$RPP" learner --config "$CONFIG" "${SETS[@]}"
+# The learner's pid from the state file (pretty JSON, sorted keys: a record's "pid" precedes its "id").
+LEARNER_PID=$(awk -F'[:,]' '/"pid"/ { pid = $2 + 0 } /"id" : "learner"/ { print pid; exit }' "$RUN/cluster.json")
+echo "run: following the learner (pid $LEARNER_PID), $LOG; rpp cluster status / scale --rollout N from another terminal"
+tail -n +1 -F --pid="$LEARNER_PID" "$LOG" 2>/dev/null
+grep -q "^learner done" "$LOG"

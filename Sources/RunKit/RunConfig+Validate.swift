@@ -89,7 +89,7 @@ public enum LearnerPort: Int, Sendable, CaseIterable, CustomStringConvertible {
     case control = 0
     /// base + 1: PUB socket broadcasting policy weights.
     case weights = 1
-    /// base + 2: SURVEYOR socket polling every process for status.
+    /// base + 2: REP socket answering status requests (`rpp cluster status`).
     case status = 2
     /// base + 3: PULL socket receiving streamed rollout samples.
     case rollouts = 3
@@ -99,7 +99,7 @@ public enum LearnerPort: Int, Sendable, CaseIterable, CustomStringConvertible {
         switch self {
         case .control: return "control REP"
         case .weights: return "weights PUB"
-        case .status: return "status SURVEYOR"
+        case .status: return "status REP"
         case .rollouts: return "rollouts PULL"
         }
     }

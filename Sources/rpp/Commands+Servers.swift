@@ -42,8 +42,9 @@ func clusterCodec(_ config: RunConfig) throws -> (codec: FrameCodec, key: String
 func serveUntilSignalled(name: String, address: String, codec: FrameCodec, handler: @escaping RequestHandler,
                          banner: String, statsEvery: Double) throws {
     let server: RequestServer
+    let status = StatusResponder(role: Role(rawValue: name) ?? .reward, id: address)
     do {
-        server = try RequestServer(name: name, address: address, codec: codec, handler: handler, log: { line in
+        server = try RequestServer(name: name, address: address, codec: codec, handler: status.wrap(handler), log: { line in
             FileHandle.standardError.write(Data("\(line)\n".utf8))
         })
     } catch { throw ServerCommandError("\(name) server cannot listen on \(address): \(error)") }

@@ -9,8 +9,10 @@ struct RPP: AsyncParsableCommand {
         discussion: """
             Roles and tools of an rpp cluster. Run `rpp help <subcommand>` for the options of one.
             Start with `make run` (a local cluster trains a small model) and `make test`.
+            Operate a cluster with `rpp cluster up --hosts Deploy/hosts.local`, then `rpp cluster status`,
+            `rpp cluster scale --rollout N` and `rpp cluster down` (see Deploy/CLUSTER.md).
             """,
-        subcommands: [Inspect.self, Bench.self] + modelCommands + roleCommands + serverCommands
+        subcommands: [Inspect.self, Bench.self, ClusterCommand.self] + modelCommands + roleCommands + serverCommands
             + recordingCommands)
 }
 

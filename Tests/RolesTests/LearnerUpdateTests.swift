@@ -106,6 +106,6 @@ final class LearnerUpdateTests: XCTestCase {
         XCTAssertThrowsError(try LearnerSettings(config: c, endpoints: .inproc("x")))
         let tcp = try LearnerEndpoints(cluster: RunConfig().cluster)
         XCTAssertEqual(tcp, LearnerEndpoints(control: "tcp://127.0.0.1:5600", weights: "tcp://127.0.0.1:5601",
-                                             rollouts: "tcp://127.0.0.1:5603"))
+                                             rollouts: "tcp://127.0.0.1:5603", status: "tcp://127.0.0.1:5602"))
     }
 }

@@ -49,6 +49,13 @@ enum Examples {
                                  data: DenseTensor(floats: Array(weights[..<256])))),
         .error(RemoteError(code: .stale, message: "samples of policy version 1 are older than max_staleness 1",
                            requestID: 9)),
+        .clusterStatus(ClusterStatus(members: [
+            Status(workerID: "learner", role: .learner, host: "node-a", pid: 4000, policyVersion: 3, state: "collecting",
+                   samplesPerSecond: 1905, uptimeMillis: 61_000, unixMillis: 1_795_000_000_000, unitsDone: 96),
+            Status(workerID: "rollout-1", role: .rollout, host: "node-b", pid: 4242, policyVersion: 3, state: "generating",
+                   samplesPerSecond: 950.5, uptimeMillis: 58_000, unixMillis: 1_794_999_999_600, unitsDone: 48,
+                   silentMillis: 400),
+        ])),
     ]
 }
 

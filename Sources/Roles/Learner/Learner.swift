@@ -37,6 +37,7 @@ public final class Learner: @unchecked Sendable {
     let hub: LearnerHub
     let broadcaster: WeightBroadcaster
     let control: RequestServer
+    let statusServer: RequestServer?
     let pull: FrameSocket
     private let stopFlag = CancelFlag()
     private let pullDone = DispatchSemaphore(value: 0)
@@ -66,9 +67,16 @@ public final class Learner: @unchecked Sendable {
         control = try RequestServer(name: "learner-control", address: settings.endpoints.control, codec: codec,
                                     handler: { try hub.handle($0) },
                                     log: { line in if !line.contains("no work: retry") && !line.contains("register again") { log(line) } })
+        statusServer = try settings.endpoints.status.map { address in
+            let me = Status(workerID: "learner", role: .learner, host: ProcessInfo.processInfo.hostName,
+                            pid: ProcessInfo.processInfo.processIdentifier, policyVersion: 0, state: "")
+            return try RequestServer(name: "learner-status", address: address, codec: codec,
+                                     handler: { try hub.statusReply($0, learner: me) }, log: log)
+        }
         hub.republish = { broadcaster.republish() }
         startPullThread()
         control.start()
+        statusServer?.start()
     }
 
     /// Asks `run()` to stop after the current step; it then checkpoints and returns.
@@ -80,6 +88,7 @@ public final class Learner: @unchecked Sendable {
     /// Closes every socket and joins the threads (after `run()` returned).
     public func close() {
         control.stop()
+        statusServer?.stop()
         pull.close()
         pullDone.wait()
         broadcaster.close()

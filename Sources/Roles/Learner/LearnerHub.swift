@@ -17,6 +17,8 @@ final class LearnerHub: @unchecked Sendable {
     private var lastRepublish: Millis = .min
     private var counters = (delivered: 0, refused: 0)
     private let leaseMillis: UInt32
+    private var book = StatusBook()
+    private var samples = RateMeter(startedAt: monotonicMillis())
     private let weightsAddress: String
     /// Asks the publisher to send the latest version again (late joiners, lost broadcasts).
     var republish: @Sendable () -> Void = {}
@@ -86,6 +88,8 @@ final class LearnerHub: @unchecked Sendable {
             let (verdict, version) = condition.withLock { () -> (Membership.RegisterVerdict, UInt64) in
                 let v = membership.register(r, now: now)
                 if v == .rejoined { _ = collector?.workerLost(r.workerID) }
+                book.report(Status(workerID: r.workerID, role: r.role, host: r.host, pid: r.pid, policyVersion: 0,
+                                   state: "registered"))
                 lastRepublish = now
                 return (v, policyVersion)
             }
@@ -109,9 +113,22 @@ final class LearnerHub: @unchecked Sendable {
             }
         case .workRequest(let w):
             return try workReply(w, now: now)
+        case .status(let s):
+            let (known, requeued) = condition.withLock { () -> (Bool, [UInt64]) in
+                guard membership.isAlive(s.workerID) else { return (false, []) }
+                guard s.state == Status.stopped else { book.report(s); return (true, []) }
+                membership.leave(s.workerID)
+                return (true, collector?.workerLost(s.workerID) ?? [])
+            }
+            guard known else { throw RemoteError(code: .notFound, message: "unknown worker \(s.workerID): register again") }
+            if s.state == Status.stopped {
+                log("learner: \(s.role.rawValue) worker \(s.workerID) left after \(s.unitsDone) units"
+                    + (requeued.isEmpty ? "" : "; its units \(requeued) go back to the queue"))
+            }
+            return .status(s)
         default:
-            throw RemoteError(code: .badRequest, message: "the learner control socket answers register, work_request "
-                              + "and heartbeat, not \(message.kind.name)")
+            throw RemoteError(code: .badRequest, message: "the learner control socket answers register, work_request, "
+                              + "heartbeat and status, not \(message.kind.name)")
         }
     }
 
@@ -143,11 +160,33 @@ final class LearnerHub: @unchecked Sendable {
         condition.withLock {
             guard collector != nil else { counters.refused += 1; return }
             let d = collector!.deliver(batch, now: monotonicMillis())
-            if case .accepted = d.completion { counters.delivered += 1 } else { counters.refused += 1 }
+            if case .accepted = d.completion {
+                counters.delivered += 1
+                samples.add(batch.items.count, at: monotonicMillis())
+            } else { counters.refused += 1 }
             if let errors = d.assembly?.errors, !errors.isEmpty {
                 log("learner: refused \(errors.count) group(s) of unit \(batch.unitID) from \(batch.workerID): \(errors[0])")
             }
         }
         condition.broadcast()
+    }
+
+    /// Answers a status request (an empty ClusterStatus) on the status port: `learner` (the learner's own
+    /// status, throughput and units filled in here) followed by every live member.
+    func statusReply(_ message: WireMessage, learner: Status) throws -> WireMessage {
+        guard case .clusterStatus(let asked) = message, asked.members.isEmpty else {
+            throw RemoteError(code: .badRequest, message: "the learner status socket answers an empty cluster_status, "
+                              + "not \(message.kind.name)")
+        }
+        let now = monotonicMillis()
+        return condition.withLock {
+            var me = learner
+            me.policyVersion = policyVersion
+            me.state = collector == nil ? "training" : "collecting"
+            me.samplesPerSecond = samples.perSecond(now: now)
+            me.unitsDone = UInt64(counters.delivered)
+            me.uptimeMillis = now - samples.startedAt
+            return .clusterStatus(ClusterStatus(members: [me] + book.members(membership.views(now: now))))
+        }
     }
 }

@@ -13,22 +13,24 @@ public struct LearnerEndpoints: Sendable, Equatable {
     public var weights: String
     /// PULL: experience batches.
     public var rollouts: String
+    /// REP: status requests (`rpp cluster status`); nil = not served.
+    public var status: String?
 
     /// Explicit addresses (any nanomsg transport).
-    public init(control: String, weights: String, rollouts: String) {
-        self.control = control; self.weights = weights; self.rollouts = rollouts
+    public init(control: String, weights: String, rollouts: String, status: String? = nil) {
+        self.control = control; self.weights = weights; self.rollouts = rollouts; self.status = status
     }
 
-    /// The ports derived from `cluster.learner` (+0 control, +1 weights, +3 rollouts).
+    /// The ports derived from `cluster.learner` (+0 control, +1 weights, +2 status, +3 rollouts).
     public init(cluster: RunConfig.ClusterSection) throws {
         self.init(control: try cluster.learnerEndpoint(.control), weights: try cluster.learnerEndpoint(.weights),
-                  rollouts: try cluster.learnerEndpoint(.rollouts))
+                  rollouts: try cluster.learnerEndpoint(.rollouts), status: try cluster.learnerEndpoint(.status))
     }
 
     /// Every address under an inproc:// prefix (tests).
     public static func inproc(_ name: String) -> LearnerEndpoints {
         LearnerEndpoints(control: "inproc://\(name)-control", weights: "inproc://\(name)-weights",
-                         rollouts: "inproc://\(name)-rollouts")
+                         rollouts: "inproc://\(name)-rollouts", status: "inproc://\(name)-status")
     }
 }
 

@@ -103,6 +103,25 @@ public struct Membership: Sendable {
     /// Ids of live members of `role`, sorted.
     public func alive(_ role: Role) -> [String] { members.filter { $0.value.role == role }.keys.sorted() }
 
+    /// One live member as `cluster status` shows it.
+    public struct View: Sendable, Equatable {
+        /// Its id.
+        public var workerID: String
+        /// Its role.
+        public var role: Role
+        /// Milliseconds since it was last heard from.
+        public var silentMillis: Millis
+        /// The policy version it last reported.
+        public var policyVersion: UInt64
+    }
+
+    /// Every live member at `now`, sorted by role then id.
+    public func views(now: Millis) -> [View] {
+        members.map { View(workerID: $0.key, role: $0.value.role, silentMillis: max(0, now - $0.value.lastSeen),
+                           policyVersion: $0.value.policyVersion) }
+            .sorted { ($0.role.rawValue, $0.workerID) < ($1.role.rawValue, $1.workerID) }
+    }
+
     /// The policy version a member last reported in a heartbeat.
     public func policyVersion(of workerID: String) -> UInt64? { members[workerID]?.policyVersion }
 }

@@ -23,8 +23,9 @@ final class Heartbeats: @unchecked Sendable {
     /// True once the learner answered a heartbeat with "unknown worker"; reading clears it.
     func takeNeedsRegister() -> Bool { lock.withLock { defer { _needsRegister = false }; return _needsRegister } }
 
-    /// Starts the thread (once); `policyVersion` is read for every heartbeat.
-    func start(policyVersion: @escaping @Sendable () -> UInt64) {
+    /// Starts the thread (once); `policyVersion` is read for every heartbeat, and `status`, when it gives
+    /// one, is sent after it (throughput and units for `rpp cluster status`).
+    func start(policyVersion: @escaping @Sendable () -> UInt64, status: @escaping @Sendable () -> Status? = { nil }) {
         guard lock.withLock({ defer { started = true }; return !started }) else { return }
         let thread = Thread { [self] in
             defer { done.signal() }
@@ -36,6 +37,7 @@ final class Heartbeats: @unchecked Sendable {
                                   policyVersion: policyVersion(), unixMillis: Int64(Date().timeIntervalSince1970 * 1000))
                 do {
                     _ = try client.call(.heartbeat(h), timeout: .milliseconds(Int64(max(period, 0.5) * 2000)))
+                    if let s = status() { _ = try client.call(.status(s), timeout: .milliseconds(Int64(max(period, 0.5) * 2000))) }
                 } catch let e as RemoteError where e.code == .notFound {
                     lock.withLock { _needsRegister = true }
                 } catch {

@@ -22,7 +22,7 @@ extension RolloutWorker {
             let reply: WireMessage
             do {
                 reply = try control.call(.workRequest(WorkRequest(workerID: settings.workerID, policyVersion: version)),
-                                         timeout: requestTimeout)
+                                         timeout: requestTimeout, cancel: stopFlag)
             } catch let e as RemoteError {
                 if e.message.hasSuffix("register again") { try? register() }
                 pause(milliseconds: retryMillis(e.message))
@@ -39,13 +39,14 @@ extension RolloutWorker {
             do {
                 let batch = try process(unit, version: version)
                 try push.sendSync(.experienceBatch(batch), timeout: requestTimeout, cancel: stopFlag)
-                unitCompleted()
+                unitCompleted(samples: batch.items.count)
             } catch {
                 if stopFlag.isCancelled { break }
                 settings.log("\(settings.workerID): unit \(unit.id) failed: \(error)")
                 pause(milliseconds: 200)
             }
         }
+        sayGoodbye()
     }
 
     /// Samples, scores and (optionally) reference-scores one unit.

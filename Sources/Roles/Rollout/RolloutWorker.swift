@@ -48,12 +48,26 @@ public final class RolloutWorker: @unchecked Sendable {
     private let stateLock = NSLock()
     private var _version: UInt64?
     private var _units = 0
+    private var samples = RateMeter(startedAt: monotonicMillis())
     /// The policy version loaded into `model`, or nil before the first broadcast arrived.
     public var policyVersion: UInt64? { stateLock.withLock { _version } }
     /// Work units completed.
     public var unitsDone: Int { stateLock.withLock { _units } }
-    /// Counts one completed unit.
-    func unitCompleted() { stateLock.withLock { _units += 1 } }
+    /// Counts one completed unit of `samples` samples.
+    func unitCompleted(samples n: Int) { stateLock.withLock { _units += 1; samples.add(n, at: monotonicMillis()) } }
+
+    /// What this worker reports to the learner for `rpp cluster status`: units done, samples per second
+    /// over the last 30 s, policy version.
+    public var status: Status {
+        let now = monotonicMillis()
+        return stateLock.withLock {
+            Status(workerID: settings.workerID, role: .rollout, host: ProcessInfo.processInfo.hostName,
+                   pid: ProcessInfo.processInfo.processIdentifier, policyVersion: _version ?? 0,
+                   state: _version == nil ? "waiting for weights" : "generating",
+                   samplesPerSecond: samples.perSecond(now: now), uptimeMillis: now - samples.startedAt,
+                   unixMillis: Int64(Date().timeIntervalSince1970 * 1000), unitsDone: UInt64(_units))
+        }
+    }
 
     /// Connects every socket (nanomsg reconnects by itself) and starts the weight and heartbeat threads.
     public init(settings: RolloutSettings, model: Transformer, codec: FrameCodec) throws {
@@ -87,7 +101,9 @@ public final class RolloutWorker: @unchecked Sendable {
         let r = Register(workerID: settings.workerID, role: .rollout, host: ProcessInfo.processInfo.hostName,
                          pid: ProcessInfo.processInfo.processIdentifier)
         let reply: WireMessage
-        do { reply = try control.call(.register(r), timeout: requestTimeout) } catch is ServiceError {
+        do { reply = try control.call(.register(r), timeout: requestTimeout, cancel: stopFlag) } catch where stopFlag.isCancelled {
+            return
+        } catch is ServiceError {
             throw WorkerError("learner at \(settings.learner.control) did not answer within "
                               + "\(settings.requestTimeoutSeconds) s: is it running?")
         }
@@ -103,7 +119,15 @@ public final class RolloutWorker: @unchecked Sendable {
             stateLock.withLock { _version = nil }
             settings.log("\(settings.workerID): learner is at policy version \(rr.policyVersion), older than version \(held) held here (it restarted): waiting for its weights")
         }
-        heartbeats.start(policyVersion: { [weak self] in self?.policyVersion ?? 0 })
+        heartbeats.start(policyVersion: { [weak self] in self?.policyVersion ?? 0 }, status: { [weak self] in self?.status })
+    }
+
+    /// Tells the learner this worker stops (a last status, state `stopped`), so it leaves the membership at
+    /// once; best effort, two seconds at most.
+    func sayGoodbye() {
+        var s = status
+        s.state = Status.stopped
+        _ = try? control.call(.status(s), timeout: .seconds(2))
     }
 
     /// Copies a newer verified broadcast into the model, if there is one.

@@ -31,17 +31,18 @@ public final class ServiceClient: @unchecked Sendable {
         for address in addresses { try socket.connect(address) }
     }
 
-    /// Sends `request` and returns the reply; one call at a time per client (REQ semantics).
-    public func call(_ request: WireMessage, timeout: Duration) throws -> WireMessage {
+    /// Sends `request` and returns the reply; one call at a time per client (REQ semantics). Setting
+    /// `cancel` ends the wait early (with a cancelled TransportError).
+    public func call(_ request: WireMessage, timeout: Duration, cancel: CancelFlag? = nil) throws -> WireMessage {
         lock.lock()
         defer { lock.unlock() }
         let start = ContinuousClock.now
         do {
-            try socket.sendSync(request, timeout: timeout)
+            try socket.sendSync(request, timeout: timeout, cancel: cancel)
             while true {
                 let left = timeout - (ContinuousClock.now - start)
                 guard left > .zero else { throw TransportError(.timedOut, operation: "wait for reply", text: "deadline passed") }
-                let reply = try socket.receiveSync(timeout: left)
+                let reply = try socket.receiveSync(timeout: left, cancel: cancel)
                 if case .error(let e) = reply { throw e }
                 return reply
             }

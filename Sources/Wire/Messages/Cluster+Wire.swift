@@ -72,14 +72,35 @@ extension Status {
         }
         self.init(workerID: w.workerID, role: try Role(wire: w.role, field: "status.role"), host: w.host, pid: w.pid,
                   policyVersion: w.policyVersion, state: w.state, samplesPerSecond: w.samplesPerSecond,
-                  uptimeMillis: w.uptimeMs, unixMillis: w.unixMillis, unitsDone: w.unitsDone)
+                  uptimeMillis: w.uptimeMs, unixMillis: w.unixMillis, unitsDone: w.unitsDone,
+                  silentMillis: w.silentMs)
     }
 
     var wire: Rpp_V1_Status {
         var w = Rpp_V1_Status()
         w.workerID = workerID; w.role = role.wire; w.host = host; w.pid = pid; w.policyVersion = policyVersion
         w.state = state; w.samplesPerSecond = samplesPerSecond; w.uptimeMs = uptimeMillis
-        w.unixMillis = unixMillis; w.unitsDone = unitsDone
+        w.unixMillis = unixMillis; w.unitsDone = unitsDone; w.silentMs = silentMillis
+        return w
+    }
+}
+
+extension ClusterStatus {
+    /// At most this many members in one status (a cluster of thousands of processes is not rpp's scale).
+    static let maxMembers = 10_000
+
+    init(wire w: Rpp_V1_ClusterStatus) throws(FrameError) {
+        guard w.members.count <= Self.maxMembers else {
+            throw .invariant("cluster_status.members", "\(w.members.count) entries, at most \(Self.maxMembers)")
+        }
+        var members: [Status] = []
+        for m in w.members { members.append(try Status(wire: m)) }
+        self.init(members: members)
+    }
+
+    var wire: Rpp_V1_ClusterStatus {
+        var w = Rpp_V1_ClusterStatus()
+        w.members = members.map(\.wire)
         return w
     }
 }

@@ -47,7 +47,7 @@ public struct Heartbeat: Sendable, Equatable {
     }
 }
 
-/// A process's answer to a status survey.
+/// A process's status: who it is, what it is doing and how fast.
 public struct Status: Sendable, Equatable {
     public var workerID: String
     public var role: Role
@@ -59,13 +59,27 @@ public struct Status: Sendable, Equatable {
     public var uptimeMillis: Int64
     public var unixMillis: Int64
     public var unitsDone: UInt64
+    /// In a `ClusterStatus` from the learner: milliseconds since the learner last heard from this process.
+    public var silentMillis: Int64
 
     public init(workerID: String, role: Role, host: String, pid: Int32, policyVersion: UInt64, state: String,
-                samplesPerSecond: Double = 0, uptimeMillis: Int64 = 0, unixMillis: Int64 = 0, unitsDone: UInt64 = 0) {
+                samplesPerSecond: Double = 0, uptimeMillis: Int64 = 0, unixMillis: Int64 = 0, unitsDone: UInt64 = 0,
+                silentMillis: Int64 = 0) {
         self.workerID = workerID; self.role = role; self.host = host; self.pid = pid
         self.policyVersion = policyVersion; self.state = state; self.samplesPerSecond = samplesPerSecond
         self.uptimeMillis = uptimeMillis; self.unixMillis = unixMillis; self.unitsDone = unitsDone
+        self.silentMillis = silentMillis
     }
+}
+
+/// The status of several processes. An empty one asks for status: the learner answers on its status port
+/// with itself and every live member, a reward or reference server with itself.
+public struct ClusterStatus: Sendable, Equatable {
+    /// One entry per process.
+    public var members: [Status]
+
+    /// A status list; `ClusterStatus()` is the request.
+    public init(members: [Status] = []) { self.members = members }
 }
 
 /// An error one process reports to another.

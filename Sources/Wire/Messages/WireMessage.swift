@@ -18,6 +18,7 @@ public enum MessageKind: UInt16, Sendable, CaseIterable, CustomStringConvertible
     case weightAnnouncement = 13
     case weightChunk = 14
     case error = 15
+    case clusterStatus = 16
 
     /// The snake_case name used in files and JSON.
     public var name: String {
@@ -37,6 +38,7 @@ public enum MessageKind: UInt16, Sendable, CaseIterable, CustomStringConvertible
         case .weightAnnouncement: "weight_announcement"
         case .weightChunk: "weight_chunk"
         case .error: "error"
+        case .clusterStatus: "cluster_status"
         }
     }
 
@@ -60,6 +62,7 @@ public enum WireMessage: Sendable, Equatable {
     case weightAnnouncement(WeightAnnouncement)
     case weightChunk(WeightChunk)
     case error(RemoteError)
+    case clusterStatus(ClusterStatus)
 
     public var kind: MessageKind {
         switch self {
@@ -78,6 +81,7 @@ public enum WireMessage: Sendable, Equatable {
         case .weightAnnouncement: .weightAnnouncement
         case .weightChunk: .weightChunk
         case .error: .error
+        case .clusterStatus: .clusterStatus
         }
     }
 
@@ -99,6 +103,7 @@ public enum WireMessage: Sendable, Equatable {
         case .weightAnnouncement(let m): m.wire
         case .weightChunk(let m): m.wire
         case .error(let m): m.wire
+        case .clusterStatus(let m): m.wire
         }
     }
 
@@ -127,6 +132,7 @@ public enum WireMessage: Sendable, Equatable {
             case .weightAnnouncement: return .weightAnnouncement(try WeightAnnouncement(wire: try parse(payload)))
             case .weightChunk: return .weightChunk(try WeightChunk(wire: try parse(payload)))
             case .error: return .error(try RemoteError(wire: try parse(payload)))
+            case .clusterStatus: return .clusterStatus(try ClusterStatus(wire: try parse(payload)))
             }
         } catch let error as FrameError {
             throw error
@@ -154,6 +160,7 @@ public enum WireMessage: Sendable, Equatable {
             case .weightAnnouncement: try parse(payload) as Rpp_V1_WeightAnnouncement
             case .weightChunk: try parse(payload) as Rpp_V1_WeightChunk
             case .error: try parse(payload) as Rpp_V1_Error
+            case .clusterStatus: try parse(payload) as Rpp_V1_ClusterStatus
             }
             var options = JSONEncodingOptions()
             options.preserveProtoFieldNames = true

@@ -138,7 +138,8 @@ public nonisolated struct Rpp_V1_Heartbeat: Sendable {
   public init() {}
 }
 
-/// A process's answer to a status survey.
+/// A process's status: rollout workers send it to the learner after each heartbeat (state "stopped" when
+/// they stop), servers answer a status request with it, and a ClusterStatus lists them.
 public nonisolated struct Rpp_V1_Status: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -164,6 +165,24 @@ public nonisolated struct Rpp_V1_Status: Sendable {
   public var unixMillis: Int64 = 0
 
   public var unitsDone: UInt64 = 0
+
+  /// In a ClusterStatus from the learner: milliseconds since the learner last heard from this process.
+  public var silentMs: Int64 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// Status of a whole cluster. An empty one is a status request: the learner answers it on its status
+/// port (base + 2) with itself and every live member; a reward or reference server answers it on its
+/// own address with itself.
+public nonisolated struct Rpp_V1_ClusterStatus: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var members: [Rpp_V1_Status] = []
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -416,7 +435,7 @@ nonisolated extension Rpp_V1_Heartbeat: SwiftProtobuf.Message, SwiftProtobuf._Me
 
 nonisolated extension Rpp_V1_Status: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Status"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}worker_id\0\u{1}role\0\u{1}host\0\u{1}pid\0\u{3}policy_version\0\u{1}state\0\u{3}samples_per_second\0\u{3}uptime_ms\0\u{3}unix_millis\0\u{3}units_done\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}worker_id\0\u{1}role\0\u{1}host\0\u{1}pid\0\u{3}policy_version\0\u{1}state\0\u{3}samples_per_second\0\u{3}uptime_ms\0\u{3}unix_millis\0\u{3}units_done\0\u{3}silent_ms\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -434,6 +453,7 @@ nonisolated extension Rpp_V1_Status: SwiftProtobuf.Message, SwiftProtobuf._Messa
       case 8: try { try decoder.decodeSingularInt64Field(value: &self.uptimeMs) }()
       case 9: try { try decoder.decodeSingularInt64Field(value: &self.unixMillis) }()
       case 10: try { try decoder.decodeSingularUInt64Field(value: &self.unitsDone) }()
+      case 11: try { try decoder.decodeSingularInt64Field(value: &self.silentMs) }()
       default: break
       }
     }
@@ -470,6 +490,9 @@ nonisolated extension Rpp_V1_Status: SwiftProtobuf.Message, SwiftProtobuf._Messa
     if self.unitsDone != 0 {
       try visitor.visitSingularUInt64Field(value: self.unitsDone, fieldNumber: 10)
     }
+    if self.silentMs != 0 {
+      try visitor.visitSingularInt64Field(value: self.silentMs, fieldNumber: 11)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -484,6 +507,37 @@ nonisolated extension Rpp_V1_Status: SwiftProtobuf.Message, SwiftProtobuf._Messa
     if lhs.uptimeMs != rhs.uptimeMs {return false}
     if lhs.unixMillis != rhs.unixMillis {return false}
     if lhs.unitsDone != rhs.unitsDone {return false}
+    if lhs.silentMs != rhs.silentMs {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Rpp_V1_ClusterStatus: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ClusterStatus"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}members\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.members) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.members.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.members, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Rpp_V1_ClusterStatus, rhs: Rpp_V1_ClusterStatus) -> Bool {
+    if lhs.members != rhs.members {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

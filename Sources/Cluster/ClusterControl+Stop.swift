@@ -1,0 +1,116 @@
+// `rpp cluster down` and `rpp cluster scale`: stopping gracefully (the learner first, with SIGTERM, so it
+// checkpoints; then workers and servers; SIGKILL after a timeout), and adding or removing rollout workers
+// while the run goes on.
+import Foundation
+import Wire
+
+extension ClusterControl {
+    /// What `stop` did to one process.
+    public enum StopOutcome: String, Sendable {
+        /// It exited after SIGTERM.
+        case stopped
+        /// It did not exit in time and was killed.
+        case killed
+        /// It was not running any more.
+        case gone
+    }
+
+    /// Stops every process of `state`: the learner first (SIGTERM, then SIGKILL after `learnerTimeout`
+    /// seconds), then the rest together (`othersTimeout`). Returns each process's outcome.
+    public static func stop(_ state: ClusterState, learnerTimeout: Double, othersTimeout: Double,
+                            log: (String) -> Void) -> [(ProcessRecord, StopOutcome)] {
+        var outcomes: [(ProcessRecord, StopOutcome)] = []
+        let learner = state.processes.filter { $0.spec.roleValue == .learner }
+        let others = state.processes.filter { $0.spec.roleValue != .learner }
+        for group in [learner, others] where !group.isEmpty {
+            let signalled = group.filter { ProcessControl.signal($0, SIGTERM) }
+            for p in group where !signalled.contains(p) {
+                outcomes.append((p, .gone))
+                log("cluster down: \(p.spec.id) (pid \(p.pid) on \(p.spec.host)) was not running")
+            }
+            if !signalled.isEmpty {
+                log("cluster down: SIGTERM to \(signalled.map(\.spec.id).joined(separator: ", ")); waiting up to "
+                    + "\(Int(group == learner ? learnerTimeout : othersTimeout)) s")
+            }
+            let left = ProcessControl.waitForExit(signalled, timeout: group == learner ? learnerTimeout : othersTimeout)
+            for p in left {
+                ProcessControl.signal(p, SIGKILL)
+                log("cluster down: \(p.spec.id) (pid \(p.pid)) did not stop in time; sent SIGKILL")
+            }
+            _ = ProcessControl.waitForExit(left, timeout: 5)
+            for p in signalled { outcomes.append((p, left.contains(p) ? .killed : .stopped)) }
+        }
+        return outcomes
+    }
+
+    /// Brings the number of rollout workers recorded in `state` to `count`: starts new ones (on the hosts
+    /// file's rollout hosts, fewest workers first) and waits until they registered, or stops the newest
+    /// ones with SIGTERM (each finishes its unit; the learner re-issues a lost lease anyway). Workers that
+    /// are no longer running are dropped from the state first. Saves the state.
+    public static func scale(_ state: inout ClusterState, rollout count: Int, hosts: HostsFile?, timeout: Double,
+                             log: (String) -> Void) throws(ClusterError) {
+        let dead = state.workers.filter { !ProcessControl.isAlive($0) }
+        if !dead.isEmpty {
+            log("cluster scale: \(dead.map(\.spec.id).joined(separator: ", ")) no longer running; dropped from the state")
+            state.processes.removeAll { dead.contains($0) }
+        }
+        let current = state.workers
+        if count > current.count {
+            var started: [ProcessRecord] = []
+            for _ in current.count..<count {
+                let spec = placement(state: state, hosts: hosts)
+                let record = try launch(spec, into: &state)
+                started.append(record)
+                log("cluster scale: started \(spec.id) on \(spec.host) (pid \(record.pid)), log \(record.log)")
+            }
+            try waitRegistered(state, started, timeout: timeout)
+        } else if count < current.count {
+            let leaving = Array(current.suffix(current.count - count))
+            for p in leaving { ProcessControl.signal(p, SIGTERM) }
+            state.processes.removeAll { leaving.contains($0) }
+            do { try state.save() } catch { throw ClusterError("cannot write the state file: \(error)") }
+            log("cluster scale: SIGTERM to \(leaving.map(\.spec.id).joined(separator: ", ")); each stops after its unit")
+            let left = ProcessControl.waitForExit(leaving, timeout: timeout)
+            for p in left {
+                ProcessControl.signal(p, SIGKILL)
+                log("cluster scale: \(p.spec.id) did not stop within \(Int(timeout)) s; sent SIGKILL")
+            }
+        }
+        do { try state.save() } catch { throw ClusterError("cannot write the state file: \(error)") }
+    }
+
+    /// Where a new rollout worker goes: the hosts file's rollout host with the fewest recorded workers
+    /// (the learner's host when the file names none or cannot be read).
+    static func placement(state: ClusterState, hosts: HostsFile?) -> ProcessSpec {
+        let id = "rollout-\(state.nextRolloutNumber)"
+        let candidates = hosts?.hosts.filter { $0.count(.rollout) > 0 } ?? []
+        if let h = candidates.min(by: { a, b in
+            state.workers.filter { $0.spec.host == a.address }.count < state.workers.filter { $0.spec.host == b.address }.count
+        }) {
+            return ProcessSpec(id: id, role: "rollout", host: h.address, launcher: h.launcher, directory: h.directory,
+                               binary: h.binary, listen: nil)
+        }
+        let learner = state.processes.first { $0.spec.roleValue == .learner }?.spec
+        return ProcessSpec(id: id, role: "rollout", host: learner?.host ?? "127.0.0.1", launcher: learner?.launcher ?? .local,
+                           directory: learner?.directory, binary: learner?.binary, listen: nil)
+    }
+
+    /// Waits until the learner lists every one of `records` as a member.
+    static func waitRegistered(_ state: ClusterState, _ records: [ProcessRecord], timeout: Double) throws(ClusterError) {
+        let probe = try StatusProbe(state: state, timeout: 2)
+        let deadline = Date(timeIntervalSinceNow: timeout)
+        while true {
+            for p in records where !ProcessControl.isAlive(p) {
+                throw ClusterError("\(p.spec.id) exited before registering; last lines of \(p.log):\n\(ProcessControl.tail(p))")
+            }
+            let ids = Set(((try? probe.learner(state.learner)) ?? []).map(\.workerID))
+            let missing = records.filter { !ids.contains($0.spec.id) }
+            if missing.isEmpty { return }
+            if Date() >= deadline {
+                throw ClusterError("\(missing.map(\.spec.id).joined(separator: ", ")) did not register with the learner "
+                                   + "within \(Int(timeout)) s (they keep running; see their logs, or `rpp cluster scale` again)")
+            }
+            Thread.sleep(forTimeInterval: 0.3)
+        }
+    }
+}

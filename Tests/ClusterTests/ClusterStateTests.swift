@@ -1,0 +1,73 @@
+// The state file: a round trip through JSON, the pointer, and clear errors when there is no cluster.
+@testable import Cluster
+import Foundation
+import XCTest
+
+final class ClusterStateTests: XCTestCase {
+    func testRoundTripAndPointer() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("rpp-state-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let run = dir.appendingPathComponent("run-1").path
+        try FileManager.default.createDirectory(atPath: run, withIntermediateDirectories: true)
+        let plan = ClusterPlan(hosts: try HostsFile(text: """
+            127.0.0.1 learner reference reward rollout=2
+            10.77.0.3 rollout=1 launcher="ip netns exec h3"
+            """))
+        var state = ClusterState(runDirectory: run, hostsFile: "hosts", config: "/x/rpp.yaml",
+                                 overrides: ["run.iterations=3"] + plan.overrides, directory: "/x", binary: "/x/rpp",
+                                 learner: plan.learner, keyFile: nil, compression: "auto")
+        for (i, spec) in plan.processes.enumerated() {
+            state.processes.append(ProcessRecord(spec: spec, pid: Int32(100 + i), command: ClusterControl.arguments(spec, state: state),
+                                                 log: run + "/logs/\(spec.id).log", started: 1_795_000_000))
+        }
+        try state.save()
+        XCTAssertEqual(try ClusterState.load(run), state)
+        XCTAssertEqual(try ClusterState.load(ClusterState.file(in: run)), state)
+        let pointer = dir.appendingPathComponent("current").path
+        try state.writePointer(pointer)
+        XCTAssertEqual(try ClusterState.load(pointer), state)
+        XCTAssertEqual(state.workers.map(\.spec.id), ["rollout-1", "rollout-2", "rollout-3"])
+        XCTAssertEqual(state.nextRolloutNumber, 4)
+        XCTAssertEqual(state.processes.last?.spec.launcher, .prefix(["ip", "netns", "exec", "h3"]))
+        // The arguments carry the config, every override, and each role's own option.
+        let reward = state.processes.first { $0.spec.id == "reward-1" }!
+        XCTAssertEqual(Array(reward.command.prefix(3)), ["reward", "--config", "/x/rpp.yaml"])
+        XCTAssertEqual(Array(reward.command.suffix(2)), ["--listen", "tcp://127.0.0.1:5610"])
+        XCTAssertTrue(reward.command.contains("cluster.learner=tcp://127.0.0.1:5600"))
+        XCTAssertEqual(Array(state.workers[0].command.suffix(2)), ["--id", "rollout-1"])
+        // Placement of a new worker: the rollout host with the fewest workers.
+        XCTAssertEqual(ClusterControl.placement(state: state, hosts: try HostsFile(text: """
+            127.0.0.1 learner reference reward rollout=2
+            10.77.0.3 rollout=1 launcher="ip netns exec h3"
+            """)).host, "10.77.0.3")
+    }
+
+    func testNoClusterErrors() throws {
+        XCTAssertThrowsError(try ClusterState.load("/nonexistent/current")) { error in
+            XCTAssertTrue("\(error)".contains("no cluster at /nonexistent/current"), "\(error)")
+            XCTAssertTrue("\(error)".contains("rpp cluster up"), "\(error)")
+        }
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("rpp-state-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        XCTAssertThrowsError(try ClusterState.load(dir.path)) { XCTAssertTrue("\($0)".contains("cluster.json is missing"), "\($0)") }
+        try Data("{not json".utf8).write(to: dir.appendingPathComponent("cluster.json"))
+        XCTAssertThrowsError(try ClusterState.load(dir.path)) { XCTAssertTrue("\($0)".contains("not a cluster state file"), "\($0)") }
+    }
+
+    func testShellQuotingAndLaunchers() throws {
+        XCTAssertEqual(HostShell.quote("plain-word_1.2"), "plain-word_1.2")
+        XCTAssertEqual(HostShell.quote("it's a [list]"), "'it'\\''s a [list]'")
+        XCTAssertEqual(HostShell.argv("echo hi", launcher: .ssh("u@h")).suffix(2), ["u@h", "echo hi"])
+        XCTAssertEqual(HostShell.argv("echo hi", launcher: .prefix(["ip", "netns", "exec", "h1"])),
+                       ["ip", "netns", "exec", "h1", "sh", "-c", "echo hi"])
+        let out = try HostShell.run("echo \(HostShell.quote("a 'b' c")); echo err >&2; exit 3", on: .local)
+        XCTAssertEqual(out.status, 3)
+        XCTAssertEqual(out.stdout, "a 'b' c\n")
+        XCTAssertEqual(out.stderr, "err\n")
+        let start = Date()
+        XCTAssertThrowsError(try HostShell.run("sleep 5", on: .local, timeout: 0.3)) { XCTAssertTrue("\($0)".contains("no answer within")) }
+        XCTAssertLessThan(Date().timeIntervalSince(start), 3)
+    }
+
+}
