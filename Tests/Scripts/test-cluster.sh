@@ -14,6 +14,16 @@
 # on every exit (trap).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+# --probe: exit 0 when this machine can build the hosts (root, ip, namespaces, bridges, veth pairs), 1 if not.
+if [ "${1:-}" = --probe ]; then
+  [ "$(id -u)" = 0 ] && command -v ip > /dev/null || exit 1
+  ! ip -4 addr 2>/dev/null | grep -q "inet 10\.77\.0\." || exit 1
+  P=rpq$$; ok=0
+  if ip netns add "${P}n" 2>/dev/null && ip link add "${P}b" type bridge 2>/dev/null \
+     && ip link add "${P}v" type veth peer name "${P}p" 2>/dev/null && ip link set "${P}p" netns "${P}n" 2>/dev/null; then ok=1; fi
+  ip link del "${P}v" 2>/dev/null; ip link del "${P}b" 2>/dev/null; ip netns del "${P}n" 2>/dev/null
+  [ $ok = 1 ] && exit 0 || exit 1
+fi
 RPP=$(realpath "${RPP:-.build/release/rpp}")
 [ "$(id -u)" = 0 ] || { echo "test-cluster: needs root (ip netns); run as root or with sudo" >&2; exit 1; }
 command -v ip > /dev/null || { echo "test-cluster: needs iproute2 (apt-get install iproute2)" >&2; exit 1; }
