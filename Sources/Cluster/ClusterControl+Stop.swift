@@ -26,7 +26,7 @@ extension ClusterControl {
             let signalled = group.filter { ProcessControl.signal($0, SIGTERM) }
             for p in group where !signalled.contains(p) {
                 outcomes.append((p, .gone))
-                log("cluster down: \(p.spec.id) (pid \(p.pid) on \(p.spec.host)) was not running")
+                log("cluster down: \(p.spec.id) (pid \(p.pid) on \(p.spec.host)) had already exited")
             }
             if !signalled.isEmpty {
                 log("cluster down: SIGTERM to \(signalled.map(\.spec.id).joined(separator: ", ")); waiting up to "
