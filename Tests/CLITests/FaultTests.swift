@@ -85,21 +85,7 @@ final class FaultTests: XCTestCase {
         try c.startWorker("rollout-2")
         try c.startLearner()
         let straight = try XCTUnwrap(LocalCluster.finalSHA(c.waitForLearner()))
-
-        let killed = try c.startLearner(runName: "resumed")
-        XCTAssertTrue(killed.waitFor("iter 5/\(iterations)", seconds: 60), killed.stdout)
-        kill(killed.process.processIdentifier, SIGKILL)
-        killed.process.waitUntilExit()
-        let resumed = try c.startLearner(resume: true, runName: "resumed")
-        let output = c.waitForLearner()
-        XCTAssertTrue(output.contains("resumed from"), output)
-        XCTAssertTrue(output.contains("iteration 4, policy version 4"), output)
-        XCTAssertEqual(resumed.process.terminationStatus, 0)
-        XCTAssertEqual(LocalCluster.finalSHA(output), straight, "resumed run ends with the uninterrupted run's weights")
-        _ = try checkNothingLostOrDoubled(c, "resumed", iterations: iterations)
-        XCTAssertTrue(FileManager.default.fileExists(
-            atPath: c.runDirectory("resumed").appendingPathComponent("metrics.discarded.jsonl").path),
-            "iteration 5 of the killed learner is set aside, not lost")
+        try killAfterCheckpointAndResume(c, iterations: iterations, expecting: straight)
 
         // SIGTERM at any moment: the learner checkpoints the last finished iteration and exits; resuming ends the same.
         let stopped = try c.startLearner(runName: "stopped")
@@ -114,5 +100,40 @@ final class FaultTests: XCTestCase {
         let again = try c.startLearner(runName: "resumed")
         again.process.waitUntilExit()
         XCTAssertNotEqual(again.process.terminationStatus, 0, "a second learner without --resume must not overwrite the run")
+    }
+
+    /// Starts the run "resumed", kills its learner with kill -9 during iteration 5 (the last checkpoint is 4),
+    /// resumes it and checks that it ends with `straight`, the uninterrupted run's final SHA-256.
+    func killAfterCheckpointAndResume(_ c: LocalCluster, iterations: Int, expecting straight: String,
+                                      file: StaticString = #filePath, line: UInt = #line) throws {
+        let killed = try c.startLearner(runName: "resumed")
+        XCTAssertTrue(killed.waitFor("iter 5/\(iterations)", seconds: 60), killed.stdout, file: file, line: line)
+        kill(killed.process.processIdentifier, SIGKILL)
+        killed.process.waitUntilExit()
+        let resumed = try c.startLearner(resume: true, runName: "resumed")
+        let output = c.waitForLearner()
+        XCTAssertTrue(output.contains("resumed from"), output, file: file, line: line)
+        XCTAssertTrue(output.contains("iteration 4, policy version 4"), output, file: file, line: line)
+        XCTAssertEqual(resumed.process.terminationStatus, 0, file: file, line: line)
+        XCTAssertEqual(LocalCluster.finalSHA(output), straight, "resumed run ends with the uninterrupted run's weights",
+                       file: file, line: line)
+        _ = try checkNothingLostOrDoubled(c, "resumed", iterations: iterations, file: file, line: line)
+        XCTAssertTrue(FileManager.default.fileExists(
+            atPath: c.runDirectory("resumed").appendingPathComponent("metrics.discarded.jsonl").path),
+            "iteration 5 of the killed learner is set aside, not lost", file: file, line: line)
+    }
+
+    /// The same with PPO: the critic and its optimiser come back from the checkpoint too.
+    func testPPOLearnerKilledAndResumedMatchesUninterruptedRun() throws {
+        let iterations = 6
+        let c = try LocalCluster(name: "straight", iterations: iterations,
+                                 extra: ["checkpoint.every=2", "algorithm.estimator=ppo"])
+        try c.startServers()
+        try c.startWorker("rollout-1")
+        try c.startLearner()
+        let straight = try XCTUnwrap(LocalCluster.finalSHA(c.waitForLearner()))
+        XCTAssertTrue(FileManager.default.fileExists(atPath: c.runDirectory("straight")
+            .appendingPathComponent("checkpoints/iter-000006/critic/model.safetensors").path))
+        try killAfterCheckpointAndResume(c, iterations: iterations, expecting: straight)
     }
 }

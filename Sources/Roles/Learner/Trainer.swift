@@ -103,6 +103,12 @@ public final class Trainer: @unchecked Sendable {
         guard seed == settings.run.run.seed else {
             throw RolesError(.invalidConfig, "checkpoint \(directory.path) is from a run with seed \(seed), this run has run.seed \(settings.run.run.seed)")
         }
+        let estimator: String = try field("estimator")
+        guard estimator == settings.run.algorithm.estimator.rawValue else {
+            throw RolesError(.invalidConfig, "checkpoint \(directory.path) is from a run with algorithm.estimator \(estimator), "
+                             + "this run has \(settings.run.algorithm.estimator.rawValue): resume with the same estimator, or start "
+                             + "a new run from its weights with model.init=\(directory.path)")
+        }
         iteration = try field("iteration")
         version = try field("policy_version")
         nextUnitID = try field("next_unit_id")
