@@ -10,23 +10,6 @@ import Wire
 import XCTest
 
 final class LearnerUpdateTests: XCTestCase {
-    /// Samples a batch with `model` and rewards responses that contain token 5.
-    func sampleBatch(_ model: Transformer, iteration: Int, prompts: Int, n: Int) throws -> RolloutBatch {
-        let task = ArithTask()
-        var rng = Xoshiro256(seed: UInt64(iteration))
-        let problems = (0..<prompts).map { _ in task.draw(&rng) }
-        let rows = try problems.flatMap { Array(repeating: try task.promptTokens($0), count: n) }
-        let g = try model.generate(prompts: rows, options: SamplingOptions(temperature: 1, maxNewTokens: 4, stopTokens: [1],
-                                                                           seed: UInt64(iteration) &* 7919))
-        let items = (0..<rows.count).map { b in
-            Experience(rollout: Rollout(unitID: 1, promptID: UInt64(b / n), sampleIndex: b % n, promptTokens: rows[b],
-                                        responseTokens: g.tokens[b], behaviourLogprobs: g.logprobs[b],
-                                        finishReason: g.finish[b] == .stop ? .stop : .length, policyVersion: 0, workerID: "w"),
-                       reward: g.tokens[b].contains(5) ? 1 : 0, refLogprobs: nil)
-        }
-        return RolloutBatch(iteration: UInt64(iteration), samplesPerPrompt: n, experiences: items)
-    }
-
     /// Settings for 16 prompts × 4 samples, train batch 32, micro-batch 16, no KL (then `configure`), and a tiny
     /// one-layer policy initialised from `seed`.
     func tinySetup(seed: UInt64, _ configure: (inout RunConfig) -> Void = { _ in }) throws -> (LearnerSettings, Transformer) {

@@ -86,7 +86,7 @@ public final class Critic: @unchecked Sendable {
 
     /// Accumulates the gradient of d loss / d V[b,t] (B×T of the micro-batch last passed to `forward`).
     func backward(_ dValues: [Float], _ mb: RolloutTensors) throws {
-        try model.backwardSequenceValues(Self.sequenceRows(dValues, mb))
+        try model.backwardSequenceValues(mb.sequenceRows(dValues))
     }
 
     /// Lays out per-row values (row b has `sequences[b].count - 1` entries, one per input position) as B×T
@@ -101,16 +101,6 @@ public final class Critic: @unchecked Sendable {
             for t in 0..<len { out[b * mb.shape.tokens + t] = row[row.count - len + t] }
         }
         return out
-    }
-
-    /// The inverse layout of `responseValues`: B×T per-token gradients as per-row arrays (0 on prompt positions).
-    static func sequenceRows(_ flat: [Float], _ mb: RolloutTensors) -> [[Float]] {
-        mb.sequences.enumerated().map { b, seq in
-            var row = [Float](repeating: 0, count: seq.count - 1)
-            let len = mb.responseLengths[b]
-            for t in 0..<len { row[row.count - len + t] = flat[b * mb.shape.tokens + t] }
-            return row
-        }
     }
 
     /// One optimiser step of the critic over the mini-batch `step`: clipped value loss against `returns`

@@ -83,8 +83,8 @@ public enum PolicyUpdate {
                 let result = try policyLoss(input, config: rl, klCoef: klCoef, aggregator: aggregator)
                 stepLoss += result.loss
                 report.policy.merge(result.metrics)
-                try model.backwardSequences(dLogp: rowGradients(result.gradLogprobs, mb),
-                                            dEntropy: result.gradEntropy.map { rowGradients($0, mb) })
+                try model.backwardSequences(dLogp: mb.sequenceRows(result.gradLogprobs),
+                                            dEntropy: result.gradEntropy.map { mb.sequenceRows($0) })
             }
             let (_, norm) = optimizer.update(model)
             report.loss += stepLoss
@@ -115,16 +115,5 @@ public enum PolicyUpdate {
             start = rows.upperBound
         }
         return out
-    }
-
-    /// Lays a padded B×T per-token gradient out as `sequenceLogProbs` rows (row b has `sequences[b].count - 1`
-    /// entries; response token t sits at `count - len + t`; prompt positions get 0).
-    static func rowGradients(_ flat: [Float], _ t: RolloutTensors) -> [[Float]] {
-        t.sequences.enumerated().map { b, seq in
-            var row = [Float](repeating: 0, count: seq.count - 1)
-            let len = t.responseLengths[b]
-            for i in 0..<len { row[row.count - len + i] = flat[b * t.shape.tokens + i] }
-            return row
-        }
     }
 }

@@ -91,6 +91,17 @@ public struct RolloutTensors: Sendable, Equatable {
         return out
     }
 
+    /// The inverse of `responseLogprobs(fromSequenceLogprobs:)`: a padded B×T per-token array (gradients) as per-row
+    /// arrays of `sequences[b].count - 1` entries, response token t at `count - 1 - len + t`, 0 on prompt positions.
+    public func sequenceRows(_ flat: [Float]) -> [[Float]] {
+        sequences.enumerated().map { b, seq in
+            var row = [Float](repeating: 0, count: seq.count - 1)
+            let len = responseLengths[b]
+            for t in 0..<len { row[row.count - len + t] = flat[b * shape.tokens + t] }
+            return row
+        }
+    }
+
     /// Splits a padded B×T array into per-sample arrays of each response's length (padding dropped).
     public func perSample<S: Sendable>(_ flat: [S]) throws(RolesError) -> [[S]] {
         guard flat.count == shape.count else {
