@@ -7,10 +7,13 @@ struct RPP: AsyncParsableCommand {
         commandName: "rpp",
         abstract: "REINFORCE++ on a cluster of Swift processes.",
         discussion: """
-            Roles and tools of an rpp cluster. Run `rpp help <subcommand>` for the options of one.
+            Roles and tools of an rpp cluster. Run `rpp help <subcommand>` for the options of one. \
             Start with `make run` (a local cluster trains a small model) and `make test`.
-            Operate a cluster with `rpp cluster up --hosts Deploy/hosts.local`, then `rpp cluster status`,
-            `rpp cluster scale --rollout N` and `rpp cluster down` (see Deploy/CLUSTER.md).
+
+            Operate a cluster with `rpp cluster up --hosts Deploy/hosts.local`, then `rpp cluster status`, \
+            `rpp cluster scale --rollout N` and `rpp cluster down` (see Deploy/CLUSTER.md). A learner stopped \
+            with SIGTERM checkpoints; `rpp learner --resume` continues it; `rpp learner --record DIR` and \
+            `rpp replay DIR` record and re-run its updates bit for bit.
             """,
         subcommands: [Inspect.self, Bench.self, ClusterCommand.self] + modelCommands + roleCommands + serverCommands
             + recordingCommands)
