@@ -37,6 +37,10 @@ public struct RunConfig: Sendable, Equatable {
     /// Reads and validates the YAML file at `path`, then applies `overrides` (`section.key=value`).
     public static func load(path: String, overrides: [String] = []) throws -> RunConfig {
         let text: String
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw ConfigError(key: "", message: "no such config file (give --config PATH; the default run is Deploy/rpp.yaml "
+                              + "in the rpp checkout)", location: path)
+        }
         do {
             text = try String(contentsOfFile: path, encoding: .utf8)
         } catch {
