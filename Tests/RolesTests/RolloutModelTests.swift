@@ -27,7 +27,7 @@ final class RolloutModelTests: XCTestCase {
         }
         XCTAssertGreaterThan(Set(g.tokens.map(\.count)).count, 1, "responses of different lengths exercise the padding")
         let t = RolloutBatch(iteration: 0, samplesPerPrompt: n, experiences: experiences).tensors()
-        let rescored = try t.responseLogprobs(fromSequenceLogprobs: model.sequenceLogProbs(t.sequences).logp)
+        let rescored = try t.responseEntries(fromSequenceRows: model.sequenceLogProbs(t.sequences).logp)
         for i in 0..<t.shape.count {
             if t.mask[i] == 1 { XCTAssertEqual(rescored[i], t.behaviourLogprobs[i], accuracy: 1e-4, "position \(i)") }
             else { XCTAssertEqual(rescored[i], 0) }

@@ -33,11 +33,11 @@ final class RolloutTensorsTests: XCTestCase {
         let t = batch(lengths: [2, 3]).tensors()
         // sequenceLogProbs gives count − 1 values per row: prompt part then response part.
         let rows = t.sequences.map { seq in (1..<seq.count).map { Float($0) } }
-        let padded = try t.responseLogprobs(fromSequenceLogprobs: rows)
+        let padded = try t.responseEntries(fromSequenceRows: rows)
         XCTAssertEqual(padded, [5, 6, 0, 5, 6, 7])
         XCTAssertEqual(try t.perSample(padded), [[5, 6], [5, 6, 7]])
-        XCTAssertThrowsError(try t.responseLogprobs(fromSequenceLogprobs: [rows[0]]))
-        XCTAssertThrowsError(try t.responseLogprobs(fromSequenceLogprobs: [rows[0], [1]]))
+        XCTAssertThrowsError(try t.responseEntries(fromSequenceRows: [rows[0]]))
+        XCTAssertThrowsError(try t.responseEntries(fromSequenceRows: [rows[0], [1]]))
         XCTAssertThrowsError(try t.perSample([Float](repeating: 0, count: 5)))
     }
 

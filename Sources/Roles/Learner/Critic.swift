@@ -51,56 +51,23 @@ public final class Critic: @unchecked Sendable {
         } else {
             model = try RewardModel.fromLanguageModel(policy)
         }
-        return try Critic(model: model, optimizer: makeOptimizer(settings: settings, model: model))
-    }
-
-    /// AdamW of the critic: `optim` settings (betas, weight decay, clip, warmup, schedule) at `algorithm.critic_lr`.
-    static func makeOptimizer(settings: LearnerSettings, model: Transformer) -> AdamW {
-        let o = settings.run.optim
-        let lr = settings.run.algorithm.criticLR ?? o.lr
-        let total = settings.run.run.iterations * settings.run.optimizerStepsPerIteration
-        return AdamW(model: model, schedule: LRSchedule(peak: Float(lr), warmupSteps: o.warmupSteps,
-                                                        cosineTotalSteps: o.schedule == .cosine ? total : nil,
-                                                        minRatio: Float(o.minLRRatio)),
-                     beta1: Float(o.betas[0]), beta2: Float(o.betas[1]), weightDecay: Float(o.weightDecay),
-                     clipNorm: o.gradClip > 0 ? Float(o.gradClip) : nil)
+        return try Critic(model: model, optimizer: Trainer.makeOptimizer(settings: settings, model: model,
+                                                                          lr: settings.run.algorithm.criticLR ?? settings.run.optim.lr))
     }
 
     /// V[b,t] of every response token (B×T, 0 on padding) under the current weights, micro-batch by micro-batch.
     public func values(_ t: RolloutTensors, microBatch: Int) throws -> [Float] {
-        var out = [Float](repeating: 0, count: t.shape.count)
-        var start = 0
-        while start < t.shape.samples {
-            let rows = start..<min(t.shape.samples, start + max(1, microBatch))
-            out.replaceSubrange(t.shape.elements(ofSamples: rows), with: try forward(t.slice(rows)))
-            start = rows.upperBound
-        }
-        return out
+        try t.mapMicroBatches(size: microBatch, forward)
     }
 
     /// V[b,t] of a micro-batch (B×T, 0 on padding); keeps the activations for `backward`.
     func forward(_ mb: RolloutTensors) throws -> [Float] {
-        let rows = try model.sequenceValues(mb.sequences.map { Array($0.dropLast()) })
-        return try Self.responseValues(rows, mb)
+        try mb.responseEntries(fromSequenceRows: model.sequenceValues(mb.sequences.map { Array($0.dropLast()) }))
     }
 
     /// Accumulates the gradient of d loss / d V[b,t] (B×T of the micro-batch last passed to `forward`).
     func backward(_ dValues: [Float], _ mb: RolloutTensors) throws {
         try model.backwardSequenceValues(mb.sequenceRows(dValues))
-    }
-
-    /// Lays out per-row values (row b has `sequences[b].count - 1` entries, one per input position) as B×T
-    /// response-token values: response token t of a row with L response tokens is entry `count - 1 - L + t`.
-    static func responseValues(_ rows: [[Float]], _ mb: RolloutTensors) throws(RolesError) -> [Float] {
-        var out = [Float](repeating: 0, count: mb.shape.count)
-        for (b, row) in rows.enumerated() {
-            let len = mb.responseLengths[b]
-            guard row.count == mb.sequences[b].count - 1, len <= row.count else {
-                throw RolesError(.shapeMismatch, "critic row \(b) has \(row.count) values, expected \(mb.sequences[b].count - 1)")
-            }
-            for t in 0..<len { out[b * mb.shape.tokens + t] = row[row.count - len + t] }
-        }
-        return out
     }
 
     /// One optimiser step of the critic over the mini-batch `step`: clipped value loss against `returns`

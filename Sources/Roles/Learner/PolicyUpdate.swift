@@ -42,10 +42,10 @@ public enum PolicyUpdate {
         }
         var t = batch.tensors()
         let stale = t.policyVersions.filter { $0 < policyVersion }.count
-        // With a correction configured the loss always gets behaviour log-probs (equal to logp_old when on-policy: w = 1).
-        var behaviour: [Float]? = rl.offPolicy == .none ? nil : t.behaviourLogprobs
+        // With a correction configured the loss gets the workers' log-probs as behaviour log-probs (equal to
+        // logp_old when on-policy: w = 1); stale samples get logp_old recomputed with the current weights.
+        let behaviour: [Float]? = rl.offPolicy == .none ? nil : t.behaviourLogprobs
         if stale > 0 {
-            behaviour = t.behaviourLogprobs
             t.behaviourLogprobs = try currentLogprobs(model: model, t, microBatch: sizes.microBatchSize, temperature: temperature)
         }
         var input = t.advantageInput()
@@ -73,8 +73,8 @@ public enum PolicyUpdate {
             for micro in step.microBatches {
                 let mb = t.slice(micro)
                 let (lp, ent) = try model.sequenceLogProbs(mb.sequences, temperature: temperature, withEntropy: wantEntropy)
-                let logp = try mb.responseLogprobs(fromSequenceLogprobs: lp)
-                let entropy = try ent.map { rows throws(RolesError) in try mb.responseLogprobs(fromSequenceLogprobs: rows) }
+                let logp = try mb.responseEntries(fromSequenceRows: lp)
+                let entropy = try ent.map { rows throws(RolesError) in try mb.responseEntries(fromSequenceRows: rows) }
                 let input = PolicyLossInput<Float>(shape: mb.shape, mask: mb.mask, logprobs: logp,
                                                    oldLogprobs: mb.behaviourLogprobs,
                                                    advantages: t.rows(adv.advantages, micro),
@@ -103,17 +103,9 @@ public enum PolicyUpdate {
     /// Log-probs of every response token under the current parameters (no gradient), micro-batch by micro-batch.
     static func currentLogprobs(model: Transformer, _ t: RolloutTensors, microBatch: Int,
                                 temperature: Float) throws -> [Float] {
-        var out = [Float](repeating: 0, count: t.shape.count)
-        var start = 0
-        while start < t.shape.samples {
-            let rows = start..<min(t.shape.samples, start + max(1, microBatch))
-            let mb = t.slice(rows)
-            let (lp, _) = try model.sequenceLogProbs(mb.sequences, temperature: temperature, withEntropy: false)
-            let flat = try mb.responseLogprobs(fromSequenceLogprobs: lp)
-            let e = t.shape.elements(ofSamples: rows)
-            out.replaceSubrange(e, with: flat)
-            start = rows.upperBound
+        try t.mapMicroBatches(size: microBatch) { mb in
+            try mb.responseEntries(fromSequenceRows: model.sequenceLogProbs(mb.sequences, temperature: temperature,
+                                                                             withEntropy: false).0)
         }
-        return out
     }
 }

@@ -29,14 +29,20 @@ public final class Trainer: @unchecked Sendable {
     public init(settings: LearnerSettings, model: Transformer) {
         self.settings = settings
         self.model = model
+        optimizer = Self.makeOptimizer(settings: settings, model: model, lr: settings.run.optim.lr)
+        klController = settings.rl.makeKLController()
+    }
+
+    /// AdamW for `model` with the `optim` settings (betas, weight decay, clip, warmup, schedule over the run's
+    /// optimiser steps) at learning rate `lr`: the policy's at `optim.lr`, the critic's at `algorithm.critic_lr`.
+    static func makeOptimizer(settings: LearnerSettings, model: Transformer, lr: Double) -> AdamW {
         let o = settings.run.optim
         let total = settings.run.run.iterations * settings.run.optimizerStepsPerIteration
-        optimizer = AdamW(model: model, schedule: LRSchedule(peak: Float(o.lr), warmupSteps: o.warmupSteps,
-                                                             cosineTotalSteps: o.schedule == .cosine ? total : nil,
-                                                             minRatio: Float(o.minLRRatio)),
-                          beta1: Float(o.betas[0]), beta2: Float(o.betas[1]), weightDecay: Float(o.weightDecay),
-                          clipNorm: o.gradClip > 0 ? Float(o.gradClip) : nil)
-        klController = settings.rl.makeKLController()
+        return AdamW(model: model, schedule: LRSchedule(peak: Float(lr), warmupSteps: o.warmupSteps,
+                                                        cosineTotalSteps: o.schedule == .cosine ? total : nil,
+                                                        minRatio: Float(o.minLRRatio)),
+                     beta1: Float(o.betas[0]), beta2: Float(o.betas[1]), weightDecay: Float(o.weightDecay),
+                     clipNorm: o.gradClip > 0 ? Float(o.gradClip) : nil)
     }
 
     /// Makes the PPO critic if the run needs one and has none yet (from `model.critic_init`, else from the

@@ -74,24 +74,25 @@ public struct RolloutTensors: Sendable, Equatable {
         AdvantageInput(shape: shape, rewards: rewards, mask: mask, logprobs: behaviourLogprobs, refLogprobs: refLogprobs)
     }
 
-    /// Lays out the output of `sequenceLogProbs(sequences)` (per row, log-probs of tokens 1..<count) as a
-    /// padded B×T array of response-token log-probs: the last `responseLengths[b]` values of each row.
-    public func responseLogprobs(fromSequenceLogprobs rows: [[Float]]) throws(RolesError) -> [Float] {
+    /// Lays out per-row outputs over the input positions 0..<count-1 of each sequence (the log-probs and
+    /// entropies of `sequenceLogProbs`, the critic's values) as a padded B×T array of response-token entries:
+    /// the last `responseLengths[b]` values of each row. `sequenceRows(_:)` is the inverse.
+    public func responseEntries(fromSequenceRows rows: [[Float]]) throws(RolesError) -> [Float] {
         guard rows.count == shape.samples else {
-            throw RolesError(.shapeMismatch, "\(rows.count) log-prob rows for \(shape.samples) samples")
+            throw RolesError(.shapeMismatch, "\(rows.count) rows for \(shape.samples) samples")
         }
         var out = [Float](repeating: 0, count: shape.count)
         for (b, row) in rows.enumerated() {
             let len = responseLengths[b]
             guard row.count == sequences[b].count - 1 else {
-                throw RolesError(.shapeMismatch, "row \(b) has \(row.count) log-probs, expected \(sequences[b].count - 1)")
+                throw RolesError(.shapeMismatch, "row \(b) has \(row.count) entries, expected \(sequences[b].count - 1)")
             }
             for t in 0..<len { out[b * shape.tokens + t] = row[row.count - len + t] }
         }
         return out
     }
 
-    /// The inverse of `responseLogprobs(fromSequenceLogprobs:)`: a padded B×T per-token array (gradients) as per-row
+    /// The inverse of `responseEntries(fromSequenceRows:)`: a padded B×T per-token array (gradients) as per-row
     /// arrays of `sequences[b].count - 1` entries, response token t at `count - 1 - len + t`, 0 on prompt positions.
     public func sequenceRows(_ flat: [Float]) -> [[Float]] {
         sequences.enumerated().map { b, seq in
@@ -118,6 +119,15 @@ public struct RolloutTensors: Sendable, Equatable {
                               sequences: Array(sequences[rows]), mask: Array(mask[e]),
                               behaviourLogprobs: Array(behaviourLogprobs[e]), refLogprobs: refLogprobs.map { Array($0[e]) },
                               rewards: Array(rewards[rows]), policyVersions: Array(policyVersions[rows]))
+    }
+
+    /// A B×T array filled micro-batch by micro-batch (`size` samples at a time) with `body`'s B'×T outputs.
+    public func mapMicroBatches(size: Int, _ body: (RolloutTensors) throws -> [Float]) rethrows -> [Float] {
+        var out = [Float](repeating: 0, count: shape.count)
+        for rows in BatchConfig.split(0..<shape.samples, size: max(1, size)) {
+            out.replaceSubrange(shape.elements(ofSamples: rows), with: try body(slice(rows)))
+        }
+        return out
     }
 
     /// The optimiser steps of one iteration over this batch; checks that B and n match `config`.
