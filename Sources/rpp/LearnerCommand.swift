@@ -60,7 +60,7 @@ struct LearnerCommand: AsyncParsableCommand {
         if let recorder {
             let sha = try recorder.finish(trainer: learner.trainer, stoppedEarly: result.stoppedEarly)
             print("learner: recorded \(recorder.batches) batches in \(recorder.directory.path); final weights sha256 "
-                  + sha.map { String(format: "%02x", $0) }.joined())
+                  + WeightDigest.hex(sha))
         }
         var line = "learner done: \(result.iterations) iterations, policy version \(result.policyVersion)"
         if let a = result.initialAccuracy, let b = result.finalAccuracy {

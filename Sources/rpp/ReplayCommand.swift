@@ -80,7 +80,7 @@ struct ReplayCommand: ParsableCommand {
             }
             print("replay: checkpoint \(out) (iteration \(trainer.iteration), policy version \(trainer.version))")
         }
-        let got = result.finalSHA256.map { String(format: "%02x", $0) }.joined()
+        let got = WeightDigest.hex(result.finalSHA256)
         print("replay: final parameters sha256 \(got)")
         guard let expected = result.expectedSHA256 else {
             print("replay: recorded parameters sha256 none: \(recording.directory.path)/final.json is missing (the learner "

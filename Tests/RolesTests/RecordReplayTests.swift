@@ -29,7 +29,7 @@ final class RecordReplayTests: XCTestCase {
         let result = try replay(Self.committed)
         print(String(format: "replay of the committed recording: %d updates in %.2f s (OpenBLAS core %@, recorded %@)",
                      result.iterations?.count ?? 0, result.seconds, OpenBLASTuning.coreName, recording.header.blasCore))
-        XCTAssertEqual(hex(result.finalSHA256), recording.final?.paramsSHA256,
+        XCTAssertEqual(WeightDigest.hex(result.finalSHA256), recording.final?.paramsSHA256,
                        "recorded with OpenBLAS core \(recording.header.blasCore) on \(recording.header.workers) cores; "
                        + "this process has \(OpenBLASTuning.coreName) on \(Parallel.workers)")
         XCTAssertTrue(result.matches)
@@ -82,6 +82,24 @@ final class RecordReplayTests: XCTestCase {
             try FileManager.default.copyItem(at: dir, to: Self.committed)
             print("wrote \(Self.committed.path)")
         }
+    }
+
+    /// A PPO recording stands alone too: replay takes the critic from start/critic, not from model.critic_init
+    /// (deleted here before the replay).
+    func testPPORecordingReplaysWithoutTheCriticInit() throws {
+        let scratch = try temporaryDirectory()
+        let criticInit = scratch.appendingPathComponent("critic-init")
+        let start = try Transformer(config: RecordedCluster.modelConfig)
+        start.initializeWeights(seed: 9)
+        try start.save(directory: criticInit)
+        var config = RecordedCluster.config(runDirectory: scratch.appendingPathComponent("run").path)
+        config.algorithm.estimator = .ppo
+        config.model.criticInit = criticInit.path
+        let dir = scratch.appendingPathComponent("recording")
+        let (_, recordedSHA) = try RecordedCluster.run(config: config, record: dir)
+        try FileManager.default.removeItem(at: criticInit)
+        let replayed = try replay(dir)
+        XCTAssertEqual(replayed.finalSHA256, recordedSHA, "a PPO run replays bit for bit from its recording alone")
     }
 
     /// A learner resumed from a checkpoint records its restored state as start/, so the recording replays alone.

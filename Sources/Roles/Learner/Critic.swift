@@ -51,8 +51,12 @@ public final class Critic: @unchecked Sendable {
         } else {
             model = try RewardModel.fromLanguageModel(policy)
         }
-        return try Critic(model: model, optimizer: Trainer.makeOptimizer(settings: settings, model: model,
-                                                                          lr: settings.run.algorithm.criticLR ?? settings.run.optim.lr))
+        return try Critic(model: model, optimizer: optimizer(settings: settings, model: model))
+    }
+
+    /// The critic's AdamW: the `optim` settings at `algorithm.critic_lr` (default `optim.lr`).
+    static func optimizer(settings: LearnerSettings, model: Transformer) -> AdamW {
+        Trainer.makeOptimizer(settings: settings, model: model, lr: settings.run.algorithm.criticLR ?? settings.run.optim.lr)
     }
 
     /// V[b,t] of every response token (B×T, 0 on padding) under the current weights, micro-batch by micro-batch.

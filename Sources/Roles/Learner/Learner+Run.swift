@@ -97,10 +97,10 @@ extension Learner {
                 result.finalAccuracy = acc
                 line += String(format: " acc %.1f%%", acc * 100)
             }
-            line += String(format: " kl %.4f len %.2f samples/s %.0f clip %.3f v%d workers %d (rollout %.2fs train %.2fs sync %.2fs %@)",
+            line += String(format: " kl %.4f len %.2f samples/s %.0f clip %.3f v%d workers %d (rollout %.2fs train %.2fs sync %.2fs ",
                            report.stats.klPerToken.mean, report.stats.responseLength.mean, m["perf/samples_per_s"]!,
-                           report.policy.clipFraction, trainer.version, hub.workersAlive, t1 - t0, t2 - t1, t3 - t2,
-                           byteString(sync?.wireBytes ?? 0))
+                           report.policy.clipFraction, trainer.version, hub.workersAlive, t1 - t0, t2 - t1, t3 - t2)
+                + byteString(sync?.wireBytes ?? 0) + ")"
             if let v = report.extraMetrics?["critic/value_loss"] { line += String(format: " value loss %.4f", v) }
             try metrics.record(iteration: iteration, time: elapsed(), metrics: m)
             log(line)
@@ -121,7 +121,7 @@ extension Learner {
         }
         result.checkpoint = try saveCheckpoint()
         try metrics.writeChart()
-        log("learner: checkpoint \(result.checkpoint!) (weights sha256 \(hex(sha))); metrics in \(metrics.directory)")
+        log("learner: checkpoint \(result.checkpoint!) (weights sha256 \(WeightDigest.hex(sha))); metrics in \(metrics.directory)")
         return result
     }
 
@@ -197,6 +197,3 @@ func peakResidentMegabytes() -> Double {
 func byteString(_ bytes: Int) -> String {
     bytes >= 1 << 20 ? String(format: "%.1f MB", Double(bytes) / 1e6) : String(format: "%.0f KB", Double(bytes) / 1e3)
 }
-
-/// Lower-case hex of `bytes`.
-func hex(_ bytes: [UInt8]) -> String { bytes.map { String(format: "%02x", $0) }.joined() }

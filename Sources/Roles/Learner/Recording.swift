@@ -65,7 +65,7 @@ public enum RecordingLayout {
     public static let final = "final.json"
 
     /// The checksum index.jsonl keeps of a frame file: SHA-256, lower-case hex.
-    public static func frameDigest(_ bytes: [UInt8]) -> String { hex(Array(SHA256.hash(data: bytes))) }
+    public static func frameDigest(_ bytes: [UInt8]) -> String { WeightDigest.hex(Array(SHA256.hash(data: bytes))) }
 
     /// `batches/iter-NNNNNN.frame`, relative to the recording.
     public static func batchFile(iteration: Int) -> String { String(format: "\(batches)/iter-%06d.frame", iteration) }
@@ -193,7 +193,7 @@ public final class Recorder: @unchecked Sendable {
         }
         let entry = RecordingIndexEntry(iteration: iteration, file: file, frameBytes: frame.count,
                                         frameSHA256: RecordingLayout.frameDigest(frame), policyVersion: trainer.version,
-                                        paramsSHA256: hex(trainer.parametersSHA256), samples: batch.count,
+                                        paramsSHA256: WeightDigest.hex(trainer.parametersSHA256), samples: batch.count,
                                         samplesPerPrompt: batch.samplesPerPrompt)
         try appendIndex(entry)
         batches += 1
@@ -205,7 +205,7 @@ public final class Recorder: @unchecked Sendable {
     public func finish(trainer: Trainer, stoppedEarly: Bool) throws -> [UInt8] {
         try saveStartIfNeeded(trainer)
         let sha = trainer.parametersSHA256
-        let final = RecordingFinal(iterations: trainer.iteration, policyVersion: trainer.version, paramsSHA256: hex(sha),
+        let final = RecordingFinal(iterations: trainer.iteration, policyVersion: trainer.version, paramsSHA256: WeightDigest.hex(sha),
                                    batches: batches, stoppedEarly: stoppedEarly)
         try Self.writeJSON(final, to: directory.appendingPathComponent(RecordingLayout.final))
         do { try index.close() } catch {

@@ -22,7 +22,7 @@ public struct ReplayResult: Sendable {
     public var seconds: Double
 
     /// True when the replayed parameters equal the recorded ones.
-    public var matches: Bool { expectedSHA256 == hex(finalSHA256) }
+    public var matches: Bool { expectedSHA256 == WeightDigest.hex(finalSHA256) }
 }
 
 /// Re-runs the updates of a recording.
@@ -92,7 +92,7 @@ public enum Replay {
 
     /// Throws `.diverged` when the trainer's version or parameters differ from what the learner had before `entry`.
     static func check(_ trainer: Trainer, before entry: RecordingIndexEntry, recording: Recording) throws {
-        let sha = hex(trainer.parametersSHA256)
+        let sha = WeightDigest.hex(trainer.parametersSHA256)
         guard trainer.version == entry.policyVersion, sha == entry.paramsSHA256 else {
             let cause = entry.iteration == recording.entries.first?.iteration
                 ? "start/ is not the state the recording began with"

@@ -74,6 +74,7 @@ public final class Trainer: @unchecked Sendable {
     /// Writes weights (HF safetensors), optimiser moments and the trainer state into `directory`, and the
     /// critic's into `directory/critic` (PPO).
     public func save(directory: URL) throws {
+        try prepareCritic()   // a PPO checkpoint always holds its critic, even one saved before the first update
         try model.save(directory: directory)
         try critic?.save(directory: directory.appendingPathComponent(Self.criticDirectory))
         try model.saveTrainingState(optimizer, extra: [
@@ -87,14 +88,21 @@ public final class Trainer: @unchecked Sendable {
     /// (and the critic, PPO). Throws `RolesError(.invalidConfig)` when the checkpoint does not fit this run's
     /// model, seed or estimator.
     public func restore(directory: URL) throws {
-        try prepareCritic()
-        if let critic {
+        if settings.rl.estimator.needsCritic {
             let dir = directory.appendingPathComponent(Self.criticDirectory)
             guard FileManager.default.fileExists(atPath: dir.appendingPathComponent("model.safetensors").path) else {
                 throw RolesError(.invalidConfig, "checkpoint \(directory.path) has no \(Self.criticDirectory)/model.safetensors: "
                                  + "it was not written by a ppo run, and this run (algorithm.estimator ppo) needs its critic")
             }
-            try critic.restore(directory: dir)
+            // The checkpoint's own critic (not model.critic_init, which a replaying machine may not have).
+            if critic == nil {
+                let saved: Transformer
+                do { saved = try Transformer.load(directory: dir) } catch {
+                    throw RolesError(.invalidConfig, "critic checkpoint \(dir.path): \(error)")
+                }
+                critic = try Critic(model: saved, optimizer: Critic.optimizer(settings: settings, model: saved))
+            }
+            try critic!.restore(directory: dir)
         }
         let file = try SafetensorsFile(contentsOf: directory.appendingPathComponent("model.safetensors"))
         try model.loadWeights(from: file)

@@ -16,6 +16,9 @@ public enum WeightDigest {
             return Array(hasher.finalize())
         }
     }
+
+    /// Lower-case hex of a digest, as logs, indexes and `rpp replay` print it.
+    public static func hex(_ digest: [UInt8]) -> String { digest.map { String(format: "%02x", $0) }.joined() }
 }
 
 /// One policy version ready to broadcast: its announcement, then its chunks in any order.
