@@ -47,6 +47,7 @@ down() {
   "$RPP" cluster down --dir "$RUN" || true
   # Interrupted: the learner's last lines (its checkpoint) were written after we stopped following it.
   [ "${INTERRUPTED:-0}" = 1 ] && grep -E "^learner(:| done)" "$LOG" | tail -n 2
+  echo "run: $SECONDS s in all"
   return 0
 }
 trap down EXIT

@@ -76,9 +76,6 @@ public struct HostsFile: Sendable, Equatable {
         try validate()
     }
 
-    /// The host running the learner.
-    public var learnerHost: Host { hosts.first { $0.count(.learner) > 0 }! }
-
     /// Processes of `role` over every host.
     public func total(_ role: Role) -> Int { hosts.reduce(0) { $0 + $1.count(role) } }
 }

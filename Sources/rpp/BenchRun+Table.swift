@@ -83,7 +83,7 @@ struct BenchRunResult {
 
     /// REINFORCE++ against PPO as ratios.
     static func ratios(reinforce r: BenchRunResult, ppo p: BenchRunResult) -> String {
-        [String(format: "REINFORCE++ / PPO end-to-end samples/s: %.2fx (the paper reports about 1.4x)",
+        [String(format: "REINFORCE++ / PPO end-to-end samples/s: %.2fx",
                 r.samplesPerSecond / p.samplesPerSecond),
          String(format: "PPO / REINFORCE++ learner update time per iteration: %.2fx (%.3f s vs %.3f s)",
                 p.updateSeconds / r.updateSeconds, p.updateSeconds, r.updateSeconds),

@@ -127,15 +127,11 @@ struct BenchRun: ParsableCommand {
                                   learnerPeakMB: exit.peakMB, file: metricsPath)
     }
 
-    /// A learner base port with its next three ports free, and two more free ports for reward and reference.
+    /// A learner base port with its three next ports free, then the reward (+4) and reference (+5) ports.
     func freeClusterPorts() throws -> (learner: Int, reward: Int, reference: Int) {
-        for _ in 0..<100 {
-            let base = LoopbackPort.free()
-            guard base + 3 < 65_536, (1...3).allSatisfy({ LoopbackPort.isFree(base + $0) }) else { continue }
-            let reward = LoopbackPort.free(), reference = LoopbackPort.free()
-            let used = Set(base...(base + 3))
-            if !used.contains(reward) && !used.contains(reference) && reward != reference { return (base, reward, reference) }
+        guard let base = LoopbackPort.freeBlock(6) else {
+            throw BenchRunError("found no free block of 6 loopback ports in 100 tries")
         }
-        throw BenchRunError("found no free block of 4 loopback ports for the learner in 100 tries")
+        return (base, base + 4, base + 5)
     }
 }

@@ -24,15 +24,10 @@ struct ClusterLocation: ParsableArguments {
     @Option(help: "The cluster's run directory, its cluster.json, or a pointer to it.") var dir: String = "runs/current"
 
     func load() throws -> ClusterState {
-        do { return try ClusterState.load(dir) } catch { throw ClusterFailure(error.description) }
+        do { return try ClusterState.load(dir) } catch { throw ClusterError(error.description) }
     }
 }
 
-/// The path of the running rpp binary.
-func currentBinary() -> String {
-    if let target = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") { return target }
-    return URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL.path
-}
 
 /// `rpp cluster up`.
 struct ClusterUp: ParsableCommand {
@@ -56,22 +51,22 @@ struct ClusterUp: ParsableCommand {
 
     func run() throws {
         let hostsFile: HostsFile
-        do { hostsFile = try HostsFile.load(path: hosts) } catch { throw ClusterFailure("cluster up: \(error)") }
+        do { hostsFile = try HostsFile.load(path: hosts) } catch { throw ClusterError("cluster up: \(error)") }
         let plan = ClusterPlan(hosts: hostsFile)
         let config: RunConfig
         do { config = try RunConfig.load(path: options.config, overrides: options.overrides + options.assignments + plan.overrides) }
-        catch { throw ClusterFailure("cluster up: \(error)") }
+        catch { throw ClusterError("cluster up: \(error)") }
         let cwd = FileManager.default.currentDirectoryPath
         func absolute(_ p: String) -> String { p.hasPrefix("/") ? p : (cwd as NSString).appendingPathComponent(p) }
         let runDir = URL(fileURLWithPath: absolute(config.runDirectory)).standardizedFileURL.path
         let request = UpRequest(hosts: hostsFile, config: absolute(options.config), overrides: options.overrides + options.assignments,
                                 runDirectory: runDir, keyFile: config.cluster.keyFile.map(absolute),
-                                compression: config.cluster.compression.rawValue, binary: currentBinary(),
+                                compression: config.cluster.compression.rawValue, binary: currentExecutable(),
                                 directory: cwd, timeout: timeout)
         let start = Date()
         let state: ClusterState
         do { state = try ClusterControl.up(request, log: say) } catch {
-            throw ClusterFailure("cluster up: \(error)")
+            throw ClusterError("cluster up: \(error)")
         }
         let pointer = (config.run.dir as NSString).appendingPathComponent("current")
         do { try state.writePointer(pointer) } catch { say("cluster up: cannot write the pointer \(pointer): \(error)") }
@@ -93,7 +88,7 @@ struct ClusterStatusCommand: ParsableCommand {
     func run() throws {
         let state = try location.load()
         let probe: StatusProbe
-        do { probe = try StatusProbe(state: state, timeout: timeout) } catch { throw ClusterFailure("cluster status: \(error)") }
+        do { probe = try StatusProbe(state: state, timeout: timeout) } catch { throw ClusterError("cluster status: \(error)") }
         let report = StatusReport.gather(state, probe: probe)
         if json {
             let encoder = JSONEncoder()
@@ -127,11 +122,12 @@ struct ClusterScale: ParsableCommand {
         var state = try location.load()
         let hosts = try? HostsFile.load(path: state.hostsFile)
         let before = state.workers.count
+        let start = Date()
         do { try ClusterControl.scale(&state, rollout: rollout, hosts: hosts, timeout: timeout, log: say) } catch {
-            throw ClusterFailure("cluster scale: \(error)")
+            throw ClusterError("cluster scale: \(error)")
         }
-        say("cluster scale: rollout workers \(before) → \(state.workers.count): "
-            + state.workers.map(\.spec.id).joined(separator: ", "))
+        say("cluster scale: rollout workers \(before) → \(state.workers.count) in "
+            + String(format: "%.1f s: ", Date().timeIntervalSince(start)) + state.workers.map(\.spec.id).joined(separator: ", "))
     }
 }
 
@@ -157,11 +153,6 @@ struct ClusterDown: ParsableCommand {
     }
 }
 
-/// A cluster command failure, printed as one line (or a line and a log excerpt).
-struct ClusterFailure: Error, CustomStringConvertible {
-    let description: String
-    init(_ message: String) { description = message }
-}
 
 /// Prints a line now (the output may be a pipe that `make run` follows).
 func say(_ line: String) {

@@ -8,15 +8,6 @@ import XCTest
 final class ClusterCommandTests: XCTestCase {
     let deploy = RPP.fixtures.deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("Deploy")
 
-    /// A base port with the learner's four ports and two more free.
-    func freeBase() -> Int {
-        for _ in 0..<50 {
-            let base = freePort()
-            if base < 65_000, (1...5).allSatisfy({ LoopbackPort.isFree(base + $0) }) { return base }
-        }
-        return 45_000 + Int.random(in: 0..<10_000)
-    }
-
     func status(_ dir: String) throws -> [String: Any] {
         let r = try RPP.run(["cluster", "status", "--dir", dir, "--json"])
         XCTAssertEqual(r.status, 0, r.stderr)
@@ -45,7 +36,7 @@ final class ClusterCommandTests: XCTestCase {
     func testUpStatusScaleDownOnLoopback() throws {
         let dir = try RPP.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
-        let base = freeBase()
+        let base = LocalCluster.freeBase()
         let hosts = dir.appendingPathComponent("hosts")
         try Data("""
             # test cluster on loopback
@@ -88,7 +79,7 @@ final class ClusterCommandTests: XCTestCase {
         pids += rows(try status(current)).compactMap { $0["pid"] as? Int }
         let down1 = try RPP.run(["cluster", "scale", "--dir", current, "--rollout", "1", "--timeout", "20"])
         XCTAssertEqual(down1.status, 0, down1.stdout + down1.stderr)
-        XCTAssertTrue(down1.stdout.contains("rollout workers 3 → 1: rollout-1"), down1.stdout)
+        XCTAssertTrue(down1.stdout.contains("rollout workers 3 → 1 in ") && down1.stdout.contains(" s: rollout-1\n"), down1.stdout)
         report = try status(current)
         // Removed workers said goodbye before exiting: the learner no longer lists them.
         XCTAssertEqual(rows(report).filter { $0["role"] as? String == "rollout" }.map { $0["id"] as? String }, ["rollout-1"])
@@ -133,7 +124,7 @@ final class ClusterCommandTests: XCTestCase {
     func testUpReportsTheRoleThatFailsAndStopsTheRest() throws {
         let dir = try RPP.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
-        let base = freeBase()
+        let base = LocalCluster.freeBase()
         let hosts = dir.appendingPathComponent("hosts")
         try Data("127.0.0.1 learner reference reward rollout learner_port=\(base) reward_port=\(base + 4) reference_port=\(base + 5)\n"
             .utf8).write(to: hosts)
@@ -179,7 +170,7 @@ final class ClusterCommandTests: XCTestCase {
     func testUnreachableHostStopsWhatStarted() throws {
         let dir = try RPP.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
-        let base = freeBase()
+        let base = LocalCluster.freeBase()
         let hosts = dir.appendingPathComponent("hosts")
         try Data("""
             127.0.0.1 learner reference reward learner_port=\(base) reward_port=\(base + 4) reference_port=\(base + 5)
@@ -193,8 +184,8 @@ final class ClusterCommandTests: XCTestCase {
         XCTAssertTrue(r.stderr.contains("cannot start rollout-1 on 10.255.0.9"), r.stderr)
         XCTAssertTrue(r.stdout.contains("stopping the 3 process(es) started"), r.stdout)
         let state = try JSONSerialization.jsonObject(with: Data(contentsOf: dir.appendingPathComponent("u/cluster.json"))) as? [String: Any]
-        for pid in (state?["processes"] as? [[String: Any]] ?? []).compactMap({ $0["pid"] as? Int }) {
-            XCTAssertFalse(isRunning(pid), "pid \(pid) left running")
-        }
+        let started = (state?["processes"] as? [[String: Any]] ?? []).compactMap({ $0["pid"] as? Int })
+        XCTAssertEqual(started.count, 3, "the state file lists the three processes that were started")
+        for pid in started { XCTAssertFalse(isRunning(pid), "pid \(pid) left running") }
     }
 }

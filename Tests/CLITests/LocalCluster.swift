@@ -37,15 +37,8 @@ final class LocalCluster {
         try? FileManager.default.removeItem(at: dir)
     }
 
-    /// A base port whose next five ports are free too.
-    static func freeBase() -> Int {
-        for _ in 0..<50 {
-            let base = freePort()
-            guard base < 65_000 else { continue }
-            if (1...5).allSatisfy({ LoopbackPort.isFree(base + $0) }) { return base }
-        }
-        return 45_000 + Int.random(in: 0..<10_000)
-    }
+    /// A base port whose next five ports are free too (learner +0…+3, reward +4, reference +5).
+    static func freeBase() -> Int { LoopbackPort.freeBlock(6) ?? 45_000 + Int.random(in: 0..<10_000) }
 
     private func arguments(_ role: String, _ more: [String] = []) -> [String] {
         [role] + config + sets.flatMap { ["--set", $0] } + more

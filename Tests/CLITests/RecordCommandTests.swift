@@ -5,18 +5,10 @@ import Wire
 import XCTest
 
 final class RecordCommandTests: XCTestCase {
-    func freeBase() -> Int {
-        for _ in 0..<50 {
-            let base = freePort()
-            if base < 65_000, (1...5).allSatisfy({ LoopbackPort.isFree(base + $0) }) { return base }
-        }
-        return 45_000 + Int.random(in: 0..<10_000)
-    }
-
     func testLearnerRecordsAndReplayReproducesItsWeights() throws {
         let dir = try RPP.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
-        let base = freeBase()
+        let base = LocalCluster.freeBase()
         let model = RPP.fixtures.appendingPathComponent("model/llama-gqa").path
         let sets = [
             "model.init=\(model)", "model.reference=\(model)",

@@ -81,13 +81,10 @@ final class CriticTests: XCTestCase {
         XCTAssertLessThan(result.metrics.clippedTokens, result.metrics.tokens, "and some do not")
         try critic.backward(result.gradValues, t)
         let g = model.grads.toArray()
-        var checked = 0
         for s in model.layout.specs {
             try checkDirectionalDerivatives(s.name, x: model.params.pointer + s.offset, count: s.count,
                                             analytic: Array(g[s.offset..<s.offset + s.count]), loss: loss)
-            checked += 1
         }
-        XCTAssertEqual(checked, model.layout.specs.count)
         XCTAssertNotNil(model.layout.spec(named: "score.weight"))
     }
 

@@ -150,7 +150,7 @@ final class LearnerHub: @unchecked Sendable {
         }
         if behind { republish() }
         guard let unit else {
-            throw RemoteError(code: .notFound, message: "no work: retry in \(Self.retryMillis) ms")
+            throw RemoteError(code: .overloaded, message: "no work: retry in \(Self.retryMillis) ms")
         }
         return .workUnit(unit)
     }

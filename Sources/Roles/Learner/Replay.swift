@@ -66,12 +66,12 @@ public enum Replay {
             }
             entries = all.filter { $0.iteration <= until }
         }
-        // Every batch file is checked before the first update, so damage is reported before minutes of compute.
-        for entry in entries { _ = try recording.batch(entry) }
+        // Every batch file is read and checked before the first update, so damage is reported before minutes of
+        // compute (the decoded batches are small next to the model: token ids and per-token floats).
+        let batches = try entries.map(recording.batch)
         let started = DispatchTime.now().uptimeNanoseconds
-        for entry in entries {
+        for (entry, batch) in zip(entries, batches) {
             try check(trainer, before: entry, recording: recording)
-            let batch = try recording.batch(entry)
             let report = try trainer.update(batch)
             log(String(format: "replay: iter %d reward %.3f kl %.4f loss %.5f grad norm %.4f v%d", entry.iteration,
                        report.stats.reward.mean, report.stats.klPerToken.mean, report.loss, report.gradNorm, trainer.version))

@@ -24,8 +24,10 @@ extension RolloutWorker {
                 reply = try control.call(.workRequest(WorkRequest(workerID: settings.workerID, policyVersion: version)),
                                          timeout: requestTimeout, cancel: stopFlag)
             } catch let e as RemoteError {
-                if e.message.hasSuffix("register again") { try? register() }
-                pause(milliseconds: retryMillis(e.message))
+                // notFound: the learner does not know this worker (or restarted): register again.
+                // overloaded: no work right now.
+                if e.code == .notFound { try? register() }
+                pause(milliseconds: LearnerHub.retryMillis)
                 continue
             } catch {
                 settings.log("\(settings.workerID): work request failed: \(error)")
@@ -119,12 +121,6 @@ extension RolloutWorker {
     private func pause(milliseconds: Int) {
         let until = Date(timeIntervalSinceNow: Double(milliseconds) / 1000)
         while !stopFlag.isCancelled && Date() < until { Thread.sleep(forTimeInterval: 0.005) }
-    }
-
-    /// The wait the learner asked for ("no work: retry in N ms"), 50 ms otherwise.
-    private func retryMillis(_ message: String) -> Int {
-        guard let r = message.range(of: "retry in ") else { return 50 }
-        return Int(message[r.upperBound...].prefix { $0.isNumber }) ?? 50
     }
 }
 

@@ -1,7 +1,7 @@
 // The client side of the reward and reference servers: one REQ socket connected to every server of a
 // kind. nanomsg spreads requests over the connected servers and, when one dies, re-sends an unanswered
-// request to another after `resendInterval`; the client adds a deadline, checks that the reply answers
-// this request, and turns Error replies into thrown `RemoteError`s.
+// request to another after `resendInterval` (the REQ socket itself drops replies to earlier requests); the
+// client adds a deadline and turns Error replies into thrown `RemoteError`s.
 import Foundation
 import Wire
 
@@ -39,13 +39,11 @@ public final class ServiceClient: @unchecked Sendable {
         let start = ContinuousClock.now
         do {
             try socket.sendSync(request, timeout: timeout, cancel: cancel)
-            while true {
-                let left = timeout - (ContinuousClock.now - start)
-                guard left > .zero else { throw TransportError(.timedOut, operation: "wait for reply", text: "deadline passed") }
-                let reply = try socket.receiveSync(timeout: left, cancel: cancel)
-                if case .error(let e) = reply { throw e }
-                return reply
-            }
+            let left = timeout - (ContinuousClock.now - start)
+            guard left > .zero else { throw TransportError(.timedOut, operation: "wait for reply", text: "deadline passed") }
+            let reply = try socket.receiveSync(timeout: left, cancel: cancel)
+            if case .error(let e) = reply { throw e }
+            return reply
         } catch let error as TransportError where error.code == .timedOut {
             throw ServiceError(service: service, message: "no reply within \(timeout): is a \(service) server running "
                                + "and reachable? (\(error))")

@@ -25,6 +25,16 @@ public enum LoopbackPort {
         } == 0
     }
 
+    /// The first of `count` consecutive ports that were all free a moment ago (a learner's four and the
+    /// servers' after them), or nil after 100 tries.
+    public static func freeBlock(_ count: Int) -> Int? {
+        for _ in 0..<100 {
+            let base = free()
+            if base + count <= 65_536, (1..<count).allSatisfy({ isFree(base + $0) }) { return base }
+        }
+        return nil
+    }
+
     private static func address(port: Int) -> sockaddr_in {
         var addr = sockaddr_in()
         addr.sin_family = sa_family_t(AF_INET)
