@@ -37,8 +37,8 @@ final class RecordReplayTests: XCTestCase {
 
     /// A test process cannot change its OpenBLAS kernels (`rpp replay` re-executes with the recorded ones, and
     /// ReplayCommandTests checks that), so in-process comparisons with the committed recording need the same core.
+    /// `name` is "RecordReplayTests.testUntilComparesWithTheIndex" on Linux ("-[RecordReplayTests test…]" elsewhere).
     override func setUpWithError() throws {
-        let name = String(describing: self)
         guard name.contains("CommittedRecording") || name.contains("Until") else { return }
         let recorded = try Recording(directory: Self.committed).header.blasCore
         try XCTSkipUnless(OpenBLASTuning.coreName.lowercased() == recorded.lowercased(),
