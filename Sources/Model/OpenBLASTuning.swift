@@ -27,8 +27,19 @@ public enum OpenBLASTuning {
         let core = coreName.lowercased()
         if core.contains("skylakex") || core.contains("cooperlake") || core.contains("sapphire") { return }
         guard cpuHasAVX512() else { return }
-        setenv("OPENBLAS_CORETYPE", "SkylakeX", 1)
+        reexec(withCore: "SkylakeX")
+    }
+
+    /// Re-executes this binary, same arguments, with OPENBLAS_CORETYPE=`core` (and `marker`=1 when given, so
+    /// that the new process can tell it was re-executed). Returns only when exec failed, with the environment
+    /// as it was: the caller carries on with the kernels it has.
+    public static func reexec(withCore core: String, marker: String? = nil) {
+        let previous = getenv("OPENBLAS_CORETYPE").map { String(cString: $0) }
+        setenv("OPENBLAS_CORETYPE", core, 1)
+        if let marker { setenv(marker, "1", 1) }
+        fflush(nil)
         execv("/proc/self/exe", CommandLine.unsafeArgv)
-        unsetenv("OPENBLAS_CORETYPE")  // exec failed: carry on with the default kernels
+        if let previous { setenv("OPENBLAS_CORETYPE", previous, 1) } else { unsetenv("OPENBLAS_CORETYPE") }
+        if let marker { unsetenv(marker) }
     }
 }

@@ -65,6 +65,9 @@ struct LearnerCommand: AsyncParsableCommand {
         var line = "learner done: \(result.iterations) iterations, policy version \(result.policyVersion)"
         if let a = result.initialAccuracy, let b = result.finalAccuracy {
             line += String(format: ", held-out accuracy %.1f%% → %.1f%%", a * 100, b * 100)
+            if let m = result.meanOfLastThree {
+                line += String(format: " (mean of the last three evaluations %.1f%%, %+.1f points)", m * 100, (m - a) * 100)
+            }
         }
         if result.stoppedEarly { line += " (stopped early)" }
         print(line)

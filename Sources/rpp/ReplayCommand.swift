@@ -112,10 +112,8 @@ enum BLASCore {
     static func reexecIfNeeded(recorded: String) {
         guard getenv("RPP_NO_REEXEC") == nil, getenv("RPP_REPLAY_REEXECUTED") == nil,
               OpenBLASTuning.coreName.lowercased() != recorded.lowercased() else { return }
-        setenv("OPENBLAS_CORETYPE", recorded, 1)
-        setenv("RPP_REPLAY_REEXECUTED", "1", 1)  // once: OpenBLAS may refuse a core this CPU cannot run
-        fflush(nil)
-        execv("/proc/self/exe", CommandLine.unsafeArgv)
-        unsetenv("RPP_REPLAY_REEXECUTED")  // exec failed: carry on, the SHA-256 comparison will tell
+        // Once only (the marker): OpenBLAS may refuse a core this CPU cannot run. When exec fails the replay
+        // carries on with the current kernels and the SHA-256 comparison tells.
+        OpenBLASTuning.reexec(withCore: recorded, marker: "RPP_REPLAY_REEXECUTED")
     }
 }

@@ -15,7 +15,13 @@ public struct LearnerResult: Sendable {
     /// Held-out (validation) accuracy before training, if evaluated.
     public var initialAccuracy: Double?
     /// Held-out (validation) accuracy of the last evaluation, if any.
-    public var finalAccuracy: Double?
+    public var finalAccuracy: Double? { evaluations.last }
+    /// Held-out (validation) accuracy of every evaluation during training in this process, in order.
+    public var evaluations: [Double] = []
+    /// The mean of the last three evaluations (the figure `make run` is judged by), when there were three.
+    public var meanOfLastThree: Double? {
+        evaluations.count >= 3 ? evaluations.suffix(3).reduce(0, +) / 3 : nil
+    }
     /// Test-split accuracy at the end, if evaluated.
     public var testAccuracy: Double?
     /// The last checkpoint directory.
@@ -94,7 +100,7 @@ extension Learner {
             if cfg.eval.every > 0 && !validation.isEmpty && (iteration % cfg.eval.every == 0 || last) {
                 let acc = try source.evaluate(model, on: validation)
                 m[MetricName.heldOutAccuracy] = acc
-                result.finalAccuracy = acc
+                result.evaluations.append(acc)
                 line += String(format: " acc %.1f%%", acc * 100)
             }
             line += String(format: " kl %.4f len %.2f samples/s %.0f clip %.3f v%d workers %d (rollout %.2fs train %.2fs sync %.2fs ",
