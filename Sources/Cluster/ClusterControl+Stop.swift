@@ -49,6 +49,13 @@ extension ClusterControl {
     /// are no longer running are dropped from the state first. Saves the state.
     public static func scale(_ state: inout ClusterState, rollout count: Int, hosts: HostsFile?, timeout: Double,
                              log: (String) -> Void) throws(ClusterError) {
+        // Workers started for a run whose learner is gone would wait for, and then join, whichever learner
+        // comes up next on that address (another run's): refuse instead.
+        if let learner = state.processes.first(where: { $0.spec.roleValue == .learner }), !ProcessControl.isAlive(learner) {
+            throw ClusterError("the learner of \(state.runDirectory) (pid \(learner.pid) on \(learner.spec.host)) is not running: "
+                               + "that run has ended or failed, so nothing was started or stopped. Start a cluster with "
+                               + "`rpp cluster up` (or `make run`), or stop what is left of this one with `rpp cluster down`")
+        }
         let dead = state.workers.filter { !ProcessControl.isAlive($0) }
         if !dead.isEmpty {
             log("cluster scale: \(dead.map(\.spec.id).joined(separator: ", ")) no longer running; dropped from the state")

@@ -42,6 +42,33 @@ final class ClusterStateTests: XCTestCase {
             """)).host, "10.77.0.3")
     }
 
+    /// A run whose learner has exited (finished or failed) cannot be scaled: workers started for it would wait
+    /// for, then join, the next learner on that address. Nothing is started and the state stays as it was.
+    func testScaleRefusesWhenTheLearnerIsGone() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("rpp-state-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let run = dir.appendingPathComponent("run-1").path
+        try FileManager.default.createDirectory(atPath: run, withIntermediateDirectories: true)
+        let plan = ClusterPlan(hosts: try HostsFile(text: "127.0.0.1 learner reference reward rollout=2\n"))
+        var state = ClusterState(runDirectory: run, hostsFile: "hosts", config: "/x/rpp.yaml", overrides: plan.overrides,
+                                 directory: "/x", binary: "/x/rpp", learner: plan.learner, keyFile: nil, compression: "auto")
+        for spec in plan.processes {  // pid 0: never a running process
+            state.processes.append(ProcessRecord(spec: spec, pid: 0, command: ClusterControl.arguments(spec, state: state),
+                                                 log: run + "/logs/\(spec.id).log", started: 1_795_000_000))
+        }
+        try state.save()
+        let before = state
+        var lines: [String] = []
+        XCTAssertThrowsError(try ClusterControl.scale(&state, rollout: 3, hosts: nil, timeout: 1) { lines.append($0) }) { error in
+            let text = "\(error)"
+            XCTAssertTrue(text.contains("the learner of \(run) (pid 0 on 127.0.0.1) is not running"), text)
+            XCTAssertTrue(text.contains("nothing was started or stopped") && text.contains("rpp cluster up"), text)
+        }
+        XCTAssertEqual(lines, [])
+        XCTAssertEqual(state, before)
+        XCTAssertEqual(try ClusterState.load(run), before)
+    }
+
     func testNoClusterErrors() throws {
         XCTAssertThrowsError(try ClusterState.load("/nonexistent/current")) { error in
             XCTAssertTrue("\(error)".contains("no cluster at /nonexistent/current"), "\(error)")
