@@ -67,6 +67,12 @@ final class ClusterStateTests: XCTestCase {
         XCTAssertEqual(lines, [])
         XCTAssertEqual(state, before)
         XCTAssertEqual(try ClusterState.load(run), before)
+        // Status says the run has ended at once, without waiting for a learner that cannot answer.
+        let started = Date()
+        let report = StatusReport.gather(state, probe: try StatusProbe(state: state, timeout: 3))
+        XCTAssertLessThan(Date().timeIntervalSince(started), 2)
+        XCTAssertTrue(report.learnerError?.contains("the learner (pid 0 on 127.0.0.1) is not running") ?? false, "\(report)")
+        XCTAssertEqual(report.rows.map(\.state), Array(repeating: "exited", count: 5))
     }
 
     func testNoClusterErrors() throws {
