@@ -112,6 +112,25 @@ public final class Transformer: @unchecked Sendable {
         }
     }
 
+    /// Initialises as PyTorch's module defaults would (a hand-written PyTorch Llama): every Linear
+    /// weight [out, in] (projections, lm_head, score) and bias uniform in ±1/sqrt(in) (kaiming-uniform with
+    /// a = sqrt(5)), the embedding Normal(0, 1), norms ones; reproducible for a seed.
+    public func initializeWeightsTorchDefaults(seed: UInt64) {
+        var rng = Xoshiro256(seed: seed)
+        var fanIn: [String: Int] = [:]
+        for s in layout.specs where s.shape.count == 2 { fanIn[s.name] = s.shape[1] }
+        for s in layout.specs {
+            let p = params.pointer + s.offset
+            if s.name.hasSuffix("norm.weight") { p.update(repeating: 1, count: s.count) }
+            else if s.offset == layout.embed { for i in 0..<s.count { p[i] = Float(rng.normal()) } }
+            else {
+                let weight = s.name.hasSuffix(".bias") ? String(s.name.dropLast(5)) + ".weight" : s.name
+                let bound = 1 / Float(fanIn[weight] ?? s.shape.last ?? 1).squareRoot()
+                for i in 0..<s.count { p[i] = Float(rng.uniform() * 2 - 1) * bound }
+            }
+        }
+    }
+
     /// Runs `body` on this model's own serial dispatch queue and resumes the caller with its result, so
     /// async code (actors, tasks) never blocks a cooperative-pool thread on the kernels.
     public func perform<T: Sendable>(_ body: @escaping @Sendable (Transformer) throws -> T) async throws -> T {

@@ -20,6 +20,8 @@ struct SFTCommand: ParsableCommand {
     @Option(help: "Evaluate every N steps.") var evalEvery: Int = 25
     @Option(help: "Stop at the first validation accuracy >= this.") var target: Double = 0.35
     @Option(help: "Step cap: reaching it is a failure.") var maxSteps: Int = 2500
+    @Option(help: "Weight initialisation: normal (Normal(0, 0.02), the transformers convention) or torch (PyTorch module defaults: Linear uniform in ±1/sqrt(fan_in), embedding Normal(0, 1)).")
+    var `init`: SFTInit = .normal
 
     func run() throws {
         OpenBLASTuning.reexecWithAVX512KernelsIfNeeded()
@@ -29,8 +31,11 @@ struct SFTCommand: ParsableCommand {
         var cfg = ModelConfig.arithPolicy
         cfg.maxPositionEmbeddings = max(64, task.promptWidth + task.maxAnswerLength + 1)
         let model = try Transformer(config: cfg)
-        model.initializeWeights(seed: seed)
-        print("sft: \(model.parameterCount) parameters, batch \(batch), lr \(lr), target \(target * 100)% on 500 validation prompts")
+        switch `init` {
+        case .normal: model.initializeWeights(seed: seed)
+        case .torch: model.initializeWeightsTorchDefaults(seed: seed)
+        }
+        print("sft: \(model.parameterCount) parameters, \(`init`.rawValue) init, batch \(batch), lr \(lr), target \(target * 100)% on 500 validation prompts")
         var o = SFTOptions()
         o.batch = batch; o.lr = lr; o.warmup = warmup; o.evalEvery = evalEvery; o.targetAccuracy = target
         o.maxSteps = maxSteps; o.seed = seed
@@ -46,4 +51,9 @@ struct SFTCommand: ParsableCommand {
         print(String(format: "sft done: step %d validation %.1f%% test %.1f%% in %.1fs; saved %@", r.steps,
                      r.validationAccuracy * 100, r.testAccuracy * 100, r.seconds, dir.path))
     }
+}
+
+/// `rpp sft --init`: how the starting weights are drawn.
+enum SFTInit: String, ExpressibleByArgument, CaseIterable {
+    case normal, torch
 }
