@@ -70,7 +70,9 @@ extension ClusterControl {
                 started.append(record)
                 log("cluster scale: started \(spec.id) on \(spec.host) (pid \(record.pid)), log \(record.log)")
             }
-            try waitRegistered(state, started, timeout: timeout)
+            try waitAnswering(started, state: state, timeout: timeout, phase: "before registering with the learner",
+                              notReady: "not registered with the learner after \(Int(timeout)) s (the new workers keep "
+                                  + "running; see their logs, or run `rpp cluster scale` again)")
         } else if count < current.count {
             let leaving = Array(current.suffix(current.count - count))
             for p in leaving { ProcessControl.signal(p, SIGTERM) }
@@ -100,24 +102,5 @@ extension ClusterControl {
         let learner = state.processes.first { $0.spec.roleValue == .learner }?.spec
         return ProcessSpec(id: id, role: "rollout", host: learner?.host ?? "127.0.0.1", launcher: learner?.launcher ?? .local,
                            directory: learner?.directory, binary: learner?.binary, listen: nil)
-    }
-
-    /// Waits until the learner lists every one of `records` as a member.
-    static func waitRegistered(_ state: ClusterState, _ records: [ProcessRecord], timeout: Double) throws(ClusterError) {
-        let probe = try StatusProbe(state: state, timeout: 2)
-        let deadline = Date(timeIntervalSinceNow: timeout)
-        while true {
-            for p in records where !ProcessControl.isAlive(p) {
-                throw ClusterError("\(p.spec.id) exited before registering; last lines of \(p.log):\n\(ProcessControl.tail(p))")
-            }
-            let ids = Set(((try? probe.learner(state.learner)) ?? []).map(\.workerID))
-            let missing = records.filter { !ids.contains($0.spec.id) }
-            if missing.isEmpty { return }
-            if Date() >= deadline {
-                throw ClusterError("\(missing.map(\.spec.id).joined(separator: ", ")) did not register with the learner "
-                                   + "within \(Int(timeout)) s (they keep running; see their logs, or `rpp cluster scale` again)")
-            }
-            Thread.sleep(forTimeInterval: 0.3)
-        }
     }
 }

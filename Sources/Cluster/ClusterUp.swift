@@ -84,18 +84,27 @@ public enum ClusterControl {
 
     /// Waits until the learner answers, every server answers and every recorded rollout worker is registered.
     static func waitHealthy(_ state: ClusterState, timeout: Double, log: (String) -> Void) throws(ClusterError) {
+        try waitAnswering(state.processes, state: state, timeout: timeout, phase: "while the cluster started",
+                          notReady: "the cluster is not healthy after \(Int(timeout)) s")
+    }
+
+    /// Waits until every one of `records` answers: the learner on its status port, a server at its address, a
+    /// rollout worker by being registered with the learner. A record whose process exits ends the wait with
+    /// its log's last lines (`phase` says when it exited); so does the timeout (`notReady` opens that error).
+    static func waitAnswering(_ records: [ProcessRecord], state: ClusterState, timeout: Double, phase: String,
+                              notReady: String) throws(ClusterError) {
         let probe = try StatusProbe(state: state, timeout: 1)
         let deadline = Date(timeIntervalSinceNow: timeout)
         var missing: [(record: ProcessRecord, why: String)] = []
         repeat {
             if !missing.isEmpty { Thread.sleep(forTimeInterval: 0.3) }
-            for p in state.processes where !ProcessControl.isAlive(p) {
-                throw ClusterError("\(p.spec.id) (\(p.spec.role) on \(p.spec.host)) exited while the cluster started; "
+            for p in records where !ProcessControl.isAlive(p) {
+                throw ClusterError("\(p.spec.id) (\(p.spec.role) on \(p.spec.host)) exited \(phase); "
                                    + "last lines of \(p.log):\n\(ProcessControl.tail(p))")
             }
             let members = (try? probe.learner(state.learner)) ?? []
             let registered = Set(members.map(\.workerID))
-            missing = state.processes.compactMap { p in
+            missing = records.compactMap { p in
                 switch p.spec.roleValue {
                 case .learner: return members.isEmpty ? (p, "learner (no answer on its status port)") : nil
                 case .reward, .reference:
@@ -107,7 +116,6 @@ public enum ClusterControl {
         } while !missing.isEmpty && Date() < deadline
         guard !missing.isEmpty else { return }
         let tails = missing.map { "--- \($0.record.spec.id): \($0.record.log)\n\(ProcessControl.tail($0.record, lines: 8))" }
-        throw ClusterError("the cluster is not healthy after \(Int(timeout)) s: \(missing.map(\.why).joined(separator: ", "))\n"
-                           + tails.joined(separator: "\n"))
+        throw ClusterError("\(notReady): \(missing.map(\.why).joined(separator: ", "))\n" + tails.joined(separator: "\n"))
     }
 }
