@@ -23,23 +23,30 @@ extension ClusterControl {
         let learner = state.processes.filter { $0.spec.roleValue == .learner }
         let others = state.processes.filter { $0.spec.roleValue != .learner }
         for group in [learner, others] where !group.isEmpty {
-            let signalled = group.filter { ProcessControl.signal($0, SIGTERM) }
-            for p in group where !signalled.contains(p) {
-                outcomes.append((p, .gone))
-                log("cluster down: \(p.spec.id) (pid \(p.pid) on \(p.spec.host)) had already exited")
-            }
-            if !signalled.isEmpty {
-                log("cluster down: SIGTERM to \(signalled.map(\.spec.id).joined(separator: ", ")); waiting up to "
-                    + "\(Int(group == learner ? learnerTimeout : othersTimeout)) s")
-            }
-            let left = ProcessControl.waitForExit(signalled, timeout: group == learner ? learnerTimeout : othersTimeout)
-            for p in left {
-                ProcessControl.signal(p, SIGKILL)
-                log("cluster down: \(p.spec.id) (pid \(p.pid)) did not stop in time; sent SIGKILL")
-            }
-            _ = ProcessControl.waitForExit(left, timeout: 5)
-            for p in signalled { outcomes.append((p, left.contains(p) ? .killed : .stopped)) }
+            outcomes += terminate(group, timeout: group == learner ? learnerTimeout : othersTimeout, command: "down", log: log)
         }
+        return outcomes
+    }
+
+    /// SIGTERM to every process of `group` at once, SIGKILL to those still running `timeout` seconds later;
+    /// each one's outcome. `command` ("down", "scale") opens the log lines.
+    static func terminate(_ group: [ProcessRecord], timeout: Double, command: String,
+                          log: (String) -> Void) -> [(ProcessRecord, StopOutcome)] {
+        var outcomes: [(ProcessRecord, StopOutcome)] = []
+        let signalled = group.filter { ProcessControl.signal($0, SIGTERM) }
+        for p in group where !signalled.contains(p) {
+            outcomes.append((p, .gone))
+            log("cluster \(command): \(p.spec.id) (pid \(p.pid) on \(p.spec.host)) had already exited")
+        }
+        guard !signalled.isEmpty else { return outcomes }
+        log("cluster \(command): SIGTERM to \(signalled.map(\.spec.id).joined(separator: ", ")); waiting up to \(Int(timeout)) s")
+        let left = ProcessControl.waitForExit(signalled, timeout: timeout)
+        for p in left {
+            ProcessControl.signal(p, SIGKILL)
+            log("cluster \(command): \(p.spec.id) (pid \(p.pid)) did not stop within \(Int(timeout)) s; sent SIGKILL")
+        }
+        _ = ProcessControl.waitForExit(left, timeout: 5)
+        for p in signalled { outcomes.append((p, left.contains(p) ? .killed : .stopped)) }
         return outcomes
     }
 
@@ -74,16 +81,12 @@ extension ClusterControl {
                               notReady: "not registered with the learner after \(Int(timeout)) s (the new workers keep "
                                   + "running; see their logs, or run `rpp cluster scale` again)")
         } else if count < current.count {
+            // Each leaving worker finishes its unit (the learner re-issues a lost lease anyway). The state drops
+            // them first, so that an interrupted scale leaves no record of a worker that is going away.
             let leaving = Array(current.suffix(current.count - count))
-            for p in leaving { ProcessControl.signal(p, SIGTERM) }
             state.processes.removeAll { leaving.contains($0) }
             do { try state.save() } catch { throw ClusterError("cannot write the state file: \(error)") }
-            log("cluster scale: SIGTERM to \(leaving.map(\.spec.id).joined(separator: ", ")); each stops after its unit")
-            let left = ProcessControl.waitForExit(leaving, timeout: timeout)
-            for p in left {
-                ProcessControl.signal(p, SIGKILL)
-                log("cluster scale: \(p.spec.id) did not stop within \(Int(timeout)) s; sent SIGKILL")
-            }
+            _ = terminate(leaving, timeout: timeout, command: "scale", log: log)
         }
         do { try state.save() } catch { throw ClusterError("cannot write the state file: \(error)") }
     }
