@@ -22,13 +22,19 @@ public enum Parallel {
         openblas_set_num_threads(1)
     }
 
-    /// Runs `body(i)` for i in 0..<n on all cores (inline when n == 1).
+    /// Runs `body(i)` for i in 0..<n on all cores (inline when n == 1). A call made from inside another
+    /// call's body runs its iterations in order on the calling thread: one fan-out over whole units of
+    /// work (a decode step's row blocks) then uses every single-threaded kernel without re-splitting.
     @inline(__always)
     public static func forEach(_ n: Int, _ body: (Int) -> Void) {
-        if n <= 1 { if n == 1 { body(0) }; return }
+        if n <= 1 || pthread_getspecific(nestedKey) != nil { for i in 0..<n { body(i) }; return }
         withoutActuallyEscaping(body) { escaping in
             let box = UnsafeSendableBody(body: escaping)
-            DispatchQueue.concurrentPerform(iterations: n) { box.body($0) }
+            DispatchQueue.concurrentPerform(iterations: n) { i in
+                pthread_setspecific(nestedKey, nestedMarker)
+                box.body(i)
+                pthread_setspecific(nestedKey, nil)
+            }
         }
     }
 
@@ -43,6 +49,14 @@ public enum Parallel {
         }
     }
 }
+
+/// Thread-specific flag "inside a Parallel.forEach body" (any non-nil value).
+private let nestedKey: pthread_key_t = {
+    var key = pthread_key_t()
+    precondition(pthread_key_create(&key, nil) == 0, "pthread_key_create failed")
+    return key
+}()
+nonisolated(unsafe) private let nestedMarker = UnsafeMutableRawPointer(bitPattern: 1)
 
 /// Carries a kernel body (which only touches disjoint memory per index) into concurrentPerform.
 private struct UnsafeSendableBody: @unchecked Sendable { let body: (Int) -> Void }

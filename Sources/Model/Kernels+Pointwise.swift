@@ -64,6 +64,31 @@ func swigluForward(_ h: UnsafeMutablePointer<Float>, _ gate: UnsafePointer<Float
     }
 }
 
+/// h[N·F] = silu(gate) · up on the calling thread with the SIMD exp (decode steps; training keeps libm's
+/// expf in `swigluForward`, so recorded updates replay bit for bit).
+func swigluForwardSIMD(_ h: UnsafeMutablePointer<Float>, _ gate: UnsafePointer<Float>, _ up: UnsafePointer<Float>, count: Int) {
+    var i = 0
+    while i < count {
+        let n = min(8, count - i), g = vload(gate + i, n)
+        vstore(g / (1 + vexp(-g)) * vload(up + i, n), h + i, n)
+        i += 8
+    }
+}
+
+/// x[i] = e^(x[i] − shift) for i < count; returns Σ x[i] (softmax numerators and their sum).
+func expShiftedSum(_ x: UnsafeMutablePointer<Float>, count: Int, shift: Float) -> Float {
+    var sum = SIMD8<Float>(), i = 0
+    while i < count {
+        let n = min(8, count - i)
+        var e = vexp(vload(x + i, n) - shift)
+        if n < 8 { for j in n..<8 { e[j] = 0 } }
+        vstore(e, x + i, n)
+        sum += e
+        i += 8
+    }
+    return sum.sum()
+}
+
 /// dgate, dup[N·F] from dh (overwrites).
 func swigluBackward(_ dgate: UnsafeMutablePointer<Float>, _ dup: UnsafeMutablePointer<Float>,
                     _ dh: UnsafePointer<Float>, _ gate: UnsafePointer<Float>, _ up: UnsafePointer<Float>, count: Int) {

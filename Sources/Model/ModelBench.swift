@@ -9,17 +9,25 @@ public struct ModelBenchShape: Sendable {
     public let name: String
     public let config: ModelConfig
     public let batch: Int, seqLen: Int
+    /// Prompt length of the decode measurement when the shape fixes it (rollout); nil = the caller's.
+    public var promptLength: Int? = nil
+    /// Rows per distinct prompt in the decode measurement (a work unit samples each prompt this often).
+    public var samplesPerPrompt = 1
 
-    /// tiny, small or base.
+    /// tiny, small, base, or rollout (the default RL task's rollout call: 64 rows = 16 prompts × 4 samples,
+    /// prompt width 8, 6 new tokens, vocab 16; see Deploy/rpp.yaml).
     public static func named(_ n: String) -> ModelBenchShape? {
-        func cfg(_ c: Int, _ l: Int, _ h: Int, _ f: Int) -> ModelConfig {
-            ModelConfig(hiddenSize: c, intermediateSize: f, numLayers: l, numHeads: h, numKVHeads: h, vocabSize: 32,
+        func cfg(_ c: Int, _ l: Int, _ h: Int, _ f: Int, vocab: Int = 32) -> ModelConfig {
+            ModelConfig(hiddenSize: c, intermediateSize: f, numLayers: l, numHeads: h, numKVHeads: h, vocabSize: vocab,
                         maxPositionEmbeddings: 256)
         }
         switch n {
         case "tiny": return ModelBenchShape(name: n, config: cfg(128, 4, 4, 384), batch: 64, seqLen: 64)
         case "small": return ModelBenchShape(name: n, config: cfg(256, 6, 8, 768), batch: 32, seqLen: 128)
         case "base": return ModelBenchShape(name: n, config: cfg(512, 8, 8, 1536), batch: 32, seqLen: 128)
+        case "rollout":
+            return ModelBenchShape(name: n, config: cfg(128, 4, 4, 384, vocab: 16), batch: 64, seqLen: 14, promptLength: 8,
+                                   samplesPerPrompt: 4)
         default: return nil
         }
     }
@@ -59,7 +67,8 @@ public enum ModelBench {
         return 6 * matrix + 6 * Double(c.numLayers * 2 * T * C)
     }
 
-    /// Times `steps` training steps and one generation of seqLen − promptLength tokens per row.
+    /// Times `steps` training steps and generations of seqLen − promptLength tokens per row (repeated
+    /// for at least half a second; the shape's own prompt length wins over `promptLength`).
     public static func run(shape s: ModelBenchShape, steps: Int, promptLength: Int) throws -> ModelBenchResult {
         let m = try Transformer(config: s.config)
         m.initializeWeights(seed: 1)
@@ -81,13 +90,18 @@ public enum ModelBench {
         for _ in 0..<steps { try step() }
         let trainTime = Date().timeIntervalSince(t0)
         let trainTPS = Double(N * steps) / trainTime
-        let prompts = (0..<s.batch).map { b in Array(tokens[b * s.seqLen..<b * s.seqLen + promptLength]) }
+        let promptLength = s.promptLength ?? promptLength
+        let prompts = (0..<s.batch).map { row in
+            let b = row / s.samplesPerPrompt
+            return Array(tokens[b * s.seqLen..<b * s.seqLen + promptLength])
+        }
         let newTokens = s.seqLen - promptLength
         let opts = SamplingOptions(temperature: 1, maxNewTokens: newTokens, seed: 3)
         _ = try m.generate(prompts: Array(prompts.prefix(2)), options: SamplingOptions(temperature: 1, maxNewTokens: 4))
         let t1 = Date()
-        _ = try m.generate(prompts: prompts, options: opts)
-        let decodeTPS = Double(s.batch * newTokens) / Date().timeIntervalSince(t1)
+        var runs = 0
+        repeat { _ = try m.generate(prompts: prompts, options: opts); runs += 1 } while Date().timeIntervalSince(t1) < 0.5
+        let decodeTPS = Double(s.batch * newTokens * runs) / Date().timeIntervalSince(t1)
         return ModelBenchResult(trainTokensPerSecond: trainTPS, decodeTokensPerSecond: decodeTPS,
                                 trainGFLOPS: trainTPS * trainFLOPsPerToken(s.config, seqLen: s.seqLen) / 1e9)
     }

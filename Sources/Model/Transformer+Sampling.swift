@@ -42,6 +42,9 @@ public struct Generation: Sendable {
     public var finish: [GenerationFinish]
 }
 
+/// Fewest rows a core takes through a decode step (below this a step runs on one core).
+let decodeRowsPerCore = 8
+
 extension Transformer {
     /// Generates continuations of `prompts` (equal lengths) with a KV cache.
     public func generate(prompts: [[Int32]], options o: SamplingOptions) throws -> Generation {
@@ -60,7 +63,13 @@ extension Transformer {
         var result = Generation(tokens: Array(repeating: [], count: B), logprobs: Array(repeating: [], count: B),
                                 finish: Array(repeating: .length, count: B))
         if o.maxNewTokens == 0 { return result }
-        try forward(tokens: prompts.flatMap { $0 }, batch: B, seqLen: Tp)
+        // Prefill each distinct prompt once (a work unit repeats every prompt samplesPerPrompt times).
+        var uniqueIndex: [[Int32]: Int] = [:], unique: [[Int32]] = []
+        let source = prompts.map { p in
+            if let u = uniqueIndex[p] { return u }
+            uniqueIndex[p] = unique.count; unique.append(p); return unique.count - 1
+        }
+        try forward(tokens: unique.flatMap { $0 }, batch: unique.count, seqLen: Tp)
         let C = c.hiddenSize, F = c.intermediateSize, V = c.vocabSize, L = c.numLayers
         let D = c.headDim, H = c.numHeads, KV = c.numKVHeads, qd = H * D, kvd = KV * D, group = H / KV
         let kCache = (0..<L).map { _ in FloatBuffer(count: B * Tmax * kvd) }
@@ -70,7 +79,7 @@ extension Transformer {
             for b in 0..<B {
                 for t in 0..<Tp {
                     for g in 0..<KV {
-                        let src = (b * Tp + t) * kvd + g * D, dst = ((b * KV + g) * Tmax + t) * D
+                        let src = (source[b] * Tp + t) * kvd + g * D, dst = ((b * KV + g) * Tmax + t) * D
                         (kCache[l].pointer + dst).update(from: acts.k[l] + src, count: D)
                         (vCache[l].pointer + dst).update(from: acts.v[l] + src, count: D)
                     }
@@ -84,7 +93,7 @@ extension Transformer {
         let gate = v + B * kvd, up = gate + B * F, hbuf = up + B * F, logits = hbuf + B * F, rstd = logits + B * V
         let scores = rstd + B
         // Logits of the last prompt position.
-        for b in 0..<B { (x + b * C).update(from: acts.lnf + (b * Tp + Tp - 1) * C, count: C) }
+        for b in 0..<B { (x + b * C).update(from: acts.lnf + (source[b] * Tp + Tp - 1) * C, count: C) }
         matmulForward(logits, x, params.pointer + layout.lmHead, nil, N: B, C: C, OC: V)
 
         var rng = Xoshiro256(seed: o.seed)
@@ -92,7 +101,55 @@ extension Transformer {
         var next = [Int32](repeating: 0, count: B)
         var pos = [Int32](repeating: 0, count: B)
         let P = params.pointer
-        for step in 0..<o.maxNewTokens {
+        let scale = 1 / Float(D).squareRoot()
+        func bias(_ off: Int) -> UnsafePointer<Float>? { off >= 0 ? UnsafePointer(P + off) : nil }
+        // Pushes next[r] through the layers at position p and leaves the logits of rows r. Rows are
+        // independent, so each core takes a block of rows through the whole step (one fan-out per step).
+        func step(_ r: Range<Int>, p: Int, next: UnsafePointer<Int32>, pos: UnsafePointer<Int32>) {
+            let n = r.count, lo = r.lowerBound
+            let x = x + lo * C, ln = ln + lo * C, proj = proj + lo * C, mid = mid + lo * C, rstd = rstd + lo
+            let q = q + lo * qd, att = att + lo * qd, k = k + lo * kvd, v = v + lo * kvd
+            let gate = gate + lo * F, up = up + lo * F, hbuf = hbuf + lo * F
+            embeddingForward(x, next + lo, P + layout.embed, N: n, C: C)
+            for l in 0..<L {
+                let w = layout.layers[l]
+                rmsnormForward(ln, rstd, x, P + w.ln1, N: n, C: C, eps: c.rmsNormEps)
+                matmulForward(q, ln, P + w.wq, bias(w.bq), N: n, C: C, OC: qd)
+                matmulForward(k, ln, P + w.wk, bias(w.bk), N: n, C: C, OC: kvd)
+                matmulForward(v, ln, P + w.wv, bias(w.bv), N: n, C: C, OC: kvd)
+                ropeApply(q, pos + lo, rope, N: n, nHeads: H, inverse: false)
+                ropeApply(k, pos + lo, rope, N: n, nHeads: KV, inverse: false)
+                let kc = kCache[l].pointer, vc = vCache[l].pointer
+                for i in 0..<n {
+                    for g in 0..<KV {
+                        (kc + (((lo + i) * KV + g) * Tmax + p) * D).update(from: k + i * kvd + g * D, count: D)
+                        (vc + (((lo + i) * KV + g) * Tmax + p) * D).update(from: v + i * kvd + g * D, count: D)
+                    }
+                }
+                // Per (row, head): scores against cached keys 0...p, softmax, weighted sum of cached values.
+                for job in lo * H..<(lo + n) * H {
+                    let b = job / H, h = job % H, g = h / group
+                    let qv = q + (b - lo) * qd + h * D, sc = scores + job * Tmax
+                    let kb = kc + (b * KV + g) * Tmax * D, vb = vc + (b * KV + g) * Tmax * D
+                    var m = -Float.infinity
+                    for j in 0...p { let d = vdot(qv, kb + j * D, D) * scale; sc[j] = d; m = max(m, d) }
+                    let inv = 1 / expShiftedSum(sc, count: p + 1, shift: m), out = att + (b - lo) * qd + h * D
+                    out.update(repeating: 0, count: D)
+                    for j in 0...p { vaxpy(out, sc[j] * inv, vb + j * D, D) }
+                }
+                matmulForward(proj, att, P + w.wo, nil, N: n, C: qd, OC: C)
+                residualForward(mid, x, proj, count: n * C)
+                rmsnormForward(ln, rstd, mid, P + w.ln2, N: n, C: C, eps: c.rmsNormEps)
+                matmulForward(gate, ln, P + w.wGate, nil, N: n, C: C, OC: F)
+                matmulForward(up, ln, P + w.wUp, nil, N: n, C: C, OC: F)
+                swigluForwardSIMD(hbuf, gate, up, count: n * F)
+                matmulForward(proj, hbuf, P + w.wDown, nil, N: n, C: F, OC: C)
+                residualForward(x, mid, proj, count: n * C)
+            }
+            rmsnormForward(ln, rstd, x, P + layout.finalNorm, N: n, C: C, eps: c.rmsNormEps)
+            matmulForward(logits + lo * V, ln, P + layout.lmHead, nil, N: n, C: C, OC: V)
+        }
+        for stepIndex in 0..<o.maxNewTokens {
             for b in 0..<B {
                 let (tok, lp) = sampleRow(logits + b * V, V: V, options: o, rng: &rng)
                 next[b] = tok
@@ -101,56 +158,14 @@ extension Transformer {
                     if o.stopTokens.contains(tok) { done[b] = true; result.finish[b] = .stop }
                 }
             }
-            if step == o.maxNewTokens - 1 || done.allSatisfy({ $0 }) { break }
-            // Push `next` through the layers at position p.
-            let p = Tp + step
+            if stepIndex == o.maxNewTokens - 1 || done.allSatisfy({ $0 }) { break }
+            let p = Tp + stepIndex
             for b in 0..<B { pos[b] = Int32(p) }
-            next.withUnsafeBufferPointer { embeddingForward(x, $0.baseAddress!, P + layout.embed, N: B, C: C) }
-            for l in 0..<L {
-                let lo = layout.layers[l]
-                func bias(_ off: Int) -> UnsafePointer<Float>? { off >= 0 ? UnsafePointer(P + off) : nil }
-                rmsnormForward(ln, rstd, x, P + lo.ln1, N: B, C: C, eps: c.rmsNormEps)
-                matmulForward(q, ln, P + lo.wq, bias(lo.bq), N: B, C: C, OC: qd)
-                matmulForward(k, ln, P + lo.wk, bias(lo.bk), N: B, C: C, OC: kvd)
-                matmulForward(v, ln, P + lo.wv, bias(lo.bv), N: B, C: C, OC: kvd)
+            next.withUnsafeBufferPointer { nx in
                 pos.withUnsafeBufferPointer { ps in
-                    ropeApply(q, ps.baseAddress!, rope, N: B, nHeads: H, inverse: false)
-                    ropeApply(k, ps.baseAddress!, rope, N: B, nHeads: KV, inverse: false)
+                    Parallel.ranges(B, minChunk: decodeRowsPerCore) { r in step(r, p: p, next: nx.baseAddress!, pos: ps.baseAddress!) }
                 }
-                let kc = kCache[l].pointer, vc = vCache[l].pointer
-                for b in 0..<B {
-                    for g in 0..<KV {
-                        (kc + ((b * KV + g) * Tmax + p) * D).update(from: k + b * kvd + g * D, count: D)
-                        (vc + ((b * KV + g) * Tmax + p) * D).update(from: v + b * kvd + g * D, count: D)
-                    }
-                }
-                let scale = 1 / Float(D).squareRoot()
-                // Per (row, head): scores against cached keys 0...p, softmax, weighted sum of cached values.
-                Parallel.ranges(B * H, minChunk: 8) { r in
-                    for job in r {
-                        let b = job / H, h = job % H, g = h / group
-                        let qv = q + b * qd + h * D, sc = scores + job * Tmax
-                        let kb = kc + (b * KV + g) * Tmax * D, vb = vc + (b * KV + g) * Tmax * D
-                        var m = -Float.infinity
-                        for j in 0...p { let d = vdot(qv, kb + j * D, D) * scale; sc[j] = d; m = max(m, d) }
-                        var sum: Float = 0
-                        for j in 0...p { let e = expf(sc[j] - m); sc[j] = e; sum += e }
-                        let inv = 1 / sum, out = att + b * qd + h * D
-                        out.update(repeating: 0, count: D)
-                        for j in 0...p { vaxpy(out, sc[j] * inv, vb + j * D, D) }
-                    }
-                }
-                matmulForward(proj, att, P + lo.wo, nil, N: B, C: qd, OC: C)
-                residualForward(mid, x, proj, count: B * C)
-                rmsnormForward(ln, rstd, mid, P + lo.ln2, N: B, C: C, eps: c.rmsNormEps)
-                matmulForward(gate, ln, P + lo.wGate, nil, N: B, C: C, OC: F)
-                matmulForward(up, ln, P + lo.wUp, nil, N: B, C: C, OC: F)
-                swigluForward(hbuf, gate, up, count: B * F)
-                matmulForward(proj, hbuf, P + lo.wDown, nil, N: B, C: F, OC: C)
-                residualForward(x, mid, proj, count: B * C)
             }
-            rmsnormForward(ln, rstd, x, P + layout.finalNorm, N: B, C: C, eps: c.rmsNormEps)
-            matmulForward(logits, ln, P + layout.lmHead, nil, N: B, C: C, OC: V)
         }
         forwardDone = false
         return result

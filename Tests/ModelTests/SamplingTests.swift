@@ -9,9 +9,9 @@ final class SamplingTests: XCTestCase {
         return m
     }
 
-    func checkBehaviourLogprobs(bias: Bool, temperature: Float, topK: Int, topP: Float) throws {
+    func checkBehaviourLogprobs(bias: Bool, temperature: Float, topK: Int, topP: Float,
+                                prompts: [[Int32]] = [[0, 0, 3, 4], [5, 6, 7, 8], [0, 2, 2, 9]]) throws {
         let m = try model(bias: bias)
-        let prompts: [[Int32]] = [[0, 0, 3, 4], [5, 6, 7, 8], [0, 2, 2, 9]]
         let opts = SamplingOptions(temperature: temperature, topP: topP, topK: topK, maxNewTokens: 7, stopTokens: [], seed: 42)
         let g = try m.generate(prompts: prompts, options: opts)
         for (b, p) in prompts.enumerated() {
@@ -35,6 +35,14 @@ final class SamplingTests: XCTestCase {
     func testSampledLogprobsMatchForward() throws { try checkBehaviourLogprobs(bias: false, temperature: 0.8, topK: 0, topP: 1) }
     func testTopKTopPLogprobsMatchForwardQwen2() throws { try checkBehaviourLogprobs(bias: true, temperature: 1.3, topK: 5, topP: 0.9) }
     func testGreedyIsArgmax() throws { try checkBehaviourLogprobs(bias: false, temperature: 0, topK: 0, topP: 1) }
+    /// Repeated prompts (prefilled once) and enough rows for the decode steps to split over the cores.
+    func testRepeatedPromptsInRowBlocksMatchForward() throws {
+        let prompts: [[Int32]] = (0..<24).map { (row: Int) -> [Int32] in
+            let p = Int32(row / 4)
+            return [p, 3, p + 2, 4]
+        }
+        try checkBehaviourLogprobs(bias: true, temperature: 1, topK: 0, topP: 1, prompts: prompts)
+    }
 
     func testSeedReproducesAndTopKRestricts() throws {
         let m = try model(bias: false)
