@@ -146,9 +146,13 @@ final class TopologyTests: XCTestCase {
             }
             XCTAssertEqual(s.metrics["cluster/workers_alive"], 2)
             XCTAssertNotNil(s.metrics[MetricName.rewardMean])
-            if staleness == 0 {   // k1 is unbiased only under the sampling policy: stale samples may give it < 0
-                XCTAssertGreaterThanOrEqual(s.metrics[MetricName.klPerToken]!, -1e-3)
-            }
+            // Iteration 1 samples the reference policy itself: k1 is 0 up to the rounding of decode against the
+            // reference server's full forward, which shows that the two log-probs line up token for token. Later the
+            // mean of k1 over 32 samples is an estimate of a small KL and may fall either side of 0 (the estimator's
+            // sign is checked on hand-derived cases in RLCoreTests), so only its size is bounded.
+            let kl = s.metrics[MetricName.klPerToken]!
+            print(String(format: "topology: iteration %d KL per token %.3g", s.iteration, kl))
+            if s.iteration == 1 { XCTAssertEqual(kl, 0, accuracy: 1e-5) } else { XCTAssertLessThan(abs(kl), 0.5) }
         }
         XCTAssertEqual(Set(items.flatMap(\.workers)), ["w0", "w1"], "both workers contributed")
         XCTAssertTrue(logLines.items.contains { $0.hasPrefix("w0: weights version 2 verified: ") && $0.contains("KB on the wire in") },
