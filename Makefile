@@ -27,7 +27,7 @@ test: deps
 	@if Tests/Scripts/test-cluster.sh --probe; then $(MAKE) --no-print-directory test-cluster-run; \
 	else echo "make test: the network-namespace cluster test is skipped here (needs root, iproute2, netns, bridge and veth)"; fi
 
-# A cluster over four network namespaces (root and iproute2 needed; about 20 s): scaling, a cut and restored
+# A cluster over four network namespaces (root and iproute2 needed; about 50 s): scaling, a cut and restored
 # link, nothing lost. `make test` runs it too when `test-cluster.sh --probe` finds that this machine can build
 # the namespaces, and says it skipped it otherwise.
 test-cluster: build test-cluster-run

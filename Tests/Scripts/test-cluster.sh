@@ -30,7 +30,7 @@ command -v ip > /dev/null || { echo "test-cluster: needs iproute2 (apt-get insta
 if ip -4 addr | grep -q "inet 10\.77\.0\."; then
   echo "test-cluster: 10.77.0.0/24 is already in use on this machine; remove it or edit this script" >&2; exit 1
 fi
-ITERATIONS=${ITERATIONS:-300}
+ITERATIONS=${ITERATIONS:-900}         # long enough to outlast the scale, the cut and the scale back (about 20 iterations/s here)
 ROLLOUT_BATCH=16; SAMPLES_PER_PROMPT=4
 TAG=rpc$$                                 # unique, short (interface names have at most 15 characters)
 BR=${TAG}br
@@ -90,6 +90,7 @@ ip link set "${TAG}v4" up
 echo "test-cluster: h4's link is back"
 sleep 4
 "$RPP" cluster status --dir "$RUN"
+if grep -q "^learner done" "$LOG"; then echo "test-cluster: FAIL: the run ended before the scale back to 2; raise ITERATIONS" >&2; exit 1; fi
 "$RPP" cluster scale --dir "$RUN" --rollout 2 --timeout 30
 
 for _ in $(seq 1 600); do grep -q "^learner done" "$LOG" && break; sleep 0.5; done
