@@ -58,7 +58,7 @@ extension ClusterControl {
                              log: (String) -> Void) throws(ClusterError) {
         // Workers started for a run whose learner is gone would wait for, and then join, whichever learner
         // comes up next on that address (another run's): refuse instead.
-        if let learner = state.processes.first(where: { $0.spec.roleValue == .learner }), !ProcessControl.isAlive(learner) {
+        if let learner = state.exitedLearner {
             throw ClusterError("the learner of \(state.runDirectory) (pid \(learner.pid) on \(learner.spec.host)) is not running: "
                                + "that run has ended or failed, so nothing was started or stopped. Start a cluster with "
                                + "`rpp cluster up` (or `make run`), or stop what is left of this one with `rpp cluster down`")
@@ -102,7 +102,7 @@ extension ClusterControl {
             return ProcessSpec(id: id, role: "rollout", host: h.address, launcher: h.launcher, directory: h.directory,
                                binary: h.binary, listen: nil)
         }
-        let learner = state.processes.first { $0.spec.roleValue == .learner }?.spec
+        let learner = state.learnerProcess?.spec
         return ProcessSpec(id: id, role: "rollout", host: learner?.host ?? "127.0.0.1", launcher: learner?.launcher ?? .local,
                            directory: learner?.directory, binary: learner?.binary, listen: nil)
     }

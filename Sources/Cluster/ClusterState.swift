@@ -87,6 +87,12 @@ public struct ClusterState: Sendable, Equatable, Codable {
     /// Rollout workers recorded, in start order.
     public var workers: [ProcessRecord] { processes.filter { $0.spec.role == "rollout" } }
 
+    /// The learner's record, if the cluster has one.
+    public var learnerProcess: ProcessRecord? { processes.first { $0.spec.roleValue == .learner } }
+
+    /// The learner's record when that process is no longer running (the run ended or failed).
+    public var exitedLearner: ProcessRecord? { learnerProcess.flatMap { ProcessControl.isAlive($0) ? nil : $0 } }
+
     /// The next free rollout number (`rollout-N`).
     public var nextRolloutNumber: Int {
         (processes.compactMap { $0.spec.id.hasPrefix("rollout-") ? Int($0.spec.id.dropFirst(8)) : nil }.max() ?? 0) + 1

@@ -43,7 +43,7 @@ public struct StatusReport: Sendable, Codable {
     public static func gather(_ state: ClusterState, probe: StatusProbe) -> StatusReport {
         var learnerError: String? = nil
         var members: [Status] = []
-        if let learner = state.processes.first(where: { $0.spec.roleValue == .learner }), !ProcessControl.isAlive(learner) {
+        if let learner = state.exitedLearner {
             // No status request to wait out: the run has ended (or failed), and its log says how.
             learnerError = "the learner (pid \(learner.pid) on \(learner.spec.host)) is not running: this run has ended or "
                 + "failed (see \(learner.log)); `rpp cluster down` stops whatever is left of it"

@@ -60,30 +60,15 @@ enum RecordedCluster {
         let learner = try Learner(settings: settings, model: policy, codec: codec)
         recorder.attach(to: learner)
 
-        var workers: [RolloutWorker] = []
-        let finished = DispatchGroup()
-        for i in 0..<2 {
-            var ws = RolloutSettings(workerID: "w\(i)", learner: endpoints, reward: [rewardAddress],
-                                     reference: [referenceAddress], useReference: true)
-            ws.heartbeatSeconds = 0.2; ws.requestTimeoutSeconds = 10; ws.log = log
-            let model = try Transformer(config: modelConfig)
-            model.initializeWeights(seed: 100 + UInt64(i))
-            let worker = try RolloutWorker(settings: ws, model: model, codec: codec)
-            workers.append(worker)
-            finished.enter()
-            Thread { do { try worker.run() } catch { log("w\(i) failed: \(error)") }; finished.leave() }.start()
-        }
+        let workers = try WorkerThreads(count: 2, learner: endpoints, reward: rewardAddress, reference: referenceAddress,
+                                        model: modelConfig, codec: codec, log: log)
         let result: LearnerResult
         do { result = try learner.run() } catch {
-            for w in workers { w.stop() }
-            finished.wait()
-            for w in workers { w.close() }
+            workers.stopAll()
             learner.close()
             throw error
         }
-        for w in workers { w.stop() }
-        finished.wait()
-        for w in workers { w.close() }
+        workers.stopAll()
         learner.close()
         let sha = try recorder.finish(trainer: learner.trainer, stoppedEarly: result.stoppedEarly)
         return (result, sha)

@@ -90,19 +90,10 @@ final class TopologyTests: XCTestCase {
         let summaries = LockedList<IterationSummary>()
         learner.onIteration = { summaries.append($0) }
 
-        var workers: [RolloutWorker] = []
-        let finished = DispatchGroup()
-        for i in 0..<2 {
-            var ws = RolloutSettings(workerID: "w\(i)", learner: endpoints, reward: [rewardAddress],
-                                     reference: [referenceAddress], useReference: true)
-            ws.heartbeatSeconds = 0.2; ws.requestTimeoutSeconds = 10; ws.log = log
-            let model = try Transformer(config: modelConfig)
-            model.initializeWeights(seed: 100 + UInt64(i))  // different from the learner's until a broadcast
-            let worker = try RolloutWorker(settings: ws, model: model, codec: codec)
-            workers.append(worker)
-            finished.enter()
-            Thread { do { try worker.run() } catch { log("w\(i) failed: \(error)") }; finished.leave() }.start()
-        }
+        let threads = try WorkerThreads(count: 2, learner: endpoints, reward: rewardAddress, reference: referenceAddress,
+                                        model: modelConfig, codec: codec, log: log)
+        defer { threads.stopAll() }
+        let workers = threads.workers
 
         let start = Date()
         let result = try learner.run()
@@ -122,9 +113,7 @@ final class TopologyTests: XCTestCase {
                            "\(w.settings.workerID) samples with exactly the learner's weights")
         }
         XCTAssertEqual(WeightDigest.sha256(policy.params.toArray()), final.weightsSHA256)
-        for w in workers { w.stop() }
-        finished.wait()
-        for w in workers { w.close() }
+        threads.stopAll()
         learner.close()
         rewardServer.stop(); referenceServer.stop()
 
