@@ -126,6 +126,7 @@ extension RunConfig.ClusterSection {
         heartbeatSeconds = try r.double("heartbeat_seconds", d.heartbeatSeconds, .above(0))
         requestTimeoutSeconds = try r.double("request_timeout_seconds", d.requestTimeoutSeconds, .above(0))
         unitPrompts = try r.int("unit_prompts", d.unitPrompts, .atLeast(1))
+        maxUnitFailures = try r.int("max_unit_failures", d.maxUnitFailures, .closed(1, 10_000))
     }
 }
 

@@ -204,6 +204,9 @@ extension RunConfig {
         public var requestTimeoutSeconds = 30.0
         /// Prompts per work unit (the grain of leases and re-issue).
         public var unitPrompts = 16
+        /// Work units that may fail on the workers at one stage, with none done in between, before the learner
+        /// stops the run with their error (a value the model cannot serve fails every unit the same way).
+        public var maxUnitFailures = 8
         /// The defaults.
         public init() {}
     }

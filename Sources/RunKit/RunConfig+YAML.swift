@@ -45,6 +45,7 @@ extension RunConfig {
             ("compression", cluster.compression.rawValue), ("lease_seconds", n(cluster.leaseSeconds)),
             ("heartbeat_seconds", n(cluster.heartbeatSeconds)),
             ("request_timeout_seconds", n(cluster.requestTimeoutSeconds)), ("unit_prompts", "\(cluster.unitPrompts)"),
+            ("max_unit_failures", "\(cluster.maxUnitFailures)"),
         ])
         section("reward", [("kind", reward.kind.rawValue), ("model", reward.model.map(q)),
                            ("normalize", "\(reward.normalize)")])

@@ -30,6 +30,7 @@ struct LearnerCommand: AsyncParsableCommand {
         OpenBLASTuning.reexecWithAVX512KernelsIfNeeded()
         let config = try options.load()
         let model = try loadPolicy(config.model.initPath, key: "model.init")
+        try preflight(config, policy: model.config, context: "learner")
         var settings: LearnerSettings
         do {
             settings = try LearnerSettings(config: config, endpoints: try LearnerEndpoints(cluster: config.cluster))

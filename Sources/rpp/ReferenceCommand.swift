@@ -30,6 +30,7 @@ struct ReferenceCommand: ParsableCommand {
         guard !model.config.scalarHead else {
             throw ServerCommandError("model.reference \(path): a scalar-head model has no log-probs; give a policy checkpoint")
         }
+        try preflight(config, policy: model.config, context: "reference (model.reference \(path))")
         let service = ReferenceService(model: model)
         try serveUntilSignalled(name: "reference", address: address, codec: codec, handler: service.handle,
                                 banner: "reference server listening on \(address); model \(path) "

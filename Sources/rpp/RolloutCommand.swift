@@ -31,6 +31,7 @@ struct RolloutCommand: AsyncParsableCommand {
             catch { throw RoleCommandError("--learner: \(error)") }
         }
         let model = try loadPolicy(config.model.initPath, key: "model.init")
+        try preflight(config, policy: model.config, context: "rollout")
         let workerID = id ?? "rollout-\(ProcessInfo.processInfo.hostName)-\(ProcessInfo.processInfo.processIdentifier)"
         let endpoints: LearnerEndpoints
         do { endpoints = try LearnerEndpoints(cluster: config.cluster) } catch { throw RoleCommandError("\(error)") }

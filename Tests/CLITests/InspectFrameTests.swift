@@ -12,7 +12,7 @@ final class InspectFrameTests: XCTestCase {
 
     func testDecodesEveryGoldenFrame() throws {
         let all = try goldenFrames()
-        XCTAssertEqual(all.count, 16, "one golden frame per message kind")
+        XCTAssertEqual(all.count, 17, "one golden frame per message kind")
         for url in all {
             let r = try RPP.run(["inspect", "frame", url.path])
             XCTAssertEqual(r.status, 0, "\(url.lastPathComponent): \(r.stderr)")

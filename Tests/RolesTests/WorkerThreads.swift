@@ -12,11 +12,11 @@ final class WorkerThreads {
     private var stopped = false
 
     init(count: Int, learner: LearnerEndpoints, reward: String, reference: String, model config: ModelConfig,
-         codec: FrameCodec, log: @escaping @Sendable (String) -> Void) throws {
+         codec: FrameCodec, log: @escaping @Sendable (String) -> Void, useReference: Bool = true) throws {
         var workers: [RolloutWorker] = []
         for i in 0..<count {
             var ws = RolloutSettings(workerID: "w\(i)", learner: learner, reward: [reward], reference: [reference],
-                                     useReference: true)
+                                     useReference: useReference)
             ws.heartbeatSeconds = 0.2; ws.requestTimeoutSeconds = 10; ws.log = log
             let model = try Transformer(config: config)
             model.initializeWeights(seed: 100 + UInt64(i))

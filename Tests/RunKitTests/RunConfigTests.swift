@@ -211,7 +211,7 @@ final class RunConfigTests: XCTestCase {
                               "\(section).\(key) is not in rpp.yaml")
             }
         }
-        XCTAssertEqual(RunConfig.allowedKeys.reduce(0) { $0 + $1.keys.count }, 67)
+        XCTAssertEqual(RunConfig.allowedKeys.reduce(0) { $0 + $1.keys.count }, 68)
     }
 
     func testSuggestDistance() {

@@ -56,6 +56,8 @@ enum Examples {
                    samplesPerSecond: 950.5, uptimeMillis: 58_000, unixMillis: 1_794_999_999_600, unitsDone: 48,
                    silentMillis: 400),
         ])),
+        .unitFailure(UnitFailure(workerID: "rollout-1", unitID: 7, stage: .sample,
+                                 message: "prompt 8 + max new tokens 5000 exceeds max_position_embeddings 64")),
     ]
 }
 

@@ -57,6 +57,7 @@ extension Learner {
         while trainer.iteration < total {
             let iteration = trainer.iteration + 1
             guard let (batch, collector) = hub.waitForBatch(shouldStop: { shouldStop(elapsed: elapsed()) }) else {
+                if let why = hub.workersFailed { throw RolesError(.workersFailed, why) }
                 result.stoppedEarly = true
                 break
             }

@@ -62,6 +62,7 @@ public final class Learner: @unchecked Sendable {
         let broadcaster = try WeightBroadcaster(address: settings.endpoints.weights, codec: codec, log: log)
         self.hub = hub
         self.broadcaster = broadcaster
+        try hub.setFailureLimit(c.maxUnitFailures)
         pull = try FrameSocket(.pull, codec: codec)
         try pull.bind(settings.endpoints.rollouts)
         control = try RequestServer(name: "learner-control", address: settings.endpoints.control, codec: codec,

@@ -20,6 +20,8 @@ final class LearnerHub: @unchecked Sendable {
     private var book = StatusBook()
     private var samples = RateMeter(startedAt: monotonicMillis())
     private let weightsAddress: String
+    private var failures = FailureTally()
+    private var failureStop: String?
     /// Asks the publisher to send the latest version again (late joiners, lost broadcasts).
     var republish: @Sendable () -> Void = {}
     /// Logs one line.
@@ -42,6 +44,15 @@ final class LearnerHub: @unchecked Sendable {
 
     /// Policy versions a worker's weights may lag and still get work (algorithm.max_staleness).
     var maxStaleness: UInt64 = 0
+
+    /// Sets how many work units may fail in a row at one stage before the run stops (cluster.max_unit_failures).
+    func setFailureLimit(_ limit: Int) throws(RolesError) {
+        let tally = try FailureTally(limit: limit)
+        condition.withLock { failures = tally }
+    }
+
+    /// Why the run must stop because the workers fail every unit, once they have; nil until then.
+    var workersFailed: String? { condition.withLock { failureStop } }
 
     /// Sets the current policy version (after an update); a collector already begun measures staleness from it.
     func setPolicyVersion(_ v: UInt64) {
@@ -68,7 +79,7 @@ final class LearnerHub: @unchecked Sendable {
                 collector = nil
                 return (batch, c)
             }
-            if shouldStop() { return nil }
+            if shouldStop() || failureStop != nil { return nil }
             _ = condition.wait(until: Date(timeIntervalSinceNow: Double(tickMillis) / 1000))
             let now = monotonicMillis()
             for d in membership.sweep(now: now) {
@@ -113,6 +124,8 @@ final class LearnerHub: @unchecked Sendable {
             }
         case .workRequest(let w):
             return try workReply(w, now: now)
+        case .unitFailure(let f):
+            return try unitFailed(f)
         case .status(let s):
             let (known, requeued) = condition.withLock { () -> (Bool, [UInt64]) in
                 guard membership.isAlive(s.workerID) else { return (false, []) }
@@ -130,6 +143,22 @@ final class LearnerHub: @unchecked Sendable {
             throw RemoteError(code: .badRequest, message: "the learner control socket answers register, work_request, "
                               + "heartbeat and status, not \(message.kind.name)")
         }
+    }
+
+    /// A worker could not do a unit: the unit goes back to the queue, and the run stops when units keep failing.
+    private func unitFailed(_ f: UnitFailure) throws -> WireMessage {
+        let (known, verdict) = condition.withLock { () -> (Bool, FailureTally.Verdict) in
+            guard membership.isAlive(f.workerID) else { return (false, .retry) }
+            collector?.failed(unitID: f.unitID, by: f.workerID)
+            let verdict = failures.record(f)
+            if case .stop(let why) = verdict, failureStop == nil { failureStop = why }
+            return (true, verdict)
+        }
+        guard known else { throw RemoteError(code: .notFound, message: "unknown worker \(f.workerID): register again") }
+        let unit = f.unitID == 0 ? "a work unit it could not read" : "unit \(f.unitID)"
+        log("learner: worker \(f.workerID) could not do \(unit) (\(f.stage.rawValue)): \(f.message)")
+        if case .stop = verdict { condition.broadcast() }
+        return .unitFailure(f)
     }
 
     private func workReply(_ w: WorkRequest, now: Millis) throws -> WireMessage {
@@ -162,6 +191,7 @@ final class LearnerHub: @unchecked Sendable {
             let d = collector!.deliver(batch, now: monotonicMillis())
             if case .accepted = d.completion {
                 counters.delivered += 1
+                failures.unitDone()
                 samples.add(batch.items.count, at: monotonicMillis())
             } else { counters.refused += 1 }
             if let errors = d.assembly?.errors, !errors.isEmpty {

@@ -63,6 +63,10 @@ public struct IterationCollector: Sendable {
     /// See `WorkLedger.workerLost(_:)`.
     public mutating func workerLost(_ worker: String) -> [UInt64] { ledger.workerLost(worker) }
 
+    /// A worker could not do `unitID`: its lease ends now and the unit goes back to the queue.
+    @discardableResult
+    public mutating func failed(unitID: UInt64, by worker: String) -> Bool { ledger.failed(unitID: unitID, by: worker) }
+
     /// The complete rollout batch, or nil.
     public func rolloutBatch() -> RolloutBatch? { assembler.rolloutBatch() }
 }

@@ -15,6 +15,8 @@ public struct RolesError: Error, Sendable, Equatable, CustomStringConvertible {
         case checksumMismatch
         /// Arrays whose shapes do not agree with the rollout batch.
         case shapeMismatch
+        /// The rollout workers failed the same way on too many work units in a row.
+        case workersFailed
     }
 
     /// The kind of problem.

@@ -156,6 +156,15 @@ public struct WorkLedger: Sendable {
         return ids
     }
 
+    /// A worker could not do `unitID`: if it holds the unit's lease, the unit goes back to the front of the
+    /// queue at once (instead of when the lease expires). Returns whether it did.
+    @discardableResult
+    public mutating func failed(unitID: UInt64, by worker: String) -> Bool {
+        guard case .leased(worker, _) = slots[unitID]?.state else { return false }
+        requeue([unitID])
+        return true
+    }
+
     /// Queues new units (at the front) for prompts whose accepted samples were refused downstream.
     /// Unknown prompt ids are ignored. Returns the new unit ids.
     @discardableResult

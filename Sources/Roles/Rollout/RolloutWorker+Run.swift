@@ -29,6 +29,13 @@ extension RolloutWorker {
                 if e.code == .notFound { try? register() }
                 pause(milliseconds: LearnerHub.retryMillis)
                 continue
+            } catch let error as FrameError {
+                // The learner's answer did not decode (a unit this build cannot read): the learner must know, or
+                // it would wait for that unit forever.
+                if stopFlag.isCancelled { break }
+                report(UnitFailure(workerID: settings.workerID, unitID: 0, stage: .read, message: "\(error)"))
+                pause(milliseconds: 500)
+                continue
             } catch {
                 settings.log("\(settings.workerID): work request failed: \(error)")
                 pause(milliseconds: 500)
@@ -40,11 +47,15 @@ extension RolloutWorker {
             }
             do {
                 let batch = try process(unit, version: version)
-                try push.sendSync(.experienceBatch(batch), timeout: requestTimeout, cancel: stopFlag)
+                do {
+                    try push.sendSync(.experienceBatch(batch), timeout: requestTimeout, cancel: stopFlag)
+                } catch { throw StageError(stage: .deliver, underlying: error) }
                 unitCompleted(samples: batch.items.count)
             } catch {
                 if stopFlag.isCancelled { break }
-                settings.log("\(settings.workerID): unit \(unit.id) failed: \(error)")
+                let stage = (error as? StageError)?.stage ?? .sample
+                let message = (error as? StageError).map { "\($0.underlying)" } ?? "\(error)"
+                report(UnitFailure(workerID: settings.workerID, unitID: unit.id, stage: stage, message: message))
                 pause(milliseconds: 200)
             }
         }
@@ -62,9 +73,12 @@ extension RolloutWorker {
         }
         let s = unit.sampling
         let seed = s.seed ^ (unit.id &* 0x9E37_79B9_7F4A_7C15) ^ UInt64(truncatingIfNeeded: unit.iteration << 40)
-        let g = try model.generate(prompts: rows, options: SamplingOptions(
-            temperature: s.temperature, topP: s.topP, topK: s.topK, maxNewTokens: s.maxNewTokens,
-            stopTokens: Set(s.stopTokens), seed: seed))
+        let g: Generation
+        do {
+            g = try model.generate(prompts: rows, options: SamplingOptions(
+                temperature: s.temperature, topP: s.topP, topK: s.topK, maxNewTokens: s.maxNewTokens,
+                stopTokens: Set(s.stopTokens), seed: seed))
+        } catch { throw StageError(stage: .sample, underlying: error) }
         var rollouts: [Rollout] = []
         for (b, tokens) in g.tokens.enumerated() {
             let p = unit.prompts[b / n]
@@ -80,7 +94,7 @@ extension RolloutWorker {
             do { scored = try scoreInParallel(unit: unit, rollouts: rollouts) } catch where attempt < 3 {
                 settings.log("\(settings.workerID): scoring unit \(unit.id) failed (attempt \(attempt)): \(error)")
                 pause(milliseconds: 200)
-            }
+            } catch { throw StageError(stage: .score, underlying: error) }
         }
         guard let result = scored else { throw WorkerError("stopped while scoring unit \(unit.id)") }
         let (rewards, refs) = result
@@ -118,6 +132,17 @@ extension RolloutWorker {
         return (sr.rewards, rr.logprobs)
     }
 
+    /// Tells the learner this worker could not do a unit (best effort: the lease expiry covers a lost report).
+    private func report(_ failure: UnitFailure) {
+        let unit = failure.unitID == 0 ? "a work unit" : "unit \(failure.unitID)"
+        settings.log("\(settings.workerID): could not do \(unit) (\(failure.stage.rawValue)): \(failure.message)")
+        do {
+            _ = try control.call(.unitFailure(failure), timeout: requestTimeout, cancel: stopFlag)
+        } catch {
+            settings.log("\(settings.workerID): the learner did not take the failure report: \(error)")
+        }
+    }
+
     private func pause(milliseconds: Int) {
         let until = Date(timeIntervalSinceNow: Double(milliseconds) / 1000)
         while !stopFlag.isCancelled && Date() < until { Thread.sleep(forTimeInterval: 0.005) }
@@ -130,4 +155,10 @@ private final class ResultBox: @unchecked Sendable {
     private var value: Result<WireMessage, any Error>?
     func set(_ v: Result<WireMessage, any Error>) { lock.withLock { value = v } }
     func get() -> Result<WireMessage, any Error>? { lock.withLock { value } }
+}
+
+/// A unit's failure with the stage it happened at.
+struct StageError: Error {
+    let stage: UnitFailure.Stage
+    let underlying: any Error
 }

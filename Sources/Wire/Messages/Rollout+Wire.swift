@@ -1,5 +1,5 @@
 /// Longest token sequence a message may carry: far above any context rpp trains, far below memory trouble.
-let maxSequenceTokens = 1 << 20
+let maxSequenceTokens = WireLimits.maxSequenceTokens
 
 func checkTokens(_ tokens: [Int32], _ field: String) throws(FrameError) {
     guard tokens.count <= maxSequenceTokens else {
@@ -37,8 +37,9 @@ extension WorkUnit {
     init(wire w: Rpp_V1_WorkUnit) throws(FrameError) {
         guard !w.prompts.isEmpty else { throw .invariant("work_unit.prompts", "is empty: a work unit needs prompts") }
         guard w.hasSampling else { throw .invariant("work_unit.sampling", "is missing") }
-        guard w.samplesPerPrompt >= 1, w.samplesPerPrompt <= 4096 else {
-            throw .invariant("work_unit.samples_per_prompt", "is \(w.samplesPerPrompt), expected 1...4096")
+        guard w.samplesPerPrompt >= 1, w.samplesPerPrompt <= WireLimits.maxSamplesPerPrompt else {
+            throw .invariant("work_unit.samples_per_prompt",
+                             "is \(w.samplesPerPrompt), expected 1...\(WireLimits.maxSamplesPerPrompt)")
         }
         var prompts: [Prompt] = []
         prompts.reserveCapacity(w.prompts.count)
@@ -74,6 +75,30 @@ extension WorkRequest {
     var wire: Rpp_V1_WorkRequest {
         var w = Rpp_V1_WorkRequest()
         w.workerID = workerID; w.policyVersion = policyVersion
+        return w
+    }
+}
+
+extension UnitFailure {
+    /// Longest failure message kept on the wire (a longer one is cut).
+    static let maxMessageBytes = 4096
+
+    init(wire w: Rpp_V1_UnitFailure) throws(FrameError) {
+        guard !w.workerID.isEmpty else { throw .invariant("unit_failure.worker_id", "is empty") }
+        guard let stage = Stage(rawValue: w.stage) else {
+            throw .invariant("unit_failure.stage", "is '\(w.stage)', expected one of "
+                             + Stage.allCases.map(\.rawValue).joined(separator: ", "))
+        }
+        guard w.message.utf8.count <= Self.maxMessageBytes else {
+            throw .invariant("unit_failure.message", "has \(w.message.utf8.count) bytes, at most \(Self.maxMessageBytes)")
+        }
+        self.init(workerID: w.workerID, unitID: w.unitID, stage: stage, message: w.message)
+    }
+
+    var wire: Rpp_V1_UnitFailure {
+        var w = Rpp_V1_UnitFailure()
+        w.workerID = workerID; w.unitID = unitID; w.stage = stage.rawValue
+        w.message = String(decoding: message.utf8.prefix(Self.maxMessageBytes), as: UTF8.self)
         return w
     }
 }

@@ -54,6 +54,31 @@ public struct WorkRequest: Sendable, Equatable {
     }
 }
 
+/// A rollout worker could not do a work unit, or could not read one (`unitID` 0). The learner counts
+/// failures of one stage and stops the run when too many come with no unit done in between.
+public struct UnitFailure: Sendable, Equatable {
+    /// The stages of a unit on a worker.
+    public enum Stage: String, Sendable, CaseIterable {
+        /// The work unit did not decode (a frame or invariant error).
+        case read
+        /// Sampling the responses failed (the model refused the prompts or the options).
+        case sample
+        /// The reward or reference servers did not score the samples.
+        case score
+        /// The experience could not be pushed to the learner.
+        case deliver
+    }
+    public var workerID: String
+    public var unitID: UInt64
+    public var stage: Stage
+    /// The worker's error, one line.
+    public var message: String
+
+    public init(workerID: String, unitID: UInt64, stage: Stage, message: String) {
+        self.workerID = workerID; self.unitID = unitID; self.stage = stage; self.message = message
+    }
+}
+
 public enum FinishReason: String, Sendable {
     /// A stop token was generated; it is the last response token.
     case stop

@@ -19,6 +19,7 @@ public enum MessageKind: UInt16, Sendable, CaseIterable, CustomStringConvertible
     case weightChunk = 14
     case error = 15
     case clusterStatus = 16
+    case unitFailure = 17
 
     /// The snake_case name used in files and JSON.
     public var name: String {
@@ -39,6 +40,7 @@ public enum MessageKind: UInt16, Sendable, CaseIterable, CustomStringConvertible
         case .weightChunk: "weight_chunk"
         case .error: "error"
         case .clusterStatus: "cluster_status"
+        case .unitFailure: "unit_failure"
         }
     }
 
@@ -63,6 +65,7 @@ public enum WireMessage: Sendable, Equatable {
     case weightChunk(WeightChunk)
     case error(RemoteError)
     case clusterStatus(ClusterStatus)
+    case unitFailure(UnitFailure)
 
     public var kind: MessageKind {
         switch self {
@@ -82,6 +85,7 @@ public enum WireMessage: Sendable, Equatable {
         case .weightChunk: .weightChunk
         case .error: .error
         case .clusterStatus: .clusterStatus
+        case .unitFailure: .unitFailure
         }
     }
 
@@ -104,6 +108,7 @@ public enum WireMessage: Sendable, Equatable {
         case .weightChunk(let m): m.wire
         case .error(let m): m.wire
         case .clusterStatus(let m): m.wire
+        case .unitFailure(let m): m.wire
         }
     }
 
@@ -133,6 +138,7 @@ public enum WireMessage: Sendable, Equatable {
             case .weightChunk: return .weightChunk(try WeightChunk(wire: try parse(payload)))
             case .error: return .error(try RemoteError(wire: try parse(payload)))
             case .clusterStatus: return .clusterStatus(try ClusterStatus(wire: try parse(payload)))
+            case .unitFailure: return .unitFailure(try UnitFailure(wire: try parse(payload)))
             }
         } catch let error as FrameError {
             throw error
@@ -161,6 +167,7 @@ public enum WireMessage: Sendable, Equatable {
             case .weightChunk: try parse(payload) as Rpp_V1_WeightChunk
             case .error: try parse(payload) as Rpp_V1_Error
             case .clusterStatus: try parse(payload) as Rpp_V1_ClusterStatus
+            case .unitFailure: try parse(payload) as Rpp_V1_UnitFailure
             }
             var options = JSONEncodingOptions()
             options.preserveProtoFieldNames = true

@@ -155,6 +155,29 @@ public nonisolated struct Rpp_V1_WorkRequest: Sendable {
   public init() {}
 }
 
+/// A rollout worker could not do a work unit, or could not read one. The learner counts failures of one
+/// stage and stops the run after cluster.max_unit_failures of them with no unit done in between.
+public nonisolated struct Rpp_V1_UnitFailure: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var workerID: String = String()
+
+  /// 0 when the unit could not be read.
+  public var unitID: UInt64 = 0
+
+  /// What failed: "read", "sample", "score" or "deliver".
+  public var stage: String = String()
+
+  /// The worker's error, one line.
+  public var message: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
 public nonisolated struct Rpp_V1_Rollout: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -534,6 +557,51 @@ nonisolated extension Rpp_V1_WorkRequest: SwiftProtobuf.Message, SwiftProtobuf._
   public static func ==(lhs: Rpp_V1_WorkRequest, rhs: Rpp_V1_WorkRequest) -> Bool {
     if lhs.workerID != rhs.workerID {return false}
     if lhs.policyVersion != rhs.policyVersion {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Rpp_V1_UnitFailure: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".UnitFailure"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}worker_id\0\u{3}unit_id\0\u{1}stage\0\u{1}message\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.workerID) }()
+      case 2: try { try decoder.decodeSingularUInt64Field(value: &self.unitID) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.stage) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.message) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.workerID.isEmpty {
+      try visitor.visitSingularStringField(value: self.workerID, fieldNumber: 1)
+    }
+    if self.unitID != 0 {
+      try visitor.visitSingularUInt64Field(value: self.unitID, fieldNumber: 2)
+    }
+    if !self.stage.isEmpty {
+      try visitor.visitSingularStringField(value: self.stage, fieldNumber: 3)
+    }
+    if !self.message.isEmpty {
+      try visitor.visitSingularStringField(value: self.message, fieldNumber: 4)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Rpp_V1_UnitFailure, rhs: Rpp_V1_UnitFailure) -> Bool {
+    if lhs.workerID != rhs.workerID {return false}
+    if lhs.unitID != rhs.unitID {return false}
+    if lhs.stage != rhs.stage {return false}
+    if lhs.message != rhs.message {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
