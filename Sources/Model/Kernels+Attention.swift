@@ -5,11 +5,15 @@
 //   y[i + D/2] = x[i + D/2] cos(pos θ_i) + x[i] sin(pos θ_i),   θ_i = theta^(−2i/D)
 // The backward is the rotation by the opposite angle.
 //
-// Attention, q[B, T, H, D], k/v[B, T, KV, D] (rows of width H·D / KV·D), head h reads kv head h / (H/KV):
-//   P[b, h] = causal_softmax(q_bh · k_bg^T / sqrt(D))     [B, H, T, T], saved for the backward
+// Attention, q[B, T, H, D], k/v[B, T, KV, D] (rows of width H·D / KV·D), head h reads kv head h / (H/KV).
+// Row b is left-padded: its real tokens start at s_b = starts[b] (0 without padding), and query t ≥ s_b
+// attends the keys j in [s_b, t]; a padding query (t < s_b) gets a zero output and no gradient.
+//   P[b, h] = masked_softmax(q_bh · k_bg^T / sqrt(D))     [T, T] per (b, h), never kept
 //   out[b, t, h, :] = P[b, h] · v_bg                      [B, T, H·D]
-// Every product is a cblas_sgemm with leading dimensions that stride over heads; work is split over
-// (batch, kv-head) pairs so the accumulation into dk/dv never races.
+// The forward keeps each row's maximum m and 1/Σexp (stats [B, H, T, 2]); the backward recomputes P from
+// them with the same operations in the same order, so it sees exactly the forward's probabilities while
+// memory grows linearly with T. Every product is a cblas_sgemm with leading dimensions that stride over
+// heads; work is split over (batch, kv-head) pairs so the accumulation into dk/dv never races.
 import Foundation
 
 /// cos/sin of position × inverse frequency, [maxPos, D/2] each, computed as transformers does (float32).
@@ -52,69 +56,102 @@ func ropeApply(_ x: UnsafeMutablePointer<Float>, _ pos: UnsafePointer<Int32>, _ 
     }
 }
 
-/// Shapes of one attention call.
+/// Shapes of one attention call; `starts[b]` is the first real token of row b (empty: no padding).
 struct AttentionShape {
     let B: Int, T: Int, H: Int, KV: Int, D: Int
+    var starts: [Int] = []
     var qd: Int { H * D }
     var kvd: Int { KV * D }
     var group: Int { H / KV }
+    /// Floats of softmax statistics per layer: a maximum and an inverse sum per (b, h, t).
+    var statsCount: Int { B * H * T * 2 }
+    @inline(__always) func start(_ b: Int) -> Int { starts.isEmpty ? 0 : starts[b] }
 }
 
-/// out[B, T, H·D] and probabilities P[B, H, T, T] from q[B, T, H·D], k, v[B, T, KV·D].
-func attentionForward(_ out: UnsafeMutablePointer<Float>, _ probs: UnsafeMutablePointer<Float>,
+/// S = scale · q_bh · k_bgᵀ into P [T, T], then the masked softmax of rows t ≥ s0 over keys [s0, t]; rows
+/// outside are zero. With `stats` nil the row statistics are computed and written to `save`; otherwise
+/// they are read from `stats` (the backward's recompute).
+@inline(__always)
+private func maskedSoftmax(_ P: UnsafeMutablePointer<Float>, q: UnsafePointer<Float>, k: UnsafePointer<Float>,
+                           s0: Int, save: UnsafeMutablePointer<Float>?, stats: UnsafePointer<Float>?,
+                           _ s: AttentionShape) {
+    let T = s.T, scale = 1 / Float(s.D).squareRoot()
+    sgemm(transA: false, transB: true, M: T, N: T, K: s.D, alpha: scale, A: q, lda: s.qd, B: k, ldb: s.kvd,
+          beta: 0, C: P, ldc: T, parallel: false)
+    for t in 0..<T {
+        let row = P + t * T
+        guard t >= s0 else {
+            row.update(repeating: 0, count: T)
+            if let save { save[2 * t] = 0; save[2 * t + 1] = 0 }
+            continue
+        }
+        var m: Float, inv: Float
+        if let stats {
+            m = stats[2 * t]; inv = stats[2 * t + 1]
+            for j in s0...t { row[j] = expf(row[j] - m) }
+        } else {
+            m = -Float.infinity
+            for j in s0...t { m = max(m, row[j]) }
+            var sum: Float = 0
+            for j in s0...t { let e = expf(row[j] - m); row[j] = e; sum += e }
+            inv = 1 / sum
+            save![2 * t] = m; save![2 * t + 1] = inv
+        }
+        for j in s0...t { row[j] *= inv }
+        if s0 > 0 { row.update(repeating: 0, count: s0) }
+        for j in (t + 1)..<T { row[j] = 0 }
+    }
+}
+
+/// out[B, T, H·D] and the softmax statistics stats[B, H, T, 2] from q[B, T, H·D], k, v[B, T, KV·D].
+func attentionForward(_ out: UnsafeMutablePointer<Float>, _ stats: UnsafeMutablePointer<Float>,
                       _ q: UnsafePointer<Float>, _ k: UnsafePointer<Float>, _ v: UnsafePointer<Float>,
                       _ s: AttentionShape) {
-    let T = s.T, D = s.D, scale = 1 / Float(D).squareRoot()
+    let T = s.T, D = s.D
     Parallel.forEach(s.B * s.KV) { job in
-        let b = job / s.KV, g = job % s.KV
+        let b = job / s.KV, g = job % s.KV, s0 = s.start(b)
         let kb = k + b * T * s.kvd + g * D, vb = v + b * T * s.kvd + g * D
+        let P = UnsafeMutablePointer<Float>.allocate(capacity: T * T)
+        defer { P.deallocate() }
         for h in g * s.group..<(g + 1) * s.group {
             let qbh = q + b * T * s.qd + h * D
-            let P = probs + (b * s.H + h) * T * T
-            sgemm(transA: false, transB: true, M: T, N: T, K: D, alpha: scale, A: qbh, lda: s.qd, B: kb, ldb: s.kvd,
-                  beta: 0, C: P, ldc: T, parallel: false)
-            for t in 0..<T {
-                let row = P + t * T
-                var m = -Float.infinity
-                for j in 0...t { m = max(m, row[j]) }
-                var sum: Float = 0
-                for j in 0...t { let e = expf(row[j] - m); row[j] = e; sum += e }
-                let inv = 1 / sum
-                for j in 0...t { row[j] *= inv }
-                for j in (t + 1)..<T { row[j] = 0 }
-            }
+            maskedSoftmax(P, q: qbh, k: kb, s0: s0, save: stats + (b * s.H + h) * T * 2, stats: nil, s)
             sgemm(transA: false, transB: false, M: T, N: D, K: T, alpha: 1, A: P, lda: T, B: vb, ldb: s.kvd,
                   beta: 0, C: out + b * T * s.qd + h * D, ldc: s.qd, parallel: false)
         }
     }
 }
 
-/// dq[B, T, H·D] (overwritten), dk, dv[B, T, KV·D] (overwritten) from dout; `scratch` holds B·KV·T·T floats.
+/// dq[B, T, H·D] (overwritten), dk, dv[B, T, KV·D] (overwritten) from dout, recomputing the probabilities
+/// from q, k and the forward's statistics.
 func attentionBackward(_ dq: UnsafeMutablePointer<Float>, _ dk: UnsafeMutablePointer<Float>, _ dv: UnsafeMutablePointer<Float>,
-                       _ scratch: UnsafeMutablePointer<Float>, _ dout: UnsafePointer<Float>, _ probs: UnsafePointer<Float>,
+                       _ dout: UnsafePointer<Float>, _ stats: UnsafePointer<Float>,
                        _ q: UnsafePointer<Float>, _ k: UnsafePointer<Float>, _ v: UnsafePointer<Float>, _ s: AttentionShape) {
     let T = s.T, D = s.D, scale = 1 / Float(D).squareRoot()
     Parallel.forEach(s.B * s.KV) { job in
-        let b = job / s.KV, g = job % s.KV
+        let b = job / s.KV, g = job % s.KV, s0 = s.start(b)
         let kb = k + b * T * s.kvd + g * D, vb = v + b * T * s.kvd + g * D
         let dkb = dk + b * T * s.kvd + g * D, dvb = dv + b * T * s.kvd + g * D
-        let dP = scratch + job * T * T
+        let P = UnsafeMutablePointer<Float>.allocate(capacity: 2 * T * T), dP = P + T * T
+        defer { P.deallocate() }
         for t in 0..<T { (dkb + t * s.kvd).update(repeating: 0, count: D); (dvb + t * s.kvd).update(repeating: 0, count: D) }
         for h in g * s.group..<(g + 1) * s.group {
             let qbh = q + b * T * s.qd + h * D, dqbh = dq + b * T * s.qd + h * D
             let dob = dout + b * T * s.qd + h * D
-            let P = probs + (b * s.H + h) * T * T
+            maskedSoftmax(P, q: qbh, k: kb, s0: s0, save: nil, stats: stats + (b * s.H + h) * T * 2, s)
             // dP = dO · V^T ; dV += P^T · dO
             sgemm(transA: false, transB: true, M: T, N: T, K: D, alpha: 1, A: dob, lda: s.qd, B: vb, ldb: s.kvd,
                   beta: 0, C: dP, ldc: T, parallel: false)
             sgemm(transA: true, transB: false, M: T, N: D, K: T, alpha: 1, A: P, lda: T, B: dob, ldb: s.qd,
                   beta: 1, C: dvb, ldc: s.kvd, parallel: false)
-            // dS = P ⊙ (dP − Σ_j P dP), zero above the diagonal because P is.
+            // dS = P ⊙ (dP − Σ_j P dP), zero where P is (padding and above the diagonal).
             for t in 0..<T {
                 let p = P + t * T, d = dP + t * T
+                guard t >= s0 else { d.update(repeating: 0, count: T); continue }
                 var dot: Float = 0
-                for j in 0...t { dot += p[j] * d[j] }
-                for j in 0...t { d[j] = p[j] * (d[j] - dot) }
+                for j in s0...t { dot += p[j] * d[j] }
+                for j in s0...t { d[j] = p[j] * (d[j] - dot) }
+                if s0 > 0 { d.update(repeating: 0, count: s0) }
                 for j in (t + 1)..<T { d[j] = 0 }
             }
             // dQ = scale · dS · K ; dK += scale · dS^T · Q

@@ -46,7 +46,7 @@ extension Transformer {
     func trunkBackward() {
         let c = config, a = acts, N = a.B * a.T, C = c.hiddenSize, F = c.intermediateSize
         let qd = c.numHeads * c.headDim, kvd = c.numKVHeads * c.headDim
-        let shape = AttentionShape(B: a.B, T: a.T, H: c.numHeads, KV: c.numKVHeads, D: c.headDim)
+        let shape = AttentionShape(B: a.B, T: a.T, H: c.numHeads, KV: c.numKVHeads, D: c.headDim, starts: starts)
         let P = params.pointer, G = grads.pointer
         let dX = a.dX!
         rmsnormBackward(dX, G + layout.finalNorm, a.dLn, a.residual[c.numLayers], P + layout.finalNorm, a.rstdf,
@@ -63,7 +63,7 @@ extension Transformer {
                 rmsnormBackward(dX, G + o.ln2, a.dLn, a.resMid[l], P + o.ln2, a.rstd2[l], N: N, C: C, accumulate: true)
                 // Attention: resMid = residual[l] + attOut · Woᵀ
                 matmulBackward(a.dAtt, G + o.wo, nil, dX, a.attOut[l], P + o.wo, N: N, C: qd, OC: C)
-                attentionBackward(a.dq, a.dk, a.dv, a.attScratch, a.dAtt, a.probs[l], a.q[l], a.k[l], a.v[l], shape)
+                attentionBackward(a.dq, a.dk, a.dv, a.dAtt, a.attStats[l], a.q[l], a.k[l], a.v[l], shape)
                 ropeApply(a.dq, pos.baseAddress!, rope, N: N, nHeads: c.numHeads, inverse: true)
                 ropeApply(a.dk, pos.baseAddress!, rope, N: N, nHeads: c.numKVHeads, inverse: true)
                 matmulBackward(a.dLn, G + o.wq, gb(o.bq), a.dq, a.ln1[l], P + o.wq, N: N, C: C, OC: qd)

@@ -7,9 +7,10 @@ import Foundation
 
 extension Transformer {
     /// Runs the decoder trunk on tokens[B·T] (row b, position t at index b·T + t) and keeps every
-    /// activation for the backward. Positions are 0..<T in each row; padding is the caller's business
-    /// (right-padded rows: masked by zero loss weights; left-padded prompts: PAD is attended).
-    public func forward(tokens: [Int32], batch B: Int, seqLen T: Int) throws {
+    /// activation for the backward. `starts[b]` (empty: all 0) is the number of left-padding tokens of row b:
+    /// they are never attended, and the row's positions count from its first real token. Right padding is
+    /// the caller's business (masked by zero loss weights).
+    public func forward(tokens: [Int32], batch B: Int, seqLen T: Int, starts: [Int] = []) throws {
         let c = config
         guard B > 0, T > 0, tokens.count == B * T else {
             throw ModelError.invalidInput("tokens has \(tokens.count) entries, expected batch \(B) × length \(T)")
@@ -20,12 +21,16 @@ extension Transformer {
         if let bad = tokens.first(where: { $0 < 0 || Int($0) >= c.vocabSize }) {
             throw ModelError.invalidInput("token id \(bad) outside vocabulary 0..<\(c.vocabSize)")
         }
+        guard starts.isEmpty || (starts.count == B && starts.allSatisfy({ (0..<T).contains($0) })) else {
+            throw ModelError.invalidInput("starts must give each of the \(B) rows a first real token in 0..<\(T)")
+        }
         self.tokens = tokens
-        positions = (0..<B * T).map { Int32($0 % T) }
+        self.starts = starts
+        positions = (0..<B * T).map { n in Int32(max(0, n % T - (starts.isEmpty ? 0 : starts[n / T]))) }
         acts = arena.layout(config: c, B: B, T: T)
         let a = acts, N = B * T, C = c.hiddenSize, F = c.intermediateSize
         let qd = c.numHeads * c.headDim, kvd = c.numKVHeads * c.headDim
-        let shape = AttentionShape(B: B, T: T, H: c.numHeads, KV: c.numKVHeads, D: c.headDim)
+        let shape = AttentionShape(B: B, T: T, H: c.numHeads, KV: c.numKVHeads, D: c.headDim, starts: starts)
         let P = params.pointer
         tokens.withUnsafeBufferPointer { tok in
             embeddingForward(a.residual[0], tok.baseAddress!, P + layout.embed, N: N, C: C)
@@ -40,7 +45,7 @@ extension Transformer {
                 matmulForward(a.v[l], a.ln1[l], P + o.wv, bias(o.bv), N: N, C: C, OC: kvd)
                 ropeApply(a.q[l], pos.baseAddress!, rope, N: N, nHeads: c.numHeads, inverse: false)
                 ropeApply(a.k[l], pos.baseAddress!, rope, N: N, nHeads: c.numKVHeads, inverse: false)
-                attentionForward(a.attOut[l], a.probs[l], a.q[l], a.k[l], a.v[l], shape)
+                attentionForward(a.attOut[l], a.attStats[l], a.q[l], a.k[l], a.v[l], shape)
                 matmulForward(a.proj, a.attOut[l], P + o.wo, nil, N: N, C: qd, OC: C)
                 residualForward(a.resMid[l], a.residual[l], a.proj, count: N * C)
                 rmsnormForward(a.ln2[l], a.rstd2[l], a.resMid[l], P + o.ln2, N: N, C: C, eps: c.rmsNormEps)

@@ -1,9 +1,9 @@
 // Batched generation with a KV cache.
 //
 // Prefill runs the ordinary forward over the prompts [B, Tp] (all rows the same length: left-pad
-// them) and copies every layer's rotated keys and values into the cache [L][B, KV, Tmax, D]. Each
-// decode step then pushes one token per row through the layers, attending over cache positions
-// 0...p. Behaviour log-prob of a sampled token: log softmax(logits / temperature)[token], the
+// them and give each row's padding length, so the padding is never attended) and copies every layer's
+// rotated keys and values into the cache [L][B, KV, Tmax, D]. Each decode step then pushes one token per
+// row through the layers, attending over the row's cache positions from its first real token to p. Behaviour log-prob of a sampled token: log softmax(logits / temperature)[token], the
 // distribution before top-k / top-p truncation (temperature 0 = greedy, scored at temperature 1).
 // A full forward over prompt + generated tokens gives the same numbers (see SamplingTests).
 import Foundation
@@ -46,8 +46,9 @@ public struct Generation: Sendable {
 let decodeRowsPerCore = 8
 
 extension Transformer {
-    /// Generates continuations of `prompts` (equal lengths) with a KV cache.
-    public func generate(prompts: [[Int32]], options o: SamplingOptions) throws -> Generation {
+    /// Generates continuations of `prompts` (equal lengths) with a KV cache. `starts[b]` (empty: all 0) is the
+    /// number of left-padding tokens of prompt b: never attended, and positions count from the first real token.
+    public func generate(prompts: [[Int32]], options o: SamplingOptions, starts: [Int] = []) throws -> Generation {
         let c = config
         guard !c.scalarHead else { throw ModelError.invalidInput("scalar-head model cannot generate") }
         guard let Tp = prompts.first?.count, Tp > 0, prompts.allSatisfy({ $0.count == Tp }) else {
@@ -56,6 +57,10 @@ extension Transformer {
         guard o.maxNewTokens >= 0, o.temperature >= 0, o.topP > 0, o.topP <= 1, o.topK >= 0 else {
             throw ModelError.invalidInput("bad sampling options")
         }
+        guard starts.isEmpty || (starts.count == prompts.count && starts.allSatisfy({ (0..<Tp).contains($0) })) else {
+            throw ModelError.invalidInput("starts must give each of the \(prompts.count) prompts a first real token in 0..<\(Tp)")
+        }
+        let rowStart = starts.isEmpty ? [Int](repeating: 0, count: prompts.count) : starts
         let B = prompts.count, Tmax = Tp + o.maxNewTokens
         guard Tmax <= c.maxPositionEmbeddings else {
             throw ModelError.invalidInput("prompt \(Tp) + max new tokens \(o.maxNewTokens) exceeds max_position_embeddings \(c.maxPositionEmbeddings)")
@@ -64,12 +69,14 @@ extension Transformer {
                                 finish: Array(repeating: .length, count: B))
         if o.maxNewTokens == 0 { return result }
         // Prefill each distinct prompt once (a work unit repeats every prompt samplesPerPrompt times).
-        var uniqueIndex: [[Int32]: Int] = [:], unique: [[Int32]] = []
-        let source = prompts.map { p in
-            if let u = uniqueIndex[p] { return u }
-            uniqueIndex[p] = unique.count; unique.append(p); return unique.count - 1
+        var uniqueIndex: [[Int32]: Int] = [:], unique: [[Int32]] = [], uniqueStarts: [Int] = []
+        let source = prompts.indices.map { b in
+            let key = prompts[b] + [Int32(rowStart[b])]
+            if let u = uniqueIndex[key] { return u }
+            uniqueIndex[key] = unique.count; unique.append(prompts[b]); uniqueStarts.append(rowStart[b])
+            return unique.count - 1
         }
-        try forward(tokens: unique.flatMap { $0 }, batch: unique.count, seqLen: Tp)
+        try forward(tokens: unique.flatMap { $0 }, batch: unique.count, seqLen: Tp, starts: starts.isEmpty ? [] : uniqueStarts)
         let C = c.hiddenSize, F = c.intermediateSize, V = c.vocabSize, L = c.numLayers
         let D = c.headDim, H = c.numHeads, KV = c.numKVHeads, qd = H * D, kvd = KV * D, group = H / KV
         let kCache = (0..<L).map { _ in FloatBuffer(count: B * Tmax * kvd) }
@@ -126,16 +133,16 @@ extension Transformer {
                         (vc + (((lo + i) * KV + g) * Tmax + p) * D).update(from: v + i * kvd + g * D, count: D)
                     }
                 }
-                // Per (row, head): scores against cached keys 0...p, softmax, weighted sum of cached values.
+                // Per (row, head): scores against the row's cached keys s0...p, softmax, weighted sum of cached values.
                 for job in lo * H..<(lo + n) * H {
-                    let b = job / H, h = job % H, g = h / group
+                    let b = job / H, h = job % H, g = h / group, s0 = rowStart[b]
                     let qv = q + (b - lo) * qd + h * D, sc = scores + job * Tmax
                     let kb = kc + (b * KV + g) * Tmax * D, vb = vc + (b * KV + g) * Tmax * D
                     var m = -Float.infinity
-                    for j in 0...p { let d = vdot(qv, kb + j * D, D) * scale; sc[j] = d; m = max(m, d) }
-                    let inv = 1 / expShiftedSum(sc, count: p + 1, shift: m), out = att + (b - lo) * qd + h * D
+                    for j in s0...p { let d = vdot(qv, kb + j * D, D) * scale; sc[j] = d; m = max(m, d) }
+                    let inv = 1 / expShiftedSum(sc + s0, count: p + 1 - s0, shift: m), out = att + (b - lo) * qd + h * D
                     out.update(repeating: 0, count: D)
-                    for j in 0...p { vaxpy(out, sc[j] * inv, vb + j * D, D) }
+                    for j in s0...p { vaxpy(out, sc[j] * inv, vb + j * D, D) }
                 }
                 matmulForward(proj, att, P + w.wo, nil, N: n, C: qd, OC: C)
                 residualForward(mid, x, proj, count: n * C)
@@ -160,7 +167,7 @@ extension Transformer {
             }
             if stepIndex == o.maxNewTokens - 1 || done.allSatisfy({ $0 }) { break }
             let p = Tp + stepIndex
-            for b in 0..<B { pos[b] = Int32(p) }
+            for b in 0..<B { pos[b] = Int32(p - rowStart[b]) }
             next.withUnsafeBufferPointer { nx in
                 pos.withUnsafeBufferPointer { ps in
                     Parallel.ranges(B, minChunk: decodeRowsPerCore) { r in step(r, p: p, next: nx.baseAddress!, pos: ps.baseAddress!) }

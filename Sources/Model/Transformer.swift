@@ -8,7 +8,7 @@ struct Activations {
     var residual: [UnsafeMutablePointer<Float>] = []   // L+1 × [N, C]
     var ln1: [UnsafeMutablePointer<Float>] = [], rstd1: [UnsafeMutablePointer<Float>] = []
     var q: [UnsafeMutablePointer<Float>] = [], k: [UnsafeMutablePointer<Float>] = [], v: [UnsafeMutablePointer<Float>] = []
-    var probs: [UnsafeMutablePointer<Float>] = [], attOut: [UnsafeMutablePointer<Float>] = []
+    var attStats: [UnsafeMutablePointer<Float>] = [], attOut: [UnsafeMutablePointer<Float>] = []
     var resMid: [UnsafeMutablePointer<Float>] = []
     var ln2: [UnsafeMutablePointer<Float>] = [], rstd2: [UnsafeMutablePointer<Float>] = []
     var gate: [UnsafeMutablePointer<Float>] = [], up: [UnsafeMutablePointer<Float>] = [], h: [UnsafeMutablePointer<Float>] = []
@@ -18,7 +18,7 @@ struct Activations {
     var dX: UnsafeMutablePointer<Float>!, dLn: UnsafeMutablePointer<Float>!, proj: UnsafeMutablePointer<Float>!
     var dq: UnsafeMutablePointer<Float>!, dk: UnsafeMutablePointer<Float>!, dv: UnsafeMutablePointer<Float>!
     var dAtt: UnsafeMutablePointer<Float>!, dGate: UnsafeMutablePointer<Float>!, dUp: UnsafeMutablePointer<Float>!
-    var dH: UnsafeMutablePointer<Float>!, attScratch: UnsafeMutablePointer<Float>!, headScratch: UnsafeMutablePointer<Float>!
+    var dH: UnsafeMutablePointer<Float>!, headScratch: UnsafeMutablePointer<Float>!
 }
 
 /// One buffer holding every activation of a forward/backward pass; grows when a larger shape arrives.
@@ -31,15 +31,14 @@ final class ActivationArena {
         if acts.B == B && acts.T == T { return acts }
         let N = B * T, C = c.hiddenSize, F = c.intermediateSize, L = c.numLayers
         let qd = c.numHeads * c.headDim, kvd = c.numKVHeads * c.headDim
-        let att = B * c.numHeads * T * T
+        let att = B * c.numHeads * T * 2   // softmax statistics; the probabilities are recomputed
         let chunk = vocabChunk(N: N, V: c.vocabSize)
         var sizes: [Int] = []
         sizes += Array(repeating: N * C, count: L + 1)
         let perLayer = [N * C, N, N * qd, N * kvd, N * kvd, att, N * qd, N * C, N * C, N, N * F, N * F, N * F]
         for _ in 0..<L { sizes += perLayer }
         sizes += [N * C, N, N, N]
-        sizes += [N * C, N * C, N * C, N * qd, N * kvd, N * kvd, N * qd, N * F, N * F, N * F,
-                  B * c.numKVHeads * T * T, N * max(chunk, 1)]
+        sizes += [N * C, N * C, N * C, N * qd, N * kvd, N * kvd, N * qd, N * F, N * F, N * F, N * max(chunk, 1)]
         // Round every block to 16 floats so each starts 64-byte aligned.
         let rounded = sizes.map { ($0 + 15) & ~15 }
         let total = rounded.reduce(0, +)
@@ -51,12 +50,12 @@ final class ActivationArena {
         for _ in 0...L { a.residual.append(next()) }
         for _ in 0..<L {
             a.ln1.append(next()); a.rstd1.append(next()); a.q.append(next()); a.k.append(next()); a.v.append(next())
-            a.probs.append(next()); a.attOut.append(next()); a.resMid.append(next()); a.ln2.append(next())
+            a.attStats.append(next()); a.attOut.append(next()); a.resMid.append(next()); a.ln2.append(next())
             a.rstd2.append(next()); a.gate.append(next()); a.up.append(next()); a.h.append(next())
         }
         a.lnf = next(); a.rstdf = next(); a.lse = next(); a.meanZ = next()
         a.dX = next(); a.dLn = next(); a.proj = next(); a.dq = next(); a.dk = next(); a.dv = next()
-        a.dAtt = next(); a.dGate = next(); a.dUp = next(); a.dH = next(); a.attScratch = next(); a.headScratch = next()
+        a.dAtt = next(); a.dGate = next(); a.dUp = next(); a.dH = next(); a.headScratch = next()
         acts = a
         return a
     }
@@ -81,6 +80,7 @@ public final class Transformer: @unchecked Sendable {
     var acts = Activations()
     var tokens: [Int32] = []
     var positions: [Int32] = []
+    var starts: [Int] = []
     var targets: [Int32] = []
     var headTemperature: Float = 1
     var forwardDone = false, headDone = false

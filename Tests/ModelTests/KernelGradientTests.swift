@@ -89,22 +89,35 @@ final class KernelGradientTests: XCTestCase {
     }
 
     func testAttentionGradients() {
-        var rng = Xoshiro256(seed: 6)
-        let s = AttentionShape(B: 2, T: 5, H: 4, KV: 2, D: 4)
-        let N = s.B * s.T
-        let q = buf(randomFloats(N * s.qd, &rng)), k = buf(randomFloats(N * s.kvd, &rng)), v = buf(randomFloats(N * s.kvd, &rng))
-        let r = randomFloats(N * s.qd, &rng)
-        var out = [Float](repeating: 0, count: N * s.qd), P = [Float](repeating: 0, count: s.B * s.H * s.T * s.T)
-        func loss() -> Double { attentionForward(&out, &P, q.pointer, k.pointer, v.pointer, s); return dot(r, out) }
-        _ = loss()
-        // Causality: out at t = 0 equals v at t = 0 of the head's kv group.
-        for h in 0..<s.H { for d in 0..<s.D { XCTAssertEqual(out[h * s.D + d], v.pointer[(h / s.group) * s.D + d], accuracy: 1e-6) } }
-        var dq = [Float](repeating: 0, count: N * s.qd), dk = [Float](repeating: 0, count: N * s.kvd)
-        var dv = [Float](repeating: 0, count: N * s.kvd), scratch = [Float](repeating: 0, count: s.B * s.KV * s.T * s.T)
-        attentionBackward(&dq, &dk, &dv, &scratch, r, P, q.pointer, k.pointer, v.pointer, s)
-        checkGradient("attn.dq", x: q.pointer, count: q.count, analytic: dq, loss: loss)
-        checkGradient("attn.dk", x: k.pointer, count: k.count, analytic: dk, loss: loss)
-        checkGradient("attn.dv", x: v.pointer, count: v.count, analytic: dv, loss: loss)
+        // Without padding, and with the second row's first two positions padding.
+        for starts in [[], [0, 2]] {
+            var rng = Xoshiro256(seed: 6)
+            let s = AttentionShape(B: 2, T: 5, H: 4, KV: 2, D: 4, starts: starts)
+            let N = s.B * s.T
+            let q = buf(randomFloats(N * s.qd, &rng)), k = buf(randomFloats(N * s.kvd, &rng)), v = buf(randomFloats(N * s.kvd, &rng))
+            let r = randomFloats(N * s.qd, &rng)
+            var out = [Float](repeating: 0, count: N * s.qd), stats = [Float](repeating: 0, count: s.statsCount)
+            func loss() -> Double { attentionForward(&out, &stats, q.pointer, k.pointer, v.pointer, s); return dot(r, out) }
+            _ = loss()
+            // Causality: out at each row's first real position equals v there, in the head's kv group.
+            for b in 0..<s.B {
+                let t0 = b * s.T + s.start(b)
+                for h in 0..<s.H { for d in 0..<s.D {
+                    XCTAssertEqual(out[t0 * s.qd + h * s.D + d], v.pointer[t0 * s.kvd + (h / s.group) * s.D + d], accuracy: 1e-6)
+                } }
+            }
+            // A padding query outputs zero.
+            if !starts.isEmpty { XCTAssertEqual(out[(s.T + 1) * s.qd..<(s.T + 2) * s.qd].map(abs).max(), 0) }
+            var dq = [Float](repeating: 0, count: N * s.qd), dk = [Float](repeating: 0, count: N * s.kvd)
+            var dv = [Float](repeating: 0, count: N * s.kvd)
+            attentionBackward(&dq, &dk, &dv, r, stats, q.pointer, k.pointer, v.pointer, s)
+            checkGradient("attn.dq", x: q.pointer, count: q.count, analytic: dq, loss: loss)
+            checkGradient("attn.dk", x: k.pointer, count: k.count, analytic: dk, loss: loss)
+            checkGradient("attn.dv", x: v.pointer, count: v.count, analytic: dv, loss: loss)
+            if !starts.isEmpty {
+                XCTAssertEqual(dk[s.T * s.kvd..<(s.T + 2) * s.kvd].map(abs).max(), 0, "padding keys get no gradient")
+            }
+        }
     }
 
     func testLogprobHeadGradientsAcrossChunks() {
