@@ -14,8 +14,8 @@ public struct ModelBenchShape: Sendable {
     /// Rows per distinct prompt in the decode measurement (a work unit samples each prompt this often).
     public var samplesPerPrompt = 1
 
-    /// tiny, small, base, or rollout (the default RL task's rollout call: 64 rows = 16 prompts × 4 samples,
-    /// prompt width 8, 6 new tokens, vocab 16; see Deploy/rpp.yaml).
+    /// tiny, small, base, rollout (the default RL task's rollout call: 64 rows = 16 prompts × 4 samples,
+    /// prompt width 8, 6 new tokens, vocab 16; see Deploy/rpp.yaml), or smollm2 (SmolLM2-135M's architecture).
     public static func named(_ n: String) -> ModelBenchShape? {
         func cfg(_ c: Int, _ l: Int, _ h: Int, _ f: Int, vocab: Int = 32) -> ModelConfig {
             ModelConfig(hiddenSize: c, intermediateSize: f, numLayers: l, numHeads: h, numKVHeads: h, vocabSize: vocab,
@@ -28,9 +28,19 @@ public struct ModelBenchShape: Sendable {
         case "rollout":
             return ModelBenchShape(name: n, config: cfg(128, 4, 4, 384, vocab: 16), batch: 64, seqLen: 14, promptLength: 8,
                                    samplesPerPrompt: 4)
+        case "smollm2":
+            return ModelBenchShape(name: n, config: .smolLM2Shape, batch: 8, seqLen: 256)
         default: return nil
         }
     }
+}
+
+extension ModelConfig {
+    /// The architecture of SmolLM2-135M: 30 layers, hidden 576, 9 heads over 3 KV heads, FFN 1536, vocabulary
+    /// 49,152, tied embeddings, 8,192 positions.
+    public static let smolLM2Shape = ModelConfig(hiddenSize: 576, intermediateSize: 1536, numLayers: 30, numHeads: 9,
+                                                 numKVHeads: 3, vocabSize: 49_152, rmsNormEps: 1e-5, ropeTheta: 100_000,
+                                                 tieWordEmbeddings: true, maxPositionEmbeddings: 8192)
 }
 
 /// Results of one shape.
@@ -104,5 +114,22 @@ public enum ModelBench {
         let decodeTPS = Double(s.batch * newTokens * runs) / Date().timeIntervalSince(t1)
         return ModelBenchResult(trainTokensPerSecond: trainTPS, decodeTokensPerSecond: decodeTPS,
                                 trainGFLOPS: trainTPS * trainFLOPsPerToken(s.config, seqLen: s.seqLen) / 1e9)
+    }
+
+    /// One training micro-batch of `batch` rows of `seqLen` tokens on a model of `config` with random weights:
+    /// forward, log-probs, backward and an AdamW step (the learner's working set), for a peak-memory measurement.
+    public static func trainOnce(config: ModelConfig, batch: Int, seqLen: Int) throws {
+        let m = try Transformer(config: config)
+        m.initializeWeights(seed: 1)
+        let opt = AdamW(model: m, schedule: LRSchedule(peak: 1e-5))
+        var rng = Xoshiro256(seed: 2)
+        let N = batch * seqLen
+        let tokens = (0..<N).map { _ in Int32(rng.next() % UInt64(config.vocabSize)) }
+        let targets = (0..<N).map { i in i % seqLen == seqLen - 1 ? Int32(0) : tokens[i + 1] }
+        try m.forward(tokens: tokens, batch: batch, seqLen: seqLen)
+        _ = try m.logProbs(targets: targets)
+        m.zeroGrad()
+        try m.backward(dLogp: [Float](repeating: -1 / Float(N), count: N))
+        opt.update(m)
     }
 }

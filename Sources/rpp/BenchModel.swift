@@ -9,9 +9,9 @@ struct BenchModel: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "model",
         abstract: "Training and decode tokens/s of the policy engine, against this machine's sgemm GFLOPS.",
-        discussion: "Shapes: tiny (128, 4 layers, 4 heads, FFN 384, batch 64x64), small (256, 6, 8, 768, 32x128), base (512, 8, 8, 1536, 32x128); vocab 32. rollout: the default RL task's sampling call (128, 4, 4, 384, vocab 16, 64 rows = 16 prompts x 4 samples, prompt 8, 6 new tokens).")
+        discussion: "Shapes: tiny (128, 4 layers, 4 heads, FFN 384, batch 64x64), small (256, 6, 8, 768, 32x128), base (512, 8, 8, 1536, 32x128); vocab 32. rollout: the default RL task's sampling call (128, 4, 4, 384, vocab 16, 64 rows = 16 prompts x 4 samples, prompt 8, 6 new tokens). smollm2: SmolLM2-135M (576, 30 layers, 9/3 heads, FFN 1536, vocab 49,152, tied; 8x256).")
 
-    @Option(help: "Shapes, comma separated: tiny, small, base, rollout.") var shapes: String = "tiny,small,base"
+    @Option(help: "Shapes, comma separated: tiny, small, base, rollout, smollm2.") var shapes: String = "tiny,small,base"
     @Option(help: "Timed training steps per shape.") var steps: Int = 5
     @Option(help: "Prompt length of the decode benchmark (the rest of the sequence is generated).") var promptLength: Int = 16
     @Flag(help: "Print one JSON object per shape instead of text.") var json = false
@@ -19,7 +19,7 @@ struct BenchModel: ParsableCommand {
     func run() throws {
         OpenBLASTuning.reexecWithAVX512KernelsIfNeeded()
         let benches = try shapes.split(separator: ",").map { name -> ModelBenchShape in
-            guard let s = ModelBenchShape.named(String(name)) else { throw ValidationError("unknown shape \(name) (tiny, small, base, rollout)") }
+            guard let s = ModelBenchShape.named(String(name)) else { throw ValidationError("unknown shape \(name) (tiny, small, base, rollout, smollm2)") }
             return s
         }
         guard steps > 0 else { throw ValidationError("steps must be positive") }
