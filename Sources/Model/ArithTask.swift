@@ -32,7 +32,7 @@ public struct ArithTask: Sendable {
     public let ops: [ArithOp]
     /// Operands are uniform in 0...maxOperand.
     public let maxOperand: Int
-    /// Prompts are left-padded with PAD to this many tokens.
+    /// Longest prompt in tokens (prompts are batched left-padded, the padding masked).
     public let promptWidth = 8
     public let tokenizer = CharTokenizer()
 
@@ -74,29 +74,32 @@ public struct ArithTask: Sendable {
         return (v, t)
     }
 
-    /// Prompt tokens left-padded to `promptWidth`.
+    /// Prompt tokens (at most `promptWidth`, no padding).
     public func promptTokens(_ p: ArithProblem) throws -> [Int32] {
         let ids = try tokenizer.encode(p.prompt)
         guard ids.count <= promptWidth else { throw ModelError.invalidInput("prompt \(p.prompt) longer than \(promptWidth)") }
-        return [Int32](repeating: tokenizer.padId, count: promptWidth - ids.count) + ids
+        return ids
     }
 
     /// Answer tokens followed by EOS.
     public func answerTokens(_ p: ArithProblem) throws -> [Int32] { try tokenizer.encode(p.answer) + [tokenizer.eosId] }
 
-    /// SFT batch: inputs and targets [B, T] (T = promptWidth + maxAnswerLength) and per-token loss
-    /// weights that are 1 on answer and EOS targets, 0 elsewhere.
-    public func sftBatch(_ problems: [ArithProblem]) throws -> (inputs: [Int32], targets: [Int32], mask: [Float], T: Int) {
+    /// SFT batch: inputs and targets [B, T] (T = promptWidth + maxAnswerLength), prompts left-padded to
+    /// `promptWidth` with each row's padding length in `starts`, and per-token loss weights that are 1 on
+    /// answer and EOS targets, 0 elsewhere.
+    public func sftBatch(_ problems: [ArithProblem]) throws
+        -> (inputs: [Int32], targets: [Int32], mask: [Float], starts: [Int], T: Int) {
         let full = promptWidth + maxAnswerLength + 1, T = full - 1
-        var inputs: [Int32] = [], targets: [Int32] = [], mask: [Float] = []
+        var inputs: [Int32] = [], targets: [Int32] = [], mask: [Float] = [], starts: [Int] = []
         for p in problems {
-            let ans = try answerTokens(p)
-            var seq = try promptTokens(p) + ans
+            let ans = try answerTokens(p), prompt = try promptTokens(p)
+            var seq = [Int32](repeating: tokenizer.padId, count: promptWidth - prompt.count) + prompt + ans
             seq += [Int32](repeating: tokenizer.padId, count: full - seq.count)
             inputs += seq[0..<T]; targets += seq[1...]
+            starts.append(promptWidth - prompt.count)
             for t in 0..<T { mask.append(t >= promptWidth - 1 && t < promptWidth - 1 + ans.count ? 1 : 0) }
         }
-        return (inputs, targets, mask, T)
+        return (inputs, targets, mask, starts, T)
     }
 
     /// Exact-match accuracy of greedy decoding on `problems` (answer then EOS), in batches of `batch`.
@@ -105,9 +108,10 @@ public struct ArithTask: Sendable {
         var i = 0
         while i < problems.count {
             let part = Array(problems[i..<min(i + batch, problems.count)])
-            let g = try model.generate(prompts: try part.map(promptTokens),
+            let padded = LeftPadded(try part.map(promptTokens), padId: tokenizer.padId)
+            let g = try model.generate(prompts: padded.rows,
                                        options: SamplingOptions(temperature: 0, maxNewTokens: maxAnswerLength + 1,
-                                                                stopTokens: [tokenizer.eosId]))
+                                                                stopTokens: [tokenizer.eosId]), starts: padded.starts)
             for (k, p) in part.enumerated() where g.tokens[k] == (try answerTokens(p)) { correct += 1 }
             i += batch
         }

@@ -49,8 +49,8 @@ public func runSFT(model: Transformer, task: ArithTask, validation: [ArithProble
     for step in 1...o.maxSteps {
         var problems: [ArithProblem] = []
         while problems.count < o.batch { let p = task.draw(&rng); if !held.contains(p.prompt) { problems.append(p) } }
-        let (inputs, targets, mask, T) = try task.sftBatch(problems)
-        try model.forward(tokens: inputs, batch: o.batch, seqLen: T)
+        let (inputs, targets, mask, starts, T) = try task.sftBatch(problems)
+        try model.forward(tokens: inputs, batch: o.batch, seqLen: T, starts: starts)
         let lp = try model.logProbs(targets: targets).logp
         let count = mask.reduce(0, +)
         var loss = 0.0

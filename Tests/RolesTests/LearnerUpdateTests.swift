@@ -51,7 +51,8 @@ final class LearnerUpdateTests: XCTestCase {
             $0.algorithm.trainBatch = 64
             $0.algorithm.offPolicyCorrection = .tis
         }
-        let opt = AdamW(model: model, schedule: LRSchedule(peak: 3e-2), clipNorm: 1)
+        // A large step, so that some token's probability moves by more than the tis clamp [0.5, 5].
+        let opt = AdamW(model: model, schedule: LRSchedule(peak: 1e-1), clipNorm: 1)
         let batch = try sampleBatch(model, iteration: 1, prompts: 16, n: 4)   // policy version 0
         let first = try PolicyUpdate.run(model: model, optimizer: opt, batch: batch, rl: settings.rl, sizes: settings.batch,
                                          temperature: 1, klCoef: 0, policyVersion: 0)

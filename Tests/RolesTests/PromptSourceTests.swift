@@ -36,8 +36,8 @@ final class PromptSourceTests: XCTestCase {
         XCTAssertEqual(Set(firstPass), Set((1...10).map(String.init)), "each line once per pass")
         XCTAssertNotEqual(firstPass, (1...10).map(String.init), "shuffled")
         XCTAssertEqual(try source.prompts(iteration: 3, count: 4, seed: 7), Array(drawn[8..<12]), "a function of (seed, iteration)")
-        XCTAssertEqual(drawn[0].tokens.count, 8, "left-padded to data.prompt_width")
-        XCTAssertEqual(drawn[0].tokens.first, 0)
+        XCTAssertEqual(drawn[0].tokens, try CharTokenizer().encode("\(Int(drawn[0].answer)! - 1)+1="),
+                       "the prompt's own tokens: batches left-pad them with the padding masked")
     }
 
     func testJSONLErrorsNameFileAndLine() throws {

@@ -195,6 +195,7 @@ final class RewardModelFilesTests: XCTestCase {
             XCTAssertTrue("\($0)".contains("prefs.jsonl:51"), "\($0)")
         }
         let row = try RewardEncoder().row(prompt: "1+2=", response: "3")
-        XCTAssertEqual(row, [0, 0, 0, 0, 3, 12, 4, 15, 5, 1])
+        XCTAssertEqual(row, [3, 12, 4, 15, 5, 1], "prompt, response, EOS; no padding")
+        XCTAssertThrowsError(try RewardEncoder().row(prompt: "123+4567=", response: "3"), "longer than the prompt width")
     }
 }

@@ -16,7 +16,10 @@ final class RolloutModelTests: XCTestCase {
         let problems = (0..<8).map { _ in task.draw(&rng) }
         let n = 4
         let prompts = try problems.flatMap { p in Array(repeating: try task.promptTokens(p), count: n) }
-        let g = try model.generate(prompts: prompts, options: SamplingOptions(temperature: 1, maxNewTokens: 6, stopTokens: [1], seed: 9))
+        let padded = LeftPadded(prompts)
+        XCTAssertGreaterThan(Set(padded.starts).count, 1, "prompts of different lengths exercise the left padding")
+        let g = try model.generate(prompts: padded.rows, options: SamplingOptions(temperature: 1, maxNewTokens: 6, stopTokens: [1], seed: 9),
+                                   starts: padded.starts)
         var experiences: [Experience] = []
         for b in 0..<prompts.count {
             let r = Rollout(unitID: 1, promptID: UInt64(b / n), sampleIndex: b % n, promptTokens: prompts[b],

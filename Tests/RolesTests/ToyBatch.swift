@@ -11,8 +11,10 @@ func sampleBatch(_ model: Transformer, iteration: Int, prompts: Int = 16, n: Int
     var rng = Xoshiro256(seed: UInt64(iteration))
     let problems = (0..<prompts).map { _ in task.draw(&rng) }
     let rows = try problems.flatMap { Array(repeating: try task.promptTokens($0), count: n) }
-    let g = try model.generate(prompts: rows, options: SamplingOptions(temperature: 1, maxNewTokens: 4, stopTokens: [1],
-                                                                       seed: UInt64(iteration) &* 7919))
+    let padded = LeftPadded(rows)
+    let g = try model.generate(prompts: padded.rows, options: SamplingOptions(temperature: 1, maxNewTokens: 4, stopTokens: [1],
+                                                                              seed: UInt64(iteration) &* 7919),
+                               starts: padded.starts)
     let items = (0..<rows.count).map { b in
         Experience(rollout: Rollout(unitID: 1, promptID: UInt64(b / n), sampleIndex: b % n, promptTokens: rows[b],
                                     responseTokens: g.tokens[b], behaviourLogprobs: g.logprobs[b],

@@ -78,7 +78,7 @@ struct PromptSource: Sendable {
         return out
     }
 
-    /// Prompt tokens left-padded to the prompt width.
+    /// Prompt tokens (at most the prompt width, no padding).
     func tokens(_ p: ArithProblem, key: String = "prompt") throws -> [Int32] {
         let ids: [Int32]
         do { ids = try tokenizer.encode(p.prompt) } catch {
@@ -88,7 +88,7 @@ struct PromptSource: Sendable {
         guard ids.count <= promptWidth else {
             throw RolesError(.invalidConfig, "\(key): prompt \"\(p.prompt)\" is \(ids.count) tokens, longer than data.prompt_width = \(promptWidth)")
         }
-        return [Int32](repeating: tokenizer.padId, count: promptWidth - ids.count) + ids
+        return ids
     }
 
     /// The `count` prompts of `iteration` (1-based): fresh arithmetic problems not held out, or the next slice of a
@@ -131,8 +131,10 @@ struct PromptSource: Sendable {
         while i < problems.count {
             let part = Array(problems[i..<min(i + batch, problems.count)])
             let rows = try part.map { try tokens($0) }
-            let g = try model.generate(prompts: rows, options: SamplingOptions(temperature: 0, maxNewTokens: maxNewTokens,
-                                                                               stopTokens: [tokenizer.eosId]))
+            let padded = LeftPadded(rows, padId: tokenizer.padId)
+            let g = try model.generate(prompts: padded.rows, options: SamplingOptions(temperature: 0, maxNewTokens: maxNewTokens,
+                                                                                     stopTokens: [tokenizer.eosId]),
+                                       starts: padded.starts)
             for (k, p) in part.enumerated() {
                 let item = ScoreItem(promptTokens: rows[k], responseTokens: g.tokens[k], answer: p.answer)
                 if verifier.reward(item) == 1 { correct += 1 }

@@ -52,17 +52,21 @@ public struct PreferencePair: Sendable, Equatable, Codable {
 /// Token rows of the reward model (see the file's documentation).
 public struct RewardEncoder: Sendable {
     public let tokenizer: CharTokenizer
-    /// Prompts shorter than this are left-padded with PAD (the arithmetic task's layout).
+    /// Longest prompt in tokens (prompts are not padded: rows of a batch are right-padded, which never
+    /// changes what a row's tokens compute).
     public let promptWidth: Int
 
     public init(tokenizer: CharTokenizer = CharTokenizer(), promptWidth: Int = ArithTask().promptWidth) {
         self.tokenizer = tokenizer; self.promptWidth = promptWidth
     }
 
-    /// Prompt tokens, left-padded to `promptWidth`.
+    /// Prompt tokens (at most `promptWidth`).
     public func prompt(_ text: String) throws(RewardModelError) -> [Int32] {
         let ids = try encode(text)
-        return [Int32](repeating: tokenizer.padId, count: max(0, promptWidth - ids.count)) + ids
+        guard ids.count <= promptWidth else {
+            throw RewardModelError("prompt \"\(text)\" is \(ids.count) tokens, longer than \(promptWidth)")
+        }
+        return ids
     }
 
     /// prompt + response + EOS.

@@ -65,24 +65,21 @@ extension RolloutWorker {
     /// Samples, scores and (optionally) reference-scores one unit.
     func process(_ unit: WorkUnit, version: UInt64) throws -> ExperienceBatch {
         let n = unit.samplesPerPrompt
-        let width = unit.prompts.map(\.tokens.count).max() ?? 0
-        var rows: [[Int32]] = []
-        for p in unit.prompts {
-            let padded = [Int32](repeating: 0, count: width - p.tokens.count) + p.tokens
-            rows += Array(repeating: padded, count: n)
-        }
+        // Each prompt n times, left-padded to the longest; the padding is masked and positions start at each
+        // prompt's first token, so a sample is what its prompt alone would give.
+        let batch = LeftPadded(unit.prompts.flatMap { Array(repeating: $0.tokens, count: n) })
         let s = unit.sampling
         let seed = s.seed ^ (unit.id &* 0x9E37_79B9_7F4A_7C15) ^ UInt64(truncatingIfNeeded: unit.iteration << 40)
         let g: Generation
         do {
-            g = try model.generate(prompts: rows, options: SamplingOptions(
+            g = try model.generate(prompts: batch.rows, options: SamplingOptions(
                 temperature: s.temperature, topP: s.topP, topK: s.topK, maxNewTokens: s.maxNewTokens,
-                stopTokens: Set(s.stopTokens), seed: seed))
+                stopTokens: Set(s.stopTokens), seed: seed), starts: batch.starts)
         } catch { throw StageError(stage: .sample, underlying: error) }
         var rollouts: [Rollout] = []
         for (b, tokens) in g.tokens.enumerated() {
             let p = unit.prompts[b / n]
-            rollouts.append(Rollout(unitID: unit.id, promptID: p.id, sampleIndex: b % n, promptTokens: rows[b],
+            rollouts.append(Rollout(unitID: unit.id, promptID: p.id, sampleIndex: b % n, promptTokens: p.tokens,
                                     responseTokens: tokens, behaviourLogprobs: g.logprobs[b],
                                     finishReason: g.finish[b] == .stop ? .stop : .length, policyVersion: version,
                                     workerID: settings.workerID))
