@@ -45,9 +45,7 @@ struct ClusterUp: ParsableCommand {
     @OptionGroup var options: RoleConfigOptions
     @Option(help: "Seconds to wait for a healthy cluster.") var timeout: Double = 120
 
-    func validate() throws {
-        guard timeout > 0 else { throw ValidationError("--timeout must be positive") }
-    }
+    func validate() throws { try checkSeconds(timeout, "--timeout") }
 
     func run() throws {
         let hostsFile: HostsFile
@@ -85,6 +83,8 @@ struct ClusterStatusCommand: ParsableCommand {
     @Flag(help: "Print JSON instead of a table.") var json = false
     @Option(help: "Seconds to wait for each process's answer.") var timeout: Double = 3
 
+    func validate() throws { try checkSeconds(timeout, "--timeout") }
+
     func run() throws {
         let state = try location.load()
         let probe: StatusProbe
@@ -116,6 +116,7 @@ struct ClusterScale: ParsableCommand {
 
     func validate() throws {
         guard (0...256).contains(rollout) else { throw ValidationError("--rollout must be from 0 to 256") }
+        try checkSeconds(timeout, "--timeout")
     }
 
     func run() throws {
@@ -140,6 +141,8 @@ struct ClusterDown: ParsableCommand {
     @OptionGroup var location: ClusterLocation
     @Option(help: "Seconds the learner gets to checkpoint and exit.") var timeout: Double = 120
 
+    func validate() throws { try checkSeconds(timeout, "--timeout") }
+
     func run() throws {
         let state = try location.load()
         let outcomes = ClusterControl.stop(state, learnerTimeout: timeout, othersTimeout: 20, log: say)
@@ -153,6 +156,11 @@ struct ClusterDown: ParsableCommand {
     }
 }
 
+
+/// Refuses a duration flag outside (0, one day], so no conversion to milliseconds or nanoseconds can trap.
+func checkSeconds(_ value: Double, _ flag: String) throws {
+    guard value > 0 && value <= 86_400 else { throw ValidationError("\(flag) must be in (0, 86400] seconds (found \(value))") }
+}
 
 /// Prints a line now (the output may be a pipe that `make run` follows).
 func say(_ line: String) {

@@ -129,7 +129,7 @@ struct RMTrainCommand: ParsableCommand {
         do {
             try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
             try Data(text.utf8).write(to: url)
-        } catch { throw ServerCommandError("cannot write \(path): \(error.localizedDescription)") }
+        } catch { throw ServerCommandError("cannot write \(path): \(ioReason(error))") }
     }
 }
 

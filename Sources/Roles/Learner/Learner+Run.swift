@@ -36,7 +36,7 @@ extension Learner {
     public func run() throws -> LearnerResult {
         let cfg = settings.run, log = settings.log
         try prepareStart()
-        let metrics = try RunMetrics(directory: cfg.runDirectory)
+        let metrics = try RunMetrics(directory: cfg.runDirectory, resume: settings.resume)
         let start = DispatchTime.now().uptimeNanoseconds
         func elapsed() -> Double { Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 }
         var sha = try publish(version: trainer.version)
@@ -135,7 +135,11 @@ extension Learner {
     private func prepareStart() throws {
         let dir = settings.run.runDirectory
         guard let checkpoint = Trainer.latestCheckpoint(runDirectory: dir) else {
-            if settings.resume { settings.log("learner: nothing to resume in \(dir) yet; starting from model.init") }
+            guard settings.resume else { return }
+            // The earlier process stopped before its first checkpoint: this one starts over, and its records move aside.
+            let moved = try MetricsJSONL.setAside(path: (dir as NSString).appendingPathComponent("metrics.jsonl"), after: -1)
+            settings.log("learner: nothing to resume in \(dir) yet; starting from model.init"
+                         + (moved > 0 ? " (\(moved) earlier metrics records moved to metrics.discarded.jsonl)" : ""))
             return
         }
         guard settings.resume else {
@@ -157,7 +161,7 @@ extension Learner {
         let prompts = try source.prompts(iteration: iteration, count: cfg.algorithm.rolloutBatch, seed: UInt64(cfg.run.seed))
         let ledger = try WorkLedger(iteration: UInt64(iteration), prompts: prompts, unitSize: settings.unitPrompts,
                                     samplesPerPrompt: cfg.algorithm.samplesPerPrompt, sampling: settings.sampling,
-                                    leaseMillis: Millis(cfg.cluster.leaseSeconds * 1000),
+                                    leaseMillis: millis(seconds: cfg.cluster.leaseSeconds),
                                     minPolicyVersion: trainer.version, firstUnitID: trainer.nextUnitID)
         let assembler = try BatchAssembler(
             iteration: UInt64(iteration), promptOrder: prompts.map(\.id),
