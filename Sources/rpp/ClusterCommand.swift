@@ -157,11 +157,6 @@ struct ClusterDown: ParsableCommand {
 }
 
 
-/// Refuses a duration flag outside (0, one day], so no conversion to milliseconds or nanoseconds can trap.
-func checkSeconds(_ value: Double, _ flag: String) throws {
-    guard value > 0 && value <= 86_400 else { throw ValidationError("\(flag) must be in (0, 86400] seconds (found \(value))") }
-}
-
 /// Prints a line now (the output may be a pipe that `make run` follows).
 func say(_ line: String) {
     print(line)

@@ -178,6 +178,7 @@ extension Learner {
 
     /// Saves the trainer (weights, optimiser, counters) to `run/checkpoints/iter-NNNNNN`, written under a temporary
     /// name and renamed, so a kill mid-save never leaves a half checkpoint; prunes beyond `checkpoint.keep`.
+    /// Failures (a full disk) are one-line `RunFileError`s naming the checkpoint and `run.dir`.
     func saveCheckpoint() throws -> String {
         let root = URL(fileURLWithPath: settings.run.runDirectory).appendingPathComponent("checkpoints")
         let name = String(format: "iter-%06d", trainer.iteration)
@@ -185,9 +186,14 @@ extension Learner {
         let partial = root.appendingPathComponent(".\(name).partial")
         let fm = FileManager.default
         try? fm.removeItem(at: partial)
-        try trainer.save(directory: partial)
-        try? fm.removeItem(at: dir)
-        try fm.moveItem(at: partial, to: dir)
+        do {
+            try trainer.save(directory: partial)
+            try? fm.removeItem(at: dir)
+            try fm.moveItem(at: partial, to: dir)
+        } catch {
+            try? fm.removeItem(at: partial)
+            throw RunFileError(setting: "run.dir", path: dir.path, action: "save the checkpoint", reason: ioReason(error))
+        }
         let all = ((try? fm.contentsOfDirectory(atPath: root.path)) ?? []).filter { $0.hasPrefix("iter-") }.sorted()
         for old in all.dropLast(max(1, settings.run.checkpoint.keep)) {
             try? fm.removeItem(at: root.appendingPathComponent(old))
