@@ -61,8 +61,7 @@ public struct SafetensorsFile: Sendable {
                 throw ModelError.truncatedFile("\(source): tensor \(name) ends at byte \(en) but the data section has \(dataLen)")
             }
             // The byte count of a shape, with overflow checks: a shape like [2^31, 2^31] is refused, not trapped on.
-            var bytes: Int? = Self.width(dtype)
-            for d in s { bytes = bytes.flatMap { let p = $0.multipliedReportingOverflow(by: d); return p.overflow ? nil : p.partialValue } }
+            let bytes = Self.width(dtype).flatMap { Self.byteCount(shape: s, width: $0) }
             if Self.width(dtype) != nil, bytes != en - b {
                 throw ModelError.badHeader("\(source): tensor \(name) has \(en - b) bytes for shape \(s) of \(dtype)"
                                            + (bytes == nil ? " (the shape's size overflows)" : ""))
@@ -82,6 +81,17 @@ public struct SafetensorsFile: Sendable {
             throw ModelError.io("cannot read \(url.path): \(ioReason(error))")
         }
         try self.init(data: d, source: url.lastPathComponent)
+    }
+
+    /// Bytes of a tensor of `shape` with `width`-byte elements; nil when the product overflows.
+    static func byteCount(shape: [Int], width: Int) -> Int? {
+        var bytes = width
+        for d in shape {
+            let (product, overflow) = bytes.multipliedReportingOverflow(by: d)
+            if overflow { return nil }
+            bytes = product
+        }
+        return bytes
     }
 
     static func width(_ dtype: String) -> Int? {

@@ -7,7 +7,12 @@ extension Transformer {
     /// Loads config.json and model.safetensors from `directory`.
     public static func load(directory: URL) throws -> Transformer {
         let cfgURL = directory.appendingPathComponent("config.json")
-        guard let cfgData = try? Data(contentsOf: cfgURL) else { throw ModelError.io("cannot read \(cfgURL.path)") }
+        // At most one byte over the 1 MiB a config.json may have, so no huge file or device is read whole.
+        guard let handle = try? FileHandle(forReadingFrom: cfgURL),
+              let cfgData = try? handle.read(upToCount: (1 << 20) + 1) ?? Data() else {
+            throw ModelError.io("cannot read \(cfgURL.path)")
+        }
+        try? handle.close()
         let config = try ModelConfig(jsonData: cfgData, source: cfgURL.path)
         let model: Transformer
         do { model = try Transformer(config: config) } catch ModelError.invalidConfig(let message) {

@@ -56,7 +56,9 @@ public final class MetricsJSONL: @unchecked Sendable {
         droppedTornBytes = bytes.count - clean
         if droppedTornBytes > 0 {
             bytes.removeSubrange(clean...)
-            if truncate(path, off_t(clean)) != 0 { throw RunFileError.posix(setting, path, "cut the torn last line of") }
+            if truncate(path, off_t(clean)) != 0 {
+                throw RunFileError.posix(setting, path, "cut the torn last line of")
+            }
         }
         let text = String(decoding: bytes, as: UTF8.self)
         let header = Self.header(text)
@@ -113,7 +115,8 @@ public final class MetricsJSONL: @unchecked Sendable {
         guard !later.isEmpty else { return 0 }
         let aside = ((path as NSString).deletingLastPathComponent as NSString).appendingPathComponent("metrics.discarded.jsonl")
         let text = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
-        let head = text.split(separator: "\n", maxSplits: 1).first.flatMap { header(text) != nil ? String($0) + "\n" : nil }
+        let first = text.split(separator: "\n", maxSplits: 1).first
+        let head = first.flatMap { header(text) != nil ? String($0) + "\n" : nil }
         let kept = (head ?? "") + records.filter { $0.iteration <= iteration }.map { $0.jsonLine + "\n" }.joined()
         let moved = later.map { $0.jsonLine + "\n" }.joined()
         try AppendFile(path: aside, setting: setting).append(Array(moved.utf8))
@@ -131,7 +134,8 @@ public final class MetricsJSONL: @unchecked Sendable {
         let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
         var records: [MetricsRecord] = []
         let skip = header(text) == nil ? -1 : 0
-        for (index, line) in lines.enumerated() where index != skip && !line.trimmingCharacters(in: .whitespaces).isEmpty {
+        for (index, line) in lines.enumerated()
+        where index != skip && !line.trimmingCharacters(in: .whitespaces).isEmpty {
             if let record = parse(line) {
                 records.append(record)
             } else if index != lines.count - 1 {

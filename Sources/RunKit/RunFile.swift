@@ -119,7 +119,9 @@ final class AppendFile: @unchecked Sendable {
         if bytes.isEmpty { return }
         lock.lock()
         defer { lock.unlock() }
-        guard fd >= 0 else { throw RunFileError(setting: setting, path: path, action: "write", reason: "file is closed") }
+        guard fd >= 0 else {
+            throw RunFileError(setting: setting, path: path, action: "write", reason: "file is closed")
+        }
         let start = lseek(fd, 0, SEEK_END)
         var done = 0
         while done < bytes.count {

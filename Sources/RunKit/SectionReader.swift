@@ -164,7 +164,8 @@ struct SectionReader {
         }
     }
 
-    mutating func doubles(_ key: String, _ fallback: [Double], count: Int, each bound: Bound<Double>) throws -> [Double] {
+    mutating func doubles(_ key: String, _ fallback: [Double], count: Int,
+                          each bound: Bound<Double>) throws -> [Double] {
         guard let (node, items) = try list(key, expected: "a list of \(count) numbers") else { return fallback }
         guard items.count == count else {
             throw fail(key, node, "expected a list of \(count) numbers, found \(items.count) ('\(node.display)')")

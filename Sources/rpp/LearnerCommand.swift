@@ -31,7 +31,9 @@ struct LearnerCommand: AsyncParsableCommand {
         let config = try options.load()
         // A run directory that cannot be written (read-only, full, under a file) or that holds another run's
         // metrics is refused here, before the model is loaded or any socket is bound.
-        do { try RunMetrics.check(directory: config.runDirectory, resume: resume) } catch { throw RoleCommandError("\(error)") }
+        do { try RunMetrics.check(directory: config.runDirectory, resume: resume) } catch {
+            throw RoleCommandError("\(error)")
+        }
         let model = try loadPolicy(config.model.initPath, key: "model.init")
         var settings: LearnerSettings
         do {

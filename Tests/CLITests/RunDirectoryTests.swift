@@ -33,7 +33,8 @@ final class RunDirectoryTests: XCTestCase {
     func testANewRunRefusesAnEarlierRunsMetrics() throws {
         let runDir = dir.appendingPathComponent("runs/demo")
         try FileManager.default.createDirectory(at: runDir, withIntermediateDirectories: true)
-        try Data("{\"iteration\": 0, \"time\": 1, \"metrics\": {}}\n".utf8).write(to: runDir.appendingPathComponent("metrics.jsonl"))
+        try Data("{\"iteration\": 0, \"time\": 1, \"metrics\": {}}\n".utf8)
+            .write(to: runDir.appendingPathComponent("metrics.jsonl"))
         let config = dir.appendingPathComponent("c.yaml")
         try Data("{}\n".utf8).write(to: config)
         let run = try RPP.run(["learner", "--config", config.path, "--set", "run.dir=\(dir.path)/runs",

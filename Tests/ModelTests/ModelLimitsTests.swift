@@ -102,8 +102,9 @@ final class ModelLimitsTests: XCTestCase {
         m.params.pointer[spec.offset + 7] = .infinity
         try m.save(directory: dir)
         XCTAssertThrowsError(try Transformer.load(directory: dir)) { error in
-            XCTAssertEqual(error as? ModelError,
-                           .nonFinite(tensor: "model.layers.1.mlp.up_proj.weight", count: 2, source: "model.safetensors"))
+            let expected = ModelError.nonFinite(tensor: "model.layers.1.mlp.up_proj.weight", count: 2,
+                                                source: "model.safetensors")
+            XCTAssertEqual(error as? ModelError, expected)
             XCTAssertTrue("\(error)".contains("model.layers.1.mlp.up_proj.weight"), "\(error)")
         }
         // All-NaN: the first tensor is named.

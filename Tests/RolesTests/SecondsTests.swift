@@ -39,7 +39,8 @@ final class SecondsTests: XCTestCase {
         worker.heartbeatSeconds = 1e300
         worker.requestTimeoutSeconds = 1e300
         worker.log = { _ in }
-        let rollout = try RolloutWorker(settings: worker, model: try Transformer(config: modelConfig), codec: FrameCodec())
+        let rollout = try RolloutWorker(settings: worker, model: try Transformer(config: modelConfig),
+                                        codec: FrameCodec())
         XCTAssertEqual(rollout.requestTimeout, .milliseconds(Int64(UInt32.max)))
         rollout.close()
     }

@@ -44,14 +44,15 @@ final class ConfigLimitsTests: XCTestCase {
     func testTimeoutsOfAnySizeAreRefusedWithTheBound() throws {
         for key in ["lease_seconds", "request_timeout_seconds", "heartbeat_seconds"] {
             XCTAssertThrowsError(try RunConfig.parse(yaml: "cluster:\n  \(key): 1e300\n", source: "c.yaml")) { error in
-                XCTAssertEqual("\(error)", "c.yaml:2: cluster.\(key): value 1e300 is out of range: must be in [0.001, 86400]")
+                XCTAssertEqual("\(error)",
+                               "c.yaml:2: cluster.\(key): value 1e300 is out of range: must be in [0.001, 86400]")
             }
         }
         XCTAssertThrowsError(try RunConfig.parse(yaml: "", overrides: ["sampling.stop_tokens=[4294967296]"])) { error in
             XCTAssertTrue("\(error)".contains("sampling.stop_tokens"), "\(error)")
         }
-        XCTAssertThrowsError(try RunConfig.parse(yaml: "", overrides: ["algorithm.rollout_batch=65536",
-                                                                        "algorithm.samples_per_prompt=4096"])) { error in
+        let many = ["algorithm.rollout_batch=65536", "algorithm.samples_per_prompt=4096"]
+        XCTAssertThrowsError(try RunConfig.parse(yaml: "", overrides: many)) { error in
             XCTAssertTrue("\(error)".contains("samples per iteration"), "\(error)")
         }
     }

@@ -13,7 +13,8 @@ final class RunFileTests: XCTestCase {
         let text = "\(error)"
         XCTAssertTrue(text.hasPrefix("run.dir: "), text, file: file, line: line)
         XCTAssertTrue(text.contains(path), text, file: file, line: line)
-        XCTAssertFalse(text.contains("\n") || text.contains("NSError") || text.contains("Code="), text, file: file, line: line)
+        XCTAssertFalse(text.contains("\n") || text.contains("NSError") || text.contains("Code="), text,
+                       file: file, line: line)
     }
 
     func testFullDiskMidLineLeavesNoTornLineAndNamesTheFile() throws {

@@ -136,8 +136,9 @@ extension Learner {
         let dir = settings.run.runDirectory
         guard let checkpoint = Trainer.latestCheckpoint(runDirectory: dir) else {
             guard settings.resume else { return }
-            // The earlier process stopped before its first checkpoint: this one starts over, and its records move aside.
-            let moved = try MetricsJSONL.setAside(path: (dir as NSString).appendingPathComponent("metrics.jsonl"), after: -1)
+            // The earlier process stopped before its first checkpoint: this one starts over; its records move aside.
+            let moved = try MetricsJSONL.setAside(path: (dir as NSString).appendingPathComponent("metrics.jsonl"),
+                                                  after: -1)
             settings.log("learner: nothing to resume in \(dir) yet; starting from model.init"
                          + (moved > 0 ? " (\(moved) earlier metrics records moved to metrics.discarded.jsonl)" : ""))
             return
@@ -192,7 +193,8 @@ extension Learner {
             try fm.moveItem(at: partial, to: dir)
         } catch {
             try? fm.removeItem(at: partial)
-            throw RunFileError(setting: "run.dir", path: dir.path, action: "save the checkpoint", reason: ioReason(error))
+            throw RunFileError(setting: "run.dir", path: dir.path, action: "save the checkpoint",
+                               reason: ioReason(error))
         }
         let all = ((try? fm.contentsOfDirectory(atPath: root.path)) ?? []).filter { $0.hasPrefix("iter-") }.sorted()
         for old in all.dropLast(max(1, settings.run.checkpoint.keep)) {

@@ -58,7 +58,8 @@ public final class Learner: @unchecked Sendable {
         let c = settings.run.cluster
         let log = settings.log
         let hub = try LearnerHub(membershipTimeoutMillis: millis(seconds: max(3, 5 * c.heartbeatSeconds)),
-                                 leaseMillis: leaseMillis(seconds: c.leaseSeconds), weightsAddress: settings.endpoints.weights, log: log)
+                                 leaseMillis: leaseMillis(seconds: c.leaseSeconds),
+                                 weightsAddress: settings.endpoints.weights, log: log)
         let broadcaster = try WeightBroadcaster(address: settings.endpoints.weights, codec: codec, log: log)
         self.hub = hub
         self.broadcaster = broadcaster

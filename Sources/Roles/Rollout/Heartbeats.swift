@@ -37,7 +37,9 @@ final class Heartbeats: @unchecked Sendable {
                                   policyVersion: policyVersion(), unixMillis: Int64(Date().timeIntervalSince1970 * 1000))
                 do {
                     _ = try client.call(.heartbeat(h), timeout: duration(seconds: max(period, 0.5) * 2))
-                    if let s = status() { _ = try client.call(.status(s), timeout: duration(seconds: max(period, 0.5) * 2)) }
+                    if let s = status() {
+                        _ = try client.call(.status(s), timeout: duration(seconds: max(period, 0.5) * 2))
+                    }
                 } catch let e as RemoteError where e.code == .notFound {
                     lock.withLock { _needsRegister = true }
                 } catch {
