@@ -13,6 +13,8 @@ public enum ModelError: Error, CustomStringConvertible, Equatable {
     case truncatedFile(String)
     case badHeader(String)
     case io(String)
+    /// A tensor holds NaN or infinite values (`count` of them); `source` names the file.
+    case nonFinite(tensor: String, count: Int, source: String)
 
     public var description: String {
         switch self {
@@ -24,6 +26,9 @@ public enum ModelError: Error, CustomStringConvertible, Equatable {
         case .truncatedFile(let m): return "truncated checkpoint: \(m)"
         case .badHeader(let m): return "bad safetensors header: \(m)"
         case .io(let m): return "I/O error: \(m)"
+        case .nonFinite(let n, let c, let f):
+            return "\(f): tensor \(n) holds \(c) non-finite values (NaN or infinity); the checkpoint is corrupt or its "
+                + "training diverged: load an earlier checkpoint"
         }
     }
 }
@@ -85,24 +90,51 @@ public struct ModelConfig: Sendable, Equatable {
                                                 numHeads: 4, numKVHeads: 4, vocabSize: 16,
                                                 maxPositionEmbeddings: 64)
 
-    /// Throws `ModelError.invalidConfig` unless every size is positive and the heads divide evenly.
+    /// The largest value each size field may have (config.json name → bound). Far above any model this CPU
+    /// engine can train, and small enough that no product of sizes overflows.
+    public static let limits: [(field: String, bound: Int)] = [
+        ("hidden_size", 1 << 16), ("intermediate_size", 1 << 18), ("num_hidden_layers", 1024),
+        ("num_attention_heads", 1024), ("num_key_value_heads", 1024), ("vocab_size", 1 << 24),
+        ("max_position_embeddings", 1 << 20),
+    ]
+
+    /// Throws `ModelError.invalidConfig` unless every size is positive and within `limits`, and the heads
+    /// divide evenly.
     public func validate() throws {
         func need(_ ok: Bool, _ m: String) throws { if !ok { throw ModelError.invalidConfig(m) } }
-        try need(hiddenSize > 0 && intermediateSize > 0 && numLayers > 0 && vocabSize > 0, "sizes must be positive")
+        let values = [hiddenSize, intermediateSize, numLayers, numHeads, numKVHeads, vocabSize, maxPositionEmbeddings]
+        for ((field, bound), value) in zip(Self.limits, values) {
+            try need(value >= 1 && value <= bound, "\(field) \(value) must be in [1, \(bound)]")
+        }
         try need(numHeads > 0 && hiddenSize % numHeads == 0, "num_attention_heads \(numHeads) must divide hidden_size \(hiddenSize)")
         try need(numKVHeads > 0 && numHeads % numKVHeads == 0, "num_key_value_heads \(numKVHeads) must divide num_attention_heads \(numHeads)")
         try need(headDim % 2 == 0, "head dim \(headDim) must be even for rotary embeddings")
-        try need(rmsNormEps > 0 && ropeTheta > 0, "rms_norm_eps and rope_theta must be positive")
+        try need(rmsNormEps > 0 && rmsNormEps.isFinite && ropeTheta > 0 && ropeTheta.isFinite,
+                 "rms_norm_eps \(rmsNormEps) and rope_theta \(ropeTheta) must be positive and finite")
         try need(maxPositionEmbeddings > 0, "max_position_embeddings must be positive")
     }
 
-    /// Parses a Hugging Face config.json.
-    public init(jsonData: Data) throws {
+    /// Parses a Hugging Face config.json; `source` (its path) starts every error message.
+    public init(jsonData: Data, source: String = "config.json") throws {
+        do {
+            try self.init(json: jsonData)
+        } catch ModelError.invalidConfig(let message) {
+            throw ModelError.invalidConfig("\(source): \(message)")
+        }
+    }
+
+    private init(json jsonData: Data) throws {
+        guard jsonData.count <= 1 << 20 else { throw ModelError.invalidConfig("larger than 1 MiB; not a config.json") }
         guard let any = try? JSONSerialization.jsonObject(with: jsonData), let d = any as? [String: Any] else {
-            throw ModelError.invalidConfig("config.json is not a JSON object")
+            throw ModelError.invalidConfig("not a JSON object")
         }
         func int(_ k: String, _ def: Int? = nil) throws -> Int {
-            if let v = d[k] as? NSNumber { return v.intValue }
+            if let v = d[k] {
+                guard let n = v as? NSNumber, let i = exactInteger(n) else {
+                    throw ModelError.invalidConfig("field \(k) must be an integer (found \(v))")
+                }
+                return i
+            }
             if let def { return def }
             throw ModelError.invalidConfig("missing integer field \(k)")
         }
@@ -115,8 +147,11 @@ public struct ModelConfig: Sendable, Equatable {
             throw ModelError.invalidConfig("hidden_act \(act) is not supported (silu)")
         }
         let heads = try int("num_attention_heads")
-        if let hd = d["head_dim"] as? NSNumber, let h = d["hidden_size"] as? NSNumber, hd.intValue * heads != h.intValue {
-            throw ModelError.invalidConfig("head_dim \(hd) * heads \(heads) != hidden_size \(h) is not supported")
+        if let hd = d["head_dim"] as? NSNumber, let h = d["hidden_size"] as? NSNumber {
+            let product = exactInteger(hd).map { $0.multipliedReportingOverflow(by: heads) }
+            guard let product, !product.overflow, product.partialValue == exactInteger(h) else {
+                throw ModelError.invalidConfig("head_dim \(hd) * heads \(heads) != hidden_size \(h) is not supported")
+            }
         }
         // transformers >= 5 nests rope_theta in rope_parameters; older versions use rope_scaling for variants.
         var theta = num("rope_theta", 10000)
@@ -159,4 +194,12 @@ public struct ModelConfig: Sendable, Equatable {
         if scalarHead { d["num_labels"] = 1 }
         return try JSONSerialization.data(withJSONObject: d, options: [.prettyPrinted, .sortedKeys])
     }
+}
+
+/// The integer an NSNumber holds when it is one exactly (|n| <= 2^53 for floating-point JSON numbers); nil for
+/// fractions, NaN, infinities and values no Int can hold.
+func exactInteger(_ n: NSNumber) -> Int? {
+    let d = n.doubleValue
+    guard d.isFinite, d == d.rounded(), abs(d) <= 9_007_199_254_740_992 else { return nil }
+    return Int(d)
 }

@@ -15,6 +15,10 @@ public struct SafetensorsEntry: Sendable {
 
 /// A parsed safetensors file held in memory.
 public struct SafetensorsFile: Sendable {
+    /// The largest header accepted (100 MB, as the reference implementation).
+    public static let maxHeaderBytes = 100_000_000
+    /// The file name given at parsing, for error messages.
+    public let source: String
     public let entries: [String: SafetensorsEntry]
     public let metadata: [String: String]
     let data: Data
@@ -25,9 +29,13 @@ public struct SafetensorsFile: Sendable {
         guard data.count >= 8 else { throw ModelError.truncatedFile("\(source): \(data.count) bytes, no header length") }
         var n: UInt64 = 0
         for i in 0..<8 { n |= UInt64(data[data.startIndex + i]) << (8 * UInt64(i)) }
+        guard n <= UInt64(Self.maxHeaderBytes) else {
+            throw ModelError.badHeader("\(source): header length \(n) is above the \(Self.maxHeaderBytes)-byte limit")
+        }
         guard n <= UInt64(data.count - 8) else {
             throw ModelError.truncatedFile("\(source): header length \(n) exceeds file size \(data.count)")
         }
+        self.source = source
         let headerBytes = data.subdata(in: data.startIndex + 8..<data.startIndex + 8 + Int(n))
         guard let obj = try? JSONSerialization.jsonObject(with: headerBytes), let dict = obj as? [String: Any] else {
             throw ModelError.badHeader("\(source): header is not a JSON object")
@@ -44,13 +52,19 @@ public struct SafetensorsFile: Sendable {
                   let shape = e["shape"] as? [NSNumber], let offs = e["data_offsets"] as? [NSNumber], offs.count == 2 else {
                 throw ModelError.badHeader("\(source): entry \(name) lacks dtype, shape or data_offsets")
             }
-            let s = shape.map(\.intValue), b = offs[0].intValue, en = offs[1].intValue
-            guard s.allSatisfy({ $0 >= 0 }), b >= 0, b <= en else { throw ModelError.badHeader("\(source): entry \(name) has bad shape or offsets") }
+            let dims = shape.map(exactInteger), begin = exactInteger(offs[0]), end = exactInteger(offs[1])
+            guard dims.allSatisfy({ ($0 ?? -1) >= 0 }), let b = begin, let en = end, b >= 0, b <= en else {
+                throw ModelError.badHeader("\(source): entry \(name) has bad shape \(shape) or offsets \(offs)")
+            }
+            let s = dims.map { $0! }
             guard en <= dataLen else {
                 throw ModelError.truncatedFile("\(source): tensor \(name) ends at byte \(en) but the data section has \(dataLen)")
             }
-            if let w = Self.width(dtype), s.reduce(1, *) * w != en - b {
-                throw ModelError.badHeader("\(source): tensor \(name) has \(en - b) bytes for shape \(s) of \(dtype)")
+            // The byte count of a shape, with overflow checks: a shape like [2^31, 2^31] is refused, not trapped on.
+            let bytes = Self.width(dtype).flatMap { Self.byteCount(shape: s, width: $0) }
+            if Self.width(dtype) != nil, bytes != en - b {
+                throw ModelError.badHeader("\(source): tensor \(name) has \(en - b) bytes for shape \(s) of \(dtype)"
+                                           + (bytes == nil ? " (the shape's size overflows)" : ""))
             }
             entries[name] = SafetensorsEntry(dtype: dtype, shape: s, begin: b, end: en)
         }
@@ -64,9 +78,20 @@ public struct SafetensorsFile: Sendable {
     public init(contentsOf url: URL) throws {
         let d: Data
         do { d = try Data(contentsOf: url, options: .mappedIfSafe) } catch {
-            throw ModelError.io("cannot read \(url.path): \(error.localizedDescription)")
+            throw ModelError.io("cannot read \(url.path): \(ioReason(error))")
         }
         try self.init(data: d, source: url.lastPathComponent)
+    }
+
+    /// Bytes of a tensor of `shape` with `width`-byte elements; nil when the product overflows.
+    static func byteCount(shape: [Int], width: Int) -> Int? {
+        var bytes = width
+        for d in shape {
+            let (product, overflow) = bytes.multipliedReportingOverflow(by: d)
+            if overflow { return nil }
+            bytes = product
+        }
+        return bytes
     }
 
     static func width(_ dtype: String) -> Int? {

@@ -7,8 +7,17 @@ extension Transformer {
     /// Loads config.json and model.safetensors from `directory`.
     public static func load(directory: URL) throws -> Transformer {
         let cfgURL = directory.appendingPathComponent("config.json")
-        guard let cfgData = try? Data(contentsOf: cfgURL) else { throw ModelError.io("cannot read \(cfgURL.path)") }
-        let model = try Transformer(config: try ModelConfig(jsonData: cfgData))
+        // At most one byte over the 1 MiB a config.json may have, so no huge file or device is read whole.
+        guard let handle = try? FileHandle(forReadingFrom: cfgURL),
+              let cfgData = try? handle.read(upToCount: (1 << 20) + 1) ?? Data() else {
+            throw ModelError.io("cannot read \(cfgURL.path)")
+        }
+        try? handle.close()
+        let config = try ModelConfig(jsonData: cfgData, source: cfgURL.path)
+        let model: Transformer
+        do { model = try Transformer(config: config) } catch ModelError.invalidConfig(let message) {
+            throw ModelError.invalidConfig("\(cfgURL.path): \(message)")
+        }
         try model.loadWeights(from: try SafetensorsFile(contentsOf: directory.appendingPathComponent("model.safetensors")))
         return model
     }
@@ -24,6 +33,7 @@ extension Transformer {
             let ok = shape == s.shape || (s.name == "score.weight" && shape == [s.shape[1]])
             guard ok else { throw ModelError.shapeMismatch(tensor: s.name, expected: s.shape, found: shape) }
             try file.read(s.name, into: params.pointer + s.offset)
+            try Self.requireFinite(params.pointer + s.offset, count: s.count, tensor: s.name, source: file.source)
         }
         let known = Set(layout.specs.map(\.name))
         for name in file.entries.keys where !known.contains(name) {
@@ -35,7 +45,7 @@ extension Transformer {
     /// Writes config.json and model.safetensors (F32) into `directory`, creating it.
     public func save(directory: URL) throws {
         do { try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true) } catch {
-            throw ModelError.io("cannot create \(directory.path): \(error.localizedDescription)")
+            throw ModelError.io("cannot create \(directory.path): \(ioReason(error))")
         }
         let tensors = layout.specs.map { s in
             (name: s.name, shape: s.shape, values: UnsafeBufferPointer(start: params.pointer + s.offset, count: s.count))
@@ -69,6 +79,7 @@ extension Transformer {
             guard e.dtype == "F32" else { throw ModelError.unsupportedDType(tensor: name, dtype: e.dtype) }
             guard e.shape == [buf.count] else { throw ModelError.shapeMismatch(tensor: name, expected: [buf.count], found: e.shape) }
             try f.read(name, into: buf.pointer)
+            try Self.requireFinite(buf.pointer, count: buf.count, tensor: name, source: f.source)
         }
         let url = directory.appendingPathComponent("trainer_state.json")
         guard let d = try? Data(contentsOf: url), let s = (try? JSONSerialization.jsonObject(with: d)) as? [String: Any],
@@ -77,9 +88,16 @@ extension Transformer {
         return s["extra"] as? [String: String] ?? [:]
     }
 
+    /// Throws `ModelError.nonFinite` naming `tensor` when any of its `count` values is NaN or infinite.
+    static func requireFinite(_ values: UnsafePointer<Float>, count: Int, tensor: String, source: String) throws {
+        var bad = 0
+        for i in 0..<count where !values[i].isFinite { bad += 1 }
+        if bad > 0 { throw ModelError.nonFinite(tensor: tensor, count: bad, source: source) }
+    }
+
     private func write(_ data: Data, to url: URL) throws {
         do { try data.write(to: url, options: .atomic) } catch {
-            throw ModelError.io("cannot write \(url.path): \(error.localizedDescription)")
+            throw ModelError.io("cannot write \(url.path): \(ioReason(error))")
         }
     }
 }

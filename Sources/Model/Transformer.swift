@@ -87,9 +87,11 @@ public final class Transformer: @unchecked Sendable {
     /// Serial queue on which `perform` runs work, off Swift's cooperative pool.
     let queue = DispatchQueue(label: "rpp.model.transformer")
 
-    /// A model with zero parameters; call `initializeWeights(seed:)` or load a checkpoint.
+    /// A model with zero parameters; call `initializeWeights(seed:)` or load a checkpoint. Throws before
+    /// allocating when the config is invalid or the model does not fit in this machine's memory.
     public init(config: ModelConfig) throws {
         try config.validate()
+        try config.checkMemory()
         Parallel.configure()
         self.config = config
         layout = ParameterLayout(config: config)

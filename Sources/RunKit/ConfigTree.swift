@@ -26,6 +26,7 @@ struct ConfigNode {
 
     /// Parses YAML text; a syntax error becomes a one-line `ConfigError` with line and column.
     static func parse(yaml: String, source: String, keyPath: String = "") throws -> ConfigNode {
+        try scan(yaml: yaml, source: source, keyPath: keyPath)
         let node: Node?
         do {
             node = try Yams.compose(yaml: yaml)
@@ -74,7 +75,7 @@ struct ConfigNode {
                 pairs.append((k.string, try convert(value, source: source, keyPath: path)))
             }
             return ConfigNode(kind: .mapping(pairs), location: line)
-        case .alias:
+        case .alias:  // `scan` refuses aliases before composing; kept for a composer that keeps them
             throw ConfigError(key: keyPath, message: "YAML aliases are not supported in a run config", location: line)
         }
     }

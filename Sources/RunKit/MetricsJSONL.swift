@@ -24,70 +24,118 @@ public struct MetricsRecord: Sendable, Equatable {
     }
 }
 
-/// Appends one JSON object per iteration to `metrics.jsonl` in a run directory. The file is
-/// opened in append mode and each line goes to the file with one write, so earlier lines
-/// survive a crash and a resumed run adds to the same file.
+/// Appends one JSON object per iteration to `metrics.jsonl` in a run directory. The first line names the run
+/// (`{"run_id": ..., "run": ..., "created": ...}`), so two runs' metrics never mix: a new run refuses a file that
+/// holds another run's records, and only a resumed run adds to them. Each record is one write that lands whole
+/// or not at all (a failed write, as on a full disk, is cut back), and a torn last line left by a crash is cut
+/// off when the file is next opened.
 public final class MetricsJSONL: @unchecked Sendable {
     /// The file being appended to.
     public let path: String
-    private let handle: FileHandle
-    private let lock = NSLock()
+    /// The id of the run the file belongs to.
+    public let runID: String
+    /// Bytes of a torn last line cut off at opening (0 when the file ended cleanly).
+    public let droppedTornBytes: Int
+    let file: AppendFile
 
-    /// Opens (creating if needed) `directory/metrics.jsonl` for appending.
-    public init(directory: String) throws {
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+    /// Opens (creating if needed) `directory/metrics.jsonl` for appending. A new run (`resume` false) refuses a
+    /// file that holds records; `run` names the run in a new file's first line. Errors name the file and
+    /// `setting`, the config key that chose the directory.
+    public init(directory: String, resume: Bool, run: String? = nil, setting: String = "run.dir") throws {
+        try RunFile.makeDirectory(directory, setting: setting)
         path = (directory as NSString).appendingPathComponent("metrics.jsonl")
-        if !FileManager.default.fileExists(atPath: path), !FileManager.default.createFile(atPath: path, contents: nil) {
-            throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: path])
+        var bytes: [UInt8] = []
+        if FileManager.default.fileExists(atPath: path) {
+            guard let data = FileManager.default.contents(atPath: path) else {
+                throw RunFileError(setting: setting, path: path, action: "read", reason: "not a readable file")
+            }
+            bytes = Array(data)
         }
-        handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
-        try handle.seekToEnd()
+        // A crash mid-write leaves a last line without its newline: cut it off.
+        let clean = (bytes.lastIndex(of: 0x0a)).map { $0 + 1 } ?? 0
+        droppedTornBytes = bytes.count - clean
+        if droppedTornBytes > 0 {
+            bytes.removeSubrange(clean...)
+            if truncate(path, off_t(clean)) != 0 {
+                throw RunFileError.posix(setting, path, "cut the torn last line of")
+            }
+        }
+        let text = String(decoding: bytes, as: UTF8.self)
+        let header = Self.header(text)
+        let records = text.split(separator: "\n").count - (header == nil ? 0 : 1)
+        if !resume && records > 0 {
+            throw RunFileError(setting: setting, path: path, action: "start a new run in",
+                               reason: "it holds \(records) metrics records of an earlier run"
+                                   + (header.map { " (run id \($0.id))" } ?? "")
+                                   + "; pass --resume to continue that run, or choose another run.name")
+        }
+        if let header, resume {
+            runID = header.id
+        } else {
+            runID = UUID().uuidString.lowercased()
+            let line = Self.headerLine(id: runID, run: run ?? (directory as NSString).lastPathComponent)
+            let kept = records > 0 ? text.split(separator: "\n").joined(separator: "\n") + "\n" : ""
+            try RunFile.writeAtomically(Array((line + kept).utf8), to: path, setting: setting)
+        }
+        file = try AppendFile(path: path, setting: setting)
     }
-
-    deinit { try? handle.close() }
 
     /// Appends the metrics of one iteration as one line.
     public func append(iteration: Int, time: Double, metrics: [String: Double]) throws {
         try append(MetricsRecord(iteration: iteration, time: time, metrics: metrics))
     }
 
-    /// Appends one record as one line.
+    /// Appends one record as one line, whole or not at all.
     public func append(_ record: MetricsRecord) throws {
-        let line = Data((record.jsonLine + "\n").utf8)
-        lock.lock()
-        defer { lock.unlock() }
-        try handle.seekToEnd()
-        try handle.write(contentsOf: line)
+        try file.append(Array((record.jsonLine + "\n").utf8))
+    }
+
+    /// The run id and name of a metrics file's first line, when it is a header.
+    static func header(_ text: String) -> (id: String, run: String)? {
+        guard let first = text.split(separator: "\n", maxSplits: 1).first,
+              let object = try? JSONSerialization.jsonObject(with: Data(first.utf8)) as? [String: Any],
+              object["iteration"] == nil, let id = object["run_id"] as? String else { return nil }
+        return (id, object["run"] as? String ?? "")
+    }
+
+    private static func headerLine(id: String, run: String) -> String {
+        let created = ISO8601DateFormatter().string(from: Date())
+        return "{\"run_id\": \(jsonString(id)), \"run\": \(jsonString(run)), \"created\": \(jsonString(created))}\n"
     }
 
     /// Resuming at a checkpoint of `iteration`: records of later iterations (the interrupted run went on past
     /// its last checkpoint) move to `metrics.discarded.jsonl` beside the file, so every iteration appears once in
-    /// `metrics.jsonl` and nothing is deleted. Returns how many records moved.
+    /// `metrics.jsonl` and nothing is deleted. Returns how many records moved. `after: -1` moves every record
+    /// (a run resumed before its first checkpoint starts over).
     @discardableResult
-    public static func setAside(path: String, after iteration: Int) throws -> Int {
+    public static func setAside(path: String, after iteration: Int, setting: String = "run.dir") throws -> Int {
         guard FileManager.default.fileExists(atPath: path) else { return 0 }
         let records = try read(path: path)
         let later = records.filter { $0.iteration > iteration }
         guard !later.isEmpty else { return 0 }
         let aside = ((path as NSString).deletingLastPathComponent as NSString).appendingPathComponent("metrics.discarded.jsonl")
-        let kept = records.filter { $0.iteration <= iteration }.map { $0.jsonLine + "\n" }.joined()
+        let text = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
+        let first = text.split(separator: "\n", maxSplits: 1).first
+        let head = first.flatMap { header(text) != nil ? String($0) + "\n" : nil }
+        let kept = (head ?? "") + records.filter { $0.iteration <= iteration }.map { $0.jsonLine + "\n" }.joined()
         let moved = later.map { $0.jsonLine + "\n" }.joined()
-        if !FileManager.default.fileExists(atPath: aside) { FileManager.default.createFile(atPath: aside, contents: nil) }
-        let h = try FileHandle(forWritingTo: URL(fileURLWithPath: aside))
-        try h.seekToEnd()
-        try h.write(contentsOf: Data(moved.utf8))
-        try h.close()
-        try Data(kept.utf8).write(to: URL(fileURLWithPath: path), options: .atomic)
+        try AppendFile(path: aside, setting: setting).append(Array(moved.utf8))
+        try RunFile.writeAtomically(Array(kept.utf8), to: path, setting: setting)
         return later.count
     }
 
     /// Reads a metrics file; a torn last line (a crash mid-write) is skipped, any other bad line
     /// is an error naming its line number.
     public static func read(path: String) throws -> [MetricsRecord] {
-        let text = try String(contentsOfFile: path, encoding: .utf8)
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw ConfigError(key: "", message: "cannot read the metrics file", location: path)
+        }
+        let text = String(decoding: data, as: UTF8.self)
         let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
         var records: [MetricsRecord] = []
-        for (index, line) in lines.enumerated() where !line.trimmingCharacters(in: .whitespaces).isEmpty {
+        let skip = header(text) == nil ? -1 : 0
+        for (index, line) in lines.enumerated()
+        where index != skip && !line.trimmingCharacters(in: .whitespaces).isEmpty {
             if let record = parse(line) {
                 records.append(record)
             } else if index != lines.count - 1 {

@@ -7,9 +7,9 @@ extension RunConfig.RunSection {
         let d = Self()
         name = try r.string("name", d.name)
         dir = try r.string("dir", d.dir)
-        seed = try r.int("seed", d.seed, .atLeast(0))
-        iterations = try r.int("iterations", d.iterations, .atLeast(1))
-        maxMinutes = try r.double("max_minutes", d.maxMinutes, .atLeast(0))
+        seed = try r.int("seed", d.seed, .closed(0, Limits.seed))
+        iterations = try r.int("iterations", d.iterations, .closed(1, Limits.count))
+        maxMinutes = try r.double("max_minutes", d.maxMinutes, .closed(0, Limits.minutes))
     }
 }
 
@@ -33,7 +33,7 @@ extension RunConfig.DataSection {
         validation = try r.optionalString("validation")
         test = try r.optionalString("test")
         ops = try r.strings("ops", d.ops, allowed: Self.knownOps)
-        promptWidth = try r.int("prompt_width", d.promptWidth, .atLeast(1))
+        promptWidth = try r.int("prompt_width", d.promptWidth, .closed(1, Limits.tokens))
     }
 }
 
@@ -41,22 +41,24 @@ extension RunConfig.AlgorithmSection {
     init(reader r: inout SectionReader) throws {
         let d = Self()
         estimator = try r.choice("estimator", d.estimator)
-        samplesPerPrompt = try r.int("samples_per_prompt", d.samplesPerPrompt, .atLeast(1))
-        rolloutBatch = try r.int("rollout_batch", d.rolloutBatch, .atLeast(1))
-        trainBatch = try r.int("train_batch", d.trainBatch, .atLeast(1))
-        microBatch = try r.int("micro_batch", d.microBatch, .atLeast(1))
-        epochs = try r.int("epochs", d.epochs, .atLeast(1))
+        samplesPerPrompt = try r.int("samples_per_prompt", d.samplesPerPrompt,
+                                   .closed(1, Limits.samplesPerPrompt))
+        rolloutBatch = try r.int("rollout_batch", d.rolloutBatch, .closed(1, Limits.prompts))
+        trainBatch = try r.int("train_batch", d.trainBatch, .closed(1, Limits.samples))
+        microBatch = try r.int("micro_batch", d.microBatch, .closed(1, Limits.samples))
+        epochs = try r.int("epochs", d.epochs, .closed(1, Limits.epochs))
         gamma = try r.double("gamma", d.gamma, .closed(0, 1))
         lambda = try r.double("lambda", d.lambda, .closed(0, 1))
         epsClipLow = try r.double("eps_clip_low", d.epsClipLow, .open(0, 1))
-        epsClipHigh = try r.double("eps_clip_high", d.epsClipHigh, .above(0))
-        dualClip = try r.optionalDouble("dual_clip", .above(1))
+        epsClipHigh = try r.double("eps_clip_high", d.epsClipHigh, .openClosed(0, Limits.factor))
+        dualClip = try r.optionalDouble("dual_clip", .openClosed(1, Limits.factor))
         advantageNormalization = try r.choice("advantage_normalization", d.advantageNormalization)
-        rewardClip = try r.doubles("reward_clip", d.rewardClip, count: 2)
-        entropyCoef = try r.double("entropy_coef", d.entropyCoef, .atLeast(0))
-        maxStaleness = try r.int("max_staleness", d.maxStaleness, .atLeast(0))
+        rewardClip = try r.doubles("reward_clip", d.rewardClip, count: 2,
+                                 each: .closed(-Limits.magnitude, Limits.magnitude))
+        entropyCoef = try r.double("entropy_coef", d.entropyCoef, .closed(0, Limits.factor))
+        maxStaleness = try r.int("max_staleness", d.maxStaleness, .closed(0, Limits.count))
         offPolicyCorrection = try r.choice("off_policy_correction", d.offPolicyCorrection)
-        valueClip = try r.double("value_clip", d.valueClip, .atLeast(0))
+        valueClip = try r.double("value_clip", d.valueClip, .closed(0, Limits.magnitude))
         criticLR = try r.optionalDouble("critic_lr", .open(0, 1))
     }
 }
@@ -64,12 +66,12 @@ extension RunConfig.AlgorithmSection {
 extension RunConfig.KLSection {
     init(reader r: inout SectionReader) throws {
         let d = Self()
-        coef = try r.double("coef", d.coef, .atLeast(0))
+        coef = try r.double("coef", d.coef, .closed(0, Limits.factor))
         estimator = try r.choice("estimator", d.estimator)
         placement = try r.choice("placement", d.placement)
         controller = try r.choice("controller", d.controller)
-        target = try r.double("target", d.target, .above(0))
-        horizon = try r.int("horizon", d.horizon, .atLeast(1))
+        target = try r.double("target", d.target, .openClosed(0, Limits.magnitude))
+        horizon = try r.int("horizon", d.horizon, .closed(1, Limits.count))
     }
 }
 
@@ -77,10 +79,10 @@ extension RunConfig.OptimSection {
     init(reader r: inout SectionReader) throws {
         let d = Self()
         lr = try r.double("lr", d.lr, .open(0, 1))
-        betas = try r.doubles("betas", d.betas, count: 2)
-        weightDecay = try r.double("weight_decay", d.weightDecay, .atLeast(0))
-        gradClip = try r.double("grad_clip", d.gradClip, .atLeast(0))
-        warmupSteps = try r.int("warmup_steps", d.warmupSteps, .atLeast(0))
+        betas = try r.doubles("betas", d.betas, count: 2, each: .closedOpen(0, 1))
+        weightDecay = try r.double("weight_decay", d.weightDecay, .closed(0, Limits.factor))
+        gradClip = try r.double("grad_clip", d.gradClip, .closed(0, Limits.magnitude))
+        warmupSteps = try r.int("warmup_steps", d.warmupSteps, .closed(0, Limits.count))
         schedule = try r.choice("schedule", d.schedule)
         minLRRatio = try r.double("min_lr_ratio", d.minLRRatio, .closed(0, 1))
     }
@@ -89,19 +91,19 @@ extension RunConfig.OptimSection {
 extension RunConfig.SamplingSection {
     init(reader r: inout SectionReader) throws {
         let d = Self()
-        temperature = try r.double("temperature", d.temperature, .above(0))
+        temperature = try r.double("temperature", d.temperature, .openClosed(0, Limits.factor))
         topP = try r.double("top_p", d.topP, .openClosed(0, 1))
-        topK = try r.int("top_k", d.topK, .atLeast(0))
-        maxNewTokens = try r.int("max_new_tokens", d.maxNewTokens, .atLeast(1))
-        stopTokens = try r.ints("stop_tokens", d.stopTokens, each: .atLeast(0))
+        topK = try r.int("top_k", d.topK, .closed(0, Limits.vocabulary))
+        maxNewTokens = try r.int("max_new_tokens", d.maxNewTokens, .closed(1, Limits.tokens))
+        stopTokens = try r.ints("stop_tokens", d.stopTokens, each: .closedOpen(0, Limits.vocabulary))
     }
 }
 
 extension RunConfig.EvalSection {
     init(reader r: inout SectionReader) throws {
         let d = Self()
-        every = try r.int("every", d.every, .atLeast(0))
-        prompts = try r.int("prompts", d.prompts, .atLeast(1))
+        every = try r.int("every", d.every, .closed(0, Limits.count))
+        prompts = try r.int("prompts", d.prompts, .closed(1, Limits.prompts))
         greedy = try r.bool("greedy", d.greedy)
     }
 }
@@ -109,8 +111,8 @@ extension RunConfig.EvalSection {
 extension RunConfig.CheckpointSection {
     init(reader r: inout SectionReader) throws {
         let d = Self()
-        every = try r.int("every", d.every, .atLeast(0))
-        keep = try r.int("keep", d.keep, .atLeast(1))
+        every = try r.int("every", d.every, .closed(0, Limits.count))
+        keep = try r.int("keep", d.keep, .closed(1, Limits.checkpoints))
     }
 }
 
@@ -122,10 +124,10 @@ extension RunConfig.ClusterSection {
         reference = try r.strings("reference", d.reference)
         keyFile = try r.optionalString("key_file")
         compression = try r.choice("compression", d.compression)
-        leaseSeconds = try r.double("lease_seconds", d.leaseSeconds, .above(0))
-        heartbeatSeconds = try r.double("heartbeat_seconds", d.heartbeatSeconds, .above(0))
-        requestTimeoutSeconds = try r.double("request_timeout_seconds", d.requestTimeoutSeconds, .above(0))
-        unitPrompts = try r.int("unit_prompts", d.unitPrompts, .atLeast(1))
+        leaseSeconds = try r.double("lease_seconds", d.leaseSeconds, Limits.seconds)
+        heartbeatSeconds = try r.double("heartbeat_seconds", d.heartbeatSeconds, Limits.seconds)
+        requestTimeoutSeconds = try r.double("request_timeout_seconds", d.requestTimeoutSeconds, Limits.seconds)
+        unitPrompts = try r.int("unit_prompts", d.unitPrompts, .closed(1, Limits.prompts))
         maxUnitFailures = try r.int("max_unit_failures", d.maxUnitFailures, .closed(1, 10_000))
     }
 }

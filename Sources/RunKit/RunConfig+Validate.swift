@@ -15,7 +15,14 @@ extension RunConfig {
             || run.name.unicodeScalars.contains(where: { !allowedName.contains($0) }) {
             throw fail("run.name", "'\(run.name)' is not a usable directory name; use letters, digits, '.', '_' and '-'")
         }
-        let samples = samplesPerIteration
+        let (samples, overflow) = a.rolloutBatch.multipliedReportingOverflow(by: a.samplesPerPrompt)
+        if overflow || samples > Limits.samples || a.rolloutBatch < 1 || a.samplesPerPrompt < 1 {
+            throw fail("algorithm.rollout_batch", "rollout_batch × samples_per_prompt = \(a.rolloutBatch) × "
+                       + "\(a.samplesPerPrompt) must be in [1, \(Limits.samples)] samples per iteration")
+        }
+        if a.trainBatch < 1 || a.microBatch < 1 {
+            throw fail("algorithm.train_batch", "train_batch and micro_batch must be at least 1")
+        }
         if samples % a.trainBatch != 0 {
             throw fail("algorithm.train_batch", "\(a.trainBatch) must divide rollout_batch × samples_per_prompt = "
                        + "\(a.rolloutBatch) × \(a.samplesPerPrompt) = \(samples); use a divisor such as \(divisorNear(samples, a.trainBatch))")

@@ -52,11 +52,11 @@ extension RunConfig {
         return out
     }
 
-    /// Writes `yaml` to `directory/config.yaml`, creating the directory.
-    public func write(toDirectory directory: String) throws {
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+    /// Writes `yaml` to `directory/config.yaml`, creating the directory; errors name the file and `setting`.
+    public func write(toDirectory directory: String, setting: String = "run.dir") throws {
+        try RunFile.makeDirectory(directory, setting: setting)
         let path = (directory as NSString).appendingPathComponent("config.yaml")
-        try Data(yaml.utf8).write(to: URL(fileURLWithPath: path), options: .atomic)
+        try RunFile.writeAtomically(Array(yaml.utf8), to: path, setting: setting)
     }
 }
 

@@ -34,6 +34,9 @@ public struct RunConfig: Sendable, Equatable {
     public static let sectionNames = ["run", "model", "data", "algorithm", "kl", "optim", "sampling",
                                       "eval", "checkpoint", "cluster", "reward"]
 
+    /// The largest config file `load` reads (1 MiB; the full config is about 2 KB).
+    public static let maxConfigBytes = 1 << 20
+
     /// Reads and validates the YAML file at `path`, then applies `overrides` (`section.key=value`).
     public static func load(path: String, overrides: [String] = []) throws -> RunConfig {
         let text: String
@@ -41,12 +44,20 @@ public struct RunConfig: Sendable, Equatable {
             throw ConfigError(key: "", message: "no such config file (give --config PATH; the default run is Deploy/rpp.yaml "
                               + "in the rpp checkout)", location: path)
         }
-        do {
-            text = try String(contentsOfFile: path, encoding: .utf8)
-        } catch {
-            throw ConfigError(key: "", message: "cannot read config file: \((error as NSError).localizedDescription)",
-                              location: path)
+        // Read at most one byte more than the limit, so neither a huge file nor a device like /dev/zero is read whole.
+        guard let handle = FileHandle(forReadingAtPath: path),
+              let data = try? handle.read(upToCount: maxConfigBytes + 1) ?? Data() else {
+            throw ConfigError(key: "", message: "cannot read config file (is it a readable file?)", location: path)
         }
+        try? handle.close()
+        guard data.count <= maxConfigBytes else {
+            throw ConfigError(key: "", message: "config file is larger than \(maxConfigBytes) bytes; a run config is "
+                              + "about 2 KB (is this the right file?)", location: path)
+        }
+        guard let decoded = String(data: data, encoding: .utf8) else {
+            throw ConfigError(key: "", message: "config file is not UTF-8 text", location: path)
+        }
+        text = decoded
         return try parse(yaml: text, overrides: overrides, source: path)
     }
 

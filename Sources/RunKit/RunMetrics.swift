@@ -11,12 +11,32 @@ public final class RunMetrics: @unchecked Sendable {
     private let lock = NSLock()
     private var records: [MetricsRecord]
 
-    /// Opens the sinks in `directory` (created if needed).
-    public init(directory: String) throws {
+    /// The config key named in I/O errors.
+    public let setting: String
+
+    /// Opens the sinks in `directory` (created if needed). A new run (`resume` false) refuses a directory whose
+    /// `metrics.jsonl` holds another run's records. I/O errors are `RunFileError`s naming the file and `setting`.
+    public init(directory: String, resume: Bool, setting: String = "run.dir") throws {
         self.directory = directory
-        jsonl = try MetricsJSONL(directory: directory)
+        self.setting = setting
+        jsonl = try MetricsJSONL(directory: directory, resume: resume, setting: setting)
         records = try MetricsJSONL.read(path: jsonl.path)
-        tensorBoard = try TensorBoardWriter(directory: directory)
+        tensorBoard = try TensorBoardWriter(directory: directory, setting: setting)
+    }
+
+    /// Checks, before a run binds any socket, that `directory` can be created and written, and (for a new
+    /// run) that its `metrics.jsonl` holds no earlier run's records; throws a one-line `RunFileError`.
+    public static func check(directory: String, resume: Bool, setting: String = "run.dir") throws {
+        try RunFile.checkWritable(directory, setting: setting)
+        let path = (directory as NSString).appendingPathComponent("metrics.jsonl")
+        guard !resume, let data = FileManager.default.contents(atPath: path) else { return }
+        let text = String(decoding: data, as: UTF8.self)
+        let lines = text.split(separator: "\n").count - (MetricsJSONL.header(text) == nil ? 0 : 1)
+        if lines > 0 {
+            throw RunFileError(setting: setting, path: path, action: "start a new run in",
+                               reason: "it holds \(lines) metrics records of an earlier run; pass --resume to continue "
+                                   + "that run, or choose another run.name")
+        }
     }
 
     /// Path of `metrics.jsonl`.
@@ -48,6 +68,6 @@ public final class RunMetrics: @unchecked Sendable {
     /// Writes the standard chart of every record so far to `chart.svg`.
     public func writeChart(title: String? = nil) throws {
         try SVGChart.standard(records: history, title: title ?? (directory as NSString).lastPathComponent)
-            .write(to: chartPath)
+            .write(to: chartPath, setting: setting)
     }
 }

@@ -79,8 +79,8 @@ public struct SVGChart: Sendable, Equatable {
     }
 
     /// Writes `svg` to `path` atomically.
-    public func write(to path: String) throws {
-        try Data(svg.utf8).write(to: URL(fileURLWithPath: path), options: .atomic)
+    public func write(to path: String, setting: String = "run.dir") throws {
+        try RunFile.writeAtomically(Array(svg.utf8), to: path, setting: setting)
     }
 
     /// Reads `directory/metrics.jsonl` and writes the standard chart to `directory/chart.svg`.

@@ -164,12 +164,17 @@ struct SectionReader {
         }
     }
 
-    mutating func doubles(_ key: String, _ fallback: [Double], count: Int) throws -> [Double] {
+    mutating func doubles(_ key: String, _ fallback: [Double], count: Int,
+                          each bound: Bound<Double>) throws -> [Double] {
         guard let (node, items) = try list(key, expected: "a list of \(count) numbers") else { return fallback }
         guard items.count == count else {
             throw fail(key, node, "expected a list of \(count) numbers, found \(items.count) ('\(node.display)')")
         }
-        return try items.map { try parseDouble(key, $0, expected: "a list of \(count) numbers") }
+        return try items.map { item in
+            let value = try parseDouble(key, item, expected: "a list of \(count) numbers")
+            try check(key, item, value, bound)
+            return value
+        }
     }
 
     mutating func strings(_ key: String, _ fallback: [String], allowed choices: [String]? = nil) throws -> [String] {

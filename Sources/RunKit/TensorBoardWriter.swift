@@ -6,33 +6,28 @@ import Foundation
 public final class TensorBoardWriter: @unchecked Sendable {
     /// The event file being written.
     public let path: String
-    private let handle: FileHandle
-    private let lock = NSLock()
+    private let file: AppendFile
 
     /// Creates `directory` if needed and a new event file in it, starting with the
     /// `file_version` record stamped `wallTime` (seconds since 1970).
+    /// I/O errors are `RunFileError`s naming the file and `setting`.
     public init(directory: String, wallTime: Double = Date().timeIntervalSince1970,
-                hostname: String = ProcessInfo.processInfo.hostName) throws {
+                hostname: String = ProcessInfo.processInfo.hostName, setting: String = "run.dir") throws {
         let fm = FileManager.default
-        try fm.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        try RunFile.makeDirectory(directory, setting: setting)
         let host = hostname.isEmpty ? "localhost" : hostname.replacingOccurrences(of: "/", with: "_")
-        let base = (directory as NSString).appendingPathComponent(
-            "events.out.tfevents.\(Int64(wallTime.rounded(.down))).\(host)")
+        let seconds = wallTime.isFinite ? Int64(max(0, min(wallTime, 1e15)).rounded(.down)) : 0
+        let base = (directory as NSString).appendingPathComponent("events.out.tfevents.\(seconds).\(host)")
         var candidate = base
         var counter = 0
         while fm.fileExists(atPath: candidate) {
             counter += 1
             candidate = base + ".\(counter)"
         }
-        guard fm.createFile(atPath: candidate, contents: nil) else {
-            throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: candidate])
-        }
         path = candidate
-        handle = try FileHandle(forWritingTo: URL(fileURLWithPath: candidate))
+        file = try AppendFile(path: candidate, setting: setting, truncate: true)
         try write(TensorBoardEvent.record(TensorBoardEvent.fileVersion(wallTime: wallTime)))
     }
-
-    deinit { try? handle.close() }
 
     /// Adds one scalar point (stored as a 32-bit float, as TensorBoard does).
     public func add(tag: String, value: Double, step: Int, wallTime: Double = Date().timeIntervalSince1970) throws {
@@ -51,9 +46,6 @@ public final class TensorBoardWriter: @unchecked Sendable {
     }
 
     private func write(_ bytes: [UInt8]) throws {
-        if bytes.isEmpty { return }
-        lock.lock()
-        defer { lock.unlock() }
-        try handle.write(contentsOf: Data(bytes))
+        try file.append(bytes)
     }
 }

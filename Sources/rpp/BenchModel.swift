@@ -16,6 +16,11 @@ struct BenchModel: ParsableCommand {
     @Option(help: "Prompt length of the decode benchmark (the rest of the sequence is generated).") var promptLength: Int = 16
     @Flag(help: "Print one JSON object per shape instead of text.") var json = false
 
+    func validate() throws {
+        try checkRange(steps, 1...10_000, "--steps")
+        try checkRange(promptLength, 1...63, "--prompt-length")  // below the shortest shape (64)
+    }
+
     func run() throws {
         OpenBLASTuning.reexecWithAVX512KernelsIfNeeded()
         let benches = try shapes.split(separator: ",").map { name -> ModelBenchShape in

@@ -33,7 +33,8 @@ struct BenchRun: ParsableCommand {
         guard iterations > warmup else {
             throw ValidationError("--iterations (\(iterations)) must exceed --warmup (\(warmup))")
         }
-        guard timeoutMinutes > 0 else { throw ValidationError("--timeout-minutes must be positive") }
+        try checkRange(iterations, 2...1_000_000, "--iterations")
+        try checkRange(timeoutMinutes, 0.01...1440, "--timeout-minutes")
     }
 
     func run() throws {

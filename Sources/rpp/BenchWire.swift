@@ -19,6 +19,8 @@ struct BenchWire: ParsableCommand {
     var tables: [String] = []
 
     func validate() throws {
+        try checkSeconds(seconds, "--seconds")
+        try checkRange(Int(level), 1...19, "--level")
         for t in tables where !["codec", "compression", "throughput"].contains(t) {
             throw ValidationError("unknown table '\(t)'; choose codec, compression or throughput")
         }

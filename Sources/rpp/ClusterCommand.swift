@@ -45,9 +45,7 @@ struct ClusterUp: ParsableCommand {
     @OptionGroup var options: RoleConfigOptions
     @Option(help: "Seconds to wait for a healthy cluster.") var timeout: Double = 120
 
-    func validate() throws {
-        guard timeout > 0 else { throw ValidationError("--timeout must be positive") }
-    }
+    func validate() throws { try checkSeconds(timeout, "--timeout") }
 
     func run() throws {
         let hostsFile: HostsFile
@@ -86,6 +84,8 @@ struct ClusterStatusCommand: ParsableCommand {
     @Flag(help: "Print JSON instead of a table.") var json = false
     @Option(help: "Seconds to wait for each process's answer.") var timeout: Double = 3
 
+    func validate() throws { try checkSeconds(timeout, "--timeout") }
+
     func run() throws {
         let state = try location.load()
         let probe: StatusProbe
@@ -117,6 +117,7 @@ struct ClusterScale: ParsableCommand {
 
     func validate() throws {
         guard (0...256).contains(rollout) else { throw ValidationError("--rollout must be from 0 to 256") }
+        try checkSeconds(timeout, "--timeout")
     }
 
     func run() throws {
@@ -140,6 +141,8 @@ struct ClusterDown: ParsableCommand {
 
     @OptionGroup var location: ClusterLocation
     @Option(help: "Seconds the learner gets to checkpoint and exit.") var timeout: Double = 120
+
+    func validate() throws { try checkSeconds(timeout, "--timeout") }
 
     func run() throws {
         let state = try location.load()

@@ -24,6 +24,8 @@ struct ServerOptions: ParsableArguments {
     var listen: String?
     @Option(help: "Seconds between stats lines.") var statsEvery: Double = 10
 
+    func validate() throws { try checkSeconds(statsEvery, "--stats-every") }
+
     /// Loads the config; its errors are one line naming the key.
     func load() throws -> RunConfig { try run.load() }
 }

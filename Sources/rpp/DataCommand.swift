@@ -23,6 +23,13 @@ struct DataArith: ParsableCommand {
     @Option(help: "Held-out test prompts.") var test: Int = 500
     @Option(help: "Seed of the splits (the same seed gives the splits `rpp sft` uses).") var seed: UInt64 = 1
 
+    func validate() throws {
+        // The arith task has about half a million distinct problems; more cannot be drawn without repeats.
+        try checkRange(train, 0...100_000, "--train")
+        try checkRange(validation, 0...100_000, "--validation")
+        try checkRange(test, 0...100_000, "--test")
+    }
+
     func run() throws {
         let task = try arithTask(ops)
         guard train >= 0, validation >= 0, test >= 0 else { throw ValidationError("counts must be non-negative") }

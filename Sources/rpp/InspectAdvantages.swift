@@ -2,6 +2,7 @@
 // as JSON and prints the per-token KL, token rewards, returns and advantages of every sample.
 import ArgumentParser
 import Foundation
+import Model
 import RLCore
 
 /// `rpp inspect advantages`: token rewards, returns and advantages of a batch written as JSON.
@@ -34,7 +35,7 @@ struct InspectAdvantages: ParsableCommand {
             do {
                 data = try Data(contentsOf: URL(fileURLWithPath: input))
             } catch {
-                throw InspectInputError("cannot read \(input): \(error.localizedDescription)")
+                throw InspectInputError("cannot read \(input): \(ioReason(error))")
             }
             let request = try AdvantagesRequest(json: data)
             let result = try computeAdvantages(request.input, config: request.config)

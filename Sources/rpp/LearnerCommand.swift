@@ -29,6 +29,11 @@ struct LearnerCommand: AsyncParsableCommand {
     func run() async throws {
         OpenBLASTuning.reexecWithAVX512KernelsIfNeeded()
         let config = try options.load()
+        // A run directory that cannot be written (read-only, full, under a file) or that holds another run's
+        // metrics is refused here, before the model is loaded or any socket is bound.
+        do { try RunMetrics.check(directory: config.runDirectory, resume: resume) } catch {
+            throw RoleCommandError("\(error)")
+        }
         let model = try loadPolicy(config.model.initPath, key: "model.init")
         try preflight(config, policy: model.config, context: "learner")
         var settings: LearnerSettings

@@ -42,6 +42,21 @@ struct RMTrainCommand: ParsableCommand {
     @Option(help: "Held-out accuracy every N steps (0: only before and after).") var evalEvery: Int = 100
     @Option(help: "Seed of weights, generated pairs and batches.") var seed: UInt64 = 1
 
+    func validate() throws {
+        try checkRange(arithPairs, 1...1_000_000, "--arith-pairs")
+        try checkRange(arithHeldout, 1...1_000_000, "--arith-heldout")
+        try checkRange(maxOperand, 1...1_000_000_000, "--max-operand")
+        try checkRange(hidden, 1...(1 << 16), "--hidden")
+        try checkRange(layers, 1...1024, "--layers")
+        try checkRange(heads, 1...1024, "--heads")
+        try checkRange(steps, 1...10_000_000, "--steps")
+        try checkRange(batch, 1...65_536, "--batch")
+        try checkRange(warmup, 0...10_000_000, "--warmup")
+        try checkRange(evalEvery, 0...10_000_000, "--eval-every")
+        try checkRange(Double(lr), 1e-12...1, "--lr")
+        try checkRange(Double(weightDecay), 0...1000, "--weight-decay")
+    }
+
     func run() throws {
         OpenBLASTuning.reexecWithAVX512KernelsIfNeeded()
         guard steps > 0, batch > 0, lr > 0, arithPairs > 0, arithHeldout > 0, maxOperand > 0,
@@ -129,7 +144,7 @@ struct RMTrainCommand: ParsableCommand {
         do {
             try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
             try Data(text.utf8).write(to: url)
-        } catch { throw ServerCommandError("cannot write \(path): \(error.localizedDescription)") }
+        } catch { throw ServerCommandError("cannot write \(path): \(ioReason(error))") }
     }
 }
 

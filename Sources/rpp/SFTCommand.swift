@@ -23,6 +23,14 @@ struct SFTCommand: ParsableCommand {
     @Option(help: "Weight initialisation: normal (Normal(0, 0.02), the transformers convention) or torch (PyTorch module defaults: Linear uniform in ±1/sqrt(fan_in), embedding Normal(0, 1)).")
     var `init`: SFTInit = .normal
 
+    func validate() throws {
+        try checkRange(batch, 1...65_536, "--batch")
+        try checkRange(warmup, 0...10_000_000, "--warmup")
+        try checkRange(evalEvery, 1...10_000_000, "--eval-every")
+        try checkRange(maxSteps, 1...10_000_000, "--max-steps")
+        try checkRange(Double(lr), 1e-12...1, "--lr")
+    }
+
     func run() throws {
         OpenBLASTuning.reexecWithAVX512KernelsIfNeeded()
         let task = try arithTask(ops)

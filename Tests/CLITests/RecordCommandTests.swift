@@ -42,7 +42,7 @@ final class RecordCommandTests: XCTestCase {
         XCTAssertTrue(replay.stdout.contains("identical, bit for bit (2 updates"), replay.stdout)
 
         // The recording directory is not overwritten.
-        let again = try RPP.run(["learner"] + config + sets + ["--record", recording.path])
+        let again = try RPP.run(["learner"] + config + sets + ["--set", "run.name=again", "--record", recording.path])
         XCTAssertEqual(again.status, 1)
         XCTAssertTrue(again.stderr.contains("already holds a recording"), again.stderr)
         XCTAssertTrue(again.stderr.contains("choose a new directory for --record"), again.stderr)

@@ -7,19 +7,20 @@ final class MetricsJSONLTests: XCTestCase {
         let dir = NSTemporaryDirectory() + "runkit-jsonl-\(UUID().uuidString)"
         defer { try? FileManager.default.removeItem(atPath: dir) }
         do {
-            let sink = try MetricsJSONL(directory: dir)
+            let sink = try MetricsJSONL(directory: dir, resume: false)
             try sink.append(iteration: 1, time: 2.5, metrics: ["reward/mean": 0.25, "kl/per_token": 1e-5])
         }
         // A second sink (a resumed run) appends; a torn last line from a crash is skipped on read.
-        let sink = try MetricsJSONL(directory: dir)
+        let sink = try MetricsJSONL(directory: dir, resume: true)
         try sink.append(iteration: 2, time: 5, metrics: ["reward/mean": .nan, "len": 6])
         let text = try String(contentsOfFile: sink.path, encoding: .utf8)
         let lines = text.split(separator: "\n")
-        XCTAssertEqual(lines.count, 2)
-        XCTAssertEqual(String(lines[0]),
+        XCTAssertEqual(lines.count, 3)
+        XCTAssertTrue(lines[0].hasPrefix(#"{"run_id": ""#), "the first line names the run: \(lines[0])")
+        XCTAssertEqual(String(lines[1]),
                        #"{"iteration": 1, "time": 2.5, "metrics": {"kl/per_token": 1e-05, "reward/mean": 0.25}}"#)
-        XCTAssertEqual(String(lines[1]), #"{"iteration": 2, "time": 5, "metrics": {"len": 6, "reward/mean": null}}"#)
-        for line in lines {
+        XCTAssertEqual(String(lines[2]), #"{"iteration": 2, "time": 5, "metrics": {"len": 6, "reward/mean": null}}"#)
+        for line in lines.dropFirst() {
             let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
             XCTAssertNotNil(object?["metrics"] as? [String: Any])
         }
@@ -37,7 +38,7 @@ final class MetricsJSONLTests: XCTestCase {
     func testResumeSetsLaterRecordsAsideWithoutLosingThem() throws {
         let dir = NSTemporaryDirectory() + "runkit-aside-\(UUID().uuidString)"
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let sink = try MetricsJSONL(directory: dir)
+        let sink = try MetricsJSONL(directory: dir, resume: false)
         for i in 0...5 { try sink.append(iteration: i, time: Double(i), metrics: ["x": Double(i)]) }
         XCTAssertEqual(try MetricsJSONL.setAside(path: sink.path, after: 3), 2)
         XCTAssertEqual(try MetricsJSONL.read(path: sink.path).map(\.iteration), [0, 1, 2, 3])
@@ -61,7 +62,7 @@ final class RunMetricsTests: XCTestCase {
         let dir = NSTemporaryDirectory() + "runkit-run-\(UUID().uuidString)"
         defer { try? FileManager.default.removeItem(atPath: dir) }
         do {
-            let metrics = try RunMetrics(directory: dir)
+            let metrics = try RunMetrics(directory: dir, resume: false)
             try metrics.record(iteration: 1, time: 1, metrics: [MetricName.rewardMean: 0.25], wallTime: 10)
             try metrics.record(iteration: 2, time: 2, metrics: [MetricName.rewardMean: 0.5], wallTime: 11)
             let events = Array(try Data(contentsOf: URL(fileURLWithPath: metrics.eventFilePath)))
@@ -69,7 +70,7 @@ final class RunMetricsTests: XCTestCase {
                 TensorBoardEvent.scalar(tag: MetricName.rewardMean, value: 0.5, step: 2, wallTime: 11))
             XCTAssertEqual(Array(events.suffix(expected.count)), expected)
         }
-        let resumed = try RunMetrics(directory: dir)
+        let resumed = try RunMetrics(directory: dir, resume: true)
         try resumed.record(iteration: 3, time: 3, metrics: [MetricName.rewardMean: 0.75])
         XCTAssertEqual(resumed.history.map(\.iteration), [1, 2, 3])
         XCTAssertEqual(try MetricsJSONL.read(path: resumed.jsonlPath).count, 3)

@@ -98,8 +98,8 @@ final class RunConfigTests: XCTestCase {
         let range = error("", ["optim.lr=2"])
         XCTAssertEqual(range?.message, "value 2 is out of range: must be in (0, 1)")
         XCTAssertTrue(error("", ["sampling.top_p=0"])?.message.contains("must be in (0, 1]") ?? false)
-        XCTAssertTrue(error("", ["kl.coef=-0.1"])?.message.contains("must be >= 0") ?? false)
-        XCTAssertTrue(error("", ["algorithm.dual_clip=1"])?.message.contains("must be > 1") ?? false)
+        XCTAssertTrue(error("", ["kl.coef=-0.1"])?.message.contains("must be in [0, 1000]") ?? false)
+        XCTAssertTrue(error("", ["algorithm.dual_clip=1"])?.message.contains("must be in (1, 1000]") ?? false)
         XCTAssertTrue(error("", ["data.ops=[add, div]"])?.message.contains("allowed: add, sub, mul") ?? false)
     }
 

@@ -109,7 +109,7 @@ final class SVGChartTests: XCTestCase {
     func testWriteStandardReadsMetricsFile() throws {
         let dir = NSTemporaryDirectory() + "runkit-chart-\(UUID().uuidString)"
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let sink = try MetricsJSONL(directory: dir)
+        let sink = try MetricsJSONL(directory: dir, resume: false)
         for record in records(10) { try sink.append(record) }
         try SVGChart.writeStandard(directory: dir)
         let svg = try String(contentsOfFile: dir + "/chart.svg", encoding: .utf8)

@@ -36,7 +36,7 @@ extension Learner {
     public func run() throws -> LearnerResult {
         let cfg = settings.run, log = settings.log
         try prepareStart()
-        let metrics = try RunMetrics(directory: cfg.runDirectory)
+        let metrics = try RunMetrics(directory: cfg.runDirectory, resume: settings.resume)
         let start = DispatchTime.now().uptimeNanoseconds
         func elapsed() -> Double { Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 }
         var sha = try publish(version: trainer.version)
@@ -136,7 +136,12 @@ extension Learner {
     private func prepareStart() throws {
         let dir = settings.run.runDirectory
         guard let checkpoint = Trainer.latestCheckpoint(runDirectory: dir) else {
-            if settings.resume { settings.log("learner: nothing to resume in \(dir) yet; starting from model.init") }
+            guard settings.resume else { return }
+            // The earlier process stopped before its first checkpoint: this one starts over; its records move aside.
+            let moved = try MetricsJSONL.setAside(path: (dir as NSString).appendingPathComponent("metrics.jsonl"),
+                                                  after: -1)
+            settings.log("learner: nothing to resume in \(dir) yet; starting from model.init"
+                         + (moved > 0 ? " (\(moved) earlier metrics records moved to metrics.discarded.jsonl)" : ""))
             return
         }
         guard settings.resume else {
@@ -158,7 +163,7 @@ extension Learner {
         let prompts = try source.prompts(iteration: iteration, count: cfg.algorithm.rolloutBatch, seed: UInt64(cfg.run.seed))
         let ledger = try WorkLedger(iteration: UInt64(iteration), prompts: prompts, unitSize: settings.unitPrompts,
                                     samplesPerPrompt: cfg.algorithm.samplesPerPrompt, sampling: settings.sampling,
-                                    leaseMillis: Millis(cfg.cluster.leaseSeconds * 1000),
+                                    leaseMillis: millis(seconds: cfg.cluster.leaseSeconds),
                                     minPolicyVersion: trainer.version, firstUnitID: trainer.nextUnitID)
         let assembler = try BatchAssembler(
             iteration: UInt64(iteration), promptOrder: prompts.map(\.id),
@@ -175,6 +180,7 @@ extension Learner {
 
     /// Saves the trainer (weights, optimiser, counters) to `run/checkpoints/iter-NNNNNN`, written under a temporary
     /// name and renamed, so a kill mid-save never leaves a half checkpoint; prunes beyond `checkpoint.keep`.
+    /// Failures (a full disk) are one-line `RunFileError`s naming the checkpoint and `run.dir`.
     func saveCheckpoint() throws -> String {
         let root = URL(fileURLWithPath: settings.run.runDirectory).appendingPathComponent("checkpoints")
         let name = String(format: "iter-%06d", trainer.iteration)
@@ -182,9 +188,15 @@ extension Learner {
         let partial = root.appendingPathComponent(".\(name).partial")
         let fm = FileManager.default
         try? fm.removeItem(at: partial)
-        try trainer.save(directory: partial)
-        try? fm.removeItem(at: dir)
-        try fm.moveItem(at: partial, to: dir)
+        do {
+            try trainer.save(directory: partial)
+            try? fm.removeItem(at: dir)
+            try fm.moveItem(at: partial, to: dir)
+        } catch {
+            try? fm.removeItem(at: partial)
+            throw RunFileError(setting: "run.dir", path: dir.path, action: "save the checkpoint",
+                               reason: ioReason(error))
+        }
         let all = ((try? fm.contentsOfDirectory(atPath: root.path)) ?? []).filter { $0.hasPrefix("iter-") }.sorted()
         for old in all.dropLast(max(1, settings.run.checkpoint.keep)) {
             try? fm.removeItem(at: root.appendingPathComponent(old))

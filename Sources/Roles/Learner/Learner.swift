@@ -57,8 +57,9 @@ public final class Learner: @unchecked Sendable {
         source = try PromptSource(config: settings.run, splitSeed: settings.splitSeed)
         let c = settings.run.cluster
         let log = settings.log
-        let hub = try LearnerHub(membershipTimeoutMillis: Millis(max(3, 5 * c.heartbeatSeconds) * 1000),
-                                 leaseMillis: UInt32(c.leaseSeconds * 1000), weightsAddress: settings.endpoints.weights, log: log)
+        let hub = try LearnerHub(membershipTimeoutMillis: millis(seconds: max(3, 5 * c.heartbeatSeconds)),
+                                 leaseMillis: leaseMillis(seconds: c.leaseSeconds),
+                                 weightsAddress: settings.endpoints.weights, log: log)
         let broadcaster = try WeightBroadcaster(address: settings.endpoints.weights, codec: codec, log: log)
         self.hub = hub
         self.broadcaster = broadcaster

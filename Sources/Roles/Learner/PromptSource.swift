@@ -57,7 +57,7 @@ struct PromptSource: Sendable {
     static func load(_ path: String, key: String) throws -> [ArithProblem] {
         let text: String
         do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
-            throw RolesError(.invalidConfig, "\(key) \(path): cannot read the file (\((error as NSError).localizedDescription))")
+            throw RolesError(.invalidConfig, "\(key) \(path): cannot read the file (\(ioReason(error)))")
         }
         var out: [ArithProblem] = []
         for (i, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated()

@@ -157,7 +157,7 @@ public final class Recorder: @unchecked Sendable {
         }
         do {
             try fm.createDirectory(at: directory.appendingPathComponent(RecordingLayout.batches), withIntermediateDirectories: true)
-            try config.write(toDirectory: directory.path)
+            try config.write(toDirectory: directory.path, setting: "--record")
             let header = RecordingHeader(format: RecordingLayout.formatVersion, frameVersion: Int(FrameHeader.currentVersion),
                                          blasCore: OpenBLASTuning.coreName, workers: Parallel.workers,
                                          created: ISO8601DateFormatter().string(from: Date()))
@@ -168,7 +168,7 @@ public final class Recorder: @unchecked Sendable {
             }
             index = try FileHandle(forWritingTo: indexURL)
         } catch let e as RecordingError { throw e } catch {
-            throw RecordingError(.io, "cannot start a recording in \(directory.path): \(error.localizedDescription)")
+            throw RecordingError(.io, "cannot start a recording in \(directory.path): \(ioReason(error))")
         }
     }
 
@@ -189,7 +189,7 @@ public final class Recorder: @unchecked Sendable {
         let file = RecordingLayout.batchFile(iteration: iteration)
         let url = directory.appendingPathComponent(file)
         do { try Data(frame).write(to: url, options: .atomic) } catch {
-            throw RecordingError(.io, "cannot write \(url.path): \(error.localizedDescription)")
+            throw RecordingError(.io, "cannot write \(url.path): \(ioReason(error))")
         }
         let entry = RecordingIndexEntry(iteration: iteration, file: file, frameBytes: frame.count,
                                         frameSHA256: RecordingLayout.frameDigest(frame), policyVersion: trainer.version,
@@ -209,7 +209,7 @@ public final class Recorder: @unchecked Sendable {
                                    batches: batches, stoppedEarly: stoppedEarly)
         try Self.writeJSON(final, to: directory.appendingPathComponent(RecordingLayout.final))
         do { try index.close() } catch {
-            throw RecordingError(.io, "cannot close \(directory.appendingPathComponent(RecordingLayout.index).path): \(error.localizedDescription)")
+            throw RecordingError(.io, "cannot close \(directory.appendingPathComponent(RecordingLayout.index).path): \(ioReason(error))")
         }
         return sha
     }
@@ -237,7 +237,7 @@ public final class Recorder: @unchecked Sendable {
             try index.write(contentsOf: line)
         } catch {
             throw RecordingError(.io, "cannot append to \(directory.appendingPathComponent(RecordingLayout.index).path): "
-                                 + "\(error.localizedDescription)")
+                                 + "\(ioReason(error))")
         }
     }
 
@@ -245,7 +245,7 @@ public final class Recorder: @unchecked Sendable {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         do { try encoder.encode(value).write(to: url, options: .atomic) } catch {
-            throw RecordingError(.io, "cannot write \(url.path): \(error.localizedDescription)")
+            throw RecordingError(.io, "cannot write \(url.path): \(ioReason(error))")
         }
     }
 }

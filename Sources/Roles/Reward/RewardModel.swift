@@ -48,7 +48,7 @@ public struct RewardStats: Sendable, Equatable, Codable {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
             try encoder.encode(self).write(to: url, options: .atomic)
-        } catch { throw RewardModelError("cannot write \(url.path): \(error.localizedDescription)") }
+        } catch { throw RewardModelError("cannot write \(url.path): \(ioReason(error))") }
     }
 
     /// Reads `directory/reward_stats.json`; nil when there is none, an error when it is malformed.

@@ -17,7 +17,7 @@ final class Heartbeats: @unchecked Sendable {
     init(settings: RolloutSettings, codec: FrameCodec) throws {
         self.settings = settings
         client = try ServiceClient(service: "learner", addresses: [settings.learner.control], codec: codec,
-                                   resendInterval: .seconds(max(1, Int64(settings.heartbeatSeconds * 2))))
+                                   resendInterval: duration(seconds: max(1, settings.heartbeatSeconds * 2)))
     }
 
     /// True once the learner answered a heartbeat with "unknown worker"; reading clears it.
@@ -36,8 +36,10 @@ final class Heartbeats: @unchecked Sendable {
                 let h = Heartbeat(workerID: settings.workerID, role: .rollout, sequence: sequence,
                                   policyVersion: policyVersion(), unixMillis: Int64(Date().timeIntervalSince1970 * 1000))
                 do {
-                    _ = try client.call(.heartbeat(h), timeout: .milliseconds(Int64(max(period, 0.5) * 2000)))
-                    if let s = status() { _ = try client.call(.status(s), timeout: .milliseconds(Int64(max(period, 0.5) * 2000))) }
+                    _ = try client.call(.heartbeat(h), timeout: duration(seconds: max(period, 0.5) * 2))
+                    if let s = status() {
+                        _ = try client.call(.status(s), timeout: duration(seconds: max(period, 0.5) * 2))
+                    }
                 } catch let e as RemoteError where e.code == .notFound {
                     lock.withLock { _needsRegister = true }
                 } catch {

@@ -73,7 +73,7 @@ public final class RolloutWorker: @unchecked Sendable {
     public init(settings: RolloutSettings, model: Transformer, codec: FrameCodec) throws {
         self.settings = settings
         self.model = model
-        let timeout = Duration.milliseconds(Int64(settings.requestTimeoutSeconds * 1000))
+        let timeout = duration(seconds: settings.requestTimeoutSeconds)
         weights = try WeightReceiver(address: settings.learner.weights, codec: codec, name: settings.workerID, log: settings.log)
         control = try ServiceClient(service: "learner", addresses: [settings.learner.control], codec: codec, resendInterval: timeout)
         rewards = try ServiceClient(service: "reward", addresses: settings.reward, codec: codec)
@@ -94,7 +94,7 @@ public final class RolloutWorker: @unchecked Sendable {
         control.close(); rewards.close(); references?.close(); push.close()
     }
 
-    var requestTimeout: Duration { .milliseconds(Int64(settings.requestTimeoutSeconds * 1000)) }
+    var requestTimeout: Duration { duration(seconds: settings.requestTimeoutSeconds) }
 
     /// Registers, retrying until the learner accepts or `requestTimeoutSeconds` pass.
     func register() throws {
