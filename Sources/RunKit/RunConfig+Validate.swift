@@ -47,6 +47,10 @@ extension RunConfig {
             throw fail("cluster.heartbeat_seconds", "\(cluster.heartbeatSeconds) must be less than lease_seconds = "
                        + "\(cluster.leaseSeconds), or leases expire between heartbeats")
         }
+        if cluster.encrypt && cluster.keyFile == nil {
+            throw fail("cluster.encrypt", "encryption uses a key derived from the cluster key; set cluster.key_file=PATH "
+                       + "(make one with `openssl rand -hex 32 > cluster.key`) or cluster.encrypt=false")
+        }
         try validateAddresses(fail)
     }
 

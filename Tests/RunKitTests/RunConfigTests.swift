@@ -165,6 +165,7 @@ final class RunConfigTests: XCTestCase {
         config.optim.lr = 3e-4
         config.sampling.stopTokens = []
         config.cluster.keyFile = "keys/k\\ey"
+        config.cluster.encrypt = true
         config.reward.kind = .model
         config.reward.model = "true"
         let text = config.yaml
@@ -211,7 +212,7 @@ final class RunConfigTests: XCTestCase {
                               "\(section).\(key) is not in rpp.yaml")
             }
         }
-        XCTAssertEqual(RunConfig.allowedKeys.reduce(0) { $0 + $1.keys.count }, 67)
+        XCTAssertEqual(RunConfig.allowedKeys.reduce(0) { $0 + $1.keys.count }, 68)
     }
 
     func testSuggestDistance() {
