@@ -91,7 +91,7 @@ extension RunConfig {
 public enum LearnerPort: Int, Sendable, CaseIterable, CustomStringConvertible {
     /// base + 0: REP socket where rollout workers take leases and hand in results.
     case control = 0
-    /// base + 1: PUB socket broadcasting policy weights.
+    /// base + 1: BUS socket broadcasting policy weights.
     case weights = 1
     /// base + 2: REP socket answering status requests (`rpp cluster status`).
     case status = 2
@@ -102,7 +102,7 @@ public enum LearnerPort: Int, Sendable, CaseIterable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .control: return "control REP"
-        case .weights: return "weights PUB"
+        case .weights: return "weights BUS"
         case .status: return "status REP"
         case .rollouts: return "rollouts PULL"
         }

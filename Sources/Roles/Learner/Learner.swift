@@ -1,4 +1,4 @@
-// The learner role: owns the policy and its optimiser, the control REP server, the weights PUB and the
+// The learner role: owns the policy and its optimiser, the control REP server, the weights BUS and the
 // rollouts PULL, and runs the synchronous on-policy loop: draw prompts → hand out work units → gather the
 // whole rollout batch → advantages over all of it → mini-batch updates → bump the version → broadcast →
 // evaluate, record, checkpoint. `run()` blocks its calling thread (never the cooperative pool).

@@ -9,7 +9,7 @@ import Wire
 public struct LearnerEndpoints: Sendable, Equatable {
     /// REP: register, work requests, heartbeats.
     public var control: String
-    /// PUB: weight announcements and chunks.
+    /// BUS: weight announcements and chunks.
     public var weights: String
     /// PULL: experience batches.
     public var rollouts: String

@@ -40,7 +40,7 @@ public final class RequestServer: @unchecked Sendable {
     }
 
     /// The frame caps of this server's socket.
-    public var limits: FrameLimits { socket.codec.limits }
+    public var limits: FrameLimits { socket.receiveCodec.limits }
 
     public var stats: ServerStats { lock.withLock { _stats } }
 

@@ -10,19 +10,24 @@
 /// keeps its own `ReplayGuard`.
 public final class FrameSocket: Sendable {
     public let socket: Socket
+    /// Seals what this socket sends.
     public let codec: FrameCodec
+    /// Opens what it receives: `codec` with the receive caps.
+    public let receiveCodec: FrameCodec
     /// Refuses replayed and stale signed frames (nil without a key).
     public let replay: ReplayGuard?
     private let sender: BlockingThread
     private let receiver: BlockingThread
 
-    /// A socket whose frames follow `codec`; `limits` (default: the codec's) caps what a peer can send it.
+    /// A socket whose frames follow `codec`; `limits` (default: the codec's) caps what a peer can send it, and
+    /// does not change what this socket may send.
     public init(_ pattern: SocketPattern, codec: FrameCodec = FrameCodec(), limits: FrameLimits? = nil,
                 replayWindow: ReplayWindow = ReplayWindow()) throws(TransportError) {
-        var codec = codec
-        if let limits { codec.limits = limits }
-        socket = try Socket(pattern, maxMessageBytes: codec.limits.maxFrameBytes)
+        var receiveCodec = codec
+        if let limits { receiveCodec.limits = limits }
+        socket = try Socket(pattern, maxMessageBytes: receiveCodec.limits.maxFrameBytes)
         self.codec = codec
+        self.receiveCodec = receiveCodec
         replay = codec.key == nil ? nil : ReplayGuard(replayWindow)
         sender = BlockingThread(name: "rpp-\(pattern.rawValue)-send")
         receiver = BlockingThread(name: "rpp-\(pattern.rawValue)-recv")
@@ -50,7 +55,7 @@ public final class FrameSocket: Sendable {
     }
 
     public func receiveFrameSync(timeout: Duration? = nil, cancel: CancelFlag? = nil) throws -> DecodedFrame {
-        let codec = self.codec, replay = self.replay
+        let codec = self.receiveCodec, replay = self.replay
         return try socket.receive(timeout: timeout, cancel: cancel) { bytes in try codec.decodeFrame(bytes, replay: replay) }
     }
 
@@ -74,7 +79,7 @@ public final class FrameSocket: Sendable {
 
     /// Receives and decodes one frame.
     public func receiveFrame(timeout: Duration? = nil) async throws -> DecodedFrame {
-        let socket = self.socket, codec = self.codec, replay = self.replay
+        let socket = self.socket, codec = self.receiveCodec, replay = self.replay
         return try await receiver.run { flag in
             try socket.receive(timeout: timeout, cancel: flag) { bytes in try codec.decodeFrame(bytes, replay: replay) }
         }
