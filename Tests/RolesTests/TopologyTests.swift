@@ -31,7 +31,7 @@ final class TopologyTests: XCTestCase {
     }
 
     /// The same over tcp loopback with the pilot's model size (857k parameters, four 1 MiB chunks per
-    /// version), where a PUB drops frames a busy subscriber pipe cannot take: the pacing and re-sends must cope.
+    /// version), where the weights BUS drops frames a busy subscriber pipe cannot take: the pacing and re-sends must cope.
     func testOverTCPWithPilotSizedModel() throws {
         let base = 21_000 + Int.random(in: 0..<400) * 10
         var model = ModelConfig.arithPolicy
