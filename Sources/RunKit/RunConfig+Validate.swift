@@ -48,8 +48,9 @@ extension RunConfig {
                        + "\(cluster.leaseSeconds), or leases expire between heartbeats")
         }
         if cluster.encrypt && cluster.keyFile == nil {
-            throw fail("cluster.encrypt", "encryption uses a key derived from the cluster key; set cluster.key_file=PATH "
-                       + "(make one with `openssl rand -hex 32 > cluster.key`) or cluster.encrypt=false")
+            throw fail("cluster.encrypt", "encryption uses a key derived from the cluster key; set "
+                       + "cluster.key_file=PATH (make one with `openssl rand -hex 32 > cluster.key`) or "
+                       + "cluster.encrypt=false")
         }
         try validateAddresses(fail)
     }

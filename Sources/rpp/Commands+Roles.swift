@@ -27,10 +27,14 @@ struct RoleConfigOptions: ParsableArguments {
     /// no key.
     func load() throws -> RunConfig {
         let loaded: RunConfig
-        do { loaded = try RunConfig.load(path: config, overrides: overrides + assignments) } catch let e as ConfigError {
+        do {
+            loaded = try RunConfig.load(path: config, overrides: overrides + assignments)
+        } catch let e as ConfigError {
             throw RoleCommandError("\(e)")
         }
-        if let warning = loaded.cluster.missingKeyWarning { FileHandle.standardError.write(Data((warning + "\n").utf8)) }
+        if let warning = loaded.cluster.missingKeyWarning {
+            FileHandle.standardError.write(Data((warning + "\n").utf8))
+        }
         return loaded
     }
 }

@@ -9,7 +9,8 @@ struct InspectFrame: ParsableCommand {
         abstract: "Print a frame's header and decoded message as JSON.",
         discussion: """
             Checks everything a receiving process checks: magic, wire version, kind, sizes, CRC32C checksum, \
-            HMAC tag or AES-GCM encryption (with --key), zstd data, protobuf and message invariants. A bad frame exits with status 1 \
+            HMAC tag or AES-GCM encryption (with --key), zstd data, protobuf and message invariants. A bad frame \
+            exits with status 1 \
             and one line naming the problem.
             """)
 

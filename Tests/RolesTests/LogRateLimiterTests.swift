@@ -1,12 +1,13 @@
-@testable import Roles
 import XCTest
+
+@testable import Roles
 
 /// Garbage frames cannot flood a log: the limiter alone, on a clock the test sets.
 final class LogRateLimiterTests: XCTestCase {
     func testABurstPassesThenLinesAreCountedAndSummarisedEachPeriod() {
         var limiter = LogRateLimiter(burst: 3, periodMillis: 5_000)
         var written: [String] = []
-        for i in 0..<1000 { written += limiter.record("bad frame \(i)", now: Int64(i)) }   // 1000 in one second
+        for i in 0..<1000 { written += limiter.record("bad frame \(i)", now: Int64(i)) }  // 1000 in one second
         XCTAssertEqual(written.count, 3)
         XCTAssertEqual(written[0], "bad frame 0")
         XCTAssertTrue(written[2].hasPrefix("bad frame 2") && written[2].contains("counted, not written"), written[2])
@@ -26,7 +27,8 @@ final class LogRateLimiterTests: XCTestCase {
         XCTAssertEqual(limiter.record("b", now: 10), [])
         XCTAssertEqual(limiter.flush(now: 1_500), "1 more such line not written in the last 2 s")
         XCTAssertNil(limiter.flush(now: 9_000, force: true))
-        XCTAssertEqual(limiter.record("c", now: 9_000), ["c (further lines like this are counted, not written, for 1 s)"])
+        XCTAssertEqual(
+            limiter.record("c", now: 9_000), ["c (further lines like this are counted, not written, for 1 s)"])
         XCTAssertNil(limiter.flush(now: 9_001, force: true), "nothing held back")
     }
 

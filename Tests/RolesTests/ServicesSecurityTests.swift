@@ -1,7 +1,8 @@
 import Foundation
-@testable import Roles
 import Wire
 import XCTest
+
+@testable import Roles
 
 /// What the reward and reference servers refuse: oversized requests, replayed frames, and log floods.
 final class ServicesSecurityTests: XCTestCase {
@@ -9,8 +10,9 @@ final class ServicesSecurityTests: XCTestCase {
 
     func testAScoreRequestOverTheItemCapGetsAnErrorTheClientSees() throws {
         let address = inproc()
-        let server = try RequestServer(name: "reward", address: address, codec: FrameCodec(), limits: .serviceRequest,
-                                       handler: RewardService(name: "length", score: scorer).handle)
+        let server = try RequestServer(
+            name: "reward", address: address, codec: FrameCodec(), limits: .serviceRequest,
+            handler: RewardService(name: "length", score: scorer).handle)
         server.start()
         defer { server.stop() }
         let client = try ServiceClient(service: "reward", addresses: [address], codec: FrameCodec())
@@ -35,17 +37,24 @@ final class ServicesSecurityTests: XCTestCase {
     func testACapturedSignedRequestIsNotAnsweredAgain() throws {
         let key = try ClusterKey(bytes: Array(repeating: 4, count: 32))
         let address = inproc()
-        let server = try RequestServer(name: "reward", address: address, codec: FrameCodec(key: key),
-                                       handler: RewardService(name: "length", score: scorer).handle)
+        let server = try RequestServer(
+            name: "reward", address: address, codec: FrameCodec(key: key),
+            handler: RewardService(name: "length", score: scorer).handle)
         server.start()
         defer { server.stop() }
         let raw = try Socket(.req)
         defer { raw.close() }
         try raw.connect(address)
-        let captured = FrameCodec(key: key).encode(.scoreRequest(ScoreRequest(id: 9, items: [
-            ScoreItem(promptTokens: [1], responseTokens: [2, 3])])))
+        let captured = FrameCodec(key: key).encode(
+            .scoreRequest(
+                ScoreRequest(
+                    id: 9,
+                    items: [
+                        ScoreItem(promptTokens: [1], responseTokens: [2, 3])
+                    ])))
         try raw.send(captured, timeout: .seconds(5))
-        guard case .scoreReply(let first) = try FrameCodec(key: key).decode(try raw.receive(timeout: .seconds(5))) else {
+        guard case .scoreReply(let first) = try FrameCodec(key: key).decode(try raw.receive(timeout: .seconds(5)))
+        else {
             return XCTFail("the first copy is answered")
         }
         XCTAssertEqual(first.rewards, [2])
@@ -60,9 +69,10 @@ final class ServicesSecurityTests: XCTestCase {
     func testAStreamOfGarbageFramesWritesABoundedNumberOfLogLines() throws {
         let address = inproc()
         let lines = LineSink()
-        let server = try RequestServer(name: "reward", address: address, codec: FrameCodec(),
-                                       handler: RewardService(name: "length", score: scorer).handle,
-                                       log: { lines.add($0) })
+        let server = try RequestServer(
+            name: "reward", address: address, codec: FrameCodec(),
+            handler: RewardService(name: "length", score: scorer).handle,
+            log: { lines.add($0) })
         server.start()
         let raw = try Socket(.req)
         try raw.connect(address)

@@ -1,8 +1,9 @@
 import Foundation
 import Glibc
-@testable import Roles
 import Wire
 import XCTest
+
+@testable import Roles
 
 /// A plain TCP connection that speaks just enough of nanomsg's wire protocol to send a message.
 final class RawSPPeer {
@@ -16,7 +17,9 @@ final class RawSPPeer {
         addr.sin_addr.s_addr = inet_addr("127.0.0.1")
         addr.sin_port = in_port_t(UInt16(port).bigEndian)
         let rc = withUnsafePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
         }
         guard rc == 0 else { throw TransportError(.failed, operation: "connect raw peer", text: "errno \(errno)") }
         write([0x00, 0x53, 0x50, 0x00, UInt8(protocolID >> 8), UInt8(protocolID & 0xff), 0x00, 0x00])

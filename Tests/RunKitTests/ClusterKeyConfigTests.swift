@@ -1,4 +1,5 @@
 import XCTest
+
 @testable import RunKit
 
 /// The cluster key settings cannot be switched off by accident.
@@ -11,7 +12,7 @@ final class ClusterKeyConfigTests: XCTestCase {
     }
 
     func testAnEmptyKeyFileIsRefusedNotReadAsNoKey() throws {
-        let fromShell = refusal("", ["cluster.key_file="])   // --set cluster.key_file=$UNSET
+        let fromShell = refusal("", ["cluster.key_file="])  // --set cluster.key_file=$UNSET
         XCTAssertNotNil(fromShell)
         XCTAssertTrue(fromShell?.contains("cluster.key_file") == true, fromShell ?? "")
         XCTAssertTrue(fromShell?.contains("empty") == true, fromShell ?? "")

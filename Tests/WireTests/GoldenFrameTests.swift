@@ -8,7 +8,8 @@ import XCTest
 /// Regenerate the version 2 files only on purpose: RPP_WRITE_GOLDEN=1 swift test --filter Golden.
 final class GoldenFrameTests: XCTestCase {
     var writing: Bool { ProcessInfo.processInfo.environment["RPP_WRITE_GOLDEN"] == "1" }
-    let fixedStamp = FrameStamp(unixMillis: 1_800_000_000_000, nonce: .init(high: 0x0102_0304_0506_0708, low: 0x090a_0b0c))
+    let fixedStamp = FrameStamp(
+        unixMillis: 1_800_000_000_000, nonce: .init(high: 0x0102_0304_0506_0708, low: 0x090a_0b0c))
 
     func testEveryKindHasAnExample() {
         XCTAssertEqual(Set(Examples.all.map(\.kind)), Set(MessageKind.allCases))
@@ -31,7 +32,7 @@ final class GoldenFrameTests: XCTestCase {
     func testUnsignedFramesOfVersion2DifferFromVersion1OnlyInVersionAndChecksum() throws {
         for message in Examples.all {
             let v1 = try [UInt8](Data(contentsOf: Fixtures.url("frames/\(message.kind.name).frame")))
-            guard v1[8] & 1 == 0 else { continue }   // compressed bytes depend on the zstd build
+            guard v1[8] & 1 == 0 else { continue }  // compressed bytes depend on the zstd build
             let v2 = FrameCodec(compression: .never).encode(message)
             XCTAssertEqual(v2.count, v1.count)
             XCTAssertEqual(UInt16(v2[4]) | UInt16(v2[5]) << 8, 2)
@@ -60,8 +61,9 @@ final class GoldenFrameTests: XCTestCase {
             XCTAssertEqual(bytes, codec.seal(Examples.all[2], stamp: fixedStamp).bytes, "\(name) is no longer produced")
             XCTAssertEqual(try FrameCodec(key: key).decode(bytes), Examples.all[2])
             XCTAssertEqual(UInt16(bytes[4]) | UInt16(bytes[5]) << 8, 2, "wire version")
-            XCTAssertEqual(Int64(littleEndian: bytes.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: 24, as: Int64.self) }),
-                           fixedStamp.unixMillis, "the stamp follows the header")
+            XCTAssertEqual(
+                Int64(littleEndian: bytes.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: 24, as: Int64.self) }),
+                fixedStamp.unixMillis, "the stamp follows the header")
         }
     }
 }

@@ -3,7 +3,9 @@ import XCTest
 
 /// The replay decision alone, with a clock the test controls.
 final class ReplayWindowTests: XCTestCase {
-    func stamp(_ millis: Int64, _ n: UInt64) -> FrameStamp { FrameStamp(unixMillis: millis, nonce: .init(high: n, low: 7)) }
+    func stamp(_ millis: Int64, _ n: UInt64) -> FrameStamp {
+        FrameStamp(unixMillis: millis, nonce: .init(high: n, low: 7))
+    }
 
     func testEachNonceIsAcceptedOnce() {
         var w = ReplayWindow(windowMillis: 1000)

@@ -65,7 +65,8 @@ public final class Learner: @unchecked Sendable {
         // Receive caps: the rollouts port takes experience batches of one unit; the other ports small requests.
         let unitSamples = c.unitPrompts.multipliedReportingOverflow(by: settings.run.algorithm.samplesPerPrompt)
         pull = try FrameSocket(.pull, codec: codec, limits: .experience(
-            samples: unitSamples.overflow ? .max : unitSamples.partialValue, tokensPerSample: model.config.maxPositionEmbeddings))
+            samples: unitSamples.overflow ? .max : unitSamples.partialValue,
+            tokensPerSample: model.config.maxPositionEmbeddings))
         try pull.bind(settings.endpoints.rollouts)
         control = try RequestServer(name: "learner-control", address: settings.endpoints.control, codec: codec,
                                     limits: .control, handler: { try hub.handle($0) },
@@ -101,7 +102,9 @@ public final class Learner: @unchecked Sendable {
         let thread = Thread { [self] in
             var refusals = LogRateLimiter()
             defer {
-                if let summary = refusals.flush(now: monotonicMillis(), force: true) { settings.log("learner: \(summary)") }
+                if let summary = refusals.flush(now: monotonicMillis(), force: true) {
+                    settings.log("learner: \(summary)")
+                }
                 pullDone.signal()
             }
             while !stopFlag.isCancelled || !pull.socket.isClosed {

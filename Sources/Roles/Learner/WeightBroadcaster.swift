@@ -1,8 +1,9 @@
-// The learner's weight broadcast socket (nanomsg BUS, which sends like PUB) behind one serial queue: a new version (after an update) and re-sends of
-// the latest one (when a worker registers or asks with old weights) go out one whole publication at a time,
-// announcement first, so chunks of two versions never interleave. Like PUB, a BUS drops a message for a
-// subscriber whose pipe is still busy with the previous one (tcp sends one message at a time), so chunks are
-// paced at `pacingBytesPerSecond`; what is still lost is re-sent when a worker asks with old weights.
+// The learner's weight broadcast socket (nanomsg BUS, which sends like PUB) behind one serial queue: a new version
+// (after an update) and re-sends of the latest one (when a worker registers or asks with old weights) go out one
+// whole publication at a time, announcement first, so chunks of two versions never interleave. Like PUB, a BUS
+// drops a message for a subscriber whose pipe is still busy with the previous one (tcp sends one message at a
+// time), so chunks are paced at `pacingBytesPerSecond`; what is still lost is re-sent when a worker asks with old
+// weights.
 import Foundation
 import Wire
 

@@ -35,8 +35,10 @@ public struct LogRateLimiter: Sendable, Equatable {
         }
         if written < burst {
             written += 1
-            out.append(written == burst ? line + " (further lines like this are counted, not written, for "
-                       + "\(periodMillis / 1000) s)" : line)
+            out.append(
+                written == burst
+                    ? line + " (further lines like this are counted, not written, for "
+                        + "\(periodMillis / 1000) s)" : line)
         } else {
             suppressed += 1
         }

@@ -94,8 +94,8 @@ extension RolloutWorker {
         let cap = min(ScoreRequest.maxItems, RefLogprobRequest.maxSequences)
         var rewards: [Float] = [], refs: [[Float]]? = references == nil ? nil : []
         for first in stride(from: 0, to: rollouts.count, by: cap) {
-            let (r, l) = try scoreInParallel(unit: unit, rollouts: Array(rollouts[first..<min(first + cap, rollouts.count)]),
-                                             first: first)
+            let part = Array(rollouts[first..<min(first + cap, rollouts.count)])
+            let (r, l) = try scoreInParallel(unit: unit, rollouts: part, first: first)
             rewards += r
             if let l { refs? += l }
         }

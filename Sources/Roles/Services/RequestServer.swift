@@ -30,7 +30,8 @@ public final class RequestServer: @unchecked Sendable {
 
     /// Binds `address`; call `start()` to serve. `limits` caps what any peer can send (default: the codec's).
     public init(name: String, address: String, codec: FrameCodec, limits: FrameLimits? = nil,
-                handler: @escaping RequestHandler, log: @escaping @Sendable (String) -> Void = { _ in }) throws(TransportError) {
+                handler: @escaping RequestHandler,
+                log: @escaping @Sendable (String) -> Void = { _ in }) throws(TransportError) {
         self.name = name
         self.address = address
         self.handler = handler

@@ -14,11 +14,14 @@ extension FrameCodec {
     }
 
     /// Ciphertext and tag of `plain`.
-    static func encrypt(_ plain: [UInt8], key: ClusterKey, nonce: FrameStamp.Nonce,
-                        additional: [UInt8]) -> (ciphertext: [UInt8], tag: [UInt8]) {
+    static func encrypt(
+        _ plain: [UInt8], key: ClusterKey, nonce: FrameStamp.Nonce,
+        additional: [UInt8]
+    ) -> (ciphertext: [UInt8], tag: [UInt8]) {
         do {
-            let box = try AES.GCM.seal(plain, using: key.encryptionKey, nonce: try AES.GCM.Nonce(data: nonce.bytes),
-                                       authenticating: additional)
+            let box = try AES.GCM.seal(
+                plain, using: key.encryptionKey, nonce: try AES.GCM.Nonce(data: nonce.bytes),
+                authenticating: additional)
             return (Array(box.ciphertext), Array(box.tag))
         } catch {
             preconditionFailure("AES-GCM refused a 12-byte nonce and a 256-bit key: \(error)")
@@ -26,18 +29,23 @@ extension FrameCodec {
     }
 
     /// The plaintext of an encrypted payload, or `badMAC` when the tag does not verify.
-    static func decrypt(_ ciphertext: UnsafeRawBufferPointer, tag: UnsafeRawBufferPointer, key: ClusterKey,
-                        header: FrameHeader, additional: [UInt8]) throws(FrameError) -> [UInt8] {
+    static func decrypt(
+        _ ciphertext: UnsafeRawBufferPointer, tag: UnsafeRawBufferPointer, key: ClusterKey,
+        header: FrameHeader, additional: [UInt8]
+    ) throws(FrameError) -> [UInt8] {
         guard let stamp = header.stamp else {
             throw FrameError(.invariant, "an encrypted frame of wire version \(header.version) has no stamp")
         }
         do {
-            let box = try AES.GCM.SealedBox(nonce: try AES.GCM.Nonce(data: stamp.nonce.bytes), ciphertext: ciphertext,
-                                            tag: tag)
+            let box = try AES.GCM.SealedBox(
+                nonce: try AES.GCM.Nonce(data: stamp.nonce.bytes), ciphertext: ciphertext,
+                tag: tag)
             return Array(try AES.GCM.open(box, using: key.encryptionKey, authenticating: additional))
         } catch {
-            throw FrameError(.badMAC, "AES-GCM tag does not match cluster key \(key.fingerprint): the sender uses "
-                             + "another key, or the frame was forged")
+            throw FrameError(
+                .badMAC,
+                "AES-GCM tag does not match cluster key \(key.fingerprint): the sender uses "
+                    + "another key, or the frame was forged")
         }
     }
 }

@@ -126,7 +126,8 @@ public struct FrameCodec: Sendable {
         if key != nil { flags.insert(.authenticated) }
         if key != nil, encrypt { flags.insert(.encrypted) }
         var header = FrameHeader(version: FrameHeader.currentVersion, kind: kind, flags: flags,
-                                 payloadLength: UInt32(body.count), rawLength: UInt32(raw.count), checksum: 0, stamp: stamp)
+                                 payloadLength: UInt32(body.count), rawLength: UInt32(raw.count), checksum: 0,
+                                 stamp: stamp)
         var head = [UInt8](repeating: 0, count: header.prefixLength)
         head.withUnsafeMutableBytes { header.write(to: $0) }
         var tag: [UInt8] = []
@@ -177,7 +178,8 @@ public struct FrameCodec: Sendable {
     }
 
     /// Decodes and checks a frame, keeping its header; with `replay`, a signed frame must also be fresh.
-    public func decodeFrame(_ p: UnsafeRawBufferPointer, replay: ReplayGuard? = nil) throws(FrameError) -> DecodedFrame {
+    public func decodeFrame(_ p: UnsafeRawBufferPointer,
+                            replay: ReplayGuard? = nil) throws(FrameError) -> DecodedFrame {
         try open(p, replay: replay) { (header, payload) throws(FrameError) in
             DecodedFrame(header: header, message: try WireMessage.decode(kind: header.kind, payload: payload))
         }
@@ -213,7 +215,8 @@ public struct FrameCodec: Sendable {
                                  + "(\(key.fingerprint)): give the sender the same key file")
             }
             if encrypted {
-                let plain = try Self.decrypt(payload, tag: tag, key: key, header: header, additional: Self.additionalData(prefix))
+                let plain = try Self.decrypt(payload, tag: tag, key: key, header: header,
+                                             additional: Self.additionalData(prefix))
                 try replay?.admit(header)
                 return try withBytes(plain) { (plain) throws(FrameError) in try unpack(header, plain, body) }
             }
@@ -231,7 +234,8 @@ public struct FrameCodec: Sendable {
 
     /// Decompresses (when flagged) and hands the protobuf bytes to `body`.
     private func unpack<R>(_ header: FrameHeader, _ payload: UnsafeRawBufferPointer,
-                           _ body: (FrameHeader, UnsafeRawBufferPointer) throws(FrameError) -> R) throws(FrameError) -> R {
+                           _ body: (FrameHeader, UnsafeRawBufferPointer) throws(FrameError) -> R)
+        throws(FrameError) -> R {
         if header.flags.contains(.compressed) {
             let raw = try Zstd.decompress(payload, expectedSize: Int(header.rawLength))
             return try withBytes(raw) { (r) throws(FrameError) in try body(header, r) }

@@ -11,7 +11,10 @@ public struct FrameStamp: Sendable, Hashable {
     public struct Nonce: Sendable, Hashable {
         public var high: UInt64
         public var low: UInt32
-        public init(high: UInt64, low: UInt32) { self.high = high; self.low = low }
+        public init(high: UInt64, low: UInt32) {
+            self.high = high
+            self.low = low
+        }
 
         /// A fresh random nonce.
         public static func random() -> Nonce {
@@ -43,8 +46,9 @@ public struct FrameStamp: Sendable, Hashable {
 
     init(reading p: UnsafeRawBufferPointer) {
         unixMillis = Int64(littleEndian: p.loadUnaligned(fromByteOffset: 0, as: Int64.self))
-        nonce = Nonce(high: UInt64(littleEndian: p.loadUnaligned(fromByteOffset: 8, as: UInt64.self)),
-                      low: UInt32(littleEndian: p.loadUnaligned(fromByteOffset: 16, as: UInt32.self)))
+        nonce = Nonce(
+            high: UInt64(littleEndian: p.loadUnaligned(fromByteOffset: 8, as: UInt64.self)),
+            low: UInt32(littleEndian: p.loadUnaligned(fromByteOffset: 16, as: UInt32.self)))
     }
 
     func write(to p: UnsafeMutableRawBufferPointer) {

@@ -45,7 +45,9 @@ public struct ReplayWindow: Sendable {
         let (oldest, overflow) = now.subtractingReportingOverflow(windowMillis)
         if !overflow { forget(before: oldest) }
         let (age, ageOverflow) = now.subtractingReportingOverflow(stamp.unixMillis)
-        if stamp.unixMillis < now, ageOverflow || age > windowMillis { return .tooOld(ageMillis: ageOverflow ? .max : age) }
+        if stamp.unixMillis < now, ageOverflow || age > windowMillis {
+            return .tooOld(ageMillis: ageOverflow ? .max : age)
+        }
         let (ahead, aheadOverflow) = stamp.unixMillis.subtractingReportingOverflow(now)
         if stamp.unixMillis > now, aheadOverflow || ahead > windowMillis {
             return .tooNew(aheadMillis: aheadOverflow ? .max : ahead)
@@ -85,8 +87,10 @@ public final class ReplayGuard: Sendable {
     private let window: Mutex<ReplayWindow>
     private let clock: @Sendable () -> Int64
 
-    public init(_ window: ReplayWindow = ReplayWindow(),
-                clock: @escaping @Sendable () -> Int64 = { FrameStamp.currentUnixMillis() }) {
+    public init(
+        _ window: ReplayWindow = ReplayWindow(),
+        clock: @escaping @Sendable () -> Int64 = { FrameStamp.currentUnixMillis() }
+    ) {
         self.window = Mutex(window)
         self.clock = clock
     }
@@ -94,8 +98,10 @@ public final class ReplayGuard: Sendable {
     /// Accepts the stamp of a frame whose tag was verified, or throws why not.
     public func admit(_ header: FrameHeader) throws(FrameError) {
         guard let stamp = header.stamp else {
-            throw FrameError(.stale, "a signed frame of wire version \(header.version) carries no time stamp, so a "
-                             + "replay of it cannot be detected: run the same rpp version on every host")
+            throw FrameError(
+                .stale,
+                "a signed frame of wire version \(header.version) carries no time stamp, so a "
+                    + "replay of it cannot be detected: run the same rpp version on every host")
         }
         let now = clock()
         let verdict = window.withLock { $0.admit(stamp, now: now) }
@@ -103,14 +109,20 @@ public final class ReplayGuard: Sendable {
         switch verdict {
         case .fresh: return
         case .replayed:
-            throw FrameError(.replayed, "this frame (stamped \(stamp.unixMillis) ms) was received before: a copy of a "
-                             + "captured frame was sent again")
+            throw FrameError(
+                .replayed,
+                "this frame (stamped \(stamp.unixMillis) ms) was received before: a copy of a "
+                    + "captured frame was sent again")
         case .tooOld(let age):
-            throw FrameError(.stale, "stamped \(age) ms ago, outside the \(limit / 1000) s window: a replayed old "
-                             + "frame, or the sender's clock is behind; keep the hosts' clocks in sync (NTP)")
+            throw FrameError(
+                .stale,
+                "stamped \(age) ms ago, outside the \(limit / 1000) s window: a replayed old "
+                    + "frame, or the sender's clock is behind; keep the hosts' clocks in sync (NTP)")
         case .tooNew(let ahead):
-            throw FrameError(.stale, "stamped \(ahead) ms in the future, outside the \(limit / 1000) s window: the "
-                             + "sender's clock is ahead; keep the hosts' clocks in sync (NTP)")
+            throw FrameError(
+                .stale,
+                "stamped \(ahead) ms in the future, outside the \(limit / 1000) s window: the "
+                    + "sender's clock is ahead; keep the hosts' clocks in sync (NTP)")
         }
     }
 }

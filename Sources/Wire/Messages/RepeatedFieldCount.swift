@@ -5,11 +5,15 @@
 enum RepeatedFieldCount {
     /// Throws `invariant` when `field` occurs more than `limit` times at the top level of `payload`. Malformed
     /// bytes stop the count early; the protobuf parser reports them afterwards.
-    static func check(_ payload: UnsafeRawBufferPointer, field: UInt64, atMost limit: Int,
-                      _ name: String) throws(FrameError) {
-        var i = 0, count = 0
+    static func check(
+        _ payload: UnsafeRawBufferPointer, field: UInt64, atMost limit: Int,
+        _ name: String
+    ) throws(FrameError) {
+        var i = 0
+        var count = 0
         func varint() -> UInt64? {
-            var value: UInt64 = 0, shift: UInt64 = 0
+            var value: UInt64 = 0
+            var shift: UInt64 = 0
             while i < payload.count, shift < 64 {
                 let b = payload[i]
                 i += 1
@@ -33,8 +37,10 @@ enum RepeatedFieldCount {
             if key >> 3 == field {
                 count += 1
                 if count > limit {
-                    throw .invariant(name, "more than \(limit) in one request (the cap per request); send at most "
-                                     + "\(limit) and split bigger batches")
+                    throw .invariant(
+                        name,
+                        "more than \(limit) in one request (the cap per request); send at most "
+                            + "\(limit) and split bigger batches")
                 }
             }
         }

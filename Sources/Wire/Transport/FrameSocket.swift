@@ -56,7 +56,9 @@ public final class FrameSocket: Sendable {
 
     public func receiveFrameSync(timeout: Duration? = nil, cancel: CancelFlag? = nil) throws -> DecodedFrame {
         let codec = self.receiveCodec, replay = self.replay
-        return try socket.receive(timeout: timeout, cancel: cancel) { bytes in try codec.decodeFrame(bytes, replay: replay) }
+        return try socket.receive(timeout: timeout, cancel: cancel) { bytes in
+            try codec.decodeFrame(bytes, replay: replay)
+        }
     }
 
     public func receiveSync(timeout: Duration? = nil, cancel: CancelFlag? = nil) throws -> WireMessage {
