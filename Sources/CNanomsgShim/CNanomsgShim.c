@@ -6,6 +6,7 @@
 #include <nanomsg/pubsub.h>
 #include <nanomsg/survey.h>
 #include <nanomsg/pair.h>
+#include <nanomsg/bus.h>
 #include <nanomsg/tcp.h>
 
 const int rpp_nn_af_sp = AF_SP;
@@ -13,7 +14,7 @@ const int rpp_nn_push = NN_PUSH, rpp_nn_pull = NN_PULL;
 const int rpp_nn_req = NN_REQ, rpp_nn_rep = NN_REP;
 const int rpp_nn_pub = NN_PUB, rpp_nn_sub = NN_SUB;
 const int rpp_nn_surveyor = NN_SURVEYOR, rpp_nn_respondent = NN_RESPONDENT;
-const int rpp_nn_pair = NN_PAIR;
+const int rpp_nn_pair = NN_PAIR, rpp_nn_bus = NN_BUS;
 
 const int rpp_nn_sol_socket = NN_SOL_SOCKET;
 const int rpp_nn_linger = NN_LINGER, rpp_nn_sndbuf = NN_SNDBUF, rpp_nn_rcvbuf = NN_RCVBUF;

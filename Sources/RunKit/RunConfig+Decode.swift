@@ -122,7 +122,10 @@ extension RunConfig.ClusterSection {
         learner = try r.string("learner", d.learner)
         reward = try r.strings("reward", d.reward)
         reference = try r.strings("reference", d.reference)
-        keyFile = try r.optionalString("key_file")
+        keyFile = try r.optionalGivenString("key_file", "is given with an empty value (an unset shell variable?); "
+                                            + "give the path of the cluster key file, or leave the key out to run "
+                                            + "without one")
+        encrypt = try r.bool("encrypt", d.encrypt)
         compression = try r.choice("compression", d.compression)
         leaseSeconds = try r.double("lease_seconds", d.leaseSeconds, Limits.seconds)
         heartbeatSeconds = try r.double("heartbeat_seconds", d.heartbeatSeconds, Limits.seconds)

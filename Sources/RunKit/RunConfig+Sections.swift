@@ -192,8 +192,10 @@ extension RunConfig {
         public var reward = ["tcp://127.0.0.1:5610"]
         /// Reference-model server addresses.
         public var reference = ["tcp://127.0.0.1:5620"]
-        /// Cluster key file; nil = unauthenticated.
+        /// Cluster key file; nil = unauthenticated. Written but empty (`key_file=`) is an error, not "no key".
         public var keyFile: String? = nil
+        /// Encrypt every frame with a key derived from the cluster key (needs `keyFile`).
+        public var encrypt = false
         /// Frame compression policy.
         public var compression = Compression.auto
         /// A rollout lease expires after this many seconds.

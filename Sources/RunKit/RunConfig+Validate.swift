@@ -54,6 +54,11 @@ extension RunConfig {
             throw fail("cluster.heartbeat_seconds", "\(cluster.heartbeatSeconds) must be less than lease_seconds = "
                        + "\(cluster.leaseSeconds), or leases expire between heartbeats")
         }
+        if cluster.encrypt && cluster.keyFile == nil {
+            throw fail("cluster.encrypt", "encryption uses a key derived from the cluster key; set "
+                       + "cluster.key_file=PATH (make one with `openssl rand -hex 32 > cluster.key`) or "
+                       + "cluster.encrypt=false")
+        }
         try validateAddresses(fail)
     }
 
@@ -94,7 +99,7 @@ extension RunConfig {
 public enum LearnerPort: Int, Sendable, CaseIterable, CustomStringConvertible {
     /// base + 0: REP socket where rollout workers take leases and hand in results.
     case control = 0
-    /// base + 1: PUB socket broadcasting policy weights.
+    /// base + 1: BUS socket broadcasting policy weights.
     case weights = 1
     /// base + 2: REP socket answering status requests (`rpp cluster status`).
     case status = 2
@@ -105,7 +110,7 @@ public enum LearnerPort: Int, Sendable, CaseIterable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .control: return "control REP"
-        case .weights: return "weights PUB"
+        case .weights: return "weights BUS"
         case .status: return "status REP"
         case .rollouts: return "rollouts PULL"
         }

@@ -132,6 +132,16 @@ struct SectionReader {
         return text
     }
 
+    /// An optional string whose key, once written, must carry a value: `key=` on the command line or `key:` in
+    /// YAML fails with `whenEmpty` instead of reading as "not set".
+    mutating func optionalGivenString(_ key: String, _ whenEmpty: String) throws -> String? {
+        if let node = entries.last(where: { $0.key == key })?.value, case .null = node.kind {
+            allowed.append(key)
+            throw fail(key, node, whenEmpty)
+        }
+        return try optionalString(key)
+    }
+
     mutating func string(_ key: String, _ fallback: String) throws -> String {
         try optionalString(key) ?? fallback
     }

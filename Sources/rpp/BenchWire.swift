@@ -7,7 +7,8 @@ import Wire
 struct BenchWire: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "wire",
-        abstract: "Frame encode/decode MB/s, compression ratios, and framed vs raw nanomsg loopback throughput.")
+        abstract: "Frame encode/decode MB/s, compression ratios, framed vs raw nanomsg loopback throughput, and the "
+            + "cost of signing and encrypting frames.")
 
     @Option(help: "Seconds to spend on each measurement (more is steadier).")
     var seconds: Double = 1.0
@@ -15,14 +16,14 @@ struct BenchWire: ParsableCommand {
     @Option(help: "zstd level the framed transport uses.")
     var level: Int32 = 1
 
-    @Option(name: .customLong("only"), help: "Run only these tables: codec, compression, throughput.")
+    @Option(name: .customLong("only"), help: "Run only these tables: codec, compression, throughput, security.")
     var tables: [String] = []
 
     func validate() throws {
         try checkSeconds(seconds, "--seconds")
         try checkRange(Int(level), 1...19, "--level")
-        for t in tables where !["codec", "compression", "throughput"].contains(t) {
-            throw ValidationError("unknown table '\(t)'; choose codec, compression or throughput")
+        for t in tables where !["codec", "compression", "throughput", "security"].contains(t) {
+            throw ValidationError("unknown table '\(t)'; choose codec, compression, throughput or security")
         }
     }
 
@@ -35,6 +36,7 @@ struct BenchWire: ParsableCommand {
         if run("codec") { codecTable(weights: weights) }
         if run("compression") { compressionTable(weights: weights, tokens: tokens) }
         if run("throughput") { try throughputTable() }
+        if run("security") { try securityTable(weights: weights) }
     }
 
     // MARK: Frame codec

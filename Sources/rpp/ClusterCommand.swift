@@ -55,6 +55,7 @@ struct ClusterUp: ParsableCommand {
         do { config = try RunConfig.load(path: options.config, overrides: options.overrides + options.assignments + plan.overrides) }
         catch { throw ClusterError("cluster up: \(error)") }
         try preflightIfLocal(config, context: "cluster up")
+        if let warning = config.cluster.missingKeyWarning { say("cluster up: \(warning)") }
         let cwd = FileManager.default.currentDirectoryPath
         func absolute(_ p: String) -> String { p.hasPrefix("/") ? p : (cwd as NSString).appendingPathComponent(p) }
         let runDir = URL(fileURLWithPath: absolute(config.runDirectory)).standardizedFileURL.path

@@ -23,11 +23,19 @@ struct RoleConfigOptions: ParsableArguments {
     var overrides: [String] = []
     @Argument(help: "More overrides, section.key=value.") var assignments: [String] = []
 
-    /// Loads the config; its errors are one line naming the key.
+    /// Loads the config; its errors are one line naming the key. Warns on stderr when a multi-host cluster has
+    /// no key.
     func load() throws -> RunConfig {
-        do { return try RunConfig.load(path: config, overrides: overrides + assignments) } catch let e as ConfigError {
+        let loaded: RunConfig
+        do {
+            loaded = try RunConfig.load(path: config, overrides: overrides + assignments)
+        } catch let e as ConfigError {
             throw RoleCommandError("\(e)")
         }
+        if let warning = loaded.cluster.missingKeyWarning {
+            FileHandle.standardError.write(Data((warning + "\n").utf8))
+        }
+        return loaded
     }
 }
 

@@ -46,7 +46,8 @@ func serveUntilSignalled(name: String, address: String, codec: FrameCodec, handl
     let server: RequestServer
     let status = StatusResponder(role: Role(rawValue: name) ?? .reward, id: address)
     do {
-        server = try RequestServer(name: name, address: address, codec: codec, handler: status.wrap(handler), log: { line in
+        server = try RequestServer(name: name, address: address, codec: codec, limits: .serviceRequest,
+                                   handler: status.wrap(handler), log: { line in
             FileHandle.standardError.write(Data("\(line)\n".utf8))
         })
     } catch { throw ServerCommandError("\(name) server cannot listen on \(address): \(error)") }

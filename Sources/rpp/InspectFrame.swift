@@ -9,14 +9,15 @@ struct InspectFrame: ParsableCommand {
         abstract: "Print a frame's header and decoded message as JSON.",
         discussion: """
             Checks everything a receiving process checks: magic, wire version, kind, sizes, CRC32C checksum, \
-            HMAC tag (with --key), zstd data, protobuf and message invariants. A bad frame exits with status 1 \
+            HMAC tag or AES-GCM encryption (with --key), zstd data, protobuf and message invariants. A bad frame \
+            exits with status 1 \
             and one line naming the problem.
             """)
 
     @Argument(help: "A file holding one frame (a golden frame, a recorded batch, a capture).")
     var file: String
 
-    @Option(help: "Cluster key file: verify the frame's HMAC-SHA256 tag and refuse unsigned frames.")
+    @Option(help: "Cluster key file: verify the frame's tag (decrypt an encrypted frame) and refuse unsigned frames.")
     var key: String?
 
     @Option(help: "Tensor values to show per tensor (the rest are counted, not printed).")
@@ -47,12 +48,17 @@ struct InspectFrame: ParsableCommand {
         var flags: [String] = []
         if h.flags.contains(.compressed) { flags.append("\"compressed\"") }
         if h.flags.contains(.authenticated) { flags.append("\"authenticated\"") }
+        if h.flags.contains(.encrypted) { flags.append("\"encrypted\"") }
         let hex = String(h.checksum, radix: 16)
+        let stamp = h.stamp.map { s in
+            let nonce = s.nonce.bytes.map { String(format: "%02x", $0) }.joined()
+            return "\"stamp\": {\"unix_millis\": \(s.unixMillis), \"nonce\": \"\(nonce)\"}, "
+        } ?? ""
         return """
             {"header": {"magic": "RPPF", "version": \(h.version), "kind": "\(h.kind.name)", "kind_code": \(h.kind.rawValue), \
             "flags": [\(flags.joined(separator: ", "))], "frame_bytes": \(frameBytes), "payload_bytes": \(h.payloadLength), \
             "raw_bytes": \(h.rawLength), "checksum": "crc32c:\(String(repeating: "0", count: 8 - hex.count) + hex)", \
-            "mac": "\(i.mac)"},
+            \(stamp)"mac": "\(i.mac)"},
              "message": \(i.messageJSON)}
             """
     }

@@ -12,7 +12,7 @@ struct LearnerCommand: AsyncParsableCommand {
         commandName: "learner",
         abstract: "Run the learner: hand out prompts, gather rollouts, train with REINFORCE++, broadcast weights.",
         discussion: """
-            Binds cluster.learner (+0 control REP, +1 weights PUB, +2 status REP, +3 rollouts PULL). Starts from model.init and \
+            Binds cluster.learner (+0 control REP, +1 weights BUS, +2 status REP, +3 rollouts PULL). Starts from model.init and \
             writes metrics, events, chart and checkpoints to run.dir/run.name. SIGTERM or SIGINT stops it after \
             the current step; it checkpoints first. Set OPENBLAS_NUM_THREADS in the environment to bound the \
             BLAS threads (the learner and the workers share the cores).

@@ -27,6 +27,6 @@ final class HelpTests: XCTestCase {
     func testBenchWireRejectsUnknownTable() throws {
         let r = try RPP.run(["bench", "wire", "--only", "everything"])
         XCTAssertNotEqual(r.status, 0)
-        XCTAssertTrue(r.stderr.contains("codec, compression or throughput"), r.stderr)
+        XCTAssertTrue(r.stderr.contains("codec, compression, throughput or security"), r.stderr)
     }
 }

@@ -7,7 +7,8 @@ final class InspectFrameTests: XCTestCase {
 
     func goldenFrames() throws -> [URL] {
         try FileManager.default.contentsOfDirectory(at: frames, includingPropertiesForKeys: nil)
-            .filter { $0.pathExtension == "frame" && !$0.lastPathComponent.hasPrefix("signed") }
+            .filter { $0.pathExtension == "frame" && !$0.lastPathComponent.hasPrefix("signed")
+                      && !$0.lastPathComponent.hasPrefix("v2_") }
     }
 
     func testDecodesEveryGoldenFrame() throws {
@@ -28,6 +29,22 @@ final class InspectFrameTests: XCTestCase {
                              frames.appendingPathComponent("signed_heartbeat.frame").path])
         XCTAssertEqual(r.status, 0, r.stderr)
         XCTAssertTrue(r.stdout.contains("\"mac\": \"verified\""), r.stdout)
+    }
+
+    func testVersion2SignedAndEncryptedFramesWithTheirKey() throws {
+        let key = frames.appendingPathComponent("test-cluster.key").path
+        let signedFrame = frames.appendingPathComponent("v2_signed_heartbeat.frame").path
+        let signed = try RPP.run(["inspect", "frame", "--key", key, signedFrame])
+        XCTAssertEqual(signed.status, 0, signed.stderr)
+        XCTAssertTrue(signed.stdout.contains("\"mac\": \"verified\""), signed.stdout)
+        XCTAssertTrue(signed.stdout.contains("\"stamp\""), signed.stdout)
+        let encrypted = frames.appendingPathComponent("v2_encrypted_heartbeat.frame").path
+        let opened = try RPP.run(["inspect", "frame", "--key", key, encrypted])
+        XCTAssertEqual(opened.status, 0, opened.stderr)
+        XCTAssertTrue(opened.stdout.contains("\"encrypted\"") && opened.stdout.contains("rollout-1"), opened.stdout)
+        let closed = try RPP.run(["inspect", "frame", encrypted])
+        XCTAssertEqual(closed.status, 1)
+        XCTAssertTrue(closed.stderr.contains("encrypted") && closed.stderr.contains("cluster.key_file"), closed.stderr)
     }
 
     func expectOneLineError(_ bytes: [UInt8], mentioning words: [String], key: URL? = nil,

@@ -31,7 +31,7 @@ final class TopologyTests: XCTestCase {
     }
 
     /// The same over tcp loopback with the pilot's model size (857k parameters, four 1 MiB chunks per
-    /// version), where a PUB drops frames a busy subscriber pipe cannot take: the pacing and re-sends must cope.
+    /// version), where the weights BUS drops frames a busy subscriber pipe cannot take: pacing and re-sends must cope.
     func testOverTCPWithPilotSizedModel() throws {
         let base = 21_000 + Int.random(in: 0..<400) * 10
         var model = ModelConfig.arithPolicy
@@ -40,6 +40,17 @@ final class TopologyTests: XCTestCase {
                                                     rollouts: "tcp://127.0.0.1:\(base + 3)"),
                         reward: "tcp://127.0.0.1:\(base + 5)", reference: "tcp://127.0.0.1:\(base + 6)", model: model,
                         chunkElements: WeightPublisher.defaultChunkElements)
+    }
+
+    /// With the cluster key and encryption on: every socket signs, stamps and encrypts, every receiver checks the
+    /// replay window, and the run ends with the learner's exact weights on the workers, over tcp.
+    func testEncryptedClusterOverTCP() throws {
+        let base = 25_000 + Int.random(in: 0..<400) * 10
+        let key = try ClusterKey(bytes: (0..<32).map { _ in UInt8.random(in: 0...255) })
+        let endpoints = LearnerEndpoints(control: "tcp://127.0.0.1:\(base)", weights: "tcp://127.0.0.1:\(base + 1)",
+                                         rollouts: "tcp://127.0.0.1:\(base + 3)")
+        try runTopology(endpoints: endpoints, reward: "tcp://127.0.0.1:\(base + 5)",
+                        reference: "tcp://127.0.0.1:\(base + 6)", model: Self.modelConfig, chunkElements: 4096, codec: FrameCodec(key: key, encrypt: true))
     }
 
     /// max_staleness 1: the next iteration's rollouts run while the learner updates; samples lag at most one
@@ -60,14 +71,13 @@ final class TopologyTests: XCTestCase {
     }
 
     func runTopology(endpoints: LearnerEndpoints, reward rewardAddress: String, reference referenceAddress: String,
-                     model modelConfig: ModelConfig, chunkElements: Int,
+                     model modelConfig: ModelConfig, chunkElements: Int, codec: FrameCodec = FrameCodec(),
                      configure: (inout RunConfig) -> Void = { _ in }) throws {
         let dir = NSTemporaryDirectory() + "rpp-topology-\(UUID().uuidString)"
         defer { try? FileManager.default.removeItem(atPath: dir) }
         var config = smallConfig(dir: dir)
         configure(&config)
         let staleness = UInt64(config.algorithm.maxStaleness)
-        let codec = FrameCodec()
         let logLines = LockedList<String>()
         let log: @Sendable (String) -> Void = { logLines.append($0) }
 

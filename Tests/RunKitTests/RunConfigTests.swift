@@ -165,6 +165,7 @@ final class RunConfigTests: XCTestCase {
         config.optim.lr = 3e-4
         config.sampling.stopTokens = []
         config.cluster.keyFile = "keys/k\\ey"
+        config.cluster.encrypt = true
         config.reward.kind = .model
         config.reward.model = "true"
         let text = config.yaml

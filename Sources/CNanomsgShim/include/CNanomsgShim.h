@@ -9,7 +9,7 @@ extern const int rpp_nn_push, rpp_nn_pull;
 extern const int rpp_nn_req, rpp_nn_rep;
 extern const int rpp_nn_pub, rpp_nn_sub;
 extern const int rpp_nn_surveyor, rpp_nn_respondent;
-extern const int rpp_nn_pair;
+extern const int rpp_nn_pair, rpp_nn_bus;
 
 extern const int rpp_nn_sol_socket;
 extern const int rpp_nn_linger, rpp_nn_sndbuf, rpp_nn_rcvbuf;

@@ -1,4 +1,4 @@
-// The learner role: owns the policy and its optimiser, the control REP server, the weights PUB and the
+// The learner role: owns the policy and its optimiser, the control REP server, the weights BUS and the
 // rollouts PULL, and runs the synchronous on-policy loop: draw prompts → hand out work units → gather the
 // whole rollout batch → advantages over all of it → mini-batch updates → bump the version → broadcast →
 // evaluate, record, checkpoint. `run()` blocks its calling thread (never the cooperative pool).
@@ -64,15 +64,19 @@ public final class Learner: @unchecked Sendable {
         self.hub = hub
         self.broadcaster = broadcaster
         try hub.setFailureLimit(c.maxUnitFailures)
-        pull = try FrameSocket(.pull, codec: codec)
+        // Receive caps: the rollouts port takes experience batches of one unit; the other ports small requests.
+        let unitSamples = c.unitPrompts.multipliedReportingOverflow(by: settings.run.algorithm.samplesPerPrompt)
+        pull = try FrameSocket(.pull, codec: codec, limits: .experience(
+            samples: unitSamples.overflow ? .max : unitSamples.partialValue,
+            tokensPerSample: model.config.maxPositionEmbeddings))
         try pull.bind(settings.endpoints.rollouts)
         control = try RequestServer(name: "learner-control", address: settings.endpoints.control, codec: codec,
-                                    handler: { try hub.handle($0) },
+                                    limits: .control, handler: { try hub.handle($0) },
                                     log: { line in if !line.contains("no work: retry") && !line.contains("register again") { log(line) } })
         statusServer = try settings.endpoints.status.map { address in
             let me = Status(workerID: "learner", role: .learner, host: ProcessInfo.processInfo.hostName,
                             pid: ProcessInfo.processInfo.processIdentifier, policyVersion: 0, state: "")
-            return try RequestServer(name: "learner-status", address: address, codec: codec,
+            return try RequestServer(name: "learner-status", address: address, codec: codec, limits: .control,
                                      handler: { try hub.statusReply($0, learner: me) }, log: log)
         }
         hub.republish = { broadcaster.republish() }
@@ -98,14 +102,22 @@ public final class Learner: @unchecked Sendable {
 
     private func startPullThread() {
         let thread = Thread { [self] in
-            defer { pullDone.signal() }
+            var refusals = LogRateLimiter()
+            defer {
+                if let summary = refusals.flush(now: monotonicMillis(), force: true) {
+                    settings.log("learner: \(summary)")
+                }
+                pullDone.signal()
+            }
             while !stopFlag.isCancelled || !pull.socket.isClosed {
                 do {
                     let message = try pull.receiveSync(timeout: nil, cancel: nil)
                     if case .experienceBatch(let b) = message { hub.deliver(b) }
                     else { settings.log("learner: ignored a \(message.kind.name) on the rollouts socket") }
                 } catch let error as FrameError {
-                    settings.log("learner: refused a rollout frame: \(error)")
+                    for line in refusals.record("learner: refused a rollout frame: \(error)", now: monotonicMillis()) {
+                        settings.log(line.hasPrefix("learner") ? line : "learner: refused rollout frames: \(line)")
+                    }
                 } catch {
                     if pull.socket.isClosed { return }
                     settings.log("learner: rollouts receive failed: \(error)")

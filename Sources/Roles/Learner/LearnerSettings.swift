@@ -9,7 +9,7 @@ import Wire
 public struct LearnerEndpoints: Sendable, Equatable {
     /// REP: register, work requests, heartbeats.
     public var control: String
-    /// PUB: weight announcements and chunks.
+    /// BUS: weight announcements and chunks.
     public var weights: String
     /// PULL: experience batches.
     public var rollouts: String
@@ -107,7 +107,7 @@ public struct LearnerSettings: Sendable {
                               seed: UInt64(run.run.seed))
     }
 
-    /// The frame codec of every socket: compression policy and the cluster key, if any.
+    /// The frame codec of every socket: compression policy, the cluster key if any, and encryption.
     public static func codec(cluster: RunConfig.ClusterSection) throws -> FrameCodec {
         let key = try cluster.keyFile.map { path throws -> ClusterKey in try ClusterKey(file: path) }
         let compression: Compression
@@ -116,6 +116,6 @@ public struct LearnerSettings: Sendable {
         case .always: compression = .always
         case .never: compression = .never
         }
-        return FrameCodec(key: key, compression: compression)
+        return FrameCodec(key: key, encrypt: key != nil && cluster.encrypt, compression: compression)
     }
 }

@@ -1,8 +1,9 @@
-// The learner's weight PUB socket behind one serial queue: a new version (after an update) and re-sends of
-// the latest one (when a worker registers or asks with old weights) go out one whole publication at a time,
-// announcement first, so chunks of two versions never interleave. A nanomsg PUB drops a message for a
-// subscriber whose pipe is still busy with the previous one (tcp sends one message at a time), so chunks are
-// paced at `pacingBytesPerSecond`; what is still lost is re-sent when a worker asks with old weights.
+// The learner's weight broadcast socket (nanomsg BUS, which sends like PUB) behind one serial queue: a new version
+// (after an update) and re-sends of the latest one (when a worker registers or asks with old weights) go out one
+// whole publication at a time, announcement first, so chunks of two versions never interleave. Like PUB, a BUS
+// drops a message for a subscriber whose pipe is still busy with the previous one (tcp sends one message at a
+// time), so chunks are paced at `pacingBytesPerSecond`; what is still lost is re-sent when a worker asks with old
+// weights.
 import Foundation
 import Wire
 
@@ -18,7 +19,7 @@ public struct BroadcastStats: Sendable, Equatable {
     public var seconds: Double
 }
 
-/// Publishes policy versions on a PUB socket.
+/// Publishes policy versions on a BUS socket.
 final class WeightBroadcaster: @unchecked Sendable {
     private let socket: FrameSocket
     private let queue = DispatchQueue(label: "rpp.learner.weights")
@@ -30,7 +31,9 @@ final class WeightBroadcaster: @unchecked Sendable {
     let pacingBytesPerSecond = 400e6
 
     init(address: String, codec: FrameCodec, log: @escaping @Sendable (String) -> Void) throws(TransportError) {
-        socket = try FrameSocket(.pub, codec: codec)
+        // BUS, not PUB: a peer that sends to a bound PUB socket aborts the process inside nanomsg. Nothing is
+        // expected on this socket, so any message of more than a frame header is refused at its length.
+        socket = try FrameSocket(.bus, codec: codec, limits: FrameLimits(maxPayloadBytes: 0, maxRawBytes: 0))
         try socket.bind(address)
         self.log = log
     }

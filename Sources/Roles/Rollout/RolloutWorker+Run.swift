@@ -99,11 +99,26 @@ extension RolloutWorker {
         return ExperienceBatch(unitID: unit.id, workerID: settings.workerID, items: items)
     }
 
-    /// Asks the reward servers and (when used) the reference servers at the same time.
+    /// Asks the reward servers and (when used) the reference servers at the same time, in requests of at most
+    /// the servers' cap of items each.
     func scoreInParallel(unit: WorkUnit, rollouts: [Rollout]) throws -> ([Float], [[Float]]?) {
+        let cap = min(ScoreRequest.maxItems, RefLogprobRequest.maxSequences)
+        var rewards: [Float] = [], refs: [[Float]]? = references == nil ? nil : []
+        for first in stride(from: 0, to: rollouts.count, by: cap) {
+            let part = Array(rollouts[first..<min(first + cap, rollouts.count)])
+            let (r, l) = try scoreInParallel(unit: unit, rollouts: part, first: first)
+            rewards += r
+            if let l { refs? += l }
+        }
+        return (rewards, refs)
+    }
+
+    /// Scores `rollouts`, the rollouts of `unit` from index `first` on.
+    private func scoreInParallel(unit: WorkUnit, rollouts: [Rollout], first: Int) throws -> ([Float], [[Float]]?) {
         let n = unit.samplesPerPrompt
         let score = ScoreRequest(id: unit.id, items: rollouts.enumerated().map { b, r in
-            ScoreItem(promptTokens: r.promptTokens, responseTokens: r.responseTokens, answer: unit.prompts[b / n].answer)
+            ScoreItem(promptTokens: r.promptTokens, responseTokens: r.responseTokens,
+                      answer: unit.prompts[(first + b) / n].answer)
         })
         let box = ResultBox()
         let group = DispatchGroup()

@@ -1,6 +1,6 @@
-// The rollout worker's weight subscription: a SUB socket on a thread of its own feeds a WeightAssembler;
-// only a complete, SHA-256-verified version is ever exposed, so the sampler never sees a half-received or
-// corrupt buffer.
+// The rollout worker's weight subscription: a BUS socket (the learner broadcasts on one) on a thread of its
+// own feeds a WeightAssembler; only a complete, SHA-256-verified version is ever exposed, so the sampler never
+// sees a half-received or corrupt buffer.
 import Foundation
 import Wire
 
@@ -16,7 +16,7 @@ final class WeightReceiver: @unchecked Sendable {
     private var inFlight: (version: UInt64, start: UInt64, bytes: Int)?
 
     init(address: String, codec: FrameCodec, name: String, log: @escaping @Sendable (String) -> Void) throws(TransportError) {
-        socket = try FrameSocket(.sub, codec: codec)
+        socket = try FrameSocket(.bus, codec: codec)   // the learner's broadcast (see WeightBroadcaster)
         try socket.connect(address)
         self.log = log
         self.name = name

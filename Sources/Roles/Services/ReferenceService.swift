@@ -23,6 +23,11 @@ public struct ReferenceService: Sendable {
     /// Reference log-probs of each sequence's response tokens.
     public func logprobs(_ request: RefLogprobRequest) throws -> [[Float]] {
         let c = model.config
+        guard request.sequences.count <= RefLogprobRequest.maxSequences else {
+            throw RemoteError(code: .badRequest, message: "\(request.sequences.count) sequences in one request; a "
+                              + "reference server answers at most \(RefLogprobRequest.maxSequences) per request",
+                              requestID: request.id)
+        }
         var rows: [[Int32]] = []
         rows.reserveCapacity(request.sequences.count)
         for (i, s) in request.sequences.enumerated() {

@@ -25,17 +25,23 @@ public final class RequestServer: @unchecked Sendable {
     private let lock = NSLock()
     private var _stats = ServerStats()
     private let log: @Sendable (String) -> Void
+    /// Refused frames are logged at a bounded rate (a peer sending garbage must not flood the log).
+    private var refusals = LogRateLimiter()
 
-    /// Binds `address`; call `start()` to serve.
-    public init(name: String, address: String, codec: FrameCodec, handler: @escaping RequestHandler,
+    /// Binds `address`; call `start()` to serve. `limits` caps what any peer can send (default: the codec's).
+    public init(name: String, address: String, codec: FrameCodec, limits: FrameLimits? = nil,
+                handler: @escaping RequestHandler,
                 log: @escaping @Sendable (String) -> Void = { _ in }) throws(TransportError) {
         self.name = name
         self.address = address
         self.handler = handler
         self.log = log
-        socket = try FrameSocket(.rep, codec: codec)
+        socket = try FrameSocket(.rep, codec: codec, limits: limits)
         try socket.bind(address)
     }
+
+    /// The frame caps of this server's socket.
+    public var limits: FrameLimits { socket.receiveCodec.limits }
 
     public var stats: ServerStats { lock.withLock { _stats } }
 
@@ -51,6 +57,9 @@ public final class RequestServer: @unchecked Sendable {
         cancel.cancel()
         finished.wait()
         socket.close()
+        if let summary = lock.withLock({ refusals.flush(now: monotonicMillis(), force: true) }) {
+            log("\(name): \(summary)")
+        }
     }
 
     private func serve() {
@@ -60,10 +69,14 @@ public final class RequestServer: @unchecked Sendable {
             do {
                 request = try socket.receiveSync(timeout: nil, cancel: cancel)
             } catch let error as FrameError {
-                lock.withLock { _stats.badFrames += 1 }
-                log("\(name): refused a frame: \(error)")
-                reply(.error(RemoteError(code: error.code == .missingMAC || error.code == .badMAC ? .unauthenticated
-                                         : .badRequest, message: "\(error)")))
+                let lines = lock.withLock {
+                    _stats.badFrames += 1
+                    return refusals.record("\(name): refused a frame: \(error)", now: monotonicMillis())
+                }
+                for line in lines { log(line.hasPrefix(name) ? line : "\(name): refused frames: \(line)") }
+                let unauthenticated: Set<FrameError.Code> = [.missingMAC, .badMAC, .replayed, .stale, .needsKey]
+                reply(.error(RemoteError(code: unauthenticated.contains(error.code) ? .unauthenticated : .badRequest,
+                                         message: "\(error)")))
                 continue
             } catch {
                 if cancel.isCancelled || socket.socket.isClosed { return }

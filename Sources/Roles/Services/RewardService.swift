@@ -21,6 +21,10 @@ public struct RewardService: Sendable {
         guard case .scoreRequest(let request) = message else {
             throw RemoteError(code: .badRequest, message: "the reward server answers score_request, not \(message.kind.name)")
         }
+        guard request.items.count <= ScoreRequest.maxItems else {
+            throw RemoteError(code: .badRequest, message: "\(request.items.count) items in one score request; a reward "
+                              + "server scores at most \(ScoreRequest.maxItems) per request", requestID: request.id)
+        }
         let rewards = try request.items.map { item -> Float in
             let r = try score(item)
             guard r.isFinite else {

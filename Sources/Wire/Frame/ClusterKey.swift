@@ -1,12 +1,19 @@
 import Crypto
 import Foundation
 
-/// The shared secret that authenticates every frame of a cluster (HMAC-SHA256).
+/// The shared secret of a cluster. Version 2 frames use two keys derived from it with HKDF-SHA256: one for
+/// HMAC-SHA256 tags of signed frames, one for AES-256-GCM of encrypted frames; version 1 tags used the secret
+/// itself.
 ///
 /// The key file holds at least 32 bytes of secret: either 64 or more hex digits on one line
-/// (as `rpp keygen` or `openssl rand -hex 32` write it) or raw bytes.
+/// (as `openssl rand -hex 32` writes it) or raw bytes.
 public struct ClusterKey: Sendable {
+    /// The secret as read (tags of version 1 frames).
     let key: SymmetricKey
+    /// HMAC-SHA256 key of version 2 signed frames.
+    let macKey: SymmetricKey
+    /// AES-256-GCM key of encrypted frames.
+    let encryptionKey: SymmetricKey
     /// The first 8 hex digits of SHA-256 of the key: safe to log, tells two keys apart.
     public let fingerprint: String
 
@@ -18,6 +25,11 @@ public struct ClusterKey: Sendable {
                                   + "(make one with `openssl rand -hex 32 > cluster.key`)")
         }
         key = SymmetricKey(data: bytes)
+        let salt = Array("rpp cluster key".utf8)
+        macKey = HKDF<SHA256>.deriveKey(inputKeyMaterial: key, salt: salt, info: Array("rpp frame mac v2".utf8),
+                                        outputByteCount: 32)
+        encryptionKey = HKDF<SHA256>.deriveKey(inputKeyMaterial: key, salt: salt,
+                                               info: Array("rpp frame encryption v2".utf8), outputByteCount: 32)
         fingerprint = SHA256.hash(data: bytes).prefix(4).map { String(format: "%02x", $0) }.joined()
     }
 
@@ -45,16 +57,19 @@ public struct ClusterKey: Sendable {
         }
     }
 
-    /// HMAC-SHA256 of `parts`, in order.
-    func tag(_ parts: UnsafeRawBufferPointer...) -> [UInt8] {
-        var mac = HMAC<SHA256>(key: key)
+    /// The HMAC key of frames of wire `version`.
+    func macKey(version: UInt16) -> SymmetricKey { version >= 2 ? macKey : key }
+
+    /// HMAC-SHA256 of `parts`, in order, for a frame of wire `version`.
+    func tag(version: UInt16, _ parts: UnsafeRawBufferPointer...) -> [UInt8] {
+        var mac = HMAC<SHA256>(key: macKey(version: version))
         for part in parts { mac.update(data: part) }
         return Array(mac.finalize())
     }
 
-    /// Constant-time check of a tag over `parts`.
-    func isValid(tag: UnsafeRawBufferPointer, _ parts: UnsafeRawBufferPointer...) -> Bool {
-        var mac = HMAC<SHA256>(key: key)
+    /// Constant-time check of a tag over `parts`, for a frame of wire `version`.
+    func isValid(tag: UnsafeRawBufferPointer, version: UInt16, _ parts: UnsafeRawBufferPointer...) -> Bool {
+        var mac = HMAC<SHA256>(key: macKey(version: version))
         for part in parts { mac.update(data: part) }
         let expected = mac.finalize()
         return expected.withUnsafeBytes { e in

@@ -1,7 +1,7 @@
 /// What `rpp inspect frame` shows of a frame.
 public struct FrameInspection: Sendable {
     public var header: FrameHeader
-    /// "verified", "none", or "present, not verified (no key given)".
+    /// "verified", "decrypted and verified", "none", or "present, not verified (no key given)".
     public var mac: String
     /// The message as protobuf JSON (field names as in Protos/).
     public var messageJSON: String
@@ -16,7 +16,8 @@ extension FrameCodec {
             return (header, try WireMessage.json(kind: header.kind, payload: raw))
         }
         let mac = !header.flags.contains(.authenticated) ? "none"
-            : key != nil ? "verified" : "present, not verified (no key given)"
+            : key == nil ? "present, not verified (no key given)"
+            : header.flags.contains(.encrypted) ? "decrypted and verified (AES-256-GCM)" : "verified"
         return FrameInspection(header: header, mac: mac, messageJSON: json)
     }
 }

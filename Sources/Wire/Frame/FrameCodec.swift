@@ -12,6 +12,28 @@ public struct FrameLimits: Sendable, Equatable {
         self.maxPayloadBytes = maxPayloadBytes
         self.maxRawBytes = maxRawBytes
     }
+
+    /// Most bytes of a whole frame under these caps (header, stamp, payload, tag): the receive cap of a socket.
+    public var maxFrameBytes: Int { maxPayloadBytes + FrameHeader.size + FrameStamp.size + FrameHeader.macSize }
+
+    /// Sockets that receive only small requests (the learner's control and status ports): 1 MiB on the wire,
+    /// 4 MiB decompressed.
+    public static let control = FrameLimits(maxPayloadBytes: 1 << 20, maxRawBytes: 4 << 20)
+
+    /// Reward and reference servers: a request of up to `ScoreRequest.maxItems` sequences, 64 MiB on the wire
+    /// and decompressed.
+    public static let serviceRequest = FrameLimits(maxPayloadBytes: 64 << 20, maxRawBytes: 64 << 20)
+
+    /// The learner's rollouts port: an experience batch of `samples` sequences of at most `tokensPerSample`
+    /// tokens (24 bytes a token: a varint token id and two float log-probs with room to spare; 4 KiB a sample
+    /// for ids and tensor headers), at least 1 MiB and at most the default 256 MiB.
+    public static func experience(samples: Int, tokensPerSample: Int) -> FrameLimits {
+        let (perSample, o1) = tokensPerSample.multipliedReportingOverflow(by: 24)
+        let (all, o2) = samples.multipliedReportingOverflow(by: perSample.addingReportingOverflow(4096).partialValue)
+        let top = FrameLimits().maxPayloadBytes
+        let bytes = o1 || o2 ? top : min(top, max(1 << 20, all + (64 << 10)))
+        return FrameLimits(maxPayloadBytes: bytes, maxRawBytes: bytes)
+    }
 }
 
 /// When a frame's payload is zstd-compressed.
@@ -49,10 +71,13 @@ public struct SealedFrame: Sendable {
     public var count: Int { header.count + body.count + tag.count }
 }
 
-/// Turns messages into frames and back: protobuf, then zstd, checksum and optional HMAC.
+/// Turns messages into frames and back: protobuf, then zstd, checksum, and with a cluster key a stamp and an
+/// HMAC tag, or AES-256-GCM encryption.
 public struct FrameCodec: Sendable {
-    /// When set, every frame is signed and frames without a valid tag are refused.
+    /// When set, every frame is signed (stamped and tagged) and frames without a valid tag are refused.
     public var key: ClusterKey?
+    /// With a key: encrypt every frame this codec seals. Receiving accepts signed and encrypted frames alike.
+    public var encrypt: Bool
     public var limits: FrameLimits
     public var compression: Compression
     /// zstd level: 1 is fast with a good ratio; negative levels trade ratio for speed.
@@ -60,9 +85,10 @@ public struct FrameCodec: Sendable {
     /// Payloads smaller than this are never compressed.
     public var minimumCompressBytes: Int
 
-    public init(key: ClusterKey? = nil, limits: FrameLimits = FrameLimits(), compression: Compression = .auto,
-                compressionLevel: Int32 = 1, minimumCompressBytes: Int = 128) {
+    public init(key: ClusterKey? = nil, encrypt: Bool = false, limits: FrameLimits = FrameLimits(),
+                compression: Compression = .auto, compressionLevel: Int32 = 1, minimumCompressBytes: Int = 128) {
         self.key = key
+        self.encrypt = encrypt
         self.limits = limits
         self.compression = compression
         self.compressionLevel = compressionLevel
@@ -77,33 +103,52 @@ public struct FrameCodec: Sendable {
         seal(kind: message.kind, payload: message.serialized())
     }
 
+    /// Encodes a message with a given stamp (reproducible frames for tests and fixtures; a stamp must never be
+    /// used twice with one key).
+    public func seal(_ message: WireMessage, stamp: FrameStamp) -> SealedFrame {
+        seal(kind: message.kind, payload: message.serialized(), stamp: stamp)
+    }
+
     /// Frames an already serialised protobuf payload of `kind`.
     public func encode(kind: MessageKind, payload raw: UnsafeRawBufferPointer) -> [UInt8] {
         seal(kind: kind, payload: Array(raw)).bytes
     }
 
-    func seal(kind: MessageKind, payload raw: [UInt8]) -> SealedFrame {
+    func seal(kind: MessageKind, payload raw: [UInt8], stamp given: FrameStamp? = nil) -> SealedFrame {
         precondition(raw.count <= limits.maxRawBytes, "message of \(raw.count) bytes is over the frame cap")
         var body = raw
-        var flags: FrameHeader.Flags = key == nil ? [] : .authenticated
+        var flags: FrameHeader.Flags = []
         if shouldCompress(raw), let packed = compressed(raw) {
             body = packed
             flags.insert(.compressed)
         }
+        let stamp = key == nil ? nil : given ?? .now()
+        if key != nil { flags.insert(.authenticated) }
+        if key != nil, encrypt { flags.insert(.encrypted) }
         var header = FrameHeader(version: FrameHeader.currentVersion, kind: kind, flags: flags,
-                                 payloadLength: UInt32(body.count), rawLength: UInt32(raw.count), checksum: 0)
-        var head = [UInt8](repeating: 0, count: FrameHeader.size)
+                                 payloadLength: UInt32(body.count), rawLength: UInt32(raw.count), checksum: 0,
+                                 stamp: stamp)
+        var head = [UInt8](repeating: 0, count: header.prefixLength)
+        head.withUnsafeMutableBytes { header.write(to: $0) }
+        var tag: [UInt8] = []
+        if let key, let stamp, encrypt {
+            (body, tag) = Self.encrypt(body, key: key, nonce: stamp.nonce, additional: Self.additionalData(head))
+        }
         head.withUnsafeMutableBytes { out in
-            header.write(to: out)
-            let crc = crc32c(UnsafeRawBufferPointer(rebasing: out[0..<20]))
-            header.checksum = body.withUnsafeBytes { crc32c($0, continuing: crc) }
+            header.checksum = body.withUnsafeBytes { Self.checksum(prefix: UnsafeRawBufferPointer(out), payload: $0) }
             header.write(to: out)
         }
-        var tag: [UInt8] = []
-        if let key {
-            tag = head.withUnsafeBytes { h in body.withUnsafeBytes { b in key.tag(h, b) } }
+        if let key, !encrypt {
+            tag = head.withUnsafeBytes { h in body.withUnsafeBytes { b in key.tag(version: header.version, h, b) } }
         }
         return SealedFrame(header: head, body: body, tag: tag)
+    }
+
+    /// CRC32C of header bytes 0..<20, the stamp (if any) and the payload.
+    static func checksum(prefix: UnsafeRawBufferPointer, payload: UnsafeRawBufferPointer) -> UInt32 {
+        let crc = crc32c(UnsafeRawBufferPointer(rebasing: prefix[0..<20]))
+        return crc32c(payload, continuing: crc32c(UnsafeRawBufferPointer(rebasing: prefix[FrameHeader.size...]),
+                                                  continuing: crc))
     }
 
     private func shouldCompress(_ raw: [UInt8]) -> Bool {
@@ -132,20 +177,22 @@ public struct FrameCodec: Sendable {
         try withBytes(bytes) { (p) throws(FrameError) in try decodeFrame(p).message }
     }
 
-    /// Decodes and checks a frame, keeping its header.
-    public func decodeFrame(_ p: UnsafeRawBufferPointer) throws(FrameError) -> DecodedFrame {
-        try open(p) { (header, payload) throws(FrameError) in
+    /// Decodes and checks a frame, keeping its header; with `replay`, a signed frame must also be fresh.
+    public func decodeFrame(_ p: UnsafeRawBufferPointer,
+                            replay: ReplayGuard? = nil) throws(FrameError) -> DecodedFrame {
+        try open(p, replay: replay) { (header, payload) throws(FrameError) in
             DecodedFrame(header: header, message: try WireMessage.decode(kind: header.kind, payload: payload))
         }
     }
 
-    /// Checks header, length, checksum and tag, decompresses, and hands the protobuf payload to `body`
-    /// (a view into `p` when the frame is not compressed).
-    public func open<R>(_ p: UnsafeRawBufferPointer,
+    /// Checks header, length, checksum and tag (or decrypts), then, with `replay`, the stamp; decompresses only
+    /// after all that, and hands the protobuf payload to `body` (a view into `p` when the frame is neither
+    /// compressed nor encrypted).
+    public func open<R>(_ p: UnsafeRawBufferPointer, replay: ReplayGuard? = nil,
                         _ body: (FrameHeader, UnsafeRawBufferPointer) throws(FrameError) -> R) throws(FrameError) -> R {
         let header = try FrameHeader.read(p, limits: limits)
-        let h = FrameHeader.size
-        let end = h + Int(header.payloadLength)
+        let start = header.prefixLength
+        let end = start + Int(header.payloadLength)
         let expected = header.frameLength
         guard p.count >= expected else {
             throw FrameError(.truncatedPayload, "\(p.count) bytes but the header describes a frame of \(expected)")
@@ -153,23 +200,42 @@ public struct FrameCodec: Sendable {
         guard p.count == expected else {
             throw FrameError(.trailingBytes, "\(p.count - expected) bytes after the end of a \(expected)-byte frame")
         }
-        let head = UnsafeRawBufferPointer(rebasing: p[0..<h])
-        let payload = UnsafeRawBufferPointer(rebasing: p[h..<end])
-        let crc = crc32c(payload, continuing: crc32c(UnsafeRawBufferPointer(rebasing: p[0..<20])))
+        let prefix = UnsafeRawBufferPointer(rebasing: p[0..<start])
+        let payload = UnsafeRawBufferPointer(rebasing: p[start..<end])
+        let tag = UnsafeRawBufferPointer(rebasing: p[end..<expected])
+        let crc = Self.checksum(prefix: prefix, payload: payload)
         guard crc == header.checksum else {
             throw FrameError(.checksumMismatch, String(format: "CRC32C is %08x, the header says %08x: the frame was "
                                                        + "damaged in transit or on disk", crc, header.checksum))
         }
+        let encrypted = header.flags.contains(.encrypted)
         if let key {
             guard header.flags.contains(.authenticated) else {
                 throw FrameError(.missingMAC, "the frame carries no HMAC tag but this process has a cluster key "
                                  + "(\(key.fingerprint)): give the sender the same key file")
             }
-            guard key.isValid(tag: UnsafeRawBufferPointer(rebasing: p[end..<expected]), head, payload) else {
+            if encrypted {
+                let plain = try Self.decrypt(payload, tag: tag, key: key, header: header,
+                                             additional: Self.additionalData(prefix))
+                try replay?.admit(header)
+                return try withBytes(plain) { (plain) throws(FrameError) in try unpack(header, plain, body) }
+            }
+            guard key.isValid(tag: tag, version: header.version, prefix, payload) else {
                 throw FrameError(.badMAC, "HMAC-SHA256 tag does not match cluster key \(key.fingerprint): "
                                  + "the sender uses another key, or the frame was forged")
             }
+            try replay?.admit(header)
+        } else if encrypted {
+            throw FrameError(.needsKey, "the frame is encrypted and this process has no cluster key: set "
+                             + "cluster.key_file to the cluster's key file")
         }
+        return try unpack(header, payload, body)
+    }
+
+    /// Decompresses (when flagged) and hands the protobuf bytes to `body`.
+    private func unpack<R>(_ header: FrameHeader, _ payload: UnsafeRawBufferPointer,
+                           _ body: (FrameHeader, UnsafeRawBufferPointer) throws(FrameError) -> R)
+        throws(FrameError) -> R {
         if header.flags.contains(.compressed) {
             let raw = try Zstd.decompress(payload, expectedSize: Int(header.rawLength))
             return try withBytes(raw) { (r) throws(FrameError) in try body(header, r) }

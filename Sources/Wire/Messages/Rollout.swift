@@ -119,6 +119,9 @@ public struct ScoreItem: Sendable, Equatable {
 }
 
 public struct ScoreRequest: Sendable, Equatable {
+    /// Most items one request may carry; servers refuse more (a client splits bigger batches).
+    public static let maxItems = 65_536
+
     public var id: UInt64
     public var items: [ScoreItem]
 
@@ -142,6 +145,9 @@ public struct TokenSequence: Sendable, Equatable {
 }
 
 public struct RefLogprobRequest: Sendable, Equatable {
+    /// Most sequences one request may carry; servers refuse more (a client splits bigger batches).
+    public static let maxSequences = 65_536
+
     public var id: UInt64
     public var sequences: [TokenSequence]
     public var temperature: Float

@@ -129,9 +129,14 @@ public enum WireMessage: Sendable, Equatable {
             case .workRequest: return .workRequest(try WorkRequest(wire: try parse(payload)))
             case .workUnit: return .workUnit(try WorkUnit(wire: try parse(payload)))
             case .rollout: return .rollout(try Rollout(wire: try parse(payload)))
-            case .scoreRequest: return .scoreRequest(try ScoreRequest(wire: try parse(payload)))
+            case .scoreRequest:
+                try RepeatedFieldCount.check(payload, field: 2, atMost: ScoreRequest.maxItems, "score_request.items")
+                return .scoreRequest(try ScoreRequest(wire: try parse(payload)))
             case .scoreReply: return .scoreReply(try ScoreReply(wire: try parse(payload)))
-            case .refLogprobRequest: return .refLogprobRequest(try RefLogprobRequest(wire: try parse(payload)))
+            case .refLogprobRequest:
+                try RepeatedFieldCount.check(payload, field: 2, atMost: RefLogprobRequest.maxSequences,
+                                             "ref_logprob_request.sequences")
+                return .refLogprobRequest(try RefLogprobRequest(wire: try parse(payload)))
             case .refLogprobReply: return .refLogprobReply(try RefLogprobReply(wire: try parse(payload)))
             case .experienceBatch: return .experienceBatch(try ExperienceBatch(wire: try parse(payload)))
             case .weightAnnouncement: return .weightAnnouncement(try WeightAnnouncement(wire: try parse(payload)))

@@ -2,15 +2,33 @@
 /// threads (one for sending, one for receiving) and synchronous calls for code that owns a thread.
 ///
 /// A bad frame from a peer surfaces as a `FrameError` from `receive`; the socket stays usable.
+///
+/// What a peer can make this process hold: nanomsg allocates a message as soon as it has read its length, so
+/// the socket's receive cap (`limits.maxFrameBytes`, passed to NN_RCVMAXSIZE) bounds each connection; a peer
+/// announcing more is disconnected before anything is allocated. With a cluster key, the tag is checked
+/// before decompression (`limits.maxRawBytes` bounds that too), and signed frames must be fresh: each socket
+/// keeps its own `ReplayGuard`.
 public final class FrameSocket: Sendable {
     public let socket: Socket
+    /// Seals what this socket sends.
     public let codec: FrameCodec
+    /// Opens what it receives: `codec` with the receive caps.
+    public let receiveCodec: FrameCodec
+    /// Refuses replayed and stale signed frames (nil without a key).
+    public let replay: ReplayGuard?
     private let sender: BlockingThread
     private let receiver: BlockingThread
 
-    public init(_ pattern: SocketPattern, codec: FrameCodec = FrameCodec()) throws(TransportError) {
-        socket = try Socket(pattern, maxMessageBytes: codec.limits.maxPayloadBytes + FrameHeader.size + FrameHeader.macSize)
+    /// A socket whose frames follow `codec`; `limits` (default: the codec's) caps what a peer can send it, and
+    /// does not change what this socket may send.
+    public init(_ pattern: SocketPattern, codec: FrameCodec = FrameCodec(), limits: FrameLimits? = nil,
+                replayWindow: ReplayWindow = ReplayWindow()) throws(TransportError) {
+        var receiveCodec = codec
+        if let limits { receiveCodec.limits = limits }
+        socket = try Socket(pattern, maxMessageBytes: receiveCodec.limits.maxFrameBytes)
         self.codec = codec
+        self.receiveCodec = receiveCodec
+        replay = codec.key == nil ? nil : ReplayGuard(replayWindow)
         sender = BlockingThread(name: "rpp-\(pattern.rawValue)-send")
         receiver = BlockingThread(name: "rpp-\(pattern.rawValue)-recv")
     }
@@ -37,8 +55,10 @@ public final class FrameSocket: Sendable {
     }
 
     public func receiveFrameSync(timeout: Duration? = nil, cancel: CancelFlag? = nil) throws -> DecodedFrame {
-        let codec = self.codec
-        return try socket.receive(timeout: timeout, cancel: cancel) { bytes in try codec.decodeFrame(bytes) }
+        let codec = self.receiveCodec, replay = self.replay
+        return try socket.receive(timeout: timeout, cancel: cancel) { bytes in
+            try codec.decodeFrame(bytes, replay: replay)
+        }
     }
 
     public func receiveSync(timeout: Duration? = nil, cancel: CancelFlag? = nil) throws -> WireMessage {
@@ -61,9 +81,9 @@ public final class FrameSocket: Sendable {
 
     /// Receives and decodes one frame.
     public func receiveFrame(timeout: Duration? = nil) async throws -> DecodedFrame {
-        let socket = self.socket, codec = self.codec
+        let socket = self.socket, codec = self.receiveCodec, replay = self.replay
         return try await receiver.run { flag in
-            try socket.receive(timeout: timeout, cancel: flag) { bytes in try codec.decodeFrame(bytes) }
+            try socket.receive(timeout: timeout, cancel: flag) { bytes in try codec.decodeFrame(bytes, replay: replay) }
         }
     }
 

@@ -4,8 +4,12 @@ import Foundation
 import Synchronization
 
 /// The nanomsg scalability protocols rpp uses.
+///
+/// A bound PUB socket aborts its process (an assertion in nanomsg) when a connected peer sends it a message,
+/// so a port any host can reach never uses PUB: the learner broadcasts weights on a BUS socket, which sends to
+/// every connected peer the way PUB does and holds (rather than crashes on) what a peer sends it.
 public enum SocketPattern: String, Sendable, CaseIterable {
-    case push, pull, req, rep, pub, sub, surveyor, respondent, pair
+    case push, pull, req, rep, pub, sub, surveyor, respondent, pair, bus
 
     var protocolNumber: Int32 {
         switch self {
@@ -18,6 +22,7 @@ public enum SocketPattern: String, Sendable, CaseIterable {
         case .surveyor: rpp_nn_surveyor
         case .respondent: rpp_nn_respondent
         case .pair: rpp_nn_pair
+        case .bus: rpp_nn_bus
         }
     }
 }
