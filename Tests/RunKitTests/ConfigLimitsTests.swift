@@ -11,7 +11,7 @@ final class ConfigLimitsTests: XCTestCase {
         "data.validation", "data.test", "data.ops", "algorithm.estimator", "algorithm.advantage_normalization",
         "algorithm.off_policy_correction", "kl.estimator", "kl.placement", "kl.controller", "optim.schedule",
         "eval.greedy", "cluster.learner", "cluster.reward", "cluster.reference", "cluster.key_file",
-        "cluster.compression", "reward.kind", "reward.model", "reward.normalize",
+        "cluster.compression", "cluster.encrypt", "reward.kind", "reward.model", "reward.normalize",
     ]
 
     func testEveryNumericKeyHasAnUpperBoundNamedInItsError() throws {

@@ -212,7 +212,7 @@ final class RunConfigTests: XCTestCase {
                               "\(section).\(key) is not in rpp.yaml")
             }
         }
-        XCTAssertEqual(RunConfig.allowedKeys.reduce(0) { $0 + $1.keys.count }, 68)
+        XCTAssertEqual(RunConfig.allowedKeys.reduce(0) { $0 + $1.keys.count }, 69)
     }
 
     func testSuggestDistance() {
