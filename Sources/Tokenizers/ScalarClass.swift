@@ -97,13 +97,28 @@ enum CategoryMask {
 
 /// Properties of single scalars shared by the regex engine and the pre-tokenizers.
 enum ScalarProps {
+    /// For U+0000...U+FFFF: the category bit index (low 5 bits), then White_Space (bit 5), Rust's `\w`
+    /// (bit 6) and Alphabetic (bit 7), so that class bitmaps and pre-tokenizers need no property lookups.
+    private static let bmp: [UInt8] = (0..<65536).map { v -> UInt8 in
+        guard let s = Unicode.Scalar(UInt32(v)) else { return 27 }
+        let p = s.properties
+        let bit = CategoryMask.bit(p.generalCategory)
+        var entry = UInt8(bit.trailingZeroBitCount)
+        if p.isWhitespace { entry |= 1 << 5 }
+        if p.isAlphabetic || p.isJoinControl || bit & (CategoryMask.mark | 1 << 8 | 1 << 11) != 0 { entry |= 1 << 6 }
+        if p.isAlphabetic { entry |= 1 << 7 }
+        return entry
+    }
+
     static func category(_ v: UInt32) -> UInt64 {
+        if v < 65536 { return 1 << UInt64(bmp[Int(v)] & 31) }
         guard let s = Unicode.Scalar(v) else { return 1 << 27 }
         return CategoryMask.bit(s.properties.generalCategory)
     }
 
     static func isWhitespace(_ v: UInt32) -> Bool {
         if v < 128 { return v == 32 || (v >= 9 && v <= 13) }
+        if v < 65536 { return bmp[Int(v)] & (1 << 5) != 0 }
         guard let s = Unicode.Scalar(v) else { return false }
         return s.properties.isWhitespace
     }
@@ -115,6 +130,7 @@ enum ScalarProps {
 
     /// Rust regex's Unicode `\w`: Alphabetic, marks, decimal digits, connector punctuation, Join_Control.
     static func isRustWord(_ v: UInt32) -> Bool {
+        if v < 65536 { return bmp[Int(v)] & (1 << 6) != 0 }
         guard let s = Unicode.Scalar(v) else { return false }
         let p = s.properties
         if p.isAlphabetic || p.isJoinControl { return true }
@@ -129,6 +145,7 @@ enum ScalarProps {
 
     /// Rust's `char::is_alphanumeric`: Alphabetic or numeric.
     static func isAlphanumeric(_ v: UInt32) -> Bool {
+        if v < 65536 { return bmp[Int(v)] & (1 << 7) != 0 || isNumeric(v) }
         guard let s = Unicode.Scalar(v) else { return false }
         return s.properties.isAlphabetic || isNumeric(v)
     }
@@ -167,10 +184,31 @@ struct ScalarClass: Sendable {
         self.caseInsensitive = caseInsensitive
         self.flavor = flavor
         var bits = [UInt64](repeating: 0, count: 65536 / 64)
-        for v in UInt32(0)..<65536 where slowContains(v) {
-            bits[Int(v >> 6)] |= 1 << UInt64(v & 63)
+        if caseInsensitive {
+            for v in UInt32(0)..<65536 where slowContains(v) { bits[Int(v >> 6)] |= 1 << UInt64(v & 63) }
+        } else {
+            // Item by item: ranges set their bits directly, the others test each scalar of the plane.
+            for item in items {
+                if case let .range(lo, hi) = item {
+                    if lo < 65536 {
+                        for v in lo...min(hi, 65535) { bits[Int(v >> 6)] |= 1 << UInt64(v & 63) }
+                    }
+                } else {
+                    let single = ScalarClass(rawItems: [item], flavor: flavor)
+                    for v in UInt32(0)..<65536 where single.itemsContain(v) { bits[Int(v >> 6)] |= 1 << UInt64(v & 63) }
+                }
+            }
+            if negated { for i in bits.indices { bits[i] = ~bits[i] } }
         }
         bmp = bits
+    }
+
+    /// Items only, no bitmap (for building bitmaps).
+    private init(rawItems: [ClassItem], flavor: RegexFlavor) {
+        items = rawItems
+        negated = false
+        caseInsensitive = false
+        self.flavor = flavor
     }
 
     @inline(__always) func contains(_ v: UInt32) -> Bool {
@@ -191,15 +229,14 @@ struct ScalarClass: Sendable {
         return hit != negated
     }
 
-    private func itemsContain(_ v: UInt32) -> Bool {
+    func itemsContain(_ v: UInt32) -> Bool {
         for item in items {
             switch item {
             case let .range(lo, hi): if v >= lo && v <= hi { return true }
             case let .categories(mask, neg): if (ScalarProps.category(v) & mask != 0) != neg { return true }
             case let .space(neg): if ScalarProps.isWhitespace(v) != neg { return true }
             case let .digit(neg):
-                let d = flavor == .rust ? ScalarProps.category(v) == 1 << 8 : ScalarProps.category(v) == 1 << 8
-                if d != neg { return true }
+                if (ScalarProps.category(v) == 1 << 8) != neg { return true }
             case let .word(neg):
                 let w = flavor == .rust ? ScalarProps.isRustWord(v) : ScalarProps.isOnigWord(v)
                 if w != neg { return true }
