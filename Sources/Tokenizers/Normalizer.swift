@@ -14,6 +14,10 @@ indirect enum Normalizer: Sendable {
     case strip(left: Bool, right: Bool)
     case prepend([UInt32])
     case replace(ScalarRegex, [UInt32])
+    /// Removes combining marks (general categories Mn, Mc, Me).
+    case stripAccents
+    /// Maps each UTF-8 byte to its byte-level alphabet scalar.
+    case byteLevel
     case sequence([Normalizer])
 
     func apply(_ piece: inout TextPiece) throws {
@@ -54,6 +58,10 @@ indirect enum Normalizer: Sendable {
             out.append(contentsOf: piece.scalars[last...])
             if found[0].lowerBound == 0 && !found[0].isEmpty && content.isEmpty { piece.atOrigin = false }
             piece.scalars = out
+        case .stripAccents:
+            piece.scalars.removeAll { ScalarProps.category($0) & CategoryMask.mark != 0 }
+        case .byteLevel:
+            piece.scalars = ByteLevelAlphabet.map(piece.scalars)
         case let .sequence(steps):
             for step in steps { try step.apply(&piece) }
         }

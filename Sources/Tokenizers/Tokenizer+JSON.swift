@@ -138,6 +138,8 @@ enum JSONReader {
         case "NFKC": return .nfkc
         case "NFKD": return .nfkd
         case "Lowercase": return .lowercase
+        case "StripAccents": return .stripAccents
+        case "ByteLevel": return .byteLevel
         case "Strip": return .strip(left: bool(o, "strip_left", true), right: bool(o, "strip_right", true))
         case "Prepend": return .prepend(scalars(try string(o, "prepend", what)))
         case "Replace": return .replace(try pattern(o["pattern"], what), scalars(try string(o, "content", what)))
