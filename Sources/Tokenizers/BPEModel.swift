@@ -4,6 +4,16 @@ import Foundation
 /// canonically equivalent spellings as one token).
 struct ScalarKey: Hashable, Sendable {
     let scalars: [UInt32]
+
+    static func == (a: ScalarKey, b: ScalarKey) -> Bool { a.scalars == b.scalars }
+
+    /// One FNV-1a pass fed to the hasher as a single word (cheaper than combining every scalar).
+    func hash(into hasher: inout Hasher) {
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        for v in scalars { h = (h ^ UInt64(v)) &* 0x100_0000_01b3 }
+        hasher.combine(h)
+        hasher.combine(scalars.count)
+    }
 }
 
 /// A byte-pair-encoding model: vocabulary, ranked merges and the options of tokenizer.json's BPE.

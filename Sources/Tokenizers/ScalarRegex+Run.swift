@@ -47,10 +47,6 @@ extension ScalarRegex {
         }
     }
 
-    @inline(__always) private func inClass(_ i: Int, _ v: UInt32) -> Bool {
-        classes[i].contains(v)
-    }
-
     private func isWord(_ v: UInt32) -> Bool {
         flavor == .rust ? ScalarProps.isRustWord(v) : ScalarProps.isOnigWord(v)
     }
@@ -58,7 +54,20 @@ extension ScalarRegex {
     /// Runs program `index` anchored at `start`; the end of the first match found, or nil.
     func run(_ index: Int, _ text: UnsafeBufferPointer<UInt32>, at start: Int, stack: inout [Int],
              budget: inout Int) throws -> Int? {
-        let code = programs[index]
+        try programs[index].withUnsafeBufferPointer { code in
+            try bitmaps.withUnsafeBufferPointer { bits in
+                try run(code, bits, text, at: start, stack: &stack, budget: &budget)
+            }
+        }
+    }
+
+    private func run(_ code: UnsafeBufferPointer<RegexInst>, _ bits: UnsafeBufferPointer<UInt64>,
+                     _ text: UnsafeBufferPointer<UInt32>, at start: Int, stack: inout [Int],
+                     budget: inout Int) throws -> Int? {
+        @inline(__always) func inClass(_ i: Int, _ v: UInt32) -> Bool {
+            if v < 65536 { return bits[i &* 1024 &+ Int(v >> 6)] & (1 << UInt64(v & 63)) != 0 }
+            return classes[i].contains(v)
+        }
         let base = stack.count
         let n = text.count
         var pc = 0, pos = start

@@ -31,6 +31,8 @@ public struct ScalarRegex: Sendable {
     let flavor: RegexFlavor
     var programs: [[RegexInst]] = []
     var classes: [ScalarClass] = []
+    /// The BMP bitmaps of all classes, 1024 words each, in class order.
+    var bitmaps: [UInt64] = []
 
     /// Compiles `pattern`; throws a `TokenizerError` naming the pattern for constructs outside the subset.
     public init(_ pattern: String, flavor: RegexFlavor = .oniguruma) throws {
@@ -43,6 +45,7 @@ public struct ScalarRegex: Sendable {
         try emit(tree, into: &main)
         main.append(.match)
         programs[0] = main
+        bitmaps = classes.flatMap(\.bmp)
     }
 
     /// A regex matching `literal` exactly.
