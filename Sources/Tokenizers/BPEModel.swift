@@ -62,7 +62,8 @@ final class BPEModel: @unchecked Sendable {
             }
             let tail = prefix.map { b.starts(with: $0) ? Array(b.dropFirst($0.count)) : b } ?? b
             guard let merged = vocab[ScalarKey(scalars: a + tail)] else {
-                throw TokenizerError("BPE merge \(rank): merged token \"\(Self.text(a + tail))\" is not in the vocabulary")
+                throw TokenizerError(
+                    "BPE merge \(rank): merged token \"\(Self.text(a + tail))\" is not in the vocabulary")
             }
             table[UInt64(UInt32(bitPattern: ia)) << 32 | UInt64(UInt32(bitPattern: ib))] = (Int32(rank), merged)
         }

@@ -25,7 +25,8 @@ public final class LoadedTokenizer: Sendable {
         let directory = isDirectory.boolValue ? url : url.deletingLastPathComponent()
         let tokenizerFile = isDirectory.boolValue ? url.appendingPathComponent("tokenizer.json") : url
         guard FileManager.default.fileExists(atPath: tokenizerFile.path) else {
-            throw TokenizerError("\(directory.path) has no tokenizer.json (rpp reads Hugging Face tokenizer.json files)")
+            throw TokenizerError(
+                "\(directory.path) has no tokenizer.json (rpp reads Hugging Face tokenizer.json files)")
         }
         let tokenizer = try Tokenizer(contentsOf: tokenizerFile)
         let configURL = directory.appendingPathComponent("tokenizer_config.json")

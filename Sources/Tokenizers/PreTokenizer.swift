@@ -93,7 +93,8 @@ indirect enum PreTokenizer: Sendable {
         case let .digits(individual):
             let behavior: SplitBehavior = individual ? .isolated : .contiguous
             return pieces.flatMap { piece in
-                Self.cut(piece, behavior.apply(SplitBehavior.cover(piece.scalars, invert: false, ScalarProps.isNumeric)))
+                let cover = SplitBehavior.cover(piece.scalars, invert: false, ScalarProps.isNumeric)
+                return Self.cut(piece, behavior.apply(cover))
             }
         case let .metaspace(replacement, scheme, split):
             return pieces.flatMap { original in
@@ -119,7 +120,8 @@ indirect enum PreTokenizer: Sendable {
             }
         case let .punctuation(behavior):
             return pieces.flatMap { piece in
-                Self.cut(piece, behavior.apply(SplitBehavior.cover(piece.scalars, invert: false, ScalarProps.isPunctuation)))
+                let cover = SplitBehavior.cover(piece.scalars, invert: false, ScalarProps.isPunctuation)
+                return Self.cut(piece, behavior.apply(cover))
             }
         case let .sequence(steps):
             var current = pieces

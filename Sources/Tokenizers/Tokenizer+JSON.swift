@@ -39,7 +39,9 @@ extension Tokenizer {
             tokens.append(try JSONReader.addedToken(t, what: "added_tokens[\(i)]"))
         }
         try added.add(tokens, model: model, normalizer: normalizer)
-        let postProcessor = try JSONReader.optional(root["post_processor"]) { try JSONReader.postProcessor($0, model, added) }
+        let postProcessor = try JSONReader.optional(root["post_processor"]) {
+            try JSONReader.postProcessor($0, model, added)
+        }
         let decoder = try JSONReader.optional(root["decoder"], JSONReader.decoder)
         self.init(normalizer: normalizer, preTokenizer: preTokenizer, model: model, postProcessor: postProcessor,
                   decoder: decoder, added: added)
@@ -94,7 +96,8 @@ enum JSONReader {
         throw TokenizerError("\(what): \"pattern\" needs \"String\" or \"Regex\"")
     }
 
-    static func behavior(_ o: [String: Any], _ what: String, _ defaultValue: SplitBehavior? = nil) throws -> SplitBehavior {
+    static func behavior(_ o: [String: Any], _ what: String,
+                         _ defaultValue: SplitBehavior? = nil) throws -> SplitBehavior {
         guard let raw = o["behavior"] as? String else {
             if let defaultValue { return defaultValue }
             throw TokenizerError("\(what): missing \"behavior\"")
@@ -144,7 +147,9 @@ enum JSONReader {
         case "Prepend": return .prepend(scalars(try string(o, "prepend", what)))
         case "Replace": return .replace(try pattern(o["pattern"], what), scalars(try string(o, "content", what)))
         case "Sequence":
-            guard let list = o["normalizers"] as? [Any] else { throw TokenizerError("\(what): missing \"normalizers\"") }
+            guard let list = o["normalizers"] as? [Any] else {
+                throw TokenizerError("\(what): missing \"normalizers\"")
+            }
             return .sequence(try list.map(normalizer))
         default: throw unsupported("normalizer", t)
         }
@@ -276,7 +281,8 @@ enum JSONReader {
         case "ByteFallback": return .byteFallback
         case "Fuse": return .fuse
         case "Strip":
-            return .strip(content: try singleScalar(o, "content", what), start: (o["start"] as? NSNumber)?.intValue ?? 0,
+            return .strip(content: try singleScalar(o, "content", what),
+                          start: (o["start"] as? NSNumber)?.intValue ?? 0,
                           stop: (o["stop"] as? NSNumber)?.intValue ?? 0)
         case "BPEDecoder": return .bpe(suffix: scalars(o["suffix"] as? String ?? "</w>"))
         case "Sequence":

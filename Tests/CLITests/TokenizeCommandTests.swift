@@ -11,8 +11,8 @@ final class TokenizeCommandTests: XCTestCase {
     func testEncodeThenDecodeMatchesTransformers() throws {
         for name in ["smollm2", "llama2"] {
             let model = RPP.fixtures.appendingPathComponent("tokenizers/\(name)")
-            let expected = try JSONDecoder().decode(Expected.self,
-                                                    from: Data(contentsOf: model.appendingPathComponent("expected.json")))
+            let data = try Data(contentsOf: model.appendingPathComponent("expected.json"))
+            let expected = try JSONDecoder().decode(Expected.self, from: data)
             let dir = try RPP.temporaryDirectory()
             defer { try? FileManager.default.removeItem(at: dir) }
             let input = dir.appendingPathComponent("in.jsonl")

@@ -39,7 +39,8 @@ final class FixtureTests: XCTestCase {
             for case_ in expected.encode {
                 let ids = try tokenizer.encode(case_.text)
                 if ids != case_.ids {
-                    failures.append("\(name): encode \(case_.text.debugDescription)\n  got  \(ids)\n  want \(case_.ids)")
+                    failures.append("\(name): encode \(case_.text.debugDescription)\n  got  \(ids)"
+                        + "\n  want \(case_.ids)")
                 }
                 let text = try tokenizer.decode(case_.ids)
                 if text.unicodeScalars.elementsEqual(case_.decoded.unicodeScalars) == false {

@@ -56,7 +56,8 @@ final class TokenizerConfigTests: XCTestCase {
         try Data(#"{"eos_token_id": [0, 7]}"#.utf8).write(to: dir.appendingPathComponent("generation_config.json"))
         XCTAssertEqual(try LoadedTokenizer(path: dir.path).stopTokenIDs, [0, 7])
         // A tokenizer.json path reads its siblings too.
-        XCTAssertEqual(try LoadedTokenizer(path: dir.appendingPathComponent("tokenizer.json").path).stopTokenIDs, [0, 7])
+        let file = dir.appendingPathComponent("tokenizer.json").path
+        XCTAssertEqual(try LoadedTokenizer(path: file).stopTokenIDs, [0, 7])
     }
 
     func testMissingFilesAndBadJSONAreClearErrors() throws {
@@ -70,8 +71,8 @@ final class TokenizerConfigTests: XCTestCase {
     }
 
     func tokenizerJSON(_ edit: (inout [String: Any]) -> Void) throws -> Data {
-        var root = try JSONSerialization.jsonObject(with: Data(contentsOf: fixture.appendingPathComponent("tokenizer.json")))
-            as! [String: Any]
+        let data = try Data(contentsOf: fixture.appendingPathComponent("tokenizer.json"))
+        var root = try JSONSerialization.jsonObject(with: data) as! [String: Any]
         edit(&root)
         return try JSONSerialization.data(withJSONObject: root)
     }
