@@ -21,11 +21,23 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from make_tokenizer_fixtures import TEXTS  # noqa: E402
 
 
+ALPHABET = (list("abcXYZ019 .,!?'-_$<>|[]()") + [" ", "  ", "\t", "\n", "\r\n", "\u00a0", "\u3000", "\u2028"]
+            + list("éßΣσςЖж中文ひカ한ع") + ["\u0301", "\u0308", "١٢", "１２", "Ⅻ", "²", "😀", "👍🏽", "🇫🇷", "\u200d"]
+            + ["'s", "'LL", "<|endoftext|>", "<s>", "</s>", "<unk>", "[LS]", "[RS]", "cat", "DoG", "the", "ﬁ"])
+
+
+def random_texts(n):
+    import random
+    rng = random.Random(7)
+    return ["".join(rng.choice(ALPHABET) for _ in range(rng.randint(0, 30))) for _ in range(n)]
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--rpp", default=".build/release/rpp")
     ap.add_argument("--model", required=True)
     ap.add_argument("--megabytes", type=int, default=1)
+    ap.add_argument("--random", type=int, default=0, help="also N random strings over a mixed alphabet")
     args = ap.parse_args()
     hf = transformers.AutoTokenizer.from_pretrained(args.model)
     with tempfile.TemporaryDirectory() as tmp:
@@ -33,6 +45,7 @@ def main():
         subprocess.run([args.rpp, "bench", "tokenize", "--model", args.model, "--megabytes", str(args.megabytes),
                         "--write-corpus", corpus], check=True, stdout=subprocess.DEVNULL)
         texts = list(TEXTS) + [json.loads(l)["text"] for l in open(corpus, encoding="utf-8")]
+        texts += random_texts(args.random)
         inp = os.path.join(tmp, "in.jsonl")
         with open(inp, "w", encoding="utf-8") as f:
             for t in texts:
