@@ -153,6 +153,8 @@ struct AddedVocabulary: Sendable {
             if token.rstrip {
                 while stop < text.count && ScalarProps.isWhitespace(text[stop]) { stop += 1 }
             }
+            // A whitespace token inside the right strip of the previous one (the tokenizers library panics).
+            if start > stop { continue }
             if startOffset < start { out.append((nil, startOffset..<start)) }
             out.append((id, start..<stop))
             startOffset = stop

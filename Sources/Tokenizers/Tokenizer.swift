@@ -48,7 +48,8 @@ public final class Tokenizer: Sendable {
         ids.reserveCapacity(scalars.count / 3)
         for raw in added.split(scalars, normalized: false) {
             if let id = raw.id {
-                ids.append(id)
+                // Empty pieces are dropped, added tokens included (an empty match left by strips).
+                if !raw.range.isEmpty { ids.append(id) }
                 continue
             }
             if raw.range.isEmpty { continue }
@@ -56,7 +57,7 @@ public final class Tokenizer: Sendable {
             if let normalizer { try normalizer.apply(&piece) }
             for segment in added.split(piece.scalars, normalized: true) {
                 if let id = segment.id {
-                    ids.append(id)
+                    if !segment.range.isEmpty { ids.append(id) }
                     continue
                 }
                 if segment.range.isEmpty { continue }

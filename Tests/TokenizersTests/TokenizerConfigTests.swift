@@ -106,3 +106,18 @@ final class TokenizerConfigTests: XCTestCase {
         XCTAssertEqual(try LoadedTokenizer(tokenizer: base, config: config).decode(ids), "Hello, world!")
     }
 }
+
+/// Added tokens whose strips overlap do not crash.
+final class AddedTokenEdgeTests: XCTestCase {
+    func testAWhitespaceTokenInsideAnRStripIsSkipped() throws {
+        let base = try Tokenizer(contentsOf: FixtureTests.root.appendingPathComponent("gpt2/tokenizer.json"))
+        var config = TokenizerConfig()
+        config.extraSpecialTokens = [
+            AddedToken(content: "[RS]", id: -1, special: true, rstrip: true, normalized: false),
+            AddedToken(content: " ", id: -1, special: true, lstrip: true, normalized: false),
+        ]
+        let tokenizer = try LoadedTokenizer(tokenizer: base, config: config)
+        let rs = try XCTUnwrap(tokenizer.tokenizer.id(of: "[RS]"))
+        XCTAssertEqual(try tokenizer.encode("[RS]  "), [rs])
+    }
+}
