@@ -16,7 +16,7 @@ struct RPP: AsyncParsableCommand {
             `rpp replay DIR` record and re-run its updates bit for bit.
             """,
         subcommands: [Inspect.self, Bench.self, ClusterCommand.self] + modelCommands + roleCommands + serverCommands
-            + recordingCommands)
+            + recordingCommands + tokenizerCommands)
 }
 
 /// `rpp inspect ...`: look inside frames, recordings and the RL math.
@@ -30,5 +30,5 @@ struct Inspect: AsyncParsableCommand {
 struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Benchmarks, each against a baseline measured in the same run.",
-        subcommands: [BenchWire.self, BenchRun.self] + modelBenchCommands + rlBenchCommands)
+        subcommands: [BenchWire.self, BenchRun.self] + modelBenchCommands + rlBenchCommands + tokenizerBenchCommands)
 }
