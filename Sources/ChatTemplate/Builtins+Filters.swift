@@ -326,7 +326,11 @@ extension Interpreter {
             return best
         case "attr":
             guard let n = arg(0, "name") else { throw CallError("attr() missing required argument 'name'") }
-            return try getAttribute(v, n.text, line)
+            // Jinja2's attr looks up a Python attribute only, never a dict item.
+            if case .undefined(let hint) = v { throw CallError(hint) }
+            if let m = method(v, n.text) { return m }
+            if case .namespace(let ns) = v, let a = ns.attributes[n.text] { return a }
+            return .undefined(hint: "\(ownerDescription(v)) has no attribute '\(n.text)'")
         case "center":
             let width = intIndex(arg(0, "width") ?? .int(80)) ?? 80
             let s = str(v)

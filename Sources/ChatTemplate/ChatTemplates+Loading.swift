@@ -54,24 +54,33 @@ public struct ChatTemplates: Sendable {
     private static func fromConfig(_ config: URL?, directory: URL?) throws -> ChatTemplates {
         var out = ChatTemplates()
         let cfg = try config.map(readJSON) ?? OrderedDict()
-        // Special tokens: the config first, then the legacy special_tokens_map.json for keys it lacks.
-        var sources = [cfg]
-        if let dir = directory ?? config?.deletingLastPathComponent() {
-            let map = dir.appendingPathComponent("special_tokens_map.json")
-            if FileManager.default.fileExists(atPath: map.path) { sources.append(try readJSON(map)) }
-        }
-        for key in ["bos_token", "eos_token", "unk_token", "sep_token", "pad_token", "cls_token", "mask_token"] {
-            for s in sources {
-                guard let v = s[key] else { continue }
-                if let token = tokenText(v), !token.isEmpty { out.specialTokens[key] = .string(token) }
-                break
+        // Special tokens: the config's, overridden by the legacy special_tokens_map.json unless the config has
+        // an added_tokens_decoder (then transformers ignores that file).
+        var tokens = cfg
+        if cfg["added_tokens_decoder"] == nil, let dir = directory ?? config?.deletingLastPathComponent() {
+            let mapURL = dir.appendingPathComponent("special_tokens_map.json")
+            if FileManager.default.fileExists(atPath: mapURL.path) {
+                let map = try readJSON(mapURL)
+                for (k, v) in map.items {
+                    guard case .string(let key) = k else { continue }
+                    if key == "additional_special_tokens", case .list(let extra) = v {
+                        var merged: [Value] = []
+                        if case .list(let existing)? = cfg[key] { merged = existing }
+                        let texts = merged.compactMap(tokenText)
+                        for t in extra where !texts.contains(tokenText(t) ?? "") { merged.append(t) }
+                        tokens.set(key, .list(merged))
+                    } else {
+                        tokens.set(key, v)
+                    }
+                }
             }
         }
-        for s in sources {
-            guard case .list(let list)? = s["additional_special_tokens"] else { continue }
-            let tokens = list.compactMap(tokenText)
-            if !tokens.isEmpty { out.specialTokens["additional_special_tokens"] = .list(tokens.map { .string($0) }) }
-            break
+        for key in ["bos_token", "eos_token", "unk_token", "sep_token", "pad_token", "cls_token", "mask_token"] {
+            if let v = tokens[key], let token = tokenText(v), !token.isEmpty { out.specialTokens[key] = .string(token) }
+        }
+        if case .list(let list)? = tokens["additional_special_tokens"] {
+            let texts = list.compactMap(tokenText)
+            if !texts.isEmpty { out.specialTokens["additional_special_tokens"] = .list(texts.map { .string($0) }) }
         }
         // Templates: files beside the config win over the config's entry.
         var files: [String: String] = [:]

@@ -33,6 +33,16 @@ final class FixtureTests: XCTestCase {
         }
     }
 
+    /// The first line where two texts differ, both shown escaped (XCTest prints one line per failure).
+    static func firstDifference(_ want: String, _ got: String) -> String {
+        let w = want.components(separatedBy: "\n"), g = got.components(separatedBy: "\n")
+        for i in 0..<max(w.count, g.count) {
+            let a = i < w.count ? w[i] : "<none>", b = i < g.count ? g[i] : "<none>"
+            if a != b { return "line \(i + 1): want \(a.debugDescription) got \(b.debugDescription)" }
+        }
+        return "same lines, different bytes"
+    }
+
     func fixtureDirectories() throws -> [String] {
         try FileManager.default.contentsOfDirectory(atPath: Self.root.path).sorted()
     }
@@ -55,7 +65,7 @@ final class FixtureTests: XCTestCase {
                 let label = "\(name) case \(i)"
                 if case .string(let want)? = d["text"] {
                     if let err = got.error { XCTFail("\(label): expected text, got error \(err)"); continue }
-                    if got.text != want { XCTFail("\(label):\n--- want\n\(want)\n--- got\n\(got.text ?? "")\n---") }
+                    if got.text != want { XCTFail("\(label): \(Self.firstDifference(want, got.text ?? ""))") }
                 } else if case .string(let wantError)? = d["error"] {
                     errors += 1
                     guard let err = got.error else { XCTFail("\(label): expected error \(wantError), got text"); continue }
