@@ -25,6 +25,10 @@ public struct ChatTemplate: Sendable {
     /// Renders one request the way apply_chat_template(..., tokenize=False) does.
     public func render(_ request: ChatRequest, specialTokens: [String: Value] = [:],
                        now: @escaping () -> Date = Date.init) throws -> String {
+        // apply_chat_template fails on an empty conversation before rendering (it inspects messages[0]).
+        if case .list(let list) = request.messages, list.isEmpty {
+            throw RequestError("\"messages\" is empty: there is no conversation to render")
+        }
         var variables = specialTokens
         for (k, v) in request.variables { variables[k] = v }
         var messages = request.messages
@@ -90,9 +94,7 @@ public struct ChatRequest: Sendable {
     public init(object: Value) throws {
         guard case .dict(let d) = object else { throw RequestError("expected a JSON object") }
         guard let messages = d["messages"] else { throw RequestError("missing \"messages\"") }
-        guard case .list(let list) = messages else { throw RequestError("\"messages\" must be a list of message objects") }
-        // apply_chat_template fails on an empty conversation before rendering (it inspects messages[0]).
-        guard !list.isEmpty else { throw RequestError("\"messages\" is empty: there is no conversation to render") }
+        guard case .list = messages else { throw RequestError("\"messages\" must be a list of message objects") }
         var variables: [String: Value] = [:]
         for (k, v) in d.items {
             guard case .string(let key) = k else { continue }
@@ -144,4 +146,13 @@ public struct RequestError: Error, CustomStringConvertible {
     public let message: String
     public init(_ message: String) { self.message = message }
     public var description: String { message }
+}
+
+extension ChatTemplate {
+    /// A JSON string literal as Python's json.dumps(s, ensure_ascii=False) writes it.
+    public static func jsonString(_ s: String) -> String { ChatTemplateJSON.string(s) }
+}
+
+enum ChatTemplateJSON {
+    static func string(_ s: String) -> String { jsonString(s, ascii: false) }
 }

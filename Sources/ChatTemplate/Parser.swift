@@ -109,6 +109,9 @@ struct Parser {
         guard t.kind == .name else { throw fail("tag name expected") }
         let line = t.line
         _ = advance()
+        depth += 1
+        defer { depth -= 1 }
+        if depth > Self.maxDepth { throw fail("blocks nested deeper than \(Self.maxDepth) levels") }
         switch t.value {
         case "if":
             var branches: [(Expr, [Node])] = []
