@@ -93,7 +93,8 @@ extension Interpreter {
             }
             if style.indent != nil { style.itemSeparator = "," }
             if let sep = arg(2, "separators"), !sep.isUndefined {
-                if case .none = sep {} else {
+                if case .none = sep {
+                } else {
                     let seq = try iterate(sep, line)
                     guard seq.count == 2, case .string(let item) = seq[0], case .string(let key) = seq[1] else {
                         throw CallError("separators must be a pair of strings")
@@ -128,10 +129,18 @@ extension Interpreter {
             let list = try items(v, line)
             if args.positional.isEmpty, let attribute = args.keyword.first(where: { $0.0 == "attribute" })?.1 {
                 let def = args.keyword.first { $0.0 == "default" }?.1
-                return .list(try list.map { try attributePath($0, attribute, line, default: def.flatMap { d in
-                    if case .none = d { return nil } else { return d } }) })
+                return .list(
+                    try list.map {
+                        try attributePath(
+                            $0, attribute, line,
+                            default: def.flatMap { d in
+                                if case .none = d { return nil } else { return d }
+                            })
+                    })
             }
-            guard case .string(let f)? = args.positional.first else { throw CallError("map requires a filter argument") }
+            guard case .string(let f)? = args.positional.first else {
+                throw CallError("map requires a filter argument")
+            }
             let rest = Arguments(positional: Array(args.positional.dropFirst()), keyword: args.keyword)
             return .list(try list.map { try filter(f, $0, rest, scope, line) })
         case "select", "reject", "selectattr", "rejectattr":
@@ -164,8 +173,11 @@ extension Interpreter {
             }
             var count = -1
             if let c = arg(2, "count") {
-                if case .none = c {} else {
-                    guard let n = intIndex(c) else { throw CallError("'\(c.typeName)' object cannot be interpreted as an integer") }
+                if case .none = c {
+                } else {
+                    guard let n = intIndex(c) else {
+                        throw CallError("'\(c.typeName)' object cannot be interpreted as an integer")
+                    }
                     count = n
                 }
             }
@@ -181,23 +193,27 @@ extension Interpreter {
             guard case .dict(let d) = v else { throw CallError("'\(v.typeName)' object has no attribute 'items'") }
             let caseSensitive = flag(0, "case_sensitive")
             let by = arg(1, "by")?.text ?? "key"
-            guard by == "key" || by == "value" else { throw CallError("You can only sort by either \"key\" or \"value\"") }
+            guard by == "key" || by == "value" else {
+                throw CallError("You can only sort by either \"key\" or \"value\"")
+            }
             let pairs = d.items.map { Value.tuple([$0.0, $0.1]) }
-            return .list(try sortByKey(pairs, reverse: flag(2, "reverse")) { p in
-                guard case .tuple(let kv) = p else { return p }
-                return lowerIfString(kv[by == "key" ? 0 : 1], caseSensitive)
-            })
+            return .list(
+                try sortByKey(pairs, reverse: flag(2, "reverse")) { p in
+                    guard case .tuple(let kv) = p else { return p }
+                    return lowerIfString(kv[by == "key" ? 0 : 1], caseSensitive)
+                })
         case "sort":
             let list = try items(v, line)
             let caseSensitive = flag(1, "case_sensitive")
             let attribute = arg(2, "attribute")
-            return .list(try sortByKey(list, reverse: flag(0, "reverse")) { item in
-                var k = item
-                if let attribute, !attribute.isUndefined {
-                    if case .none = attribute {} else { k = try attributePath(item, attribute, line) }
-                }
-                return lowerIfString(k, caseSensitive)
-            })
+            return .list(
+                try sortByKey(list, reverse: flag(0, "reverse")) { item in
+                    var k = item
+                    if let attribute, !attribute.isUndefined {
+                        if case .none = attribute {} else { k = try attributePath(item, attribute, line) }
+                    }
+                    return lowerIfString(k, caseSensitive)
+                })
         case "unique":
             let list = try items(v, line)
             let caseSensitive = flag(0, "case_sensitive")
@@ -274,7 +290,9 @@ extension Interpreter {
             var precision = 0
             if let p = arg(0, "precision"), let n = intIndex(p) { precision = n }
             let method = arg(1, "method")?.text ?? "common"
-            guard ["common", "ceil", "floor"].contains(method) else { throw CallError("method must be common, ceil or floor") }
+            guard ["common", "ceil", "floor"].contains(method) else {
+                throw CallError("method must be common, ceil or floor")
+            }
             guard let n = Number(v) else { throw CallError("type \(v.typeName) doesn't define __round__ method") }
             if case .int(let i) = n, method == "common" { return .int(i) }
             let x = n.double
@@ -320,7 +338,8 @@ extension Interpreter {
             }
             var best = list[0]
             for item in list.dropFirst() {
-                let better = name == "min" ? try less(try key(item), try key(best)) : try less(try key(best), try key(item))
+                let better =
+                    name == "min" ? try less(try key(item), try key(best)) : try less(try key(best), try key(item))
                 if better { best = item }
             }
             return best
@@ -343,65 +362,4 @@ extension Interpreter {
             throw CallError("unknown filter '\(name)'")
         }
     }
-
-    func toInt(_ v: Value, base: Int) -> Value? {
-        switch v {
-        case .int(let i): return .int(i)
-        case .bool(let b): return .int(b ? 1 : 0)
-        case .double(let d):
-            guard d.isFinite, abs(d) < 9.2e18 else { return nil }
-            return .int(Int(d))
-        case .string(let s):
-            var t = pythonStrip(s, nil, left: true, right: true).replacingOccurrences(of: "_", with: "")
-            var sign = 1
-            if t.hasPrefix("-") { sign = -1; t.removeFirst() } else if t.hasPrefix("+") { t.removeFirst() }
-            var b = base
-            for (p, r) in [("0x", 16), ("0o", 8), ("0b", 2)] where t.lowercased().hasPrefix(p) && (base == r || base == 0) {
-                t.removeFirst(2)
-                b = r
-            }
-            if b == 0 { b = 10 }
-            if let i = Int(t, radix: b) { return .int(sign * i) }
-            if let d = toFloat(v), d.isFinite, abs(d) < 9.2e18 { return .int(Int(d)) }
-            return nil
-        default: return nil
-        }
-    }
-
-    func toFloat(_ v: Value) -> Double? {
-        switch v {
-        case .int(let i): return Double(i)
-        case .bool(let b): return b ? 1 : 0
-        case .double(let d): return d
-        case .string(let s):
-            let t = pythonStrip(s, nil, left: true, right: true).replacingOccurrences(of: "_", with: "").lowercased()
-            switch t {
-            case "inf", "+inf", "infinity", "+infinity": return .infinity
-            case "-inf", "-infinity": return -.infinity
-            case "nan", "+nan", "-nan": return .nan
-            default:
-                guard !t.isEmpty, t.allSatisfy({ "0123456789.e+-".contains($0) }) else { return nil }
-                return Double(t)
-            }
-        default: return nil
-        }
-    }
-}
-
-/// Jinja2's title filter: each word (split at whitespace, - ( { [ <) gets a capital and lower-case rest.
-func jinjaTitle(_ s: String) -> String {
-    let separators: Set<Unicode.Scalar> = ["-", "(", "{", "[", "<"]
-    var out = ""
-    var atStart = true
-    for u in s.unicodeScalars {
-        let isSep = separators.contains(u) || isPythonSpace(u)
-        if isSep {
-            out.unicodeScalars.append(u)
-            atStart = true
-        } else {
-            out += atStart ? String(u).uppercased() : String(u).lowercased()
-            atStart = false
-        }
-    }
-    return out
 }

@@ -21,7 +21,9 @@ extension Interpreter {
             case "copy": f = { _ in .dict(d) }
             case "get":
                 f = { args in
-                    guard let key = args.value(0, "key") else { throw CallError("get expected at least 1 argument, got 0") }
+                    guard let key = args.value(0, "key") else {
+                        throw CallError("get expected at least 1 argument, got 0")
+                    }
                     return d.get(key) ?? (args.value(1, "default") ?? .none)
                 }
             default: f = nil
@@ -33,17 +35,19 @@ extension Interpreter {
             }
             switch name {
             case "index":
-                return .callable(Callable(name) { args, _ in
-                    guard let x = args.value(0, "value"), let i = a.firstIndex(where: { pythonEqual($0, x) }) else {
-                        throw CallError("\(args.value(0, "value")?.repr ?? "value") is not in list")
-                    }
-                    return .int(i)
-                })
+                return .callable(
+                    Callable(name) { args, _ in
+                        guard let x = args.value(0, "value"), let i = a.firstIndex(where: { pythonEqual($0, x) }) else {
+                            throw CallError("\(args.value(0, "value")?.repr ?? "value") is not in list")
+                        }
+                        return .int(i)
+                    })
             case "count":
-                return .callable(Callable(name) { args, _ in
-                    let x = args.value(0, "value") ?? .none
-                    return .int(a.filter { pythonEqual($0, x) }.count)
-                })
+                return .callable(
+                    Callable(name) { args, _ in
+                        let x = args.value(0, "value") ?? .none
+                        return .int(a.filter { pythonEqual($0, x) }.count)
+                    })
             case "copy":
                 return .callable(Callable(name) { _, _ in obj })
             default: return nil
@@ -74,7 +78,9 @@ extension Interpreter {
                 let sep = try self.stringArgument(args, 0, "sep", method: name)
                 var maxsplit = -1
                 if let m = args.value(1, "maxsplit") {
-                    guard case .int(let i) = m else { throw CallError("'\(m.typeName)' object cannot be interpreted as an integer") }
+                    guard case .int(let i) = m else {
+                        throw CallError("'\(m.typeName)' object cannot be interpreted as an integer")
+                    }
                     maxsplit = i
                 }
                 if sep == "" { throw CallError("empty separator") }
@@ -87,7 +93,9 @@ extension Interpreter {
             }
         case "startswith", "endswith":
             return { args in
-                guard let p = args.value(0, "prefix") else { throw CallError("\(name) takes at least 1 argument (0 given)") }
+                guard let p = args.value(0, "prefix") else {
+                    throw CallError("\(name) takes at least 1 argument (0 given)")
+                }
                 let options: [Value]
                 switch p {
                 case .tuple(let a): options = a
@@ -99,7 +107,9 @@ extension Interpreter {
                 for o in options {
                     guard case .string(let x) = o else { throw CallError("tuple for \(name) must only contain str") }
                     let v = Array(x.unicodeScalars)
-                    if v.count <= u.count && (name == "startswith" ? Array(u[..<v.count]) == v : Array(u[(u.count - v.count)...]) == v) {
+                    if v.count <= u.count
+                        && (name == "startswith" ? Array(u[..<v.count]) == v : Array(u[(u.count - v.count)...]) == v)
+                    {
                         return .bool(true)
                     }
                 }
@@ -111,13 +121,16 @@ extension Interpreter {
         case "capitalize": return { _ in .string(pythonCapitalize(s)) }
         case "swapcase":
             return { _ in
-                .string(s.unicodeScalars.map { u -> String in
-                    u.properties.isUppercase ? String(u).lowercased() : (u.properties.isLowercase ? String(u).uppercased() : String(u))
-                }.joined())
+                .string(
+                    s.unicodeScalars.map { u -> String in
+                        u.properties.isUppercase
+                            ? String(u).lowercased() : (u.properties.isLowercase ? String(u).uppercased() : String(u))
+                    }.joined())
             }
         case "replace":
             return { args in
-                guard case .string(let old)? = args.value(0, "old"), case .string(let new)? = args.value(1, "new") else {
+                guard case .string(let old)? = args.value(0, "old"), case .string(let new)? = args.value(1, "new")
+                else {
                     throw CallError("replace() arguments must be str")
                 }
                 var count = -1
@@ -126,8 +139,11 @@ extension Interpreter {
             }
         case "find", "rfind", "index", "rindex", "count":
             return { args in
-                guard case .string(let sub)? = args.value(0, "sub") else { throw CallError("\(name)() argument must be str") }
-                let h = Array(s.unicodeScalars), n = Array(sub.unicodeScalars)
+                guard case .string(let sub)? = args.value(0, "sub") else {
+                    throw CallError("\(name)() argument must be str")
+                }
+                let h = Array(s.unicodeScalars)
+                let n = Array(sub.unicodeScalars)
                 var hits: [Int] = []
                 var i = 0
                 while let j = findScalars(h, n, from: i) {
@@ -141,7 +157,9 @@ extension Interpreter {
                 case "find": return .int(hits.first ?? -1)
                 case "rfind": return .int(hits.last ?? -1)
                 default:
-                    guard let j = (name == "index" ? hits.first : hits.last) else { throw CallError("substring not found") }
+                    guard let j = (name == "index" ? hits.first : hits.last) else {
+                        throw CallError("substring not found")
+                    }
                     return .int(j)
                 }
             }
@@ -165,7 +183,11 @@ extension Interpreter {
             return { _ in .bool(!s.isEmpty && s.unicodeScalars.allSatisfy { $0.properties.isAlphabetic }) }
         case "isalnum":
             return { _ in
-                .bool(!s.isEmpty && s.unicodeScalars.allSatisfy { $0.properties.isAlphabetic || $0.properties.numericType != nil })
+                .bool(
+                    !s.isEmpty
+                        && s.unicodeScalars.allSatisfy {
+                            $0.properties.isAlphabetic || $0.properties.numericType != nil
+                        })
             }
         case "isspace": return { _ in .bool(!s.isEmpty && s.unicodeScalars.allSatisfy(isPythonSpace)) }
         case "isupper":
@@ -234,7 +256,8 @@ func pythonSplitLines(_ s: String, keepEnds: Bool) -> [String] {
     let breaks: Set<UInt32> = [0x0A, 0x0B, 0x0C, 0x0D, 0x1C, 0x1D, 0x1E, 0x85, 0x2028, 0x2029]
     let u = Array(s.unicodeScalars)
     var out: [String] = []
-    var start = 0, i = 0
+    var start = 0
+    var i = 0
     while i < u.count {
         if breaks.contains(u[i].value) {
             var end = i + 1
@@ -251,12 +274,16 @@ func pythonSplitLines(_ s: String, keepEnds: Bool) -> [String] {
 }
 
 func pythonReplace(_ s: String, _ old: String, _ new: String, _ count: Int) -> String {
-    let u = Array(s.unicodeScalars), o = Array(old.unicodeScalars)
+    let u = Array(s.unicodeScalars)
+    let o = Array(old.unicodeScalars)
     var out = String.UnicodeScalarView()
     var done = 0
     if o.isEmpty {
         for (i, c) in u.enumerated() {
-            if count < 0 || done < count { out.append(contentsOf: new.unicodeScalars); done += 1 }
+            if count < 0 || done < count {
+                out.append(contentsOf: new.unicodeScalars)
+                done += 1
+            }
             out.append(c)
             _ = i
         }
@@ -265,7 +292,7 @@ func pythonReplace(_ s: String, _ old: String, _ new: String, _ count: Int) -> S
     }
     var i = 0
     while i < u.count {
-        if (count < 0 || done < count), let j = findScalars(u, o, from: i) {
+        if count < 0 || done < count, let j = findScalars(u, o, from: i) {
             out.append(contentsOf: u[i..<j])
             out.append(contentsOf: new.unicodeScalars)
             i = j + o.count
@@ -307,8 +334,14 @@ func pythonFormat(_ s: String, _ args: Arguments) throws -> String {
     while i < u.count {
         let c = u[i]
         if c == "{" {
-            if i + 1 < u.count, u[i + 1] == "{" { out += "{"; i += 2; continue }
-            guard let close = u[i...].firstIndex(of: "}") else { throw CallError("Single '{' encountered in format string") }
+            if i + 1 < u.count, u[i + 1] == "{" {
+                out += "{"
+                i += 2
+                continue
+            }
+            guard let close = u[i...].firstIndex(of: "}") else {
+                throw CallError("Single '{' encountered in format string")
+            }
             let field = String(String.UnicodeScalarView(u[(i + 1)..<close]))
             if field.contains(":") || field.contains("!") {
                 throw CallError("format specs and conversions in str.format are not supported")
@@ -322,11 +355,17 @@ func pythonFormat(_ s: String, _ args: Arguments) throws -> String {
             } else {
                 value = args.keyword.first { $0.0 == field }?.1
             }
-            guard let v = value else { throw CallError("Replacement index \(field.isEmpty ? String(auto - 1) : field) out of range") }
+            guard let v = value else {
+                throw CallError("Replacement index \(field.isEmpty ? String(auto - 1) : field) out of range")
+            }
             out += v.text
             i = close + 1
         } else if c == "}" {
-            if i + 1 < u.count, u[i + 1] == "}" { out += "}"; i += 2; continue }
+            if i + 1 < u.count, u[i + 1] == "}" {
+                out += "}"
+                i += 2
+                continue
+            }
             throw CallError("Single '}' encountered in format string")
         } else {
             out.unicodeScalars.append(c)
@@ -334,4 +373,14 @@ func pythonFormat(_ s: String, _ args: Arguments) throws -> String {
         }
     }
     return out
+}
+
+/// Python's str.isspace for one code point.
+func isPythonSpace(_ u: Unicode.Scalar) -> Bool {
+    switch u.value {
+    case 0x09...0x0D, 0x1C...0x20, 0x85, 0xA0, 0x1680, 0x2000...0x200A, 0x2028, 0x2029, 0x202F, 0x205F, 0x3000:
+        return true
+    default:
+        return false
+    }
 }

@@ -1,9 +1,10 @@
 // Jinja2's tests (`x is defined`, `x is divisibleby 3`, ...) and the globals transformers provides.
 import Foundation
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 extension Interpreter {
@@ -104,50 +105,64 @@ extension Interpreter {
     /// transformers' raise_exception and strftime_now.
     func globals() -> [String: Value] {
         var g: [String: Value] = [:]
-        g["raise_exception"] = .callable(Callable("raise_exception") { args, _ in
-            throw CallError(args.value(0, "message")?.text ?? "", raised: true)
-        })
-        g["strftime_now"] = .callable(Callable("strftime_now") { args, interpreter in
-            guard let f = args.value(0, "format") else { throw CallError("strftime_now() missing argument 'format'") }
-            return .string(strftime(f.text, interpreter.now()))
-        })
-        g["namespace"] = .callable(Callable("namespace") { args, _ in
-            var d = OrderedDict()
-            if let first = args.positional.first {
-                guard case .dict(let initial) = first else { throw CallError("namespace() takes a mapping") }
-                d = initial
-            }
-            for (k, v) in args.keyword { d.set(k, v) }
-            return .namespace(Namespace(d))
-        })
-        g["dict"] = .callable(Callable("dict") { args, _ in
-            var d = OrderedDict()
-            if case .dict(let initial)? = args.positional.first { d = initial }
-            for (k, v) in args.keyword { d.set(k, v) }
-            return .dict(d)
-        })
-        g["range"] = .callable(Callable("range") { args, _ in
-            let ints = try args.positional.map { v -> Int in
-                switch v {
-                case .int(let i): return i
-                case .bool(let b): return b ? 1 : 0
-                default: throw CallError("'\(v.typeName)' object cannot be interpreted as an integer")
+        g["raise_exception"] = .callable(
+            Callable("raise_exception") { args, _ in
+                throw CallError(args.value(0, "message")?.text ?? "", raised: true)
+            })
+        g["strftime_now"] = .callable(
+            Callable("strftime_now") { args, interpreter in
+                guard let f = args.value(0, "format") else {
+                    throw CallError("strftime_now() missing argument 'format'")
                 }
-            }
-            var start = 0, stop = 0, step = 1
-            switch ints.count {
-            case 1: stop = ints[0]
-            case 2: start = ints[0]; stop = ints[1]
-            case 3: start = ints[0]; stop = ints[1]; step = ints[2]
-            default: throw CallError("range expected 1 to 3 arguments, got \(ints.count)")
-            }
-            guard step != 0 else { throw CallError("range() arg 3 must not be zero") }
-            let values = Array(stride(from: start, to: stop, by: step))
-            guard values.count <= 100_000 else {
-                throw CallError("Range too big. The sandbox blocks ranges larger than MAX_RANGE (100000).")
-            }
-            return .list(values.map { .int($0) })
-        })
+                return .string(strftime(f.text, interpreter.now()))
+            })
+        g["namespace"] = .callable(
+            Callable("namespace") { args, _ in
+                var d = OrderedDict()
+                if let first = args.positional.first {
+                    guard case .dict(let initial) = first else { throw CallError("namespace() takes a mapping") }
+                    d = initial
+                }
+                for (k, v) in args.keyword { d.set(k, v) }
+                return .namespace(Namespace(d))
+            })
+        g["dict"] = .callable(
+            Callable("dict") { args, _ in
+                var d = OrderedDict()
+                if case .dict(let initial)? = args.positional.first { d = initial }
+                for (k, v) in args.keyword { d.set(k, v) }
+                return .dict(d)
+            })
+        g["range"] = .callable(
+            Callable("range") { args, _ in
+                let ints = try args.positional.map { v -> Int in
+                    switch v {
+                    case .int(let i): return i
+                    case .bool(let b): return b ? 1 : 0
+                    default: throw CallError("'\(v.typeName)' object cannot be interpreted as an integer")
+                    }
+                }
+                var start = 0
+                var stop = 0
+                var step = 1
+                switch ints.count {
+                case 1: stop = ints[0]
+                case 2:
+                    start = ints[0]
+                    stop = ints[1]
+                case 3:
+                    start = ints[0]
+                    stop = ints[1]
+                    step = ints[2]
+                default: throw CallError("range expected 1 to 3 arguments, got \(ints.count)")
+                }
+                guard step != 0 else { throw CallError("range() arg 3 must not be zero") }
+                let values = Array(stride(from: start, to: stop, by: step))
+                guard values.count <= 100_000 else {
+                    throw CallError("Range too big. The sandbox blocks ranges larger than MAX_RANGE (100000).")
+                }
+                return .list(values.map { .int($0) })
+            })
         return g
     }
 }
@@ -161,7 +176,9 @@ func strftime(_ format: String, _ date: Date) -> String {
     while size <= 1 << 16 {
         var buffer = [CChar](repeating: 0, count: size)
         let n = strftime(&buffer, size, format, &parts)
-        if n > 0 || format.isEmpty { return String(decoding: buffer[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self) }
+        if n > 0 || format.isEmpty {
+            return String(decoding: buffer[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        }
         size *= 4
     }
     return ""

@@ -23,8 +23,10 @@ public struct ChatTemplate: Sendable {
     }
 
     /// Renders one request the way apply_chat_template(..., tokenize=False) does.
-    public func render(_ request: ChatRequest, specialTokens: [String: Value] = [:],
-                       now: @escaping () -> Date = Date.init) throws -> String {
+    public func render(
+        _ request: ChatRequest, specialTokens: [String: Value] = [:],
+        now: @escaping () -> Date = Date.init
+    ) throws -> String {
         // apply_chat_template fails on an empty conversation before rendering (it inspects messages[0]).
         if case .list(let list) = request.messages, list.isEmpty {
             throw RequestError("\"messages\" is empty: there is no conversation to render")
@@ -45,9 +47,12 @@ public struct ChatTemplate: Sendable {
         if let finalText {
             let mark = String(tag.dropLast())
             guard text.contains(pythonStrip(finalText, nil, left: true, right: true)),
-                  let range = text.range(of: mark, options: .backwards) else {
-                throw TemplateError(.runtime, line: 0, "continue_final_message is set but the final message does not "
-                    + "appear in the chat after applying the chat template")
+                let range = text.range(of: mark, options: .backwards)
+            else {
+                throw TemplateError(
+                    .runtime, line: 0,
+                    "continue_final_message is set but the final message does not "
+                        + "appear in the chat after applying the chat template")
             }
             if text[range.lowerBound...].hasPrefix(tag) {
                 text = String(text[..<range.lowerBound])
@@ -79,8 +84,10 @@ public struct ChatRequest: Sendable {
     /// Every other variable (date_string, enable_thinking, ...); they override special tokens.
     public var variables: [String: Value]
 
-    public init(messages: Value, tools: Value? = nil, documents: Value? = nil, addGenerationPrompt: Bool = false,
-                continueFinalMessage: Bool = false, variables: [String: Value] = [:]) {
+    public init(
+        messages: Value, tools: Value? = nil, documents: Value? = nil, addGenerationPrompt: Bool = false,
+        continueFinalMessage: Bool = false, variables: [String: Value] = [:]
+    ) {
         self.messages = messages
         self.tools = tools
         self.documents = documents
@@ -106,9 +113,10 @@ public struct ChatRequest: Sendable {
             if let v = d[key], case .none = v { return nil }
             return d[key]
         }
-        self.init(messages: messages, tools: optional("tools"), documents: optional("documents"),
-                  addGenerationPrompt: d["add_generation_prompt"]?.isTruthy ?? false,
-                  continueFinalMessage: d["continue_final_message"]?.isTruthy ?? false, variables: variables)
+        self.init(
+            messages: messages, tools: optional("tools"), documents: optional("documents"),
+            addGenerationPrompt: d["add_generation_prompt"]?.isTruthy ?? false,
+            continueFinalMessage: d["continue_final_message"]?.isTruthy ?? false, variables: variables)
         if continueFinalMessage && addGenerationPrompt {
             throw RequestError("continue_final_message and add_generation_prompt are not compatible")
         }
@@ -134,7 +142,8 @@ public struct ChatRequest: Sendable {
                     return (.list(list), t)
                 }
             }
-            throw RequestError("continue_final_message is set but we could not find any text to continue in the final message")
+            throw RequestError(
+                "continue_final_message is set but we could not find any text to continue in the final message")
         default:
             throw RequestError("continue_final_message is set but the final message's content is not text")
         }

@@ -35,7 +35,9 @@ public struct ChatTemplates: Sendable {
     }
 
     private static func read(_ url: URL) throws -> String {
-        guard let data = FileManager.default.contents(atPath: url.path) else { throw LoadError("cannot read \(url.path)") }
+        guard let data = FileManager.default.contents(atPath: url.path) else {
+            throw LoadError("cannot read \(url.path)")
+        }
         guard let s = String(data: data, encoding: .utf8) else { throw LoadError("\(url.path) is not UTF-8 text") }
         return s
     }
@@ -103,7 +105,9 @@ public struct ChatTemplates: Sendable {
             case .string(let s): out.single = s
             case .list(let entries):
                 for e in entries {
-                    guard case .dict(let d) = e, case .string(let name)? = d["name"], case .string(let tpl)? = d["template"] else {
+                    guard case .dict(let d) = e, case .string(let name)? = d["name"],
+                        case .string(let tpl)? = d["template"]
+                    else {
                         throw LoadError("chat_template: each entry must be {\"name\": ..., \"template\": ...}")
                     }
                     out.named[name] = tpl
@@ -119,7 +123,9 @@ public struct ChatTemplates: Sendable {
     static func tokenText(_ v: Value) -> String? {
         switch v {
         case .string(let s): return s
-        case .dict(let d): if case .string(let s)? = d["content"] { return s }; return nil
+        case .dict(let d):
+            if case .string(let s)? = d["content"] { return s }
+            return nil
         default: return nil
         }
     }
@@ -129,22 +135,27 @@ public struct ChatTemplates: Sendable {
     public func select(name: String? = nil, hasTools: Bool) throws -> String {
         if named.isEmpty {
             guard let single else {
-                throw LoadError("the model has no chat template (no chat_template in tokenizer_config.json and no "
-                    + "chat_template.jinja)")
+                throw LoadError(
+                    "the model has no chat template (no chat_template in tokenizer_config.json and no "
+                        + "chat_template.jinja)")
             }
-            if let name { throw LoadError("the model has one unnamed chat template; there is no template named '\(name)'") }
+            if let name {
+                throw LoadError("the model has one unnamed chat template; there is no template named '\(name)'")
+            }
             return single
         }
         if let name {
             guard let t = named[name] else {
-                throw LoadError("no chat template named '\(name)'; the model has \(named.keys.sorted().joined(separator: ", "))")
+                throw LoadError(
+                    "no chat template named '\(name)'; the model has \(named.keys.sorted().joined(separator: ", "))")
             }
             return t
         }
         if hasTools, let t = named["tool_use"] { return t }
         if let t = named["default"] { return t }
-        throw LoadError("the model has several chat templates and none is named 'default'; choose one of "
-            + named.keys.sorted().joined(separator: ", "))
+        throw LoadError(
+            "the model has several chat templates and none is named 'default'; choose one of "
+                + named.keys.sorted().joined(separator: ", "))
     }
 }
 

@@ -21,8 +21,9 @@ extension Interpreter {
         case .item(let obj, let key):
             let o = try eval(obj, scope)
             if case .slice(let a, let b, let c) = key.kind {
-                return try slice(o, a.map { try eval($0, scope) }, b.map { try eval($0, scope) },
-                                 c.map { try eval($0, scope) }, e.line)
+                return try slice(
+                    o, a.map { try eval($0, scope) }, b.map { try eval($0, scope) },
+                    c.map { try eval($0, scope) }, e.line)
             }
             return try getItem(o, try eval(key, scope), e.line)
         case .slice:
@@ -73,7 +74,8 @@ extension Interpreter {
         case .conditional(let test, let then, let otherwise):
             if try eval(test, scope).isTruthy { return try eval(then, scope) }
             if let otherwise { return try eval(otherwise, scope) }
-            return .undefined(hint: "the inline if-expression on line \(e.line) evaluated to false and no else section was defined.")
+            return .undefined(
+                hint: "the inline if-expression on line \(e.line) evaluated to false and no else section was defined.")
         }
     }
 
@@ -83,7 +85,9 @@ extension Interpreter {
         if let star = args.starArgs { out.positional += try iterate(try eval(star, scope), star.line) }
         out.keyword = try args.keyword.map { ($0.0, try eval($0.1, scope)) }
         if let star = args.starKwargs {
-            guard case .dict(let d) = try eval(star, scope) else { throw error(star.line, "** argument must be a mapping") }
+            guard case .dict(let d) = try eval(star, scope) else {
+                throw error(star.line, "** argument must be a mapping")
+            }
             for (k, v) in d.items { out.keyword.append((k.text, v)) }
         }
         return out
@@ -170,7 +174,8 @@ extension Interpreter {
         let st = try bound(step) ?? 1
         guard st != 0 else { throw error(line, "slice step cannot be zero") }
         func indices(_ n: Int) throws -> [Int] {
-            var a = try bound(start), b = try bound(stop)
+            var a = try bound(start)
+            var b = try bound(stop)
             if st > 0 {
                 a = a.map { $0 < 0 ? max(0, $0 + n) : min($0, n) } ?? 0
                 b = b.map { $0 < 0 ? max(0, $0 + n) : min($0, n) } ?? n

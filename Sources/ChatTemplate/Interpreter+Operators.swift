@@ -77,10 +77,14 @@ extension Interpreter {
         case ("+", .string, _): throw error(line, "can only concatenate str (not \"\(b.typeName)\") to str")
         case ("+", .list, _): throw error(line, "can only concatenate list (not \"\(b.typeName)\") to list")
         case ("*", .string, _), ("*", .list, _), ("*", .tuple, _):
-            guard let n = intIndex(b) else { throw error(line, "can't multiply sequence by non-int of type '\(b.typeName)'") }
+            guard let n = intIndex(b) else {
+                throw error(line, "can't multiply sequence by non-int of type '\(b.typeName)'")
+            }
             return try repeatSequence(a, n, line)
         case ("*", _, .string), ("*", _, .list), ("*", _, .tuple):
-            guard let n = intIndex(a) else { throw error(line, "can't multiply sequence by non-int of type '\(a.typeName)'") }
+            guard let n = intIndex(a) else {
+                throw error(line, "can't multiply sequence by non-int of type '\(a.typeName)'")
+            }
             return try repeatSequence(b, n, line)
         case ("%", .string, _):
             throw error(line, "printf-style formatting ('%' on a string) is not supported")
@@ -129,7 +133,9 @@ extension Interpreter {
                 return .int(r != 0 && ((r < 0) != (j < 0)) ? r + j : r)
             case "**":
                 if j >= 0 {
-                    var result = 1, base = i, e = j
+                    var result = 1
+                    var base = i
+                    var e = j
                     while e > 0 {
                         if e & 1 == 1 {
                             let (r, o) = result.multipliedReportingOverflow(by: base)
@@ -150,7 +156,8 @@ extension Interpreter {
             default: break
             }
         }
-        let a = x.double, b = y.double
+        let a = x.double
+        let b = y.double
         switch op {
         case "+": return .double(a + b)
         case "-": return .double(a - b)
@@ -203,7 +210,8 @@ extension Interpreter {
                 if case .undefined(let hint) = item { throw error(line, hint) }
                 throw error(line, "'in <string>' requires string as left operand, not \(item.typeName)")
             }
-            return sub.isEmpty || s.unicodeScalars.count >= sub.unicodeScalars.count && findScalars(s, sub, from: 0) != nil
+            return sub.isEmpty
+                || s.unicodeScalars.count >= sub.unicodeScalars.count && findScalars(s, sub, from: 0) != nil
         case .list(let a), .tuple(let a): return a.contains { pythonEqual($0, item) }
         case .dict(let d): return d.get(item) != nil
         case .undefined: return false
@@ -217,7 +225,8 @@ extension Interpreter {
 
 /// The index (in Unicode scalars) of `needle` in `haystack` at or after `from`.
 func findScalars(_ haystack: String, _ needle: String, from: Int) -> Int? {
-    let h = Array(haystack.unicodeScalars), n = Array(needle.unicodeScalars)
+    let h = Array(haystack.unicodeScalars)
+    let n = Array(needle.unicodeScalars)
     return findScalars(h, n, from: from)
 }
 
@@ -228,7 +237,10 @@ func findScalars(_ h: [Unicode.Scalar], _ n: [Unicode.Scalar], from: Int) -> Int
     while i <= h.count - n.count {
         if h[i] == n[0] {
             var ok = true
-            for k in 1..<n.count where h[i + k] != n[k] { ok = false; break }
+            for k in 1..<n.count where h[i + k] != n[k] {
+                ok = false
+                break
+            }
             if ok { return i }
         }
         i += 1

@@ -101,8 +101,10 @@ public final class Interpreter {
         return .normal
     }
 
-    private func runFor(_ line: Int, _ target: Target, _ iterable: Expr, _ condition: Expr?, _ body: [Node],
-                        _ otherwise: [Node], _ scope: Scope, _ out: inout String) throws -> Flow {
+    private func runFor(
+        _ line: Int, _ target: Target, _ iterable: Expr, _ condition: Expr?, _ body: [Node],
+        _ otherwise: [Node], _ scope: Scope, _ out: inout String
+    ) throws -> Flow {
         var items = try iterate(try eval(iterable, scope), line)
         if let condition {
             var kept: [Value] = []
@@ -137,10 +139,13 @@ public final class Interpreter {
         d.set("depth0", .int(0))
         d.set("previtem", i > 0 ? items[i - 1] : .undefined(hint: "there is no previous item"))
         d.set("nextitem", i + 1 < n ? items[i + 1] : .undefined(hint: "there is no next item"))
-        d.set("cycle", .callable(Callable("cycle") { args, _ in
-            guard !args.positional.isEmpty else { throw CallError("no items for cycling given") }
-            return args.positional[i % args.positional.count]
-        }))
+        d.set(
+            "cycle",
+            .callable(
+                Callable("cycle") { args, _ in
+                    guard !args.positional.isEmpty else { throw CallError("no items for cycling given") }
+                    return args.positional[i % args.positional.count]
+                }))
         return .dict(d)
     }
 
@@ -168,9 +173,11 @@ public final class Interpreter {
             if case .undefined(let hint) = value { throw error(line, hint) }
             let items = try iterate(value, line)
             guard items.count == targets.count else {
-                throw error(line, items.count > targets.count
-                    ? "too many values to unpack (expected \(targets.count))"
-                    : "not enough values to unpack (expected \(targets.count), got \(items.count))")
+                throw error(
+                    line,
+                    items.count > targets.count
+                        ? "too many values to unpack (expected \(targets.count))"
+                        : "not enough values to unpack (expected \(targets.count), got \(items.count))")
             }
             for (t, v) in zip(targets, items) { try assign(t, v, scope, line) }
         }

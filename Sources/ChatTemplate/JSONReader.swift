@@ -49,7 +49,10 @@ private struct JSONParser {
             pos += 1
             var d = OrderedDict()
             skipSpace()
-            if pos < bytes.count, bytes[pos] == UInt8(ascii: "}") { pos += 1; return .dict(d) }
+            if pos < bytes.count, bytes[pos] == UInt8(ascii: "}") {
+                pos += 1
+                return .dict(d)
+            }
             while true {
                 skipSpace()
                 guard pos < bytes.count, bytes[pos] == UInt8(ascii: "\"") else { throw fail("expected a string key") }
@@ -61,22 +64,37 @@ private struct JSONParser {
                 d.set(key, try value(depth: depth + 1))
                 skipSpace()
                 guard pos < bytes.count else { throw fail("unterminated object") }
-                if bytes[pos] == UInt8(ascii: ",") { pos += 1; continue }
-                if bytes[pos] == UInt8(ascii: "}") { pos += 1; return .dict(d) }
+                if bytes[pos] == UInt8(ascii: ",") {
+                    pos += 1
+                    continue
+                }
+                if bytes[pos] == UInt8(ascii: "}") {
+                    pos += 1
+                    return .dict(d)
+                }
                 throw fail("expected ',' or '}'")
             }
         case UInt8(ascii: "["):
             pos += 1
             var a: [Value] = []
             skipSpace()
-            if pos < bytes.count, bytes[pos] == UInt8(ascii: "]") { pos += 1; return .list(a) }
+            if pos < bytes.count, bytes[pos] == UInt8(ascii: "]") {
+                pos += 1
+                return .list(a)
+            }
             while true {
                 skipSpace()
                 a.append(try value(depth: depth + 1))
                 skipSpace()
                 guard pos < bytes.count else { throw fail("unterminated array") }
-                if bytes[pos] == UInt8(ascii: ",") { pos += 1; continue }
-                if bytes[pos] == UInt8(ascii: "]") { pos += 1; return .list(a) }
+                if bytes[pos] == UInt8(ascii: ",") {
+                    pos += 1
+                    continue
+                }
+                if bytes[pos] == UInt8(ascii: "]") {
+                    pos += 1
+                    return .list(a)
+                }
                 throw fail("expected ',' or ']'")
             }
         case UInt8(ascii: "\""): return .string(try string())
@@ -96,7 +114,10 @@ private struct JSONParser {
         if pos < bytes.count, bytes[pos] == UInt8(ascii: "-") { pos += 1 }
         let digitsStart = pos
         while pos < bytes.count, bytes[pos] >= 0x30, bytes[pos] <= 0x39 { pos += 1 }
-        guard pos > digitsStart else { pos = start; throw fail("unexpected character") }
+        guard pos > digitsStart else {
+            pos = start
+            throw fail("unexpected character")
+        }
         var isFloat = false
         if pos < bytes.count, bytes[pos] == UInt8(ascii: ".") {
             isFloat = true
@@ -132,9 +153,16 @@ private struct JSONParser {
         while true {
             guard pos < bytes.count else { throw fail("unterminated string") }
             let b = bytes[pos]
-            if b == UInt8(ascii: "\"") { pos += 1; break }
+            if b == UInt8(ascii: "\"") {
+                pos += 1
+                break
+            }
             if b < 0x20 { throw fail("control character in a string") }
-            if b != UInt8(ascii: "\\") { out.append(b); pos += 1; continue }
+            if b != UInt8(ascii: "\\") {
+                out.append(b)
+                pos += 1
+                continue
+            }
             pos += 1
             guard pos < bytes.count else { throw fail("unterminated string") }
             let e = bytes[pos]
@@ -151,7 +179,8 @@ private struct JSONParser {
             case UInt8(ascii: "u"):
                 var v = try hex4()
                 if v >= 0xD800, v < 0xDC00, pos + 6 <= bytes.count, bytes[pos] == UInt8(ascii: "\\"),
-                   bytes[pos + 1] == UInt8(ascii: "u") {
+                    bytes[pos + 1] == UInt8(ascii: "u")
+                {
                     let save = pos
                     pos += 2
                     let low = try hex4()

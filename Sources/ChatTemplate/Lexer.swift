@@ -14,29 +14,6 @@ struct Token: Equatable {
     let line: Int
 }
 
-/// Errors of lexing, parsing and rendering; the message names the template line.
-public struct TemplateError: Error, CustomStringConvertible, Equatable {
-    public enum Kind: Sendable, Equatable {
-        /// The template source is not valid Jinja.
-        case syntax
-        /// An operation failed while rendering (undefined value, wrong type, unknown method...).
-        case runtime
-        /// The template called `raise_exception(message)`.
-        case raised
-    }
-    public let kind: Kind
-    public let line: Int
-    public let message: String
-
-    public init(_ kind: Kind, line: Int, _ message: String) {
-        self.kind = kind
-        self.line = line
-        self.message = message
-    }
-
-    public var description: String { "chat template line \(line): \(message)" }
-}
-
 struct Lexer {
     private let src: [Unicode.Scalar]
     private var pos = 0
@@ -91,7 +68,9 @@ struct Lexer {
                 text.removeSubrange(lPos...)
             }
         }
-        if !text.isEmpty { tokens.append(Token(kind: .text, value: String(String.UnicodeScalarView(text)), line: line)) }
+        if !text.isEmpty {
+            tokens.append(Token(kind: .text, value: String(String.UnicodeScalarView(text)), line: line))
+        }
         line += newlines
     }
 
@@ -181,13 +160,19 @@ struct Lexer {
             if at(i, "{%") {
                 var j = i + 2
                 var sign: Unicode.Scalar? = nil
-                if j < src.count, src[j] == "-" || src[j] == "+" { sign = src[j]; j += 1 }
+                if j < src.count, src[j] == "-" || src[j] == "+" {
+                    sign = src[j]
+                    j += 1
+                }
                 while j < src.count, isPythonSpace(src[j]) { j += 1 }
                 if at(j, "endraw") {
                     j += 6
                     while j < src.count, isPythonSpace(src[j]) { j += 1 }
                     var endSign: Unicode.Scalar? = nil
-                    if j < src.count, src[j] == "-" || src[j] == "+" { endSign = src[j]; j += 1 }
+                    if j < src.count, src[j] == "-" || src[j] == "+" {
+                        endSign = src[j]
+                        j += 1
+                    }
                     if at(j, "%}") {
                         emitText(pos, i, sign: sign, lstrip: true)
                         line += src[i..<j].reduce(0) { $0 + ($1 == "\n" ? 1 : 0) }
@@ -222,9 +207,11 @@ struct Lexer {
         throw fail("missing end of comment tag")
     }
 
-    private static let operators = ["//", "**", "==", "!=", ">=", "<=",
-                                    "+", "-", "/", "*", "%", "~", "[", "]", "(", ")", "{", "}",
-                                    ">", "<", "=", ".", ":", "|", ",", ";"]
+    private static let operators = [
+        "//", "**", "==", "!=", ">=", "<=",
+        "+", "-", "/", "*", "%", "~", "[", "]", "(", ")", "{", "}",
+        ">", "<", "=", ".", ":", "|", ",", ";",
+    ]
 
     /// The tokens of an expression or statement up to its closing `}}` or `%}`.
     private mutating func inside(block: Bool) throws {
@@ -267,7 +254,9 @@ struct Lexer {
             }
             if c == "_" || c.properties.isAlphabetic {
                 var j = pos
-                while j < src.count, src[j] == "_" || src[j].properties.isAlphabetic || src[j].properties.numericType == .decimal {
+                while j < src.count,
+                    src[j] == "_" || src[j].properties.isAlphabetic || src[j].properties.numericType == .decimal
+                {
                     j += 1
                 }
                 tokens.append(Token(kind: .name, value: String(String.UnicodeScalarView(src[pos..<j])), line: line))
@@ -314,11 +303,17 @@ struct Lexer {
         } else if let intEnd = digitRun(pos) {
             var j = intEnd
             var isFloat = false
-            if j < src.count, src[j] == ".", let f = digitRun(j + 1) { j = f; isFloat = true }
+            if j < src.count, src[j] == ".", let f = digitRun(j + 1) {
+                j = f
+                isFloat = true
+            }
             if j < src.count, src[j] == "e" || src[j] == "E" {
                 var k = j + 1
                 if k < src.count, src[k] == "+" || src[k] == "-" { k += 1 }
-                if let e = digitRun(k) { j = e; isFloat = true }
+                if let e = digitRun(k) {
+                    j = e
+                    isFloat = true
+                }
             }
             if isFloat {
                 let text = String(String.UnicodeScalarView(src[pos..<j])).replacingOccurrences(of: "_", with: "")
@@ -326,7 +321,8 @@ struct Lexer {
                 return Token(kind: .float, value: text, line: line)
             }
         }
-        for (prefix, radix) in [("0b", 2), ("0o", 8), ("0x", 16), ("0B", 2), ("0O", 8), ("0X", 16)] where at(pos, prefix) {
+        for (prefix, radix) in [("0b", 2), ("0o", 8), ("0x", 16), ("0B", 2), ("0O", 8), ("0X", 16)]
+        where at(pos, prefix) {
             var j = pos + 2
             var digits = ""
             while j < src.count, src[j] == "_" || Int(String(src[j]), radix: radix) != nil {
@@ -354,7 +350,11 @@ struct Lexer {
             let c = src[j]
             if c == quote { break }
             if c == "\n" { line += 1 }
-            if c != "\\" { out.append(c); j += 1; continue }
+            if c != "\\" {
+                out.append(c)
+                j += 1
+                continue
+            }
             guard j + 1 < src.count else { throw fail("unterminated string") }
             let e = src[j + 1]
             j += 2
@@ -382,7 +382,8 @@ struct Lexer {
             case "x", "u", "U":
                 let n = e == "x" ? 2 : (e == "u" ? 4 : 8)
                 guard j + n <= src.count, let v = UInt32(String(String.UnicodeScalarView(src[j..<j + n])), radix: 16),
-                      let u = Unicode.Scalar(v) else {
+                    let u = Unicode.Scalar(v)
+                else {
                     throw fail("invalid \\\(e) escape in a string")
                 }
                 out.append(u)
@@ -394,15 +395,5 @@ struct Lexer {
         }
         pos = j + 1
         return Token(kind: .string, value: String(out), line: startLine)
-    }
-}
-
-/// Python's str.isspace for one code point.
-func isPythonSpace(_ u: Unicode.Scalar) -> Bool {
-    switch u.value {
-    case 0x09...0x0D, 0x1C...0x20, 0x85, 0xA0, 0x1680, 0x2000...0x200A, 0x2028, 0x2029, 0x202F, 0x205F, 0x3000:
-        return true
-    default:
-        return false
     }
 }

@@ -10,7 +10,9 @@ extension Parser {
     static var maxDepthValue: Int { 200 }
 
     /// Expressions separated by commas make a tuple (`{{ a, b }}`, `set x = 1, 2`).
-    mutating func tuple(conditional: Bool = true, endNames: Set<String> = [], parenthesized: Bool = false) throws -> Expr {
+    mutating func tuple(conditional: Bool = true, endNames: Set<String> = [], parenthesized: Bool = false) throws
+        -> Expr
+    {
         let line = current.line
         var items: [Expr] = []
         var isTuple = false
@@ -299,8 +301,9 @@ extension Parser {
                 if isOp("(") {
                     args = try callArguments()
                 } else if [.name, .string, .integer, .float].contains(current.kind)
-                            || isOp("(") || isOp("[") || isOp("{"),
-                          !(isName("else") || isName("or") || isName("and")) {
+                    || isOp("(") || isOp("[") || isOp("{"),
+                    !(isName("else") || isName("or") || isName("and"))
+                {
                     if isName("is") { throw fail("You cannot chain multiple tests with is") }
                     args.positional = [try postfix(try primary())]
                 }

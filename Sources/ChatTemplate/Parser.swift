@@ -31,12 +31,18 @@ struct Parser {
     func isName(_ v: String) -> Bool { current.kind == .name && current.value == v }
 
     mutating func skipOp(_ v: String) -> Bool {
-        if isOp(v) { _ = advance(); return true }
+        if isOp(v) {
+            _ = advance()
+            return true
+        }
         return false
     }
 
     mutating func skipName(_ v: String) -> Bool {
-        if isName(v) { _ = advance(); return true }
+        if isName(v) {
+            _ = advance()
+            return true
+        }
         return false
     }
 
@@ -75,7 +81,8 @@ struct Parser {
             switch t.kind {
             case .end:
                 if !until.isEmpty {
-                    throw fail("unexpected end of template; expected \(until.sorted().map { "'\($0)'" }.joined(separator: " or "))")
+                    let names = until.sorted().map { "'\($0)'" }.joined(separator: " or ")
+                    throw fail("unexpected end of template; expected \(names)")
                 }
                 return nodes
             case .text:
@@ -84,7 +91,9 @@ struct Parser {
             case .variableBegin:
                 _ = advance()
                 let e = try tuple()
-                guard current.kind == .variableEnd else { throw fail("expected end of print statement, got \(describe(current))") }
+                guard current.kind == .variableEnd else {
+                    throw fail("expected end of print statement, got \(describe(current))")
+                }
                 _ = advance()
                 nodes.append(Node(t.line, .output(e)))
             case .blockBegin:
@@ -121,7 +130,10 @@ struct Parser {
                 try expectBlockEnd()
                 let (nodes, end) = try body(["elif", "else", "endif"])
                 branches.append((test, nodes))
-                if end == "elif" { test = try tuple(conditional: false); continue }
+                if end == "elif" {
+                    test = try tuple(conditional: false)
+                    continue
+                }
                 if end == "else" {
                     try expectBlockEnd()
                     otherwise = try body(["endif"]).0
@@ -145,8 +157,11 @@ struct Parser {
                 otherwise = try body(["endfor"]).0
             }
             try expectBlockEnd()
-            return Node(line, .forLoop(target: target, iterable: iterable, condition: condition, body: nodes,
-                                       otherwise: otherwise))
+            return Node(
+                line,
+                .forLoop(
+                    target: target, iterable: iterable, condition: condition, body: nodes,
+                    otherwise: otherwise))
         case "set":
             let target = try assignTarget(namespace: true)
             if skipOp("=") {
@@ -217,8 +232,9 @@ struct Parser {
             if isOp(")") { break }
             let name = try expectName()
             var def: Expr? = nil
-            if skipOp("=") { def = try expression() }
-            else if parameters.contains(where: { $0.defaultValue != nil }) {
+            if skipOp("=") {
+                def = try expression()
+            } else if parameters.contains(where: { $0.defaultValue != nil }) {
                 throw fail("non-default argument follows default argument")
             }
             parameters.append(Parameter(name: name, defaultValue: def))

@@ -117,7 +117,7 @@ func isPrintable(_ u: Unicode.Scalar) -> Bool {
     if u == " " { return true }
     switch u.properties.generalCategory {
     case .control, .format, .surrogate, .privateUse, .unassigned,
-         .lineSeparator, .paragraphSeparator, .spaceSeparator:
+        .lineSeparator, .paragraphSeparator, .spaceSeparator:
         return false
     default:
         return true
@@ -166,9 +166,13 @@ func jsonDump(_ v: Value, _ style: JSONStyle, level: Int = 0) throws -> String {
             }
             pairs.append((key, value))
         }
-        if style.sortKeys { pairs = stableSorted(pairs) { $0.0.unicodeScalars.lexicographicallyPrecedes($1.0.unicodeScalars) } }
-        let parts = try pairs.map { jsonString($0.0, ascii: style.ensureASCII) + style.keySeparator
-            + (try jsonDump($0.1, style, level: level + 1)) }
+        if style.sortKeys {
+            pairs = stableSorted(pairs) { $0.0.unicodeScalars.lexicographicallyPrecedes($1.0.unicodeScalars) }
+        }
+        let parts = try pairs.map {
+            jsonString($0.0, ascii: style.ensureASCII) + style.keySeparator
+                + (try jsonDump($0.1, style, level: level + 1))
+        }
         return wrap("{", "}", parts, style, level)
     case .undefined: throw JSONDumpError(message: "Object of type Undefined is not JSON serializable")
     case .namespace: throw JSONDumpError(message: "Object of type Namespace is not JSON serializable")
@@ -222,12 +226,15 @@ func stableSorted<T>(_ items: [T], by less: (T, T) throws -> Bool) rethrows -> [
     let right = try stableSorted(Array(items[mid...]), by: less)
     var out: [T] = []
     out.reserveCapacity(items.count)
-    var i = 0, j = 0
+    var i = 0
+    var j = 0
     while i < left.count && j < right.count {
         if try less(right[j], left[i]) {
-            out.append(right[j]); j += 1
+            out.append(right[j])
+            j += 1
         } else {
-            out.append(left[i]); i += 1
+            out.append(left[i])
+            i += 1
         }
     }
     out += left[i...]

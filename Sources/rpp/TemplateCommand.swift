@@ -21,7 +21,9 @@ struct TemplateCommand: ParsableCommand {
             request with tools when it exists, else "default", unless --template-name says which.
             """)
 
-    @Option(help: "Model directory (tokenizer_config.json, chat_template.jinja), a tokenizer_config.json, or a .jinja file.")
+    @Option(
+        help: "Model directory (tokenizer_config.json, chat_template.jinja), a tokenizer_config.json, or a .jinja file."
+    )
     var model: String
     @Option(help: "JSONL requests (default: standard input).") var input: String?
     @Option(help: "The named template to use when the model has several.") var templateName: String?
@@ -87,7 +89,8 @@ struct TemplateCommand: ParsableCommand {
         }
         if !pending.isEmpty { process(pending) }
         if malformed > 0 {
-            FileHandle.standardError.write(Data("rpp template: \(malformed) input line(s) were not JSON requests\n".utf8))
+            FileHandle.standardError.write(
+                Data("rpp template: \(malformed) input line(s) were not JSON requests\n".utf8))
             throw ExitCode(1)
         }
     }

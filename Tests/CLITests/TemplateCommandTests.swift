@@ -11,15 +11,18 @@ final class TemplateCommandTests: XCTestCase {
     func testTemplateMatchesTransformers() throws {
         for name in ["chatml_tools", "mistral", "load_named"] {
             let dir = RPP.fixtures.appendingPathComponent("templates/\(name)")
-            let fixture = try JSONSerialization.jsonObject(
-                with: Data(contentsOf: dir.appendingPathComponent("cases.json"))) as! [String: Any]
+            let fixture =
+                try JSONSerialization.jsonObject(
+                    with: Data(contentsOf: dir.appendingPathComponent("cases.json"))) as! [String: Any]
             let cases = fixture["cases"] as! [[String: Any]]
             let tmp = try RPP.temporaryDirectory()
             defer { try? FileManager.default.removeItem(at: tmp) }
             let input = tmp.appendingPathComponent("in.jsonl")
             // The request objects exactly as written (key order matters to a template; JSONSerialization loses it).
             let raw = try String(contentsOf: dir.appendingPathComponent("cases.json"), encoding: .utf8)
-            let lines = raw.split(separator: "\n").filter { $0.hasPrefix(#"{"request": "#) }.map { requestText(String($0)) }
+            let lines = raw.split(separator: "\n").filter { $0.hasPrefix(#"{"request": "#) }.map {
+                requestText(String($0))
+            }
             XCTAssertEqual(lines.count, cases.count)
             try Data((lines.joined(separator: "\n") + "\n").utf8).write(to: input)
             let r = try RPP.run(["template", "--model", dir.path, "--input", input.path])
@@ -44,13 +47,25 @@ final class TemplateCommandTests: XCTestCase {
     /// The JSON object after `{"request": ` on a fixture line, found by matching braces outside strings.
     func requestText(_ line: String) -> String {
         let chars = Array(line.unicodeScalars.dropFirst(#"{"request": "#.unicodeScalars.count))
-        var depth = 0, inString = false, escaped = false
+        var depth = 0
+        var inString = false
+        var escaped = false
         for (i, c) in chars.enumerated() {
             if inString {
-                if escaped { escaped = false } else if c == "\\" { escaped = true } else if c == "\"" { inString = false }
+                if escaped {
+                    escaped = false
+                } else if c == "\\" {
+                    escaped = true
+                } else if c == "\"" {
+                    inString = false
+                }
                 continue
             }
-            if c == "\"" { inString = true } else if c == "{" { depth += 1 } else if c == "}" {
+            if c == "\"" {
+                inString = true
+            } else if c == "{" {
+                depth += 1
+            } else if c == "}" {
                 depth -= 1
                 if depth == 0 { return String(String.UnicodeScalarView(chars[...i])) }
             }

@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+
 @testable import ChatTemplate
 
 /// Single features against expected output worked out by hand from Jinja2's and Python's rules.
@@ -41,8 +42,9 @@ final class FeatureTests: XCTestCase {
     func testLoopScopingAndNamespace() {
         check("{% set x = 1 %}{% for i in [1, 2] %}{% set x = i %}{% endfor %}{{ x }}", "1")
         check("{% set ns = namespace(x=1) %}{% for i in [1, 2] %}{% set ns.x = ns.x + i %}{% endfor %}{{ ns.x }}", "4")
-        check("{% for i in 'abc' if i != 'b' %}{{ loop.index }}{{ i }}{{ loop.length }}{% else %}none{% endfor %}",
-              "1a22c2")
+        check(
+            "{% for i in 'abc' if i != 'b' %}{{ loop.index }}{{ i }}{{ loop.length }}{% else %}none{% endfor %}",
+            "1a22c2")
         check("{% for i in [] %}x{% else %}empty{% endfor %}", "empty")
         check("{% for i in range(5) %}{% if i == 3 %}{% break %}{% endif %}{{ i }}{% endfor %}", "012")
     }
@@ -111,8 +113,10 @@ final class FeatureTests: XCTestCase {
 
     func testContinueFinalMessage() throws {
         let t = try ChatTemplate("{% for m in messages %}<{{ m.role }}>{{ m.content }}</s>{% endfor %}")
-        let msgs = try JSONReader.parse("[{\"role\": \"user\", \"content\": \"q\"}, {\"role\": \"assistant\", \"content\": \"The answer is\"}]")
-        XCTAssertEqual(try t.render(ChatRequest(messages: msgs, continueFinalMessage: true)),
-                       "<user>q</s><assistant>The answer is")
+        let msgs = try JSONReader.parse(
+            "[{\"role\": \"user\", \"content\": \"q\"}, {\"role\": \"assistant\", \"content\": \"The answer is\"}]")
+        XCTAssertEqual(
+            try t.render(ChatRequest(messages: msgs, continueFinalMessage: true)),
+            "<user>q</s><assistant>The answer is")
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+
 @testable import ChatTemplate
 
 /// Every fixture directory under Tests/Fixtures/templates (written by Tests/Scripts/make_template_fixtures.py
@@ -25,8 +26,9 @@ final class FixtureTests: XCTestCase {
         do {
             let req = try ChatRequest(object: request)
             let source = try templates.select(hasTools: req.tools != nil)
-            let text = try ChatTemplate(source).render(req, specialTokens: templates.specialTokens,
-                                                       now: { fixtureNow })
+            let text = try ChatTemplate(source).render(
+                req, specialTokens: templates.specialTokens,
+                now: { fixtureNow })
             return Outcome(text: text)
         } catch {
             return Outcome(error: error)
@@ -35,9 +37,11 @@ final class FixtureTests: XCTestCase {
 
     /// The first line where two texts differ, both shown escaped (XCTest prints one line per failure).
     static func firstDifference(_ want: String, _ got: String) -> String {
-        let w = want.components(separatedBy: "\n"), g = got.components(separatedBy: "\n")
+        let w = want.components(separatedBy: "\n")
+        let g = got.components(separatedBy: "\n")
         for i in 0..<max(w.count, g.count) {
-            let a = i < w.count ? w[i] : "<none>", b = i < g.count ? g[i] : "<none>"
+            let a = i < w.count ? w[i] : "<none>"
+            let b = i < g.count ? g[i] : "<none>"
             if a != b { return "line \(i + 1): want \(a.debugDescription) got \(b.debugDescription)" }
         }
         return "same lines, different bytes"
@@ -50,7 +54,8 @@ final class FixtureTests: XCTestCase {
     func testEveryFixtureMatchesTransformers() throws {
         let dirs = try fixtureDirectories()
         XCTAssertGreaterThanOrEqual(dirs.count, 20)
-        var checked = 0, errors = 0
+        var checked = 0
+        var errors = 0
         for name in dirs {
             let dir = Self.root.appendingPathComponent(name)
             let templates = try ChatTemplates.load(dir.path)
@@ -64,11 +69,17 @@ final class FixtureTests: XCTestCase {
                 let got = Self.render(templates, request)
                 let label = "\(name) case \(i)"
                 if case .string(let want)? = d["text"] {
-                    if let err = got.error { XCTFail("\(label): expected text, got error \(err)"); continue }
+                    if let err = got.error {
+                        XCTFail("\(label): expected text, got error \(err)")
+                        continue
+                    }
                     if got.text != want { XCTFail("\(label): \(Self.firstDifference(want, got.text ?? ""))") }
                 } else if case .string(let wantError)? = d["error"] {
                     errors += 1
-                    guard let err = got.error else { XCTFail("\(label): expected error \(wantError), got text"); continue }
+                    guard let err = got.error else {
+                        XCTFail("\(label): expected error \(wantError), got text")
+                        continue
+                    }
                     if d["error_type"]?.text == "TemplateError" {
                         // raise_exception: the message is the template's own.
                         guard let t = err as? TemplateError, t.kind == .raised else {
