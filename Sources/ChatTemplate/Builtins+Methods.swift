@@ -24,7 +24,7 @@ extension Interpreter {
                     guard let key = args.value(0, "key") else {
                         throw CallError("get expected at least 1 argument, got 0")
                     }
-                    return d.get(key) ?? (args.value(1, "default") ?? .none)
+                    return d.get(key) ?? args.value(1, "default") ?? Value.none
                 }
             default: f = nil
             }
@@ -45,7 +45,7 @@ extension Interpreter {
             case "count":
                 return .callable(
                     Callable(name) { args, _ in
-                        let x = args.value(0, "value") ?? .none
+                        let x = args.value(0, "value") ?? Value.none
                         return .int(a.filter { pythonEqual($0, x) }.count)
                     })
             case "copy":

@@ -40,8 +40,8 @@ public struct ChatTemplate: Sendable {
             (messages, finalText) = try ChatRequest.markFinalMessage(messages, tag: tag)
         }
         variables["messages"] = messages
-        variables["tools"] = request.tools ?? .none
-        variables["documents"] = request.documents ?? .none
+        variables["tools"] = request.tools ?? Value.none
+        variables["documents"] = request.documents ?? Value.none
         variables["add_generation_prompt"] = .bool(request.addGenerationPrompt)
         var text = try render(variables: variables, now: now)
         if let finalText {

@@ -32,7 +32,7 @@ extension Interpreter {
             let f = try eval(callee, scope)
             return try call(f, try arguments(args, scope), e.line)
         case .filter(let value, let name, let args):
-            let v: Value = try value.map { try eval($0, scope, input: input) } ?? (input ?? .none)
+            let v: Value = try value.map { try eval($0, scope, input: input) } ?? input ?? Value.none
             return try applyFilter(name, v, try arguments(args, scope), scope, e.line)
         case .test(let value, let name, let args):
             return .bool(try applyTest(name, try eval(value, scope), try arguments(args, scope), scope, e.line))

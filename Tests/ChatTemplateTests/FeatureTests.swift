@@ -111,6 +111,13 @@ final class FeatureTests: XCTestCase {
         XCTAssertThrowsError(try ChatTemplates().select(hasTools: false))
     }
 
+    /// apply_chat_template passes tools and documents as None when not given: defined, printed "None".
+    func testAbsentToolsAndDocumentsAreNone() throws {
+        let t = try ChatTemplate("{{ tools }}|{{ documents is defined }}|{{ tools is none }}|{{ {'a': 1}.get('b') }}")
+        let msgs = try JSONReader.parse("[{\"role\": \"user\", \"content\": \"q\"}]")
+        XCTAssertEqual(try t.render(ChatRequest(messages: msgs)), "None|True|True|None")
+    }
+
     func testContinueFinalMessage() throws {
         let t = try ChatTemplate("{% for m in messages %}<{{ m.role }}>{{ m.content }}</s>{% endfor %}")
         let msgs = try JSONReader.parse(
