@@ -6,7 +6,7 @@ RELEASE := -c release -Xswiftc -enable-testing
 BIN := .build/release/rpp
 DEBIAN_PACKAGES := libnanomsg-dev libzstd-dev libopenblas-dev protobuf-compiler pkg-config
 
-.PHONY: deps build test test-cluster test-cluster-run run protos bench bench-run bench-peers model-fixtures fuzz clean
+.PHONY: deps build test test-cluster test-cluster-run run protos bench bench-run bench-peers model-fixtures template-fixtures fuzz clean
 
 deps:
 	@missing=""; for p in $(DEBIAN_PACKAGES); do \
@@ -72,6 +72,16 @@ bench-peers: build $(PYTHON_VENV)
 # Regenerates the transformers fixtures under Tests/Fixtures/model (not run by CI).
 model-fixtures: $(PYTHON_VENV)
 	$(PYTHON_VENV) Tests/Scripts/make_hf_fixtures.py
+
+# Regenerates the chat template fixtures under Tests/Fixtures/templates with transformers' apply_chat_template
+# (no torch needed; not run by CI).
+TEMPLATE_VENV := .venv-templates/bin/python
+$(TEMPLATE_VENV):
+	python3 -m venv .venv-templates && .venv-templates/bin/pip install -q transformers==4.57.1 jinja2==3.1.6 \
+	  tokenizers==0.22.2
+
+template-fixtures: $(TEMPLATE_VENV)
+	$(TEMPLATE_VENV) Tests/Scripts/make_template_fixtures.py
 
 # Regenerates Tests/Fixtures/recording: a real in-process run (learner, two rollout workers, reward and
 # reference servers) recorded with --record's Recorder, then replayed (README: Record and replay).

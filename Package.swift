@@ -45,6 +45,8 @@ let package = Package(
         .target(name: "RLCore"),
         // Hugging Face tokenizers (tokenizer.json BPE, byte-level and SentencePiece-style) and their configs.
         .target(name: "Tokenizers"),
+        // Chat templates: a Jinja interpreter that renders as transformers' apply_chat_template does.
+        .target(name: "ChatTemplate"),
         // Run configuration (YAML), metrics sinks (JSONL, TensorBoard event files) and the SVG chart.
         .target(name: "RunKit", dependencies: [.product(name: "Yams", package: "Yams")]),
         // The roles of a cluster (learner, rollout, reward, reference): pure decision logic as value
@@ -57,7 +59,7 @@ let package = Package(
 
         .executableTarget(name: "rpp", dependencies: [
             "CSupport",
-            "Wire", "Model", "RLCore", "RunKit", "Roles", "Cluster", "Tokenizers",
+            "Wire", "Model", "RLCore", "RunKit", "Roles", "Cluster", "Tokenizers", "ChatTemplate",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         // libFuzzer target for the frame decoder: built by `make fuzz` with -sanitize=fuzzer -DFUZZING;
@@ -69,6 +71,7 @@ let package = Package(
         .testTarget(name: "ModelTests", dependencies: ["Model"]),
         .testTarget(name: "RLCoreTests", dependencies: ["RLCore"]),
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers"]),
+        .testTarget(name: "ChatTemplateTests", dependencies: ["ChatTemplate"]),
         .testTarget(name: "RunKitTests", dependencies: ["RunKit"]),
         .testTarget(name: "RolesTests", dependencies: ["Roles"]),
         .testTarget(name: "ClusterTests", dependencies: ["Cluster"]),

@@ -16,7 +16,7 @@ struct RPP: AsyncParsableCommand {
             `rpp replay DIR` record and re-run its updates bit for bit.
             """,
         subcommands: [Inspect.self, Bench.self, ClusterCommand.self] + modelCommands + roleCommands + serverCommands
-            + recordingCommands + tokenizerCommands)
+            + recordingCommands + tokenizerCommands + [TemplateCommand.self])
 }
 
 /// `rpp inspect ...`: look inside frames, recordings and the RL math.
