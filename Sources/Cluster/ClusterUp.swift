@@ -43,14 +43,19 @@ public enum ClusterControl {
         return args
     }
 
-    /// Starts one process and records it in `state` (saved at once, so `down` can always clean up).
-    static func launch(_ spec: ProcessSpec, into state: inout ClusterState) throws(ClusterError) -> ProcessRecord {
-        let args = arguments(spec, state: state)
-        let log = (state.runDirectory as NSString).appendingPathComponent("logs/\(spec.id).log")
+    /// Starts one process and records it in `state` (saved at once, so `down` can always clean up): appended,
+    /// or in place of the record at `replacing` (whose log it continues). `arguments` default to the spec's.
+    static func launch(_ spec: ProcessSpec, arguments: [String]? = nil, into state: inout ClusterState,
+                       replacing index: Int? = nil) throws(ClusterError) -> ProcessRecord {
+        let args = arguments ?? self.arguments(spec, state: state)
+        let log = index.map { state.processes[$0].log }
+            ?? (state.runDirectory as NSString).appendingPathComponent("logs/\(spec.id).log")
         let dir = spec.directory ?? state.directory
-        let pid = try ProcessControl.start(spec, binary: spec.binary ?? state.binary, arguments: args, directory: dir, log: log)
-        let record = ProcessRecord(spec: spec, pid: pid, command: args, log: log, started: Date().timeIntervalSince1970)
-        state.processes.append(record)
+        let started = try ProcessControl.start(spec, binary: spec.binary ?? state.binary, arguments: args, directory: dir,
+                                               log: log, append: index != nil)
+        let record = ProcessRecord(spec: spec, pid: started.pid, command: args, log: log, started: Date().timeIntervalSince1970,
+                                   startTime: started.startTime, bootID: started.bootID)
+        if let index { state.processes[index] = record } else { state.processes.append(record) }
         do { try state.save() } catch { throw ClusterError("cannot write \(ClusterState.file(in: state.runDirectory)): \(error)") }
         return record
     }
@@ -61,7 +66,8 @@ public enum ClusterControl {
         var state = ClusterState(runDirectory: r.runDirectory, hostsFile: r.hosts.path, config: r.config,
                                  overrides: r.overrides + plan.overrides, directory: r.directory, binary: r.binary,
                                  learner: plan.learner, keyFile: r.keyFile, compression: r.compression)
-        if let old = try? ClusterState.load(r.runDirectory), old.processes.contains(where: ProcessControl.isAlive) {
+        if var old = try? ClusterState.load(r.runDirectory),
+           adoptRestartedLearner(&old, log: log) != nil || old.processes.contains(where: ProcessControl.isAlive) {
             throw ClusterError("a cluster is already running in \(r.runDirectory); stop it with `rpp cluster down --dir "
                                + "\(r.runDirectory)` or pick another run.name")
         }
@@ -98,7 +104,7 @@ public enum ClusterControl {
         var missing: [(record: ProcessRecord, why: String)] = []
         repeat {
             if !missing.isEmpty { Thread.sleep(forTimeInterval: 0.3) }
-            for p in records where !ProcessControl.isAlive(p) {
+            for p in records where ProcessControl.hasExited(p) {
                 throw ClusterError("\(p.spec.id) (\(p.spec.role) on \(p.spec.host)) exited \(phase); "
                                    + "last lines of \(p.log):\n\(ProcessControl.tail(p))")
             }
