@@ -61,4 +61,46 @@ final class ClusterUpDownTests: XCTestCase {
         XCTAssertEqual(failures, [], failures.joined(separator: "\n\n"))
         print(String(format: "cluster up/down: %d rounds in %.1f s", rounds, Date().timeIntervalSince(start)))
     }
+
+    /// A worker waiting on a score request (the reward server is stopped with SIGSTOP, the request timeout is
+    /// 60 s) stops at once on SIGTERM: `scale` to 0 workers with 15 s to stop them must not need SIGKILL.
+    func testWorkerBlockedOnARequestStopsOnSIGTERM() throws {
+        let dir = try RPP.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let base = LocalCluster.freeBase()
+        let hosts = dir.appendingPathComponent("hosts")
+        try Data("127.0.0.1 learner reference reward rollout learner_port=\(base) reward_port=\(base + 4) reference_port=\(base + 5)\n"
+            .utf8).write(to: hosts)
+        let run = dir.appendingPathComponent("blocked")
+        let up = try RPP.run(["cluster", "up", "--hosts", hosts.path, "--config", deploy.appendingPathComponent("rpp.yaml").path,
+                              "--timeout", "60"] + sets(dir, "blocked", ["cluster.request_timeout_seconds=60"]))
+        XCTAssertEqual(up.status, 0, up.stdout + up.stderr)
+        var reward: Int32 = 0
+        defer {
+            if reward > 0 { kill(reward, SIGCONT) }
+            _ = try? RPP.run(["cluster", "down", "--dir", run.path, "--timeout", "30"])
+        }
+        let state = try JSONSerialization.jsonObject(with: Data(contentsOf: run.appendingPathComponent("cluster.json"))) as? [String: Any]
+        let records = state?["processes"] as? [[String: Any]] ?? []
+        func pid(_ id: String) -> Int32 {
+            Int32(records.first { ($0["spec"] as? [String: Any])?["id"] as? String == id }?["pid"] as? Int ?? 0)
+        }
+        reward = pid("reward-1")
+        let worker = pid("rollout-1")
+        XCTAssertGreaterThan(reward, 0)
+        // Once the worker has scored a unit, stop the reward server: the worker's next score request waits.
+        let workerLog = run.appendingPathComponent("logs/learner.log").path
+        let end = Date(timeIntervalSinceNow: 60)
+        while Date() < end && !((try? String(contentsOfFile: workerLog, encoding: .utf8)) ?? "").contains("iter 1/") {
+            Thread.sleep(forTimeInterval: 0.1)
+        }
+        kill(reward, SIGSTOP)
+        Thread.sleep(forTimeInterval: 3)
+        let scale = try RPP.run(["cluster", "scale", "--dir", run.path, "--rollout", "0", "--timeout", "15"])
+        XCTAssertEqual(scale.status, 0, scale.stdout + scale.stderr)
+        XCTAssertFalse(scale.stdout.contains("did not stop"), "the worker needed SIGKILL:\n\(scale.stdout)")
+        XCTAssertFalse(isRunning(Int(worker)))
+        let log = (try? String(contentsOfFile: run.appendingPathComponent("logs/rollout-1.log").path, encoding: .utf8)) ?? ""
+        XCTAssertTrue(log.contains("rollout-1 stopped after"), log)
+    }
 }
