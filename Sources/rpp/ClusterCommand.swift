@@ -14,7 +14,7 @@ struct ClusterCommand: ParsableCommand {
             several machines through ssh), writes logs to RUN/logs and the state to RUN/cluster.json (RUN = \
             run.dir/run.name), points run.dir/current at RUN, and returns once the learner answers, every server \
             answers and every rollout worker has registered. `status`, `scale`, `down` and `resume` find the cluster \
-            through runs/current unless given --dir. See Deploy/CLUSTER.md and docs/operations.md.
+            through runs/current unless given --dir. See Deploy/CLUSTER.md.
             """,
         subcommands: [ClusterUp.self, ClusterStatusCommand.self, ClusterScale.self, ClusterDown.self, ClusterResume.self])
 }

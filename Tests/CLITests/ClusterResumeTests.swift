@@ -108,6 +108,10 @@ final class ClusterResumeTests: XCTestCase {
         XCTAssertTrue(waitForLog(run, "learner", "learner done: \(iterations) iterations"), log(run, "learner"))
         XCTAssertTrue(log(run, "learner").contains("--- started again by rpp cluster resume"), "the log is continued")
         XCTAssertEqual(finalSHA(log(run, "learner")), expected, "the resumed run ends with the uninterrupted run's weights")
+        // The first attempt of the iterations done again is set aside, in metrics.jsonl and in TensorBoard's files.
+        for aside in ["metrics.discarded.jsonl", "discarded"] {
+            XCTAssertTrue(FileManager.default.fileExists(atPath: run.appendingPathComponent(aside).path), aside)
+        }
 
         // A finished run is not started again.
         waitForExit(Int32(row(st.rows, "learner")["pid"] as? Int ?? 0))
