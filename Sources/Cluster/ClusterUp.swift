@@ -2,6 +2,7 @@
 // cluster is healthy (the learner answers status requests, every server answers, every rollout worker
 // has registered), or stop what was started and say which process failed, with the end of its log.
 import Foundation
+import Roles
 import Wire
 
 /// What `cluster up` needs beyond the hosts file.
@@ -71,6 +72,10 @@ public enum ClusterControl {
             throw ClusterError("a cluster is already running in \(r.runDirectory); stop it with `rpp cluster down --dir "
                                + "\(r.runDirectory)` or pick another run.name")
         }
+        if let checkpoint = Trainer.latestCheckpoint(runDirectory: r.runDirectory) {
+            throw ClusterError("\(r.runDirectory) already holds checkpoints/\(checkpoint.lastPathComponent) of an earlier run: "
+                               + "continue it with `rpp cluster resume --dir \(r.runDirectory)`, or pick another run.name")
+        }
         do {
             try FileManager.default.createDirectory(atPath: r.runDirectory + "/logs", withIntermediateDirectories: true)
         } catch { throw ClusterError("cannot create \(r.runDirectory)/logs: \(error)") }
@@ -103,7 +108,7 @@ public enum ClusterControl {
         let deadline = Date(timeIntervalSinceNow: timeout)
         var missing: [(record: ProcessRecord, why: String)] = []
         repeat {
-            if !missing.isEmpty { Thread.sleep(forTimeInterval: 0.3) }
+            if !missing.isEmpty { Thread.sleep(forTimeInterval: 0.1) }
             for p in records where ProcessControl.hasExited(p) {
                 throw ClusterError("\(p.spec.id) (\(p.spec.role) on \(p.spec.host)) exited \(phase); "
                                    + "last lines of \(p.log):\n\(ProcessControl.tail(p))")

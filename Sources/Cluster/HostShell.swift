@@ -87,7 +87,9 @@ public enum ProcessControl {
     public static func liveness(_ record: ProcessRecord) -> Liveness {
         guard record.pid > 0 else { return .exited }
         if record.spec.launcher == .local {
-            return Liveness.judge(record, stat: readProcFile("/proc/\(record.pid)/stat"), bootID: localBootID)
+            let path = "/proc/\(record.pid)/stat"
+            return Liveness.judge(record, stat: readProcFile(path), bootID: localBootID,
+                                  threadStates: { localThreadStates(record.pid) }, again: { readProcFile(path) })
         }
         let out: HostShell.Output
         do { out = try HostShell.run(statScript(pid: "\(record.pid)"), on: record.spec.launcher, timeout: 15) } catch {
@@ -97,7 +99,7 @@ public enum ProcessControl {
             return .unknown("\(record.spec.launcher.summary): exit \(out.status) "
                             + "\(out.stderr.trimmingCharacters(in: .whitespacesAndNewlines).prefix(200))")
         }
-        return Liveness.judge(record, stat: reading.stat, bootID: reading.bootID)
+        return reading.judge(record)
     }
 
     /// True while the process runs (it exists, is not a zombie, and is the process that was started).
@@ -129,7 +131,7 @@ public enum ProcessControl {
         while true {
             running = running.filter { !hasExited($0) }
             if running.isEmpty || Date() >= deadline { return running }
-            Thread.sleep(forTimeInterval: 0.2)
+            Thread.sleep(forTimeInterval: 0.05)
         }
     }
 

@@ -158,5 +158,17 @@ final class ClusterResumeTests: XCTestCase {
         XCTAssertTrue(down.stdout.contains("5 stopped, 0 killed, 0 already gone"), down.stdout)
         byHand.process.waitUntilExit()
         XCTAssertTrue(byHand.stdout.contains("(stopped early)"), byHand.stdout)
+
+        // `up` on the same run refuses and points at `resume`, which continues the stopped run.
+        let reuse = try RPP.run(["cluster", "up", "--hosts", s.hosts.path, "--config", deploy.appendingPathComponent("rpp.yaml").path]
+                                + s.sets("long", 100_000))
+        XCTAssertEqual(reuse.status, 1, reuse.stdout)
+        XCTAssertTrue(reuse.stderr.contains("already holds checkpoints/iter-") && reuse.stderr.contains("rpp cluster resume --dir"),
+                      reuse.stderr)
+        let later = try RPP.run(["cluster", "resume", "--dir", run.path, "--timeout", "60"])
+        XCTAssertEqual(later.status, 0, later.stdout + later.stderr)
+        XCTAssertTrue(later.stdout.contains("started again: reference-1, reward-1, learner, rollout-1, rollout-2"), later.stdout)
+        let again = try RPP.run(["cluster", "down", "--dir", run.path, "--timeout", "30"])
+        XCTAssertTrue(again.stdout.contains("5 stopped, 0 killed, 0 already gone"), again.stdout)
     }
 }
