@@ -60,7 +60,8 @@ public enum ProcessControl {
     public static func start(_ spec: ProcessSpec, binary: String, arguments: [String], directory: String,
                              log: String, append: Bool = false) throws(ClusterError) -> Started {
         let command = ([binary] + arguments).map(HostShell.quote).joined(separator: " ")
-        let mark = append ? "echo \"--- started again by rpp cluster resume at $(date -u +%FT%TZ) ---\" >> \(HostShell.quote(log))\n" : ""
+        let mark = append
+            ? "echo \"--- started again by rpp cluster resume at $(date -u +%FT%TZ) ---\" >> \(HostShell.quote(log))\n" : ""
         let script = """
             mkdir -p -- \(HostShell.quote((log as NSString).deletingLastPathComponent)) || exit 1
             cd -- \(HostShell.quote(directory)) || exit 1

@@ -136,7 +136,8 @@ extension HostsFile {
         }
         for (port, role) in host.listeningPorts {
             if let other = owner[port] {
-                throw fail("port \(port) is used by both \(other) and \(role.rawValue); set \(role.rawValue)_port to a free range")
+                throw fail("port \(port) is used by both \(other) and \(role.rawValue); "
+                           + "set \(role.rawValue)_port to a free range")
             }
             owner[port] = role.rawValue
         }

@@ -166,7 +166,8 @@ struct ClusterDown: ParsableCommand {
 /// `rpp cluster resume`.
 struct ClusterResume: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "resume", abstract: "Start again every process of a cluster that died; the learner continues from its last checkpoint.",
+        commandName: "resume",
+        abstract: "Start again every process of a cluster that died; the learner continues from its last checkpoint.",
         discussion: """
             Every process in the state file that is no longer running (kill -9, a crash, a rebooted host) is \
             started again with its recorded arguments, on its host, its log continued; the learner gets --resume \
