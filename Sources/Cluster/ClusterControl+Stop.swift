@@ -63,7 +63,7 @@ extension ClusterControl {
                                + "that run has ended or failed, so nothing was started or stopped. Start a cluster with "
                                + "`rpp cluster up` (or `make run`), or stop what is left of this one with `rpp cluster down`")
         }
-        let dead = state.workers.filter { !ProcessControl.isAlive($0) }
+        let dead = state.workers.filter(ProcessControl.hasExited)
         if !dead.isEmpty {
             log("cluster scale: \(dead.map(\.spec.id).joined(separator: ", ")) no longer running; dropped from the state")
             state.processes.removeAll { dead.contains($0) }

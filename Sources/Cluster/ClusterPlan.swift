@@ -47,7 +47,7 @@ public struct ClusterPlan: Sendable, Equatable {
         for h in hosts.hosts {
             for role in [Role.reference, .reward] {
                 for i in 0..<h.count(role) {
-                    let address = "tcp://\(Self.hostPart(h.address)):\(h.port(role) + i)"
+                    let address = "tcp://\(Self.hostPart(h.networkAddress)):\(h.port(role) + i)"
                     if role == .reward { reward.append(address) } else { reference.append(address) }
                     let n = role == .reward ? reward.count : reference.count
                     servers.append(spec(h, "\(role.rawValue)-\(n)", role, address))
@@ -57,7 +57,7 @@ public struct ClusterPlan: Sendable, Equatable {
         var learnerSpec: ProcessSpec? = nil
         for h in hosts.hosts {
             if h.count(.learner) > 0 {
-                learner = "tcp://\(Self.hostPart(h.address)):\(h.port(.learner))"
+                learner = "tcp://\(Self.hostPart(h.networkAddress)):\(h.port(.learner))"
                 learnerSpec = spec(h, "learner", .learner, learner)
             }
             for _ in 0..<h.count(.rollout) {

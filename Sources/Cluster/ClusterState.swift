@@ -15,6 +15,11 @@ public struct ProcessRecord: Sendable, Equatable, Codable {
     public var log: String
     /// When it was started (Unix seconds).
     public var started: Double
+    /// Its start time on its host (clock ticks after boot, /proc/PID/stat field 22): with the pid, it names
+    /// this process and no later one that reuses the pid. Nil in state files written before it was recorded.
+    public var startTime: UInt64? = nil
+    /// The boot id of its host when it was started (/proc/sys/kernel/random/boot_id).
+    public var bootID: String? = nil
 }
 
 /// Everything `cluster status`, `scale` and `down` need to find and reach the processes of a cluster.
@@ -91,7 +96,7 @@ public struct ClusterState: Sendable, Equatable, Codable {
     public var learnerProcess: ProcessRecord? { processes.first { $0.spec.roleValue == .learner } }
 
     /// The learner's record when that process is no longer running (the run ended or failed).
-    public var exitedLearner: ProcessRecord? { learnerProcess.flatMap { ProcessControl.isAlive($0) ? nil : $0 } }
+    public var exitedLearner: ProcessRecord? { learnerProcess.flatMap { ProcessControl.hasExited($0) ? $0 : nil } }
 
     /// The next free rollout number (`rollout-N`).
     public var nextRolloutNumber: Int {

@@ -2,6 +2,7 @@
 // cluster is healthy (the learner answers status requests, every server answers, every rollout worker
 // has registered), or stop what was started and say which process failed, with the end of its log.
 import Foundation
+import Roles
 import Wire
 
 /// What `cluster up` needs beyond the hosts file.
@@ -43,14 +44,19 @@ public enum ClusterControl {
         return args
     }
 
-    /// Starts one process and records it in `state` (saved at once, so `down` can always clean up).
-    static func launch(_ spec: ProcessSpec, into state: inout ClusterState) throws(ClusterError) -> ProcessRecord {
-        let args = arguments(spec, state: state)
-        let log = (state.runDirectory as NSString).appendingPathComponent("logs/\(spec.id).log")
+    /// Starts one process and records it in `state` (saved at once, so `down` can always clean up): appended,
+    /// or in place of the record at `replacing` (whose log it continues). `arguments` default to the spec's.
+    static func launch(_ spec: ProcessSpec, arguments: [String]? = nil, into state: inout ClusterState,
+                       replacing index: Int? = nil) throws(ClusterError) -> ProcessRecord {
+        let args = arguments ?? self.arguments(spec, state: state)
+        let log = index.map { state.processes[$0].log }
+            ?? (state.runDirectory as NSString).appendingPathComponent("logs/\(spec.id).log")
         let dir = spec.directory ?? state.directory
-        let pid = try ProcessControl.start(spec, binary: spec.binary ?? state.binary, arguments: args, directory: dir, log: log)
-        let record = ProcessRecord(spec: spec, pid: pid, command: args, log: log, started: Date().timeIntervalSince1970)
-        state.processes.append(record)
+        let started = try ProcessControl.start(spec, binary: spec.binary ?? state.binary, arguments: args, directory: dir,
+                                               log: log, append: index != nil)
+        let record = ProcessRecord(spec: spec, pid: started.pid, command: args, log: log, started: Date().timeIntervalSince1970,
+                                   startTime: started.startTime, bootID: started.bootID)
+        if let index { state.processes[index] = record } else { state.processes.append(record) }
         do { try state.save() } catch { throw ClusterError("cannot write \(ClusterState.file(in: state.runDirectory)): \(error)") }
         return record
     }
@@ -61,9 +67,14 @@ public enum ClusterControl {
         var state = ClusterState(runDirectory: r.runDirectory, hostsFile: r.hosts.path, config: r.config,
                                  overrides: r.overrides + plan.overrides, directory: r.directory, binary: r.binary,
                                  learner: plan.learner, keyFile: r.keyFile, compression: r.compression)
-        if let old = try? ClusterState.load(r.runDirectory), old.processes.contains(where: ProcessControl.isAlive) {
+        if var old = try? ClusterState.load(r.runDirectory),
+           adoptRestartedLearner(&old, log: log) != nil || old.processes.contains(where: ProcessControl.isAlive) {
             throw ClusterError("a cluster is already running in \(r.runDirectory); stop it with `rpp cluster down --dir "
                                + "\(r.runDirectory)` or pick another run.name")
+        }
+        if let checkpoint = Trainer.latestCheckpoint(runDirectory: r.runDirectory) {
+            throw ClusterError("\(r.runDirectory) already holds checkpoints/\(checkpoint.lastPathComponent) of an earlier run: "
+                               + "continue it with `rpp cluster resume --dir \(r.runDirectory)`, or pick another run.name")
         }
         do {
             try FileManager.default.createDirectory(atPath: r.runDirectory + "/logs", withIntermediateDirectories: true)
@@ -97,8 +108,8 @@ public enum ClusterControl {
         let deadline = Date(timeIntervalSinceNow: timeout)
         var missing: [(record: ProcessRecord, why: String)] = []
         repeat {
-            if !missing.isEmpty { Thread.sleep(forTimeInterval: 0.3) }
-            for p in records where !ProcessControl.isAlive(p) {
+            if !missing.isEmpty { Thread.sleep(forTimeInterval: 0.1) }
+            for p in records where ProcessControl.hasExited(p) {
                 throw ClusterError("\(p.spec.id) (\(p.spec.role) on \(p.spec.host)) exited \(phase); "
                                    + "last lines of \(p.log):\n\(ProcessControl.tail(p))")
             }

@@ -26,7 +26,7 @@ public enum HostShell {
     public static func argv(_ script: String, launcher: Launcher) -> [String] {
         switch launcher {
         case .local: ["/bin/sh", "-c", script]
-        case .ssh(let target): ["ssh", "-o", "BatchMode=yes", "-o", "ConnectTimeout=10", target, script]
+        case .ssh(let target): ["ssh", "-o", "BatchMode=yes", "-o", "ConnectTimeout=10", "--", target, script]
         case .prefix(let words): words + ["sh", "-c", script]
         }
     }
@@ -47,54 +47,82 @@ public enum HostShell {
 
 /// Starting and stopping the processes of a cluster on their hosts.
 public enum ProcessControl {
+    /// A process as started: its pid, its start time and its host's boot id (nil when /proc could not tell).
+    public struct Started: Sendable, Equatable {
+        public var pid: Int32
+        public var startTime: UInt64?
+        public var bootID: String?
+    }
+
     /// Starts `binary arguments` on the spec's host in `directory`, detached, with OPENBLAS_NUM_THREADS=1 and
-    /// output to `log`; returns its pid.
+    /// output to `log` (added to its end with `append`, after a line saying when); returns its pid and what
+    /// identifies it (read while the launch script still runs, so the pid cannot have been reused yet).
     public static func start(_ spec: ProcessSpec, binary: String, arguments: [String], directory: String,
-                             log: String) throws(ClusterError) -> Int32 {
+                             log: String, append: Bool = false) throws(ClusterError) -> Started {
         let command = ([binary] + arguments).map(HostShell.quote).joined(separator: " ")
+        let mark = append
+            ? "echo \"--- started again by rpp cluster resume at $(date -u +%FT%TZ) ---\" >> \(HostShell.quote(log))\n" : ""
         let script = """
-            mkdir -p \(HostShell.quote((log as NSString).deletingLastPathComponent)) || exit 1
-            cd \(HostShell.quote(directory)) || exit 1
-            OPENBLAS_NUM_THREADS=1 setsid \(command) > \(HostShell.quote(log)) 2>&1 < /dev/null &
-            echo $!
+            mkdir -p -- \(HostShell.quote((log as NSString).deletingLastPathComponent)) || exit 1
+            cd -- \(HostShell.quote(directory)) || exit 1
+            \(mark)OPENBLAS_NUM_THREADS=1 setsid \(command) \(append ? ">>" : ">") \(HostShell.quote(log)) 2>&1 < /dev/null &
+            pid=$!
+            echo "$pid"
+            \(statScript(pid: "$pid"))
             """
         let out: HostShell.Output
         do { out = try HostShell.run(script, on: spec.launcher) } catch {
             throw ClusterError("cannot start \(spec.id) on \(spec.host): \(error)")
         }
-        guard out.status == 0, let pid = Int32(out.stdout.trimmingCharacters(in: .whitespacesAndNewlines)) else {
+        let lines = out.stdout.split(separator: "\n", maxSplits: 1, omittingEmptySubsequences: false)
+        guard out.status == 0, let first = lines.first,
+              let pid = Int32(first.trimmingCharacters(in: .whitespaces)), pid > 0 else {
             throw ClusterError("cannot start \(spec.id) on \(spec.host) (\(spec.launcher.summary)): exit \(out.status) "
                                + "\(out.stderr.trimmingCharacters(in: .whitespacesAndNewlines).prefix(300))")
         }
-        return pid
+        let reading = lines.count > 1 ? parseStatOutput(String(lines[1])) : nil
+        return Started(pid: pid, startTime: reading?.stat.flatMap(ProcStat.init)?.startTime, bootID: reading?.bootID)
     }
 
-    /// True while the process runs (not gone, not a zombie, still an rpp process).
-    public static func isAlive(_ record: ProcessRecord) -> Bool {
-        let pid = record.pid
-        guard pid > 0 else { return false }
+    /// Whether the recorded process runs, has exited, or cannot be told (its host did not answer).
+    public static func liveness(_ record: ProcessRecord) -> Liveness {
+        guard record.pid > 0 else { return .exited }
         if record.spec.launcher == .local {
-            guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-                  let close = stat.lastIndex(of: ")") else { return false }
-            let state = stat[stat.index(after: close)...].trimmingCharacters(in: .whitespaces).first
-            guard state != "Z" && state != "X" else { return false }
-            let cmdline = (try? Data(contentsOf: URL(fileURLWithPath: "/proc/\(pid)/cmdline"))) ?? Data()
-            return String(decoding: cmdline, as: UTF8.self).contains("rpp")
+            let path = "/proc/\(record.pid)/stat"
+            return Liveness.judge(record, stat: readProcFile(path), bootID: localBootID,
+                                  threadStates: { localThreadStates(record.pid) }, again: { readProcFile(path) })
         }
-        let script = """
-            s=$(sed 's/.*) //' /proc/\(pid)/stat 2>/dev/null | cut -c1)
-            [ -n "$s" ] && [ "$s" != Z ] && [ "$s" != X ] && grep -qa rpp /proc/\(pid)/cmdline
-            """
-        return (try? HostShell.run(script, on: record.spec.launcher, timeout: 15))?.status == 0
+        let out: HostShell.Output
+        do { out = try HostShell.run(statScript(pid: "\(record.pid)"), on: record.spec.launcher, timeout: 15) } catch {
+            return .unknown(error.description)
+        }
+        guard let reading = parseStatOutput(out.stdout) else {
+            return .unknown("\(record.spec.launcher.summary): exit \(out.status) "
+                            + "\(out.stderr.trimmingCharacters(in: .whitespacesAndNewlines).prefix(200))")
+        }
+        return reading.judge(record)
     }
 
-    /// Sends `signal` (SIGTERM, SIGKILL) to the process; false if it was not running.
+    /// True while the process runs (it exists, is not a zombie, and is the process that was started).
+    public static func isAlive(_ record: ProcessRecord) -> Bool { liveness(record) == .running }
+
+    /// True once the process has certainly ended (a host that cannot be asked does not count).
+    public static func hasExited(_ record: ProcessRecord) -> Bool { liveness(record) == .exited }
+
+    /// Sends `signal` (SIGTERM, SIGKILL) to the process; false if it had exited. A process whose host cannot
+    /// be asked is signalled anyway (the remote script checks the start time itself before it kills).
     @discardableResult
     public static func signal(_ record: ProcessRecord, _ signal: Int32) -> Bool {
-        guard isAlive(record) else { return false }
-        if record.spec.launcher == .local { return kill(record.pid, signal) == 0 }
+        let now = liveness(record)
+        guard now != .exited else { return false }
+        if record.spec.launcher == .local { return now == .running && kill(record.pid, signal) == 0 }
         let name = signal == SIGKILL ? "KILL" : signal == SIGINT ? "INT" : "TERM"
-        return (try? HostShell.run("kill -\(name) \(record.pid)", on: record.spec.launcher, timeout: 15))?.status == 0
+        var script = "kill -\(name) \(record.pid)"
+        if let start = record.startTime {
+            // Only the process that was started: the pid's start time (field 22) must still be the recorded one.
+            script = "[ \"$(sed 's/.*) //' /proc/\(record.pid)/stat 2>/dev/null | cut -d' ' -f20)\" = \(start) ] && " + script
+        }
+        return (try? HostShell.run(script, on: record.spec.launcher, timeout: 15))?.status == 0
     }
 
     /// Waits until none of `records` runs or `timeout` seconds pass; returns those still running.
@@ -102,9 +130,9 @@ public enum ProcessControl {
         let deadline = Date(timeIntervalSinceNow: timeout)
         var running = records
         while true {
-            running = running.filter(isAlive)
+            running = running.filter { !hasExited($0) }
             if running.isEmpty || Date() >= deadline { return running }
-            Thread.sleep(forTimeInterval: 0.2)
+            Thread.sleep(forTimeInterval: 0.05)
         }
     }
 
@@ -115,7 +143,7 @@ public enum ProcessControl {
             return text.split(separator: "\n", omittingEmptySubsequences: false).suffix(lines + 1)
                 .joined(separator: "\n").trimmingCharacters(in: .newlines)
         }
-        let out = try? HostShell.run("tail -n \(lines) \(HostShell.quote(record.log))", on: record.spec.launcher, timeout: 15)
+        let out = try? HostShell.run("tail -n \(lines) -- \(HostShell.quote(record.log))", on: record.spec.launcher, timeout: 15)
         return out.map { $0.stdout.trimmingCharacters(in: .newlines) } ?? "(cannot read \(record.log) on \(record.spec.host))"
     }
 }

@@ -45,6 +45,10 @@ extension HostsFile {
         guard address.allSatisfy({ $0.isLetter || $0.isNumber || ".-_:".contains($0) }) else {
             throw fail("'\(address)' is not a host name or IP address")
         }
+        if address.hasPrefix("-") {
+            throw fail("'\(address)' begins with '-', which ssh would read as an option; start the line with the host's "
+                       + "name or IP address")
+        }
         var host = Host(line: line, address: address, counts: [:], ports: [:], launcher: .local, directory: nil, binary: nil)
         var reach: String? = nil
         var seen = Set<String>()
@@ -68,6 +72,10 @@ extension HostsFile {
                 throw fail("unknown role '\(key)'; roles are \(roleNames), options are \(optionNames)")
             }
             guard !value.isEmpty else { throw fail("\(key)= has no value") }
+            if value.hasPrefix("-") && ["ssh", "launcher", "rpp"].contains(key) {
+                throw fail("\(key)=\(value) begins with '-', which would be read as an option; give "
+                           + (key == "ssh" ? "the target, like ssh=rpp@gpu2" : key == "rpp" ? "the binary's path" : "a command"))
+            }
             switch key {
             case "ssh", "launcher":
                 if let other = reach { throw fail("give one of ssh= and launcher=, not both (\(other)= is already here)") }
@@ -95,13 +103,25 @@ extension HostsFile {
             throw fail("\(role.rawValue)_port is given but this host runs no \(role.rawValue)")
         }
         if reach == nil && !isLoopback(address) { host.launcher = .ssh(address) }
+        let listeners = [Role.learner, .reward, .reference].filter { host.count($0) > 0 }
+        if !listeners.isEmpty && !isIPAddress(host.networkAddress) {
+            throw fail("\(address) runs \(listeners.map(\.rawValue).joined(separator: ", ")), which listen on this line's "
+                       + "address, and a listening socket needs an IP address: write \(address)'s IP address here "
+                       + "(ssh=\(address) still reaches it by name)")
+        }
         try checkPorts(host, fail: fail)
         return host
     }
 
     /// True for addresses that mean this machine.
     static func isLoopback(_ address: String) -> Bool {
-        address == "localhost" || address == "::1" || address.hasPrefix("127.")
+        address.lowercased() == "localhost" || address == "::1" || address.hasPrefix("127.")
+    }
+
+    /// True for an IPv4 or IPv6 literal.
+    static func isIPAddress(_ address: String) -> Bool {
+        var v4 = in_addr(), v6 = in6_addr()
+        return inet_pton(AF_INET, address, &v4) == 1 || inet_pton(AF_INET6, address, &v6) == 1
     }
 
     /// The ports a host's roles use must not overlap.
@@ -113,24 +133,45 @@ extension HostsFile {
             guard first + n - 1 <= 65535 else {
                 throw fail("\(role.rawValue) ports \(first)...\(first + n - 1) go past 65535; pick a lower \(role.rawValue)_port")
             }
-            for port in first..<(first + n) {
-                if let other = owner[port] {
-                    throw fail("port \(port) is used by both \(other) and \(role.rawValue); set \(role.rawValue)_port to a free range")
+        }
+        for (port, role) in host.listeningPorts {
+            if let other = owner[port] {
+                throw fail("port \(port) is used by both \(other) and \(role.rawValue); "
+                           + "set \(role.rawValue)_port to a free range")
+            }
+            owner[port] = role.rawValue
+        }
+    }
+
+    /// Lines that run on the same machine (this one, or one ssh target or launcher) must not share a port.
+    func checkPortsAcrossLines() throws(HostsFileError) {
+        var owner: [String: [Int: (line: Int, role: Role)]] = [:]
+        for h in hosts {
+            for (port, role) in h.listeningPorts {
+                if let other = owner[h.machine]?[port] {
+                    throw HostsFileError(path: path, line: h.line, "port \(port) (\(role.rawValue)) is also used by line "
+                                         + "\(other.line) (\(other.role.rawValue)), and both lines run on "
+                                         + (h.launcher == .local ? "this machine" : h.machine)
+                                         + "; give this line another \(role.rawValue)_port")
                 }
-                owner[port] = role.rawValue
+                owner[h.machine, default: [:]][port] = (h.line, role)
             }
         }
     }
 
-    /// Whole-file rules: one learner, at least one reward and one reference server, one line per address.
+    /// Whole-file rules: one learner, at least one reward and one reference server, one line per address, and
+    /// no port used twice on one machine.
     func validate() throws(HostsFileError) {
         var lineOf: [String: Int] = [:]
         for h in hosts {
-            if let first = lineOf[h.address] {
-                throw HostsFileError(path: path, line: h.line, "host \(h.address) is already on line \(first); put all its roles on one line")
+            if let first = lineOf[h.networkAddress] {
+                let earlier = hosts.first { $0.line == first }?.address ?? h.address
+                throw HostsFileError(path: path, line: h.line, "host \(h.address) is already on line \(first)"
+                                     + (earlier == h.address ? "" : " (as \(earlier))") + "; put all its roles on one line")
             }
-            lineOf[h.address] = h.line
+            lineOf[h.networkAddress] = h.line
         }
+        try checkPortsAcrossLines()
         let learners = hosts.filter { $0.count(.learner) > 0 }
         if learners.count > 1 {
             throw HostsFileError(path: path, line: learners[1].line,

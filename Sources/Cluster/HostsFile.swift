@@ -13,7 +13,9 @@
 // `ip netns exec h2`), learner_port (base of the learner's four ports, default 5600), reward_port (5610),
 // reference_port (5620), dir (working directory on the host, default the current one), rpp (the binary
 // on the host, default this one's path). A loopback address without ssh or launcher runs locally; any
-// other address without them is reached with `ssh ADDRESS`.
+// other address without them is reached with `ssh ADDRESS`. A line that runs the learner or a server
+// needs an IP address (they listen on it; `localhost` counts as 127.0.0.1); lines that run on the same
+// machine cannot share a port; no address or ssh=, launcher= or rpp= value may begin with `-`.
 import Foundation
 import Wire
 
@@ -40,6 +42,27 @@ public struct HostsFile: Sendable, Equatable {
         public func count(_ role: Role) -> Int { counts[role] ?? 0 }
         /// First port of `role` on this host (the default when not given).
         public func port(_ role: Role) -> Int { ports[role] ?? HostsFile.defaultPorts[role] ?? 0 }
+
+        /// The address the learner and the servers listen on and the others connect to: the line's address,
+        /// with `localhost` (a name a listening socket cannot take) as 127.0.0.1.
+        public var networkAddress: String { address.lowercased() == "localhost" ? "127.0.0.1" : address }
+
+        /// The machine the line's processes run on: this one, the ssh target's host, or the launcher.
+        public var machine: String {
+            switch launcher {
+            case .local: "local"
+            case .ssh(let target): String(target.split(separator: "@").last ?? Substring(target)).lowercased()
+            case .prefix(let words): words.joined(separator: " ")
+            }
+        }
+
+        /// Every port the line's learner (base and the next three) and servers listen on, with the role.
+        public var listeningPorts: [(port: Int, role: Role)] {
+            [Role.learner, .reward, .reference].filter { count($0) > 0 }.flatMap { role in
+                let first = port(role), n = role == .learner ? 4 : count(role)
+                return (first..<(first + n)).map { ($0, role) }
+            }
+        }
     }
 
     /// Default first ports: learner base (it uses +0..+3), reward and reference servers.

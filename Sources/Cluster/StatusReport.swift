@@ -14,7 +14,7 @@ public struct StatusRow: Sendable, Equatable, Codable {
     public var host: String
     /// Pid on its host, when known.
     public var pid: Int32?
-    /// Running: its pid is alive (state file) or the learner hears from it (others).
+    /// Running: its pid runs and is the process started (state file), or the learner hears from it (others).
     public var alive: Bool
     /// What it reports doing.
     public var state: String
@@ -53,7 +53,8 @@ public struct StatusReport: Sendable, Codable {
         let byID = Dictionary(members.map { ($0.workerID, $0) }, uniquingKeysWith: { a, _ in a })
         var rows: [StatusRow] = []
         for p in state.processes {
-            let alive = ProcessControl.isAlive(p)
+            let liveness = ProcessControl.liveness(p)
+            let alive = liveness == .running
             var s: Status? = nil
             switch p.spec.roleValue {
             case .learner: s = members.first { $0.role == .learner }
@@ -61,7 +62,8 @@ public struct StatusReport: Sendable, Codable {
             case .reward, .reference: s = alive ? probe.server(p.spec.listen ?? "") : nil
             }
             rows.append(StatusRow(role: p.spec.role, id: p.spec.id, host: p.spec.host, pid: p.pid, alive: alive,
-                                  state: s?.state ?? (alive ? (p.spec.roleValue == .rollout ? "not registered" : "not answering") : "exited"),
+                                  state: s?.state ?? (alive ? (p.spec.roleValue == .rollout ? "not registered" : "not answering")
+                                                      : liveness == .exited ? "exited" : "unknown (its host did not answer)"),
                                   policyVersion: p.spec.roleValue.hasPolicy ? s?.policyVersion : nil,
                                   samplesPerSecond: s?.samplesPerSecond, units: s?.unitsDone,
                                   lastHeardMillis: s?.silentMillis, managed: true))

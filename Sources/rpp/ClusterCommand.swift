@@ -13,18 +13,23 @@ struct ClusterCommand: ParsableCommand {
             `up` starts every role of a hosts file (Deploy/hosts.local: all on this machine; Deploy/hosts.example: \
             several machines through ssh), writes logs to RUN/logs and the state to RUN/cluster.json (RUN = \
             run.dir/run.name), points run.dir/current at RUN, and returns once the learner answers, every server \
-            answers and every rollout worker has registered. `status`, `scale` and `down` find the cluster through \
-            runs/current unless given --dir. See Deploy/CLUSTER.md.
+            answers and every rollout worker has registered. `status`, `scale`, `down` and `resume` find the cluster \
+            through runs/current unless given --dir. See Deploy/CLUSTER.md.
             """,
-        subcommands: [ClusterUp.self, ClusterStatusCommand.self, ClusterScale.self, ClusterDown.self])
+        subcommands: [ClusterUp.self, ClusterStatusCommand.self, ClusterScale.self, ClusterDown.self, ClusterResume.self])
 }
 
 /// Where `status`, `scale` and `down` find the cluster.
 struct ClusterLocation: ParsableArguments {
     @Option(help: "The cluster's run directory, its cluster.json, or a pointer to it.") var dir: String = "runs/current"
 
+    /// The state, with a learner that was restarted outside `rpp cluster` (`rpp learner --resume` by hand) put
+    /// in place of the recorded one that exited.
     func load() throws -> ClusterState {
-        do { return try ClusterState.load(dir) } catch { throw ClusterError(error.description) }
+        var state: ClusterState
+        do { state = try ClusterState.load(dir) } catch { throw ClusterError(error.description) }
+        ClusterControl.adoptRestartedLearner(&state, log: say)
+        return state
     }
 }
 
@@ -138,7 +143,10 @@ struct ClusterScale: ParsableCommand {
 struct ClusterDown: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "down", abstract: "Stop every process: the learner first (it checkpoints), then workers and servers.",
-        discussion: "SIGTERM, then SIGKILL after the timeout. Prints the run directory.")
+        discussion: """
+            SIGTERM, then SIGKILL after the timeout (the learner's --timeout; the others get 20 s, or \
+            cluster.request_timeout_seconds + 10 s when that is longer). Prints the run directory.
+            """)
 
     @OptionGroup var location: ClusterLocation
     @Option(help: "Seconds the learner gets to checkpoint and exit.") var timeout: Double = 120
@@ -147,7 +155,8 @@ struct ClusterDown: ParsableCommand {
 
     func run() throws {
         let state = try location.load()
-        let outcomes = ClusterControl.stop(state, learnerTimeout: timeout, othersTimeout: 20, log: say)
+        let outcomes = ClusterControl.stop(state, learnerTimeout: timeout, othersTimeout: ClusterControl.othersGrace(state),
+                                           log: say)
         let counts = Dictionary(grouping: outcomes, by: { $0.1 }).mapValues(\.count)
         if let target = try? FileManager.default.destinationOfSymbolicLink(atPath: location.dir),
            URL(fileURLWithPath: target).standardizedFileURL.path == state.runDirectory {
@@ -158,6 +167,41 @@ struct ClusterDown: ParsableCommand {
     }
 }
 
+
+/// `rpp cluster resume`.
+struct ClusterResume: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "resume",
+        abstract: "Start again every process of a cluster that died; the learner continues from its last checkpoint.",
+        discussion: """
+            Every process in the state file that is no longer running (kill -9, a crash, a rebooted host) is \
+            started again with its recorded arguments, on its host, its log continued; the learner gets --resume \
+            and continues from the run's newest checkpoint (the iterations after it are done again; their old \
+            metrics.jsonl lines move to metrics.discarded.jsonl). Processes still running are kept. Then it waits \
+            as `up` does. `status`, `scale` and `down` work on the resumed run. A learner resumed by hand \
+            (`rpp learner --resume`) is found through RUN/learner-process.json and recorded in the state file.
+            """)
+
+    @OptionGroup var location: ClusterLocation
+    @Option(help: "Seconds to wait for a healthy cluster.") var timeout: Double = 120
+
+    func validate() throws {
+        guard timeout > 0 && timeout <= 86_400 else { throw ValidationError("--timeout must be from 0 to 86400 seconds") }
+    }
+
+    func run() throws {
+        var state = try location.load()
+        let start = Date()
+        let started: [ProcessRecord]
+        do { started = try ClusterControl.resume(&state, timeout: timeout, log: say) } catch {
+            throw ClusterError("cluster resume: \(error)")
+        }
+        guard !started.isEmpty else { return }
+        if let probe = try? StatusProbe(state: state) { say(StatusReport.gather(state, probe: probe).table) }
+        say(String(format: "cluster resume: healthy after %.1f s; started again: %@; run directory %@",
+                   Date().timeIntervalSince(start), started.map(\.spec.id).joined(separator: ", "), state.runDirectory))
+    }
+}
 
 /// Prints a line now (the output may be a pipe that `make run` follows).
 func say(_ line: String) {

@@ -60,6 +60,7 @@ struct LearnerCommand: AsyncParsableCommand {
               + "\(config.algorithm.rolloutBatch)×\(config.algorithm.samplesPerPrompt) samples per iteration, "
               + "listening on \(settings.endpoints.control)")
         fflush(nil)
+        writeSelfReport(runDirectory: config.runDirectory)
         recorder?.attach(to: learner)
         let result = try await runRole(name: "learner", stop: { learner.stop() }) { try learner.run() }
         learner.close()

@@ -161,7 +161,7 @@ final class ClusterCommandTests: XCTestCase {
         XCTAssertTrue(top.stdout.contains("  cluster "), top.stdout)
         XCTAssertTrue(top.stdout.contains("rpp cluster up --hosts Deploy/hosts.local"), top.stdout)
         let cluster = try RPP.run(["cluster", "--help"])
-        for sub in ["up", "status", "scale", "down"] { XCTAssertTrue(cluster.stdout.contains("  \(sub) "), cluster.stdout) }
+        for sub in ["up", "status", "scale", "down", "resume"] { XCTAssertTrue(cluster.stdout.contains("  \(sub) "), cluster.stdout) }
         let scale = try RPP.run(["cluster", "scale", "--rollout=-1"])
         XCTAssertNotEqual(scale.status, 0)
         XCTAssertTrue(scale.stderr.contains("--rollout must be from 0 to 256"), scale.stderr)

@@ -75,6 +75,19 @@ final class ClusterStateTests: XCTestCase {
         XCTAssertEqual(report.rows.map(\.state), Array(repeating: "exited", count: 5))
     }
 
+    /// `down` gives workers and servers at least the run's request timeout and 10 s more (20 s at least).
+    func testOthersGraceFollowsTheRequestTimeout() {
+        let config = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("Deploy/rpp.yaml").path
+        func state(_ config: String, _ overrides: [String]) -> ClusterState {
+            ClusterState(runDirectory: "/tmp/x", hostsFile: "h", config: config, overrides: overrides, directory: "/tmp",
+                         binary: "/x/rpp", learner: "tcp://127.0.0.1:5600", keyFile: nil, compression: "auto")
+        }
+        XCTAssertEqual(ClusterControl.othersGrace(state(config, ["cluster.request_timeout_seconds=60"])), 70)
+        XCTAssertEqual(ClusterControl.othersGrace(state(config, ["cluster.request_timeout_seconds=2"])), 20)
+        XCTAssertEqual(ClusterControl.othersGrace(state("/nonexistent.yaml", [])), 20, "a config that is gone")
+    }
+
     func testNoClusterErrors() throws {
         XCTAssertThrowsError(try ClusterState.load("/nonexistent/current")) { error in
             XCTAssertTrue("\(error)".contains("no cluster at /nonexistent/current"), "\(error)")

@@ -94,6 +94,40 @@ final class HostsFileTests: XCTestCase {
         expectError(ok + "bad/host rollout\n", line: 2, ["not a host name"])
     }
 
+    /// `localhost` is a name a listening socket cannot take: the learner and servers listen on 127.0.0.1.
+    func testLocalhostListensOn127() throws {
+        let f = try HostsFile(text: "localhost learner reference reward rollout\n", path: "h")
+        XCTAssertEqual(f.hosts[0].launcher, .local)
+        let plan = ClusterPlan(hosts: f)
+        XCTAssertEqual(plan.overrides, ["cluster.learner=tcp://127.0.0.1:5600", "cluster.reward=[tcp://127.0.0.1:5610]",
+                                        "cluster.reference=[tcp://127.0.0.1:5620]"])
+        XCTAssertEqual(plan.processes.first { $0.id == "reward-1" }?.listen, "tcp://127.0.0.1:5610")
+        // A host name is fine on a line that only runs rollout workers (they listen on nothing).
+        XCTAssertEqual(try HostsFile(text: ok + "gpu2 rollout=2\n").hosts[1].launcher, .ssh("gpu2"))
+    }
+
+    /// Two lines on one machine sharing a port, addresses and values that ssh would take for options.
+    func testPortsAcrossLinesAndOptionLikeValues() throws {
+        expectError(ok + "127.0.0.2 reward reward_port=5610\n", line: 2, ["port 5610 (reward)", "line 1 (reward)", "this machine",
+                                                                         "reward_port"])
+        expectError(ok + "127.0.0.2 reference reference_port=5601\n", line: 2, ["port 5601 (reference)", "line 1 (learner)"])
+        expectError("10.0.0.1 learner reference reward ssh=a@gpu\n10.0.0.2 reward reward_port=5603 ssh=b@GPU\n", line: 2,
+                    ["port 5603", "line 1 (learner)", "gpu"])
+        expectError(ok + "10.0.0.2 rollout\n10.0.0.3 reward reference launcher=\"ip netns exec h2\"\n"
+                    + "10.0.0.4 reward launcher=\"ip netns exec h2\"\n", line: 4, ["port 5610", "line 3", "ip netns exec h2"])
+        expectError(ok + "localhost rollout\n", line: 2, ["host localhost is already on line 1 (as 127.0.0.1)"])
+        // Different machines may use the same ports.
+        XCTAssertNoThrow(try HostsFile(text: "10.0.0.1 learner reference reward\n10.0.0.2 reward reference\n"))
+        expectError(ok + "-oProxyCommand rollout\n", line: 2, ["begins with '-'", "option"])
+        expectError(ok + "10.0.0.2 rollout ssh=-oProxyCommand=touch\n", line: 2, ["ssh=-oProxyCommand=touch", "begins with '-'"])
+        expectError(ok + "10.0.0.2 rollout launcher=\"-x y\"\n", line: 2, ["launcher=-x y", "begins with '-'"])
+        expectError(ok + "10.0.0.2 rollout rpp=-v\n", line: 2, ["rpp=-v", "begins with '-'"])
+        expectError("gpu1 learner reference reward\n", line: 1, ["gpu1 runs learner, reward, reference, which listen",
+                                                                  "needs an IP address"])
+        // ssh gets `--` before its target.
+        XCTAssertEqual(HostShell.argv("true", launcher: .ssh("u@h")).suffix(3), ["--", "u@h", "true"])
+    }
+
     func testMissingFile() {
         XCTAssertThrowsError(try HostsFile.load(path: "/nonexistent/hosts")) { error in
             XCTAssertTrue("\(error)".contains("cannot read the hosts file"), "\(error)")

@@ -153,8 +153,10 @@ extension Learner {
         }
         let moved = try MetricsJSONL.setAside(path: (dir as NSString).appendingPathComponent("metrics.jsonl"),
                                               after: trainer.iteration)
+        let events = try TensorBoardWriter.setAside(directory: dir, after: trainer.iteration)
         settings.log("learner: resumed from \(checkpoint.path): iteration \(trainer.iteration), policy version "
-                     + "\(trainer.version)\(moved > 0 ? ", \(moved) later metrics records moved to metrics.discarded.jsonl" : "")")
+                     + "\(trainer.version)\(moved > 0 ? ", \(moved) later metrics records moved to metrics.discarded.jsonl" : "")"
+                     + (events > 0 ? ", \(events) later TensorBoard events moved to discarded/" : ""))
     }
 
     /// Hands the prompts of `iteration` to the hub as work units.

@@ -126,12 +126,18 @@ extension RolloutWorker {
             let request = RefLogprobRequest(id: unit.id, sequences: rollouts.map {
                 TokenSequence(promptTokens: $0.promptTokens, responseTokens: $0.responseTokens)
             }, temperature: unit.sampling.temperature)
-            let timeout = requestTimeout
+            let timeout = requestTimeout, cancel = stopFlag
             DispatchQueue.global().async(group: group) {
-                box.set(Result { try references.call(.refLogprobRequest(request), timeout: timeout) })
+                box.set(Result { try references.call(.refLogprobRequest(request), timeout: timeout, cancel: cancel) })
             }
         }
-        let reply = try rewards.call(.scoreRequest(score), timeout: requestTimeout)
+        // SIGTERM (stop()) ends both waits at once: a worker blocked on a server that does not answer stops
+        // promptly instead of when the request times out.
+        let reply: WireMessage
+        do { reply = try rewards.call(.scoreRequest(score), timeout: requestTimeout, cancel: stopFlag) } catch {
+            group.wait()
+            throw error
+        }
         group.wait()
         guard case .scoreReply(let sr) = reply, sr.rewards.count == rollouts.count else {
             throw RolesError(.invalidBatch, "reward server answered with \(reply.kind.name) of the wrong size")
