@@ -46,7 +46,7 @@ final class GGUFFileTests: XCTestCase {
 
     /// A small valid file built byte by byte: header, metadata and one F32 tensor.
     static func handMade(version: UInt32 = 3, tensorType: UInt32 = 0, dims: [UInt64] = [4, 2], offset: UInt64 = 0,
-                         extraKV: (Data) -> Data = { $0 }, kvCount: UInt64 = 1, dataBytes: Int = 32) -> Data {
+                         kvCount: UInt64 = 1, dataBytes: Int = 32, extraKV: (Data) -> Data = { $0 }) -> Data {
         var d = Data("GGUF".utf8)
         func u32(_ v: UInt32) { withUnsafeBytes(of: v.littleEndian) { d.append(contentsOf: $0) } }
         func u64(_ v: UInt64) { withUnsafeBytes(of: v.littleEndian) { d.append(contentsOf: $0) } }
@@ -169,7 +169,7 @@ extension Data {
         guard let r = d.range(of: marker, options: .backwards, in: 0..<d.count) else { return d }
         let dimsCount = Int(d[r.upperBound])
         let typeAt = r.upperBound + 4 + 8 * dimsCount
-        d.replaceSubrange(typeAt..<typeAt + 4, with: withUnsafeBytes(of: type.littleEndian) { Data($0) })
+        d.replaceSubrange(typeAt..<typeAt + 4, with: Swift.withUnsafeBytes(of: type.littleEndian) { Data($0) })
         return d
     }
 }

@@ -179,7 +179,9 @@ public struct GGUFFile: Sendable {
     public func dequantize(_ info: GGUFTensorInfo) throws -> [Float] {
         var out = [Float](repeating: 0, count: info.count)
         try out.withUnsafeMutableBufferPointer { o in
-            try withTensorBytes(info) { bytes in try info.type.dequantize(bytes, count: info.count, into: o.baseAddress!) }
+            try withTensorBytes(info) { bytes in
+                try info.type.dequantize(bytes, count: info.count, into: o.baseAddress!, tensor: info.name)
+            }
         }
         return out
     }
