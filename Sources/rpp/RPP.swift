@@ -15,8 +15,8 @@ struct RPP: AsyncParsableCommand {
             with SIGTERM checkpoints; `rpp learner --resume` continues it; `rpp learner --record DIR` and \
             `rpp replay DIR` record and re-run its updates bit for bit.
             """,
-        subcommands: [Inspect.self, Bench.self, ClusterCommand.self] + modelCommands + roleCommands + serverCommands
-            + recordingCommands + tokenizerCommands + [TemplateCommand.self])
+        subcommands: [Inspect.self, Bench.self, ClusterCommand.self, ModelCommand.self] + modelCommands + roleCommands
+            + serverCommands + recordingCommands + tokenizerCommands + [TemplateCommand.self])
 }
 
 /// `rpp inspect ...`: look inside frames, recordings and the RL math.
