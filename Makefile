@@ -69,6 +69,7 @@ $(PYTHON_VENV):
 
 bench-peers: build $(PYTHON_VENV)
 	$(PYTHON_VENV) Tests/Scripts/bench_peers.py --rpp $(BIN)
+	$(PYTHON_VENV) Tests/Scripts/bench_tokenizer_peers.py --rpp $(BIN) --model Tests/Fixtures/tokenizers/smollm2
 
 # Regenerates the transformers fixtures under Tests/Fixtures/model (not run by CI).
 model-fixtures: $(PYTHON_VENV)
@@ -105,11 +106,12 @@ smollm2: build
 
 # Checks that need the real model (by hand, not CI): shape and parameter count, log-probs of a chat-formatted
 # text against transformers' loading of the same GGUF (Tests/Fixtures/gguf/smollm2-reference.json, 2e-3), and
-# greedy continuations of three questions (32 tokens).
+# greedy continuations of three questions (32 tokens); rpp template and rpp tokenize on its files against
+# transformers (Tests/Fixtures/gguf/smollm2-chat.json).
 test-real: smollm2
 	$(SWIFT) build $(RELEASE) --build-tests
 	RPP_REAL_MODEL=$(CURDIR)/$(SMOLLM2_DIR) OPENBLAS_NUM_THREADS=1 \
-	  $(SWIFT) test $(RELEASE) --skip-build --disable-swift-testing --filter RealModelTests
+	  $(SWIFT) test $(RELEASE) --skip-build --disable-swift-testing --filter "RealModelTests|RealModelCommandTests"
 
 # Regenerates Tests/Fixtures/gguf (tiny GGUF files and transformers' numbers for them; not run by CI).
 GGUF_VENV := .venv-gguf/bin/python
