@@ -1,4 +1,4 @@
-// The policy engine's subcommands (issue 3).
+// The policy engine's subcommands.
 import ArgumentParser
 
 /// Top-level subcommands of the policy engine (data, sft, logprobs).

@@ -1,4 +1,4 @@
-// The learner and rollout-worker commands (issue 5) and what they share: loading the run config with
+// The learner and rollout-worker commands and what they share: loading the run config with
 // one-line errors, running a role on a thread of its own, and stopping it on SIGTERM / SIGINT.
 import ArgumentParser
 import Dispatch

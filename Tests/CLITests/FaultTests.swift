@@ -18,7 +18,7 @@ final class FaultTests: XCTestCase {
         return records.map(\.metrics)
     }
 
-    /// Issue 6: twenty kill -9 of rollout workers during a short run; no sample lost or doubled.
+    /// Twenty kill -9 of rollout workers during a short run; no sample lost or doubled.
     func testTwentyWorkerKillsLoseNothingAndDoubleNothing() throws {
         let iterations = 24
         let c = try LocalCluster(name: "kills", iterations: iterations,
@@ -54,7 +54,7 @@ final class FaultTests: XCTestCase {
         XCTAssertGreaterThanOrEqual(reissued, 10, "a worker killed while holding a lease has its unit handed out again")
     }
 
-    /// Issue 5: the reward server killed and restarted while the run goes on.
+    /// The reward server killed and restarted while the run goes on.
     func testRewardServerKilledAndRestarted() throws {
         let iterations = 10
         let c = try LocalCluster(name: "reward", iterations: iterations)
@@ -75,7 +75,7 @@ final class FaultTests: XCTestCase {
         _ = try checkNothingLostOrDoubled(c, "reward", iterations: iterations)
     }
 
-    /// Issue 6: a learner killed with kill -9 after a checkpoint and restarted with --resume ends with exactly the
+    /// A learner killed with kill -9 after a checkpoint and restarted with --resume ends with exactly the
     /// weights of an uninterrupted run with the same seed; the workers reconnect by themselves.
     func testLearnerKilledAndResumedMatchesUninterruptedRun() throws {
         let iterations = 6
