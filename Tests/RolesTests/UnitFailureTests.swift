@@ -90,6 +90,16 @@ final class UnitFailureTests: XCTestCase {
         assertRefused("cluster.unit_prompts", "would not fit in one frame") {
             $0.algorithm.samplesPerPrompt = 4096; $0.cluster.unitPrompts = 1 << 40; $0.algorithm.rolloutBatch = 1 << 40
         }
+        // 16 prompts × 4096 samples of 14 tokens: more than the learner's rollouts port receives in one frame.
+        assertRefused("cluster.unit_prompts", "would not fit in one frame") {
+            $0.algorithm.samplesPerPrompt = 4096; $0.algorithm.rolloutBatch = 16
+        }
+        var fits = RunConfig()
+        fits.algorithm.samplesPerPrompt = 4096; fits.algorithm.rolloutBatch = 8; fits.cluster.unitPrompts = 8
+        XCTAssertNoThrow(try RunPreflight.check(fits, policy: Self.tinyModel))
+        XCTAssertLessThanOrEqual(FrameLimits.experienceBytes(samples: 8 * 4096, tokensPerSample: 14)!,
+                                 FrameLimits.experience(samples: 8 * 4096, tokensPerSample: 32).maxPayloadBytes,
+                                 "what passes the check fits under the learner's receive cap")
         var big = Self.tinyModel
         big.maxPositionEmbeddings = 1 << 22
         var config = RunConfig()

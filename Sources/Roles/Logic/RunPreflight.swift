@@ -33,10 +33,10 @@ public enum RunPreflight {
             throw ConfigError(key: "algorithm.samples_per_prompt", message: "\(a.samplesPerPrompt) is more than a work "
                               + "unit carries (\(WireLimits.maxSamplesPerPrompt))")
         }
+        // The same bound the learner's rollouts port receives with (an experience batch is one unit).
         let perUnit = min(c.unitPrompts, a.rolloutBatch).multipliedReportingOverflow(by: a.samplesPerPrompt)
-        let tokens = (d.promptWidth + s.maxNewTokens).multipliedReportingOverflow(by: perUnit.partialValue)
-        let bytes = tokens.partialValue.multipliedReportingOverflow(by: WireLimits.bytesPerExperienceToken)
-        if perUnit.overflow || tokens.overflow || bytes.overflow || bytes.partialValue > WireLimits.maxPayloadBytes {
+        let bytes = FrameLimits.experienceBytes(samples: perUnit.partialValue, tokensPerSample: d.promptWidth + s.maxNewTokens)
+        if perUnit.overflow || (bytes ?? .max) > WireLimits.maxPayloadBytes {
             throw ConfigError(key: "cluster.unit_prompts", message: "a work unit of \(c.unitPrompts) prompts × "
                               + "\(a.samplesPerPrompt) samples × \(d.promptWidth + s.maxNewTokens) tokens would not fit "
                               + "in one frame (\(WireLimits.maxPayloadBytes >> 20) MiB); use fewer prompts per unit")

@@ -28,11 +28,19 @@ public struct FrameLimits: Sendable, Equatable {
     /// tokens (24 bytes a token: a varint token id and two float log-probs with room to spare; 4 KiB a sample
     /// for ids and tensor headers), at least 1 MiB and at most the default 256 MiB.
     public static func experience(samples: Int, tokensPerSample: Int) -> FrameLimits {
-        let (perSample, o1) = tokensPerSample.multipliedReportingOverflow(by: 24)
-        let (all, o2) = samples.multipliedReportingOverflow(by: perSample.addingReportingOverflow(4096).partialValue)
         let top = FrameLimits().maxPayloadBytes
-        let bytes = o1 || o2 ? top : min(top, max(1 << 20, all + (64 << 10)))
+        let bytes = experienceBytes(samples: samples, tokensPerSample: tokensPerSample).map { min(top, max(1 << 20, $0)) } ?? top
         return FrameLimits(maxPayloadBytes: bytes, maxRawBytes: bytes)
+    }
+
+    /// The most bytes an experience batch of `samples` sequences of at most `tokensPerSample` tokens takes
+    /// (the bound `experience(samples:tokensPerSample:)` allows for); nil when it overflows.
+    public static func experienceBytes(samples: Int, tokensPerSample: Int) -> Int? {
+        let (perSample, o1) = tokensPerSample.multipliedReportingOverflow(by: 24)
+        let (withHeaders, o2) = perSample.addingReportingOverflow(4096)
+        let (all, o3) = samples.multipliedReportingOverflow(by: withHeaders)
+        let (total, o4) = all.addingReportingOverflow(64 << 10)
+        return o1 || o2 || o3 || o4 ? nil : total
     }
 }
 

@@ -7,7 +7,4 @@ public enum WireLimits {
     public static let maxSamplesPerPrompt = 4096
     /// Bytes of one frame's payload (`FrameLimits`' default).
     public static let maxPayloadBytes = FrameLimits().maxPayloadBytes
-    /// An upper bound on the bytes one token of an experience costs on the wire (its id, the behaviour and
-    /// reference log-probs, with protobuf's framing).
-    public static let bytesPerExperienceToken = 16
 }
