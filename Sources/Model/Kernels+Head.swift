@@ -8,6 +8,9 @@
 //   dz[n, v] = g (δ(v, y) − p) − e p (z − E_p[z]);  dlogits = dz / τ;  dx += dlogits · W, dW += dlogitsᵀ · x
 // Chunks of `chunk` vocabulary rows are recomputed in the backward.
 //
+// Rows scored by the language-model head can be gathered into a compact block and their gradient
+// scattered back (gatherRows, scatterRows).
+//
 // Scalar head: value[n] = x[n, :] · w[C];  dx[n, :] += dvalue[n] w,  dw += Σ_n dvalue[n] x[n, :].
 import Foundation
 
@@ -105,4 +108,14 @@ func scalarHeadBackward(_ dx: UnsafeMutablePointer<Float>, _ dw: UnsafeMutablePo
         let d = dvalue[n], xr = x + n * C, o = dx + n * C
         for i in 0..<C { o[i] = d * w[i]; dw[i] += d * xr[i] }
     }
+}
+
+/// out[i, :] = x[index[i], :] for every i: the compact block of the rows the head scores.
+func gatherRows(_ out: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, _ index: [Int], C: Int) {
+    for (i, n) in index.enumerated() { (out + i * C).update(from: x + n * C, count: C) }
+}
+
+/// out[index[i], :] = x[i, :] for every i (the other rows of out are left as they are).
+func scatterRows(_ out: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, _ index: [Int], C: Int) {
+    for (i, n) in index.enumerated() { (out + n * C).update(from: x + i * C, count: C) }
 }

@@ -82,6 +82,8 @@ public final class Transformer: @unchecked Sendable {
     var positions: [Int32] = []
     var starts: [Int] = []
     var targets: [Int32] = []
+    /// Positions (b·T + t) whose rows `sequenceLogProbs` sent through the head, in order.
+    var headRows: [Int] = []
     var headTemperature: Float = 1
     var forwardDone = false, headDone = false
     /// Serial queue on which `perform` runs work, off Swift's cooperative pool.

@@ -35,6 +35,10 @@ final class RolloutModelTests: XCTestCase {
             if t.mask[i] == 1 { XCTAssertEqual(rescored[i], t.behaviourLogprobs[i], accuracy: 1e-4, "position \(i)") }
             else { XCTAssertEqual(rescored[i], 0) }
         }
+        // Scoring response tokens only (the head skips prompt positions) gives the same values.
+        let responseOnly = try t.responseEntries(fromResponseRows: model.sequenceLogProbs(t.sequences,
+                                                                                           scoreFrom: t.responseScoreFrom).logp)
+        XCTAssertEqual(responseOnly, rescored)
     }
 
     func testModelParametersSurviveBroadcast() throws {

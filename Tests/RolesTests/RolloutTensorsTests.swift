@@ -41,6 +41,20 @@ final class RolloutTensorsTests: XCTestCase {
         XCTAssertThrowsError(try t.perSample([Float](repeating: 0, count: 5)))
     }
 
+    func testResponseOnlyRowsMappingAndBack() throws {
+        let t = batch(lengths: [2, 3]).tensors()
+        // sequenceLogProbs(scoreFrom: responseScoreFrom) gives one value per response token.
+        XCTAssertEqual(t.responseScoreFrom, [4, 4])
+        let rows: [[Float]] = [[5, 6], [5, 6, 7]]
+        let padded = try t.responseEntries(fromResponseRows: rows)
+        XCTAssertEqual(padded, [5, 6, 0, 5, 6, 7])
+        XCTAssertEqual(t.responseRows(padded), rows)
+        XCTAssertThrowsError(try t.responseEntries(fromResponseRows: [rows[0]]))
+        XCTAssertThrowsError(try t.responseEntries(fromResponseRows: [rows[0], [1, 2]])) {
+            XCTAssertTrue("\($0)".contains("row 1 has 2 entries, expected 3"), "\($0)")
+        }
+    }
+
     func testSliceAndSchedule() throws {
         let t = batch(lengths: [1, 2, 3, 4, 5, 6, 1, 2]).tensors()
         let s = t.slice(2..<4)

@@ -6,10 +6,21 @@ Runs PyTorch + transformers LlamaForCausalLM (eager, float32, 2 threads) on the 
 with `generate` (KV cache, sampling, prompt 16 tokens, the rest of the sequence generated) -- then runs
 `rpp bench model --json` and prints rpp/PyTorch ratios.
 
-Usage: .venv/bin/python Tests/Scripts/bench_peers.py [--rpp .build/release/rpp] [--shapes tiny,small,base,rollout]
+`smollm2-rl` is SmolLM2-135M's shape (random weights, tied embeddings) on RL-like rows: rpp's JSON line gives the
+seeded prompt and response lengths, and PyTorch runs the same rows (its own random tokens) the way an RL
+trainer would, with the log-softmax over the 49k vocabulary on response positions only (hidden states gathered
+before lm_head, as rpp does):
+  training -- micro-batches right-padded with an attention_mask, forward, response log-probs, backward, and one
+              AdamW step per optimiser step;
+  decode   -- `model.generate` on every row's prompt at once, left-padded with an attention_mask,
+              do_sample=True at temperature 1 (top_k=0), min_new_tokens = max_new_tokens (no early stop);
+  prefill  -- forward under no_grad and the response log-probs, in micro-batches.
+
+Usage: .venv/bin/python Tests/Scripts/bench_peers.py [--rpp .build/release/rpp] [--shapes tiny,small,base,rollout,smollm2-rl]
 """
 import argparse
 import json
+import platform
 import subprocess
 import time
 
@@ -64,10 +75,88 @@ def bench_torch(name, steps, prompt_len):
     return train, decode
 
 
+def response_logprobs(model, rows, prompt_lens):
+    """Right-pads `rows` (1-D token tensors), runs the trunk with an attention_mask, and returns the
+    log-probs of every response token (log_softmax over the vocabulary on response positions only)."""
+    width = max(len(r) for r in rows)
+    ids = torch.zeros(len(rows), width, dtype=torch.long)
+    mask = torch.zeros(len(rows), width, dtype=torch.long)
+    for b, r in enumerate(rows):
+        ids[b, :len(r)] = r
+        mask[b, :len(r)] = 1
+    hidden = model.model(input_ids=ids, attention_mask=mask).last_hidden_state
+    bi = torch.cat([torch.full((len(r) - p,), b) for b, (r, p) in enumerate(zip(rows, prompt_lens))])
+    ti = torch.cat([torch.arange(p - 1, len(r) - 1) for r, p in zip(rows, prompt_lens)])
+    logits = model.lm_head(hidden[bi, ti])
+    return torch.log_softmax(logits, dim=-1).gather(1, ids[bi, ti + 1].unsqueeze(1)).squeeze(1)
+
+
+def bench_torch_rl(r):
+    """SmolLM2-135M's shape on the rows rpp measured (lengths from its JSON line)."""
+    cfg = LlamaConfig(vocab_size=49152, hidden_size=576, intermediate_size=1536, num_hidden_layers=30,
+                      num_attention_heads=9, num_key_value_heads=3, rms_norm_eps=1e-5, rope_theta=100000.0,
+                      tie_word_embeddings=True, max_position_embeddings=8192)
+    model = LlamaForCausalLM(cfg).float()
+    model.config._attn_implementation = "eager"
+    P, R = r["prompt_lengths"], r["response_lengths"]
+    gen = torch.Generator().manual_seed(3)
+    rows = [torch.randint(1, 49152, (p + q,), generator=gen) for p, q in zip(P, R)]
+    train_rows, micro, steps, new = r["train_rows"], r["micro_batch"], r["rl_steps"], r["new_tokens"]
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-5, betas=(0.9, 0.95), weight_decay=0.0)
+    total_response = sum(R[:train_rows])
+
+    def train_step():
+        opt.zero_grad(set_to_none=True)
+        for lo in range(0, train_rows, micro):
+            hi = min(train_rows, lo + micro)
+            logp = response_logprobs(model, rows[lo:hi], P[lo:hi])
+            (-logp.sum() / total_response).backward()
+        opt.step()
+
+    model.train()
+    train_step()
+    t0 = time.perf_counter()
+    for _ in range(steps):
+        train_step()
+    train = steps * sum(len(x) for x in rows[:train_rows]) / (time.perf_counter() - t0)
+
+    model.eval()
+    width = max(P)
+    ids = torch.zeros(len(rows), width, dtype=torch.long)
+    mask = torch.zeros(len(rows), width, dtype=torch.long)
+    for b, (x, p) in enumerate(zip(rows, P)):
+        ids[b, width - p:] = x[:p]
+        mask[b, width - p:] = 1
+    with torch.no_grad():
+        model.generate(ids[:2], attention_mask=mask[:2], max_new_tokens=2, min_new_tokens=2, do_sample=True,
+                       pad_token_id=0)
+        t0 = time.perf_counter()
+        out = model.generate(ids, attention_mask=mask, max_new_tokens=new, min_new_tokens=new, do_sample=True,
+                             temperature=1.0, top_k=0, top_p=1.0, pad_token_id=0)
+        decode = len(rows) * new / (time.perf_counter() - t0)
+        assert out.shape[1] == width + new, "generate stopped early"
+        t0 = time.perf_counter()
+        for lo in range(0, len(rows), micro):
+            response_logprobs(model, rows[lo:lo + micro], P[lo:lo + micro])
+        prefill = sum(len(x) for x in rows) / (time.perf_counter() - t0)
+    return train, decode, prefill
+
+
+def cpu_name():
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--rpp", default=".build/release/rpp")
-    ap.add_argument("--shapes", default="tiny,small,base,rollout")
+    ap.add_argument("--shapes", default="tiny,small,base,rollout,smollm2-rl")
     ap.add_argument("--steps", type=int, default=5)
     ap.add_argument("--prompt-length", type=int, default=16)
     a = ap.parse_args()
@@ -76,12 +165,26 @@ def main():
     out = subprocess.run([a.rpp, "bench", "model", "--json", "--shapes", a.shapes, "--steps", str(a.steps),
                           "--prompt-length", str(a.prompt_length)], capture_output=True, text=True, check=True)
     rpp = {r["shape"]: r for r in map(json.loads, out.stdout.strip().splitlines())}
-    print(f"{'shape':6} {'rpp train':>10} {'torch train':>11} {'ratio':>6} {'rpp decode':>11} {'torch decode':>12} {'ratio':>6}")
-    for n in names:
+    small = [n for n in names if n != "smollm2-rl"]
+    if small:
+        print(f"{'shape':6} {'rpp train':>10} {'torch train':>11} {'ratio':>6} {'rpp decode':>11} {'torch decode':>12} {'ratio':>6}")
+    for n in small:
         tt, td = bench_torch(n, a.steps, a.prompt_length)
         r = rpp[n]
         print(f"{n:6} {r['train_tokens_per_s']:10.0f} {tt:11.0f} {r['train_tokens_per_s'] / tt:6.2f} "
               f"{r['decode_tokens_per_s']:11.0f} {td:12.0f} {r['decode_tokens_per_s'] / td:6.2f}")
+    if "smollm2-rl" in names:
+        r = rpp["smollm2-rl"]
+        tt, td, tp = bench_torch_rl(r)
+        print(f"smollm2-rl on {cpu_name()} (rpp: OpenBLAS core {r['openblas_core']}, {r['cores']} cores; "
+              f"PyTorch {torch.__version__}, {torch.get_num_threads()} threads): {len(r['prompt_lengths'])} rows, "
+              f"prompts {min(r['prompt_lengths'])}-{max(r['prompt_lengths'])}, responses "
+              f"{min(r['response_lengths'])}-{max(r['response_lengths'])}")
+        print(f"{'tokens/s':8} {'rpp':>8} {'PyTorch':>8} {'ratio':>6} {'target':>6}")
+        for label, mine, theirs, target in [("train", r["train_tokens_per_s"], tt, 1.2),
+                                            ("decode", r["decode_tokens_per_s"], td, 3.0),
+                                            ("prefill", r["prefill_tokens_per_s"], tp, 1.5)]:
+            print(f"{label:8} {mine:8.0f} {theirs:8.0f} {mine / theirs:6.2f} {target:6.1f}")
 
 
 if __name__ == "__main__":

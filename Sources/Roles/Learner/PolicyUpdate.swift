@@ -72,9 +72,10 @@ public enum PolicyUpdate {
             var stepLoss = 0.0
             for micro in step.microBatches {
                 let mb = t.slice(micro)
-                let (lp, ent) = try model.sequenceLogProbs(mb.sequences, temperature: temperature, withEntropy: wantEntropy)
-                let logp = try mb.responseEntries(fromSequenceRows: lp)
-                let entropy = try ent.map { rows throws(RolesError) in try mb.responseEntries(fromSequenceRows: rows) }
+                let (lp, ent) = try model.sequenceLogProbs(mb.sequences, scoreFrom: mb.responseScoreFrom,
+                                                           temperature: temperature, withEntropy: wantEntropy)
+                let logp = try mb.responseEntries(fromResponseRows: lp)
+                let entropy = try ent.map { rows throws(RolesError) in try mb.responseEntries(fromResponseRows: rows) }
                 let input = PolicyLossInput<Float>(shape: mb.shape, mask: mb.mask, logprobs: logp,
                                                    oldLogprobs: mb.behaviourLogprobs,
                                                    advantages: t.rows(adv.advantages, micro),
@@ -83,8 +84,8 @@ public enum PolicyUpdate {
                 let result = try policyLoss(input, config: rl, klCoef: klCoef, aggregator: aggregator)
                 stepLoss += result.loss
                 report.policy.merge(result.metrics)
-                try model.backwardSequences(dLogp: mb.sequenceRows(result.gradLogprobs),
-                                            dEntropy: result.gradEntropy.map { mb.sequenceRows($0) })
+                try model.backwardSequences(dLogp: mb.responseRows(result.gradLogprobs),
+                                            dEntropy: result.gradEntropy.map { mb.responseRows($0) })
             }
             let (_, norm) = optimizer.update(model)
             report.loss += stepLoss
@@ -104,8 +105,8 @@ public enum PolicyUpdate {
     static func currentLogprobs(model: Transformer, _ t: RolloutTensors, microBatch: Int,
                                 temperature: Float) throws -> [Float] {
         try t.mapMicroBatches(size: microBatch) { mb in
-            try mb.responseEntries(fromSequenceRows: model.sequenceLogProbs(mb.sequences, temperature: temperature,
-                                                                             withEntropy: false).0)
+            try mb.responseEntries(fromResponseRows: model.sequenceLogProbs(mb.sequences, scoreFrom: mb.responseScoreFrom,
+                                                                             temperature: temperature).0)
         }
     }
 }

@@ -103,6 +103,32 @@ public struct RolloutTensors: Sendable, Equatable {
         }
     }
 
+    /// The first scored position of each sequence when only response tokens are scored
+    /// (`sequenceLogProbs(_:scoreFrom:)`): the prompt length − 1, whose next token is the first response token.
+    public var responseScoreFrom: [Int] { promptLengths.map { max(0, $0 - 1) } }
+
+    /// Lays out per-row outputs of `sequenceLogProbs(sequences, scoreFrom: responseScoreFrom)` (one value per
+    /// response token) as a padded B×T array. `responseRows(_:)` is the inverse.
+    public func responseEntries(fromResponseRows rows: [[Float]]) throws(RolesError) -> [Float] {
+        guard rows.count == shape.samples else {
+            throw RolesError(.shapeMismatch, "\(rows.count) rows for \(shape.samples) samples")
+        }
+        var out = [Float](repeating: 0, count: shape.count)
+        for (b, row) in rows.enumerated() {
+            guard row.count == responseLengths[b] else {
+                throw RolesError(.shapeMismatch, "row \(b) has \(row.count) entries, expected \(responseLengths[b])")
+            }
+            for (t, v) in row.enumerated() { out[b * shape.tokens + t] = v }
+        }
+        return out
+    }
+
+    /// The inverse of `responseEntries(fromResponseRows:)`: a padded B×T per-token array (gradients) as per-row
+    /// arrays of each response's length.
+    public func responseRows(_ flat: [Float]) -> [[Float]] {
+        responseLengths.enumerated().map { b, len in Array(flat[(b * shape.tokens)..<(b * shape.tokens + len)]) }
+    }
+
     /// Splits a padded B×T array into per-sample arrays of each response's length (padding dropped).
     public func perSample<S: Sendable>(_ flat: [S]) throws(RolesError) -> [[S]] {
         guard flat.count == shape.count else {

@@ -46,11 +46,8 @@ public struct ReferenceService: Sendable {
             }
             rows.append(row)
         }
-        let (logp, _) = try model.sequenceLogProbs(rows, temperature: request.temperature)
-        // logp[i] scores row[i + 1]: response token j (at row index P + j) is logp[P + j - 1].
-        return zip(request.sequences, logp).map { s, lp in
-            let p = s.promptTokens.count
-            return Array(lp[(p - 1)..<(p - 1 + s.responseTokens.count)])
-        }
+        // Scored from the last prompt position: row r's values are exactly its response tokens' log-probs.
+        return try model.sequenceLogProbs(rows, scoreFrom: request.sequences.map { $0.promptTokens.count - 1 },
+                                          temperature: request.temperature).logp
     }
 }
