@@ -1,6 +1,6 @@
-// Transformer forward pass: embedding, L × (RMSNorm, GQA attention with RoPE, RMSNorm, SwiGLU MLP)
-// with residual connections, final RMSNorm, then a head — chunked log-probs/entropy for the language
-// model, or one value per token for the scalar head.
+// Transformer forward pass: embedding, L decoder blocks (DecoderBlock: RMSNorm, GQA attention with RoPE,
+// RMSNorm, SwiGLU MLP, with residual connections), final RMSNorm, then a head — chunked log-probs/entropy
+// for the language model, or one value per token for the scalar head.
 //
 // Shapes: tokens [B, T] (row-major, N = B·T); hidden [N, C]; q [N, H·D]; k, v [N, KV·D]; mlp [N, F].
 import Foundation
@@ -28,35 +28,17 @@ extension Transformer {
         self.starts = starts
         positions = (0..<B * T).map { n in Int32(max(0, n % T - (starts.isEmpty ? 0 : starts[n / T]))) }
         acts = arena.layout(config: c, B: B, T: T)
-        let a = acts, N = B * T, C = c.hiddenSize, F = c.intermediateSize
-        let qd = c.numHeads * c.headDim, kvd = c.numKVHeads * c.headDim
+        let a = acts, N = B * T, C = c.hiddenSize
         let shape = AttentionShape(B: B, T: T, H: c.numHeads, KV: c.numKVHeads, D: c.headDim, starts: starts)
-        let P = params.pointer
         tokens.withUnsafeBufferPointer { tok in
-            embeddingForward(a.residual[0], tok.baseAddress!, P + layout.embed, N: N, C: C)
+            embeddingForward(a.embedded, tok.baseAddress!, params.pointer + layout.embed, N: N, C: C)
         }
         positions.withUnsafeBufferPointer { pos in
             for l in 0..<c.numLayers {
-                let o = layout.layers[l]
-                func bias(_ off: Int) -> UnsafePointer<Float>? { off >= 0 ? UnsafePointer(P + off) : nil }
-                rmsnormForward(a.ln1[l], a.rstd1[l], a.residual[l], P + o.ln1, N: N, C: C, eps: c.rmsNormEps)
-                matmulForward(a.q[l], a.ln1[l], P + o.wq, bias(o.bq), N: N, C: C, OC: qd)
-                matmulForward(a.k[l], a.ln1[l], P + o.wk, bias(o.bk), N: N, C: C, OC: kvd)
-                matmulForward(a.v[l], a.ln1[l], P + o.wv, bias(o.bv), N: N, C: C, OC: kvd)
-                ropeApply(a.q[l], pos.baseAddress!, rope, N: N, nHeads: c.numHeads, inverse: false)
-                ropeApply(a.k[l], pos.baseAddress!, rope, N: N, nHeads: c.numKVHeads, inverse: false)
-                attentionForward(a.attOut[l], a.attStats[l], a.q[l], a.k[l], a.v[l], shape)
-                matmulForward(a.proj, a.attOut[l], P + o.wo, nil, N: N, C: qd, OC: C)
-                residualForward(a.resMid[l], a.residual[l], a.proj, count: N * C)
-                rmsnormForward(a.ln2[l], a.rstd2[l], a.resMid[l], P + o.ln2, N: N, C: C, eps: c.rmsNormEps)
-                matmulForward(a.gate[l], a.ln2[l], P + o.wGate, nil, N: N, C: C, OC: F)
-                matmulForward(a.up[l], a.ln2[l], P + o.wUp, nil, N: N, C: C, OC: F)
-                swigluForward(a.h[l], a.gate[l], a.up[l], count: N * F)
-                matmulForward(a.proj, a.h[l], P + o.wDown, nil, N: N, C: F, OC: C)
-                residualForward(a.residual[l + 1], a.resMid[l], a.proj, count: N * C)
+                decoderBlock(l, a.layers[l], rows: N, positions: pos.baseAddress!, attention: .rows(shape))
             }
         }
-        rmsnormForward(a.lnf, a.rstdf, a.residual[c.numLayers], P + layout.finalNorm, N: N, C: C, eps: c.rmsNormEps)
+        rmsnormForward(a.lnf, a.rstdf, a.last, params.pointer + layout.finalNorm, N: N, C: C, eps: c.rmsNormEps)
         forwardDone = true
         headDone = false
     }
