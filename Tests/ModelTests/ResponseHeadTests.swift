@@ -1,5 +1,5 @@
 // Scoring only from a per-row first position (`sequenceLogProbs(_:scoreFrom:)`): the head runs on the gathered
-// rows only, and its values and gradients equal the full-position head's on those rows, bit for bit.
+// rows only, and its values and gradients equal the full-position head's on those rows (to float rounding).
 import Model
 import XCTest
 
@@ -45,10 +45,15 @@ final class ResponseHeadTests: XCTestCase {
         try m.backwardSequences(dLogp: dLogp, dEntropy: dEntropy)
         let grads = m.grads.toArray()
         let full = try fullPath(m, dLogp: dLogp, dEntropy: dEntropy)
-        XCTAssertEqual(lp, full.logp)
-        XCTAssertEqual(ent!, full.ent)
+        // Same arithmetic per row; OpenBLAS may tile a product of M rows differently from one of B·T rows, so
+        // values agree to the last bits rather than bit for bit.
+        for (a, b) in zip(lp + ent!, full.logp + full.ent) {
+            XCTAssertEqual(a.count, b.count)
+            for (x, y) in zip(a, b) { XCTAssertEqual(x, y, accuracy: 1e-6 * max(1, abs(y))) }
+        }
         XCTAssertEqual(grads.count, full.grads.count)
-        let differing = zip(grads, full.grads).filter { $0 != $1 }.count
+        let scale = full.grads.map(abs).max()!
+        let differing = zip(grads, full.grads).filter { abs($0 - $1) > 1e-5 * scale }.count
         XCTAssertEqual(differing, 0, "gradients differ from the full-position head in \(differing) entries")
         XCTAssertTrue(grads.contains { $0 != 0 })
     }
