@@ -107,8 +107,18 @@ extension Transformer {
             matmulForward(logits + lo * V, ln + lo * C, P + layout.lmHead, nil, N: n, C: C, OC: V)
         }
         for stepIndex in 0..<o.maxNewTokens {
+            // One uniform per row in row order, then the rows sampled on every core.
+            let draws = (0..<B).map { _ in o.temperature > 0 ? rng.uniform() : 0 }
+            var picks = [(Int32, Float)](repeating: (0, 0), count: B)
+            picks.withUnsafeMutableBufferPointer { pk in
+                Parallel.ranges(B, minChunk: 4) { r in
+                    let scratch = UnsafeMutablePointer<Float>.allocate(capacity: V)
+                    defer { scratch.deallocate() }
+                    for b in r { pk[b] = sampleLogits(logits + b * V, V: V, options: o, u: draws[b], scratch: scratch) }
+                }
+            }
             for b in 0..<B {
-                let (tok, lp) = sampleRow(logits + b * V, V: V, options: o, rng: &rng)
+                let (tok, lp) = picks[b]
                 next[b] = tok
                 if !done[b] {
                     result.tokens[b].append(tok); result.logprobs[b].append(lp)
@@ -127,32 +137,5 @@ extension Transformer {
         withExtendedLifetime(blockStorage) {}
         forwardDone = false
         return result
-    }
-
-    /// Samples one token from logits[V]; returns it and its behaviour log-prob.
-    func sampleRow(_ logits: UnsafePointer<Float>, V: Int, options o: SamplingOptions, rng: inout Xoshiro256) -> (Int32, Float) {
-        let t = o.temperature > 0 ? o.temperature : 1
-        var m = -Float.infinity, arg = 0
-        for j in 0..<V where logits[j] / t > m { m = logits[j] / t; arg = j }
-        var sum: Double = 0
-        for j in 0..<V { sum += Double(expf(logits[j] / t - m)) }
-        let lse = m + Float(log(sum))
-        if o.temperature == 0 { return (Int32(arg), logits[arg] / t - lse) }
-        // Candidate set after top-k / top-p, sampled in proportion to the tempered probabilities.
-        var cand: [(Int, Float)] = (0..<V).map { ($0, expf(logits[$0] / t - lse)) }
-        if o.topK > 0 || o.topP < 1 {
-            cand.sort { $0.1 > $1.1 || ($0.1 == $1.1 && $0.0 < $1.0) }
-            if o.topK > 0 && o.topK < cand.count { cand.removeLast(cand.count - o.topK) }
-            if o.topP < 1 {
-                var acc: Float = 0, keep = 0
-                for (i, e) in cand.enumerated() { acc += e.1; keep = i + 1; if acc >= o.topP { break } }
-                cand.removeLast(cand.count - keep)
-            }
-        }
-        let total = cand.reduce(0.0) { $0 + Double($1.1) }
-        var u = rng.uniform() * total
-        var pick = cand.last!.0
-        for (j, p) in cand { u -= Double(p); if u < 0 { pick = j; break } }
-        return (Int32(pick), logits[pick] / t - lse)
     }
 }

@@ -159,11 +159,14 @@ def main():
     ap.add_argument("--shapes", default="tiny,small,base,rollout,smollm2-rl")
     ap.add_argument("--steps", type=int, default=5)
     ap.add_argument("--prompt-length", type=int, default=16)
+    ap.add_argument("--rl-steps", type=int, default=1, help="smollm2-rl: timed optimiser steps")
+    ap.add_argument("--new-tokens", type=int, default=128, help="smollm2-rl: new tokens per row in decode")
     a = ap.parse_args()
     torch.set_num_threads(2)
     names = a.shapes.split(",")
     out = subprocess.run([a.rpp, "bench", "model", "--json", "--shapes", a.shapes, "--steps", str(a.steps),
-                          "--prompt-length", str(a.prompt_length)], capture_output=True, text=True, check=True)
+                          "--prompt-length", str(a.prompt_length), "--rl-steps", str(a.rl_steps),
+                          "--new-tokens", str(a.new_tokens)], capture_output=True, text=True, check=True)
     rpp = {r["shape"]: r for r in map(json.loads, out.stdout.strip().splitlines())}
     small = [n for n in names if n != "smollm2-rl"]
     if small:

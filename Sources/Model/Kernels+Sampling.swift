@@ -1,0 +1,51 @@
+// Sampling one token from a row of logits, for the decode loop.
+//
+//   m = max_j z_j / τ,  lse = m + log Σ_j exp(z_j / τ − m)       (the sum in double precision)
+//   greedy (τ = 0): argmax, scored at τ = 1
+//   otherwise: p_j = exp(z_j / τ − lse), restricted to the top-k / top-p candidates when asked, and the
+//   token is the first j (candidates in order) where u · Σ p − Σ_{i ≤ j} p_i < 0, u uniform in [0, 1).
+// The behaviour log-prob is z_pick / τ − lse, the distribution before truncation. Rows are independent
+// given their u, so a batch's u are drawn in row order and the rows sampled on every core.
+import Foundation
+
+/// Samples one token from logits[V] with the uniform draw `u` (unused when greedy); returns it and its
+/// behaviour log-prob. `scratch` holds V floats.
+func sampleLogits(_ logits: UnsafePointer<Float>, V: Int, options o: SamplingOptions, u: Double,
+                  scratch: UnsafeMutablePointer<Float>) -> (Int32, Float) {
+    let t = o.temperature > 0 ? o.temperature : 1
+    var m = -Float.infinity, arg = 0
+    for j in 0..<V where logits[j] / t > m { m = logits[j] / t; arg = j }
+    var sum: Double = 0
+    for j in 0..<V { sum += Double(expf(logits[j] / t - m)) }
+    let lse = m + Float(log(sum))
+    if o.temperature == 0 { return (Int32(arg), logits[arg] / t - lse) }
+    if o.topK > 0 || o.topP < 1 {
+        let pick = sampleTruncated(logits, V: V, t: t, lse: lse, options: o, u: u)
+        return (Int32(pick), logits[pick] / t - lse)
+    }
+    var total: Double = 0
+    for j in 0..<V { let p = expf(logits[j] / t - lse); scratch[j] = p; total += Double(p) }
+    var rest = u * total, pick = V - 1
+    for j in 0..<V {
+        rest -= Double(scratch[j])
+        if rest < 0 { pick = j; break }
+    }
+    return (Int32(pick), logits[pick] / t - lse)
+}
+
+/// The top-k / top-p candidate set (most likely first, ties by index), sampled in proportion to p.
+private func sampleTruncated(_ logits: UnsafePointer<Float>, V: Int, t: Float, lse: Float, options o: SamplingOptions,
+                             u: Double) -> Int {
+    var cand: [(Int, Float)] = (0..<V).map { ($0, expf(logits[$0] / t - lse)) }
+    cand.sort { $0.1 > $1.1 || ($0.1 == $1.1 && $0.0 < $1.0) }
+    if o.topK > 0 && o.topK < cand.count { cand.removeLast(cand.count - o.topK) }
+    if o.topP < 1 {
+        var acc: Float = 0, keep = 0
+        for (i, e) in cand.enumerated() { acc += e.1; keep = i + 1; if acc >= o.topP { break } }
+        cand.removeLast(cand.count - keep)
+    }
+    let total = cand.reduce(0.0) { $0 + Double($1.1) }
+    var rest = u * total
+    for (j, p) in cand { rest -= Double(p); if rest < 0 { return j } }
+    return cand.last!.0
+}
