@@ -16,6 +16,8 @@ before lm_head, as rpp does):
               do_sample=True at temperature 1 (top_k=0), min_new_tokens = max_new_tokens (no early stop);
   prefill  -- forward under no_grad and the response log-probs, in micro-batches.
 
+Measured with torch 2.13.0+cpu and transformers 5.24.0.
+
 Usage: .venv/bin/python Tests/Scripts/bench_peers.py [--rpp .build/release/rpp] [--shapes tiny,small,base,rollout,smollm2-rl]
 """
 import argparse
