@@ -17,7 +17,8 @@ struct BlockBuffers {
 
 /// How the block attends.
 enum BlockAttention {
-    /// Causal attention inside each row of a [B, T] batch; `shape.starts` masks each row's left padding.
+    /// Causal attention inside each sequence of the N rows (packed, or the rows of a [B, T] batch), each
+    /// sequence's left padding masked.
     case rows(AttentionShape)
     /// One new token per row, attending to that row's cached keys and values (see `KVCacheStep`).
     case cached(KVCacheStep)

@@ -31,17 +31,16 @@ final class KVCache {
         }
     }
 
-    /// Copies positions 0..<T of source row `source[b]` of a forward's k, v[B', T, KV·D] into row b
-    /// (the prefill: a prompt shared by several rows is computed once).
-    func fill(layer l: Int, k: UnsafePointer<Float>, v: UnsafePointer<Float>, T: Int, source: [Int]) {
+    /// Copies `count` token rows of a forward's k, v[N, KV·D], from row `first` on, into row b's positions
+    /// `position...` (the prefill: a prompt shared by several rows is computed once).
+    func fill(layer l: Int, row b: Int, at position: Int, k: UnsafePointer<Float>, v: UnsafePointer<Float>,
+              from first: Int, count: Int) {
         let kvd = kvHeads * headDim
-        for (b, s) in source.enumerated() {
-            for t in 0..<T {
-                for g in 0..<kvHeads {
-                    let src = (s * T + t) * kvd + g * headDim, dst = offset(row: b, head: g, position: t)
-                    (keys[l].pointer + dst).update(from: k + src, count: headDim)
-                    (values[l].pointer + dst).update(from: v + src, count: headDim)
-                }
+        for t in 0..<count {
+            for g in 0..<kvHeads {
+                let src = (first + t) * kvd + g * headDim, dst = offset(row: b, head: g, position: position + t)
+                (keys[l].pointer + dst).update(from: k + src, count: headDim)
+                (values[l].pointer + dst).update(from: v + src, count: headDim)
             }
         }
     }

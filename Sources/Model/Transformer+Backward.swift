@@ -46,7 +46,7 @@ extension Transformer {
     func trunkBackward() {
         let c = config, a = acts, N = a.B * a.T, C = c.hiddenSize, F = c.intermediateSize
         let qd = c.numHeads * c.headDim, kvd = c.numKVHeads * c.headDim
-        let shape = AttentionShape(B: a.B, T: a.T, H: c.numHeads, KV: c.numKVHeads, D: c.headDim, starts: starts)
+        let shape = attention
         let P = params.pointer, G = grads.pointer
         let dX: FloatPointer = a.dX
         rmsnormBackward(dX, G + layout.finalNorm, a.dLn, a.last, P + layout.finalNorm, a.rstdf,

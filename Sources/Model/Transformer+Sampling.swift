@@ -1,8 +1,8 @@
 // Batched generation with a KV cache.
 //
-// Prefill runs the ordinary forward over the prompts [B, Tp] (all rows the same length: left-pad
-// them and give each row's padding length, so the padding is never attended) and copies every layer's
-// rotated keys and values into the KV cache. Each decode step then pushes one token per row through the
+// Prompts come left-padded to one width Tp with each row's padding length. Prefill runs the ordinary
+// forward over the distinct prompts packed without their padding and copies every layer's rotated keys and
+// values into the KV cache, right-aligned at Tp. Each decode step then pushes one token per row through the
 // same decoder blocks, attending over the row's cached positions from its first real token to p.
 // Behaviour log-prob of a sampled token: log softmax(logits / temperature)[token], the distribution before
 // top-k / top-p truncation (temperature 0 = greedy, scored at temperature 1).
@@ -69,25 +69,36 @@ extension Transformer {
         var result = Generation(tokens: Array(repeating: [], count: B), logprobs: Array(repeating: [], count: B),
                                 finish: Array(repeating: .length, count: B))
         if o.maxNewTokens == 0 { return result }
-        // Prefill each distinct prompt once (a work unit repeats every prompt samplesPerPrompt times).
-        var uniqueIndex: [[Int32]: Int] = [:], unique: [[Int32]] = [], uniqueStarts: [Int] = []
+        // Prefill each distinct prompt once (a work unit repeats every prompt samplesPerPrompt times), packed
+        // without its padding; row b's prompt goes to cache positions rowStart[b]..<Tp.
+        var uniqueIndex: [ArraySlice<Int32>: Int] = [:], unique: [[Int32]] = []
         let source = prompts.indices.map { b in
-            let key = prompts[b] + [Int32(rowStart[b])]
-            if let u = uniqueIndex[key] { return u }
-            uniqueIndex[key] = unique.count; unique.append(prompts[b]); uniqueStarts.append(rowStart[b])
+            let real = prompts[b][rowStart[b]...]
+            if let u = uniqueIndex[real] { return u }
+            uniqueIndex[real] = unique.count; unique.append(Array(real))
             return unique.count - 1
         }
-        try forward(tokens: unique.flatMap { $0 }, batch: unique.count, seqLen: Tp, starts: starts.isEmpty ? [] : uniqueStarts)
+        try forward(packed: unique)
         let C = c.hiddenSize, V = c.vocabSize, L = c.numLayers, H = c.numHeads
+        let segments = attention.segments
         let cache = KVCache(layers: L, rows: B, kvHeads: c.numKVHeads, capacity: Tmax, headDim: c.headDim)
-        for l in 0..<L { cache.fill(layer: l, k: acts.layers[l].k, v: acts.layers[l].v, T: Tp, source: source) }
+        for l in 0..<L {
+            for b in 0..<B {
+                let seg = segments[source[b]]
+                cache.fill(layer: l, row: b, at: rowStart[b], k: acts.layers[l].k, v: acts.layers[l].v,
+                           from: seg.offset, count: seg.length)
+            }
+        }
         // Step scratch: one block's buffers for all B rows (the arena's table), logits and attention scores.
         let (block, blockStorage) = BlockBuffers.scratch(config: c, rows: B)
         let stepScratch = FloatBuffer(count: B * (C + 1 + V) + B * H * Tmax)
         let ln = stepScratch.pointer, rstd = ln + B * C, logits = rstd + B, scores = logits + B * V
         let perRow = ActivationDims(config: c, B: 1, T: 1)
         // Logits of the last prompt position.
-        for b in 0..<B { (ln + b * C).update(from: acts.lnf + (source[b] * Tp + Tp - 1) * C, count: C) }
+        for b in 0..<B {
+            let seg = segments[source[b]]
+            (ln + b * C).update(from: acts.lnf + (seg.offset + seg.length - 1) * C, count: C)
+        }
         matmulForward(logits, ln, params.pointer + layout.lmHead, nil, N: B, C: C, OC: V)
 
         var rng = Xoshiro256(seed: o.seed)

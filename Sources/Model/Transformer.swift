@@ -22,7 +22,8 @@ public final class Transformer: @unchecked Sendable {
     var acts = Activations()
     var tokens: [Int32] = []
     var positions: [Int32] = []
-    var starts: [Int] = []
+    /// The sequences of the last forward (for the backward's attention).
+    var attention = AttentionShape(B: 0, T: 0, H: 1, KV: 1, D: 2)
     var targets: [Int32] = []
     var headTemperature: Float = 1
     var forwardDone = false, headDone = false
