@@ -42,7 +42,7 @@ extension Transformer {
         case .rows(let shape):
             attentionForward(b.attOut, b.attStats, b.q, b.k, b.v, shape)
         case .cached(let step):
-            step.cache.store(layer: l, rows: step.firstRow..<step.firstRow + N, position: step.position, k: b.k, v: b.v)
+            step.cache.store(layer: l, step, rows: N, k: b.k, v: b.v)
             cachedAttentionForward(b.attOut, b.q, layer: l, rows: N, step)
         }
         matmulForward(b.proj, b.attOut, P + o.wo, nil, N: N, C: qd, OC: C)

@@ -1,6 +1,6 @@
-// The KV cache of batched generation: every layer's rotated keys and values for B rows, laid out
-// [B, KV, capacity, D] per layer so each head's keys and values are contiguous over positions; and the
-// attention of one decode step against it.
+// The KV cache of batched generation: every layer's rotated keys and values for a number of rows (slots),
+// laid out [slots, KV, capacity, D] per layer so each head's keys and values are contiguous over positions;
+// and the attention of one decode step against it.
 import Foundation
 
 /// Rotated keys and values of every layer for `rows` rows and up to `capacity` positions.
@@ -19,12 +19,14 @@ final class KVCache {
         ((row * kvHeads + head) * capacity + position) * headDim
     }
 
-    /// Stores the keys and values k, v[n, KV·D] of rows `rows` (one token each) at `position`.
-    func store(layer l: Int, rows: Range<Int>, position: Int, k: UnsafePointer<Float>, v: UnsafePointer<Float>) {
+    /// Stores the keys and values k, v[n, KV·D] of a step's rows firstRow..<firstRow + n, each in its slot at
+    /// its index.
+    func store(layer l: Int, _ step: KVCacheStep, rows n: Int, k: UnsafePointer<Float>, v: UnsafePointer<Float>) {
         let kvd = kvHeads * headDim
-        for (i, row) in rows.enumerated() {
+        for i in 0..<n {
+            let slot = step.slots[step.firstRow + i], position = step.index[step.firstRow + i]
             for g in 0..<kvHeads {
-                let dst = offset(row: row, head: g, position: position)
+                let dst = offset(row: slot, head: g, position: position)
                 (keys[l].pointer + dst).update(from: k + i * kvd + g * headDim, count: headDim)
                 (values[l].pointer + dst).update(from: v + i * kvd + g * headDim, count: headDim)
             }
@@ -46,15 +48,16 @@ final class KVCache {
     }
 }
 
-/// One decode step's view of the cache: rows `firstRow...` take their new token at `position`; row b
-/// attends to its cached positions from `rowStarts[b]` (its first real token) to `position`.
+/// One decode step's view of the cache: step row r holds a token of the sequence in cache row `slots[r]`
+/// and puts it at index `index[r]`, attending to that slot's positions 0...index[r]. A block of the step's
+/// rows starts at `firstRow`.
 struct KVCacheStep {
     let cache: KVCache
+    let slots: [Int]
+    let index: [Int]
     let firstRow: Int
-    let position: Int
-    let rowStarts: [Int]
     let heads: Int
-    /// Score scratch, `heads × capacity` floats per row of the whole batch.
+    /// Score scratch, `heads × capacity` floats per step row.
     let scores: FloatPointer
 }
 
@@ -62,20 +65,20 @@ struct KVCacheStep {
 /// softmax (SIMD exp), weighted sum of cached values.
 func cachedAttentionForward(_ out: FloatPointer, _ q: UnsafePointer<Float>, layer l: Int, rows n: Int,
                             _ s: KVCacheStep) {
-    let c = s.cache, D = c.headDim, H = s.heads, group = H / c.kvHeads, qd = H * D, p = s.position
+    let c = s.cache, D = c.headDim, H = s.heads, group = H / c.kvHeads, qd = H * D
     let scale = 1 / Float(D).squareRoot()
     let kc = c.keys[l].pointer, vc = c.values[l].pointer
     for i in 0..<n {
-        let b = s.firstRow + i, s0 = s.rowStarts[b]
+        let r = s.firstRow + i, b = s.slots[r], p = s.index[r]
         for h in 0..<H {
-            let qv = q + i * qd + h * D, sc = s.scores + (b * H + h) * c.capacity
+            let qv = q + i * qd + h * D, sc = s.scores + (r * H + h) * c.capacity
             let kb = kc + c.offset(row: b, head: h / group, position: 0)
             let vb = vc + c.offset(row: b, head: h / group, position: 0)
             var m = -Float.infinity
-            for j in s0...p { let d = vdot(qv, kb + j * D, D) * scale; sc[j] = d; m = max(m, d) }
-            let inv = 1 / expShiftedSum(sc + s0, count: p + 1 - s0, shift: m), o = out + i * qd + h * D
+            for j in 0...p { let d = vdot(qv, kb + j * D, D) * scale; sc[j] = d; m = max(m, d) }
+            let inv = 1 / expShiftedSum(sc, count: p + 1, shift: m), o = out + i * qd + h * D
             o.update(repeating: 0, count: D)
-            for j in s0...p { vaxpy(o, sc[j] * inv, vb + j * D, D) }
+            for j in 0...p { vaxpy(o, sc[j] * inv, vb + j * D, D) }
         }
     }
 }
