@@ -6,7 +6,8 @@ import Model
 
 /// Sampling options shared by `rpp generate` and `rpp chat`.
 struct SamplingFlags: ParsableArguments {
-    @Option(help: "Sampling temperature; 0 is greedy. Default: generation_config.json's when it sets do_sample, else 0.")
+    @Option(
+        help: "Sampling temperature; 0 is greedy. Default: generation_config.json's when it sets do_sample, else 0.")
     var temperature: Float?
     @Option(help: "Nucleus sampling mass in (0, 1]; 1 is off. Default: generation_config.json's top_p, else 1.")
     var topP: Float?

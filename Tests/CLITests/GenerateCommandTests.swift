@@ -151,7 +151,8 @@ final class GenerateCommandTests: XCTestCase {
             "chat_template": "{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }}<|endoftext|>\n"
                 + "{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}",
         ]
-        try JSONSerialization.data(withJSONObject: config).write(to: model.appendingPathComponent("tokenizer_config.json"))
+        try JSONSerialization.data(withJSONObject: config)
+            .write(to: model.appendingPathComponent("tokenizer_config.json"))
         let chat = try json(try RPP.run(["generate", "--model", model.path, "--prompt", "Hi", "--chat",
                                          "--temperature", "0", "--max-new-tokens", "5", "--json"]))
         XCTAssertEqual(ints(chat["ids"]), [0])
