@@ -43,6 +43,7 @@ struct GenerateCommand: ParsableCommand {
         commandName: "generate",
         abstract: "Continue a prompt with a model directory and print the text as it is generated.",
         discussion: """
+            The prompt is --prompt TEXT or the contents of --prompt-file FILE (- for standard input). \
             The model directory holds config.json, model.safetensors and tokenizer.json (tokenizer_config.json, \
             a chat template and generation_config.json when present), as `rpp model import-gguf` writes them. \
             With --chat the prompt is a user message rendered through the chat template with the generation \
@@ -55,7 +56,8 @@ struct GenerateCommand: ParsableCommand {
             """)
 
     @Option(help: "Model directory (config.json, model.safetensors, tokenizer.json).") var model: String
-    @Option(help: "The prompt text.") var prompt: String
+    @Option(help: "The prompt text.") var prompt: String?
+    @Option(help: "Read the prompt from this file instead (- for standard input), as is.") var promptFile: String?
     @Flag(help: "Render the prompt as a user message through the model's chat template.") var chat = false
     @Option(help: "With --chat, a system message put before the prompt.") var system: String?
     @OptionGroup var sampling: SamplingFlags
@@ -63,10 +65,25 @@ struct GenerateCommand: ParsableCommand {
 
     func validate() throws {
         if system != nil && !chat { throw ValidationError("--system needs --chat") }
+        if (prompt == nil) == (promptFile == nil) { throw ValidationError("give one of --prompt and --prompt-file") }
+    }
+
+    /// The prompt from --prompt or --prompt-file.
+    func promptText() throws -> String {
+        if let prompt { return prompt }
+        let path = promptFile ?? "-"
+        let data = path == "-"
+            ? FileHandle.standardInput.readDataToEndOfFile() : FileManager.default.contents(atPath: path)
+        guard let data else { throw ModelCommandError("cannot read the prompt file \(path)") }
+        guard let text = String(data: data, encoding: .utf8) else {
+            throw ModelCommandError("the prompt file \(path) is not UTF-8 text")
+        }
+        return text
     }
 
     func run() throws {
         OpenBLASTuning.reexecWithAVX512KernelsIfNeeded()
+        let prompt = try promptText()
         let generator = try TextGenerator(directory: model)
         let ids: [Int32]
         if chat {

@@ -101,6 +101,21 @@ final class GenerateCommandTests: XCTestCase {
         XCTAssertEqual(ints(chat["ids"]), try libraryGreedy(model, chatPrompt, 10).tokens[0])
     }
 
+    func testPromptFromAFileOrStandardInput() throws {
+        let model = try makeModel()
+        let text = "Line one\n  line two é\n"
+        let file = dir.appendingPathComponent("prompt.txt")
+        try Data(text.utf8).write(to: file)
+        let args = ["generate", "--model", model.path, "--temperature", "0", "--max-new-tokens", "4", "--json"]
+        let direct = try json(try RPP.run(args + ["--prompt", text]))
+        let fromFile = try json(try RPP.run(args + ["--prompt-file", file.path]))
+        let fromStdin = try json(try RPP.run(args + ["--prompt-file", "-"], stdin: text))
+        XCTAssertEqual(ints(direct["prompt_ids"]), try tokenIDs(model, text))
+        XCTAssertEqual(ints(fromFile["prompt_ids"]), ints(direct["prompt_ids"]))
+        XCTAssertEqual(ints(fromStdin["prompt_ids"]), ints(direct["prompt_ids"]))
+        XCTAssertEqual(ints(fromStdin["ids"]), ints(direct["ids"]))
+    }
+
     func testPlainPromptGetsTheBOSTheTokenizerAdds() throws {
         let model = try makeModel(tokenizer: "llama2-bos-eos")
         let out = try json(try RPP.run(["generate", "--model", model.path, "--prompt", "Hello there",
@@ -213,6 +228,10 @@ final class GenerateCommandTests: XCTestCase {
         try fails(g + ["x", "--temperature=-1"], "--temperature")
         try fails(g + [String(repeating: "word ", count: 200)], "max_position_embeddings")
         try fails(g + [""], "empty")
+        try fails(["generate", "--model", model.path], "give one of --prompt and --prompt-file")
+        try fails(g + ["x", "--prompt-file", "-"], "give one of --prompt and --prompt-file")
+        try fails(["generate", "--model", model.path, "--prompt-file", dir.appendingPathComponent("no").path],
+                  "cannot read the prompt file")
 
         let bare = try makeModel("bare")
         try FileManager.default.removeItem(at: bare.appendingPathComponent("tokenizer.json"))
