@@ -106,8 +106,8 @@ smollm2: build
 
 # Checks that need the real model (by hand, not CI): shape and parameter count, log-probs of a chat-formatted
 # text against transformers' loading of the same GGUF (Tests/Fixtures/gguf/smollm2-reference.json, 2e-3), and
-# greedy continuations of three questions (32 tokens); rpp template and rpp tokenize on its files against
-# transformers (Tests/Fixtures/gguf/smollm2-chat.json).
+# greedy continuations of three questions (32 tokens), through the library and `rpp generate --chat`; rpp template
+# and rpp tokenize on its files against transformers (Tests/Fixtures/gguf/smollm2-chat.json).
 test-real: smollm2
 	$(SWIFT) build $(RELEASE) --build-tests
 	RPP_REAL_MODEL=$(CURDIR)/$(SMOLLM2_DIR) OPENBLAS_NUM_THREADS=1 \

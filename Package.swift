@@ -79,6 +79,6 @@ let package = Package(
         .testTarget(name: "RunKitTests", dependencies: ["RunKit"]),
         .testTarget(name: "RolesTests", dependencies: ["Roles"]),
         .testTarget(name: "ClusterTests", dependencies: ["Cluster"]),
-        .testTarget(name: "CLITests", dependencies: ["rpp"]),
+        .testTarget(name: "CLITests", dependencies: ["rpp", "Model"]),
     ]
 )

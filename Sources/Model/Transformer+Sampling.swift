@@ -53,7 +53,9 @@ let decodeRowsPerCore = 8
 extension Transformer {
     /// Generates continuations of `prompts` (equal lengths) with a KV cache. `starts[b]` (empty: all 0) is the
     /// number of left-padding tokens of prompt b: never attended, and positions count from the first real token.
-    public func generate(prompts: [[Int32]], options o: SamplingOptions, starts: [Int] = []) throws -> Generation {
+    /// `onToken(row, token)` (optional) sees each new token as it is kept; returning false stops that row.
+    public func generate(prompts: [[Int32]], options o: SamplingOptions, starts: [Int] = [],
+                         onToken: ((_ row: Int, _ token: Int32) -> Bool)? = nil) throws -> Generation {
         let c = config
         guard !c.scalarHead else { throw ModelError.invalidInput("scalar-head model cannot generate") }
         guard let Tp = prompts.first?.count, Tp > 0, prompts.allSatisfy({ $0.count == Tp }) else {
@@ -101,7 +103,7 @@ extension Transformer {
                 let b = batch.row[slot]
                 let (tok, lp) = sampleRow(batch.logits(slot), V: c.vocabSize, options: o, rng: &rng)
                 result.tokens[b].append(tok); result.logprobs[b].append(lp)
-                if o.stopTokens.contains(tok) { result.finish[b] = .stop; batch.free(slot) }
+                if o.stopTokens.contains(tok) || onToken?(b, tok) == false { result.finish[b] = .stop; batch.free(slot) }
                 else if result.tokens[b].count == o.maxNewTokens { batch.free(slot) }
                 else { batch.feed(slot, token: tok) }
             }
