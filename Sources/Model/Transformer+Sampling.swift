@@ -103,7 +103,8 @@ extension Transformer {
                 let b = batch.row[slot]
                 let (tok, lp) = sampleRow(batch.logits(slot), V: c.vocabSize, options: o, rng: &rng)
                 result.tokens[b].append(tok); result.logprobs[b].append(lp)
-                if o.stopTokens.contains(tok) || onToken?(b, tok) == false { result.finish[b] = .stop; batch.free(slot) }
+                let keep = onToken?(b, tok) ?? true
+                if o.stopTokens.contains(tok) || !keep { result.finish[b] = .stop; batch.free(slot) }
                 else if result.tokens[b].count == o.maxNewTokens { batch.free(slot) }
                 else { batch.feed(slot, token: tok) }
             }
