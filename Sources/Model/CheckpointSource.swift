@@ -116,10 +116,11 @@ public enum CheckpointFiles {
             let url = directory.appendingPathComponent(name)
             var isDirectory: ObjCBool = false
             guard fm.fileExists(atPath: url.path, isDirectory: &isDirectory), !isDirectory.boolValue else { continue }
-            let size = ((try? fm.attributesOfItem(atPath: url.resolvingSymlinksInPath().path))?[.size] as? NSNumber)?.intValue ?? 0
+            let attributes = try? fm.attributesOfItem(atPath: url.resolvingSymlinksInPath().path)
+            let size = (attributes?[.size] as? NSNumber)?.intValue ?? 0
             guard size <= maxFileBytes else {
-                throw ModelError.io("\(url.path) is \(size / 1_000_000) MB; a checkpoint carries files that are not weights "
-                                    + "only up to \(maxFileBytes >> 20) MiB: move it out of \(directory.path)")
+                throw ModelError.io("\(url.path) is \(size / 1_000_000) MB; a checkpoint carries files that are not "
+                                    + "weights only up to \(maxFileBytes >> 20) MiB: move it out of \(directory.path)")
             }
             do { files.append(CompanionFile(name: name, data: try Data(contentsOf: url))) } catch {
                 throw ModelError.io("cannot read \(url.path): \(ioReason(error))")

@@ -173,7 +173,11 @@ private struct OrderedJSONParser {
                 try expect(":", "':' after the key")
                 let v = try value(depth: depth + 1)
                 // A repeated key keeps its first place and its last value, as json.loads keeps the last.
-                if let i = members.firstIndex(where: { $0.key == key }) { members[i].value = v } else { members.append((key, v)) }
+                if let i = members.firstIndex(where: { $0.key == key }) {
+                    members[i].value = v
+                } else {
+                    members.append((key, v))
+                }
                 skipSpace()
             } while try more("}")
             return .object(members)
@@ -258,11 +262,16 @@ private struct OrderedJSONParser {
             case UInt8(ascii: "t"): out.append(0x09)
             case UInt8(ascii: "u"):
                 var v = try hex4()
-                if (0xD800..<0xDC00).contains(v), bytes.count - pos >= 6, bytes[pos] == 0x5C, bytes[pos + 1] == UInt8(ascii: "u") {
+                if (0xD800..<0xDC00).contains(v), bytes.count - pos >= 6, bytes[pos] == 0x5C,
+                   bytes[pos + 1] == UInt8(ascii: "u") {
                     let save = pos
                     pos += 2
                     let low = try hex4()
-                    if (0xDC00..<0xE000).contains(low) { v = 0x10000 + ((v - 0xD800) << 10) + (low - 0xDC00) } else { pos = save }
+                    if (0xDC00..<0xE000).contains(low) {
+                        v = 0x10000 + ((v - 0xD800) << 10) + (low - 0xDC00)
+                    } else {
+                        pos = save
+                    }
                 }
                 out += Array(String(Unicode.Scalar(v) ?? "\u{FFFD}").utf8)
             default: throw fail("bad escape \\\(Character(Unicode.Scalar(e)))")

@@ -58,13 +58,15 @@ extension SafetensorsFile {
     /// Serialises Float32 tensors (name, shape, values) in the given order, stored as `dtype`. Throws
     /// `ModelError.invalidInput` naming the tensor when F16 cannot hold one of its finite values.
     public static func serialize(_ tensors: [(name: String, shape: [Int], values: UnsafeBufferPointer<Float>)],
-                                 dtype: WeightDType = .f32, metadata: [String: String] = ["format": "pt"]) throws -> Data {
+                                 dtype: WeightDType = .f32,
+                                 metadata: [String: String] = ["format": "pt"]) throws -> Data {
         var header: [String: Any] = ["__metadata__": metadata]
         var off = 0
         for t in tensors {
             precondition(t.shape.reduce(1, *) == t.values.count)
             let bytes = dtype.width * t.values.count
-            header[t.name] = ["dtype": dtype.safetensorsName, "shape": t.shape, "data_offsets": [off, off + bytes]] as [String: Any]
+            header[t.name] = ["dtype": dtype.safetensorsName, "shape": t.shape,
+                              "data_offsets": [off, off + bytes]] as [String: Any]
             off += bytes
         }
         var json = try JSONSerialization.data(withJSONObject: header, options: [.sortedKeys])
@@ -89,7 +91,8 @@ extension SafetensorsFile {
         guard values.count > 0 else { return }
         switch dtype {
         case .f32:
-            out.copyMemory(from: values.baseAddress!, byteCount: 4 * values.count)  // x86-64 and arm64 are little-endian
+            // x86-64 and arm64 are little-endian.
+            out.copyMemory(from: values.baseAddress!, byteCount: 4 * values.count)
         case .bf16:
             let p = out.bindMemory(to: UInt16.self, capacity: values.count)
             for i in 0..<values.count { p[i] = HalfPrecision.bfloat16Bits(values[i]).littleEndian }
@@ -102,8 +105,8 @@ extension SafetensorsFile {
                 p[i] = h.bitPattern.littleEndian
             }
             if overflow > 0 {
-                throw ModelError.invalidInput("tensor \(tensor) holds \(overflow) values beyond float16's range "
-                                              + "(largest magnitude \(largest), float16 stops at 65504): save as bf16 or f32")
+                throw ModelError.invalidInput("tensor \(tensor) holds \(overflow) values beyond float16's range (largest "
+                                              + "magnitude \(largest), float16 stops at 65504): save as bf16 or f32")
             }
         }
     }

@@ -6,7 +6,9 @@ import Foundation
 
 extension Transformer {
     /// Loads config.json and model.safetensors from `directory`.
-    public static func load(directory: URL) throws -> Transformer { try load(directory: directory, companions: false).model }
+    public static func load(directory: URL) throws -> Transformer {
+        try load(directory: directory, companions: false).model
+    }
 
     /// Loads config.json and model.safetensors from `directory`, and returns with the model what the directory
     /// holds besides its weights (config.json as written, companion files), for `save(directory:source:dtype:)`.
@@ -14,7 +16,8 @@ extension Transformer {
         try load(directory: directory, companions: true)
     }
 
-    private static func load(directory: URL, companions: Bool) throws -> (model: Transformer, source: CheckpointSource) {
+    private static func load(directory: URL,
+                             companions: Bool) throws -> (model: Transformer, source: CheckpointSource) {
         let cfgURL = directory.appendingPathComponent("config.json")
         // At most one byte over the 1 MiB a config.json may have, so no huge file or device is read whole.
         guard let handle = try? FileHandle(forReadingFrom: cfgURL),
@@ -73,7 +76,8 @@ extension Transformer {
         }
         let configData = try source.map { try $0.configJSON(for: config, dtype: dtype) }
             ?? CheckpointSource.configJSON(fresh: config, dtype: dtype)
-        try write(try SafetensorsFile.serialize(tensors, dtype: dtype), to: directory.appendingPathComponent("model.safetensors"))
+        try write(try SafetensorsFile.serialize(tensors, dtype: dtype),
+                  to: directory.appendingPathComponent("model.safetensors"))
         if let source, !Self.sameDirectory(source.directory, directory) {
             try CheckpointFiles.write(source.files, to: directory)
         }

@@ -43,11 +43,11 @@ struct ConvertModelCommand: ParsableCommand {
         } catch {
             throw ModelCommandError("--out \(out): \(error)")
         }
-        let bytes = ((try? FileManager.default.attributesOfItem(atPath: to.appendingPathComponent("model.safetensors").path))?[.size]
-                     as? NSNumber)?.intValue ?? 0
+        let weights = to.appendingPathComponent("model.safetensors").path
+        let bytes = ((try? FileManager.default.attributesOfItem(atPath: weights))?[.size] as? NSNumber)?.intValue ?? 0
         let files = loaded.source.files.map(\.name)
-        print("converted \(model) into \(out): \(loaded.model.layout.specs.count) tensors, \(loaded.model.parameterCount) "
-              + "parameters as \(dtype.rawValue) (" + String(format: "%.1f MB", Double(bytes) / 1e6) + "); "
+        print("converted \(model) into \(out): \(loaded.model.layout.specs.count) tensors, "
+              + "\(loaded.model.parameterCount) parameters as \(dtype.rawValue) (" + String(format: "%.1f MB", Double(bytes) / 1e6) + "); "
               + (files.isEmpty ? "no other files to copy" : "copied \(files.joined(separator: ", "))"))
     }
 }

@@ -73,8 +73,8 @@ final class CheckpointRoundTripTests: XCTestCase {
         want.set("dtype", .string("float32"))
         XCTAssertEqual(out, want)
         // Back to a language model: num_labels goes, the rest is the source again.
-        let back = try CheckpointSource(directory: Self.companions, configData: source.configJSON(for: scalar, dtype: .bf16),
-                                        modelConfig: scalar)
+        let back = try CheckpointSource(directory: Self.companions,
+                                        configData: source.configJSON(for: scalar, dtype: .bf16), modelConfig: scalar)
         var lm = try OrderedJSON(data: back.configJSON(for: config, dtype: .bf16))
         XCTAssertNil(lm["num_labels"])
         XCTAssertEqual(lm["rpp_scalar_head"], .bool(false))
@@ -95,7 +95,8 @@ final class CheckpointRoundTripTests: XCTestCase {
                       "pytorch_model.bin", "model-00001-of-00002.safetensors", "training_args.bin"] {
             try Data("x".utf8).write(to: src.appendingPathComponent(extra))
         }
-        try FileManager.default.createDirectory(at: src.appendingPathComponent("critic"), withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(at: src.appendingPathComponent("critic"),
+                                                withIntermediateDirectories: true)
         try Data("notes".utf8).write(to: src.appendingPathComponent("critic/notes.txt"))
         try FileManager.default.createSymbolicLink(at: src.appendingPathComponent("merges.txt"),
                                                    withDestinationURL: src.appendingPathComponent("README.md"))
@@ -112,7 +113,8 @@ final class CheckpointRoundTripTests: XCTestCase {
                            try Data(contentsOf: Self.companions.appendingPathComponent(name)), name)
         }
         XCTAssertEqual(try Data(contentsOf: out.appendingPathComponent("merges.txt")),
-                       try Data(contentsOf: Self.companions.appendingPathComponent("README.md")), "a link is copied as its file")
+                       try Data(contentsOf: Self.companions.appendingPathComponent("README.md")),
+                       "a link is copied as its file")
         // Saving again into the same directory leaves identical files alone (same inode), replaces changed ones.
         func inode(_ name: String) throws -> Int {
             try (FileManager.default.attributesOfItem(atPath: out.appendingPathComponent(name).path)[.systemFileNumber]

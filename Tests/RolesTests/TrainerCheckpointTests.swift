@@ -42,13 +42,15 @@ final class TrainerCheckpointTests: XCTestCase {
         let dir = URL(fileURLWithPath: NSTemporaryDirectory() + "rpp-trainer-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: dir) }
         var c = RunConfig()
-        c.algorithm.rolloutBatch = 4; c.algorithm.samplesPerPrompt = 4; c.algorithm.trainBatch = 16; c.algorithm.microBatch = 16
+        c.algorithm.rolloutBatch = 4; c.algorithm.samplesPerPrompt = 4
+        c.algorithm.trainBatch = 16; c.algorithm.microBatch = 16
         c.algorithm.estimator = .ppo
         let settings = try LearnerSettings(config: c, endpoints: .inproc("unused"))
         let (model, source) = try Transformer.loadCheckpoint(directory: fixture)
         try Trainer(settings: settings, model: model, source: source).save(directory: dir.appendingPathComponent("a"))
         func config(_ path: String) throws -> [String: Any] {
-            try JSONSerialization.jsonObject(with: Data(contentsOf: dir.appendingPathComponent(path + "/config.json"))) as! [String: Any]
+            let data = try Data(contentsOf: dir.appendingPathComponent(path + "/config.json"))
+            return try JSONSerialization.jsonObject(with: data) as! [String: Any]
         }
         for path in ["a", "a/critic"] {
             let cfg = try config(path)

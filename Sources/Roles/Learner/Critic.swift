@@ -41,7 +41,8 @@ public final class Critic: @unchecked Sendable {
     /// The critic of a PPO run: from `model.critic_init` when set, else `policy` (its starting weights, loaded
     /// with `policySource`) with a zero scalar head; AdamW as `optim` with the learning rate
     /// `algorithm.critic_lr` (default `optim.lr`).
-    public static func make(settings: LearnerSettings, policy: Transformer, policySource: CheckpointSource? = nil) throws -> Critic {
+    public static func make(settings: LearnerSettings, policy: Transformer,
+                            policySource: CheckpointSource? = nil) throws -> Critic {
         let model: Transformer
         var source = policySource
         if let path = settings.run.model.criticInit {

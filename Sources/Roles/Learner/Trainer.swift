@@ -106,7 +106,8 @@ public final class Trainer: @unchecked Sendable {
                 do { saved = try Transformer.loadCheckpoint(directory: dir) } catch {
                     throw RolesError(.invalidConfig, "critic checkpoint \(dir.path): \(error)")
                 }
-                critic = try Critic(model: saved.model, optimizer: Critic.optimizer(settings: settings, model: saved.model),
+                critic = try Critic(model: saved.model,
+                                    optimizer: Critic.optimizer(settings: settings, model: saved.model),
                                     source: saved.source)
             }
             try critic!.restore(directory: dir)
