@@ -25,7 +25,7 @@ struct ConvertModelCommand: ParsableCommand {
 
     @Option(help: "Checkpoint directory to read (config.json, model.safetensors).") var model: String
     @Option(help: "Output directory (created; existing files of the same names are replaced).") var out: String
-    @Option(help: "Weight dtype on disk: f32, bf16 or f16.") var dtype: WeightDType = .f32
+    @Option(help: "Weight dtype on disk.") var dtype: WeightDType = .f32
 
     func run() throws {
         let from = URL(fileURLWithPath: model), to = URL(fileURLWithPath: out)
