@@ -1,11 +1,23 @@
 // Checkpoints: a directory with config.json and model.safetensors using the Hugging Face tensor names
 // of LlamaForCausalLM / Qwen2ForCausalLM (so transformers loads what rpp saves and the reverse), plus
-// optimizer.safetensors (AdamW moments) and trainer_state.json for exact resume.
+// optimizer.safetensors (AdamW moments) and trainer_state.json for exact resume. A model saved with the
+// `CheckpointSource` it was loaded with keeps that directory's config.json fields and companion files.
 import Foundation
 
 extension Transformer {
     /// Loads config.json and model.safetensors from `directory`.
     public static func load(directory: URL) throws -> Transformer {
+        try load(directory: directory, companions: false).model
+    }
+
+    /// Loads config.json and model.safetensors from `directory`, and returns with the model what the directory
+    /// holds besides its weights (config.json as written, companion files), for `save(directory:source:dtype:)`.
+    public static func loadCheckpoint(directory: URL) throws -> (model: Transformer, source: CheckpointSource) {
+        try load(directory: directory, companions: true)
+    }
+
+    private static func load(directory: URL,
+                             companions: Bool) throws -> (model: Transformer, source: CheckpointSource) {
         let cfgURL = directory.appendingPathComponent("config.json")
         // At most one byte over the 1 MiB a config.json may have, so no huge file or device is read whole.
         guard let handle = try? FileHandle(forReadingFrom: cfgURL),
@@ -14,12 +26,14 @@ extension Transformer {
         }
         try? handle.close()
         let config = try ModelConfig(jsonData: cfgData, source: cfgURL.path)
+        let source = try CheckpointSource(directory: directory, configData: cfgData, modelConfig: config,
+                                          files: companions ? CheckpointFiles.readCompanions(of: directory) : [])
         let model: Transformer
         do { model = try Transformer(config: config) } catch ModelError.invalidConfig(let message) {
             throw ModelError.invalidConfig("\(cfgURL.path): \(message)")
         }
         try model.loadWeights(from: try SafetensorsFile(contentsOf: directory.appendingPathComponent("model.safetensors")))
-        return model
+        return (model, source)
     }
 
     /// Copies every parameter from `file`, checking names, shapes and dtypes. Tensors the model does not
@@ -42,16 +56,37 @@ extension Transformer {
         }
     }
 
-    /// Writes config.json and model.safetensors (F32) into `directory`, creating it.
-    public func save(directory: URL) throws {
+    /// Writes model.safetensors (weights stored as `dtype`) and config.json into `directory`, creating it.
+    /// With a `source` (the directory the model was loaded from), config.json keeps every field of the
+    /// source's that this model's architecture does not change, and the source's companion files (tokenizer,
+    /// chat template, generation config...) are copied; without one, config.json is `ModelConfig.jsonData()`.
+    /// config.json is written last, so a directory that has it is complete. Refuses a directory holding a
+    /// sharded checkpoint (model.safetensors.index.json), whose shards would shadow or mix with these weights.
+    public func save(directory: URL, source: CheckpointSource? = nil, dtype: WeightDType = .f32) throws {
         do { try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true) } catch {
             throw ModelError.io("cannot create \(directory.path): \(ioReason(error))")
+        }
+        let index = directory.appendingPathComponent("model.safetensors.index.json")
+        if FileManager.default.fileExists(atPath: index.path) {
+            throw ModelError.io("\(directory.path) holds a sharded checkpoint (\(index.lastPathComponent)): "
+                                + "save into an empty directory")
         }
         let tensors = layout.specs.map { s in
             (name: s.name, shape: s.shape, values: UnsafeBufferPointer(start: params.pointer + s.offset, count: s.count))
         }
-        try write(try config.jsonData(), to: directory.appendingPathComponent("config.json"))
-        try write(try SafetensorsFile.serialize(tensors), to: directory.appendingPathComponent("model.safetensors"))
+        let configData = try source.map { try $0.configJSON(for: config, dtype: dtype) }
+            ?? CheckpointSource.configJSON(fresh: config, dtype: dtype)
+        try write(try SafetensorsFile.serialize(tensors, dtype: dtype),
+                  to: directory.appendingPathComponent("model.safetensors"))
+        if let source, !Self.sameDirectory(source.directory, directory) {
+            try CheckpointFiles.write(source.files, to: directory)
+        }
+        try write(configData, to: directory.appendingPathComponent("config.json"))
+    }
+
+    /// True when `a` and `b` name the same directory (after symbolic links).
+    public static func sameDirectory(_ a: URL, _ b: URL) -> Bool {
+        a.standardizedFileURL.resolvingSymlinksInPath().path == b.standardizedFileURL.resolvingSymlinksInPath().path
     }
 
     /// Saves the AdamW moments (optimizer.safetensors) and step plus `extra` state (trainer_state.json).
