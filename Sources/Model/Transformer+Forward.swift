@@ -30,7 +30,8 @@ extension Transformer {
         acts = arena.layout(config: c, B: B, T: T)
         let a = acts, N = B * T, C = c.hiddenSize, F = c.intermediateSize
         let qd = c.numHeads * c.headDim, kvd = c.numKVHeads * c.headDim
-        let shape = AttentionShape(B: B, T: T, H: c.numHeads, KV: c.numKVHeads, D: c.headDim, starts: starts)
+        let shape = AttentionShape(B: B, T: T, H: c.numHeads, KV: c.numKVHeads, D: c.headDim, starts: starts,
+                                   window: c.slidingWindow ?? 0)
         let P = params.pointer
         tokens.withUnsafeBufferPointer { tok in
             embeddingForward(a.residual[0], tok.baseAddress!, P + layout.embed, N: N, C: C)
@@ -40,19 +41,24 @@ extension Transformer {
                 let o = layout.layers[l]
                 func bias(_ off: Int) -> UnsafePointer<Float>? { off >= 0 ? UnsafePointer(P + off) : nil }
                 rmsnormForward(a.ln1[l], a.rstd1[l], a.residual[l], P + o.ln1, N: N, C: C, eps: c.rmsNormEps)
-                matmulForward(a.q[l], a.ln1[l], P + o.wq, bias(o.bq), N: N, C: C, OC: qd)
-                matmulForward(a.k[l], a.ln1[l], P + o.wk, bias(o.bk), N: N, C: C, OC: kvd)
+                matmulForward(c.qkNorm ? a.qRaw[l] : a.q[l], a.ln1[l], P + o.wq, bias(o.bq), N: N, C: C, OC: qd)
+                matmulForward(c.qkNorm ? a.kRaw[l] : a.k[l], a.ln1[l], P + o.wk, bias(o.bk), N: N, C: C, OC: kvd)
+                if c.qkNorm {
+                    rmsnormForward(a.q[l], a.qRstd[l], a.qRaw[l], P + o.qNorm, N: N * c.numHeads, C: c.headDim, eps: c.rmsNormEps)
+                    rmsnormForward(a.k[l], a.kRstd[l], a.kRaw[l], P + o.kNorm, N: N * c.numKVHeads, C: c.headDim,
+                                   eps: c.rmsNormEps)
+                }
                 matmulForward(a.v[l], a.ln1[l], P + o.wv, bias(o.bv), N: N, C: C, OC: kvd)
                 ropeApply(a.q[l], pos.baseAddress!, rope, N: N, nHeads: c.numHeads, inverse: false)
                 ropeApply(a.k[l], pos.baseAddress!, rope, N: N, nHeads: c.numKVHeads, inverse: false)
                 attentionForward(a.attOut[l], a.attStats[l], a.q[l], a.k[l], a.v[l], shape)
-                matmulForward(a.proj, a.attOut[l], P + o.wo, nil, N: N, C: qd, OC: C)
+                matmulForward(a.proj, a.attOut[l], P + o.wo, bias(o.bo), N: N, C: qd, OC: C)
                 residualForward(a.resMid[l], a.residual[l], a.proj, count: N * C)
                 rmsnormForward(a.ln2[l], a.rstd2[l], a.resMid[l], P + o.ln2, N: N, C: C, eps: c.rmsNormEps)
-                matmulForward(a.gate[l], a.ln2[l], P + o.wGate, nil, N: N, C: C, OC: F)
-                matmulForward(a.up[l], a.ln2[l], P + o.wUp, nil, N: N, C: C, OC: F)
+                matmulForward(a.gate[l], a.ln2[l], P + o.wGate, bias(o.bGate), N: N, C: C, OC: F)
+                matmulForward(a.up[l], a.ln2[l], P + o.wUp, bias(o.bUp), N: N, C: C, OC: F)
                 swigluForward(a.h[l], a.gate[l], a.up[l], count: N * F)
-                matmulForward(a.proj, a.h[l], P + o.wDown, nil, N: N, C: F, OC: C)
+                matmulForward(a.proj, a.h[l], P + o.wDown, bias(o.bDown), N: N, C: F, OC: C)
                 residualForward(a.residual[l + 1], a.resMid[l], a.proj, count: N * C)
             }
         }

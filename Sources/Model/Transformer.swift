@@ -12,6 +12,9 @@ struct Activations {
     var resMid: [UnsafeMutablePointer<Float>] = []
     var ln2: [UnsafeMutablePointer<Float>] = [], rstd2: [UnsafeMutablePointer<Float>] = []
     var gate: [UnsafeMutablePointer<Float>] = [], up: [UnsafeMutablePointer<Float>] = [], h: [UnsafeMutablePointer<Float>] = []
+    // q/k before their per-head RMSNorm and its 1/rms (Qwen3; empty blocks otherwise).
+    var qRaw: [UnsafeMutablePointer<Float>] = [], kRaw: [UnsafeMutablePointer<Float>] = []
+    var qRstd: [UnsafeMutablePointer<Float>] = [], kRstd: [UnsafeMutablePointer<Float>] = []
     var lnf: UnsafeMutablePointer<Float>! , rstdf: UnsafeMutablePointer<Float>!
     var lse: UnsafeMutablePointer<Float>!, meanZ: UnsafeMutablePointer<Float>!
     // Backward scratch, shared by all layers.
@@ -19,6 +22,7 @@ struct Activations {
     var dq: UnsafeMutablePointer<Float>!, dk: UnsafeMutablePointer<Float>!, dv: UnsafeMutablePointer<Float>!
     var dAtt: UnsafeMutablePointer<Float>!, dGate: UnsafeMutablePointer<Float>!, dUp: UnsafeMutablePointer<Float>!
     var dH: UnsafeMutablePointer<Float>!, headScratch: UnsafeMutablePointer<Float>!
+    var dqRaw: UnsafeMutablePointer<Float>!, dkRaw: UnsafeMutablePointer<Float>!
 }
 
 /// One buffer holding every activation of a forward/backward pass; grows when a larger shape arrives.
@@ -36,9 +40,12 @@ final class ActivationArena {
         var sizes: [Int] = []
         sizes += Array(repeating: N * C, count: L + 1)
         let perLayer = [N * C, N, N * qd, N * kvd, N * kvd, att, N * qd, N * C, N * C, N, N * F, N * F, N * F]
-        for _ in 0..<L { sizes += perLayer }
+        let qk = c.qkNorm ? 1 : 0
+        let perLayerNorm = [N * qd * qk, N * kvd * qk, N * c.numHeads * qk, N * c.numKVHeads * qk]
+        for _ in 0..<L { sizes += perLayer + perLayerNorm }
         sizes += [N * C, N, N, N]
         sizes += [N * C, N * C, N * C, N * qd, N * kvd, N * kvd, N * qd, N * F, N * F, N * F, N * max(chunk, 1)]
+        sizes += [N * qd * qk, N * kvd * qk]
         // Round every block to 16 floats so each starts 64-byte aligned.
         let rounded = sizes.map { ($0 + 15) & ~15 }
         let total = rounded.reduce(0, +)
@@ -52,10 +59,12 @@ final class ActivationArena {
             a.ln1.append(next()); a.rstd1.append(next()); a.q.append(next()); a.k.append(next()); a.v.append(next())
             a.attStats.append(next()); a.attOut.append(next()); a.resMid.append(next()); a.ln2.append(next())
             a.rstd2.append(next()); a.gate.append(next()); a.up.append(next()); a.h.append(next())
+            a.qRaw.append(next()); a.kRaw.append(next()); a.qRstd.append(next()); a.kRstd.append(next())
         }
         a.lnf = next(); a.rstdf = next(); a.lse = next(); a.meanZ = next()
         a.dX = next(); a.dLn = next(); a.proj = next(); a.dq = next(); a.dk = next(); a.dv = next()
         a.dAtt = next(); a.dGate = next(); a.dUp = next(); a.dH = next(); a.headScratch = next()
+        a.dqRaw = next(); a.dkRaw = next()
         acts = a
         return a
     }
@@ -97,7 +106,8 @@ public final class Transformer: @unchecked Sendable {
         layout = ParameterLayout(config: config)
         params = FloatBuffer(count: layout.totalCount)
         grads = FloatBuffer(count: layout.totalCount)
-        rope = RopeTable(headDim: config.headDim, maxPos: config.maxPositionEmbeddings, theta: config.ropeTheta)
+        rope = RopeTable(headDim: config.headDim, maxPos: config.maxPositionEmbeddings, theta: config.ropeTheta,
+                         scaling: config.ropeScaling)
     }
 
     /// Number of parameters.
