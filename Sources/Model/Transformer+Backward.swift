@@ -16,7 +16,7 @@ extension Transformer {
             throw ModelError.invalidInput("gradient has \(dLogp.count) entries, expected \(N)")
         }
         let a = acts, C = config.hiddenSize
-        let dNorm = a.dLn!
+        let dNorm: FloatPointer = a.dLn
         targets.withUnsafeBufferPointer { tg in
             dLogp.withUnsafeBufferPointer { gl in
                 let run = { (de: UnsafePointer<Float>?) in
@@ -46,41 +46,39 @@ extension Transformer {
     func trunkBackward() {
         let c = config, a = acts, N = a.B * a.T, C = c.hiddenSize, F = c.intermediateSize
         let qd = c.numHeads * c.headDim, kvd = c.numKVHeads * c.headDim
-        let shape = AttentionShape(B: a.B, T: a.T, H: c.numHeads, KV: c.numKVHeads, D: c.headDim, starts: starts,
-                                   window: c.slidingWindow ?? 0)
+        let shape = attention
         let P = params.pointer, G = grads.pointer
-        let dX = a.dX!
-        rmsnormBackward(dX, G + layout.finalNorm, a.dLn, a.residual[c.numLayers], P + layout.finalNorm, a.rstdf,
+        let dX: FloatPointer = a.dX
+        rmsnormBackward(dX, G + layout.finalNorm, a.dLn, a.last, P + layout.finalNorm, a.rstdf,
                         N: N, C: C, accumulate: false)
         positions.withUnsafeBufferPointer { pos in
             for l in stride(from: c.numLayers - 1, through: 0, by: -1) {
-                let o = layout.layers[l]
+                let o = layout.layers[l], b = a.layers[l]
                 func gb(_ off: Int) -> UnsafeMutablePointer<Float>? { off >= 0 ? G + off : nil }
-                // MLP: residual[l+1] = resMid + h · Wdownᵀ
-                matmulBackward(a.dH, G + o.wDown, gb(o.bDown), dX, a.h[l], P + o.wDown, N: N, C: F, OC: C)
-                swigluBackward(a.dGate, a.dUp, a.dH, a.gate[l], a.up[l], count: N * F)
-                matmulBackward(a.dLn, G + o.wGate, gb(o.bGate), a.dGate, a.ln2[l], P + o.wGate, N: N, C: C, OC: F)
-                matmulBackward(a.dLn, G + o.wUp, gb(o.bUp), a.dUp, a.ln2[l], P + o.wUp, N: N, C: C, OC: F, accumulateInput: true)
-                rmsnormBackward(dX, G + o.ln2, a.dLn, a.resMid[l], P + o.ln2, a.rstd2[l], N: N, C: C, accumulate: true)
-                // Attention: resMid = residual[l] + attOut · Woᵀ
-                matmulBackward(a.dAtt, G + o.wo, gb(o.bo), dX, a.attOut[l], P + o.wo, N: N, C: qd, OC: C)
-                attentionBackward(a.dq, a.dk, a.dv, a.dAtt, a.attStats[l], a.q[l], a.k[l], a.v[l], shape)
+                // MLP: output = resMid + h · Wdownᵀ
+                matmulBackward(a.dH, G + o.wDown, gb(o.bDown), dX, b.h, P + o.wDown, N: N, C: F, OC: C)
+                swigluBackward(a.dGate, a.dUp, a.dH, b.gate, b.up, count: N * F)
+                matmulBackward(a.dLn, G + o.wGate, gb(o.bGate), a.dGate, b.ln2, P + o.wGate, N: N, C: C, OC: F)
+                matmulBackward(a.dLn, G + o.wUp, gb(o.bUp), a.dUp, b.ln2, P + o.wUp, N: N, C: C, OC: F, accumulateInput: true)
+                rmsnormBackward(dX, G + o.ln2, a.dLn, b.resMid, P + o.ln2, b.rstd2, N: N, C: C, accumulate: true)
+                // Attention: resMid = input + attOut · Woᵀ
+                matmulBackward(a.dAtt, G + o.wo, gb(o.bo), dX, b.attOut, P + o.wo, N: N, C: qd, OC: C)
+                attentionBackward(a.dq, a.dk, a.dv, a.dAtt, b.attStats, b.q, b.k, b.v, shape)
                 ropeApply(a.dq, pos.baseAddress!, rope, N: N, nHeads: c.numHeads, inverse: true)
                 ropeApply(a.dk, pos.baseAddress!, rope, N: N, nHeads: c.numKVHeads, inverse: true)
-                var dq = a.dq!, dk = a.dk!
+                var dq: FloatPointer = a.dq, dk: FloatPointer = a.dk
                 if c.qkNorm {
-                    // q = RMSNorm_D(q_raw) per head: back through the norm into the projections' outputs.
-                    let D = c.headDim
-                    rmsnormBackward(a.dqRaw, G + o.qNorm, dq, a.qRaw[l], P + o.qNorm, a.qRstd[l], N: N * c.numHeads,
-                                    C: D, accumulate: false)
-                    rmsnormBackward(a.dkRaw, G + o.kNorm, dk, a.kRaw[l], P + o.kNorm, a.kRstd[l], N: N * c.numKVHeads,
-                                    C: D, accumulate: false)
+                    // q = RMSNorm_D(qRaw) per head: back through the norm to the projections' outputs.
+                    rmsnormBackward(a.dqRaw, G + o.qNorm, dq, b.qRaw, P + o.qNorm, b.qRstd, N: N * c.numHeads,
+                                    C: c.headDim, accumulate: false)
+                    rmsnormBackward(a.dkRaw, G + o.kNorm, dk, b.kRaw, P + o.kNorm, b.kRstd, N: N * c.numKVHeads,
+                                    C: c.headDim, accumulate: false)
                     dq = a.dqRaw; dk = a.dkRaw
                 }
-                matmulBackward(a.dLn, G + o.wq, gb(o.bq), dq, a.ln1[l], P + o.wq, N: N, C: C, OC: qd)
-                matmulBackward(a.dLn, G + o.wk, gb(o.bk), dk, a.ln1[l], P + o.wk, N: N, C: C, OC: kvd, accumulateInput: true)
-                matmulBackward(a.dLn, G + o.wv, gb(o.bv), a.dv, a.ln1[l], P + o.wv, N: N, C: C, OC: kvd, accumulateInput: true)
-                rmsnormBackward(dX, G + o.ln1, a.dLn, a.residual[l], P + o.ln1, a.rstd1[l], N: N, C: C, accumulate: true)
+                matmulBackward(a.dLn, G + o.wq, gb(o.bq), dq, b.ln1, P + o.wq, N: N, C: C, OC: qd)
+                matmulBackward(a.dLn, G + o.wk, gb(o.bk), dk, b.ln1, P + o.wk, N: N, C: C, OC: kvd, accumulateInput: true)
+                matmulBackward(a.dLn, G + o.wv, gb(o.bv), a.dv, b.ln1, P + o.wv, N: N, C: C, OC: kvd, accumulateInput: true)
+                rmsnormBackward(dX, G + o.ln1, a.dLn, b.input, P + o.ln1, b.rstd1, N: N, C: C, accumulate: true)
             }
         }
         tokens.withUnsafeBufferPointer { embeddingBackward(G + layout.embed, dX, $0.baseAddress!, N: N, C: C) }

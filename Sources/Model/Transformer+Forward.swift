@@ -1,6 +1,6 @@
-// Transformer forward pass: embedding, L × (RMSNorm, GQA attention with RoPE, RMSNorm, SwiGLU MLP)
-// with residual connections, final RMSNorm, then a head — chunked log-probs/entropy for the language
-// model, or one value per token for the scalar head.
+// Transformer forward pass: embedding, L decoder blocks (DecoderBlock: RMSNorm, GQA attention with RoPE,
+// RMSNorm, SwiGLU MLP, with residual connections), final RMSNorm, then a head — chunked log-probs/entropy
+// for the language model, or one value per token for the scalar head.
 //
 // Shapes: tokens [B, T] (row-major, N = B·T); hidden [N, C]; q [N, H·D]; k, v [N, KV·D]; mlp [N, F].
 import Foundation
@@ -11,58 +11,58 @@ extension Transformer {
     /// they are never attended, and the row's positions count from its first real token. Right padding is
     /// the caller's business (masked by zero loss weights).
     public func forward(tokens: [Int32], batch B: Int, seqLen T: Int, starts: [Int] = []) throws {
-        let c = config
         guard B > 0, T > 0, tokens.count == B * T else {
             throw ModelError.invalidInput("tokens has \(tokens.count) entries, expected batch \(B) × length \(T)")
-        }
-        guard T <= c.maxPositionEmbeddings else {
-            throw ModelError.invalidInput("sequence length \(T) exceeds max_position_embeddings \(c.maxPositionEmbeddings)")
-        }
-        if let bad = tokens.first(where: { $0 < 0 || Int($0) >= c.vocabSize }) {
-            throw ModelError.invalidInput("token id \(bad) outside vocabulary 0..<\(c.vocabSize)")
         }
         guard starts.isEmpty || (starts.count == B && starts.allSatisfy({ (0..<T).contains($0) })) else {
             throw ModelError.invalidInput("starts must give each of the \(B) rows a first real token in 0..<\(T)")
         }
+        let c = config
+        try trunk(tokens, AttentionShape(B: B, T: T, H: c.numHeads, KV: c.numKVHeads, D: c.headDim, starts: starts),
+                  B: B, T: T)
+    }
+
+    /// Runs the decoder trunk on sequences of any lengths packed one after another (ragged rows: no padding,
+    /// so none is computed); token i of sequence r sits at row offset(r) + i of every activation, where
+    /// offset(r) is the sum of the earlier sequences' lengths. Each sequence attends only to itself and its
+    /// positions count from 0.
+    public func forward(packed sequences: [[Int32]]) throws {
+        guard !sequences.isEmpty, sequences.allSatisfy({ !$0.isEmpty }) else {
+            throw ModelError.invalidInput("packed forward needs at least one sequence, none empty")
+        }
+        let c = config, tokens = sequences.flatMap { $0 }
+        try trunk(tokens, AttentionShape(lengths: sequences.map(\.count), H: c.numHeads, KV: c.numKVHeads, D: c.headDim),
+                  B: 1, T: tokens.count)
+    }
+
+    /// The trunk over N = B·T token rows holding the sequences of `shape`.
+    private func trunk(_ tokens: [Int32], _ shape: AttentionShape, B: Int, T: Int) throws {
+        let c = config
+        if let long = shape.segments.first(where: { $0.length > c.maxPositionEmbeddings }) {
+            throw ModelError.invalidInput("sequence length \(long.length) exceeds max_position_embeddings \(c.maxPositionEmbeddings)")
+        }
+        if let bad = tokens.first(where: { $0 < 0 || Int($0) >= c.vocabSize }) {
+            throw ModelError.invalidInput("token id \(bad) outside vocabulary 0..<\(c.vocabSize)")
+        }
         self.tokens = tokens
-        self.starts = starts
-        positions = (0..<B * T).map { n in Int32(max(0, n % T - (starts.isEmpty ? 0 : starts[n / T]))) }
+        var shape = shape
+        shape.window = c.slidingWindow ?? 0
+        attention = shape
+        positions = [Int32](repeating: 0, count: tokens.count)
+        for seg in shape.segments {
+            for t in seg.start..<seg.length { positions[seg.offset + t] = Int32(t - seg.start) }
+        }
         acts = arena.layout(config: c, B: B, T: T)
-        let a = acts, N = B * T, C = c.hiddenSize, F = c.intermediateSize
-        let qd = c.numHeads * c.headDim, kvd = c.numKVHeads * c.headDim
-        let shape = AttentionShape(B: B, T: T, H: c.numHeads, KV: c.numKVHeads, D: c.headDim, starts: starts,
-                                   window: c.slidingWindow ?? 0)
-        let P = params.pointer
+        let a = acts, N = B * T, C = c.hiddenSize
         tokens.withUnsafeBufferPointer { tok in
-            embeddingForward(a.residual[0], tok.baseAddress!, P + layout.embed, N: N, C: C)
+            embeddingForward(a.embedded, tok.baseAddress!, params.pointer + layout.embed, N: N, C: C)
         }
         positions.withUnsafeBufferPointer { pos in
             for l in 0..<c.numLayers {
-                let o = layout.layers[l]
-                func bias(_ off: Int) -> UnsafePointer<Float>? { off >= 0 ? UnsafePointer(P + off) : nil }
-                rmsnormForward(a.ln1[l], a.rstd1[l], a.residual[l], P + o.ln1, N: N, C: C, eps: c.rmsNormEps)
-                matmulForward(c.qkNorm ? a.qRaw[l] : a.q[l], a.ln1[l], P + o.wq, bias(o.bq), N: N, C: C, OC: qd)
-                matmulForward(c.qkNorm ? a.kRaw[l] : a.k[l], a.ln1[l], P + o.wk, bias(o.bk), N: N, C: C, OC: kvd)
-                if c.qkNorm {
-                    rmsnormForward(a.q[l], a.qRstd[l], a.qRaw[l], P + o.qNorm, N: N * c.numHeads, C: c.headDim, eps: c.rmsNormEps)
-                    rmsnormForward(a.k[l], a.kRstd[l], a.kRaw[l], P + o.kNorm, N: N * c.numKVHeads, C: c.headDim,
-                                   eps: c.rmsNormEps)
-                }
-                matmulForward(a.v[l], a.ln1[l], P + o.wv, bias(o.bv), N: N, C: C, OC: kvd)
-                ropeApply(a.q[l], pos.baseAddress!, rope, N: N, nHeads: c.numHeads, inverse: false)
-                ropeApply(a.k[l], pos.baseAddress!, rope, N: N, nHeads: c.numKVHeads, inverse: false)
-                attentionForward(a.attOut[l], a.attStats[l], a.q[l], a.k[l], a.v[l], shape)
-                matmulForward(a.proj, a.attOut[l], P + o.wo, bias(o.bo), N: N, C: qd, OC: C)
-                residualForward(a.resMid[l], a.residual[l], a.proj, count: N * C)
-                rmsnormForward(a.ln2[l], a.rstd2[l], a.resMid[l], P + o.ln2, N: N, C: C, eps: c.rmsNormEps)
-                matmulForward(a.gate[l], a.ln2[l], P + o.wGate, bias(o.bGate), N: N, C: C, OC: F)
-                matmulForward(a.up[l], a.ln2[l], P + o.wUp, bias(o.bUp), N: N, C: C, OC: F)
-                swigluForward(a.h[l], a.gate[l], a.up[l], count: N * F)
-                matmulForward(a.proj, a.h[l], P + o.wDown, bias(o.bDown), N: N, C: F, OC: C)
-                residualForward(a.residual[l + 1], a.resMid[l], a.proj, count: N * C)
+                decoderBlock(l, a.layers[l], rows: N, positions: pos.baseAddress!, attention: .rows(shape))
             }
         }
-        rmsnormForward(a.lnf, a.rstdf, a.residual[c.numLayers], P + layout.finalNorm, N: N, C: C, eps: c.rmsNormEps)
+        rmsnormForward(a.lnf, a.rstdf, a.last, params.pointer + layout.finalNorm, N: N, C: C, eps: c.rmsNormEps)
         forwardDone = true
         headDone = false
     }

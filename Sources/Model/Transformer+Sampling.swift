@@ -1,10 +1,11 @@
 // Batched generation with a KV cache.
 //
-// Prefill runs the ordinary forward over the prompts [B, Tp] (all rows the same length: left-pad
-// them and give each row's padding length, so the padding is never attended) and copies every layer's
-// rotated keys and values into the cache [L][B, KV, Tmax, D]. Each decode step then pushes one token per
-// row through the layers, attending over the row's cache positions from its first real token to p. Behaviour log-prob of a sampled token: log softmax(logits / temperature)[token], the
-// distribution before top-k / top-p truncation (temperature 0 = greedy, scored at temperature 1).
+// Prompts come left-padded to one width Tp with each row's padding length. Prefill runs the ordinary
+// forward over the distinct prompts packed without their padding and copies every layer's rotated keys and
+// values into the KV cache, right-aligned at Tp. Each decode step then pushes one token per row through the
+// same decoder blocks, attending over the row's cached positions from its first real token to p.
+// Behaviour log-prob of a sampled token: log softmax(logits / temperature)[token], the distribution before
+// top-k / top-p truncation (temperature 0 = greedy, scored at temperature 1).
 // A full forward over prompt + generated tokens gives the same numbers (see SamplingTests).
 import Foundation
 
@@ -68,93 +69,53 @@ extension Transformer {
         var result = Generation(tokens: Array(repeating: [], count: B), logprobs: Array(repeating: [], count: B),
                                 finish: Array(repeating: .length, count: B))
         if o.maxNewTokens == 0 { return result }
-        // Prefill each distinct prompt once (a work unit repeats every prompt samplesPerPrompt times).
-        var uniqueIndex: [[Int32]: Int] = [:], unique: [[Int32]] = [], uniqueStarts: [Int] = []
+        // Prefill each distinct prompt once (a work unit repeats every prompt samplesPerPrompt times), packed
+        // without its padding; row b's prompt goes to cache positions rowStart[b]..<Tp.
+        var uniqueIndex: [ArraySlice<Int32>: Int] = [:], unique: [[Int32]] = []
         let source = prompts.indices.map { b in
-            let key = prompts[b] + [Int32(rowStart[b])]
-            if let u = uniqueIndex[key] { return u }
-            uniqueIndex[key] = unique.count; unique.append(prompts[b]); uniqueStarts.append(rowStart[b])
+            let real = prompts[b][rowStart[b]...]
+            if let u = uniqueIndex[real] { return u }
+            uniqueIndex[real] = unique.count; unique.append(Array(real))
             return unique.count - 1
         }
-        try forward(tokens: unique.flatMap { $0 }, batch: unique.count, seqLen: Tp, starts: starts.isEmpty ? [] : uniqueStarts)
-        let C = c.hiddenSize, F = c.intermediateSize, V = c.vocabSize, L = c.numLayers
-        let D = c.headDim, H = c.numHeads, KV = c.numKVHeads, qd = H * D, kvd = KV * D, group = H / KV
-        let kCache = (0..<L).map { _ in FloatBuffer(count: B * Tmax * kvd) }
-        let vCache = (0..<L).map { _ in FloatBuffer(count: B * Tmax * kvd) }
-        // Cache layout [B, KV, Tmax, D]: each head's keys and values are contiguous over positions.
+        try forward(packed: unique)
+        let C = c.hiddenSize, V = c.vocabSize, L = c.numLayers, H = c.numHeads
+        let segments = attention.segments
+        let cache = KVCache(layers: L, rows: B, kvHeads: c.numKVHeads, capacity: Tmax, headDim: c.headDim)
         for l in 0..<L {
             for b in 0..<B {
-                for t in 0..<Tp {
-                    for g in 0..<KV {
-                        let src = (source[b] * Tp + t) * kvd + g * D, dst = ((b * KV + g) * Tmax + t) * D
-                        (kCache[l].pointer + dst).update(from: acts.k[l] + src, count: D)
-                        (vCache[l].pointer + dst).update(from: acts.v[l] + src, count: D)
-                    }
-                }
+                let seg = segments[source[b]]
+                cache.fill(layer: l, row: b, at: rowStart[b], k: acts.layers[l].k, v: acts.layers[l].v,
+                           from: seg.offset, count: seg.length)
             }
         }
-        // Step scratch.
-        let s = FloatBuffer(count: B * (4 * C + 2 * qd + 2 * kvd + 3 * F + V + 1) + B * H * Tmax)
-        let x = s.pointer, ln = x + B * C, proj = ln + B * C, mid = proj + B * C
-        let q = mid + B * C, att = q + B * qd, k = att + B * qd, v = k + B * kvd
-        let gate = v + B * kvd, up = gate + B * F, hbuf = up + B * F, logits = hbuf + B * F, rstd = logits + B * V
-        let scores = rstd + B
+        // Step scratch: one block's buffers for all B rows (the arena's table), logits and attention scores.
+        let (block, blockStorage) = BlockBuffers.scratch(config: c, rows: B)
+        let stepScratch = FloatBuffer(count: B * (C + 1 + V) + B * H * Tmax)
+        let ln = stepScratch.pointer, rstd = ln + B * C, logits = rstd + B, scores = logits + B * V
+        let perRow = ActivationDims(config: c, B: 1, T: 1)
         // Logits of the last prompt position.
-        for b in 0..<B { (x + b * C).update(from: acts.lnf + (source[b] * Tp + Tp - 1) * C, count: C) }
-        matmulForward(logits, x, params.pointer + layout.lmHead, nil, N: B, C: C, OC: V)
+        for b in 0..<B {
+            let seg = segments[source[b]]
+            (ln + b * C).update(from: acts.lnf + (seg.offset + seg.length - 1) * C, count: C)
+        }
+        matmulForward(logits, ln, params.pointer + layout.lmHead, nil, N: B, C: C, OC: V)
 
         var rng = Xoshiro256(seed: o.seed)
         var done = [Bool](repeating: false, count: B)
         var next = [Int32](repeating: 0, count: B)
         var pos = [Int32](repeating: 0, count: B)
         let P = params.pointer
-        let scale = 1 / Float(D).squareRoot()
-        func bias(_ off: Int) -> UnsafePointer<Float>? { off >= 0 ? UnsafePointer(P + off) : nil }
-        // Pushes next[r] through the layers at position p and leaves the logits of rows r. Rows are
+        // Pushes next[r] through the decoder blocks at position p and leaves the logits of rows r. Rows are
         // independent, so each core takes a block of rows through the whole step (one fan-out per step).
         func step(_ r: Range<Int>, p: Int, next: UnsafePointer<Int32>, pos: UnsafePointer<Int32>) {
             let n = r.count, lo = r.lowerBound
-            let x = x + lo * C, ln = ln + lo * C, proj = proj + lo * C, mid = mid + lo * C, rstd = rstd + lo
-            let q = q + lo * qd, att = att + lo * qd, k = k + lo * kvd, v = v + lo * kvd
-            let gate = gate + lo * F, up = up + lo * F, hbuf = hbuf + lo * F
-            embeddingForward(x, next + lo, P + layout.embed, N: n, C: C)
-            for l in 0..<L {
-                let w = layout.layers[l]
-                rmsnormForward(ln, rstd, x, P + w.ln1, N: n, C: C, eps: c.rmsNormEps)
-                matmulForward(q, ln, P + w.wq, bias(w.bq), N: n, C: C, OC: qd)
-                matmulForward(k, ln, P + w.wk, bias(w.bk), N: n, C: C, OC: kvd)
-                matmulForward(v, ln, P + w.wv, bias(w.bv), N: n, C: C, OC: kvd)
-                ropeApply(q, pos + lo, rope, N: n, nHeads: H, inverse: false)
-                ropeApply(k, pos + lo, rope, N: n, nHeads: KV, inverse: false)
-                let kc = kCache[l].pointer, vc = vCache[l].pointer
-                for i in 0..<n {
-                    for g in 0..<KV {
-                        (kc + (((lo + i) * KV + g) * Tmax + p) * D).update(from: k + i * kvd + g * D, count: D)
-                        (vc + (((lo + i) * KV + g) * Tmax + p) * D).update(from: v + i * kvd + g * D, count: D)
-                    }
-                }
-                // Per (row, head): scores against the row's cached keys s0...p, softmax, weighted sum of cached values.
-                for job in lo * H..<(lo + n) * H {
-                    let b = job / H, h = job % H, g = h / group, s0 = rowStart[b]
-                    let qv = q + (b - lo) * qd + h * D, sc = scores + job * Tmax
-                    let kb = kc + (b * KV + g) * Tmax * D, vb = vc + (b * KV + g) * Tmax * D
-                    var m = -Float.infinity
-                    for j in s0...p { let d = vdot(qv, kb + j * D, D) * scale; sc[j] = d; m = max(m, d) }
-                    let inv = 1 / expShiftedSum(sc + s0, count: p + 1 - s0, shift: m), out = att + (b - lo) * qd + h * D
-                    out.update(repeating: 0, count: D)
-                    for j in s0...p { vaxpy(out, sc[j] * inv, vb + j * D, D) }
-                }
-                matmulForward(proj, att, P + w.wo, nil, N: n, C: qd, OC: C)
-                residualForward(mid, x, proj, count: n * C)
-                rmsnormForward(ln, rstd, mid, P + w.ln2, N: n, C: C, eps: c.rmsNormEps)
-                matmulForward(gate, ln, P + w.wGate, nil, N: n, C: C, OC: F)
-                matmulForward(up, ln, P + w.wUp, nil, N: n, C: C, OC: F)
-                swigluForwardSIMD(hbuf, gate, up, count: n * F)
-                matmulForward(proj, hbuf, P + w.wDown, nil, N: n, C: F, OC: C)
-                residualForward(x, mid, proj, count: n * C)
-            }
-            rmsnormForward(ln, rstd, x, P + layout.finalNorm, N: n, C: C, eps: c.rmsNormEps)
-            matmulForward(logits + lo * V, ln, P + layout.lmHead, nil, N: n, C: C, OC: V)
+            let b = block.offset(rows: lo, perRow: perRow)
+            let view = KVCacheStep(cache: cache, firstRow: lo, position: p, rowStarts: rowStart, heads: H, scores: scores)
+            embeddingForward(b.input, next + lo, P + layout.embed, N: n, C: C)
+            for l in 0..<L { decoderBlock(l, b, rows: n, positions: pos + lo, attention: .cached(view)) }
+            rmsnormForward(ln + lo * C, rstd + lo, b.output, P + layout.finalNorm, N: n, C: C, eps: c.rmsNormEps)
+            matmulForward(logits + lo * V, ln + lo * C, P + layout.lmHead, nil, N: n, C: C, OC: V)
         }
         for stepIndex in 0..<o.maxNewTokens {
             for b in 0..<B {
@@ -174,6 +135,7 @@ extension Transformer {
                 }
             }
         }
+        withExtendedLifetime(blockStorage) {}
         forwardDone = false
         return result
     }

@@ -60,6 +60,14 @@ final class FamilyFixtureTests: XCTestCase {
                 XCTAssertEqual(got, w, accuracy: 1e-4 * max(1, abs(w)), "\(name) d\(tensor)[\(i)]", file: file, line: line)
             }
         }
+        // rpp's own save (config.json with this family's fields, F32 weights) loads to the same numbers.
+        let tmp = FileManager.default.temporaryDirectory.appendingPathComponent("rpp-family-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: tmp) }
+        try m.save(directory: tmp)
+        let again = try Transformer.load(directory: tmp)
+        XCTAssertEqual(again.config, m.config, file: file, line: line)
+        try again.forward(tokens: e.tokens.flatMap { $0 }, batch: B, seqLen: T, starts: e.starts)
+        XCTAssertEqual(try again.logProbs(targets: targets).logp, lp, "\(name) after save and load", file: file, line: line)
         print("family \(name): max |Δ log-prob| \(maxLogp), max |Δ grad| \(maxGrad)")
         return (maxLogp, maxGrad)
     }
@@ -125,6 +133,29 @@ final class FamilyFixtureTests: XCTestCase {
             let dir = HFFixtureTests.fixtures.appendingPathComponent("family-" + name)
             XCTAssertEqual(try SafetensorsCheckpoint(directory: dir).entry("model.norm.weight")?.dtype, dtype)
             try check(name)
+        }
+    }
+
+    /// Cached decode runs the same block: for each family, the behaviour log-probs of sampled tokens from
+    /// left-padded prompts equal a full forward over each row's real tokens (the sliding window, q/k norm,
+    /// biases and scaled rotary frequencies included).
+    func testGenerationMatchesForwardForEachFamily() throws {
+        for name in ["llama-llama3", "llama-linear", "qwen2-untied", "qwen3", "smollm2", "mistral-window"] {
+            let m = try Transformer.load(directory: HFFixtureTests.fixtures.appendingPathComponent("family-" + name))
+            let prompts: [[Int32]] = [[0, 0, 0, 5, 9], [3, 4, 5, 6, 7], [0, 11, 12, 13, 14]], starts = [3, 0, 1]
+            let n = 9
+            let g = try m.generate(prompts: prompts, options: SamplingOptions(temperature: 1, maxNewTokens: n, seed: 4),
+                                   starts: starts)
+            for b in prompts.indices {
+                let real = Array(prompts[b][starts[b]...]) + g.tokens[b]
+                XCTAssertEqual(g.tokens[b].count, n)
+                try m.forward(tokens: Array(real.dropLast()), batch: 1, seqLen: real.count - 1)
+                let lp = try m.logProbs(targets: Array(real.dropFirst())).logp
+                let promptLength = prompts[b].count - starts[b]
+                for i in 0..<n {
+                    XCTAssertEqual(g.logprobs[b][i], lp[promptLength - 1 + i], accuracy: 1e-4, "\(name) row \(b) token \(i)")
+                }
+            }
         }
     }
 }

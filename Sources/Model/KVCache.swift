@@ -1,0 +1,82 @@
+// The KV cache of batched generation: every layer's rotated keys and values for B rows, laid out
+// [B, KV, capacity, D] per layer so each head's keys and values are contiguous over positions; and the
+// attention of one decode step against it.
+import Foundation
+
+/// Rotated keys and values of every layer for `rows` rows and up to `capacity` positions.
+final class KVCache {
+    let keys: [FloatBuffer], values: [FloatBuffer]
+    let rows: Int, kvHeads: Int, capacity: Int, headDim: Int
+
+    init(layers: Int, rows: Int, kvHeads: Int, capacity: Int, headDim: Int) {
+        self.rows = rows; self.kvHeads = kvHeads; self.capacity = capacity; self.headDim = headDim
+        keys = (0..<layers).map { _ in FloatBuffer(count: rows * kvHeads * capacity * headDim) }
+        values = (0..<layers).map { _ in FloatBuffer(count: rows * kvHeads * capacity * headDim) }
+    }
+
+    /// Offset of (row, kv head, position) in a layer's buffer.
+    @inline(__always) func offset(row: Int, head: Int, position: Int) -> Int {
+        ((row * kvHeads + head) * capacity + position) * headDim
+    }
+
+    /// Stores the keys and values k, v[n, KV·D] of rows `rows` (one token each) at `position`.
+    func store(layer l: Int, rows: Range<Int>, position: Int, k: UnsafePointer<Float>, v: UnsafePointer<Float>) {
+        let kvd = kvHeads * headDim
+        for (i, row) in rows.enumerated() {
+            for g in 0..<kvHeads {
+                let dst = offset(row: row, head: g, position: position)
+                (keys[l].pointer + dst).update(from: k + i * kvd + g * headDim, count: headDim)
+                (values[l].pointer + dst).update(from: v + i * kvd + g * headDim, count: headDim)
+            }
+        }
+    }
+
+    /// Copies `count` token rows of a forward's k, v[N, KV·D], from row `first` on, into row b's positions
+    /// `position...` (the prefill: a prompt shared by several rows is computed once).
+    func fill(layer l: Int, row b: Int, at position: Int, k: UnsafePointer<Float>, v: UnsafePointer<Float>,
+              from first: Int, count: Int) {
+        let kvd = kvHeads * headDim
+        for t in 0..<count {
+            for g in 0..<kvHeads {
+                let src = (first + t) * kvd + g * headDim, dst = offset(row: b, head: g, position: position + t)
+                (keys[l].pointer + dst).update(from: k + src, count: headDim)
+                (values[l].pointer + dst).update(from: v + src, count: headDim)
+            }
+        }
+    }
+}
+
+/// One decode step's view of the cache: rows `firstRow...` take their new token at `position`; row b
+/// attends to its cached positions from `rowStarts[b]` (its first real token) to `position`.
+struct KVCacheStep {
+    let cache: KVCache
+    let firstRow: Int
+    let position: Int
+    let rowStarts: [Int]
+    let heads: Int
+    /// Score scratch, `heads × capacity` floats per row of the whole batch.
+    let scores: FloatPointer
+}
+
+/// out[n, H·D] for the step's n rows from q[n, H·D]: per (row, head), scores against the row's cached keys,
+/// softmax (SIMD exp), weighted sum of cached values. With a sliding `window` (0: none) only the keys of
+/// the last `window` positions are attended.
+func cachedAttentionForward(_ out: FloatPointer, _ q: UnsafePointer<Float>, layer l: Int, rows n: Int,
+                            _ s: KVCacheStep, window: Int = 0) {
+    let c = s.cache, D = c.headDim, H = s.heads, group = H / c.kvHeads, qd = H * D, p = s.position
+    let scale = 1 / Float(D).squareRoot()
+    let kc = c.keys[l].pointer, vc = c.values[l].pointer
+    for i in 0..<n {
+        let b = s.firstRow + i, s0 = window > 0 ? max(s.rowStarts[b], p - window + 1) : s.rowStarts[b]
+        for h in 0..<H {
+            let qv = q + i * qd + h * D, sc = s.scores + (b * H + h) * c.capacity
+            let kb = kc + c.offset(row: b, head: h / group, position: 0)
+            let vb = vc + c.offset(row: b, head: h / group, position: 0)
+            var m = -Float.infinity
+            for j in s0...p { let d = vdot(qv, kb + j * D, D) * scale; sc[j] = d; m = max(m, d) }
+            let inv = 1 / expShiftedSum(sc + s0, count: p + 1 - s0, shift: m), o = out + i * qd + h * D
+            o.update(repeating: 0, count: D)
+            for j in s0...p { vaxpy(o, sc[j] * inv, vb + j * D, D) }
+        }
+    }
+}
