@@ -41,8 +41,10 @@ let blockActivations: [ActivationEntry<BlockBuffers>] = [
     .init(name: "gate", field: \.gate) { $0.N * $0.F }, .init(name: "up", field: \.up) { $0.N * $0.F },
     .init(name: "h", field: \.h) { $0.N * $0.F }, .init(name: "output", field: \.output) { $0.N * $0.C },
     // q and k before the per-head norm, and its 1/rms per (row, head) (Qwen3; empty otherwise).
-    .init(name: "qRaw", field: \.qRaw) { $0.normRows * $0.qd }, .init(name: "kRaw", field: \.kRaw) { $0.normRows * $0.kvd },
-    .init(name: "qRstd", field: \.qRstd) { $0.normRows * $0.H }, .init(name: "kRstd", field: \.kRstd) { $0.normRows * $0.KV },
+    .init(name: "qRaw", field: \.qRaw) { $0.normRows * $0.qd },
+    .init(name: "kRaw", field: \.kRaw) { $0.normRows * $0.kvd },
+    .init(name: "qRstd", field: \.qRstd) { $0.normRows * $0.H },
+    .init(name: "kRstd", field: \.kRstd) { $0.normRows * $0.KV },
 ]
 
 /// The arena's tensors outside the blocks: the embedding output, the final norm and head statistics, and
@@ -58,7 +60,8 @@ let trunkActivations: [ActivationEntry<Activations>] = [
     .init(name: "dGate", field: \.dGate) { $0.N * $0.F }, .init(name: "dUp", field: \.dUp) { $0.N * $0.F },
     .init(name: "dH", field: \.dH) { $0.N * $0.F },
     .init(name: "headScratch", field: \.headScratch) { $0.N * $0.headChunk },
-    .init(name: "dqRaw", field: \.dqRaw) { $0.normRows * $0.qd }, .init(name: "dkRaw", field: \.dkRaw) { $0.normRows * $0.kvd },
+    .init(name: "dqRaw", field: \.dqRaw) { $0.normRows * $0.qd },
+    .init(name: "dkRaw", field: \.dkRaw) { $0.normRows * $0.kvd },
 ]
 
 /// Pointers into the activation arena for one batch shape (B, T).

@@ -22,7 +22,8 @@ extension ModelConfig {
         let fields = JSONFields(d, prefix: "")
         let type = try fields.string("model_type") ?? "llama"
         guard Self.supportedTypes.contains(type) else {
-            throw ModelError.invalidConfig("model_type \(type) is not supported (\(Self.supportedTypes.joined(separator: ", ")))")
+            let known = Self.supportedTypes.joined(separator: ", ")
+            throw ModelError.invalidConfig("model_type \(type) is not supported (\(known))")
         }
         if let act = try fields.string("hidden_act"), act != "silu" {
             throw ModelError.invalidConfig("hidden_act \(act) is not supported (silu)")
@@ -47,7 +48,8 @@ extension ModelConfig {
         // Qwen3's head_dim defaults to 128; the others derive it from hidden_size / num_attention_heads.
         let headDim = try fields.optionalInt("head_dim") ?? (type == "qwen3" ? 128 : nil)
         if headDim == nil, heads > 0, hidden % heads != 0 {
-            throw ModelError.invalidConfig("num_attention_heads \(heads) must divide hidden_size \(hidden) (or give head_dim)")
+            throw ModelError.invalidConfig(
+                "num_attention_heads \(heads) must divide hidden_size \(hidden) (or give head_dim)")
         }
         let (theta, scaling) = try Self.rotary(d, fields: fields, maxPositions: maxPos)
         // Sliding windows: Mistral's applies to every layer (4096 when the key is absent); Qwen's to some layers.
@@ -70,7 +72,8 @@ extension ModelConfig {
                   numLayers: try fields.int("num_hidden_layers"), numHeads: heads,
                   numKVHeads: try fields.int("num_key_value_heads", or: heads), headDim: headDim,
                   vocabSize: try fields.int("vocab_size"), rmsNormEps: try fields.float("rms_norm_eps") ?? 1e-6,
-                  ropeTheta: theta, ropeScaling: scaling, tieWordEmbeddings: try fields.bool("tie_word_embeddings") ?? false,
+                  ropeTheta: theta, ropeScaling: scaling,
+                  tieWordEmbeddings: try fields.bool("tie_word_embeddings") ?? false,
                   maxPositionEmbeddings: maxPos, attentionBias: attentionBias,
                   mlpBias: type == "llama" ? (try fields.bool("mlp_bias") ?? false) : false,
                   slidingWindow: window, scalarHead: scalar)
@@ -101,12 +104,15 @@ extension ModelConfig {
             case "default":
                 scaling = nil
             case "linear":
-                guard let factor = try f.float("factor") else { throw ModelError.invalidConfig("\(key).factor is missing") }
+                guard let factor = try f.float("factor") else {
+                    throw ModelError.invalidConfig("\(key).factor is missing")
+                }
                 scaling = RopeScaling(kind: .linear, factor: factor)
             case "llama3":
                 guard let factor = try f.float("factor"), let low = try f.float("low_freq_factor"),
                       let high = try f.float("high_freq_factor") else {
-                    throw ModelError.invalidConfig("\(key) of type llama3 needs factor, low_freq_factor and high_freq_factor")
+                    throw ModelError.invalidConfig(
+                        "\(key) of type llama3 needs factor, low_freq_factor and high_freq_factor")
                 }
                 let original = try f.int("original_max_position_embeddings", or: maxPositions)
                 scaling = RopeScaling(kind: .llama3, factor: factor, lowFreqFactor: low, highFreqFactor: high,
@@ -203,7 +209,9 @@ private struct JSONFields {
 
     func string(_ k: String) throws -> String? {
         guard let v = d[k] else { return nil }
-        guard let s = v as? String else { throw ModelError.invalidConfig("field \(prefix)\(k) must be a string (found \(v))") }
+        guard let s = v as? String else {
+            throw ModelError.invalidConfig("field \(prefix)\(k) must be a string (found \(v))")
+        }
         return s
     }
 }

@@ -173,12 +173,14 @@ public struct ModelConfig: Sendable, Equatable {
         }
         try need(hiddenSize % numHeads == 0 || headDim != hiddenSize / numHeads,
                  "num_attention_heads \(numHeads) must divide hidden_size \(hiddenSize) unless head_dim is given")
-        try need(numKVHeads > 0 && numHeads % numKVHeads == 0, "num_key_value_heads \(numKVHeads) must divide num_attention_heads \(numHeads)")
+        try need(numKVHeads > 0 && numHeads % numKVHeads == 0,
+                 "num_key_value_heads \(numKVHeads) must divide num_attention_heads \(numHeads)")
         try need(headDim % 2 == 0, "head_dim \(headDim) must be even for rotary embeddings")
         try need(rmsNormEps > 0 && rmsNormEps.isFinite && ropeTheta > 0 && ropeTheta.isFinite,
                  "rms_norm_eps \(rmsNormEps) and rope_theta \(ropeTheta) must be positive and finite")
         if let r = ropeScaling {
-            try need(r.factor.isFinite && r.factor > 0, "rope_parameters factor \(r.factor) must be positive and finite")
+            try need(r.factor.isFinite && r.factor > 0,
+                     "rope_parameters factor \(r.factor) must be positive and finite")
             if r.kind == .llama3 {
                 try need(r.lowFreqFactor.isFinite && r.lowFreqFactor > 0 && r.highFreqFactor.isFinite
                          && r.highFreqFactor > r.lowFreqFactor,

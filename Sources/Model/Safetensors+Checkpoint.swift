@@ -64,7 +64,8 @@ public struct SafetensorsCheckpoint: Sendable {
             throw ModelError.io("cannot read \(url.path): \(ioReason(error))")
         }
         guard data.count <= Self.maxIndexBytes else {
-            throw ModelError.badHeader("\(url.path) is larger than \(Self.maxIndexBytes) bytes; not a safetensors index")
+            throw ModelError.badHeader(
+                "\(url.path) is larger than \(Self.maxIndexBytes) bytes; not a safetensors index")
         }
         guard let obj = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any],
               let raw = obj["weight_map"] as? [String: Any] else {

@@ -76,7 +76,8 @@ extension Transformer {
                     dq = a.dqRaw; dk = a.dkRaw
                 }
                 matmulBackward(a.dLn, G + o.wq, gb(o.bq), dq, b.ln1, P + o.wq, N: N, C: C, OC: qd)
-                matmulBackward(a.dLn, G + o.wk, gb(o.bk), dk, b.ln1, P + o.wk, N: N, C: C, OC: kvd, accumulateInput: true)
+                matmulBackward(a.dLn, G + o.wk, gb(o.bk), dk, b.ln1, P + o.wk, N: N, C: C, OC: kvd,
+                               accumulateInput: true)
                 matmulBackward(a.dLn, G + o.wv, gb(o.bv), a.dv, b.ln1, P + o.wv, N: N, C: C, OC: kvd, accumulateInput: true)
                 rmsnormBackward(dX, G + o.ln1, a.dLn, b.input, P + o.ln1, b.rstd1, N: N, C: C, accumulate: true)
             }

@@ -46,9 +46,10 @@ extension Transformer {
         for name in checkpoint.entries.keys.sorted() where !known.contains(name) {
             if name.hasSuffix("rotary_emb.inv_freq") || (name == "lm_head.weight" && config.tieWordEmbeddings) { continue }
             let c = config
-            throw ModelError.invalidConfig("checkpoint has tensor \(name) that this config (\(c.modelType), attention bias "
-                                           + "\(c.attentionBias), o_proj bias \(c.attentionOutputBias), mlp bias "
-                                           + "\(c.mlpBias), q/k norm \(c.qkNorm), tied \(c.tieWordEmbeddings)) does not")
+            throw ModelError.invalidConfig(
+                "checkpoint has tensor \(name) that this config (\(c.modelType), attention bias \(c.attentionBias), "
+                    + "o_proj bias \(c.attentionOutputBias), mlp bias \(c.mlpBias), q/k norm \(c.qkNorm), "
+                    + "tied \(c.tieWordEmbeddings)) does not")
         }
     }
 
