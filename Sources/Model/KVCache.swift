@@ -62,23 +62,24 @@ struct KVCacheStep {
 }
 
 /// out[n, H·D] for the step's n rows from q[n, H·D]: per (row, head), scores against the row's cached keys,
-/// softmax (SIMD exp), weighted sum of cached values.
+/// softmax (SIMD exp), weighted sum of cached values. With a sliding `window` (0: none) only the keys of
+/// the last `window` positions are attended.
 func cachedAttentionForward(_ out: FloatPointer, _ q: UnsafePointer<Float>, layer l: Int, rows n: Int,
-                            _ s: KVCacheStep) {
+                            _ s: KVCacheStep, window: Int = 0) {
     let c = s.cache, D = c.headDim, H = s.heads, group = H / c.kvHeads, qd = H * D
     let scale = 1 / Float(D).squareRoot()
     let kc = c.keys[l].pointer, vc = c.values[l].pointer
     for i in 0..<n {
-        let r = s.firstRow + i, b = s.slots[r], p = s.index[r]
+        let r = s.firstRow + i, b = s.slots[r], p = s.index[r], s0 = window > 0 ? max(0, p - window + 1) : 0
         for h in 0..<H {
             let qv = q + i * qd + h * D, sc = s.scores + (r * H + h) * c.capacity
             let kb = kc + c.offset(row: b, head: h / group, position: 0)
             let vb = vc + c.offset(row: b, head: h / group, position: 0)
             var m = -Float.infinity
-            for j in 0...p { let d = vdot(qv, kb + j * D, D) * scale; sc[j] = d; m = max(m, d) }
-            let inv = 1 / expShiftedSum(sc, count: p + 1, shift: m), o = out + i * qd + h * D
+            for j in s0...p { let d = vdot(qv, kb + j * D, D) * scale; sc[j] = d; m = max(m, d) }
+            let inv = 1 / expShiftedSum(sc + s0, count: p + 1 - s0, shift: m), o = out + i * qd + h * D
             o.update(repeating: 0, count: D)
-            for j in 0...p { vaxpy(o, sc[j] * inv, vb + j * D, D) }
+            for j in s0...p { vaxpy(o, sc[j] * inv, vb + j * D, D) }
         }
     }
 }

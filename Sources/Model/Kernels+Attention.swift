@@ -3,12 +3,14 @@
 // RoPE (Hugging Face "rotate_half" convention), per token n at position pos[n], per head, i < D/2:
 //   y[i]       = x[i] cos(pos θ_i) − x[i + D/2] sin(pos θ_i)
 //   y[i + D/2] = x[i + D/2] cos(pos θ_i) + x[i] sin(pos θ_i),   θ_i = theta^(−2i/D)
+// and θ_i rescaled by the config's RopeScaling (linear or llama3) when it has one.
 // The backward is the rotation by the opposite angle.
 //
 // Attention, q[N, H, D], k/v[N, KV, D] (rows of width H·D / KV·D), head h reads kv head h / (H/KV). The N
 // token rows hold sequences (segments) one after another: packed with no padding, or the rows of a [B, T]
 // batch. Segment b of length T may be left-padded: its real tokens start at s_b, and query t ≥ s_b
-// attends the keys j in [s_b, t]; a padding query (t < s_b) gets a zero output and no gradient.
+// attends the keys j in [s_b, t] (with a sliding window w, only j > t − w); a padding query (t < s_b) gets a
+// zero output and no gradient.
 //   P[b, h] = masked_softmax(q_bh · k_bg^T / sqrt(D))     [T, T] per (segment, head), never kept
 //   out[b, t, h, :] = P[b, h] · v_bg
 // The forward keeps each row's maximum m and 1/Σexp (stats [H, T, 2] per segment); the backward recomputes P from
@@ -22,12 +24,13 @@ public final class RopeTable: @unchecked Sendable {
     let cos: FloatBuffer, sin: FloatBuffer
     let half: Int, maxPos: Int
 
-    init(headDim: Int, maxPos: Int, theta: Float) {
+    init(headDim: Int, maxPos: Int, theta: Float, scaling: RopeScaling? = nil) {
         half = headDim / 2
         self.maxPos = maxPos
         cos = FloatBuffer(count: maxPos * half); sin = FloatBuffer(count: maxPos * half)
         for i in 0..<half {
-            let invFreq: Float = 1 / powf(theta, Float(2 * i) / Float(headDim))
+            let base: Float = 1 / powf(theta, Float(2 * i) / Float(headDim))
+            let invFreq = scaling.map { $0.apply(base) } ?? base
             for p in 0..<maxPos {
                 let angle = Float(p) * invFreq
                 cos.pointer[p * half + i] = Float(Foundation.cos(Double(angle)))
@@ -68,6 +71,8 @@ struct AttentionSegment: Equatable {
 struct AttentionShape {
     let H: Int, KV: Int, D: Int
     let segments: [AttentionSegment]
+    /// Sliding window (Mistral): query t attends only keys j > t − window; 0 attends the whole prefix.
+    var window = 0
     var qd: Int { H * D }
     var kvd: Int { KV * D }
     var group: Int { H / KV }
@@ -87,6 +92,9 @@ struct AttentionShape {
 
     /// Offset of a segment's softmax statistics: a maximum and an inverse sum per (head, query), [H, T, 2].
     @inline(__always) func statsOffset(_ s: AttentionSegment, head h: Int) -> Int { (s.offset * H + h * s.length) * 2 }
+
+    /// The first key query t of a sequence whose real tokens start at s0 attends.
+    @inline(__always) func firstKey(_ t: Int, _ s0: Int) -> Int { window > 0 ? max(s0, t - window + 1) : s0 }
 }
 
 /// S = scale · q_bh · k_bgᵀ into P [T, T], then the masked softmax of rows t ≥ s0 over keys [s0, t]; rows
@@ -106,20 +114,21 @@ private func maskedSoftmax(_ P: UnsafeMutablePointer<Float>, q: UnsafePointer<Fl
             if let save { save[2 * t] = 0; save[2 * t + 1] = 0 }
             continue
         }
+        let lo = s.firstKey(t, s0)
         var m: Float, inv: Float
         if let stats {
             m = stats[2 * t]; inv = stats[2 * t + 1]
-            for j in s0...t { row[j] = expf(row[j] - m) }
+            for j in lo...t { row[j] = expf(row[j] - m) }
         } else {
             m = -Float.infinity
-            for j in s0...t { m = max(m, row[j]) }
+            for j in lo...t { m = max(m, row[j]) }
             var sum: Float = 0
-            for j in s0...t { let e = expf(row[j] - m); row[j] = e; sum += e }
+            for j in lo...t { let e = expf(row[j] - m); row[j] = e; sum += e }
             inv = 1 / sum
             save![2 * t] = m; save![2 * t + 1] = inv
         }
-        for j in s0...t { row[j] *= inv }
-        if s0 > 0 { row.update(repeating: 0, count: s0) }
+        for j in lo...t { row[j] *= inv }
+        if lo > 0 { row.update(repeating: 0, count: lo) }
         for j in (t + 1)..<T { row[j] = 0 }
     }
 }
@@ -169,10 +178,11 @@ func attentionBackward(_ dq: UnsafeMutablePointer<Float>, _ dk: UnsafeMutablePoi
             for t in 0..<T {
                 let p = P + t * T, d = dP + t * T
                 guard t >= s0 else { d.update(repeating: 0, count: T); continue }
+                let lo = s.firstKey(t, s0)
                 var dot: Float = 0
-                for j in s0...t { dot += p[j] * d[j] }
-                for j in s0...t { d[j] = p[j] * (d[j] - dot) }
-                if s0 > 0 { d.update(repeating: 0, count: s0) }
+                for j in lo...t { dot += p[j] * d[j] }
+                for j in lo...t { d[j] = p[j] * (d[j] - dot) }
+                if lo > 0 { d.update(repeating: 0, count: lo) }
                 for j in (t + 1)..<T { d[j] = 0 }
             }
             // dQ = scale · dS · K ; dK += scale · dS^T · Q

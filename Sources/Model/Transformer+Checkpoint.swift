@@ -5,7 +5,8 @@
 import Foundation
 
 extension Transformer {
-    /// Loads config.json and model.safetensors from `directory`.
+    /// Loads config.json and the weights from `directory`: model.safetensors, or the shards listed by
+    /// model.safetensors.index.json; F32, BF16 and F16 tensors are read as Float32.
     public static func load(directory: URL) throws -> Transformer {
         try load(directory: directory, companions: false).model
     }
@@ -32,27 +33,37 @@ extension Transformer {
         do { model = try Transformer(config: config) } catch ModelError.invalidConfig(let message) {
             throw ModelError.invalidConfig("\(cfgURL.path): \(message)")
         }
-        try model.loadWeights(from: try SafetensorsFile(contentsOf: directory.appendingPathComponent("model.safetensors")))
+        try model.loadWeights(from: try SafetensorsCheckpoint(directory: directory))
         return (model, source)
     }
 
-    /// Copies every parameter from `file`, checking names, shapes and dtypes. Tensors the model does not
-    /// have are an error, except lm_head.weight of a tied model and rotary inv_freq buffers.
+    /// Copies every parameter from `file`, checking names, shapes and dtypes (see the checkpoint variant).
     public func loadWeights(from file: SafetensorsFile) throws {
+        try loadWeights(from: try SafetensorsCheckpoint(files: [file]))
+    }
+
+    /// Copies every parameter from `checkpoint`, checking names, shapes and dtypes. Tensors the model does not
+    /// have are an error, except lm_head.weight of a tied model and rotary inv_freq buffers.
+    public func loadWeights(from checkpoint: SafetensorsCheckpoint) throws {
         for s in layout.specs {
-            guard let e = file.entries[s.name] else { throw ModelError.missingTensor(s.name) }
+            guard let e = checkpoint.entry(s.name) else { throw ModelError.missingTensor(s.name) }
             guard ["F32", "BF16", "F16"].contains(e.dtype) else { throw ModelError.unsupportedDType(tensor: s.name, dtype: e.dtype) }
             let shape = e.shape
             // A scalar head may be stored as [C] or [1, C].
             let ok = shape == s.shape || (s.name == "score.weight" && shape == [s.shape[1]])
             guard ok else { throw ModelError.shapeMismatch(tensor: s.name, expected: s.shape, found: shape) }
-            try file.read(s.name, into: params.pointer + s.offset)
-            try Self.requireFinite(params.pointer + s.offset, count: s.count, tensor: s.name, source: file.source)
+            try checkpoint.read(s.name, into: params.pointer + s.offset)
+            try Self.requireFinite(params.pointer + s.offset, count: s.count, tensor: s.name,
+                                   source: checkpoint.source(of: s.name))
         }
         let known = Set(layout.specs.map(\.name))
-        for name in file.entries.keys where !known.contains(name) {
+        for name in checkpoint.entries.keys.sorted() where !known.contains(name) {
             if name.hasSuffix("rotary_emb.inv_freq") || (name == "lm_head.weight" && config.tieWordEmbeddings) { continue }
-            throw ModelError.invalidConfig("checkpoint has tensor \(name) that this config (\(config.modelType), attention bias \(config.attentionBias), tied \(config.tieWordEmbeddings)) does not")
+            let c = config
+            throw ModelError.invalidConfig(
+                "checkpoint has tensor \(name) that this config (\(c.modelType), attention bias \(c.attentionBias), "
+                    + "o_proj bias \(c.attentionOutputBias), mlp bias \(c.mlpBias), q/k norm \(c.qkNorm), "
+                    + "tied \(c.tieWordEmbeddings)) does not")
         }
     }
 

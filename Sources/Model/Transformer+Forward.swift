@@ -45,6 +45,8 @@ extension Transformer {
             throw ModelError.invalidInput("token id \(bad) outside vocabulary 0..<\(c.vocabSize)")
         }
         self.tokens = tokens
+        var shape = shape
+        shape.window = c.slidingWindow ?? 0
         attention = shape
         positions = [Int32](repeating: 0, count: tokens.count)
         for seg in shape.segments {

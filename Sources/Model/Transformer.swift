@@ -40,7 +40,8 @@ public final class Transformer: @unchecked Sendable {
         layout = ParameterLayout(config: config)
         params = FloatBuffer(count: layout.totalCount)
         grads = FloatBuffer(count: layout.totalCount)
-        rope = RopeTable(headDim: config.headDim, maxPos: config.maxPositionEmbeddings, theta: config.ropeTheta)
+        rope = RopeTable(headDim: config.headDim, maxPos: config.maxPositionEmbeddings, theta: config.ropeTheta,
+                         scaling: config.ropeScaling)
     }
 
     /// Number of parameters.
