@@ -7,7 +7,7 @@ BIN := .build/release/rpp
 DEBIAN_PACKAGES := libnanomsg-dev libzstd-dev libopenblas-dev protobuf-compiler pkg-config
 
 .PHONY: deps build test test-cluster test-cluster-run run protos bench bench-run bench-peers model-fixtures template-fixtures fuzz \
-  clean smollm2 test-real gguf-fixtures
+  clean smollm2 test-real gguf-fixtures check-saved-checkpoint
 
 deps:
 	@missing=""; for p in $(DEBIAN_PACKAGES); do \
@@ -106,12 +106,17 @@ smollm2: build
 
 # Checks that need the real model (by hand, not CI): shape and parameter count, log-probs of a chat-formatted
 # text against transformers' loading of the same GGUF (Tests/Fixtures/gguf/smollm2-reference.json, 2e-3), and
-# greedy continuations of three questions (32 tokens); rpp template and rpp tokenize on its files against
-# transformers (Tests/Fixtures/gguf/smollm2-chat.json).
+# greedy continuations of three questions (32 tokens), through the library and `rpp generate --chat`; rpp template
+# and rpp tokenize on its files against transformers (Tests/Fixtures/gguf/smollm2-chat.json); `rpp model convert`
+# to f32 and bf16, loaded by transformers with the same log-probs as `rpp logprobs` (check-saved-checkpoint).
+# CHECK_PYTHON is a Python with torch 2.13 and transformers 5.24 (default: the gguf-fixtures venv).
+CHECK_PYTHON ?= $(GGUF_VENV)
+
 test-real: smollm2
 	$(SWIFT) build $(RELEASE) --build-tests
 	RPP_REAL_MODEL=$(CURDIR)/$(SMOLLM2_DIR) OPENBLAS_NUM_THREADS=1 \
 	  $(SWIFT) test $(RELEASE) --skip-build --disable-swift-testing --filter "RealModelTests|RealModelCommandTests"
+	$(MAKE) --no-print-directory check-saved-checkpoint
 
 # Regenerates Tests/Fixtures/gguf (tiny GGUF files and transformers' numbers for them; not run by CI).
 GGUF_VENV := .venv-gguf/bin/python
@@ -121,6 +126,12 @@ $(GGUF_VENV):
 
 gguf-fixtures: $(GGUF_VENV)
 	$(GGUF_VENV) Tests/Scripts/make_gguf_fixtures.py
+
+# transformers loads what `rpp model convert` writes (f32 and bf16) and gives `rpp logprobs`' numbers; config.json
+# fields and tokenizer files are kept (Tests/Scripts/check_saved_checkpoint.py).
+check-saved-checkpoint: smollm2 $(CHECK_PYTHON)
+	OMP_NUM_THREADS=1 $(CHECK_PYTHON) Tests/Scripts/check_saved_checkpoint.py --rpp $(BIN) --model $(SMOLLM2_DIR) \
+	  --work runs/check-saved
 
 # Regenerates Tests/Fixtures/recording: a real in-process run (learner, two rollout workers, reward and
 # reference servers) recorded with --record's Recorder, then replayed (README: Record and replay).

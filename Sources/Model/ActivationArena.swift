@@ -6,6 +6,8 @@ import Foundation
 /// The widths the arena's sizes are made of, for N token rows of a [B, T] batch.
 struct ActivationDims {
     let N: Int, C: Int, F: Int, qd: Int, kvd: Int
+    /// Heads of q and k, and the rows that keep a per-head q/k norm (N with Qwen3's q_norm/k_norm, else 0).
+    let H: Int, KV: Int, normRows: Int
     /// Softmax statistics of one layer: a maximum and an inverse sum per (row, head, query).
     let stats: Int
     /// Rows of the vocabulary chunk the language-model head works through at a time.
@@ -14,6 +16,7 @@ struct ActivationDims {
     init(config c: ModelConfig, B: Int, T: Int) {
         N = B * T; C = c.hiddenSize; F = c.intermediateSize
         qd = c.numHeads * c.headDim; kvd = c.numKVHeads * c.headDim
+        H = c.numHeads; KV = c.numKVHeads; normRows = c.qkNorm ? B * T : 0
         stats = B * c.numHeads * T * 2
         headChunk = max(vocabChunk(N: B * T, V: c.vocabSize), 1)
     }
@@ -37,6 +40,11 @@ let blockActivations: [ActivationEntry<BlockBuffers>] = [
     .init(name: "ln2", field: \.ln2) { $0.N * $0.C }, .init(name: "rstd2", field: \.rstd2) { $0.N },
     .init(name: "gate", field: \.gate) { $0.N * $0.F }, .init(name: "up", field: \.up) { $0.N * $0.F },
     .init(name: "h", field: \.h) { $0.N * $0.F }, .init(name: "output", field: \.output) { $0.N * $0.C },
+    // q and k before the per-head norm, and its 1/rms per (row, head) (Qwen3; empty otherwise).
+    .init(name: "qRaw", field: \.qRaw) { $0.normRows * $0.qd },
+    .init(name: "kRaw", field: \.kRaw) { $0.normRows * $0.kvd },
+    .init(name: "qRstd", field: \.qRstd) { $0.normRows * $0.H },
+    .init(name: "kRstd", field: \.kRstd) { $0.normRows * $0.KV },
 ]
 
 /// The arena's tensors outside the blocks: the embedding output, the final norm and head statistics, and
@@ -52,6 +60,8 @@ let trunkActivations: [ActivationEntry<Activations>] = [
     .init(name: "dGate", field: \.dGate) { $0.N * $0.F }, .init(name: "dUp", field: \.dUp) { $0.N * $0.F },
     .init(name: "dH", field: \.dH) { $0.N * $0.F },
     .init(name: "headScratch", field: \.headScratch) { $0.N * $0.headChunk },
+    .init(name: "dqRaw", field: \.dqRaw) { $0.normRows * $0.qd },
+    .init(name: "dkRaw", field: \.dkRaw) { $0.normRows * $0.kvd },
 ]
 
 /// Pointers into the activation arena for one batch shape (B, T).
@@ -61,6 +71,8 @@ struct Activations {
     var layers: [BlockBuffers] = []
     var embedded, lnf, rstdf, lse, meanZ, proj: FloatPointer!
     var dX, dLn, dq, dk, dv, dAtt, dGate, dUp, dH, headScratch: FloatPointer!
+    /// Gradients of q and k before the per-head norm (Qwen3).
+    var dqRaw, dkRaw: FloatPointer!
 
     /// The residual stream after the last layer (the input of the final norm).
     var last: FloatPointer { layers.last?.output ?? embedded! }

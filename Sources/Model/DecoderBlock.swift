@@ -13,11 +13,14 @@ typealias FloatPointer = UnsafeMutablePointer<Float>
 struct BlockBuffers {
     var input, output, proj: FloatPointer!
     var ln1, rstd1, q, k, v, attStats, attOut, resMid, ln2, rstd2, gate, up, h: FloatPointer!
+    /// q and k before the per-head RMSNorm, and its 1/rms per (row, head): used only with `qkNorm`.
+    var qRaw, kRaw, qRstd, kRstd: FloatPointer!
 }
 
 /// How the block attends.
 enum BlockAttention {
-    /// Causal attention inside each row of a [B, T] batch; `shape.starts` masks each row's left padding.
+    /// Causal attention inside each sequence of the N rows (packed, or the rows of a [B, T] batch), each
+    /// sequence's left padding masked.
     case rows(AttentionShape)
     /// One new token per row, attending to that row's cached keys and values (see `KVCacheStep`).
     case cached(KVCacheStep)
@@ -32,8 +35,16 @@ extension Transformer {
         let C = c.hiddenSize, F = c.intermediateSize, qd = c.numHeads * c.headDim, kvd = c.numKVHeads * c.headDim
         func bias(_ off: Int) -> UnsafePointer<Float>? { off >= 0 ? UnsafePointer(P + off) : nil }
         rmsnormForward(b.ln1, b.rstd1, b.input, P + o.ln1, N: N, C: C, eps: c.rmsNormEps)
-        matmulForward(b.q, b.ln1, P + o.wq, bias(o.bq), N: N, C: C, OC: qd)
-        matmulForward(b.k, b.ln1, P + o.wk, bias(o.bk), N: N, C: C, OC: kvd)
+        if c.qkNorm {
+            // Qwen3: RMSNorm over each head of q and k (weights [D] shared by the heads), before RoPE.
+            matmulForward(b.qRaw, b.ln1, P + o.wq, bias(o.bq), N: N, C: C, OC: qd)
+            matmulForward(b.kRaw, b.ln1, P + o.wk, bias(o.bk), N: N, C: C, OC: kvd)
+            rmsnormForward(b.q, b.qRstd, b.qRaw, P + o.qNorm, N: N * c.numHeads, C: c.headDim, eps: c.rmsNormEps)
+            rmsnormForward(b.k, b.kRstd, b.kRaw, P + o.kNorm, N: N * c.numKVHeads, C: c.headDim, eps: c.rmsNormEps)
+        } else {
+            matmulForward(b.q, b.ln1, P + o.wq, bias(o.bq), N: N, C: C, OC: qd)
+            matmulForward(b.k, b.ln1, P + o.wk, bias(o.bk), N: N, C: C, OC: kvd)
+        }
         matmulForward(b.v, b.ln1, P + o.wv, bias(o.bv), N: N, C: C, OC: kvd)
         ropeApply(b.q, positions, rope, N: N, nHeads: c.numHeads, inverse: false)
         ropeApply(b.k, positions, rope, N: N, nHeads: c.numKVHeads, inverse: false)
@@ -41,21 +52,21 @@ extension Transformer {
         case .rows(let shape):
             attentionForward(b.attOut, b.attStats, b.q, b.k, b.v, shape)
         case .cached(let step):
-            step.cache.store(layer: l, rows: step.firstRow..<step.firstRow + N, position: step.position, k: b.k, v: b.v)
-            cachedAttentionForward(b.attOut, b.q, layer: l, rows: N, step)
+            step.cache.store(layer: l, step, rows: N, k: b.k, v: b.v)
+            cachedAttentionForward(b.attOut, b.q, layer: l, rows: N, step, window: c.slidingWindow ?? 0)
         }
-        matmulForward(b.proj, b.attOut, P + o.wo, nil, N: N, C: qd, OC: C)
+        matmulForward(b.proj, b.attOut, P + o.wo, bias(o.bo), N: N, C: qd, OC: C)
         residualForward(b.resMid, b.input, b.proj, count: N * C)
         rmsnormForward(b.ln2, b.rstd2, b.resMid, P + o.ln2, N: N, C: C, eps: c.rmsNormEps)
-        matmulForward(b.gate, b.ln2, P + o.wGate, nil, N: N, C: C, OC: F)
-        matmulForward(b.up, b.ln2, P + o.wUp, nil, N: N, C: C, OC: F)
+        matmulForward(b.gate, b.ln2, P + o.wGate, bias(o.bGate), N: N, C: C, OC: F)
+        matmulForward(b.up, b.ln2, P + o.wUp, bias(o.bUp), N: N, C: C, OC: F)
         // Training keeps libm's expf (recorded updates replay bit for bit); decode steps take the SIMD exp.
         if case .cached = attention {
             swigluForwardSIMD(b.h, b.gate, b.up, count: N * F)
         } else {
             swigluForward(b.h, b.gate, b.up, count: N * F)
         }
-        matmulForward(b.proj, b.h, P + o.wDown, nil, N: N, C: F, OC: C)
+        matmulForward(b.proj, b.h, P + o.wDown, bias(o.bDown), N: N, C: F, OC: C)
         residualForward(b.output, b.resMid, b.proj, count: N * C)
     }
 }

@@ -1,6 +1,6 @@
-// The KV cache of batched generation: every layer's rotated keys and values for B rows, laid out
-// [B, KV, capacity, D] per layer so each head's keys and values are contiguous over positions; and the
-// attention of one decode step against it.
+// The KV cache of batched generation: every layer's rotated keys and values for a number of rows (slots),
+// laid out [slots, KV, capacity, D] per layer so each head's keys and values are contiguous over positions;
+// and the attention of one decode step against it.
 import Foundation
 
 /// Rotated keys and values of every layer for `rows` rows and up to `capacity` positions.
@@ -19,57 +19,60 @@ final class KVCache {
         ((row * kvHeads + head) * capacity + position) * headDim
     }
 
-    /// Stores the keys and values k, v[n, KV·D] of rows `rows` (one token each) at `position`.
-    func store(layer l: Int, rows: Range<Int>, position: Int, k: UnsafePointer<Float>, v: UnsafePointer<Float>) {
+    /// Stores the keys and values k, v[n, KV·D] of a step's rows firstRow..<firstRow + n, each in its slot at
+    /// its index.
+    func store(layer l: Int, _ step: KVCacheStep, rows n: Int, k: UnsafePointer<Float>, v: UnsafePointer<Float>) {
         let kvd = kvHeads * headDim
-        for (i, row) in rows.enumerated() {
+        for i in 0..<n {
+            let slot = step.slots[step.firstRow + i], position = step.index[step.firstRow + i]
             for g in 0..<kvHeads {
-                let dst = offset(row: row, head: g, position: position)
+                let dst = offset(row: slot, head: g, position: position)
                 (keys[l].pointer + dst).update(from: k + i * kvd + g * headDim, count: headDim)
                 (values[l].pointer + dst).update(from: v + i * kvd + g * headDim, count: headDim)
             }
         }
     }
 
-    /// Copies positions 0..<T of source row `source[b]` of a forward's k, v[B', T, KV·D] into row b
-    /// (the prefill: a prompt shared by several rows is computed once).
-    func fill(layer l: Int, k: UnsafePointer<Float>, v: UnsafePointer<Float>, T: Int, source: [Int]) {
+    /// Copies `count` token rows of a forward's k, v[N, KV·D], from row `first` on, into row b's positions
+    /// `position...` (the prefill: a prompt shared by several rows is computed once).
+    func fill(layer l: Int, row b: Int, at position: Int, k: UnsafePointer<Float>, v: UnsafePointer<Float>,
+              from first: Int, count: Int) {
         let kvd = kvHeads * headDim
-        for (b, s) in source.enumerated() {
-            for t in 0..<T {
-                for g in 0..<kvHeads {
-                    let src = (s * T + t) * kvd + g * headDim, dst = offset(row: b, head: g, position: t)
-                    (keys[l].pointer + dst).update(from: k + src, count: headDim)
-                    (values[l].pointer + dst).update(from: v + src, count: headDim)
-                }
+        for t in 0..<count {
+            for g in 0..<kvHeads {
+                let src = (first + t) * kvd + g * headDim, dst = offset(row: b, head: g, position: position + t)
+                (keys[l].pointer + dst).update(from: k + src, count: headDim)
+                (values[l].pointer + dst).update(from: v + src, count: headDim)
             }
         }
     }
 }
 
-/// One decode step's view of the cache: rows `firstRow...` take their new token at `position`; row b
-/// attends to its cached positions from `rowStarts[b]` (its first real token) to `position`.
+/// One decode step's view of the cache: step row r holds a token of the sequence in cache row `slots[r]`
+/// and puts it at index `index[r]`, attending to that slot's positions 0...index[r]. A block of the step's
+/// rows starts at `firstRow`.
 struct KVCacheStep {
     let cache: KVCache
+    let slots: [Int]
+    let index: [Int]
     let firstRow: Int
-    let position: Int
-    let rowStarts: [Int]
     let heads: Int
-    /// Score scratch, `heads × capacity` floats per row of the whole batch.
+    /// Score scratch, `heads × capacity` floats per step row.
     let scores: FloatPointer
 }
 
 /// out[n, H·D] for the step's n rows from q[n, H·D]: per (row, head), scores against the row's cached keys,
-/// softmax (SIMD exp), weighted sum of cached values.
+/// softmax (SIMD exp), weighted sum of cached values. With a sliding `window` (0: none) only the keys of
+/// the last `window` positions are attended.
 func cachedAttentionForward(_ out: FloatPointer, _ q: UnsafePointer<Float>, layer l: Int, rows n: Int,
-                            _ s: KVCacheStep) {
-    let c = s.cache, D = c.headDim, H = s.heads, group = H / c.kvHeads, qd = H * D, p = s.position
+                            _ s: KVCacheStep, window: Int = 0) {
+    let c = s.cache, D = c.headDim, H = s.heads, group = H / c.kvHeads, qd = H * D
     let scale = 1 / Float(D).squareRoot()
     let kc = c.keys[l].pointer, vc = c.values[l].pointer
     for i in 0..<n {
-        let b = s.firstRow + i, s0 = s.rowStarts[b]
+        let r = s.firstRow + i, b = s.slots[r], p = s.index[r], s0 = window > 0 ? max(0, p - window + 1) : 0
         for h in 0..<H {
-            let qv = q + i * qd + h * D, sc = s.scores + (b * H + h) * c.capacity
+            let qv = q + i * qd + h * D, sc = s.scores + (r * H + h) * c.capacity
             let kb = kc + c.offset(row: b, head: h / group, position: 0)
             let vb = vc + c.offset(row: b, head: h / group, position: 0)
             var m = -Float.infinity

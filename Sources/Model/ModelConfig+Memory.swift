@@ -12,7 +12,8 @@ extension ModelConfig {
               let attention = sum([product(qd, C), product(kvd, C), product(kvd, C), product(C, qd)]),
               let mlp = product(3, F, C),
               let bias = attentionBias ? sum([qd, kvd, kvd]) : 0,
-              let layer = sum([2 * C, attention, mlp, bias]),
+              let layer = sum([2 * C, attention, mlp, bias, attentionOutputBias ? C : 0, mlpBias ? 2 * F + C : 0,
+                               qkNorm ? 2 * D : 0]),
               let embedding = product(V, C) else { return nil }
         let head = scalarHead ? C : (tieWordEmbeddings ? 0 : embedding)
         return sum([embedding, product(numLayers, layer), C, head])

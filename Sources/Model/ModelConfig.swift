@@ -1,5 +1,5 @@
-// ModelConfig: the architecture of a Llama-family decoder, read from and written to a Hugging Face
-// style config.json (LlamaForCausalLM / Qwen2ForCausalLM field names).
+// ModelConfig: the architecture of a Llama-family decoder (Llama, SmolLM2, Qwen2, Qwen3, Mistral) and its
+// validation; ModelConfig+JSON reads and writes it as a Hugging Face config.json.
 import Foundation
 
 /// Errors of the policy engine: bad configs, bad shapes, bad checkpoints. Each message names the
@@ -33,9 +33,51 @@ public enum ModelError: Error, CustomStringConvertible, Equatable {
     }
 }
 
-/// Architecture hyper-parameters of a Llama / Qwen2 decoder.
+/// Rotary frequency scaling of a config's `rope_parameters` (transformers 5) or `rope_scaling` (older):
+/// `linear` divides every inverse frequency by `factor`; `llama3` divides the low frequencies by `factor`,
+/// keeps the high ones and interpolates between them.
+public struct RopeScaling: Sendable, Equatable {
+    /// The scaling rule (`rope_type`).
+    public enum Kind: String, Sendable { case linear, llama3 }
+    public var kind: Kind
+    /// `factor`.
+    public var factor: Float
+    /// `low_freq_factor` (llama3).
+    public var lowFreqFactor: Float
+    /// `high_freq_factor` (llama3).
+    public var highFreqFactor: Float
+    /// `original_max_position_embeddings` (llama3): the context length of pre-training.
+    public var originalMaxPositionEmbeddings: Int
+
+    /// A scaling of `kind`; the llama3 fields default to Llama 3.1's values.
+    public init(kind: Kind, factor: Float, lowFreqFactor: Float = 1, highFreqFactor: Float = 4,
+                originalMaxPositionEmbeddings: Int = 8192) {
+        self.kind = kind; self.factor = factor; self.lowFreqFactor = lowFreqFactor
+        self.highFreqFactor = highFreqFactor; self.originalMaxPositionEmbeddings = originalMaxPositionEmbeddings
+    }
+
+    /// The scaled inverse frequency for the unscaled `invFreq`, in Float32 as transformers computes it.
+    public func apply(_ invFreq: Float) -> Float {
+        switch kind {
+        case .linear:
+            return invFreq / factor
+        case .llama3:
+            let old = Float(originalMaxPositionEmbeddings)
+            let lowWavelen = old / lowFreqFactor, highWavelen = old / highFreqFactor
+            let wavelen = 2 * Float.pi / invFreq
+            if wavelen < highWavelen { return invFreq }
+            if wavelen > lowWavelen { return invFreq / factor }
+            let smooth = (old / wavelen - lowFreqFactor) / (highFreqFactor - lowFreqFactor)
+            return (1 - smooth) * invFreq / factor + smooth * invFreq
+        }
+    }
+}
+
+/// Architecture hyper-parameters of a Llama-family decoder (Llama, SmolLM2, Qwen2, Qwen3, Mistral).
 public struct ModelConfig: Sendable, Equatable {
-    /// "llama" or "qwen2" (Hugging Face `model_type`).
+    /// The Hugging Face `model_type` this engine computes.
+    public static let supportedTypes = ["llama", "qwen2", "qwen3", "mistral"]
+    /// "llama", "qwen2", "qwen3" or "mistral" (Hugging Face `model_type`).
     public var modelType: String
     /// `hidden_size` (C).
     public var hiddenSize: Int
@@ -47,41 +89,61 @@ public struct ModelConfig: Sendable, Equatable {
     public var numHeads: Int
     /// `num_key_value_heads` (KV, divides H).
     public var numKVHeads: Int
+    /// `head_dim` (D): hidden_size / num_attention_heads unless the config gives another width.
+    public var headDim: Int
     /// `vocab_size` (V).
     public var vocabSize: Int
     /// `rms_norm_eps`.
     public var rmsNormEps: Float
     /// `rope_theta` (rotary base).
     public var ropeTheta: Float
+    /// Rotary frequency scaling; nil for the default rotary embedding.
+    public var ropeScaling: RopeScaling?
     /// `tie_word_embeddings`: the output head reuses the token embedding.
     public var tieWordEmbeddings: Bool
     /// `max_position_embeddings`: longest sequence (size of the rotary table).
     public var maxPositionEmbeddings: Int
-    /// Bias on q/k/v projections (Qwen2 always; Llama when `attention_bias` is true).
+    /// Bias on the q/k/v projections (Qwen2 always; Llama and Qwen3 when `attention_bias` is true).
     public var attentionBias: Bool
+    /// Bias on the output projection o_proj (Llama and Qwen3 when `attention_bias` is true).
+    public var attentionOutputBias: Bool
+    /// `mlp_bias` (Llama): biases on gate_proj, up_proj and down_proj.
+    public var mlpBias: Bool
+    /// RMSNorm over each head of q and k before the rotary embedding (Qwen3's q_norm and k_norm).
+    public var qkNorm: Bool
+    /// `sliding_window` (Mistral): a query attends only the keys less than this many tokens before it; nil
+    /// attends the whole prefix.
+    public var slidingWindow: Int?
     /// Scalar head (hidden -> 1, tensor `score.weight`) instead of the language-model head: critic / reward model.
     public var scalarHead: Bool
 
-    /// Per-head width: hidden_size / num_attention_heads.
-    public var headDim: Int { hiddenSize / numHeads }
-
-    /// A config from its fields; `attentionBias` defaults to true for qwen2, false otherwise.
+    /// A config from its fields. Left nil, `headDim` is hidden/heads, `attentionBias` is true for qwen2 only,
+    /// `attentionOutputBias` follows `attentionBias` for llama and qwen3 (false for qwen2 and mistral), and
+    /// `qkNorm` is true for qwen3 only.
     public init(modelType: String = "llama", hiddenSize: Int, intermediateSize: Int, numLayers: Int,
-                numHeads: Int, numKVHeads: Int? = nil, vocabSize: Int, rmsNormEps: Float = 1e-5,
-                ropeTheta: Float = 10000, tieWordEmbeddings: Bool = false, maxPositionEmbeddings: Int = 2048,
-                attentionBias: Bool? = nil, scalarHead: Bool = false) {
+                numHeads: Int, numKVHeads: Int? = nil, headDim: Int? = nil, vocabSize: Int, rmsNormEps: Float = 1e-5,
+                ropeTheta: Float = 10000, ropeScaling: RopeScaling? = nil, tieWordEmbeddings: Bool = false,
+                maxPositionEmbeddings: Int = 2048, attentionBias: Bool? = nil, attentionOutputBias: Bool? = nil,
+                mlpBias: Bool = false, qkNorm: Bool? = nil, slidingWindow: Int? = nil, scalarHead: Bool = false) {
         self.modelType = modelType
         self.hiddenSize = hiddenSize
         self.intermediateSize = intermediateSize
         self.numLayers = numLayers
         self.numHeads = numHeads
         self.numKVHeads = numKVHeads ?? numHeads
+        self.headDim = headDim ?? (numHeads > 0 ? hiddenSize / numHeads : 0)
         self.vocabSize = vocabSize
         self.rmsNormEps = rmsNormEps
         self.ropeTheta = ropeTheta
+        self.ropeScaling = ropeScaling
         self.tieWordEmbeddings = tieWordEmbeddings
         self.maxPositionEmbeddings = maxPositionEmbeddings
-        self.attentionBias = attentionBias ?? (modelType == "qwen2")
+        let bias = attentionBias ?? (modelType == "qwen2")
+        self.attentionBias = bias
+        self.attentionOutputBias = attentionOutputBias ?? ((modelType == "llama" || modelType == "qwen3") && bias)
+        self.mlpBias = mlpBias
+        self.qkNorm = qkNorm ?? (modelType == "qwen3")
+        self.slidingWindow = slidingWindow
         self.scalarHead = scalarHead
     }
 
@@ -95,104 +157,41 @@ public struct ModelConfig: Sendable, Equatable {
     public static let limits: [(field: String, bound: Int)] = [
         ("hidden_size", 1 << 16), ("intermediate_size", 1 << 18), ("num_hidden_layers", 1024),
         ("num_attention_heads", 1024), ("num_key_value_heads", 1024), ("vocab_size", 1 << 24),
-        ("max_position_embeddings", 1 << 20),
+        ("max_position_embeddings", 1 << 20), ("head_dim", 1 << 12),
     ]
 
-    /// Throws `ModelError.invalidConfig` unless every size is positive and within `limits`, and the heads
-    /// divide evenly.
+    /// Throws `ModelError.invalidConfig` unless every size is positive and within `limits`, the heads
+    /// divide evenly and the rotary settings are usable.
     public func validate() throws {
         func need(_ ok: Bool, _ m: String) throws { if !ok { throw ModelError.invalidConfig(m) } }
-        let values = [hiddenSize, intermediateSize, numLayers, numHeads, numKVHeads, vocabSize, maxPositionEmbeddings]
+        try need(Self.supportedTypes.contains(modelType),
+                 "model_type \(modelType) is not supported (\(Self.supportedTypes.joined(separator: ", ")))")
+        let values = [hiddenSize, intermediateSize, numLayers, numHeads, numKVHeads, vocabSize, maxPositionEmbeddings,
+                      headDim]
         for ((field, bound), value) in zip(Self.limits, values) {
             try need(value >= 1 && value <= bound, "\(field) \(value) must be in [1, \(bound)]")
         }
-        try need(numHeads > 0 && hiddenSize % numHeads == 0, "num_attention_heads \(numHeads) must divide hidden_size \(hiddenSize)")
-        try need(numKVHeads > 0 && numHeads % numKVHeads == 0, "num_key_value_heads \(numKVHeads) must divide num_attention_heads \(numHeads)")
-        try need(headDim % 2 == 0, "head dim \(headDim) must be even for rotary embeddings")
+        try need(hiddenSize % numHeads == 0 || headDim != hiddenSize / numHeads,
+                 "num_attention_heads \(numHeads) must divide hidden_size \(hiddenSize) unless head_dim is given")
+        try need(numKVHeads > 0 && numHeads % numKVHeads == 0,
+                 "num_key_value_heads \(numKVHeads) must divide num_attention_heads \(numHeads)")
+        try need(headDim % 2 == 0, "head_dim \(headDim) must be even for rotary embeddings")
         try need(rmsNormEps > 0 && rmsNormEps.isFinite && ropeTheta > 0 && ropeTheta.isFinite,
                  "rms_norm_eps \(rmsNormEps) and rope_theta \(ropeTheta) must be positive and finite")
-        try need(maxPositionEmbeddings > 0, "max_position_embeddings must be positive")
-    }
-
-    /// Parses a Hugging Face config.json; `source` (its path) starts every error message.
-    public init(jsonData: Data, source: String = "config.json") throws {
-        do {
-            try self.init(json: jsonData)
-        } catch ModelError.invalidConfig(let message) {
-            throw ModelError.invalidConfig("\(source): \(message)")
-        }
-    }
-
-    private init(json jsonData: Data) throws {
-        guard jsonData.count <= 1 << 20 else { throw ModelError.invalidConfig("larger than 1 MiB; not a config.json") }
-        guard let any = try? JSONSerialization.jsonObject(with: jsonData), let d = any as? [String: Any] else {
-            throw ModelError.invalidConfig("not a JSON object")
-        }
-        func int(_ k: String, _ def: Int? = nil) throws -> Int {
-            if let v = d[k] {
-                guard let n = v as? NSNumber, let i = exactInteger(n) else {
-                    throw ModelError.invalidConfig("field \(k) must be an integer (found \(v))")
-                }
-                return i
-            }
-            if let def { return def }
-            throw ModelError.invalidConfig("missing integer field \(k)")
-        }
-        func num(_ k: String, _ def: Float) -> Float { (d[k] as? NSNumber)?.floatValue ?? def }
-        let type = d["model_type"] as? String ?? "llama"
-        guard type == "llama" || type == "qwen2" else {
-            throw ModelError.invalidConfig("model_type \(type) is not supported (llama, qwen2)")
-        }
-        if let act = d["hidden_act"] as? String, act != "silu" {
-            throw ModelError.invalidConfig("hidden_act \(act) is not supported (silu)")
-        }
-        let heads = try int("num_attention_heads")
-        if let hd = d["head_dim"] as? NSNumber, let h = d["hidden_size"] as? NSNumber {
-            let product = exactInteger(hd).map { $0.multipliedReportingOverflow(by: heads) }
-            guard let product, !product.overflow, product.partialValue == exactInteger(h) else {
-                throw ModelError.invalidConfig("head_dim \(hd) * heads \(heads) != hidden_size \(h) is not supported")
+        if let r = ropeScaling {
+            try need(r.factor.isFinite && r.factor > 0,
+                     "rope_parameters factor \(r.factor) must be positive and finite")
+            if r.kind == .llama3 {
+                try need(r.lowFreqFactor.isFinite && r.lowFreqFactor > 0 && r.highFreqFactor.isFinite
+                         && r.highFreqFactor > r.lowFreqFactor,
+                         "rope_parameters low_freq_factor \(r.lowFreqFactor) and high_freq_factor \(r.highFreqFactor) "
+                         + "must be positive with high_freq_factor above low_freq_factor")
+                try need(r.originalMaxPositionEmbeddings >= 1 && r.originalMaxPositionEmbeddings <= 1 << 24,
+                         "rope_parameters original_max_position_embeddings \(r.originalMaxPositionEmbeddings) must be "
+                         + "in [1, \(1 << 24)]")
             }
         }
-        // transformers >= 5 nests rope_theta in rope_parameters; older versions use rope_scaling for variants.
-        var theta = num("rope_theta", 10000)
-        for key in ["rope_parameters", "rope_scaling"] {
-            guard let rp = d[key] as? [String: Any] else { continue }
-            if let t = rp["rope_theta"] as? NSNumber { theta = t.floatValue }
-            let kind = (rp["rope_type"] as? String) ?? (rp["type"] as? String) ?? "default"
-            if kind != "default" { throw ModelError.invalidConfig("\(key) type \(kind) is not supported (default rotary only)") }
-        }
-        if (d["use_sliding_window"] as? Bool) == true {
-            throw ModelError.invalidConfig("sliding-window attention is not supported")
-        }
-        let archs = d["architectures"] as? [String] ?? []
-        let scalar = (d["rpp_scalar_head"] as? Bool) ?? archs.contains { $0.hasSuffix("ForSequenceClassification") }
-        self.init(modelType: type, hiddenSize: try int("hidden_size"), intermediateSize: try int("intermediate_size"),
-                  numLayers: try int("num_hidden_layers"), numHeads: heads,
-                  numKVHeads: try int("num_key_value_heads", heads), vocabSize: try int("vocab_size"),
-                  rmsNormEps: num("rms_norm_eps", 1e-6), ropeTheta: theta,
-                  tieWordEmbeddings: (d["tie_word_embeddings"] as? Bool) ?? (type == "qwen2" ? true : false),
-                  maxPositionEmbeddings: try int("max_position_embeddings", 2048),
-                  attentionBias: type == "qwen2" ? true : ((d["attention_bias"] as? Bool) ?? false),
-                  scalarHead: scalar)
-        try validate()
-    }
-
-    /// A config.json that transformers can load (LlamaForCausalLM / Qwen2ForCausalLM, or ...ForSequenceClassification for the scalar head).
-    public func jsonData() throws -> Data {
-        let arch = (modelType == "qwen2" ? "Qwen2" : "Llama") + (scalarHead ? "ForSequenceClassification" : "ForCausalLM")
-        var d: [String: Any] = [
-            "architectures": [arch], "model_type": modelType, "hidden_size": hiddenSize,
-            "intermediate_size": intermediateSize, "num_hidden_layers": numLayers,
-            "num_attention_heads": numHeads, "num_key_value_heads": numKVHeads, "vocab_size": vocabSize,
-            "rms_norm_eps": Double(rmsNormEps), "rope_theta": Double(ropeTheta),
-            "rope_parameters": ["rope_theta": Double(ropeTheta), "rope_type": "default"] as [String: Any],
-            "tie_word_embeddings": tieWordEmbeddings, "max_position_embeddings": maxPositionEmbeddings,
-            "hidden_act": "silu", "torch_dtype": "float32", "rpp_scalar_head": scalarHead,
-            "bos_token_id": 1, "eos_token_id": 1, "pad_token_id": 0,
-        ]
-        if modelType == "llama" { d["attention_bias"] = attentionBias; d["mlp_bias"] = false }
-        if scalarHead { d["num_labels"] = 1 }
-        return try JSONSerialization.data(withJSONObject: d, options: [.prettyPrinted, .sortedKeys])
+        if let w = slidingWindow { try need(w >= 1, "sliding_window \(w) must be positive (or null)") }
     }
 }
 

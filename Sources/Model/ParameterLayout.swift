@@ -13,8 +13,10 @@ public struct TensorSpec: Sendable, Equatable {
 
 /// Element offsets of one decoder layer's tensors inside the flat buffer.
 public struct LayerOffsets: Sendable {
-    public var ln1 = 0, wq = 0, bq = -1, wk = 0, bk = -1, wv = 0, bv = -1, wo = 0
-    public var ln2 = 0, wGate = 0, wUp = 0, wDown = 0
+    public var ln1 = 0, wq = 0, bq = -1, wk = 0, bk = -1, wv = 0, bv = -1, wo = 0, bo = -1
+    /// Per-head RMSNorm weights [D] of q and k (Qwen3), -1 when absent.
+    public var qNorm = -1, kNorm = -1
+    public var ln2 = 0, wGate = 0, bGate = -1, wUp = 0, bUp = -1, wDown = 0, bDown = -1
 }
 
 /// The layout of every parameter: specs in Hugging Face order and per-layer offsets.
@@ -52,10 +54,18 @@ public struct ParameterLayout: Sendable {
             o.wv = add(p + "self_attn.v_proj.weight", [kvd, C])
             if c.attentionBias { o.bv = add(p + "self_attn.v_proj.bias", [kvd]) }
             o.wo = add(p + "self_attn.o_proj.weight", [C, qd])
+            if c.attentionOutputBias { o.bo = add(p + "self_attn.o_proj.bias", [C]) }
+            if c.qkNorm {
+                o.qNorm = add(p + "self_attn.q_norm.weight", [D])
+                o.kNorm = add(p + "self_attn.k_norm.weight", [D])
+            }
             o.ln2 = add(p + "post_attention_layernorm.weight", [C])
             o.wGate = add(p + "mlp.gate_proj.weight", [F, C])
+            if c.mlpBias { o.bGate = add(p + "mlp.gate_proj.bias", [F]) }
             o.wUp = add(p + "mlp.up_proj.weight", [F, C])
+            if c.mlpBias { o.bUp = add(p + "mlp.up_proj.bias", [F]) }
             o.wDown = add(p + "mlp.down_proj.weight", [C, F])
+            if c.mlpBias { o.bDown = add(p + "mlp.down_proj.bias", [C]) }
             layers.append(o)
         }
         self.layers = layers

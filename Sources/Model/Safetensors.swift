@@ -1,6 +1,6 @@
 // Safetensors reading and writing: an 8-byte little-endian header length, a JSON header
 // {name: {dtype, shape, data_offsets: [begin, end]}, "__metadata__": {...}}, then the raw data.
-// Writing produces F32; reading accepts F32, BF16 and F16 and converts to Float32. Every problem
+// Reading accepts F32, BF16 and F16 and converts to Float32 (writing: Safetensors+Write.swift). Every problem
 // (truncated file, bad header JSON, offsets outside the data, shape/size disagreement) is a
 // typed `ModelError`.
 import Foundation
@@ -120,27 +120,5 @@ public struct SafetensorsFile: Sendable {
                 for i in 0..<count { out[i] = Float(Float16(bitPattern: base.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))) }
             }
         }
-    }
-
-    /// Serialises F32 tensors (name, shape, values) in the given order.
-    public static func serialize(_ tensors: [(name: String, shape: [Int], values: UnsafeBufferPointer<Float>)],
-                                 metadata: [String: String] = ["format": "pt"]) throws -> Data {
-        var header: [String: Any] = ["__metadata__": metadata]
-        var off = 0
-        for t in tensors {
-            precondition(t.shape.reduce(1, *) == t.values.count)
-            header[t.name] = ["dtype": "F32", "shape": t.shape, "data_offsets": [off, off + 4 * t.values.count]] as [String: Any]
-            off += 4 * t.values.count
-        }
-        var json = try JSONSerialization.data(withJSONObject: header, options: [.sortedKeys])
-        while (json.count + 8) % 8 != 0 { json.append(0x20) }
-        var out = Data(capacity: 8 + json.count + off)
-        var n = UInt64(json.count).littleEndian
-        withUnsafeBytes(of: &n) { out.append(contentsOf: $0) }
-        out.append(json)
-        for t in tensors {
-            t.values.withMemoryRebound(to: UInt8.self) { out.append($0) }  // x86-64 is little-endian
-        }
-        return out
     }
 }

@@ -46,7 +46,7 @@ extension Transformer {
     func trunkBackward() {
         let c = config, a = acts, N = a.B * a.T, C = c.hiddenSize, F = c.intermediateSize
         let qd = c.numHeads * c.headDim, kvd = c.numKVHeads * c.headDim
-        let shape = AttentionShape(B: a.B, T: a.T, H: c.numHeads, KV: c.numKVHeads, D: c.headDim, starts: starts)
+        let shape = attention
         let P = params.pointer, G = grads.pointer
         let dX: FloatPointer = a.dX
         rmsnormBackward(dX, G + layout.finalNorm, a.dLn, a.last, P + layout.finalNorm, a.rstdf,
@@ -56,18 +56,28 @@ extension Transformer {
                 let o = layout.layers[l], b = a.layers[l]
                 func gb(_ off: Int) -> UnsafeMutablePointer<Float>? { off >= 0 ? G + off : nil }
                 // MLP: output = resMid + h · Wdownᵀ
-                matmulBackward(a.dH, G + o.wDown, nil, dX, b.h, P + o.wDown, N: N, C: F, OC: C)
+                matmulBackward(a.dH, G + o.wDown, gb(o.bDown), dX, b.h, P + o.wDown, N: N, C: F, OC: C)
                 swigluBackward(a.dGate, a.dUp, a.dH, b.gate, b.up, count: N * F)
-                matmulBackward(a.dLn, G + o.wGate, nil, a.dGate, b.ln2, P + o.wGate, N: N, C: C, OC: F)
-                matmulBackward(a.dLn, G + o.wUp, nil, a.dUp, b.ln2, P + o.wUp, N: N, C: C, OC: F, accumulateInput: true)
+                matmulBackward(a.dLn, G + o.wGate, gb(o.bGate), a.dGate, b.ln2, P + o.wGate, N: N, C: C, OC: F)
+                matmulBackward(a.dLn, G + o.wUp, gb(o.bUp), a.dUp, b.ln2, P + o.wUp, N: N, C: C, OC: F, accumulateInput: true)
                 rmsnormBackward(dX, G + o.ln2, a.dLn, b.resMid, P + o.ln2, b.rstd2, N: N, C: C, accumulate: true)
                 // Attention: resMid = input + attOut · Woᵀ
-                matmulBackward(a.dAtt, G + o.wo, nil, dX, b.attOut, P + o.wo, N: N, C: qd, OC: C)
+                matmulBackward(a.dAtt, G + o.wo, gb(o.bo), dX, b.attOut, P + o.wo, N: N, C: qd, OC: C)
                 attentionBackward(a.dq, a.dk, a.dv, a.dAtt, b.attStats, b.q, b.k, b.v, shape)
                 ropeApply(a.dq, pos.baseAddress!, rope, N: N, nHeads: c.numHeads, inverse: true)
                 ropeApply(a.dk, pos.baseAddress!, rope, N: N, nHeads: c.numKVHeads, inverse: true)
-                matmulBackward(a.dLn, G + o.wq, gb(o.bq), a.dq, b.ln1, P + o.wq, N: N, C: C, OC: qd)
-                matmulBackward(a.dLn, G + o.wk, gb(o.bk), a.dk, b.ln1, P + o.wk, N: N, C: C, OC: kvd, accumulateInput: true)
+                var dq: FloatPointer = a.dq, dk: FloatPointer = a.dk
+                if c.qkNorm {
+                    // q = RMSNorm_D(qRaw) per head: back through the norm to the projections' outputs.
+                    rmsnormBackward(a.dqRaw, G + o.qNorm, dq, b.qRaw, P + o.qNorm, b.qRstd, N: N * c.numHeads,
+                                    C: c.headDim, accumulate: false)
+                    rmsnormBackward(a.dkRaw, G + o.kNorm, dk, b.kRaw, P + o.kNorm, b.kRstd, N: N * c.numKVHeads,
+                                    C: c.headDim, accumulate: false)
+                    dq = a.dqRaw; dk = a.dkRaw
+                }
+                matmulBackward(a.dLn, G + o.wq, gb(o.bq), dq, b.ln1, P + o.wq, N: N, C: C, OC: qd)
+                matmulBackward(a.dLn, G + o.wk, gb(o.bk), dk, b.ln1, P + o.wk, N: N, C: C, OC: kvd,
+                               accumulateInput: true)
                 matmulBackward(a.dLn, G + o.wv, gb(o.bv), a.dv, b.ln1, P + o.wv, N: N, C: C, OC: kvd, accumulateInput: true)
                 rmsnormBackward(dX, G + o.ln1, a.dLn, b.input, P + o.ln1, b.rstd1, N: N, C: C, accumulate: true)
             }

@@ -1,11 +1,24 @@
 // Checkpoints: a directory with config.json and model.safetensors using the Hugging Face tensor names
 // of LlamaForCausalLM / Qwen2ForCausalLM (so transformers loads what rpp saves and the reverse), plus
-// optimizer.safetensors (AdamW moments) and trainer_state.json for exact resume.
+// optimizer.safetensors (AdamW moments) and trainer_state.json for exact resume. A model saved with the
+// `CheckpointSource` it was loaded with keeps that directory's config.json fields and companion files.
 import Foundation
 
 extension Transformer {
-    /// Loads config.json and model.safetensors from `directory`.
+    /// Loads config.json and the weights from `directory`: model.safetensors, or the shards listed by
+    /// model.safetensors.index.json; F32, BF16 and F16 tensors are read as Float32.
     public static func load(directory: URL) throws -> Transformer {
+        try load(directory: directory, companions: false).model
+    }
+
+    /// Loads config.json and model.safetensors from `directory`, and returns with the model what the directory
+    /// holds besides its weights (config.json as written, companion files), for `save(directory:source:dtype:)`.
+    public static func loadCheckpoint(directory: URL) throws -> (model: Transformer, source: CheckpointSource) {
+        try load(directory: directory, companions: true)
+    }
+
+    private static func load(directory: URL,
+                             companions: Bool) throws -> (model: Transformer, source: CheckpointSource) {
         let cfgURL = directory.appendingPathComponent("config.json")
         // At most one byte over the 1 MiB a config.json may have, so no huge file or device is read whole.
         guard let handle = try? FileHandle(forReadingFrom: cfgURL),
@@ -14,44 +27,77 @@ extension Transformer {
         }
         try? handle.close()
         let config = try ModelConfig(jsonData: cfgData, source: cfgURL.path)
+        let source = try CheckpointSource(directory: directory, configData: cfgData, modelConfig: config,
+                                          files: companions ? CheckpointFiles.readCompanions(of: directory) : [])
         let model: Transformer
         do { model = try Transformer(config: config) } catch ModelError.invalidConfig(let message) {
             throw ModelError.invalidConfig("\(cfgURL.path): \(message)")
         }
-        try model.loadWeights(from: try SafetensorsFile(contentsOf: directory.appendingPathComponent("model.safetensors")))
-        return model
+        try model.loadWeights(from: try SafetensorsCheckpoint(directory: directory))
+        return (model, source)
     }
 
-    /// Copies every parameter from `file`, checking names, shapes and dtypes. Tensors the model does not
-    /// have are an error, except lm_head.weight of a tied model and rotary inv_freq buffers.
+    /// Copies every parameter from `file`, checking names, shapes and dtypes (see the checkpoint variant).
     public func loadWeights(from file: SafetensorsFile) throws {
+        try loadWeights(from: try SafetensorsCheckpoint(files: [file]))
+    }
+
+    /// Copies every parameter from `checkpoint`, checking names, shapes and dtypes. Tensors the model does not
+    /// have are an error, except lm_head.weight of a tied model and rotary inv_freq buffers.
+    public func loadWeights(from checkpoint: SafetensorsCheckpoint) throws {
         for s in layout.specs {
-            guard let e = file.entries[s.name] else { throw ModelError.missingTensor(s.name) }
+            guard let e = checkpoint.entry(s.name) else { throw ModelError.missingTensor(s.name) }
             guard ["F32", "BF16", "F16"].contains(e.dtype) else { throw ModelError.unsupportedDType(tensor: s.name, dtype: e.dtype) }
             let shape = e.shape
             // A scalar head may be stored as [C] or [1, C].
             let ok = shape == s.shape || (s.name == "score.weight" && shape == [s.shape[1]])
             guard ok else { throw ModelError.shapeMismatch(tensor: s.name, expected: s.shape, found: shape) }
-            try file.read(s.name, into: params.pointer + s.offset)
-            try Self.requireFinite(params.pointer + s.offset, count: s.count, tensor: s.name, source: file.source)
+            try checkpoint.read(s.name, into: params.pointer + s.offset)
+            try Self.requireFinite(params.pointer + s.offset, count: s.count, tensor: s.name,
+                                   source: checkpoint.source(of: s.name))
         }
         let known = Set(layout.specs.map(\.name))
-        for name in file.entries.keys where !known.contains(name) {
+        for name in checkpoint.entries.keys.sorted() where !known.contains(name) {
             if name.hasSuffix("rotary_emb.inv_freq") || (name == "lm_head.weight" && config.tieWordEmbeddings) { continue }
-            throw ModelError.invalidConfig("checkpoint has tensor \(name) that this config (\(config.modelType), attention bias \(config.attentionBias), tied \(config.tieWordEmbeddings)) does not")
+            let c = config
+            throw ModelError.invalidConfig(
+                "checkpoint has tensor \(name) that this config (\(c.modelType), attention bias \(c.attentionBias), "
+                    + "o_proj bias \(c.attentionOutputBias), mlp bias \(c.mlpBias), q/k norm \(c.qkNorm), "
+                    + "tied \(c.tieWordEmbeddings)) does not")
         }
     }
 
-    /// Writes config.json and model.safetensors (F32) into `directory`, creating it.
-    public func save(directory: URL) throws {
+    /// Writes model.safetensors (weights stored as `dtype`) and config.json into `directory`, creating it.
+    /// With a `source` (the directory the model was loaded from), config.json keeps every field of the
+    /// source's that this model's architecture does not change, and the source's companion files (tokenizer,
+    /// chat template, generation config...) are copied; without one, config.json is `ModelConfig.jsonData()`.
+    /// config.json is written last, so a directory that has it is complete. Refuses a directory holding a
+    /// sharded checkpoint (model.safetensors.index.json), whose shards would shadow or mix with these weights.
+    public func save(directory: URL, source: CheckpointSource? = nil, dtype: WeightDType = .f32) throws {
         do { try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true) } catch {
             throw ModelError.io("cannot create \(directory.path): \(ioReason(error))")
+        }
+        let index = directory.appendingPathComponent("model.safetensors.index.json")
+        if FileManager.default.fileExists(atPath: index.path) {
+            throw ModelError.io("\(directory.path) holds a sharded checkpoint (\(index.lastPathComponent)): "
+                                + "save into an empty directory")
         }
         let tensors = layout.specs.map { s in
             (name: s.name, shape: s.shape, values: UnsafeBufferPointer(start: params.pointer + s.offset, count: s.count))
         }
-        try write(try config.jsonData(), to: directory.appendingPathComponent("config.json"))
-        try write(try SafetensorsFile.serialize(tensors), to: directory.appendingPathComponent("model.safetensors"))
+        let configData = try source.map { try $0.configJSON(for: config, dtype: dtype) }
+            ?? CheckpointSource.configJSON(fresh: config, dtype: dtype)
+        try write(try SafetensorsFile.serialize(tensors, dtype: dtype),
+                  to: directory.appendingPathComponent("model.safetensors"))
+        if let source, !Self.sameDirectory(source.directory, directory) {
+            try CheckpointFiles.write(source.files, to: directory)
+        }
+        try write(configData, to: directory.appendingPathComponent("config.json"))
+    }
+
+    /// True when `a` and `b` name the same directory (after symbolic links).
+    public static func sameDirectory(_ a: URL, _ b: URL) -> Bool {
+        a.standardizedFileURL.resolvingSymlinksInPath().path == b.standardizedFileURL.resolvingSymlinksInPath().path
     }
 
     /// Saves the AdamW moments (optimizer.safetensors) and step plus `extra` state (trainer_state.json).

@@ -11,25 +11,49 @@ extension Transformer {
     /// they are never attended, and the row's positions count from its first real token. Right padding is
     /// the caller's business (masked by zero loss weights).
     public func forward(tokens: [Int32], batch B: Int, seqLen T: Int, starts: [Int] = []) throws {
-        let c = config
         guard B > 0, T > 0, tokens.count == B * T else {
             throw ModelError.invalidInput("tokens has \(tokens.count) entries, expected batch \(B) × length \(T)")
-        }
-        guard T <= c.maxPositionEmbeddings else {
-            throw ModelError.invalidInput("sequence length \(T) exceeds max_position_embeddings \(c.maxPositionEmbeddings)")
-        }
-        if let bad = tokens.first(where: { $0 < 0 || Int($0) >= c.vocabSize }) {
-            throw ModelError.invalidInput("token id \(bad) outside vocabulary 0..<\(c.vocabSize)")
         }
         guard starts.isEmpty || (starts.count == B && starts.allSatisfy({ (0..<T).contains($0) })) else {
             throw ModelError.invalidInput("starts must give each of the \(B) rows a first real token in 0..<\(T)")
         }
+        let c = config
+        try trunk(tokens, AttentionShape(B: B, T: T, H: c.numHeads, KV: c.numKVHeads, D: c.headDim, starts: starts),
+                  B: B, T: T)
+    }
+
+    /// Runs the decoder trunk on sequences of any lengths packed one after another (ragged rows: no padding,
+    /// so none is computed); token i of sequence r sits at row offset(r) + i of every activation, where
+    /// offset(r) is the sum of the earlier sequences' lengths. Each sequence attends only to itself and its
+    /// positions count from 0.
+    public func forward(packed sequences: [[Int32]]) throws {
+        guard !sequences.isEmpty, sequences.allSatisfy({ !$0.isEmpty }) else {
+            throw ModelError.invalidInput("packed forward needs at least one sequence, none empty")
+        }
+        let c = config, tokens = sequences.flatMap { $0 }
+        try trunk(tokens, AttentionShape(lengths: sequences.map(\.count), H: c.numHeads, KV: c.numKVHeads, D: c.headDim),
+                  B: 1, T: tokens.count)
+    }
+
+    /// The trunk over N = B·T token rows holding the sequences of `shape`.
+    private func trunk(_ tokens: [Int32], _ shape: AttentionShape, B: Int, T: Int) throws {
+        let c = config
+        if let long = shape.segments.first(where: { $0.length > c.maxPositionEmbeddings }) {
+            throw ModelError.invalidInput("sequence length \(long.length) exceeds max_position_embeddings \(c.maxPositionEmbeddings)")
+        }
+        if let bad = tokens.first(where: { $0 < 0 || Int($0) >= c.vocabSize }) {
+            throw ModelError.invalidInput("token id \(bad) outside vocabulary 0..<\(c.vocabSize)")
+        }
         self.tokens = tokens
-        self.starts = starts
-        positions = (0..<B * T).map { n in Int32(max(0, n % T - (starts.isEmpty ? 0 : starts[n / T]))) }
+        var shape = shape
+        shape.window = c.slidingWindow ?? 0
+        attention = shape
+        positions = [Int32](repeating: 0, count: tokens.count)
+        for seg in shape.segments {
+            for t in seg.start..<seg.length { positions[seg.offset + t] = Int32(t - seg.start) }
+        }
         acts = arena.layout(config: c, B: B, T: T)
         let a = acts, N = B * T, C = c.hiddenSize
-        let shape = AttentionShape(B: B, T: T, H: c.numHeads, KV: c.numKVHeads, D: c.headDim, starts: starts)
         tokens.withUnsafeBufferPointer { tok in
             embeddingForward(a.embedded, tok.baseAddress!, params.pointer + layout.embed, N: N, C: C)
         }

@@ -1,9 +1,11 @@
-// Batched generation with a KV cache.
+// Batched generation with a KV cache and continuous batching.
 //
-// Prefill runs the ordinary forward over the prompts [B, Tp] (all rows the same length: left-pad
-// them and give each row's padding length, so the padding is never attended) and copies every layer's
-// rotated keys and values into the KV cache. Each decode step then pushes one token per row through the
-// same decoder blocks, attending over the row's cached positions from its first real token to p.
+// Prompts come left-padded to one width Tp with each row's padding length (the padding is never
+// computed). Prefill runs the ordinary forward once over the distinct prompts, packed without padding. At
+// most `maxBatch` rows decode at a time, each in a slot of the KV cache: a row's prompt keys and values are
+// copied into its slot from the prefill, and each decode step pushes one token per active row through the
+// same decoder blocks, attending over the row's own cached positions. A row that stops leaves the batch at
+// once and the next waiting row takes its slot, so a few long responses do not hold the rest.
 // Behaviour log-prob of a sampled token: log softmax(logits / temperature)[token], the distribution before
 // top-k / top-p truncation (temperature 0 = greedy, scored at temperature 1).
 // A full forward over prompt + generated tokens gives the same numbers (see SamplingTests).
@@ -21,11 +23,13 @@ public struct SamplingOptions: Sendable {
     /// Generation of a row stops after it emits one of these (the stop token is returned).
     public var stopTokens: Set<Int32>
     public var seed: UInt64
+    /// Rows decoded at a time (0: all); the others wait for a finished row's slot.
+    public var maxBatch: Int
 
     public init(temperature: Float = 1, topP: Float = 1, topK: Int = 0, maxNewTokens: Int, stopTokens: Set<Int32> = [],
-                seed: UInt64 = 0) {
+                seed: UInt64 = 0, maxBatch: Int = 0) {
         self.temperature = temperature; self.topP = topP; self.topK = topK
-        self.maxNewTokens = maxNewTokens; self.stopTokens = stopTokens; self.seed = seed
+        self.maxNewTokens = maxNewTokens; self.stopTokens = stopTokens; self.seed = seed; self.maxBatch = maxBatch
     }
 }
 
@@ -49,93 +53,72 @@ let decodeRowsPerCore = 8
 extension Transformer {
     /// Generates continuations of `prompts` (equal lengths) with a KV cache. `starts[b]` (empty: all 0) is the
     /// number of left-padding tokens of prompt b: never attended, and positions count from the first real token.
-    public func generate(prompts: [[Int32]], options o: SamplingOptions, starts: [Int] = []) throws -> Generation {
+    /// `onToken(row, token)` (optional) sees each new token as it is kept; returning false stops that row.
+    public func generate(prompts: [[Int32]], options o: SamplingOptions, starts: [Int] = [],
+                         onToken: ((_ row: Int, _ token: Int32) -> Bool)? = nil) throws -> Generation {
         let c = config
         guard !c.scalarHead else { throw ModelError.invalidInput("scalar-head model cannot generate") }
         guard let Tp = prompts.first?.count, Tp > 0, prompts.allSatisfy({ $0.count == Tp }) else {
             throw ModelError.invalidInput("prompts must be non-empty and of equal length (left-pad them)")
         }
-        guard o.maxNewTokens >= 0, o.temperature >= 0, o.topP > 0, o.topP <= 1, o.topK >= 0 else {
+        guard o.maxNewTokens >= 0, o.temperature >= 0, o.topP > 0, o.topP <= 1, o.topK >= 0, o.maxBatch >= 0 else {
             throw ModelError.invalidInput("bad sampling options")
         }
         guard starts.isEmpty || (starts.count == prompts.count && starts.allSatisfy({ (0..<Tp).contains($0) })) else {
             throw ModelError.invalidInput("starts must give each of the \(prompts.count) prompts a first real token in 0..<\(Tp)")
         }
-        let rowStart = starts.isEmpty ? [Int](repeating: 0, count: prompts.count) : starts
-        let B = prompts.count, Tmax = Tp + o.maxNewTokens
-        guard Tmax <= c.maxPositionEmbeddings else {
+        let B = prompts.count
+        guard Tp + o.maxNewTokens <= c.maxPositionEmbeddings else {
             throw ModelError.invalidInput("prompt \(Tp) + max new tokens \(o.maxNewTokens) exceeds max_position_embeddings \(c.maxPositionEmbeddings)")
         }
         var result = Generation(tokens: Array(repeating: [], count: B), logprobs: Array(repeating: [], count: B),
                                 finish: Array(repeating: .length, count: B))
         if o.maxNewTokens == 0 { return result }
-        // Prefill each distinct prompt once (a work unit repeats every prompt samplesPerPrompt times).
-        var uniqueIndex: [[Int32]: Int] = [:], unique: [[Int32]] = [], uniqueStarts: [Int] = []
+        // Prefill each distinct prompt once (a work unit repeats every prompt samplesPerPrompt times), packed
+        // without its padding. The arena keeps its keys and values while the rows decode.
+        var uniqueIndex: [ArraySlice<Int32>: Int] = [:], unique: [[Int32]] = []
         let source = prompts.indices.map { b in
-            let key = prompts[b] + [Int32(rowStart[b])]
-            if let u = uniqueIndex[key] { return u }
-            uniqueIndex[key] = unique.count; unique.append(prompts[b]); uniqueStarts.append(rowStart[b])
+            let real = prompts[b][(starts.isEmpty ? 0 : starts[b])...]
+            if let u = uniqueIndex[real] { return u }
+            uniqueIndex[real] = unique.count; unique.append(Array(real))
             return unique.count - 1
         }
-        try forward(tokens: unique.flatMap { $0 }, batch: unique.count, seqLen: Tp, starts: starts.isEmpty ? [] : uniqueStarts)
-        let C = c.hiddenSize, V = c.vocabSize, L = c.numLayers, H = c.numHeads
-        let cache = KVCache(layers: L, rows: B, kvHeads: c.numKVHeads, capacity: Tmax, headDim: c.headDim)
-        for l in 0..<L { cache.fill(layer: l, k: acts.layers[l].k, v: acts.layers[l].v, T: Tp, source: source) }
-        // Step scratch: one block's buffers for all B rows (the arena's table), logits and attention scores.
-        let (block, blockStorage) = BlockBuffers.scratch(config: c, rows: B)
-        let stepScratch = FloatBuffer(count: B * (C + 1 + V) + B * H * Tmax)
-        let ln = stepScratch.pointer, rstd = ln + B * C, logits = rstd + B, scores = logits + B * V
-        let perRow = ActivationDims(config: c, B: 1, T: 1)
-        // Logits of the last prompt position.
-        for b in 0..<B { (ln + b * C).update(from: acts.lnf + (source[b] * Tp + Tp - 1) * C, count: C) }
-        matmulForward(logits, ln, params.pointer + layout.lmHead, nil, N: B, C: C, OC: V)
-
+        try forward(packed: unique)
+        defer { forwardDone = false }
+        var batch = DecodeBatch(model: self, prompts: attention.segments.map { (offset: $0.offset, length: $0.length) },
+                                rows: B, slots: o.maxBatch > 0 ? min(o.maxBatch, B) : B,
+                                capacity: unique.map(\.count).max()! + o.maxNewTokens)
         var rng = Xoshiro256(seed: o.seed)
-        var done = [Bool](repeating: false, count: B)
-        var next = [Int32](repeating: 0, count: B)
-        var pos = [Int32](repeating: 0, count: B)
-        let P = params.pointer
-        // Pushes next[r] through the decoder blocks at position p and leaves the logits of rows r. Rows are
-        // independent, so each core takes a block of rows through the whole step (one fan-out per step).
-        func step(_ r: Range<Int>, p: Int, next: UnsafePointer<Int32>, pos: UnsafePointer<Int32>) {
-            let n = r.count, lo = r.lowerBound
-            let b = block.offset(rows: lo, perRow: perRow)
-            let view = KVCacheStep(cache: cache, firstRow: lo, position: p, rowStarts: rowStart, heads: H, scores: scores)
-            embeddingForward(b.input, next + lo, P + layout.embed, N: n, C: C)
-            for l in 0..<L { decoderBlock(l, b, rows: n, positions: pos + lo, attention: .cached(view)) }
-            rmsnormForward(ln + lo * C, rstd + lo, b.output, P + layout.finalNorm, N: n, C: C, eps: c.rmsNormEps)
-            matmulForward(logits + lo * V, ln + lo * C, P + layout.lmHead, nil, N: n, C: C, OC: V)
+        var waiting = 0
+        func admit() {
+            var admitted: [(slot: Int, prompt: Int)] = []
+            while waiting < B, let slot = batch.freeSlot() {
+                batch.occupy(slot, row: waiting); admitted.append((slot, source[waiting])); waiting += 1
+            }
+            batch.prefillLogits(admitted)
         }
-        for stepIndex in 0..<o.maxNewTokens {
-            // One uniform per row in row order, then the rows sampled on every core.
-            let draws = (0..<B).map { _ in o.temperature > 0 ? rng.uniform() : 0 }
-            var picks = [(Int32, Float)](repeating: (0, 0), count: B)
-            picks.withUnsafeMutableBufferPointer { pk in
-                Parallel.ranges(B, minChunk: 4) { r in
-                    let scratch = UnsafeMutablePointer<Float>.allocate(capacity: V)
-                    defer { scratch.deallocate() }
-                    for b in r { pk[b] = sampleLogits(logits + b * V, V: V, options: o, u: draws[b], scratch: scratch) }
-                }
+        admit()
+        while batch.hasActiveRows {
+            for slot in batch.slotsWithLogits() {
+                let b = batch.row[slot]
+                let (tok, lp) = sampleRow(batch.logits(slot), V: c.vocabSize, options: o, rng: &rng)
+                result.tokens[b].append(tok); result.logprobs[b].append(lp)
+                let keep = onToken?(b, tok) ?? true
+                if o.stopTokens.contains(tok) || !keep { result.finish[b] = .stop; batch.free(slot) }
+                else if result.tokens[b].count == o.maxNewTokens { batch.free(slot) }
+                else { batch.feed(slot, token: tok) }
             }
-            for b in 0..<B {
-                let (tok, lp) = picks[b]
-                next[b] = tok
-                if !done[b] {
-                    result.tokens[b].append(tok); result.logprobs[b].append(lp)
-                    if o.stopTokens.contains(tok) { done[b] = true; result.finish[b] = .stop }
-                }
-            }
-            if stepIndex == o.maxNewTokens - 1 || done.allSatisfy({ $0 }) { break }
-            let p = Tp + stepIndex
-            for b in 0..<B { pos[b] = Int32(p - rowStart[b]) }
-            next.withUnsafeBufferPointer { nx in
-                pos.withUnsafeBufferPointer { ps in
-                    Parallel.ranges(B, minChunk: decodeRowsPerCore) { r in step(r, p: p, next: nx.baseAddress!, pos: ps.baseAddress!) }
-                }
-            }
+            admit()
+            batch.step()
         }
-        withExtendedLifetime(blockStorage) {}
-        forwardDone = false
         return result
+    }
+
+    /// Samples one token from logits[V]; returns it and its behaviour log-prob.
+    func sampleRow(_ logits: UnsafePointer<Float>, V: Int, options o: SamplingOptions, rng: inout Xoshiro256) -> (Int32, Float) {
+        let u = o.temperature > 0 ? rng.uniform() : 0
+        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: V)
+        defer { scratch.deallocate() }
+        return sampleLogits(logits, V: V, options: o, u: u, scratch: scratch)
     }
 }

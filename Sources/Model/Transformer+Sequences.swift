@@ -1,12 +1,11 @@
-// Variable-length sequences for the RL roles: right-pads a list of token rows into one [B, T] batch,
-// returns next-token log-probs (and entropies) per row, and maps per-row gradients back for the
+// Variable-length sequences for the RL roles, packed one after another (ragged rows: no padding is
+// computed): next-token log-probs (and entropies) per row, and per-row gradients mapped back for the
 // backward. Row r of length n scores the targets tokens[s + 1 ..< n] from s = scoreFrom[r] (0 by default):
 // element i scores tokens[s + i + 1] given tokens[0...s + i]. Only those positions go through the
 // vocabulary-wide head: their rows of the final normed hidden state are gathered into a compact [M, C]
-// block, the head runs on it, and its gradient is scattered back (zero at every other position, padding
-// included), so prompt and padding positions cost no head work and never influence the parameters.
-// The head's vocabulary chunks are those of the full [B·T] batch, so each scored value is the one
-// `logProbs` gives at that position.
+// block, the head runs on it, and its gradient is scattered back (zero at every other position), so
+// prompt positions cost no head work and never influence the parameters. The head's vocabulary chunks
+// are those of the whole batch, so each scored value is the one `logProbs` gives at that position.
 import Foundation
 
 extension Transformer {
@@ -15,7 +14,7 @@ extension Transformer {
     /// (in RL: the prompt length − 1, so only response tokens are scored); 0 ≤ scoreFrom[r] < rows[r].count.
     /// Keeps the batch for `backwardSequences`.
     public func sequenceLogProbs(_ rows: [[Int32]], scoreFrom: [Int]? = nil, temperature: Float = 1,
-                                 withEntropy: Bool = false, padId: Int32 = 0) throws -> (logp: [[Float]], entropy: [[Float]]?) {
+                                 withEntropy: Bool = false) throws -> (logp: [[Float]], entropy: [[Float]]?) {
         guard !config.scalarHead else { throw ModelError.invalidInput("scalar-head model has no log-probs") }
         guard !rows.isEmpty, rows.allSatisfy({ $0.count >= 2 }) else {
             throw ModelError.invalidInput("every sequence needs at least 2 tokens")
@@ -34,19 +33,17 @@ extension Transformer {
                 throw ModelError.invalidInput("row \(r): token id \(bad) outside vocabulary 0..<\(V)")
             }
         }
-        let T = rows.map { $0.count - 1 }.max()!, B = rows.count
-        var inputs = [Int32](repeating: padId, count: B * T)
+        try forward(packed: rows.map { Array($0.dropLast()) })
+        let segments = attention.segments, tokenRows = acts.B * acts.T
         var index: [Int] = [], compactTargets: [Int32] = []
         for (b, r) in rows.enumerated() {
-            for t in 0..<(r.count - 1) { inputs[b * T + t] = r[t] }
-            for t in from[b]..<(r.count - 1) { index.append(b * T + t); compactTargets.append(r[t + 1]) }
+            for t in from[b]..<(r.count - 1) { index.append(segments[b].offset + t); compactTargets.append(r[t + 1]) }
         }
-        try forward(tokens: inputs, batch: B, seqLen: T)
         let M = index.count, C = config.hiddenSize
         var lp = [Float](repeating: 0, count: M)
         var ent: [Float]? = withEntropy ? [Float](repeating: 0, count: M) : nil
         if M > 0 {
-            let a = acts, chunk = vocabChunk(N: B * T, V: V)
+            let a = acts, chunk = vocabChunk(N: tokenRows, V: V)
             gatherRows(a.dX, a.lnf, index, C: C)
             compactTargets.withUnsafeBufferPointer { tg in
                 lp.withUnsafeMutableBufferPointer { lpp in
@@ -73,32 +70,35 @@ extension Transformer {
         return (split(lp), ent.map(split))
     }
 
-    /// Backward after `sequenceLogProbs` from per-row dL/dlogp (and dL/dentropy), shaped like its output.
+    /// Backward after `sequenceLogProbs` from per-row dL/dlogp (and dL/dentropy), shaped like its output
+    /// (a row may be shorter: the missing tail has zero gradient).
     public func backwardSequences(dLogp: [[Float]], dEntropy: [[Float]]? = nil) throws {
-        let B = acts.B, T = acts.T, M = headRows.count
+        let segments = attention.segments, B = segments.count, tokenRows = acts.B * acts.T, M = headRows.count
         guard headDone, !config.scalarHead, targets.count == M else {
             throw ModelError.invalidInput("call sequenceLogProbs before backwardSequences")
         }
         guard dLogp.count == B, dEntropy == nil || dEntropy!.count == B else {
             throw ModelError.invalidInput("gradient has \(dLogp.count) rows, expected \(B)")
         }
-        // Row b's entries are the consecutive run of `headRows` that lies in b·T..<(b + 1)·T.
-        var counts = [Int](repeating: 0, count: B)
-        for n in headRows { counts[n / T] += 1 }
+        // Row b's entries are the consecutive run of `headRows` inside its segment.
+        var counts = [Int](repeating: 0, count: B), k = 0
+        for (b, seg) in segments.enumerated() {
+            while k < M && headRows[k] < seg.offset + seg.length { counts[b] += 1; k += 1 }
+        }
         func flatten(_ g: [[Float]], _ what: String) throws -> [Float] {
             var out: [Float] = []
             out.reserveCapacity(M)
             for (b, row) in g.enumerated() {
-                guard row.count == counts[b] else {
-                    throw ModelError.invalidInput("\(what) row \(b) has \(row.count) entries, expected \(counts[b])")
+                guard row.count <= counts[b] else {
+                    throw ModelError.invalidInput("\(what) row \(b) has \(row.count) entries, more than its \(counts[b])")
                 }
-                out += row
+                out += row + [Float](repeating: 0, count: counts[b] - row.count)
             }
             return out
         }
         let gl = try flatten(dLogp, "gradient"), ge = try dEntropy.map { try flatten($0, "entropy gradient") }
         guard M > 0 else { return }
-        let a = acts, C = config.hiddenSize, V = config.vocabSize, chunk = vocabChunk(N: B * T, V: V)
+        let a = acts, C = config.hiddenSize, V = config.vocabSize, chunk = vocabChunk(N: tokenRows, V: V)
         gatherRows(a.dX, a.lnf, headRows, C: C)
         targets.withUnsafeBufferPointer { tg in
             gl.withUnsafeBufferPointer { g in
@@ -110,32 +110,42 @@ extension Transformer {
                 if let ge { ge.withUnsafeBufferPointer { run($0.baseAddress!) } } else { run(nil) }
             }
         }
-        a.dLn.update(repeating: 0, count: B * T * C)
+        a.dLn.update(repeating: 0, count: tokenRows * C)
         scatterRows(a.dLn, a.proj, headRows, C: C)
         trunkBackward()
     }
 
     /// Scalar-head values at every position of each row (row r gets rows[r].count values): the critic
     /// reads them per token, the reward model at a row's last token. Keeps the batch for the backward.
-    public func sequenceValues(_ rows: [[Int32]], padId: Int32 = 0) throws -> [[Float]] {
+    public func sequenceValues(_ rows: [[Int32]]) throws -> [[Float]] {
         guard !rows.isEmpty, rows.allSatisfy({ !$0.isEmpty }) else { throw ModelError.invalidInput("empty sequence") }
-        let T = rows.map(\.count).max()!, B = rows.count
-        var inputs = [Int32](repeating: padId, count: B * T)
-        for (b, r) in rows.enumerated() { for (t, x) in r.enumerated() { inputs[b * T + t] = x } }
-        try forward(tokens: inputs, batch: B, seqLen: T)
-        let v = try values()
-        return rows.enumerated().map { b, r in Array(v[b * T..<b * T + r.count]) }
+        try forward(packed: rows)
+        return splitBySequence(try values())
     }
 
     /// Backward after `sequenceValues` from per-row dL/dvalue, shaped like its output.
     public func backwardSequenceValues(_ dValues: [[Float]]) throws {
-        let B = acts.B, T = acts.T
-        guard dValues.count == B else { throw ModelError.invalidInput("gradient has \(dValues.count) rows, expected \(B)") }
-        var flat = [Float](repeating: 0, count: B * T)
-        for (b, row) in dValues.enumerated() {
-            guard row.count <= T else { throw ModelError.invalidInput("gradient row \(b) longer than \(T)") }
-            for (t, v) in row.enumerated() { flat[b * T + t] = v }
+        try backwardValues(dValues: try joinBySequence(dValues))
+    }
+
+    /// Per-token values of the last forward, one array per sequence.
+    func splitBySequence(_ flat: [Float]) -> [[Float]] {
+        attention.segments.map { Array(flat[$0.offset..<$0.offset + $0.length]) }
+    }
+
+    /// Per-sequence values laid out as the last forward's token rows (zeros where a row is short).
+    func joinBySequence(_ rows: [[Float]]) throws -> [Float] {
+        let segments = attention.segments
+        guard rows.count == segments.count else {
+            throw ModelError.invalidInput("gradient has \(rows.count) rows, expected \(segments.count)")
         }
-        try backwardValues(dValues: flat)
+        var out = [Float](repeating: 0, count: acts.B * acts.T)
+        for (b, (row, seg)) in zip(rows, segments).enumerated() {
+            guard row.count <= seg.length else {
+                throw ModelError.invalidInput("gradient row \(b) has \(row.count) entries, more than its \(seg.length)")
+            }
+            for (t, v) in row.enumerated() { out[seg.offset + t] = v }
+        }
+        return out
     }
 }

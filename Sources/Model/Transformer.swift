@@ -22,7 +22,8 @@ public final class Transformer: @unchecked Sendable {
     var acts = Activations()
     var tokens: [Int32] = []
     var positions: [Int32] = []
-    var starts: [Int] = []
+    /// The sequences of the last forward (for the backward's attention).
+    var attention = AttentionShape(B: 0, T: 0, H: 1, KV: 1, D: 2)
     var targets: [Int32] = []
     /// Positions (b·T + t) whose rows `sequenceLogProbs` sent through the head, in order.
     var headRows: [Int] = []
@@ -41,7 +42,8 @@ public final class Transformer: @unchecked Sendable {
         layout = ParameterLayout(config: config)
         params = FloatBuffer(count: layout.totalCount)
         grads = FloatBuffer(count: layout.totalCount)
-        rope = RopeTable(headDim: config.headDim, maxPos: config.maxPositionEmbeddings, theta: config.ropeTheta)
+        rope = RopeTable(headDim: config.headDim, maxPos: config.maxPositionEmbeddings, theta: config.ropeTheta,
+                         scaling: config.ropeScaling)
     }
 
     /// Number of parameters.

@@ -41,7 +41,13 @@ struct RoleConfigOptions: ParsableArguments {
 
 /// Loads a policy checkpoint with a one-line error that says how to make one.
 func loadPolicy(_ path: String, key: String) throws -> Transformer {
-    do { return try Transformer.load(directory: URL(fileURLWithPath: path)) } catch {
+    try loadPolicyCheckpoint(path, key: key).model
+}
+
+/// Loads a policy checkpoint and what its directory holds besides the weights (for the checkpoints a
+/// trainer writes), with a one-line error that says how to make one.
+func loadPolicyCheckpoint(_ path: String, key: String) throws -> (model: Transformer, source: CheckpointSource) {
+    do { return try Transformer.loadCheckpoint(directory: URL(fileURLWithPath: path)) } catch {
         throw RoleCommandError("\(key) \(path): cannot load the checkpoint (\(error)); make one with `rpp sft --out \(path)`")
     }
 }

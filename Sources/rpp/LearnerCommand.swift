@@ -34,7 +34,7 @@ struct LearnerCommand: AsyncParsableCommand {
         do { try RunMetrics.check(directory: config.runDirectory, resume: resume) } catch {
             throw RoleCommandError("\(error)")
         }
-        let model = try loadPolicy(config.model.initPath, key: "model.init")
+        let (model, source) = try loadPolicyCheckpoint(config.model.initPath, key: "model.init")
         try preflight(config, policy: model.config, context: "learner")
         var settings: LearnerSettings
         do {
@@ -49,7 +49,7 @@ struct LearnerCommand: AsyncParsableCommand {
             do { return try Recorder(directory: URL(fileURLWithPath: dir), config: config) } catch { throw RoleCommandError("--record: \(error)") }
         }
         let learner: Learner
-        do { learner = try Learner(settings: settings, model: model, codec: codec) } catch {
+        do { learner = try Learner(settings: settings, model: model, source: source, codec: codec) } catch {
             throw RoleCommandError("learner cannot listen on \(settings.endpoints.control): \(error)")
         }
         do { try learner.trainer.prepareCritic() } catch {   // PPO: model.critic_init, before any work is handed out

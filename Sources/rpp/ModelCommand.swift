@@ -7,8 +7,8 @@ import Model
 struct ModelCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "model",
-        abstract: "Bring models into rpp's Hugging Face checkpoint format.",
-        subcommands: [ImportGGUFCommand.self])
+        abstract: "Bring models into rpp's Hugging Face checkpoint format, and convert checkpoints between dtypes.",
+        subcommands: [ImportGGUFCommand.self, ConvertModelCommand.self])
 }
 
 /// `rpp model import-gguf FILE --out DIR`: a GGUF file (llama.cpp) as a Hugging Face directory.

@@ -76,7 +76,7 @@ struct RMTrainCommand: ParsableCommand {
             try p.map { let r = try encoder.rows($0); return TokenPair(chosen: r.chosen, rejected: r.rejected) }
         }
         let trainRows = try tokens(train), heldRows = try tokens(held)
-        let model = try makeModel()
+        let (model, source) = try makeModel()
         print("rm-train: \(model.parameterCount) parameters (\(initFrom.map { "from \($0)" } ?? "from scratch")), "
               + "\(train.count) training pairs, \(held.count) held-out pairs, \(steps) steps of \(batch) pairs, lr \(lr)")
         var o = RMTrainOptions()
@@ -84,7 +84,7 @@ struct RMTrainCommand: ParsableCommand {
         o.weightDecay = weightDecay
         let r = try trainRewardModel(model, train: trainRows, heldout: heldRows, options: o) { print($0); fflush(nil) }
         let dir = URL(fileURLWithPath: out)
-        try model.save(directory: dir)
+        try model.save(directory: dir, source: source)
         try r.stats.save(directory: dir)
         let summary = String(format: "{\"steps\":%d,\"initial_heldout_accuracy\":%.4f,\"heldout_accuracy\":%.4f,"
                              + "\"train_accuracy\":%.4f,\"train_loss\":%.4f,\"reward_mean\":%.5f,\"reward_std\":%.5f,"
@@ -122,10 +122,14 @@ struct RMTrainCommand: ParsableCommand {
         return generated
     }
 
-    /// A scalar-head model from the SFT checkpoint or from scratch.
-    private func makeModel() throws -> Transformer {
+    /// A scalar-head model from the SFT checkpoint (with what its directory holds besides the weights) or from
+    /// scratch.
+    private func makeModel() throws -> (Transformer, CheckpointSource?) {
         if let initFrom {
-            do { return try RewardModel.fromLanguageModel(try Transformer.load(directory: URL(fileURLWithPath: initFrom))) } catch {
+            do {
+                let (lm, source) = try Transformer.loadCheckpoint(directory: URL(fileURLWithPath: initFrom))
+                return (try RewardModel.fromLanguageModel(lm), source)
+            } catch {
                 throw ServerCommandError("--init \(initFrom): \(error)")
             }
         }
@@ -136,7 +140,7 @@ struct RMTrainCommand: ParsableCommand {
                                                         numHeads: heads, vocabSize: 16, maxPositionEmbeddings: 64,
                                                         scalarHead: true))
         model.initializeWeights(seed: seed)
-        return model
+        return (model, nil)
     }
 
     private func write(_ text: String, to path: String) throws {

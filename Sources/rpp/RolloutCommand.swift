@@ -20,6 +20,8 @@ struct RolloutCommand: AsyncParsableCommand {
     @OptionGroup var options: RoleConfigOptions
     @Option(help: "Learner base address (overrides cluster.learner), like tcp://127.0.0.1:5600.") var learner: String?
     @Option(help: "Worker id (default rollout-HOST-PID).") var id: String?
+    @Option(help: "Samples decoded at a time (default: a whole unit); the others take the slots of samples that stop.")
+    var maxBatch: Int = 0
 
     func run() async throws {
         OpenBLASTuning.reexecWithAVX512KernelsIfNeeded()
@@ -39,6 +41,8 @@ struct RolloutCommand: AsyncParsableCommand {
                                        reference: config.cluster.reference, useReference: config.kl.coef > 0)
         settings.heartbeatSeconds = config.cluster.heartbeatSeconds
         settings.requestTimeoutSeconds = config.cluster.requestTimeoutSeconds
+        guard (0...65_536).contains(maxBatch) else { throw RoleCommandError("--max-batch \(maxBatch) must be in [0, 65536]") }
+        settings.maxBatch = maxBatch
         let codec: FrameCodec
         do { codec = try LearnerSettings.codec(cluster: config.cluster) } catch {
             throw RoleCommandError("cluster.key_file: \(error)")

@@ -89,34 +89,35 @@ final class KernelGradientTests: XCTestCase {
     }
 
     func testAttentionGradients() {
-        // Without padding, and with the second row's first two positions padding.
-        for starts in [[], [0, 2]] {
+        // A [2, 5] batch without padding, with the second row's first two positions padding, and three
+        // packed sequences of lengths 3, 5 and 2.
+        let shapes = [AttentionShape(B: 2, T: 5, H: 4, KV: 2, D: 4), AttentionShape(B: 2, T: 5, H: 4, KV: 2, D: 4, starts: [0, 2]),
+                      AttentionShape(lengths: [3, 5, 2], H: 4, KV: 2, D: 4)]
+        for s in shapes {
             var rng = Xoshiro256(seed: 6)
-            let s = AttentionShape(B: 2, T: 5, H: 4, KV: 2, D: 4, starts: starts)
-            let N = s.B * s.T
+            let N = s.segments.reduce(0) { $0 + $1.length }
             let q = buf(randomFloats(N * s.qd, &rng)), k = buf(randomFloats(N * s.kvd, &rng)), v = buf(randomFloats(N * s.kvd, &rng))
             let r = randomFloats(N * s.qd, &rng)
-            var out = [Float](repeating: 0, count: N * s.qd), stats = [Float](repeating: 0, count: s.statsCount)
+            var out = [Float](repeating: 0, count: N * s.qd), stats = [Float](repeating: 0, count: N * s.H * 2)
             func loss() -> Double { attentionForward(&out, &stats, q.pointer, k.pointer, v.pointer, s); return dot(r, out) }
             _ = loss()
-            // Causality: out at each row's first real position equals v there, in the head's kv group.
-            for b in 0..<s.B {
-                let t0 = b * s.T + s.start(b)
+            // Causality: out at each sequence's first real position equals v there, in the head's kv group.
+            for seg in s.segments {
+                let t0 = seg.offset + seg.start
                 for h in 0..<s.H { for d in 0..<s.D {
                     XCTAssertEqual(out[t0 * s.qd + h * s.D + d], v.pointer[t0 * s.kvd + (h / s.group) * s.D + d], accuracy: 1e-6)
                 } }
             }
+            let padded = s.segments.contains { $0.start > 0 }
             // A padding query outputs zero.
-            if !starts.isEmpty { XCTAssertEqual(out[(s.T + 1) * s.qd..<(s.T + 2) * s.qd].map(abs).max(), 0) }
+            if padded { XCTAssertEqual(out[6 * s.qd..<7 * s.qd].map(abs).max(), 0) }
             var dq = [Float](repeating: 0, count: N * s.qd), dk = [Float](repeating: 0, count: N * s.kvd)
             var dv = [Float](repeating: 0, count: N * s.kvd)
             attentionBackward(&dq, &dk, &dv, r, stats, q.pointer, k.pointer, v.pointer, s)
             checkGradient("attn.dq", x: q.pointer, count: q.count, analytic: dq, loss: loss)
             checkGradient("attn.dk", x: k.pointer, count: k.count, analytic: dk, loss: loss)
             checkGradient("attn.dv", x: v.pointer, count: v.count, analytic: dv, loss: loss)
-            if !starts.isEmpty {
-                XCTAssertEqual(dk[s.T * s.kvd..<(s.T + 2) * s.kvd].map(abs).max(), 0, "padding keys get no gradient")
-            }
+            if padded { XCTAssertEqual(dk[5 * s.kvd..<7 * s.kvd].map(abs).max(), 0, "padding keys get no gradient") }
         }
     }
 

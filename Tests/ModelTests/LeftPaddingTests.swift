@@ -11,7 +11,10 @@ final class LeftPaddingTests: XCTestCase {
     /// Three sequences of different lengths.
     static let rows: [[Int32]] = [[3, 7, 1, 9, 4, 4, 2], [5, 11], [8, 2, 6, 12, 0]]
 
-    func model() throws -> Transformer {
+    func model() throws -> Transformer { try Self.makeModel() }
+
+    /// A small Qwen2 model with random weights and biases.
+    static func makeModel() throws -> Transformer {
         let m = try Transformer(config: Self.config)
         m.initializeWeights(seed: 5, std: 0.3)
         for s in m.layout.specs where s.name.hasSuffix(".bias") {

@@ -77,4 +77,33 @@ final class SamplingTests: XCTestCase {
         XCTAssertThrowsError(try m.generate(prompts: [[1, 2], [1]], options: SamplingOptions(maxNewTokens: 2)))
         XCTAssertThrowsError(try m.generate(prompts: [[1, 2]], options: SamplingOptions(maxNewTokens: 20)))
     }
+
+    /// Continuous batching: with at most 3 rows decoding at a time, waiting rows take the slots of rows that
+    /// stop, and every row still computes what a full forward over its own tokens computes.
+    func testWaitingRowsTakeFreedSlots() throws {
+        let m = try model(bias: true)
+        let rows: [[Int32]] = (0..<10).map { (r: Int) -> [Int32] in
+            (0..<(2 + r % 4)).map { (i: Int) -> Int32 in Int32((i * 5 + r) % 11) }
+        }
+        let padded = LeftPadded(rows, padId: 0)
+        let greedy = SamplingOptions(temperature: 0, maxNewTokens: 6, stopTokens: [2, 7])
+        var limited = greedy; limited.maxBatch = 3
+        let all = try m.generate(prompts: padded.rows, options: greedy, starts: padded.starts)
+        let few = try m.generate(prompts: padded.rows, options: limited, starts: padded.starts)
+        XCTAssertEqual(few.tokens, all.tokens)
+        XCTAssertEqual(few.finish, all.finish)
+        XCTAssertGreaterThan(few.finish.filter { $0 == .stop }.count, 0, "some rows stop early and free their slot")
+        var sampled = SamplingOptions(temperature: 1, maxNewTokens: 6, stopTokens: [2, 7], seed: 3, maxBatch: 3)
+        let g = try m.generate(prompts: padded.rows, options: sampled, starts: padded.starts)
+        XCTAssertEqual(try m.generate(prompts: padded.rows, options: sampled, starts: padded.starts).tokens, g.tokens)
+        for (b, p) in rows.enumerated() {
+            let seq = p + g.tokens[b], n = g.tokens[b].count
+            XCTAssertTrue(g.finish[b] == .stop ? [2, 7].contains(seq.last!) : n == 6)
+            if seq.count < 2 { continue }
+            let lp = try m.sequenceLogProbs([seq]).logp[0]
+            for i in 0..<n { XCTAssertEqual(g.logprobs[b][i], lp[p.count - 1 + i], accuracy: 1e-4, "row \(b) token \(i)") }
+        }
+        sampled.maxBatch = -1
+        XCTAssertThrowsError(try m.generate(prompts: padded.rows, options: sampled, starts: padded.starts))
+    }
 }

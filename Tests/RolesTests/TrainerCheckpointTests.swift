@@ -33,4 +33,45 @@ final class TrainerCheckpointTests: XCTestCase {
             XCTAssertTrue("\(error)".contains("critic"), "\(error)")
         }
     }
+
+    /// A trainer started from a Hugging Face directory writes checkpoints that keep its config.json fields and
+    /// its tokenizer files, for the policy and for the PPO critic made from it; a resumed trainer keeps them too.
+    func testCheckpointsKeepTheStartingDirectorysFiles() throws {
+        let fixture = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Fixtures/model/llama-companions")
+        let dir = URL(fileURLWithPath: NSTemporaryDirectory() + "rpp-trainer-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        var c = RunConfig()
+        c.algorithm.rolloutBatch = 4; c.algorithm.samplesPerPrompt = 4
+        c.algorithm.trainBatch = 16; c.algorithm.microBatch = 16
+        c.algorithm.estimator = .ppo
+        let settings = try LearnerSettings(config: c, endpoints: .inproc("unused"))
+        let (model, source) = try Transformer.loadCheckpoint(directory: fixture)
+        try Trainer(settings: settings, model: model, source: source).save(directory: dir.appendingPathComponent("a"))
+        func config(_ path: String) throws -> [String: Any] {
+            let data = try Data(contentsOf: dir.appendingPathComponent(path + "/config.json"))
+            return try JSONSerialization.jsonObject(with: data) as! [String: Any]
+        }
+        for path in ["a", "a/critic"] {
+            let cfg = try config(path)
+            XCTAssertEqual(cfg["eos_token_id"] as? [Int], [2, 0], path)
+            XCTAssertEqual(cfg["rpp_fixture_note"] as? String, "caf\u{e9} \u{2713} \"quoted\"", path)
+            XCTAssertEqual(cfg["dtype"] as? String, "float32", path)
+            for name in ["tokenizer.json", "chat_template.jinja", "generation_config.json"] {
+                XCTAssertEqual(try Data(contentsOf: dir.appendingPathComponent(path + "/" + name)),
+                               try Data(contentsOf: fixture.appendingPathComponent(name)), path + "/" + name)
+            }
+        }
+        XCTAssertEqual(try config("a")["architectures"] as? [String], ["LlamaForCausalLM"])
+        XCTAssertEqual(try config("a/critic")["architectures"] as? [String], ["LlamaForSequenceClassification"])
+        // Resumed from the checkpoint (as `rpp replay` loads start/), the next checkpoint keeps the same files.
+        let (resumedModel, resumedSource) = try Transformer.loadCheckpoint(directory: dir.appendingPathComponent("a"))
+        let resumed = Trainer(settings: settings, model: resumedModel, source: resumedSource)
+        try resumed.restore(directory: dir.appendingPathComponent("a"))
+        try resumed.save(directory: dir.appendingPathComponent("b"))
+        for path in ["config.json", "tokenizer.json", "critic/config.json", "critic/tokenizer_config.json"] {
+            XCTAssertEqual(try Data(contentsOf: dir.appendingPathComponent("b/" + path)),
+                           try Data(contentsOf: dir.appendingPathComponent("a/" + path)), path)
+        }
+    }
 }

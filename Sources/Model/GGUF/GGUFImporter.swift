@@ -75,7 +75,8 @@ public struct GGUFImporter {
                               ropeTheta: try float("rope.freq_base", 10000),
                               tieWordEmbeddings: f.tensor(named: "output.weight") == nil,
                               maxPositionEmbeddings: context,
-                              attentionBias: a == "qwen2" || f.tensor(named: "blk.0.attn_q.bias") != nil)
+                              attentionBias: a == "qwen2" || f.tensor(named: "blk.0.attn_q.bias") != nil,
+                              attentionOutputBias: false)
         do { try cfg.validate() } catch { throw GGUFError(.unsupported, "the file's hyper-parameters: \(error)") }
         return cfg
     }

@@ -24,23 +24,34 @@ public final class Critic: @unchecked Sendable {
     public let model: Transformer
     /// Its AdamW.
     let optimizer: AdamW
+    /// The config.json and companion files its checkpoints keep: `model.critic_init`'s, else the policy's.
+    public let source: CheckpointSource?
 
-    /// Wraps a scalar-head model and its optimiser.
-    public init(model: Transformer, optimizer: AdamW) throws(RolesError) {
+    /// Wraps a scalar-head model and its optimiser; `source` is what its checkpoints keep of the directory it
+    /// came from.
+    public init(model: Transformer, optimizer: AdamW, source: CheckpointSource? = nil) throws(RolesError) {
         guard model.config.scalarHead else {
             throw RolesError(.invalidConfig, "the critic needs a scalar-head model (score.weight); got a language model")
         }
         self.model = model
         self.optimizer = optimizer
+        self.source = source
     }
 
-    /// The critic of a PPO run: from `model.critic_init` when set, else `policy` (its starting weights) with a
-    /// zero scalar head; AdamW as `optim` with the learning rate `algorithm.critic_lr` (default `optim.lr`).
-    public static func make(settings: LearnerSettings, policy: Transformer) throws -> Critic {
+    /// The critic of a PPO run: from `model.critic_init` when set, else `policy` (its starting weights, loaded
+    /// with `policySource`) with a zero scalar head; AdamW as `optim` with the learning rate
+    /// `algorithm.critic_lr` (default `optim.lr`).
+    public static func make(settings: LearnerSettings, policy: Transformer,
+                            policySource: CheckpointSource? = nil) throws -> Critic {
         let model: Transformer
+        var source = policySource
         if let path = settings.run.model.criticInit {
             let loaded: Transformer
-            do { loaded = try Transformer.load(directory: URL(fileURLWithPath: path)) } catch {
+            do {
+                let checkpoint = try Transformer.loadCheckpoint(directory: URL(fileURLWithPath: path))
+                loaded = checkpoint.model
+                source = checkpoint.source
+            } catch {
                 throw RolesError(.invalidConfig, "model.critic_init \(path): cannot load the checkpoint (\(error))")
             }
             guard loaded.config.vocabSize == policy.config.vocabSize else {
@@ -51,7 +62,7 @@ public final class Critic: @unchecked Sendable {
         } else {
             model = try RewardModel.fromLanguageModel(policy)
         }
-        return try Critic(model: model, optimizer: optimizer(settings: settings, model: model))
+        return try Critic(model: model, optimizer: optimizer(settings: settings, model: model), source: source)
     }
 
     /// The critic's AdamW: the `optim` settings at `algorithm.critic_lr` (default `optim.lr`).
@@ -112,9 +123,10 @@ public final class Critic: @unchecked Sendable {
         return varR > 0 ? 1 - varD / varR : 0
     }
 
-    /// Writes weights (HF safetensors), AdamW moments and step into `directory` (created).
+    /// Writes weights (HF safetensors, with `source`'s config.json fields and companion files), AdamW moments
+    /// and step into `directory` (created).
     public func save(directory: URL) throws {
-        try model.save(directory: directory)
+        try model.save(directory: directory, source: source)
         try model.saveTrainingState(optimizer, extra: ["role": "critic"], directory: directory)
     }
 

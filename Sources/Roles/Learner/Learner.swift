@@ -50,10 +50,12 @@ public final class Learner: @unchecked Sendable {
     /// Called with every complete rollout batch just before the update consumes it (`--record`).
     public var recordBatch: ((RolloutBatch, Trainer) throws -> Void)?
 
-    /// Binds every socket and starts serving control requests and deliveries; call `run()` to train.
-    public init(settings: LearnerSettings, model: Transformer, codec: FrameCodec) throws {
+    /// Binds every socket and starts serving control requests and deliveries; call `run()` to train. `source`
+    /// (from `Transformer.loadCheckpoint`) is what every checkpoint keeps of the policy's starting directory.
+    public init(settings: LearnerSettings, model: Transformer, source checkpointSource: CheckpointSource? = nil,
+                codec: FrameCodec) throws {
         self.settings = settings
-        trainer = Trainer(settings: settings, model: model)
+        trainer = Trainer(settings: settings, model: model, source: checkpointSource)
         source = try PromptSource(config: settings.run, splitSeed: settings.splitSeed)
         let c = settings.run.cluster
         let log = settings.log

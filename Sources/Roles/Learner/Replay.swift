@@ -39,7 +39,8 @@ public enum Replay {
         }
         let trainer: Trainer
         do {
-            trainer = Trainer(settings: settings, model: try Transformer.load(directory: start))
+            let loaded = try Transformer.loadCheckpoint(directory: start)
+            trainer = Trainer(settings: settings, model: loaded.model, source: loaded.source)
             try trainer.restore(directory: start)
         } catch {
             throw RecordingError(.malformed, "\(start.path): cannot load the starting state (\(error))")

@@ -12,6 +12,9 @@ public final class Trainer: @unchecked Sendable {
     public let settings: LearnerSettings
     /// The policy being trained.
     public let model: Transformer
+    /// The config.json and companion files (tokenizer, chat template...) of the directory the policy was loaded
+    /// from; every checkpoint keeps them (nil for a model made from scratch).
+    public let checkpointSource: CheckpointSource?
     /// The policy's AdamW.
     let optimizer: AdamW
     /// The PPO critic (nil unless the estimator is ppo); made by `prepareCritic()` (see Critic.swift).
@@ -25,10 +28,12 @@ public final class Trainer: @unchecked Sendable {
     /// The next work-unit id to hand out (with `iteration`, the data position of the run).
     public var nextUnitID: UInt64 = 1
 
-    /// A fresh trainer for `model` with the optimiser and KL controller the settings describe.
-    public init(settings: LearnerSettings, model: Transformer) {
+    /// A fresh trainer for `model` (loaded with `source`, if from a directory) with the optimiser and KL
+    /// controller the settings describe.
+    public init(settings: LearnerSettings, model: Transformer, source: CheckpointSource? = nil) {
         self.settings = settings
         self.model = model
+        checkpointSource = source
         optimizer = Self.makeOptimizer(settings: settings, model: model, lr: settings.run.optim.lr)
         klController = settings.rl.makeKLController()
     }
@@ -49,7 +54,7 @@ public final class Trainer: @unchecked Sendable {
     /// policy's current weights, so call it before the first update; `update` and `restore` call it too).
     public func prepareCritic() throws {
         guard settings.rl.estimator.needsCritic, critic == nil else { return }
-        critic = try Critic.make(settings: settings, policy: model)
+        critic = try Critic.make(settings: settings, policy: model, policySource: checkpointSource)
     }
 
     /// The β of the next update.
@@ -72,10 +77,11 @@ public final class Trainer: @unchecked Sendable {
     public var parametersSHA256: [UInt8] { WeightDigest.sha256(model.params.toArray()) }
 
     /// Writes weights (HF safetensors), optimiser moments and the trainer state into `directory`, and the
-    /// critic's into `directory/critic` (PPO).
+    /// critic's into `directory/critic` (PPO). config.json keeps the starting directory's fields and its
+    /// companion files are copied, so a checkpoint loads in transformers with its tokenizer.
     public func save(directory: URL) throws {
         try prepareCritic()   // a PPO checkpoint always holds its critic, even one saved before the first update
-        try model.save(directory: directory)
+        try model.save(directory: directory, source: checkpointSource)
         try critic?.save(directory: directory.appendingPathComponent(Self.criticDirectory))
         try model.saveTrainingState(optimizer, extra: [
             "iteration": "\(iteration)", "policy_version": "\(version)", "next_unit_id": "\(nextUnitID)",
@@ -96,11 +102,13 @@ public final class Trainer: @unchecked Sendable {
             }
             // The checkpoint's own critic (not model.critic_init, which a replaying machine may not have).
             if critic == nil {
-                let saved: Transformer
-                do { saved = try Transformer.load(directory: dir) } catch {
+                let saved: (model: Transformer, source: CheckpointSource)
+                do { saved = try Transformer.loadCheckpoint(directory: dir) } catch {
                     throw RolesError(.invalidConfig, "critic checkpoint \(dir.path): \(error)")
                 }
-                critic = try Critic(model: saved, optimizer: Critic.optimizer(settings: settings, model: saved))
+                critic = try Critic(model: saved.model,
+                                    optimizer: Critic.optimizer(settings: settings, model: saved.model),
+                                    source: saved.source)
             }
             try critic!.restore(directory: dir)
         }

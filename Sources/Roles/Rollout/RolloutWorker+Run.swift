@@ -74,7 +74,7 @@ extension RolloutWorker {
         do {
             g = try model.generate(prompts: batch.rows, options: SamplingOptions(
                 temperature: s.temperature, topP: s.topP, topK: s.topK, maxNewTokens: s.maxNewTokens,
-                stopTokens: Set(s.stopTokens), seed: seed), starts: batch.starts)
+                stopTokens: Set(s.stopTokens), seed: seed, maxBatch: settings.maxBatch), starts: batch.starts)
         } catch { throw StageError(stage: .sample, underlying: error) }
         var rollouts: [Rollout] = []
         for (b, tokens) in g.tokens.enumerated() {

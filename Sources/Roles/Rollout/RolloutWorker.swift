@@ -22,6 +22,8 @@ public struct RolloutSettings: Sendable {
     public var heartbeatSeconds: Double = 1
     /// Deadline of one request in seconds.
     public var requestTimeoutSeconds: Double = 30
+    /// Samples decoded at a time (0: a whole unit); the others wait for the slot of a sample that stops.
+    public var maxBatch = 0
     /// Logs one line.
     public var log: @Sendable (String) -> Void = { print($0); fflush(nil) }
 
