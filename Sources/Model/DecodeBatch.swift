@@ -19,6 +19,8 @@ struct DecodeBatch {
     private let block: BlockBuffers, storage: FloatBuffer, scratch: FloatBuffer
     private let ln: FloatPointer, rstd: FloatPointer, stepLogits: FloatPointer, admitLogits: FloatPointer
     private let scores: FloatPointer
+    /// V floats for `sampleLogits`, reused by every sampled token.
+    let sampleScratch: FloatPointer
 
     init(model: Transformer, prompts: [(offset: Int, length: Int)], rows: Int, slots: Int, capacity: Int) {
         let c = model.config, C = c.hiddenSize, V = c.vocabSize
@@ -27,9 +29,10 @@ struct DecodeBatch {
         row = [Int](repeating: -1, count: slots); index = [Int](repeating: 0, count: slots)
         next = [Int32](repeating: 0, count: slots); ready = [UnsafePointer<Float>?](repeating: nil, count: slots)
         (block, storage) = BlockBuffers.scratch(config: c, rows: slots)
-        scratch = FloatBuffer(count: slots * (C + 1 + 2 * V + c.numHeads * capacity))
+        scratch = FloatBuffer(count: slots * (C + 1 + 2 * V + c.numHeads * capacity) + V)
         ln = scratch.pointer; rstd = ln + slots * C; stepLogits = rstd + slots; admitLogits = stepLogits + slots * V
         scores = admitLogits + slots * V
+        sampleScratch = scores + slots * c.numHeads * capacity
     }
 
     var hasActiveRows: Bool { row.contains { $0 >= 0 } }
@@ -91,6 +94,5 @@ struct DecodeBatch {
             }
         }
         for (i, slot) in slots.enumerated() { ready[slot] = UnsafePointer(logits + i * V); index[slot] += 1 }
-        withExtendedLifetime(storage) {}
     }
 }

@@ -4,8 +4,8 @@
 //   greedy (τ = 0): argmax, scored at τ = 1
 //   otherwise: p_j = exp(z_j / τ − lse), restricted to the top-k / top-p candidates when asked, and the
 //   token is the first j (candidates in order) where u · Σ p − Σ_{i ≤ j} p_i < 0, u uniform in [0, 1).
-// The behaviour log-prob is z_pick / τ − lse, the distribution before truncation. Rows are independent
-// given their u, so a batch's u are drawn in row order and the rows sampled on every core.
+// The behaviour log-prob is z_pick / τ − lse, the distribution before truncation. A row's token depends
+// only on its logits and its u, which the decode loop draws from the seeded RNG in slot order.
 import Foundation
 
 /// Samples one token from logits[V] with the uniform draw `u` (unused when greedy); returns it and its

@@ -101,7 +101,9 @@ extension Transformer {
         while batch.hasActiveRows {
             for slot in batch.slotsWithLogits() {
                 let b = batch.row[slot]
-                let (tok, lp) = sampleRow(batch.logits(slot), V: c.vocabSize, options: o, rng: &rng)
+                let u = o.temperature > 0 ? rng.uniform() : 0
+                let (tok, lp) = sampleLogits(batch.logits(slot), V: c.vocabSize, options: o, u: u,
+                                             scratch: batch.sampleScratch)
                 result.tokens[b].append(tok); result.logprobs[b].append(lp)
                 let keep = onToken?(b, tok) ?? true
                 if o.stopTokens.contains(tok) || !keep { result.finish[b] = .stop; batch.free(slot) }
@@ -112,13 +114,5 @@ extension Transformer {
             batch.step()
         }
         return result
-    }
-
-    /// Samples one token from logits[V]; returns it and its behaviour log-prob.
-    func sampleRow(_ logits: UnsafePointer<Float>, V: Int, options o: SamplingOptions, rng: inout Xoshiro256) -> (Int32, Float) {
-        let u = o.temperature > 0 ? rng.uniform() : 0
-        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: V)
-        defer { scratch.deallocate() }
-        return sampleLogits(logits, V: V, options: o, u: u, scratch: scratch)
     }
 }
