@@ -156,3 +156,9 @@ fuzz: deps
 
 clean:
 	rm -rf .build .build-fuzz
+
+# REINFORCE++ on the real SmolLM2-135M-Instruct (imported by `make smollm2` when missing) with the built-in chat
+# arithmetic task, on the same five local processes as `make run` (Deploy/smollm2.yaml). Not run by CI.
+.PHONY: run-smollm2
+run-smollm2: smollm2
+	Deploy/run-local.sh Deploy/smollm2.yaml $(ARGS)

@@ -5,7 +5,8 @@
 //   C shims (CNanomsg, CNanomsgShim, CZstd, COpenBLAS, CSupport)
 //     -> Wire (frames, protobuf, sockets)      Model (tensors, transformer, BLAS)
 //     -> RLCore (pure RL math, no sockets, no model)        RunKit (config, metrics files)
-//     -> Roles (learner, rollout, reward, reference)
+//     -> Roles (learner, rollout, reward, reference; a task is a protocol here)
+//     -> Tasks (the toy, chat arithmetic, datasets, verifiers, reward models)   Tokenizers, ChatTemplate
 //     -> Cluster (hosts file, starting, watching and stopping a cluster's processes)
 //     -> rpp (the one binary: roles and tools as subcommands)
 import PackageDescription
@@ -47,38 +48,41 @@ let package = Package(
         .target(name: "Tokenizers"),
         // Chat templates: a Jinja interpreter that renders as transformers' apply_chat_template does.
         .target(name: "ChatTemplate"),
-        // Tasks users bring: prompt datasets (JSONL / JSON lists with OpenRLHF's keys), chat-template prompts,
-        // and rule-based verifiers on decoded text.
-        .target(name: "Tasks", dependencies: ["ChatTemplate"]),
         // Run configuration (YAML), metrics sinks (JSONL, TensorBoard event files) and the SVG chart.
         .target(name: "RunKit", dependencies: [.product(name: "Yams", package: "Yams")]),
         // The roles of a cluster (learner, rollout, reward, reference): pure decision logic as value
         // types, and the thin shells that own sockets and threads.
         .target(name: "Roles", dependencies: ["Wire", "Model", "RLCore", "RunKit",
                                                .product(name: "Crypto", package: "swift-crypto")]),
+        // Tasks: what a run learns and how it is judged. The arithmetic toy, generated chat arithmetic and
+        // datasets users bring (JSONL / JSON lists with OpenRLHF's keys, chat templates), rule-based verifiers,
+        // reward models and remote rewards. The learner and the servers see them only through Roles' protocols.
+        .target(name: "Tasks", dependencies: ["Model", "Wire", "RunKit", "Roles", "Tokenizers", "ChatTemplate"]),
         // Operating a cluster: the hosts file, the state file, starting processes locally or through ssh or a
         // launcher prefix, status requests, scaling and stopping (`rpp cluster ...`).
         .target(name: "Cluster", dependencies: ["Wire", "RunKit", "Roles"]),
 
         .executableTarget(name: "rpp", dependencies: [
             "CSupport",
-            "Wire", "Model", "RLCore", "RunKit", "Roles", "Cluster", "Tokenizers", "ChatTemplate",
+            "Wire", "Model", "RLCore", "RunKit", "Roles", "Tasks", "Cluster", "Tokenizers", "ChatTemplate",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         // libFuzzer target for the frame decoder: built by `make fuzz` with -sanitize=fuzzer -DFUZZING;
         // a normal build makes a runner that replays input files through the same entry point.
         .executableTarget(name: "FuzzFrame", dependencies: ["Wire"]),
 
+        // Helpers shared by the test suites (a tiny HTTP server for remote rewards).
+        .target(name: "TestKit", path: "Tests/TestKit"),
         // Tests find Tests/Fixtures through #filePath.
         .testTarget(name: "WireTests", dependencies: ["Wire"]),
         .testTarget(name: "ModelTests", dependencies: ["Model"]),
         .testTarget(name: "RLCoreTests", dependencies: ["RLCore"]),
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers"]),
         .testTarget(name: "ChatTemplateTests", dependencies: ["ChatTemplate"]),
-        .testTarget(name: "TasksTests", dependencies: ["Tasks"]),
+        .testTarget(name: "TasksTests", dependencies: ["Tasks", "TestKit"]),
         .testTarget(name: "RunKitTests", dependencies: ["RunKit"]),
-        .testTarget(name: "RolesTests", dependencies: ["Roles"]),
+        .testTarget(name: "RolesTests", dependencies: ["Roles", "Tasks"]),
         .testTarget(name: "ClusterTests", dependencies: ["Cluster"]),
-        .testTarget(name: "CLITests", dependencies: ["rpp", "Model"]),
+        .testTarget(name: "CLITests", dependencies: ["rpp", "Model", "TestKit"]),
     ]
 )

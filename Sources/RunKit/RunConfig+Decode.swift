@@ -32,8 +32,26 @@ extension RunConfig.DataSection {
         train = try r.optionalString("train")
         validation = try r.optionalString("validation")
         test = try r.optionalString("test")
+        inputKey = try r.string("input_key", d.inputKey)
+        labelKey = try r.string("label_key", d.labelKey)
+        applyChatTemplate = try r.bool("apply_chat_template", d.applyChatTemplate)
+        systemPrompt = try r.optionalString("system_prompt")
+        maxPromptTokens = try r.optionalInt("max_prompt_tokens", .closed(1, Limits.tokens))
+        longPrompts = try r.choice("long_prompts", d.longPrompts)
+        heldoutFraction = try r.double("heldout_fraction", d.heldoutFraction, .closedOpen(0, 1))
         ops = try r.strings("ops", d.ops, allowed: Self.knownOps)
-        promptWidth = try r.int("prompt_width", d.promptWidth, .closed(1, Limits.tokens))
+        operands = try r.ints("operands", d.operands, each: .closed(0, 1_000_000_000))
+        guard operands.count == 2, operands[0] <= operands[1] else {
+            throw r.fail("operands", nil, "give two numbers [low, high] with low <= high, found \(operands)")
+        }
+    }
+}
+
+extension RunConfig.DataSection {
+    /// The longest prompt of a run, in tokens: `max_prompt_tokens` when given, else 8 for the arith toy (its
+    /// longest prompt, "999+999="), else what the model's positions leave after `max_new_tokens`.
+    public func promptLimit(positions: Int, maxNewTokens: Int) -> Int {
+        maxPromptTokens ?? (task == .arith ? 8 : max(1, positions - maxNewTokens))
     }
 }
 
@@ -95,7 +113,11 @@ extension RunConfig.SamplingSection {
         topP = try r.double("top_p", d.topP, .openClosed(0, 1))
         topK = try r.int("top_k", d.topK, .closed(0, Limits.vocabulary))
         maxNewTokens = try r.int("max_new_tokens", d.maxNewTokens, .closed(1, Limits.tokens))
-        stopTokens = try r.ints("stop_tokens", d.stopTokens, each: .closedOpen(0, Limits.vocabulary))
+        stopTokens = try r.optionalInts("stop_tokens", each: .closedOpen(0, Limits.vocabulary))
+        stop = try r.strings("stop", d.stop)
+        if let empty = stop.firstIndex(where: \.isEmpty) {
+            throw ConfigError(key: "sampling.stop", message: "entry \(empty) is empty; a stop string needs text")
+        }
     }
 }
 
@@ -105,6 +127,7 @@ extension RunConfig.EvalSection {
         every = try r.int("every", d.every, .closed(0, Limits.count))
         prompts = try r.int("prompts", d.prompts, .closed(1, Limits.prompts))
         greedy = try r.bool("greedy", d.greedy)
+        samples = try r.int("samples", d.samples, .closed(0, 1_000))
     }
 }
 
@@ -139,7 +162,12 @@ extension RunConfig.RewardSection {
     init(reader r: inout SectionReader) throws {
         let d = Self()
         kind = try r.choice("kind", d.kind)
+        verifier = try r.string("verifier", d.verifier)
         model = try r.optionalString("model")
         normalize = try r.bool("normalize", d.normalize)
+        url = try r.optionalString("url")
+        timeoutSeconds = try r.double("timeout_seconds", d.timeoutSeconds, Limits.seconds)
+        retries = try r.int("retries", d.retries, .closed(0, 100))
+        fallback = try r.double("fallback", d.fallback, .closed(-Limits.magnitude, Limits.magnitude))
     }
 }

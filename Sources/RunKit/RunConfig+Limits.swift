@@ -10,7 +10,7 @@ public enum Limits {
     public static let count = 10_000_000
     /// `run.max_minutes`: one year.
     public static let minutes = 525_600.0
-    /// Lengths in tokens (`data.prompt_width`, `sampling.max_new_tokens`).
+    /// Lengths in tokens (`data.max_prompt_tokens`, `sampling.max_new_tokens`).
     public static let tokens = 65_536
     /// `algorithm.samples_per_prompt`: the wire's limit on samples of one prompt in a work unit.
     public static let samplesPerPrompt = 4096

@@ -31,16 +31,33 @@ extension RunConfig {
 
     /// `data`: where prompts come from.
     public struct DataSection: Sendable, Equatable {
-        /// Prompt source.
-        public enum Task: String, Sendable, CaseIterable { case arith, jsonl }
+        /// Prompt source: the character arithmetic toy, generated chat arithmetic questions (real models), or
+        /// dataset files.
+        public enum Task: String, Sendable, CaseIterable { case arith, chatArith = "chat_arith", dataset }
+        /// What a prompt longer than `max_prompt_tokens` does.
+        public enum LongPrompts: String, Sendable, CaseIterable { case drop, error }
         /// Prompt source.
         public var task = Task.arith
-        /// JSONL files (optional for arith, which draws fresh problems).
+        /// Dataset files, JSONL or a JSON list (train is required for `dataset`).
         public var train: String? = nil, validation: String? = nil, test: String? = nil
-        /// Arithmetic operations for the arith task.
+        /// The key of each example's input: a string, or a list of chat messages.
+        public var inputKey = "prompt"
+        /// The key of each example's ground truth.
+        public var labelKey = "answer"
+        /// Render inputs with the model's chat template.
+        public var applyChatTemplate = false
+        /// A system message put before each input (with `apply_chat_template`).
+        public var systemPrompt: String? = nil
+        /// Longest prompt in tokens; nil = the model's positions less `sampling.max_new_tokens`.
+        public var maxPromptTokens: Int? = nil
+        /// Whether longer prompts are dropped (and counted) or refused.
+        public var longPrompts = LongPrompts.drop
+        /// Held-out fraction of `train` when no validation file is given (0 = none).
+        public var heldoutFraction = 0.0
+        /// Arithmetic operations for the arith and chat_arith tasks.
         public var ops = ["add"]
-        /// Prompt width in tokens.
-        public var promptWidth = 8
+        /// Operand range of chat_arith, inclusive.
+        public var operands = [10, 49]
         /// The defaults.
         public init() {}
     }
@@ -154,8 +171,11 @@ extension RunConfig {
         public var topK = 0
         /// Response length limit in tokens.
         public var maxNewTokens = 6
-        /// Token ids that end a response.
-        public var stopTokens = [1]
+        /// Token ids that end a response; nil = the model directory's (generation_config.json and the chat
+        /// template's end of turn) or the toy tokenizer's EOS.
+        public var stopTokens: [Int]? = nil
+        /// Strings that end a response once its decoded text ends with one.
+        public var stop: [String] = []
         /// The defaults.
         public init() {}
     }
@@ -168,6 +188,8 @@ extension RunConfig {
         public var prompts = 500
         /// Greedy decoding for evaluation.
         public var greedy = true
+        /// Held-out prompts written with their responses at every evaluation (samples.jsonl, TensorBoard text).
+        public var samples = 4
         /// The defaults.
         public init() {}
     }
@@ -215,16 +237,27 @@ extension RunConfig {
 
     /// `reward`: how responses are scored.
     public struct RewardSection: Sendable, Equatable {
-        /// Reward function.
+        /// Reward function: the toy's token rule, rule-based verifiers on text, a reward model, or a remote
+        /// HTTP endpoint (OpenRLHF's `--remote_rm_url` protocol).
         public enum Kind: String, Sendable, CaseIterable {
-            case arithExact = "arith_exact", numeric, model
+            case arithExact = "arith_exact", verifier, model, remote
         }
         /// The reward function.
         public var kind = Kind.arithExact
+        /// Verifier spec (kind verifier), e.g. "numeric" or "0.9*numeric + 0.1*format:number".
+        public var verifier = "numeric"
         /// Reward model checkpoint (kind model).
         public var model: String? = nil
         /// Normalize rewards with running statistics.
         public var normalize = false
+        /// Endpoint (kind remote), http:// or https://.
+        public var url: String? = nil
+        /// Seconds one remote request may take.
+        public var timeoutSeconds = 30.0
+        /// Remote attempts after the first.
+        public var retries = 2
+        /// The reward of a sample the remote endpoint could not score.
+        public var fallback = 0.0
         /// The defaults.
         public init() {}
     }

@@ -41,8 +41,16 @@ extension RunConfig {
         if optim.betas.count != 2 || optim.betas.contains(where: { !($0 >= 0 && $0 < 1) }) {
             throw fail("optim.betas", "must be two numbers in [0, 1) (found \(optim.betas))")
         }
-        if data.task == .jsonl && data.train == nil {
-            throw fail("data.train", "task jsonl needs a training file; set data.train=PATH or use data.task=arith")
+        if data.task == .dataset && data.train == nil {
+            throw fail("data.train", "task dataset needs a training file (JSONL or a JSON list); set data.train=PATH or "
+                       + "use data.task=arith or chat_arith")
+        }
+        if data.task != .dataset && (data.train != nil || data.validation != nil || data.test != nil) {
+            throw fail("data.train", "data.task \(data.task.rawValue) generates its prompts; dataset files need "
+                       + "data.task=dataset")
+        }
+        if reward.kind == .remote && reward.url == nil {
+            throw fail("reward.url", "reward.kind remote needs the endpoint; set reward.url=http://HOST:PORT/PATH")
         }
         if reward.kind == .model && reward.model == nil {
             throw fail("reward.model", "reward.kind model needs a reward model checkpoint; set reward.model=PATH")

@@ -15,7 +15,11 @@ extension RunConfig {
                           ("critic_init", model.criticInit.map(q))])
         section("data", [("task", data.task.rawValue), ("train", data.train.map(q)),
                          ("validation", data.validation.map(q)), ("test", data.test.map(q)),
-                         ("ops", list(data.ops.map(q))), ("prompt_width", "\(data.promptWidth)")])
+                         ("input_key", q(data.inputKey)), ("label_key", q(data.labelKey)),
+                         ("apply_chat_template", "\(data.applyChatTemplate)"), ("system_prompt", data.systemPrompt.map(q)),
+                         ("max_prompt_tokens", data.maxPromptTokens.map { "\($0)" }),
+                         ("long_prompts", data.longPrompts.rawValue), ("heldout_fraction", n(data.heldoutFraction)),
+                         ("ops", list(data.ops.map(q))), ("operands", list(data.operands.map { "\($0)" }))])
         let a = algorithm
         section("algorithm", [
             ("estimator", a.estimator.rawValue), ("samples_per_prompt", "\(a.samplesPerPrompt)"),
@@ -36,8 +40,10 @@ extension RunConfig {
                           ("min_lr_ratio", n(optim.minLRRatio))])
         section("sampling", [("temperature", n(sampling.temperature)), ("top_p", n(sampling.topP)),
                              ("top_k", "\(sampling.topK)"), ("max_new_tokens", "\(sampling.maxNewTokens)"),
-                             ("stop_tokens", list(sampling.stopTokens.map { "\($0)" }))])
-        section("eval", [("every", "\(eval.every)"), ("prompts", "\(eval.prompts)"), ("greedy", "\(eval.greedy)")])
+                             ("stop_tokens", sampling.stopTokens.map { list($0.map { "\($0)" }) }),
+                             ("stop", sampling.stop.isEmpty ? nil : list(sampling.stop.map(q)))])
+        section("eval", [("every", "\(eval.every)"), ("prompts", "\(eval.prompts)"), ("greedy", "\(eval.greedy)"),
+                         ("samples", "\(eval.samples)")])
         section("checkpoint", [("every", "\(checkpoint.every)"), ("keep", "\(checkpoint.keep)")])
         section("cluster", [
             ("learner", q(cluster.learner)), ("reward", list(cluster.reward.map(q))),
@@ -48,8 +54,10 @@ extension RunConfig {
             ("request_timeout_seconds", n(cluster.requestTimeoutSeconds)), ("unit_prompts", "\(cluster.unitPrompts)"),
             ("max_unit_failures", "\(cluster.maxUnitFailures)"),
         ])
-        section("reward", [("kind", reward.kind.rawValue), ("model", reward.model.map(q)),
-                           ("normalize", "\(reward.normalize)")])
+        section("reward", [("kind", reward.kind.rawValue), ("verifier", q(reward.verifier)),
+                           ("model", reward.model.map(q)), ("normalize", "\(reward.normalize)"),
+                           ("url", reward.url.map(q)), ("timeout_seconds", n(reward.timeoutSeconds)),
+                           ("retries", "\(reward.retries)"), ("fallback", n(reward.fallback))])
         return out
     }
 

@@ -58,6 +58,16 @@ public final class RunMetrics: @unchecked Sendable {
         try tensorBoard.add(scalars: metrics, step: iteration, wallTime: wallTime)
     }
 
+    /// Path of `samples.jsonl` (held-out prompts with the policy's responses, one JSON object a line).
+    public var samplesPath: String { (directory as NSString).appendingPathComponent("samples.jsonl") }
+
+    /// Appends JSON `lines` to `samples.jsonl` and `markdown` to TensorBoard as the text summary `tag`.
+    public func recordSamples(lines: [String], markdown: String, tag: String, step: Int) throws {
+        let file = try AppendFile(path: samplesPath, setting: setting, truncate: false)
+        try file.append(Array(lines.map { $0 + "\n" }.joined().utf8))
+        try tensorBoard.add(text: markdown, tag: tag, step: step)
+    }
+
     /// Every record so far, including those of earlier processes of the run.
     public var history: [MetricsRecord] {
         lock.lock()

@@ -165,6 +165,16 @@ struct SectionReader {
         }
     }
 
+    mutating func optionalInt(_ key: String, _ bound: Bound<Int>? = nil) throws -> Int? {
+        guard raw(key) != nil else { return nil }
+        return try int(key, 0, bound)
+    }
+
+    mutating func optionalInts(_ key: String, each bound: Bound<Int>? = nil) throws -> [Int]? {
+        guard raw(key) != nil else { return nil }
+        return try ints(key, [], each: bound)
+    }
+
     mutating func ints(_ key: String, _ fallback: [Int], each bound: Bound<Int>? = nil) throws -> [Int] {
         guard let (_, items) = try list(key, expected: "a list of integers like [1, 2]") else { return fallback }
         return try items.map { item in

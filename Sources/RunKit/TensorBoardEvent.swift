@@ -25,6 +25,28 @@ public enum TensorBoardEvent {
         return out
     }
 
+    /// A text summary (TensorBoard's text plugin renders it as markdown): `Event{wall_time, step, summary: 5
+    /// {value: 1 {tag: 1, tensor: 8 {dtype: 1 = DT_STRING, string_val: 8}, metadata: 9 {plugin_data: 1
+    /// {plugin_name: 1 = "text"}}}}}`.
+    public static func text(tag: String, markdown: String, step: Int64, wallTime: Double) -> [UInt8] {
+        var tensor: [UInt8] = [0x08, 7]  // dtype DT_STRING
+        appendBytes(&tensor, field: 8, Array(markdown.utf8))
+        var plugin: [UInt8] = []
+        appendBytes(&plugin, field: 1, Array("text".utf8))
+        var metadata: [UInt8] = []
+        appendBytes(&metadata, field: 1, plugin)
+        var item: [UInt8] = []
+        appendBytes(&item, field: 1, Array(tag.utf8))
+        appendBytes(&item, field: 8, tensor)
+        appendBytes(&item, field: 9, metadata)
+        var summary: [UInt8] = []
+        appendBytes(&summary, field: 1, item)
+        var out: [UInt8] = []
+        appendWallTimeAndStep(&out, wallTime: wallTime, step: step)
+        appendBytes(&out, field: 5, summary)
+        return out
+    }
+
     /// One TFRecord: length (u64 LE), masked CRC of the length, data, masked CRC of the data.
     public static func record(_ data: [UInt8]) -> [UInt8] {
         var out: [UInt8] = []

@@ -45,6 +45,14 @@ public final class TensorBoardWriter: @unchecked Sendable {
         try write(bytes)
     }
 
+    /// Adds a markdown text summary.
+    public func add(text markdown: String, tag: String, step: Int, wallTime: Double = Date().timeIntervalSince1970)
+        throws
+    {
+        try write(TensorBoardEvent.record(TensorBoardEvent.text(tag: tag, markdown: markdown, step: Int64(step),
+                                                                wallTime: wallTime)))
+    }
+
     private func write(_ bytes: [UInt8]) throws {
         try file.append(bytes)
     }

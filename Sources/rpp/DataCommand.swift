@@ -2,6 +2,7 @@
 import ArgumentParser
 import Foundation
 import Model
+import Tasks
 
 /// `rpp data ...`: built-in data sets.
 struct DataCommand: ParsableCommand {

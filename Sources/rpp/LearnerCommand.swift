@@ -3,6 +3,7 @@ import ArgumentParser
 import Foundation
 import Model
 import Roles
+import Tasks
 import RunKit
 import Wire
 
@@ -48,8 +49,14 @@ struct LearnerCommand: AsyncParsableCommand {
         let recorder = try record.map { dir in
             do { return try Recorder(directory: URL(fileURLWithPath: dir), config: config) } catch { throw RoleCommandError("--record: \(error)") }
         }
+        let task: any PromptTask
+        do {
+            let text = try ModelText(directory: config.model.initPath, vocabSize: model.config.vocabSize)
+            task = try TaskFactory.make(config: config, text: text, positions: model.config.maxPositionEmbeddings,
+                                        log: { print("learner: \($0)") })
+        } catch { throw RoleCommandError("\(error)") }
         let learner: Learner
-        do { learner = try Learner(settings: settings, model: model, source: source, codec: codec) } catch {
+        do { learner = try Learner(settings: settings, model: model, task: task, source: source, codec: codec) } catch {
             throw RoleCommandError("learner cannot listen on \(settings.endpoints.control): \(error)")
         }
         do { try learner.trainer.prepareCritic() } catch {   // PPO: model.critic_init, before any work is handed out

@@ -3,6 +3,7 @@
 import ArgumentParser
 import Foundation
 import Model
+import Tasks
 import Roles
 
 extension WeightDType: ExpressibleByArgument {

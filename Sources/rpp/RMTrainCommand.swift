@@ -3,6 +3,7 @@ import ArgumentParser
 import Foundation
 import Model
 import Roles
+import Tasks
 
 /// `rpp rm-train`: a scalar-head transformer from preference pairs; reports held-out pair accuracy and
 /// stores the reward mean and std beside the checkpoint.
@@ -128,7 +129,7 @@ struct RMTrainCommand: ParsableCommand {
         if let initFrom {
             do {
                 let (lm, source) = try Transformer.loadCheckpoint(directory: URL(fileURLWithPath: initFrom))
-                return (try RewardModel.fromLanguageModel(lm), source)
+                return (try lm.scalarHeadCopy(), source)
             } catch {
                 throw ServerCommandError("--init \(initFrom): \(error)")
             }

@@ -3,6 +3,7 @@ import ArgumentParser
 import Foundation
 import Model
 import Roles
+import Tasks
 import RunKit
 import Wire
 
@@ -10,12 +11,14 @@ import Wire
 struct RewardCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "reward",
-        abstract: "Run a reward server (arith_exact, numeric or a Bradley-Terry reward model).",
+        abstract: "Run a reward server (arith_exact, a verifier on text, a reward model or a remote endpoint).",
         discussion: """
-            Scorer from reward.kind: arith_exact (response = answer digits then EOS), numeric (last number of \
-            the response equals the answer), model (reward.model checkpoint from `rpp rm-train`; value at the \
-            last response token, normalised with its reward_stats.json when reward.normalize). SIGTERM or \
-            SIGINT stops it.
+            Scorer from reward.kind: arith_exact (response = answer digits then EOS), verifier (reward.verifier \
+            on the response text decoded with model.init's tokenizer, e.g. numeric or \
+            "0.9*numeric + 0.1*format:number"), model (reward.model checkpoint from `rpp rm-train`; value at the \
+            last response token, normalised with its reward_stats.json when reward.normalize), remote \
+            (reward.url, OpenRLHF's protocol, with reward.timeout_seconds, reward.retries and reward.fallback). \
+            SIGTERM or SIGINT stops it.
             """)
 
     @OptionGroup var server: ServerOptions
@@ -27,31 +30,30 @@ struct RewardCommand: ParsableCommand {
         guard let address = server.listen ?? config.cluster.reward.first else {
             throw ServerCommandError("cluster.reward: no address to listen on; give --listen ADDRESS")
         }
-        let (scorer, description) = try Self.scorer(config.reward)
-        let service = RewardService(name: config.reward.kind.rawValue, score: scorer)
+        let (scorer, description) = try Self.scorer(config)
+        let service = RewardService(name: config.reward.kind.rawValue, scoreBatch: scorer)
         try serveUntilSignalled(name: "reward", address: address, codec: codec, handler: service.handle,
                                 banner: "reward server listening on \(address); scorer \(description); \(key)",
                                 statsEvery: server.statsEvery)
     }
 
-    /// The scorer of `reward.kind` and a one-line description of it.
-    static func scorer(_ section: RunConfig.RewardSection) throws -> (Scorer, String) {
-        switch section.kind {
-        case .arithExact:
-            let v = ArithExactMatch()
-            return ({ v.reward($0) }, "arith_exact" + (section.normalize ? " (reward.normalize applies to kind model only)" : ""))
-        case .numeric:
-            let v = NumericAnswerMatch()
-            return ({ v.reward($0) }, "numeric" + (section.normalize ? " (reward.normalize applies to kind model only)" : ""))
-        case .model:
-            guard let path = section.model else { throw ServerCommandError("reward.model: needed for reward.kind model") }
+    /// The scorer of `config.reward` and a one-line description of it; verifiers and remote rewards decode with
+    /// the policy directory's tokenizer (model.init).
+    static func scorer(_ config: RunConfig) throws -> (BatchScorer, String) {
+        var text: ModelText? = nil
+        if config.reward.kind == .verifier || config.reward.kind == .remote {
+            let path = config.model.initPath
+            let vocab: Int
             do {
-                let model = try RewardModel.load(directory: URL(fileURLWithPath: path))
-                let norm = section.normalize ? model.stats.map { String(format: ", normalised (mean %.4g, std %.4g)", $0.mean, $0.std) } ?? ""
-                    : ", not normalised"
-                return (try model.scorer(normalize: section.normalize),
-                        "model \(path) (\(model.transformer.parameterCount) parameters\(norm))")
-            } catch { throw ServerCommandError("reward.model: \(error)") }
+                let data = try Data(contentsOf: URL(fileURLWithPath: path).appendingPathComponent("config.json"))
+                vocab = try ModelConfig(jsonData: data, source: path + "/config.json").vocabSize
+            } catch { throw ServerCommandError("model.init \(path): cannot read config.json (\(error))") }
+            do { text = try ModelText(directory: path, vocabSize: vocab) } catch {
+                throw ServerCommandError("model.init: \(error)")
+            }
         }
+        do {
+            return try RewardScorers.make(config.reward, text: text, log: { print($0); fflush(nil) })
+        } catch { throw ServerCommandError("\(error)") }
     }
 }

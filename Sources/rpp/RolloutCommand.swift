@@ -3,6 +3,7 @@ import ArgumentParser
 import Foundation
 import Model
 import Roles
+import Tasks
 import RunKit
 import Wire
 
@@ -43,6 +44,12 @@ struct RolloutCommand: AsyncParsableCommand {
         settings.requestTimeoutSeconds = config.cluster.requestTimeoutSeconds
         guard (0...65_536).contains(maxBatch) else { throw RoleCommandError("--max-batch \(maxBatch) must be in [0, 65536]") }
         settings.maxBatch = maxBatch
+        if !config.sampling.stop.isEmpty {
+            do {
+                let text = try ModelText(directory: config.model.initPath, vocabSize: model.config.vocabSize)
+                if let stops = StopStrings(config.sampling.stop, text: text) { settings.endsWithStopString = stops.ends }
+            } catch { throw RoleCommandError("sampling.stop: \(error)") }
+        }
         let codec: FrameCodec
         do { codec = try LearnerSettings.codec(cluster: config.cluster) } catch {
             throw RoleCommandError("cluster.key_file: \(error)")

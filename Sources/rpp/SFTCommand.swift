@@ -2,6 +2,7 @@
 import ArgumentParser
 import Foundation
 import Model
+import Tasks
 
 /// `rpp sft`: trains the pilot's policy on fresh problems until validation accuracy reaches the target.
 struct SFTCommand: ParsableCommand {

@@ -3,6 +3,7 @@
 import ChatTemplate
 import Foundation
 import Model
+import Tasks
 import Tokenizers
 
 /// A model directory ready to continue text: the checkpoint, its tokenizer, its chat template (when it has
@@ -55,29 +56,12 @@ final class TextGenerator {
         model = try Transformer.load(directory: url)
         let vocab = model.config.vocabSize
         stopTokens = Set(tokenizer.stopTokenIDs.filter { $0 < vocab }.map { Int32($0) })
-        if case .success(let t) = template, let end = Self.endOfTurnToken(t, specialTokens: special, tokenizer),
+        if case .success(let t) = template, let end = ModelText.endOfTurnToken(t, specialTokens: special, tokenizer),
            end < vocab {
             endOfTurnToken = Int32(end)
         } else {
             endOfTurnToken = nil
         }
-    }
-
-    /// The token that closes an assistant turn in the template: the first special token after the reply's
-    /// text when a short exchange is rendered (`<|im_end|>`, `<|eot_id|>`, `<end_of_turn>`, `</s>` ...).
-    /// nil when the template cannot render the exchange or puts no special token there.
-    static func endOfTurnToken(_ template: ChatTemplate, specialTokens: [String: Value], _ tokenizer: LoadedTokenizer)
-        -> Int?
-    {
-        let reply = "Reply text 7q"
-        let messages = Conversation.value([.init(role: "user", content: "Hello"),
-                                           .init(role: "assistant", content: reply)])
-        guard let text = try? template.render(ChatRequest(messages: messages), specialTokens: specialTokens),
-              let range = text.range(of: reply, options: .backwards),
-              let ids = try? tokenizer.tokenizer.encode(String(text[range.upperBound...]), addSpecialTokens: false)
-        else { return nil }
-        let special = Set(tokenizer.tokenizer.addedTokens.filter(\.special).map(\.id))
-        return ids.first(where: special.contains)
     }
 
     /// The chat template, or a clear error when the directory has none.

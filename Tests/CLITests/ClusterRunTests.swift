@@ -28,7 +28,7 @@ final class ClusterRunTests: XCTestCase {
         XCTAssertTrue(bytes.allSatisfy { $0 > 0 }, "bytes on the wire are logged per version: \(bytes)")
     }
 
-    /// data.task jsonl: prompts from the files `rpp data arith` writes, numeric-answer rewards, held-out accuracy on
+    /// data.task dataset: prompts from the files `rpp data arith` writes, numeric-answer rewards, held-out accuracy on
     /// the validation file.
     func testJSONLDatasetRun() throws {
         let data = try RPP.temporaryDirectory()
@@ -36,8 +36,8 @@ final class ClusterRunTests: XCTestCase {
         let made = try RPP.run(["data", "arith", "--out", data.path, "--train", "300", "--validation", "40", "--test", "40"])
         XCTAssertEqual(made.status, 0, made.stderr)
         let c = try LocalCluster(name: "jsonl", iterations: 3, extra: [
-            "data.task=jsonl", "data.train=\(data.path)/train.jsonl", "data.validation=\(data.path)/validation.jsonl",
-            "data.test=\(data.path)/test.jsonl", "reward.kind=numeric", "eval.every=3",
+            "data.task=dataset", "data.train=\(data.path)/train.jsonl", "data.validation=\(data.path)/validation.jsonl",
+            "data.test=\(data.path)/test.jsonl", "reward.kind=verifier", "eval.every=3",
         ])
         try c.startServers()
         try c.startWorker("rollout-1")

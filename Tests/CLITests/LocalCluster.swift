@@ -72,13 +72,16 @@ final class LocalCluster {
 
     /// Starts the learner (`--resume` when asked) for the run `name` (the cluster's own by default).
     @discardableResult
-    func startLearner(resume: Bool = false, runName: String? = nil) throws -> ServerProcess {
-        var more = resume ? ["--resume"] : []
+    func startLearner(resume: Bool = false, runName: String? = nil, extra: [String] = []) throws -> ServerProcess {
+        var more = (resume ? ["--resume"] : []) + extra
         if let runName { more += ["--set", "run.name=\(runName)"] }
         let p = try ServerProcess(arguments("learner", more))
         learner = p
         return p
     }
+
+    /// Adds a `section.key=value` setting for the processes started from now on.
+    func set(_ assignment: String) { sets.append(assignment) }
 
     /// Waits for the learner to finish; returns its output.
     func waitForLearner(seconds: Double = 120) -> String {

@@ -3,6 +3,7 @@
 // (Wire and Roles are imported for the client side; they are linked through the rpp target.)
 import Foundation
 import Roles
+import Tasks
 import Wire
 import XCTest
 

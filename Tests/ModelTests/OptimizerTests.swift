@@ -38,25 +38,6 @@ final class OptimizerTests: XCTestCase {
         XCTAssertEqual(m.params.pointer[q.offset], p0[q.offset] * 0.95, accuracy: 1e-7)
     }
 
-    func testTokenizerAndTask() throws {
-        let t = CharTokenizer()
-        XCTAssertEqual(try t.encode("37+485="), [5, 9, 12, 6, 10, 7, 15])
-        XCTAssertEqual(t.decode([0, 5, 9, 12, 1]), "37+")
-        XCTAssertThrowsError(try t.encode("3a"))
-        let task = ArithTask()
-        let (inputs, targets, mask, starts, T) = try task.sftBatch([ArithProblem(prompt: "37+485=", answer: "522")])
-        XCTAssertEqual(T, 12)
-        XCTAssertEqual(starts, [1], "one padding token before the 7-token prompt")
-        XCTAssertEqual(try task.promptTokens(ArithProblem(prompt: "37+485=", answer: "522")), [5, 9, 12, 6, 10, 7, 15])
-        XCTAssertEqual(inputs, [0, 5, 9, 12, 6, 10, 7, 15, 7, 4, 4, 1])
-        XCTAssertEqual(targets, [5, 9, 12, 6, 10, 7, 15, 7, 4, 4, 1, 0])
-        XCTAssertEqual(mask, [0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 0])
-        let (v, te) = task.splits(validation: 50, test: 50, seed: 7)
-        XCTAssertTrue(Set(v.map(\.prompt)).isDisjoint(with: te.map(\.prompt)))
-        XCTAssertEqual(v, task.splits(validation: 50, test: 50, seed: 7).validation)
-        for p in v { let parts = p.prompt.dropLast().split(separator: "+"); XCTAssertEqual(Int(parts[0])! + Int(parts[1])!, Int(p.answer)!) }
-    }
-
     func testRNGStateResumesStream() {
         var a = Xoshiro256(seed: 5)
         _ = a.next(); _ = a.next()

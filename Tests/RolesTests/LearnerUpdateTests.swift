@@ -82,7 +82,7 @@ final class LearnerUpdateTests: XCTestCase {
         XCTAssertEqual(s.rl.estimator, .groupNorm)
         XCTAssertEqual(s.rl.klTarget, 2)
         XCTAssertEqual(s.batch.optimizerStepsPerIteration, 2, "128 × 4 / 256")
-        XCTAssertEqual(s.sampling.stopTokens, [1])
+        XCTAssertEqual(s.sampling(stopTokens: [2, 5]).stopTokens, [2, 5], "the learner's stop tokens go to every unit")
         c.algorithm.estimator = .ppo
         XCTAssertEqual(try LearnerSettings(config: c, endpoints: .inproc("x")).rl.estimator, .gae)
         c.algorithm.estimator = .rloo

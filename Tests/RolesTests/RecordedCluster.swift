@@ -4,6 +4,7 @@
 import Foundation
 import Model
 @testable import Roles
+import Tasks
 import RunKit
 import Wire
 
@@ -57,7 +58,7 @@ enum RecordedCluster {
         settings.log = log
         settings.resume = resume
         let recorder = try Recorder(directory: record, config: config)
-        let learner = try Learner(settings: settings, model: policy, codec: codec)
+        let learner = try Learner(settings: settings, model: policy, task: try toyTask(settings.run), codec: codec)
         recorder.attach(to: learner)
 
         let workers = try WorkerThreads(count: 2, learner: endpoints, reward: rewardAddress, reference: referenceAddress,

@@ -3,6 +3,7 @@
 import Foundation
 import Model
 @testable import Roles
+import Tasks
 import Wire
 import XCTest
 
@@ -156,7 +157,7 @@ final class RewardModelFilesTests: XCTestCase {
         let lm = try Transformer(config: ModelConfig(hiddenSize: 16, intermediateSize: 32, numLayers: 1, numHeads: 2,
                                                      vocabSize: 16, maxPositionEmbeddings: 32))
         lm.initializeWeights(seed: 4)
-        let rm = try RewardModel.fromLanguageModel(lm)
+        let rm = try lm.scalarHeadCopy()
         XCTAssertTrue(rm.config.scalarHead)
         XCTAssertEqual(rm.tensor("model.layers.0.mlp.up_proj.weight"), lm.tensor("model.layers.0.mlp.up_proj.weight"))
         XCTAssertEqual(rm.tensor("model.embed_tokens.weight"), lm.tensor("model.embed_tokens.weight"))

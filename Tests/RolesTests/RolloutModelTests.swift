@@ -3,6 +3,7 @@
 // behaviour log-probs the generator reported; and the model's parameters survive a chunked broadcast.
 import Model
 @testable import Roles
+import Tasks
 import Wire
 import XCTest
 

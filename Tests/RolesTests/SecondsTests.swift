@@ -2,6 +2,7 @@
 import Foundation
 import Model
 @testable import Roles
+import Tasks
 import RunKit
 import Wire
 import XCTest
@@ -32,7 +33,8 @@ final class SecondsTests: XCTestCase {
         settings.log = { _ in }
         let modelConfig = ModelConfig(hiddenSize: 8, intermediateSize: 12, numLayers: 1, numHeads: 2, vocabSize: 16,
                                       maxPositionEmbeddings: 32)
-        let learner = try Learner(settings: settings, model: try Transformer(config: modelConfig), codec: FrameCodec())
+        let learner = try Learner(settings: settings, model: try Transformer(config: modelConfig),
+                                  task: try toyTask(settings.run), codec: FrameCodec())
         learner.close()
         var worker = RolloutSettings(workerID: "w", learner: endpoints, reward: ["inproc://seconds-reward"],
                                      reference: [], useReference: false)

@@ -3,6 +3,7 @@
 import Foundation
 import Model
 @testable import Roles
+import Tasks
 import RunKit
 import Wire
 import XCTest
@@ -96,7 +97,7 @@ final class TopologyTests: XCTestCase {
         settings.unitPrompts = 2
         settings.chunkElements = chunkElements
         settings.log = log
-        let learner = try Learner(settings: settings, model: policy, codec: codec)
+        let learner = try Learner(settings: settings, model: policy, task: try toyTask(settings.run), codec: codec)
         let summaries = LockedList<IterationSummary>()
         learner.onIteration = { summaries.append($0) }
 

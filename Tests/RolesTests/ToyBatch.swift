@@ -2,7 +2,9 @@
 // contains token 5 (so a policy that learns puts more mass on it).
 import Foundation
 import Model
+import RunKit
 @testable import Roles
+import Tasks
 import Wire
 
 /// Samples `prompts` × `n` responses (at most 4 tokens, temperature 1, seeded by `iteration`) with `model`.
@@ -22,4 +24,9 @@ func sampleBatch(_ model: Transformer, iteration: Int, prompts: Int = 16, n: Int
                    reward: g.tokens[b].contains(5) ? 1 : 0, refLogprobs: nil)
     }
     return RolloutBatch(iteration: UInt64(iteration), samplesPerPrompt: n, experiences: items)
+}
+
+/// The arithmetic toy as the learner's task for `config` (its ops and held-out size).
+func toyTask(_ config: RunConfig) throws -> any PromptTask {
+    try ArithPromptTask(ops: config.data.ops.compactMap(ArithOp.init(name:)), heldOut: config.eval.prompts)
 }

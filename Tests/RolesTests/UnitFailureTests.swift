@@ -4,6 +4,7 @@
 import Foundation
 import Model
 @testable import Roles
+import Tasks
 import RunKit
 import Wire
 import XCTest
@@ -82,7 +83,7 @@ final class UnitFailureTests: XCTestCase {
         assertRefused("sampling.max_new_tokens", "exceeds the model's 32 positions") { $0.sampling.maxNewTokens = 25 }
         assertRefused("sampling.stop_tokens", "token 16 is outside the model's vocabulary [0, 16)") { $0.sampling.stopTokens = [1, 16] }
         assertRefused("sampling.stop_tokens", "token -1") { $0.sampling.stopTokens = [-1] }
-        assertRefused("data.prompt_width", "leaves no room for a response") { $0.data.promptWidth = 32 }
+        assertRefused("data.max_prompt_tokens", "leaves no room for a response") { $0.data.maxPromptTokens = 32 }
     }
 
     func testPreflightRefusesWhatTheWireCannotCarry() {
@@ -156,7 +157,7 @@ final class UnitFailureTests: XCTestCase {
         var settings = try LearnerSettings(config: config, endpoints: endpoints)
         settings.unitPrompts = 2
         settings.log = log
-        let learner = try Learner(settings: settings, model: policy, codec: codec)
+        let learner = try Learner(settings: settings, model: policy, task: try toyTask(settings.run), codec: codec)
         defer { learner.close() }
         let threads = try WorkerThreads(count: 2, learner: endpoints, reward: "inproc://\(name)-reward",
                                         reference: "inproc://\(name)-reference", model: Self.tinyModel, codec: codec,

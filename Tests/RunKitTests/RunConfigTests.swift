@@ -25,7 +25,7 @@ final class RunConfigTests: XCTestCase {
         XCTAssertEqual(config.model.reference, "runs/sft")
         XCTAssertEqual(config.algorithm.rewardClip, [-10, 10])
         XCTAssertEqual(config.optim.lr, 1e-4)
-        XCTAssertEqual(config.sampling.stopTokens, [1])
+        XCTAssertNil(config.sampling.stopTokens, "the model directory's stop tokens unless the config names some")
         XCTAssertEqual(config.cluster.reward, ["tcp://127.0.0.1:5610"])
         XCTAssertEqual(config.optimizerStepsPerIteration, 2)  // 128 × 4 / 256 × 1
         XCTAssertEqual(config.runDirectory, "runs/arith-reinforce")
@@ -131,7 +131,7 @@ final class RunConfigTests: XCTestCase {
                                "algorithm.train_batch=128", "algorithm.micro_batch=64"])
         XCTAssertEqual(group?.key, "algorithm.samples_per_prompt")
         XCTAssertEqual(error("", ["algorithm.reward_clip=[1, -1]"])?.key, "algorithm.reward_clip")
-        XCTAssertEqual(error("", ["data.task=jsonl"])?.key, "data.train")
+        XCTAssertEqual(error("", ["data.task=dataset"])?.key, "data.train")
         XCTAssertEqual(error("", ["reward.kind=model"])?.key, "reward.model")
         XCTAssertEqual(error("", ["kl.controller=adaptive", "kl.coef=0"])?.key, "kl.coef")
         XCTAssertEqual(error("", ["cluster.heartbeat_seconds=60"])?.key, "cluster.heartbeat_seconds")

@@ -1,6 +1,7 @@
 // The remote reward against a real HTTP server on loopback: the OpenRLHF request and answer, retries, a
 // stuck sample that times out alone while the others are scored, and answers that are wrong.
 import Foundation
+import TestKit
 import XCTest
 @testable import Tasks
 

@@ -58,9 +58,9 @@ public final class Critic: @unchecked Sendable {
                 throw RolesError(.invalidConfig, "model.critic_init \(path): vocabulary of \(loaded.config.vocabSize) tokens, "
                                  + "the policy has \(policy.config.vocabSize); the critic must read the policy's tokens")
             }
-            model = loaded.config.scalarHead ? loaded : try RewardModel.fromLanguageModel(loaded)
+            model = loaded.config.scalarHead ? loaded : try loaded.scalarHeadCopy()
         } else {
-            model = try RewardModel.fromLanguageModel(policy)
+            model = try policy.scalarHeadCopy()
         }
         return try Critic(model: model, optimizer: optimizer(settings: settings, model: model), source: source)
     }

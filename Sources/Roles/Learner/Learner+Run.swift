@@ -36,16 +36,18 @@ extension Learner {
     public func run() throws -> LearnerResult {
         let cfg = settings.run, log = settings.log
         try prepareStart()
+        log("learner: task \(task.summary); responses stop at token(s) \(stopTokens.map(String.init).joined(separator: ", "))")
         let metrics = try RunMetrics(directory: cfg.runDirectory, resume: settings.resume)
         let start = DispatchTime.now().uptimeNanoseconds
         func elapsed() -> Double { Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 }
         var sha = try publish(version: trainer.version)
         var result = LearnerResult(iterations: trainer.iteration, policyVersion: trainer.version, stoppedEarly: false)
         if cfg.eval.every > 0 && !validation.isEmpty && trainer.iteration == 0 {
-            let acc = try source.evaluate(model, on: validation)
+            let acc = try evaluate(validation, split: "validation", iteration: 0, metrics: metrics).accuracy
             result.initialAccuracy = acc
             try metrics.record(iteration: 0, time: elapsed(), metrics: [MetricName.heldOutAccuracy: acc])
-            log(String(format: "learner: held-out accuracy before training %.1f%% (%d validation prompts)", acc * 100, validation.count))
+            log(String(format: "learner: held-out accuracy before training %.1f%% (%d validation prompts)", acc * 100, validation.count)
+                + (lastSample.map { "; e.g. " + Self.shortLine($0) } ?? ""))
         }
         let total = cfg.run.iterations
         // max_staleness > 0: the next iteration's rollouts are handed out as soon as a batch is complete, so the
@@ -99,7 +101,7 @@ extension Learner {
             var line = String(format: "iter %d/%d reward %.3f", iteration, total, report.stats.reward.mean)
             let last = iteration == total
             if cfg.eval.every > 0 && !validation.isEmpty && (iteration % cfg.eval.every == 0 || last) {
-                let acc = try source.evaluate(model, on: validation)
+                let acc = try evaluate(validation, split: "validation", iteration: iteration, metrics: metrics).accuracy
                 m[MetricName.heldOutAccuracy] = acc
                 result.evaluations.append(acc)
                 line += String(format: " acc %.1f%%", acc * 100)
@@ -109,6 +111,7 @@ extension Learner {
                            report.policy.clipFraction, trainer.version, hub.workersAlive, t1 - t0, t2 - t1, t3 - t2)
                 + byteString(sync?.wireBytes ?? 0) + ")"
             if let v = report.extraMetrics?["critic/value_loss"] { line += String(format: " value loss %.4f", v) }
+            if m[MetricName.heldOutAccuracy] != nil, let s = lastSample { line += " e.g. " + Self.shortLine(s) }
             try metrics.record(iteration: iteration, time: elapsed(), metrics: m)
             log(line)
             result.iterations = iteration
@@ -123,9 +126,10 @@ extension Learner {
             if shouldStop(elapsed: elapsed()) && trainer.iteration < total { result.stoppedEarly = true; break }
         }
         if cfg.eval.every > 0 && !test.isEmpty && result.iterations > 0 && !result.stoppedEarly {
-            result.testAccuracy = try source.evaluate(model, on: test)
+            result.testAccuracy = try evaluate(test, split: "test", iteration: result.iterations, metrics: metrics).accuracy
             log(String(format: "learner: test accuracy %.1f%% (%d prompts)", result.testAccuracy! * 100, test.count))
         }
+        for line in beforeAndAfterLines() { log(line) }
         result.checkpoint = try saveCheckpoint()
         try metrics.writeChart()
         log("learner: checkpoint \(result.checkpoint!) (weights sha256 \(WeightDigest.hex(sha))); metrics in \(metrics.directory)")
@@ -162,9 +166,9 @@ extension Learner {
     /// Hands the prompts of `iteration` to the hub as work units.
     private func begin(iteration: Int) throws {
         let cfg = settings.run
-        let prompts = try source.prompts(iteration: iteration, count: cfg.algorithm.rolloutBatch, seed: UInt64(cfg.run.seed))
+        let prompts = try task.prompts(iteration: iteration, count: cfg.algorithm.rolloutBatch, seed: UInt64(cfg.run.seed))
         let ledger = try WorkLedger(iteration: UInt64(iteration), prompts: prompts, unitSize: settings.unitPrompts,
-                                    samplesPerPrompt: cfg.algorithm.samplesPerPrompt, sampling: settings.sampling,
+                                    samplesPerPrompt: cfg.algorithm.samplesPerPrompt, sampling: settings.sampling(stopTokens: stopTokens),
                                     leaseMillis: millis(seconds: cfg.cluster.leaseSeconds),
                                     minPolicyVersion: trainer.version, firstUnitID: trainer.nextUnitID)
         let assembler = try BatchAssembler(

@@ -41,10 +41,16 @@ public final class Learner: @unchecked Sendable {
     let pull: FrameSocket
     private let stopFlag = CancelFlag()
     private let pullDone = DispatchSemaphore(value: 0)
-    /// Training prompts and held-out sets (data.task).
-    let source: PromptSource
-    var validation: [ArithProblem] { source.validation }
-    var test: [ArithProblem] { source.test }
+    /// Training prompts, held-out sets and the evaluation's reward (data.task).
+    public let task: any PromptTask
+    /// Token ids that end a response: `sampling.stop_tokens`, else the task's (from the model directory).
+    public let stopTokens: [Int32]
+    /// The first sample of the latest evaluation (the progress line shows it).
+    var lastSample: EvaluationSample?
+    /// The samples of the evaluation before training and of the latest one during training.
+    var samplesBefore: [EvaluationSample] = [], samplesAfter: [EvaluationSample]?
+    var validation: [Prompt] { task.validation }
+    var test: [Prompt] { task.test }
     /// Called after every iteration on the learner's thread.
     public var onIteration: (@Sendable (IterationSummary) -> Void)?
     /// Called with every complete rollout batch just before the update consumes it (`--record`).
@@ -52,11 +58,12 @@ public final class Learner: @unchecked Sendable {
 
     /// Binds every socket and starts serving control requests and deliveries; call `run()` to train. `source`
     /// (from `Transformer.loadCheckpoint`) is what every checkpoint keeps of the policy's starting directory.
-    public init(settings: LearnerSettings, model: Transformer, source checkpointSource: CheckpointSource? = nil,
-                codec: FrameCodec) throws {
+    public init(settings: LearnerSettings, model: Transformer, task: any PromptTask,
+                source checkpointSource: CheckpointSource? = nil, codec: FrameCodec) throws {
         self.settings = settings
         trainer = Trainer(settings: settings, model: model, source: checkpointSource)
-        source = try PromptSource(config: settings.run, splitSeed: settings.splitSeed)
+        self.task = task
+        stopTokens = settings.run.sampling.stopTokens.map { $0.map(Int32.init) } ?? task.stopTokens
         let c = settings.run.cluster
         let log = settings.log
         let hub = try LearnerHub(membershipTimeoutMillis: millis(seconds: max(3, 5 * c.heartbeatSeconds)),

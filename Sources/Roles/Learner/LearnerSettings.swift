@@ -50,8 +50,6 @@ public struct LearnerSettings: Sendable {
     public var chunkElements = WeightPublisher.defaultChunkElements
     /// Continue from the newest checkpoint of the run directory (`rpp learner --resume`).
     public var resume = false
-    /// Seed of the held-out validation/test splits (as `rpp sft --split-seed`).
-    public var splitSeed: UInt64 = 1
     /// Print one progress line per iteration.
     public var log: @Sendable (String) -> Void = { print($0); fflush(nil) }
 
@@ -100,11 +98,10 @@ public struct LearnerSettings: Sendable {
     }
 
     /// The sampling parameters of every work unit (the worker mixes the unit id into the seed).
-    public var sampling: SamplingParams {
+    public func sampling(stopTokens: [Int32]) -> SamplingParams {
         let s = run.sampling
         return SamplingParams(temperature: Float(s.temperature), topP: Float(s.topP), topK: s.topK,
-                              maxNewTokens: s.maxNewTokens, stopTokens: s.stopTokens.map(Int32.init),
-                              seed: UInt64(run.run.seed))
+                              maxNewTokens: s.maxNewTokens, stopTokens: stopTokens, seed: UInt64(run.run.seed))
     }
 
     /// The frame codec of every socket: compression policy, the cluster key if any, and encryption.

@@ -71,10 +71,19 @@ extension RolloutWorker {
         let s = unit.sampling
         let seed = s.seed ^ (unit.id &* 0x9E37_79B9_7F4A_7C15) ^ UInt64(truncatingIfNeeded: unit.iteration << 40)
         let g: Generation
+        // Stop strings: a row also ends once its decoded text ends with one (the text is the task's to decode).
+        var responses = [[Int32]](repeating: [], count: batch.rows.count)
+        let stopString = settings.endsWithStopString
         do {
             g = try model.generate(prompts: batch.rows, options: SamplingOptions(
                 temperature: s.temperature, topP: s.topP, topK: s.topK, maxNewTokens: s.maxNewTokens,
-                stopTokens: Set(s.stopTokens), seed: seed, maxBatch: settings.maxBatch), starts: batch.starts)
+                stopTokens: Set(s.stopTokens), seed: seed, maxBatch: settings.maxBatch), starts: batch.starts,
+                onToken: stopString.map { ends in
+                    { row, token in
+                        responses[row].append(token)
+                        return !ends(responses[row])
+                    }
+                })
         } catch { throw StageError(stage: .sample, underlying: error) }
         var rollouts: [Rollout] = []
         for (b, tokens) in g.tokens.enumerated() {

@@ -24,6 +24,8 @@ public struct RolloutSettings: Sendable {
     public var requestTimeoutSeconds: Double = 30
     /// Samples decoded at a time (0: a whole unit); the others wait for the slot of a sample that stops.
     public var maxBatch = 0
+    /// True when a response's tokens end with a stop string (`sampling.stop`); nil = no stop strings.
+    public var endsWithStopString: (@Sendable ([Int32]) -> Bool)? = nil
     /// Logs one line.
     public var log: @Sendable (String) -> Void = { print($0); fflush(nil) }
 

@@ -55,7 +55,7 @@ public final class RemoteReward: Sendable {
     /// A client for `url` (http or https).
     public init(url: String, policy: RemoteRewardPolicy = RemoteRewardPolicy()) throws {
         guard let u = URL(string: url), let scheme = u.scheme, ["http", "https"].contains(scheme), u.host != nil else {
-            throw RemoteRewardError(message: "reward.remote_url \"\(url)\" is not an http(s) URL such as http://127.0.0.1:5000/get_reward")
+            throw RemoteRewardError(message: "reward.url \"\(url)\" is not an http(s) URL such as http://127.0.0.1:5000/get_reward")
         }
         guard policy.timeout > 0, policy.retries >= 0, policy.backoff >= 0, policy.fallback.isFinite else {
             throw RemoteRewardError(message: "remote reward: timeout must be positive, retries and backoff not negative, fallback finite")

@@ -1,8 +1,10 @@
-// Tokenizers: the `Tokenizer` protocol and the character-level tokenizer of the built-in arithmetic
-// task (PAD 0, EOS 1, digits 0-9 as 2..11, '+' 12, '-' 13, '*' 14, '=' 15).
+// Text to token ids and back for tasks: the `TextTokenizer` protocol and the character-level tokenizer of the
+// built-in arithmetic task (PAD 0, EOS 1, digits 0-9 as 2..11, '+' 12, '-' 13, '*' 14, '=' 15).
+
+import Model
 
 /// Maps text to token ids and back.
-public protocol Tokenizer: Sendable {
+public protocol TextTokenizer: Sendable {
     /// Vocabulary size.
     var vocabSize: Int { get }
     /// Padding id.
@@ -16,7 +18,7 @@ public protocol Tokenizer: Sendable {
 }
 
 /// The character-level tokenizer of the arithmetic task: 16 ids.
-public struct CharTokenizer: Tokenizer {
+public struct CharTokenizer: TextTokenizer {
     public let vocabSize = 16
     public let padId: Int32 = 0
     public let eosId: Int32 = 1

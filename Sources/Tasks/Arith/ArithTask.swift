@@ -2,6 +2,7 @@
 // validation and test splits, fresh training problems that never hit either split, and the
 // left-padded / right-padded token layouts used by SFT and evaluation.
 import Foundation
+import Model
 
 /// Operation of an arithmetic problem.
 public enum ArithOp: String, Sendable, CaseIterable, Codable {

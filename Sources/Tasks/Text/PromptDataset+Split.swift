@@ -32,7 +32,7 @@ extension PromptDataset {
     /// and there are two or more), chosen by `seed`; each part keeps the file's order.
     public static func holdOut<T>(_ examples: [T], fraction: Double, seed: UInt64) throws -> (train: [T], heldOut: [T]) {
         guard fraction >= 0, fraction < 1 else {
-            throw DatasetError("data.held_out_fraction \(fraction) must be in [0, 1)")
+            throw DatasetError("data.heldout_fraction \(fraction) must be in [0, 1)")
         }
         if fraction == 0 || examples.count < 2 { return (examples, []) }
         let k = min(examples.count - 1, max(1, Int((Double(examples.count) * fraction).rounded())))

@@ -3,6 +3,7 @@
 // greedy exact-match on the validation split every `evalEvery` steps, stop at the first evaluation
 // that reaches `targetAccuracy`, and a typed failure when the step cap is hit first.
 import Foundation
+import Model
 
 /// Options of an SFT run (defaults: the pilot's design in demo-task.md).
 public struct SFTOptions: Sendable {

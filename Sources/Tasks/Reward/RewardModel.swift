@@ -4,6 +4,7 @@
 // scorer.
 import Foundation
 import Model
+import Roles
 import Wire
 
 /// The Bradley-Terry pairwise loss −log σ(r_c − r_r) and its gradient.
@@ -87,19 +88,6 @@ public final class RewardModel: @unchecked Sendable {
         do { return try RewardModel(transformer: model, stats: try RewardStats.load(directory: directory)) } catch {
             throw RewardModelError("reward model \(directory.path): \(error)")
         }
-    }
-
-    /// A scalar-head copy of a language model: every transformer weight copied by name, `score.weight`
-    /// zero (so every reward starts at 0), the language-model head dropped.
-    public static func fromLanguageModel(_ lm: Transformer) throws -> Transformer {
-        var c = lm.config
-        c.scalarHead = true
-        let rm = try Transformer(config: c)
-        for s in rm.layout.specs where s.name != "score.weight" {
-            guard let from = lm.layout.spec(named: s.name), from.shape == s.shape else { throw ModelError.missingTensor(s.name) }
-            (rm.params.pointer + s.offset).update(from: lm.params.pointer + from.offset, count: s.count)
-        }
-        return rm
     }
 
     /// Rewards (values at each row's last token), in batches of `batch` rows.

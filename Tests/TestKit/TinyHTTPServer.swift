@@ -1,23 +1,26 @@
-// A tiny HTTP/1.1 server on loopback for the remote-reward tests: one thread per connection, one request
-// per connection, answers decided by a closure from the request's JSON body.
+// A tiny HTTP/1.1 server on loopback for the remote-reward tests: one thread per connection, one request per
+// connection, answers decided by a closure from the request's JSON body.
 import Foundation
 #if canImport(Glibc)
 import Glibc
 #endif
 
-final class TinyHTTPServer: @unchecked Sendable {
+public final class TinyHTTPServer: @unchecked Sendable {
     /// What to answer: status, body and seconds to wait first.
-    struct Answer { var status = 200; var body: Data; var delay = 0.0 }
+    public struct Answer {
+        public var status: Int, body: Data, delay: Double
+        public init(status: Int = 200, body: Data, delay: Double = 0) { self.status = status; self.body = body; self.delay = delay }
+    }
 
-    let port: UInt16
+    public let port: UInt16
     private let fd: Int32
     private let handler: @Sendable ([String: Any]) -> Answer
     private let lock = NSLock()
     private var count = 0
     /// Requests received so far.
-    var requests: Int { lock.lock(); defer { lock.unlock() }; return count }
+    public var requests: Int { lock.lock(); defer { lock.unlock() }; return count }
 
-    init(_ handler: @escaping @Sendable ([String: Any]) -> Answer) throws {
+    public init(_ handler: @escaping @Sendable ([String: Any]) -> Answer) throws {
         self.handler = handler
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         var one: Int32 = 1
@@ -39,9 +42,9 @@ final class TinyHTTPServer: @unchecked Sendable {
         Thread.detachNewThread { [self] in acceptLoop() }
     }
 
-    var url: String { "http://127.0.0.1:\(port)/get_reward" }
+    public var url: String { "http://127.0.0.1:\(port)/get_reward" }
 
-    func stop() { shutdown(fd, Int32(SHUT_RDWR)); close(fd) }
+    public func stop() { shutdown(fd, Int32(SHUT_RDWR)); close(fd) }
 
     private func acceptLoop() {
         while true {

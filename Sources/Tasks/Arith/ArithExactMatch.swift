@@ -1,27 +1,12 @@
-// Rule-based reward verifiers (reward server): decide the 0/1 reward of a response from its tokens and
-// the prompt's ground-truth answer. ArithExactMatch is the built-in task's rule: the response must be the
-// answer's digits followed by EOS, nothing else (trailing PAD after EOS is padding, not content).
+// The built-in arithmetic task's reward rule on tokens: the response must be the answer's digits followed by
+// EOS, nothing else (trailing PAD after EOS is padding, not content).
 
-import Model
 import Wire
-
-/// Scores one response against its ground truth.
-public protocol RewardVerifier: Sendable {
-    /// The reward of `item` (its `answer` is the ground truth).
-    func reward(_ item: ScoreItem) -> Float
-}
-
-extension RewardVerifier {
-    /// Rewards of a score request, in item order.
-    public func score(_ request: ScoreRequest) -> ScoreReply {
-        ScoreReply(id: request.id, rewards: request.items.map(reward))
-    }
-}
 
 /// 1 when the response tokens are exactly the answer's tokens followed by EOS (then only PAD), else 0.
 /// "0522" for "522" scores 0 (leading zeros are wrong digits), as do a missing EOS, any token after EOS
 /// other than PAD, an empty response and an empty or unencodable answer.
-public struct ArithExactMatch: RewardVerifier {
+public struct ArithExactMatch: Sendable {
     /// The task's tokenizer.
     public let tokenizer: CharTokenizer
 
