@@ -48,8 +48,8 @@ let package = Package(
         // Chat templates: a Jinja interpreter that renders as transformers' apply_chat_template does.
         .target(name: "ChatTemplate"),
         // Tasks users bring: prompt datasets (JSONL / JSON lists with OpenRLHF's keys), chat-template prompts,
-        // and rule-based verifiers on decoded text.
-        .target(name: "Tasks", dependencies: ["ChatTemplate"]),
+        // rule-based verifiers on decoded text, and learned rewards from sequence-classification checkpoints.
+        .target(name: "Tasks", dependencies: ["ChatTemplate", "Model", "Tokenizers"]),
         // Run configuration (YAML), metrics sinks (JSONL, TensorBoard event files) and the SVG chart.
         .target(name: "RunKit", dependencies: [.product(name: "Yams", package: "Yams")]),
         // The roles of a cluster (learner, rollout, reward, reference): pure decision logic as value
@@ -75,7 +75,7 @@ let package = Package(
         .testTarget(name: "RLCoreTests", dependencies: ["RLCore"]),
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers"]),
         .testTarget(name: "ChatTemplateTests", dependencies: ["ChatTemplate"]),
-        .testTarget(name: "TasksTests", dependencies: ["Tasks"]),
+        .testTarget(name: "TasksTests", dependencies: ["Tasks", "Model", "Tokenizers"]),
         .testTarget(name: "RunKitTests", dependencies: ["RunKit"]),
         .testTarget(name: "RolesTests", dependencies: ["Roles"]),
         .testTarget(name: "ClusterTests", dependencies: ["Cluster"]),
