@@ -100,7 +100,8 @@ public final class SequenceClassifier: @unchecked Sendable {
                                   + "the checkpoint is incomplete or a base model without its head")
         }
         guard ["F32", "BF16", "F16"].contains(entry.dtype) else {
-            throw ClassifierError(.invalidCheckpoint, directory: dir, "\(ModelError.unsupportedDType(tensor: name, dtype: entry.dtype))")
+            throw ClassifierError(.invalidCheckpoint, directory: dir,
+                                  "\(ModelError.unsupportedDType(tensor: name, dtype: entry.dtype))")
         }
         let shape = entry.shape
         let rows = shape.count == 1 ? 1 : shape.first ?? 0
@@ -167,6 +168,22 @@ public final class SequenceClassifier: @unchecked Sendable {
             }
         }
         return (0..<B).map { Array(logits[$0 * L..<($0 + 1) * L]) }
+    }
+
+    /// Bytes of the activations a forward pass over `tokens` packed tokens lays out (the trunk keeps its
+    /// largest such buffer).
+    public func activationBytes(tokens: Int) -> Int {
+        4 * ActivationArena.floatCount(config: config, B: 1, T: max(tokens, 1))
+    }
+
+    /// The most packed tokens (at least 1, at most 2^20) whose activations take at most `bytes`.
+    public func tokens(withinActivationBytes bytes: Int) -> Int {
+        var low = 1, high = 1 << 20
+        while low < high {
+            let mid = (low + high + 1) / 2
+            if activationBytes(tokens: mid) <= bytes { low = mid } else { high = mid - 1 }
+        }
+        return low
     }
 
     /// Runs `body` on the trunk's serial dispatch queue (off Swift's cooperative pool) and returns its result.

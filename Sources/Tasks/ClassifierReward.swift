@@ -24,14 +24,16 @@ public struct ClassifierReward: Sendable {
     /// The most tokens one forward pass packs (a single longer sequence runs alone).
     public let batchTokens: Int
 
-    /// Tokens per forward pass unless told otherwise.
-    public static let defaultBatchTokens = 4096
+    /// Activation memory one forward pass may take unless told otherwise (1 GiB): it sets the default
+    /// `batchTokens`.
+    public static let defaultActivationBytes = 1 << 30
 
     /// A reward from a loaded classifier and its tokenizer. `maxTokens` (default and upper bound: the
     /// model's max_position_embeddings) must leave room for one token besides the post-processor's special
-    /// tokens. Throws when the classifier has more than one label.
+    /// tokens. `batchTokens` defaults to what fits in `defaultActivationBytes`. Throws when the classifier has
+    /// more than one label.
     public init(classifier: SequenceClassifier, tokenizer: LoadedTokenizer, maxTokens: Int? = nil,
-                batchTokens: Int = defaultBatchTokens) throws(ClassifierRewardError) {
+                batchTokens: Int? = nil) throws(ClassifierRewardError) {
         let dir = classifier.directory.path
         guard classifier.numLabels == 1 else {
             let labels = classifier.head.labels.prefix(8).joined(separator: ", ")
@@ -46,16 +48,17 @@ public struct ClassifierReward: Sendable {
                 "\(dir): max tokens \(limit) must be in \(specials + 1)...\(classifier.maxTokens) (above the "
                 + "\(specials) special tokens the tokenizer adds, at most max_position_embeddings)")
         }
-        guard batchTokens >= 1 else { throw ClassifierRewardError("\(dir): batch tokens must be positive") }
+        let batch = batchTokens ?? classifier.tokens(withinActivationBytes: Self.defaultActivationBytes)
+        guard batch >= 1 else { throw ClassifierRewardError("\(dir): batch tokens must be positive") }
         self.classifier = classifier
         self.tokenizer = tokenizer
         self.maxTokens = limit
-        self.batchTokens = batchTokens
+        self.batchTokens = batch
     }
 
     /// Loads the classifier and the tokenizer (tokenizer.json, tokenizer_config.json) of `directory`.
     public static func load(directory: URL, maxTokens: Int? = nil,
-                            batchTokens: Int = defaultBatchTokens) throws(ClassifierRewardError) -> ClassifierReward {
+                            batchTokens: Int? = nil) throws(ClassifierRewardError) -> ClassifierReward {
         let classifier: SequenceClassifier
         do { classifier = try SequenceClassifier.load(directory: directory) } catch {
             throw ClassifierRewardError("\(error)")
@@ -75,7 +78,8 @@ public struct ClassifierReward: Sendable {
         do { content = try tokenizer.tokenizer.encode(prompt + response, addSpecialTokens: false) } catch {
             throw ClassifierRewardError("\(classifier.directory.path): cannot tokenise the text: \(error)")
         }
-        let ids = Self.truncated(content, maxTokens: maxTokens, addSpecialTokens: tokenizer.tokenizer.addingSpecialTokens)
+        let ids = Self.truncated(content, maxTokens: maxTokens,
+                                 addSpecialTokens: tokenizer.tokenizer.addingSpecialTokens)
         return ids.map { Int32(truncatingIfNeeded: $0) }
     }
 
@@ -136,7 +140,8 @@ public struct ClassifierReward: Sendable {
         out.reserveCapacity(rows.count)
         for range in batches(lengths: rows.map(\.count), budget: batchTokens) {
             do { out += try classifier.scores(Array(rows[range])).map { $0[0] } } catch {
-                let which = range.count == 1 ? "pair \(range.lowerBound)" : "pairs \(range.lowerBound)..<\(range.upperBound)"
+                let which = range.count == 1
+                    ? "pair \(range.lowerBound)" : "pairs \(range.lowerBound)..<\(range.upperBound)"
                 throw ClassifierRewardError("\(which): \(error)")
             }
         }

@@ -67,7 +67,8 @@ final class SequenceClassifierTests: XCTestCase {
             for i in rows.indices {
                 assertClose(got[i], want[i], "\(side)-padded row \(i)")
                 // The pooled token of the padded row is the pooled token of the unpadded one.
-                XCTAssertEqual(rows[i][model.head.poolingIndex(rows[i])], unpadded[i][model.head.poolingIndex(unpadded[i])])
+                XCTAssertEqual(rows[i][model.head.poolingIndex(rows[i])],
+                               unpadded[i][model.head.poolingIndex(unpadded[i])])
             }
         }
     }
@@ -81,6 +82,28 @@ final class SequenceClassifierTests: XCTestCase {
         let want = (exp["logits"] as! [Any]).map { Self.floats($0) }
         let got = try model.scores(rows)
         for i in rows.indices { assertClose(got[i], want[i], "row \(i)") }
+    }
+
+    func testQwen2WithoutPadTokenScoresTheLastToken() throws {
+        let dir = Self.fixtures.appendingPathComponent("classifier-qwen2-nopad")
+        let model = try SequenceClassifier.load(directory: dir)
+        XCTAssertNil(model.head.padTokenID)
+        XCTAssertTrue(model.config.attentionBias && model.config.tieWordEmbeddings)
+        let exp = try Self.expected(dir)
+        let rows = (exp["rows"] as! [Any]).map { Self.ids($0) }
+        XCTAssertEqual(rows[0].last, 0, "a row ending in token 0, which is no pad token here")
+        let want = (exp["logits"] as! [Any]).map { Self.floats($0) }
+        let got = try model.scores(rows)
+        for i in rows.indices { assertClose(got[i], want[i], "row \(i)") }
+    }
+
+    func testActivationBudgetGivesTokensThatFit() throws {
+        let model = try SequenceClassifier.load(directory: Self.single)
+        let bytes = model.activationBytes(tokens: 300)
+        XCTAssertGreaterThan(bytes, model.activationBytes(tokens: 299))
+        XCTAssertEqual(model.tokens(withinActivationBytes: bytes), 300)
+        XCTAssertEqual(model.tokens(withinActivationBytes: bytes - 1), 299)
+        XCTAssertEqual(model.tokens(withinActivationBytes: 0), 1, "one sequence always runs")
     }
 
     func testPoolingIndexIsTheRightmostTokenThatIsNotPadding() {
@@ -170,8 +193,10 @@ final class SequenceClassifierTests: XCTestCase {
             _ = b.initialize(from: a)
             buffers.append(b)
         }
-        let list = zip(names, buffers).map { (name: $0, shape: tensors[$0]!.shape,
-                                              values: UnsafeBufferPointer(start: $1.baseAddress, count: tensors[$0]!.values.count)) }
+        let list = zip(names, buffers).map { name, buffer in
+            (name: name, shape: tensors[name]!.shape,
+             values: UnsafeBufferPointer(start: buffer.baseAddress, count: tensors[name]!.values.count))
+        }
         try SafetensorsFile.serialize(list).write(to: dir.appendingPathComponent("model.safetensors"))
         return dir
     }
@@ -207,7 +232,8 @@ final class SequenceClassifierTests: XCTestCase {
     func testRefusesBadSequences() throws {
         let model = try SequenceClassifier.load(directory: Self.single)
         XCTAssertEqual(try model.scores([]), [])
-        for (rows, needle) in [([[Int32]()], "sequence 0 is empty"), ([[1, 2], [1, 603]], "sequence 1 holds token id 603"),
+        for (rows, needle) in [([[Int32]()], "sequence 0 is empty"),
+                               ([[1, 2], [1, 603]], "sequence 1 holds token id 603"),
                                ([[Int32](repeating: 5, count: 49)], "more than max_position_embeddings 48")] {
             XCTAssertThrowsError(try model.scores(rows)) { error in
                 let e = error as? ClassifierError

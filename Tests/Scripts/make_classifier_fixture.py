@@ -15,6 +15,8 @@ Creates tiny random LlamaForSequenceClassification checkpoints under Tests/Fixtu
                                        their attention masks, and the logits transformers pools for each row.
   classifier-llama-2labels: num_labels 2 (id2label), no tokenizer; expected.json holds token rows and both
                             logits of each.
+  classifier-qwen2-nopad:   Qwen2ForSequenceClassification (q/k/v biases, tied embeddings), num_labels 1 and
+                            no pad_token_id, so every row is scored at its last token; no tokenizer.
 
 Weights are stored as BF16 (small files); the expected numbers come from the saved checkpoint reloaded in
 float32, so they are what an engine reading those BF16 values as float32 must compute.
@@ -26,7 +28,8 @@ import os
 import shutil
 
 import torch
-from transformers import AutoTokenizer, LlamaConfig, LlamaForSequenceClassification
+from transformers import (AutoTokenizer, LlamaConfig, LlamaForSequenceClassification, Qwen2Config,
+                          Qwen2ForSequenceClassification)
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "Fixtures", "model")
 COMPANIONS = os.path.join(ROOT, "llama-companions")
@@ -64,7 +67,7 @@ def randomize(model, gen):
                 p.copy_(0.2 * torch.randn(p.shape, generator=gen))
 
 
-def save(model, directory):
+def save(model, directory, cls=LlamaForSequenceClassification):
     if os.path.isdir(directory):
         shutil.rmtree(directory)
     model.to(torch.bfloat16).save_pretrained(directory, safe_serialization=True)
@@ -72,7 +75,7 @@ def save(model, directory):
         path = os.path.join(directory, extra)
         if os.path.exists(path):
             os.remove(path)
-    reloaded = LlamaForSequenceClassification.from_pretrained(directory, dtype=torch.float32)
+    reloaded = cls.from_pretrained(directory, dtype=torch.float32)
     reloaded.eval()
     return reloaded
 
@@ -157,11 +160,31 @@ def make_two_labels(gen):
     print(f"wrote {directory}")
 
 
+def make_qwen2_no_pad(gen):
+    directory = os.path.join(ROOT, "classifier-qwen2-nopad")
+    cfg = Qwen2Config(
+        vocab_size=96, hidden_size=16, intermediate_size=32, num_hidden_layers=2, num_attention_heads=4,
+        num_key_value_heads=1, max_position_embeddings=32, rms_norm_eps=1e-6,
+        rope_parameters={"rope_type": "default", "rope_theta": 10000.0}, tie_word_embeddings=True,
+        use_sliding_window=False, pad_token_id=None, bos_token_id=None, eos_token_id=None, num_labels=1,
+    )
+    model = Qwen2ForSequenceClassification(cfg)
+    randomize(model, gen)
+    model = save(model, directory, Qwen2ForSequenceClassification)
+    assert model.config.pad_token_id is None
+    rows = [[3, 17, 0, 5, 0], [0, 0], [95]]
+    logits = [pooled(model, [r])[0] for r in rows]
+    with open(os.path.join(directory, "expected.json"), "w") as f:
+        json.dump({"rows": rows, "logits": logits}, f, indent=1)
+    print(f"wrote {directory}")
+
+
 def main():
     gen = torch.Generator().manual_seed(20261129)
     torch.manual_seed(0)
     make_single(gen)
     make_two_labels(gen)
+    make_qwen2_no_pad(gen)
 
 
 if __name__ == "__main__":

@@ -40,10 +40,14 @@ final class ClassifierRewardTests: XCTestCase {
             for (i, (g, w)) in zip(got, want).enumerated() {
                 XCTAssertEqual(Double(g), w, accuracy: 1e-4, "pair \(i), batches of \(budget) tokens")
             }
-            let viaQueue = try await reward.classifier.perform { _ in try reward.scores(prompts: prompts, responses: responses) }
+            let viaQueue = try await reward.classifier.perform { _ in
+                try reward.scores(prompts: prompts, responses: responses)
+            }
             XCTAssertEqual(viaQueue, got)
         }
         let reward = try ClassifierReward.load(directory: Self.single)
+        XCTAssertEqual(reward.batchTokens,
+                       reward.classifier.tokens(withinActivationBytes: ClassifierReward.defaultActivationBytes))
         XCTAssertEqual(Double(try reward.score(prompt: prompts[0], response: responses[0])), want[0], accuracy: 1e-4)
         XCTAssertEqual(try reward.scores(prompts: [], responses: []), [])
     }
@@ -65,7 +69,8 @@ final class ClassifierRewardTests: XCTestCase {
 
     func testTruncationKeepsSpecialTokensAndTheEnd() {
         let bosEos: ([Int]) -> [Int] = { [100] + $0 + [200] }
-        XCTAssertEqual(ClassifierReward.truncated([1, 2, 3], maxTokens: 5, addSpecialTokens: bosEos), [100, 1, 2, 3, 200])
+        XCTAssertEqual(ClassifierReward.truncated([1, 2, 3], maxTokens: 5, addSpecialTokens: bosEos),
+                       [100, 1, 2, 3, 200])
         XCTAssertEqual(ClassifierReward.truncated([1, 2, 3, 4, 5], maxTokens: 5, addSpecialTokens: bosEos),
                        [100, 3, 4, 5, 200])
         XCTAssertEqual(ClassifierReward.truncated([1, 2, 3], maxTokens: 2, addSpecialTokens: { $0 }), [2, 3])
