@@ -56,7 +56,7 @@ let package = Package(
                                                .product(name: "Crypto", package: "swift-crypto")]),
         // Tasks: what a run learns and how it is judged. The arithmetic toy, generated chat arithmetic and
         // datasets users bring (JSONL / JSON lists with OpenRLHF's keys, chat templates), rule-based verifiers,
-        // reward models and remote rewards. The learner and the servers see them only through Roles' protocols.
+        // reward models (Bradley-Terry, Hugging Face sequence classifiers) and remote rewards. The learner and the servers see them only through Roles' protocols.
         .target(name: "Tasks", dependencies: ["Model", "Wire", "RunKit", "Roles", "Tokenizers", "ChatTemplate"]),
         // Operating a cluster: the hosts file, the state file, starting processes locally or through ssh or a
         // launcher prefix, status requests, scaling and stopping (`rpp cluster ...`).
@@ -79,7 +79,7 @@ let package = Package(
         .testTarget(name: "RLCoreTests", dependencies: ["RLCore"]),
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers"]),
         .testTarget(name: "ChatTemplateTests", dependencies: ["ChatTemplate"]),
-        .testTarget(name: "TasksTests", dependencies: ["Tasks", "TestKit"]),
+        .testTarget(name: "TasksTests", dependencies: ["Tasks", "Model", "Tokenizers", "TestKit"]),
         .testTarget(name: "RunKitTests", dependencies: ["RunKit"]),
         .testTarget(name: "RolesTests", dependencies: ["Roles", "Tasks"]),
         .testTarget(name: "ClusterTests", dependencies: ["Cluster"]),

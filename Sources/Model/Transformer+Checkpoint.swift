@@ -45,7 +45,13 @@ extension Transformer {
     /// Copies every parameter from `checkpoint`, checking names, shapes and dtypes. Tensors the model does not
     /// have are an error, except lm_head.weight of a tied model and rotary inv_freq buffers.
     public func loadWeights(from checkpoint: SafetensorsCheckpoint) throws {
-        for s in layout.specs {
+        try loadWeights(from: checkpoint, skipping: [])
+    }
+
+    /// `loadWeights(from:)` leaving the parameters named in `skipped` as they are (a caller that reads them
+    /// itself, such as a classification head wider than one label).
+    func loadWeights(from checkpoint: SafetensorsCheckpoint, skipping skipped: Set<String>) throws {
+        for s in layout.specs where !skipped.contains(s.name) {
             guard let e = checkpoint.entry(s.name) else { throw ModelError.missingTensor(s.name) }
             guard ["F32", "BF16", "F16"].contains(e.dtype) else { throw ModelError.unsupportedDType(tensor: s.name, dtype: e.dtype) }
             let shape = e.shape
@@ -57,7 +63,7 @@ extension Transformer {
                                    source: checkpoint.source(of: s.name))
         }
         let known = Set(layout.specs.map(\.name))
-        for name in checkpoint.entries.keys.sorted() where !known.contains(name) {
+        for name in checkpoint.entries.keys.sorted() where !known.contains(name) && !skipped.contains(name) {
             if name.hasSuffix("rotary_emb.inv_freq") || (name == "lm_head.weight" && config.tieWordEmbeddings) { continue }
             let c = config
             throw ModelError.invalidConfig(

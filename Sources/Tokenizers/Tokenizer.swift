@@ -42,6 +42,13 @@ public final class Tokenizer: Sendable {
         return processed.map { Int($0) }
     }
 
+    /// `ids` (of one text, encoded without special tokens) with the special tokens the post-processor adds
+    /// around a single sequence, as transformers' `build_inputs_with_special_tokens`.
+    public func addingSpecialTokens(_ ids: [Int]) -> [Int] {
+        guard let postProcessor else { return ids }
+        return postProcessor.process(ids.map { Int32(truncatingIfNeeded: $0) }).map { Int($0) }
+    }
+
     func encodeIDs(_ text: String) throws -> [Int32] {
         let scalars = text.unicodeScalars.map(\.value)
         var ids: [Int32] = []
