@@ -237,16 +237,17 @@ extension RunConfig {
 
     /// `reward`: how responses are scored.
     public struct RewardSection: Sendable, Equatable {
-        /// Reward function: the toy's token rule, rule-based verifiers on text, a reward model, or a remote
-        /// HTTP endpoint (OpenRLHF's `--remote_rm_url` protocol).
+        /// Reward function: the toy's token rule, rule-based verifiers on text, a reward model on tokens, a Hugging
+        /// Face sequence classifier on text, or a remote HTTP endpoint (OpenRLHF's `--remote_rm_url` protocol).
         public enum Kind: String, Sendable, CaseIterable {
-            case arithExact = "arith_exact", verifier, model, remote
+            case arithExact = "arith_exact", verifier, model, classifier, remote
         }
         /// The reward function.
         public var kind = Kind.arithExact
         /// Verifier spec (kind verifier), e.g. "numeric" or "0.9*numeric + 0.1*format:number".
         public var verifier = "numeric"
-        /// Reward model checkpoint (kind model).
+        /// Reward model checkpoint (kind model: `rpp rm-train`'s; kind classifier: a Hugging Face
+        /// ...ForSequenceClassification directory with its tokenizer).
         public var model: String? = nil
         /// Normalize rewards with running statistics.
         public var normalize = false

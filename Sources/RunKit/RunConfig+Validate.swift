@@ -52,8 +52,8 @@ extension RunConfig {
         if reward.kind == .remote && reward.url == nil {
             throw fail("reward.url", "reward.kind remote needs the endpoint; set reward.url=http://HOST:PORT/PATH")
         }
-        if reward.kind == .model && reward.model == nil {
-            throw fail("reward.model", "reward.kind model needs a reward model checkpoint; set reward.model=PATH")
+        if (reward.kind == .model || reward.kind == .classifier) && reward.model == nil {
+            throw fail("reward.model", "reward.kind \(reward.kind.rawValue) needs a reward model checkpoint; set reward.model=PATH")
         }
         if kl.controller == .adaptive && kl.coef <= 0 {
             throw fail("kl.coef", "the adaptive controller scales the coefficient and needs kl.coef > 0 (found \(kl.coef))")

@@ -41,7 +41,7 @@ struct RewardCommand: ParsableCommand {
     /// the policy directory's tokenizer (model.init).
     static func scorer(_ config: RunConfig) throws -> (BatchScorer, String) {
         var text: ModelText? = nil
-        if config.reward.kind == .verifier || config.reward.kind == .remote {
+        if [.verifier, .remote, .classifier].contains(config.reward.kind) {
             let path = config.model.initPath
             let vocab: Int
             do {

@@ -12,6 +12,8 @@ final class ConfigLimitsTests: XCTestCase {
         "algorithm.off_policy_correction", "kl.estimator", "kl.placement", "kl.controller", "optim.schedule",
         "eval.greedy", "cluster.learner", "cluster.reward", "cluster.reference", "cluster.key_file",
         "cluster.compression", "cluster.encrypt", "reward.kind", "reward.model", "reward.normalize",
+        "data.input_key", "data.label_key", "data.apply_chat_template", "data.system_prompt", "data.long_prompts",
+        "sampling.stop", "reward.verifier", "reward.url",
     ]
 
     func testEveryNumericKeyHasAnUpperBoundNamedInItsError() throws {
@@ -20,7 +22,7 @@ final class ConfigLimitsTests: XCTestCase {
             for key in keys where !Self.nonNumeric.contains("\(section).\(key)") {
                 // The largest integer and a huge double; lists get two of them.
                 for huge in ["9223372036854775807", "1e300"] {
-                    let value = ["reward_clip", "betas", "stop_tokens"].contains(key) ? "[\(huge), \(huge)]" : huge
+                    let value = ["reward_clip", "betas", "stop_tokens", "operands"].contains(key) ? "[\(huge), \(huge)]" : huge
                     do {
                         _ = try RunConfig.parse(yaml: "", overrides: ["\(section).\(key)=\(value)"])
                         XCTFail("\(section).\(key)=\(value) was accepted")
@@ -38,7 +40,7 @@ final class ConfigLimitsTests: XCTestCase {
                 checked += 1
             }
         }
-        XCTAssertEqual(checked, 42, "every numeric key of the config is checked")
+        XCTAssertEqual(checked, 48, "every numeric key of the config is checked")
     }
 
     func testTimeoutsOfAnySizeAreRefusedWithTheBound() throws {

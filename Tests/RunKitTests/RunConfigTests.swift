@@ -157,7 +157,13 @@ final class RunConfigTests: XCTestCase {
         config.run.maxMinutes = 0.1 + 0.2
         config.model.criticInit = "path with: colon # and hash"
         config.data.ops = ["add", "mul"]
+        config.data.task = .dataset
+        config.data.train = "t.jsonl"
         config.data.validation = "v.jsonl"
+        config.data.systemPrompt = "Be \"brief\":\n one line."
+        config.data.maxPromptTokens = 300
+        config.sampling.stop = ["\n\n", "END"]
+        config.reward.url = "http://127.0.0.1:5000/get_reward"
         config.algorithm.estimator = .ppo
         config.algorithm.dualClip = 2.5
         config.algorithm.criticLR = 1e-7
@@ -212,7 +218,7 @@ final class RunConfigTests: XCTestCase {
                               "\(section).\(key) is not in rpp.yaml")
             }
         }
-        XCTAssertEqual(RunConfig.allowedKeys.reduce(0) { $0 + $1.keys.count }, 69)
+        XCTAssertEqual(RunConfig.allowedKeys.reduce(0) { $0 + $1.keys.count }, 83)
     }
 
     func testSuggestDistance() {

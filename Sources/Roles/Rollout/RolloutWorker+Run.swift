@@ -14,7 +14,10 @@ extension RolloutWorker {
             refreshWeights()
             guard let version = policyVersion else {
                 // No verified weights yet: after a while register again, which makes the learner re-send them.
-                if let since = waitingSince, Date().timeIntervalSince(since) > 2 { try? register(); waitingSince = Date() }
+                // A large model's weights take seconds to arrive: ask again only when none are arriving.
+                if let since = waitingSince, Date().timeIntervalSince(since) > 2, weights.secondsSinceLastFrame > 2 {
+                    try? register(); waitingSince = Date()
+                }
                 if waitingSince == nil { waitingSince = Date() }
                 pause(milliseconds: 20)
                 continue

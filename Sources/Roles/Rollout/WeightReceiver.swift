@@ -14,6 +14,7 @@ final class WeightReceiver: @unchecked Sendable {
     private let name: String
     /// The version being received: when its announcement came and the frame bytes so far.
     private var inFlight: (version: UInt64, start: UInt64, bytes: Int)?
+    private var lastFrame: UInt64 = 0
 
     init(address: String, codec: FrameCodec, name: String, log: @escaping @Sendable (String) -> Void) throws(TransportError) {
         socket = try FrameSocket(.bus, codec: codec)   // the learner's broadcast (see WeightBroadcaster)
@@ -28,6 +29,12 @@ final class WeightReceiver: @unchecked Sendable {
     /// The newest verified version number, or nil.
     var latestVersion: UInt64? { lock.withLock { assembler.latest?.version } }
 
+    /// Seconds since the last weights frame arrived (infinite before the first): a worker waiting for weights
+    /// asks again only when none are on their way.
+    var secondsSinceLastFrame: Double {
+        lock.withLock { lastFrame == 0 ? .infinity : Double(DispatchTime.now().uptimeNanoseconds - lastFrame) / 1e9 }
+    }
+
     /// Forgets every version (the learner restarted from an older checkpoint).
     func reset() { lock.withLock { assembler = WeightAssembler() } }
 
@@ -40,6 +47,7 @@ final class WeightReceiver: @unchecked Sendable {
                     let frame = try socket.receiveFrameSync(timeout: nil, cancel: nil)
                     let message = frame.message
                     lock.withLock {
+                        lastFrame = DispatchTime.now().uptimeNanoseconds
                         switch message {
                         case .weightAnnouncement(let a):
                             let events = assembler.receive(a)

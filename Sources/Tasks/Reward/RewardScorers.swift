@@ -35,6 +35,18 @@ public enum RewardScorers {
                 return ({ items in try items.map(one) },
                         "model \(path) (\(model.transformer.parameterCount) parameters\(norm))")
             } catch { throw DatasetError("reward.model: \(error)") }
+        case .classifier:
+            guard let path = section.model else { throw DatasetError("reward.model: needed for reward.kind classifier") }
+            let text = try need(text, "classifier")
+            let reward: ClassifierReward
+            do { reward = try ClassifierReward.load(directory: URL(fileURLWithPath: path)) } catch {
+                throw DatasetError("reward.model: \(error)")
+            }
+            return ({ items in
+                try reward.scores(prompts: items.map { text.text($0.promptTokens) },
+                                  responses: items.map { text.response($0.responseTokens) })
+            }, "classifier \(path) (logit of prompt + response, re-tokenized with its own tokenizer)"
+                + (section.normalize ? " (reward.normalize applies to kind model only)" : ""))
         case .remote:
             guard let url = section.url else {
                 throw DatasetError("reward.url: needed for reward.kind remote (e.g. http://127.0.0.1:5000/get_reward)")
