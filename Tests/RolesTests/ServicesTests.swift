@@ -45,6 +45,21 @@ final class ReferenceServiceTests: XCTestCase {
         }
     }
 
+    func testLongRequestsAreScoredInPassesWithTheSameLogprobs() throws {
+        let (model, rows, _) = try loadFixture()
+        let request = RefLogprobRequest(id: 3, sequences: rows.filter { $0.count >= 4 }.map {
+            TokenSequence(promptTokens: Array($0[..<3]), responseTokens: Array($0[3...]))
+        })
+        let whole = try ReferenceService(model: model, tokensPerPass: 1 << 20).logprobs(request)
+        let inPasses = try ReferenceService(model: model, tokensPerPass: 9).logprobs(request)
+        XCTAssertEqual(whole.count, inPasses.count)
+        for (a, b) in zip(whole, inPasses) {
+            for (x, y) in zip(a, b) { XCTAssertEqual(x, y, accuracy: 1e-5) }
+        }
+        XCTAssertEqual(ReferenceService.passes([5, 5, 5, 20, 1], tokensPerPass: 10), [0..<2, 2..<3, 3..<4, 4..<5])
+        XCTAssertEqual(ReferenceService.passes([], tokensPerPass: 10), [])
+    }
+
     func testBadRequestsGetErrorsAndTheServerGoesOn() throws {
         let (model, rows, _) = try loadFixture()
         let address = inproc()

@@ -38,6 +38,14 @@ private func records(_ bytes: [UInt8]) throws -> [[UInt8]] {
 }
 
 final class TensorBoardTests: XCTestCase {
+    func testTextSummaryLayoutByHand() {
+        // Event{step: 1, summary: {value: {tag: "t", tensor: {dtype: DT_STRING (7), string_val: "m"},
+        // metadata: {plugin_data: {plugin_name: "text"}}}}}, field by field as TensorBoard's text plugin reads it.
+        let bytes = TensorBoardEvent.text(tag: "t", markdown: "m", step: 1, wallTime: 0)
+        XCTAssertEqual(bytes, [0x10, 0x01, 0x2A, 0x16, 0x0A, 0x14, 0x0A, 0x01, 0x74, 0x42, 0x05, 0x08, 0x07, 0x42, 0x01,
+                               0x6D, 0x4A, 0x08, 0x0A, 0x06, 0x0A, 0x04, 0x74, 0x65, 0x78, 0x74])
+    }
+
     func testCRC32CKnownValues() {
         XCTAssertEqual(CRC32C.checksum(Array("123456789".utf8)), 0xE306_9283)  // the standard check value
         XCTAssertEqual(CRC32C.checksum([UInt8](repeating: 0, count: 32)), 0x8A91_36AA)  // RFC 3720 B.4

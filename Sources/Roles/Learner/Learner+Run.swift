@@ -40,7 +40,6 @@ extension Learner {
         let metrics = try RunMetrics(directory: cfg.runDirectory, resume: settings.resume)
         let start = DispatchTime.now().uptimeNanoseconds
         func elapsed() -> Double { Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 }
-        var sha = try publish(version: trainer.version)
         var result = LearnerResult(iterations: trainer.iteration, policyVersion: trainer.version, stoppedEarly: false)
         if cfg.eval.every > 0 && !validation.isEmpty && trainer.iteration == 0 {
             let acc = try evaluate(validation, split: "validation", iteration: 0, metrics: metrics).accuracy
@@ -49,6 +48,7 @@ extension Learner {
             log(String(format: "learner: held-out accuracy before training %.1f%% (%d validation prompts)", acc * 100, validation.count)
                 + (lastSample.map { "; e.g. " + Self.shortLine($0) } ?? ""))
         }
+        var sha = try publish(version: trainer.version)
         let total = cfg.run.iterations
         // max_staleness > 0: the next iteration's rollouts are handed out as soon as a batch is complete, so the
         // workers sample (with the previous weights) while the learner updates.
@@ -72,6 +72,14 @@ extension Learner {
             try recordBatch?(batch, trainer)
             let report = try trainer.update(batch)
             let t2 = elapsed()
+            // Evaluate before the new weights go out: on a shared machine the evaluation then has the cores to
+            // itself instead of competing with the broadcast and the next iteration's sampling.
+            let last = iteration == total
+            var accuracy: Double? = nil
+            if cfg.eval.every > 0 && !validation.isEmpty && (iteration % cfg.eval.every == 0 || last) {
+                accuracy = try evaluate(validation, split: "validation", iteration: iteration, metrics: metrics).accuracy
+            }
+            let tEval = elapsed()
             sha = try publish(version: trainer.version)
             let t3 = elapsed()
             let sync = broadcaster.lastBroadcast.flatMap { $0.version == trainer.version ? $0 : nil }
@@ -83,7 +91,8 @@ extension Learner {
                 MetricName.rewardMean: report.stats.reward.mean, MetricName.klPerToken: report.stats.klPerToken.mean,
                 MetricName.responseLength: report.stats.responseLength.mean,
                 "perf/samples_per_s": Double(batch.count) / max(t1 - t0, 1e-9), "perf/rollout_s": t1 - t0,
-                "perf/train_s": t2 - t1, "perf/broadcast_s": t3 - t2, "perf/peak_rss_mb": peakResidentMegabytes(),
+                "perf/train_s": t2 - t1, "perf/eval_s": tEval - t2, "perf/broadcast_s": t3 - tEval,
+                "perf/peak_rss_mb": peakResidentMegabytes(),
                 "train/clip_fraction": report.policy.clipFraction,
                 "train/approx_kl": report.policy.approxKL, "train/loss": report.loss, "train/grad_norm": report.gradNorm,
                 "train/kl_coef": trainer.klCoef, "policy/version": Double(trainer.version),
@@ -99,17 +108,15 @@ extension Learner {
             ]
             if let extra = report.extraMetrics { m.merge(extra) { $1 } }
             var line = String(format: "iter %d/%d reward %.3f", iteration, total, report.stats.reward.mean)
-            let last = iteration == total
-            if cfg.eval.every > 0 && !validation.isEmpty && (iteration % cfg.eval.every == 0 || last) {
-                let acc = try evaluate(validation, split: "validation", iteration: iteration, metrics: metrics).accuracy
+            if let acc = accuracy {
                 m[MetricName.heldOutAccuracy] = acc
                 result.evaluations.append(acc)
                 line += String(format: " acc %.1f%%", acc * 100)
             }
             line += String(format: " kl %.4f len %.2f samples/s %.0f clip %.3f v%d workers %d (rollout %.2fs train %.2fs sync %.2fs ",
                            report.stats.klPerToken.mean, report.stats.responseLength.mean, m["perf/samples_per_s"]!,
-                           report.policy.clipFraction, trainer.version, hub.workersAlive, t1 - t0, t2 - t1, t3 - t2)
-                + byteString(sync?.wireBytes ?? 0) + ")"
+                           report.policy.clipFraction, trainer.version, hub.workersAlive, t1 - t0, t2 - t1, t3 - tEval)
+                + byteString(sync?.wireBytes ?? 0) + (accuracy == nil ? "" : String(format: " eval %.2fs", tEval - t2)) + ")"
             if let v = report.extraMetrics?["critic/value_loss"] { line += String(format: " value loss %.4f", v) }
             if m[MetricName.heldOutAccuracy] != nil, let s = lastSample { line += " e.g. " + Self.shortLine(s) }
             try metrics.record(iteration: iteration, time: elapsed(), metrics: m)

@@ -144,6 +144,7 @@ public final class Learner: @unchecked Sendable {
         let p = try WeightPublisher.publish(version: version, parameters: model.params.toArray(), layout: layout,
                                             chunkElements: settings.chunkElements)
         hub.setPolicyVersion(version)
+        hub.setBroadcastTime(seconds: broadcaster.lastBroadcast?.seconds ?? 0, bytes: p.announcement.elementCount * 4)
         broadcaster.publish(p)
         return p.announcement.sha256
     }

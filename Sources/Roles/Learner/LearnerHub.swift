@@ -15,6 +15,9 @@ final class LearnerHub: @unchecked Sendable {
     private var collector: IterationCollector?
     private(set) var policyVersion: UInt64 = 0
     private var lastRepublish: Millis = .min
+    /// A worker behind the current version gets the weights again at most this often: a large model's weights
+    /// take seconds to arrive, and sending them again before they have is work for nothing.
+    private var republishInterval: Millis = 500
     private var counters = (delivered: 0, refused: 0)
     private let leaseMillis: UInt32
     private var book = StatusBook()
@@ -58,8 +61,18 @@ final class LearnerHub: @unchecked Sendable {
     func setPolicyVersion(_ v: UInt64) {
         condition.withLock {
             policyVersion = v
+            lastRepublish = monotonicMillis()
             collector?.setPolicyVersion(v)
         }
+    }
+
+    /// Sets how long a broadcast of `bytes` is given to arrive before a worker still behind it gets the weights
+    /// again: three times the last broadcast's sending time, and at least what the bytes take at 40 MB/s (a
+    /// loaded worker decodes and checks about that fast), at least 0.5 s.
+    func setBroadcastTime(seconds: Double, bytes: Int) {
+        let floor = max(500, Double(bytes) / 40e3)
+        let millis = seconds.isFinite ? Millis(min(max(seconds * 3000, floor), 600_000)) : Millis(floor)
+        condition.withLock { republishInterval = millis }
     }
 
     /// Starts collecting an iteration.
@@ -166,7 +179,7 @@ final class LearnerHub: @unchecked Sendable {
             guard membership.isAlive(w.workerID) else { return (nil, false, false, false) }
             if w.policyVersion > policyVersion { return (nil, false, true, true) }
             if w.policyVersion + maxStaleness < policyVersion {
-                let again = now - lastRepublish >= 500
+                let again = now - lastRepublish >= republishInterval
                 if again { lastRepublish = now }
                 return (nil, again, true, false)
             }

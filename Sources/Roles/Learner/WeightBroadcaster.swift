@@ -26,6 +26,7 @@ final class WeightBroadcaster: @unchecked Sendable {
     private let lock = NSLock()
     private var latest: WeightPublication?
     private var _last: BroadcastStats?
+    private var republishQueued = false
     private let log: @Sendable (String) -> Void
     /// Chunks leave no faster than this (loopback moves about 1 GB/s).
     let pacingBytesPerSecond = 400e6
@@ -48,9 +49,20 @@ final class WeightBroadcaster: @unchecked Sendable {
     }
 
     /// Re-sends the latest version, asynchronously.
+    /// At most one waits in the queue: requests that come while one waits join it (a large model's broadcast
+    /// takes seconds, and a worker asking every half second must not queue a dozen copies behind it).
     func republish() {
+        let queued = lock.withLock { () -> Bool in
+            if republishQueued { return false }
+            republishQueued = true
+            return true
+        }
+        guard queued else { return }
         queue.async { [self] in
-            guard let p = lock.withLock({ latest }) else { return }
+            guard let p = lock.withLock({ () -> WeightPublication? in
+                republishQueued = false
+                return latest
+            }) else { return }
             send(p)
         }
     }

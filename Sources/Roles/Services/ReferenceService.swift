@@ -8,8 +8,14 @@ import Wire
 /// Answers `RefLogprobRequest`s with a frozen model.
 public struct ReferenceService: Sendable {
     public let model: Transformer
+    /// Tokens scored in one forward pass: a request's sequences are packed into passes of at most this many
+    /// tokens (a longer sequence goes alone), so long responses do not grow the activations without bound.
+    public let tokensPerPass: Int
 
-    public init(model: Transformer) { self.model = model }
+    public init(model: Transformer, tokensPerPass: Int = 8192) {
+        self.model = model
+        self.tokensPerPass = max(1, tokensPerPass)
+    }
 
     /// The handler for a `RequestServer`.
     public func handle(_ message: WireMessage) throws -> WireMessage {
@@ -47,7 +53,28 @@ public struct ReferenceService: Sendable {
             rows.append(row)
         }
         // Scored from the last prompt position: row r's values are exactly its response tokens' log-probs.
-        return try model.sequenceLogProbs(rows, scoreFrom: request.sequences.map { $0.promptTokens.count - 1 },
-                                          temperature: request.temperature).logp
+        let scoreFrom = request.sequences.map { $0.promptTokens.count - 1 }
+        var out: [[Float]] = []
+        out.reserveCapacity(rows.count)
+        for pass in Self.passes(rows.map(\.count), tokensPerPass: tokensPerPass) {
+            out += try model.sequenceLogProbs(Array(rows[pass]), scoreFrom: Array(scoreFrom[pass]),
+                                              temperature: request.temperature).logp
+        }
+        return out
+    }
+
+    /// Consecutive ranges of sequences whose lengths add up to at most `tokensPerPass` (a longer sequence alone).
+    static func passes(_ lengths: [Int], tokensPerPass: Int) -> [Range<Int>] {
+        var out: [Range<Int>] = []
+        var start = 0, tokens = 0
+        for (i, n) in lengths.enumerated() {
+            if i > start && tokens + n > tokensPerPass {
+                out.append(start..<i)
+                start = i; tokens = 0
+            }
+            tokens += n
+        }
+        if start < lengths.count { out.append(start..<lengths.count) }
+        return out
     }
 }
