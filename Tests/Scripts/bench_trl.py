@@ -16,6 +16,7 @@ import os
 import platform
 import random
 import re
+import resource
 import statistics
 import sys
 import time
@@ -29,7 +30,7 @@ QUESTION = "What is {a} + {b}? Answer with just the number."
 
 
 def parse_args(argv):
-    p = argparse.ArgumentParser(description=__doc__)
+    p = argparse.ArgumentParser(description="TRL GRPOTrainer on SmolLM2-135M-Instruct and chat_arith, CPU, timed.")
     p.add_argument("--model", default="runs/models/smollm2-135m-instruct",
                    help="Hugging Face model directory (what `make smollm2` writes)")
     p.add_argument("--iterations", type=int, default=4,
@@ -56,6 +57,10 @@ for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+import warnings  # noqa: E402
+
+warnings.filterwarnings("ignore", category=FutureWarning)  # transformers' renames (gradient_checkpointing)
 
 import datasets  # noqa: E402
 import torch  # noqa: E402
@@ -170,7 +175,9 @@ class TimedGRPOTrainer(GRPOTrainer):
 class StepClock(TrainerCallback):
     """Wall time at the start and end of every optimiser step, the trainer's logs, and the load average."""
 
-    def __init__(self):
+    def __init__(self, iterations, rewards):
+        self.iterations = iterations
+        self.rewards = rewards
         self.begin = []
         self.end = []
         self.logs = []
@@ -182,6 +189,11 @@ class StepClock(TrainerCallback):
     def on_step_end(self, args, state, control, **kw):
         self.end.append(time.perf_counter())
         self.load.append(os.getloadavg()[0])
+        if len(self.end) % STEPS_PER_ITERATION == 0:
+            i = len(self.end) // STEPS_PER_ITERATION
+            reward = statistics.fmean(self.rewards.batches[-1]["rewards"]) if self.rewards.batches else float("nan")
+            print(f"bench_trl: iteration {i}/{self.iterations} done, {self.end[-1] - self.begin[0]:.1f} s since the "
+                  f"first step, reward {reward:.3f}, load average {self.load[-1]:.2f}", flush=True)
 
     def on_log(self, args, state, control, logs=None, **kw):
         self.logs.append(dict(logs or {}))
@@ -258,7 +270,7 @@ def main():
         dataloader_num_workers=0,
     )
     rewards = RewardLog()
-    clock = StepClock()
+    clock = StepClock(a.iterations, rewards)
     trainer = TimedGRPOTrainer(model=model, reward_funcs=rewards, args=config, train_dataset=dataset,
                                processing_class=tokenizer, callbacks=[clock])
     trainer.remove_callback(PrinterCallback)
@@ -343,12 +355,14 @@ def main():
         "reward_mean": statistics.fmean(r["reward_mean"] for r in timed),
         "warmup_iteration_seconds": per_iter[0]["seconds"],
         "wall_seconds": wall,
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     }
     print()
     print(f"bench_trl summary: TRL {trl.__version__} GRPOTrainer, {len(timed)} timed iterations after 1 warm-up: "
           f"{summary['seconds_per_iteration']:.2f} s/iteration, {summary['samples_per_s']:.2f} samples/s "
           f"(rollout {summary['rollout_seconds_per_iteration']:.2f} s + update "
-          f"{summary['update_seconds_per_iteration']:.2f} s), mean reward {summary['reward_mean']:.3f}; "
+          f"{summary['update_seconds_per_iteration']:.2f} s), mean reward {summary['reward_mean']:.3f}, "
+          f"peak RSS {summary['peak_rss_mb']:.0f} MB; "
           f"load average {load_start[0]:.2f} -> {load_end[0]:.2f}")
 
     result = {
@@ -369,7 +383,8 @@ def main():
             "temperature", "top_p", "top_k", "loss_type", "epsilon", "epsilon_high", "beta",
             "use_bias_correction_kl", "scale_rewards", "importance_sampling_level", "mask_truncated_completions",
             "learning_rate", "adam_beta1", "adam_beta2", "adam_epsilon", "weight_decay", "max_grad_norm",
-            "bf16", "gradient_checkpointing", "disable_dropout")} | {"lr_scheduler_type": str(config.lr_scheduler_type)},
+            "bf16", "gradient_checkpointing", "disable_dropout")}
+        | {"lr_scheduler_type": str(config.lr_scheduler_type)},
         "load_average_start": list(load_start),
         "load_average_end": list(load_end),
         "iterations": per_iter,

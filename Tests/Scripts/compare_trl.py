@@ -77,8 +77,8 @@ def load_rpp(path, skip):
             with_eval += 1
             continue
         seconds = r["time"] - prev_time[i - 1]
-        rows.append((seconds, m["cluster/samples"], m.get("reward/mean"), m.get("perf/rollout_s"), m.get("perf/train_s"),
-                     m.get("response/length")))
+        rows.append((seconds, m["cluster/samples"], m.get("reward/mean"), m.get("perf/rollout_s"),
+                     m.get("perf/train_s"), m.get("response/length")))
     if not rows:
         fail(f"--rpp {metrics}: no timed iteration left after the warm-up and the evaluation iterations")
     return "rpp", rows, len(train), with_eval
