@@ -9,7 +9,9 @@
 #   python3 Tests/Scripts/compare_trl.py --trl runs/bench-trl/trl.json --rpp runs/<smollm2 run directory>
 #
 # rpp's iteration seconds come from the `time` of consecutive records of the run's metrics.jsonl; an iteration
-# that also ran an evaluation (an `eval/...` metric in its record) is left out, since its time includes it.
+# that also ran an evaluation (an `eval/...` metric in its record) is left out, since its time includes it. When
+# every iteration ran one (eval.every: 1), the learner's phase times (rollout + train + broadcast) are used
+# instead, and the output says so; `eval.every=0` gives plain wall-clock figures.
 
 import argparse
 import json
@@ -64,24 +66,34 @@ def load_rpp(path, skip):
     train = [r for r in records if "cluster/samples" in r["metrics"]]
     if len(train) < skip + 1:
         fail(f"--rpp {metrics}: {len(train)} training iterations, need at least {skip + 1}")
-    rows, with_eval = [], 0
     prev_time = {r["iteration"]: r["time"] for r in records}
-    for r in train:
-        i = r["iteration"]
-        if i <= skip:
-            continue
-        if i - 1 not in prev_time:
-            continue
+    timed = [r for r in train if r["iteration"] > skip]
+    if not timed:
+        fail(f"--rpp {metrics}: no iteration left after the {skip} warm-up iteration(s)")
+    no_eval = [r for r in timed if not any(k.startswith("eval/") for k in r["metrics"])
+               and r["iteration"] - 1 in prev_time]
+    rows = []
+    if no_eval:
+        # wall clock between consecutive records
+        how = f"wall clock; {len(timed) - len(no_eval)} iteration(s) with an evaluation left out"
+        for r in no_eval:
+            rows.append((r["time"] - prev_time[r["iteration"] - 1], r))
+    else:
+        # every iteration evaluated: the learner's own phase times, which leave the evaluation out
+        how = "every iteration ran an evaluation, so seconds = the learner's rollout + train + broadcast times"
+        for r in timed:
+            m = r["metrics"]
+            missing = [k for k in ("perf/rollout_s", "perf/train_s") if k not in m]
+            if missing:
+                fail(f"--rpp {metrics}: iteration {r['iteration']} has no {missing[0]}")
+            phases = sum(m.get(k, 0.0) for k in ("perf/rollout_s", "perf/train_s", "perf/broadcast_s"))
+            rows.append((phases, r))
+    out = []
+    for seconds, r in rows:
         m = r["metrics"]
-        if any(k.startswith("eval/") for k in m):
-            with_eval += 1
-            continue
-        seconds = r["time"] - prev_time[i - 1]
-        rows.append((seconds, m["cluster/samples"], m.get("reward/mean"), m.get("perf/rollout_s"),
-                     m.get("perf/train_s"), m.get("response/length")))
-    if not rows:
-        fail(f"--rpp {metrics}: no timed iteration left after the warm-up and the evaluation iterations")
-    return "rpp", rows, len(train), with_eval
+        out.append((seconds, m["cluster/samples"], m.get("reward/mean"), m.get("perf/rollout_s"),
+                    m.get("perf/train_s"), m.get("response/length")))
+    return "rpp", out, len(train), how
 
 
 def summarise(rows):
@@ -112,7 +124,7 @@ def main():
     trl_label, trl_detail, trl_rows, trl_total = load_trl(a.trl, a.skip)
     if not trl_rows:
         fail(f"--trl {a.trl}: {trl_total} iterations, none left after --skip {a.skip}")
-    _, rpp_rows, rpp_total, rpp_eval = load_rpp(a.rpp, a.skip)
+    _, rpp_rows, rpp_total, rpp_how = load_rpp(a.rpp, a.skip)
     t, r = summarise(trl_rows), summarise(rpp_rows)
 
     print(f"{'':24} {'iters':>5} {'samples/it':>10} {'s/iter':>8} {'samples/s':>10} {'rollout s':>9} "
@@ -125,8 +137,7 @@ def main():
     print(f"rpp / TRL samples/s: {r['samples_per_s'] / t['samples_per_s']:.2f}x "
           f"(TRL {t['seconds_per_iteration']:.2f} s vs rpp {r['seconds_per_iteration']:.2f} s per iteration)")
     notes = [f"first {a.skip} iteration(s) of each left out as warm-up"]
-    if rpp_eval:
-        notes.append(f"{rpp_eval} rpp iteration(s) with an evaluation left out")
+    notes.append(f"rpp's seconds: {rpp_how}")
     if t["samples_per_iteration"] != r["samples_per_iteration"]:
         notes.append(f"the batches differ: TRL {t['samples_per_iteration']:.0f} vs rpp "
                      f"{r['samples_per_iteration']:.0f} completions per iteration")
