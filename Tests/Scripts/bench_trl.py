@@ -24,6 +24,7 @@ import time
 PROMPTS_PER_ITERATION = 32
 SAMPLES_PER_PROMPT = 4
 STEPS_PER_ITERATION = 2
+MICRO_BATCH = 16  # completions per forward/backward pass, as rpp's micro_batch
 MAX_NEW_TOKENS = 16
 OPERAND_RANGE = (10, 49)  # inclusive, as rpp's chat_arith draws them
 QUESTION = "What is {a} + {b}? Answer with just the number."
@@ -232,13 +233,15 @@ def main():
     rows = make_prompts(PROMPTS_PER_ITERATION * a.iterations, a.seed)
     dataset = datasets.Dataset.from_list(rows)
 
-    batch = PROMPTS_PER_ITERATION * SAMPLES_PER_PROMPT // STEPS_PER_ITERATION  # 64 completions per step
+    samples = PROMPTS_PER_ITERATION * SAMPLES_PER_PROMPT  # 128 completions per iteration
+    batch = samples // STEPS_PER_ITERATION  # 64 completions per optimiser step
     config = GRPOConfig(
         output_dir=os.path.join(os.path.dirname(a.out) or ".", "trainer"),
-        # batch shape: 128 completions generated at once, consumed by two optimiser steps of 64, one pass
-        per_device_train_batch_size=batch,
-        gradient_accumulation_steps=1,
-        steps_per_generation=STEPS_PER_ITERATION,
+        # batch shape: 128 completions generated at once, consumed by two optimiser steps of 64 (each as four
+        # micro-batches of 16 with accumulated gradients), one pass; steps_per_generation counts micro-batches
+        per_device_train_batch_size=MICRO_BATCH,
+        gradient_accumulation_steps=batch // MICRO_BATCH,
+        steps_per_generation=samples // MICRO_BATCH,
         num_generations=SAMPLES_PER_PROMPT,
         num_iterations=1,
         max_steps=STEPS_PER_ITERATION * a.iterations,
@@ -246,8 +249,9 @@ def main():
         # sampling
         max_completion_length=MAX_NEW_TOKENS,
         temperature=1.0, top_p=1.0, top_k=0, min_p=None, repetition_penalty=1.0,
-        # objective: PPO clip 0.2 on both sides, token mean over the step's 64 completions, k3 KL loss beta 0.01
-        loss_type="bnpo",
+        # objective: PPO clip 0.2 on both sides, token sum over the step's 64 completions divided by half the
+        # iteration's tokens (about the step's token mean), k3 KL loss beta 0.01
+        loss_type="dapo",
         epsilon=0.2,
         beta=0.01,
         use_bias_correction_kl=False,
@@ -286,7 +290,8 @@ def main():
           f"{torch.get_num_threads()} threads, float32, {cpu['model_name']}")
     print(f"bench_trl: stop ids {stop_ids} {stop_tokens}; first prompt {first!r}")
     print(f"bench_trl: {a.iterations} iterations x {PROMPTS_PER_ITERATION} prompts x {SAMPLES_PER_PROMPT} samples, "
-          f"{STEPS_PER_ITERATION} steps of {batch}; load average at start {os.getloadavg()[0]:.2f}")
+          f"{STEPS_PER_ITERATION} steps of {batch} in micro-batches of {MICRO_BATCH}; "
+          f"load average at start {os.getloadavg()[0]:.2f}")
 
     load_start = os.getloadavg()
     t_start = time.perf_counter()
@@ -301,7 +306,6 @@ def main():
                          "generated batches")
     train_logs = [log for log in clock.logs if "loss" in log]
     per_iter = []
-    samples = PROMPTS_PER_ITERATION * SAMPLES_PER_PROMPT
     for i in range(a.iterations):
         first_step, last_step = STEPS_PER_ITERATION * i, STEPS_PER_ITERATION * (i + 1) - 1
         start = clock.begin[first_step] if i == 0 else clock.end[first_step - 1]
@@ -376,6 +380,7 @@ def main():
         "seed": a.seed,
         "task": {"name": "chat_arith", "question": QUESTION, "operands": list(OPERAND_RANGE),
                  "prompts_per_iteration": PROMPTS_PER_ITERATION, "samples_per_prompt": SAMPLES_PER_PROMPT,
+                 "optimizer_steps_per_iteration": STEPS_PER_ITERATION, "micro_batch": MICRO_BATCH,
                  "max_new_tokens": MAX_NEW_TOKENS, "stop_ids": stop_ids, "stop_tokens": stop_tokens},
         "config": {k: getattr(config, k) for k in (
             "per_device_train_batch_size", "gradient_accumulation_steps", "steps_per_generation",
