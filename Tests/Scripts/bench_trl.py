@@ -134,14 +134,18 @@ class RewardLog:
 
     def __init__(self):
         self.batches = []
+        self.stop_ids = set()  # set once the trainer knows them
 
     def __call__(self, prompts, completions, answer, completion_ids=None, **_):
         rewards = []
         for c, want in zip(completions, answer, strict=True):
             got = numbers_in(completion_text(c))
             rewards.append(1.0 if got and got[-1] == float(want) else 0.0)
+        ids = completion_ids or []
         self.batches.append({"rewards": rewards,
-                             "lengths": [len(ids) for ids in completion_ids] if completion_ids else None,
+                             "lengths": [len(c) for c in ids],
+                             # cut at the length limit: no stop token at its end
+                             "truncated": [bool(c) and c[-1] not in self.stop_ids for c in ids],
                              "example": completion_text(completions[0])})
         return rewards
 
@@ -281,6 +285,7 @@ def main():
 
     # What generation stops at, and what the first prompt renders to.
     stop_ids = list(trainer.eos_token_ids)
+    rewards.stop_ids = set(stop_ids)
     stop_tokens = tokenizer.convert_ids_to_tokens(stop_ids)
     if "<|im_end|>" not in stop_tokens:
         raise SystemExit(f"bench_trl.py: generation would not stop at <|im_end|> (stop ids {stop_ids} = {stop_tokens})")
@@ -313,7 +318,7 @@ def main():
         # The rollout phase runs once per iteration, inside its first step.
         rollout = trainer.phase_times[i]
         batch_log = rewards.batches[i]
-        lengths = batch_log["lengths"] or []
+        lengths, truncated = batch_log["lengths"], batch_log["truncated"]
         logs = train_logs[first_step:last_step + 1]
 
         def mean_log(key):
@@ -328,7 +333,7 @@ def main():
             "update_seconds": seconds - rollout,
             "reward_mean": statistics.fmean(batch_log["rewards"]),
             "completion_tokens_mean": statistics.fmean(lengths) if lengths else None,
-            "completions_at_max_length": sum(n >= MAX_NEW_TOKENS for n in lengths) / len(lengths) if lengths else None,
+            "completions_at_max_length": statistics.fmean(truncated) if truncated else None,
             "kl": mean_log("kl"),
             "clip_ratio": mean_log("clip_ratio/region_mean"),
             "grad_norm": mean_log("grad_norm"),
@@ -377,6 +382,7 @@ def main():
         "model": os.path.abspath(a.model),
         "cpu": cpu,
         "threads": torch.get_num_threads(),
+        "attention": getattr(model.config, "_attn_implementation", None),
         "seed": a.seed,
         "task": {"name": "chat_arith", "question": QUESTION, "operands": list(OPERAND_RANGE),
                  "prompts_per_iteration": PROMPTS_PER_ITERATION, "samples_per_prompt": SAMPLES_PER_PROMPT,

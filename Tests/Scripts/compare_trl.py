@@ -80,7 +80,8 @@ def load_rpp(path, skip):
             rows.append((r["time"] - prev_time[r["iteration"] - 1], r))
     else:
         # every iteration evaluated: the learner's own phase times, which leave the evaluation out
-        how = "every iteration ran an evaluation, so seconds = the learner's rollout + train + broadcast times"
+        how = ("every iteration ran an evaluation, so seconds = the learner's rollout + train + broadcast times, "
+               "which overcount where rpp overlaps them; run with eval.every=0 for wall-clock seconds")
         for r in timed:
             m = r["metrics"]
             missing = [k for k in ("perf/rollout_s", "perf/train_s") if k not in m]
