@@ -7,7 +7,7 @@ BIN := .build/release/rpp
 DEBIAN_PACKAGES := libnanomsg-dev libzstd-dev libopenblas-dev protobuf-compiler pkg-config
 
 .PHONY: deps build test test-cluster test-cluster-run run protos bench bench-run bench-peers model-fixtures template-fixtures fuzz \
-  clean smollm2 test-real gguf-fixtures check-saved-checkpoint
+  clean smollm2 test-real gguf-fixtures check-saved-checkpoint bench-trl compare-trl
 
 deps:
 	@missing=""; for p in $(DEBIAN_PACKAGES); do \
@@ -132,6 +132,25 @@ gguf-fixtures: $(GGUF_VENV)
 check-saved-checkpoint: smollm2 $(CHECK_PYTHON)
 	OMP_NUM_THREADS=1 $(CHECK_PYTHON) Tests/Scripts/check_saved_checkpoint.py --rpp $(BIN) --model $(SMOLLM2_DIR) \
 	  --work runs/check-saved
+
+# TRL's GRPOTrainer on the real SmolLM2-135M-Instruct, CPU, float32, 2 threads, on the chat_arith task with the
+# settings of `make run-smollm2` (docs/benchmarks-trl.md): seconds per iteration, samples/s and reward per
+# iteration, the first iteration as warm-up; the figures go to runs/bench-trl/trl.json (not run by CI).
+# torch 2.13.0 comes as the CPU build where pip finds it (find-links), PyPI's CUDA build otherwise.
+TRL_VENV := .venv-trl/bin/python
+TRL_ITERATIONS ?= 4
+$(TRL_VENV):
+	python3 -m venv .venv-trl && .venv-trl/bin/pip install -q torch==2.13.0 transformers==5.24.0 trl==1.16.0 \
+	  accelerate==1.15.0 datasets==5.2.0 tokenizers==0.23.3 safetensors==0.8.0 numpy==2.4.6
+
+bench-trl: smollm2 $(TRL_VENV)
+	OMP_NUM_THREADS=2 MKL_NUM_THREADS=2 $(TRL_VENV) Tests/Scripts/bench_trl.py --model $(SMOLLM2_DIR) \
+	  --iterations $(TRL_ITERATIONS) --threads 2 --out runs/bench-trl/trl.json
+
+# Both side by side, same definitions (Tests/Scripts/compare_trl.py): make compare-trl RPP_RUN=runs/<run directory>
+compare-trl:
+	@[ -n "$(RPP_RUN)" ] || { echo "make compare-trl: set RPP_RUN to the run directory of make run-smollm2"; exit 1; }
+	python3 Tests/Scripts/compare_trl.py --trl runs/bench-trl/trl.json --rpp $(RPP_RUN)
 
 # Regenerates Tests/Fixtures/recording: a real in-process run (learner, two rollout workers, reward and
 # reference servers) recorded with --record's Recorder, then replayed (README: Record and replay).
