@@ -27,6 +27,8 @@ public struct ModelText: Sendable {
     public let specialTokens: [String: Value]
     /// Ids that end a response.
     public let stopTokens: [Int32]
+    /// `stopTokens` as a set (a response is cut at the first; stop strings check it after every token).
+    let stopSet: Set<Int32>
 
     /// Reads `directory`'s text side for a model of `vocabSize` ids.
     public init(directory: String, vocabSize: Int) throws {
@@ -45,6 +47,7 @@ public struct ModelText: Sendable {
             templateProblem = "the arithmetic toy's character model has no chat template"
             specialTokens = [:]
             stopTokens = [chars.eosId]
+            stopSet = [chars.eosId]
             return
         }
         let tokenizer: LoadedTokenizer
@@ -73,6 +76,7 @@ public struct ModelText: Sendable {
                                + "eos_token_id); set sampling.stop_tokens")
         }
         stopTokens = stops.map { Int32($0) }
+        stopSet = Set(stopTokens)
     }
 
     /// Token ids of `text`: a rendered chat is tokenized as apply_chat_template does (`addSpecialTokens` false:
@@ -97,8 +101,7 @@ public struct ModelText: Sendable {
 
     /// A response's text for a verifier: cut at its first stop token, special tokens skipped.
     public func response(_ ids: [Int32]) -> String {
-        let stops = Set(stopTokens)
-        let cut = Array(ids.prefix { !stops.contains($0) })
+        let cut = Array(ids.prefix { !stopSet.contains($0) })
         switch kind {
         case .characters(let c): return c.decode(cut)
         case .huggingFace(let t): return (try? t.decode(cut.map(Int.init), skipSpecialTokens: true)) ?? ""
