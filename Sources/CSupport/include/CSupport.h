@@ -14,4 +14,16 @@ uint32_t rpp_crc32c_portable(uint32_t crc, const void *data, size_t length);
 /// for each one (glibc's M_MMAP_THRESHOLD and M_TRIM_THRESHOLD). Returns 0 on failure.
 int rpp_keep_large_allocations(int bytes);
 
+/// float32 -> bfloat16, round to nearest even (NaN stays a quiet NaN, subnormals become
+/// signed zeros, as the AVX512-BF16 instruction does); AVX512-BF16 when the CPU has it.
+void rpp_f32_to_bf16(const float *src, uint16_t *dst, size_t count);
+/// The portable loop alone (same bits), for tests that compare the two.
+void rpp_f32_to_bf16_portable(const float *src, uint16_t *dst, size_t count);
+/// bfloat16 -> float32 (exact).
+void rpp_bf16_to_f32(const uint16_t *src, float *dst, size_t count);
+/// 1 when the CPU has AVX512-BF16 (with AVX512BW and VL), else 0.
+int rpp_cpu_has_avx512_bf16(void);
+/// 1 when the CPU has AVX512F, else 0.
+int rpp_cpu_has_avx512f(void);
+
 #endif
