@@ -34,7 +34,7 @@ let package = Package(
                        providers: [.apt(["libopenblas-dev"])]),
         // nanomsg's protocol and option macros re-exported as constants Swift can import.
         .target(name: "CNanomsgShim", dependencies: ["CNanomsg"]),
-        // CRC32C (SSE4.2 when the CPU has it) for frame checksums.
+        // CRC32C (SSE4.2 when the CPU has it) for frame checksums; float32 <-> bfloat16 conversions.
         .target(name: "CSupport", cSettings: [.unsafeFlags(["-O3"])]),
 
         .target(name: "Wire", dependencies: [
@@ -42,7 +42,7 @@ let package = Package(
             .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
-        .target(name: "Model", dependencies: ["COpenBLAS"]),
+        .target(name: "Model", dependencies: ["COpenBLAS", "CSupport"]),
         .target(name: "RLCore"),
         // Hugging Face tokenizers (tokenizer.json BPE, byte-level and SentencePiece-style) and their configs.
         .target(name: "Tokenizers"),

@@ -52,7 +52,7 @@ public final class AdamW: @unchecked Sendable {
                 weightDecay: Float = 0, clipNorm: Float? = 1.0) {
         self.schedule = schedule; self.beta1 = beta1; self.beta2 = beta2; self.eps = eps
         self.weightDecay = weightDecay; self.clipNorm = clipNorm
-        m = FloatBuffer(count: model.parameterCount); v = FloatBuffer(count: model.parameterCount)
+        m = FloatBuffer(count: model.parameterCount, lazy: true); v = FloatBuffer(count: model.parameterCount, lazy: true)
         specs = model.layout.specs
         decayMask = specs.map { $0.shape.count == 2 }
     }
@@ -101,6 +101,7 @@ public final class AdamW: @unchecked Sendable {
                 }
             }
         }
+        model.weightsChanged()
         return (lr, norm)
     }
 }

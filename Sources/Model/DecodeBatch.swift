@@ -66,7 +66,7 @@ struct DecodeBatch {
             (ln + j * C).update(from: m.acts.lnf + (p.offset + p.length - 1) * C, count: C)
             ready[a.slot] = UnsafePointer(admitLogits + j * V)
         }
-        matmulForward(admitLogits, ln, m.params.pointer + m.layout.lmHead, nil, N: admitted.count, C: C, OC: V)
+        matmulForward(admitLogits, ln, m.matrix(m.layout.lmHead), nil, N: admitted.count, C: C, OC: V)
     }
 
     /// Pushes the fed token of every active slot without logits through the decoder blocks; those slots then
@@ -74,7 +74,7 @@ struct DecodeBatch {
     mutating func step() {
         let slots = row.indices.filter { row[$0] >= 0 && ready[$0] == nil }
         if slots.isEmpty { return }
-        let m = model, c = m.config, C = c.hiddenSize, V = c.vocabSize, P = m.params.pointer
+        let m = model, c = m.config, C = c.hiddenSize, V = c.vocabSize, P = m.vectors
         let idx = slots.map { index[$0] }, tokens = slots.map { next[$0] }, positions = idx.map { Int32($0) }
         let perRow = ActivationDims(config: c, B: 1, T: 1)
         let (block, cache, ln, rstd, logits, scores) = (block, cache, ln, rstd, stepLogits, scores)
@@ -84,12 +84,12 @@ struct DecodeBatch {
                     let n = r.count, lo = r.lowerBound
                     let b = block.offset(rows: lo, perRow: perRow)
                     let view = KVCacheStep(cache: cache, slots: slots, index: idx, firstRow: lo, heads: c.numHeads, scores: scores)
-                    embeddingForward(b.input, tok.baseAddress! + lo, P + m.layout.embed, N: n, C: C)
+                    embeddingForward(b.input, tok.baseAddress! + lo, m.matrix(m.layout.embed), N: n, C: C)
                     for l in 0..<c.numLayers {
                         m.decoderBlock(l, b, rows: n, positions: pos.baseAddress! + lo, attention: .cached(view))
                     }
                     rmsnormForward(ln + lo * C, rstd + lo, b.output, P + m.layout.finalNorm, N: n, C: C, eps: c.rmsNormEps)
-                    matmulForward(logits + lo * V, ln + lo * C, P + m.layout.lmHead, nil, N: n, C: C, OC: V)
+                    matmulForward(logits + lo * V, ln + lo * C, m.matrix(m.layout.lmHead), nil, N: n, C: C, OC: V)
                 }
             }
         }

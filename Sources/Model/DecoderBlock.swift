@@ -31,21 +31,21 @@ extension Transformer {
     /// `b.output` and every activation the backward needs.
     func decoderBlock(_ l: Int, _ b: BlockBuffers, rows N: Int, positions: UnsafePointer<Int32>,
                       attention: BlockAttention) {
-        let c = config, o = layout.layers[l], P = params.pointer
+        let c = config, o = layout.layers[l], P = vectors
         let C = c.hiddenSize, F = c.intermediateSize, qd = c.numHeads * c.headDim, kvd = c.numKVHeads * c.headDim
         func bias(_ off: Int) -> UnsafePointer<Float>? { off >= 0 ? UnsafePointer(P + off) : nil }
         rmsnormForward(b.ln1, b.rstd1, b.input, P + o.ln1, N: N, C: C, eps: c.rmsNormEps)
         if c.qkNorm {
             // Qwen3: RMSNorm over each head of q and k (weights [D] shared by the heads), before RoPE.
-            matmulForward(b.qRaw, b.ln1, P + o.wq, bias(o.bq), N: N, C: C, OC: qd)
-            matmulForward(b.kRaw, b.ln1, P + o.wk, bias(o.bk), N: N, C: C, OC: kvd)
+            matmulForward(b.qRaw, b.ln1, matrix(o.wq), bias(o.bq), N: N, C: C, OC: qd)
+            matmulForward(b.kRaw, b.ln1, matrix(o.wk), bias(o.bk), N: N, C: C, OC: kvd)
             rmsnormForward(b.q, b.qRstd, b.qRaw, P + o.qNorm, N: N * c.numHeads, C: c.headDim, eps: c.rmsNormEps)
             rmsnormForward(b.k, b.kRstd, b.kRaw, P + o.kNorm, N: N * c.numKVHeads, C: c.headDim, eps: c.rmsNormEps)
         } else {
-            matmulForward(b.q, b.ln1, P + o.wq, bias(o.bq), N: N, C: C, OC: qd)
-            matmulForward(b.k, b.ln1, P + o.wk, bias(o.bk), N: N, C: C, OC: kvd)
+            matmulForward(b.q, b.ln1, matrix(o.wq), bias(o.bq), N: N, C: C, OC: qd)
+            matmulForward(b.k, b.ln1, matrix(o.wk), bias(o.bk), N: N, C: C, OC: kvd)
         }
-        matmulForward(b.v, b.ln1, P + o.wv, bias(o.bv), N: N, C: C, OC: kvd)
+        matmulForward(b.v, b.ln1, matrix(o.wv), bias(o.bv), N: N, C: C, OC: kvd)
         ropeApply(b.q, positions, rope, N: N, nHeads: c.numHeads, inverse: false)
         ropeApply(b.k, positions, rope, N: N, nHeads: c.numKVHeads, inverse: false)
         switch attention {
@@ -55,18 +55,18 @@ extension Transformer {
             step.cache.store(layer: l, step, rows: N, k: b.k, v: b.v)
             cachedAttentionForward(b.attOut, b.q, layer: l, rows: N, step, window: c.slidingWindow ?? 0)
         }
-        matmulForward(b.proj, b.attOut, P + o.wo, bias(o.bo), N: N, C: qd, OC: C)
+        matmulForward(b.proj, b.attOut, matrix(o.wo), bias(o.bo), N: N, C: qd, OC: C)
         residualForward(b.resMid, b.input, b.proj, count: N * C)
         rmsnormForward(b.ln2, b.rstd2, b.resMid, P + o.ln2, N: N, C: C, eps: c.rmsNormEps)
-        matmulForward(b.gate, b.ln2, P + o.wGate, bias(o.bGate), N: N, C: C, OC: F)
-        matmulForward(b.up, b.ln2, P + o.wUp, bias(o.bUp), N: N, C: C, OC: F)
+        matmulForward(b.gate, b.ln2, matrix(o.wGate), bias(o.bGate), N: N, C: C, OC: F)
+        matmulForward(b.up, b.ln2, matrix(o.wUp), bias(o.bUp), N: N, C: C, OC: F)
         // Training keeps libm's expf (recorded updates replay bit for bit); decode steps take the SIMD exp.
         if case .cached = attention {
             swigluForwardSIMD(b.h, b.gate, b.up, count: N * F)
         } else {
             swigluForward(b.h, b.gate, b.up, count: N * F)
         }
-        matmulForward(b.proj, b.h, P + o.wDown, bias(o.bDown), N: N, C: F, OC: C)
+        matmulForward(b.proj, b.h, matrix(o.wDown), bias(o.bDown), N: N, C: F, OC: C)
         residualForward(b.output, b.resMid, b.proj, count: N * C)
     }
 }

@@ -22,7 +22,7 @@ import Foundation
 /// Chunked log-probs of `targets` and (optionally) entropies; saves lse[N] and meanZ[N] for the backward.
 func logprobForward(_ logp: UnsafeMutablePointer<Float>, _ entropy: UnsafeMutablePointer<Float>?,
                     _ lse: UnsafeMutablePointer<Float>, _ meanZ: UnsafeMutablePointer<Float>,
-                    _ x: UnsafePointer<Float>, _ W: UnsafePointer<Float>, _ targets: UnsafePointer<Int32>,
+                    _ x: UnsafePointer<Float>, _ W: MatrixOperand, _ targets: UnsafePointer<Int32>,
                     _ scratch: UnsafeMutablePointer<Float>, N: Int, C: Int, V: Int, temperature: Float, chunkRows: Int = 0) {
     let chunk = chunkRows > 0 ? chunkRows : vocabChunk(N: N, V: V)
     let m = UnsafeMutablePointer<Float>.allocate(capacity: 3 * N)
@@ -32,8 +32,8 @@ func logprobForward(_ logp: UnsafeMutablePointer<Float>, _ entropy: UnsafeMutabl
     var v0 = 0
     while v0 < V {
         let vc = min(chunk, V - v0)
-        sgemm(transA: false, transB: true, M: N, N: vc, K: C, alpha: 1 / temperature, A: x, lda: C,
-              B: W + v0 * C, ldb: C, beta: 0, C: scratch, ldc: vc)
+        gemm(transB: true, M: N, N: vc, K: C, alpha: 1 / temperature, A: x, lda: C,
+             B: W.advanced(by: v0 * C), ldb: C, beta: 0, C: scratch, ldc: vc)
         Parallel.ranges(N, minChunk: 16) { r in
             for n in r {
                 let z = scratch + n * vc
@@ -62,15 +62,15 @@ func logprobForward(_ logp: UnsafeMutablePointer<Float>, _ entropy: UnsafeMutabl
 func logprobBackward(_ dx: UnsafeMutablePointer<Float>, _ dW: UnsafeMutablePointer<Float>,
                      _ dlogp: UnsafePointer<Float>?, _ dentropy: UnsafePointer<Float>?,
                      _ lse: UnsafePointer<Float>, _ meanZ: UnsafePointer<Float>,
-                     _ x: UnsafePointer<Float>, _ W: UnsafePointer<Float>, _ targets: UnsafePointer<Int32>,
+                     _ x: UnsafePointer<Float>, _ W: MatrixOperand, _ targets: UnsafePointer<Int32>,
                      _ scratch: UnsafeMutablePointer<Float>, N: Int, C: Int, V: Int, temperature: Float, chunkRows: Int = 0) {
     let chunk = chunkRows > 0 ? chunkRows : vocabChunk(N: N, V: V)
     let invT = 1 / temperature
     var v0 = 0
     while v0 < V {
         let vc = min(chunk, V - v0)
-        sgemm(transA: false, transB: true, M: N, N: vc, K: C, alpha: invT, A: x, lda: C,
-              B: W + v0 * C, ldb: C, beta: 0, C: scratch, ldc: vc)
+        gemm(transB: true, M: N, N: vc, K: C, alpha: invT, A: x, lda: C,
+             B: W.advanced(by: v0 * C), ldb: C, beta: 0, C: scratch, ldc: vc)
         Parallel.ranges(N, minChunk: 16) { r in
             for n in r {
                 let z = scratch + n * vc
@@ -83,7 +83,7 @@ func logprobBackward(_ dx: UnsafeMutablePointer<Float>, _ dW: UnsafeMutablePoint
                 if y >= 0 && y < vc { z[y] += g * invT }
             }
         }
-        sgemm(transA: false, transB: false, M: N, N: C, K: vc, alpha: 1, A: scratch, lda: vc, B: W + v0 * C, ldb: C,
+        gemm(transB: false, M: N, N: C, K: vc, alpha: 1, A: scratch, lda: vc, B: W.advanced(by: v0 * C), ldb: C,
               beta: v0 == 0 ? 0 : 1, C: dx, ldc: C)
         sgemm(transA: true, transB: false, M: vc, N: C, K: N, alpha: 1, A: scratch, lda: vc, B: x, ldb: C,
               beta: 1, C: dW + v0 * C, ldc: C)

@@ -95,9 +95,8 @@ func sgemm(transA: Bool, transB: Bool, M: Int, N: Int, K: Int, alpha: Float,
 
 /// out[N, OC] = inp[N, C] · W[OC, C]^T + bias[OC] (bias optional).
 func matmulForward(_ out: UnsafeMutablePointer<Float>, _ inp: UnsafePointer<Float>,
-                   _ weight: UnsafePointer<Float>, _ bias: UnsafePointer<Float>?, N: Int, C: Int, OC: Int) {
-    sgemm(transA: false, transB: true, M: N, N: OC, K: C, alpha: 1, A: inp, lda: C, B: weight, ldb: C,
-          beta: 0, C: out, ldc: OC)
+                   _ weight: MatrixOperand, _ bias: UnsafePointer<Float>?, N: Int, C: Int, OC: Int) {
+    gemm(transB: true, M: N, N: OC, K: C, alpha: 1, A: inp, lda: C, B: weight, ldb: C, beta: 0, C: out, ldc: OC)
     if let bias {
         Parallel.ranges(N, minChunk: 64) { r in
             for n in r { let o = out + n * OC; for j in 0..<OC { o[j] += bias[j] } }
@@ -108,11 +107,11 @@ func matmulForward(_ out: UnsafeMutablePointer<Float>, _ inp: UnsafePointer<Floa
 /// dinp[N, C] (+)= dout · W (overwrite when `accumulateInput` is false); dW += dout^T · inp; dbias += Σ dout.
 func matmulBackward(_ dinp: UnsafeMutablePointer<Float>?, _ dweight: UnsafeMutablePointer<Float>,
                     _ dbias: UnsafeMutablePointer<Float>?, _ dout: UnsafePointer<Float>,
-                    _ inp: UnsafePointer<Float>, _ weight: UnsafePointer<Float>,
+                    _ inp: UnsafePointer<Float>, _ weight: MatrixOperand,
                     N: Int, C: Int, OC: Int, accumulateInput: Bool = false) {
     if let dinp {
-        sgemm(transA: false, transB: false, M: N, N: C, K: OC, alpha: 1, A: dout, lda: OC, B: weight, ldb: C,
-              beta: accumulateInput ? 1 : 0, C: dinp, ldc: C)
+        gemm(transB: false, M: N, N: C, K: OC, alpha: 1, A: dout, lda: OC, B: weight, ldb: C,
+             beta: accumulateInput ? 1 : 0, C: dinp, ldc: C)
     }
     sgemm(transA: true, transB: false, M: OC, N: C, K: N, alpha: 1, A: dout, lda: OC, B: inp, ldb: C,
           beta: 1, C: dweight, ldc: C)
@@ -121,3 +120,18 @@ func matmulBackward(_ dinp: UnsafeMutablePointer<Float>?, _ dweight: UnsafeMutab
     }
 }
 
+
+/// matmulForward with a float32 weight.
+func matmulForward(_ out: UnsafeMutablePointer<Float>, _ inp: UnsafePointer<Float>,
+                   _ weight: UnsafePointer<Float>, _ bias: UnsafePointer<Float>?, N: Int, C: Int, OC: Int) {
+    matmulForward(out, inp, .float32(weight), bias, N: N, C: C, OC: OC)
+}
+
+/// matmulBackward with a float32 weight.
+func matmulBackward(_ dinp: UnsafeMutablePointer<Float>?, _ dweight: UnsafeMutablePointer<Float>,
+                    _ dbias: UnsafeMutablePointer<Float>?, _ dout: UnsafePointer<Float>,
+                    _ inp: UnsafePointer<Float>, _ weight: UnsafePointer<Float>,
+                    N: Int, C: Int, OC: Int, accumulateInput: Bool = false) {
+    matmulBackward(dinp, dweight, dbias, dout, inp, .float32(weight), N: N, C: C, OC: OC,
+                   accumulateInput: accumulateInput)
+}

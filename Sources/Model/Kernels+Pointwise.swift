@@ -4,12 +4,16 @@
 // rmsnormForward:    out[N, C] = x · rstd · w,  rstd[N] = 1/sqrt(mean(x²) + eps)
 // swigluForward:     h[N, F] = silu(g) · u,  silu(g) = g · sigmoid(g)
 // residualForward:   out[N·C] = a + b
+import CSupport
 import Foundation
 
 /// out[N, C] = table[tokens[n], :].
 func embeddingForward(_ out: UnsafeMutablePointer<Float>, _ tokens: UnsafePointer<Int32>,
-                      _ table: UnsafePointer<Float>, N: Int, C: Int) {
-    for n in 0..<N { (out + n * C).update(from: table + Int(tokens[n]) * C, count: C) }
+                      _ table: MatrixOperand, N: Int, C: Int) {
+    switch table {
+    case .float32(let t): for n in 0..<N { (out + n * C).update(from: t + Int(tokens[n]) * C, count: C) }
+    case .bfloat16(let t): for n in 0..<N { rpp_bf16_to_f32(t + Int(tokens[n]) * C, out + n * C, C) }
+    }
 }
 
 /// dtable[tokens[n], :] += dout[n, :].

@@ -84,20 +84,21 @@ public struct ParameterLayout: Sendable {
     public func spec(named name: String) -> TensorSpec? { specs.first { $0.name == name } }
 }
 
-/// A contiguous, zero-initialised, 64-byte aligned Float32 buffer that the owner frees.
+/// A contiguous, zero-initialised, 64-byte aligned Float32 buffer that the owner frees. A `lazy` buffer of
+/// 1 MB or more is an anonymous mapping whose pages take memory only once written (a model that never
+/// trains leaves its gradient buffer unbacked).
 public final class FloatBuffer: @unchecked Sendable {
     /// Base pointer of `count` floats.
     public let pointer: UnsafeMutablePointer<Float>
     public let count: Int
+    private let mapping: PageMapping
 
     /// Allocates `count` zeroed floats.
-    public init(count: Int) {
+    public init(count: Int, lazy: Bool = false) {
         self.count = count
-        let raw = UnsafeMutableRawPointer.allocate(byteCount: max(count, 1) * 4, alignment: 64)
-        pointer = raw.bindMemory(to: Float.self, capacity: max(count, 1))
-        pointer.initialize(repeating: 0, count: max(count, 1))
+        mapping = PageMapping(bytes: max(count, 1) * 4, lazy: lazy)
+        pointer = mapping.base.bindMemory(to: Float.self, capacity: max(count, 1))
     }
-    deinit { pointer.deallocate() }
 
     /// Sets every element to zero.
     public func zero() { pointer.update(repeating: 0, count: count) }
@@ -110,4 +111,48 @@ public final class FloatBuffer: @unchecked Sendable {
     }
     /// Pointer at element `offset`.
     @inline(__always) public subscript(offset: Int) -> UnsafeMutablePointer<Float> { pointer + offset }
+    /// Gives the memory back to the system; every element reads as zero afterwards.
+    public func release() { mapping.release() }
+}
+
+/// A contiguous, zero-initialised buffer of bfloat16 values (raw bits), laid out like a FloatBuffer.
+public final class BFloat16Buffer: @unchecked Sendable {
+    /// Base pointer of `count` bfloat16 values.
+    public let pointer: UnsafeMutablePointer<UInt16>
+    public let count: Int
+    private let mapping: PageMapping
+
+    /// Allocates `count` zeroed values.
+    public init(count: Int) {
+        self.count = count
+        mapping = PageMapping(bytes: max(count, 1) * 2, lazy: true)
+        pointer = mapping.base.bindMemory(to: UInt16.self, capacity: max(count, 1))
+    }
+}
+
+/// Zeroed memory: when lazy, an anonymous mapping from 1 MB up (pages backed on first write); the heap otherwise.
+final class PageMapping: @unchecked Sendable {
+    let base: UnsafeMutableRawPointer
+    let bytes: Int
+    let mapped: Bool
+
+    init(bytes: Int, lazy: Bool) {
+        self.bytes = bytes
+        if lazy, bytes >= 1 << 20, let p = mmap(nil, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0),
+           p != MAP_FAILED {
+            base = p
+            mapped = true
+        } else {
+            base = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64)
+            base.initializeMemory(as: UInt8.self, repeating: 0, count: bytes)
+            mapped = false
+        }
+    }
+
+    /// Returns the pages to the system (they read as zero afterwards); zeroes a heap block.
+    func release() {
+        if mapped { madvise(base, bytes, MADV_DONTNEED) } else { base.initializeMemory(as: UInt8.self, repeating: 0, count: bytes) }
+    }
+
+    deinit { if mapped { munmap(base, bytes) } else { base.deallocate() } }
 }

@@ -62,6 +62,7 @@ extension Transformer {
             try Self.requireFinite(params.pointer + s.offset, count: s.count, tensor: s.name,
                                    source: checkpoint.source(of: s.name))
         }
+        weightsChanged()
         let known = Set(layout.specs.map(\.name))
         for name in checkpoint.entries.keys.sorted() where !known.contains(name) && !skipped.contains(name) {
             if name.hasSuffix("rotary_emb.inv_freq") || (name == "lm_head.weight" && config.tieWordEmbeddings) { continue }

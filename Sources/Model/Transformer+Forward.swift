@@ -55,14 +55,14 @@ extension Transformer {
         acts = arena.layout(config: c, B: B, T: T)
         let a = acts, N = B * T, C = c.hiddenSize
         tokens.withUnsafeBufferPointer { tok in
-            embeddingForward(a.embedded, tok.baseAddress!, params.pointer + layout.embed, N: N, C: C)
+            embeddingForward(a.embedded, tok.baseAddress!, matrix(layout.embed), N: N, C: C)
         }
         positions.withUnsafeBufferPointer { pos in
             for l in 0..<c.numLayers {
                 decoderBlock(l, a.layers[l], rows: N, positions: pos.baseAddress!, attention: .rows(shape))
             }
         }
-        rmsnormForward(a.lnf, a.rstdf, a.last, params.pointer + layout.finalNorm, N: N, C: C, eps: c.rmsNormEps)
+        rmsnormForward(a.lnf, a.rstdf, a.last, vectors + layout.finalNorm, N: N, C: C, eps: c.rmsNormEps)
         forwardDone = true
         headDone = false
     }
@@ -89,11 +89,11 @@ extension Transformer {
             logp.withUnsafeMutableBufferPointer { lp in
                 if ent != nil {
                     ent!.withUnsafeMutableBufferPointer { e in
-                        logprobForward(lp.baseAddress!, e.baseAddress!, a.lse, a.meanZ, a.lnf, params.pointer + layout.lmHead,
+                        logprobForward(lp.baseAddress!, e.baseAddress!, a.lse, a.meanZ, a.lnf, matrix(layout.lmHead),
                                        tg.baseAddress!, a.headScratch, N: N, C: config.hiddenSize, V: V, temperature: temperature)
                     }
                 } else {
-                    logprobForward(lp.baseAddress!, nil, a.lse, a.meanZ, a.lnf, params.pointer + layout.lmHead,
+                    logprobForward(lp.baseAddress!, nil, a.lse, a.meanZ, a.lnf, matrix(layout.lmHead),
                                    tg.baseAddress!, a.headScratch, N: N, C: config.hiddenSize, V: V, temperature: temperature)
                 }
             }
@@ -110,7 +110,7 @@ extension Transformer {
         let N = acts.B * acts.T
         var out = [Float](repeating: 0, count: N)
         out.withUnsafeMutableBufferPointer {
-            scalarHeadForward($0.baseAddress!, acts.lnf, params.pointer + layout.score, N: N, C: config.hiddenSize)
+            scalarHeadForward($0.baseAddress!, acts.lnf, vectors + layout.score, N: N, C: config.hiddenSize)
         }
         headDone = true
         return out
@@ -122,8 +122,8 @@ extension Transformer {
         let N = acts.B * acts.T, V = config.vocabSize, C = config.hiddenSize
         var out = [Float](repeating: 0, count: N * V)
         out.withUnsafeMutableBufferPointer {
-            sgemm(transA: false, transB: true, M: N, N: V, K: C, alpha: 1, A: acts.lnf, lda: C,
-                  B: params.pointer + layout.lmHead, ldb: C, beta: 0, C: $0.baseAddress!, ldc: V)
+            gemm(transB: true, M: N, N: V, K: C, alpha: 1, A: acts.lnf, lda: C,
+                 B: matrix(layout.lmHead), ldb: C, beta: 0, C: $0.baseAddress!, ldc: V)
         }
         return out
     }

@@ -49,7 +49,7 @@ extension Transformer {
                 lp.withUnsafeMutableBufferPointer { lpp in
                     let out = lpp.baseAddress!
                     let run = { (e: UnsafeMutablePointer<Float>?) in
-                        logprobForward(out, e, a.lse, a.meanZ, a.dX, self.params.pointer + self.layout.lmHead,
+                        logprobForward(out, e, a.lse, a.meanZ, a.dX, self.matrix(self.layout.lmHead),
                                        tg.baseAddress!, a.headScratch, N: M, C: C, V: V, temperature: temperature,
                                        chunkRows: chunk)
                     }
@@ -104,7 +104,7 @@ extension Transformer {
             gl.withUnsafeBufferPointer { g in
                 let run = { (e: UnsafePointer<Float>?) in
                     logprobBackward(a.proj, self.grads.pointer + self.layout.lmHead, g.baseAddress!, e, a.lse, a.meanZ,
-                                    a.dX, self.params.pointer + self.layout.lmHead, tg.baseAddress!, a.headScratch,
+                                    a.dX, self.matrix(self.layout.lmHead), tg.baseAddress!, a.headScratch,
                                     N: M, C: C, V: V, temperature: self.headTemperature, chunkRows: chunk)
                 }
                 if let ge { ge.withUnsafeBufferPointer { run($0.baseAddress!) } } else { run(nil) }

@@ -1,6 +1,7 @@
 // Transformer: a Llama-family decoder whose parameters, gradients and AdamW moments are each one
 // contiguous Float32 buffer (see ParameterLayout), with activations in one arena sized per batch shape
 // (see ActivationArena); every layer runs the one decoder block (DecoderBlock).
+import CSupport
 import Foundation
 
 /// A decoder-only Llama / Qwen2 transformer on the CPU with hand-written forward and backward passes.
@@ -31,6 +32,15 @@ public final class Transformer: @unchecked Sendable {
     var forwardDone = false, headDone = false
     /// Serial queue on which `perform` runs work, off Swift's cooperative pool.
     let queue = DispatchQueue(label: "rpp.model.transformer")
+    /// How the products compute (see Transformer+Precision).
+    public internal(set) var precision: ModelPrecision = .fp32
+    /// The bfloat16 copy of every parameter when computing in bf16.
+    var lowWeights: BFloat16Buffer?
+    /// The vectors (norms, biases, score) the kernels read: `params` in fp32; in bf16 their widened bf16
+    /// values, so that every parameter a bf16 model computes with is a bf16 value.
+    var vectorBuffer: FloatBuffer?
+    /// False once a bf16-only model gave its float32 parameters back (`usePrecision(_:keepFloat32:)`).
+    public internal(set) var holdsFloat32 = true
 
     /// A model with zero parameters; call `initializeWeights(seed:)` or load a checkpoint. Throws before
     /// allocating when the config is invalid or the model does not fit in this machine's memory.
@@ -40,8 +50,8 @@ public final class Transformer: @unchecked Sendable {
         Parallel.configure()
         self.config = config
         layout = ParameterLayout(config: config)
-        params = FloatBuffer(count: layout.totalCount)
-        grads = FloatBuffer(count: layout.totalCount)
+        params = FloatBuffer(count: layout.totalCount, lazy: true)
+        grads = FloatBuffer(count: layout.totalCount, lazy: true)
         rope = RopeTable(headDim: config.headDim, maxPos: config.maxPositionEmbeddings, theta: config.ropeTheta,
                          scaling: config.ropeScaling)
     }
@@ -58,6 +68,7 @@ public final class Transformer: @unchecked Sendable {
             else if s.name.hasSuffix(".bias") { p.update(repeating: 0, count: s.count) }
             else { for i in 0..<s.count { p[i] = Float(rng.normal()) * std } }
         }
+        weightsChanged()
     }
 
     /// Initialises as PyTorch's module defaults would (a hand-written PyTorch Llama): every Linear
@@ -77,6 +88,7 @@ public final class Transformer: @unchecked Sendable {
                 for i in 0..<s.count { p[i] = Float(rng.uniform() * 2 - 1) * bound }
             }
         }
+        weightsChanged()
     }
 
     /// Runs `body` on this model's own serial dispatch queue and resumes the caller with its result, so
@@ -95,6 +107,11 @@ public final class Transformer: @unchecked Sendable {
     /// A copy of the parameter tensor named `name` (Hugging Face name).
     public func tensor(_ name: String) -> [Float]? {
         guard let s = layout.spec(named: name) else { return nil }
+        if !holdsFloat32, let low = lowWeights {
+            var out = [Float](repeating: 0, count: s.count)
+            out.withUnsafeMutableBufferPointer { rpp_bf16_to_f32(low.pointer + s.offset, $0.baseAddress!, s.count) }
+            return out
+        }
         return Array(UnsafeBufferPointer(start: params.pointer + s.offset, count: s.count))
     }
 }

@@ -19,6 +19,10 @@ extension RunConfig.ModelSection {
         initPath = try r.string("init", d.initPath)
         reference = try r.optionalString("reference") ?? initPath
         criticInit = try r.optionalString("critic_init")
+        precision = try r.choice("precision", d.precision)
+        learnerPrecision = try r.choice("learner_precision", precision)
+        referencePrecision = try r.choice("reference_precision", precision)
+        rolloutPrecision = try r.choice("rollout_precision", precision)
     }
 }
 

@@ -25,6 +25,12 @@ extension RunConfig {
         public var reference = "runs/sft"
         /// PPO critic start; nil means the policy init with a scalar head.
         public var criticInit: String? = nil
+        /// Precision of the matrix products (`bf16`: bfloat16 operands, float32 accumulation).
+        public enum Precision: String, Sendable, CaseIterable { case fp32, bf16 }
+        /// Precision of every role unless one of the three below says otherwise.
+        public var precision = Precision.fp32
+        /// Precision of the learner (and its critic), the reference server and the rollout workers.
+        public var learnerPrecision = Precision.fp32, referencePrecision = Precision.fp32, rolloutPrecision = Precision.fp32
         /// The defaults.
         public init() {}
     }

@@ -12,7 +12,10 @@ extension RunConfig {
         section("run", [("name", q(run.name)), ("dir", q(run.dir)), ("seed", "\(run.seed)"),
                         ("iterations", "\(run.iterations)"), ("max_minutes", n(run.maxMinutes))])
         section("model", [("init", q(model.initPath)), ("reference", q(model.reference)),
-                          ("critic_init", model.criticInit.map(q))])
+                          ("critic_init", model.criticInit.map(q)), ("precision", model.precision.rawValue),
+                          ("learner_precision", model.learnerPrecision.rawValue),
+                          ("reference_precision", model.referencePrecision.rawValue),
+                          ("rollout_precision", model.rolloutPrecision.rawValue)])
         section("data", [("task", data.task.rawValue), ("train", data.train.map(q)),
                          ("validation", data.validation.map(q)), ("test", data.test.map(q)),
                          ("input_key", q(data.inputKey)), ("label_key", q(data.labelKey)),

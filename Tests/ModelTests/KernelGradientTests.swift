@@ -131,7 +131,7 @@ final class KernelGradientTests: XCTestCase {
         var lse = [Float](repeating: 0, count: N), mz = [Float](repeating: 0, count: N)
         var scratch = [Float](repeating: 0, count: N * V)
         func loss() -> Double {
-            logprobForward(&lp, &ent, &lse, &mz, x.pointer, W.pointer, targets, &scratch, N: N, C: C, V: V, temperature: temp)
+            logprobForward(&lp, &ent, &lse, &mz, x.pointer, .float32(W.pointer), targets, &scratch, N: N, C: C, V: V, temperature: temp)
             return dot(gl, lp) + dot(ge, ent)
         }
         _ = loss()
@@ -143,7 +143,7 @@ final class KernelGradientTests: XCTestCase {
             XCTAssertEqual(Double(ent[n]), -z.reduce(0) { $0 + exp($1 - lz) * ($1 - lz) }, accuracy: 1e-5)
         }
         var dx = [Float](repeating: 0, count: N * C), dW = [Float](repeating: 0, count: V * C)
-        logprobBackward(&dx, &dW, gl, ge, lse, mz, x.pointer, W.pointer, targets, &scratch, N: N, C: C, V: V, temperature: temp)
+        logprobBackward(&dx, &dW, gl, ge, lse, mz, x.pointer, .float32(W.pointer), targets, &scratch, N: N, C: C, V: V, temperature: temp)
         checkGradient("head.dx", x: x.pointer, count: x.count, analytic: dx, loss: loss)
         checkGradient("head.dW", x: W.pointer, count: W.count, analytic: dW, loss: loss)
     }
@@ -158,9 +158,9 @@ final class KernelGradientTests: XCTestCase {
         func run(_ chunk: Int) -> [Float] {
             var lp = [Float](repeating: 0, count: N), e = lp, lse = lp, mz = lp
             var scratch = [Float](repeating: 0, count: N * V)
-            logprobForward(&lp, &e, &lse, &mz, x, W, targets, &scratch, N: N, C: C, V: V, temperature: 1.3, chunkRows: chunk)
+            logprobForward(&lp, &e, &lse, &mz, x, .float32(W), targets, &scratch, N: N, C: C, V: V, temperature: 1.3, chunkRows: chunk)
             var dx = [Float](repeating: 0, count: N * C), dW = [Float](repeating: 0, count: V * C)
-            logprobBackward(&dx, &dW, gl, ge, lse, mz, x, W, targets, &scratch, N: N, C: C, V: V, temperature: 1.3, chunkRows: chunk)
+            logprobBackward(&dx, &dW, gl, ge, lse, mz, x, .float32(W), targets, &scratch, N: N, C: C, V: V, temperature: 1.3, chunkRows: chunk)
             return lp + e + dx + dW
         }
         let whole = run(V), chunked = run(3)

@@ -62,6 +62,7 @@ public final class Critic: @unchecked Sendable {
         } else {
             model = try policy.scalarHeadCopy()
         }
+        model.usePrecision(settings.run.model.learnerPrecision.model)
         return try Critic(model: model, optimizer: optimizer(settings: settings, model: model), source: source)
     }
 

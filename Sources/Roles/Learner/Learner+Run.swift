@@ -107,6 +107,7 @@ extension Learner {
                 "broadcast/seconds": sync?.seconds ?? .nan,
             ]
             if let extra = report.extraMetrics { m.merge(extra) { $1 } }
+            if let diff = report.logprobAbsDiff { m["rollout/logprob_abs_diff"] = diff }
             var line = String(format: "iter %d/%d reward %.3f", iteration, total, report.stats.reward.mean)
             if let acc = accuracy {
                 m[MetricName.heldOutAccuracy] = acc

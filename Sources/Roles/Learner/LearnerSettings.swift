@@ -1,6 +1,7 @@
 // The learner's settings, derived from a RunConfig: the RL core's algorithm and batch settings, sampling,
 // addresses (explicit, so tests can use inproc:// while `rpp learner` derives tcp ports from the base address).
 import Foundation
+import Model
 import RLCore
 import RunKit
 import Wire
@@ -114,5 +115,15 @@ public struct LearnerSettings: Sendable {
         case .never: compression = .never
         }
         return FrameCodec(key: key, encrypt: key != nil && cluster.encrypt, compression: compression)
+    }
+}
+
+extension RunConfig.ModelSection.Precision {
+    /// The model engine's precision of the same name.
+    public var model: ModelPrecision {
+        switch self {
+        case .fp32: return .fp32
+        case .bf16: return .bf16
+        }
     }
 }

@@ -27,6 +27,10 @@ public struct UpdateReport: Sendable {
     public var staleSamples = 0
     /// Further metrics of the update (the critic's, for PPO), merged into the iteration's record.
     public var extraMetrics: [String: Double]? = nil
+    /// Mean |learner log-prob − worker log-prob| over the response tokens of the first optimizer step's
+    /// current-version samples, both under the same weights: how far sampling and training disagree (bf16
+    /// workers beside an fp32 learner, different kernels). Nil when that step had no such token.
+    public var logprobAbsDiff: Double? = nil
 }
 
 /// Runs the actor update of one iteration on the calling thread.
@@ -45,6 +49,8 @@ public enum PolicyUpdate {
         // With a correction configured the loss gets the workers' log-probs as behaviour log-probs (equal to
         // logp_old when on-policy: w = 1); stale samples get logp_old recomputed with the current weights.
         let behaviour: [Float]? = rl.offPolicy == .none ? nil : t.behaviourLogprobs
+        let sampled = t.behaviourLogprobs
+        var mismatch = LogprobMismatch()
         if stale > 0 {
             t.behaviourLogprobs = try currentLogprobs(model: model, t, microBatch: sizes.microBatchSize, temperature: temperature)
         }
@@ -75,6 +81,10 @@ public enum PolicyUpdate {
                 let (lp, ent) = try model.sequenceLogProbs(mb.sequences, scoreFrom: mb.responseScoreFrom,
                                                            temperature: temperature, withEntropy: wantEntropy)
                 let logp = try mb.responseEntries(fromResponseRows: lp)
+                if report.steps == 0 {
+                    mismatch.add(learner: logp, worker: t.rows(sampled, micro), mask: mb.mask,
+                                 current: mb.policyVersions.map { $0 == policyVersion }, tokens: mb.shape.tokens)
+                }
                 let entropy = try ent.map { rows throws(RolesError) in try mb.responseEntries(fromResponseRows: rows) }
                 let input = PolicyLossInput<Float>(shape: mb.shape, mask: mb.mask, logprobs: logp,
                                                    oldLogprobs: mb.behaviourLogprobs,
@@ -98,6 +108,7 @@ public enum PolicyUpdate {
             report.gradNorm /= Double(report.steps)
         }
         report.extraMetrics = criticRun?.metrics
+        report.logprobAbsDiff = mismatch.mean
         return report
     }
 
@@ -109,4 +120,22 @@ public enum PolicyUpdate {
                                                                              temperature: temperature).0)
         }
     }
+}
+
+/// Sums |learner − worker| log-prob over the masked tokens of current-version samples.
+struct LogprobMismatch {
+    private var sum = 0.0, count = 0
+
+    /// Adds one micro-batch: `tokens` entries per sample, `current[s]` when sample s is of the current version.
+    mutating func add(learner: [Float], worker: [Float], mask: [Float], current: [Bool], tokens: Int) {
+        for (s, isCurrent) in current.enumerated() where isCurrent {
+            for i in (s * tokens)..<((s + 1) * tokens) where mask[i] > 0 {
+                sum += Double(abs(learner[i] - worker[i]))
+                count += 1
+            }
+        }
+    }
+
+    /// The mean, nil without tokens.
+    var mean: Double? { count > 0 ? sum / Double(count) : nil }
 }

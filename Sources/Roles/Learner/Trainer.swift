@@ -33,6 +33,7 @@ public final class Trainer: @unchecked Sendable {
     public init(settings: LearnerSettings, model: Transformer, source: CheckpointSource? = nil) {
         self.settings = settings
         self.model = model
+        model.usePrecision(settings.run.model.learnerPrecision.model)
         checkpointSource = source
         optimizer = Self.makeOptimizer(settings: settings, model: model, lr: settings.run.optim.lr)
         klController = settings.rl.makeKLController()
@@ -106,6 +107,7 @@ public final class Trainer: @unchecked Sendable {
                 do { saved = try Transformer.loadCheckpoint(directory: dir) } catch {
                     throw RolesError(.invalidConfig, "critic checkpoint \(dir.path): \(error)")
                 }
+                saved.model.usePrecision(settings.run.model.learnerPrecision.model)
                 critic = try Critic(model: saved.model,
                                     optimizer: Critic.optimizer(settings: settings, model: saved.model),
                                     source: saved.source)

@@ -138,7 +138,10 @@ public final class RolloutWorker: @unchecked Sendable {
     func refreshWeights() {
         guard let v = weights.latestVersion, v != policyVersion, let w = weights.latest,
               w.parameters.count == model.parameterCount else { return }
-        w.parameters.withUnsafeBufferPointer { src in model.params.pointer.update(from: src.baseAddress!, count: src.count) }
+        do { try w.parameters.withUnsafeBufferPointer { try model.setWeights(float32: $0) } } catch {
+            settings.log("\(settings.workerID): weights version \(w.version) not applied: \(error)")
+            return
+        }
         stateLock.withLock { _version = w.version }
     }
 }
