@@ -61,8 +61,10 @@ public struct RLBenchResult: Sendable {
 
 extension ModelBench {
     /// Runs the three RL measurements on a model of `config` with random weights (seeded).
+    /// In bf16 the training model keeps float32 masters, and decode and prefill run as an inference role does
+    /// (bf16 weights only).
     public static func runRL(config: ModelConfig, sequences s: RLBenchSequences,
-                             options o: RLBenchOptions) throws -> RLBenchResult {
+                             options o: RLBenchOptions, precision: ModelPrecision = .fp32) throws -> RLBenchResult {
         guard !s.promptLengths.isEmpty, s.promptLengths.count == s.responseLengths.count,
               s.promptLengths.allSatisfy({ $0 >= 1 }), s.responseLengths.allSatisfy({ $0 >= 1 }) else {
             throw ModelError.invalidInput("RL benchmark rows need prompt and response lengths ≥ 1, one of each per row")
@@ -74,6 +76,7 @@ extension ModelBench {
         }
         let m = try Transformer(config: config)
         m.initializeWeights(seed: 1)
+        m.usePrecision(precision)
         let rows = s.tokens(vocab: config.vocabSize, seed: 3)
         let from = s.promptLengths.map { $0 - 1 }
         var result = RLBenchResult()
@@ -98,6 +101,7 @@ extension ModelBench {
         result.trainTokensPerSecond = Double(result.trainTokens) / result.trainSeconds
 
         // Decode: every row's prompt, left-padded, newTokens each.
+        m.usePrecision(precision, keepFloat32: false)
         let padded = LeftPadded(zip(rows, s.promptLengths).map { Array($0.prefix($1)) })
         let sampling = SamplingOptions(temperature: 1, maxNewTokens: o.newTokens, seed: 4)
         _ = try m.generate(prompts: Array(padded.rows.prefix(2)), options: SamplingOptions(temperature: 1, maxNewTokens: 2),

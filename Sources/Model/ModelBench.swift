@@ -79,9 +79,12 @@ public enum ModelBench {
 
     /// Times `steps` training steps and generations of seqLen − promptLength tokens per row (repeated
     /// for at least half a second; the shape's own prompt length wins over `promptLength`).
-    public static func run(shape s: ModelBenchShape, steps: Int, promptLength: Int) throws -> ModelBenchResult {
+    /// In bf16 training keeps float32 masters and decoding runs on the bf16 weights alone.
+    public static func run(shape s: ModelBenchShape, steps: Int, promptLength: Int,
+                           precision: ModelPrecision = .fp32) throws -> ModelBenchResult {
         let m = try Transformer(config: s.config)
         m.initializeWeights(seed: 1)
+        m.usePrecision(precision)
         let opt = AdamW(model: m, schedule: LRSchedule(peak: 1e-4))
         var rng = Xoshiro256(seed: 2)
         let N = s.batch * s.seqLen
@@ -106,6 +109,7 @@ public enum ModelBench {
             return Array(tokens[b * s.seqLen..<b * s.seqLen + promptLength])
         }
         let newTokens = s.seqLen - promptLength
+        m.usePrecision(precision, keepFloat32: false)
         let opts = SamplingOptions(temperature: 1, maxNewTokens: newTokens, seed: 3)
         _ = try m.generate(prompts: Array(prompts.prefix(2)), options: SamplingOptions(temperature: 1, maxNewTokens: 4))
         let t1 = Date()

@@ -110,3 +110,13 @@ extension Transformer {
     /// Base of the vectors (norms, biases, score) as the kernels read them.
     @inline(__always) var vectors: UnsafeMutablePointer<Float> { vectorBuffer?.pointer ?? params.pointer }
 }
+
+extension ModelPrecision {
+    /// How this precision's matrix products run on this CPU, one line (printed when a role starts).
+    public var kernelDescription: String {
+        switch self {
+        case .fp32: return "fp32, OpenBLAS sgemm (core \(OpenBLASTuning.coreName))"
+        case .bf16: return "bf16 weights widened to float32 in blocks for OpenBLAS sgemm (core \(OpenBLASTuning.coreName))"
+        }
+    }
+}

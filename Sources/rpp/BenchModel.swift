@@ -20,6 +20,7 @@ struct BenchModel: ParsableCommand {
     @Option(help: "smollm2-rl: rows per forward/backward pass (training and prefill).") var microBatch: Int = 8
     @Option(help: "smollm2-rl: timed optimiser steps (after one warm-up step).") var rlSteps: Int = 1
     @Option(help: "smollm2-rl: new tokens per row in the decode measurement.") var newTokens: Int = 128
+    @Option(help: "Precisions, comma separated: fp32, bf16 (each shape runs in each, in this order).") var precision: String = "fp32"
     @Flag(help: "Print one JSON object per shape instead of text.") var json = false
 
     func validate() throws {
@@ -30,6 +31,17 @@ struct BenchModel: ParsableCommand {
         try checkRange(microBatch, 1...1024, "--micro-batch")
         try checkRange(rlSteps, 1...1000, "--rl-steps")
         try checkRange(newTokens, 1...4096, "--new-tokens")
+        _ = try precisions()
+    }
+
+    /// The --precision list.
+    func precisions() throws -> [ModelPrecision] {
+        try precision.split(separator: ",").map { name in
+            guard let p = ModelPrecision(rawValue: String(name)) else {
+                throw ValidationError("unknown precision \(name) (fp32, bf16)")
+            }
+            return p
+        }
     }
 
     func run() throws {
@@ -44,35 +56,40 @@ struct BenchModel: ParsableCommand {
         guard steps > 0 else { throw ValidationError("steps must be positive") }
         let peak = ModelBench.sgemmGFLOPS()
         if !json { print(String(format: "sgemm: %.1f GFLOPS (%d cores, 1024x1024x1024, OpenBLAS core %@)", peak, Parallel.workers, OpenBLASTuning.coreName)) }
+        let list = try precisions()
+        if !json && list.contains(.bf16) { print("bf16 products: \(ModelPrecision.bf16.kernelDescription)") }
         for s in benches {
-            let r = try ModelBench.run(shape: s, steps: steps, promptLength: promptLength)
-            if json {
-                print(String(format: "{\"shape\":\"%@\",\"train_tokens_per_s\":%.1f,\"decode_tokens_per_s\":%.1f,\"train_gflops\":%.2f,\"sgemm_gflops\":%.2f}",
-                             s.name, r.trainTokensPerSecond, r.decodeTokensPerSecond, r.trainGFLOPS, peak))
-            } else {
-                print(String(format: "%@: train %.0f tokens/s (%.1f GFLOPS, %.0f%% of sgemm), decode %.0f tokens/s",
-                             s.name, r.trainTokensPerSecond, r.trainGFLOPS, 100 * r.trainGFLOPS / peak, r.decodeTokensPerSecond))
+            for p in list {
+                let r = try ModelBench.run(shape: s, steps: steps, promptLength: promptLength, precision: p)
+                if json {
+                    print(String(format: "{\"shape\":\"%@\",\"precision\":\"%@\",\"train_tokens_per_s\":%.1f,\"decode_tokens_per_s\":%.1f,\"train_gflops\":%.2f,\"sgemm_gflops\":%.2f}",
+                                 s.name, p.rawValue, r.trainTokensPerSecond, r.decodeTokensPerSecond, r.trainGFLOPS, peak))
+                } else {
+                    print(String(format: "%@ %@: train %.0f tokens/s (%.1f GFLOPS, %.0f%% of sgemm), decode %.0f tokens/s",
+                                 s.name, p.rawValue, r.trainTokensPerSecond, r.trainGFLOPS, 100 * r.trainGFLOPS / peak,
+                                 r.decodeTokensPerSecond))
+                }
             }
         }
-        if names.contains("smollm2-rl") { try runRL() }
+        if names.contains("smollm2-rl") { for p in list { try runRL(precision: p) } }
     }
 
     /// SmolLM2-135M's shape on RL-like rows; prints the CPU and OpenBLAS core with the figures.
-    func runRL() throws {
+    func runRL(precision: ModelPrecision) throws {
         let seqs = RLBenchSequences.seeded(rows: rows)
         var o = RLBenchOptions()
         o.trainRows = trainRows; o.microBatch = microBatch; o.scoreBatch = microBatch; o.steps = rlSteps
         o.newTokens = newTokens
-        let r = try ModelBench.runRL(config: .smolLM2Shape, sequences: seqs, options: o)
+        let r = try ModelBench.runRL(config: .smolLM2Shape, sequences: seqs, options: o, precision: precision)
         let cpu = ModelBench.cpuModelName(), core = OpenBLASTuning.coreName
         if json {
             struct Line: Encodable {
-                let shape: String, cpu: String, openblas_core: String, cores: Int
+                let shape: String, precision: String, cpu: String, openblas_core: String, cores: Int
                 let train_tokens_per_s: Double, decode_tokens_per_s: Double, prefill_tokens_per_s: Double
                 let train_rows: Int, micro_batch: Int, rl_steps: Int, new_tokens: Int
                 let prompt_lengths: [Int], response_lengths: [Int]
             }
-            let line = Line(shape: "smollm2-rl", cpu: cpu, openblas_core: core, cores: Parallel.workers,
+            let line = Line(shape: "smollm2-rl", precision: precision.rawValue, cpu: cpu, openblas_core: core, cores: Parallel.workers,
                             train_tokens_per_s: r.trainTokensPerSecond, decode_tokens_per_s: r.decodeTokensPerSecond,
                             prefill_tokens_per_s: r.prefillTokensPerSecond, train_rows: trainRows, micro_batch: microBatch,
                             rl_steps: rlSteps, new_tokens: newTokens, prompt_lengths: seqs.promptLengths,
@@ -83,7 +100,7 @@ struct BenchModel: ParsableCommand {
             return
         }
         let tokens = zip(seqs.promptLengths, seqs.responseLengths).map { $0 + $1 }
-        print("smollm2-rl on \(cpu), OpenBLAS core \(core), \(Parallel.workers) cores: \(rows) rows, prompts "
+        print("smollm2-rl \(precision.rawValue) on \(cpu), OpenBLAS core \(core), \(Parallel.workers) cores: \(rows) rows, prompts "
               + "\(seqs.promptLengths.min()!)-\(seqs.promptLengths.max()!) tokens, responses "
               + "\(seqs.responseLengths.min()!)-\(seqs.responseLengths.max()!), \(tokens.reduce(0, +)) tokens")
         print(String(format: "  train   %7.0f tokens/s  (%d rows per step in micro-batches of %d, response-only head; %d tokens in %.1f s)",

@@ -66,6 +66,7 @@ struct LearnerCommand: AsyncParsableCommand {
         print("learner: \(model.parameterCount) parameters, \(config.algorithm.estimator.rawValue), "
               + "\(config.algorithm.rolloutBatch)×\(config.algorithm.samplesPerPrompt) samples per iteration, "
               + "listening on \(settings.endpoints.control)")
+        print("learner: products \(model.precision.kernelDescription)")
         fflush(nil)
         writeSelfReport(runDirectory: config.runDirectory)
         recorder?.attach(to: learner)

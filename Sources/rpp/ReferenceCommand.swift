@@ -35,7 +35,7 @@ struct ReferenceCommand: ParsableCommand {
         let service = ReferenceService(model: model)
         try serveUntilSignalled(name: "reference", address: address, codec: codec, handler: service.handle,
                                 banner: "reference server listening on \(address); model \(path) "
-                                    + "(\(model.parameterCount) parameters); \(key)",
+                                    + "(\(model.parameterCount) parameters); products \(model.precision.kernelDescription); \(key)",
                                 statsEvery: server.statsEvery)
     }
 }

@@ -56,7 +56,7 @@ struct RolloutCommand: AsyncParsableCommand {
             throw RoleCommandError("cluster.key_file: \(error)")
         }
         let worker = try RolloutWorker(settings: settings, model: model, codec: codec)
-        print("\(workerID): connecting to \(endpoints.control)")
+        print("\(workerID): connecting to \(endpoints.control); products \(model.precision.kernelDescription)")
         fflush(nil)
         do {
             try await runRole(name: workerID, stop: { worker.stop() }) { try worker.run() }
