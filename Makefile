@@ -64,11 +64,13 @@ bench-run: build
 # PyTorch + transformers on the same shapes, same machine, same session (not run by CI).
 # Note: PyPI's torch wheel is the CUDA build (several GB); it runs on CPU.
 PYTHON_VENV := .venv/bin/python
+# Precisions of make bench-peers: rpp --precision beside PyTorch float32 / torch.autocast bf16.
+PRECISION ?= fp32,bf16
 $(PYTHON_VENV):
 	python3 -m venv .venv && .venv/bin/pip install -q torch transformers safetensors numpy
 
 bench-peers: build $(PYTHON_VENV)
-	$(PYTHON_VENV) Tests/Scripts/bench_peers.py --rpp $(BIN)
+	$(PYTHON_VENV) Tests/Scripts/bench_peers.py --rpp $(BIN) --precision $(PRECISION)
 	$(PYTHON_VENV) Tests/Scripts/bench_tokenizer_peers.py --rpp $(BIN) --model Tests/Fixtures/tokenizers/smollm2
 
 # Regenerates the transformers fixtures under Tests/Fixtures/model (not run by CI).

@@ -16,10 +16,17 @@ before lm_head, as rpp does):
               do_sample=True at temperature 1 (top_k=0), min_new_tokens = max_new_tokens (no early stop);
   prefill  -- forward under no_grad and the response log-probs, in micro-batches.
 
+With --precision fp32,bf16 each shape runs in both: rpp with `--precision bf16` (bf16 weights in the matrix
+products, float32 accumulation; training keeps float32 masters) beside PyTorch under
+torch.autocast("cpu", dtype=torch.bfloat16) (float32 parameters and optimizer, bf16 matmuls).
+
 Measured with torch 2.13.0+cpu and transformers 5.24.0.
+# requires: torch==2.13.0 transformers==5.24.0
 
 Usage: .venv/bin/python Tests/Scripts/bench_peers.py [--rpp .build/release/rpp] [--shapes tiny,small,base,rollout,smollm2-rl]
+       [--precision fp32,bf16]
 """
+import contextlib
 import argparse
 import json
 import platform
@@ -40,7 +47,14 @@ SHAPES = {  # hidden, layers, heads, ffn, batch, seq
 FIXED = {"rollout": {"vocab": 16, "prompt": 8, "samples": 4}}
 
 
-def bench_torch(name, steps, prompt_len):
+def autocast(precision):
+    """PyTorch's bf16 mixed precision on the CPU, or nothing for fp32."""
+    if precision == "bf16":
+        return torch.autocast("cpu", dtype=torch.bfloat16)
+    return contextlib.nullcontext()
+
+
+def bench_torch(name, steps, prompt_len, precision):
     c, l, h, f, b, t = SHAPES[name]
     fixed = FIXED.get(name, {})
     vocab, prompt_len, samples = fixed.get("vocab", 32), fixed.get("prompt", prompt_len), fixed.get("samples", 1)
@@ -52,7 +66,8 @@ def bench_torch(name, steps, prompt_len):
     ids = torch.randint(1, vocab, (b, t))  # 0 is the pad id of generate
 
     def step():
-        out = model(input_ids=ids, labels=ids)
+        with autocast(precision):
+            out = model(input_ids=ids, labels=ids)
         opt.zero_grad(set_to_none=True)
         out.loss.backward()
         opt.step()
@@ -66,7 +81,7 @@ def bench_torch(name, steps, prompt_len):
     model.eval()
     new = t - prompt_len
     prompt = ids[: b // samples, :prompt_len]
-    with torch.no_grad():
+    with torch.no_grad(), autocast(precision):
         model.generate(prompt[:2], max_new_tokens=4, min_new_tokens=4, do_sample=True, pad_token_id=0)
         calls, t0 = 0, time.perf_counter()
         while calls == 0 or time.perf_counter() - t0 < 0.5:  # repeated for at least half a second, as rpp does
@@ -93,7 +108,7 @@ def response_logprobs(model, rows, prompt_lens):
     return torch.log_softmax(logits, dim=-1).gather(1, ids[bi, ti + 1].unsqueeze(1)).squeeze(1)
 
 
-def bench_torch_rl(r):
+def bench_torch_rl(r, precision):
     """SmolLM2-135M's shape on the rows rpp measured (lengths from its JSON line)."""
     cfg = LlamaConfig(vocab_size=49152, hidden_size=576, intermediate_size=1536, num_hidden_layers=30,
                       num_attention_heads=9, num_key_value_heads=3, rms_norm_eps=1e-5, rope_theta=100000.0,
@@ -111,8 +126,9 @@ def bench_torch_rl(r):
         opt.zero_grad(set_to_none=True)
         for lo in range(0, train_rows, micro):
             hi = min(train_rows, lo + micro)
-            logp = response_logprobs(model, rows[lo:hi], P[lo:hi])
-            (-logp.sum() / total_response).backward()
+            with autocast(precision):
+                logp = response_logprobs(model, rows[lo:hi], P[lo:hi])
+            (-logp.float().sum() / total_response).backward()
         opt.step()
 
     model.train()
@@ -129,7 +145,7 @@ def bench_torch_rl(r):
     for b, (x, p) in enumerate(zip(rows, P)):
         ids[b, width - p:] = x[:p]
         mask[b, width - p:] = 1
-    with torch.no_grad():
+    with torch.no_grad(), autocast(precision):
         model.generate(ids[:2], attention_mask=mask[:2], max_new_tokens=2, min_new_tokens=2, do_sample=True,
                        pad_token_id=0)
         t0 = time.perf_counter()
@@ -163,25 +179,30 @@ def main():
     ap.add_argument("--prompt-length", type=int, default=16)
     ap.add_argument("--rl-steps", type=int, default=1, help="smollm2-rl: timed optimiser steps")
     ap.add_argument("--new-tokens", type=int, default=128, help="smollm2-rl: new tokens per row in decode")
+    ap.add_argument("--precision", default="fp32", help="fp32, bf16 or both (comma separated)")
     a = ap.parse_args()
     torch.set_num_threads(2)
     names = a.shapes.split(",")
     out = subprocess.run([a.rpp, "bench", "model", "--json", "--shapes", a.shapes, "--steps", str(a.steps),
                           "--prompt-length", str(a.prompt_length), "--rl-steps", str(a.rl_steps),
-                          "--new-tokens", str(a.new_tokens)], capture_output=True, text=True, check=True)
-    rpp = {r["shape"]: r for r in map(json.loads, out.stdout.strip().splitlines())}
+                          "--new-tokens", str(a.new_tokens), "--precision", a.precision],
+                         capture_output=True, text=True, check=True)
+    rpp = {(r["shape"], r.get("precision", "fp32")): r for r in map(json.loads, out.stdout.strip().splitlines())}
+    precisions = a.precision.split(",")
     small = [n for n in names if n != "smollm2-rl"]
     if small:
-        print(f"{'shape':6} {'rpp train':>10} {'torch train':>11} {'ratio':>6} {'rpp decode':>11} {'torch decode':>12} {'ratio':>6}")
+        print(f"{'shape':6} {'prec':4} {'rpp train':>10} {'torch train':>11} {'ratio':>6} {'rpp decode':>11} "
+              f"{'torch decode':>12} {'ratio':>6}")
     for n in small:
-        tt, td = bench_torch(n, a.steps, a.prompt_length)
-        r = rpp[n]
-        print(f"{n:6} {r['train_tokens_per_s']:10.0f} {tt:11.0f} {r['train_tokens_per_s'] / tt:6.2f} "
-              f"{r['decode_tokens_per_s']:11.0f} {td:12.0f} {r['decode_tokens_per_s'] / td:6.2f}")
-    if "smollm2-rl" in names:
-        r = rpp["smollm2-rl"]
-        tt, td, tp = bench_torch_rl(r)
-        print(f"smollm2-rl on {cpu_name()} (rpp: OpenBLAS core {r['openblas_core']}, {r['cores']} cores; "
+        for p in precisions:
+            tt, td = bench_torch(n, a.steps, a.prompt_length, p)
+            r = rpp[(n, p)]
+            print(f"{n:6} {p:4} {r['train_tokens_per_s']:10.0f} {tt:11.0f} {r['train_tokens_per_s'] / tt:6.2f} "
+                  f"{r['decode_tokens_per_s']:11.0f} {td:12.0f} {r['decode_tokens_per_s'] / td:6.2f}")
+    for p in precisions if "smollm2-rl" in names else []:
+        r = rpp[("smollm2-rl", p)]
+        tt, td, tp = bench_torch_rl(r, p)
+        print(f"smollm2-rl {p} (PyTorch: {'autocast bf16' if p == 'bf16' else 'float32'}) on {cpu_name()} (rpp: OpenBLAS core {r['openblas_core']}, {r['cores']} cores; "
               f"PyTorch {torch.__version__}, {torch.get_num_threads()} threads): {len(r['prompt_lengths'])} rows, "
               f"prompts {min(r['prompt_lengths'])}-{max(r['prompt_lengths'])}, responses "
               f"{min(r['response_lengths'])}-{max(r['response_lengths'])}")
