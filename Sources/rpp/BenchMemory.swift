@@ -22,11 +22,17 @@ struct BenchMemory: ParsableCommand {
     @Option(help: "Sequence lengths, comma separated.") var seqLens = "256,512,1024"
     @Option(help: "Rows in the micro-batch.") var batch = 1
     @Option(help: .hidden) var child: Int?
+    @Flag(help: "Instead: the memory an inference role (rollout worker, reference) holds after loading and sampling, per --precision.")
+    var inference = false
+    @Option(help: "With --inference: precisions, comma separated (fp32, bf16).") var precision = "fp32,bf16"
+    @Option(help: .hidden) var inferenceChild: String?
 
     func run() throws {
         OpenBLASTuning.reexecWithAVX512KernelsIfNeeded()
         guard let s = ModelBenchShape.named(shape) else { throw ValidationError("unknown shape \(shape)") }
         guard batch >= 1 else { throw ValidationError("batch must be at least 1") }
+        if let p = inferenceChild { try Self.holdForInference(shape: s, precision: p); return }
+        if inference { try runInference(shape: s); return }
         if let T = child {
             try ModelBench.trainOnce(config: s.config, batch: batch, seqLen: T)
             return
