@@ -84,6 +84,25 @@ final class RecordReplayTests: XCTestCase {
         }
     }
 
+    /// A learner computing in bf16 (float32 masters, bf16 products) replays bit for bit too: the precision is
+    /// part of the recorded config.
+    func testBF16LearnerRecordingReplaysBitForBit() throws {
+        let scratch = try temporaryDirectory()
+        let dir = scratch.appendingPathComponent("recording")
+        var config = RecordedCluster.config(runDirectory: scratch.appendingPathComponent("run").path, iterations: 2)
+        config.model.precision = .bf16
+        config.model.learnerPrecision = .bf16
+        let (result, recordedSHA) = try RecordedCluster.run(config: config, record: dir)
+        XCTAssertEqual(result.iterations, 2)
+        let replayed = try replay(dir)
+        XCTAssertEqual(replayed.finalSHA256, recordedSHA, "replay reproduces the bf16 learner's final weights bit for bit")
+        XCTAssertTrue(replayed.matches)
+        let fp32 = try RecordedCluster.run(config: RecordedCluster.config(runDirectory: scratch.appendingPathComponent("run32").path,
+                                                                          iterations: 2),
+                                           record: scratch.appendingPathComponent("recording32"))
+        XCTAssertNotEqual(fp32.1, recordedSHA, "the bf16 learner really computed in bf16")
+    }
+
     /// A PPO recording stands alone too: replay takes the critic from start/critic, not from model.critic_init
     /// (deleted here before the replay).
     func testPPORecordingReplaysWithoutTheCriticInit() throws {
