@@ -13,7 +13,8 @@ final class ConfigLimitsTests: XCTestCase {
         "eval.greedy", "cluster.learner", "cluster.reward", "cluster.reference", "cluster.key_file",
         "cluster.compression", "cluster.encrypt", "reward.kind", "reward.model", "reward.normalize",
         "data.input_key", "data.label_key", "data.apply_chat_template", "data.system_prompt", "data.long_prompts",
-        "sampling.stop", "reward.verifier", "reward.url",
+        "sampling.stop", "reward.verifier", "reward.url", "model.precision", "model.learner_precision",
+        "model.reference_precision", "model.rollout_precision",
     ]
 
     func testEveryNumericKeyHasAnUpperBoundNamedInItsError() throws {
