@@ -1,5 +1,5 @@
-// Register-only peak of one core: ten independent accumulators, so the loop runs at the instruction's
-// throughput rather than its latency.
+// Register-only peak of one core: 24 independent accumulators with different starting values (so that no
+// compiler can merge them), enough to run at the instruction's throughput rather than its latency.
 #include "CKernels.h"
 #include <time.h>
 
@@ -11,40 +11,40 @@ static double seconds(void) {
 
 #if defined(__x86_64__)
 #include <immintrin.h>
-
-#define TEN(OP) a0 = OP(a0); a1 = OP(a1); a2 = OP(a2); a3 = OP(a3); a4 = OP(a4); \
-                a5 = OP(a5); a6 = OP(a6); a7 = OP(a7); a8 = OP(a8); a9 = OP(a9);
+enum { chains = 24 };
 
 __attribute__((target("avx512f"))) static double peak_fma(long n) {
-    __m512 a0, a1, a2, a3, a4, a5, a6, a7, a8, a9;
-    a0 = a1 = a2 = a3 = a4 = a5 = a6 = a7 = a8 = a9 = _mm512_setzero_ps();
+    __m512 acc[chains];
+    for (int j = 0; j < chains; j++) acc[j] = _mm512_set1_ps((float)j);
     __m512 x = _mm512_set1_ps(1.0001f), y = _mm512_set1_ps(0.9999f);
     double t = seconds();
-#define FMA(v) _mm512_fmadd_ps(x, y, v)
     for (long i = 0; i < n; i++) {
-        TEN(FMA)
-        __asm__ volatile("" : "+v"(a0), "+v"(a1), "+v"(a2), "+v"(a3), "+v"(a4));
+        for (int j = 0; j < chains; j++) acc[j] = _mm512_fmadd_ps(x, y, acc[j]);
+        __asm__ volatile("" : "+v"(acc[0]), "+v"(acc[1]));
     }
     double s = seconds() - t;
-    volatile float sink = _mm512_reduce_add_ps(a0 + a1 + a2 + a3 + a4 + a5 + a6 + a7 + a8 + a9);
+    __m512 sum = acc[0];
+    for (int j = 1; j < chains; j++) sum = _mm512_add_ps(sum, acc[j]);
+    volatile float sink = _mm512_reduce_add_ps(sum);
     (void)sink;
-    return (double)n * 10 * 32 / s / 1e9;
+    return (double)n * chains * 32 / s / 1e9;
 }
 
 __attribute__((target("avx512f,avx512bw,avx512bf16"))) static double peak_dpbf16(long n) {
-    __m512 a0, a1, a2, a3, a4, a5, a6, a7, a8, a9;
-    a0 = a1 = a2 = a3 = a4 = a5 = a6 = a7 = a8 = a9 = _mm512_setzero_ps();
-    __m512bh x = (__m512bh)_mm512_set1_epi16(0x3f80), y = (__m512bh)_mm512_set1_epi16(0x3f80);
+    __m512 acc[chains];
+    for (int j = 0; j < chains; j++) acc[j] = _mm512_set1_ps((float)j);
+    __m512i one = _mm512_set1_epi16(0x3f80);
     double t = seconds();
-#define DP(v) _mm512_dpbf16_ps(v, x, y)
     for (long i = 0; i < n; i++) {
-        TEN(DP)
-        __asm__ volatile("" : "+v"(a0), "+v"(a1), "+v"(a2), "+v"(a3), "+v"(a4));
+        for (int j = 0; j < chains; j++) acc[j] = _mm512_dpbf16_ps(acc[j], (__m512bh)one, (__m512bh)one);
+        __asm__ volatile("" : "+v"(acc[0]), "+v"(acc[1]));
     }
     double s = seconds() - t;
-    volatile float sink = _mm512_reduce_add_ps(a0 + a1 + a2 + a3 + a4 + a5 + a6 + a7 + a8 + a9);
+    __m512 sum = acc[0];
+    for (int j = 1; j < chains; j++) sum = _mm512_add_ps(sum, acc[j]);
+    volatile float sink = _mm512_reduce_add_ps(sum);
     (void)sink;
-    return (double)n * 10 * 64 / s / 1e9;
+    return (double)n * chains * 64 / s / 1e9;
 }
 #endif
 

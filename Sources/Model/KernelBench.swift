@@ -54,7 +54,7 @@ public enum KernelBench {
 
     /// Register-only peak of one core: vfmadd231ps zmm, and vdpbf16ps zmm when the CPU has it (nil otherwise).
     public static func peakGFLOPS() -> (fma: Double?, dpbf16: Double?) {
-        let fma = rpp_peak_gflops(0, 50_000_000), dp = rpp_peak_gflops(1, 50_000_000)
+        let fma = rpp_peak_gflops(0, 20_000_000), dp = rpp_peak_gflops(1, 20_000_000)
         return (fma > 0 ? fma : nil, dp > 0 ? dp : nil)
     }
 

@@ -57,6 +57,22 @@ func widenedGemm(transB: Bool, M: Int, N: Int, K: Int, alpha: Float, A: UnsafePo
                  B b: UnsafePointer<UInt16>, ldb: Int, beta: Float, C: UnsafeMutablePointer<Float>, ldc: Int) {
     // Blocks of output columns: nb rows of B[N, K] (transB) or nb columns of B[K, N].
     let nb = max(1, min(N, widenBlock / max(K, 1)))
+    if !transB && nb < min(N, 256) {
+        // Long K (the LM head's input gradient): narrow column blocks would starve sgemm, so widen blocks of
+        // whole rows of B[K, N] instead and accumulate their products into C.
+        let kb = max(1, widenBlock / N)
+        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: kb * N)
+        defer { scratch.deallocate() }
+        var k0 = 0
+        while k0 < K {
+            let k = min(kb, K - k0)
+            for r in 0..<k { rpp_bf16_to_f32(b + (k0 + r) * ldb, scratch + r * N, N) }
+            sgemm(transA: false, transB: false, M: M, N: N, K: k, alpha: alpha, A: A + k0, lda: lda, B: scratch,
+                  ldb: N, beta: k0 == 0 ? beta : 1, C: C, ldc: ldc)
+            k0 += k
+        }
+        return
+    }
     let scratch = UnsafeMutablePointer<Float>.allocate(capacity: nb * max(K, 1))
     defer { scratch.deallocate() }
     var n0 = 0

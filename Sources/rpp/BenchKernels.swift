@@ -11,7 +11,7 @@ struct BenchKernels: ParsableCommand {
         abstract: "GFLOPS of the fp32 and bf16 matrix-product kernels on SmolLM2-135M's shapes, with the CPU's peak.",
         discussion: """
             Prints the CPU, the kernel rpp selects for bf16 weights, the register-only peak of one core \
-            (vfmadd231ps and vdpbf16ps on zmm registers), then per product GFLOPS of OpenBLAS sgemm on fp32 \
+            (24 independent vfmadd231ps resp. vdpbf16ps on zmm registers), then per product GFLOPS of OpenBLAS sgemm on fp32 \
             weights, and on bf16 weights: widened to fp32 for sgemm, rpp's AVX512-BF16 kernel, oneDNN's matmul. \
             Rows 1-64 are decode steps, the training rows also get the input-gradient products (B[K, N]). Each \
             call reads the next of enough copies of the weights to exceed --cold-mb (default 1.25x the last-level \

@@ -24,7 +24,7 @@ final class BF16MatmulTests: XCTestCase {
     private func cases() -> [Case] {
         var list: [Case] = []
         let shapes = [(1, 1, 1), (1, 37, 75), (3, 45, 64), (5, 50, 33), (2, 16, 32), (13, 70, 129), (67, 40, 31),
-                      (4, 33, 96), (64, 65, 17), (70, 100, 200)]
+                      (4, 33, 96), (64, 65, 17), (70, 100, 200), (3, 300, 5000)]
         for (i, (m, n, k)) in shapes.enumerated() {
             for transB in [true, false] {
                 let pad = i % 3  // strides wider than the rows on some cases
