@@ -30,7 +30,7 @@ private let widenBlock = 1 << 20
 
 /// C[M, N] = alpha · A · op(B) + beta · C with A float32 and B float32 or bfloat16 (see the file header).
 /// `kernel` forces a bf16 kernel for this call (tests and benchmarks); nil uses `MatmulKernel.selected`'s path
-/// for M rows. A kernel the CPU cannot run, and a oneDNN call that fails, fall back to widened sgemm.
+/// for this product. A kernel the CPU cannot run, and a oneDNN call that fails, fall back to widened sgemm.
 func gemm(transB: Bool, M: Int, N: Int, K: Int, alpha: Float, A: UnsafePointer<Float>, lda: Int,
           B: MatrixOperand, ldb: Int, beta: Float, C: UnsafeMutablePointer<Float>, ldc: Int,
           kernel: MatmulKernel? = nil) {
@@ -40,7 +40,7 @@ func gemm(transB: Bool, M: Int, N: Int, K: Int, alpha: Float, A: UnsafePointer<F
               beta: beta, C: C, ldc: ldc)
     case .bfloat16(let b):
         if M == 0 || N == 0 { return }
-        var path = kernel ?? MatmulKernel.selected.path(rows: M)
+        var path = kernel ?? MatmulKernel.selected.path(rows: M, transB: transB)
         if K == 0 || !path.isSupported() { path = .widened }
         if path != .widened {
             bf16Gemm(onednn: path == .onednn, transB: transB, M: M, N: N, K: K, alpha: alpha, A: A, lda: lda, B: b,

@@ -1,7 +1,8 @@
 // Which kernel runs the matrix products whose weights are stored in bfloat16, decided once from the CPU:
 //   AMX (AMX-BF16 tiles granted by the kernel)  -> oneDNN's matmul primitive (it uses the tiles)
 //   AVX512-BF16                                 -> rpp's own AVX512-BF16 kernel where it was measured faster
-//                                                  than widening (few rows), widened sgemm elsewhere
+//                                                  than widening (forward products of few rows), widened
+//                                                  sgemm elsewhere
 //   otherwise                                   -> bf16 widened to float32 in blocks, OpenBLAS sgemm
 // RPP_MATMUL_KERNEL=widened|avx512bf16|onednn overrides the choice (benchmarks, tests, comparing runs); a
 // kernel the CPU cannot run falls back to widened, and the start-up line says so.
@@ -46,9 +47,11 @@ public enum MatmulKernel: String, CaseIterable, Sendable {
     /// The environment variable that overrides the choice.
     public static let environmentVariable = "RPP_MATMUL_KERNEL"
 
-    /// Most rows for which the AVX512-BF16 kernel replaces widened sgemm when it is the selected kernel (decode
-    /// steps and short prefills: the kernel streams B once in bf16, where widening writes and reads it again in
-    /// float32). Measured with `rpp bench kernels`; above it the widened sgemm is as fast or faster.
+    /// Most rows for which the AVX512-BF16 kernel replaces widened sgemm in forward products (B = W[N, K]) when it
+    /// is the selected kernel: decode steps and short prefills, where the kernel streams the weights once in bf16
+    /// while widening writes and reads them again in float32. Measured with `rpp bench kernels`: above it, and for
+    /// input gradients (B = W read as [K, N]), widened sgemm is as fast or faster, because vdpbf16ps retires at
+    /// half the rate of fp32 FMAs on CPUs without AMX.
     public static let avx512MaxRows = 64
 
     /// True when this CPU can run the kernel (a kernel it cannot run falls back to `widened`): AVX512-BF16 for
@@ -102,22 +105,25 @@ public enum MatmulKernel: String, CaseIterable, Sendable {
         }
     }
 
-    /// The kernel that runs one product when `self` is selected: the AVX512-BF16 kernel hands products of more
-    /// than `avx512MaxRows` rows to widened sgemm; a kernel the CPU cannot run gives `widened`.
-    public func path(rows: Int, cpu: CPU = .current) -> MatmulKernel {
+    /// The kernel that runs one product when `self` is selected: the AVX512-BF16 kernel hands input-gradient
+    /// products (`transB` false) and products of more than `avx512MaxRows` rows to widened sgemm; a kernel the
+    /// CPU cannot run gives `widened`.
+    public func path(rows: Int, transB: Bool, cpu: CPU = .current) -> MatmulKernel {
         if !isSupported(on: cpu) { return .widened }
-        if self == .avx512bf16 && rows > MatmulKernel.avx512MaxRows { return .widened }
+        if self == .avx512bf16 && (rows > MatmulKernel.avx512MaxRows || !transB) { return .widened }
         return self
     }
 
-    /// One line for the start-up print, e.g. "matmul: bf16 weights, AVX512-BF16 kernel for <= 64 rows, OpenBLAS
-    /// sgemm on widened bf16 above; CPU Intel(R) Xeon(R) Processor, AVX512-BF16 yes, AMX no".
+    /// One line for the start-up print, e.g. "matmul: bf16 weights, AVX512-BF16 kernel for forward products of <= 64
+    /// rows, OpenBLAS sgemm on widened bf16 for the rest; CPU Intel(R) Xeon(R) Processor, AVX512-BF16 yes, AMX no".
     public static func summary(kernel: MatmulKernel = selected, cpu: CPU = .current,
                                requested: String? = ProcessInfo.processInfo.environment[environmentVariable]) -> String {
         var how: String
         switch kernel {
         case .widened: how = "OpenBLAS sgemm on bf16 widened to fp32"
-        case .avx512bf16: how = "AVX512-BF16 kernel for <= \(avx512MaxRows) rows, OpenBLAS sgemm on widened bf16 above"
+        case .avx512bf16:
+            how = "AVX512-BF16 kernel for forward products of <= \(avx512MaxRows) rows, OpenBLAS sgemm on widened bf16 "
+                + "for the rest"
         case .onednn: how = "oneDNN \(oneDNNVersion) matmul (\(oneDNNImplementation))"
         }
         if let requested, !requested.isEmpty, requested.lowercased() != kernel.rawValue {

@@ -81,7 +81,7 @@ struct BenchKernels: ParsableCommand {
                     return g.map { String(format: "%.1f", $0) } ?? "-"
                 }
                 let cells = [shape.name, "\(shape.M) x \(shape.N) x \(shape.K)", shape.transB ? "[N,K]" : "[K,N]",
-                             "\(cores)"] + figures + [MatmulKernel.selected.path(rows: shape.M).rawValue]
+                             "\(cores)"] + figures + [MatmulKernel.selected.path(rows: shape.M, transB: shape.transB).rawValue]
                 print(markdown ? "| " + cells.joined(separator: " | ") + " |" : cells.joined(separator: "\t"))
                 fflush(nil)
             }

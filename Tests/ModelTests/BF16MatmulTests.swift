@@ -170,13 +170,17 @@ final class BF16MatmulTests: XCTestCase {
         XCTAssertThrowsError(try MatmulKernel.choose(cpu: avx, requested: "amx")) { error in
             XCTAssertTrue("\(error)".contains("RPP_MATMUL_KERNEL=amx"), "\(error)")
         }
-        // The own kernel covers decode-sized products; larger ones go to widened sgemm.
-        XCTAssertEqual(MatmulKernel.avx512bf16.path(rows: MatmulKernel.avx512MaxRows, cpu: avx), .avx512bf16)
-        XCTAssertEqual(MatmulKernel.avx512bf16.path(rows: MatmulKernel.avx512MaxRows + 1, cpu: avx), .widened)
-        XCTAssertEqual(MatmulKernel.avx512bf16.path(rows: 1, cpu: old), .widened)
-        XCTAssertEqual(MatmulKernel.onednn.path(rows: 4096, cpu: amx), .onednn)
+        // The own kernel covers decode-sized forward products; the rest go to widened sgemm.
+        let rows = MatmulKernel.avx512MaxRows
+        XCTAssertEqual(MatmulKernel.avx512bf16.path(rows: rows, transB: true, cpu: avx), .avx512bf16)
+        XCTAssertEqual(MatmulKernel.avx512bf16.path(rows: rows + 1, transB: true, cpu: avx), .widened)
+        XCTAssertEqual(MatmulKernel.avx512bf16.path(rows: 1, transB: false, cpu: avx), .widened)
+        XCTAssertEqual(MatmulKernel.avx512bf16.path(rows: 1, transB: true, cpu: old), .widened)
+        XCTAssertEqual(MatmulKernel.onednn.path(rows: 4096, transB: false, cpu: amx), .onednn)
+        XCTAssertEqual(MatmulKernel.onednn.path(rows: 1, transB: true, cpu: old), .widened)
         let line = MatmulKernel.summary(kernel: .avx512bf16, cpu: avx, requested: nil)
-        XCTAssertTrue(line.contains("AVX512-BF16 kernel for <= 64 rows") && line.contains("CPU avx"), line)
+        XCTAssertTrue(line.contains("AVX512-BF16 kernel for forward products of <= 64 rows") && line.contains("CPU avx"),
+                      line)
         XCTAssertTrue(line.hasSuffix("AVX512-BF16 yes, AMX no"), line)
         let fallback = MatmulKernel.summary(kernel: .widened, cpu: old, requested: "avx512bf16")
         XCTAssertTrue(fallback.contains("not available on this CPU"), fallback)
@@ -188,6 +192,23 @@ final class BF16MatmulTests: XCTestCase {
         for kernel in MatmulKernel.allCases {
             MatmulKernel.selected = kernel
             XCTAssertEqual(MatmulKernel.selected, kernel.isSupported() ? kernel : .widened)
+            // A call without a kernel runs the selected kernel's path for its shape.
+            for (rows, transB) in [(3, true), (MatmulKernel.avx512MaxRows + 1, true), (3, false)] {
+                let c = Case(M: rows, N: 40, K: 50, transB: transB, lda: 50, ldb: transB ? 50 : 40, ldc: 40,
+                             alpha: 1, beta: 0)
+                let (a, _, b, c0) = operands(c, seed: 5)
+                var viaSelected = c0
+                a.withUnsafeBufferPointer { ap in
+                    b.withUnsafeBufferPointer { bp in
+                        viaSelected.withUnsafeMutableBufferPointer { cp in
+                            gemm(transB: transB, M: rows, N: c.N, K: c.K, alpha: 1, A: ap.baseAddress!, lda: c.lda,
+                                 B: .bfloat16(bp.baseAddress!), ldb: c.ldb, beta: 0, C: cp.baseAddress!, ldc: c.ldc)
+                        }
+                    }
+                }
+                let expected = run(c, kernel.path(rows: rows, transB: transB), a: a, b: b, initial: c0)
+                XCTAssertEqual(viaSelected.map(\.bitPattern), expected.map(\.bitPattern), "\(kernel) \(rows) \(transB)")
+            }
         }
     }
 }
