@@ -49,10 +49,11 @@ public enum MatmulKernel: String, CaseIterable, Sendable {
 
     /// Most rows for which the AVX512-BF16 kernel replaces widened sgemm in forward products (B = W[N, K]) when it
     /// is the selected kernel: decode steps and short prefills, where the kernel streams the weights once in bf16
-    /// while widening writes and reads them again in float32. Measured with `rpp bench kernels`: above it, and for
+    /// while widening writes and reads them again in float32 (a decode step over both cores runs each core's half of
+    /// the rows as one product). Measured with `rpp bench kernels`: from 48 rows on, and for
     /// input gradients (B = W read as [K, N]), widened sgemm is as fast or faster, because vdpbf16ps retires at
     /// half the rate of fp32 FMAs on CPUs without AMX.
-    public static let avx512MaxRows = 64
+    public static let avx512MaxRows = 32
 
     /// True when this CPU can run the kernel (a kernel it cannot run falls back to `widened`): AVX512-BF16 for
     /// the own kernel, a bf16 matmul in oneDNN for oneDNN.
@@ -114,7 +115,7 @@ public enum MatmulKernel: String, CaseIterable, Sendable {
         return self
     }
 
-    /// One line for the start-up print, e.g. "matmul: bf16 weights, AVX512-BF16 kernel for forward products of <= 64
+    /// One line for the start-up print, e.g. "matmul: bf16 weights, AVX512-BF16 kernel for forward products of <= 32
     /// rows, OpenBLAS sgemm on widened bf16 for the rest; CPU Intel(R) Xeon(R) Processor, AVX512-BF16 yes, AMX no".
     public static func summary(kernel: MatmulKernel = selected, cpu: CPU = .current,
                                requested: String? = ProcessInfo.processInfo.environment[environmentVariable]) -> String {
