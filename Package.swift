@@ -2,7 +2,7 @@
 // rpp: REINFORCE++ on a cluster of Swift processes.
 //
 // Module graph (one way):
-//   C shims (CNanomsg, CNanomsgShim, CZstd, COpenBLAS, CSupport)
+//   C shims (CNanomsg, CNanomsgShim, CZstd, COpenBLAS, CDNNL, CSupport, CKernels)
 //     -> Wire (frames, protobuf, sockets)      Model (tensors, transformer, BLAS)
 //     -> RLCore (pure RL math, no sockets, no model)        RunKit (config, metrics files)
 //     -> Roles (learner, rollout, reward, reference; a task is a protocol here)
@@ -32,17 +32,23 @@ let package = Package(
                        providers: [.apt(["libzstd-dev"])]),
         .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas",
                        providers: [.apt(["libopenblas-dev"])]),
+        // oneDNN (no pkg-config file in Debian's package): its matmul primitive for bf16 products.
+        .systemLibrary(name: "CDNNL", providers: [.apt(["libdnnl-dev"])]),
         // nanomsg's protocol and option macros re-exported as constants Swift can import.
         .target(name: "CNanomsgShim", dependencies: ["CNanomsg"]),
         // CRC32C (SSE4.2 when the CPU has it) for frame checksums; float32 <-> bfloat16 conversions.
         .target(name: "CSupport", cSettings: [.unsafeFlags(["-O3"])]),
+        // bf16 matrix-product kernels: AVX512-BF16 (chosen at run time) and oneDNN's matmul.
+        // (A C target does not pass on a system library's link lines, hence the linker settings.)
+        .target(name: "CKernels", dependencies: ["CSupport", "CDNNL"], cSettings: [.unsafeFlags(["-O3"])],
+                linkerSettings: [.linkedLibrary("dnnl"), .linkedLibrary("gomp")]),
 
         .target(name: "Wire", dependencies: [
             "CNanomsg", "CNanomsgShim", "CZstd", "CSupport",
             .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
-        .target(name: "Model", dependencies: ["COpenBLAS", "CSupport"]),
+        .target(name: "Model", dependencies: ["COpenBLAS", "CSupport", "CKernels"]),
         .target(name: "RLCore"),
         // Hugging Face tokenizers (tokenizer.json BPE, byte-level and SentencePiece-style) and their configs.
         .target(name: "Tokenizers"),

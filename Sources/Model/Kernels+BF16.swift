@@ -1,8 +1,13 @@
 // Matrix products whose second operand may be stored in bfloat16 (a model that computes in bf16 keeps its
 // matrices so; activations and accumulation stay float32):
 //   C[M, N] = alpha · A[M, K] · op(B) + beta · C,   op(B) = B[N, K]^T (transB) or B[K, N]
-// The bf16 path below widens B to float32 in blocks and runs OpenBLAS's sgemm on them: exact products of
-// the bf16 values, accumulated in float32.
+// With a bf16 B the product runs on the kernel `MatmulKernel` selects:
+// - widened: B widened to float32 in blocks, OpenBLAS's sgemm on them: exact products of the float32 A and
+//   the bf16 values of B, accumulated in float32;
+// - avx512bf16 / onednn: A rounded to bf16 once per call (round to nearest even), products of the bf16 pairs
+//   accumulated in float32. The columns of C are split across the cores in whole blocks, and each element's
+//   result does not depend on the split, so a product gives the same bits on any number of cores.
+import CKernels
 import CSupport
 import Foundation
 
@@ -24,29 +29,110 @@ public enum MatrixOperand {
 private let widenBlock = 1 << 20
 
 /// C[M, N] = alpha · A · op(B) + beta · C with A float32 and B float32 or bfloat16 (see the file header).
+/// `kernel` forces a bf16 kernel for this call (tests and benchmarks); nil uses `MatmulKernel.selected`'s path
+/// for this product. A kernel the CPU cannot run, and a oneDNN call that fails, fall back to widened sgemm.
 func gemm(transB: Bool, M: Int, N: Int, K: Int, alpha: Float, A: UnsafePointer<Float>, lda: Int,
-          B: MatrixOperand, ldb: Int, beta: Float, C: UnsafeMutablePointer<Float>, ldc: Int) {
+          B: MatrixOperand, ldb: Int, beta: Float, C: UnsafeMutablePointer<Float>, ldc: Int,
+          kernel: MatmulKernel? = nil) {
     switch B {
     case .float32(let b):
         sgemm(transA: false, transB: transB, M: M, N: N, K: K, alpha: alpha, A: A, lda: lda, B: b, ldb: ldb,
               beta: beta, C: C, ldc: ldc)
     case .bfloat16(let b):
         if M == 0 || N == 0 { return }
-        // Blocks of output columns: nb rows of B[N, K] (transB) or nb columns of B[K, N].
-        let nb = max(1, min(N, widenBlock / max(K, 1)))
-        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: nb * K)
+        var path = kernel ?? MatmulKernel.selected.path(rows: M, transB: transB)
+        if K == 0 || !path.isSupported() { path = .widened }
+        if path != .widened {
+            bf16Gemm(onednn: path == .onednn, transB: transB, M: M, N: N, K: K, alpha: alpha, A: A, lda: lda, B: b,
+                     ldb: ldb, beta: beta, C: C, ldc: ldc)
+            return
+        }
+        widenedGemm(transB: transB, M: M, N: N, K: K, alpha: alpha, A: A, lda: lda, B: b, ldb: ldb, beta: beta,
+                    C: C, ldc: ldc)
+    }
+}
+
+/// The widened path: blocks of B converted to float32, then sgemm.
+func widenedGemm(transB: Bool, M: Int, N: Int, K: Int, alpha: Float, A: UnsafePointer<Float>, lda: Int,
+                 B b: UnsafePointer<UInt16>, ldb: Int, beta: Float, C: UnsafeMutablePointer<Float>, ldc: Int) {
+    // Blocks of output columns: nb rows of B[N, K] (transB) or nb columns of B[K, N].
+    let nb = max(1, min(N, widenBlock / max(K, 1)))
+    if !transB && nb < min(N, 256) {
+        // Long K (the LM head's input gradient): narrow column blocks would starve sgemm, so widen blocks of
+        // whole rows of B[K, N] instead and accumulate their products into C.
+        let kb = max(1, widenBlock / N)
+        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: kb * N)
         defer { scratch.deallocate() }
-        var n0 = 0
-        while n0 < N {
-            let n = min(nb, N - n0)
-            if transB {
-                for r in 0..<n { rpp_bf16_to_f32(b + (n0 + r) * ldb, scratch + r * K, K) }
-            } else {
-                for k in 0..<K { rpp_bf16_to_f32(b + k * ldb + n0, scratch + k * n, n) }
+        var k0 = 0
+        while k0 < K {
+            let k = min(kb, K - k0)
+            for r in 0..<k { rpp_bf16_to_f32(b + (k0 + r) * ldb, scratch + r * N, N) }
+            sgemm(transA: false, transB: false, M: M, N: N, K: k, alpha: alpha, A: A + k0, lda: lda, B: scratch,
+                  ldb: N, beta: k0 == 0 ? beta : 1, C: C, ldc: ldc)
+            k0 += k
+        }
+        return
+    }
+    let scratch = UnsafeMutablePointer<Float>.allocate(capacity: nb * max(K, 1))
+    defer { scratch.deallocate() }
+    var n0 = 0
+    while n0 < N {
+        let n = min(nb, N - n0)
+        if transB {
+            for r in 0..<n { rpp_bf16_to_f32(b + (n0 + r) * ldb, scratch + r * K, K) }
+        } else {
+            for k in 0..<K { rpp_bf16_to_f32(b + k * ldb + n0, scratch + k * n, n) }
+        }
+        sgemm(transA: false, transB: transB, M: M, N: n, K: K, alpha: alpha, A: A, lda: lda, B: scratch,
+              ldb: transB ? K : n, beta: beta, C: C + n0, ldc: ldc)
+        n0 += n
+    }
+}
+
+/// Columns per block of the split across cores (a multiple of both kernels' column tiles).
+private let columnBlock = 32
+
+/// The AVX512-BF16 or oneDNN path. A oneDNN call that fails (it fails while making its primitive, before writing
+/// C) leaves its columns to widened sgemm, with a warning once per process.
+private func bf16Gemm(onednn: Bool, transB: Bool, M: Int, N: Int, K: Int, alpha: Float, A: UnsafePointer<Float>,
+                      lda: Int, B: UnsafePointer<UInt16>, ldb: Int, beta: Float, C: UnsafeMutablePointer<Float>,
+                      ldc: Int) {
+    let kp = rpp_bf16_padded_k(K)
+    let a = UnsafeMutablePointer<UInt16>.allocate(capacity: M * kp)
+    defer { a.deallocate() }
+    Parallel.ranges(M, minChunk: max(1, (1 << 16) / kp)) { r in
+        rpp_bf16_convert_rows(A + r.lowerBound * lda, lda, r.count, K, a + r.lowerBound * kp)
+    }
+    let blocks = (N + columnBlock - 1) / columnBlock
+    // One core for small products (the split's fixed cost outweighs the work), else both cores on whole blocks.
+    let minBlocks = M * N * K < parallelGemmThreshold ? blocks : 1
+    Parallel.ranges(blocks, minChunk: minBlocks) { r in
+        let n0 = r.lowerBound * columnBlock, n = min(N, r.upperBound * columnBlock) - n0
+        let b = transB ? B + n0 * ldb : B + n0
+        if onednn {
+            let status = rpp_onednn_gemm(transB ? 1 : 0, M, n, K, alpha, a, kp, b, ldb, beta, C + n0, ldc)
+            if status != 0 {
+                warnOnce("rpp: oneDNN matmul failed (status \(status)); bf16 products fall back to widened sgemm")
+                widenedGemm(transB: transB, M: M, N: n, K: K, alpha: alpha, A: A, lda: lda, B: b, ldb: ldb,
+                            beta: beta, C: C + n0, ldc: ldc)
             }
-            sgemm(transA: false, transB: transB, M: M, N: n, K: K, alpha: alpha, A: A, lda: lda, B: scratch,
-                  ldb: transB ? K : n, beta: beta, C: C + n0, ldc: ldc)
-            n0 += n
+        } else if transB {
+            rpp_bf16_gemm_nt_avx512(M, n, K, alpha, a, kp, b, ldb, beta, C + n0, ldc)
+        } else {
+            let scratch = UnsafeMutableRawPointer.allocate(byteCount: rpp_bf16_gemm_nn_scratch(K), alignment: 64)
+            defer { scratch.deallocate() }
+            rpp_bf16_gemm_nn_avx512(M, n, K, alpha, a, kp, b, ldb, beta, C + n0, ldc, scratch)
         }
     }
+}
+
+nonisolated(unsafe) private var warned = false
+private let warnLock = NSLock()
+
+/// Writes `message` to standard error the first time it is called in this process.
+private func warnOnce(_ message: String) {
+    warnLock.lock(); defer { warnLock.unlock() }
+    if warned { return }
+    warned = true
+    FileHandle.standardError.write(Data((message + "\n").utf8))
 }

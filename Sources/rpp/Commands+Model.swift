@@ -5,4 +5,4 @@ import ArgumentParser
 let modelCommands: [any ParsableCommand.Type] = [DataCommand.self, SFTCommand.self, LogprobsCommand.self,
                                                   GenerateCommand.self, ChatCommand.self]
 /// `rpp bench` subcommands of the policy engine.
-let modelBenchCommands: [any ParsableCommand.Type] = [BenchModel.self, BenchMemory.self]
+let modelBenchCommands: [any ParsableCommand.Type] = [BenchModel.self, BenchMemory.self, BenchKernels.self]

@@ -1,0 +1,51 @@
+// Matrix-product kernels on bfloat16 operands with float32 accumulation:
+//   C[M, N] = alpha · A[M, K] · op(B) + beta · C   (row-major; beta == 0 never reads C)
+// A is bfloat16 with rows padded with zeros to rpp_bf16_padded_k(K) elements; op(B) = B[N, K]^T when
+// transB, else B[K, N]. The AVX512-BF16 kernels need a CPU with AVX512-BF16 (the caller checks with
+// rpp_cpu_has_avx512_bf16 from CSupport); the oneDNN path runs on any CPU oneDNN supports.
+#ifndef RPP_CKERNELS_H
+#define RPP_CKERNELS_H
+#include <stddef.h>
+#include <stdint.h>
+
+/// Row length of the converted A operand: K rounded up to a multiple of 32.
+static inline long rpp_bf16_padded_k(long K) { return (K + 31) / 32 * 32; }
+
+/// A[m, 0..<K] (float32, row stride lda) -> dst[m, 0..<padded K] (bfloat16, round to nearest even,
+/// zero padding) for rows 0..<M.
+void rpp_bf16_convert_rows(const float *A, long lda, long M, long K, uint16_t *dst);
+
+/// AVX512-BF16, transB: dot products of A rows with B rows, B streamed once per 256 rows of A.
+/// Each element's result does not depend on how the caller splits M or N.
+void rpp_bf16_gemm_nt_avx512(long M, long N, long K, float alpha, const uint16_t *A, long lda,
+                             const uint16_t *B, long ldb, float beta, float *C, long ldc);
+
+/// Scratch (bytes) rpp_bf16_gemm_nn_avx512 needs for K.
+static inline size_t rpp_bf16_gemm_nn_scratch(long K) { return (size_t)(rpp_bf16_padded_k(K) / 2) * 32 * 4; }
+
+/// AVX512-BF16, B[K, N]: panels of 32 columns of B are interleaved in pairs of rows once, then every
+/// row of A runs over the panel. `scratch` holds rpp_bf16_gemm_nn_scratch(K) bytes (64-byte aligned).
+/// Each element's result does not depend on how the caller splits M or N.
+void rpp_bf16_gemm_nn_avx512(long M, long N, long K, float alpha, const uint16_t *A, long lda,
+                             const uint16_t *B, long ldb, float beta, float *C, long ldc, void *scratch);
+
+/// oneDNN's matmul primitive (bf16 x bf16 -> f32) on the calling thread with one OpenMP thread.
+/// Primitives are cached per shape. Returns 0 on success, else a oneDNN status (and leaves C unchanged).
+int rpp_onednn_gemm(int transB, long M, long N, long K, float alpha, const uint16_t *A, long lda,
+                    const uint16_t *B, long ldb, float beta, float *C, long ldc);
+
+/// The implementation oneDNN picks for a bf16 matmul of this shape (e.g. "brg:avx512_core_amx"),
+/// written into `name` (NUL-terminated); returns 0 on success.
+int rpp_onednn_impl_name(int transB, long M, long N, long K, char *name, size_t capacity);
+
+/// oneDNN's version as "major.minor.patch".
+void rpp_onednn_version(char *name, size_t capacity);
+
+/// 1 when the CPU has AMX-BF16 and AMX-TILE and the kernel grants this process the tile state, else 0.
+int rpp_cpu_has_amx_bf16(void);
+
+/// Peak of one core in GFLOPS, register-only: kind 0 = vfmadd231ps zmm (32 flops each), 1 = vdpbf16ps zmm
+/// (64 flops each). Returns 0 when the CPU lacks the instruction (AVX512F resp. AVX512-BF16).
+double rpp_peak_gflops(int kind, long iterations);
+
+#endif
