@@ -116,7 +116,7 @@ extension ModelPrecision {
     public var kernelDescription: String {
         switch self {
         case .fp32: return "fp32, OpenBLAS sgemm (core \(OpenBLASTuning.coreName))"
-        case .bf16: return "bf16 weights widened to float32 in blocks for OpenBLAS sgemm (core \(OpenBLASTuning.coreName))"
+        case .bf16: return "bf16, " + MatmulKernel.summary()
         }
     }
 }

@@ -67,6 +67,15 @@ struct ReplayCommand: ParsableCommand {
             print("replay: warning: OpenBLAS runs \(OpenBLASTuning.coreName) kernels, the recording used \(h.blasCore); "
                   + "the weights will most likely differ")
         }
+        if let name = h.matmulKernel, let recorded = MatmulKernel(rawValue: name), recorded != MatmulKernel.selected {
+            if recorded.isSupported() {
+                MatmulKernel.selected = recorded
+                print("replay: bf16 products run on the recorded kernel \(name)")
+            } else {
+                print("replay: warning: the recording's bf16 products ran on the \(name) kernel, which this CPU cannot "
+                      + "run; a run with bf16 products will most likely differ")
+            }
+        }
         if Parallel.workers != h.workers {
             print("replay: warning: the recording was made on \(h.workers) cores and this machine has \(Parallel.workers); "
                   + "large products are split by core count, so the weights may differ in the last bits")

@@ -83,9 +83,13 @@ public struct RecordingHeader: Codable, Sendable, Equatable {
     public var workers: Int
     /// ISO 8601 creation time.
     public var created: String
+    /// The kernel of bf16 products in the recording process (`MatmulKernel`; `rpp replay` uses it too); absent
+    /// in recordings made before bf16 products existed.
+    public var matmulKernel: String? = nil
 
     enum CodingKeys: String, CodingKey {
         case format, frameVersion = "frame_version", blasCore = "blas_core", workers, created
+        case matmulKernel = "matmul_kernel"
     }
 }
 
@@ -160,7 +164,8 @@ public final class Recorder: @unchecked Sendable {
             try config.write(toDirectory: directory.path, setting: "--record")
             let header = RecordingHeader(format: RecordingLayout.formatVersion, frameVersion: Int(FrameHeader.currentVersion),
                                          blasCore: OpenBLASTuning.coreName, workers: Parallel.workers,
-                                         created: ISO8601DateFormatter().string(from: Date()))
+                                         created: ISO8601DateFormatter().string(from: Date()),
+                                         matmulKernel: MatmulKernel.selected.rawValue)
             try Self.writeJSON(header, to: directory.appendingPathComponent(RecordingLayout.header))
             let indexURL = directory.appendingPathComponent(RecordingLayout.index)
             guard fm.createFile(atPath: indexURL.path, contents: nil) else {
