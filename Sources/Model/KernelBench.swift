@@ -61,7 +61,8 @@ public enum KernelBench {
     /// GFLOPS of `variant` on `shape` with `threads` cores (1 or all), cycling through enough copies of B to
     /// exceed `coldBytes` of bf16 weights; timed for at least `seconds` after one untimed call. nil when the
     /// variant cannot run on this CPU (its product would fall back to widened).
-    public static func gflops(shape: Shape, variant: Variant, threads: Int, coldBytes: Int, seconds: Double) -> Double? {
+    public static func gflops(shape: Shape, variant: Variant, threads: Int, coldBytes: Int,
+                              seconds: Double) -> Double? {
         if let kernel = variant.kernel, !kernel.isSupported() { return nil }
         let copies = max(1, (coldBytes + shape.weightBytesBF16 - 1) / shape.weightBytesBF16)
         let count = shape.N * shape.K

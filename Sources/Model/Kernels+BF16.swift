@@ -5,8 +5,9 @@
 // - widened: B widened to float32 in blocks, OpenBLAS's sgemm on them: exact products of the float32 A and
 //   the bf16 values of B, accumulated in float32;
 // - avx512bf16 / onednn: A rounded to bf16 once per call (round to nearest even), products of the bf16 pairs
-//   accumulated in float32. The columns of C are split across the cores in whole blocks, and each element's
-//   result does not depend on the split, so a product gives the same bits on any number of cores.
+//   accumulated in float32. The columns of C are split across the cores in whole blocks of 32, the same split
+//   every run. With the AVX512-BF16 kernels each element's result does not even depend on the split, so a
+//   product gives the same bits on any number of cores.
 import CKernels
 import CSupport
 import Foundation

@@ -117,8 +117,10 @@ public enum MatmulKernel: String, CaseIterable, Sendable {
 
     /// One line for the start-up print, e.g. "matmul: bf16 weights, AVX512-BF16 kernel for forward products of <= 32
     /// rows, OpenBLAS sgemm on widened bf16 for the rest; CPU Intel(R) Xeon(R) Processor, AVX512-BF16 yes, AMX no".
-    public static func summary(kernel: MatmulKernel = selected, cpu: CPU = .current,
-                               requested: String? = ProcessInfo.processInfo.environment[environmentVariable]) -> String {
+    public static func summary(
+        kernel: MatmulKernel = selected, cpu: CPU = .current,
+        requested: String? = ProcessInfo.processInfo.environment[environmentVariable]
+    ) -> String {
         var how: String
         switch kernel {
         case .widened: how = "OpenBLAS sgemm on bf16 widened to fp32"

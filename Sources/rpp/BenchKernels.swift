@@ -11,9 +11,10 @@ struct BenchKernels: ParsableCommand {
         abstract: "GFLOPS of the fp32 and bf16 matrix-product kernels on SmolLM2-135M's shapes, with the CPU's peak.",
         discussion: """
             Prints the CPU, the kernel rpp selects for bf16 weights, the register-only peak of one core \
-            (24 independent vfmadd231ps resp. vdpbf16ps on zmm registers), then per product GFLOPS of OpenBLAS sgemm on fp32 \
-            weights, and on bf16 weights: widened to fp32 for sgemm, rpp's AVX512-BF16 kernel, oneDNN's matmul. \
-            Rows 1-64 are decode steps, the training rows also get the input-gradient products (B[K, N]). Each \
+            (24 independent vfmadd231ps resp. vdpbf16ps on zmm registers), then per product GFLOPS of OpenBLAS \
+            sgemm on fp32 weights, and on bf16 weights: widened to fp32 for sgemm, rpp's AVX512-BF16 kernel, \
+            oneDNN's matmul. --rows are decode steps; the training rows also get the input-gradient products \
+            (B[K, N]). Each \
             call reads the next of enough copies of the weights to exceed --cold-mb (default 1.25x the last-level \
             cache). "-" marks a kernel this CPU cannot run. RPP_MATMUL_KERNEL picks the selected kernel.
             """)
@@ -36,7 +37,9 @@ struct BenchKernels: ParsableCommand {
             throw ValidationError("--threads: comma-separated core counts, got \(threads)")
         }
         try checkRange(coldMb, 0...65_536, "--cold-mb")
-        guard seconds > 0 && seconds <= 60 else { throw ValidationError("--seconds must be in (0, 60], got \(seconds)") }
+        guard seconds > 0 && seconds <= 60 else {
+            throw ValidationError("--seconds must be in (0, 60], got \(seconds)")
+        }
     }
 
     static func list(_ text: String) -> [Int]? {
@@ -58,15 +61,16 @@ struct BenchKernels: ParsableCommand {
         let dp = peak.dpbf16.map { String(format: "%.0f", $0) } ?? "- (no AVX512-BF16)"
         print("peak of one core, register-only: vfmadd231ps zmm \(fma) GFLOPS, vdpbf16ps zmm \(dp) GFLOPS")
         print("weights cycled per product: \(cold >> 20) MB of bf16 (twice that in fp32)")
-        var shapes = KernelBench.smolLM2Shapes(rows: Self.list(rows)!, trainingRows: trainingRows > 0 ? trainingRows : nil)
+        var shapes = KernelBench.smolLM2Shapes(rows: Self.list(rows)!,
+                                               trainingRows: trainingRows > 0 ? trainingRows : nil)
         if trainingRows > 0 {
             let forward = KernelBench.smolLM2Shapes(rows: [trainingRows], trainingRows: nil)
             shapes.insert(contentsOf: forward, at: shapes.count - forward.count)
         }
         if !only.isEmpty { shapes = shapes.filter { $0.name.contains(only) } }
         let variants = KernelBench.Variant.allCases
-        let header = ["product", "M x N x K", "B", "cores"] + variants.map { $0 == .fp32 ? "fp32 sgemm" : "bf16 \($0.rawValue)" }
-            + ["selected"]
+        let header = ["product", "M x N x K", "B", "cores"]
+            + variants.map { $0 == .fp32 ? "fp32 sgemm" : "bf16 \($0.rawValue)" } + ["selected"]
         if markdown {
             print("| " + header.joined(separator: " | ") + " |")
             print("|" + header.map { _ in "---" }.joined(separator: "|") + "|")
@@ -77,11 +81,13 @@ struct BenchKernels: ParsableCommand {
             for t in Self.list(threads)! {
                 let cores = min(t, Parallel.workers)
                 let figures = variants.map { v -> String in
-                    let g = KernelBench.gflops(shape: shape, variant: v, threads: cores, coldBytes: cold, seconds: seconds)
+                    let g = KernelBench.gflops(shape: shape, variant: v, threads: cores, coldBytes: cold,
+                                               seconds: seconds)
                     return g.map { String(format: "%.1f", $0) } ?? "-"
                 }
                 let cells = [shape.name, "\(shape.M) x \(shape.N) x \(shape.K)", shape.transB ? "[N,K]" : "[K,N]",
-                             "\(cores)"] + figures + [MatmulKernel.selected.path(rows: shape.M, transB: shape.transB).rawValue]
+                             "\(cores)"] + figures
+                    + [MatmulKernel.selected.path(rows: shape.M, transB: shape.transB).rawValue]
                 print(markdown ? "| " + cells.joined(separator: " | ") + " |" : cells.joined(separator: "\t"))
                 fflush(nil)
             }

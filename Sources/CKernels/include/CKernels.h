@@ -30,7 +30,8 @@ void rpp_bf16_gemm_nn_avx512(long M, long N, long K, float alpha, const uint16_t
                              const uint16_t *B, long ldb, float beta, float *C, long ldc, void *scratch);
 
 /// oneDNN's matmul primitive (bf16 x bf16 -> f32) on the calling thread with one OpenMP thread.
-/// Primitives are cached per shape. Returns 0 on success, else a oneDNN status (and leaves C unchanged).
+/// Primitives are cached per shape. Returns 0 on success, else a oneDNN status; failures come from making the
+/// primitive or its memory objects, before C is touched.
 int rpp_onednn_gemm(int transB, long M, long N, long K, float alpha, const uint16_t *A, long lda,
                     const uint16_t *B, long ldb, float beta, float *C, long ldc);
 
