@@ -137,8 +137,8 @@ public final class RolloutWorker: @unchecked Sendable {
     /// Copies a newer verified broadcast into the model, if there is one.
     func refreshWeights() {
         guard let v = weights.latestVersion, v != policyVersion, let w = weights.latest,
-              w.parameters.count == model.parameterCount else { return }
-        w.parameters.withUnsafeBufferPointer { src in model.params.pointer.update(from: src.baseAddress!, count: src.count) }
+              w.count == model.parameterCount else { return }
+        w.copyParameters(into: UnsafeMutableBufferPointer(start: model.params.pointer, count: w.count))
         stateLock.withLock { _version = w.version }
     }
 }

@@ -1,3 +1,5 @@
+import Foundation
+
 /// A nanomsg socket that sends and receives rpp frames, with async calls that run on the socket's own
 /// threads (one for sending, one for receiving) and synchronous calls for code that owns a thread.
 ///
@@ -105,5 +107,57 @@ public final class FrameSocket: Sendable {
         socket.close()
         sender.stop()
         receiver.stop()
+    }
+}
+
+/// A received frame's message: decoded, or for a weight chunk a view whose tensor bytes are still in the receive
+/// buffer (valid only inside the receiving closure).
+public enum ReceivedMessage {
+    case message(WireMessage)
+    case weightChunk(WeightChunkView)
+}
+
+extension FrameSocket {
+    /// Sends one weight chunk whose elements are `data` (`count` elements of `dtype`), handing the bytes to nanomsg
+    /// in place (no copy here) unless this socket's codec encrypts or would compress them; returns the frame's
+    /// size in bytes.
+    @discardableResult
+    public func sendWeightChunk(policyVersion: UInt64, index: Int, count: Int, offset: Int, dtype: DType,
+                                baseVersion: UInt64 = 0, data: UnsafeRawBufferPointer, timeout: Duration? = nil,
+                                cancel: CancelFlag? = nil) throws(TransportError) -> Int {
+        precondition(data.count == count * dtype.size, "\(data.count) bytes for \(count) elements of \(dtype)")
+        let prefix = WeightChunkView.payloadPrefix(policyVersion: policyVersion, index: index, count: count,
+                                                   offset: offset, baseVersion: baseVersion, dtype: dtype,
+                                                   dataBytes: data.count)
+        let socket = self.socket
+        let sent: Result<Int, TransportError>? = codec.withGatheredFrame(kind: .weightChunk, prefix: prefix,
+                                                                         tail: data) { parts in
+            Result { () throws(TransportError) -> Int in
+                try socket.send(parts: parts, timeout: timeout, cancel: cancel)
+                return parts.reduce(0) { $0 + $1.count }
+            }
+        }
+        if let sent { return try sent.get() }
+        let chunk = WeightChunk(policyVersion: policyVersion, index: index, count: count, offset: offset,
+                                data: DenseTensor(dtype: dtype, shape: [count], bytes: Data(data)),
+                                baseVersion: baseVersion)
+        return try sendSync(.weightChunk(chunk), timeout: timeout, cancel: cancel)
+    }
+
+    /// Receives one frame and hands its message to `body`: weight chunks as views into the receive buffer (no copy
+    /// of their tensor bytes before `body` copies them where they belong), every other kind decoded.
+    public func receiveViewSync<R>(timeout: Duration? = nil, cancel: CancelFlag? = nil,
+                                   _ body: (FrameHeader, ReceivedMessage) throws -> R) throws -> R {
+        let codec = self.receiveCodec, replay = self.replay
+        return try socket.receive(timeout: timeout, cancel: cancel) { bytes in
+            var outcome: Result<R, any Error>?
+            try codec.open(bytes, replay: replay) { (header, payload) throws(FrameError) in
+                let message: ReceivedMessage = header.kind == .weightChunk
+                    ? .weightChunk(try WeightChunkView(payload: payload))
+                    : .message(try WireMessage.decode(kind: header.kind, payload: payload))
+                outcome = Result { try body(header, message) }
+            }
+            return try outcome!.get()
+        }
     }
 }

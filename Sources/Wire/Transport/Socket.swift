@@ -75,6 +75,18 @@ public final class Socket: @unchecked Sendable {
         }
     }
 
+    /// Bytes the operating system buffers for each connection's outgoing data (SO_SNDBUF for tcp and ipc; Linux
+    /// caps it at net.core.wmem_max). A larger buffer lets a large message leave at once, so a BUS or PUB socket
+    /// drops fewer messages for a peer whose connection is still busy.
+    public func setSendBuffer(bytes: Int) throws(TransportError) {
+        try setOption(rpp_nn_sol_socket, rpp_nn_sndbuf, Int32(clamping: bytes), "send buffer")
+    }
+
+    /// Bytes the operating system buffers for each connection's incoming data (SO_RCVBUF for tcp and ipc).
+    public func setReceiveBuffer(bytes: Int) throws(TransportError) {
+        try setOption(rpp_nn_sol_socket, rpp_nn_rcvbuf, Int32(clamping: bytes), "receive buffer")
+    }
+
     /// Milliseconds a surveyor waits for answers to one survey.
     public func setSurveyDeadline(milliseconds: Int32) throws(TransportError) {
         try setOption(rpp_nn_surveyor, rpp_nn_surveyor_deadline, milliseconds, "survey deadline")
@@ -110,6 +122,12 @@ public final class Socket: @unchecked Sendable {
             }
         }
         try result.get()
+    }
+
+    /// Sends `parts` as one message; nanomsg gathers them into its message (one copy, as for any send).
+    public func send(parts: [UnsafeRawBufferPointer], timeout: Duration? = nil,
+                     cancel: CancelFlag? = nil) throws(TransportError) {
+        try sendGather(parts, timeout: timeout, cancel: cancel)
     }
 
     private func sendGather(_ parts: [UnsafeRawBufferPointer], timeout: Duration?, cancel: CancelFlag?) throws(TransportError) {
