@@ -59,7 +59,8 @@ struct BenchWeights: ParsableCommand {
 
     func measure(_ v1: [Float], _ v2: [Float], _ precision: WeightPrecision) throws {
         let codec = FrameCodec()
-        let base = try WeightPublisher.publish(version: 1, parameters: v1, chunkElements: chunkElements, precision: precision)
+        let base = try WeightPublisher.publish(version: 1, parameters: v1, chunkElements: chunkElements,
+            precision: precision)
         let rawBytes = Double(v1.count * precision.dtype.size)
         var t = DispatchTime.now().uptimeNanoseconds
         let delta = try WeightPublisher.publish(version: 2, parameters: v2, chunkElements: chunkElements,
@@ -85,6 +86,7 @@ struct BenchWeights: ParsableCommand {
         let wire = Double(frames.reduce(0) { $0 + $1.count })
         print(precision.rawValue.padding(toLength: 9, withPad: " ", startingAt: 0) + String(
             format: "  %6.1f  %12.1f  %13.1f  %11.2f  %11.0f  %11.0f", rawBytes / 1e6,
-                     Double(fullWire) / 1e6, wire / 1e6, rawBytes / wire, rawBytes / encode / 1e6, rawBytes / decode / 1e6))
+                     Double(fullWire) / 1e6, wire / 1e6, rawBytes / wire, rawBytes / encode / 1e6,
+                         rawBytes / decode / 1e6))
     }
 }

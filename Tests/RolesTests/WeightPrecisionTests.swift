@@ -64,13 +64,15 @@ final class WeightPrecisionTests: XCTestCase {
             let v1 = try WeightPublisher.publish(version: 1, parameters: p1, chunkElements: 1024, precision: precision)
             let v2 = try WeightPublisher.publish(version: 2, parameters: p2, chunkElements: 1024, precision: precision,
                                                  base: v1)
-            XCTAssertEqual(v2.announcement.baseVersion, 1); XCTAssertEqual(v2.announcement.baseSHA256, v1.announcement.sha256)
+            XCTAssertEqual(v2.announcement.baseVersion, 1); XCTAssertEqual(v2.announcement.baseSHA256,
+                v1.announcement.sha256)
             XCTAssertNotEqual(v2.chunk(0).data.bytes, v2.full.chunk(0).data.bytes, "delta chunks carry the XOR")
             var w = WeightAssembler()
             _ = w.receive(v1.announcement)
             for c in v1.chunks { _ = w.receive(c) }
             XCTAssertEqual(w.receive(v2.announcement), [.started(version: 2)])
-            for c in v2.full.chunks { XCTAssertEqual(w.receive(c), .ignored(version: 2), "a full chunk is not XORed in") }
+            for c in v2.full.chunks { XCTAssertEqual(w.receive(c), .ignored(version: 2),
+                "a full chunk is not XORed in") }
             var last: WeightAssembler.Event?
             for c in v2.chunks.shuffled() { last = w.receive(c) }
             XCTAssertEqual(last, .completed(version: 2))

@@ -13,7 +13,8 @@ final class WeightChunkFrameTests: XCTestCase {
         }
     }
 
-    func chunk(_ values: [Float], version: UInt64 = 3, index: Int = 2, offset: Int = 1000, base: UInt64 = 0) -> WeightChunk {
+    func chunk(_ values: [Float], version: UInt64 = 3, index: Int = 2, offset: Int = 1000,
+        base: UInt64 = 0) -> WeightChunk {
         WeightChunk(policyVersion: version, index: index, count: values.count, offset: offset,
                     data: DenseTensor(floats: values), baseVersion: base)
     }
@@ -77,7 +78,8 @@ final class WeightChunkFrameTests: XCTestCase {
                 let v = try WeightChunkView(payload: p)
                 return (v.policyVersion, v.index, v.count, v.offset, v.baseVersion, v.dtype, v.shuffled, v.owned())
             }
-            XCTAssertEqual(view.0, 3); XCTAssertEqual(view.1, 2); XCTAssertEqual(view.2, 1000); XCTAssertEqual(view.3, 1000)
+            XCTAssertEqual(view.0, 3); XCTAssertEqual(view.1, 2); XCTAssertEqual(view.2,
+                1000); XCTAssertEqual(view.3, 1000)
             XCTAssertEqual(view.4, 4); XCTAssertEqual(view.5, .float32); XCTAssertEqual(view.6, shuffle)
             XCTAssertEqual(view.7.data.floats, values, "shuffled: \(shuffle)")
         }
@@ -85,7 +87,8 @@ final class WeightChunkFrameTests: XCTestCase {
 
     func testViewRefusesMalformedChunks() throws {
         func refuse(_ bytes: [UInt8], _ what: String, file: StaticString = #filePath, line: UInt = #line) {
-            XCTAssertThrowsError(try bytes.withUnsafeBytes { try WeightChunkView(payload: $0) }, what, file: file, line: line) {
+            XCTAssertThrowsError(try bytes.withUnsafeBytes { try WeightChunkView(payload: $0) }, what, file: file,
+                line: line) {
                 XCTAssertNotNil($0 as? FrameError, file: file, line: line)
             }
         }
@@ -131,7 +134,8 @@ final class WeightChunkFrameTests: XCTestCase {
         }
         XCTAssertTrue(got == values); XCTAssertEqual(frameLength, size)
         try bf16.withUnsafeBytes { b in
-            _ = try push.sendWeightChunk(policyVersion: 9, index: 1, count: bf16.count, offset: 70_000, dtype: .bfloat16,
+            _ = try push.sendWeightChunk(policyVersion: 9, index: 1, count: bf16.count, offset: 70_000,
+                dtype: .bfloat16,
                                          data: b, timeout: .seconds(5))
         }
         var gotBF16 = [UInt16](repeating: 0, count: bf16.count)

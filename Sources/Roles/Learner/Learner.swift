@@ -70,7 +70,8 @@ public final class Learner: @unchecked Sendable {
                                  leaseMillis: leaseMillis(seconds: c.leaseSeconds),
                                  weightsAddress: settings.endpoints.weights, log: log)
         let broadcaster = try WeightBroadcaster(address: settings.endpoints.weights, codec: codec,
-                                                precision: settings.weightPrecision, delta: settings.weightDelta, log: log)
+                                                precision: settings.weightPrecision, delta: settings.weightDelta,
+                                                    log: log)
         self.hub = hub
         self.broadcaster = broadcaster
         try hub.setFailureLimit(c.maxUnitFailures)

@@ -34,13 +34,17 @@ public final class WeightBroadcaster: @unchecked Sendable {
     public let delta: Bool
     /// Chunks leave no faster than this (0: unpaced).
     public let pacingBytesPerSecond: Double
+    /// Compression of full copies. Weights compress little (bf16 about 1.4x) and zstd is slower than loopback
+    /// or a fast network, so full copies go out in place by default; deltas always follow the codec.
+    public let fullCopyCompression: Compression
     /// Operating-system buffer of each connection of the weight sockets (Linux caps it at net.core.wmem_max and
     /// rmem_max).
     public static let socketBufferBytes = 4 << 20
 
     /// Binds the broadcast socket at `address`.
     public init(address: String, codec: FrameCodec, precision: WeightPrecision = .fp32, delta: Bool = false,
-                pacingBytesPerSecond: Double = 1.5e9, log: @escaping @Sendable (String) -> Void) throws(TransportError) {
+                pacingBytesPerSecond: Double = 1.5e9, fullCopyCompression: Compression = .never,
+                log: @escaping @Sendable (String) -> Void) throws(TransportError) {
         // BUS, not PUB: a peer that sends to a bound PUB socket aborts the process inside nanomsg. Nothing is
         // expected on this socket, so any message of more than a frame header is refused at its length.
         socket = try FrameSocket(.bus, codec: codec, limits: FrameLimits(maxPayloadBytes: 0, maxRawBytes: 0))
@@ -49,6 +53,7 @@ public final class WeightBroadcaster: @unchecked Sendable {
         self.precision = precision
         self.delta = delta
         self.pacingBytesPerSecond = pacingBytesPerSecond
+        self.fullCopyCompression = fullCopyCompression
         self.log = log
     }
 
@@ -107,7 +112,7 @@ public final class WeightBroadcaster: @unchecked Sendable {
                 let sent = try p.withChunkBytes(i) { (bytes) throws(TransportError) -> Int in
                     try socket.sendWeightChunk(policyVersion: a.policyVersion, index: i, count: count, offset: offset,
                                                dtype: a.dtype, baseVersion: a.baseVersion, data: bytes,
-                                               timeout: .seconds(5))
+                                               compression: a.isDelta ? nil : fullCopyCompression, timeout: .seconds(5))
                 }
                 wire += sent
                 payload += count * a.dtype.size

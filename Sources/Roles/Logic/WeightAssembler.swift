@@ -128,7 +128,8 @@ public struct WeightAssembler: Sendable {
         let meta = ChunkMeta(policyVersion: c.policyVersion, index: c.index, count: c.count, offset: c.offset,
                              baseVersion: c.baseVersion, dtype: c.data.dtype, elements: c.data.elementCount,
                              bytes: c.data.bytes.count)
-        return store(meta) { dst in c.data.bytes.withUnsafeBytes { dst.copyMemory(from: $0.baseAddress!, byteCount: $0.count) } }
+        return store(meta) { dst in c.data.bytes.withUnsafeBytes { dst.copyMemory(from: $0.baseAddress!,
+            byteCount: $0.count) } }
     }
 
     /// Takes a chunk read in place from a frame: its bytes go straight into the version in progress (a chunk
@@ -164,7 +165,8 @@ public struct WeightAssembler: Sendable {
             copy(buffer.baseAddress! + range.lowerBound)
             if let base {
                 base.values.withUnsafeBytes { b in
-                    xorBytes(UnsafeMutableRawBufferPointer(rebasing: buffer[range]), with: UnsafeRawBufferPointer(rebasing: b[range]))
+                    xorBytes(UnsafeMutableRawBufferPointer(rebasing: buffer[range]),
+                        with: UnsafeRawBufferPointer(rebasing: b[range]))
                 }
             }
         }

@@ -101,7 +101,8 @@ public enum WeightPublisher {
         let b = base.announcement
         guard b.policyVersion < version, b.dtype == a.dtype, b.elementCount == a.elementCount,
               b.chunkElements == a.chunkElements else {
-            throw RolesError(.invalidWeights, "version \(b.policyVersion) (\(b.dtype.rawValue), \(b.elementCount) elements in "
+            throw RolesError(.invalidWeights,
+                "version \(b.policyVersion) (\(b.dtype.rawValue), \(b.elementCount) elements in "
                              + "chunks of \(b.chunkElements)) cannot be the delta base of version \(version) "
                              + "(\(a.dtype.rawValue), \(a.elementCount) in chunks of \(a.chunkElements))")
         }

@@ -112,7 +112,8 @@ func xorBytes(_ destination: UnsafeMutableRawBufferPointer, with other: UnsafeRa
     guard n > 0 else { return }
     let d = destination.baseAddress!, o = other.baseAddress!
     for i in 0..<words {
-        let x = d.loadUnaligned(fromByteOffset: i * 8, as: UInt64.self) ^ o.loadUnaligned(fromByteOffset: i * 8, as: UInt64.self)
+        let x = d.loadUnaligned(fromByteOffset: i * 8, as: UInt64.self) ^ o.loadUnaligned(fromByteOffset: i * 8,
+            as: UInt64.self)
         d.storeBytes(of: x, toByteOffset: i * 8, as: UInt64.self)
     }
     for i in (words * 8)..<n { destination[i] ^= other[i] }

@@ -19,7 +19,8 @@ public final class WeightReceiver: @unchecked Sendable {
     public var completed: (@Sendable (UInt64) -> Void)?
 
     /// Connects to the learner's weights address; call `start()` to receive.
-    public init(address: String, codec: FrameCodec, name: String, log: @escaping @Sendable (String) -> Void) throws(TransportError) {
+    public init(address: String, codec: FrameCodec, name: String,
+        log: @escaping @Sendable (String) -> Void) throws(TransportError) {
         socket = try FrameSocket(.bus, codec: codec)   // the learner's broadcast (see WeightBroadcaster)
         try? socket.socket.setReceiveBuffer(bytes: WeightBroadcaster.socketBufferBytes)
         try socket.connect(address)

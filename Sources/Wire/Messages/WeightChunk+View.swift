@@ -80,7 +80,8 @@ public struct WeightChunkView {
         }
         let field = "weight_chunk.data"
         guard rawDType <= UInt64(Int32.max),
-              let wire = Rpp_V1_DType(rawValue: Int(rawDType)) else { throw .invariant(field, "unknown dtype \(rawDType)") }
+              let wire = Rpp_V1_DType(rawValue: Int(rawDType)) else { throw .invariant(field,
+                  "unknown dtype \(rawDType)") }
         let dtype = try DType(wire: wire, field: field)
         guard filter <= 1 else { throw .invariant(field, "unknown filter \(filter)") }
         guard shape.count == 1, shape[0] >= 1, shape[0] <= Int64(maxTensorElements) else {

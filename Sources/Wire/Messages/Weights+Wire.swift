@@ -22,7 +22,8 @@ extension WeightAnnouncement {
                              + "\(w.baseVersion); expected 32 for a delta and none for a full copy")
         }
         guard w.baseVersion < w.policyVersion || w.baseVersion == 0 else {
-            throw .invariant("weight_announcement.base_version", "\(w.baseVersion) is not older than version \(w.policyVersion)")
+            throw .invariant("weight_announcement.base_version",
+                "\(w.baseVersion) is not older than version \(w.policyVersion)")
         }
         var layout: [TensorSpan] = []
         for (i, s) in w.layout.enumerated() {

@@ -119,12 +119,14 @@ public enum ReceivedMessage {
 
 extension FrameSocket {
     /// Sends one weight chunk whose elements are `data` (`count` elements of `dtype`), handing the bytes to nanomsg
-    /// in place (no copy here) unless this socket's codec encrypts or would compress them; returns the frame's
-    /// size in bytes.
+    /// in place (no copy here) unless this socket's codec encrypts or would compress them; `compression` overrides
+    /// the codec's choice for this chunk. Returns the frame's size in bytes.
     @discardableResult
     public func sendWeightChunk(policyVersion: UInt64, index: Int, count: Int, offset: Int, dtype: DType,
-                                baseVersion: UInt64 = 0, data: UnsafeRawBufferPointer, timeout: Duration? = nil,
-                                cancel: CancelFlag? = nil) throws(TransportError) -> Int {
+                                baseVersion: UInt64 = 0, data: UnsafeRawBufferPointer, compression: Compression? = nil,
+                                timeout: Duration? = nil, cancel: CancelFlag? = nil) throws(TransportError) -> Int {
+        var codec = self.codec
+        if let compression { codec.compression = compression }
         precondition(data.count == count * dtype.size, "\(data.count) bytes for \(count) elements of \(dtype)")
         let prefix = WeightChunkView.payloadPrefix(policyVersion: policyVersion, index: index, count: count,
                                                    offset: offset, baseVersion: baseVersion, dtype: dtype,
@@ -141,7 +143,9 @@ extension FrameSocket {
         let chunk = WeightChunk(policyVersion: policyVersion, index: index, count: count, offset: offset,
                                 data: DenseTensor(dtype: dtype, shape: [count], bytes: Data(data)),
                                 baseVersion: baseVersion)
-        return try sendSync(.weightChunk(chunk), timeout: timeout, cancel: cancel)
+        let frame = codec.seal(.weightChunk(chunk))
+        try socket.send(frame, timeout: timeout, cancel: cancel)
+        return frame.count
     }
 
     /// Receives one frame and hands its message to `body`: weight chunks as views into the receive buffer (no copy

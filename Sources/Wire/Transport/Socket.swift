@@ -142,7 +142,8 @@ public final class Socket: @unchecked Sendable {
         if pattern == .req {
             let (id, message) = newRequest(parts)
             let result: Result<Void, TransportError> = message.withUnsafeBytes { m in
-                Result { () throws(TransportError) in try sendParts([m], requestID: id, timeout: timeout, cancel: cancel) }
+                Result { () throws(TransportError) in try sendParts([m], requestID: id, timeout: timeout,
+                    cancel: cancel) }
             }
             return try result.get()
         }
@@ -160,7 +161,8 @@ public final class Socket: @unchecked Sendable {
         while true {
             try enter("send", cancel)
             let rc = iovecs.withUnsafeMutableBufferPointer { iov -> Int32 in
-                if let requestID { return rpp_nn_send_with_request_id(fd, iov.baseAddress, Int32(iov.count), requestID, 0) }
+                if let requestID { return rpp_nn_send_with_request_id(fd, iov.baseAddress, Int32(iov.count),
+                    requestID, 0) }
                 var header = nn_msghdr(msg_iov: iov.baseAddress, msg_iovlen: Int32(iov.count), msg_control: nil,
                                        msg_controllen: 0)
                 return nn_sendmsg(fd, &header, 0)
