@@ -110,7 +110,7 @@ enum LoopbackBench {
         let receive = { () throws -> Void in
             try pull.receiveViewSync(timeout: .seconds(30)) { _, message in
                 guard case .weightChunk(let view) = message else { throw ValidationError("expected a weight chunk") }
-                view.copyData(to: destination)
+                guard view.copyData(to: destination) else { throw ValidationError("checksum mismatch") }
             }
         }
         try send()

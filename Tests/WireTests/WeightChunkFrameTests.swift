@@ -81,7 +81,7 @@ final class WeightChunkFrameTests: XCTestCase {
             XCTAssertEqual(view.0, 3); XCTAssertEqual(view.1, 2); XCTAssertEqual(view.2,
                 1000); XCTAssertEqual(view.3, 1000)
             XCTAssertEqual(view.4, 4); XCTAssertEqual(view.5, .float32); XCTAssertEqual(view.6, shuffle)
-            XCTAssertEqual(view.7.data.floats, values, "shuffled: \(shuffle)")
+            XCTAssertEqual(view.7?.data.floats, values, "shuffled: \(shuffle)")
         }
     }
 
@@ -129,7 +129,7 @@ final class WeightChunkFrameTests: XCTestCase {
         let frameLength = try pull.receiveViewSync(timeout: .seconds(5)) { header, message -> Int in
             guard case .weightChunk(let v) = message else { XCTFail("expected a view"); return 0 }
             XCTAssertEqual(v.dtype, .float32); XCTAssertEqual(v.count, values.count)
-            got.withUnsafeMutableBytes { v.copyData(to: $0.baseAddress!) }
+            XCTAssertTrue(got.withUnsafeMutableBytes { v.copyData(to: $0.baseAddress!) }, "the frame checksum holds")
             return header.frameLength
         }
         XCTAssertTrue(got == values); XCTAssertEqual(frameLength, size)
@@ -142,14 +142,39 @@ final class WeightChunkFrameTests: XCTestCase {
         try pull.receiveViewSync(timeout: .seconds(5)) { _, message in
             guard case .weightChunk(let v) = message else { return XCTFail("expected a view") }
             XCTAssertEqual(v.dtype, .bfloat16); XCTAssertEqual(v.offset, 70_000)
-            gotBF16.withUnsafeMutableBytes { v.copyData(to: $0.baseAddress!) }
+            XCTAssertTrue(gotBF16.withUnsafeMutableBytes { v.copyData(to: $0.baseAddress!) })
         }
         XCTAssertTrue(gotBF16 == bf16)
         try push.sendSync(.weightChunk(chunk(Array(values.prefix(16)))), timeout: .seconds(5))
         try pull.receiveViewSync(timeout: .seconds(5)) { _, message in
             guard case .weightChunk(let v) = message else { return XCTFail("expected a view") }
-            XCTAssertEqual(v.owned().data.floats, Array(values.prefix(16)), "a protobuf-encoded chunk reads the same")
+            XCTAssertEqual(v.owned()?.data.floats, Array(values.prefix(16)), "a protobuf-encoded chunk reads the same")
         }
+    }
+
+    func testChecksumOfAChunkReadInPlaceIsCheckedDuringTheCopy() throws {
+        let values = floats(20_000)
+        let frame = FrameCodec(compression: .never).encode(.weightChunk(chunk(values)))
+        let codec = FrameCodec()
+        var got = [Float](repeating: 0, count: values.count)
+        let intact = try frame.withUnsafeBytes { p in
+            let (_, view) = try XCTUnwrap(try codec.openWeightChunkInPlace(p))
+            return got.withUnsafeMutableBytes { view.copyData(to: $0.baseAddress!) }
+        }
+        XCTAssertTrue(intact); XCTAssertTrue(got == values)
+        for position in [4 + 20, frame.count / 2, frame.count - 1] {   // header checksum field, tensor byte, last byte
+            var bad = frame
+            bad[position] ^= 0x10
+            let ok = try bad.withUnsafeBytes { p -> Bool in
+                guard let (_, view) = try codec.openWeightChunkInPlace(p) else { return false }
+                return got.withUnsafeMutableBytes { view.copyData(to: $0.baseAddress!) }
+            }
+            XCTAssertFalse(ok, "a flipped bit at \(position) is caught")
+        }
+        // Signed frames are opened as usual (tag first).
+        let key = try ClusterKey(bytes: [UInt8](repeating: 7, count: 32))
+        let signed = FrameCodec(key: key).encode(.weightChunk(chunk(values)))
+        try signed.withUnsafeBytes { p in XCTAssertNil(try FrameCodec(key: key).openWeightChunkInPlace(p)) }
     }
 
     func testBFloat16RoundsToNearestEvenAndWidensExactly() {

@@ -128,8 +128,10 @@ public struct WeightAssembler: Sendable {
         let meta = ChunkMeta(policyVersion: c.policyVersion, index: c.index, count: c.count, offset: c.offset,
                              baseVersion: c.baseVersion, dtype: c.data.dtype, elements: c.data.elementCount,
                              bytes: c.data.bytes.count)
-        return store(meta) { dst in c.data.bytes.withUnsafeBytes { dst.copyMemory(from: $0.baseAddress!,
-            byteCount: $0.count) } }
+        return store(meta) { dst in
+            c.data.bytes.withUnsafeBytes { dst.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+            return true
+        }
     }
 
     /// Takes a chunk read in place from a frame: its bytes go straight into the version in progress (a chunk
@@ -142,7 +144,10 @@ public struct WeightAssembler: Sendable {
                                  bytes: c.data.count)
             return store(meta) { c.copyData(to: $0) }
         }
-        return receive(c.owned())
+        guard let owned = c.owned() else {
+            return .rejected(RolesError(.invalidWeights, "chunk \(c.index) of version \(v) failed its frame checksum"))
+        }
+        return receive(owned)
     }
 
     struct ChunkMeta {
@@ -150,7 +155,9 @@ public struct WeightAssembler: Sendable {
         var dtype: DType, elements: Int, bytes: Int
     }
 
-    private mutating func store(_ c: ChunkMeta, copy: (UnsafeMutableRawPointer) -> Void) -> Event {
+    /// Copies a chunk into the version in progress; `copy` returns false when the bytes it wrote are damaged (the
+    /// frame's checksum, checked during the copy), and the chunk is then not taken.
+    private mutating func store(_ c: ChunkMeta, copy: (UnsafeMutableRawPointer) -> Bool) -> Event {
         guard var p = progress else { return .ignored(version: c.policyVersion) }
         let a = p.announcement
         // A full copy and a delta of one version may both be on their way: keep to the one announced.
@@ -160,15 +167,21 @@ public struct WeightAssembler: Sendable {
         progress = nil  // avoid a copy of the buffer while it is mutated
         let size = a.dtype.size
         let base = a.isDelta ? latest : nil
-        p.buffer.withUnsafeMutableBytes { buffer in
+        let intact = p.buffer.withUnsafeMutableBytes { buffer -> Bool in
             let range = (c.offset * size)..<((c.offset + c.count) * size)
-            copy(buffer.baseAddress! + range.lowerBound)
+            guard copy(buffer.baseAddress! + range.lowerBound) else { return false }
             if let base {
                 base.values.withUnsafeBytes { b in
                     xorBytes(UnsafeMutableRawBufferPointer(rebasing: buffer[range]),
                         with: UnsafeRawBufferPointer(rebasing: b[range]))
                 }
             }
+            return true
+        }
+        guard intact else {
+            progress = p
+            return .rejected(RolesError(.invalidWeights, "chunk \(c.index) of version \(c.policyVersion) failed its "
+                                        + "frame checksum: dropped, it comes again with the next re-send"))
         }
         p.have[c.index] = true
         p.received += 1

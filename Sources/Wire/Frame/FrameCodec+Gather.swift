@@ -45,3 +45,31 @@ extension FrameCodec {
         }
     }
 }
+
+extension FrameCodec {
+    /// Reads an unsigned, uncompressed weight-chunk frame in place with its checksum left to the copy of its
+    /// tensor bytes (`WeightChunkView.copyData(to:)` checks it in the same pass); nil for any other frame, which
+    /// `open` checks as usual. Header, sizes and the chunk's fields are checked here.
+    func openWeightChunkInPlace(_ p: UnsafeRawBufferPointer) throws(FrameError) -> (FrameHeader, WeightChunkView)? {
+        guard key == nil else { return nil }
+        let header = try FrameHeader.read(p, limits: limits)
+        guard header.kind == .weightChunk, header.flags.isEmpty else { return nil }
+        let start = header.prefixLength, end = start + Int(header.payloadLength)
+        guard p.count >= header.frameLength else {
+            throw FrameError(.truncatedPayload, "\(p.count) bytes but the header describes a frame of \(header.frameLength)")
+        }
+        guard p.count == header.frameLength else {
+            throw FrameError(.trailingBytes, "\(p.count - header.frameLength) bytes after the end of a "
+                             + "\(header.frameLength)-byte frame")
+        }
+        let payload = UnsafeRawBufferPointer(rebasing: p[start..<end])
+        var view = try WeightChunkView(payload: payload)
+        let dataStart = view.data.count == 0 ? payload.count : view.data.baseAddress! - payload.baseAddress!
+        let dataEnd = dataStart + view.data.count
+        let seed = crc32c(UnsafeRawBufferPointer(rebasing: payload[0..<dataStart]),
+                          continuing: Self.checksum(prefix: UnsafeRawBufferPointer(rebasing: p[0..<start]),
+                                                    payload: UnsafeRawBufferPointer(start: nil, count: 0)))
+        view.deferredCheck = (seed, UnsafeRawBufferPointer(rebasing: payload[dataEnd...]), header.checksum)
+        return (header, view)
+    }
+}

@@ -1,3 +1,4 @@
+import CSupport
 import Foundation
 
 /// A weight chunk read in place from a received frame: the metadata, and the tensor bytes as a view into the
@@ -18,21 +19,35 @@ public struct WeightChunkView {
     public var shuffled: Bool
     /// The tensor bytes as they are in the frame.
     public var data: UnsafeRawBufferPointer
+    /// For a frame whose checksum is checked during the copy: the CRC32C of the frame up to `data`, the bytes of
+    /// the frame after `data`, and the checksum the header gives.
+    var deferredCheck: (seed: UInt32, after: UnsafeRawBufferPointer, expected: UInt32)?
 
-    /// Writes the element bytes (unshuffled) to `destination`, which must hold `data.count` bytes.
-    public func copyData(to destination: UnsafeMutableRawPointer) {
-        guard data.count > 0 else { return }
-        if shuffled {
-            ByteShuffle.unshuffle(data, width: dtype.size, into: destination)
-        } else {
-            destination.copyMemory(from: data.baseAddress!, byteCount: data.count)
+    /// Writes the element bytes (unshuffled) to `destination`, which must hold `data.count` bytes. Returns false
+    /// when the frame's checksum, checked during the copy for frames read in place, does not match: the bytes
+    /// written are then damaged and must not be used.
+    @discardableResult
+    public func copyData(to destination: UnsafeMutableRawPointer) -> Bool {
+        var crc = deferredCheck?.seed ?? 0
+        if data.count > 0 {
+            if shuffled {
+                if deferredCheck != nil { crc = crc32c(data, continuing: crc) }
+                ByteShuffle.unshuffle(data, width: dtype.size, into: destination)
+            } else if deferredCheck != nil {
+                crc = rpp_crc32c_copy(crc, destination, data.baseAddress!, data.count)
+            } else {
+                destination.copyMemory(from: data.baseAddress!, byteCount: data.count)
+            }
         }
+        guard let check = deferredCheck else { return true }
+        return crc32c(check.after, continuing: crc) == check.expected
     }
 
-    /// An owned copy, for chunks kept beyond the receive (a chunk that came before its announcement).
-    public func owned() -> WeightChunk {
+    /// An owned copy, for chunks kept beyond the receive (a chunk that came before its announcement); nil when
+    /// the frame's checksum does not match.
+    public func owned() -> WeightChunk? {
         var bytes = Data(count: data.count)
-        bytes.withUnsafeMutableBytes { copyData(to: $0.baseAddress!) }
+        guard bytes.withUnsafeMutableBytes({ copyData(to: $0.baseAddress!) }) else { return nil }
         return WeightChunk(policyVersion: policyVersion, index: index, count: count, offset: offset,
                            data: DenseTensor(dtype: dtype, shape: [count], bytes: bytes), baseVersion: baseVersion)
     }

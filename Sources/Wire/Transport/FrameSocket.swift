@@ -1,3 +1,4 @@
+import CSupport
 import Foundation
 
 /// A nanomsg socket that sends and receives rpp frames, with async calls that run on the socket's own
@@ -132,6 +133,27 @@ extension FrameSocket {
                                                    offset: offset, baseVersion: baseVersion, dtype: dtype,
                                                    dataBytes: data.count)
         let socket = self.socket
+        if codec.key == nil, codec.sendsInPlace(tail: data, rawBytes: prefix.count + data.count) {
+            // One pass: the tensor bytes are copied into nanomsg's buffer and checksummed on the way.
+            var header = FrameHeader(version: FrameHeader.currentVersion, kind: .weightChunk, flags: [],
+                                     payloadLength: UInt32(prefix.count + data.count),
+                                     rawLength: UInt32(prefix.count + data.count), checksum: 0)
+            let total = header.frameLength
+            try socket.send(count: total, timeout: timeout, cancel: cancel) { out in
+                let head = UnsafeMutableRawBufferPointer(rebasing: out[0..<FrameHeader.size])
+                header.write(to: head)
+                let p = UnsafeMutableRawBufferPointer(rebasing: out[FrameHeader.size..<(FrameHeader.size + prefix.count)])
+                prefix.withUnsafeBytes { p.copyMemory(from: $0) }
+                var crc = FrameCodec.checksum(prefix: UnsafeRawBufferPointer(head), payload: UnsafeRawBufferPointer(p))
+                if data.count > 0 {
+                    crc = rpp_crc32c_copy(crc, out.baseAddress! + FrameHeader.size + prefix.count, data.baseAddress!,
+                                          data.count)
+                }
+                header.checksum = crc
+                header.write(to: head)
+            }
+            return total
+        }
         let sent: Result<Int, TransportError>? = codec.withGatheredFrame(kind: .weightChunk, prefix: prefix,
                                                                          tail: data) { parts in
             Result { () throws(TransportError) -> Int in
@@ -149,11 +171,15 @@ extension FrameSocket {
     }
 
     /// Receives one frame and hands its message to `body`: weight chunks as views into the receive buffer (no copy
-    /// of their tensor bytes before `body` copies them where they belong), every other kind decoded.
+    /// of their tensor bytes before `body` copies them where they belong; for unsigned frames the checksum is
+    /// checked during that copy, whose result says whether it matched), every other kind decoded.
     public func receiveViewSync<R>(timeout: Duration? = nil, cancel: CancelFlag? = nil,
                                    _ body: (FrameHeader, ReceivedMessage) throws -> R) throws -> R {
         let codec = self.receiveCodec, replay = self.replay
         return try socket.receive(timeout: timeout, cancel: cancel) { bytes in
+            if let (header, view) = try codec.openWeightChunkInPlace(bytes) {
+                return try body(header, .weightChunk(view))
+            }
             var outcome: Result<R, any Error>?
             try codec.open(bytes, replay: replay) { (header, payload) throws(FrameError) in
                 let message: ReceivedMessage = header.kind == .weightChunk

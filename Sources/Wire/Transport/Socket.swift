@@ -150,6 +150,37 @@ public final class Socket: @unchecked Sendable {
         try sendParts(parts, timeout: timeout, cancel: cancel)
     }
 
+    /// Sends one message of `count` bytes that `fill` writes straight into nanomsg's own buffer (`nn_allocmsg`), so
+    /// nothing copies it again before the transport does.
+    public func send(count: Int, timeout: Duration? = nil, cancel: CancelFlag? = nil,
+                     fill: (UnsafeMutableRawBufferPointer) -> Void) throws(TransportError) {
+        guard pattern != .req else {
+            let bytes = [UInt8](unsafeUninitializedCapacity: count) { b, n in
+                fill(UnsafeMutableRawBufferPointer(b)); n = count
+            }
+            return try send(bytes, timeout: timeout, cancel: cancel)
+        }
+        guard var message = nn_allocmsg(max(count, 1), 0) else { throw .last("allocate a message of \(count) bytes") }
+        fill(UnsafeMutableRawBufferPointer(start: message, count: count))
+        let deadline = timeout.map { ContinuousClock.now + $0 }
+        while true {
+            do { try enter("send", cancel) } catch { nn_freemsg(message); throw error }
+            let rc = withUnsafeMutablePointer(to: &message) { nn_send(fd, $0, rpp_nn_msg, 0) }
+            let e = rc < 0 ? nn_errno() : 0
+            leave()
+            if rc >= 0 { return }   // nanomsg owns and frees the message now
+            guard e == rpp_nn_etimedout || e == rpp_nn_eagain || e == rpp_nn_eintr else {
+                nn_freemsg(message)
+                throw closedOr(.from(e, "send on \(pattern.rawValue) socket"))
+            }
+            if let deadline, ContinuousClock.now >= deadline {
+                nn_freemsg(message)
+                throw TransportError(.timedOut, operation: "send on \(pattern.rawValue) socket", errno: e,
+                                     text: "no peer took the message within \(timeout!)")
+            }
+        }
+    }
+
     /// Sends `parts` as one message; with `requestID` (raw REQ), that id is the message's SP header.
     func sendParts(_ parts: [UnsafeRawBufferPointer], requestID: UInt32? = nil, timeout: Duration?,
                    cancel: CancelFlag?) throws(TransportError) {
