@@ -56,7 +56,8 @@ extension FrameCodec {
         guard header.kind == .weightChunk, header.flags.isEmpty else { return nil }
         let start = header.prefixLength, end = start + Int(header.payloadLength)
         guard p.count >= header.frameLength else {
-            throw FrameError(.truncatedPayload, "\(p.count) bytes but the header describes a frame of \(header.frameLength)")
+            throw FrameError(.truncatedPayload,
+                             "\(p.count) bytes but the header describes a frame of \(header.frameLength)")
         }
         guard p.count == header.frameLength else {
             throw FrameError(.trailingBytes, "\(p.count - header.frameLength) bytes after the end of a "

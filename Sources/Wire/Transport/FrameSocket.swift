@@ -142,7 +142,8 @@ extension FrameSocket {
             try socket.send(count: total, timeout: timeout, cancel: cancel) { out in
                 let head = UnsafeMutableRawBufferPointer(rebasing: out[0..<FrameHeader.size])
                 header.write(to: head)
-                let p = UnsafeMutableRawBufferPointer(rebasing: out[FrameHeader.size..<(FrameHeader.size + prefix.count)])
+                let p = UnsafeMutableRawBufferPointer(
+                    rebasing: out[FrameHeader.size..<(FrameHeader.size + prefix.count)])
                 prefix.withUnsafeBytes { p.copyMemory(from: $0) }
                 var crc = FrameCodec.checksum(prefix: UnsafeRawBufferPointer(head), payload: UnsafeRawBufferPointer(p))
                 if data.count > 0 {
