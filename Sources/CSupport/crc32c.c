@@ -100,7 +100,61 @@ static uint32_t crc32c_sse42(uint32_t crc, const void *data, size_t length) {
     while (length--) c32 = __builtin_ia32_crc32qi(c32, *p++);
     return ~c32;
 }
+
+// The same three streams, each word stored to `dst` as it is read: one pass over the bytes instead of two.
+__attribute__((target("sse4.2")))
+static uint32_t crc32c_copy_sse42(uint32_t crc, void *dst, const void *src, size_t length) {
+    const unsigned char *p = src;
+    unsigned char *d = dst;
+    uint64_t c = ~crc;
+    if (length >= 3 * BLOCK) {
+        if (!__atomic_load_n(&shift_ready, __ATOMIC_ACQUIRE)) build_shift_table();
+        while (length >= 3 * BLOCK) {
+            uint64_t c1 = 0, c2 = 0;
+            for (size_t i = 0; i < BLOCK; i += 8) {
+                uint64_t w0, w1, w2;
+                memcpy(&w0, p + i, 8);
+                memcpy(&w1, p + BLOCK + i, 8);
+                memcpy(&w2, p + 2 * BLOCK + i, 8);
+                memcpy(d + i, &w0, 8);
+                memcpy(d + BLOCK + i, &w1, 8);
+                memcpy(d + 2 * BLOCK + i, &w2, 8);
+                c = __builtin_ia32_crc32di(c, w0);
+                c1 = __builtin_ia32_crc32di(c1, w1);
+                c2 = __builtin_ia32_crc32di(c2, w2);
+            }
+            c = shift_block((uint32_t)c) ^ (uint32_t)c1;
+            c = shift_block((uint32_t)c) ^ (uint32_t)c2;
+            p += 3 * BLOCK;
+            d += 3 * BLOCK;
+            length -= 3 * BLOCK;
+        }
+    }
+    while (length >= 8) {
+        uint64_t w;
+        memcpy(&w, p, 8);
+        memcpy(d, &w, 8);
+        c = __builtin_ia32_crc32di(c, w);
+        p += 8;
+        d += 8;
+        length -= 8;
+    }
+    uint32_t c32 = (uint32_t)c;
+    while (length--) {
+        *d++ = *p;
+        c32 = __builtin_ia32_crc32qi(c32, *p++);
+    }
+    return ~c32;
+}
 #endif
+
+uint32_t rpp_crc32c_copy(uint32_t crc, void *dst, const void *src, size_t length) {
+#if defined(__x86_64__)
+    if (__builtin_cpu_supports("sse4.2")) return crc32c_copy_sse42(crc, dst, src, length);
+#endif
+    if (length) memcpy(dst, src, length);
+    return rpp_crc32c_portable(crc, src, length);
+}
 
 uint32_t rpp_crc32c(uint32_t crc, const void *data, size_t length) {
 #if defined(__x86_64__)

@@ -154,6 +154,7 @@ extension RunConfig.ClusterSection {
                                             + "without one")
         encrypt = try r.bool("encrypt", d.encrypt)
         compression = try r.choice("compression", d.compression)
+        weightDelta = try r.bool("weight_delta", d.weightDelta)
         leaseSeconds = try r.double("lease_seconds", d.leaseSeconds, Limits.seconds)
         heartbeatSeconds = try r.double("heartbeat_seconds", d.heartbeatSeconds, Limits.seconds)
         requestTimeoutSeconds = try r.double("request_timeout_seconds", d.requestTimeoutSeconds, Limits.seconds)

@@ -226,6 +226,8 @@ extension RunConfig {
         public var encrypt = false
         /// Frame compression policy.
         public var compression = Compression.auto
+        /// Broadcast each new policy version as an XOR delta against the previous one (zstd, checksummed).
+        public var weightDelta = false
         /// A rollout lease expires after this many seconds.
         public var leaseSeconds = 60.0
         /// Processes report this often (< lease).

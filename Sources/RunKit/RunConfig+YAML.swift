@@ -52,7 +52,7 @@ extension RunConfig {
             ("learner", q(cluster.learner)), ("reward", list(cluster.reward.map(q))),
             ("reference", list(cluster.reference.map(q))), ("key_file", cluster.keyFile.map(q)),
             ("encrypt", "\(cluster.encrypt)"),
-            ("compression", cluster.compression.rawValue), ("lease_seconds", n(cluster.leaseSeconds)),
+            ("compression", cluster.compression.rawValue), ("weight_delta", "\(cluster.weightDelta)"), ("lease_seconds", n(cluster.leaseSeconds)),
             ("heartbeat_seconds", n(cluster.heartbeatSeconds)),
             ("request_timeout_seconds", n(cluster.requestTimeoutSeconds)), ("unit_prompts", "\(cluster.unitPrompts)"),
             ("max_unit_failures", "\(cluster.maxUnitFailures)"),

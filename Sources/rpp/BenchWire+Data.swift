@@ -1,3 +1,4 @@
+import ArgumentParser
 import Foundation
 import Wire
 
@@ -75,6 +76,7 @@ enum LoopbackBench {
                            receive: { _ = try pull.receive(timeout: .seconds(30)) { $0.count } })
     }
 
+    /// Any message through the codec: encode + send + receive + decode.
     static func framed(message: WireMessage, codec: FrameCodec, count: Int) throws -> Double {
         let address = "tcp://127.0.0.1:\(LoopbackPort.free())"
         let pull = try FrameSocket(.pull, codec: codec)
@@ -86,6 +88,34 @@ enum LoopbackBench {
         _ = try pull.receiveSync(timeout: .seconds(10))
         return try measure(count: count, send: { try push.sendSync(message, timeout: .seconds(30)) },
                            receive: { _ = try pull.receiveSync(timeout: .seconds(30)) })
+    }
+
+    /// Weight chunks as the broadcast moves them: sent in place from `values`, read as a view and copied into a
+    /// destination buffer (the receiver's parameters).
+    static func framed(values: [Float], codec: FrameCodec, count: Int) throws -> Double {
+        let address = "tcp://127.0.0.1:\(LoopbackPort.free())"
+        let pull = try FrameSocket(.pull, codec: codec)
+        try pull.bind(address)
+        let push = try FrameSocket(.push, codec: codec)
+        try push.connect(address)
+        defer { push.close(); pull.close() }
+        let destination = UnsafeMutableRawPointer.allocate(byteCount: values.count * 4, alignment: 64)
+        defer { destination.deallocate() }
+        let send = { @Sendable () throws -> Void in
+            _ = try values.withUnsafeBytes { b in
+                try push.sendWeightChunk(policyVersion: 1, index: 0, count: values.count, offset: 0, dtype: .float32,
+                                         data: b, timeout: .seconds(30))
+            }
+        }
+        let receive = { () throws -> Void in
+            try pull.receiveViewSync(timeout: .seconds(30)) { _, message in
+                guard case .weightChunk(let view) = message else { throw ValidationError("expected a weight chunk") }
+                guard view.copyData(to: destination) else { throw ValidationError("checksum mismatch") }
+            }
+        }
+        try send()
+        try receive()
+        return try measure(count: count, send: send, receive: receive)
     }
 }
 

@@ -85,8 +85,8 @@ struct BenchWire: ParsableCommand {
 
     func throughputTable() throws {
         print("\n## PUSH/PULL over tcp://127.0.0.1, one sender and one receiver thread")
-        print("   framed = encode + send + receive + decode of a weight chunk whose payload has the given size;")
-        print("   raw = nn_send/nn_recv of the same number of bytes on the same socket type")
+        print("   framed = a weight chunk sent in place from a float32 array (frame header, CRC32C), received as a view")
+        print("   and copied into a destination buffer; raw = nn_send/nn_recv of the same number of bytes")
         print(row(["size", "raw MB/s", "framed MB/s", "framed/raw", "frame bytes/raw"]))
         for (label, size) in [("1 KB", 1_000), ("1 MB", 1_000_000), ("16 MB", 16_000_000)] {
             let floats = WireBenchData.weights(count: max(1, (size - 16) / 4))
@@ -98,7 +98,7 @@ struct BenchWire: ParsableCommand {
             let rawBytes = [UInt8](repeating: 0x5A, count: payload)
             let count = max(4, min(20_000, Int(200_000_000 / Double(payload) * seconds)))
             let raw = try bestOf3 { try LoopbackBench.raw(bytes: rawBytes, count: count) }
-            let framed = try bestOf3 { try LoopbackBench.framed(message: message, codec: codec, count: count) }
+            let framed = try bestOf3 { try LoopbackBench.framed(values: floats, codec: codec, count: count) }
             let bytes = Double(payload * count)
             print(row([label, mbps(bytes, raw), mbps(bytes, framed), String(format: "%.2f", raw / framed),
                        String(format: "%.3f", Double(frame.count) / Double(payload))]))

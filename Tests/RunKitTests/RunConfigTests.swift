@@ -218,7 +218,7 @@ final class RunConfigTests: XCTestCase {
                               "\(section).\(key) is not in rpp.yaml")
             }
         }
-        XCTAssertEqual(RunConfig.allowedKeys.reduce(0) { $0 + $1.keys.count }, 87)
+        XCTAssertEqual(RunConfig.allowedKeys.reduce(0) { $0 + $1.keys.count }, 88)
     }
 
     func testSuggestDistance() {

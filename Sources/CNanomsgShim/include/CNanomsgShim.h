@@ -3,8 +3,9 @@
 #ifndef RPP_CNANOMSG_SHIM_H
 #define RPP_CNANOMSG_SHIM_H
 #include <stddef.h>
+#include <stdint.h>
 
-extern const int rpp_nn_af_sp;
+extern const int rpp_nn_af_sp, rpp_nn_af_sp_raw;
 extern const int rpp_nn_push, rpp_nn_pull;
 extern const int rpp_nn_req, rpp_nn_rep;
 extern const int rpp_nn_pub, rpp_nn_sub;
@@ -26,5 +27,14 @@ extern const int rpp_nn_eagain, rpp_nn_etimedout, rpp_nn_eintr, rpp_nn_ebadf, rp
 
 /// NN_MSG: pass as the length to nn_send/nn_recv for zero-copy messages.
 extern const size_t rpp_nn_msg;
+
+/// Receives one message on a raw (AF_SP_RAW) REQ socket with nn_recvmsg: *message gets the body (release it
+/// with nn_freemsg), *request_id the request id of its SP header (0 when it has none). Returns what nn_recv does.
+int rpp_nn_recv_with_request_id(int s, void **message, uint32_t *request_id, int flags);
+
+struct nn_iovec;
+/// Sends the gathered `iov` on a raw (AF_SP_RAW) REQ socket with `request_id` as its SP header, which every
+/// transport (inproc too) then carries as a REQ socket's own header. Returns what nn_sendmsg does.
+int rpp_nn_send_with_request_id(int s, struct nn_iovec *iov, int iovlen, uint32_t request_id, int flags);
 
 #endif

@@ -9,6 +9,9 @@
 uint32_t rpp_crc32c(uint32_t crc, const void *data, size_t length);
 /// The software path alone, for tests that compare the two.
 uint32_t rpp_crc32c_portable(uint32_t crc, const void *data, size_t length);
+/// Copies `length` bytes from `src` to `dst` (which must not overlap) and returns their CRC32C continuing from
+/// `crc`, in one pass over the bytes.
+uint32_t rpp_crc32c_copy(uint32_t crc, void *dst, const void *src, size_t length);
 
 /// Keeps allocations up to `bytes` in the heap for reuse instead of mapping fresh zeroed pages
 /// for each one (glibc's M_MMAP_THRESHOLD and M_TRIM_THRESHOLD). Returns 0 on failure.

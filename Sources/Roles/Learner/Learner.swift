@@ -69,7 +69,9 @@ public final class Learner: @unchecked Sendable {
         let hub = try LearnerHub(membershipTimeoutMillis: millis(seconds: max(3, 5 * c.heartbeatSeconds)),
                                  leaseMillis: leaseMillis(seconds: c.leaseSeconds),
                                  weightsAddress: settings.endpoints.weights, log: log)
-        let broadcaster = try WeightBroadcaster(address: settings.endpoints.weights, codec: codec, log: log)
+        let broadcaster = try WeightBroadcaster(address: settings.endpoints.weights, codec: codec,
+                                                precision: settings.weightPrecision, delta: settings.weightDelta,
+                                                    log: log)
         self.hub = hub
         self.broadcaster = broadcaster
         try hub.setFailureLimit(c.maxUnitFailures)
@@ -141,11 +143,11 @@ public final class Learner: @unchecked Sendable {
     @discardableResult
     func publish(version: UInt64) throws -> [UInt8] {
         let layout = model.layout.specs.map { TensorSpan(name: $0.name, shape: $0.shape, offset: $0.offset) }
-        let p = try WeightPublisher.publish(version: version, parameters: model.params.toArray(), layout: layout,
-                                            chunkElements: settings.chunkElements)
         hub.setPolicyVersion(version)
-        hub.setBroadcastTime(seconds: broadcaster.lastBroadcast?.seconds ?? 0, bytes: p.announcement.elementCount * 4)
-        broadcaster.publish(p)
+        hub.setBroadcastTime(seconds: broadcaster.lastBroadcast?.seconds ?? 0,
+                             bytes: model.parameterCount * settings.weightPrecision.dtype.size)
+        let p = try broadcaster.publish(version: version, parameters: model.params.toArray(), layout: layout,
+                                        chunkElements: settings.chunkElements)
         return p.announcement.sha256
     }
 }

@@ -67,11 +67,11 @@ final class LearnerHub: @unchecked Sendable {
     }
 
     /// Sets how long a broadcast of `bytes` is given to arrive before a worker still behind it gets the weights
-    /// again: three times the last broadcast's sending time, and at least what the bytes take at 40 MB/s (a
-    /// loaded worker decodes and checks about that fast), at least 0.5 s.
+    /// again: twice the last broadcast's sending time, and at least what the bytes take at 250 MB/s (a loaded
+    /// worker copies chunks in place and checks the SHA-256 faster than that), at least 0.5 s.
     func setBroadcastTime(seconds: Double, bytes: Int) {
-        let floor = max(500, Double(bytes) / 40e3)
-        let millis = seconds.isFinite ? Millis(min(max(seconds * 3000, floor), 600_000)) : Millis(floor)
+        let floor = max(500, Double(bytes) / 250e3)
+        let millis = seconds.isFinite ? Millis(min(max(seconds * 2000, floor), 600_000)) : Millis(floor)
         condition.withLock { republishInterval = millis }
     }
 

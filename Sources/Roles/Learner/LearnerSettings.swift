@@ -49,6 +49,10 @@ public struct LearnerSettings: Sendable {
     public var unitPrompts: Int
     /// Floats per weight chunk (1 MiB).
     public var chunkElements = WeightPublisher.defaultChunkElements
+    /// The precision weights are broadcast in: bf16 (half the bytes) when the rollout workers compute in bf16.
+    public var weightPrecision: WeightPrecision = .fp32
+    /// Broadcast each new version as an XOR delta against the previous one (workers without it get full copies).
+    public var weightDelta = false
     /// Continue from the newest checkpoint of the run directory (`rpp learner --resume`).
     public var resume = false
     /// Print one progress line per iteration.
@@ -59,6 +63,8 @@ public struct LearnerSettings: Sendable {
         run = config
         self.endpoints = endpoints
         unitPrompts = config.cluster.unitPrompts
+        weightPrecision = config.model.rolloutPrecision == .bf16 ? .bf16 : .fp32
+        weightDelta = config.cluster.weightDelta
         let a = config.algorithm
         var rl = RLConfig()
         switch a.estimator {

@@ -1,9 +1,9 @@
 // The learner's weight broadcast socket (nanomsg BUS, which sends like PUB) behind one serial queue: a new version
 // (after an update) and re-sends of the latest one (when a worker registers or asks with old weights) go out one
 // whole publication at a time, announcement first, so chunks of two versions never interleave. Like PUB, a BUS
-// drops a message for a subscriber whose pipe is still busy with the previous one (tcp sends one message at a
-// time), so chunks are paced at `pacingBytesPerSecond`; what is still lost is re-sent when a worker asks with old
-// weights.
+// drops a message for a subscriber whose connection is still busy with earlier ones, so the socket gets large
+// operating-system buffers (a chunk leaves at once) and chunks are paced at `pacingBytesPerSecond`; what is still
+// lost is re-sent when a worker asks with old weights. Chunks go to the socket in place, without a copy.
 import Foundation
 import Wire
 
@@ -11,7 +11,7 @@ import Wire
 public struct BroadcastStats: Sendable, Equatable {
     /// The policy version.
     public var version: UInt64
-    /// Payload bytes of the chunks (float32 parameters).
+    /// Payload bytes of the chunks (the parameters in the broadcast precision, or their delta).
     public var bytes: Int
     /// Bytes of every frame of the publication as sent (headers, compressed payloads, tags).
     public var wireBytes: Int
@@ -20,7 +20,7 @@ public struct BroadcastStats: Sendable, Equatable {
 }
 
 /// Publishes policy versions on a BUS socket.
-final class WeightBroadcaster: @unchecked Sendable {
+public final class WeightBroadcaster: @unchecked Sendable {
     private let socket: FrameSocket
     private let queue = DispatchQueue(label: "rpp.learner.weights")
     private let lock = NSLock()
@@ -28,30 +28,64 @@ final class WeightBroadcaster: @unchecked Sendable {
     private var _last: BroadcastStats?
     private var republishQueued = false
     private let log: @Sendable (String) -> Void
-    /// Chunks leave no faster than this (loopback moves about 1 GB/s).
-    let pacingBytesPerSecond = 400e6
+    /// The precision versions are broadcast in (bf16 when the rollout workers compute in bf16).
+    public let precision: WeightPrecision
+    /// Send each new version as an XOR delta against the previous one (re-sends are always full copies).
+    public let delta: Bool
+    /// Chunks leave no faster than this (0: unpaced).
+    public let pacingBytesPerSecond: Double
+    /// Compression of full copies. Weights compress little (bf16 about 1.4x) and zstd is slower than loopback
+    /// or a fast network, so full copies go out in place by default; deltas always follow the codec.
+    public let fullCopyCompression: Compression
+    /// Operating-system buffer of each connection of the weight sockets (Linux caps it at net.core.wmem_max and
+    /// rmem_max).
+    public static let socketBufferBytes = 4 << 20
 
-    init(address: String, codec: FrameCodec, log: @escaping @Sendable (String) -> Void) throws(TransportError) {
+    /// Binds the broadcast socket at `address`.
+    public init(address: String, codec: FrameCodec, precision: WeightPrecision = .fp32, delta: Bool = false,
+                pacingBytesPerSecond: Double = 1.5e9, fullCopyCompression: Compression = .never,
+                log: @escaping @Sendable (String) -> Void) throws(TransportError) {
         // BUS, not PUB: a peer that sends to a bound PUB socket aborts the process inside nanomsg. Nothing is
         // expected on this socket, so any message of more than a frame header is refused at its length.
         socket = try FrameSocket(.bus, codec: codec, limits: FrameLimits(maxPayloadBytes: 0, maxRawBytes: 0))
+        try? socket.socket.setSendBuffer(bytes: Self.socketBufferBytes)
         try socket.bind(address)
+        self.precision = precision
+        self.delta = delta
+        self.pacingBytesPerSecond = pacingBytesPerSecond
+        self.fullCopyCompression = fullCopyCompression
         self.log = log
     }
 
     /// The stats of the last completed broadcast.
-    var lastBroadcast: BroadcastStats? { lock.withLock { _last } }
+    public var lastBroadcast: BroadcastStats? { lock.withLock { _last } }
+
+    /// Builds the publication of `parameters` as `version` in this broadcaster's precision (a delta against the
+    /// previous version when `delta` is on and the shapes agree), publishes it and waits until it is sent.
+    @discardableResult
+    public func publish(version: UInt64, parameters: [Float], layout: [TensorSpan] = [],
+                        chunkElements: Int = WeightPublisher.defaultChunkElements) throws(RolesError) -> WeightPublication {
+        let previous = delta ? lock.withLock({ latest }) : nil
+        let base = previous.flatMap { p in
+            p.announcement.elementCount == parameters.count && p.announcement.chunkElements == chunkElements
+                && p.announcement.dtype == precision.dtype && p.announcement.policyVersion < version ? p : nil
+        }
+        let p = try WeightPublisher.publish(version: version, parameters: parameters, layout: layout,
+                                            chunkElements: chunkElements, precision: precision, base: base)
+        publish(p)
+        return p
+    }
 
     /// Publishes `publication` as the latest version and waits until its frames are sent.
-    func publish(_ publication: WeightPublication) {
+    public func publish(_ publication: WeightPublication) {
         lock.withLock { latest = publication }
         queue.sync { send(publication) }
     }
 
-    /// Re-sends the latest version, asynchronously.
+    /// Re-sends the latest version as a full copy, asynchronously.
     /// At most one waits in the queue: requests that come while one waits join it (a large model's broadcast
     /// takes seconds, and a worker asking every half second must not queue a dozen copies behind it).
-    func republish() {
+    public func republish() {
         let queued = lock.withLock { () -> Bool in
             if republishQueued { return false }
             republishQueued = true
@@ -63,33 +97,47 @@ final class WeightBroadcaster: @unchecked Sendable {
                 republishQueued = false
                 return latest
             }) else { return }
-            send(p)
+            send(p.full)
         }
     }
 
     private func send(_ p: WeightPublication) {
         let start = DispatchTime.now().uptimeNanoseconds
-        var wire = 0
+        let a = p.announcement
+        var wire = 0, payload = 0
         do {
-            wire += try socket.sendSync(.weightAnnouncement(p.announcement), timeout: .seconds(5))
-            Thread.sleep(forTimeInterval: 0.0005)
-            for i in 0..<p.announcement.chunkCount {
-                let chunk = p.chunk(i)
-                wire += try socket.sendSync(.weightChunk(chunk), timeout: .seconds(5))
-                Thread.sleep(forTimeInterval: Double(chunk.count * 4) / pacingBytesPerSecond)
+            wire += try socket.sendSync(.weightAnnouncement(a), timeout: .seconds(5))
+            for i in 0..<a.chunkCount {
+                let (offset, count) = p.span(i)
+                let sent = try p.withChunkBytes(i) { (bytes) throws(TransportError) -> Int in
+                    try socket.sendWeightChunk(policyVersion: a.policyVersion, index: i, count: count, offset: offset,
+                                               dtype: a.dtype, baseVersion: a.baseVersion, data: bytes,
+                                               compression: a.isDelta ? nil : fullCopyCompression, timeout: .seconds(5))
+                }
+                wire += sent
+                payload += count * a.dtype.size
+                pace(bytes: payload, since: start)
             }
         } catch {
-            log("learner: weight broadcast of version \(p.announcement.policyVersion) failed: \(error)")
+            log("learner: weight broadcast of version \(a.policyVersion) failed: \(error)")
             return
         }
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         lock.withLock {
-            _last = BroadcastStats(version: p.announcement.policyVersion, bytes: p.announcement.elementCount * 4,
-                                   wireBytes: wire, seconds: seconds)
+            _last = BroadcastStats(version: a.policyVersion, bytes: payload, wireBytes: wire, seconds: seconds)
         }
     }
 
-    func close() {
+    /// Sleeps until `bytes` since `start` are within the pacing rate.
+    private func pace(bytes: Int, since start: UInt64) {
+        guard pacingBytesPerSecond > 0 else { return }
+        let due = Double(bytes) / pacingBytesPerSecond
+        let spent = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        if due > spent { Thread.sleep(forTimeInterval: due - spent) }
+    }
+
+    /// Waits for sends in progress, then closes the socket.
+    public func close() {
         queue.sync {}
         socket.close()
     }

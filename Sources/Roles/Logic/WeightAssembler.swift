@@ -2,7 +2,9 @@
 // version may be used. Chunks may come in any order and before their announcement (a worker that joins
 // mid-broadcast); duplicates are ignored; chunks that do not fit the announcement are refused; a newer
 // announcement drops the version in progress; a version is exposed only when every chunk is in and the
-// SHA-256 matches, so a half-received or corrupt buffer is never visible.
+// SHA-256 matches, so a half-received or corrupt buffer is never visible. Weights come in float32 or bfloat16 and
+// are kept in the precision they came in. A delta (XOR against a base version) is applied only to exactly that
+// base (version and SHA-256); without it the worker waits for a full copy.
 
 import Wire
 
@@ -10,10 +12,23 @@ import Wire
 public struct PolicyWeights: Sendable, Equatable {
     /// The policy version.
     public var version: UInt64
-    /// The flat parameter buffer.
-    public var parameters: [Float]
-    /// Named views into `parameters`.
+    /// The flat parameter buffer, in the precision it was broadcast in.
+    public var values: WeightValues
+    /// Named views into the buffer.
     public var layout: [TensorSpan]
+    /// SHA-256 of the buffer's bytes (verified).
+    public var sha256: [UInt8]
+
+    /// The precision the weights came in.
+    public var precision: WeightPrecision { values.precision }
+    /// Elements in the buffer.
+    public var count: Int { values.count }
+    /// The parameters as float32 (bfloat16 weights widened exactly; a new array).
+    public var parameters: [Float] { values.floats }
+    /// The bfloat16 bits as broadcast, without any conversion; nil for float32 weights.
+    public var bf16: [UInt16]? { if case .bf16(let v) = values { v } else { nil } }
+    /// Writes the parameters as float32 (bfloat16 widened exactly) to `destination`, which holds at least `count`.
+    public func copyParameters(into destination: UnsafeMutableBufferPointer<Float>) { values.copyFloats(into: destination) }
 }
 
 /// Reassembles broadcast weights; `latest` is the newest verified version.
@@ -34,11 +49,13 @@ public struct WeightAssembler: Sendable {
         case completed(version: UInt64)
         /// Every chunk is in but the checksum does not match: the version was dropped.
         case checksumFailed(version: UInt64)
+        /// A delta against a version this worker does not hold: ignored; a full copy must come.
+        case needsFullCopy(version: UInt64)
     }
 
     struct Progress: Sendable {
         var announcement: WeightAnnouncement
-        var buffer: [Float]
+        var buffer: WeightValues
         var have: [Bool]
         var received = 0
     }
@@ -49,6 +66,8 @@ public struct WeightAssembler: Sendable {
     public let maxEarlyChunks: Int
     private var progress: Progress?
     private var early: (version: UInt64, chunks: [Int: WeightChunk])?
+    /// The buffer of the version before `latest`, reused for the next version instead of a fresh allocation.
+    private var spare: WeightValues?
 
     /// Creates an empty assembler.
     public init(maxEarlyChunks: Int = 4096) { self.maxEarlyChunks = maxEarlyChunks }
@@ -65,8 +84,19 @@ public struct WeightAssembler: Sendable {
         if let l = latest, v <= l.version { return [.ignored(version: v)] }
         if let p = progress, v <= p.announcement.policyVersion { return [.ignored(version: v)] }
         if let error = Self.check(a) { return [.rejected(error)] }
-        progress = Progress(announcement: a, buffer: [Float](repeating: 0, count: a.elementCount),
-                            have: [Bool](repeating: false, count: a.chunkCount))
+        if a.isDelta {
+            guard let l = latest, l.version == a.baseVersion, l.sha256 == a.baseSHA256, l.count == a.elementCount,
+                  l.precision.dtype == a.dtype else { return [.needsFullCopy(version: v)] }
+        }
+        let precision = WeightPrecision(dtype: a.dtype)!
+        var buffer = WeightValues(zeros: 0, precision: precision)
+        if let s = spare, s.count == a.elementCount, s.precision == precision {
+            buffer = s   // every byte is overwritten by a chunk before the checksum is taken
+        } else {
+            buffer = WeightValues(zeros: a.elementCount, precision: precision)
+        }
+        spare = nil
+        progress = Progress(announcement: a, buffer: buffer, have: [Bool](repeating: false, count: a.chunkCount))
         var events: [Event] = [.started(version: v)]
         if let e = early, e.version <= v {
             early = nil
@@ -81,6 +111,8 @@ public struct WeightAssembler: Sendable {
         if let l = latest, v <= l.version { return .ignored(version: v) }
         if let p = progress, v < p.announcement.policyVersion { return .ignored(version: v) }
         if let p = progress, v == p.announcement.policyVersion { return store(c) }
+        // A delta is usable only with its announcement (which names its base): never kept ahead of it.
+        if c.baseVersion != 0 { return .ignored(version: v) }
         // A version nobody announced yet: keep only the newest such version, within bounds.
         if let e = early, v < e.version { return .ignored(version: v) }
         if early == nil || early!.version < v { early = (v, [:]) }
@@ -93,29 +125,82 @@ public struct WeightAssembler: Sendable {
     }
 
     private mutating func store(_ c: WeightChunk) -> Event {
+        let meta = ChunkMeta(policyVersion: c.policyVersion, index: c.index, count: c.count, offset: c.offset,
+                             baseVersion: c.baseVersion, dtype: c.data.dtype, elements: c.data.elementCount,
+                             bytes: c.data.bytes.count)
+        return store(meta) { dst in
+            c.data.bytes.withUnsafeBytes { dst.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+            return true
+        }
+    }
+
+    /// Takes a chunk read in place from a frame: its bytes go straight into the version in progress (a chunk
+    /// before its announcement is copied and kept, as `receive(_: WeightChunk)` does).
+    public mutating func receive(_ c: WeightChunkView) -> Event {
+        let v = c.policyVersion
+        if let p = progress, v == p.announcement.policyVersion {
+            let meta = ChunkMeta(policyVersion: v, index: c.index, count: c.count, offset: c.offset,
+                                 baseVersion: c.baseVersion, dtype: c.dtype, elements: c.data.count / c.dtype.size,
+                                 bytes: c.data.count)
+            return store(meta) { c.copyData(to: $0) }
+        }
+        guard let owned = c.owned() else {
+            return .rejected(RolesError(.invalidWeights, "chunk \(c.index) of version \(v) failed its frame checksum"))
+        }
+        return receive(owned)
+    }
+
+    struct ChunkMeta {
+        var policyVersion: UInt64, index: Int, count: Int, offset: Int, baseVersion: UInt64
+        var dtype: DType, elements: Int, bytes: Int
+    }
+
+    /// Copies a chunk into the version in progress; `copy` returns false when the bytes it wrote are damaged (the
+    /// frame's checksum, checked during the copy), and the chunk is then not taken.
+    private mutating func store(_ c: ChunkMeta, copy: (UnsafeMutableRawPointer) -> Bool) -> Event {
         guard var p = progress else { return .ignored(version: c.policyVersion) }
         let a = p.announcement
+        // A full copy and a delta of one version may both be on their way: keep to the one announced.
+        if c.baseVersion != a.baseVersion { return .ignored(version: c.policyVersion) }
         if let error = Self.check(c, against: a) { return .rejected(error) }
         if p.have[c.index] { return .ignored(version: c.policyVersion) }
-        guard let values = c.data.floats, values.count == c.count else {
-            return .rejected(RolesError(.invalidWeights, "chunk \(c.index) of version \(c.policyVersion) holds \(c.data.bytes.count) bytes for \(c.count) floats"))
-        }
         progress = nil  // avoid a copy of the buffer while it is mutated
-        p.buffer.replaceSubrange(c.offset..<(c.offset + c.count), with: values)
+        let size = a.dtype.size
+        let base = a.isDelta ? latest : nil
+        let intact = p.buffer.withUnsafeMutableBytes { buffer -> Bool in
+            let range = (c.offset * size)..<((c.offset + c.count) * size)
+            guard copy(buffer.baseAddress! + range.lowerBound) else { return false }
+            if let base {
+                base.values.withUnsafeBytes { b in
+                    xorBytes(UnsafeMutableRawBufferPointer(rebasing: buffer[range]),
+                        with: UnsafeRawBufferPointer(rebasing: b[range]))
+                }
+            }
+            return true
+        }
+        guard intact else {
+            progress = p
+            return .rejected(RolesError(.invalidWeights, "chunk \(c.index) of version \(c.policyVersion) failed its "
+                                        + "frame checksum: dropped, it comes again with the next re-send"))
+        }
         p.have[c.index] = true
         p.received += 1
         guard p.received == a.chunkCount else {
             progress = p
             return .stored(version: a.policyVersion, received: p.received, total: a.chunkCount)
         }
-        guard WeightDigest.sha256(p.buffer) == a.sha256 else { return .checksumFailed(version: a.policyVersion) }
-        latest = PolicyWeights(version: a.policyVersion, parameters: p.buffer, layout: a.layout)
+        guard p.buffer.withUnsafeBytes({ WeightDigest.sha256($0) }) == a.sha256 else {
+            spare = p.buffer
+            return .checksumFailed(version: a.policyVersion)
+        }
+        spare = latest?.values
+        latest = PolicyWeights(version: a.policyVersion, values: p.buffer, layout: a.layout, sha256: a.sha256)
         return .completed(version: a.policyVersion)
     }
 
     static func check(_ a: WeightAnnouncement) -> RolesError? {
         func bad(_ m: String) -> RolesError { RolesError(.invalidWeights, "announcement of version \(a.policyVersion): \(m)") }
-        guard a.dtype == .float32 else { return bad("dtype \(a.dtype.rawValue), expected float32") }
+        guard WeightPrecision(dtype: a.dtype) != nil else { return bad("dtype \(a.dtype.rawValue), expected float32 or bfloat16") }
         guard a.elementCount >= 1, a.chunkElements >= 1 else { return bad("\(a.elementCount) elements in chunks of \(a.chunkElements)") }
         guard a.chunkCount == (a.elementCount + a.chunkElements - 1) / a.chunkElements else {
             return bad("\(a.chunkCount) chunks cannot hold \(a.elementCount) elements in chunks of \(a.chunkElements)")
@@ -124,16 +209,17 @@ public struct WeightAssembler: Sendable {
         return nil
     }
 
-    static func check(_ c: WeightChunk, against a: WeightAnnouncement) -> RolesError? {
+    static func check(_ c: ChunkMeta, against a: WeightAnnouncement) -> RolesError? {
         func bad(_ m: String) -> RolesError { RolesError(.invalidWeights, "chunk \(c.index) of version \(c.policyVersion): \(m)") }
         guard c.index >= 0, c.index < a.chunkCount else { return bad("index outside 0..<\(a.chunkCount)") }
         let offset = c.index * a.chunkElements, count = min(a.chunkElements, a.elementCount - offset)
         guard c.offset == offset, c.count == count else {
             return bad("covers \(c.count) floats at \(c.offset), announcement says \(count) at \(offset)")
         }
-        guard c.data.dtype == .float32, c.data.elementCount == count else {
-            return bad("tensor is \(c.data.dtype.rawValue) \(c.data.shape), expected float32 [\(count)]")
+        guard c.dtype == a.dtype, c.elements == count, c.bytes == count * a.dtype.size else {
+            return bad("tensor is \(c.elements) \(c.dtype.rawValue) in \(c.bytes) bytes, expected \(a.dtype.rawValue) [\(count)]")
         }
+
         return nil
     }
 }

@@ -1,6 +1,6 @@
-// WeightPublisher (learner): cuts one policy version's flat float32 parameter buffer into an announcement
-// (sizes, layout, SHA-256 of the little-endian bytes) and 1-D chunks of `chunkElements` floats. The default,
-// 262,144 floats (1 MiB), is where the wire benchmark measured framed throughput at 90% of raw nanomsg.
+// WeightPublisher (learner): cuts one policy version's flat parameter buffer, in the broadcast precision (float32
+// or bfloat16), into an announcement (sizes, layout, SHA-256 of the little-endian bytes sent) and 1-D chunks of
+// `chunkElements` elements; optionally as an XOR delta against the previous publication.
 
 import Crypto
 import Foundation
@@ -9,12 +9,13 @@ import Wire
 /// SHA-256 digests of parameter buffers.
 public enum WeightDigest {
     /// SHA-256 of the little-endian bytes of `values` (the host is little-endian on every supported platform).
-    public static func sha256(_ values: [Float]) -> [UInt8] {
-        values.withUnsafeBytes { raw in
-            var hasher = SHA256()
-            hasher.update(bufferPointer: raw)
-            return Array(hasher.finalize())
-        }
+    public static func sha256(_ values: [Float]) -> [UInt8] { values.withUnsafeBytes { sha256($0) } }
+
+    /// SHA-256 of `bytes`.
+    public static func sha256(_ bytes: UnsafeRawBufferPointer) -> [UInt8] {
+        var hasher = SHA256()
+        hasher.update(bufferPointer: bytes)
+        return Array(hasher.finalize())
     }
 
     /// Lower-case hex of a digest, as logs, indexes and `rpp replay` print it.
@@ -25,33 +26,64 @@ public enum WeightDigest {
 public struct WeightPublication: Sendable {
     /// The announcement workers need before they can verify the chunks.
     public let announcement: WeightAnnouncement
-    private let parameters: [Float]
+    /// The version's buffer in the broadcast precision.
+    public let values: WeightValues
+    /// With a delta announcement: the XOR of `values`' bytes with the base version's.
+    let delta: [UInt8]?
 
-    /// Chunk `index` (0..<chunkCount).
-    public func chunk(_ index: Int) -> WeightChunk {
+    /// Elements and bytes of chunk `index` (0..<chunkCount).
+    public func span(_ index: Int) -> (offset: Int, count: Int) {
         let a = announcement
         precondition(index >= 0 && index < a.chunkCount, "chunk index \(index) outside 0..<\(a.chunkCount)")
-        let offset = index * a.chunkElements, count = min(a.chunkElements, a.elementCount - offset)
-        return WeightChunk(policyVersion: a.policyVersion, index: index, count: count, offset: offset,
-                           data: DenseTensor(floats: Array(parameters[offset..<(offset + count)])))
+        let offset = index * a.chunkElements
+        return (offset, min(a.chunkElements, a.elementCount - offset))
+    }
+
+    /// The bytes chunk `index` carries (the values, or their XOR delta), in place.
+    public func withChunkBytes<R>(_ index: Int, _ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        let (offset, count) = span(index)
+        let size = announcement.dtype.size
+        let range = (offset * size)..<((offset + count) * size)
+        if let delta { return try delta.withUnsafeBytes { try body(UnsafeRawBufferPointer(rebasing: $0[range])) } }
+        return try values.withUnsafeBytes { try body(UnsafeRawBufferPointer(rebasing: $0[range])) }
+    }
+
+    /// Chunk `index` as a message (a copy of its bytes).
+    public func chunk(_ index: Int) -> WeightChunk {
+        let (offset, count) = span(index)
+        let bytes = withChunkBytes(index) { Data($0) }
+        return WeightChunk(policyVersion: announcement.policyVersion, index: index, count: count, offset: offset,
+                           data: DenseTensor(dtype: announcement.dtype, shape: [count], bytes: bytes),
+                           baseVersion: announcement.baseVersion)
     }
 
     /// Every chunk in index order.
     public var chunks: [WeightChunk] { (0..<announcement.chunkCount).map(chunk) }
 
-    init(announcement: WeightAnnouncement, parameters: [Float]) {
-        self.announcement = announcement; self.parameters = parameters
+    /// The same version as a full copy (for workers that do not hold the delta's base).
+    public var full: WeightPublication {
+        guard delta != nil else { return self }
+        var a = announcement
+        a.baseVersion = 0; a.baseSHA256 = []
+        return WeightPublication(announcement: a, values: values, delta: nil)
+    }
+
+    init(announcement: WeightAnnouncement, values: WeightValues, delta: [UInt8]? = nil) {
+        self.announcement = announcement; self.values = values; self.delta = delta
     }
 }
 
 /// Builds weight publications.
 public enum WeightPublisher {
-    /// 262,144 floats = 1 MiB per chunk.
+    /// 262,144 elements per chunk (1 MiB of float32).
     public static let defaultChunkElements = 262_144
 
-    /// The announcement and chunks of `parameters` as policy `version`.
+    /// The announcement and chunks of `parameters` as policy `version`, in `precision` (bf16: rounded to nearest
+    /// even; the SHA-256 is over what is sent). With `base`, a publication of an earlier version in the same
+    /// precision and shape, the chunks carry the XOR of the two versions' bytes (`full` turns it back into a copy).
     public static func publish(version: UInt64, parameters: [Float], layout: [TensorSpan] = [],
-                               chunkElements: Int = defaultChunkElements) throws(RolesError) -> WeightPublication {
+                               chunkElements: Int = defaultChunkElements, precision: WeightPrecision = .fp32,
+                               base: WeightPublication? = nil) throws(RolesError) -> WeightPublication {
         guard chunkElements >= 1 else { throw RolesError(.invalidConfig, "chunk size is \(chunkElements) floats; it must be at least 1") }
         guard !parameters.isEmpty else { throw RolesError(.invalidWeights, "policy version \(version) has no parameters") }
         for span in layout {
@@ -60,10 +92,24 @@ public enum WeightPublisher {
                 throw RolesError(.invalidWeights, "tensor \(span.name) (\(n) floats at \(span.offset)) lies outside the \(parameters.count) parameters")
             }
         }
+        let values = WeightValues(parameters, precision: precision)
         let chunkCount = (parameters.count + chunkElements - 1) / chunkElements
-        let a = WeightAnnouncement(policyVersion: version, dtype: .float32, elementCount: parameters.count,
+        var a = WeightAnnouncement(policyVersion: version, dtype: precision.dtype, elementCount: parameters.count,
                                    chunkCount: chunkCount, chunkElements: chunkElements,
-                                   sha256: WeightDigest.sha256(parameters), layout: layout)
-        return WeightPublication(announcement: a, parameters: parameters)
+                                   sha256: values.withUnsafeBytes { WeightDigest.sha256($0) }, layout: layout)
+        guard let base else { return WeightPublication(announcement: a, values: values) }
+        let b = base.announcement
+        guard b.policyVersion < version, b.dtype == a.dtype, b.elementCount == a.elementCount,
+              b.chunkElements == a.chunkElements else {
+            throw RolesError(.invalidWeights,
+                "version \(b.policyVersion) (\(b.dtype.rawValue), \(b.elementCount) elements in "
+                             + "chunks of \(b.chunkElements)) cannot be the delta base of version \(version) "
+                             + "(\(a.dtype.rawValue), \(a.elementCount) in chunks of \(a.chunkElements))")
+        }
+        var delta = values.withUnsafeBytes { Array($0) }
+        delta.withUnsafeMutableBytes { d in base.values.withUnsafeBytes { xorBytes(d, with: $0) } }
+        a.baseVersion = b.policyVersion
+        a.baseSHA256 = b.sha256
+        return WeightPublication(announcement: a, values: values, delta: delta)
     }
 }

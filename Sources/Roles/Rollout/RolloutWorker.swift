@@ -137,8 +137,13 @@ public final class RolloutWorker: @unchecked Sendable {
     /// Copies a newer verified broadcast into the model, if there is one.
     func refreshWeights() {
         guard let v = weights.latestVersion, v != policyVersion, let w = weights.latest,
-              w.parameters.count == model.parameterCount else { return }
-        do { try w.parameters.withUnsafeBufferPointer { try model.setWeights(float32: $0) } } catch {
+              w.count == model.parameterCount else { return }
+        do {
+            switch w.values {
+            case .fp32(let values): try values.withUnsafeBufferPointer { try model.setWeights(float32: $0) }
+            case .bf16(let bits): try bits.withUnsafeBufferPointer { try model.setWeights(bfloat16: $0) }
+            }
+        } catch {
             settings.log("\(settings.workerID): weights version \(w.version) not applied: \(error)")
             return
         }

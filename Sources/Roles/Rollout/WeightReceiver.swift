@@ -5,7 +5,7 @@ import Foundation
 import Wire
 
 /// Receives policy versions in the background; `latest` is the newest verified one.
-final class WeightReceiver: @unchecked Sendable {
+public final class WeightReceiver: @unchecked Sendable {
     private let socket: FrameSocket
     private let lock = NSLock()
     private var assembler = WeightAssembler()
@@ -15,19 +15,24 @@ final class WeightReceiver: @unchecked Sendable {
     /// The version being received: when its announcement came and the frame bytes so far.
     private var inFlight: (version: UInt64, start: UInt64, bytes: Int)?
     private var lastFrame: UInt64 = 0
+    /// Called (under the receiver's lock, on its thread) with each version once it is verified.
+    public var completed: (@Sendable (UInt64) -> Void)?
 
-    init(address: String, codec: FrameCodec, name: String, log: @escaping @Sendable (String) -> Void) throws(TransportError) {
+    /// Connects to the learner's weights address; call `start()` to receive.
+    public init(address: String, codec: FrameCodec, name: String,
+        log: @escaping @Sendable (String) -> Void) throws(TransportError) {
         socket = try FrameSocket(.bus, codec: codec)   // the learner's broadcast (see WeightBroadcaster)
+        try? socket.socket.setReceiveBuffer(bytes: WeightBroadcaster.socketBufferBytes)
         try socket.connect(address)
         self.log = log
         self.name = name
     }
 
     /// The newest verified version, or nil before the first.
-    var latest: PolicyWeights? { lock.withLock { assembler.latest } }
+    public var latest: PolicyWeights? { lock.withLock { assembler.latest } }
 
     /// The newest verified version number, or nil.
-    var latestVersion: UInt64? { lock.withLock { assembler.latest?.version } }
+    public var latestVersion: UInt64? { lock.withLock { assembler.latest?.version } }
 
     /// Seconds since the last weights frame arrived (infinite before the first): a worker waiting for weights
     /// asks again only when none are on their way.
@@ -39,39 +44,13 @@ final class WeightReceiver: @unchecked Sendable {
     func reset() { lock.withLock { assembler = WeightAssembler() } }
 
     /// Starts receiving on a thread of its own.
-    func start() {
+    public func start() {
         let thread = Thread { [self] in
             defer { done.signal() }
             while true {
                 do {
-                    let frame = try socket.receiveFrameSync(timeout: nil, cancel: nil)
-                    let message = frame.message
-                    lock.withLock {
-                        lastFrame = DispatchTime.now().uptimeNanoseconds
-                        switch message {
-                        case .weightAnnouncement(let a):
-                            let events = assembler.receive(a)
-                            for case .rejected(let e) in events { log("\(name): weights refused: \(e)") }
-                            for case .started(let v) in events {
-                                inFlight = (v, DispatchTime.now().uptimeNanoseconds, frame.header.frameLength)
-                            }
-                        case .weightChunk(let c):
-                            if inFlight?.version == c.policyVersion { inFlight!.bytes += frame.header.frameLength }
-                            switch assembler.receive(c) {
-                            case .checksumFailed(let v): log("\(name): weights version \(v) failed the SHA-256 check; waiting for a rebroadcast")
-                            case .rejected(let e): log("\(name): weight chunk refused: \(e)")
-                            case .completed(let v):
-                                if let f = inFlight, f.version == v {
-                                    let ms = Double(DispatchTime.now().uptimeNanoseconds - f.start) / 1e6
-                                    log("\(name): weights version \(v) verified: "
-                                        + String(format: "%.1f KB on the wire in %.1f ms", Double(f.bytes) / 1e3, ms))
-                                }
-                                inFlight = nil
-                            default: break
-                            }
-                        default:
-                            log("\(name): ignored a \(message.kind.name) on the weights socket")
-                        }
+                    try socket.receiveViewSync(timeout: nil, cancel: nil) { header, message in
+                        lock.withLock { take(header, message) }
                     }
                 } catch let error as FrameError {
                     log("\(name): refused a weights frame: \(error)")
@@ -85,8 +64,50 @@ final class WeightReceiver: @unchecked Sendable {
         thread.start()
     }
 
+    /// Feeds one frame to the assembler (under the lock); weight chunks are copied from the receive buffer
+    /// straight into the version in progress.
+    private func take(_ header: FrameHeader, _ message: ReceivedMessage) {
+        lastFrame = DispatchTime.now().uptimeNanoseconds
+        let event: WeightAssembler.Event
+        switch message {
+        case .message(.weightAnnouncement(let a)):
+            let events = assembler.receive(a)
+            for case .rejected(let e) in events { log("\(name): weights refused: \(e)") }
+            for case .needsFullCopy(let v) in events {
+                log("\(name): weights version \(v) came as a delta against a version this worker does not hold; "
+                    + "waiting for a full copy")
+            }
+            for case .started(let v) in events {
+                inFlight = (v, DispatchTime.now().uptimeNanoseconds, header.frameLength)
+            }
+            return
+        case .weightChunk(let c):
+            if inFlight?.version == c.policyVersion { inFlight!.bytes += header.frameLength }
+            event = assembler.receive(c)
+        case .message(.weightChunk(let c)):
+            if inFlight?.version == c.policyVersion { inFlight!.bytes += header.frameLength }
+            event = assembler.receive(c)
+        case .message(let other):
+            log("\(name): ignored a \(other.kind.name) on the weights socket")
+            return
+        }
+        switch event {
+        case .checksumFailed(let v): log("\(name): weights version \(v) failed the SHA-256 check; waiting for a rebroadcast")
+        case .rejected(let e): log("\(name): weight chunk refused: \(e)")
+        case .completed(let v):
+            if let f = inFlight, f.version == v {
+                let ms = Double(DispatchTime.now().uptimeNanoseconds - f.start) / 1e6
+                log("\(name): weights version \(v) verified: "
+                    + String(format: "%.1f KB on the wire in %.1f ms", Double(f.bytes) / 1e3, ms))
+            }
+            inFlight = nil
+            completed?(v)
+        default: break
+        }
+    }
+
     /// Closes the socket and joins the thread.
-    func close() {
+    public func close() {
         socket.close()
         done.wait()
     }

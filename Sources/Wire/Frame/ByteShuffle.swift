@@ -43,6 +43,26 @@ public enum ByteShuffle {
         }
     }
 
+    /// Reverses `shuffle` into `destination`, which must hold `input.count` bytes.
+    public static func unshuffle(_ input: UnsafeRawBufferPointer, width: Int,
+        into destination: UnsafeMutableRawPointer) {
+        let n = input.count
+        guard n > 0 else { return }
+        guard width > 1, n >= width else { destination.copyMemory(from: input.baseAddress!, byteCount: n); return }
+        let count = n / width
+        let src = input.bindMemory(to: UInt8.self)
+        let out = destination.assumingMemoryBound(to: UInt8.self)
+        for plane in 0..<width {
+            let from = src.baseAddress! + plane * count
+            var d = plane
+            for i in 0..<count {
+                out[d] = from[i]
+                d += width
+            }
+        }
+        for i in (count * width)..<n { out[i] = src[i] }
+    }
+
     public static func shuffle(_ input: [UInt8], width: Int) -> [UInt8] {
         input.withUnsafeBytes { shuffle($0, width: width) }
     }

@@ -17,6 +17,14 @@ extension WeightAnnouncement {
         guard w.sha256.count == 32 else {
             throw .invariant("weight_announcement.sha256", "has \(w.sha256.count) bytes, expected 32")
         }
+        guard w.baseVersion == 0 ? w.baseSha256.isEmpty : w.baseSha256.count == 32 else {
+            throw .invariant("weight_announcement.base_sha256", "has \(w.baseSha256.count) bytes with base version "
+                             + "\(w.baseVersion); expected 32 for a delta and none for a full copy")
+        }
+        guard w.baseVersion < w.policyVersion || w.baseVersion == 0 else {
+            throw .invariant("weight_announcement.base_version",
+                "\(w.baseVersion) is not older than version \(w.policyVersion)")
+        }
         var layout: [TensorSpan] = []
         for (i, s) in w.layout.enumerated() {
             var elements: UInt64 = 1
@@ -33,7 +41,7 @@ extension WeightAnnouncement {
         }
         self.init(policyVersion: w.policyVersion, dtype: dtype, elementCount: Int(w.elementCount),
                   chunkCount: Int(w.chunkCount), chunkElements: Int(w.chunkElements), sha256: [UInt8](w.sha256),
-                  layout: layout)
+                  layout: layout, baseVersion: w.baseVersion, baseSHA256: [UInt8](w.baseSha256))
     }
 
     var wire: Rpp_V1_WeightAnnouncement {
@@ -41,6 +49,7 @@ extension WeightAnnouncement {
         w.policyVersion = policyVersion; w.dtype = dtype.wire; w.elementCount = UInt64(elementCount)
         w.chunkCount = UInt32(clamping: chunkCount); w.chunkElements = UInt64(chunkElements)
         w.sha256 = Data(sha256)
+        w.baseVersion = baseVersion; w.baseSha256 = Data(baseSHA256)
         w.layout = layout.map { s in
             var t = Rpp_V1_TensorSpan()
             t.name = s.name; t.shape = s.shape.map { Int64($0) }; t.offset = UInt64(s.offset)
@@ -64,13 +73,13 @@ extension WeightChunk {
             throw .invariant("weight_chunk.offset", "is \(w.offset), beyond any buffer")
         }
         self.init(policyVersion: w.policyVersion, index: Int(w.index), count: Int(w.count), offset: Int(w.offset),
-                  data: data)
+                  data: data, baseVersion: w.baseVersion)
     }
 
     var wire: Rpp_V1_WeightChunk {
         var w = Rpp_V1_WeightChunk()
         w.policyVersion = policyVersion; w.index = UInt32(clamping: index); w.count = UInt32(clamping: count)
-        w.offset = UInt64(offset); w.data = data.wire
+        w.offset = UInt64(offset); w.data = data.wire; w.baseVersion = baseVersion
         return w
     }
 }

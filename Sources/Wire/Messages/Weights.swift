@@ -19,12 +19,20 @@ public struct WeightAnnouncement: Sendable, Equatable {
     /// SHA-256 of the whole little-endian buffer; a worker checks it before it samples.
     public var sha256: [UInt8]
     public var layout: [TensorSpan]
+    /// 0 for a full copy; otherwise the chunks carry the XOR of this version's bytes with those of this version.
+    public var baseVersion: UInt64
+    /// SHA-256 of the base version's buffer (empty for a full copy).
+    public var baseSHA256: [UInt8]
 
     public init(policyVersion: UInt64, dtype: DType, elementCount: Int, chunkCount: Int, chunkElements: Int,
-                sha256: [UInt8], layout: [TensorSpan]) {
+                sha256: [UInt8], layout: [TensorSpan], baseVersion: UInt64 = 0, baseSHA256: [UInt8] = []) {
         self.policyVersion = policyVersion; self.dtype = dtype; self.elementCount = elementCount
         self.chunkCount = chunkCount; self.chunkElements = chunkElements; self.sha256 = sha256; self.layout = layout
+        self.baseVersion = baseVersion; self.baseSHA256 = baseSHA256
     }
+
+    /// True when the chunks carry an XOR delta against `baseVersion`.
+    public var isDelta: Bool { baseVersion != 0 }
 }
 
 /// A 1-D slice of the flat parameter buffer of one policy version.
@@ -35,9 +43,12 @@ public struct WeightChunk: Sendable, Equatable {
     /// First element of this chunk in the flat buffer.
     public var offset: Int
     public var data: DenseTensor
+    /// The announcement's base version: 0 when `data` is the buffer itself, else an XOR delta against it.
+    public var baseVersion: UInt64
 
-    public init(policyVersion: UInt64, index: Int, count: Int, offset: Int, data: DenseTensor) {
+    public init(policyVersion: UInt64, index: Int, count: Int, offset: Int, data: DenseTensor,
+                baseVersion: UInt64 = 0) {
         self.policyVersion = policyVersion; self.index = index; self.count = count; self.offset = offset
-        self.data = data
+        self.data = data; self.baseVersion = baseVersion
     }
 }

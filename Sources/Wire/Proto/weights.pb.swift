@@ -51,6 +51,7 @@ public nonisolated struct Rpp_V1_WeightAnnouncement: Sendable {
 
   public var policyVersion: UInt64 = 0
 
+  /// The precision of the broadcast: FLOAT32, or BFLOAT16 (half the bytes) when the workers compute in bf16.
   public var dtype: Rpp_V1_DType = .unspecified
 
   /// Elements in the flat buffer.
@@ -64,6 +65,13 @@ public nonisolated struct Rpp_V1_WeightAnnouncement: Sendable {
   public var sha256: Data = Data()
 
   public var layout: [Rpp_V1_TensorSpan] = []
+
+  /// 0: the chunks carry the buffer itself. Otherwise the chunks carry the XOR of this version's bytes with
+  /// those of version base_version, whose SHA-256 is base_sha256; a worker that does not hold exactly that
+  /// version ignores the delta and waits for a full copy.
+  public var baseVersion: UInt64 = 0
+
+  public var baseSha256: Data = Data()
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -84,7 +92,7 @@ public nonisolated struct Rpp_V1_WeightChunk: Sendable {
   /// First element of this chunk in the flat buffer.
   public var offset: UInt64 = 0
 
-  /// A 1-D slice of the flat buffer.
+  /// A 1-D slice of the flat buffer (or of the XOR delta, see base_version).
   public var data: Rpp_V1_Tensor {
     get {_data ?? Rpp_V1_Tensor()}
     set {_data = newValue}
@@ -93,6 +101,9 @@ public nonisolated struct Rpp_V1_WeightChunk: Sendable {
   public var hasData: Bool {self._data != nil}
   /// Clears the value of `data`. Subsequent reads from it will return its default value.
   public mutating func clearData() {self._data = nil}
+
+  /// The announcement's base_version: 0 for a full copy.
+  public var baseVersion: UInt64 = 0
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -147,7 +158,7 @@ nonisolated extension Rpp_V1_TensorSpan: SwiftProtobuf.Message, SwiftProtobuf._M
 
 nonisolated extension Rpp_V1_WeightAnnouncement: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".WeightAnnouncement"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}policy_version\0\u{1}dtype\0\u{3}element_count\0\u{3}chunk_count\0\u{3}chunk_elements\0\u{1}sha256\0\u{1}layout\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}policy_version\0\u{1}dtype\0\u{3}element_count\0\u{3}chunk_count\0\u{3}chunk_elements\0\u{1}sha256\0\u{1}layout\0\u{3}base_version\0\u{3}base_sha256\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -162,6 +173,8 @@ nonisolated extension Rpp_V1_WeightAnnouncement: SwiftProtobuf.Message, SwiftPro
       case 5: try { try decoder.decodeSingularUInt64Field(value: &self.chunkElements) }()
       case 6: try { try decoder.decodeSingularBytesField(value: &self.sha256) }()
       case 7: try { try decoder.decodeRepeatedMessageField(value: &self.layout) }()
+      case 8: try { try decoder.decodeSingularUInt64Field(value: &self.baseVersion) }()
+      case 9: try { try decoder.decodeSingularBytesField(value: &self.baseSha256) }()
       default: break
       }
     }
@@ -189,6 +202,12 @@ nonisolated extension Rpp_V1_WeightAnnouncement: SwiftProtobuf.Message, SwiftPro
     if !self.layout.isEmpty {
       try visitor.visitRepeatedMessageField(value: self.layout, fieldNumber: 7)
     }
+    if self.baseVersion != 0 {
+      try visitor.visitSingularUInt64Field(value: self.baseVersion, fieldNumber: 8)
+    }
+    if !self.baseSha256.isEmpty {
+      try visitor.visitSingularBytesField(value: self.baseSha256, fieldNumber: 9)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -200,6 +219,8 @@ nonisolated extension Rpp_V1_WeightAnnouncement: SwiftProtobuf.Message, SwiftPro
     if lhs.chunkElements != rhs.chunkElements {return false}
     if lhs.sha256 != rhs.sha256 {return false}
     if lhs.layout != rhs.layout {return false}
+    if lhs.baseVersion != rhs.baseVersion {return false}
+    if lhs.baseSha256 != rhs.baseSha256 {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -207,7 +228,7 @@ nonisolated extension Rpp_V1_WeightAnnouncement: SwiftProtobuf.Message, SwiftPro
 
 nonisolated extension Rpp_V1_WeightChunk: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".WeightChunk"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}policy_version\0\u{1}index\0\u{1}count\0\u{1}offset\0\u{1}data\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}policy_version\0\u{1}index\0\u{1}count\0\u{1}offset\0\u{1}data\0\u{3}base_version\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -220,6 +241,7 @@ nonisolated extension Rpp_V1_WeightChunk: SwiftProtobuf.Message, SwiftProtobuf._
       case 3: try { try decoder.decodeSingularUInt32Field(value: &self.count) }()
       case 4: try { try decoder.decodeSingularUInt64Field(value: &self.offset) }()
       case 5: try { try decoder.decodeSingularMessageField(value: &self._data) }()
+      case 6: try { try decoder.decodeSingularUInt64Field(value: &self.baseVersion) }()
       default: break
       }
     }
@@ -245,6 +267,9 @@ nonisolated extension Rpp_V1_WeightChunk: SwiftProtobuf.Message, SwiftProtobuf._
     try { if let v = self._data {
       try visitor.visitSingularMessageField(value: v, fieldNumber: 5)
     } }()
+    if self.baseVersion != 0 {
+      try visitor.visitSingularUInt64Field(value: self.baseVersion, fieldNumber: 6)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -254,6 +279,7 @@ nonisolated extension Rpp_V1_WeightChunk: SwiftProtobuf.Message, SwiftProtobuf._
     if lhs.count != rhs.count {return false}
     if lhs.offset != rhs.offset {return false}
     if lhs._data != rhs._data {return false}
+    if lhs.baseVersion != rhs.baseVersion {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

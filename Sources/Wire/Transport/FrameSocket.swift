@@ -1,3 +1,6 @@
+import CSupport
+import Foundation
+
 /// A nanomsg socket that sends and receives rpp frames, with async calls that run on the socket's own
 /// threads (one for sending, one for receiving) and synchronous calls for code that owns a thread.
 ///
@@ -105,5 +108,87 @@ public final class FrameSocket: Sendable {
         socket.close()
         sender.stop()
         receiver.stop()
+    }
+}
+
+/// A received frame's message: decoded, or for a weight chunk a view whose tensor bytes are still in the receive
+/// buffer (valid only inside the receiving closure).
+public enum ReceivedMessage {
+    case message(WireMessage)
+    case weightChunk(WeightChunkView)
+}
+
+extension FrameSocket {
+    /// Sends one weight chunk whose elements are `data` (`count` elements of `dtype`), handing the bytes to nanomsg
+    /// in place (no copy here) unless this socket's codec encrypts or would compress them; `compression` overrides
+    /// the codec's choice for this chunk. Returns the frame's size in bytes.
+    @discardableResult
+    public func sendWeightChunk(policyVersion: UInt64, index: Int, count: Int, offset: Int, dtype: DType,
+                                baseVersion: UInt64 = 0, data: UnsafeRawBufferPointer, compression: Compression? = nil,
+                                timeout: Duration? = nil, cancel: CancelFlag? = nil) throws(TransportError) -> Int {
+        var codec = self.codec
+        if let compression { codec.compression = compression }
+        precondition(data.count == count * dtype.size, "\(data.count) bytes for \(count) elements of \(dtype)")
+        let prefix = WeightChunkView.payloadPrefix(policyVersion: policyVersion, index: index, count: count,
+                                                   offset: offset, baseVersion: baseVersion, dtype: dtype,
+                                                   dataBytes: data.count)
+        let socket = self.socket
+        if codec.key == nil, codec.sendsInPlace(tail: data, rawBytes: prefix.count + data.count) {
+            // One pass: the tensor bytes are copied into nanomsg's buffer and checksummed on the way.
+            var header = FrameHeader(version: FrameHeader.currentVersion, kind: .weightChunk, flags: [],
+                                     payloadLength: UInt32(prefix.count + data.count),
+                                     rawLength: UInt32(prefix.count + data.count), checksum: 0)
+            let total = header.frameLength
+            try socket.send(count: total, timeout: timeout, cancel: cancel) { out in
+                let head = UnsafeMutableRawBufferPointer(rebasing: out[0..<FrameHeader.size])
+                header.write(to: head)
+                let p = UnsafeMutableRawBufferPointer(
+                    rebasing: out[FrameHeader.size..<(FrameHeader.size + prefix.count)])
+                prefix.withUnsafeBytes { p.copyMemory(from: $0) }
+                var crc = FrameCodec.checksum(prefix: UnsafeRawBufferPointer(head), payload: UnsafeRawBufferPointer(p))
+                if data.count > 0 {
+                    crc = rpp_crc32c_copy(crc, out.baseAddress! + FrameHeader.size + prefix.count, data.baseAddress!,
+                                          data.count)
+                }
+                header.checksum = crc
+                header.write(to: head)
+            }
+            return total
+        }
+        let sent: Result<Int, TransportError>? = codec.withGatheredFrame(kind: .weightChunk, prefix: prefix,
+                                                                         tail: data) { parts in
+            Result { () throws(TransportError) -> Int in
+                try socket.send(parts: parts, timeout: timeout, cancel: cancel)
+                return parts.reduce(0) { $0 + $1.count }
+            }
+        }
+        if let sent { return try sent.get() }
+        let chunk = WeightChunk(policyVersion: policyVersion, index: index, count: count, offset: offset,
+                                data: DenseTensor(dtype: dtype, shape: [count], bytes: Data(data)),
+                                baseVersion: baseVersion)
+        let frame = codec.seal(.weightChunk(chunk))
+        try socket.send(frame, timeout: timeout, cancel: cancel)
+        return frame.count
+    }
+
+    /// Receives one frame and hands its message to `body`: weight chunks as views into the receive buffer (no copy
+    /// of their tensor bytes before `body` copies them where they belong; for unsigned frames the checksum is
+    /// checked during that copy, whose result says whether it matched), every other kind decoded.
+    public func receiveViewSync<R>(timeout: Duration? = nil, cancel: CancelFlag? = nil,
+                                   _ body: (FrameHeader, ReceivedMessage) throws -> R) throws -> R {
+        let codec = self.receiveCodec, replay = self.replay
+        return try socket.receive(timeout: timeout, cancel: cancel) { bytes in
+            if let (header, view) = try codec.openWeightChunkInPlace(bytes) {
+                return try body(header, .weightChunk(view))
+            }
+            var outcome: Result<R, any Error>?
+            try codec.open(bytes, replay: replay) { (header, payload) throws(FrameError) in
+                let message: ReceivedMessage = header.kind == .weightChunk
+                    ? .weightChunk(try WeightChunkView(payload: payload))
+                    : .message(try WireMessage.decode(kind: header.kind, payload: payload))
+                outcome = Result { try body(header, message) }
+            }
+            return try outcome!.get()
+        }
     }
 }

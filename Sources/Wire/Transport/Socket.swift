@@ -48,11 +48,15 @@ public final class Socket: @unchecked Sendable {
     private let state = Mutex<(closed: Bool, inFlight: Int, released: Bool)>((false, 0, false))
     /// How long one blocking nanomsg call may wait before deadlines and cancellation are checked.
     static let pollSlice: Int32 = 50
+    /// A REQ socket's request in flight (see Socket+Request.swift), under `requestLock`.
+    private var requestState = RequestState()
+    private let requestLock = NSLock()
 
     /// Opens a socket. `maxMessageBytes` caps what a peer can make this process receive.
     public init(_ pattern: SocketPattern, maxMessageBytes: Int = FrameLimits().maxPayloadBytes + 4096) throws(TransportError) {
         self.pattern = pattern
-        let fd = nn_socket(rpp_nn_af_sp, pattern.protocolNumber)
+        // REQ is opened raw: this type matches replies to requests itself (Socket+Request.swift).
+        let fd = nn_socket(pattern == .req ? rpp_nn_af_sp_raw : rpp_nn_af_sp, pattern.protocolNumber)
         guard fd >= 0 else { throw .last("open \(pattern.rawValue) socket") }
         self.fd = fd
         try setOption(rpp_nn_sol_socket, rpp_nn_rcvtimeo, Self.pollSlice, "receive timeout")
@@ -75,14 +79,30 @@ public final class Socket: @unchecked Sendable {
         }
     }
 
+    /// Bytes the operating system buffers for each connection's outgoing data (SO_SNDBUF for tcp and ipc; Linux
+    /// caps it at net.core.wmem_max). A larger buffer lets a large message leave at once, so a BUS or PUB socket
+    /// drops fewer messages for a peer whose connection is still busy.
+    public func setSendBuffer(bytes: Int) throws(TransportError) {
+        try setOption(rpp_nn_sol_socket, rpp_nn_sndbuf, Int32(clamping: bytes), "send buffer")
+    }
+
+    /// Bytes the operating system buffers for each connection's incoming data (SO_RCVBUF for tcp and ipc).
+    public func setReceiveBuffer(bytes: Int) throws(TransportError) {
+        try setOption(rpp_nn_sol_socket, rpp_nn_rcvbuf, Int32(clamping: bytes), "receive buffer")
+    }
+
     /// Milliseconds a surveyor waits for answers to one survey.
     public func setSurveyDeadline(milliseconds: Int32) throws(TransportError) {
         try setOption(rpp_nn_surveyor, rpp_nn_surveyor_deadline, milliseconds, "survey deadline")
     }
 
-    /// How often a REQ socket re-sends an unanswered request (nanomsg's default is 60 s).
+    /// How often a REQ socket re-sends an unanswered request (default 60 s, as nanomsg's REQ).
     public func setRequestResendInterval(milliseconds: Int32) throws(TransportError) {
-        try setOption(rpp_nn_req, rpp_nn_req_resend_ivl, milliseconds, "request resend interval")
+        guard pattern == .req else {
+            throw TransportError(.wrongState, operation: "set request resend interval on \(pattern.rawValue) socket",
+                                 text: "only a REQ socket re-sends requests")
+        }
+        withRequest { $0.resendMillis = max(1, milliseconds) }
     }
 
     /// Listens on an address such as `tcp://127.0.0.1:5555`, `ipc:///tmp/x.ipc` or `inproc://name`.
@@ -112,7 +132,58 @@ public final class Socket: @unchecked Sendable {
         try result.get()
     }
 
+    /// Sends `parts` as one message; nanomsg gathers them into its message (one copy, as for any send).
+    public func send(parts: [UnsafeRawBufferPointer], timeout: Duration? = nil,
+                     cancel: CancelFlag? = nil) throws(TransportError) {
+        try sendGather(parts, timeout: timeout, cancel: cancel)
+    }
+
     private func sendGather(_ parts: [UnsafeRawBufferPointer], timeout: Duration?, cancel: CancelFlag?) throws(TransportError) {
+        if pattern == .req {
+            let (id, message) = newRequest(parts)
+            let result: Result<Void, TransportError> = message.withUnsafeBytes { m in
+                Result { () throws(TransportError) in try sendParts([m], requestID: id, timeout: timeout,
+                    cancel: cancel) }
+            }
+            return try result.get()
+        }
+        try sendParts(parts, timeout: timeout, cancel: cancel)
+    }
+
+    /// Sends one message of `count` bytes that `fill` writes straight into nanomsg's own buffer (`nn_allocmsg`), so
+    /// nothing copies it again before the transport does.
+    public func send(count: Int, timeout: Duration? = nil, cancel: CancelFlag? = nil,
+                     fill: (UnsafeMutableRawBufferPointer) -> Void) throws(TransportError) {
+        guard pattern != .req else {
+            let bytes = [UInt8](unsafeUninitializedCapacity: count) { b, n in
+                fill(UnsafeMutableRawBufferPointer(b)); n = count
+            }
+            return try send(bytes, timeout: timeout, cancel: cancel)
+        }
+        guard var message = nn_allocmsg(max(count, 1), 0) else { throw .last("allocate a message of \(count) bytes") }
+        fill(UnsafeMutableRawBufferPointer(start: message, count: count))
+        let deadline = timeout.map { ContinuousClock.now + $0 }
+        while true {
+            do { try enter("send", cancel) } catch { nn_freemsg(message); throw error }
+            let rc = withUnsafeMutablePointer(to: &message) { nn_send(fd, $0, rpp_nn_msg, 0) }
+            let e = rc < 0 ? nn_errno() : 0
+            leave()
+            if rc >= 0 { return }   // nanomsg owns and frees the message now
+            guard e == rpp_nn_etimedout || e == rpp_nn_eagain || e == rpp_nn_eintr else {
+                nn_freemsg(message)
+                throw closedOr(.from(e, "send on \(pattern.rawValue) socket"))
+            }
+            if let deadline, ContinuousClock.now >= deadline {
+                nn_freemsg(message)
+                throw TransportError(.timedOut, operation: "send on \(pattern.rawValue) socket", errno: e,
+                                     text: "no peer took the message within \(timeout!)")
+            }
+        }
+    }
+
+    /// Sends `parts` as one message; with `requestID` (raw REQ), that id is the message's SP header.
+    func sendParts(_ parts: [UnsafeRawBufferPointer], requestID: UInt32? = nil, timeout: Duration?,
+                   cancel: CancelFlag?) throws(TransportError) {
         // nanomsg wants at least one vector, even for an empty message.
         var iovecs = (parts.contains { $0.count > 0 } ? parts.filter { $0.count > 0 } : [parts[0]]).map {
             nn_iovec(iov_base: UnsafeMutableRawPointer(mutating: $0.baseAddress), iov_len: $0.count)
@@ -121,6 +192,8 @@ public final class Socket: @unchecked Sendable {
         while true {
             try enter("send", cancel)
             let rc = iovecs.withUnsafeMutableBufferPointer { iov -> Int32 in
+                if let requestID { return rpp_nn_send_with_request_id(fd, iov.baseAddress, Int32(iov.count),
+                    requestID, 0) }
                 var header = nn_msghdr(msg_iov: iov.baseAddress, msg_iovlen: Int32(iov.count), msg_control: nil,
                                        msg_controllen: 0)
                 return nn_sendmsg(fd, &header, 0)
@@ -148,6 +221,7 @@ public final class Socket: @unchecked Sendable {
     /// Receives one message and hands its bytes to `body` without copying them.
     public func receive<R>(timeout: Duration? = nil, cancel: CancelFlag? = nil,
                            _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R {
+        if pattern == .req { return try receiveReply(timeout: timeout, cancel: cancel, body) }
         let deadline = timeout.map { ContinuousClock.now + $0 }
         while true {
             try enter("receive", cancel)
@@ -187,7 +261,14 @@ public final class Socket: @unchecked Sendable {
 
     public var isClosed: Bool { state.withLock { $0.closed } }
 
-    private func enter(_ operation: String, _ cancel: CancelFlag?) throws(TransportError) {
+    /// Runs `body` on the REQ state under its lock.
+    func withRequest<R>(_ body: (inout RequestState) -> R) -> R {
+        requestLock.lock()
+        defer { requestLock.unlock() }
+        return body(&requestState)
+    }
+
+    func enter(_ operation: String, _ cancel: CancelFlag?) throws(TransportError) {
         let open = state.withLock { s -> Bool in
             guard !s.closed else { return false }
             s.inFlight += 1
@@ -202,7 +283,7 @@ public final class Socket: @unchecked Sendable {
         }
     }
 
-    private func leave() {
+    func leave() {
         let release = state.withLock { s -> Bool in
             s.inFlight -= 1
             guard s.closed, s.inFlight == 0, !s.released else { return false }
@@ -212,7 +293,7 @@ public final class Socket: @unchecked Sendable {
         if release { _ = nn_close(fd) }
     }
 
-    private func closedOr(_ error: TransportError) -> TransportError {
+    func closedOr(_ error: TransportError) -> TransportError {
         isClosed ? TransportError(.closed, operation: error.operation, errno: error.errno, text: "the socket is closed") : error
     }
 }

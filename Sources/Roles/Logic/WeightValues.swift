@@ -1,0 +1,120 @@
+// WeightValues: a flat parameter buffer in the precision it travels in (float32, or bfloat16 when the rollout
+// workers compute in bf16), with byte access for hashing, sending and receiving in place.
+
+import Wire
+
+/// The precision weights are broadcast in.
+public enum WeightPrecision: String, Sendable, CaseIterable {
+    /// float32: the learner's master weights as they are.
+    case fp32
+    /// bfloat16 (round to nearest even): half the bytes, for workers that compute in bf16.
+    case bf16
+
+    /// The element type on the wire.
+    public var dtype: DType { self == .fp32 ? .float32 : .bfloat16 }
+
+    /// The precision of a wire element type, or nil for a type weights never travel in.
+    public init?(dtype: DType) {
+        switch dtype {
+        case .float32: self = .fp32
+        case .bfloat16: self = .bf16
+        default: return nil
+        }
+    }
+}
+
+/// A flat parameter buffer: float32 values or bfloat16 bits.
+public enum WeightValues: Sendable, Equatable {
+    case fp32([Float])
+    case bf16([UInt16])
+
+    /// `count` zeros in `precision`.
+    public init(zeros count: Int, precision: WeightPrecision) {
+        switch precision {
+        case .fp32: self = .fp32([Float](repeating: 0, count: count))
+        case .bf16: self = .bf16([UInt16](repeating: 0, count: count))
+        }
+    }
+
+    /// `values` in `precision` (bfloat16: rounded to nearest even).
+    public init(_ values: [Float], precision: WeightPrecision) {
+        switch precision {
+        case .fp32: self = .fp32(values)
+        case .bf16: self = .bf16(BFloat16.narrow(values))
+        }
+    }
+
+    public var precision: WeightPrecision {
+        switch self {
+        case .fp32: .fp32
+        case .bf16: .bf16
+        }
+    }
+
+    /// Elements.
+    public var count: Int {
+        switch self {
+        case .fp32(let v): v.count
+        case .bf16(let v): v.count
+        }
+    }
+
+    /// Bytes per element.
+    public var elementBytes: Int { precision.dtype.size }
+
+    /// The little-endian bytes.
+    public func withUnsafeBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        switch self {
+        case .fp32(let v): try v.withUnsafeBytes(body)
+        case .bf16(let v): try v.withUnsafeBytes(body)
+        }
+    }
+
+    /// The bytes, writable in place (the array is taken out of the enum first, so writing never copies it).
+    public mutating func withUnsafeMutableBytes<R>(_ body: (UnsafeMutableRawBufferPointer) throws -> R) rethrows -> R {
+        switch self {
+        case .fp32(var v):
+            self = .fp32([])
+            defer { self = .fp32(v) }
+            return try v.withUnsafeMutableBytes(body)
+        case .bf16(var v):
+            self = .bf16([])
+            defer { self = .bf16(v) }
+            return try v.withUnsafeMutableBytes(body)
+        }
+    }
+
+    /// The values as float32 (bfloat16 widened exactly).
+    public var floats: [Float] {
+        switch self {
+        case .fp32(let v): v
+        case .bf16(let v): BFloat16.widen(v)
+        }
+    }
+
+    /// Writes the values as float32 (bfloat16 widened exactly) to `destination`, which holds at least `count`.
+    public func copyFloats(into destination: UnsafeMutableBufferPointer<Float>) {
+        precondition(destination.count >= count, "destination holds \(destination.count) of \(count) values")
+        switch self {
+        case .fp32(let v):
+            v.withUnsafeBufferPointer { s in
+                if let b = s.baseAddress { destination.baseAddress!.update(from: b, count: s.count) }
+            }
+        case .bf16(let v): v.withUnsafeBufferPointer { BFloat16.widen($0, into: destination) }
+        }
+    }
+}
+
+/// XOR of equal-length byte ranges: `destination[i] ^= other[i]`, eight bytes at a time.
+func xorBytes(_ destination: UnsafeMutableRawBufferPointer, with other: UnsafeRawBufferPointer) {
+    precondition(destination.count == other.count, "XOR of \(destination.count) and \(other.count) bytes")
+    let n = destination.count, words = n / 8
+    guard n > 0 else { return }
+    let d = destination.baseAddress!, o = other.baseAddress!
+    for i in 0..<words {
+        let x = d.loadUnaligned(fromByteOffset: i * 8, as: UInt64.self) ^ o.loadUnaligned(fromByteOffset: i * 8,
+            as: UInt64.self)
+        d.storeBytes(of: x, toByteOffset: i * 8, as: UInt64.self)
+    }
+    for i in (words * 8)..<n { destination[i] ^= other[i] }
+}

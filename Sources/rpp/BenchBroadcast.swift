@@ -1,0 +1,181 @@
+// `rpp bench broadcast`: one policy version after another from a learner-side WeightBroadcaster to rollout-worker
+// WeightReceivers in processes of their own (this binary, run with --receive), over loopback; the time from the
+// publish call (bf16 rounding and SHA-256 included) to the moment the last worker has the version verified.
+import ArgumentParser
+import Foundation
+import Roles
+import Synchronization
+import Wire
+
+struct BenchBroadcast: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "broadcast",
+        abstract: "Seconds for a policy version to reach every worker (processes on loopback), fp32 or bf16.",
+        discussion: "Each version is the previous one after a small step. A worker that has not verified a version "
+            + "within the learner's re-send interval gets it again, as a worker asking with old weights would.")
+
+    @Option(help: "Parameters per version (SmolLM2-135M: 134515008).") var params: Int = 134_515_008
+    @Option(help: "Worker processes.") var workers: Int = 4
+    @Option(help: "Versions to send, one after another.") var versions: Int = 5
+    @Option(help: "Broadcast precision: fp32 or bf16.") var precision: String = "fp32"
+    @Option(help: "Transport: ipc or tcp.") var transport: String = "ipc"
+    @Option(help: "Elements per chunk.") var chunkElements: Int = WeightPublisher.defaultChunkElements
+    @Option(help: "Pacing of the broadcast in MB/s (0: unpaced).") var pacing: Double = 1500
+    @Flag(help: "Send versions after the first as XOR deltas against the previous one.") var delta = false
+    @Option(help: .hidden) var receive: String?
+
+    func validate() throws {
+        try checkRange(params, 1...(1 << 30), "--params")
+        try checkRange(workers, 1...64, "--workers")
+        try checkRange(versions, 1...1000, "--versions")
+        try checkRange(chunkElements, 1024...(1 << 26), "--chunk-elements")
+        try checkRange(pacing, 0...100_000, "--pacing")
+        guard WeightPrecision(rawValue: precision) != nil else { throw ValidationError("--precision: fp32 or bf16") }
+        guard ["ipc", "tcp"].contains(transport) else { throw ValidationError("--transport: ipc or tcp") }
+    }
+
+    func run() throws {
+        Tuning.keepLargeAllocations()
+        if let receive { return try runWorker(address: receive) }
+        let prec = WeightPrecision(rawValue: precision)!
+        let address = transport == "tcp" ? "tcp://127.0.0.1:\(LoopbackPort.free())"
+            : "ipc://\(NSTemporaryDirectory())rpp-bench-broadcast-\(getpid()).ipc"
+        let cpu = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8))?.split(separator: "\n")
+            .first { $0.hasPrefix("model name") }.map { $0.split(separator: ":").last!.trimmingCharacters(in: .whitespaces) }
+        print("rpp bench broadcast  \(params) parameters, \(workers) worker processes, \(prec.rawValue)"
+              + (delta ? " + XOR delta" : "") + ", \(transport), chunks of \(chunkElements), pacing \(Int(pacing)) MB/s")
+        print("CPU: \(cpu ?? "unknown"), \(ProcessInfo.processInfo.activeProcessorCount) cores")
+        let broadcaster = try WeightBroadcaster(address: address, codec: FrameCodec(), precision: prec, delta: delta,
+                                                pacingBytesPerSecond: pacing * 1e6, log: { print($0) })
+        defer { broadcaster.close() }
+        let board = Scoreboard()
+        let children = try (0..<workers).map { try spawnWorker(index: $0, address: address, board: board) }
+        defer { for c in children where c.isRunning { c.terminate() } }
+        guard board.waitReady(workers, timeout: 30) else { throw ValidationError("workers did not start") }
+        Thread.sleep(forTimeInterval: 0.5)  // connections
+        var parameters = initial(params)
+        print("version  publish s  send s  all verified s  wire MB  re-sends  (per worker s)")
+        var times: [Double] = []
+        for v in 1...UInt64(versions) {
+            if v > 1 { step(&parameters, seed: v) }
+            let start = DispatchTime.now().uptimeNanoseconds
+            try broadcaster.publish(version: v, parameters: parameters, chunkElements: chunkElements)
+            let published = DispatchTime.now().uptimeNanoseconds
+            let stats = broadcaster.lastBroadcast
+            var resends = 0
+            let interval = max(0.5, 2 * (stats?.seconds ?? 0), Double(params * prec.dtype.size) / 250e6)
+            var deadline = Date(timeIntervalSinceNow: interval)
+            let giveUp = Date(timeIntervalSinceNow: 120)
+            while !board.all(workers, have: v) {
+                guard Date() < giveUp else { throw ValidationError("version \(v) did not reach every worker in 120 s") }
+                if Date() >= deadline {
+                    broadcaster.republish()
+                    resends += 1
+                    deadline = Date(timeIntervalSinceNow: interval)
+                }
+                board.wait(seconds: 0.01)
+            }
+            let each = board.times(of: v).map { Double($0 - start) / 1e9 }
+            let total = each.max() ?? 0
+            times.append(total)
+            print(String(format: "%7d  %9.3f  %6.3f  %14.3f  %7.1f  %8d  ", v, Double(published - start) / 1e9,
+                         stats?.seconds ?? 0, total, Double(stats?.wireBytes ?? 0) / 1e6, resends)
+                  + each.map { String(format: "%.3f", $0) }.joined(separator: " "))
+        }
+        let steady = times.count > 1 ? Array(times.dropFirst()) : times
+        print(String(format: "mean over versions %d-%d: %.3f s per version (%.0f MB of %@ to each worker)",
+                     steady.count == times.count ? 1 : 2, times.count, steady.reduce(0, +) / Double(steady.count),
+                     Double(params * prec.dtype.size) / 1e6, prec.rawValue))
+    }
+
+    /// Weights of a small model's scale.
+    func initial(_ n: Int) -> [Float] {
+        var s: UInt64 = 0x9E37_79B9_7F4A_7C15
+        return (0..<n).map { _ in
+            s = s &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return (Float(s >> 40) / Float(1 << 24) - 0.5) * 0.08
+        }
+    }
+
+    /// A small update of every parameter, as one optimiser step makes.
+    func step(_ p: inout [Float], seed: UInt64) {
+        var s = seed &* 0xD1B5_4A32_D192_ED03
+        for i in p.indices {
+            s = s &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            p[i] += (Float(s >> 40) / Float(1 << 24) - 0.5) * 2e-5
+        }
+    }
+
+    func spawnWorker(index: Int, address: String, board: Scoreboard) throws -> Process {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL
+        process.arguments = ["bench", "broadcast", "--receive", address]
+        let out = Pipe()
+        process.standardOutput = out
+        try process.run()
+        Thread {
+            var pending = Data()
+            while true {
+                let data = out.fileHandleForReading.availableData
+                if data.isEmpty { return }
+                pending.append(data)
+                while let nl = pending.firstIndex(of: 10) {
+                    let line = String(decoding: pending[pending.startIndex..<nl], as: UTF8.self)
+                    pending.removeSubrange(pending.startIndex...nl)
+                    board.take(worker: index, line: line)
+                }
+            }
+        }.start()
+        return process
+    }
+
+    /// A worker: prints "ready", then "verified VERSION NANOS" (monotonic clock) for every version it verifies.
+    func runWorker(address: String) throws {
+        let receiver = try WeightReceiver(address: address, codec: FrameCodec(), name: "bench-worker",
+                                          log: { FileHandle.standardError.write(Data(($0 + "\n").utf8)) })
+        receiver.completed = { v in
+            FileHandle.standardOutput.write(Data("verified \(v) \(DispatchTime.now().uptimeNanoseconds)\n".utf8))
+        }
+        receiver.start()
+        FileHandle.standardOutput.write(Data("ready\n".utf8))
+        // Until the benchmark ends (it closes our stdout pipe or terminates us).
+        while getppid() != 1 { Thread.sleep(forTimeInterval: 0.5) }
+        receiver.close()
+    }
+}
+
+/// What the worker processes reported.
+final class Scoreboard: @unchecked Sendable {
+    private let condition = NSCondition()
+    private var ready = Set<Int>()
+    private var verified: [UInt64: [Int: UInt64]] = [:]
+
+    func take(worker: Int, line: String) {
+        let words = line.split(separator: " ")
+        condition.withLock {
+            if line == "ready" { ready.insert(worker) }
+            if words.count == 3, words[0] == "verified", let v = UInt64(words[1]), let t = UInt64(words[2]) {
+                verified[v, default: [:]][worker] = t
+            }
+        }
+        condition.broadcast()
+    }
+
+    func waitReady(_ n: Int, timeout: Double) -> Bool {
+        let until = Date(timeIntervalSinceNow: timeout)
+        return condition.withLock {
+            while ready.count < n { if !condition.wait(until: until) { return false } }
+            return true
+        }
+    }
+
+    func all(_ n: Int, have v: UInt64) -> Bool { condition.withLock { (verified[v]?.count ?? 0) >= n } }
+
+    func times(of v: UInt64) -> [UInt64] {
+        condition.withLock { verified[v].map { byWorker in byWorker.keys.sorted().map { byWorker[$0]! } } ?? [] }
+    }
+
+    func wait(seconds: Double) {
+        condition.withLock { _ = condition.wait(until: Date(timeIntervalSinceNow: seconds)) }
+    }
+}
