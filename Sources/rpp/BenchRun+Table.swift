@@ -63,12 +63,12 @@ struct BenchRunResult {
 
     /// The comparison table, one row per algorithm.
     static func table(_ results: [BenchRunResult]) -> String {
-        let header = ["algorithm", "samples/s", "gen samples/s", "iteration s", "rollout s", "update s", "broadcast s",
+        let header = ["algorithm", "samples/s", "gen samples/s", "iteration s", "rollout s", "update s", "broadcast ms",
                       "learner peak MB"]
         var lines = [row(header)]
         for r in results {
             lines.append(row([r.estimator, f(r.samplesPerSecond, 0), f(r.rolloutSamplesPerSecond, 0), f(r.iterationSeconds, 3),
-                              f(r.rolloutSeconds, 3), f(r.updateSeconds, 3), f(r.broadcastSeconds, 3), f(r.learnerPeakMB, 0)]))
+                              f(r.rolloutSeconds, 3), f(r.updateSeconds, 3), f(r.broadcastSeconds * 1000, 2), f(r.learnerPeakMB, 0)]))
         }
         for r in results {
             guard let c = r.criticSeconds else { continue }
