@@ -46,8 +46,7 @@ extension Transformer {
     /// Refreshes the bf16 copy after the float32 parameters changed (loads, optimizer steps); a no-op in fp32.
     public func weightsChanged() {
         guard let low = lowWeights, holdsFloat32 else { return }
-        let n = layout.totalCount, src = params.pointer, dst = low.pointer
-        Parallel.ranges(n, minChunk: 1 << 16) { r in rpp_f32_to_bf16(src + r.lowerBound, dst + r.lowerBound, r.count) }
+        narrowInParallel(params.pointer, low.pointer, count: layout.totalCount)
         widenVectors()
     }
 
@@ -60,10 +59,7 @@ extension Transformer {
             params.pointer.update(from: values.baseAddress!, count: values.count)
             weightsChanged()
         } else if let low = lowWeights {
-            let src = values.baseAddress!, dst = low.pointer
-            Parallel.ranges(values.count, minChunk: 1 << 16) { r in
-                rpp_f32_to_bf16(src + r.lowerBound, dst + r.lowerBound, r.count)
-            }
+            narrowInParallel(values.baseAddress!, low.pointer, count: values.count)
             widenVectors()
         }
     }
@@ -83,6 +79,11 @@ extension Transformer {
                 rpp_bf16_to_f32(src + r.lowerBound, dst + r.lowerBound, r.count)
             }
         }
+    }
+
+    /// float32 -> bfloat16 of `count` values on every core.
+    private func narrowInParallel(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<UInt16>, count: Int) {
+        Parallel.ranges(count, minChunk: 1 << 16) { r in rpp_f32_to_bf16(src + r.lowerBound, dst + r.lowerBound, r.count) }
     }
 
     /// Copies the widened bf16 values of every tensor that is not a product's matrix into `vectorBuffer`.

@@ -8,10 +8,7 @@ import Model
 extension BenchMemory {
     /// The parent: one child per precision, then the table.
     func runInference(shape s: ModelBenchShape) throws {
-        let precisions = try precision.split(separator: ",").map { name -> ModelPrecision in
-            guard let p = ModelPrecision(rawValue: String(name)) else { throw ValidationError("unknown precision \(name) (fp32, bf16)") }
-            return p
-        }
+        let precisions = try precisionList(precision)
         let count = ParameterLayout(config: s.config).totalCount
         print(String(format: "shape %@: %d parameters (%.0f MiB in fp32, %.0f MiB in bf16); 16 rows x 32 new tokens; CPU %@",
                      s.name, count, Double(count) * 4 / 1_048_576, Double(count) * 2 / 1_048_576, ModelBench.cpuModelName()))
@@ -40,7 +37,7 @@ extension BenchMemory {
     /// The child: a model of the shape with random weights, switched to `precision` as a role does, samples
     /// once, then prints its resident memory.
     static func holdForInference(shape s: ModelBenchShape, precision name: String) throws {
-        guard let p = ModelPrecision(rawValue: name) else { throw ValidationError("unknown precision \(name)") }
+        guard let p = try precisionList(name).first else { throw ValidationError("no precision given") }
         let m = try Transformer(config: s.config)
         m.initializeWeights(seed: 1)
         m.usePrecision(p, keepFloat32: false)

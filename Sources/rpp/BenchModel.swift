@@ -31,17 +31,7 @@ struct BenchModel: ParsableCommand {
         try checkRange(microBatch, 1...1024, "--micro-batch")
         try checkRange(rlSteps, 1...1000, "--rl-steps")
         try checkRange(newTokens, 1...4096, "--new-tokens")
-        _ = try precisions()
-    }
-
-    /// The --precision list.
-    func precisions() throws -> [ModelPrecision] {
-        try precision.split(separator: ",").map { name in
-            guard let p = ModelPrecision(rawValue: String(name)) else {
-                throw ValidationError("unknown precision \(name) (fp32, bf16)")
-            }
-            return p
-        }
+        _ = try precisionList(precision)
     }
 
     func run() throws {
@@ -56,7 +46,7 @@ struct BenchModel: ParsableCommand {
         guard steps > 0 else { throw ValidationError("steps must be positive") }
         let peak = ModelBench.sgemmGFLOPS()
         if !json { print(String(format: "sgemm: %.1f GFLOPS (%d cores, 1024x1024x1024, OpenBLAS core %@)", peak, Parallel.workers, OpenBLASTuning.coreName)) }
-        let list = try precisions()
+        let list = try precisionList(precision)
         if !json && list.contains(.bf16) { print("bf16 products: \(ModelPrecision.bf16.kernelDescription)") }
         for s in benches {
             for p in list {
@@ -109,5 +99,15 @@ struct BenchModel: ParsableCommand {
                      r.decodeTokensPerSecond, rows, newTokens, r.decodeSeconds))
         print(String(format: "  prefill %7.0f tokens/s  (response log-probs, %d rows per pass; %d tokens in %.1f s)",
                      r.prefillTokensPerSecond, microBatch, r.prefillTokens, r.prefillSeconds))
+    }
+}
+
+/// A comma-separated --precision list (fp32, bf16).
+func precisionList(_ text: String) throws -> [ModelPrecision] {
+    try text.split(separator: ",").map { name in
+        guard let p = ModelPrecision(rawValue: String(name)) else {
+            throw ValidationError("unknown precision \(name) (fp32, bf16)")
+        }
+        return p
     }
 }

@@ -17,6 +17,18 @@ final class WeightPrecisionTests: XCTestCase {
         return p.map { $0 + Float.random(in: -1e-4...1e-4, using: &rng) }
     }
 
+    func testPublishingStraightFromABufferEqualsPublishingAnArray() throws {
+        let p = params(1000, seed: 3)
+        for precision in [WeightPrecision.fp32, .bf16] {
+            let fromArray = try WeightPublisher.publish(version: 2, parameters: p, chunkElements: 300, precision: precision)
+            let fromBuffer = try p.withUnsafeBufferPointer { (b) throws(RolesError) in
+                try WeightPublisher.publish(version: 2, copying: b, chunkElements: 300, precision: precision)
+            }
+            XCTAssertEqual(fromBuffer.announcement, fromArray.announcement, "\(precision)")
+            XCTAssertEqual(fromBuffer.values, fromArray.values, "\(precision)")
+        }
+    }
+
     func testBFloat16PublicationCarriesTheBitsAndTheirDigest() throws {
         let p = params(1000, seed: 1)
         let pub = try WeightPublisher.publish(version: 2, parameters: p, chunkElements: 300, precision: .bf16)

@@ -146,7 +146,8 @@ public final class Learner: @unchecked Sendable {
         hub.setPolicyVersion(version)
         hub.setBroadcastTime(seconds: broadcaster.lastBroadcast?.seconds ?? 0,
                              bytes: model.parameterCount * settings.weightPrecision.dtype.size)
-        let p = try broadcaster.publish(version: version, parameters: model.params.toArray(), layout: layout,
+        let parameters = UnsafeBufferPointer(start: model.params.pointer, count: model.parameterCount)
+        let p = try broadcaster.publish(version: version, copying: parameters, layout: layout,
                                         chunkElements: settings.chunkElements)
         return p.announcement.sha256
     }

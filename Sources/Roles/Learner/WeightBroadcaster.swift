@@ -65,15 +65,32 @@ public final class WeightBroadcaster: @unchecked Sendable {
     @discardableResult
     public func publish(version: UInt64, parameters: [Float], layout: [TensorSpan] = [],
                         chunkElements: Int = WeightPublisher.defaultChunkElements) throws(RolesError) -> WeightPublication {
-        let previous = delta ? lock.withLock({ latest }) : nil
-        let base = previous.flatMap { p in
-            p.announcement.elementCount == parameters.count && p.announcement.chunkElements == chunkElements
-                && p.announcement.dtype == precision.dtype && p.announcement.policyVersion < version ? p : nil
-        }
         let p = try WeightPublisher.publish(version: version, parameters: parameters, layout: layout,
-                                            chunkElements: chunkElements, precision: precision, base: base)
+                                            chunkElements: chunkElements, precision: precision,
+                                            base: deltaBase(version: version, count: parameters.count, chunkElements: chunkElements))
         publish(p)
         return p
+    }
+
+    /// `publish(version:parameters:...)` straight from a parameter buffer (the learner's own: copied, or rounded to
+    /// bf16, once).
+    @discardableResult
+    public func publish(version: UInt64, copying parameters: UnsafeBufferPointer<Float>, layout: [TensorSpan] = [],
+                        chunkElements: Int = WeightPublisher.defaultChunkElements) throws(RolesError) -> WeightPublication {
+        let p = try WeightPublisher.publish(version: version, copying: parameters, layout: layout,
+                                            chunkElements: chunkElements, precision: precision,
+                                            base: deltaBase(version: version, count: parameters.count, chunkElements: chunkElements))
+        publish(p)
+        return p
+    }
+
+    /// The previous publication when deltas are on and it has the same shape and precision.
+    private func deltaBase(version: UInt64, count: Int, chunkElements: Int) -> WeightPublication? {
+        let previous = delta ? lock.withLock({ latest }) : nil
+        return previous.flatMap { p in
+            p.announcement.elementCount == count && p.announcement.chunkElements == chunkElements
+                && p.announcement.dtype == precision.dtype && p.announcement.policyVersion < version ? p : nil
+        }
     }
 
     /// Publishes `publication` as the latest version and waits until its frames are sent.

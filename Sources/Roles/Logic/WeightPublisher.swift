@@ -84,17 +84,32 @@ public enum WeightPublisher {
     public static func publish(version: UInt64, parameters: [Float], layout: [TensorSpan] = [],
                                chunkElements: Int = defaultChunkElements, precision: WeightPrecision = .fp32,
                                base: WeightPublication? = nil) throws(RolesError) -> WeightPublication {
+        try publish(version: version, values: WeightValues(parameters, precision: precision), layout: layout,
+                    chunkElements: chunkElements, base: base)
+    }
+
+    /// `publish(version:parameters:...)` of a parameter buffer, copied (or rounded to bf16) once.
+    public static func publish(version: UInt64, copying parameters: UnsafeBufferPointer<Float>,
+                               layout: [TensorSpan] = [], chunkElements: Int = defaultChunkElements,
+                               precision: WeightPrecision = .fp32,
+                               base: WeightPublication? = nil) throws(RolesError) -> WeightPublication {
+        try publish(version: version, values: WeightValues(copying: parameters, precision: precision), layout: layout,
+                    chunkElements: chunkElements, base: base)
+    }
+
+    private static func publish(version: UInt64, values: WeightValues, layout: [TensorSpan], chunkElements: Int,
+                                base: WeightPublication?) throws(RolesError) -> WeightPublication {
+        let count = values.count, precision = values.precision
         guard chunkElements >= 1 else { throw RolesError(.invalidConfig, "chunk size is \(chunkElements) floats; it must be at least 1") }
-        guard !parameters.isEmpty else { throw RolesError(.invalidWeights, "policy version \(version) has no parameters") }
+        guard count > 0 else { throw RolesError(.invalidWeights, "policy version \(version) has no parameters") }
         for span in layout {
             let n = span.shape.reduce(1, *)
-            guard span.offset >= 0, n >= 0, span.offset + n <= parameters.count else {
-                throw RolesError(.invalidWeights, "tensor \(span.name) (\(n) floats at \(span.offset)) lies outside the \(parameters.count) parameters")
+            guard span.offset >= 0, n >= 0, span.offset + n <= count else {
+                throw RolesError(.invalidWeights, "tensor \(span.name) (\(n) floats at \(span.offset)) lies outside the \(count) parameters")
             }
         }
-        let values = WeightValues(parameters, precision: precision)
-        let chunkCount = (parameters.count + chunkElements - 1) / chunkElements
-        var a = WeightAnnouncement(policyVersion: version, dtype: precision.dtype, elementCount: parameters.count,
+        let chunkCount = (count + chunkElements - 1) / chunkElements
+        var a = WeightAnnouncement(policyVersion: version, dtype: precision.dtype, elementCount: count,
                                    chunkCount: chunkCount, chunkElements: chunkElements,
                                    sha256: values.withUnsafeBytes { WeightDigest.sha256($0) }, layout: layout)
         guard let base else { return WeightPublication(announcement: a, values: values) }

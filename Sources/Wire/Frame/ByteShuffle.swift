@@ -25,21 +25,9 @@ public enum ByteShuffle {
 
     /// Reverses `shuffle`.
     public static func unshuffle(_ input: UnsafeRawBufferPointer, width: Int) -> [UInt8] {
-        let n = input.count
-        guard width > 1, n >= width else { return Array(input) }
-        let count = n / width
-        return [UInt8](unsafeUninitializedCapacity: n) { out, initialized in
-            let src = input.bindMemory(to: UInt8.self)
-            for plane in 0..<width {
-                let from = src.baseAddress! + plane * count
-                var d = plane
-                for i in 0..<count {
-                    out[d] = from[i]
-                    d += width
-                }
-            }
-            for i in (count * width)..<n { out[i] = src[i] }
-            initialized = n
+        [UInt8](unsafeUninitializedCapacity: input.count) { out, initialized in
+            if let base = out.baseAddress { unshuffle(input, width: width, into: base) }
+            initialized = input.count
         }
     }
 
