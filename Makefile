@@ -6,7 +6,7 @@ RELEASE := -c release -Xswiftc -enable-testing
 BIN := .build/release/rpp
 DEBIAN_PACKAGES := libnanomsg-dev libzstd-dev libopenblas-dev libdnnl-dev protobuf-compiler pkg-config
 
-.PHONY: deps build test test-cluster test-cluster-run run protos bench bench-run bench-peers model-fixtures template-fixtures fuzz \
+.PHONY: deps build lint format test test-cluster test-cluster-run run protos bench bench-run bench-peers model-fixtures template-fixtures fuzz \
   clean smollm2 test-real gguf-fixtures check-saved-checkpoint bench-trl compare-trl
 
 deps:
@@ -16,13 +16,24 @@ deps:
 	if [ -n "$$missing" ]; then \
 	  echo "make deps: installing$$missing"; \
 	  SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
-	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
+	  log=$$(mktemp); \
+	  if ! { $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; } >$$log 2>&1; then \
+	    tail -n 30 $$log; echo "make deps: apt-get failed (full log: $$log); install$$missing by hand"; exit 1; fi; \
+	  rm -f $$log; echo "make deps: installed$$missing"; \
 	else echo "make deps: Debian packages present"; fi
 
 build: deps
 	$(SWIFT) build $(RELEASE) --product rpp
 
-test: deps
+# Style: `swift format lint` with .swift-format, and no hand-written file over 400 lines (`make format` fixes
+# the layout; long files are split by hand).
+lint:
+	SWIFT=$(SWIFT) Tests/Scripts/check-style.sh
+
+format:
+	$(SWIFT) format format -i --configuration .swift-format $$(find Sources Tests -name '*.swift' ! -name '*.pb.swift')
+
+test: deps lint
 	$(SWIFT) build $(RELEASE) --build-tests
 	$(SWIFT) test $(RELEASE) --skip-build --disable-swift-testing
 	@if Tests/Scripts/test-cluster.sh --probe; then $(MAKE) --no-print-directory test-cluster-run; \

@@ -57,12 +57,13 @@ public struct Conversation: Sendable, Equatable {
 
     /// Messages as the template's list of {"role", "content"} dicts.
     public static func value(_ messages: [Message]) -> Value {
-        .list(messages.map { m in
-            var d = OrderedDict()
-            d.set("role", .string(m.role))
-            d.set("content", .string(m.content))
-            return .dict(d)
-        })
+        .list(
+            messages.map { m in
+                var d = OrderedDict()
+                d.set("role", .string(m.role))
+                d.set("content", .string(m.content))
+                return .dict(d)
+            })
     }
 }
 

@@ -33,8 +33,10 @@ extension ClusterControl {
     /// cluster is healthy; returns the records started. Throws, naming the process, when a host cannot be
     /// asked, when the run is complete, or when a restarted process exits or does not answer in `timeout`
     /// seconds (the processes it started are then stopped again; the others are left as they were).
-    public static func resume(_ state: inout ClusterState, timeout: Double,
-                              log: (String) -> Void) throws(ClusterError) -> [ProcessRecord] {
+    public static func resume(
+        _ state: inout ClusterState, timeout: Double,
+        log: (String) -> Void
+    ) throws(ClusterError) -> [ProcessRecord] {
         adoptRestartedLearner(&state, log: log)
         var dead: [Int] = []
         for (i, p) in state.processes.enumerated() {
@@ -42,8 +44,9 @@ extension ClusterControl {
             case .running: continue
             case .exited: dead.append(i)
             case .unknown(let why):
-                throw ClusterError("cannot tell whether \(p.spec.id) (pid \(p.pid) on \(p.spec.host)) runs: \(why); nothing "
-                                   + "was started. Check the host, then run `rpp cluster resume` again")
+                throw ClusterError(
+                    "cannot tell whether \(p.spec.id) (pid \(p.pid) on \(p.spec.host)) runs: \(why); nothing "
+                        + "was started. Check the host, then run `rpp cluster resume` again")
             }
         }
         guard !dead.isEmpty else {
@@ -54,11 +57,16 @@ extension ClusterControl {
             let checkpoint = latestCheckpoint(state)
             let iteration = checkpoint.flatMap { Int($0.dropFirst("iter-".count)) }
             if let iteration, let total = runConfig(state)?.run.iterations, iteration >= total {
-                throw ClusterError("the run in \(state.runDirectory) is complete (checkpoint \(checkpoint!) of "
-                                   + "run.iterations \(total)): nothing to resume. Stop what is left with `rpp cluster down`")
+                throw ClusterError(
+                    "the run in \(state.runDirectory) is complete (checkpoint \(checkpoint!) of "
+                        + "run.iterations \(total)): nothing to resume. Stop what is left with `rpp cluster down`")
             }
-            log(checkpoint.map { "cluster resume: the learner continues from checkpoints/\($0) (iteration \(iteration ?? 0))" }
-                ?? "cluster resume: no checkpoint in \(state.runDirectory)/checkpoints yet; the learner starts the run again")
+            log(
+                checkpoint.map {
+                    "cluster resume: the learner continues from checkpoints/\($0) (iteration \(iteration ?? 0))"
+                }
+                    ?? "cluster resume: no checkpoint in \(state.runDirectory)/checkpoints yet; the learner starts the run again"
+            )
         }
         var started: [ProcessRecord] = []
         do {
@@ -68,11 +76,13 @@ extension ClusterControl {
                 if old.spec.roleValue == .learner && !args.contains("--resume") { args.append("--resume") }
                 let record = try launch(old.spec, arguments: args, into: &state, replacing: i)
                 started.append(record)
-                log("cluster resume: \(old.spec.id) (pid \(old.pid)) had exited; started again on \(old.spec.host) "
-                    + "(pid \(record.pid)), log \(record.log)")
+                log(
+                    "cluster resume: \(old.spec.id) (pid \(old.pid)) had exited; started again on \(old.spec.host) "
+                        + "(pid \(record.pid)), log \(record.log)")
             }
-            try waitAnswering(state.processes, state: state, timeout: timeout, phase: "while the cluster resumed",
-                              notReady: "the cluster is not healthy \(Int(timeout)) s after resuming")
+            try waitAnswering(
+                state.processes, state: state, timeout: timeout, phase: "while the cluster resumed",
+                notReady: "the cluster is not healthy \(Int(timeout)) s after resuming")
         } catch {
             log("cluster resume: stopping the \(started.count) process(es) started again")
             _ = terminate(started, timeout: 20, command: "resume", log: { _ in })

@@ -17,21 +17,26 @@ extension ClusterControl {
 
     /// Stops every process of `state`: the learner first (SIGTERM, then SIGKILL after `learnerTimeout`
     /// seconds), then the rest together (`othersTimeout`). Returns each process's outcome.
-    public static func stop(_ state: ClusterState, learnerTimeout: Double, othersTimeout: Double,
-                            log: (String) -> Void) -> [(ProcessRecord, StopOutcome)] {
+    public static func stop(
+        _ state: ClusterState, learnerTimeout: Double, othersTimeout: Double,
+        log: (String) -> Void
+    ) -> [(ProcessRecord, StopOutcome)] {
         var outcomes: [(ProcessRecord, StopOutcome)] = []
         let learner = state.processes.filter { $0.spec.roleValue == .learner }
         let others = state.processes.filter { $0.spec.roleValue != .learner }
         for group in [learner, others] where !group.isEmpty {
-            outcomes += terminate(group, timeout: group == learner ? learnerTimeout : othersTimeout, command: "down", log: log)
+            outcomes += terminate(
+                group, timeout: group == learner ? learnerTimeout : othersTimeout, command: "down", log: log)
         }
         return outcomes
     }
 
     /// SIGTERM to every process of `group` at once, SIGKILL to those still running `timeout` seconds later;
     /// each one's outcome. `command` ("down", "scale") opens the log lines.
-    static func terminate(_ group: [ProcessRecord], timeout: Double, command: String,
-                          log: (String) -> Void) -> [(ProcessRecord, StopOutcome)] {
+    static func terminate(
+        _ group: [ProcessRecord], timeout: Double, command: String,
+        log: (String) -> Void
+    ) -> [(ProcessRecord, StopOutcome)] {
         var outcomes: [(ProcessRecord, StopOutcome)] = []
         let signalled = group.filter { ProcessControl.signal($0, SIGTERM) }
         for p in group where !signalled.contains(p) {
@@ -39,7 +44,9 @@ extension ClusterControl {
             log("cluster \(command): \(p.spec.id) (pid \(p.pid) on \(p.spec.host)) had already exited")
         }
         guard !signalled.isEmpty else { return outcomes }
-        log("cluster \(command): SIGTERM to \(signalled.map(\.spec.id).joined(separator: ", ")); waiting up to \(Int(timeout)) s")
+        log(
+            "cluster \(command): SIGTERM to \(signalled.map(\.spec.id).joined(separator: ", ")); waiting up to \(Int(timeout)) s"
+        )
         let left = ProcessControl.waitForExit(signalled, timeout: timeout)
         for p in left {
             ProcessControl.signal(p, SIGKILL)
@@ -54,18 +61,23 @@ extension ClusterControl {
     /// file's rollout hosts, fewest workers first) and waits until they registered, or stops the newest
     /// ones with SIGTERM (each finishes its unit; the learner re-issues a lost lease anyway). Workers that
     /// are no longer running are dropped from the state first. Saves the state.
-    public static func scale(_ state: inout ClusterState, rollout count: Int, hosts: HostsFile?, timeout: Double,
-                             log: (String) -> Void) throws(ClusterError) {
+    public static func scale(
+        _ state: inout ClusterState, rollout count: Int, hosts: HostsFile?, timeout: Double,
+        log: (String) -> Void
+    ) throws(ClusterError) {
         // Workers started for a run whose learner is gone would wait for, and then join, whichever learner
         // comes up next on that address (another run's): refuse instead.
         if let learner = state.exitedLearner {
-            throw ClusterError("the learner of \(state.runDirectory) (pid \(learner.pid) on \(learner.spec.host)) is not running: "
-                               + "that run has ended or failed, so nothing was started or stopped. Start a cluster with "
-                               + "`rpp cluster up` (or `make run`), or stop what is left of this one with `rpp cluster down`")
+            throw ClusterError(
+                "the learner of \(state.runDirectory) (pid \(learner.pid) on \(learner.spec.host)) is not running: "
+                    + "that run has ended or failed, so nothing was started or stopped. Start a cluster with "
+                    + "`rpp cluster up` (or `make run`), or stop what is left of this one with `rpp cluster down`")
         }
         let dead = state.workers.filter(ProcessControl.hasExited)
         if !dead.isEmpty {
-            log("cluster scale: \(dead.map(\.spec.id).joined(separator: ", ")) no longer running; dropped from the state")
+            log(
+                "cluster scale: \(dead.map(\.spec.id).joined(separator: ", ")) no longer running; dropped from the state"
+            )
             state.processes.removeAll { dead.contains($0) }
         }
         let current = state.workers
@@ -77,9 +89,10 @@ extension ClusterControl {
                 started.append(record)
                 log("cluster scale: started \(spec.id) on \(spec.host) (pid \(record.pid)), log \(record.log)")
             }
-            try waitAnswering(started, state: state, timeout: timeout, phase: "before registering with the learner",
-                              notReady: "not registered with the learner after \(Int(timeout)) s (the new workers keep "
-                                  + "running; see their logs, or run `rpp cluster scale` again)")
+            try waitAnswering(
+                started, state: state, timeout: timeout, phase: "before registering with the learner",
+                notReady: "not registered with the learner after \(Int(timeout)) s (the new workers keep "
+                    + "running; see their logs, or run `rpp cluster scale` again)")
         } else if count < current.count {
             // Each leaving worker finishes its unit (the learner re-issues a lost lease anyway). The state drops
             // them first, so that an interrupted scale leaves no record of a worker that is going away.
@@ -97,13 +110,16 @@ extension ClusterControl {
         let id = "rollout-\(state.nextRolloutNumber)"
         let candidates = hosts?.hosts.filter { $0.count(.rollout) > 0 } ?? []
         if let h = candidates.min(by: { a, b in
-            state.workers.filter { $0.spec.host == a.address }.count < state.workers.filter { $0.spec.host == b.address }.count
+            state.workers.filter { $0.spec.host == a.address }.count
+                < state.workers.filter { $0.spec.host == b.address }.count
         }) {
-            return ProcessSpec(id: id, role: "rollout", host: h.address, launcher: h.launcher, directory: h.directory,
-                               binary: h.binary, listen: nil)
+            return ProcessSpec(
+                id: id, role: "rollout", host: h.address, launcher: h.launcher, directory: h.directory,
+                binary: h.binary, listen: nil)
         }
         let learner = state.learnerProcess?.spec
-        return ProcessSpec(id: id, role: "rollout", host: learner?.host ?? "127.0.0.1", launcher: learner?.launcher ?? .local,
-                           directory: learner?.directory, binary: learner?.binary, listen: nil)
+        return ProcessSpec(
+            id: id, role: "rollout", host: learner?.host ?? "127.0.0.1", launcher: learner?.launcher ?? .local,
+            directory: learner?.directory, binary: learner?.binary, listen: nil)
     }
 }

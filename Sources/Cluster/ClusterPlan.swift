@@ -37,12 +37,16 @@ public struct ClusterPlan: Sendable, Equatable {
 
     /// The plan of a hosts file.
     public init(hosts: HostsFile) {
-        var servers: [ProcessSpec] = [], workers: [ProcessSpec] = []
-        var learner = "", reward: [String] = [], reference: [String] = []
+        var servers: [ProcessSpec] = []
+        var workers: [ProcessSpec] = []
+        var learner = ""
+        var reward: [String] = []
+        var reference: [String] = []
         var rolloutNumber = 0
         func spec(_ h: HostsFile.Host, _ id: String, _ role: Role, _ listen: String?) -> ProcessSpec {
-            ProcessSpec(id: id, role: role.rawValue, host: h.address, launcher: h.launcher, directory: h.directory,
-                        binary: h.binary, listen: listen)
+            ProcessSpec(
+                id: id, role: role.rawValue, host: h.address, launcher: h.launcher, directory: h.directory,
+                binary: h.binary, listen: listen)
         }
         for h in hosts.hosts {
             for role in [Role.reference, .reward] {
@@ -73,8 +77,10 @@ public struct ClusterPlan: Sendable, Equatable {
 
     /// The `--set` values every role gets: where the learner and the servers are.
     public var overrides: [String] {
-        ["cluster.learner=\(learner)", "cluster.reward=[\(reward.joined(separator: ","))]",
-         "cluster.reference=[\(reference.joined(separator: ","))]"]
+        [
+            "cluster.learner=\(learner)", "cluster.reward=[\(reward.joined(separator: ","))]",
+            "cluster.reference=[\(reference.joined(separator: ","))]",
+        ]
     }
 
     /// IPv6 literals go in brackets in a URL.

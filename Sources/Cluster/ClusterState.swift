@@ -48,15 +48,26 @@ public struct ClusterState: Sendable, Equatable, Codable {
     public var processes: [ProcessRecord]
 
     /// Creates a state.
-    public init(runDirectory: String, hostsFile: String, config: String, overrides: [String], directory: String,
-                binary: String, learner: String, keyFile: String?, compression: String, processes: [ProcessRecord] = []) {
-        self.runDirectory = runDirectory; self.hostsFile = hostsFile; self.config = config; self.overrides = overrides
-        self.directory = directory; self.binary = binary; self.learner = learner; self.keyFile = keyFile
-        self.compression = compression; self.processes = processes
+    public init(
+        runDirectory: String, hostsFile: String, config: String, overrides: [String], directory: String,
+        binary: String, learner: String, keyFile: String?, compression: String, processes: [ProcessRecord] = []
+    ) {
+        self.runDirectory = runDirectory
+        self.hostsFile = hostsFile
+        self.config = config
+        self.overrides = overrides
+        self.directory = directory
+        self.binary = binary
+        self.learner = learner
+        self.keyFile = keyFile
+        self.compression = compression
+        self.processes = processes
     }
 
     /// The state file of a run directory.
-    public static func file(in runDirectory: String) -> String { (runDirectory as NSString).appendingPathComponent("cluster.json") }
+    public static func file(in runDirectory: String) -> String {
+        (runDirectory as NSString).appendingPathComponent("cluster.json")
+    }
 
     /// Writes `RUN/cluster.json` (atomically).
     public func save() throws {
@@ -69,12 +80,14 @@ public struct ClusterState: Sendable, Equatable, Codable {
     public static func load(_ location: String) throws(ClusterError) -> ClusterState {
         var isDir: ObjCBool = false
         guard FileManager.default.fileExists(atPath: location, isDirectory: &isDir) else {
-            throw ClusterError("no cluster at \(location): start one with `rpp cluster up --hosts FILE`, or give "
-                               + "--dir RUN_DIRECTORY")
+            throw ClusterError(
+                "no cluster at \(location): start one with `rpp cluster up --hosts FILE`, or give "
+                    + "--dir RUN_DIRECTORY")
         }
         let path = isDir.boolValue ? file(in: location) : location
         guard let data = FileManager.default.contents(atPath: path) else {
-            throw ClusterError("\(location) has no cluster state (\(path) is missing): was it started with `rpp cluster up`?")
+            throw ClusterError(
+                "\(location) has no cluster state (\(path) is missing): was it started with `rpp cluster up`?")
         }
         do { return try JSONDecoder().decode(ClusterState.self, from: data) } catch {
             throw ClusterError("\(path) is not a cluster state file (\(error)); remove it or give another --dir")
@@ -86,7 +99,8 @@ public struct ClusterState: Sendable, Equatable, Codable {
         let fm = FileManager.default
         try? fm.removeItem(atPath: link)
         try fm.createDirectory(atPath: (link as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-        try fm.createSymbolicLink(atPath: link, withDestinationPath: URL(fileURLWithPath: runDirectory).standardizedFileURL.path)
+        try fm.createSymbolicLink(
+            atPath: link, withDestinationPath: URL(fileURLWithPath: runDirectory).standardizedFileURL.path)
     }
 
     /// Rollout workers recorded, in start order.

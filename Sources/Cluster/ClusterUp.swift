@@ -23,10 +23,18 @@ public struct UpRequest: Sendable {
     public var timeout: Double
 
     /// Creates a request.
-    public init(hosts: HostsFile, config: String, overrides: [String], runDirectory: String, keyFile: String?,
-                compression: String, binary: String, directory: String, timeout: Double) {
-        self.hosts = hosts; self.config = config; self.overrides = overrides; self.runDirectory = runDirectory
-        self.keyFile = keyFile; self.compression = compression; self.binary = binary; self.directory = directory
+    public init(
+        hosts: HostsFile, config: String, overrides: [String], runDirectory: String, keyFile: String?,
+        compression: String, binary: String, directory: String, timeout: Double
+    ) {
+        self.hosts = hosts
+        self.config = config
+        self.overrides = overrides
+        self.runDirectory = runDirectory
+        self.keyFile = keyFile
+        self.compression = compression
+        self.binary = binary
+        self.directory = directory
         self.timeout = timeout
     }
 }
@@ -46,35 +54,46 @@ public enum ClusterControl {
 
     /// Starts one process and records it in `state` (saved at once, so `down` can always clean up): appended,
     /// or in place of the record at `replacing` (whose log it continues). `arguments` default to the spec's.
-    static func launch(_ spec: ProcessSpec, arguments: [String]? = nil, into state: inout ClusterState,
-                       replacing index: Int? = nil) throws(ClusterError) -> ProcessRecord {
+    static func launch(
+        _ spec: ProcessSpec, arguments: [String]? = nil, into state: inout ClusterState,
+        replacing index: Int? = nil
+    ) throws(ClusterError) -> ProcessRecord {
         let args = arguments ?? self.arguments(spec, state: state)
-        let log = index.map { state.processes[$0].log }
+        let log =
+            index.map { state.processes[$0].log }
             ?? (state.runDirectory as NSString).appendingPathComponent("logs/\(spec.id).log")
         let dir = spec.directory ?? state.directory
-        let started = try ProcessControl.start(spec, binary: spec.binary ?? state.binary, arguments: args, directory: dir,
-                                               log: log, append: index != nil)
-        let record = ProcessRecord(spec: spec, pid: started.pid, command: args, log: log, started: Date().timeIntervalSince1970,
-                                   startTime: started.startTime, bootID: started.bootID)
+        let started = try ProcessControl.start(
+            spec, binary: spec.binary ?? state.binary, arguments: args, directory: dir,
+            log: log, append: index != nil)
+        let record = ProcessRecord(
+            spec: spec, pid: started.pid, command: args, log: log, started: Date().timeIntervalSince1970,
+            startTime: started.startTime, bootID: started.bootID)
         if let index { state.processes[index] = record } else { state.processes.append(record) }
-        do { try state.save() } catch { throw ClusterError("cannot write \(ClusterState.file(in: state.runDirectory)): \(error)") }
+        do { try state.save() } catch {
+            throw ClusterError("cannot write \(ClusterState.file(in: state.runDirectory)): \(error)")
+        }
         return record
     }
 
     /// Starts the cluster and returns its state once healthy; on failure stops what it started and throws.
     public static func up(_ r: UpRequest, log: (String) -> Void) throws(ClusterError) -> ClusterState {
         let plan = ClusterPlan(hosts: r.hosts)
-        var state = ClusterState(runDirectory: r.runDirectory, hostsFile: r.hosts.path, config: r.config,
-                                 overrides: r.overrides + plan.overrides, directory: r.directory, binary: r.binary,
-                                 learner: plan.learner, keyFile: r.keyFile, compression: r.compression)
+        var state = ClusterState(
+            runDirectory: r.runDirectory, hostsFile: r.hosts.path, config: r.config,
+            overrides: r.overrides + plan.overrides, directory: r.directory, binary: r.binary,
+            learner: plan.learner, keyFile: r.keyFile, compression: r.compression)
         if var old = try? ClusterState.load(r.runDirectory),
-           adoptRestartedLearner(&old, log: log) != nil || old.processes.contains(where: ProcessControl.isAlive) {
-            throw ClusterError("a cluster is already running in \(r.runDirectory); stop it with `rpp cluster down --dir "
-                               + "\(r.runDirectory)` or pick another run.name")
+            adoptRestartedLearner(&old, log: log) != nil || old.processes.contains(where: ProcessControl.isAlive)
+        {
+            throw ClusterError(
+                "a cluster is already running in \(r.runDirectory); stop it with `rpp cluster down --dir "
+                    + "\(r.runDirectory)` or pick another run.name")
         }
         if let checkpoint = Trainer.latestCheckpoint(runDirectory: r.runDirectory) {
-            throw ClusterError("\(r.runDirectory) already holds checkpoints/\(checkpoint.lastPathComponent) of an earlier run: "
-                               + "continue it with `rpp cluster resume --dir \(r.runDirectory)`, or pick another run.name")
+            throw ClusterError(
+                "\(r.runDirectory) already holds checkpoints/\(checkpoint.lastPathComponent) of an earlier run: "
+                    + "continue it with `rpp cluster resume --dir \(r.runDirectory)`, or pick another run.name")
         }
         do {
             try FileManager.default.createDirectory(atPath: r.runDirectory + "/logs", withIntermediateDirectories: true)
@@ -95,23 +114,27 @@ public enum ClusterControl {
 
     /// Waits until the learner answers, every server answers and every recorded rollout worker is registered.
     static func waitHealthy(_ state: ClusterState, timeout: Double, log: (String) -> Void) throws(ClusterError) {
-        try waitAnswering(state.processes, state: state, timeout: timeout, phase: "while the cluster started",
-                          notReady: "the cluster is not healthy after \(Int(timeout)) s")
+        try waitAnswering(
+            state.processes, state: state, timeout: timeout, phase: "while the cluster started",
+            notReady: "the cluster is not healthy after \(Int(timeout)) s")
     }
 
     /// Waits until every one of `records` answers: the learner on its status port, a server at its address, a
     /// rollout worker by being registered with the learner. A record whose process exits ends the wait with
     /// its log's last lines (`phase` says when it exited); so does the timeout (`notReady` opens that error).
-    static func waitAnswering(_ records: [ProcessRecord], state: ClusterState, timeout: Double, phase: String,
-                              notReady: String) throws(ClusterError) {
+    static func waitAnswering(
+        _ records: [ProcessRecord], state: ClusterState, timeout: Double, phase: String,
+        notReady: String
+    ) throws(ClusterError) {
         let probe = try StatusProbe(state: state, timeout: 1)
         let deadline = Date(timeIntervalSinceNow: timeout)
         var missing: [(record: ProcessRecord, why: String)] = []
         repeat {
             if !missing.isEmpty { Thread.sleep(forTimeInterval: 0.1) }
             for p in records where ProcessControl.hasExited(p) {
-                throw ClusterError("\(p.spec.id) (\(p.spec.role) on \(p.spec.host)) exited \(phase); "
-                                   + "last lines of \(p.log):\n\(ProcessControl.tail(p))")
+                throw ClusterError(
+                    "\(p.spec.id) (\(p.spec.role) on \(p.spec.host)) exited \(phase); "
+                        + "last lines of \(p.log):\n\(ProcessControl.tail(p))")
             }
             let members = (try? probe.learner(state.learner)) ?? []
             let registered = Set(members.map(\.workerID))
@@ -119,14 +142,18 @@ public enum ClusterControl {
                 switch p.spec.roleValue {
                 case .learner: return members.isEmpty ? (p, "learner (no answer on its status port)") : nil
                 case .reward, .reference:
-                    return probe.server(p.spec.listen ?? "") == nil ? (p, "\(p.spec.id) (no answer at \(p.spec.listen ?? "?"))") : nil
+                    return probe.server(p.spec.listen ?? "") == nil
+                        ? (p, "\(p.spec.id) (no answer at \(p.spec.listen ?? "?"))") : nil
                 case .rollout:
                     return registered.contains(p.spec.id) ? nil : (p, "\(p.spec.id) (not registered with the learner)")
                 }
             }
         } while !missing.isEmpty && Date() < deadline
         guard !missing.isEmpty else { return }
-        let tails = missing.map { "--- \($0.record.spec.id): \($0.record.log)\n\(ProcessControl.tail($0.record, lines: 8))" }
-        throw ClusterError("\(notReady): \(missing.map(\.why).joined(separator: ", "))\n" + tails.joined(separator: "\n"))
+        let tails = missing.map {
+            "--- \($0.record.spec.id): \($0.record.log)\n\(ProcessControl.tail($0.record, lines: 8))"
+        }
+        throw ClusterError(
+            "\(notReady): \(missing.map(\.why).joined(separator: ", "))\n" + tails.joined(separator: "\n"))
     }
 }

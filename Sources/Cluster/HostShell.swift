@@ -32,14 +32,16 @@ public enum HostShell {
     }
 
     /// Runs `script` on the host; kills the launcher and throws when it takes longer than `timeout` seconds.
-    public static func run(_ script: String, on launcher: Launcher, timeout: Double = 30) throws(ClusterError) -> Output {
+    public static func run(_ script: String, on launcher: Launcher, timeout: Double = 30) throws(ClusterError) -> Output
+    {
         let args = argv(script, launcher: launcher)
         do { return try Spawn.run(args, timeout: timeout) } catch let e as Spawn.Failure {
             switch e {
             case .cannotStart(let why): throw ClusterError("cannot run \(args[0]) (\(launcher.summary)): \(why)")
             case .timedOut:
-                throw ClusterError("\(launcher.summary): no answer within \(Int(timeout)) s to `\(script.prefix(80))`; "
-                                   + "is the host reachable (try the launcher by hand)?")
+                throw ClusterError(
+                    "\(launcher.summary): no answer within \(Int(timeout)) s to `\(script.prefix(80))`; "
+                        + "is the host reachable (try the launcher by hand)?")
             }
         } catch { throw ClusterError("\(error)") }
     }
@@ -57,11 +59,15 @@ public enum ProcessControl {
     /// Starts `binary arguments` on the spec's host in `directory`, detached, with OPENBLAS_NUM_THREADS=1 and
     /// output to `log` (added to its end with `append`, after a line saying when); returns its pid and what
     /// identifies it (read while the launch script still runs, so the pid cannot have been reused yet).
-    public static func start(_ spec: ProcessSpec, binary: String, arguments: [String], directory: String,
-                             log: String, append: Bool = false) throws(ClusterError) -> Started {
+    public static func start(
+        _ spec: ProcessSpec, binary: String, arguments: [String], directory: String,
+        log: String, append: Bool = false
+    ) throws(ClusterError) -> Started {
         let command = ([binary] + arguments).map(HostShell.quote).joined(separator: " ")
-        let mark = append
-            ? "echo \"--- started again by rpp cluster resume at $(date -u +%FT%TZ) ---\" >> \(HostShell.quote(log))\n" : ""
+        let mark =
+            append
+            ? "echo \"--- started again by rpp cluster resume at $(date -u +%FT%TZ) ---\" >> \(HostShell.quote(log))\n"
+            : ""
         let script = """
             mkdir -p -- \(HostShell.quote((log as NSString).deletingLastPathComponent)) || exit 1
             cd -- \(HostShell.quote(directory)) || exit 1
@@ -76,9 +82,11 @@ public enum ProcessControl {
         }
         let lines = out.stdout.split(separator: "\n", maxSplits: 1, omittingEmptySubsequences: false)
         guard out.status == 0, let first = lines.first,
-              let pid = Int32(first.trimmingCharacters(in: .whitespaces)), pid > 0 else {
-            throw ClusterError("cannot start \(spec.id) on \(spec.host) (\(spec.launcher.summary)): exit \(out.status) "
-                               + "\(out.stderr.trimmingCharacters(in: .whitespacesAndNewlines).prefix(300))")
+            let pid = Int32(first.trimmingCharacters(in: .whitespaces)), pid > 0
+        else {
+            throw ClusterError(
+                "cannot start \(spec.id) on \(spec.host) (\(spec.launcher.summary)): exit \(out.status) "
+                    + "\(out.stderr.trimmingCharacters(in: .whitespacesAndNewlines).prefix(300))")
         }
         let reading = lines.count > 1 ? parseStatOutput(String(lines[1])) : nil
         return Started(pid: pid, startTime: reading?.stat.flatMap(ProcStat.init)?.startTime, bootID: reading?.bootID)
@@ -89,16 +97,18 @@ public enum ProcessControl {
         guard record.pid > 0 else { return .exited }
         if record.spec.launcher == .local {
             let path = "/proc/\(record.pid)/stat"
-            return Liveness.judge(record, stat: readProcFile(path), bootID: localBootID,
-                                  threadStates: { localThreadStates(record.pid) }, again: { readProcFile(path) })
+            return Liveness.judge(
+                record, stat: readProcFile(path), bootID: localBootID,
+                threadStates: { localThreadStates(record.pid) }, again: { readProcFile(path) })
         }
         let out: HostShell.Output
         do { out = try HostShell.run(statScript(pid: "\(record.pid)"), on: record.spec.launcher, timeout: 15) } catch {
             return .unknown(error.description)
         }
         guard let reading = parseStatOutput(out.stdout) else {
-            return .unknown("\(record.spec.launcher.summary): exit \(out.status) "
-                            + "\(out.stderr.trimmingCharacters(in: .whitespacesAndNewlines).prefix(200))")
+            return .unknown(
+                "\(record.spec.launcher.summary): exit \(out.status) "
+                    + "\(out.stderr.trimmingCharacters(in: .whitespacesAndNewlines).prefix(200))")
         }
         return reading.judge(record)
     }
@@ -120,7 +130,9 @@ public enum ProcessControl {
         var script = "kill -\(name) \(record.pid)"
         if let start = record.startTime {
             // Only the process that was started: the pid's start time (field 22) must still be the recorded one.
-            script = "[ \"$(sed 's/.*) //' /proc/\(record.pid)/stat 2>/dev/null | cut -d' ' -f20)\" = \(start) ] && " + script
+            script =
+                "[ \"$(sed 's/.*) //' /proc/\(record.pid)/stat 2>/dev/null | cut -d' ' -f20)\" = \(start) ] && "
+                + script
         }
         return (try? HostShell.run(script, on: record.spec.launcher, timeout: 15))?.status == 0
     }
@@ -139,11 +151,15 @@ public enum ProcessControl {
     /// The last `lines` lines of the process's log (read on its host).
     public static func tail(_ record: ProcessRecord, lines: Int = 15) -> String {
         if record.spec.launcher == .local {
-            guard let text = try? String(contentsOfFile: record.log, encoding: .utf8) else { return "(no log at \(record.log))" }
+            guard let text = try? String(contentsOfFile: record.log, encoding: .utf8) else {
+                return "(no log at \(record.log))"
+            }
             return text.split(separator: "\n", omittingEmptySubsequences: false).suffix(lines + 1)
                 .joined(separator: "\n").trimmingCharacters(in: .newlines)
         }
-        let out = try? HostShell.run("tail -n \(lines) -- \(HostShell.quote(record.log))", on: record.spec.launcher, timeout: 15)
-        return out.map { $0.stdout.trimmingCharacters(in: .newlines) } ?? "(cannot read \(record.log) on \(record.spec.host))"
+        let out = try? HostShell.run(
+            "tail -n \(lines) -- \(HostShell.quote(record.log))", on: record.spec.launcher, timeout: 15)
+        return out.map { $0.stdout.trimmingCharacters(in: .newlines) }
+            ?? "(cannot read \(record.log) on \(record.spec.host))"
     }
 }

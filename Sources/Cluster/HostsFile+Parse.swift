@@ -7,27 +7,41 @@ extension HostsFile {
     struct WordError: Error { let message: String }
 
     static let roleNames = "learner, reference, reward[=N], rollout[=N]"
-    static let optionNames = "ssh=TARGET, launcher=\"COMMAND\", learner_port=N, reward_port=N, reference_port=N, dir=PATH, rpp=PATH"
-    static let portOptions: [String: Role] = ["learner_port": .learner, "reward_port": .reward, "reference_port": .reference]
+    static let optionNames =
+        "ssh=TARGET, launcher=\"COMMAND\", learner_port=N, reward_port=N, reference_port=N, dir=PATH, rpp=PATH"
+    static let portOptions: [String: Role] = [
+        "learner_port": .learner, "reward_port": .reward, "reference_port": .reference,
+    ]
 
     /// Splits a line into words: whitespace separates, `"..."` quotes (a value may be quoted, as in
     /// `launcher="ip netns exec h2"`), `#` outside quotes starts a comment.
     static func words(_ line: String) throws(WordError) -> [String] {
-        var words: [String] = [], current = "", inWord = false, quoted = false
+        var words: [String] = []
+        var current = ""
+        var inWord = false
+        var quoted = false
         for c in line {
             if quoted {
                 if c == "\"" { quoted = false } else { current.append(c) }
             } else if c == "\"" {
-                quoted = true; inWord = true
+                quoted = true
+                inWord = true
             } else if c == "#" {
                 break
             } else if c.isWhitespace {
-                if inWord { words.append(current); current = ""; inWord = false }
+                if inWord {
+                    words.append(current)
+                    current = ""
+                    inWord = false
+                }
             } else {
-                current.append(c); inWord = true
+                current.append(c)
+                inWord = true
             }
         }
-        if quoted { throw WordError(message: "a quote \" is not closed; close it, as in launcher=\"ip netns exec h2\"") }
+        if quoted {
+            throw WordError(message: "a quote \" is not closed; close it, as in launcher=\"ip netns exec h2\"")
+        }
         if inWord { words.append(current) }
         return words
     }
@@ -46,15 +60,18 @@ extension HostsFile {
             throw fail("'\(address)' is not a host name or IP address")
         }
         if address.hasPrefix("-") {
-            throw fail("'\(address)' begins with '-', which ssh would read as an option; start the line with the host's "
-                       + "name or IP address")
+            throw fail(
+                "'\(address)' begins with '-', which ssh would read as an option; start the line with the host's "
+                    + "name or IP address")
         }
-        var host = Host(line: line, address: address, counts: [:], ports: [:], launcher: .local, directory: nil, binary: nil)
+        var host = Host(
+            line: line, address: address, counts: [:], ports: [:], launcher: .local, directory: nil, binary: nil)
         var reach: String? = nil
         var seen = Set<String>()
         for word in words.dropFirst() {
             let parts = word.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
-            let key = parts[0], value = parts.count > 1 ? parts[1] : nil
+            let key = parts[0]
+            let value = parts.count > 1 ? parts[1] : nil
             guard seen.insert(key).inserted else { throw fail("'\(key)' appears twice on this line; give it once") }
             if let role = Role(rawValue: key) {
                 var count = 1
@@ -64,7 +81,9 @@ extension HostsFile {
                     }
                     count = n
                 }
-                if role == .learner && count != 1 { throw fail("learner=\(count): a cluster has exactly one learner; write learner") }
+                if role == .learner && count != 1 {
+                    throw fail("learner=\(count): a cluster has exactly one learner; write learner")
+                }
                 host.counts[role] = count
                 continue
             }
@@ -73,23 +92,32 @@ extension HostsFile {
             }
             guard !value.isEmpty else { throw fail("\(key)= has no value") }
             if value.hasPrefix("-") && ["ssh", "launcher", "rpp"].contains(key) {
-                throw fail("\(key)=\(value) begins with '-', which would be read as an option; give "
-                           + (key == "ssh" ? "the target, like ssh=rpp@gpu2" : key == "rpp" ? "the binary's path" : "a command"))
+                throw fail(
+                    "\(key)=\(value) begins with '-', which would be read as an option; give "
+                        + (key == "ssh"
+                            ? "the target, like ssh=rpp@gpu2" : key == "rpp" ? "the binary's path" : "a command"))
             }
             switch key {
             case "ssh", "launcher":
-                if let other = reach { throw fail("give one of ssh= and launcher=, not both (\(other)= is already here)") }
+                if let other = reach {
+                    throw fail("give one of ssh= and launcher=, not both (\(other)= is already here)")
+                }
                 reach = key
-                if key == "ssh" { host.launcher = .ssh(value) } else {
-                    guard let words = try? HostsFile.words(value), !words.isEmpty else { throw fail("launcher= is empty") }
+                if key == "ssh" {
+                    host.launcher = .ssh(value)
+                } else {
+                    guard let words = try? HostsFile.words(value), !words.isEmpty else {
+                        throw fail("launcher= is empty")
+                    }
                     host.launcher = .prefix(words)
                 }
             case "learner_port", "reward_port", "reference_port":
                 let role = portOptions[key]!
                 let top = 65535 - (role == .learner ? 3 : 0)
                 guard let port = Int(value), (1...top).contains(port) else {
-                    throw fail("\(key)=\(value): a port is a number from 1 to \(top)"
-                               + (role == .learner ? " (the learner uses it and the next three)" : ""))
+                    throw fail(
+                        "\(key)=\(value): a port is a number from 1 to \(top)"
+                            + (role == .learner ? " (the learner uses it and the next three)" : ""))
                 }
                 host.ports[role] = port
             case "dir": host.directory = value
@@ -105,9 +133,10 @@ extension HostsFile {
         if reach == nil && !isLoopback(address) { host.launcher = .ssh(address) }
         let listeners = [Role.learner, .reward, .reference].filter { host.count($0) > 0 }
         if !listeners.isEmpty && !isIPAddress(host.networkAddress) {
-            throw fail("\(address) runs \(listeners.map(\.rawValue).joined(separator: ", ")), which listen on this line's "
-                       + "address, and a listening socket needs an IP address: write \(address)'s IP address here "
-                       + "(ssh=\(address) still reaches it by name)")
+            throw fail(
+                "\(address) runs \(listeners.map(\.rawValue).joined(separator: ", ")), which listen on this line's "
+                    + "address, and a listening socket needs an IP address: write \(address)'s IP address here "
+                    + "(ssh=\(address) still reaches it by name)")
         }
         try checkPorts(host, fail: fail)
         return host
@@ -120,7 +149,8 @@ extension HostsFile {
 
     /// True for an IPv4 or IPv6 literal.
     static func isIPAddress(_ address: String) -> Bool {
-        var v4 = in_addr(), v6 = in6_addr()
+        var v4 = in_addr()
+        var v6 = in6_addr()
         return inet_pton(AF_INET, address, &v4) == 1 || inet_pton(AF_INET6, address, &v6) == 1
     }
 
@@ -131,13 +161,16 @@ extension HostsFile {
             let first = host.port(role)
             let n = role == .learner ? 4 : host.count(role)
             guard first + n - 1 <= 65535 else {
-                throw fail("\(role.rawValue) ports \(first)...\(first + n - 1) go past 65535; pick a lower \(role.rawValue)_port")
+                throw fail(
+                    "\(role.rawValue) ports \(first)...\(first + n - 1) go past 65535; pick a lower \(role.rawValue)_port"
+                )
             }
         }
         for (port, role) in host.listeningPorts {
             if let other = owner[port] {
-                throw fail("port \(port) is used by both \(other) and \(role.rawValue); "
-                           + "set \(role.rawValue)_port to a free range")
+                throw fail(
+                    "port \(port) is used by both \(other) and \(role.rawValue); "
+                        + "set \(role.rawValue)_port to a free range")
             }
             owner[port] = role.rawValue
         }
@@ -149,10 +182,12 @@ extension HostsFile {
         for h in hosts {
             for (port, role) in h.listeningPorts {
                 if let other = owner[h.machine]?[port] {
-                    throw HostsFileError(path: path, line: h.line, "port \(port) (\(role.rawValue)) is also used by line "
-                                         + "\(other.line) (\(other.role.rawValue)), and both lines run on "
-                                         + (h.launcher == .local ? "this machine" : h.machine)
-                                         + "; give this line another \(role.rawValue)_port")
+                    throw HostsFileError(
+                        path: path, line: h.line,
+                        "port \(port) (\(role.rawValue)) is also used by line "
+                            + "\(other.line) (\(other.role.rawValue)), and both lines run on "
+                            + (h.launcher == .local ? "this machine" : h.machine)
+                            + "; give this line another \(role.rawValue)_port")
                 }
                 owner[h.machine, default: [:]][port] = (h.line, role)
             }
@@ -166,22 +201,26 @@ extension HostsFile {
         for h in hosts {
             if let first = lineOf[h.networkAddress] {
                 let earlier = hosts.first { $0.line == first }?.address ?? h.address
-                throw HostsFileError(path: path, line: h.line, "host \(h.address) is already on line \(first)"
-                                     + (earlier == h.address ? "" : " (as \(earlier))") + "; put all its roles on one line")
+                throw HostsFileError(
+                    path: path, line: h.line,
+                    "host \(h.address) is already on line \(first)"
+                        + (earlier == h.address ? "" : " (as \(earlier))") + "; put all its roles on one line")
             }
             lineOf[h.networkAddress] = h.line
         }
         try checkPortsAcrossLines()
         let learners = hosts.filter { $0.count(.learner) > 0 }
         if learners.count > 1 {
-            throw HostsFileError(path: path, line: learners[1].line,
-                                 "a second learner (the first is on line \(learners[0].line)); a cluster has exactly one")
+            throw HostsFileError(
+                path: path, line: learners[1].line,
+                "a second learner (the first is on line \(learners[0].line)); a cluster has exactly one")
         }
         guard !learners.isEmpty else {
             throw HostsFileError(path: path, line: nil, "no host runs the learner; add `learner` to one line")
         }
         for role in [Role.reward, .reference] where total(role) == 0 {
-            throw HostsFileError(path: path, line: nil, "no host runs a \(role.rawValue) server; add `\(role.rawValue)` to a line")
+            throw HostsFileError(
+                path: path, line: nil, "no host runs a \(role.rawValue) server; add `\(role.rawValue)` to a line")
         }
     }
 }

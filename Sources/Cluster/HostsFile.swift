@@ -59,7 +59,8 @@ public struct HostsFile: Sendable, Equatable {
         /// Every port the line's learner (base and the next three) and servers listen on, with the role.
         public var listeningPorts: [(port: Int, role: Role)] {
             [Role.learner, .reward, .reference].filter { count($0) > 0 }.flatMap { role in
-                let first = port(role), n = role == .learner ? 4 : count(role)
+                let first = port(role)
+                let n = role == .learner ? 4 : count(role)
                 return (first..<(first + n)).map { ($0, role) }
             }
         }
@@ -77,8 +78,10 @@ public struct HostsFile: Sendable, Equatable {
     /// Reads and validates `path`.
     public static func load(path: String) throws(HostsFileError) -> HostsFile {
         guard let data = FileManager.default.contents(atPath: path) else {
-            throw HostsFileError(path: path, line: nil, "cannot read the hosts file; give an existing file with --hosts "
-                                 + "(see Deploy/hosts.local)")
+            throw HostsFileError(
+                path: path, line: nil,
+                "cannot read the hosts file; give an existing file with --hosts "
+                    + "(see Deploy/hosts.local)")
         }
         return try HostsFile(text: String(decoding: data, as: UTF8.self), path: path)
     }
@@ -112,7 +115,11 @@ public struct HostsFileError: Error, CustomStringConvertible, Sendable, Equatabl
     /// What is wrong and what to do.
     public var message: String
 
-    init(path: String, line: Int?, _ message: String) { self.path = path; self.line = line; self.message = message }
+    init(path: String, line: Int?, _ message: String) {
+        self.path = path
+        self.line = line
+        self.message = message
+    }
 
     public var description: String { line.map { "\(path):\($0): \(message)" } ?? "\(path): \(message)" }
 }

@@ -34,9 +34,10 @@ public struct LearnerSelfReport: Sendable, Equatable, Codable {
             let target = String(decoding: buffer[..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
             if target.hasPrefix("/") && !target.hasPrefix("/dev/") { log = target }
         }
-        return LearnerSelfReport(pid: getpid(), startTime: stat?.startTime, bootID: ProcessControl.localBootID,
-                                 arguments: Array(CommandLine.arguments.dropFirst()), log: log,
-                                 started: Date().timeIntervalSince1970)
+        return LearnerSelfReport(
+            pid: getpid(), startTime: stat?.startTime, bootID: ProcessControl.localBootID,
+            arguments: Array(CommandLine.arguments.dropFirst()), log: log,
+            started: Date().timeIntervalSince1970)
     }
 
     /// Writes the report into `runDirectory` (atomically).
@@ -48,8 +49,9 @@ public struct LearnerSelfReport: Sendable, Equatable, Codable {
 
     /// The record of the learner `recorded` would be if it were the process of this report.
     func record(replacing recorded: ProcessRecord) -> ProcessRecord {
-        ProcessRecord(spec: recorded.spec, pid: pid, command: arguments, log: log ?? recorded.log, started: started,
-                      startTime: startTime, bootID: bootID)
+        ProcessRecord(
+            spec: recorded.spec, pid: pid, command: arguments, log: log ?? recorded.log, started: started,
+            startTime: startTime, bootID: bootID)
     }
 }
 
@@ -60,7 +62,8 @@ extension ClusterControl {
     @discardableResult
     public static func adoptRestartedLearner(_ state: inout ClusterState, log: (String) -> Void) -> ProcessRecord? {
         guard let recorded = state.learnerProcess, ProcessControl.hasExited(recorded),
-              let report = readSelfReport(state, on: recorded.spec.launcher) else { return nil }
+            let report = readSelfReport(state, on: recorded.spec.launcher)
+        else { return nil }
         let candidate = report.record(replacing: recorded)
         guard ProcessControl.liveness(candidate) == .running else { return nil }
         guard let index = state.processes.firstIndex(where: { $0.spec.id == recorded.spec.id }) else { return nil }
@@ -68,8 +71,10 @@ extension ClusterControl {
         do { try state.save() } catch {
             log("cluster: cannot write \(ClusterState.file(in: state.runDirectory)): \(error)")
         }
-        log("cluster: the learner of \(state.runDirectory) exited (pid \(recorded.pid)) and another runs it now (pid "
-            + "\(candidate.pid) on \(recorded.spec.host), started outside `rpp cluster up`); recorded it in the state file")
+        log(
+            "cluster: the learner of \(state.runDirectory) exited (pid \(recorded.pid)) and another runs it now (pid "
+                + "\(candidate.pid) on \(recorded.spec.host), started outside `rpp cluster up`); recorded it in the state file"
+        )
         return candidate
     }
 

@@ -19,7 +19,8 @@ public struct ProcStat: Sendable, Equatable {
         let fields = text[text.index(after: close)...].split(whereSeparator: { $0 == " " || $0 == "\n" })
         // fields[0] is field 3 (state), so field 22 (start time) is fields[19].
         guard fields.count > 19, let state = fields[0].first, fields[0].count == 1,
-              let start = UInt64(fields[19]) else { return nil }
+            let start = UInt64(fields[19])
+        else { return nil }
         self.state = state
         self.startTime = start
     }
@@ -45,8 +46,10 @@ public enum Liveness: Sendable, Equatable {
     /// old main thread as a zombie at the pid until the exec'ing thread takes it over, for milliseconds or
     /// more. So a zombie counts as exited only when no thread of the process runs (`threadStates`, the state
     /// letters of /proc/PID/task/*/stat) and a second reading of the pid (`again`) still shows a zombie.
-    public static func judge(_ record: ProcessRecord, stat text: String?, bootID: String?,
-                             threadStates: () -> [Character] = { [] }, again: () -> String? = { nil }) -> Liveness {
+    public static func judge(
+        _ record: ProcessRecord, stat text: String?, bootID: String?,
+        threadStates: () -> [Character] = { [] }, again: () -> String? = { nil }
+    ) -> Liveness {
         guard record.pid > 0, let text else { return .exited }
         guard let stat = ProcStat(text) else { return .unknown("cannot read /proc/\(record.pid)/stat") }
         // The pid was handed to a new process after a reboot or after the one started exited.
@@ -54,7 +57,9 @@ public enum Liveness: Sendable, Equatable {
         if let start = record.startTime, start != stat.startTime { return .exited }
         if !stat.hasExited { return .running }
         if threadStates().contains(where: { $0 != "Z" && $0 != "X" }) { return .running }
-        if let later = again().flatMap(ProcStat.init), !later.hasExited, record.startTime.map({ $0 == later.startTime }) ?? true {
+        if let later = again().flatMap(ProcStat.init), !later.hasExited,
+            record.startTime.map({ $0 == later.startTime }) ?? true
+        {
             return .running
         }
         return .exited
@@ -86,8 +91,9 @@ extension ProcessControl {
 
         /// Judges `record` from this reading.
         func judge(_ record: ProcessRecord) -> Liveness {
-            Liveness.judge(record, stat: stat, bootID: bootID,
-                           threadStates: { threads.compactMap { ProcStat($0)?.state } }, again: { again })
+            Liveness.judge(
+                record, stat: stat, bootID: bootID,
+                threadStates: { threads.compactMap { ProcStat($0)?.state } }, again: { again })
         }
     }
 
@@ -96,11 +102,15 @@ extension ProcessControl {
         let lines = output.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
         let marks = statMarkers.compactMap { lines.firstIndex(of: $0) }
         guard marks.count == 3, marks[0] < marks[1], marks[1] < marks[2] else { return nil }
-        func part(_ r: Range<Int>) -> [String] { lines[r].map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty } }
-        let stat = part(0..<marks[0]).joined(separator: "\n"), again = part((marks[1] + 1)..<marks[2]).joined(separator: "\n")
+        func part(_ r: Range<Int>) -> [String] {
+            lines[r].map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        }
+        let stat = part(0..<marks[0]).joined(separator: "\n")
+        let again = part((marks[1] + 1)..<marks[2]).joined(separator: "\n")
         let boot = part((marks[2] + 1)..<lines.count).joined()
-        return StatReading(stat: stat.isEmpty ? nil : stat, threads: part((marks[0] + 1)..<marks[1]),
-                           again: again.isEmpty ? nil : again, bootID: boot.isEmpty ? nil : boot)
+        return StatReading(
+            stat: stat.isEmpty ? nil : stat, threads: part((marks[0] + 1)..<marks[1]),
+            again: again.isEmpty ? nil : again, bootID: boot.isEmpty ? nil : boot)
     }
 
     /// The state letters of the threads of `pid` on this machine.
@@ -115,7 +125,8 @@ extension ProcessControl {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { return nil }
         defer { close(fd) }
-        var bytes: [UInt8] = [], buffer = [UInt8](repeating: 0, count: 4096)
+        var bytes: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 4096)
         while true {
             let n = read(fd, &buffer, buffer.count)
             if n < 0 && errno == EINTR { continue }

@@ -4,16 +4,21 @@
 // to whoever started `rpp cluster` (Foundation's Process, for one, waits until every holder of the
 // descriptor it gave its child has closed it, so `rpp cluster up` run by a Process would never end).
 import Foundation
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 enum Spawn {
-    enum Failure: Error { case cannotStart(String), timedOut }
+    enum Failure: Error {
+        case cannotStart(String)
+        case timedOut
+    }
 
     /// Runs `args` (searched in PATH) and returns its exit status and output; kills it after `timeout` s.
     static func run(_ args: [String], timeout: Double) throws -> HostShell.Output {
-        var outPipe: [Int32] = [-1, -1], errPipe: [Int32] = [-1, -1]
+        var outPipe: [Int32] = [-1, -1]
+        var errPipe: [Int32] = [-1, -1]
         guard pipe(&outPipe) == 0, pipe(&errPipe) == 0 else { throw Failure.cannotStart("pipe: errno \(errno)") }
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
@@ -24,25 +29,38 @@ enum Spawn {
         for fd in outPipe + errPipe { posix_spawn_file_actions_addclose(&actions, fd) }
         closeInheritedDescriptors(&actions)
         let cArgs = args.map { strdup($0) } + [nil]
-        defer { cArgs.forEach { free($0) } }
+        defer { for pointer in cArgs { free(pointer) } }
         var pid: pid_t = 0
         let rc = posix_spawnp(&pid, args[0], &actions, nil, cArgs, environ)
-        close(outPipe[1]); close(errPipe[1])
-        defer { close(outPipe[0]); close(errPipe[0]) }
+        close(outPipe[1])
+        close(errPipe[1])
+        defer {
+            close(outPipe[0])
+            close(errPipe[0])
+        }
         guard rc == 0 else { throw Failure.cannotStart(String(cString: strerror(rc))) }
-        var out = [UInt8](), err = [UInt8](), open = [true, true]
-        var status: Int32 = 0, exited = false, exitedAt = Date.distantFuture
+        var out = [UInt8]()
+        var err = [UInt8]()
+        var open = [true, true]
+        var status: Int32 = 0
+        var exited = false
+        var exitedAt = Date.distantFuture
         let deadline = Date(timeIntervalSinceNow: timeout)
         var buffer = [UInt8](repeating: 0, count: 65536)
         while true {
-            var fds = [pollfd(fd: outPipe[0], events: Int16(POLLIN), revents: 0),
-                       pollfd(fd: errPipe[0], events: Int16(POLLIN), revents: 0)]
+            var fds = [
+                pollfd(fd: outPipe[0], events: Int16(POLLIN), revents: 0),
+                pollfd(fd: errPipe[0], events: Int16(POLLIN), revents: 0),
+            ]
             _ = poll(&fds, 2, 20)
             for i in 0..<2 where open[i] && fds[i].revents != 0 {
                 let n = read(fds[i].fd, &buffer, buffer.count)
                 if n > 0 { if i == 0 { out += buffer[..<n] } else { err += buffer[..<n] } } else { open[i] = false }
             }
-            if !exited, waitpid(pid, &status, WNOHANG) == pid { exited = true; exitedAt = Date() }
+            if !exited, waitpid(pid, &status, WNOHANG) == pid {
+                exited = true
+                exitedAt = Date()
+            }
             // Done once it exited and the pipes closed (or stayed open a second after: a grandchild holds them).
             if exited && ((!open[0] && !open[1]) || Date().timeIntervalSince(exitedAt) > 1) { break }
             if !exited && Date() >= deadline {
@@ -52,7 +70,8 @@ enum Spawn {
             }
         }
         let code: Int32 = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
-        return HostShell.Output(status: code, stdout: String(decoding: out, as: UTF8.self), stderr: String(decoding: err, as: UTF8.self))
+        return HostShell.Output(
+            status: code, stdout: String(decoding: out, as: UTF8.self), stderr: String(decoding: err, as: UTF8.self))
     }
 
     private typealias CloseFrom = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32
@@ -64,7 +83,8 @@ enum Spawn {
             _ = unsafeBitCast(symbol, to: CloseFrom.self)(&actions, 3)
             return
         }
-        let open = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd"))?.compactMap { Int32($0) } ?? []
+        let open =
+            (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd"))?.compactMap { Int32($0) } ?? []
         for fd in open where fd > 2 && fcntl(fd, F_GETFD) >= 0 { posix_spawn_file_actions_addclose(&actions, fd) }
     }
 }

@@ -41,8 +41,9 @@ public struct StatusProbe: Sendable {
 
     private func ask(_ address: String, what: String) throws(ClusterError) -> [Status] {
         do {
-            let client = try ServiceClient(service: "\(what) status", addresses: [address], codec: codec,
-                                           resendInterval: .milliseconds(Int64(max(timeout / 2, 0.2) * 1000)))
+            let client = try ServiceClient(
+                service: "\(what) status", addresses: [address], codec: codec,
+                resendInterval: .milliseconds(Int64(max(timeout / 2, 0.2) * 1000)))
             defer { client.close() }
             let reply = try client.call(.clusterStatus(ClusterStatus()), timeout: .milliseconds(Int64(timeout * 1000)))
             guard case .clusterStatus(let s) = reply else {

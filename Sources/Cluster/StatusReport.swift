@@ -45,7 +45,8 @@ public struct StatusReport: Sendable, Codable {
         var members: [Status] = []
         if let learner = state.exitedLearner {
             // No status request to wait out: the run has ended (or failed), and its log says how.
-            learnerError = "the learner (pid \(learner.pid) on \(learner.spec.host)) is not running: this run has ended or "
+            learnerError =
+                "the learner (pid \(learner.pid) on \(learner.spec.host)) is not running: this run has ended or "
                 + "failed (see \(learner.log)); `rpp cluster down` stops whatever is left of it"
         } else {
             do { members = try probe.learner(state.learner) } catch { learnerError = error.description }
@@ -61,19 +62,25 @@ public struct StatusReport: Sendable, Codable {
             case .rollout: s = byID[p.spec.id]
             case .reward, .reference: s = alive ? probe.server(p.spec.listen ?? "") : nil
             }
-            rows.append(StatusRow(role: p.spec.role, id: p.spec.id, host: p.spec.host, pid: p.pid, alive: alive,
-                                  state: s?.state ?? (alive ? (p.spec.roleValue == .rollout ? "not registered" : "not answering")
-                                                      : liveness == .exited ? "exited" : "unknown (its host did not answer)"),
-                                  policyVersion: p.spec.roleValue.hasPolicy ? s?.policyVersion : nil,
-                                  samplesPerSecond: s?.samplesPerSecond, units: s?.unitsDone,
-                                  lastHeardMillis: s?.silentMillis, managed: true))
+            rows.append(
+                StatusRow(
+                    role: p.spec.role, id: p.spec.id, host: p.spec.host, pid: p.pid, alive: alive,
+                    state: s?.state
+                        ?? (alive
+                            ? (p.spec.roleValue == .rollout ? "not registered" : "not answering")
+                            : liveness == .exited ? "exited" : "unknown (its host did not answer)"),
+                    policyVersion: p.spec.roleValue.hasPolicy ? s?.policyVersion : nil,
+                    samplesPerSecond: s?.samplesPerSecond, units: s?.unitsDone,
+                    lastHeardMillis: s?.silentMillis, managed: true))
         }
         let known = Set(state.processes.map(\.spec.id))
         for m in members where m.role != .learner && !known.contains(m.workerID) {
-            rows.append(StatusRow(role: m.role.rawValue, id: m.workerID, host: m.host.isEmpty ? "?" : m.host,
-                                  pid: m.pid > 0 ? m.pid : nil, alive: true, state: m.state, policyVersion: m.policyVersion,
-                                  samplesPerSecond: m.samplesPerSecond, units: m.unitsDone, lastHeardMillis: m.silentMillis,
-                                  managed: false))
+            rows.append(
+                StatusRow(
+                    role: m.role.rawValue, id: m.workerID, host: m.host.isEmpty ? "?" : m.host,
+                    pid: m.pid > 0 ? m.pid : nil, alive: true, state: m.state, policyVersion: m.policyVersion,
+                    samplesPerSecond: m.samplesPerSecond, units: m.unitsDone, lastHeardMillis: m.silentMillis,
+                    managed: false))
         }
         return StatusReport(runDirectory: state.runDirectory, learnerError: learnerError, rows: rows)
     }
@@ -85,10 +92,13 @@ public struct StatusReport: Sendable, Codable {
     public var table: String {
         let header = ["ROLE", "ID", "HOST", "PID", "ALIVE", "STATE", "VERSION", "SAMPLES/S", "UNITS", "LAST HEARD"]
         let lines = rows.map { r -> [String] in
-            [r.role, r.id + (r.managed ? "" : " (external)"), r.host, r.pid.map(String.init) ?? "-", r.alive ? "yes" : "NO",
-             r.state, r.policyVersion.map { "v\($0)" } ?? "-",
-             r.samplesPerSecond.map { String(format: "%.0f", $0) } ?? "-", r.units.map(String.init) ?? "-",
-             r.lastHeardMillis.map { String(format: "%.1f s ago", Double($0) / 1000) } ?? "-"]
+            [
+                r.role, r.id + (r.managed ? "" : " (external)"), r.host, r.pid.map(String.init) ?? "-",
+                r.alive ? "yes" : "NO",
+                r.state, r.policyVersion.map { "v\($0)" } ?? "-",
+                r.samplesPerSecond.map { String(format: "%.0f", $0) } ?? "-", r.units.map(String.init) ?? "-",
+                r.lastHeardMillis.map { String(format: "%.1f s ago", Double($0) / 1000) } ?? "-",
+            ]
         }
         let widths = header.indices.map { i in ([header] + lines).map { $0[i].count }.max() ?? 0 }
         func row(_ cells: [String]) -> String {
@@ -96,7 +106,8 @@ public struct StatusReport: Sendable, Codable {
                 .joined(separator: "  ").trimmingCharacters(in: .whitespaces)
         }
         let alive = rows.filter(\.alive).count
-        var summary = "cluster \(runDirectory): \(alive)/\(rows.count) processes alive, \(workersRegistered) rollout "
+        var summary =
+            "cluster \(runDirectory): \(alive)/\(rows.count) processes alive, \(workersRegistered) rollout "
             + "worker(s) registered with the learner"
         if let e = learnerError { summary += "\nlearner: \(e)" }
         return ([summary, row(header)] + lines.map(row)).joined(separator: "\n")

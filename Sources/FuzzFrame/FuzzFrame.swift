@@ -23,23 +23,24 @@ public func fuzzFrame(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
 }
 
 #if !FUZZING
-import Foundation
+    import Foundation
 
-@main
-struct ReplayFuzzInputs {
-    static func main() {
-        let paths = CommandLine.arguments.dropFirst()
-        if paths.isEmpty {
-            print("usage: rpp-fuzz-frame FILE...  (replays inputs through the frame decoder; `make fuzz` fuzzes)")
-        }
-        for path in paths {
-            guard let data = FileManager.default.contents(atPath: path) else {
-                print("\(path): cannot read"); continue
+    @main
+    struct ReplayFuzzInputs {
+        static func main() {
+            let paths = CommandLine.arguments.dropFirst()
+            if paths.isEmpty {
+                print("usage: rpp-fuzz-frame FILE...  (replays inputs through the frame decoder; `make fuzz` fuzzes)")
             }
-            let bytes = [UInt8](data)
-            _ = bytes.withUnsafeBufferPointer { fuzzFrame($0.baseAddress, $0.count) }
-            print("\(path): ok")
+            for path in paths {
+                guard let data = FileManager.default.contents(atPath: path) else {
+                    print("\(path): cannot read")
+                    continue
+                }
+                let bytes = [UInt8](data)
+                _ = bytes.withUnsafeBufferPointer { fuzzFrame($0.baseAddress, $0.count) }
+                print("\(path): ok")
+            }
         }
     }
-}
 #endif

@@ -14,9 +14,14 @@ struct ActivationDims {
     let headChunk: Int
 
     init(config c: ModelConfig, B: Int, T: Int) {
-        N = B * T; C = c.hiddenSize; F = c.intermediateSize
-        qd = c.numHeads * c.headDim; kvd = c.numKVHeads * c.headDim
-        H = c.numHeads; KV = c.numKVHeads; normRows = c.qkNorm ? B * T : 0
+        N = B * T
+        C = c.hiddenSize
+        F = c.intermediateSize
+        qd = c.numHeads * c.headDim
+        kvd = c.numKVHeads * c.headDim
+        H = c.numHeads
+        KV = c.numKVHeads
+        normRows = c.qkNorm ? B * T : 0
         stats = B * c.numHeads * T * 2
         headChunk = max(vocabChunk(N: B * T, V: c.vocabSize), 1)
     }
@@ -100,14 +105,20 @@ final class ActivationArena {
         if buffer.count < total { buffer = FloatBuffer(count: total) }
         let d = ActivationDims(config: c, B: B, T: T)
         var off = 0
-        func next(_ size: Int) -> FloatPointer { defer { off += aligned(size) }; return buffer.pointer + off }
-        var a = Activations(); a.B = B; a.T = T
+        func next(_ size: Int) -> FloatPointer {
+            defer { off += aligned(size) }
+            return buffer.pointer + off
+        }
+        var a = Activations()
+        a.B = B
+        a.T = T
         for e in trunkActivations { a[keyPath: e.field] = next(e.size(d)) }
         var input = a.embedded!
         for _ in 0..<c.numLayers {
             var b = BlockBuffers()
             for e in blockActivations { b[keyPath: e.field] = next(e.size(d)) }
-            b.input = input; b.proj = a.proj
+            b.input = input
+            b.proj = a.proj
             input = b.output
             a.layers.append(b)
         }
@@ -123,8 +134,12 @@ extension BlockBuffers {
         let d = ActivationDims(config: c, B: rows, T: 1)
         let sizes = blockActivations.map { aligned($0.size(d)) }
         let storage = FloatBuffer(count: sizes.reduce(0, +) + aligned(rows * c.hiddenSize))
-        var b = BlockBuffers(), off = 0
-        for (e, size) in zip(blockActivations, sizes) { b[keyPath: e.field] = storage.pointer + off; off += size }
+        var b = BlockBuffers()
+        var off = 0
+        for (e, size) in zip(blockActivations, sizes) {
+            b[keyPath: e.field] = storage.pointer + off
+            off += size
+        }
         b.input = b.output
         b.proj = storage.pointer + off
         return (b, storage)

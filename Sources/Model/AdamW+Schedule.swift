@@ -16,7 +16,10 @@ public struct LRSchedule: Sendable, Equatable {
 
     /// A schedule; nil `cosineTotalSteps` keeps the rate constant after warmup.
     public init(peak: Float, warmupSteps: Int = 0, cosineTotalSteps: Int? = nil, minRatio: Float = 0.1) {
-        self.peak = peak; self.warmupSteps = warmupSteps; self.cosineTotalSteps = cosineTotalSteps; self.minRatio = minRatio
+        self.peak = peak
+        self.warmupSteps = warmupSteps
+        self.cosineTotalSteps = cosineTotalSteps
+        self.minRatio = minRatio
     }
 
     /// Learning rate of optimiser step `step` (0-based).
@@ -48,11 +51,18 @@ public final class AdamW: @unchecked Sendable {
     let specs: [TensorSpec]
 
     /// Zeroed moments for `model`'s parameters.
-    public init(model: Transformer, schedule: LRSchedule, beta1: Float = 0.9, beta2: Float = 0.95, eps: Float = 1e-8,
-                weightDecay: Float = 0, clipNorm: Float? = 1.0) {
-        self.schedule = schedule; self.beta1 = beta1; self.beta2 = beta2; self.eps = eps
-        self.weightDecay = weightDecay; self.clipNorm = clipNorm
-        m = FloatBuffer(count: model.parameterCount, lazy: true); v = FloatBuffer(count: model.parameterCount, lazy: true)
+    public init(
+        model: Transformer, schedule: LRSchedule, beta1: Float = 0.9, beta2: Float = 0.95, eps: Float = 1e-8,
+        weightDecay: Float = 0, clipNorm: Float? = 1.0
+    ) {
+        self.schedule = schedule
+        self.beta1 = beta1
+        self.beta2 = beta2
+        self.eps = eps
+        self.weightDecay = weightDecay
+        self.clipNorm = clipNorm
+        m = FloatBuffer(count: model.parameterCount, lazy: true)
+        v = FloatBuffer(count: model.parameterCount, lazy: true)
         specs = model.layout.specs
         decayMask = specs.map { $0.shape.count == 2 }
     }
@@ -63,15 +73,19 @@ public final class AdamW: @unchecked Sendable {
         var partials: [(start: Int, sum: Double)] = []
         let lock = NSLock()
         Parallel.ranges(g.count, minChunk: 1 << 14) { r in
-            var s: Float = 0, acc = 0.0
+            var s: Float = 0
+            var acc = 0.0
             var i = r.lowerBound
             while i < r.upperBound {
                 let e = min(i + 4096, r.upperBound)
                 s = 0
                 for j in i..<e { s += g.pointer[j] * g.pointer[j] }
-                acc += Double(s); i = e
+                acc += Double(s)
+                i = e
             }
-            lock.lock(); partials.append((r.lowerBound, acc)); lock.unlock()
+            lock.lock()
+            partials.append((r.lowerBound, acc))
+            lock.unlock()
         }
         return partials.sorted { $0.start < $1.start }.reduce(0.0) { $0 + $1.sum }.squareRoot()
     }
@@ -85,9 +99,15 @@ public final class AdamW: @unchecked Sendable {
         if let c = clipNorm, norm > Double(c) { scale = Float(Double(c) / (norm + 1e-6)) }
         let lr = schedule.rate(step: step)
         step += 1
-        let b1 = beta1, b2 = beta2, e = eps
-        let bc1 = 1 - powf(b1, Float(step)), bc2 = 1 - powf(b2, Float(step))
-        let P = model.params.pointer, G = model.grads.pointer, M = m.pointer, Vv = v.pointer
+        let b1 = beta1
+        let b2 = beta2
+        let e = eps
+        let bc1 = 1 - powf(b1, Float(step))
+        let bc2 = 1 - powf(b2, Float(step))
+        let P = model.params.pointer
+        let G = model.grads.pointer
+        let M = m.pointer
+        let Vv = v.pointer
         for (k, s) in specs.enumerated() {
             let decay: Float = decayMask[k] ? 1 - lr * weightDecay : 1
             Parallel.ranges(s.count, minChunk: 1 << 14) { r in
@@ -96,7 +116,8 @@ public final class AdamW: @unchecked Sendable {
                     let g = G[j] * scale
                     let mj = b1 * M[j] + (1 - b1) * g
                     let vj = b2 * Vv[j] + (1 - b2) * g * g
-                    M[j] = mj; Vv[j] = vj
+                    M[j] = mj
+                    Vv[j] = vj
                     P[j] = P[j] * decay - lr * (mj / bc1) / ((vj / bc2).squareRoot() + e)
                 }
             }

@@ -37,7 +37,8 @@ public struct CheckpointSource: Sendable, Equatable {
     public func configJSON(for config: ModelConfig, dtype: WeightDType) throws -> Data {
         var out = self.config
         if config != modelConfig {
-            let before = try OrderedJSON(data: modelConfig.jsonData()), after = try OrderedJSON(data: config.jsonData())
+            let before = try OrderedJSON(data: modelConfig.jsonData())
+            let after = try OrderedJSON(data: config.jsonData())
             for key in before.keys + after.keys.filter({ before[$0] == nil }) where before[key] != after[key] {
                 if let value = after[key] { out.set(key, value) } else { out.remove(key) }
             }
@@ -119,8 +120,9 @@ public enum CheckpointFiles {
             let attributes = try? fm.attributesOfItem(atPath: url.resolvingSymlinksInPath().path)
             let size = (attributes?[.size] as? NSNumber)?.intValue ?? 0
             guard size <= maxFileBytes else {
-                throw ModelError.io("\(url.path) is \(size / 1_000_000) MB; a checkpoint carries files that are not "
-                                    + "weights only up to \(maxFileBytes >> 20) MiB: move it out of \(directory.path)")
+                throw ModelError.io(
+                    "\(url.path) is \(size / 1_000_000) MB; a checkpoint carries files that are not "
+                        + "weights only up to \(maxFileBytes >> 20) MiB: move it out of \(directory.path)")
             }
             do { files.append(CompanionFile(name: name, data: try Data(contentsOf: url))) } catch {
                 throw ModelError.io("cannot read \(url.path): \(ioReason(error))")

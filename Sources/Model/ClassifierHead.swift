@@ -44,15 +44,19 @@ public struct ClassifierHead: Sendable, Equatable {
                 throw fail(.invalidConfig, "config.json: architectures must be a non-empty list of class names")
             }
             guard let name = archs.first(where: { $0.hasSuffix("ForSequenceClassification") }) else {
-                throw fail(.notClassifier, "config.json names \(archs.joined(separator: ", ")), not a "
-                           + "...ForSequenceClassification model: a classifier reward needs a checkpoint with a "
-                           + "score head (score.weight), such as one saved by transformers' "
-                           + "AutoModelForSequenceClassification or by `rpp rm-train`")
+                throw fail(
+                    .notClassifier,
+                    "config.json names \(archs.joined(separator: ", ")), not a "
+                        + "...ForSequenceClassification model: a classifier reward needs a checkpoint with a "
+                        + "score head (score.weight), such as one saved by transformers' "
+                        + "AutoModelForSequenceClassification or by `rpp rm-train`")
             }
             architecture = name
         } else if (d["rpp_scalar_head"] as? Bool) != true {
-            throw fail(.notClassifier, "config.json has no architectures field (and no rpp_scalar_head: true): "
-                       + "give a ...ForSequenceClassification checkpoint")
+            throw fail(
+                .notClassifier,
+                "config.json has no architectures field (and no rpp_scalar_head: true): "
+                    + "give a ...ForSequenceClassification checkpoint")
         }
         var labels: [String]?
         if let value = d["id2label"] {

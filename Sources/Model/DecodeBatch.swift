@@ -23,14 +23,22 @@ struct DecodeBatch {
     let sampleScratch: FloatPointer
 
     init(model: Transformer, prompts: [(offset: Int, length: Int)], rows: Int, slots: Int, capacity: Int) {
-        let c = model.config, C = c.hiddenSize, V = c.vocabSize
-        self.model = model; self.prompts = prompts
+        let c = model.config
+        let C = c.hiddenSize
+        let V = c.vocabSize
+        self.model = model
+        self.prompts = prompts
         cache = KVCache(layers: c.numLayers, rows: slots, kvHeads: c.numKVHeads, capacity: capacity, headDim: c.headDim)
-        row = [Int](repeating: -1, count: slots); index = [Int](repeating: 0, count: slots)
-        next = [Int32](repeating: 0, count: slots); ready = [UnsafePointer<Float>?](repeating: nil, count: slots)
+        row = [Int](repeating: -1, count: slots)
+        index = [Int](repeating: 0, count: slots)
+        next = [Int32](repeating: 0, count: slots)
+        ready = [UnsafePointer<Float>?](repeating: nil, count: slots)
         (block, storage) = BlockBuffers.scratch(config: c, rows: slots)
         scratch = FloatBuffer(count: slots * (C + 1 + 2 * V + c.numHeads * capacity) + V)
-        ln = scratch.pointer; rstd = ln + slots * C; stepLogits = rstd + slots; admitLogits = stepLogits + slots * V
+        ln = scratch.pointer
+        rstd = ln + slots * C
+        stepLogits = rstd + slots
+        admitLogits = stepLogits + slots * V
         scores = admitLogits + slots * V
         sampleScratch = scores + slots * c.numHeads * capacity
     }
@@ -46,21 +54,31 @@ struct DecodeBatch {
 
     mutating func occupy(_ slot: Int, row r: Int) { row[slot] = r }
 
-    mutating func free(_ slot: Int) { row[slot] = -1; ready[slot] = nil }
+    mutating func free(_ slot: Int) {
+        row[slot] = -1
+        ready[slot] = nil
+    }
 
     /// The slot's sampled token goes into the next step.
-    mutating func feed(_ slot: Int, token: Int32) { next[slot] = token; ready[slot] = nil }
+    mutating func feed(_ slot: Int, token: Int32) {
+        next[slot] = token
+        ready[slot] = nil
+    }
 
     /// Copies the prompts' keys and values into the newly occupied slots and computes the logits of each
     /// prompt's last position.
     mutating func prefillLogits(_ admitted: [(slot: Int, prompt: Int)]) {
         if admitted.isEmpty { return }
-        let m = model, c = m.config, C = c.hiddenSize, V = c.vocabSize
+        let m = model
+        let c = m.config
+        let C = c.hiddenSize
+        let V = c.vocabSize
         for (j, a) in admitted.enumerated() {
             let p = prompts[a.prompt]
             for l in 0..<c.numLayers {
-                cache.fill(layer: l, row: a.slot, at: 0, k: m.acts.layers[l].k, v: m.acts.layers[l].v,
-                           from: p.offset, count: p.length)
+                cache.fill(
+                    layer: l, row: a.slot, at: 0, k: m.acts.layers[l].k, v: m.acts.layers[l].v,
+                    from: p.offset, count: p.length)
             }
             index[a.slot] = p.length
             (ln + j * C).update(from: m.acts.lnf + (p.offset + p.length - 1) * C, count: C)
@@ -74,25 +92,37 @@ struct DecodeBatch {
     mutating func step() {
         let slots = row.indices.filter { row[$0] >= 0 && ready[$0] == nil }
         if slots.isEmpty { return }
-        let m = model, c = m.config, C = c.hiddenSize, V = c.vocabSize, P = m.vectors
-        let idx = slots.map { index[$0] }, tokens = slots.map { next[$0] }, positions = idx.map { Int32($0) }
+        let m = model
+        let c = m.config
+        let C = c.hiddenSize
+        let V = c.vocabSize
+        let P = m.vectors
+        let idx = slots.map { index[$0] }
+        let tokens = slots.map { next[$0] }
+        let positions = idx.map { Int32($0) }
         let perRow = ActivationDims(config: c, B: 1, T: 1)
         let (block, cache, ln, rstd, logits, scores) = (block, cache, ln, rstd, stepLogits, scores)
         tokens.withUnsafeBufferPointer { tok in
             positions.withUnsafeBufferPointer { pos in
                 Parallel.ranges(slots.count, minChunk: decodeRowsPerCore) { r in
-                    let n = r.count, lo = r.lowerBound
+                    let n = r.count
+                    let lo = r.lowerBound
                     let b = block.offset(rows: lo, perRow: perRow)
-                    let view = KVCacheStep(cache: cache, slots: slots, index: idx, firstRow: lo, heads: c.numHeads, scores: scores)
+                    let view = KVCacheStep(
+                        cache: cache, slots: slots, index: idx, firstRow: lo, heads: c.numHeads, scores: scores)
                     embeddingForward(b.input, tok.baseAddress! + lo, m.matrix(m.layout.embed), N: n, C: C)
                     for l in 0..<c.numLayers {
                         m.decoderBlock(l, b, rows: n, positions: pos.baseAddress! + lo, attention: .cached(view))
                     }
-                    rmsnormForward(ln + lo * C, rstd + lo, b.output, P + m.layout.finalNorm, N: n, C: C, eps: c.rmsNormEps)
+                    rmsnormForward(
+                        ln + lo * C, rstd + lo, b.output, P + m.layout.finalNorm, N: n, C: C, eps: c.rmsNormEps)
                     matmulForward(logits + lo * V, ln + lo * C, m.matrix(m.layout.lmHead), nil, N: n, C: C, OC: V)
                 }
             }
         }
-        for (i, slot) in slots.enumerated() { ready[slot] = UnsafePointer(logits + i * V); index[slot] += 1 }
+        for (i, slot) in slots.enumerated() {
+            ready[slot] = UnsafePointer(logits + i * V)
+            index[slot] += 1
+        }
     }
 }

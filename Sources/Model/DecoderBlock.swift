@@ -29,10 +29,17 @@ enum BlockAttention {
 extension Transformer {
     /// Runs decoder layer `l` on N token rows at `positions` (one per row), reading `b.input` and writing
     /// `b.output` and every activation the backward needs.
-    func decoderBlock(_ l: Int, _ b: BlockBuffers, rows N: Int, positions: UnsafePointer<Int32>,
-                      attention: BlockAttention) {
-        let c = config, o = layout.layers[l], P = vectors
-        let C = c.hiddenSize, F = c.intermediateSize, qd = c.numHeads * c.headDim, kvd = c.numKVHeads * c.headDim
+    func decoderBlock(
+        _ l: Int, _ b: BlockBuffers, rows N: Int, positions: UnsafePointer<Int32>,
+        attention: BlockAttention
+    ) {
+        let c = config
+        let o = layout.layers[l]
+        let P = vectors
+        let C = c.hiddenSize
+        let F = c.intermediateSize
+        let qd = c.numHeads * c.headDim
+        let kvd = c.numKVHeads * c.headDim
         func bias(_ off: Int) -> UnsafePointer<Float>? { off >= 0 ? UnsafePointer(P + off) : nil }
         rmsnormForward(b.ln1, b.rstd1, b.input, P + o.ln1, N: N, C: C, eps: c.rmsNormEps)
         if c.qkNorm {

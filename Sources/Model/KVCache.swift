@@ -9,7 +9,10 @@ final class KVCache {
     let rows: Int, kvHeads: Int, capacity: Int, headDim: Int
 
     init(layers: Int, rows: Int, kvHeads: Int, capacity: Int, headDim: Int) {
-        self.rows = rows; self.kvHeads = kvHeads; self.capacity = capacity; self.headDim = headDim
+        self.rows = rows
+        self.kvHeads = kvHeads
+        self.capacity = capacity
+        self.headDim = headDim
         keys = (0..<layers).map { _ in FloatBuffer(count: rows * kvHeads * capacity * headDim) }
         values = (0..<layers).map { _ in FloatBuffer(count: rows * kvHeads * capacity * headDim) }
     }
@@ -24,7 +27,8 @@ final class KVCache {
     func store(layer l: Int, _ step: KVCacheStep, rows n: Int, k: UnsafePointer<Float>, v: UnsafePointer<Float>) {
         let kvd = kvHeads * headDim
         for i in 0..<n {
-            let slot = step.slots[step.firstRow + i], position = step.index[step.firstRow + i]
+            let slot = step.slots[step.firstRow + i]
+            let position = step.index[step.firstRow + i]
             for g in 0..<kvHeads {
                 let dst = offset(row: slot, head: g, position: position)
                 (keys[l].pointer + dst).update(from: k + i * kvd + g * headDim, count: headDim)
@@ -35,12 +39,15 @@ final class KVCache {
 
     /// Copies `count` token rows of a forward's k, v[N, KV·D], from row `first` on, into row b's positions
     /// `position...` (the prefill: a prompt shared by several rows is computed once).
-    func fill(layer l: Int, row b: Int, at position: Int, k: UnsafePointer<Float>, v: UnsafePointer<Float>,
-              from first: Int, count: Int) {
+    func fill(
+        layer l: Int, row b: Int, at position: Int, k: UnsafePointer<Float>, v: UnsafePointer<Float>,
+        from first: Int, count: Int
+    ) {
         let kvd = kvHeads * headDim
         for t in 0..<count {
             for g in 0..<kvHeads {
-                let src = (first + t) * kvd + g * headDim, dst = offset(row: b, head: g, position: position + t)
+                let src = (first + t) * kvd + g * headDim
+                let dst = offset(row: b, head: g, position: position + t)
                 (keys[l].pointer + dst).update(from: k + src, count: headDim)
                 (values[l].pointer + dst).update(from: v + src, count: headDim)
             }
@@ -64,20 +71,36 @@ struct KVCacheStep {
 /// out[n, H·D] for the step's n rows from q[n, H·D]: per (row, head), scores against the row's cached keys,
 /// softmax (SIMD exp), weighted sum of cached values. With a sliding `window` (0: none) only the keys of
 /// the last `window` positions are attended.
-func cachedAttentionForward(_ out: FloatPointer, _ q: UnsafePointer<Float>, layer l: Int, rows n: Int,
-                            _ s: KVCacheStep, window: Int = 0) {
-    let c = s.cache, D = c.headDim, H = s.heads, group = H / c.kvHeads, qd = H * D
+func cachedAttentionForward(
+    _ out: FloatPointer, _ q: UnsafePointer<Float>, layer l: Int, rows n: Int,
+    _ s: KVCacheStep, window: Int = 0
+) {
+    let c = s.cache
+    let D = c.headDim
+    let H = s.heads
+    let group = H / c.kvHeads
+    let qd = H * D
     let scale = 1 / Float(D).squareRoot()
-    let kc = c.keys[l].pointer, vc = c.values[l].pointer
+    let kc = c.keys[l].pointer
+    let vc = c.values[l].pointer
     for i in 0..<n {
-        let r = s.firstRow + i, b = s.slots[r], p = s.index[r], s0 = window > 0 ? max(0, p - window + 1) : 0
+        let r = s.firstRow + i
+        let b = s.slots[r]
+        let p = s.index[r]
+        let s0 = window > 0 ? max(0, p - window + 1) : 0
         for h in 0..<H {
-            let qv = q + i * qd + h * D, sc = s.scores + (r * H + h) * c.capacity
+            let qv = q + i * qd + h * D
+            let sc = s.scores + (r * H + h) * c.capacity
             let kb = kc + c.offset(row: b, head: h / group, position: 0)
             let vb = vc + c.offset(row: b, head: h / group, position: 0)
             var m = -Float.infinity
-            for j in s0...p { let d = vdot(qv, kb + j * D, D) * scale; sc[j] = d; m = max(m, d) }
-            let inv = 1 / expShiftedSum(sc + s0, count: p + 1 - s0, shift: m), o = out + i * qd + h * D
+            for j in s0...p {
+                let d = vdot(qv, kb + j * D, D) * scale
+                sc[j] = d
+                m = max(m, d)
+            }
+            let inv = 1 / expShiftedSum(sc + s0, count: p + 1 - s0, shift: m)
+            let o = out + i * qd + h * D
             o.update(repeating: 0, count: D)
             for j in s0...p { vaxpy(o, sc[j] * inv, vb + j * D, D) }
         }

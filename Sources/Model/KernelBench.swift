@@ -16,7 +16,11 @@ public enum KernelBench {
         public var transB: Bool
 
         public init(name: String, M: Int, N: Int, K: Int, transB: Bool) {
-            self.name = name; self.M = M; self.N = N; self.K = K; self.transB = transB
+            self.name = name
+            self.M = M
+            self.N = N
+            self.K = K
+            self.transB = transB
         }
 
         /// Bytes of one bf16 copy of B.
@@ -37,8 +41,10 @@ public enum KernelBench {
     /// SmolLM2-135M's products (hidden 576, 9 heads and 3 KV heads of 64, intermediate 1536, vocabulary 49,152):
     /// the forward of each linear layer for every row count, and the input gradients for `trainingRows`.
     public static func smolLM2Shapes(rows: [Int], trainingRows: Int?) -> [Shape] {
-        let forward: [(String, Int, Int)] = [("attn q/o", 576, 576), ("attn k/v", 192, 576), ("mlp gate/up", 1536, 576),
-                                             ("mlp down", 576, 1536), ("lm head", 49_152, 576)]
+        let forward: [(String, Int, Int)] = [
+            ("attn q/o", 576, 576), ("attn k/v", 192, 576), ("mlp gate/up", 1536, 576),
+            ("mlp down", 576, 1536), ("lm head", 49_152, 576),
+        ]
         var shapes: [Shape] = []
         for m in rows {
             for (name, n, k) in forward { shapes.append(Shape(name: name, M: m, N: n, K: k, transB: true)) }
@@ -54,15 +60,18 @@ public enum KernelBench {
 
     /// Register-only peak of one core: vfmadd231ps zmm, and vdpbf16ps zmm when the CPU has it (nil otherwise).
     public static func peakGFLOPS() -> (fma: Double?, dpbf16: Double?) {
-        let fma = rpp_peak_gflops(0, 20_000_000), dp = rpp_peak_gflops(1, 20_000_000)
+        let fma = rpp_peak_gflops(0, 20_000_000)
+        let dp = rpp_peak_gflops(1, 20_000_000)
         return (fma > 0 ? fma : nil, dp > 0 ? dp : nil)
     }
 
     /// GFLOPS of `variant` on `shape` with `threads` cores (1 or all), cycling through enough copies of B to
     /// exceed `coldBytes` of bf16 weights; timed for at least `seconds` after one untimed call. nil when the
     /// variant cannot run on this CPU (its product would fall back to widened).
-    public static func gflops(shape: Shape, variant: Variant, threads: Int, coldBytes: Int,
-                              seconds: Double) -> Double? {
+    public static func gflops(
+        shape: Shape, variant: Variant, threads: Int, coldBytes: Int,
+        seconds: Double
+    ) -> Double? {
         if let kernel = variant.kernel, !kernel.isSupported() { return nil }
         let copies = max(1, (coldBytes + shape.weightBytesBF16 - 1) / shape.weightBytesBF16)
         let count = shape.N * shape.K
@@ -71,8 +80,12 @@ public enum KernelBench {
         let c = UnsafeMutablePointer<Float>.allocate(capacity: shape.M * shape.N)
         defer { c.deallocate() }
         let one = (0..<count).map { _ in Float(rng.normal()) * 0.05 }
-        var f32: [UnsafeMutablePointer<Float>] = [], bf16: [UnsafeMutablePointer<UInt16>] = []
-        defer { f32.forEach { $0.deallocate() }; bf16.forEach { $0.deallocate() } }
+        var f32: [UnsafeMutablePointer<Float>] = []
+        var bf16: [UnsafeMutablePointer<UInt16>] = []
+        defer {
+            for buffer in f32 { buffer.deallocate() }
+            for buffer in bf16 { buffer.deallocate() }
+        }
         for _ in 0..<copies {
             if variant == .fp32 {
                 let p = UnsafeMutablePointer<Float>.allocate(capacity: count)
@@ -88,8 +101,9 @@ public enum KernelBench {
         return a.withUnsafeBufferPointer { ap -> Double in
             func call(_ i: Int) {
                 let b: MatrixOperand = variant == .fp32 ? .float32(f32[i % copies]) : .bfloat16(bf16[i % copies])
-                gemm(transB: shape.transB, M: shape.M, N: shape.N, K: shape.K, alpha: 1, A: ap.baseAddress!,
-                     lda: shape.K, B: b, ldb: ldb, beta: 0, C: c, ldc: shape.N, kernel: variant.kernel ?? .widened)
+                gemm(
+                    transB: shape.transB, M: shape.M, N: shape.N, K: shape.K, alpha: 1, A: ap.baseAddress!,
+                    lda: shape.K, B: b, ldb: ldb, beta: 0, C: c, ldc: shape.N, kernel: variant.kernel ?? .widened)
             }
             // Few rows read every copy (their time is the weights' trip from memory); many rows are compute-bound.
             let minimumCalls = shape.M <= 64 ? min(copies, 1000) : 2
@@ -111,7 +125,10 @@ public enum KernelBench {
     /// Runs `body` on all cores' split (threads > 1) or on one thread: inside a fan-out, the kernels' own
     /// splits run in order on the calling thread.
     private static func onCores(_ threads: Int, _ body: () -> Void) {
-        if threads > 1 { body(); return }
+        if threads > 1 {
+            body()
+            return
+        }
         Parallel.forEach(2) { i in if i == 0 { body() } }
     }
 

@@ -27,7 +27,8 @@ public final class RopeTable: @unchecked Sendable {
     init(headDim: Int, maxPos: Int, theta: Float, scaling: RopeScaling? = nil) {
         half = headDim / 2
         self.maxPos = maxPos
-        cos = FloatBuffer(count: maxPos * half); sin = FloatBuffer(count: maxPos * half)
+        cos = FloatBuffer(count: maxPos * half)
+        sin = FloatBuffer(count: maxPos * half)
         for i in 0..<half {
             let base: Float = 1 / powf(theta, Float(2 * i) / Float(headDim))
             let invFreq = scaling.map { $0.apply(base) } ?? base
@@ -41,17 +42,24 @@ public final class RopeTable: @unchecked Sendable {
 }
 
 /// Rotates every head of x[N, nHeads·D] in place; token n sits at position pos[n]. `inverse` rotates back (backward).
-func ropeApply(_ x: UnsafeMutablePointer<Float>, _ pos: UnsafePointer<Int32>, _ table: RopeTable,
-               N: Int, nHeads: Int, inverse: Bool) {
-    let half = table.half, D = 2 * half, width = nHeads * D
+func ropeApply(
+    _ x: UnsafeMutablePointer<Float>, _ pos: UnsafePointer<Int32>, _ table: RopeTable,
+    N: Int, nHeads: Int, inverse: Bool
+) {
+    let half = table.half
+    let D = 2 * half
+    let width = nHeads * D
     let sgn: Float = inverse ? -1 : 1
     Parallel.ranges(N, minChunk: 64) { r in
         for n in r {
-            let c = table.cos.pointer + Int(pos[n]) * half, s = table.sin.pointer + Int(pos[n]) * half
+            let c = table.cos.pointer + Int(pos[n]) * half
+            let s = table.sin.pointer + Int(pos[n]) * half
             for h in 0..<nHeads {
                 let v = x + n * width + h * D
                 for i in 0..<half {
-                    let a = v[i], b = v[i + half], sn = sgn * s[i]
+                    let a = v[i]
+                    let b = v[i + half]
+                    let sn = sgn * s[i]
                     v[i] = a * c[i] - b * sn
                     v[i + half] = b * c[i] + a * sn
                 }
@@ -80,14 +88,21 @@ struct AttentionShape {
     /// Packed sequences of the given lengths, none padded.
     init(lengths: [Int], H: Int, KV: Int, D: Int) {
         var offset = 0
-        segments = lengths.map { n in defer { offset += n }; return AttentionSegment(offset: offset, length: n, start: 0) }
-        self.H = H; self.KV = KV; self.D = D
+        segments = lengths.map { n in
+            defer { offset += n }
+            return AttentionSegment(offset: offset, length: n, start: 0)
+        }
+        self.H = H
+        self.KV = KV
+        self.D = D
     }
 
     /// The B rows of a [B, T] batch; `starts[b]` (empty: all 0) is row b's left-padding length.
     init(B: Int, T: Int, H: Int, KV: Int, D: Int, starts: [Int] = []) {
         segments = (0..<B).map { AttentionSegment(offset: $0 * T, length: T, start: starts.isEmpty ? 0 : starts[$0]) }
-        self.H = H; self.KV = KV; self.D = D
+        self.H = H
+        self.KV = KV
+        self.D = D
     }
 
     /// Offset of a segment's softmax statistics: a maximum and an inverse sum per (head, query), [H, T, 2].
@@ -101,31 +116,44 @@ struct AttentionShape {
 /// outside are zero. With `stats` nil the row statistics are computed and written to `save`; otherwise
 /// they are read from `stats` (the backward's recompute).
 @inline(__always)
-private func maskedSoftmax(_ P: UnsafeMutablePointer<Float>, q: UnsafePointer<Float>, k: UnsafePointer<Float>,
-                           T: Int, s0: Int, save: UnsafeMutablePointer<Float>?, stats: UnsafePointer<Float>?,
-                           _ s: AttentionShape) {
+private func maskedSoftmax(
+    _ P: UnsafeMutablePointer<Float>, q: UnsafePointer<Float>, k: UnsafePointer<Float>,
+    T: Int, s0: Int, save: UnsafeMutablePointer<Float>?, stats: UnsafePointer<Float>?,
+    _ s: AttentionShape
+) {
     let scale = 1 / Float(s.D).squareRoot()
-    sgemm(transA: false, transB: true, M: T, N: T, K: s.D, alpha: scale, A: q, lda: s.qd, B: k, ldb: s.kvd,
-          beta: 0, C: P, ldc: T, parallel: false)
+    sgemm(
+        transA: false, transB: true, M: T, N: T, K: s.D, alpha: scale, A: q, lda: s.qd, B: k, ldb: s.kvd,
+        beta: 0, C: P, ldc: T, parallel: false)
     for t in 0..<T {
         let row = P + t * T
         guard t >= s0 else {
             row.update(repeating: 0, count: T)
-            if let save { save[2 * t] = 0; save[2 * t + 1] = 0 }
+            if let save {
+                save[2 * t] = 0
+                save[2 * t + 1] = 0
+            }
             continue
         }
         let lo = s.firstKey(t, s0)
-        var m: Float, inv: Float
+        var m: Float
+        var inv: Float
         if let stats {
-            m = stats[2 * t]; inv = stats[2 * t + 1]
+            m = stats[2 * t]
+            inv = stats[2 * t + 1]
             for j in lo...t { row[j] = expf(row[j] - m) }
         } else {
             m = -Float.infinity
             for j in lo...t { m = max(m, row[j]) }
             var sum: Float = 0
-            for j in lo...t { let e = expf(row[j] - m); row[j] = e; sum += e }
+            for j in lo...t {
+                let e = expf(row[j] - m)
+                row[j] = e
+                sum += e
+            }
             inv = 1 / sum
-            save![2 * t] = m; save![2 * t + 1] = inv
+            save![2 * t] = m
+            save![2 * t + 1] = inv
         }
         for j in lo...t { row[j] *= inv }
         if lo > 0 { row.update(repeating: 0, count: lo) }
@@ -134,50 +162,78 @@ private func maskedSoftmax(_ P: UnsafeMutablePointer<Float>, q: UnsafePointer<Fl
 }
 
 /// out[N, H·D] and the softmax statistics (`statsOffset`) from q[N, H·D], k, v[N, KV·D].
-func attentionForward(_ out: UnsafeMutablePointer<Float>, _ stats: UnsafeMutablePointer<Float>,
-                      _ q: UnsafePointer<Float>, _ k: UnsafePointer<Float>, _ v: UnsafePointer<Float>,
-                      _ s: AttentionShape) {
+func attentionForward(
+    _ out: UnsafeMutablePointer<Float>, _ stats: UnsafeMutablePointer<Float>,
+    _ q: UnsafePointer<Float>, _ k: UnsafePointer<Float>, _ v: UnsafePointer<Float>,
+    _ s: AttentionShape
+) {
     let D = s.D
     Parallel.forEach(s.segments.count * s.KV) { job in
-        let seg = s.segments[job / s.KV], g = job % s.KV, T = seg.length, o = seg.offset
-        let kb = k + o * s.kvd + g * D, vb = v + o * s.kvd + g * D
+        let seg = s.segments[job / s.KV]
+        let g = job % s.KV
+        let T = seg.length
+        let o = seg.offset
+        let kb = k + o * s.kvd + g * D
+        let vb = v + o * s.kvd + g * D
         let P = UnsafeMutablePointer<Float>.allocate(capacity: T * T)
         defer { P.deallocate() }
         for h in g * s.group..<(g + 1) * s.group {
             let qbh = q + o * s.qd + h * D
-            maskedSoftmax(P, q: qbh, k: kb, T: T, s0: seg.start, save: stats + s.statsOffset(seg, head: h), stats: nil, s)
-            sgemm(transA: false, transB: false, M: T, N: D, K: T, alpha: 1, A: P, lda: T, B: vb, ldb: s.kvd,
-                  beta: 0, C: out + o * s.qd + h * D, ldc: s.qd, parallel: false)
+            maskedSoftmax(
+                P, q: qbh, k: kb, T: T, s0: seg.start, save: stats + s.statsOffset(seg, head: h), stats: nil, s)
+            sgemm(
+                transA: false, transB: false, M: T, N: D, K: T, alpha: 1, A: P, lda: T, B: vb, ldb: s.kvd,
+                beta: 0, C: out + o * s.qd + h * D, ldc: s.qd, parallel: false)
         }
     }
 }
 
 /// dq[N, H·D] (overwritten), dk, dv[N, KV·D] (overwritten) from dout, recomputing the probabilities
 /// from q, k and the forward's statistics.
-func attentionBackward(_ dq: UnsafeMutablePointer<Float>, _ dk: UnsafeMutablePointer<Float>, _ dv: UnsafeMutablePointer<Float>,
-                       _ dout: UnsafePointer<Float>, _ stats: UnsafePointer<Float>,
-                       _ q: UnsafePointer<Float>, _ k: UnsafePointer<Float>, _ v: UnsafePointer<Float>, _ s: AttentionShape) {
-    let D = s.D, scale = 1 / Float(D).squareRoot()
+func attentionBackward(
+    _ dq: UnsafeMutablePointer<Float>, _ dk: UnsafeMutablePointer<Float>, _ dv: UnsafeMutablePointer<Float>,
+    _ dout: UnsafePointer<Float>, _ stats: UnsafePointer<Float>,
+    _ q: UnsafePointer<Float>, _ k: UnsafePointer<Float>, _ v: UnsafePointer<Float>, _ s: AttentionShape
+) {
+    let D = s.D
+    let scale = 1 / Float(D).squareRoot()
     Parallel.forEach(s.segments.count * s.KV) { job in
-        let seg = s.segments[job / s.KV], g = job % s.KV, T = seg.length, o = seg.offset, s0 = seg.start
-        let kb = k + o * s.kvd + g * D, vb = v + o * s.kvd + g * D
-        let dkb = dk + o * s.kvd + g * D, dvb = dv + o * s.kvd + g * D
-        let P = UnsafeMutablePointer<Float>.allocate(capacity: 2 * T * T), dP = P + T * T
+        let seg = s.segments[job / s.KV]
+        let g = job % s.KV
+        let T = seg.length
+        let o = seg.offset
+        let s0 = seg.start
+        let kb = k + o * s.kvd + g * D
+        let vb = v + o * s.kvd + g * D
+        let dkb = dk + o * s.kvd + g * D
+        let dvb = dv + o * s.kvd + g * D
+        let P = UnsafeMutablePointer<Float>.allocate(capacity: 2 * T * T)
+        let dP = P + T * T
         defer { P.deallocate() }
-        for t in 0..<T { (dkb + t * s.kvd).update(repeating: 0, count: D); (dvb + t * s.kvd).update(repeating: 0, count: D) }
+        for t in 0..<T {
+            (dkb + t * s.kvd).update(repeating: 0, count: D)
+            (dvb + t * s.kvd).update(repeating: 0, count: D)
+        }
         for h in g * s.group..<(g + 1) * s.group {
-            let qbh = q + o * s.qd + h * D, dqbh = dq + o * s.qd + h * D
+            let qbh = q + o * s.qd + h * D
+            let dqbh = dq + o * s.qd + h * D
             let dob = dout + o * s.qd + h * D
             maskedSoftmax(P, q: qbh, k: kb, T: T, s0: s0, save: nil, stats: stats + s.statsOffset(seg, head: h), s)
             // dP = dO · V^T ; dV += P^T · dO
-            sgemm(transA: false, transB: true, M: T, N: T, K: D, alpha: 1, A: dob, lda: s.qd, B: vb, ldb: s.kvd,
-                  beta: 0, C: dP, ldc: T, parallel: false)
-            sgemm(transA: true, transB: false, M: T, N: D, K: T, alpha: 1, A: P, lda: T, B: dob, ldb: s.qd,
-                  beta: 1, C: dvb, ldc: s.kvd, parallel: false)
+            sgemm(
+                transA: false, transB: true, M: T, N: T, K: D, alpha: 1, A: dob, lda: s.qd, B: vb, ldb: s.kvd,
+                beta: 0, C: dP, ldc: T, parallel: false)
+            sgemm(
+                transA: true, transB: false, M: T, N: D, K: T, alpha: 1, A: P, lda: T, B: dob, ldb: s.qd,
+                beta: 1, C: dvb, ldc: s.kvd, parallel: false)
             // dS = P ⊙ (dP − Σ_j P dP), zero where P is (padding and above the diagonal).
             for t in 0..<T {
-                let p = P + t * T, d = dP + t * T
-                guard t >= s0 else { d.update(repeating: 0, count: T); continue }
+                let p = P + t * T
+                let d = dP + t * T
+                guard t >= s0 else {
+                    d.update(repeating: 0, count: T)
+                    continue
+                }
                 let lo = s.firstKey(t, s0)
                 var dot: Float = 0
                 for j in lo...t { dot += p[j] * d[j] }
@@ -186,10 +242,12 @@ func attentionBackward(_ dq: UnsafeMutablePointer<Float>, _ dk: UnsafeMutablePoi
                 for j in (t + 1)..<T { d[j] = 0 }
             }
             // dQ = scale · dS · K ; dK += scale · dS^T · Q
-            sgemm(transA: false, transB: false, M: T, N: D, K: T, alpha: scale, A: dP, lda: T, B: kb, ldb: s.kvd,
-                  beta: 0, C: dqbh, ldc: s.qd, parallel: false)
-            sgemm(transA: true, transB: false, M: T, N: D, K: T, alpha: scale, A: dP, lda: T, B: qbh, ldb: s.qd,
-                  beta: 1, C: dkb, ldc: s.kvd, parallel: false)
+            sgemm(
+                transA: false, transB: false, M: T, N: D, K: T, alpha: scale, A: dP, lda: T, B: kb, ldb: s.kvd,
+                beta: 0, C: dqbh, ldc: s.qd, parallel: false)
+            sgemm(
+                transA: true, transB: false, M: T, N: D, K: T, alpha: scale, A: dP, lda: T, B: qbh, ldb: s.qd,
+                beta: 1, C: dkb, ldc: s.kvd, parallel: false)
         }
     }
 }

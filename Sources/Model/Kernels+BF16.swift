@@ -32,30 +32,37 @@ private let widenBlock = 1 << 20
 /// C[M, N] = alpha · A · op(B) + beta · C with A float32 and B float32 or bfloat16 (see the file header).
 /// `kernel` forces a bf16 kernel for this call (tests and benchmarks); nil uses `MatmulKernel.selected`'s path
 /// for this product. A kernel the CPU cannot run, and a oneDNN call that fails, fall back to widened sgemm.
-func gemm(transB: Bool, M: Int, N: Int, K: Int, alpha: Float, A: UnsafePointer<Float>, lda: Int,
-          B: MatrixOperand, ldb: Int, beta: Float, C: UnsafeMutablePointer<Float>, ldc: Int,
-          kernel: MatmulKernel? = nil) {
+func gemm(
+    transB: Bool, M: Int, N: Int, K: Int, alpha: Float, A: UnsafePointer<Float>, lda: Int,
+    B: MatrixOperand, ldb: Int, beta: Float, C: UnsafeMutablePointer<Float>, ldc: Int,
+    kernel: MatmulKernel? = nil
+) {
     switch B {
     case .float32(let b):
-        sgemm(transA: false, transB: transB, M: M, N: N, K: K, alpha: alpha, A: A, lda: lda, B: b, ldb: ldb,
-              beta: beta, C: C, ldc: ldc)
+        sgemm(
+            transA: false, transB: transB, M: M, N: N, K: K, alpha: alpha, A: A, lda: lda, B: b, ldb: ldb,
+            beta: beta, C: C, ldc: ldc)
     case .bfloat16(let b):
         if M == 0 || N == 0 { return }
         var path = kernel ?? MatmulKernel.selected.path(rows: M, transB: transB)
         if K == 0 || !path.isSupported() { path = .widened }
         if path != .widened {
-            bf16Gemm(onednn: path == .onednn, transB: transB, M: M, N: N, K: K, alpha: alpha, A: A, lda: lda, B: b,
-                     ldb: ldb, beta: beta, C: C, ldc: ldc)
+            bf16Gemm(
+                onednn: path == .onednn, transB: transB, M: M, N: N, K: K, alpha: alpha, A: A, lda: lda, B: b,
+                ldb: ldb, beta: beta, C: C, ldc: ldc)
             return
         }
-        widenedGemm(transB: transB, M: M, N: N, K: K, alpha: alpha, A: A, lda: lda, B: b, ldb: ldb, beta: beta,
-                    C: C, ldc: ldc)
+        widenedGemm(
+            transB: transB, M: M, N: N, K: K, alpha: alpha, A: A, lda: lda, B: b, ldb: ldb, beta: beta,
+            C: C, ldc: ldc)
     }
 }
 
 /// The widened path: blocks of B converted to float32, then sgemm.
-func widenedGemm(transB: Bool, M: Int, N: Int, K: Int, alpha: Float, A: UnsafePointer<Float>, lda: Int,
-                 B b: UnsafePointer<UInt16>, ldb: Int, beta: Float, C: UnsafeMutablePointer<Float>, ldc: Int) {
+func widenedGemm(
+    transB: Bool, M: Int, N: Int, K: Int, alpha: Float, A: UnsafePointer<Float>, lda: Int,
+    B b: UnsafePointer<UInt16>, ldb: Int, beta: Float, C: UnsafeMutablePointer<Float>, ldc: Int
+) {
     // Blocks of output columns: nb rows of B[N, K] (transB) or nb columns of B[K, N].
     let nb = max(1, min(N, widenBlock / max(K, 1)))
     if !transB && nb < min(N, 256) {
@@ -68,8 +75,9 @@ func widenedGemm(transB: Bool, M: Int, N: Int, K: Int, alpha: Float, A: UnsafePo
         while k0 < K {
             let k = min(kb, K - k0)
             for r in 0..<k { rpp_bf16_to_f32(b + (k0 + r) * ldb, scratch + r * N, N) }
-            sgemm(transA: false, transB: false, M: M, N: N, K: k, alpha: alpha, A: A + k0, lda: lda, B: scratch,
-                  ldb: N, beta: k0 == 0 ? beta : 1, C: C, ldc: ldc)
+            sgemm(
+                transA: false, transB: false, M: M, N: N, K: k, alpha: alpha, A: A + k0, lda: lda, B: scratch,
+                ldb: N, beta: k0 == 0 ? beta : 1, C: C, ldc: ldc)
             k0 += k
         }
         return
@@ -84,8 +92,9 @@ func widenedGemm(transB: Bool, M: Int, N: Int, K: Int, alpha: Float, A: UnsafePo
         } else {
             for k in 0..<K { rpp_bf16_to_f32(b + k * ldb + n0, scratch + k * n, n) }
         }
-        sgemm(transA: false, transB: transB, M: M, N: n, K: K, alpha: alpha, A: A, lda: lda, B: scratch,
-              ldb: transB ? K : n, beta: beta, C: C + n0, ldc: ldc)
+        sgemm(
+            transA: false, transB: transB, M: M, N: n, K: K, alpha: alpha, A: A, lda: lda, B: scratch,
+            ldb: transB ? K : n, beta: beta, C: C + n0, ldc: ldc)
         n0 += n
     }
 }
@@ -95,9 +104,11 @@ private let columnBlock = 32
 
 /// The AVX512-BF16 or oneDNN path. A oneDNN call that fails (it fails while making its primitive, before writing
 /// C) leaves its columns to widened sgemm, with a warning once per process.
-private func bf16Gemm(onednn: Bool, transB: Bool, M: Int, N: Int, K: Int, alpha: Float, A: UnsafePointer<Float>,
-                      lda: Int, B: UnsafePointer<UInt16>, ldb: Int, beta: Float, C: UnsafeMutablePointer<Float>,
-                      ldc: Int) {
+private func bf16Gemm(
+    onednn: Bool, transB: Bool, M: Int, N: Int, K: Int, alpha: Float, A: UnsafePointer<Float>,
+    lda: Int, B: UnsafePointer<UInt16>, ldb: Int, beta: Float, C: UnsafeMutablePointer<Float>,
+    ldc: Int
+) {
     let kp = rpp_bf16_padded_k(K)
     let a = UnsafeMutablePointer<UInt16>.allocate(capacity: M * kp)
     defer { a.deallocate() }
@@ -108,14 +119,16 @@ private func bf16Gemm(onednn: Bool, transB: Bool, M: Int, N: Int, K: Int, alpha:
     // One core for small products (the split's fixed cost outweighs the work), else both cores on whole blocks.
     let minBlocks = M * N * K < parallelGemmThreshold ? blocks : 1
     Parallel.ranges(blocks, minChunk: minBlocks) { r in
-        let n0 = r.lowerBound * columnBlock, n = min(N, r.upperBound * columnBlock) - n0
+        let n0 = r.lowerBound * columnBlock
+        let n = min(N, r.upperBound * columnBlock) - n0
         let b = transB ? B + n0 * ldb : B + n0
         if onednn {
             let status = rpp_onednn_gemm(transB ? 1 : 0, M, n, K, alpha, a, kp, b, ldb, beta, C + n0, ldc)
             if status != 0 {
                 warnOnce("rpp: oneDNN matmul failed (status \(status)); bf16 products fall back to widened sgemm")
-                widenedGemm(transB: transB, M: M, N: n, K: K, alpha: alpha, A: A, lda: lda, B: b, ldb: ldb,
-                            beta: beta, C: C + n0, ldc: ldc)
+                widenedGemm(
+                    transB: transB, M: M, N: n, K: K, alpha: alpha, A: A, lda: lda, B: b, ldb: ldb,
+                    beta: beta, C: C + n0, ldc: ldc)
             }
         } else if transB {
             rpp_bf16_gemm_nt_avx512(M, n, K, alpha, a, kp, b, ldb, beta, C + n0, ldc)
@@ -132,7 +145,8 @@ private let warnLock = NSLock()
 
 /// Writes `message` to standard error the first time it is called in this process.
 private func warnOnce(_ message: String) {
-    warnLock.lock(); defer { warnLock.unlock() }
+    warnLock.lock()
+    defer { warnLock.unlock() }
     if warned { return }
     warned = true
     FileHandle.standardError.write(Data((message + "\n").utf8))

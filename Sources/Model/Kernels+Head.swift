@@ -20,29 +20,45 @@ import Foundation
 }
 
 /// Chunked log-probs of `targets` and (optionally) entropies; saves lse[N] and meanZ[N] for the backward.
-func logprobForward(_ logp: UnsafeMutablePointer<Float>, _ entropy: UnsafeMutablePointer<Float>?,
-                    _ lse: UnsafeMutablePointer<Float>, _ meanZ: UnsafeMutablePointer<Float>,
-                    _ x: UnsafePointer<Float>, _ W: MatrixOperand, _ targets: UnsafePointer<Int32>,
-                    _ scratch: UnsafeMutablePointer<Float>, N: Int, C: Int, V: Int, temperature: Float, chunkRows: Int = 0) {
+func logprobForward(
+    _ logp: UnsafeMutablePointer<Float>, _ entropy: UnsafeMutablePointer<Float>?,
+    _ lse: UnsafeMutablePointer<Float>, _ meanZ: UnsafeMutablePointer<Float>,
+    _ x: UnsafePointer<Float>, _ W: MatrixOperand, _ targets: UnsafePointer<Int32>,
+    _ scratch: UnsafeMutablePointer<Float>, N: Int, C: Int, V: Int, temperature: Float, chunkRows: Int = 0
+) {
     let chunk = chunkRows > 0 ? chunkRows : vocabChunk(N: N, V: V)
     let m = UnsafeMutablePointer<Float>.allocate(capacity: 3 * N)
     defer { m.deallocate() }
-    let sum = m + N, wsum = m + 2 * N
-    for n in 0..<N { m[n] = -.infinity; sum[n] = 0; wsum[n] = 0; logp[n] = 0 }
+    let sum = m + N
+    let wsum = m + 2 * N
+    for n in 0..<N {
+        m[n] = -.infinity
+        sum[n] = 0
+        wsum[n] = 0
+        logp[n] = 0
+    }
     var v0 = 0
     while v0 < V {
         let vc = min(chunk, V - v0)
-        gemm(transB: true, M: N, N: vc, K: C, alpha: 1 / temperature, A: x, lda: C,
-             B: W.advanced(by: v0 * C), ldb: C, beta: 0, C: scratch, ldc: vc)
+        gemm(
+            transB: true, M: N, N: vc, K: C, alpha: 1 / temperature, A: x, lda: C,
+            B: W.advanced(by: v0 * C), ldb: C, beta: 0, C: scratch, ldc: vc)
         Parallel.ranges(N, minChunk: 16) { r in
             for n in r {
                 let z = scratch + n * vc
                 var cm = m[n]
                 for j in 0..<vc { cm = max(cm, z[j]) }
                 let rescale = m[n] == -.infinity ? 0 : expf(m[n] - cm)
-                var s = sum[n] * rescale, ws = wsum[n] * rescale
-                for j in 0..<vc { let e = expf(z[j] - cm); s += e; ws += e * z[j] }
-                m[n] = cm; sum[n] = s; wsum[n] = ws
+                var s = sum[n] * rescale
+                var ws = wsum[n] * rescale
+                for j in 0..<vc {
+                    let e = expf(z[j] - cm)
+                    s += e
+                    ws += e * z[j]
+                }
+                m[n] = cm
+                sum[n] = s
+                wsum[n] = ws
                 let y = Int(targets[n]) - v0
                 if y >= 0 && y < vc { logp[n] = z[y] }
             }
@@ -59,22 +75,28 @@ func logprobForward(_ logp: UnsafeMutablePointer<Float>, _ entropy: UnsafeMutabl
 }
 
 /// dx[N, C] (overwritten) and dW[V, C] (+=) from per-token dL/dlogp and dL/dentropy (either may be nil).
-func logprobBackward(_ dx: UnsafeMutablePointer<Float>, _ dW: UnsafeMutablePointer<Float>,
-                     _ dlogp: UnsafePointer<Float>?, _ dentropy: UnsafePointer<Float>?,
-                     _ lse: UnsafePointer<Float>, _ meanZ: UnsafePointer<Float>,
-                     _ x: UnsafePointer<Float>, _ W: MatrixOperand, _ targets: UnsafePointer<Int32>,
-                     _ scratch: UnsafeMutablePointer<Float>, N: Int, C: Int, V: Int, temperature: Float, chunkRows: Int = 0) {
+func logprobBackward(
+    _ dx: UnsafeMutablePointer<Float>, _ dW: UnsafeMutablePointer<Float>,
+    _ dlogp: UnsafePointer<Float>?, _ dentropy: UnsafePointer<Float>?,
+    _ lse: UnsafePointer<Float>, _ meanZ: UnsafePointer<Float>,
+    _ x: UnsafePointer<Float>, _ W: MatrixOperand, _ targets: UnsafePointer<Int32>,
+    _ scratch: UnsafeMutablePointer<Float>, N: Int, C: Int, V: Int, temperature: Float, chunkRows: Int = 0
+) {
     let chunk = chunkRows > 0 ? chunkRows : vocabChunk(N: N, V: V)
     let invT = 1 / temperature
     var v0 = 0
     while v0 < V {
         let vc = min(chunk, V - v0)
-        gemm(transB: true, M: N, N: vc, K: C, alpha: invT, A: x, lda: C,
-             B: W.advanced(by: v0 * C), ldb: C, beta: 0, C: scratch, ldc: vc)
+        gemm(
+            transB: true, M: N, N: vc, K: C, alpha: invT, A: x, lda: C,
+            B: W.advanced(by: v0 * C), ldb: C, beta: 0, C: scratch, ldc: vc)
         Parallel.ranges(N, minChunk: 16) { r in
             for n in r {
                 let z = scratch + n * vc
-                let g = dlogp?[n] ?? 0, e = dentropy?[n] ?? 0, l = lse[n], mz = meanZ[n]
+                let g = dlogp?[n] ?? 0
+                let e = dentropy?[n] ?? 0
+                let l = lse[n]
+                let mz = meanZ[n]
                 for j in 0..<vc {
                     let p = expf(z[j] - l)
                     z[j] = (-g * p - e * p * (z[j] - mz)) * invT
@@ -83,16 +105,20 @@ func logprobBackward(_ dx: UnsafeMutablePointer<Float>, _ dW: UnsafeMutablePoint
                 if y >= 0 && y < vc { z[y] += g * invT }
             }
         }
-        gemm(transB: false, M: N, N: C, K: vc, alpha: 1, A: scratch, lda: vc, B: W.advanced(by: v0 * C), ldb: C,
-              beta: v0 == 0 ? 0 : 1, C: dx, ldc: C)
-        sgemm(transA: true, transB: false, M: vc, N: C, K: N, alpha: 1, A: scratch, lda: vc, B: x, ldb: C,
-              beta: 1, C: dW + v0 * C, ldc: C)
+        gemm(
+            transB: false, M: N, N: C, K: vc, alpha: 1, A: scratch, lda: vc, B: W.advanced(by: v0 * C), ldb: C,
+            beta: v0 == 0 ? 0 : 1, C: dx, ldc: C)
+        sgemm(
+            transA: true, transB: false, M: vc, N: C, K: N, alpha: 1, A: scratch, lda: vc, B: x, ldb: C,
+            beta: 1, C: dW + v0 * C, ldc: C)
         v0 += vc
     }
 }
 
 /// value[n] = x[n, :] · w.
-func scalarHeadForward(_ value: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, N: Int, C: Int) {
+func scalarHeadForward(
+    _ value: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, N: Int, C: Int
+) {
     for n in 0..<N {
         var s: Float = 0
         let xr = x + n * C
@@ -102,11 +128,18 @@ func scalarHeadForward(_ value: UnsafeMutablePointer<Float>, _ x: UnsafePointer<
 }
 
 /// dx[N, C] (overwritten) = dvalue[n] · w; dw[C] += Σ_n dvalue[n] x[n, :].
-func scalarHeadBackward(_ dx: UnsafeMutablePointer<Float>, _ dw: UnsafeMutablePointer<Float>, _ dvalue: UnsafePointer<Float>,
-                        _ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, N: Int, C: Int) {
+func scalarHeadBackward(
+    _ dx: UnsafeMutablePointer<Float>, _ dw: UnsafeMutablePointer<Float>, _ dvalue: UnsafePointer<Float>,
+    _ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, N: Int, C: Int
+) {
     for n in 0..<N {
-        let d = dvalue[n], xr = x + n * C, o = dx + n * C
-        for i in 0..<C { o[i] = d * w[i]; dw[i] += d * xr[i] }
+        let d = dvalue[n]
+        let xr = x + n * C
+        let o = dx + n * C
+        for i in 0..<C {
+            o[i] = d * w[i]
+            dw[i] += d * xr[i]
+        }
     }
 }
 

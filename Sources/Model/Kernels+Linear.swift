@@ -27,7 +27,10 @@ public enum Parallel {
     /// work (a decode step's row blocks) then uses every single-threaded kernel without re-splitting.
     @inline(__always)
     public static func forEach(_ n: Int, _ body: (Int) -> Void) {
-        if n <= 1 || pthread_getspecific(nestedKey) != nil { for i in 0..<n { body(i) }; return }
+        if n <= 1 || pthread_getspecific(nestedKey) != nil {
+            for i in 0..<n { body(i) }
+            return
+        }
         withoutActuallyEscaping(body) { escaping in
             let box = UnsafeSendableBody(body: escaping)
             DispatchQueue.concurrentPerform(iterations: n) { i in
@@ -42,9 +45,13 @@ public enum Parallel {
     @inline(__always)
     public static func ranges(_ n: Int, minChunk: Int = 1, _ body: (Range<Int>) -> Void) {
         let parts = max(1, min(workers, n / max(minChunk, 1)))
-        if parts == 1 { body(0..<n); return }
+        if parts == 1 {
+            body(0..<n)
+            return
+        }
         forEach(parts) { p in
-            let lo = n * p / parts, hi = n * (p + 1) / parts
+            let lo = n * p / parts
+            let hi = n * (p + 1) / parts
             if lo < hi { body(lo..<hi) }
         }
     }
@@ -66,72 +73,94 @@ private struct UnsafeSendableBody: @unchecked Sendable { let body: (Int) -> Void
 
 /// out[M, N] = alpha · A · B (+ beta · out), row-major; splits M in two when the product is large.
 @inline(__always)
-func sgemm(transA: Bool, transB: Bool, M: Int, N: Int, K: Int, alpha: Float,
-           A: UnsafePointer<Float>, lda: Int, B: UnsafePointer<Float>, ldb: Int,
-           beta: Float, C: UnsafeMutablePointer<Float>, ldc: Int, parallel: Bool = true) {
+func sgemm(
+    transA: Bool, transB: Bool, M: Int, N: Int, K: Int, alpha: Float,
+    A: UnsafePointer<Float>, lda: Int, B: UnsafePointer<Float>, ldb: Int,
+    beta: Float, C: UnsafeMutablePointer<Float>, ldc: Int, parallel: Bool = true
+) {
     if M == 0 || N == 0 { return }
-    let ta = transA ? CblasTrans : CblasNoTrans, tb = transB ? CblasTrans : CblasNoTrans
+    let ta = transA ? CblasTrans : CblasNoTrans
+    let tb = transB ? CblasTrans : CblasNoTrans
     if !parallel || M * N * K < parallelGemmThreshold || (M < 2 * Parallel.workers && N < 32) {
-        cblas_sgemm(CblasRowMajor, ta, tb, Int32(M), Int32(N), Int32(K), alpha, A, Int32(lda),
-                    B, Int32(ldb), beta, C, Int32(ldc))
+        cblas_sgemm(
+            CblasRowMajor, ta, tb, Int32(M), Int32(N), Int32(K), alpha, A, Int32(lda),
+            B, Int32(ldb), beta, C, Int32(ldc))
         return
     }
     if M < 128 && N >= 2 * M {
         // Few rows (decode steps): split the output columns so each core packs half of B.
         Parallel.ranges(N, minChunk: 16) { r in
             let b = transB ? B + r.lowerBound * ldb : B + r.lowerBound
-            cblas_sgemm(CblasRowMajor, ta, tb, Int32(M), Int32(r.count), Int32(K), alpha, A, Int32(lda),
-                        b, Int32(ldb), beta, C + r.lowerBound, Int32(ldc))
+            cblas_sgemm(
+                CblasRowMajor, ta, tb, Int32(M), Int32(r.count), Int32(K), alpha, A, Int32(lda),
+                b, Int32(ldb), beta, C + r.lowerBound, Int32(ldc))
         }
         return
     }
     Parallel.ranges(M) { r in
         // Row block r of op(A): rows of A when not transposed, columns when transposed.
         let a = transA ? A + r.lowerBound : A + r.lowerBound * lda
-        cblas_sgemm(CblasRowMajor, ta, tb, Int32(r.count), Int32(N), Int32(K), alpha, a, Int32(lda),
-                    B, Int32(ldb), beta, C + r.lowerBound * ldc, Int32(ldc))
+        cblas_sgemm(
+            CblasRowMajor, ta, tb, Int32(r.count), Int32(N), Int32(K), alpha, a, Int32(lda),
+            B, Int32(ldb), beta, C + r.lowerBound * ldc, Int32(ldc))
     }
 }
 
 /// out[N, OC] = inp[N, C] · W[OC, C]^T + bias[OC] (bias optional).
-func matmulForward(_ out: UnsafeMutablePointer<Float>, _ inp: UnsafePointer<Float>,
-                   _ weight: MatrixOperand, _ bias: UnsafePointer<Float>?, N: Int, C: Int, OC: Int) {
+func matmulForward(
+    _ out: UnsafeMutablePointer<Float>, _ inp: UnsafePointer<Float>,
+    _ weight: MatrixOperand, _ bias: UnsafePointer<Float>?, N: Int, C: Int, OC: Int
+) {
     gemm(transB: true, M: N, N: OC, K: C, alpha: 1, A: inp, lda: C, B: weight, ldb: C, beta: 0, C: out, ldc: OC)
     if let bias {
         Parallel.ranges(N, minChunk: 64) { r in
-            for n in r { let o = out + n * OC; for j in 0..<OC { o[j] += bias[j] } }
+            for n in r {
+                let o = out + n * OC
+                for j in 0..<OC { o[j] += bias[j] }
+            }
         }
     }
 }
 
 /// dinp[N, C] (+)= dout · W (overwrite when `accumulateInput` is false); dW += dout^T · inp; dbias += Σ dout.
-func matmulBackward(_ dinp: UnsafeMutablePointer<Float>?, _ dweight: UnsafeMutablePointer<Float>,
-                    _ dbias: UnsafeMutablePointer<Float>?, _ dout: UnsafePointer<Float>,
-                    _ inp: UnsafePointer<Float>, _ weight: MatrixOperand,
-                    N: Int, C: Int, OC: Int, accumulateInput: Bool = false) {
+func matmulBackward(
+    _ dinp: UnsafeMutablePointer<Float>?, _ dweight: UnsafeMutablePointer<Float>,
+    _ dbias: UnsafeMutablePointer<Float>?, _ dout: UnsafePointer<Float>,
+    _ inp: UnsafePointer<Float>, _ weight: MatrixOperand,
+    N: Int, C: Int, OC: Int, accumulateInput: Bool = false
+) {
     if let dinp {
-        gemm(transB: false, M: N, N: C, K: OC, alpha: 1, A: dout, lda: OC, B: weight, ldb: C,
-             beta: accumulateInput ? 1 : 0, C: dinp, ldc: C)
+        gemm(
+            transB: false, M: N, N: C, K: OC, alpha: 1, A: dout, lda: OC, B: weight, ldb: C,
+            beta: accumulateInput ? 1 : 0, C: dinp, ldc: C)
     }
-    sgemm(transA: true, transB: false, M: OC, N: C, K: N, alpha: 1, A: dout, lda: OC, B: inp, ldb: C,
-          beta: 1, C: dweight, ldc: C)
+    sgemm(
+        transA: true, transB: false, M: OC, N: C, K: N, alpha: 1, A: dout, lda: OC, B: inp, ldb: C,
+        beta: 1, C: dweight, ldc: C)
     if let dbias {
-        for n in 0..<N { let d = dout + n * OC; for j in 0..<OC { dbias[j] += d[j] } }
+        for n in 0..<N {
+            let d = dout + n * OC
+            for j in 0..<OC { dbias[j] += d[j] }
+        }
     }
 }
 
-
 /// matmulForward with a float32 weight.
-func matmulForward(_ out: UnsafeMutablePointer<Float>, _ inp: UnsafePointer<Float>,
-                   _ weight: UnsafePointer<Float>, _ bias: UnsafePointer<Float>?, N: Int, C: Int, OC: Int) {
+func matmulForward(
+    _ out: UnsafeMutablePointer<Float>, _ inp: UnsafePointer<Float>,
+    _ weight: UnsafePointer<Float>, _ bias: UnsafePointer<Float>?, N: Int, C: Int, OC: Int
+) {
     matmulForward(out, inp, .float32(weight), bias, N: N, C: C, OC: OC)
 }
 
 /// matmulBackward with a float32 weight.
-func matmulBackward(_ dinp: UnsafeMutablePointer<Float>?, _ dweight: UnsafeMutablePointer<Float>,
-                    _ dbias: UnsafeMutablePointer<Float>?, _ dout: UnsafePointer<Float>,
-                    _ inp: UnsafePointer<Float>, _ weight: UnsafePointer<Float>,
-                    N: Int, C: Int, OC: Int, accumulateInput: Bool = false) {
-    matmulBackward(dinp, dweight, dbias, dout, inp, .float32(weight), N: N, C: C, OC: OC,
-                   accumulateInput: accumulateInput)
+func matmulBackward(
+    _ dinp: UnsafeMutablePointer<Float>?, _ dweight: UnsafeMutablePointer<Float>,
+    _ dbias: UnsafeMutablePointer<Float>?, _ dout: UnsafePointer<Float>,
+    _ inp: UnsafePointer<Float>, _ weight: UnsafePointer<Float>,
+    N: Int, C: Int, OC: Int, accumulateInput: Bool = false
+) {
+    matmulBackward(
+        dinp, dweight, dbias, dout, inp, .float32(weight), N: N, C: C, OC: OC,
+        accumulateInput: accumulateInput)
 }

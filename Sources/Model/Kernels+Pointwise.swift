@@ -8,8 +8,10 @@ import CSupport
 import Foundation
 
 /// out[N, C] = table[tokens[n], :].
-func embeddingForward(_ out: UnsafeMutablePointer<Float>, _ tokens: UnsafePointer<Int32>,
-                      _ table: MatrixOperand, N: Int, C: Int) {
+func embeddingForward(
+    _ out: UnsafeMutablePointer<Float>, _ tokens: UnsafePointer<Int32>,
+    _ table: MatrixOperand, N: Int, C: Int
+) {
     switch table {
     case .float32(let t): for n in 0..<N { (out + n * C).update(from: t + Int(tokens[n]) * C, count: C) }
     case .bfloat16(let t): for n in 0..<N { rpp_bf16_to_f32(t + Int(tokens[n]) * C, out + n * C, C) }
@@ -17,20 +19,26 @@ func embeddingForward(_ out: UnsafeMutablePointer<Float>, _ tokens: UnsafePointe
 }
 
 /// dtable[tokens[n], :] += dout[n, :].
-func embeddingBackward(_ dtable: UnsafeMutablePointer<Float>, _ dout: UnsafePointer<Float>,
-                       _ tokens: UnsafePointer<Int32>, N: Int, C: Int) {
+func embeddingBackward(
+    _ dtable: UnsafeMutablePointer<Float>, _ dout: UnsafePointer<Float>,
+    _ tokens: UnsafePointer<Int32>, N: Int, C: Int
+) {
     for n in 0..<N {
-        let d = dtable + Int(tokens[n]) * C, g = dout + n * C
+        let d = dtable + Int(tokens[n]) * C
+        let g = dout + n * C
         for i in 0..<C { d[i] += g[i] }
     }
 }
 
 /// out[N, C] = x · rstd · w; saves rstd[N].
-func rmsnormForward(_ out: UnsafeMutablePointer<Float>, _ rstd: UnsafeMutablePointer<Float>,
-                    _ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, N: Int, C: Int, eps: Float) {
+func rmsnormForward(
+    _ out: UnsafeMutablePointer<Float>, _ rstd: UnsafeMutablePointer<Float>,
+    _ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, N: Int, C: Int, eps: Float
+) {
     Parallel.ranges(N, minChunk: 32) { r in
         for n in r {
-            let xr = x + n * C, o = out + n * C
+            let xr = x + n * C
+            let o = out + n * C
             let s = 1 / (vdot(xr, xr, C) / Float(C) + eps).squareRoot()
             rstd[n] = s
             for i in 0..<C { o[i] = w[i] * (xr[i] * s) }
@@ -39,27 +47,39 @@ func rmsnormForward(_ out: UnsafeMutablePointer<Float>, _ rstd: UnsafeMutablePoi
 }
 
 /// dx[N, C] (+)= RMSNorm input gradient; dw[C] += Σ_n dout · x · rstd.
-func rmsnormBackward(_ dx: UnsafeMutablePointer<Float>, _ dw: UnsafeMutablePointer<Float>,
-                     _ dout: UnsafePointer<Float>, _ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>,
-                     _ rstd: UnsafePointer<Float>, N: Int, C: Int, accumulate: Bool) {
+func rmsnormBackward(
+    _ dx: UnsafeMutablePointer<Float>, _ dw: UnsafeMutablePointer<Float>,
+    _ dout: UnsafePointer<Float>, _ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>,
+    _ rstd: UnsafePointer<Float>, N: Int, C: Int, accumulate: Bool
+) {
     Parallel.ranges(N, minChunk: 32) { r in
         for n in r {
-            let xr = x + n * C, g = dout + n * C, d = dx + n * C, s = rstd[n]
+            let xr = x + n * C
+            let g = dout + n * C
+            let d = dx + n * C
+            let s = rstd[n]
             var dot: Float = 0
             for i in 0..<C { dot += w[i] * g[i] * xr[i] }
             let k = dot * s * s * s / Float(C)
-            if accumulate { for i in 0..<C { d[i] += w[i] * g[i] * s - xr[i] * k } }
-            else { for i in 0..<C { d[i] = w[i] * g[i] * s - xr[i] * k } }
+            if accumulate {
+                for i in 0..<C { d[i] += w[i] * g[i] * s - xr[i] * k }
+            } else {
+                for i in 0..<C { d[i] = w[i] * g[i] * s - xr[i] * k }
+            }
         }
     }
     for n in 0..<N {
-        let xr = x + n * C, g = dout + n * C, s = rstd[n]
+        let xr = x + n * C
+        let g = dout + n * C
+        let s = rstd[n]
         for i in 0..<C { dw[i] += g[i] * xr[i] * s }
     }
 }
 
 /// h[N·F] = silu(gate) · up.
-func swigluForward(_ h: UnsafeMutablePointer<Float>, _ gate: UnsafePointer<Float>, _ up: UnsafePointer<Float>, count: Int) {
+func swigluForward(
+    _ h: UnsafeMutablePointer<Float>, _ gate: UnsafePointer<Float>, _ up: UnsafePointer<Float>, count: Int
+) {
     Parallel.ranges(count, minChunk: 4096) { r in
         for i in r {
             let g = gate[i]
@@ -70,10 +90,13 @@ func swigluForward(_ h: UnsafeMutablePointer<Float>, _ gate: UnsafePointer<Float
 
 /// h[N·F] = silu(gate) · up on the calling thread with the SIMD exp (decode steps; training keeps libm's
 /// expf in `swigluForward`, so recorded updates replay bit for bit).
-func swigluForwardSIMD(_ h: UnsafeMutablePointer<Float>, _ gate: UnsafePointer<Float>, _ up: UnsafePointer<Float>, count: Int) {
+func swigluForwardSIMD(
+    _ h: UnsafeMutablePointer<Float>, _ gate: UnsafePointer<Float>, _ up: UnsafePointer<Float>, count: Int
+) {
     var i = 0
     while i < count {
-        let n = min(8, count - i), g = vload(gate + i, n)
+        let n = min(8, count - i)
+        let g = vload(gate + i, n)
         vstore(g / (1 + vexp(-g)) * vload(up + i, n), h + i, n)
         i += 8
     }
@@ -81,7 +104,8 @@ func swigluForwardSIMD(_ h: UnsafeMutablePointer<Float>, _ gate: UnsafePointer<F
 
 /// x[i] = e^(x[i] − shift) for i < count; returns Σ x[i] (softmax numerators and their sum).
 func expShiftedSum(_ x: UnsafeMutablePointer<Float>, count: Int, shift: Float) -> Float {
-    var sum = SIMD8<Float>(), i = 0
+    var sum = SIMD8<Float>()
+    var i = 0
     while i < count {
         let n = min(8, count - i)
         var e = vexp(vload(x + i, n) - shift)
@@ -94,11 +118,14 @@ func expShiftedSum(_ x: UnsafeMutablePointer<Float>, count: Int, shift: Float) -
 }
 
 /// dgate, dup[N·F] from dh (overwrites).
-func swigluBackward(_ dgate: UnsafeMutablePointer<Float>, _ dup: UnsafeMutablePointer<Float>,
-                    _ dh: UnsafePointer<Float>, _ gate: UnsafePointer<Float>, _ up: UnsafePointer<Float>, count: Int) {
+func swigluBackward(
+    _ dgate: UnsafeMutablePointer<Float>, _ dup: UnsafeMutablePointer<Float>,
+    _ dh: UnsafePointer<Float>, _ gate: UnsafePointer<Float>, _ up: UnsafePointer<Float>, count: Int
+) {
     Parallel.ranges(count, minChunk: 4096) { r in
         for i in r {
-            let g = gate[i], sig = 1 / (1 + expf(-g))
+            let g = gate[i]
+            let sig = 1 / (1 + expf(-g))
             dup[i] = dh[i] * g * sig
             dgate[i] = dh[i] * up[i] * sig * (1 + g * (1 - sig))
         }
@@ -106,6 +133,8 @@ func swigluBackward(_ dgate: UnsafeMutablePointer<Float>, _ dup: UnsafeMutablePo
 }
 
 /// out[i] = a[i] + b[i].
-func residualForward(_ out: UnsafeMutablePointer<Float>, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count: Int) {
+func residualForward(
+    _ out: UnsafeMutablePointer<Float>, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count: Int
+) {
     for i in 0..<count { out[i] = a[i] + b[i] }
 }

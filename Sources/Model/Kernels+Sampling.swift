@@ -10,11 +10,17 @@ import Foundation
 
 /// Samples one token from logits[V] with the uniform draw `u` (unused when greedy); returns it and its
 /// behaviour log-prob. `scratch` holds V floats.
-func sampleLogits(_ logits: UnsafePointer<Float>, V: Int, options o: SamplingOptions, u: Double,
-                  scratch: UnsafeMutablePointer<Float>) -> (Int32, Float) {
+func sampleLogits(
+    _ logits: UnsafePointer<Float>, V: Int, options o: SamplingOptions, u: Double,
+    scratch: UnsafeMutablePointer<Float>
+) -> (Int32, Float) {
     let t = o.temperature > 0 ? o.temperature : 1
-    var m = -Float.infinity, arg = 0
-    for j in 0..<V where logits[j] / t > m { m = logits[j] / t; arg = j }
+    var m = -Float.infinity
+    var arg = 0
+    for j in 0..<V where logits[j] / t > m {
+        m = logits[j] / t
+        arg = j
+    }
     var sum: Double = 0
     for j in 0..<V { sum += Double(expf(logits[j] / t - m)) }
     let lse = m + Float(log(sum))
@@ -24,28 +30,46 @@ func sampleLogits(_ logits: UnsafePointer<Float>, V: Int, options o: SamplingOpt
         return (Int32(pick), logits[pick] / t - lse)
     }
     var total: Double = 0
-    for j in 0..<V { let p = expf(logits[j] / t - lse); scratch[j] = p; total += Double(p) }
-    var rest = u * total, pick = V - 1
+    for j in 0..<V {
+        let p = expf(logits[j] / t - lse)
+        scratch[j] = p
+        total += Double(p)
+    }
+    var rest = u * total
+    var pick = V - 1
     for j in 0..<V {
         rest -= Double(scratch[j])
-        if rest < 0 { pick = j; break }
+        if rest < 0 {
+            pick = j
+            break
+        }
     }
     return (Int32(pick), logits[pick] / t - lse)
 }
 
 /// The top-k / top-p candidate set (most likely first, ties by index), sampled in proportion to p.
-private func sampleTruncated(_ logits: UnsafePointer<Float>, V: Int, t: Float, lse: Float, options o: SamplingOptions,
-                             u: Double) -> Int {
+private func sampleTruncated(
+    _ logits: UnsafePointer<Float>, V: Int, t: Float, lse: Float, options o: SamplingOptions,
+    u: Double
+) -> Int {
     var cand: [(Int, Float)] = (0..<V).map { ($0, expf(logits[$0] / t - lse)) }
     cand.sort { $0.1 > $1.1 || ($0.1 == $1.1 && $0.0 < $1.0) }
     if o.topK > 0 && o.topK < cand.count { cand.removeLast(cand.count - o.topK) }
     if o.topP < 1 {
-        var acc: Float = 0, keep = 0
-        for (i, e) in cand.enumerated() { acc += e.1; keep = i + 1; if acc >= o.topP { break } }
+        var acc: Float = 0
+        var keep = 0
+        for (i, e) in cand.enumerated() {
+            acc += e.1
+            keep = i + 1
+            if acc >= o.topP { break }
+        }
         cand.removeLast(cand.count - keep)
     }
     let total = cand.reduce(0.0) { $0 + Double($1.1) }
     var rest = u * total
-    for (j, p) in cand { rest -= Double(p); if rest < 0 { return j } }
+    for (j, p) in cand {
+        rest -= Double(p)
+        if rest < 0 { return j }
+    }
     return cand.last!.0
 }

@@ -5,34 +5,51 @@
 
 @inline(__always)
 func vdot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ n: Int) -> Float {
-    var acc0 = SIMD8<Float>(), acc1 = SIMD8<Float>()
-    let ra = UnsafeRawPointer(a), rb = UnsafeRawPointer(b)
+    var acc0 = SIMD8<Float>()
+    var acc1 = SIMD8<Float>()
+    let ra = UnsafeRawPointer(a)
+    let rb = UnsafeRawPointer(b)
     var i = 0
     while i + 16 <= n {
-        acc0 += ra.loadUnaligned(fromByteOffset: 4 * i, as: SIMD8<Float>.self) * rb.loadUnaligned(fromByteOffset: 4 * i, as: SIMD8<Float>.self)
-        acc1 += ra.loadUnaligned(fromByteOffset: 4 * i + 32, as: SIMD8<Float>.self) * rb.loadUnaligned(fromByteOffset: 4 * i + 32, as: SIMD8<Float>.self)
+        acc0 +=
+            ra.loadUnaligned(fromByteOffset: 4 * i, as: SIMD8<Float>.self)
+            * rb.loadUnaligned(fromByteOffset: 4 * i, as: SIMD8<Float>.self)
+        acc1 +=
+            ra.loadUnaligned(fromByteOffset: 4 * i + 32, as: SIMD8<Float>.self)
+            * rb.loadUnaligned(fromByteOffset: 4 * i + 32, as: SIMD8<Float>.self)
         i += 16
     }
     if i + 8 <= n {
-        acc0 += ra.loadUnaligned(fromByteOffset: 4 * i, as: SIMD8<Float>.self) * rb.loadUnaligned(fromByteOffset: 4 * i, as: SIMD8<Float>.self)
+        acc0 +=
+            ra.loadUnaligned(fromByteOffset: 4 * i, as: SIMD8<Float>.self)
+            * rb.loadUnaligned(fromByteOffset: 4 * i, as: SIMD8<Float>.self)
         i += 8
     }
     var s = (acc0 + acc1).sum()
-    while i < n { s += a[i] * b[i]; i += 1 }
+    while i < n {
+        s += a[i] * b[i]
+        i += 1
+    }
     return s
 }
 
 @inline(__always)
 func vaxpy(_ y: UnsafeMutablePointer<Float>, _ alpha: Float, _ x: UnsafePointer<Float>, _ n: Int) {
-    let ry = UnsafeMutableRawPointer(y), rx = UnsafeRawPointer(x)
+    let ry = UnsafeMutableRawPointer(y)
+    let rx = UnsafeRawPointer(x)
     let av = SIMD8<Float>(repeating: alpha)
     var i = 0
     while i + 8 <= n {
-        let v = ry.loadUnaligned(fromByteOffset: 4 * i, as: SIMD8<Float>.self) + av * rx.loadUnaligned(fromByteOffset: 4 * i, as: SIMD8<Float>.self)
+        let v =
+            ry.loadUnaligned(fromByteOffset: 4 * i, as: SIMD8<Float>.self) + av
+            * rx.loadUnaligned(fromByteOffset: 4 * i, as: SIMD8<Float>.self)
         ry.storeBytes(of: v, toByteOffset: 4 * i, as: SIMD8<Float>.self)
         i += 8
     }
-    while i < n { y[i] += alpha * x[i]; i += 1 }
+    while i < n {
+        y[i] += alpha * x[i]
+        i += 1
+    }
 }
 
 /// e^x per lane: x = n ln2 + r with |r| ≤ ln2/2, e^r by the Cephes expf polynomial, 2^n from the
@@ -70,6 +87,9 @@ func vload(_ p: UnsafePointer<Float>, _ count: Int) -> SIMD8<Float> {
 /// Stores the first count ≤ 8 lanes of v.
 @inline(__always)
 func vstore(_ v: SIMD8<Float>, _ p: UnsafeMutablePointer<Float>, _ count: Int) {
-    if count >= 8 { UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD8<Float>.self); return }
+    if count >= 8 {
+        UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD8<Float>.self)
+        return
+    }
     for i in 0..<count { p[i] = v[i] }
 }

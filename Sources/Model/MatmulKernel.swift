@@ -39,9 +39,10 @@ public enum MatmulKernel: String, CaseIterable, Sendable {
         }
 
         /// The CPU this process runs on.
-        public static let current = CPU(name: cpuModelName(), hasAVX512BF16: rpp_cpu_has_avx512_bf16() != 0,
-                                        hasAMX: rpp_cpu_has_amx_bf16() != 0,
-                                        oneDNNRunsBF16: MatmulKernel.oneDNNImplementationName != nil)
+        public static let current = CPU(
+            name: cpuModelName(), hasAVX512BF16: rpp_cpu_has_avx512_bf16() != 0,
+            hasAMX: rpp_cpu_has_amx_bf16() != 0,
+            oneDNNRunsBF16: MatmulKernel.oneDNNImplementationName != nil)
     }
 
     /// The environment variable that overrides the choice.
@@ -88,7 +89,8 @@ public enum MatmulKernel: String, CaseIterable, Sendable {
     /// computing, not while products run.
     public static var selected: MatmulKernel {
         get {
-            lock.lock(); defer { lock.unlock() }
+            lock.lock()
+            defer { lock.unlock() }
             if let chosen { return chosen }
             let requested = ProcessInfo.processInfo.environment[environmentVariable]
             do {
@@ -101,7 +103,8 @@ public enum MatmulKernel: String, CaseIterable, Sendable {
             }
         }
         set {
-            lock.lock(); defer { lock.unlock() }
+            lock.lock()
+            defer { lock.unlock() }
             chosen = newValue.isSupported() ? newValue : .widened
         }
     }
@@ -125,7 +128,8 @@ public enum MatmulKernel: String, CaseIterable, Sendable {
         switch kernel {
         case .widened: how = "OpenBLAS sgemm on bf16 widened to fp32"
         case .avx512bf16:
-            how = "AVX512-BF16 kernel for forward products of <= \(avx512MaxRows) rows, OpenBLAS sgemm on widened bf16 "
+            how =
+                "AVX512-BF16 kernel for forward products of <= \(avx512MaxRows) rows, OpenBLAS sgemm on widened bf16 "
                 + "for the rest"
         case .onednn: how = "oneDNN \(oneDNNVersion) matmul (\(oneDNNImplementation))"
         }

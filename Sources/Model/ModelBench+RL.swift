@@ -17,10 +17,13 @@ public struct RLBenchSequences: Sendable, Equatable {
     public var responseLengths: [Int]
 
     /// `rows` rows, prompt lengths uniform in `prompt`, response lengths uniform in 1...maxResponse.
-    public static func seeded(rows: Int, prompt: ClosedRange<Int> = 40...80, maxResponse: Int = 256,
-                              seed: UInt64 = 2) -> RLBenchSequences {
+    public static func seeded(
+        rows: Int, prompt: ClosedRange<Int> = 40...80, maxResponse: Int = 256,
+        seed: UInt64 = 2
+    ) -> RLBenchSequences {
         var rng = Xoshiro256(seed: seed)
-        var p: [Int] = [], r: [Int] = []
+        var p: [Int] = []
+        var r: [Int] = []
         for _ in 0..<rows {
             p.append(prompt.lowerBound + Int(rng.next() % UInt64(prompt.count)))
             r.append(1 + Int(rng.next() % UInt64(max(1, maxResponse))))
@@ -63,16 +66,21 @@ extension ModelBench {
     /// Runs the three RL measurements on a model of `config` with random weights (seeded).
     /// In bf16 the training model keeps float32 masters, and decode and prefill run as an inference role does
     /// (bf16 weights only).
-    public static func runRL(config: ModelConfig, sequences s: RLBenchSequences,
-                             options o: RLBenchOptions, precision: ModelPrecision = .fp32) throws -> RLBenchResult {
+    public static func runRL(
+        config: ModelConfig, sequences s: RLBenchSequences,
+        options o: RLBenchOptions, precision: ModelPrecision = .fp32
+    ) throws -> RLBenchResult {
         guard !s.promptLengths.isEmpty, s.promptLengths.count == s.responseLengths.count,
-              s.promptLengths.allSatisfy({ $0 >= 1 }), s.responseLengths.allSatisfy({ $0 >= 1 }) else {
+            s.promptLengths.allSatisfy({ $0 >= 1 }), s.responseLengths.allSatisfy({ $0 >= 1 })
+        else {
             throw ModelError.invalidInput("RL benchmark rows need prompt and response lengths ≥ 1, one of each per row")
         }
         guard o.trainRows >= 1, o.trainRows <= s.promptLengths.count, o.microBatch >= 1, o.steps >= 1,
-              o.newTokens >= 1, o.scoreBatch >= 1 else {
-            throw ModelError.invalidInput("RL benchmark: train rows must be in 1...\(s.promptLengths.count), "
-                                          + "micro-batch, steps, new tokens and score batch ≥ 1")
+            o.newTokens >= 1, o.scoreBatch >= 1
+        else {
+            throw ModelError.invalidInput(
+                "RL benchmark: train rows must be in 1...\(s.promptLengths.count), "
+                    + "micro-batch, steps, new tokens and score batch ≥ 1")
         }
         let m = try Transformer(config: config)
         m.initializeWeights(seed: 1)
@@ -104,8 +112,9 @@ extension ModelBench {
         m.usePrecision(precision, keepFloat32: false)
         let padded = LeftPadded(zip(rows, s.promptLengths).map { Array($0.prefix($1)) })
         let sampling = SamplingOptions(temperature: 1, maxNewTokens: o.newTokens, seed: 4)
-        _ = try m.generate(prompts: Array(padded.rows.prefix(2)), options: SamplingOptions(temperature: 1, maxNewTokens: 2),
-                           starts: Array(padded.starts.prefix(2)))
+        _ = try m.generate(
+            prompts: Array(padded.rows.prefix(2)), options: SamplingOptions(temperature: 1, maxNewTokens: 2),
+            starts: Array(padded.starts.prefix(2)))
         t0 = Date()
         let g = try m.generate(prompts: padded.rows, options: sampling, starts: padded.starts)
         result.decodeSeconds = Date().timeIntervalSince(t0)
@@ -127,8 +136,9 @@ extension ModelBench {
     /// "model name" of the first processor in /proc/cpuinfo, or "unknown".
     public static func cpuModelName() -> String {
         guard let info = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
-              let line = info.split(separator: "\n").first(where: { $0.hasPrefix("model name") }),
-              let colon = line.firstIndex(of: ":") else { return "unknown" }
+            let line = info.split(separator: "\n").first(where: { $0.hasPrefix("model name") }),
+            let colon = line.firstIndex(of: ":")
+        else { return "unknown" }
         return line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
     }
 }

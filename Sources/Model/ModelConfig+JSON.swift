@@ -18,7 +18,7 @@ extension ModelConfig {
         guard let any = try? JSONSerialization.jsonObject(with: jsonData), let raw = any as? [String: Any] else {
             throw ModelError.invalidConfig("not a JSON object")
         }
-        let d = raw.filter { !($0.value is NSNull) }   // null means "use the default", as in transformers
+        let d = raw.filter { !($0.value is NSNull) }  // null means "use the default", as in transformers
         let fields = JSONFields(d, prefix: "")
         let type = try fields.string("model_type") ?? "llama"
         guard Self.supportedTypes.contains(type) else {
@@ -29,8 +29,9 @@ extension ModelConfig {
             throw ModelError.invalidConfig("hidden_act \(act) is not supported (silu)")
         }
         if d["quantization_config"] != nil {
-            throw ModelError.invalidConfig("quantization_config is set: quantized checkpoints are not supported "
-                                           + "(use an unquantized F32, BF16 or F16 checkpoint)")
+            throw ModelError.invalidConfig(
+                "quantization_config is set: quantized checkpoints are not supported "
+                    + "(use an unquantized F32, BF16 or F16 checkpoint)")
         }
         for key in ["torch_dtype", "dtype"] {
             if let dt = try fields.string(key), !["float32", "bfloat16", "float16"].contains(dt) {
@@ -57,8 +58,9 @@ extension ModelConfig {
         if type == "mistral" {
             window = raw["sliding_window"] == nil ? 4096 : try fields.optionalInt("sliding_window")
         } else if try fields.bool("use_sliding_window") == true {
-            throw ModelError.invalidConfig("use_sliding_window true is not supported for \(type) (sliding-window "
-                                           + "attention on some layers only); set it to false")
+            throw ModelError.invalidConfig(
+                "use_sliding_window true is not supported for \(type) (sliding-window "
+                    + "attention on some layers only); set it to false")
         }
         let archs = d["architectures"] as? [String] ?? []
         let scalar = try fields.bool("rpp_scalar_head") ?? archs.contains { $0.hasSuffix("ForSequenceClassification") }
@@ -68,21 +70,24 @@ extension ModelConfig {
         case "mistral": attentionBias = false
         default: attentionBias = try fields.bool("attention_bias") ?? false
         }
-        self.init(modelType: type, hiddenSize: hidden, intermediateSize: try fields.int("intermediate_size"),
-                  numLayers: try fields.int("num_hidden_layers"), numHeads: heads,
-                  numKVHeads: try fields.int("num_key_value_heads", or: heads), headDim: headDim,
-                  vocabSize: try fields.int("vocab_size"), rmsNormEps: try fields.float("rms_norm_eps") ?? 1e-6,
-                  ropeTheta: theta, ropeScaling: scaling,
-                  tieWordEmbeddings: try fields.bool("tie_word_embeddings") ?? false,
-                  maxPositionEmbeddings: maxPos, attentionBias: attentionBias,
-                  mlpBias: type == "llama" ? (try fields.bool("mlp_bias") ?? false) : false,
-                  slidingWindow: window, scalarHead: scalar)
+        self.init(
+            modelType: type, hiddenSize: hidden, intermediateSize: try fields.int("intermediate_size"),
+            numLayers: try fields.int("num_hidden_layers"), numHeads: heads,
+            numKVHeads: try fields.int("num_key_value_heads", or: heads), headDim: headDim,
+            vocabSize: try fields.int("vocab_size"), rmsNormEps: try fields.float("rms_norm_eps") ?? 1e-6,
+            ropeTheta: theta, ropeScaling: scaling,
+            tieWordEmbeddings: try fields.bool("tie_word_embeddings") ?? false,
+            maxPositionEmbeddings: maxPos, attentionBias: attentionBias,
+            mlpBias: type == "llama" ? (try fields.bool("mlp_bias") ?? false) : false,
+            slidingWindow: window, scalarHead: scalar)
         try validate()
     }
 
     /// rope_theta and the scaling from `rope_parameters` (transformers 5) or `rope_scaling` (older versions).
-    private static func rotary(_ d: [String: Any], fields: JSONFields,
-                               maxPositions: Int) throws -> (Float, RopeScaling?) {
+    private static func rotary(
+        _ d: [String: Any], fields: JSONFields,
+        maxPositions: Int
+    ) throws -> (Float, RopeScaling?) {
         var theta = try fields.float("rope_theta") ?? 10000
         var found: (key: String, scaling: RopeScaling?)?
         for key in ["rope_parameters", "rope_scaling"] {
@@ -110,13 +115,15 @@ extension ModelConfig {
                 scaling = RopeScaling(kind: .linear, factor: factor)
             case "llama3":
                 guard let factor = try f.float("factor"), let low = try f.float("low_freq_factor"),
-                      let high = try f.float("high_freq_factor") else {
+                    let high = try f.float("high_freq_factor")
+                else {
                     throw ModelError.invalidConfig(
                         "\(key) of type llama3 needs factor, low_freq_factor and high_freq_factor")
                 }
                 let original = try f.int("original_max_position_embeddings", or: maxPositions)
-                scaling = RopeScaling(kind: .llama3, factor: factor, lowFreqFactor: low, highFreqFactor: high,
-                                      originalMaxPositionEmbeddings: original)
+                scaling = RopeScaling(
+                    kind: .llama3, factor: factor, lowFreqFactor: low, highFreqFactor: high,
+                    originalMaxPositionEmbeddings: original)
             default:
                 throw ModelError.invalidConfig("\(key).rope_type \(kind) is not supported (default, linear, llama3)")
             }
@@ -156,8 +163,12 @@ extension ModelConfig {
             "rpp_scalar_head": scalarHead, "bos_token_id": 1, "eos_token_id": 1, "pad_token_id": 0,
         ]
         switch modelType {
-        case "llama": d["attention_bias"] = attentionBias; d["mlp_bias"] = mlpBias
-        case "qwen3": d["attention_bias"] = attentionBias; d["use_sliding_window"] = false
+        case "llama":
+            d["attention_bias"] = attentionBias
+            d["mlp_bias"] = mlpBias
+        case "qwen3":
+            d["attention_bias"] = attentionBias
+            d["use_sliding_window"] = false
         case "qwen2": d["use_sliding_window"] = false
         case "mistral": d["sliding_window"] = slidingWindow ?? NSNull()
         default: break
@@ -171,7 +182,10 @@ extension ModelConfig {
 private struct JSONFields {
     let d: [String: Any]
     let prefix: String
-    init(_ d: [String: Any], prefix: String) { self.d = d; self.prefix = prefix }
+    init(_ d: [String: Any], prefix: String) {
+        self.d = d
+        self.prefix = prefix
+    }
 
     /// The integer `k`, nil when absent; throws when it is not an integer.
     func optionalInt(_ k: String) throws -> Int? {

@@ -5,16 +5,21 @@ import Foundation
 extension ModelConfig {
     /// Number of parameters, counted with overflow checks; nil when no Int holds it.
     public var checkedParameterCount: Int? {
-        let C = hiddenSize, F = intermediateSize, V = vocabSize
+        let C = hiddenSize
+        let F = intermediateSize
+        let V = vocabSize
         guard numHeads > 0, numLayers >= 0 else { return nil }
         let D = headDim
         guard let qd = product(numHeads, D), let kvd = product(numKVHeads, D),
-              let attention = sum([product(qd, C), product(kvd, C), product(kvd, C), product(C, qd)]),
-              let mlp = product(3, F, C),
-              let bias = attentionBias ? sum([qd, kvd, kvd]) : 0,
-              let layer = sum([2 * C, attention, mlp, bias, attentionOutputBias ? C : 0, mlpBias ? 2 * F + C : 0,
-                               qkNorm ? 2 * D : 0]),
-              let embedding = product(V, C) else { return nil }
+            let attention = sum([product(qd, C), product(kvd, C), product(kvd, C), product(C, qd)]),
+            let mlp = product(3, F, C),
+            let bias = attentionBias ? sum([qd, kvd, kvd]) : 0,
+            let layer = sum([
+                2 * C, attention, mlp, bias, attentionOutputBias ? C : 0, mlpBias ? 2 * F + C : 0,
+                qkNorm ? 2 * D : 0,
+            ]),
+            let embedding = product(V, C)
+        else { return nil }
         let head = scalarHead ? C : (tieWordEmbeddings ? 0 : embedding)
         return sum([embedding, product(numLayers, layer), C, head])
     }
@@ -23,8 +28,9 @@ extension ModelConfig {
     /// the rotary tables (optimizer moments and activations come later, with training); nil on overflow.
     public var allocationBytes: Int? {
         guard let parameters = checkedParameterCount, let buffers = product(2, parameters),
-              let rotary = product(maxPositionEmbeddings, headDim),
-              let floats = sum([buffers, rotary]) else { return nil }
+            let rotary = product(maxPositionEmbeddings, headDim),
+            let floats = sum([buffers, rotary])
+        else { return nil }
         return product(4, floats)
     }
 
@@ -36,9 +42,10 @@ extension ModelConfig {
         }
         guard UInt64(bytes) <= available else {
             let gb = { (b: Double) in String(format: "%.1f GB", b / 1e9) }
-            throw ModelError.invalidConfig("a model of this config needs \(gb(Double(bytes))) for its "
-                                           + "\(checkedParameterCount ?? 0) parameters and their gradients, more than "
-                                           + "this machine's \(gb(Double(available))) of memory")
+            throw ModelError.invalidConfig(
+                "a model of this config needs \(gb(Double(bytes))) for its "
+                    + "\(checkedParameterCount ?? 0) parameters and their gradients, more than "
+                    + "this machine's \(gb(Double(available))) of memory")
         }
     }
 }

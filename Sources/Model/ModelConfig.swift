@@ -50,10 +50,15 @@ public struct RopeScaling: Sendable, Equatable {
     public var originalMaxPositionEmbeddings: Int
 
     /// A scaling of `kind`; the llama3 fields default to Llama 3.1's values.
-    public init(kind: Kind, factor: Float, lowFreqFactor: Float = 1, highFreqFactor: Float = 4,
-                originalMaxPositionEmbeddings: Int = 8192) {
-        self.kind = kind; self.factor = factor; self.lowFreqFactor = lowFreqFactor
-        self.highFreqFactor = highFreqFactor; self.originalMaxPositionEmbeddings = originalMaxPositionEmbeddings
+    public init(
+        kind: Kind, factor: Float, lowFreqFactor: Float = 1, highFreqFactor: Float = 4,
+        originalMaxPositionEmbeddings: Int = 8192
+    ) {
+        self.kind = kind
+        self.factor = factor
+        self.lowFreqFactor = lowFreqFactor
+        self.highFreqFactor = highFreqFactor
+        self.originalMaxPositionEmbeddings = originalMaxPositionEmbeddings
     }
 
     /// The scaled inverse frequency for the unscaled `invFreq`, in Float32 as transformers computes it.
@@ -63,7 +68,8 @@ public struct RopeScaling: Sendable, Equatable {
             return invFreq / factor
         case .llama3:
             let old = Float(originalMaxPositionEmbeddings)
-            let lowWavelen = old / lowFreqFactor, highWavelen = old / highFreqFactor
+            let lowWavelen = old / lowFreqFactor
+            let highWavelen = old / highFreqFactor
             let wavelen = 2 * Float.pi / invFreq
             if wavelen < highWavelen { return invFreq }
             if wavelen > lowWavelen { return invFreq / factor }
@@ -120,11 +126,13 @@ public struct ModelConfig: Sendable, Equatable {
     /// A config from its fields. Left nil, `headDim` is hidden/heads, `attentionBias` is true for qwen2 only,
     /// `attentionOutputBias` follows `attentionBias` for llama and qwen3 (false for qwen2 and mistral), and
     /// `qkNorm` is true for qwen3 only.
-    public init(modelType: String = "llama", hiddenSize: Int, intermediateSize: Int, numLayers: Int,
-                numHeads: Int, numKVHeads: Int? = nil, headDim: Int? = nil, vocabSize: Int, rmsNormEps: Float = 1e-5,
-                ropeTheta: Float = 10000, ropeScaling: RopeScaling? = nil, tieWordEmbeddings: Bool = false,
-                maxPositionEmbeddings: Int = 2048, attentionBias: Bool? = nil, attentionOutputBias: Bool? = nil,
-                mlpBias: Bool = false, qkNorm: Bool? = nil, slidingWindow: Int? = nil, scalarHead: Bool = false) {
+    public init(
+        modelType: String = "llama", hiddenSize: Int, intermediateSize: Int, numLayers: Int,
+        numHeads: Int, numKVHeads: Int? = nil, headDim: Int? = nil, vocabSize: Int, rmsNormEps: Float = 1e-5,
+        ropeTheta: Float = 10000, ropeScaling: RopeScaling? = nil, tieWordEmbeddings: Bool = false,
+        maxPositionEmbeddings: Int = 2048, attentionBias: Bool? = nil, attentionOutputBias: Bool? = nil,
+        mlpBias: Bool = false, qkNorm: Bool? = nil, slidingWindow: Int? = nil, scalarHead: Bool = false
+    ) {
         self.modelType = modelType
         self.hiddenSize = hiddenSize
         self.intermediateSize = intermediateSize
@@ -148,9 +156,10 @@ public struct ModelConfig: Sendable, Equatable {
     }
 
     /// The pilot's SFT policy for the arithmetic task (857,216 parameters).
-    public static let arithPolicy = ModelConfig(hiddenSize: 128, intermediateSize: 384, numLayers: 4,
-                                                numHeads: 4, numKVHeads: 4, vocabSize: 16,
-                                                maxPositionEmbeddings: 64)
+    public static let arithPolicy = ModelConfig(
+        hiddenSize: 128, intermediateSize: 384, numLayers: 4,
+        numHeads: 4, numKVHeads: 4, vocabSize: 16,
+        maxPositionEmbeddings: 64)
 
     /// The largest value each size field may have (config.json name → bound). Far above any model this CPU
     /// engine can train, and small enough that no product of sizes overflows.
@@ -164,31 +173,40 @@ public struct ModelConfig: Sendable, Equatable {
     /// divide evenly and the rotary settings are usable.
     public func validate() throws {
         func need(_ ok: Bool, _ m: String) throws { if !ok { throw ModelError.invalidConfig(m) } }
-        try need(Self.supportedTypes.contains(modelType),
-                 "model_type \(modelType) is not supported (\(Self.supportedTypes.joined(separator: ", ")))")
-        let values = [hiddenSize, intermediateSize, numLayers, numHeads, numKVHeads, vocabSize, maxPositionEmbeddings,
-                      headDim]
+        try need(
+            Self.supportedTypes.contains(modelType),
+            "model_type \(modelType) is not supported (\(Self.supportedTypes.joined(separator: ", ")))")
+        let values = [
+            hiddenSize, intermediateSize, numLayers, numHeads, numKVHeads, vocabSize, maxPositionEmbeddings,
+            headDim,
+        ]
         for ((field, bound), value) in zip(Self.limits, values) {
             try need(value >= 1 && value <= bound, "\(field) \(value) must be in [1, \(bound)]")
         }
-        try need(hiddenSize % numHeads == 0 || headDim != hiddenSize / numHeads,
-                 "num_attention_heads \(numHeads) must divide hidden_size \(hiddenSize) unless head_dim is given")
-        try need(numKVHeads > 0 && numHeads % numKVHeads == 0,
-                 "num_key_value_heads \(numKVHeads) must divide num_attention_heads \(numHeads)")
+        try need(
+            hiddenSize % numHeads == 0 || headDim != hiddenSize / numHeads,
+            "num_attention_heads \(numHeads) must divide hidden_size \(hiddenSize) unless head_dim is given")
+        try need(
+            numKVHeads > 0 && numHeads % numKVHeads == 0,
+            "num_key_value_heads \(numKVHeads) must divide num_attention_heads \(numHeads)")
         try need(headDim % 2 == 0, "head_dim \(headDim) must be even for rotary embeddings")
-        try need(rmsNormEps > 0 && rmsNormEps.isFinite && ropeTheta > 0 && ropeTheta.isFinite,
-                 "rms_norm_eps \(rmsNormEps) and rope_theta \(ropeTheta) must be positive and finite")
+        try need(
+            rmsNormEps > 0 && rmsNormEps.isFinite && ropeTheta > 0 && ropeTheta.isFinite,
+            "rms_norm_eps \(rmsNormEps) and rope_theta \(ropeTheta) must be positive and finite")
         if let r = ropeScaling {
-            try need(r.factor.isFinite && r.factor > 0,
-                     "rope_parameters factor \(r.factor) must be positive and finite")
+            try need(
+                r.factor.isFinite && r.factor > 0,
+                "rope_parameters factor \(r.factor) must be positive and finite")
             if r.kind == .llama3 {
-                try need(r.lowFreqFactor.isFinite && r.lowFreqFactor > 0 && r.highFreqFactor.isFinite
-                         && r.highFreqFactor > r.lowFreqFactor,
-                         "rope_parameters low_freq_factor \(r.lowFreqFactor) and high_freq_factor \(r.highFreqFactor) "
-                         + "must be positive with high_freq_factor above low_freq_factor")
-                try need(r.originalMaxPositionEmbeddings >= 1 && r.originalMaxPositionEmbeddings <= 1 << 24,
-                         "rope_parameters original_max_position_embeddings \(r.originalMaxPositionEmbeddings) must be "
-                         + "in [1, \(1 << 24)]")
+                try need(
+                    r.lowFreqFactor.isFinite && r.lowFreqFactor > 0 && r.highFreqFactor.isFinite
+                        && r.highFreqFactor > r.lowFreqFactor,
+                    "rope_parameters low_freq_factor \(r.lowFreqFactor) and high_freq_factor \(r.highFreqFactor) "
+                        + "must be positive with high_freq_factor above low_freq_factor")
+                try need(
+                    r.originalMaxPositionEmbeddings >= 1 && r.originalMaxPositionEmbeddings <= 1 << 24,
+                    "rope_parameters original_max_position_embeddings \(r.originalMaxPositionEmbeddings) must be "
+                        + "in [1, \(1 << 24)]")
             }
         }
         if let w = slidingWindow { try need(w >= 1, "sliding_window \(w) must be positive (or null)") }

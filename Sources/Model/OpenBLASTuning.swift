@@ -14,7 +14,8 @@ public enum OpenBLASTuning {
     /// True when /proc/cpuinfo lists avx512f, avx512bw, avx512vl, avx512dq and avx512cd.
     public static func cpuHasAVX512() -> Bool {
         guard let info = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
-              let flagsLine = info.split(separator: "\n").first(where: { $0.hasPrefix("flags") }) else { return false }
+            let flagsLine = info.split(separator: "\n").first(where: { $0.hasPrefix("flags") })
+        else { return false }
         let flags = Set(flagsLine.split(separator: " ").map(String.init))
         return ["avx512f", "avx512bw", "avx512vl", "avx512dq", "avx512cd"].allSatisfy(flags.contains)
     }

@@ -83,10 +83,14 @@ public enum OrderedJSON: Sendable, Equatable {
     }
 
     private func write(to out: inout String, indent: Int) {
-        let pad = String(repeating: " ", count: indent + 2), close = String(repeating: " ", count: indent)
+        let pad = String(repeating: " ", count: indent + 2)
+        let close = String(repeating: " ", count: indent)
         switch self {
         case .object(let members):
-            if members.isEmpty { out += "{}"; return }
+            if members.isEmpty {
+                out += "{}"
+                return
+            }
             out += "{\n"
             for (i, m) in members.enumerated() {
                 out += pad + Self.quoted(m.key) + ": "
@@ -95,7 +99,10 @@ public enum OrderedJSON: Sendable, Equatable {
             }
             out += close + "}"
         case .array(let items):
-            if items.isEmpty { out += "[]"; return }
+            if items.isEmpty {
+                out += "[]"
+                return
+            }
             out += "[\n"
             for (i, item) in items.enumerated() {
                 out += pad
@@ -165,7 +172,10 @@ private struct OrderedJSONParser {
             pos += 1
             var members: [(key: String, value: OrderedJSON)] = []
             skipSpace()
-            if peek("}") { pos += 1; return .object(members) }
+            if peek("}") {
+                pos += 1
+                return .object(members)
+            }
             repeat {
                 skipSpace()
                 guard peek("\"") else { throw fail("expected a string key") }
@@ -186,7 +196,10 @@ private struct OrderedJSONParser {
             pos += 1
             var items: [OrderedJSON] = []
             skipSpace()
-            if peek("]") { pos += 1; return .array(items) }
+            if peek("]") {
+                pos += 1
+                return .array(items)
+            }
             repeat {
                 items.append(try value(depth: depth + 1))
                 skipSpace()
@@ -196,15 +209,24 @@ private struct OrderedJSONParser {
         if peek("\"") { return .string(try string()) }
         for (word, v) in [("true", OrderedJSON.bool(true)), ("false", .bool(false)), ("null", .null)] {
             let w = Array(word.utf8)
-            if bytes.count - pos >= w.count, Array(bytes[pos..<pos + w.count]) == w { pos += w.count; return v }
+            if bytes.count - pos >= w.count, Array(bytes[pos..<pos + w.count]) == w {
+                pos += w.count
+                return v
+            }
         }
         return .number(try number())
     }
 
     /// After a member or item: true on ',', false (consuming it) on `close`.
     mutating func more(_ close: Unicode.Scalar) throws -> Bool {
-        if peek(",") { pos += 1; return true }
-        if peek(close) { pos += 1; return false }
+        if peek(",") {
+            pos += 1
+            return true
+        }
+        if peek(close) {
+            pos += 1
+            return false
+        }
         throw fail(pos < bytes.count ? "expected ',' or '\(close)'" : "unexpected end of input")
     }
 
@@ -219,7 +241,10 @@ private struct OrderedJSONParser {
         if peek("-") { pos += 1 }
         let first = pos
         let n = digits()
-        guard n > 0 else { pos = start; throw fail("unexpected character") }
+        guard n > 0 else {
+            pos = start
+            throw fail("unexpected character")
+        }
         guard n == 1 || bytes[first] != 0x30 else { throw fail("a number may not start with 0") }
         if peek(".") {
             pos += 1
@@ -249,7 +274,10 @@ private struct OrderedJSONParser {
             pos += 1
             if b == 0x22 { break }
             if b < 0x20 { throw fail("control character in a string") }
-            if b != 0x5C { out.append(b); continue }
+            if b != 0x5C {
+                out.append(b)
+                continue
+            }
             guard pos < bytes.count else { throw fail("unterminated string") }
             let e = bytes[pos]
             pos += 1
@@ -263,7 +291,8 @@ private struct OrderedJSONParser {
             case UInt8(ascii: "u"):
                 var v = try hex4()
                 if (0xD800..<0xDC00).contains(v), bytes.count - pos >= 6, bytes[pos] == 0x5C,
-                   bytes[pos + 1] == UInt8(ascii: "u") {
+                    bytes[pos + 1] == UInt8(ascii: "u")
+                {
                     let save = pos
                     pos += 2
                     let low = try hex4()

@@ -37,10 +37,15 @@ public struct ParameterLayout: Sendable {
         var off = 0
         func add(_ name: String, _ shape: [Int]) -> Int {
             let s = TensorSpec(name: name, shape: shape, offset: off)
-            specs.append(s); off += s.count; return s.offset
+            specs.append(s)
+            off += s.count
+            return s.offset
         }
-        let C = c.hiddenSize, D = c.headDim, F = c.intermediateSize
-        let qd = c.numHeads * D, kvd = c.numKVHeads * D
+        let C = c.hiddenSize
+        let D = c.headDim
+        let F = c.intermediateSize
+        let qd = c.numHeads * D
+        let kvd = c.numKVHeads * D
         embed = add("model.embed_tokens.weight", [c.vocabSize, C])
         var layers: [LayerOffsets] = []
         for l in 0..<c.numLayers {
@@ -71,7 +76,8 @@ public struct ParameterLayout: Sendable {
         self.layers = layers
         finalNorm = add("model.norm.weight", [C])
         if c.scalarHead {
-            score = add("score.weight", [1, C]); lmHead = embed
+            score = add("score.weight", [1, C])
+            lmHead = embed
         } else {
             score = -1
             lmHead = c.tieWordEmbeddings ? embed : add("lm_head.weight", [c.vocabSize, C])
@@ -139,7 +145,8 @@ final class PageMapping: @unchecked Sendable {
     init(bytes: Int, lazy: Bool) {
         self.bytes = bytes
         if lazy, bytes >= 1 << 20, let p = mmap(nil, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0),
-           p != MAP_FAILED {
+            p != MAP_FAILED
+        {
             base = p
             mapped = true
         } else {
@@ -151,7 +158,11 @@ final class PageMapping: @unchecked Sendable {
 
     /// Returns the pages to the system (they read as zero afterwards); zeroes a heap block.
     func release() {
-        if mapped { madvise(base, bytes, MADV_DONTNEED) } else { base.initializeMemory(as: UInt8.self, repeating: 0, count: bytes) }
+        if mapped {
+            madvise(base, bytes, MADV_DONTNEED)
+        } else {
+            base.initializeMemory(as: UInt8.self, repeating: 0, count: bytes)
+        }
     }
 
     deinit { if mapped { munmap(base, bytes) } else { base.deallocate() } }

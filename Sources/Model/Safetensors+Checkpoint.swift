@@ -68,14 +68,16 @@ public struct SafetensorsCheckpoint: Sendable {
                 "\(url.path) is larger than \(Self.maxIndexBytes) bytes; not a safetensors index")
         }
         guard let obj = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any],
-              let raw = obj["weight_map"] as? [String: Any] else {
+            let raw = obj["weight_map"] as? [String: Any]
+        else {
             throw ModelError.badHeader("\(url.path) has no weight_map object")
         }
         var map: [String: String] = [:]
         for (name, value) in raw {
             guard let file = value as? String, !file.isEmpty, !file.contains("/"), file != ".", file != ".." else {
-                throw ModelError.badHeader("\(url.path): weight_map entry \(name) must name a file in the checkpoint's "
-                                           + "directory (found \(value))")
+                throw ModelError.badHeader(
+                    "\(url.path): weight_map entry \(name) must name a file in the checkpoint's "
+                        + "directory (found \(value))")
             }
             map[name] = file
         }

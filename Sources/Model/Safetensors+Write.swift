@@ -57,16 +57,21 @@ public enum HalfPrecision {
 extension SafetensorsFile {
     /// Serialises Float32 tensors (name, shape, values) in the given order, stored as `dtype`. Throws
     /// `ModelError.invalidInput` naming the tensor when F16 cannot hold one of its finite values.
-    public static func serialize(_ tensors: [(name: String, shape: [Int], values: UnsafeBufferPointer<Float>)],
-                                 dtype: WeightDType = .f32,
-                                 metadata: [String: String] = ["format": "pt"]) throws -> Data {
+    public static func serialize(
+        _ tensors: [(name: String, shape: [Int], values: UnsafeBufferPointer<Float>)],
+        dtype: WeightDType = .f32,
+        metadata: [String: String] = ["format": "pt"]
+    ) throws -> Data {
         var header: [String: Any] = ["__metadata__": metadata]
         var off = 0
         for t in tensors {
             precondition(t.shape.reduce(1, *) == t.values.count)
             let bytes = dtype.width * t.values.count
-            header[t.name] = ["dtype": dtype.safetensorsName, "shape": t.shape,
-                              "data_offsets": [off, off + bytes]] as [String: Any]
+            header[t.name] =
+                [
+                    "dtype": dtype.safetensorsName, "shape": t.shape,
+                    "data_offsets": [off, off + bytes],
+                ] as [String: Any]
             off += bytes
         }
         var json = try JSONSerialization.data(withJSONObject: header, options: [.sortedKeys])
@@ -86,8 +91,10 @@ extension SafetensorsFile {
     }
 
     /// Writes `values` as little-endian `dtype` elements at `out` (which holds them).
-    static func encode(_ values: UnsafeBufferPointer<Float>, as dtype: WeightDType, into out: UnsafeMutableRawPointer,
-                       tensor: String) throws {
+    static func encode(
+        _ values: UnsafeBufferPointer<Float>, as dtype: WeightDType, into out: UnsafeMutableRawPointer,
+        tensor: String
+    ) throws {
         guard values.count > 0 else { return }
         switch dtype {
         case .f32:
@@ -98,15 +105,21 @@ extension SafetensorsFile {
             for i in 0..<values.count { p[i] = HalfPrecision.bfloat16Bits(values[i]).littleEndian }
         case .f16:
             let p = out.bindMemory(to: UInt16.self, capacity: values.count)
-            var overflow = 0, largest: Float = 0
+            var overflow = 0
+            var largest: Float = 0
             for i in 0..<values.count {
-                let x = values[i], h = Float16(x)
-                if h.isInfinite && x.isFinite { overflow += 1; largest = max(largest, abs(x)) }
+                let x = values[i]
+                let h = Float16(x)
+                if h.isInfinite && x.isFinite {
+                    overflow += 1
+                    largest = max(largest, abs(x))
+                }
                 p[i] = h.bitPattern.littleEndian
             }
             if overflow > 0 {
-                throw ModelError.invalidInput("tensor \(tensor) holds \(overflow) values beyond float16's range (largest "
-                                              + "magnitude \(largest), float16 stops at 65504): save as bf16 or f32")
+                throw ModelError.invalidInput(
+                    "tensor \(tensor) holds \(overflow) values beyond float16's range (largest "
+                        + "magnitude \(largest), float16 stops at 65504): save as bf16 or f32")
             }
         }
     }

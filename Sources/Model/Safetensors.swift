@@ -26,7 +26,9 @@ public struct SafetensorsFile: Sendable {
 
     /// Parses and validates `data` (the whole file); `source` names it in errors.
     public init(data: Data, source: String = "file") throws {
-        guard data.count >= 8 else { throw ModelError.truncatedFile("\(source): \(data.count) bytes, no header length") }
+        guard data.count >= 8 else {
+            throw ModelError.truncatedFile("\(source): \(data.count) bytes, no header length")
+        }
         var n: UInt64 = 0
         for i in 0..<8 { n |= UInt64(data[data.startIndex + i]) << (8 * UInt64(i)) }
         guard n <= UInt64(Self.maxHeaderBytes) else {
@@ -49,22 +51,27 @@ public struct SafetensorsFile: Sendable {
                 continue
             }
             guard let e = value as? [String: Any], let dtype = e["dtype"] as? String,
-                  let shape = e["shape"] as? [NSNumber], let offs = e["data_offsets"] as? [NSNumber], offs.count == 2 else {
+                let shape = e["shape"] as? [NSNumber], let offs = e["data_offsets"] as? [NSNumber], offs.count == 2
+            else {
                 throw ModelError.badHeader("\(source): entry \(name) lacks dtype, shape or data_offsets")
             }
-            let dims = shape.map(exactInteger), begin = exactInteger(offs[0]), end = exactInteger(offs[1])
+            let dims = shape.map(exactInteger)
+            let begin = exactInteger(offs[0])
+            let end = exactInteger(offs[1])
             guard dims.allSatisfy({ ($0 ?? -1) >= 0 }), let b = begin, let en = end, b >= 0, b <= en else {
                 throw ModelError.badHeader("\(source): entry \(name) has bad shape \(shape) or offsets \(offs)")
             }
             let s = dims.map { $0! }
             guard en <= dataLen else {
-                throw ModelError.truncatedFile("\(source): tensor \(name) ends at byte \(en) but the data section has \(dataLen)")
+                throw ModelError.truncatedFile(
+                    "\(source): tensor \(name) ends at byte \(en) but the data section has \(dataLen)")
             }
             // The byte count of a shape, with overflow checks: a shape like [2^31, 2^31] is refused, not trapped on.
             let bytes = Self.width(dtype).flatMap { Self.byteCount(shape: s, width: $0) }
             if Self.width(dtype) != nil, bytes != en - b {
-                throw ModelError.badHeader("\(source): tensor \(name) has \(en - b) bytes for shape \(s) of \(dtype)"
-                                           + (bytes == nil ? " (the shape's size overflows)" : ""))
+                throw ModelError.badHeader(
+                    "\(source): tensor \(name) has \(en - b) bytes for shape \(s) of \(dtype)"
+                        + (bytes == nil ? " (the shape's size overflows)" : ""))
             }
             entries[name] = SafetensorsEntry(dtype: dtype, shape: s, begin: b, end: en)
         }
@@ -107,17 +114,25 @@ public struct SafetensorsFile: Sendable {
     /// Converts tensor `name` to Float32 into `out` (which holds its element count).
     public func read(_ name: String, into out: UnsafeMutablePointer<Float>) throws {
         guard let e = entries[name] else { throw ModelError.missingTensor(name) }
-        guard ["F32", "BF16", "F16"].contains(e.dtype) else { throw ModelError.unsupportedDType(tensor: name, dtype: e.dtype) }
+        guard ["F32", "BF16", "F16"].contains(e.dtype) else {
+            throw ModelError.unsupportedDType(tensor: name, dtype: e.dtype)
+        }
         let count = e.shape.reduce(1, *)
         data.withUnsafeBytes { (raw: UnsafeRawBufferPointer) in
             let base = raw.baseAddress! + (dataStart - data.startIndex) + e.begin
             switch e.dtype {
             case "F32":
-                for i in 0..<count { out[i] = Float(bitPattern: base.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self)) }
+                for i in 0..<count {
+                    out[i] = Float(bitPattern: base.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self))
+                }
             case "BF16":
-                for i in 0..<count { out[i] = Float(bitPattern: UInt32(base.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)) << 16) }
-            default: // F16
-                for i in 0..<count { out[i] = Float(Float16(bitPattern: base.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))) }
+                for i in 0..<count {
+                    out[i] = Float(bitPattern: UInt32(base.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)) << 16)
+                }
+            default:  // F16
+                for i in 0..<count {
+                    out[i] = Float(Float16(bitPattern: base.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)))
+                }
             }
         }
     }

@@ -32,13 +32,15 @@ public final class SequenceClassifier: @unchecked Sendable {
     public init(trunk: Transformer, head: ClassifierHead, scoreWeight: [Float], directory: URL) throws {
         let C = trunk.config.hiddenSize
         guard trunk.config.scalarHead else {
-            throw ClassifierError(.invalidConfig, directory: directory.path,
-                                  "the trunk must be built with scalarHead (its score.weight slot holds label 0)")
+            throw ClassifierError(
+                .invalidConfig, directory: directory.path,
+                "the trunk must be built with scalarHead (its score.weight slot holds label 0)")
         }
         guard head.numLabels >= 1, scoreWeight.count == head.numLabels * C else {
-            throw ClassifierError(.invalidCheckpoint, directory: directory.path,
-                                  "score.weight has \(scoreWeight.count) values, expected \(head.numLabels) labels × "
-                                  + "hidden_size \(C)")
+            throw ClassifierError(
+                .invalidCheckpoint, directory: directory.path,
+                "score.weight has \(scoreWeight.count) values, expected \(head.numLabels) labels × "
+                    + "hidden_size \(C)")
         }
         self.directory = directory
         self.head = head
@@ -58,9 +60,11 @@ public final class SequenceClassifier: @unchecked Sendable {
         let dir = directory.path
         let configURL = directory.appendingPathComponent("config.json")
         guard let handle = try? FileHandle(forReadingFrom: configURL),
-              let data = try? handle.read(upToCount: (1 << 20) + 1) ?? Data() else {
-            throw ClassifierError(.invalidConfig, directory: dir,
-                                  "cannot read config.json (give a Hugging Face checkpoint directory)")
+            let data = try? handle.read(upToCount: (1 << 20) + 1) ?? Data()
+        else {
+            throw ClassifierError(
+                .invalidConfig, directory: dir,
+                "cannot read config.json (give a Hugging Face checkpoint directory)")
         }
         try? handle.close()
         let head = try ClassifierHead(configJSON: data, directory: dir)
@@ -85,42 +89,50 @@ public final class SequenceClassifier: @unchecked Sendable {
     }
 
     /// score.weight as [numLabels × C] floats, checked against the labels of `head`.
-    static func readScore(_ checkpoint: SafetensorsCheckpoint, head: ClassifierHead, hidden C: Int,
-                          directory dir: String) throws -> [Float] {
+    static func readScore(
+        _ checkpoint: SafetensorsCheckpoint, head: ClassifierHead, hidden C: Int,
+        directory dir: String
+    ) throws -> [Float] {
         let name = "score.weight"
         guard let entry = checkpoint.entry(name) else {
             if checkpoint.entry("lm_head.weight") != nil {
-                throw ClassifierError(.notClassifier, directory: dir,
-                                      "the weights have lm_head.weight and no \(name): this is a language model "
-                                      + "whose config.json claims a classification head; give the reward model's "
-                                      + "own checkpoint")
+                throw ClassifierError(
+                    .notClassifier, directory: dir,
+                    "the weights have lm_head.weight and no \(name): this is a language model "
+                        + "whose config.json claims a classification head; give the reward model's "
+                        + "own checkpoint")
             }
-            throw ClassifierError(.invalidCheckpoint, directory: dir,
-                                  "the weights have no \(name) (the classification head, [num_labels, hidden_size]): "
-                                  + "the checkpoint is incomplete or a base model without its head")
+            throw ClassifierError(
+                .invalidCheckpoint, directory: dir,
+                "the weights have no \(name) (the classification head, [num_labels, hidden_size]): "
+                    + "the checkpoint is incomplete or a base model without its head")
         }
         guard ["F32", "BF16", "F16"].contains(entry.dtype) else {
-            throw ClassifierError(.invalidCheckpoint, directory: dir,
-                                  "\(ModelError.unsupportedDType(tensor: name, dtype: entry.dtype))")
+            throw ClassifierError(
+                .invalidCheckpoint, directory: dir,
+                "\(ModelError.unsupportedDType(tensor: name, dtype: entry.dtype))")
         }
         let shape = entry.shape
         let rows = shape.count == 1 ? 1 : shape.first ?? 0
         guard (shape.count == 2 && shape[1] == C) || shape == [C] else {
-            throw ClassifierError(.invalidCheckpoint, directory: dir,
-                                  "\(name) has shape \(shape), expected [num_labels, hidden_size \(C)]")
+            throw ClassifierError(
+                .invalidCheckpoint, directory: dir,
+                "\(name) has shape \(shape), expected [num_labels, hidden_size \(C)]")
         }
         guard rows == head.numLabels else {
-            throw ClassifierError(.invalidCheckpoint, directory: dir,
-                                  "\(name) has \(rows) rows (labels) but config.json declares \(head.numLabels) "
-                                  + "(id2label, else num_labels, else transformers' default of 2): the config does "
-                                  + "not describe these weights; fix id2label / num_labels")
+            throw ClassifierError(
+                .invalidCheckpoint, directory: dir,
+                "\(name) has \(rows) rows (labels) but config.json declares \(head.numLabels) "
+                    + "(id2label, else num_labels, else transformers' default of 2): the config does "
+                    + "not describe these weights; fix id2label / num_labels")
         }
         var out = [Float](repeating: 0, count: rows * C)
         do {
             try out.withUnsafeMutableBufferPointer { buffer in
                 try checkpoint.read(name, into: buffer.baseAddress!)
-                try Transformer.requireFinite(buffer.baseAddress!, count: buffer.count, tensor: name,
-                                              source: checkpoint.source(of: name))
+                try Transformer.requireFinite(
+                    buffer.baseAddress!, count: buffer.count, tensor: name,
+                    source: checkpoint.source(of: name))
             }
         } catch {
             throw ClassifierError(.invalidCheckpoint, directory: dir, "\(error)")
@@ -134,25 +146,31 @@ public final class SequenceClassifier: @unchecked Sendable {
     /// with ids in the vocabulary. The sequences run packed in one forward pass; batch them by total tokens.
     public func scores(_ sequences: [[Int32]]) throws -> [[Float]] {
         if sequences.isEmpty { return [] }
-        let V = config.vocabSize, dir = directory.path
+        let V = config.vocabSize
+        let dir = directory.path
         for (r, s) in sequences.enumerated() {
             guard !s.isEmpty else { throw ClassifierError(.invalidInput, directory: dir, "sequence \(r) is empty") }
             guard s.count <= maxTokens else {
-                throw ClassifierError(.invalidInput, directory: dir,
-                                      "sequence \(r) has \(s.count) tokens, more than max_position_embeddings "
-                                      + "\(maxTokens): truncate it first")
+                throw ClassifierError(
+                    .invalidInput, directory: dir,
+                    "sequence \(r) has \(s.count) tokens, more than max_position_embeddings "
+                        + "\(maxTokens): truncate it first")
             }
             if let bad = s.first(where: { $0 < 0 || Int($0) >= V }) {
-                throw ClassifierError(.invalidInput, directory: dir,
-                                      "sequence \(r) holds token id \(bad), outside the vocabulary 0..<\(V): "
-                                      + "was it tokenised with this model's tokenizer?")
+                throw ClassifierError(
+                    .invalidInput, directory: dir,
+                    "sequence \(r) holds token id \(bad), outside the vocabulary 0..<\(V): "
+                        + "was it tokenised with this model's tokenizer?")
             }
         }
         lock.lock()
         defer { lock.unlock() }
         try trunk.forward(packed: sequences)
-        let C = config.hiddenSize, L = numLabels, B = sequences.count
-        let segments = trunk.attention.segments, hidden: UnsafeMutablePointer<Float> = trunk.acts.lnf
+        let C = config.hiddenSize
+        let L = numLabels
+        let B = sequences.count
+        let segments = trunk.attention.segments
+        let hidden: UnsafeMutablePointer<Float> = trunk.acts.lnf
         var pooled = [Float](repeating: 0, count: B * C)
         pooled.withUnsafeMutableBufferPointer { p in
             for (b, s) in sequences.enumerated() {
@@ -163,8 +181,9 @@ public final class SequenceClassifier: @unchecked Sendable {
         var logits = [Float](repeating: 0, count: B * L)
         pooled.withUnsafeBufferPointer { p in
             logits.withUnsafeMutableBufferPointer { out in
-                sgemm(transA: false, transB: true, M: B, N: L, K: C, alpha: 1, A: p.baseAddress!, lda: C,
-                      B: scoreWeight.pointer, ldb: C, beta: 0, C: out.baseAddress!, ldc: L, parallel: false)
+                sgemm(
+                    transA: false, transB: true, M: B, N: L, K: C, alpha: 1, A: p.baseAddress!, lda: C,
+                    B: scoreWeight.pointer, ldb: C, beta: 0, C: out.baseAddress!, ldc: L, parallel: false)
             }
         }
         return (0..<B).map { Array(logits[$0 * L..<($0 + 1) * L]) }
@@ -178,7 +197,8 @@ public final class SequenceClassifier: @unchecked Sendable {
 
     /// The most packed tokens (at least 1, at most 2^20) whose activations take at most `bytes`.
     public func tokens(withinActivationBytes bytes: Int) -> Int {
-        var low = 1, high = 1 << 20
+        var low = 1
+        var high = 1 << 20
         while low < high {
             let mid = (low + high + 1) / 2
             if activationBytes(tokens: mid) <= bytes { low = mid } else { high = mid - 1 }

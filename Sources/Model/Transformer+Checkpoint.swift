@@ -17,18 +17,22 @@ extension Transformer {
         try load(directory: directory, companions: true)
     }
 
-    private static func load(directory: URL,
-                             companions: Bool) throws -> (model: Transformer, source: CheckpointSource) {
+    private static func load(
+        directory: URL,
+        companions: Bool
+    ) throws -> (model: Transformer, source: CheckpointSource) {
         let cfgURL = directory.appendingPathComponent("config.json")
         // At most one byte over the 1 MiB a config.json may have, so no huge file or device is read whole.
         guard let handle = try? FileHandle(forReadingFrom: cfgURL),
-              let cfgData = try? handle.read(upToCount: (1 << 20) + 1) ?? Data() else {
+            let cfgData = try? handle.read(upToCount: (1 << 20) + 1) ?? Data()
+        else {
             throw ModelError.io("cannot read \(cfgURL.path)")
         }
         try? handle.close()
         let config = try ModelConfig(jsonData: cfgData, source: cfgURL.path)
-        let source = try CheckpointSource(directory: directory, configData: cfgData, modelConfig: config,
-                                          files: companions ? CheckpointFiles.readCompanions(of: directory) : [])
+        let source = try CheckpointSource(
+            directory: directory, configData: cfgData, modelConfig: config,
+            files: companions ? CheckpointFiles.readCompanions(of: directory) : [])
         let model: Transformer
         do { model = try Transformer(config: config) } catch ModelError.invalidConfig(let message) {
             throw ModelError.invalidConfig("\(cfgURL.path): \(message)")
@@ -53,19 +57,24 @@ extension Transformer {
     func loadWeights(from checkpoint: SafetensorsCheckpoint, skipping skipped: Set<String>) throws {
         for s in layout.specs where !skipped.contains(s.name) {
             guard let e = checkpoint.entry(s.name) else { throw ModelError.missingTensor(s.name) }
-            guard ["F32", "BF16", "F16"].contains(e.dtype) else { throw ModelError.unsupportedDType(tensor: s.name, dtype: e.dtype) }
+            guard ["F32", "BF16", "F16"].contains(e.dtype) else {
+                throw ModelError.unsupportedDType(tensor: s.name, dtype: e.dtype)
+            }
             let shape = e.shape
             // A scalar head may be stored as [C] or [1, C].
             let ok = shape == s.shape || (s.name == "score.weight" && shape == [s.shape[1]])
             guard ok else { throw ModelError.shapeMismatch(tensor: s.name, expected: s.shape, found: shape) }
             try checkpoint.read(s.name, into: params.pointer + s.offset)
-            try Self.requireFinite(params.pointer + s.offset, count: s.count, tensor: s.name,
-                                   source: checkpoint.source(of: s.name))
+            try Self.requireFinite(
+                params.pointer + s.offset, count: s.count, tensor: s.name,
+                source: checkpoint.source(of: s.name))
         }
         weightsChanged()
         let known = Set(layout.specs.map(\.name))
         for name in checkpoint.entries.keys.sorted() where !known.contains(name) && !skipped.contains(name) {
-            if name.hasSuffix("rotary_emb.inv_freq") || (name == "lm_head.weight" && config.tieWordEmbeddings) { continue }
+            if name.hasSuffix("rotary_emb.inv_freq") || (name == "lm_head.weight" && config.tieWordEmbeddings) {
+                continue
+            }
             let c = config
             throw ModelError.invalidConfig(
                 "checkpoint has tensor \(name) that this config (\(c.modelType), attention bias \(c.attentionBias), "
@@ -86,16 +95,22 @@ extension Transformer {
         }
         let index = directory.appendingPathComponent("model.safetensors.index.json")
         if FileManager.default.fileExists(atPath: index.path) {
-            throw ModelError.io("\(directory.path) holds a sharded checkpoint (\(index.lastPathComponent)): "
-                                + "save into an empty directory")
+            throw ModelError.io(
+                "\(directory.path) holds a sharded checkpoint (\(index.lastPathComponent)): "
+                    + "save into an empty directory")
         }
         let tensors = layout.specs.map { s in
-            (name: s.name, shape: s.shape, values: UnsafeBufferPointer(start: params.pointer + s.offset, count: s.count))
+            (
+                name: s.name, shape: s.shape,
+                values: UnsafeBufferPointer(start: params.pointer + s.offset, count: s.count)
+            )
         }
-        let configData = try source.map { try $0.configJSON(for: config, dtype: dtype) }
+        let configData =
+            try source.map { try $0.configJSON(for: config, dtype: dtype) }
             ?? CheckpointSource.configJSON(fresh: config, dtype: dtype)
-        try write(try SafetensorsFile.serialize(tensors, dtype: dtype),
-                  to: directory.appendingPathComponent("model.safetensors"))
+        try write(
+            try SafetensorsFile.serialize(tensors, dtype: dtype),
+            to: directory.appendingPathComponent("model.safetensors"))
         if let source, !Self.sameDirectory(source.directory, directory) {
             try CheckpointFiles.write(source.files, to: directory)
         }
@@ -111,16 +126,20 @@ extension Transformer {
     public func saveTrainingState(_ opt: AdamW, extra: [String: String] = [:], directory: URL) throws {
         let m = UnsafeBufferPointer(start: opt.m.pointer, count: opt.m.count)
         let v = UnsafeBufferPointer(start: opt.v.pointer, count: opt.v.count)
-        try write(try SafetensorsFile.serialize([("adam.m", [m.count], m), ("adam.v", [v.count], v)]),
-                  to: directory.appendingPathComponent("optimizer.safetensors"))
-        var state: [String: Any] = ["step": opt.step, "lr": Double(opt.schedule.peak), "warmup": opt.schedule.warmupSteps,
-                                    "beta1": Double(opt.beta1), "beta2": Double(opt.beta2), "eps": Double(opt.eps),
-                                    "weight_decay": Double(opt.weightDecay), "min_ratio": Double(opt.schedule.minRatio)]
+        try write(
+            try SafetensorsFile.serialize([("adam.m", [m.count], m), ("adam.v", [v.count], v)]),
+            to: directory.appendingPathComponent("optimizer.safetensors"))
+        var state: [String: Any] = [
+            "step": opt.step, "lr": Double(opt.schedule.peak), "warmup": opt.schedule.warmupSteps,
+            "beta1": Double(opt.beta1), "beta2": Double(opt.beta2), "eps": Double(opt.eps),
+            "weight_decay": Double(opt.weightDecay), "min_ratio": Double(opt.schedule.minRatio),
+        ]
         if let c = opt.clipNorm { state["clip"] = Double(c) }
         if let t = opt.schedule.cosineTotalSteps { state["cosine_total_steps"] = t }
         state["extra"] = extra
-        try write(try JSONSerialization.data(withJSONObject: state, options: [.prettyPrinted, .sortedKeys]),
-                  to: directory.appendingPathComponent("trainer_state.json"))
+        try write(
+            try JSONSerialization.data(withJSONObject: state, options: [.prettyPrinted, .sortedKeys]),
+            to: directory.appendingPathComponent("trainer_state.json"))
     }
 
     /// Restores AdamW moments and step saved by `saveTrainingState`; returns the `extra` state.
@@ -130,13 +149,17 @@ extension Transformer {
         for (name, buf) in [("adam.m", opt.m), ("adam.v", opt.v)] {
             guard let e = f.entries[name] else { throw ModelError.missingTensor(name) }
             guard e.dtype == "F32" else { throw ModelError.unsupportedDType(tensor: name, dtype: e.dtype) }
-            guard e.shape == [buf.count] else { throw ModelError.shapeMismatch(tensor: name, expected: [buf.count], found: e.shape) }
+            guard e.shape == [buf.count] else {
+                throw ModelError.shapeMismatch(tensor: name, expected: [buf.count], found: e.shape)
+            }
             try f.read(name, into: buf.pointer)
             try Self.requireFinite(buf.pointer, count: buf.count, tensor: name, source: f.source)
         }
         let url = directory.appendingPathComponent("trainer_state.json")
-        guard let d = try? Data(contentsOf: url), let s = (try? JSONSerialization.jsonObject(with: d)) as? [String: Any],
-              let step = s["step"] as? Int else { throw ModelError.badHeader("trainer_state.json is missing or malformed") }
+        guard let d = try? Data(contentsOf: url),
+            let s = (try? JSONSerialization.jsonObject(with: d)) as? [String: Any],
+            let step = s["step"] as? Int
+        else { throw ModelError.badHeader("trainer_state.json is missing or malformed") }
         opt.step = step
         return s["extra"] as? [String: String] ?? [:]
     }

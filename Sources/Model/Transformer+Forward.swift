@@ -18,8 +18,9 @@ extension Transformer {
             throw ModelError.invalidInput("starts must give each of the \(B) rows a first real token in 0..<\(T)")
         }
         let c = config
-        try trunk(tokens, AttentionShape(B: B, T: T, H: c.numHeads, KV: c.numKVHeads, D: c.headDim, starts: starts),
-                  B: B, T: T)
+        try trunk(
+            tokens, AttentionShape(B: B, T: T, H: c.numHeads, KV: c.numKVHeads, D: c.headDim, starts: starts),
+            B: B, T: T)
     }
 
     /// Runs the decoder trunk on sequences of any lengths packed one after another (ragged rows: no padding,
@@ -30,16 +31,19 @@ extension Transformer {
         guard !sequences.isEmpty, sequences.allSatisfy({ !$0.isEmpty }) else {
             throw ModelError.invalidInput("packed forward needs at least one sequence, none empty")
         }
-        let c = config, tokens = sequences.flatMap { $0 }
-        try trunk(tokens, AttentionShape(lengths: sequences.map(\.count), H: c.numHeads, KV: c.numKVHeads, D: c.headDim),
-                  B: 1, T: tokens.count)
+        let c = config
+        let tokens = sequences.flatMap { $0 }
+        try trunk(
+            tokens, AttentionShape(lengths: sequences.map(\.count), H: c.numHeads, KV: c.numKVHeads, D: c.headDim),
+            B: 1, T: tokens.count)
     }
 
     /// The trunk over N = B·T token rows holding the sequences of `shape`.
     private func trunk(_ tokens: [Int32], _ shape: AttentionShape, B: Int, T: Int) throws {
         let c = config
         if let long = shape.segments.first(where: { $0.length > c.maxPositionEmbeddings }) {
-            throw ModelError.invalidInput("sequence length \(long.length) exceeds max_position_embeddings \(c.maxPositionEmbeddings)")
+            throw ModelError.invalidInput(
+                "sequence length \(long.length) exceeds max_position_embeddings \(c.maxPositionEmbeddings)")
         }
         if let bad = tokens.first(where: { $0 < 0 || Int($0) >= c.vocabSize }) {
             throw ModelError.invalidInput("token id \(bad) outside vocabulary 0..<\(c.vocabSize)")
@@ -53,7 +57,9 @@ extension Transformer {
             for t in seg.start..<seg.length { positions[seg.offset + t] = Int32(t - seg.start) }
         }
         acts = arena.layout(config: c, B: B, T: T)
-        let a = acts, N = B * T, C = c.hiddenSize
+        let a = acts
+        let N = B * T
+        let C = c.hiddenSize
         tokens.withUnsafeBufferPointer { tok in
             embeddingForward(a.embedded, tok.baseAddress!, matrix(layout.embed), N: N, C: C)
         }
@@ -70,12 +76,18 @@ extension Transformer {
     /// Per-token log-probs logp[b·T + t] = log softmax(logits[b, t] / temperature)[targets[b·T + t]] and,
     /// when asked, the entropy of that distribution, after `forward`. For next-token log-probs pass
     /// targets[b, t] = tokens[b, t + 1] (any valid id at the last position; give it zero weight).
-    public func logProbs(targets: [Int32], temperature: Float = 1, withEntropy: Bool = false) throws -> (logp: [Float], entropy: [Float]?) {
+    public func logProbs(targets: [Int32], temperature: Float = 1, withEntropy: Bool = false) throws -> (
+        logp: [Float], entropy: [Float]?
+    ) {
         guard forwardDone, !config.scalarHead else {
-            throw ModelError.invalidInput(config.scalarHead ? "scalar-head model has no log-probs" : "call forward first")
+            throw ModelError.invalidInput(
+                config.scalarHead ? "scalar-head model has no log-probs" : "call forward first")
         }
-        let N = acts.B * acts.T, V = config.vocabSize
-        guard targets.count == N else { throw ModelError.invalidInput("targets has \(targets.count) entries, expected \(N)") }
+        let N = acts.B * acts.T
+        let V = config.vocabSize
+        guard targets.count == N else {
+            throw ModelError.invalidInput("targets has \(targets.count) entries, expected \(N)")
+        }
         guard temperature > 0 else { throw ModelError.invalidInput("temperature must be positive") }
         if let bad = targets.first(where: { $0 < 0 || Int($0) >= V }) {
             throw ModelError.invalidInput("target id \(bad) outside vocabulary 0..<\(V)")
@@ -89,12 +101,14 @@ extension Transformer {
             logp.withUnsafeMutableBufferPointer { lp in
                 if ent != nil {
                     ent!.withUnsafeMutableBufferPointer { e in
-                        logprobForward(lp.baseAddress!, e.baseAddress!, a.lse, a.meanZ, a.lnf, matrix(layout.lmHead),
-                                       tg.baseAddress!, a.headScratch, N: N, C: config.hiddenSize, V: V, temperature: temperature)
+                        logprobForward(
+                            lp.baseAddress!, e.baseAddress!, a.lse, a.meanZ, a.lnf, matrix(layout.lmHead),
+                            tg.baseAddress!, a.headScratch, N: N, C: config.hiddenSize, V: V, temperature: temperature)
                     }
                 } else {
-                    logprobForward(lp.baseAddress!, nil, a.lse, a.meanZ, a.lnf, matrix(layout.lmHead),
-                                   tg.baseAddress!, a.headScratch, N: N, C: config.hiddenSize, V: V, temperature: temperature)
+                    logprobForward(
+                        lp.baseAddress!, nil, a.lse, a.meanZ, a.lnf, matrix(layout.lmHead),
+                        tg.baseAddress!, a.headScratch, N: N, C: config.hiddenSize, V: V, temperature: temperature)
                 }
             }
         }
@@ -119,11 +133,14 @@ extension Transformer {
     /// Full logits [N, V] of the last forward (temperature 1); for tests and small vocabularies.
     public func logits() throws -> [Float] {
         guard forwardDone, !config.scalarHead else { throw ModelError.invalidInput("call forward first") }
-        let N = acts.B * acts.T, V = config.vocabSize, C = config.hiddenSize
+        let N = acts.B * acts.T
+        let V = config.vocabSize
+        let C = config.hiddenSize
         var out = [Float](repeating: 0, count: N * V)
         out.withUnsafeMutableBufferPointer {
-            gemm(transB: true, M: N, N: V, K: C, alpha: 1, A: acts.lnf, lda: C,
-                 B: matrix(layout.lmHead), ldb: C, beta: 0, C: $0.baseAddress!, ldc: V)
+            gemm(
+                transB: true, M: N, N: V, K: C, alpha: 1, A: acts.lnf, lda: C,
+                B: matrix(layout.lmHead), ldb: C, beta: 0, C: $0.baseAddress!, ldc: V)
         }
         return out
     }

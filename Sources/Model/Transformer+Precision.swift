@@ -74,7 +74,8 @@ extension Transformer {
             if holdsFloat32 { rpp_bf16_to_f32(low.pointer, params.pointer, values.count) }
             widenVectors()
         } else {
-            let src = values.baseAddress!, dst = params.pointer
+            let src = values.baseAddress!
+            let dst = params.pointer
             Parallel.ranges(values.count, minChunk: 1 << 16) { r in
                 rpp_bf16_to_f32(src + r.lowerBound, dst + r.lowerBound, r.count)
             }
@@ -83,7 +84,9 @@ extension Transformer {
 
     /// float32 -> bfloat16 of `count` values on every core.
     private func narrowInParallel(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<UInt16>, count: Int) {
-        Parallel.ranges(count, minChunk: 1 << 16) { r in rpp_f32_to_bf16(src + r.lowerBound, dst + r.lowerBound, r.count) }
+        Parallel.ranges(count, minChunk: 1 << 16) { r in
+            rpp_f32_to_bf16(src + r.lowerBound, dst + r.lowerBound, r.count)
+        }
     }
 
     /// Copies the widened bf16 values of every tensor that is not a product's matrix into `vectorBuffer`.

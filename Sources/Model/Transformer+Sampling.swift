@@ -26,10 +26,17 @@ public struct SamplingOptions: Sendable {
     /// Rows decoded at a time (0: all); the others wait for a finished row's slot.
     public var maxBatch: Int
 
-    public init(temperature: Float = 1, topP: Float = 1, topK: Int = 0, maxNewTokens: Int, stopTokens: Set<Int32> = [],
-                seed: UInt64 = 0, maxBatch: Int = 0) {
-        self.temperature = temperature; self.topP = topP; self.topK = topK
-        self.maxNewTokens = maxNewTokens; self.stopTokens = stopTokens; self.seed = seed; self.maxBatch = maxBatch
+    public init(
+        temperature: Float = 1, topP: Float = 1, topK: Int = 0, maxNewTokens: Int, stopTokens: Set<Int32> = [],
+        seed: UInt64 = 0, maxBatch: Int = 0
+    ) {
+        self.temperature = temperature
+        self.topP = topP
+        self.topK = topK
+        self.maxNewTokens = maxNewTokens
+        self.stopTokens = stopTokens
+        self.seed = seed
+        self.maxBatch = maxBatch
     }
 }
 
@@ -54,8 +61,10 @@ extension Transformer {
     /// Generates continuations of `prompts` (equal lengths) with a KV cache. `starts[b]` (empty: all 0) is the
     /// number of left-padding tokens of prompt b: never attended, and positions count from the first real token.
     /// `onToken(row, token)` (optional) sees each new token as it is kept; returning false stops that row.
-    public func generate(prompts: [[Int32]], options o: SamplingOptions, starts: [Int] = [],
-                         onToken: ((_ row: Int, _ token: Int32) -> Bool)? = nil) throws -> Generation {
+    public func generate(
+        prompts: [[Int32]], options o: SamplingOptions, starts: [Int] = [],
+        onToken: ((_ row: Int, _ token: Int32) -> Bool)? = nil
+    ) throws -> Generation {
         let c = config
         guard !c.scalarHead else { throw ModelError.invalidInput("scalar-head model cannot generate") }
         guard let Tp = prompts.first?.count, Tp > 0, prompts.allSatisfy({ $0.count == Tp }) else {
@@ -65,35 +74,44 @@ extension Transformer {
             throw ModelError.invalidInput("bad sampling options")
         }
         guard starts.isEmpty || (starts.count == prompts.count && starts.allSatisfy({ (0..<Tp).contains($0) })) else {
-            throw ModelError.invalidInput("starts must give each of the \(prompts.count) prompts a first real token in 0..<\(Tp)")
+            throw ModelError.invalidInput(
+                "starts must give each of the \(prompts.count) prompts a first real token in 0..<\(Tp)")
         }
         let B = prompts.count
         guard Tp + o.maxNewTokens <= c.maxPositionEmbeddings else {
-            throw ModelError.invalidInput("prompt \(Tp) + max new tokens \(o.maxNewTokens) exceeds max_position_embeddings \(c.maxPositionEmbeddings)")
+            throw ModelError.invalidInput(
+                "prompt \(Tp) + max new tokens \(o.maxNewTokens) exceeds max_position_embeddings \(c.maxPositionEmbeddings)"
+            )
         }
-        var result = Generation(tokens: Array(repeating: [], count: B), logprobs: Array(repeating: [], count: B),
-                                finish: Array(repeating: .length, count: B))
+        var result = Generation(
+            tokens: Array(repeating: [], count: B), logprobs: Array(repeating: [], count: B),
+            finish: Array(repeating: .length, count: B))
         if o.maxNewTokens == 0 { return result }
         // Prefill each distinct prompt once (a work unit repeats every prompt samplesPerPrompt times), packed
         // without its padding. The arena keeps its keys and values while the rows decode.
-        var uniqueIndex: [ArraySlice<Int32>: Int] = [:], unique: [[Int32]] = []
+        var uniqueIndex: [ArraySlice<Int32>: Int] = [:]
+        var unique: [[Int32]] = []
         let source = prompts.indices.map { b in
             let real = prompts[b][(starts.isEmpty ? 0 : starts[b])...]
             if let u = uniqueIndex[real] { return u }
-            uniqueIndex[real] = unique.count; unique.append(Array(real))
+            uniqueIndex[real] = unique.count
+            unique.append(Array(real))
             return unique.count - 1
         }
         try forward(packed: unique)
         defer { forwardDone = false }
-        var batch = DecodeBatch(model: self, prompts: attention.segments.map { (offset: $0.offset, length: $0.length) },
-                                rows: B, slots: o.maxBatch > 0 ? min(o.maxBatch, B) : B,
-                                capacity: unique.map(\.count).max()! + o.maxNewTokens)
+        var batch = DecodeBatch(
+            model: self, prompts: attention.segments.map { (offset: $0.offset, length: $0.length) },
+            rows: B, slots: o.maxBatch > 0 ? min(o.maxBatch, B) : B,
+            capacity: unique.map(\.count).max()! + o.maxNewTokens)
         var rng = Xoshiro256(seed: o.seed)
         var waiting = 0
         func admit() {
             var admitted: [(slot: Int, prompt: Int)] = []
             while waiting < B, let slot = batch.freeSlot() {
-                batch.occupy(slot, row: waiting); admitted.append((slot, source[waiting])); waiting += 1
+                batch.occupy(slot, row: waiting)
+                admitted.append((slot, source[waiting]))
+                waiting += 1
             }
             batch.prefillLogits(admitted)
         }
@@ -102,13 +120,20 @@ extension Transformer {
             for slot in batch.slotsWithLogits() {
                 let b = batch.row[slot]
                 let u = o.temperature > 0 ? rng.uniform() : 0
-                let (tok, lp) = sampleLogits(batch.logits(slot), V: c.vocabSize, options: o, u: u,
-                                             scratch: batch.sampleScratch)
-                result.tokens[b].append(tok); result.logprobs[b].append(lp)
+                let (tok, lp) = sampleLogits(
+                    batch.logits(slot), V: c.vocabSize, options: o, u: u,
+                    scratch: batch.sampleScratch)
+                result.tokens[b].append(tok)
+                result.logprobs[b].append(lp)
                 let keep = onToken?(b, tok) ?? true
-                if o.stopTokens.contains(tok) || !keep { result.finish[b] = .stop; batch.free(slot) }
-                else if result.tokens[b].count == o.maxNewTokens { batch.free(slot) }
-                else { batch.feed(slot, token: tok) }
+                if o.stopTokens.contains(tok) || !keep {
+                    result.finish[b] = .stop
+                    batch.free(slot)
+                } else if result.tokens[b].count == o.maxNewTokens {
+                    batch.free(slot)
+                } else {
+                    batch.feed(slot, token: tok)
+                }
             }
             admit()
             batch.step()

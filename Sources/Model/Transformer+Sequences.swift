@@ -13,8 +13,10 @@ extension Transformer {
     /// With `scoreFrom`, row r returns only the log-probs of its targets rows[r][scoreFrom[r] + 1...]
     /// (in RL: the prompt length − 1, so only response tokens are scored); 0 ≤ scoreFrom[r] < rows[r].count.
     /// Keeps the batch for `backwardSequences`.
-    public func sequenceLogProbs(_ rows: [[Int32]], scoreFrom: [Int]? = nil, temperature: Float = 1,
-                                 withEntropy: Bool = false) throws -> (logp: [[Float]], entropy: [[Float]]?) {
+    public func sequenceLogProbs(
+        _ rows: [[Int32]], scoreFrom: [Int]? = nil, temperature: Float = 1,
+        withEntropy: Bool = false
+    ) throws -> (logp: [[Float]], entropy: [[Float]]?) {
         guard !config.scalarHead else { throw ModelError.invalidInput("scalar-head model has no log-probs") }
         guard !rows.isEmpty, rows.allSatisfy({ $0.count >= 2 }) else {
             throw ModelError.invalidInput("every sequence needs at least 2 tokens")
@@ -34,24 +36,32 @@ extension Transformer {
             }
         }
         try forward(packed: rows.map { Array($0.dropLast()) })
-        let segments = attention.segments, tokenRows = acts.B * acts.T
-        var index: [Int] = [], compactTargets: [Int32] = []
+        let segments = attention.segments
+        let tokenRows = acts.B * acts.T
+        var index: [Int] = []
+        var compactTargets: [Int32] = []
         for (b, r) in rows.enumerated() {
-            for t in from[b]..<(r.count - 1) { index.append(segments[b].offset + t); compactTargets.append(r[t + 1]) }
+            for t in from[b]..<(r.count - 1) {
+                index.append(segments[b].offset + t)
+                compactTargets.append(r[t + 1])
+            }
         }
-        let M = index.count, C = config.hiddenSize
+        let M = index.count
+        let C = config.hiddenSize
         var lp = [Float](repeating: 0, count: M)
         var ent: [Float]? = withEntropy ? [Float](repeating: 0, count: M) : nil
         if M > 0 {
-            let a = acts, chunk = vocabChunk(N: tokenRows, V: V)
+            let a = acts
+            let chunk = vocabChunk(N: tokenRows, V: V)
             gatherRows(a.dX, a.lnf, index, C: C)
             compactTargets.withUnsafeBufferPointer { tg in
                 lp.withUnsafeMutableBufferPointer { lpp in
                     let out = lpp.baseAddress!
                     let run = { (e: UnsafeMutablePointer<Float>?) in
-                        logprobForward(out, e, a.lse, a.meanZ, a.dX, self.matrix(self.layout.lmHead),
-                                       tg.baseAddress!, a.headScratch, N: M, C: C, V: V, temperature: temperature,
-                                       chunkRows: chunk)
+                        logprobForward(
+                            out, e, a.lse, a.meanZ, a.dX, self.matrix(self.layout.lmHead),
+                            tg.baseAddress!, a.headScratch, N: M, C: C, V: V, temperature: temperature,
+                            chunkRows: chunk)
                     }
                     if ent != nil { ent!.withUnsafeMutableBufferPointer { run($0.baseAddress!) } } else { run(nil) }
                 }
@@ -65,7 +75,10 @@ extension Transformer {
         let counts = rows.enumerated().map { b, r in r.count - 1 - from[b] }
         func split(_ x: [Float]) -> [[Float]] {
             offset = 0
-            return counts.map { n in defer { offset += n }; return Array(x[offset..<offset + n]) }
+            return counts.map { n in
+                defer { offset += n }
+                return Array(x[offset..<offset + n])
+            }
         }
         return (split(lp), ent.map(split))
     }
@@ -73,7 +86,10 @@ extension Transformer {
     /// Backward after `sequenceLogProbs` from per-row dL/dlogp (and dL/dentropy), shaped like its output
     /// (a row may be shorter: the missing tail has zero gradient).
     public func backwardSequences(dLogp: [[Float]], dEntropy: [[Float]]? = nil) throws {
-        let segments = attention.segments, B = segments.count, tokenRows = acts.B * acts.T, M = headRows.count
+        let segments = attention.segments
+        let B = segments.count
+        let tokenRows = acts.B * acts.T
+        let M = headRows.count
         guard headDone, !config.scalarHead, targets.count == M else {
             throw ModelError.invalidInput("call sequenceLogProbs before backwardSequences")
         }
@@ -81,31 +97,41 @@ extension Transformer {
             throw ModelError.invalidInput("gradient has \(dLogp.count) rows, expected \(B)")
         }
         // Row b's entries are the consecutive run of `headRows` inside its segment.
-        var counts = [Int](repeating: 0, count: B), k = 0
+        var counts = [Int](repeating: 0, count: B)
+        var k = 0
         for (b, seg) in segments.enumerated() {
-            while k < M && headRows[k] < seg.offset + seg.length { counts[b] += 1; k += 1 }
+            while k < M && headRows[k] < seg.offset + seg.length {
+                counts[b] += 1
+                k += 1
+            }
         }
         func flatten(_ g: [[Float]], _ what: String) throws -> [Float] {
             var out: [Float] = []
             out.reserveCapacity(M)
             for (b, row) in g.enumerated() {
                 guard row.count <= counts[b] else {
-                    throw ModelError.invalidInput("\(what) row \(b) has \(row.count) entries, more than its \(counts[b])")
+                    throw ModelError.invalidInput(
+                        "\(what) row \(b) has \(row.count) entries, more than its \(counts[b])")
                 }
                 out += row + [Float](repeating: 0, count: counts[b] - row.count)
             }
             return out
         }
-        let gl = try flatten(dLogp, "gradient"), ge = try dEntropy.map { try flatten($0, "entropy gradient") }
+        let gl = try flatten(dLogp, "gradient")
+        let ge = try dEntropy.map { try flatten($0, "entropy gradient") }
         guard M > 0 else { return }
-        let a = acts, C = config.hiddenSize, V = config.vocabSize, chunk = vocabChunk(N: tokenRows, V: V)
+        let a = acts
+        let C = config.hiddenSize
+        let V = config.vocabSize
+        let chunk = vocabChunk(N: tokenRows, V: V)
         gatherRows(a.dX, a.lnf, headRows, C: C)
         targets.withUnsafeBufferPointer { tg in
             gl.withUnsafeBufferPointer { g in
                 let run = { (e: UnsafePointer<Float>?) in
-                    logprobBackward(a.proj, self.grads.pointer + self.layout.lmHead, g.baseAddress!, e, a.lse, a.meanZ,
-                                    a.dX, self.matrix(self.layout.lmHead), tg.baseAddress!, a.headScratch,
-                                    N: M, C: C, V: V, temperature: self.headTemperature, chunkRows: chunk)
+                    logprobBackward(
+                        a.proj, self.grads.pointer + self.layout.lmHead, g.baseAddress!, e, a.lse, a.meanZ,
+                        a.dX, self.matrix(self.layout.lmHead), tg.baseAddress!, a.headScratch,
+                        N: M, C: C, V: V, temperature: self.headTemperature, chunkRows: chunk)
                 }
                 if let ge { ge.withUnsafeBufferPointer { run($0.baseAddress!) } } else { run(nil) }
             }

@@ -52,8 +52,9 @@ public final class Transformer: @unchecked Sendable {
         layout = ParameterLayout(config: config)
         params = FloatBuffer(count: layout.totalCount, lazy: true)
         grads = FloatBuffer(count: layout.totalCount, lazy: true)
-        rope = RopeTable(headDim: config.headDim, maxPos: config.maxPositionEmbeddings, theta: config.ropeTheta,
-                         scaling: config.ropeScaling)
+        rope = RopeTable(
+            headDim: config.headDim, maxPos: config.maxPositionEmbeddings, theta: config.ropeTheta,
+            scaling: config.ropeScaling)
     }
 
     /// Number of parameters.
@@ -64,9 +65,13 @@ public final class Transformer: @unchecked Sendable {
         var rng = Xoshiro256(seed: seed)
         for s in layout.specs {
             let p = params.pointer + s.offset
-            if s.name.hasSuffix("norm.weight") { p.update(repeating: 1, count: s.count) }
-            else if s.name.hasSuffix(".bias") { p.update(repeating: 0, count: s.count) }
-            else { for i in 0..<s.count { p[i] = Float(rng.normal()) * std } }
+            if s.name.hasSuffix("norm.weight") {
+                p.update(repeating: 1, count: s.count)
+            } else if s.name.hasSuffix(".bias") {
+                p.update(repeating: 0, count: s.count)
+            } else {
+                for i in 0..<s.count { p[i] = Float(rng.normal()) * std }
+            }
         }
         weightsChanged()
     }
@@ -80,9 +85,11 @@ public final class Transformer: @unchecked Sendable {
         for s in layout.specs where s.shape.count == 2 { fanIn[s.name] = s.shape[1] }
         for s in layout.specs {
             let p = params.pointer + s.offset
-            if s.name.hasSuffix("norm.weight") { p.update(repeating: 1, count: s.count) }
-            else if s.offset == layout.embed { for i in 0..<s.count { p[i] = Float(rng.normal()) } }
-            else {
+            if s.name.hasSuffix("norm.weight") {
+                p.update(repeating: 1, count: s.count)
+            } else if s.offset == layout.embed {
+                for i in 0..<s.count { p[i] = Float(rng.normal()) }
+            } else {
                 let weight = s.name.hasSuffix(".bias") ? String(s.name.dropLast(5)) + ".weight" : s.name
                 let bound = 1 / Float(fanIn[weight] ?? s.shape.last ?? 1).squareRoot()
                 for i in 0..<s.count { p[i] = Float(rng.uniform() * 2 - 1) * bound }

@@ -24,8 +24,10 @@ public struct AdvantageInput<S: RLScalar>: Sendable {
     public var values: [S]?
 
     /// Creates the input; shapes are checked by `computeAdvantages`.
-    public init(shape: TokenShape, rewards: [Double], mask: [S], logprobs: [S],
-                refLogprobs: [S]? = nil, values: [S]? = nil) {
+    public init(
+        shape: TokenShape, rewards: [Double], mask: [S], logprobs: [S],
+        refLogprobs: [S]? = nil, values: [S]? = nil
+    ) {
         self.shape = shape
         self.rewards = rewards
         self.mask = mask
@@ -57,14 +59,18 @@ public struct AdvantageResult<S: RLScalar>: Sendable {
 
 /// Computes token rewards, returns and advantages of a Float batch. `klCoef` is β (default `config.klCoef`;
 /// pass the KL controller's value). See the file header for the formulas.
-public func computeAdvantages(_ input: AdvantageInput<Float>, config: RLConfig,
-                              klCoef: Double? = nil) throws -> AdvantageResult<Float> {
+public func computeAdvantages(
+    _ input: AdvantageInput<Float>, config: RLConfig,
+    klCoef: Double? = nil
+) throws -> AdvantageResult<Float> {
     try advantagesImpl(input, config: config, klCoef: klCoef ?? config.klCoef)
 }
 
 /// Computes token rewards, returns and advantages of a Double batch (same as the Float version).
-public func computeAdvantages(_ input: AdvantageInput<Double>, config: RLConfig,
-                              klCoef: Double? = nil) throws -> AdvantageResult<Double> {
+public func computeAdvantages(
+    _ input: AdvantageInput<Double>, config: RLConfig,
+    klCoef: Double? = nil
+) throws -> AdvantageResult<Double> {
     try advantagesImpl(input, config: config, klCoef: klCoef ?? config.klCoef)
 }
 
@@ -74,12 +80,15 @@ func uninitializedArray<S: RLScalar>(_ count: Int) -> [S] {
     [S](unsafeUninitializedCapacity: count) { _, initialized in initialized = count }
 }
 
-func advantagesImpl<S: RLScalar>(_ input: AdvantageInput<S>, config: RLConfig,
-                                 klCoef: Double) throws -> AdvantageResult<S> {
+func advantagesImpl<S: RLScalar>(
+    _ input: AdvantageInput<S>, config: RLConfig,
+    klCoef: Double
+) throws -> AdvantageResult<S> {
     let shape = input.shape
     try shape.check()
     guard input.rewards.count == shape.samples else {
-        throw RLInputError(field: "rewards", "has \(input.rewards.count) values but the batch has \(shape.samples) samples")
+        throw RLInputError(
+            field: "rewards", "has \(input.rewards.count) values but the batch has \(shape.samples) samples")
     }
     try shape.check(input.mask, "mask")
     try shape.check(input.logprobs, "logprobs")
@@ -90,8 +99,10 @@ func advantagesImpl<S: RLScalar>(_ input: AdvantageInput<S>, config: RLConfig,
     if let ref = input.refLogprobs {
         try shape.check(ref, "ref_logprobs")
     } else if beta != 0 {
-        throw RLInputError(field: "ref_logprobs", "is missing but the KL penalty in the reward has β = \(beta): "
-                           + "give reference log-probs or set the KL coefficient to 0")
+        throw RLInputError(
+            field: "ref_logprobs",
+            "is missing but the KL penalty in the reward has β = \(beta): "
+                + "give reference log-probs or set the KL coefficient to 0")
     }
     if config.estimator.needsCritic {
         guard let values = input.values else {
@@ -110,17 +121,22 @@ func advantagesImpl<S: RLScalar>(_ input: AdvantageInput<S>, config: RLConfig,
         tokenRewards.withUnsafeMutableBufferPointer { rewOut in
             returns.withUnsafeMutableBufferPointer { retOut in
                 advantages.withUnsafeMutableBufferPointer { advOut in
-                    scanRows(input, shaped: shaped, beta: beta, config: config,
-                             out: RowOutputs(kl: klOut, rewards: rewOut, returns: retOut, advantages: advOut))
+                    scanRows(
+                        input, shaped: shaped, beta: beta, config: config,
+                        out: RowOutputs(kl: klOut, rewards: rewOut, returns: retOut, advantages: advOut))
                 }
             }
         }
     }
 
     guard sums.sum.isFinite else {
-        throw nonFiniteError(shape: shape, mask: input.mask, arrays: [("logprobs", input.logprobs),
-                             ("ref_logprobs", input.refLogprobs), ("values", config.estimator.needsCritic ? input.values : nil)],
-                             result: "advantages")
+        throw nonFiniteError(
+            shape: shape, mask: input.mask,
+            arrays: [
+                ("logprobs", input.logprobs),
+                ("ref_logprobs", input.refLogprobs), ("values", config.estimator.needsCritic ? input.values : nil),
+            ],
+            result: "advantages")
     }
     var normalization: (mean: Double, std: Double)? = nil
     let clip = config.advantageClip
@@ -154,10 +170,12 @@ func advantagesImpl<S: RLScalar>(_ input: AdvantageInput<S>, config: RLConfig,
             }
         }
     }
-    let stats = RolloutStats(shape: shape, rewards: input.rewards, shapedRewards: shaped, mask: input.mask,
-                             kl: kl, returns: returns, advantages: advantages)
-    return AdvantageResult(shape: shape, shapedRewards: shaped, kl: kl, tokenRewards: tokenRewards,
-                           returns: returns, advantages: advantages, normalization: normalization, stats: stats)
+    let stats = RolloutStats(
+        shape: shape, rewards: input.rewards, shapedRewards: shaped, mask: input.mask,
+        kl: kl, returns: returns, advantages: advantages)
+    return AdvantageResult(
+        shape: shape, shapedRewards: shaped, kl: kl, tokenRewards: tokenRewards,
+        returns: returns, advantages: advantages, normalization: normalization, stats: stats)
 }
 
 /// Output buffers of the per-row scan.
@@ -169,9 +187,12 @@ struct RowOutputs<S: RLScalar> {
 }
 
 /// One reverse pass per row: KL, token rewards, returns and raw advantages. Returns Σ(A·m) and Σm.
-private func scanRows<S: RLScalar>(_ input: AdvantageInput<S>, shaped: [Double], beta: Double, config: RLConfig,
-                                   out: RowOutputs<S>) -> (sum: Double, count: Double) {
-    let samples = input.shape.samples, tokens = input.shape.tokens
+private func scanRows<S: RLScalar>(
+    _ input: AdvantageInput<S>, shaped: [Double], beta: Double, config: RLConfig,
+    out: RowOutputs<S>
+) -> (sum: Double, count: Double) {
+    let samples = input.shape.samples
+    let tokens = input.shape.tokens
     let estimator = config.klEstimator
     let gamma = config.gamma
     let gammaLambda = config.gamma * config.lambda
@@ -180,51 +201,52 @@ private func scanRows<S: RLScalar>(_ input: AdvantageInput<S>, shaped: [Double],
     let ref = input.refLogprobs ?? empty
     let hasRef = input.refLogprobs != nil
     let values = input.values ?? empty
-    var sum = 0.0, count = 0.0
+    var sum = 0.0
+    var count = 0.0
     input.mask.withUnsafeBufferPointer { m in
-    input.logprobs.withUnsafeBufferPointer { lp in
-    ref.withUnsafeBufferPointer { rp in
-    values.withUnsafeBufferPointer { vp in
-        for b in 0..<samples {
-            let base = b * tokens
-            var last = tokens - 1
-            while last >= 0 && m[base + last] == 0 { last -= 1 }
-            let rb = shaped[b]
-            var carry = 0.0      // G[t+1] (critic-free) or A[t+1] (gae)
-            var nextValue = 0.0  // V[t+1], masked
-            var t = tokens - 1
-            while t >= 0 {
-                let i = base + t
-                let valid = m[i] != 0
-                var k = 0.0
-                if valid && hasRef { k = estimator.value(lp[i].rlDouble - rp[i].rlDouble) }
-                var r = 0 - beta * k
-                if t == last { r += rb }
-                out.kl[i] = S(k)
-                out.rewards[i] = S(r)
-                let a: S
-                if gae {
-                    let v = valid ? vp[i].rlDouble : 0
-                    carry = (r + gamma * nextValue - v) + gammaLambda * carry
-                    nextValue = v
-                    a = S(carry)
-                    out.returns[i] = S(carry + v)
-                } else {
-                    carry = (valid ? r : 0) + gamma * carry
-                    a = S(carry)
-                    out.returns[i] = a
+        input.logprobs.withUnsafeBufferPointer { lp in
+            ref.withUnsafeBufferPointer { rp in
+                values.withUnsafeBufferPointer { vp in
+                    for b in 0..<samples {
+                        let base = b * tokens
+                        var last = tokens - 1
+                        while last >= 0 && m[base + last] == 0 { last -= 1 }
+                        let rb = shaped[b]
+                        var carry = 0.0  // G[t+1] (critic-free) or A[t+1] (gae)
+                        var nextValue = 0.0  // V[t+1], masked
+                        var t = tokens - 1
+                        while t >= 0 {
+                            let i = base + t
+                            let valid = m[i] != 0
+                            var k = 0.0
+                            if valid && hasRef { k = estimator.value(lp[i].rlDouble - rp[i].rlDouble) }
+                            var r = 0 - beta * k
+                            if t == last { r += rb }
+                            out.kl[i] = S(k)
+                            out.rewards[i] = S(r)
+                            let a: S
+                            if gae {
+                                let v = valid ? vp[i].rlDouble : 0
+                                carry = (r + gamma * nextValue - v) + gammaLambda * carry
+                                nextValue = v
+                                a = S(carry)
+                                out.returns[i] = S(carry + v)
+                            } else {
+                                carry = (valid ? r : 0) + gamma * carry
+                                a = S(carry)
+                                out.returns[i] = a
+                            }
+                            out.advantages[i] = a
+                            if valid {
+                                sum += a.rlDouble
+                                count += 1
+                            }
+                            t -= 1
+                        }
+                    }
                 }
-                out.advantages[i] = a
-                if valid {
-                    sum += a.rlDouble
-                    count += 1
-                }
-                t -= 1
             }
         }
-    }
-    }
-    }
     }
     return (sum, count)
 }

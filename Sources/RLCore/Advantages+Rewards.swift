@@ -16,9 +16,10 @@ public func shapeRewards(_ rewards: [Double], config: RLConfig) throws -> [Doubl
     var out = rewards
     if config.estimator.usesGroupBaseline {
         guard rewards.count % n == 0 else {
-            throw RLInputError(field: "rewards",
+            throw RLInputError(
+                field: "rewards",
                 "has \(rewards.count) samples, not a multiple of n_samples_per_prompt \(n): "
-                + "samples of one prompt must come in complete contiguous groups")
+                    + "samples of one prompt must come in complete contiguous groups")
         }
         var start = 0
         while start < rewards.count {

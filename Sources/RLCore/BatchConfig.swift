@@ -18,7 +18,9 @@ public struct BatchConfig: Sendable, Equatable, Codable {
     public var maxEpochs: Int
 
     /// Creates a batch configuration; call `validate()` before use.
-    public init(rolloutBatchSize: Int, samplesPerPrompt: Int, trainBatchSize: Int, microBatchSize: Int, maxEpochs: Int = 1) {
+    public init(
+        rolloutBatchSize: Int, samplesPerPrompt: Int, trainBatchSize: Int, microBatchSize: Int, maxEpochs: Int = 1
+    ) {
         self.rolloutBatchSize = rolloutBatchSize
         self.samplesPerPrompt = samplesPerPrompt
         self.trainBatchSize = trainBatchSize
@@ -27,8 +29,9 @@ public struct BatchConfig: Sendable, Equatable, Codable {
     }
 
     /// The paper's defaults: 256 prompts × 4 samples, train batch 128, one epoch (micro-batch 16 here).
-    public static let paperDefaults = BatchConfig(rolloutBatchSize: 256, samplesPerPrompt: 4, trainBatchSize: 128,
-                                                  microBatchSize: 16, maxEpochs: 1)
+    public static let paperDefaults = BatchConfig(
+        rolloutBatchSize: 256, samplesPerPrompt: 4, trainBatchSize: 128,
+        microBatchSize: 16, maxEpochs: 1)
 
     /// Samples generated per iteration: `rolloutBatchSize · samplesPerPrompt`.
     public var samplesPerIteration: Int { rolloutBatchSize * samplesPerPrompt }
@@ -41,9 +44,11 @@ public struct BatchConfig: Sendable, Equatable, Codable {
 
     /// Checks the sizes; the error names the setting and says what to change.
     public func validate() throws {
-        let fields: [(String, Int)] = [("rollout_batch_size", rolloutBatchSize), ("n_samples_per_prompt", samplesPerPrompt),
-                                       ("train_batch_size", trainBatchSize), ("micro_train_batch_size", microBatchSize),
-                                       ("max_epochs", maxEpochs)]
+        let fields: [(String, Int)] = [
+            ("rollout_batch_size", rolloutBatchSize), ("n_samples_per_prompt", samplesPerPrompt),
+            ("train_batch_size", trainBatchSize), ("micro_train_batch_size", microBatchSize),
+            ("max_epochs", maxEpochs),
+        ]
         for (name, value) in fields where value < 1 {
             throw RLConfigError(field: name, "is \(value); it must be at least 1")
         }
@@ -52,25 +57,30 @@ public struct BatchConfig: Sendable, Equatable, Codable {
             throw RLConfigError(field: "rollout_batch_size", "times n_samples_per_prompt overflows; use smaller sizes")
         }
         guard trainBatchSize <= total else {
-            throw RLConfigError(field: "train_batch_size",
+            throw RLConfigError(
+                field: "train_batch_size",
                 "is \(trainBatchSize) but one iteration makes only \(total) samples "
-                + "(rollout_batch_size \(rolloutBatchSize) × n_samples_per_prompt \(samplesPerPrompt)): "
-                + "lower train_batch_size to at most \(total)")
+                    + "(rollout_batch_size \(rolloutBatchSize) × n_samples_per_prompt \(samplesPerPrompt)): "
+                    + "lower train_batch_size to at most \(total)")
         }
         guard total % trainBatchSize == 0 else {
-            throw RLConfigError(field: "train_batch_size",
+            throw RLConfigError(
+                field: "train_batch_size",
                 "is \(trainBatchSize), which does not divide the \(total) samples of an iteration "
-                + "(rollout_batch_size \(rolloutBatchSize) × n_samples_per_prompt \(samplesPerPrompt)): "
-                + "choose a divisor of \(total), e.g. \(Self.nearestDivisor(of: total, near: trainBatchSize))")
+                    + "(rollout_batch_size \(rolloutBatchSize) × n_samples_per_prompt \(samplesPerPrompt)): "
+                    + "choose a divisor of \(total), e.g. \(Self.nearestDivisor(of: total, near: trainBatchSize))")
         }
         guard microBatchSize <= trainBatchSize else {
-            throw RLConfigError(field: "micro_train_batch_size",
-                "is \(microBatchSize), larger than train_batch_size \(trainBatchSize): lower it to a divisor of \(trainBatchSize)")
+            throw RLConfigError(
+                field: "micro_train_batch_size",
+                "is \(microBatchSize), larger than train_batch_size \(trainBatchSize): lower it to a divisor of \(trainBatchSize)"
+            )
         }
         guard trainBatchSize % microBatchSize == 0 else {
-            throw RLConfigError(field: "micro_train_batch_size",
+            throw RLConfigError(
+                field: "micro_train_batch_size",
                 "is \(microBatchSize), which does not divide train_batch_size \(trainBatchSize): "
-                + "choose a divisor, e.g. \(Self.nearestDivisor(of: trainBatchSize, near: microBatchSize))")
+                    + "choose a divisor, e.g. \(Self.nearestDivisor(of: trainBatchSize, near: microBatchSize))")
         }
     }
 
@@ -78,9 +88,10 @@ public struct BatchConfig: Sendable, Equatable, Codable {
     public func validate(for estimator: AdvantageEstimator) throws {
         try validate()
         if estimator.usesGroupBaseline && samplesPerPrompt < 2 {
-            throw RLConfigError(field: "n_samples_per_prompt",
+            throw RLConfigError(
+                field: "n_samples_per_prompt",
                 "is 1 but estimator \(estimator.rawValue) needs a group of samples per prompt: "
-                + "set n_samples_per_prompt to 2 or more, or use reinforce or gae")
+                    + "set n_samples_per_prompt to 2 or more, or use reinforce or gae")
         }
     }
 
@@ -101,8 +112,10 @@ public struct BatchConfig: Sendable, Equatable, Codable {
         let minis = miniBatches()
         for epoch in 0..<max(0, maxEpochs) {
             for mini in minis {
-                steps.append(OptimizerStep(epoch: epoch, index: steps.count, samples: mini,
-                                           microBatches: microBatches(of: mini)))
+                steps.append(
+                    OptimizerStep(
+                        epoch: epoch, index: steps.count, samples: mini,
+                        microBatches: microBatches(of: mini)))
             }
         }
         return steps
@@ -129,7 +142,8 @@ public struct BatchConfig: Sendable, Equatable, Codable {
         var d = 1
         while d * d <= n {
             if n % d == 0 {
-                for c in [d, n / d] where abs(c - target) < abs(best - target) || (abs(c - target) == abs(best - target) && c < best) {
+                for c in [d, n / d]
+                where abs(c - target) < abs(best - target) || (abs(c - target) == abs(best - target) && c < best) {
                     best = c
                 }
             }

@@ -18,10 +18,15 @@ extension KLEstimator {
     /// The clamped estimate and its derivative with respect to `logp` (0 where the clamp is active).
     @inline(__always)
     public func valueAndDerivative(_ d: Double) -> (value: Double, derivative: Double) {
-        let raw: Double, grad: Double
+        let raw: Double
+        let grad: Double
         switch self {
-        case .k1: raw = d; grad = 1
-        case .k2: raw = 0.5 * d * d; grad = d
+        case .k1:
+            raw = d
+            grad = 1
+        case .k2:
+            raw = 0.5 * d * d
+            grad = d
         case .k3:
             let e = rlExp(-d)
             raw = e - 1 + d
@@ -35,19 +40,25 @@ extension KLEstimator {
 }
 
 /// Per-token KL to the reference, `kl[b,t] = m ? clamp(k(logp - ref)) : 0`. Double arrays.
-public func computeKL(logprobs: [Double], refLogprobs: [Double], mask: [Double], shape: TokenShape,
-                      estimator: KLEstimator) throws -> [Double] {
+public func computeKL(
+    logprobs: [Double], refLogprobs: [Double], mask: [Double], shape: TokenShape,
+    estimator: KLEstimator
+) throws -> [Double] {
     try klImpl(logprobs: logprobs, refLogprobs: refLogprobs, mask: mask, shape: shape, estimator: estimator)
 }
 
 /// Per-token KL to the reference, `kl[b,t] = m ? clamp(k(logp - ref)) : 0`. Float arrays.
-public func computeKL(logprobs: [Float], refLogprobs: [Float], mask: [Float], shape: TokenShape,
-                      estimator: KLEstimator) throws -> [Float] {
+public func computeKL(
+    logprobs: [Float], refLogprobs: [Float], mask: [Float], shape: TokenShape,
+    estimator: KLEstimator
+) throws -> [Float] {
     try klImpl(logprobs: logprobs, refLogprobs: refLogprobs, mask: mask, shape: shape, estimator: estimator)
 }
 
-func klImpl<S: RLScalar>(logprobs: [S], refLogprobs: [S], mask: [S], shape: TokenShape,
-                         estimator: KLEstimator) throws -> [S] {
+func klImpl<S: RLScalar>(
+    logprobs: [S], refLogprobs: [S], mask: [S], shape: TokenShape,
+    estimator: KLEstimator
+) throws -> [S] {
     try shape.check()
     try shape.check(logprobs, "logprobs")
     try shape.check(refLogprobs, "ref_logprobs")

@@ -39,8 +39,9 @@ public struct LossAggregator: Sendable, Equatable {
 
     /// The aggregator of a mini-batch made of micro-batches with these aggregators (counts add up).
     public static func combining(_ parts: [LossAggregator], mode: LossAggregation) -> LossAggregator {
-        LossAggregator(mode: mode, tokenCount: parts.reduce(0) { $0 + $1.tokenCount },
-                       sequenceCount: parts.reduce(0) { $0 + $1.sequenceCount })
+        LossAggregator(
+            mode: mode, tokenCount: parts.reduce(0) { $0 + $1.tokenCount },
+            sequenceCount: parts.reduce(0) { $0 + $1.sequenceCount })
     }
 
     /// The weight of each valid token of a row with `rowTokens` valid tokens (0 when a denominator is 0).

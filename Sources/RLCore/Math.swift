@@ -1,12 +1,12 @@
 // The few libm functions the core needs, taken from Foundation (the core's only dependency).
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #else
-import Foundation
+    import Foundation
 #endif
 
 @inline(__always) func rlExp(_ x: Double) -> Double { exp(x) }

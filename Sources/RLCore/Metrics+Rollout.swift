@@ -73,33 +73,39 @@ public struct RolloutStats: Sendable, Equatable {
     public var responseLength: SummaryStats
 
     /// Computes the statistics of a batch (arrays B×T; scalars B).
-    public init<S: RLScalar>(shape: TokenShape, rewards: [Double], shapedRewards: [Double], mask: [S],
-                             kl: [S], returns: [S], advantages: [S]) {
+    public init<S: RLScalar>(
+        shape: TokenShape, rewards: [Double], shapedRewards: [Double], mask: [S],
+        kl: [S], returns: [S], advantages: [S]
+    ) {
         reward = SummaryStats(rewards)
         shapedReward = SummaryStats(shapedRewards)
-        var ret = SummaryStats.Accumulator(), adv = SummaryStats.Accumulator(), klTok = SummaryStats.Accumulator()
-        var klSeq = SummaryStats.Accumulator(), length = SummaryStats.Accumulator()
+        var ret = SummaryStats.Accumulator()
+        var adv = SummaryStats.Accumulator()
+        var klTok = SummaryStats.Accumulator()
+        var klSeq = SummaryStats.Accumulator()
+        var length = SummaryStats.Accumulator()
         let tokens = shape.tokens
         mask.withUnsafeBufferPointer { m in
-        kl.withUnsafeBufferPointer { k in
-        returns.withUnsafeBufferPointer { g in
-        advantages.withUnsafeBufferPointer { a in
-            for b in 0..<shape.samples {
-                var n = 0, klSum = 0.0
-                for i in (b * tokens)..<((b + 1) * tokens) where m[i] != 0 {
-                    n += 1
-                    let kv = k[i].rlDouble
-                    klSum += kv
-                    klTok.add(kv)
-                    ret.add(g[i].rlDouble)
-                    adv.add(a[i].rlDouble)
+            kl.withUnsafeBufferPointer { k in
+                returns.withUnsafeBufferPointer { g in
+                    advantages.withUnsafeBufferPointer { a in
+                        for b in 0..<shape.samples {
+                            var n = 0
+                            var klSum = 0.0
+                            for i in (b * tokens)..<((b + 1) * tokens) where m[i] != 0 {
+                                n += 1
+                                let kv = k[i].rlDouble
+                                klSum += kv
+                                klTok.add(kv)
+                                ret.add(g[i].rlDouble)
+                                adv.add(a[i].rlDouble)
+                            }
+                            klSeq.add(klSum)
+                            length.add(Double(n))
+                        }
+                    }
                 }
-                klSeq.add(klSum)
-                length.add(Double(n))
             }
-        }
-        }
-        }
         }
         self.returns = ret.stats
         advantage = adv.stats

@@ -27,8 +27,10 @@ public struct PolicyLossInput<S: RLScalar>: Sendable {
     public var entropy: [S]?
 
     /// Creates the input; shapes are checked by `policyLoss`.
-    public init(shape: TokenShape, mask: [S], logprobs: [S], oldLogprobs: [S], advantages: [S],
-                behaviourLogprobs: [S]? = nil, refLogprobs: [S]? = nil, entropy: [S]? = nil) {
+    public init(
+        shape: TokenShape, mask: [S], logprobs: [S], oldLogprobs: [S], advantages: [S],
+        behaviourLogprobs: [S]? = nil, refLogprobs: [S]? = nil, entropy: [S]? = nil
+    ) {
         self.shape = shape
         self.mask = mask
         self.logprobs = logprobs
@@ -60,14 +62,18 @@ public struct PolicyLossResult<S: RLScalar>: Sendable {
 
 /// Actor loss and gradients of a Float micro-batch. `klCoef` is β for the KL loss term (default
 /// `config.klCoef`); `aggregator` holds the mini-batch denominators (default: this micro-batch is the mini-batch).
-public func policyLoss(_ input: PolicyLossInput<Float>, config: RLConfig, klCoef: Double? = nil,
-                       aggregator: LossAggregator? = nil) throws -> PolicyLossResult<Float> {
+public func policyLoss(
+    _ input: PolicyLossInput<Float>, config: RLConfig, klCoef: Double? = nil,
+    aggregator: LossAggregator? = nil
+) throws -> PolicyLossResult<Float> {
     try policyLossImpl(input, config: config, klCoef: klCoef ?? config.klCoef, aggregator: aggregator)
 }
 
 /// Actor loss and gradients of a Double micro-batch (same as the Float version).
-public func policyLoss(_ input: PolicyLossInput<Double>, config: RLConfig, klCoef: Double? = nil,
-                       aggregator: LossAggregator? = nil) throws -> PolicyLossResult<Double> {
+public func policyLoss(
+    _ input: PolicyLossInput<Double>, config: RLConfig, klCoef: Double? = nil,
+    aggregator: LossAggregator? = nil
+) throws -> PolicyLossResult<Double> {
     try policyLossImpl(input, config: config, klCoef: klCoef ?? config.klCoef, aggregator: aggregator)
 }
 
@@ -79,13 +85,15 @@ struct PolicyTerms {
     var offPolicy: OffPolicyCorrection
     var offLow: Double
     var offHigh: Double
-    var klEstimator: KLEstimator?   // non-nil when the KL is a loss term
+    var klEstimator: KLEstimator?  // non-nil when the KL is a loss term
     var beta: Double
     var entropyCoef: Double
 }
 
-func policyLossImpl<S: RLScalar>(_ input: PolicyLossInput<S>, config: RLConfig, klCoef: Double,
-                                 aggregator: LossAggregator?) throws -> PolicyLossResult<S> {
+func policyLossImpl<S: RLScalar>(
+    _ input: PolicyLossInput<S>, config: RLConfig, klCoef: Double,
+    aggregator: LossAggregator?
+) throws -> PolicyLossResult<S> {
     try config.validate()
     let shape = input.shape
     try shape.check()
@@ -105,8 +113,9 @@ func policyLossImpl<S: RLScalar>(_ input: PolicyLossInput<S>, config: RLConfig, 
     }
     if config.offPolicy != .none {
         guard let behaviour = input.behaviourLogprobs else {
-            throw RLInputError(field: "behaviour_logprobs",
-                               "is missing but off_policy_correction is \(config.offPolicy.rawValue)")
+            throw RLInputError(
+                field: "behaviour_logprobs",
+                "is missing but off_policy_correction is \(config.offPolicy.rawValue)")
         }
         try shape.check(behaviour, "behaviour_logprobs")
     }
@@ -116,10 +125,11 @@ func policyLossImpl<S: RLScalar>(_ input: PolicyLossInput<S>, config: RLConfig, 
         throw RLInputError(field: "entropy", "is missing but entropy_coef is \(config.entropyCoef)")
     }
     let agg = aggregator ?? LossAggregator(mode: config.aggregation, mask: input.mask, shape: shape)
-    let terms = PolicyTerms(lowRatio: 1 - config.epsLow, highRatio: 1 + config.epsHigh, dualClip: config.dualClip,
-                            offPolicy: config.offPolicy, offLow: config.offPolicyRange.low,
-                            offHigh: config.offPolicyRange.high, klEstimator: klAsLoss ? config.klEstimator : nil,
-                            beta: klCoef, entropyCoef: config.entropyCoef)
+    let terms = PolicyTerms(
+        lowRatio: 1 - config.epsLow, highRatio: 1 + config.epsHigh, dualClip: config.dualClip,
+        offPolicy: config.offPolicy, offLow: config.offPolicyRange.low,
+        offHigh: config.offPolicyRange.high, klEstimator: klAsLoss ? config.klEstimator : nil,
+        beta: klCoef, entropyCoef: config.entropyCoef)
 
     let count = shape.count
     var grad: [S] = uninitializedArray(count)
@@ -131,69 +141,79 @@ func policyLossImpl<S: RLScalar>(_ input: PolicyLossInput<S>, config: RLConfig, 
     let entropy = input.entropy ?? empty
     var gradEntropyStorage: [S] = input.entropy == nil ? empty : uninitializedArray(count)
     input.mask.withUnsafeBufferPointer { m in
-    input.logprobs.withUnsafeBufferPointer { lp in
-    input.oldLogprobs.withUnsafeBufferPointer { op in
-    input.advantages.withUnsafeBufferPointer { ap in
-    behaviour.withUnsafeBufferPointer { bp in
-    ref.withUnsafeBufferPointer { rp in
-    entropy.withUnsafeBufferPointer { ep in
-    grad.withUnsafeMutableBufferPointer { g in
-    gradEntropyStorage.withUnsafeMutableBufferPointer { ge in
-        let hasEntropy = !ep.isEmpty
-        for b in 0..<shape.samples {
-            let rowWeight = agg.weight(rowTokens: agg.mode == .sequenceMean
-                                       ? rowTokenCount(m, row: b, tokens: shape.tokens) : 0)
-            for i in (b * shape.tokens)..<((b + 1) * shape.tokens) {
-                guard m[i] != 0 else {
-                    g[i] = 0
-                    if hasEntropy { ge[i] = 0 }
-                    continue
+        input.logprobs.withUnsafeBufferPointer { lp in
+            input.oldLogprobs.withUnsafeBufferPointer { op in
+                input.advantages.withUnsafeBufferPointer { ap in
+                    behaviour.withUnsafeBufferPointer { bp in
+                        ref.withUnsafeBufferPointer { rp in
+                            entropy.withUnsafeBufferPointer { ep in
+                                grad.withUnsafeMutableBufferPointer { g in
+                                    gradEntropyStorage.withUnsafeMutableBufferPointer { ge in
+                                        let hasEntropy = !ep.isEmpty
+                                        for b in 0..<shape.samples {
+                                            let rowWeight = agg.weight(
+                                                rowTokens: agg.mode == .sequenceMean
+                                                    ? rowTokenCount(m, row: b, tokens: shape.tokens) : 0)
+                                            for i in (b * shape.tokens)..<((b + 1) * shape.tokens) {
+                                                guard m[i] != 0 else {
+                                                    g[i] = 0
+                                                    if hasEntropy { ge[i] = 0 }
+                                                    continue
+                                                }
+                                                let tok = tokenPolicyLoss(
+                                                    new: lp[i].rlDouble, old: op[i].rlDouble, advantage: ap[i].rlDouble,
+                                                    behaviour: bp.isEmpty ? nil : bp[i].rlDouble, terms: terms,
+                                                    metrics: &metrics)
+                                                var dLogp = tok.grad
+                                                sums.policy += rowWeight * tok.loss
+                                                if let est = terms.klEstimator {
+                                                    let (k, dk) = est.valueAndDerivative(
+                                                        lp[i].rlDouble - rp[i].rlDouble)
+                                                    sums.kl += rowWeight * k
+                                                    dLogp += terms.beta * dk
+                                                    metrics.klToRefSum += k
+                                                }
+                                                if hasEntropy {
+                                                    let e = ep[i].rlDouble
+                                                    sums.entropy += rowWeight * e
+                                                    metrics.entropySum += e
+                                                    ge[i] = S(-terms.entropyCoef * rowWeight)
+                                                }
+                                                g[i] = S(rowWeight * dLogp)
+                                            }
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
                 }
-                let tok = tokenPolicyLoss(new: lp[i].rlDouble, old: op[i].rlDouble, advantage: ap[i].rlDouble,
-                                          behaviour: bp.isEmpty ? nil : bp[i].rlDouble, terms: terms, metrics: &metrics)
-                var dLogp = tok.grad
-                sums.policy += rowWeight * tok.loss
-                if let est = terms.klEstimator {
-                    let (k, dk) = est.valueAndDerivative(lp[i].rlDouble - rp[i].rlDouble)
-                    sums.kl += rowWeight * k
-                    dLogp += terms.beta * dk
-                    metrics.klToRefSum += k
-                }
-                if hasEntropy {
-                    let e = ep[i].rlDouble
-                    sums.entropy += rowWeight * e
-                    metrics.entropySum += e
-                    ge[i] = S(-terms.entropyCoef * rowWeight)
-                }
-                g[i] = S(rowWeight * dLogp)
             }
         }
-    }
-    }
-    }
-    }
-    }
-    }
-    }
-    }
     }
     let gradEntropy: [S]? = input.entropy == nil ? nil : gradEntropyStorage
     let total = sums.policy + klCoef * sums.kl - config.entropyCoef * sums.entropy
     guard total.isFinite else {
-        throw nonFiniteError(shape: shape, mask: input.mask,
-                             arrays: [("logprobs", input.logprobs), ("old_logprobs", input.oldLogprobs),
-                                      ("advantages", input.advantages), ("behaviour_logprobs", behaviour),
-                                      ("ref_logprobs", ref), ("entropy", entropy)], result: "loss")
+        throw nonFiniteError(
+            shape: shape, mask: input.mask,
+            arrays: [
+                ("logprobs", input.logprobs), ("old_logprobs", input.oldLogprobs),
+                ("advantages", input.advantages), ("behaviour_logprobs", behaviour),
+                ("ref_logprobs", ref), ("entropy", entropy),
+            ], result: "loss")
     }
-    return PolicyLossResult(loss: total,
-                            policyLoss: sums.policy, klLoss: sums.kl, entropy: sums.entropy,
-                            gradLogprobs: grad, gradEntropy: gradEntropy, metrics: metrics)
+    return PolicyLossResult(
+        loss: total,
+        policyLoss: sums.policy, klLoss: sums.kl, entropy: sums.entropy,
+        gradLogprobs: grad, gradEntropy: gradEntropy, metrics: metrics)
 }
 
 /// The weighted clipped-surrogate loss of one valid token and its derivative with respect to logp_new.
 @inline(__always)
-func tokenPolicyLoss(new: Double, old: Double, advantage a: Double, behaviour: Double?, terms: PolicyTerms,
-                     metrics: inout PolicyMetrics) -> (loss: Double, grad: Double) {
+func tokenPolicyLoss(
+    new: Double, old: Double, advantage a: Double, behaviour: Double?, terms: PolicyTerms,
+    metrics: inout PolicyMetrics
+) -> (loss: Double, grad: Double) {
     let logRatio = new - old
     let bound = RLConfig.ratioLogClamp
     let clampedLog = Swift.min(Swift.max(logRatio, -bound), bound)
@@ -202,7 +222,8 @@ func tokenPolicyLoss(new: Double, old: Double, advantage a: Double, behaviour: D
     let s1 = ratio * a
     let clippedRatio = Swift.min(Swift.max(ratio, terms.lowRatio), terms.highRatio)
     let s2 = clippedRatio * a
-    var objective: Double, dObjective: Double
+    var objective: Double
+    var dObjective: Double
     if s2 < s1 {
         objective = s2
         dObjective = (ratio >= terms.lowRatio && ratio <= terms.highRatio) ? a * dRatio : 0

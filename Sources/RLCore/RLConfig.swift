@@ -190,14 +190,16 @@ public struct RLConfig: Sendable, Equatable {
             throw RLConfigError(field: "n_samples_per_prompt", "is \(samplesPerPrompt); it must be at least 1")
         }
         if estimator.usesGroupBaseline && samplesPerPrompt < 2 {
-            throw RLConfigError(field: "n_samples_per_prompt",
+            throw RLConfigError(
+                field: "n_samples_per_prompt",
                 "is 1 but estimator \(estimator.rawValue) needs a group of samples per prompt: "
-                + "set n_samples_per_prompt to 2 or more, or use reinforce or gae")
+                    + "set n_samples_per_prompt to 2 or more, or use reinforce or gae")
         }
         try finite(gamma, "gamma")
         guard (0...1).contains(gamma) else { throw RLConfigError(field: "gamma", "is \(gamma); set it in [0, 1]") }
         if estimator.usesGroupBaseline && gamma != 1 {
-            throw RLConfigError(field: "gamma",
+            throw RLConfigError(
+                field: "gamma",
                 "is \(gamma) but estimator \(estimator.rawValue) is defined with gamma = 1: set gamma to 1")
         }
         try finite(lambda, "lambda")
@@ -205,7 +207,8 @@ public struct RLConfig: Sendable, Equatable {
         try finite(klCoef, "kl_coef")
         guard klCoef >= 0 else { throw RLConfigError(field: "kl_coef", "is \(klCoef); it must not be negative") }
         if klPlacement == .loss && klEstimator == .k1 {
-            throw RLConfigError(field: "kl_estimator",
+            throw RLConfigError(
+                field: "kl_estimator",
                 "is k1 but a KL loss term needs k2 or k3: set kl_estimator to k2 or k3, or kl_placement to reward")
         }
         if let target = klTarget {
@@ -217,7 +220,8 @@ public struct RLConfig: Sendable, Equatable {
             }
         }
         guard !rewardClip.low.isNaN, !rewardClip.high.isNaN, rewardClip.low <= rewardClip.high else {
-            throw RLConfigError(field: "reward_clip",
+            throw RLConfigError(
+                field: "reward_clip",
                 "is [\(rewardClip.low), \(rewardClip.high)]; the low bound must not exceed the high bound")
         }
         if let norm = rewardNormalization {
@@ -234,22 +238,28 @@ public struct RLConfig: Sendable, Equatable {
             throw RLConfigError(field: "eps_clip_low", "is \(epsLow); set it in [0, 1) so that 1 - eps stays positive")
         }
         try finite(epsHigh, "eps_clip_high")
-        guard epsHigh >= 0 else { throw RLConfigError(field: "eps_clip_high", "is \(epsHigh); it must not be negative") }
+        guard epsHigh >= 0 else {
+            throw RLConfigError(field: "eps_clip_high", "is \(epsHigh); it must not be negative")
+        }
         if let c = dualClip {
             guard c.isFinite && c > 1 else {
                 throw RLConfigError(field: "dual_clip", "is \(c); it must be greater than 1 (or unset to disable)")
             }
         }
         try finite(entropyCoef, "entropy_coef")
-        guard entropyCoef >= 0 else { throw RLConfigError(field: "entropy_coef", "is \(entropyCoef); it must not be negative") }
+        guard entropyCoef >= 0 else {
+            throw RLConfigError(field: "entropy_coef", "is \(entropyCoef); it must not be negative")
+        }
         if let c = valueClip {
             guard c.isFinite && c > 0 else {
                 throw RLConfigError(field: "value_clip", "is \(c); it must be positive (or unset to disable)")
             }
         }
-        let lo = offPolicyRange.low, hi = offPolicyRange.high
+        let lo = offPolicyRange.low
+        let hi = offPolicyRange.high
         guard lo.isFinite, hi.isFinite, lo >= 0, lo < hi else {
-            throw RLConfigError(field: "off_policy_range",
+            throw RLConfigError(
+                field: "off_policy_range",
                 "is [\(lo), \(hi)]; it needs 0 ≤ low < high (defaults 0.5 and 5)")
         }
     }
@@ -259,8 +269,10 @@ public struct RLConfig: Sendable, Equatable {
         try validate()
         try batch.validate(for: estimator)
         guard batch.samplesPerPrompt == samplesPerPrompt else {
-            throw RLConfigError(field: "n_samples_per_prompt",
-                "is \(samplesPerPrompt) in the RL settings but \(batch.samplesPerPrompt) in the batch settings: use one value")
+            throw RLConfigError(
+                field: "n_samples_per_prompt",
+                "is \(samplesPerPrompt) in the RL settings but \(batch.samplesPerPrompt) in the batch settings: use one value"
+            )
         }
     }
 

@@ -49,7 +49,8 @@ public struct TokenShape: Sendable, Equatable, Codable {
     /// Throws unless `array` has `count` elements.
     func check<S>(_ array: [S], _ field: String) throws {
         guard array.count == count else {
-            throw RLInputError(field: field, "has \(array.count) elements but the batch is \(samples)×\(tokens) = \(count)")
+            throw RLInputError(
+                field: field, "has \(array.count) elements but the batch is \(samples)×\(tokens) = \(count)")
         }
     }
 }
@@ -65,13 +66,16 @@ func makeArray<S>(_ count: Int, _ body: (UnsafeMutableBufferPointer<S>) -> Void)
 
 /// The error for a non-finite result: names the first valid token (row, position) where one of `arrays` is not
 /// finite, or says that finite inputs overflowed.
-func nonFiniteError<S: RLScalar>(shape: TokenShape, mask: [S], arrays: [(String, [S]?)], result: String) -> RLInputError {
+func nonFiniteError<S: RLScalar>(shape: TokenShape, mask: [S], arrays: [(String, [S]?)], result: String) -> RLInputError
+{
     for (name, array) in arrays {
         guard let array, array.count == shape.count, shape.tokens > 0 else { continue }
         for i in 0..<shape.count where mask[i] != 0 && !array[i].isFinite {
-            return RLInputError(field: "\(name)[\(i / shape.tokens)][\(i % shape.tokens)]",
-                                "is \(array[i]) on a valid token; inputs on valid tokens must be finite")
+            return RLInputError(
+                field: "\(name)[\(i / shape.tokens)][\(i % shape.tokens)]",
+                "is \(array[i]) on a valid token; inputs on valid tokens must be finite")
         }
     }
-    return RLInputError(field: result, "is not finite although every input on a valid token is: the inputs are too large")
+    return RLInputError(
+        field: result, "is not finite although every input on a valid token is: the inputs are too large")
 }

@@ -37,19 +37,25 @@ public struct ValueLossResult<S: RLScalar>: Sendable {
 }
 
 /// Critic loss and gradient of a Float micro-batch with `config.valueClip` and `config.aggregation`.
-public func valueLoss(_ input: ValueLossInput<Float>, config: RLConfig,
-                      aggregator: LossAggregator? = nil) throws -> ValueLossResult<Float> {
+public func valueLoss(
+    _ input: ValueLossInput<Float>, config: RLConfig,
+    aggregator: LossAggregator? = nil
+) throws -> ValueLossResult<Float> {
     try valueLossImpl(input, config: config, aggregator: aggregator)
 }
 
 /// Critic loss and gradient of a Double micro-batch (same as the Float version).
-public func valueLoss(_ input: ValueLossInput<Double>, config: RLConfig,
-                      aggregator: LossAggregator? = nil) throws -> ValueLossResult<Double> {
+public func valueLoss(
+    _ input: ValueLossInput<Double>, config: RLConfig,
+    aggregator: LossAggregator? = nil
+) throws -> ValueLossResult<Double> {
     try valueLossImpl(input, config: config, aggregator: aggregator)
 }
 
-func valueLossImpl<S: RLScalar>(_ input: ValueLossInput<S>, config: RLConfig,
-                                aggregator: LossAggregator?) throws -> ValueLossResult<S> {
+func valueLossImpl<S: RLScalar>(
+    _ input: ValueLossInput<S>, config: RLConfig,
+    aggregator: LossAggregator?
+) throws -> ValueLossResult<S> {
     try config.validate()
     let shape = input.shape
     try shape.check()
@@ -63,47 +69,55 @@ func valueLossImpl<S: RLScalar>(_ input: ValueLossInput<S>, config: RLConfig,
     var metrics = ValueMetrics()
     var loss = 0.0
     input.mask.withUnsafeBufferPointer { m in
-    input.values.withUnsafeBufferPointer { vp in
-    input.oldValues.withUnsafeBufferPointer { op in
-    input.returns.withUnsafeBufferPointer { rp in
-    grad.withUnsafeMutableBufferPointer { g in
-        for b in 0..<shape.samples {
-            let w = agg.weight(rowTokens: agg.mode == .sequenceMean ? rowTokenCount(m, row: b, tokens: shape.tokens) : 0)
-            for i in (b * shape.tokens)..<((b + 1) * shape.tokens) {
-                guard m[i] != 0 else {
-                    g[i] = 0
-                    continue
-                }
-                let v = vp[i].rlDouble, r = rp[i].rlDouble
-                let plain = (v - r) * (v - r)
-                var term = plain, dTerm = 2 * (v - r)
-                if let c = clip {
-                    let old = op[i].rlDouble
-                    let delta = v - old
-                    let clipped = old + Swift.min(Swift.max(delta, -c), c)
-                    let clippedTerm = (clipped - r) * (clipped - r)
-                    if clippedTerm > plain {
-                        term = clippedTerm
-                        dTerm = (delta >= -c && delta <= c) ? 2 * (clipped - r) : 0
-                        metrics.clippedTokens += 1
+        input.values.withUnsafeBufferPointer { vp in
+            input.oldValues.withUnsafeBufferPointer { op in
+                input.returns.withUnsafeBufferPointer { rp in
+                    grad.withUnsafeMutableBufferPointer { g in
+                        for b in 0..<shape.samples {
+                            let w = agg.weight(
+                                rowTokens: agg.mode == .sequenceMean
+                                    ? rowTokenCount(m, row: b, tokens: shape.tokens) : 0)
+                            for i in (b * shape.tokens)..<((b + 1) * shape.tokens) {
+                                guard m[i] != 0 else {
+                                    g[i] = 0
+                                    continue
+                                }
+                                let v = vp[i].rlDouble
+                                let r = rp[i].rlDouble
+                                let plain = (v - r) * (v - r)
+                                var term = plain
+                                var dTerm = 2 * (v - r)
+                                if let c = clip {
+                                    let old = op[i].rlDouble
+                                    let delta = v - old
+                                    let clipped = old + Swift.min(Swift.max(delta, -c), c)
+                                    let clippedTerm = (clipped - r) * (clipped - r)
+                                    if clippedTerm > plain {
+                                        term = clippedTerm
+                                        dTerm = (delta >= -c && delta <= c) ? 2 * (clipped - r) : 0
+                                        metrics.clippedTokens += 1
+                                    }
+                                }
+                                loss += 0.5 * w * term
+                                g[i] = S(0.5 * w * dTerm)
+                                metrics.tokens += 1
+                                metrics.squaredErrorSum += plain
+                                metrics.valueSum += v
+                            }
+                        }
                     }
                 }
-                loss += 0.5 * w * term
-                g[i] = S(0.5 * w * dTerm)
-                metrics.tokens += 1
-                metrics.squaredErrorSum += plain
-                metrics.valueSum += v
             }
         }
     }
-    }
-    }
-    }
-    }
     guard loss.isFinite else {
-        throw nonFiniteError(shape: shape, mask: input.mask, arrays: [("values", input.values),
-                             ("old_values", clip == nil ? nil : input.oldValues), ("returns", input.returns)],
-                             result: "value_loss")
+        throw nonFiniteError(
+            shape: shape, mask: input.mask,
+            arrays: [
+                ("values", input.values),
+                ("old_values", clip == nil ? nil : input.oldValues), ("returns", input.returns),
+            ],
+            result: "value_loss")
     }
     return ValueLossResult(loss: loss, gradValues: grad, metrics: metrics)
 }

@@ -31,7 +31,8 @@ public struct ConfigError: Error, CustomStringConvertible, Sendable, Equatable {
 enum Suggest {
     /// Levenshtein distance between two strings (by Unicode scalars).
     static func distance(_ a: String, _ b: String) -> Int {
-        let x = Array(a.unicodeScalars), y = Array(b.unicodeScalars)
+        let x = Array(a.unicodeScalars)
+        let y = Array(b.unicodeScalars)
         if x.isEmpty { return y.count }
         if y.isEmpty { return x.count }
         var previous = Array(0...y.count)

@@ -30,8 +30,10 @@ extension ConfigNode {
                     return
                 case YAML_ALIAS_EVENT:
                     let name = event.data.alias.anchor.map { String(cString: $0) } ?? ""
-                    throw ConfigError(key: keyPath, message: "YAML aliases (*\(name)) are not supported in a run "
-                                      + "config; write the value out in full", location: place)
+                    throw ConfigError(
+                        key: keyPath,
+                        message: "YAML aliases (*\(name)) are not supported in a run "
+                            + "config; write the value out in full", location: place)
                 case YAML_SCALAR_EVENT: anchor = event.data.scalar.anchor
                 case YAML_SEQUENCE_START_EVENT: anchor = event.data.sequence_start.anchor
                 case YAML_MAPPING_START_EVENT: anchor = event.data.mapping_start.anchor
@@ -39,13 +41,17 @@ extension ConfigNode {
                 }
                 if let anchor {
                     let name = String(cString: anchor)
-                    throw ConfigError(key: keyPath, message: "YAML anchors (&\(name)) are not supported in a run "
-                                      + "config; write each value out in full", location: place)
+                    throw ConfigError(
+                        key: keyPath,
+                        message: "YAML anchors (&\(name)) are not supported in a run "
+                            + "config; write each value out in full", location: place)
                 }
                 nodes += 1
                 if nodes > maxNodes {
-                    throw ConfigError(key: keyPath, message: "more than \(maxNodes) YAML nodes; a run config has "
-                                      + "about a hundred (is this the right file?)", location: place)
+                    throw ConfigError(
+                        key: keyPath,
+                        message: "more than \(maxNodes) YAML nodes; a run config has "
+                            + "about a hundred (is this the right file?)", location: place)
                 }
             }
         }

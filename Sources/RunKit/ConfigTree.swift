@@ -18,8 +18,8 @@ struct ConfigNode {
     var display: String {
         switch kind {
         case .null: return "null"
-        case let .scalar(text, quoted): return quoted ? "\"\(text)\"" : text
-        case let .sequence(items): return "[" + items.map(\.display).joined(separator: ", ") + "]"
+        case .scalar(let text, let quoted): return quoted ? "\"\(text)\"" : text
+        case .sequence(let items): return "[" + items.map(\.display).joined(separator: ", ") + "]"
         case .mapping: return "{...}"
         }
     }
@@ -41,12 +41,12 @@ struct ConfigNode {
 
     private static func describe(_ error: YamlError) -> String {
         switch error {
-        case let .scanner(_, problem, mark, _), let .parser(_, problem, mark, _),
-             let .composer(_, problem, mark, _):
+        case .scanner(_, let problem, let mark, _), .parser(_, let problem, let mark, _),
+            .composer(_, let problem, let mark, _):
             return "malformed YAML at line \(mark.line), column \(mark.column): \(problem)"
-        case let .reader(problem, offset, _, _):
+        case .reader(let problem, let offset, _, _):
             return "unreadable YAML at offset \(offset ?? 0): \(problem)"
-        case let .duplicatedKeysInMapping(duplicates, context):
+        case .duplicatedKeysInMapping(let duplicates, let context):
             return "duplicated key(s) \(duplicates.sorted().joined(separator: ", ")) near line \(context.mark.line)"
         default:
             return "malformed YAML: \(error)"
@@ -56,19 +56,19 @@ struct ConfigNode {
     private static func convert(_ node: Node, source: String, keyPath: String) throws -> ConfigNode {
         let line = source == "command line" ? source : (node.mark.map { "\(source):\($0.line)" } ?? source)
         switch node {
-        case let .scalar(scalar):
+        case .scalar(let scalar):
             let quoted = scalar.style == .singleQuoted || scalar.style == .doubleQuoted
             if !quoted && ["", "~", "null", "Null", "NULL"].contains(scalar.string) {
                 return ConfigNode(kind: .null, location: line)
             }
             return ConfigNode(kind: .scalar(scalar.string, quoted: quoted), location: line)
-        case let .sequence(sequence):
+        case .sequence(let sequence):
             let items = try sequence.map { try convert($0, source: source, keyPath: keyPath) }
             return ConfigNode(kind: .sequence(items), location: line)
-        case let .mapping(mapping):
+        case .mapping(let mapping):
             var pairs: [(key: String, value: ConfigNode)] = []
             for (key, value) in mapping {
-                guard case let .scalar(k) = key else {
+                guard case .scalar(let k) = key else {
                     throw ConfigError(key: keyPath, message: "mapping keys must be plain words", location: line)
                 }
                 let path = keyPath.isEmpty ? k.string : keyPath + "." + k.string
@@ -90,23 +90,26 @@ struct ConfigOverride {
     /// Parses `section.key=value`; the value is a YAML scalar or flow sequence.
     init(_ text: String) throws {
         guard let equals = text.firstIndex(of: "=") else {
-            throw ConfigError(key: text, message: "an override must look like section.key=value (e.g. optim.lr=1e-3)",
-                              location: "command line")
+            throw ConfigError(
+                key: text, message: "an override must look like section.key=value (e.g. optim.lr=1e-3)",
+                location: "command line")
         }
         let path = text[..<equals].trimmingCharacters(in: .whitespaces)
         let valueText = String(text[text.index(after: equals)...]).trimmingCharacters(in: .whitespaces)
         let parts = path.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
         guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else {
-            throw ConfigError(key: path, message: "an override names exactly one section and one key, like algorithm.estimator=ppo",
-                              location: "command line")
+            throw ConfigError(
+                key: path, message: "an override names exactly one section and one key, like algorithm.estimator=ppo",
+                location: "command line")
         }
         section = parts[0]
         key = parts[1]
         var node = try ConfigNode.parse(yaml: valueText, source: "command line", keyPath: path)
         node.location = "command line"
         if case .mapping = node.kind {
-            throw ConfigError(key: path, message: "value '\(valueText)' is a mapping; give a scalar or a list like [1, 2]",
-                              location: "command line")
+            throw ConfigError(
+                key: path, message: "value '\(valueText)' is a mapping; give a scalar or a list like [1, 2]",
+                location: "command line")
         }
         value = node
     }

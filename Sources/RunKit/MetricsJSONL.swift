@@ -64,10 +64,11 @@ public final class MetricsJSONL: @unchecked Sendable {
         let header = Self.header(text)
         let records = text.split(separator: "\n").count - (header == nil ? 0 : 1)
         if !resume && records > 0 {
-            throw RunFileError(setting: setting, path: path, action: "start a new run in",
-                               reason: "it holds \(records) metrics records of an earlier run"
-                                   + (header.map { " (run id \($0.id))" } ?? "")
-                                   + "; pass --resume to continue that run, or choose another run.name")
+            throw RunFileError(
+                setting: setting, path: path, action: "start a new run in",
+                reason: "it holds \(records) metrics records of an earlier run"
+                    + (header.map { " (run id \($0.id))" } ?? "")
+                    + "; pass --resume to continue that run, or choose another run.name")
         }
         if let header, resume {
             runID = header.id
@@ -93,8 +94,9 @@ public final class MetricsJSONL: @unchecked Sendable {
     /// The run id and name of a metrics file's first line, when it is a header.
     static func header(_ text: String) -> (id: String, run: String)? {
         guard let first = text.split(separator: "\n", maxSplits: 1).first,
-              let object = try? JSONSerialization.jsonObject(with: Data(first.utf8)) as? [String: Any],
-              object["iteration"] == nil, let id = object["run_id"] as? String else { return nil }
+            let object = try? JSONSerialization.jsonObject(with: Data(first.utf8)) as? [String: Any],
+            object["iteration"] == nil, let id = object["run_id"] as? String
+        else { return nil }
         return (id, object["run"] as? String ?? "")
     }
 
@@ -113,7 +115,8 @@ public final class MetricsJSONL: @unchecked Sendable {
         let records = try read(path: path)
         let later = records.filter { $0.iteration > iteration }
         guard !later.isEmpty else { return 0 }
-        let aside = ((path as NSString).deletingLastPathComponent as NSString).appendingPathComponent("metrics.discarded.jsonl")
+        let aside = ((path as NSString).deletingLastPathComponent as NSString).appendingPathComponent(
+            "metrics.discarded.jsonl")
         let text = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
         let first = text.split(separator: "\n", maxSplits: 1).first
         let head = first.flatMap { header(text) != nil ? String($0) + "\n" : nil }
@@ -147,8 +150,9 @@ public final class MetricsJSONL: @unchecked Sendable {
 
     private static func parse(_ line: Substring) -> MetricsRecord? {
         guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
-              let iteration = (object["iteration"] as? NSNumber)?.intValue,
-              let metrics = object["metrics"] as? [String: Any] else { return nil }
+            let iteration = (object["iteration"] as? NSNumber)?.intValue,
+            let metrics = object["metrics"] as? [String: Any]
+        else { return nil }
         let time = (object["time"] as? NSNumber)?.doubleValue ?? .nan
         var values: [String: Double] = [:]
         for (key, value) in metrics { values[key] = (value as? NSNumber)?.doubleValue ?? .nan }

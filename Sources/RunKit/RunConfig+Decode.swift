@@ -63,8 +63,9 @@ extension RunConfig.AlgorithmSection {
     init(reader r: inout SectionReader) throws {
         let d = Self()
         estimator = try r.choice("estimator", d.estimator)
-        samplesPerPrompt = try r.int("samples_per_prompt", d.samplesPerPrompt,
-                                   .closed(1, Limits.samplesPerPrompt))
+        samplesPerPrompt = try r.int(
+            "samples_per_prompt", d.samplesPerPrompt,
+            .closed(1, Limits.samplesPerPrompt))
         rolloutBatch = try r.int("rollout_batch", d.rolloutBatch, .closed(1, Limits.prompts))
         trainBatch = try r.int("train_batch", d.trainBatch, .closed(1, Limits.samples))
         microBatch = try r.int("micro_batch", d.microBatch, .closed(1, Limits.samples))
@@ -75,8 +76,9 @@ extension RunConfig.AlgorithmSection {
         epsClipHigh = try r.double("eps_clip_high", d.epsClipHigh, .openClosed(0, Limits.factor))
         dualClip = try r.optionalDouble("dual_clip", .openClosed(1, Limits.factor))
         advantageNormalization = try r.choice("advantage_normalization", d.advantageNormalization)
-        rewardClip = try r.doubles("reward_clip", d.rewardClip, count: 2,
-                                 each: .closed(-Limits.magnitude, Limits.magnitude))
+        rewardClip = try r.doubles(
+            "reward_clip", d.rewardClip, count: 2,
+            each: .closed(-Limits.magnitude, Limits.magnitude))
         entropyCoef = try r.double("entropy_coef", d.entropyCoef, .closed(0, Limits.factor))
         maxStaleness = try r.int("max_staleness", d.maxStaleness, .closed(0, Limits.count))
         offPolicyCorrection = try r.choice("off_policy_correction", d.offPolicyCorrection)
@@ -149,9 +151,11 @@ extension RunConfig.ClusterSection {
         learner = try r.string("learner", d.learner)
         reward = try r.strings("reward", d.reward)
         reference = try r.strings("reference", d.reference)
-        keyFile = try r.optionalGivenString("key_file", "is given with an empty value (an unset shell variable?); "
-                                            + "give the path of the cluster key file, or leave the key out to run "
-                                            + "without one")
+        keyFile = try r.optionalGivenString(
+            "key_file",
+            "is given with an empty value (an unset shell variable?); "
+                + "give the path of the cluster key file, or leave the key out to run "
+                + "without one")
         encrypt = try r.bool("encrypt", d.encrypt)
         compression = try r.choice("compression", d.compression)
         weightDelta = try r.bool("weight_delta", d.weightDelta)

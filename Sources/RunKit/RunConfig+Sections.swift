@@ -30,7 +30,8 @@ extension RunConfig {
         /// Precision of every role unless one of the three below says otherwise.
         public var precision = Precision.fp32
         /// Precision of the learner (and its critic), the reference server and the rollout workers.
-        public var learnerPrecision = Precision.fp32, referencePrecision = Precision.fp32, rolloutPrecision = Precision.fp32
+        public var learnerPrecision = Precision.fp32, referencePrecision = Precision.fp32,
+            rolloutPrecision = Precision.fp32
         /// The defaults.
         public init() {}
     }
@@ -39,7 +40,11 @@ extension RunConfig {
     public struct DataSection: Sendable, Equatable {
         /// Prompt source: the character arithmetic toy, generated chat arithmetic questions (real models), or
         /// dataset files.
-        public enum Task: String, Sendable, CaseIterable { case arith, chatArith = "chat_arith", dataset }
+        public enum Task: String, Sendable, CaseIterable {
+            case arith
+            case chatArith = "chat_arith"
+            case dataset
+        }
         /// What a prompt longer than `max_prompt_tokens` does.
         public enum LongPrompts: String, Sendable, CaseIterable { case drop, error }
         /// Prompt source.
@@ -72,13 +77,16 @@ extension RunConfig {
     public struct AlgorithmSection: Sendable, Equatable {
         /// The advantage estimator.
         public enum Estimator: String, Sendable, CaseIterable {
-            case reinforce, reinforceBaseline = "reinforce_baseline", rloo, grpo, ppo
+            case reinforce
+            case reinforceBaseline = "reinforce_baseline"
+            case rloo, grpo, ppo
             /// Whether advantages are computed within groups of samples of one prompt.
             public var isGroup: Bool { self == .reinforceBaseline || self == .rloo || self == .grpo }
         }
         /// How advantages are normalized over a batch.
         public enum AdvantageNormalization: String, Sendable, CaseIterable {
-            case meanStd = "mean_std", mean, none
+            case meanStd = "mean_std"
+            case mean, none
         }
         /// Importance correction for stale rollouts.
         public enum OffPolicyCorrection: String, Sendable, CaseIterable { case none, tis, icepop }
@@ -248,7 +256,8 @@ extension RunConfig {
         /// Reward function: the toy's token rule, rule-based verifiers on text, a reward model on tokens, a Hugging
         /// Face sequence classifier on text, or a remote HTTP endpoint (OpenRLHF's `--remote_rm_url` protocol).
         public enum Kind: String, Sendable, CaseIterable {
-            case arithExact = "arith_exact", verifier, model, classifier, remote
+            case arithExact = "arith_exact"
+            case verifier, model, classifier, remote
         }
         /// The reward function.
         public var kind = Kind.arithExact

@@ -12,28 +12,39 @@ extension RunConfig {
         let a = algorithm
         let allowedName = CharacterSet.alphanumerics.union(CharacterSet(charactersIn: "._-"))
         if run.name.isEmpty || run.name == "." || run.name == ".."
-            || run.name.unicodeScalars.contains(where: { !allowedName.contains($0) }) {
-            throw fail("run.name", "'\(run.name)' is not a usable directory name; use letters, digits, '.', '_' and '-'")
+            || run.name.unicodeScalars.contains(where: { !allowedName.contains($0) })
+        {
+            throw fail(
+                "run.name", "'\(run.name)' is not a usable directory name; use letters, digits, '.', '_' and '-'")
         }
         let (samples, overflow) = a.rolloutBatch.multipliedReportingOverflow(by: a.samplesPerPrompt)
         if overflow || samples > Limits.samples || a.rolloutBatch < 1 || a.samplesPerPrompt < 1 {
-            throw fail("algorithm.rollout_batch", "rollout_batch × samples_per_prompt = \(a.rolloutBatch) × "
-                       + "\(a.samplesPerPrompt) must be in [1, \(Limits.samples)] samples per iteration")
+            throw fail(
+                "algorithm.rollout_batch",
+                "rollout_batch × samples_per_prompt = \(a.rolloutBatch) × "
+                    + "\(a.samplesPerPrompt) must be in [1, \(Limits.samples)] samples per iteration")
         }
         if a.trainBatch < 1 || a.microBatch < 1 {
             throw fail("algorithm.train_batch", "train_batch and micro_batch must be at least 1")
         }
         if samples % a.trainBatch != 0 {
-            throw fail("algorithm.train_batch", "\(a.trainBatch) must divide rollout_batch × samples_per_prompt = "
-                       + "\(a.rolloutBatch) × \(a.samplesPerPrompt) = \(samples); use a divisor such as \(divisorNear(samples, a.trainBatch))")
+            throw fail(
+                "algorithm.train_batch",
+                "\(a.trainBatch) must divide rollout_batch × samples_per_prompt = "
+                    + "\(a.rolloutBatch) × \(a.samplesPerPrompt) = \(samples); use a divisor such as \(divisorNear(samples, a.trainBatch))"
+            )
         }
         if a.trainBatch % a.microBatch != 0 {
-            throw fail("algorithm.micro_batch", "\(a.microBatch) must divide train_batch = \(a.trainBatch); "
-                       + "use a divisor such as \(divisorNear(a.trainBatch, a.microBatch))")
+            throw fail(
+                "algorithm.micro_batch",
+                "\(a.microBatch) must divide train_batch = \(a.trainBatch); "
+                    + "use a divisor such as \(divisorNear(a.trainBatch, a.microBatch))")
         }
         if a.estimator.isGroup && a.samplesPerPrompt < 2 {
-            throw fail("algorithm.samples_per_prompt", "estimator \(a.estimator.rawValue) compares samples of one prompt "
-                       + "and needs samples_per_prompt >= 2 (found \(a.samplesPerPrompt))")
+            throw fail(
+                "algorithm.samples_per_prompt",
+                "estimator \(a.estimator.rawValue) compares samples of one prompt "
+                    + "and needs samples_per_prompt >= 2 (found \(a.samplesPerPrompt))")
         }
         if a.rewardClip.count != 2 || !(a.rewardClip[0] < a.rewardClip[1]) {
             throw fail("algorithm.reward_clip", "must be [low, high] with low < high (found \(a.rewardClip))")
@@ -42,30 +53,41 @@ extension RunConfig {
             throw fail("optim.betas", "must be two numbers in [0, 1) (found \(optim.betas))")
         }
         if data.task == .dataset && data.train == nil {
-            throw fail("data.train", "task dataset needs a training file (JSONL or a JSON list); set data.train=PATH or "
-                       + "use data.task=arith or chat_arith")
+            throw fail(
+                "data.train",
+                "task dataset needs a training file (JSONL or a JSON list); set data.train=PATH or "
+                    + "use data.task=arith or chat_arith")
         }
         if data.task != .dataset && (data.train != nil || data.validation != nil || data.test != nil) {
-            throw fail("data.train", "data.task \(data.task.rawValue) generates its prompts; dataset files need "
-                       + "data.task=dataset")
+            throw fail(
+                "data.train",
+                "data.task \(data.task.rawValue) generates its prompts; dataset files need "
+                    + "data.task=dataset")
         }
         if reward.kind == .remote && reward.url == nil {
             throw fail("reward.url", "reward.kind remote needs the endpoint; set reward.url=http://HOST:PORT/PATH")
         }
         if (reward.kind == .model || reward.kind == .classifier) && reward.model == nil {
-            throw fail("reward.model", "reward.kind \(reward.kind.rawValue) needs a reward model checkpoint; set reward.model=PATH")
+            throw fail(
+                "reward.model",
+                "reward.kind \(reward.kind.rawValue) needs a reward model checkpoint; set reward.model=PATH")
         }
         if kl.controller == .adaptive && kl.coef <= 0 {
-            throw fail("kl.coef", "the adaptive controller scales the coefficient and needs kl.coef > 0 (found \(kl.coef))")
+            throw fail(
+                "kl.coef", "the adaptive controller scales the coefficient and needs kl.coef > 0 (found \(kl.coef))")
         }
         if cluster.heartbeatSeconds >= cluster.leaseSeconds {
-            throw fail("cluster.heartbeat_seconds", "\(cluster.heartbeatSeconds) must be less than lease_seconds = "
-                       + "\(cluster.leaseSeconds), or leases expire between heartbeats")
+            throw fail(
+                "cluster.heartbeat_seconds",
+                "\(cluster.heartbeatSeconds) must be less than lease_seconds = "
+                    + "\(cluster.leaseSeconds), or leases expire between heartbeats")
         }
         if cluster.encrypt && cluster.keyFile == nil {
-            throw fail("cluster.encrypt", "encryption uses a key derived from the cluster key; set "
-                       + "cluster.key_file=PATH (make one with `openssl rand -hex 32 > cluster.key`) or "
-                       + "cluster.encrypt=false")
+            throw fail(
+                "cluster.encrypt",
+                "encryption uses a key derived from the cluster key; set "
+                    + "cluster.key_file=PATH (make one with `openssl rand -hex 32 > cluster.key`) or "
+                    + "cluster.encrypt=false")
         }
         try validateAddresses(fail)
     }
@@ -146,12 +168,14 @@ struct ClusterAddress {
         scheme = String(text[..<range.lowerBound])
         let rest = String(text[range.upperBound...])
         if tcpOnly && scheme != "tcp" {
-            throw ConfigError(key: key, message: "'\(text)' must be a tcp address (other ports are derived from it), \(example)")
+            throw ConfigError(
+                key: key, message: "'\(text)' must be a tcp address (other ports are derived from it), \(example)")
         }
         switch scheme {
         case "tcp":
             guard let colon = rest.lastIndex(of: ":"), let port = Int(rest[rest.index(after: colon)...]),
-                  !rest[..<colon].isEmpty else {
+                !rest[..<colon].isEmpty
+            else {
                 throw ConfigError(key: key, message: "'\(text)' needs a host and a port, \(example)")
             }
             let top = 65535 - (tcpOnly ? LearnerPort.allCases.count - 1 : 0)
@@ -165,7 +189,8 @@ struct ClusterAddress {
             host = rest
             port = nil
         default:
-            throw ConfigError(key: key, message: "scheme '\(scheme)' in '\(text)' is not supported; use tcp, ipc or inproc")
+            throw ConfigError(
+                key: key, message: "scheme '\(scheme)' in '\(text)' is not supported; use tcp, ipc or inproc")
         }
     }
 }

@@ -9,58 +9,96 @@ extension RunConfig {
             out += "\(name):\n"
             for (key, value) in pairs { if let value { out += "  \(key): \(value)\n" } }
         }
-        section("run", [("name", q(run.name)), ("dir", q(run.dir)), ("seed", "\(run.seed)"),
-                        ("iterations", "\(run.iterations)"), ("max_minutes", n(run.maxMinutes))])
-        section("model", [("init", q(model.initPath)), ("reference", q(model.reference)),
-                          ("critic_init", model.criticInit.map(q)), ("precision", model.precision.rawValue),
-                          ("learner_precision", model.learnerPrecision.rawValue),
-                          ("reference_precision", model.referencePrecision.rawValue),
-                          ("rollout_precision", model.rolloutPrecision.rawValue)])
-        section("data", [("task", data.task.rawValue), ("train", data.train.map(q)),
-                         ("validation", data.validation.map(q)), ("test", data.test.map(q)),
-                         ("input_key", q(data.inputKey)), ("label_key", q(data.labelKey)),
-                         ("apply_chat_template", "\(data.applyChatTemplate)"), ("system_prompt", data.systemPrompt.map(q)),
-                         ("max_prompt_tokens", data.maxPromptTokens.map { "\($0)" }),
-                         ("long_prompts", data.longPrompts.rawValue), ("heldout_fraction", n(data.heldoutFraction)),
-                         ("ops", list(data.ops.map(q))), ("operands", list(data.operands.map { "\($0)" }))])
+        section(
+            "run",
+            [
+                ("name", q(run.name)), ("dir", q(run.dir)), ("seed", "\(run.seed)"),
+                ("iterations", "\(run.iterations)"), ("max_minutes", n(run.maxMinutes)),
+            ])
+        section(
+            "model",
+            [
+                ("init", q(model.initPath)), ("reference", q(model.reference)),
+                ("critic_init", model.criticInit.map(q)), ("precision", model.precision.rawValue),
+                ("learner_precision", model.learnerPrecision.rawValue),
+                ("reference_precision", model.referencePrecision.rawValue),
+                ("rollout_precision", model.rolloutPrecision.rawValue),
+            ])
+        section(
+            "data",
+            [
+                ("task", data.task.rawValue), ("train", data.train.map(q)),
+                ("validation", data.validation.map(q)), ("test", data.test.map(q)),
+                ("input_key", q(data.inputKey)), ("label_key", q(data.labelKey)),
+                ("apply_chat_template", "\(data.applyChatTemplate)"), ("system_prompt", data.systemPrompt.map(q)),
+                ("max_prompt_tokens", data.maxPromptTokens.map { "\($0)" }),
+                ("long_prompts", data.longPrompts.rawValue), ("heldout_fraction", n(data.heldoutFraction)),
+                ("ops", list(data.ops.map(q))), ("operands", list(data.operands.map { "\($0)" })),
+            ])
         let a = algorithm
-        section("algorithm", [
-            ("estimator", a.estimator.rawValue), ("samples_per_prompt", "\(a.samplesPerPrompt)"),
-            ("rollout_batch", "\(a.rolloutBatch)"), ("train_batch", "\(a.trainBatch)"),
-            ("micro_batch", "\(a.microBatch)"), ("epochs", "\(a.epochs)"), ("gamma", n(a.gamma)),
-            ("lambda", n(a.lambda)), ("eps_clip_low", n(a.epsClipLow)), ("eps_clip_high", n(a.epsClipHigh)),
-            ("dual_clip", a.dualClip.map(n)), ("advantage_normalization", a.advantageNormalization.rawValue),
-            ("reward_clip", list(a.rewardClip.map(n))), ("entropy_coef", n(a.entropyCoef)),
-            ("max_staleness", "\(a.maxStaleness)"), ("off_policy_correction", a.offPolicyCorrection.rawValue),
-            ("value_clip", n(a.valueClip)), ("critic_lr", a.criticLR.map(n)),
-        ])
-        section("kl", [("coef", n(kl.coef)), ("estimator", kl.estimator.rawValue),
-                       ("placement", kl.placement.rawValue), ("controller", kl.controller.rawValue),
-                       ("target", n(kl.target)), ("horizon", "\(kl.horizon)")])
-        section("optim", [("lr", n(optim.lr)), ("betas", list(optim.betas.map(n))),
-                          ("weight_decay", n(optim.weightDecay)), ("grad_clip", n(optim.gradClip)),
-                          ("warmup_steps", "\(optim.warmupSteps)"), ("schedule", optim.schedule.rawValue),
-                          ("min_lr_ratio", n(optim.minLRRatio))])
-        section("sampling", [("temperature", n(sampling.temperature)), ("top_p", n(sampling.topP)),
-                             ("top_k", "\(sampling.topK)"), ("max_new_tokens", "\(sampling.maxNewTokens)"),
-                             ("stop_tokens", sampling.stopTokens.map { list($0.map { "\($0)" }) }),
-                             ("stop", sampling.stop.isEmpty ? nil : list(sampling.stop.map(q)))])
-        section("eval", [("every", "\(eval.every)"), ("prompts", "\(eval.prompts)"), ("greedy", "\(eval.greedy)"),
-                         ("samples", "\(eval.samples)")])
+        section(
+            "algorithm",
+            [
+                ("estimator", a.estimator.rawValue), ("samples_per_prompt", "\(a.samplesPerPrompt)"),
+                ("rollout_batch", "\(a.rolloutBatch)"), ("train_batch", "\(a.trainBatch)"),
+                ("micro_batch", "\(a.microBatch)"), ("epochs", "\(a.epochs)"), ("gamma", n(a.gamma)),
+                ("lambda", n(a.lambda)), ("eps_clip_low", n(a.epsClipLow)), ("eps_clip_high", n(a.epsClipHigh)),
+                ("dual_clip", a.dualClip.map(n)), ("advantage_normalization", a.advantageNormalization.rawValue),
+                ("reward_clip", list(a.rewardClip.map(n))), ("entropy_coef", n(a.entropyCoef)),
+                ("max_staleness", "\(a.maxStaleness)"), ("off_policy_correction", a.offPolicyCorrection.rawValue),
+                ("value_clip", n(a.valueClip)), ("critic_lr", a.criticLR.map(n)),
+            ])
+        section(
+            "kl",
+            [
+                ("coef", n(kl.coef)), ("estimator", kl.estimator.rawValue),
+                ("placement", kl.placement.rawValue), ("controller", kl.controller.rawValue),
+                ("target", n(kl.target)), ("horizon", "\(kl.horizon)"),
+            ])
+        section(
+            "optim",
+            [
+                ("lr", n(optim.lr)), ("betas", list(optim.betas.map(n))),
+                ("weight_decay", n(optim.weightDecay)), ("grad_clip", n(optim.gradClip)),
+                ("warmup_steps", "\(optim.warmupSteps)"), ("schedule", optim.schedule.rawValue),
+                ("min_lr_ratio", n(optim.minLRRatio)),
+            ])
+        section(
+            "sampling",
+            [
+                ("temperature", n(sampling.temperature)), ("top_p", n(sampling.topP)),
+                ("top_k", "\(sampling.topK)"), ("max_new_tokens", "\(sampling.maxNewTokens)"),
+                ("stop_tokens", sampling.stopTokens.map { list($0.map { "\($0)" }) }),
+                ("stop", sampling.stop.isEmpty ? nil : list(sampling.stop.map(q))),
+            ])
+        section(
+            "eval",
+            [
+                ("every", "\(eval.every)"), ("prompts", "\(eval.prompts)"), ("greedy", "\(eval.greedy)"),
+                ("samples", "\(eval.samples)"),
+            ])
         section("checkpoint", [("every", "\(checkpoint.every)"), ("keep", "\(checkpoint.keep)")])
-        section("cluster", [
-            ("learner", q(cluster.learner)), ("reward", list(cluster.reward.map(q))),
-            ("reference", list(cluster.reference.map(q))), ("key_file", cluster.keyFile.map(q)),
-            ("encrypt", "\(cluster.encrypt)"),
-            ("compression", cluster.compression.rawValue), ("weight_delta", "\(cluster.weightDelta)"), ("lease_seconds", n(cluster.leaseSeconds)),
-            ("heartbeat_seconds", n(cluster.heartbeatSeconds)),
-            ("request_timeout_seconds", n(cluster.requestTimeoutSeconds)), ("unit_prompts", "\(cluster.unitPrompts)"),
-            ("max_unit_failures", "\(cluster.maxUnitFailures)"),
-        ])
-        section("reward", [("kind", reward.kind.rawValue), ("verifier", q(reward.verifier)),
-                           ("model", reward.model.map(q)), ("normalize", "\(reward.normalize)"),
-                           ("url", reward.url.map(q)), ("timeout_seconds", n(reward.timeoutSeconds)),
-                           ("retries", "\(reward.retries)"), ("fallback", n(reward.fallback))])
+        section(
+            "cluster",
+            [
+                ("learner", q(cluster.learner)), ("reward", list(cluster.reward.map(q))),
+                ("reference", list(cluster.reference.map(q))), ("key_file", cluster.keyFile.map(q)),
+                ("encrypt", "\(cluster.encrypt)"),
+                ("compression", cluster.compression.rawValue), ("weight_delta", "\(cluster.weightDelta)"),
+                ("lease_seconds", n(cluster.leaseSeconds)),
+                ("heartbeat_seconds", n(cluster.heartbeatSeconds)),
+                ("request_timeout_seconds", n(cluster.requestTimeoutSeconds)),
+                ("unit_prompts", "\(cluster.unitPrompts)"),
+                ("max_unit_failures", "\(cluster.maxUnitFailures)"),
+            ])
+        section(
+            "reward",
+            [
+                ("kind", reward.kind.rawValue), ("verifier", q(reward.verifier)),
+                ("model", reward.model.map(q)), ("normalize", "\(reward.normalize)"),
+                ("url", reward.url.map(q)), ("timeout_seconds", n(reward.timeoutSeconds)),
+                ("retries", "\(reward.retries)"), ("fallback", n(reward.fallback)),
+            ])
         return out
     }
 

@@ -31,8 +31,10 @@ public struct RunConfig: Sendable, Equatable {
     public init() {}
 
     /// The top-level sections, in file order.
-    public static let sectionNames = ["run", "model", "data", "algorithm", "kl", "optim", "sampling",
-                                      "eval", "checkpoint", "cluster", "reward"]
+    public static let sectionNames = [
+        "run", "model", "data", "algorithm", "kl", "optim", "sampling",
+        "eval", "checkpoint", "cluster", "reward",
+    ]
 
     /// The largest config file `load` reads (1 MiB; the full config is about 2 KB).
     public static let maxConfigBytes = 1 << 20
@@ -41,18 +43,23 @@ public struct RunConfig: Sendable, Equatable {
     public static func load(path: String, overrides: [String] = []) throws -> RunConfig {
         let text: String
         guard FileManager.default.fileExists(atPath: path) else {
-            throw ConfigError(key: "", message: "no such config file (give --config PATH; the default run is Deploy/rpp.yaml "
-                              + "in the rpp checkout)", location: path)
+            throw ConfigError(
+                key: "",
+                message: "no such config file (give --config PATH; the default run is Deploy/rpp.yaml "
+                    + "in the rpp checkout)", location: path)
         }
         // Read at most one byte more than the limit, so neither a huge file nor a device like /dev/zero is read whole.
         guard let handle = FileHandle(forReadingAtPath: path),
-              let data = try? handle.read(upToCount: maxConfigBytes + 1) ?? Data() else {
+            let data = try? handle.read(upToCount: maxConfigBytes + 1) ?? Data()
+        else {
             throw ConfigError(key: "", message: "cannot read config file (is it a readable file?)", location: path)
         }
         try? handle.close()
         guard data.count <= maxConfigBytes else {
-            throw ConfigError(key: "", message: "config file is larger than \(maxConfigBytes) bytes; a run config is "
-                              + "about 2 KB (is this the right file?)", location: path)
+            throw ConfigError(
+                key: "",
+                message: "config file is larger than \(maxConfigBytes) bytes; a run config is "
+                    + "about 2 KB (is this the right file?)", location: path)
         }
         guard let decoded = String(data: data, encoding: .utf8) else {
             throw ConfigError(key: "", message: "config file is not UTF-8 text", location: path)
@@ -68,10 +75,12 @@ public struct RunConfig: Sendable, Equatable {
         var sections: [(key: String, value: ConfigNode)]
         switch root.kind {
         case .null: sections = []
-        case let .mapping(pairs): sections = pairs
+        case .mapping(let pairs): sections = pairs
         default:
-            throw ConfigError(key: "", message: "the config must be a mapping of sections ("
-                              + sectionNames.joined(separator: ", ") + ")", location: root.location)
+            throw ConfigError(
+                key: "",
+                message: "the config must be a mapping of sections ("
+                    + sectionNames.joined(separator: ", ") + ")", location: root.location)
         }
         for (key, node) in sections where !sectionNames.contains(key) {
             throw unknownSection(key, location: node.location)
@@ -86,7 +95,7 @@ public struct RunConfig: Sendable, Equatable {
                 var section = sections[index].value
                 switch section.kind {
                 case .null: section.kind = .mapping([entry])
-                case var .mapping(pairs):
+                case .mapping(var pairs):
                     pairs.removeAll { $0.key == override.key }
                     pairs.append(entry)
                     section.kind = .mapping(pairs)
@@ -145,8 +154,10 @@ public struct RunConfig: Sendable, Equatable {
     }
 
     private static func unknownSection(_ key: String, location: String?) -> ConfigError {
-        ConfigError(key: key, message: "unknown section\(Suggest.hint(for: key, in: sectionNames)); allowed sections: "
-                    + sectionNames.joined(separator: ", "), location: location)
+        ConfigError(
+            key: key,
+            message: "unknown section\(Suggest.hint(for: key, in: sectionNames)); allowed sections: "
+                + sectionNames.joined(separator: ", "), location: location)
     }
 
     /// Optimizer steps per iteration: samples per iteration / train_batch, times epochs.

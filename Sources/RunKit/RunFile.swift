@@ -1,6 +1,7 @@
 import Foundation
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A failed operation on a file of a run: names the file, the config setting that placed it there
@@ -111,7 +112,10 @@ final class AppendFile: @unchecked Sendable {
     func close() {
         lock.lock()
         defer { lock.unlock() }
-        if fd >= 0 { Glibc.close(fd); fd = -1 }
+        if fd >= 0 {
+            Glibc.close(fd)
+            fd = -1
+        }
     }
 
     /// Appends every byte of `bytes`, or none of them.

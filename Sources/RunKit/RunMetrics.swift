@@ -33,9 +33,10 @@ public final class RunMetrics: @unchecked Sendable {
         let text = String(decoding: data, as: UTF8.self)
         let lines = text.split(separator: "\n").count - (MetricsJSONL.header(text) == nil ? 0 : 1)
         if lines > 0 {
-            throw RunFileError(setting: setting, path: path, action: "start a new run in",
-                               reason: "it holds \(lines) metrics records of an earlier run; pass --resume to continue "
-                                   + "that run, or choose another run.name")
+            throw RunFileError(
+                setting: setting, path: path, action: "start a new run in",
+                reason: "it holds \(lines) metrics records of an earlier run; pass --resume to continue "
+                    + "that run, or choose another run.name")
         }
     }
 
@@ -48,8 +49,10 @@ public final class RunMetrics: @unchecked Sendable {
 
     /// Records one iteration: a JSONL line and TensorBoard scalars (step = iteration), stamped
     /// `time` seconds since the run started.
-    public func record(iteration: Int, time: Double, metrics: [String: Double],
-                       wallTime: Double = Date().timeIntervalSince1970) throws {
+    public func record(
+        iteration: Int, time: Double, metrics: [String: Double],
+        wallTime: Double = Date().timeIntervalSince1970
+    ) throws {
         let record = MetricsRecord(iteration: iteration, time: time, metrics: metrics)
         lock.lock()
         records.append(record)

@@ -9,16 +9,17 @@ extension SVGChart {
     public var svg: String {
         let columns = panels.count > 1 ? 2 : 1
         let rows = max(1, (panels.count + columns - 1) / columns)
-        let width = Double(columns) * Self.panelWidth, height = Self.headerHeight + Double(rows) * Self.panelHeight
+        let width = Double(columns) * Self.panelWidth
+        let height = Self.headerHeight + Double(rows) * Self.panelHeight
         var out = """
-        <?xml version="1.0" encoding="UTF-8"?>
-        <svg xmlns="http://www.w3.org/2000/svg" width="\(f(width))" height="\(f(height))" \
-        viewBox="0 0 \(f(width)) \(f(height))" font-family="Helvetica, Arial, sans-serif">
-        <rect width="100%" height="100%" fill="#ffffff"/>
-        <text x="\(f(width / 2))" y="26" text-anchor="middle" font-size="18" font-weight="bold" \
-        fill="#222">\(escape(title))</text>
+            <?xml version="1.0" encoding="UTF-8"?>
+            <svg xmlns="http://www.w3.org/2000/svg" width="\(f(width))" height="\(f(height))" \
+            viewBox="0 0 \(f(width)) \(f(height))" font-family="Helvetica, Arial, sans-serif">
+            <rect width="100%" height="100%" fill="#ffffff"/>
+            <text x="\(f(width / 2))" y="26" text-anchor="middle" font-size="18" font-weight="bold" \
+            fill="#222">\(escape(title))</text>
 
-        """
+            """
         for (index, panel) in panels.enumerated() {
             let x = Double(index % columns) * Self.panelWidth
             let y = Self.headerHeight + Double(index / columns) * Self.panelHeight
@@ -29,8 +30,10 @@ extension SVGChart {
 
     private func render(_ panel: Panel, x: Double, y: Double) -> String {
         let m = Self.margin
-        let left = x + m.left, top = y + m.top
-        let w = Self.panelWidth - m.left - m.right, h = Self.panelHeight - m.top - m.bottom
+        let left = x + m.left
+        let top = y + m.top
+        let w = Self.panelWidth - m.left - m.right
+        let h = Self.panelHeight - m.top - m.bottom
         let all = panel.series.flatMap(\.finitePoints)
         let xs = Axis(values: all.map(\.x), integer: true)
         let ys = Axis(values: all.map(\.y), integer: false)
@@ -38,31 +41,40 @@ extension SVGChart {
         func py(_ v: Double) -> Double { top + h - (v - ys.low) / (ys.high - ys.low) * h }
 
         var out = "<g class=\"panel\">\n"
-        out += "<text x=\"\(f(x + Self.panelWidth / 2))\" y=\"\(f(y + 22))\" text-anchor=\"middle\" font-size=\"15\" "
+        out +=
+            "<text x=\"\(f(x + Self.panelWidth / 2))\" y=\"\(f(y + 22))\" text-anchor=\"middle\" font-size=\"15\" "
             + "font-weight=\"bold\" fill=\"#222\">\(escape(panel.title))</text>\n"
-        out += "<rect x=\"\(f(left))\" y=\"\(f(top))\" width=\"\(f(w))\" height=\"\(f(h))\" fill=\"#fafafa\" "
+        out +=
+            "<rect x=\"\(f(left))\" y=\"\(f(top))\" width=\"\(f(w))\" height=\"\(f(h))\" fill=\"#fafafa\" "
             + "stroke=\"#444\" stroke-width=\"1\"/>\n"
         for tick in ys.ticks {
             let ty = py(tick)
-            out += "<line x1=\"\(f(left))\" y1=\"\(f(ty))\" x2=\"\(f(left + w))\" y2=\"\(f(ty))\" stroke=\"#e0e0e0\"/>\n"
+            out +=
+                "<line x1=\"\(f(left))\" y1=\"\(f(ty))\" x2=\"\(f(left + w))\" y2=\"\(f(ty))\" stroke=\"#e0e0e0\"/>\n"
             out += "<line x1=\"\(f(left - 5))\" y1=\"\(f(ty))\" x2=\"\(f(left))\" y2=\"\(f(ty))\" stroke=\"#444\"/>\n"
-            out += "<text x=\"\(f(left - 8))\" y=\"\(f(ty + 4))\" text-anchor=\"end\" font-size=\"11\" "
+            out +=
+                "<text x=\"\(f(left - 8))\" y=\"\(f(ty + 4))\" text-anchor=\"end\" font-size=\"11\" "
                 + "fill=\"#333\">\(ys.label(tick))</text>\n"
         }
         for tick in xs.ticks {
             let tx = px(tick)
             out += "<line x1=\"\(f(tx))\" y1=\"\(f(top))\" x2=\"\(f(tx))\" y2=\"\(f(top + h))\" stroke=\"#e0e0e0\"/>\n"
-            out += "<line x1=\"\(f(tx))\" y1=\"\(f(top + h))\" x2=\"\(f(tx))\" y2=\"\(f(top + h + 5))\" stroke=\"#444\"/>\n"
-            out += "<text x=\"\(f(tx))\" y=\"\(f(top + h + 18))\" text-anchor=\"middle\" font-size=\"11\" "
+            out +=
+                "<line x1=\"\(f(tx))\" y1=\"\(f(top + h))\" x2=\"\(f(tx))\" y2=\"\(f(top + h + 5))\" stroke=\"#444\"/>\n"
+            out +=
+                "<text x=\"\(f(tx))\" y=\"\(f(top + h + 18))\" text-anchor=\"middle\" font-size=\"11\" "
                 + "fill=\"#333\">\(xs.label(tick))</text>\n"
         }
-        out += "<text x=\"\(f(left + w / 2))\" y=\"\(f(top + h + 38))\" text-anchor=\"middle\" font-size=\"12\" "
+        out +=
+            "<text x=\"\(f(left + w / 2))\" y=\"\(f(top + h + 38))\" text-anchor=\"middle\" font-size=\"12\" "
             + "fill=\"#333\">\(escape(xLabel))</text>\n"
         let cy = top + h / 2
-        out += "<text x=\"\(f(x + 16))\" y=\"\(f(cy))\" text-anchor=\"middle\" font-size=\"12\" fill=\"#333\" "
+        out +=
+            "<text x=\"\(f(x + 16))\" y=\"\(f(cy))\" text-anchor=\"middle\" font-size=\"12\" fill=\"#333\" "
             + "transform=\"rotate(-90 \(f(x + 16)) \(f(cy)))\">\(escape(panel.yLabel))</text>\n"
         if all.isEmpty {
-            out += "<text x=\"\(f(left + w / 2))\" y=\"\(f(cy + 5))\" text-anchor=\"middle\" font-size=\"14\" "
+            out +=
+                "<text x=\"\(f(left + w / 2))\" y=\"\(f(cy + 5))\" text-anchor=\"middle\" font-size=\"14\" "
                 + "fill=\"#999\">no data yet</text>\n"
         }
         var legendX = left + w
@@ -71,7 +83,8 @@ extension SVGChart {
             guard let last = points.last else { continue }
             let color = Self.palette[index % Self.palette.count]
             let coordinates = points.map { "\(f(px($0.x))),\(f(py($0.y)))" }.joined(separator: " ")
-            out += "<polyline class=\"series\" data-name=\"\(escape(series.name))\" points=\"\(coordinates)\" "
+            out +=
+                "<polyline class=\"series\" data-name=\"\(escape(series.name))\" points=\"\(coordinates)\" "
                 + "fill=\"none\" stroke=\"\(color)\" stroke-width=\"2\" stroke-linejoin=\"round\"/>\n"
             if points.count <= 40 {
                 for p in points {
@@ -79,7 +92,8 @@ extension SVGChart {
                 }
             }
             let legend = "\(series.name) = \(ys.label(last.y, extra: 2))"
-            out += "<text x=\"\(f(legendX))\" y=\"\(f(top - 6))\" text-anchor=\"end\" font-size=\"11\" "
+            out +=
+                "<text x=\"\(f(legendX))\" y=\"\(f(top - 6))\" text-anchor=\"end\" font-size=\"11\" "
                 + "fill=\"\(color)\">\(escape(legend))</text>\n"
             legendX -= 6.5 * Double(legend.count) + 12
         }
@@ -92,7 +106,8 @@ struct Axis {
     let low: Double, high: Double, step: Double, ticks: [Double]
 
     init(values: [Double], integer: Bool) {
-        var lo = values.min() ?? 0, hi = values.max() ?? 1
+        var lo = values.min() ?? 0
+        var hi = values.max() ?? 1
         if lo == hi {
             let pad = lo == 0 ? 1 : abs(lo) * 0.1
             lo -= pad
@@ -103,7 +118,11 @@ struct Axis {
         if !step.isFinite || step <= 0 { step = 1 }
         var low = (lo / step).rounded(.down) * step
         var high = (hi / step).rounded(.up) * step
-        if !(high > low) || !low.isFinite || !high.isFinite { low = 0; high = 1; step = 0.25 }
+        if !(high > low) || !low.isFinite || !high.isFinite {
+            low = 0
+            high = 1
+            step = 0.25
+        }
         self.low = low
         self.high = high
         self.step = step

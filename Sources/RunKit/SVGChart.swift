@@ -20,7 +20,10 @@ public struct SVGChart: Sendable, Equatable {
         /// Coordinates (x is the iteration).
         public var x: Double, y: Double
         /// Makes a point.
-        public init(x: Double, y: Double) { self.x = x; self.y = y }
+        public init(x: Double, y: Double) {
+            self.x = x
+            self.y = y
+        }
     }
 
     /// One line in a panel.
@@ -30,7 +33,10 @@ public struct SVGChart: Sendable, Equatable {
         /// Points in x order; non-finite ones are left out when drawing.
         public var points: [Point]
         /// Makes a series.
-        public init(name: String, points: [Point]) { self.name = name; self.points = points }
+        public init(name: String, points: [Point]) {
+            self.name = name
+            self.points = points
+        }
         /// The points that can be drawn.
         public var finitePoints: [Point] { points.filter { $0.x.isFinite && $0.y.isFinite } }
     }
@@ -45,7 +51,9 @@ public struct SVGChart: Sendable, Equatable {
         public var series: [Series]
         /// Makes a panel.
         public init(title: String, yLabel: String, series: [Series]) {
-            self.title = title; self.yLabel = yLabel; self.series = series
+            self.title = title
+            self.yLabel = yLabel
+            self.series = series
         }
     }
 
@@ -66,16 +74,20 @@ public struct SVGChart: Sendable, Equatable {
     /// against iteration, from metrics records (iterations missing a metric are skipped).
     public static func standard(records: [MetricsRecord], title: String = "rpp run") -> SVGChart {
         func series(_ name: String) -> Series {
-            Series(name: name, points: records.compactMap { record in
-                record.metrics[name].map { Point(x: Double(record.iteration), y: $0) }
-            })
+            Series(
+                name: name,
+                points: records.compactMap { record in
+                    record.metrics[name].map { Point(x: Double(record.iteration), y: $0) }
+                })
         }
-        return SVGChart(title: title, panels: [
-            Panel(title: "Reward (mean)", yLabel: "reward", series: [series(MetricName.rewardMean)]),
-            Panel(title: "Held-out accuracy", yLabel: "accuracy", series: [series(MetricName.heldOutAccuracy)]),
-            Panel(title: "KL per token", yLabel: "nats/token", series: [series(MetricName.klPerToken)]),
-            Panel(title: "Response length", yLabel: "tokens", series: [series(MetricName.responseLength)]),
-        ])
+        return SVGChart(
+            title: title,
+            panels: [
+                Panel(title: "Reward (mean)", yLabel: "reward", series: [series(MetricName.rewardMean)]),
+                Panel(title: "Held-out accuracy", yLabel: "accuracy", series: [series(MetricName.heldOutAccuracy)]),
+                Panel(title: "KL per token", yLabel: "nats/token", series: [series(MetricName.klPerToken)]),
+                Panel(title: "Response length", yLabel: "tokens", series: [series(MetricName.responseLength)]),
+            ])
     }
 
     /// Writes `svg` to `path` atomically.
@@ -88,6 +100,7 @@ public struct SVGChart: Sendable, Equatable {
         let metrics = (directory as NSString).appendingPathComponent("metrics.jsonl")
         let records = FileManager.default.fileExists(atPath: metrics) ? try MetricsJSONL.read(path: metrics) : []
         let name = title ?? (directory as NSString).lastPathComponent
-        try standard(records: records, title: name).write(to: (directory as NSString).appendingPathComponent("chart.svg"))
+        try standard(records: records, title: name).write(
+            to: (directory as NSString).appendingPathComponent("chart.svg"))
     }
 }

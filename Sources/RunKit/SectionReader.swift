@@ -7,10 +7,18 @@ struct Bound<T: Comparable & Sendable>: Sendable {
 
     static func atLeast(_ v: T) -> Bound { Bound(lower: v, lowerInclusive: true, upper: nil, upperInclusive: false) }
     static func above(_ v: T) -> Bound { Bound(lower: v, lowerInclusive: false, upper: nil, upperInclusive: false) }
-    static func closed(_ a: T, _ b: T) -> Bound { Bound(lower: a, lowerInclusive: true, upper: b, upperInclusive: true) }
-    static func open(_ a: T, _ b: T) -> Bound { Bound(lower: a, lowerInclusive: false, upper: b, upperInclusive: false) }
-    static func openClosed(_ a: T, _ b: T) -> Bound { Bound(lower: a, lowerInclusive: false, upper: b, upperInclusive: true) }
-    static func closedOpen(_ a: T, _ b: T) -> Bound { Bound(lower: a, lowerInclusive: true, upper: b, upperInclusive: false) }
+    static func closed(_ a: T, _ b: T) -> Bound {
+        Bound(lower: a, lowerInclusive: true, upper: b, upperInclusive: true)
+    }
+    static func open(_ a: T, _ b: T) -> Bound {
+        Bound(lower: a, lowerInclusive: false, upper: b, upperInclusive: false)
+    }
+    static func openClosed(_ a: T, _ b: T) -> Bound {
+        Bound(lower: a, lowerInclusive: false, upper: b, upperInclusive: true)
+    }
+    static func closedOpen(_ a: T, _ b: T) -> Bound {
+        Bound(lower: a, lowerInclusive: true, upper: b, upperInclusive: false)
+    }
 
     func contains(_ v: T) -> Bool {
         if let lower, lowerInclusive ? v < lower : v <= lower { return false }
@@ -23,11 +31,12 @@ struct Bound<T: Comparable & Sendable>: Sendable {
             if let d = v as? Double, d == d.rounded(), abs(d) < 1e15 { return String(Int64(d)) }
             return "\(v)"
         }
-        let lower = self.lower.map(show), upper = self.upper.map(show)
+        let lower = self.lower.map(show)
+        let upper = self.upper.map(show)
         switch (lower, upper) {
-        case let (l?, u?): return "in \(lowerInclusive ? "[" : "(")\(l), \(u)\(upperInclusive ? "]" : ")")"
-        case let (l?, nil): return lowerInclusive ? ">= \(l)" : "> \(l)"
-        case let (nil, u?): return upperInclusive ? "<= \(u)" : "< \(u)"
+        case (let l?, let u?): return "in \(lowerInclusive ? "[" : "(")\(l), \(u)\(upperInclusive ? "]" : ")")"
+        case (let l?, nil): return lowerInclusive ? ">= \(l)" : "> \(l)"
+        case (nil, let u?): return upperInclusive ? "<= \(u)" : "< \(u)"
         case (nil, nil): return "any value"
         }
     }
@@ -46,10 +55,11 @@ struct SectionReader {
         self.section = section
         switch node?.kind {
         case nil, .null?: entries = []
-        case let .mapping(pairs)?: entries = pairs
+        case .mapping(let pairs)?: entries = pairs
         default:
-            throw ConfigError(key: section, message: "expected a mapping of keys (found '\(node!.display)')",
-                              location: node?.location)
+            throw ConfigError(
+                key: section, message: "expected a mapping of keys (found '\(node!.display)')",
+                location: node?.location)
         }
     }
 
@@ -66,7 +76,7 @@ struct SectionReader {
     }
 
     private func scalar(_ key: String, _ node: ConfigNode, expected: String) throws -> (String, Bool) {
-        guard case let .scalar(text, quoted) = node.kind else {
+        guard case .scalar(let text, let quoted) = node.kind else {
             throw fail(key, node, "expected \(expected), found '\(node.display)'")
         }
         return (text, quoted)
@@ -152,14 +162,16 @@ struct SectionReader {
         let (text, _) = try scalar(key, node, expected: "one of " + E.allCases.map(\.rawValue).joined(separator: ", "))
         if let value = E(rawValue: text) { return value }
         let names = E.allCases.map(\.rawValue)
-        throw fail(key, node, "value '\(text)' is not allowed\(Suggest.hint(for: text, in: names)); allowed: "
-                   + names.joined(separator: ", "))
+        throw fail(
+            key, node,
+            "value '\(text)' is not allowed\(Suggest.hint(for: text, in: names)); allowed: "
+                + names.joined(separator: ", "))
     }
 
     private mutating func list(_ key: String, expected: String) throws -> (ConfigNode, [ConfigNode])? {
         guard let node = raw(key) else { return nil }
         switch node.kind {
-        case let .sequence(items): return (node, items)
+        case .sequence(let items): return (node, items)
         case .scalar: return (node, [node])  // a single value stands for a one-element list
         default: throw fail(key, node, "expected \(expected), found '\(node.display)'")
         }
@@ -184,8 +196,10 @@ struct SectionReader {
         }
     }
 
-    mutating func doubles(_ key: String, _ fallback: [Double], count: Int,
-                          each bound: Bound<Double>) throws -> [Double] {
+    mutating func doubles(
+        _ key: String, _ fallback: [Double], count: Int,
+        each bound: Bound<Double>
+    ) throws -> [Double] {
         guard let (node, items) = try list(key, expected: "a list of \(count) numbers") else { return fallback }
         guard items.count == count else {
             throw fail(key, node, "expected a list of \(count) numbers, found \(items.count) ('\(node.display)')")
@@ -203,8 +217,10 @@ struct SectionReader {
         return try items.map { item in
             let (text, _) = try scalar(key, item, expected: "a list of strings")
             if let choices, !choices.contains(text) {
-                throw fail(key, item, "value '\(text)' is not allowed\(Suggest.hint(for: text, in: choices)); allowed: "
-                           + choices.joined(separator: ", "))
+                throw fail(
+                    key, item,
+                    "value '\(text)' is not allowed\(Suggest.hint(for: text, in: choices)); allowed: "
+                        + choices.joined(separator: ", "))
             }
             return text
         }
@@ -213,8 +229,10 @@ struct SectionReader {
     /// Rejects keys that no getter asked for, naming the closest allowed key.
     func finish() throws {
         for (key, node) in entries where !allowed.contains(key) {
-            throw fail(key, node, "unknown key\(Suggest.hint(for: key, in: allowed)); allowed keys in '\(section)': "
-                       + allowed.joined(separator: ", "))
+            throw fail(
+                key, node,
+                "unknown key\(Suggest.hint(for: key, in: allowed)); allowed keys in '\(section)': "
+                    + allowed.joined(separator: ", "))
         }
     }
 }

@@ -19,18 +19,27 @@ extension TensorBoardWriter {
             let path = (directory as NSString).appendingPathComponent(name)
             var isDir: ObjCBool = false
             guard fm.fileExists(atPath: path, isDirectory: &isDir), !isDir.boolValue,
-                  let data = fm.contents(atPath: path) else { continue }
+                let data = fm.contents(atPath: path)
+            else { continue }
             let (records, torn) = splitRecords(Array(data))
-            var kept: [UInt8] = [], later: [UInt8] = [], count = 0
+            var kept: [UInt8] = []
+            var later: [UInt8] = []
+            var count = 0
             for r in records {
-                if step(ofEvent: r.data) > Int64(iteration) { later += r.bytes; count += 1 } else { kept += r.bytes }
+                if step(ofEvent: r.data) > Int64(iteration) {
+                    later += r.bytes
+                    count += 1
+                } else {
+                    kept += r.bytes
+                }
             }
             guard count > 0 || torn else { continue }
             if count > 0 {
                 let aside = (directory as NSString).appendingPathComponent(discardedDirectory)
                 try fm.createDirectory(atPath: aside, withIntermediateDirectories: true)
                 let target = (aside as NSString).appendingPathComponent(name)
-                let previous = fm.contents(atPath: target).map(Array.init)
+                let previous =
+                    fm.contents(atPath: target).map(Array.init)
                     ?? TensorBoardEvent.record(TensorBoardEvent.fileVersion(wallTime: Date().timeIntervalSince1970))
                 try Data(previous + later).write(to: URL(fileURLWithPath: target), options: .atomic)
             }
@@ -42,16 +51,20 @@ extension TensorBoardWriter {
 
     /// The whole records of a TFRecord file (each record's bytes and its data) and whether a torn or corrupt
     /// tail followed them.
-    static func splitRecords(_ bytes: [UInt8]) -> (records: [(bytes: ArraySlice<UInt8>, data: ArraySlice<UInt8>)], torn: Bool) {
+    static func splitRecords(_ bytes: [UInt8]) -> (
+        records: [(bytes: ArraySlice<UInt8>, data: ArraySlice<UInt8>)], torn: Bool
+    ) {
         var out: [(bytes: ArraySlice<UInt8>, data: ArraySlice<UInt8>)] = []
         var at = 0
         func u32(_ i: Int) -> UInt32 { (0..<4).reduce(0) { $0 | UInt32(bytes[i + $1]) << (8 * $1) } }
         while at + 12 <= bytes.count {
             let length = (0..<8).reduce(UInt64(0)) { $0 | UInt64(bytes[at + $1]) << (8 * UInt64($1)) }
-            guard u32(at + 8) == CRC32C.masked(Array(bytes[at..<(at + 8)])), length <= UInt64(bytes.count - at - 16) else {
+            guard u32(at + 8) == CRC32C.masked(Array(bytes[at..<(at + 8)])), length <= UInt64(bytes.count - at - 16)
+            else {
                 return (out, true)
             }
-            let start = at + 12, end = start + Int(length)
+            let start = at + 12
+            let end = start + Int(length)
             guard u32(end) == CRC32C.masked(Array(bytes[start..<end])) else { return (out, true) }
             out.append((bytes[at..<(end + 4)], bytes[start..<end]))
             at = end + 4
@@ -63,7 +76,8 @@ extension TensorBoardWriter {
     static func step(ofEvent data: ArraySlice<UInt8>) -> Int64 {
         var i = data.startIndex
         func varint() -> UInt64? {
-            var value: UInt64 = 0, shift: UInt64 = 0
+            var value: UInt64 = 0
+            var shift: UInt64 = 0
             while i < data.endIndex && shift < 64 {
                 let b = data[i]
                 i += 1

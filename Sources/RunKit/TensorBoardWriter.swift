@@ -11,8 +11,10 @@ public final class TensorBoardWriter: @unchecked Sendable {
     /// Creates `directory` if needed and a new event file in it, starting with the
     /// `file_version` record stamped `wallTime` (seconds since 1970).
     /// I/O errors are `RunFileError`s naming the file and `setting`.
-    public init(directory: String, wallTime: Double = Date().timeIntervalSince1970,
-                hostname: String = ProcessInfo.processInfo.hostName, setting: String = "run.dir") throws {
+    public init(
+        directory: String, wallTime: Double = Date().timeIntervalSince1970,
+        hostname: String = ProcessInfo.processInfo.hostName, setting: String = "run.dir"
+    ) throws {
         let fm = FileManager.default
         try RunFile.makeDirectory(directory, setting: setting)
         let host = hostname.isEmpty ? "localhost" : hostname.replacingOccurrences(of: "/", with: "_")
@@ -49,8 +51,11 @@ public final class TensorBoardWriter: @unchecked Sendable {
     public func add(text markdown: String, tag: String, step: Int, wallTime: Double = Date().timeIntervalSince1970)
         throws
     {
-        try write(TensorBoardEvent.record(TensorBoardEvent.text(tag: tag, markdown: markdown, step: Int64(step),
-                                                                wallTime: wallTime)))
+        try write(
+            TensorBoardEvent.record(
+                TensorBoardEvent.text(
+                    tag: tag, markdown: markdown, step: Int64(step),
+                    wallTime: wallTime)))
     }
 
     private func write(_ bytes: [UInt8]) throws {

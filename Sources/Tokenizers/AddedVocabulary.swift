@@ -13,8 +13,10 @@ public struct AddedToken: Sendable, Equatable {
     /// Only matched when not inside a word.
     public var singleWord: Bool
 
-    public init(content: String, id: Int, special: Bool, lstrip: Bool = false, rstrip: Bool = false,
-                normalized: Bool, singleWord: Bool = false) {
+    public init(
+        content: String, id: Int, special: Bool, lstrip: Bool = false, rstrip: Bool = false,
+        normalized: Bool, singleWord: Bool = false
+    ) {
         self.content = content
         self.id = id
         self.special = special
@@ -55,8 +57,12 @@ struct TokenTrie: Sendable {
         var out: [(Int32, Range<Int>)] = []
         var start = 0
         while start < text.count {
-            guard firsts.contains(text[start]) else { start += 1; continue }
-            var node = 0, i = start
+            guard firsts.contains(text[start]) else {
+                start += 1
+                continue
+            }
+            var node = 0
+            var i = start
             var best: (Int32, Int)? = nil
             while i < text.count, let c = children[node][text[i]] {
                 node = Int(c)
@@ -90,9 +96,12 @@ struct AddedVocabulary: Sendable {
         if let maxID = byID.keys.max(), maxID >= nextID || model.vocabCount == 0 { nextID = maxID + 1 }
         for var token in tokens where !token.content.isEmpty {
             let key = ScalarKey(scalars: token.content.unicodeScalars.map(\.value))
-            if let existing = idOfContent[key], byID[existing] == AddedToken(
-                content: token.content, id: Int(existing), special: token.special, lstrip: token.lstrip,
-                rstrip: token.rstrip, normalized: token.normalized, singleWord: token.singleWord) {
+            if let existing = idOfContent[key],
+                byID[existing]
+                    == AddedToken(
+                        content: token.content, id: Int(existing), special: token.special, lstrip: token.lstrip,
+                        rstrip: token.rstrip, normalized: token.normalized, singleWord: token.singleWord)
+            {
                 continue
             }
             let id: Int32
@@ -139,7 +148,8 @@ struct AddedVocabulary: Sendable {
         var startOffset = 0
         for (id, range) in trie.matches(in: text) {
             guard let token = byID[id] else { continue }
-            var start = range.lowerBound, stop = range.upperBound
+            var start = range.lowerBound
+            var stop = range.upperBound
             if token.singleWord {
                 let startSpace = start == 0 || !isWord(text[start - 1])
                 let stopSpace = stop == text.count || !isWord(text[stop])

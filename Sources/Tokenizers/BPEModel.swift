@@ -35,8 +35,10 @@ final class BPEModel: @unchecked Sendable {
     let endOfWordSuffix: [UInt32]?
     private let cache = WordCache()
 
-    init(vocab: [ScalarKey: Int32], merges: [([UInt32], [UInt32])], unkToken: String?, fuseUnk: Bool,
-         byteFallback: Bool, ignoreMerges: Bool, continuingSubwordPrefix: String?, endOfWordSuffix: String?) throws {
+    init(
+        vocab: [ScalarKey: Int32], merges: [([UInt32], [UInt32])], unkToken: String?, fuseUnk: Bool,
+        byteFallback: Bool, ignoreMerges: Bool, continuingSubwordPrefix: String?, endOfWordSuffix: String?
+    ) throws {
         self.vocab = vocab
         let maxID = Int(vocab.values.max() ?? -1)
         var tokens = [[UInt32]?](repeating: nil, count: maxID + 1)
@@ -225,7 +227,8 @@ struct MinHeap<T: Comparable> {
         items[0] = last
         var i = 0
         while true {
-            let l = 2 * i + 1, r = l + 1
+            let l = 2 * i + 1
+            let r = l + 1
             var m = i
             if l < items.count && items[l] < items[m] { m = l }
             if r < items.count && items[r] < items[m] { m = r }

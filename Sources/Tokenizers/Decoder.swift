@@ -21,20 +21,23 @@ indirect enum Decoder: Sendable {
                 mapped.reserveCapacity(token.count)
                 var all = true
                 for v in token {
-                    guard let b = ByteLevelAlphabet.byte(of: v) else { all = false; break }
+                    guard let b = ByteLevelAlphabet.byte(of: v) else {
+                        all = false
+                        break
+                    }
                     mapped.append(b)
                 }
                 if all { bytes += mapped } else { bytes += Self.utf8(token) }
             }
             return [String(decoding: bytes, as: UTF8.self).unicodeScalars.map(\.value)]
-        case let .metaspace(replacement, scheme):
+        case .metaspace(let replacement, let scheme):
             return tokens.enumerated().map { i, token in
                 token.compactMap { v in
                     guard v == replacement else { return v }
                     return i == 0 && scheme != .never ? nil : 32
                 }
             }
-        case let .replace(regex, content):
+        case .replace(let regex, let content):
             return try tokens.map { token in
                 let found = try regex.matches(in: token)
                 if found.isEmpty { return token }
@@ -72,7 +75,7 @@ indirect enum Decoder: Sendable {
             return out
         case .fuse:
             return [tokens.flatMap { $0 }]
-        case let .strip(content, start, stop):
+        case .strip(let content, let start, let stop):
             return tokens.map { token in
                 var startCut = 0
                 for (i, v) in token.prefix(start).enumerated() {
@@ -86,12 +89,12 @@ indirect enum Decoder: Sendable {
                 }
                 return startCut < stopCut ? Array(token[startCut..<stopCut]) : []
             }
-        case let .bpe(suffix):
+        case .bpe(let suffix):
             return tokens.enumerated().map { i, token in
                 let replacement: [UInt32] = i == tokens.count - 1 ? [] : [32]
                 return Self.replaceAll(token, suffix, replacement)
             }
-        case let .sequence(steps):
+        case .sequence(let steps):
             var current = tokens
             for step in steps { current = try step.decodeChain(current) }
             return current
@@ -156,16 +159,16 @@ indirect enum PostProcessor: Sendable {
 
     func process(_ ids: [Int32]) -> [Int32] {
         switch self {
-        case let .template(items):
+        case .template(let items):
             return items.flatMap { item -> [Int32] in
                 switch item {
-                case let .special(s): return s
+                case .special(let s): return s
                 case .sequence: return ids
                 }
             }
         case .byteLevel: return ids
-        case let .bert(cls, sep), let .roberta(cls, sep): return [cls] + ids + [sep]
-        case let .sequence(steps):
+        case .bert(let cls, let sep), .roberta(let cls, let sep): return [cls] + ids + [sep]
+        case .sequence(let steps):
             var current = ids
             for step in steps { current = step.process(current) }
             return current

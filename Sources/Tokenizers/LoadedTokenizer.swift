@@ -59,7 +59,8 @@ public final class LoadedTokenizer: Sendable {
         let extra = config.addedTokensDecoder + config.namedSpecialTokens + config.extraSpecialTokens
         let withTokens = try base.with(postProcessor: base.postProcessor, addedTokens: extra)
         func id(_ t: AddedToken?) -> Int? { t.flatMap { withTokens.id(of: $0.content) } }
-        let bos = id(config.bosToken), eos = id(config.eosToken)
+        let bos = id(config.bosToken)
+        let eos = id(config.eosToken)
         tokenizer = withTokens
         bosTokenID = bos
         eosTokenID = eos
@@ -84,8 +85,10 @@ public final class LoadedTokenizer: Sendable {
     /// transformers' `clean_up_tokenization`: removes the space before some punctuation and contractions.
     static func cleanUp(_ text: String) -> String {
         var t = text
-        for (a, b) in [(" .", "."), (" ?", "?"), (" !", "!"), (" ,", ","), (" ' ", "'"), (" n't", "n't"),
-                       (" 'm", "'m"), (" 's", "'s"), (" 've", "'ve"), (" 're", "'re")] {
+        for (a, b) in [
+            (" .", "."), (" ?", "?"), (" !", "!"), (" ,", ","), (" ' ", "'"), (" n't", "n't"),
+            (" 'm", "'m"), (" 's", "'s"), (" 've", "'ve"), (" 're", "'re"),
+        ] {
             t = t.replacingOccurrences(of: a, with: b, options: .literal)
         }
         return t

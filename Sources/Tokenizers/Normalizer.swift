@@ -37,15 +37,16 @@ indirect enum Normalizer: Sendable {
                 }
             }
             piece.scalars = out
-        case let .strip(left, right):
-            var lo = 0, hi = piece.scalars.count
+        case .strip(let left, let right):
+            var lo = 0
+            var hi = piece.scalars.count
             if left { while lo < hi && ScalarProps.isWhitespace(piece.scalars[lo]) { lo += 1 } }
             if right { while hi > lo && ScalarProps.isWhitespace(piece.scalars[hi - 1]) { hi -= 1 } }
             if lo > 0 { piece.atOrigin = false }
             if lo > 0 || hi < piece.scalars.count { piece.scalars = Array(piece.scalars[lo..<hi]) }
-        case let .prepend(text):
+        case .prepend(let text):
             if !piece.scalars.isEmpty { piece.scalars = text + piece.scalars }
-        case let .replace(regex, content):
+        case .replace(let regex, let content):
             let found = try regex.matches(in: piece.scalars)
             if found.isEmpty { return }
             var out: [UInt32] = []
@@ -62,7 +63,7 @@ indirect enum Normalizer: Sendable {
             piece.scalars.removeAll { ScalarProps.category($0) & CategoryMask.mark != 0 }
         case .byteLevel:
             piece.scalars = ByteLevelAlphabet.map(piece.scalars)
-        case let .sequence(steps):
+        case .sequence(let steps):
             for step in steps { try step.apply(&piece) }
         }
     }

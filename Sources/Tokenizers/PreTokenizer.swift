@@ -67,14 +67,15 @@ indirect enum PreTokenizer: Sendable {
 
     func apply(_ pieces: [TextPiece]) throws -> [TextPiece] {
         switch self {
-        case let .byteLevel(addPrefixSpace, regex):
+        case .byteLevel(let addPrefixSpace, let regex):
             var out: [TextPiece] = []
             for var piece in pieces {
                 if addPrefixSpace && piece.scalars.first != 32 { piece.scalars.insert(32, at: 0) }
                 let parts: [TextPiece]
                 if let regex {
-                    let cover = SplitBehavior.cover(try regex.matches(in: piece.scalars), count: piece.scalars.count,
-                                                    invert: false)
+                    let cover = SplitBehavior.cover(
+                        try regex.matches(in: piece.scalars), count: piece.scalars.count,
+                        invert: false)
                     parts = Self.cut(piece, SplitBehavior.isolated.apply(cover))
                 } else {
                     parts = [piece]
@@ -84,46 +85,51 @@ indirect enum PreTokenizer: Sendable {
                 }
             }
             return out
-        case let .split(regex, behavior, invert):
+        case .split(let regex, let behavior, let invert):
             return try pieces.flatMap { piece in
-                let cover = SplitBehavior.cover(try regex.matches(in: piece.scalars), count: piece.scalars.count,
-                                                invert: invert)
+                let cover = SplitBehavior.cover(
+                    try regex.matches(in: piece.scalars), count: piece.scalars.count,
+                    invert: invert)
                 return Self.cut(piece, behavior.apply(cover))
             }
-        case let .digits(individual):
+        case .digits(let individual):
             let behavior: SplitBehavior = individual ? .isolated : .contiguous
             return pieces.flatMap { piece in
                 let cover = SplitBehavior.cover(piece.scalars, invert: false, ScalarProps.isNumeric)
                 return Self.cut(piece, behavior.apply(cover))
             }
-        case let .metaspace(replacement, scheme, split):
+        case .metaspace(let replacement, let scheme, let split):
             return pieces.flatMap { original in
                 var piece = original
                 piece.scalars = piece.scalars.map { $0 == 32 ? replacement : $0 }
-                let prepend = piece.scalars.first != replacement
+                let prepend =
+                    piece.scalars.first != replacement
                     && (scheme == .always || (scheme == .first && piece.atOrigin))
                 if prepend { piece.scalars.insert(replacement, at: 0) }
                 guard split else { return [piece] }
                 let cover = SplitBehavior.cover(piece.scalars, invert: false) { $0 == replacement }
                 return Self.cut(piece, SplitBehavior.mergedWithNext.apply(cover))
             }
-        case let .whitespace(regex):
+        case .whitespace(let regex):
             return try pieces.flatMap { piece in
-                let cover = SplitBehavior.cover(try regex.matches(in: piece.scalars), count: piece.scalars.count,
-                                                invert: true)
+                let cover = SplitBehavior.cover(
+                    try regex.matches(in: piece.scalars), count: piece.scalars.count,
+                    invert: true)
                 return Self.cut(piece, SplitBehavior.removed.apply(cover))
             }
         case .whitespaceSplit:
             return pieces.flatMap { piece in
-                Self.cut(piece, SplitBehavior.removed.apply(
-                    SplitBehavior.cover(piece.scalars, invert: false, ScalarProps.isWhitespace)))
+                Self.cut(
+                    piece,
+                    SplitBehavior.removed.apply(
+                        SplitBehavior.cover(piece.scalars, invert: false, ScalarProps.isWhitespace)))
             }
-        case let .punctuation(behavior):
+        case .punctuation(let behavior):
             return pieces.flatMap { piece in
                 let cover = SplitBehavior.cover(piece.scalars, invert: false, ScalarProps.isPunctuation)
                 return Self.cut(piece, behavior.apply(cover))
             }
-        case let .sequence(steps):
+        case .sequence(let steps):
             var current = pieces
             for step in steps { current = try step.apply(current) }
             return current

@@ -189,7 +189,7 @@ struct ScalarClass: Sendable {
         } else {
             // Item by item: ranges set their bits directly, the others test each scalar of the plane.
             for item in items {
-                if case let .range(lo, hi) = item {
+                if case .range(let lo, let hi) = item {
                     if lo < 65536 {
                         for v in lo...min(hi, 65535) { bits[Int(v >> 6)] |= 1 << UInt64(v & 63) }
                     }
@@ -232,15 +232,15 @@ struct ScalarClass: Sendable {
     func itemsContain(_ v: UInt32) -> Bool {
         for item in items {
             switch item {
-            case let .range(lo, hi): if v >= lo && v <= hi { return true }
-            case let .categories(mask, neg): if (ScalarProps.category(v) & mask != 0) != neg { return true }
-            case let .space(neg): if ScalarProps.isWhitespace(v) != neg { return true }
-            case let .digit(neg):
+            case .range(let lo, let hi): if v >= lo && v <= hi { return true }
+            case .categories(let mask, let neg): if (ScalarProps.category(v) & mask != 0) != neg { return true }
+            case .space(let neg): if ScalarProps.isWhitespace(v) != neg { return true }
+            case .digit(let neg):
                 if (ScalarProps.category(v) == 1 << 8) != neg { return true }
-            case let .word(neg):
+            case .word(let neg):
                 let w = flavor == .rust ? ScalarProps.isRustWord(v) : ScalarProps.isOnigWord(v)
                 if w != neg { return true }
-            case let .hexDigit(neg):
+            case .hexDigit(let neg):
                 let h = (v >= 48 && v <= 57) || (v >= 65 && v <= 70) || (v >= 97 && v <= 102)
                 if h != neg { return true }
             case .any: return true

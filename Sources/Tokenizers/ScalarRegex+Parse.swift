@@ -28,8 +28,9 @@ struct RegexParser {
     }
 
     func fail(_ what: String) -> TokenizerError {
-        TokenizerError("regex \(quoted(pattern)): \(what) at character \(pos + 1); rpp supports literals, classes, "
-            + "\\p{..}, \\s \\d \\w, groups, (?i:), lookarounds and quantifiers")
+        TokenizerError(
+            "regex \(quoted(pattern)): \(what) at character \(pos + 1); rpp supports literals, classes, "
+                + "\\p{..}, \\s \\d \\w, groups, (?i:), lookarounds and quantifiers")
     }
 
     private func quoted(_ s: String) -> String {
@@ -43,10 +44,10 @@ struct RegexParser {
     }
 
     private var atEnd: Bool { pos >= scalars.count }
-    private func peek(_ offset: Int = 0) -> UInt32? {
+    func peek(_ offset: Int = 0) -> UInt32? {
         pos + offset < scalars.count ? scalars[pos + offset] : nil
     }
-    private func isChar(_ c: Character, at offset: Int = 0) -> Bool {
+    func isChar(_ c: Character, at offset: Int = 0) -> Bool {
         peek(offset) == c.unicodeScalars.first!.value
     }
 
@@ -87,11 +88,16 @@ struct RegexParser {
     private mutating func parseQuantifiers(_ atom: RegexNode) throws -> RegexNode {
         var node = atom
         while let c = peek() {
-            var min = 0, max: Int? = nil
+            var min = 0
+            var max: Int? = nil
             switch c {
             case 0x2A: pos += 1  // *
-            case 0x2B: pos += 1; min = 1  // +
-            case 0x3F: pos += 1; max = 1  // ?
+            case 0x2B:
+                pos += 1
+                min = 1  // +
+            case 0x3F:
+                pos += 1
+                max = 1  // ?
             case 0x7B:  // {
                 guard let (lo, hi, len) = parseBraces() else { return node }
                 pos += len
@@ -101,8 +107,15 @@ struct RegexParser {
             }
             if let m = max, m < min { throw fail("quantifier {\(min),\(m)} has max < min") }
             if min > 1000 || (max ?? 0) > 1000 { throw fail("repetition count above 1000") }
-            var greedy = true, possessive = false
-            if isChar("?") { pos += 1; greedy = false } else if isChar("+") && c != 0x7B { pos += 1; possessive = true }
+            var greedy = true
+            var possessive = false
+            if isChar("?") {
+                pos += 1
+                greedy = false
+            } else if isChar("+") && c != 0x7B {
+                pos += 1
+                possessive = true
+            }
             node = .repetition(node, min: min, max: max, greedy: greedy, possessive: possessive)
         }
         return node
@@ -137,9 +150,15 @@ struct RegexParser {
         switch c {
         case 0x28: return try parseGroup(caseInsensitive: ci)
         case 0x5B: return .cls(try parseClass(caseInsensitive: ci))
-        case 0x2E: pos += 1; return .dot
-        case 0x5E: pos += 1; return .lineStart
-        case 0x24: pos += 1; return .lineEnd
+        case 0x2E:
+            pos += 1
+            return .dot
+        case 0x5E:
+            pos += 1
+            return .lineStart
+        case 0x24:
+            pos += 1
+            return .lineEnd
         case 0x5C: return try parseEscape(caseInsensitive: ci)
         case 0x2A, 0x2B, 0x3F: throw fail("quantifier with nothing to repeat")
         default:
@@ -157,14 +176,22 @@ struct RegexParser {
             guard let c = peek() else { throw fail("unterminated group") }
             switch c {
             case 0x3A: pos += 1  // (?:
-            case 0x3D: pos += 1; wrap = { .look($0, ahead: true, negated: false) }  // (?=
-            case 0x21: pos += 1; wrap = { .look($0, ahead: true, negated: true) }  // (?!
-            case 0x3E: pos += 1; wrap = { .atomic($0) }  // (?>
+            case 0x3D:
+                pos += 1
+                wrap = { .look($0, ahead: true, negated: false) }  // (?=
+            case 0x21:
+                pos += 1
+                wrap = { .look($0, ahead: true, negated: true) }  // (?!
+            case 0x3E:
+                pos += 1
+                wrap = { .atomic($0) }  // (?>
             case 0x3C:  // (?<= (?<! (?<name>
                 if isChar("=", at: 1) {
-                    pos += 2; wrap = { .look($0, ahead: false, negated: false) }
+                    pos += 2
+                    wrap = { .look($0, ahead: false, negated: false) }
                 } else if isChar("!", at: 1) {
-                    pos += 2; wrap = { .look($0, ahead: false, negated: true) }
+                    pos += 2
+                    wrap = { .look($0, ahead: false, negated: true) }
                 } else {
                     try skipGroupName(close: 0x3E)
                 }
@@ -201,124 +228,22 @@ struct RegexParser {
         pos += 1
     }
 
-    /// An escape outside a class.
-    private mutating func parseEscape(caseInsensitive ci: Bool) throws -> RegexNode {
-        pos += 1
-        guard let c = peek() else { throw fail("pattern ends with '\\'") }
-        switch c {
-        case 0x41: pos += 1; return .textStart  // \A
-        case 0x7A: pos += 1; return .textEnd  // \z
-        case 0x5A: pos += 1; return .textEndBeforeNewline  // \Z
-        case 0x62: pos += 1; return .wordBoundary(negated: false)  // \b
-        case 0x42: pos += 1; return .wordBoundary(negated: true)  // \B
-        default: break
-        }
-        if let item = try parseClassEscape() {
-            return .cls(ScalarClass(items: [item], negated: false, caseInsensitive: ci, flavor: flavor))
-        }
-        let v = try parseLiteralEscape()
-        return .scalar(ci ? ScalarProps.fold(v) : v, caseInsensitive: ci)
-    }
-
-    /// `\s \S \d \D \w \W \h \H \p{..} \P{..}` at `pos` (just after the backslash), or nil.
-    private mutating func parseClassEscape() throws -> ClassItem? {
-        guard let c = peek() else { throw fail("pattern ends with '\\'") }
-        switch c {
-        case 0x73: pos += 1; return .space(negated: false)
-        case 0x53: pos += 1; return .space(negated: true)
-        case 0x64: pos += 1; return .digit(negated: false)
-        case 0x44: pos += 1; return .digit(negated: true)
-        case 0x77: pos += 1; return .word(negated: false)
-        case 0x57: pos += 1; return .word(negated: true)
-        case 0x68 where flavor == .oniguruma: pos += 1; return .hexDigit(negated: false)
-        case 0x48 where flavor == .oniguruma: pos += 1; return .hexDigit(negated: true)
-        case 0x70, 0x50:  // \p \P
-            pos += 1
-            var negated = c == 0x50
-            guard isChar("{") else { throw fail("expected '{' after \\p") }
-            pos += 1
-            if isChar("^") { negated.toggle(); pos += 1 }
-            var name = ""
-            while let n = peek(), n != 0x7D { name.unicodeScalars.append(Unicode.Scalar(n)!); pos += 1 }
-            guard !atEnd else { throw fail("unterminated \\p{") }
-            pos += 1
-            guard let mask = CategoryMask.named(name) else {
-                throw fail("unsupported Unicode property \\p{\(name)} (general categories only)")
-            }
-            return .categories(mask, negated: negated)
-        default: return nil
-        }
-    }
-
-    /// A single-scalar escape at `pos` (just after the backslash).
-    private mutating func parseLiteralEscape() throws -> UInt32 {
-        let c = scalars[pos]
-        pos += 1
-        switch c {
-        case 0x74: return 9  // \t
-        case 0x6E: return 10  // \n
-        case 0x72: return 13  // \r
-        case 0x66: return 12  // \f
-        case 0x76: return 11  // \v
-        case 0x61: return 7  // \a
-        case 0x65: return 27  // \e
-        case 0x30: return 0  // \0
-        case 0x78:  // \xHH or \x{H...}
-            if isChar("{") {
-                pos += 1
-                return try hexDigits(max: 8, until: 0x7D)
-            }
-            return try hexDigits(max: 2, until: nil)
-        case 0x75:  // \uHHHH or \u{...}
-            if isChar("{") {
-                pos += 1
-                return try hexDigits(max: 8, until: 0x7D)
-            }
-            return try hexDigits(max: 4, until: nil, exactly: 4)
-        default:
-            if (c >= 0x41 && c <= 0x5A) || (c >= 0x61 && c <= 0x7A) || (c >= 0x31 && c <= 0x39) {
-                pos -= 1
-                throw fail("unsupported escape '\\\(Character(Unicode.Scalar(c)!))'")
-            }
-            return c
-        }
-    }
-
-    private mutating func hexDigits(max: Int, until close: UInt32?, exactly: Int? = nil) throws -> UInt32 {
-        var v: UInt32 = 0, n = 0
-        while n < max, let c = peek(), let d = hexValue(c) {
-            v = v * 16 + d
-            n += 1
-            pos += 1
-        }
-        if n == 0 || (exactly != nil && n != exactly) { throw fail("bad hexadecimal escape") }
-        if let close {
-            guard peek() == close else { throw fail("unterminated \\x{") }
-            pos += 1
-        }
-        guard Unicode.Scalar(v) != nil else { throw fail("escape is not a Unicode scalar") }
-        return v
-    }
-
-    private func hexValue(_ c: UInt32) -> UInt32? {
-        switch c {
-        case 48...57: return c - 48
-        case 65...70: return c - 55
-        case 97...102: return c - 87
-        default: return nil
-        }
-    }
-
     /// A bracket class `[...]` at `pos`.
     private mutating func parseClass(caseInsensitive ci: Bool) throws -> ScalarClass {
         pos += 1
         var negated = false
-        if isChar("^") { negated = true; pos += 1 }
+        if isChar("^") {
+            negated = true
+            pos += 1
+        }
         var items: [ClassItem] = []
         var first = true
         while true {
             guard let c = peek() else { throw fail("missing ']'") }
-            if c == 0x5D && !first { pos += 1; break }
+            if c == 0x5D && !first {
+                pos += 1
+                break
+            }
             first = false
             if c == 0x5B {
                 if isChar(":", at: 1) { throw fail("POSIX bracket expressions are not supported") }
@@ -332,7 +257,12 @@ struct RegexParser {
                     items.append(item)
                     continue
                 }
-                if isChar("b") { pos += 1; low = 8 } else { low = try parseLiteralEscape() }
+                if isChar("b") {
+                    pos += 1
+                    low = 8
+                } else {
+                    low = try parseLiteralEscape()
+                }
             } else {
                 pos += 1
                 low = c

@@ -52,8 +52,10 @@ extension ScalarRegex {
     }
 
     /// Runs program `index` anchored at `start`; the end of the first match found, or nil.
-    func run(_ index: Int, _ text: UnsafeBufferPointer<UInt32>, at start: Int, stack: inout [Int],
-             budget: inout Int) throws -> Int? {
+    func run(
+        _ index: Int, _ text: UnsafeBufferPointer<UInt32>, at start: Int, stack: inout [Int],
+        budget: inout Int
+    ) throws -> Int? {
         try programs[index].withUnsafeBufferPointer { code in
             try bitmaps.withUnsafeBufferPointer { bits in
                 try run(code, bits, text, at: start, stack: &stack, budget: &budget)
@@ -61,16 +63,19 @@ extension ScalarRegex {
         }
     }
 
-    private func run(_ code: UnsafeBufferPointer<RegexInst>, _ bits: UnsafeBufferPointer<UInt64>,
-                     _ text: UnsafeBufferPointer<UInt32>, at start: Int, stack: inout [Int],
-                     budget: inout Int) throws -> Int? {
+    private func run(
+        _ code: UnsafeBufferPointer<RegexInst>, _ bits: UnsafeBufferPointer<UInt64>,
+        _ text: UnsafeBufferPointer<UInt32>, at start: Int, stack: inout [Int],
+        budget: inout Int
+    ) throws -> Int? {
         @inline(__always) func inClass(_ i: Int, _ v: UInt32) -> Bool {
             if v < 65536 { return bits[i &* 1024 &+ Int(v >> 6)] & (1 << UInt64(v & 63)) != 0 }
             return classes[i].contains(v)
         }
         let base = stack.count
         let n = text.count
-        var pc = 0, pos = start
+        var pc = 0
+        var pos = start
         while true {
             budget -= 1
             if budget < 0 {
@@ -78,15 +83,35 @@ extension ScalarRegex {
             }
             var ok = true
             switch code[pc] {
-            case let .scalar(v):
-                if pos < n && text[pos] == v { pos += 1; pc += 1 } else { ok = false }
-            case let .scalarFold(v):
-                if pos < n && ScalarProps.fold(text[pos]) == v { pos += 1; pc += 1 } else { ok = false }
-            case let .cls(i):
-                if pos < n && inClass(i, text[pos]) { pos += 1; pc += 1 } else { ok = false }
+            case .scalar(let v):
+                if pos < n && text[pos] == v {
+                    pos += 1
+                    pc += 1
+                } else {
+                    ok = false
+                }
+            case .scalarFold(let v):
+                if pos < n && ScalarProps.fold(text[pos]) == v {
+                    pos += 1
+                    pc += 1
+                } else {
+                    ok = false
+                }
+            case .cls(let i):
+                if pos < n && inClass(i, text[pos]) {
+                    pos += 1
+                    pc += 1
+                } else {
+                    ok = false
+                }
             case .dot:
-                if pos < n && text[pos] != 10 { pos += 1; pc += 1 } else { ok = false }
-            case let .classRun(i, min, max, possessive):
+                if pos < n && text[pos] != 10 {
+                    pos += 1
+                    pc += 1
+                } else {
+                    ok = false
+                }
+            case .classRun(let i, let min, let max, let possessive):
                 let limit = max < 0 ? n - pos : Swift.min(max, n - pos)
                 var k = 0
                 while k < limit && inClass(i, text[pos + k]) { k += 1 }
@@ -101,14 +126,14 @@ extension ScalarRegex {
                     pos += k
                     pc += 1
                 }
-            case let .split(first, second):
+            case .split(let first, let second):
                 stack.append(second)
                 stack.append(pos)
                 stack.append(0)
                 pc = first
-            case let .jump(target):
+            case .jump(let target):
                 pc = target
-            case let .look(sub, ahead, negated, width):
+            case .look(let sub, let ahead, let negated, let width):
                 var hit = false
                 if ahead {
                     hit = try run(sub, text, at: pos, stack: &stack, budget: &budget) != nil
@@ -116,7 +141,7 @@ extension ScalarRegex {
                     hit = try run(sub, text, at: pos - width, stack: &stack, budget: &budget) == pos
                 }
                 if hit != negated { pc += 1 } else { ok = false }
-            case let .atomic(sub):
+            case .atomic(let sub):
                 if let end = try run(sub, text, at: pos, stack: &stack, budget: &budget) {
                     pos = end
                     pc += 1
@@ -133,7 +158,7 @@ extension ScalarRegex {
                 if pos == n { pc += 1 } else { ok = false }
             case .textEndBeforeNewline:
                 if pos == n || (pos == n - 1 && text[pos] == 10) { pc += 1 } else { ok = false }
-            case let .wordBoundary(negated):
+            case .wordBoundary(let negated):
                 let before = pos > 0 && isWord(text[pos - 1])
                 let after = pos < n && isWord(text[pos])
                 if (before != after) != negated { pc += 1 } else { ok = false }

@@ -81,11 +81,11 @@ public struct ScalarRegex: Sendable {
     private mutating func emit(_ node: RegexNode, into code: inout [RegexInst]) throws {
         switch node {
         case .empty: break
-        case let .scalar(v, ci): code.append(ci ? .scalarFold(v) : .scalar(v))
-        case let .cls(c): code.append(.cls(addClass(c)))
+        case .scalar(let v, let ci): code.append(ci ? .scalarFold(v) : .scalar(v))
+        case .cls(let c): code.append(.cls(addClass(c)))
         case .dot: code.append(.dot)
-        case let .sequence(items): for item in items { try emit(item, into: &code) }
-        case let .alternation(branches):
+        case .sequence(let items): for item in items { try emit(item, into: &code) }
+        case .alternation(let branches):
             var jumps: [Int] = []
             for (i, branch) in branches.enumerated() {
                 if i < branches.count - 1 {
@@ -100,9 +100,9 @@ public struct ScalarRegex: Sendable {
                 }
             }
             for j in jumps { code[j] = .jump(code.count) }
-        case let .repetition(body, min, max, greedy, possessive):
+        case .repetition(let body, let min, let max, let greedy, let possessive):
             try emitRepetition(body, min: min, max: max, greedy: greedy, possessive: possessive, into: &code)
-        case let .look(body, ahead, negated):
+        case .look(let body, let ahead, let negated):
             var width = 0
             if !ahead {
                 guard let w = Self.fixedWidth(body) else {
@@ -111,25 +111,29 @@ public struct ScalarRegex: Sendable {
                 width = w
             }
             code.append(.look(index: try subProgram(body), ahead: ahead, negated: negated, width: width))
-        case let .atomic(body): code.append(.atomic(index: try subProgram(body)))
+        case .atomic(let body): code.append(.atomic(index: try subProgram(body)))
         case .lineStart: code.append(.lineStart)
         case .lineEnd: code.append(.lineEnd)
         case .textStart: code.append(.textStart)
         case .textEnd: code.append(.textEnd)
         case .textEndBeforeNewline: code.append(.textEndBeforeNewline)
-        case let .wordBoundary(negated): code.append(.wordBoundary(negated: negated))
+        case .wordBoundary(let negated): code.append(.wordBoundary(negated: negated))
         }
     }
 
-    private mutating func emitRepetition(_ body: RegexNode, min: Int, max: Int?, greedy: Bool, possessive: Bool,
-                                         into code: inout [RegexInst]) throws {
+    private mutating func emitRepetition(
+        _ body: RegexNode, min: Int, max: Int?, greedy: Bool, possessive: Bool,
+        into code: inout [RegexInst]
+    ) throws {
         if greedy, let cls = singleClass(body) {
             code.append(.classRun(cls: cls, min: min, max: max ?? -1, possessive: possessive))
             return
         }
         if possessive {
-            code.append(.atomic(index: try subProgram(
-                .repetition(body, min: min, max: max, greedy: true, possessive: false))))
+            code.append(
+                .atomic(
+                    index: try subProgram(
+                        .repetition(body, min: min, max: max, greedy: true, possessive: false))))
             return
         }
         if max == nil && Self.canBeEmpty(body) {
@@ -156,8 +160,8 @@ public struct ScalarRegex: Sendable {
     /// The class index when `node` matches exactly one scalar from a set (for run instructions).
     private mutating func singleClass(_ node: RegexNode) -> Int? {
         switch node {
-        case let .cls(c): return addClass(c)
-        case let .scalar(v, ci):
+        case .cls(let c): return addClass(c)
+        case .scalar(let v, let ci):
             return addClass(ScalarClass(items: [.range(v, v)], negated: false, caseInsensitive: ci, flavor: flavor))
         case .dot:
             return addClass(ScalarClass(items: [.range(10, 10)], negated: true, caseInsensitive: false, flavor: flavor))
@@ -170,31 +174,31 @@ public struct ScalarRegex: Sendable {
         case .empty, .look, .lineStart, .lineEnd, .textStart, .textEnd, .textEndBeforeNewline, .wordBoundary:
             return 0
         case .scalar, .cls, .dot: return 1
-        case let .sequence(items):
+        case .sequence(let items):
             var total = 0
             for item in items {
                 guard let w = fixedWidth(item) else { return nil }
                 total += w
             }
             return total
-        case let .alternation(branches):
+        case .alternation(let branches):
             let widths = branches.map(fixedWidth)
             guard let first = widths.first ?? nil, widths.allSatisfy({ $0 == first }) else { return nil }
             return first
-        case let .repetition(body, min, max, _, _):
+        case .repetition(let body, let min, let max, _, _):
             guard max == min, let w = fixedWidth(body) else { return nil }
             return w * min
-        case let .atomic(body): return fixedWidth(body)
+        case .atomic(let body): return fixedWidth(body)
         }
     }
 
     static func canBeEmpty(_ node: RegexNode) -> Bool {
         switch node {
         case .scalar, .cls, .dot: return false
-        case let .sequence(items): return items.allSatisfy(canBeEmpty)
-        case let .alternation(branches): return branches.contains(where: canBeEmpty)
-        case let .repetition(body, min, _, _, _): return min == 0 || canBeEmpty(body)
-        case let .atomic(body): return canBeEmpty(body)
+        case .sequence(let items): return items.allSatisfy(canBeEmpty)
+        case .alternation(let branches): return branches.contains(where: canBeEmpty)
+        case .repetition(let body, let min, _, _, _): return min == 0 || canBeEmpty(body)
+        case .atomic(let body): return canBeEmpty(body)
         default: return true
         }
     }

@@ -43,8 +43,9 @@ extension Tokenizer {
             try JSONReader.postProcessor($0, model, added)
         }
         let decoder = try JSONReader.optional(root["decoder"], JSONReader.decoder)
-        self.init(normalizer: normalizer, preTokenizer: preTokenizer, model: model, postProcessor: postProcessor,
-                  decoder: decoder, added: added)
+        self.init(
+            normalizer: normalizer, preTokenizer: preTokenizer, model: model, postProcessor: postProcessor,
+            decoder: decoder, added: added)
     }
 }
 
@@ -96,15 +97,18 @@ enum JSONReader {
         throw TokenizerError("\(what): \"pattern\" needs \"String\" or \"Regex\"")
     }
 
-    static func behavior(_ o: [String: Any], _ what: String,
-                         _ defaultValue: SplitBehavior? = nil) throws -> SplitBehavior {
+    static func behavior(
+        _ o: [String: Any], _ what: String,
+        _ defaultValue: SplitBehavior? = nil
+    ) throws -> SplitBehavior {
         guard let raw = o["behavior"] as? String else {
             if let defaultValue { return defaultValue }
             throw TokenizerError("\(what): missing \"behavior\"")
         }
         guard let b = SplitBehavior(rawValue: raw) else {
-            throw TokenizerError("\(what): unknown behavior \"\(raw)\" (Removed, Isolated, MergedWithPrevious, "
-                + "MergedWithNext or Contiguous)")
+            throw TokenizerError(
+                "\(what): unknown behavior \"\(raw)\" (Removed, Isolated, MergedWithPrevious, "
+                    + "MergedWithNext or Contiguous)")
         }
         return b
     }
@@ -127,8 +131,9 @@ enum JSONReader {
     }
 
     static func unsupported(_ kind: String, _ name: String) -> TokenizerError {
-        TokenizerError("\(kind) \"\(name)\" is not supported by rpp (it reads BPE tokenizers: byte-level like "
-            + "GPT-2/Llama 3/Qwen2, or SentencePiece-style with byte fallback like Llama 2/Mistral)")
+        TokenizerError(
+            "\(kind) \"\(name)\" is not supported by rpp (it reads BPE tokenizers: byte-level like "
+                + "GPT-2/Llama 3/Qwen2, or SentencePiece-style with byte fallback like Llama 2/Mistral)")
     }
 
     static func normalizer(_ value: Any) throws -> Normalizer {
@@ -167,8 +172,9 @@ enum JSONReader {
             return .split(try pattern(o["pattern"], what), try behavior(o, what), invert: bool(o, "invert", false))
         case "Digits": return .digits(individual: bool(o, "individual_digits", false))
         case "Metaspace":
-            return .metaspace(replacement: try singleScalar(o, "replacement", what), scheme: try prependScheme(o, what),
-                              split: bool(o, "split", true))
+            return .metaspace(
+                replacement: try singleScalar(o, "replacement", what), scheme: try prependScheme(o, what),
+                split: bool(o, "split", true))
         case "Whitespace": return .whitespace(try ScalarRegex(#"\w+|[^\w\s]+"#, flavor: .rust))
         case "WhitespaceSplit": return .whitespaceSplit
         case "Punctuation": return .punctuation(try behavior(o, what, .isolated))
@@ -225,9 +231,10 @@ enum JSONReader {
     static func addedToken(_ t: [String: Any], what: String) throws -> AddedToken {
         guard let content = t["content"] as? String else { throw TokenizerError("\(what): missing \"content\"") }
         let special = bool(t, "special", false)
-        return AddedToken(content: content, id: (t["id"] as? NSNumber)?.intValue ?? -1, special: special,
-                          lstrip: bool(t, "lstrip", false), rstrip: bool(t, "rstrip", false),
-                          normalized: bool(t, "normalized", !special), singleWord: bool(t, "single_word", false))
+        return AddedToken(
+            content: content, id: (t["id"] as? NSNumber)?.intValue ?? -1, special: special,
+            lstrip: bool(t, "lstrip", false), rstrip: bool(t, "rstrip", false),
+            normalized: bool(t, "normalized", !special), singleWord: bool(t, "single_word", false))
     }
 
     static func postProcessor(_ value: Any, _ model: BPEModel, _ added: AddedVocabulary) throws -> PostProcessor {
@@ -281,9 +288,10 @@ enum JSONReader {
         case "ByteFallback": return .byteFallback
         case "Fuse": return .fuse
         case "Strip":
-            return .strip(content: try singleScalar(o, "content", what),
-                          start: (o["start"] as? NSNumber)?.intValue ?? 0,
-                          stop: (o["stop"] as? NSNumber)?.intValue ?? 0)
+            return .strip(
+                content: try singleScalar(o, "content", what),
+                start: (o["start"] as? NSNumber)?.intValue ?? 0,
+                stop: (o["stop"] as? NSNumber)?.intValue ?? 0)
         case "BPEDecoder": return .bpe(suffix: scalars(o["suffix"] as? String ?? "</w>"))
         case "Sequence":
             guard let list = o["decoders"] as? [Any] else { throw TokenizerError("\(what): missing \"decoders\"") }

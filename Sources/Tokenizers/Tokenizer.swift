@@ -15,8 +15,10 @@ public final class Tokenizer: Sendable {
     let decoder: Decoder?
     let added: AddedVocabulary
 
-    init(normalizer: Normalizer?, preTokenizer: PreTokenizer?, model: BPEModel, postProcessor: PostProcessor?,
-         decoder: Decoder?, added: AddedVocabulary) {
+    init(
+        normalizer: Normalizer?, preTokenizer: PreTokenizer?, model: BPEModel, postProcessor: PostProcessor?,
+        decoder: Decoder?, added: AddedVocabulary
+    ) {
         self.normalizer = normalizer
         self.preTokenizer = preTokenizer
         self.model = model
@@ -30,8 +32,9 @@ public final class Tokenizer: Sendable {
     func with(postProcessor: PostProcessor?, addedTokens: [AddedToken]) throws -> Tokenizer {
         var vocabulary = added
         if !addedTokens.isEmpty { try vocabulary.add(addedTokens, model: model, normalizer: normalizer) }
-        return Tokenizer(normalizer: normalizer, preTokenizer: preTokenizer, model: model,
-                         postProcessor: postProcessor, decoder: decoder, added: vocabulary)
+        return Tokenizer(
+            normalizer: normalizer, preTokenizer: preTokenizer, model: model,
+            postProcessor: postProcessor, decoder: decoder, added: vocabulary)
     }
 
     /// The ids of `text`; with `addSpecialTokens` the post-processor's special tokens too (as
@@ -68,8 +71,9 @@ public final class Tokenizer: Sendable {
                     continue
                 }
                 if segment.range.isEmpty { continue }
-                let sub = TextPiece(scalars: Array(piece.scalars[segment.range]),
-                                    atOrigin: piece.atOrigin && segment.range.lowerBound == 0)
+                let sub = TextPiece(
+                    scalars: Array(piece.scalars[segment.range]),
+                    atOrigin: piece.atOrigin && segment.range.lowerBound == 0)
                 let words = try preTokenizer?.apply([sub]) ?? [sub]
                 for word in words { try model.tokenize(word.scalars, into: &ids) }
             }

@@ -62,7 +62,8 @@ public struct TokenizerConfig: Sendable {
         addBosToken = (o["add_bos_token"] as? NSNumber)?.boolValue
         addEosToken = (o["add_eos_token"] as? NSNumber)?.boolValue
         cleanUpTokenizationSpaces = (o["clean_up_tokenization_spaces"] as? NSNumber)?.boolValue ?? false
-        cleanUpForBPE = (o["clean_up_tokenization_spaces_for_bpe_even_though_it_will_corrupt_output"] as? NSNumber)?
+        cleanUpForBPE =
+            (o["clean_up_tokenization_spaces_for_bpe_even_though_it_will_corrupt_output"] as? NSNumber)?
             .boolValue ?? false
         chatTemplate = o["chat_template"] as? String
     }
@@ -76,9 +77,10 @@ public struct TokenizerConfig: Sendable {
                 throw TokenizerError("tokenizer_config.json: \(key) object has no \"content\"")
             }
             func flag(_ k: String, _ d: Bool) -> Bool { (o[k] as? NSNumber)?.boolValue ?? d }
-            return AddedToken(content: content, id: -1, special: flag("special", true), lstrip: flag("lstrip", false),
-                              rstrip: flag("rstrip", false), normalized: flag("normalized", false),
-                              singleWord: flag("single_word", false))
+            return AddedToken(
+                content: content, id: -1, special: flag("special", true), lstrip: flag("lstrip", false),
+                rstrip: flag("rstrip", false), normalized: flag("normalized", false),
+                singleWord: flag("single_word", false))
         }
         throw TokenizerError("tokenizer_config.json: \(key) must be a string or an object with \"content\"")
     }

@@ -38,15 +38,22 @@ struct BenchBroadcast: ParsableCommand {
         Tuning.keepLargeAllocations()
         if let receive { return try runWorker(address: receive) }
         let prec = WeightPrecision(rawValue: precision)!
-        let address = transport == "tcp" ? "tcp://127.0.0.1:\(LoopbackPort.free())"
+        let address =
+            transport == "tcp"
+            ? "tcp://127.0.0.1:\(LoopbackPort.free())"
             : "ipc://\(NSTemporaryDirectory())rpp-bench-broadcast-\(getpid()).ipc"
         let cpu = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8))?.split(separator: "\n")
-            .first { $0.hasPrefix("model name") }.map { $0.split(separator: ":").last!.trimmingCharacters(in: .whitespaces) }
-        print("rpp bench broadcast  \(params) parameters, \(workers) worker processes, \(prec.rawValue)"
-              + (delta ? " + XOR delta" : "") + ", \(transport), chunks of \(chunkElements), pacing \(Int(pacing)) MB/s")
+            .first { $0.hasPrefix("model name") }.map {
+                $0.split(separator: ":").last!.trimmingCharacters(in: .whitespaces)
+            }
+        print(
+            "rpp bench broadcast  \(params) parameters, \(workers) worker processes, \(prec.rawValue)"
+                + (delta ? " + XOR delta" : "")
+                + ", \(transport), chunks of \(chunkElements), pacing \(Int(pacing)) MB/s")
         print("CPU: \(cpu ?? "unknown"), \(ProcessInfo.processInfo.activeProcessorCount) cores")
-        let broadcaster = try WeightBroadcaster(address: address, codec: FrameCodec(), precision: prec, delta: delta,
-                                                pacingBytesPerSecond: pacing * 1e6, log: { print($0) })
+        let broadcaster = try WeightBroadcaster(
+            address: address, codec: FrameCodec(), precision: prec, delta: delta,
+            pacingBytesPerSecond: pacing * 1e6, log: { print($0) })
         defer { broadcaster.close() }
         let board = Scoreboard()
         let children = try (0..<workers).map { try spawnWorker(index: $0, address: address, board: board) }
@@ -78,14 +85,18 @@ struct BenchBroadcast: ParsableCommand {
             let each = board.times(of: v).map { Double($0 - start) / 1e9 }
             let total = each.max() ?? 0
             times.append(total)
-            print(String(format: "%7d  %9.3f  %6.3f  %14.3f  %7.1f  %8d  ", v, Double(published - start) / 1e9,
-                         stats?.seconds ?? 0, total, Double(stats?.wireBytes ?? 0) / 1e6, resends)
-                  + each.map { String(format: "%.3f", $0) }.joined(separator: " "))
+            print(
+                String(
+                    format: "%7d  %9.3f  %6.3f  %14.3f  %7.1f  %8d  ", v, Double(published - start) / 1e9,
+                    stats?.seconds ?? 0, total, Double(stats?.wireBytes ?? 0) / 1e6, resends)
+                    + each.map { String(format: "%.3f", $0) }.joined(separator: " "))
         }
         let steady = times.count > 1 ? Array(times.dropFirst()) : times
-        print(String(format: "mean over versions %d-%d: %.3f s per version (%.0f MB of %@ to each worker)",
-                     steady.count == times.count ? 1 : 2, times.count, steady.reduce(0, +) / Double(steady.count),
-                     Double(params * prec.dtype.size) / 1e6, prec.rawValue))
+        print(
+            String(
+                format: "mean over versions %d-%d: %.3f s per version (%.0f MB of %@ to each worker)",
+                steady.count == times.count ? 1 : 2, times.count, steady.reduce(0, +) / Double(steady.count),
+                Double(params * prec.dtype.size) / 1e6, prec.rawValue))
     }
 
     /// Weights of a small model's scale.
@@ -131,8 +142,9 @@ struct BenchBroadcast: ParsableCommand {
 
     /// A worker: prints "ready", then "verified VERSION NANOS" (monotonic clock) for every version it verifies.
     func runWorker(address: String) throws {
-        let receiver = try WeightReceiver(address: address, codec: FrameCodec(), name: "bench-worker",
-                                          log: { FileHandle.standardError.write(Data(($0 + "\n").utf8)) })
+        let receiver = try WeightReceiver(
+            address: address, codec: FrameCodec(), name: "bench-worker",
+            log: { FileHandle.standardError.write(Data(($0 + "\n").utf8)) })
         receiver.completed = { v in
             FileHandle.standardOutput.write(Data("verified \(v) \(DispatchTime.now().uptimeNanoseconds)\n".utf8))
         }

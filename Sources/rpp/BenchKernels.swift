@@ -53,23 +53,26 @@ struct BenchKernels: ParsableCommand {
         let cpu = MatmulKernel.CPU.current
         let llc = KernelBench.lastLevelCacheBytes()
         let cold = coldMb > 0 ? coldMb << 20 : max(64 << 20, llc + llc / 4)
-        print("CPU: \(cpu.name.isEmpty ? "unknown" : cpu.name), \(Parallel.workers) cores, last-level cache "
-              + "\(llc >> 20) MB, OpenBLAS core \(OpenBLASTuning.coreName), oneDNN \(MatmulKernel.oneDNNVersion)")
+        print(
+            "CPU: \(cpu.name.isEmpty ? "unknown" : cpu.name), \(Parallel.workers) cores, last-level cache "
+                + "\(llc >> 20) MB, OpenBLAS core \(OpenBLASTuning.coreName), oneDNN \(MatmulKernel.oneDNNVersion)")
         print(MatmulKernel.summary())
         let peak = KernelBench.peakGFLOPS()
         let fma = peak.fma.map { String(format: "%.0f", $0) } ?? "- (no AVX-512)"
         let dp = peak.dpbf16.map { String(format: "%.0f", $0) } ?? "- (no AVX512-BF16)"
         print("peak of one core, register-only: vfmadd231ps zmm \(fma) GFLOPS, vdpbf16ps zmm \(dp) GFLOPS")
         print("weights cycled per product: \(cold >> 20) MB of bf16 (twice that in fp32)")
-        var shapes = KernelBench.smolLM2Shapes(rows: Self.list(rows)!,
-                                               trainingRows: trainingRows > 0 ? trainingRows : nil)
+        var shapes = KernelBench.smolLM2Shapes(
+            rows: Self.list(rows)!,
+            trainingRows: trainingRows > 0 ? trainingRows : nil)
         if trainingRows > 0 {
             let forward = KernelBench.smolLM2Shapes(rows: [trainingRows], trainingRows: nil)
             shapes.insert(contentsOf: forward, at: shapes.count - forward.count)
         }
         if !only.isEmpty { shapes = shapes.filter { $0.name.contains(only) } }
         let variants = KernelBench.Variant.allCases
-        let header = ["product", "M x N x K", "B", "cores"]
+        let header =
+            ["product", "M x N x K", "B", "cores"]
             + variants.map { $0 == .fp32 ? "fp32 sgemm" : "bf16 \($0.rawValue)" } + ["selected"]
         if markdown {
             print("| " + header.joined(separator: " | ") + " |")
@@ -81,12 +84,16 @@ struct BenchKernels: ParsableCommand {
             for t in Self.list(threads)! {
                 let cores = min(t, Parallel.workers)
                 let figures = variants.map { v -> String in
-                    let g = KernelBench.gflops(shape: shape, variant: v, threads: cores, coldBytes: cold,
-                                               seconds: seconds)
+                    let g = KernelBench.gflops(
+                        shape: shape, variant: v, threads: cores, coldBytes: cold,
+                        seconds: seconds)
                     return g.map { String(format: "%.1f", $0) } ?? "-"
                 }
-                let cells = [shape.name, "\(shape.M) x \(shape.N) x \(shape.K)", shape.transB ? "[N,K]" : "[K,N]",
-                             "\(cores)"] + figures
+                let cells =
+                    [
+                        shape.name, "\(shape.M) x \(shape.N) x \(shape.K)", shape.transB ? "[N,K]" : "[K,N]",
+                        "\(cores)",
+                    ] + figures
                     + [MatmulKernel.selected.path(rows: shape.M, transB: shape.transB).rawValue]
                 print(markdown ? "| " + cells.joined(separator: " | ") + " |" : cells.joined(separator: "\t"))
                 fflush(nil)

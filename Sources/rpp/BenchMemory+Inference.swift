@@ -10,24 +10,28 @@ extension BenchMemory {
     func runInference(shape s: ModelBenchShape) throws {
         let precisions = try precisionList(precision)
         let count = ParameterLayout(config: s.config).totalCount
-        print(String(format: "shape %@: %d parameters (%.0f MiB in fp32, %.0f MiB in bf16); 16 rows x 32 new tokens; CPU %@",
-                     s.name, count, Double(count) * 4 / 1_048_576, Double(count) * 2 / 1_048_576, ModelBench.cpuModelName()))
+        print(
+            String(
+                format: "shape %@: %d parameters (%.0f MiB in fp32, %.0f MiB in bf16); 16 rows x 32 new tokens; CPU %@",
+                s.name, count, Double(count) * 4 / 1_048_576, Double(count) * 2 / 1_048_576, ModelBench.cpuModelName()))
         print("precision | resident MiB after sampling | peak MiB")
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("rpp-bench-memory-\(getpid())")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
         for p in precisions {
             let log = dir.appendingPathComponent("inference-\(p.rawValue).log")
-            let child = try BenchChild(name: "inference-\(p.rawValue)", executable: currentExecutable(),
-                                       arguments: ["bench", "memory", "--shape", shape, "--inference-child", p.rawValue],
-                                       log: log, environment: [:])
+            let child = try BenchChild(
+                name: "inference-\(p.rawValue)", executable: currentExecutable(),
+                arguments: ["bench", "memory", "--shape", shape, "--inference-child", p.rawValue],
+                log: log, environment: [:])
             while child.isRunning { usleep(20_000) }
             guard let exit = child.exit, exit.status == 0 else {
                 throw ValidationError("the \(p.rawValue) child failed: \(child.tail())")
             }
             let text = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
             guard let line = text.split(separator: "\n").first(where: { $0.hasPrefix("resident_mb ") }),
-                  let resident = Double(line.dropFirst("resident_mb ".count)) else {
+                let resident = Double(line.dropFirst("resident_mb ".count))
+            else {
                 throw ValidationError("the \(p.rawValue) child printed no resident size: \(child.tail())")
             }
             print(String(format: "%9@ | %27.0f | %8.0f", p.rawValue, resident, exit.peakMB))
@@ -49,8 +53,9 @@ extension BenchMemory {
     /// VmRSS of this process in MiB.
     static func residentMegabytes() -> Double {
         guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
-              let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
-              let kb = Double(line.split(separator: " ").dropFirst().first ?? "") else { return .nan }
+            let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
+            let kb = Double(line.split(separator: " ").dropFirst().first ?? "")
+        else { return .nan }
         return kb / 1024
     }
 }

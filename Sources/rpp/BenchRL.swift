@@ -29,8 +29,9 @@ struct BenchRL: ParsableCommand {
         guard tokens >= 1, tokens <= 65_536 else { throw ValidationError("--tokens must be in 1...65536") }
         guard repeats >= 1, repeats <= 1000 else { throw ValidationError("--repeats must be in 1...1000") }
         guard AdvantageEstimator(rawValue: estimator) != nil else {
-            throw ValidationError("--estimator must be one of "
-                + AdvantageEstimator.allCases.map(\.rawValue).joined(separator: ", "))
+            throw ValidationError(
+                "--estimator must be one of "
+                    + AdvantageEstimator.allCases.map(\.rawValue).joined(separator: ", "))
         }
     }
 
@@ -62,8 +63,9 @@ struct BenchRL: ParsableCommand {
         let advDiff = zip(core.advantages, reference.advantages).map { abs($0 - $1) }.max() ?? 0
         let gradDiff = zip(coreLoss.gradLogprobs, reference.grad).map { abs($0 - $1) }.max() ?? 0
 
-        print("rpp bench rl: \(samples) samples × \(tokens) tokens, estimator \(estimator), "
-              + "\(Int(data.validTokens)) valid tokens, median of \(repeats) runs")
+        print(
+            "rpp bench rl: \(samples) samples × \(tokens) tokens, estimator \(estimator), "
+                + "\(Int(data.validTokens)) valid tokens, median of \(repeats) runs")
         let rows: [(String, Double)] = [
             ("memory pass (read inputs, write outputs once)", memory),
             ("advantages, Float", advFloat),
@@ -72,19 +74,23 @@ struct BenchRL: ParsableCommand {
             ("advantages + loss + gradient, Double", totalDouble),
             ("naive unfused (Double rows, map/zip)", naive),
         ]
-        print(pad("step", 48) + pad("ms", 10, left: true) + pad("× memory", 10, left: true)
-              + pad("naive ÷ this", 14, left: true))
+        print(
+            pad("step", 48) + pad("ms", 10, left: true) + pad("× memory", 10, left: true)
+                + pad("naive ÷ this", 14, left: true))
         for (name, ms) in rows {
-            print(pad(name, 48) + pad(String(format: "%.2f", ms), 10, left: true)
-                  + pad(String(format: "%.2f", ms / memory), 10, left: true)
-                  + pad(String(format: "%.1f", naive / ms), 14, left: true))
+            print(
+                pad(name, 48) + pad(String(format: "%.2f", ms), 10, left: true)
+                    + pad(String(format: "%.2f", ms / memory), 10, left: true)
+                    + pad(String(format: "%.1f", naive / ms), 14, left: true))
         }
-        print(String(format: "check: max |A core - A naive| = %.2e, max |grad core - grad naive| = %.2e (sink %.3g)",
-                     advDiff, gradDiff, sink))
+        print(
+            String(
+                format: "check: max |A core - A naive| = %.2e, max |grad core - grad naive| = %.2e (sink %.3g)",
+                advDiff, gradDiff, sink))
     }
 
     private func time(_ body: () throws -> Void) rethrows -> Double {
-        try body()   // warm-up
+        try body()  // warm-up
         var samplesMs: [Double] = []
         let clock = ContinuousClock()
         for _ in 0..<repeats {
@@ -122,45 +128,66 @@ struct RLBenchData {
         newLogprobs = logp.map { $0 + Float(Double.random(in: 0..<1, using: &rng) - 0.5) * 0.6 }
         values = (0..<shape.count).map { _ in Float(Double.random(in: 0..<1, using: &rng) - 0.5) }
         let rewards = (0..<samples).map { _ in Double.random(in: 0..<1, using: &rng) < 0.5 ? 0.0 : 1.0 }
-        floatInput = AdvantageInput(shape: shape, rewards: rewards, mask: mask, logprobs: logp, refLogprobs: ref,
-                                    values: values)
-        doubleInput = AdvantageInput(shape: shape, rewards: rewards, mask: mask.map(Double.init),
-                                     logprobs: logp.map(Double.init), refLogprobs: ref.map(Double.init),
-                                     values: values.map(Double.init))
+        floatInput = AdvantageInput(
+            shape: shape, rewards: rewards, mask: mask, logprobs: logp, refLogprobs: ref,
+            values: values)
+        doubleInput = AdvantageInput(
+            shape: shape, rewards: rewards, mask: mask.map(Double.init),
+            logprobs: logp.map(Double.init), refLogprobs: ref.map(Double.init),
+            values: values.map(Double.init))
         validTokens = Double(mask.reduce(0, +))
     }
 
     func policyInput(_ advantages: [Float]) -> PolicyLossInput<Float> {
-        PolicyLossInput(shape: shape, mask: floatInput.mask, logprobs: newLogprobs, oldLogprobs: floatInput.logprobs,
-                        advantages: advantages)
+        PolicyLossInput(
+            shape: shape, mask: floatInput.mask, logprobs: newLogprobs, oldLogprobs: floatInput.logprobs,
+            advantages: advantages)
     }
 
     func doublePolicyInput(_ advantages: [Double]) -> PolicyLossInput<Double> {
-        PolicyLossInput(shape: shape, mask: doubleInput.mask, logprobs: newLogprobs.map(Double.init),
-                        oldLogprobs: doubleInput.logprobs, advantages: advantages)
+        PolicyLossInput(
+            shape: shape, mask: doubleInput.mask, logprobs: newLogprobs.map(Double.init),
+            oldLogprobs: doubleInput.logprobs, advantages: advantages)
     }
 
     /// The memory traffic of the work: read mask, logp, ref, new logp and values once; write five outputs.
     func memoryPass() -> Double {
         let n = shape.count
         func output() -> [Float] { [Float](unsafeUninitializedCapacity: n) { _, c in c = n } }
-        var a = output(), b = output(), c = output(), d = output(), e = output()
+        var a = output()
+        var b = output()
+        var c = output()
+        var d = output()
+        var e = output()
         var sum: Float = 0
         floatInput.mask.withUnsafeBufferPointer { m in
-        floatInput.logprobs.withUnsafeBufferPointer { l in
-        (floatInput.refLogprobs ?? []).withUnsafeBufferPointer { r in
-        newLogprobs.withUnsafeBufferPointer { p in
-        values.withUnsafeBufferPointer { v in
-        a.withUnsafeMutableBufferPointer { o0 in
-        b.withUnsafeMutableBufferPointer { o1 in
-        c.withUnsafeMutableBufferPointer { o2 in
-        d.withUnsafeMutableBufferPointer { o3 in
-        e.withUnsafeMutableBufferPointer { o4 in
-            for i in 0..<min(n, r.count) {
-                o0[i] = m[i]; o1[i] = l[i]; o2[i] = r[i]; o3[i] = p[i]; o4[i] = v[i]
-                sum += m[i]
+            floatInput.logprobs.withUnsafeBufferPointer { l in
+                (floatInput.refLogprobs ?? []).withUnsafeBufferPointer { r in
+                    newLogprobs.withUnsafeBufferPointer { p in
+                        values.withUnsafeBufferPointer { v in
+                            a.withUnsafeMutableBufferPointer { o0 in
+                                b.withUnsafeMutableBufferPointer { o1 in
+                                    c.withUnsafeMutableBufferPointer { o2 in
+                                        d.withUnsafeMutableBufferPointer { o3 in
+                                            e.withUnsafeMutableBufferPointer { o4 in
+                                                for i in 0..<min(n, r.count) {
+                                                    o0[i] = m[i]
+                                                    o1[i] = l[i]
+                                                    o2[i] = r[i]
+                                                    o3[i] = p[i]
+                                                    o4[i] = v[i]
+                                                    sum += m[i]
+                                                }
+                                            }
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
             }
-        }}}}}}}}}}
+        }
         return Double(sum) + Double(a[n / 2] + b[n / 3] + c[n / 4] + d[n / 5] + e[n / 6])
     }
 
@@ -186,8 +213,10 @@ struct RLBenchData {
         var advantages: [[Double]] = tokenRewards.enumerated().map { b, row in
             var g = 0.0
             var out = [Double](repeating: 0, count: row.count)
-            let v = config.estimator == .gae ? values[b].enumerated().map { mask[b][$0.offset] == 0 ? 0 : $0.element }
-                                             : [Double](repeating: 0, count: row.count)
+            let v =
+                config.estimator == .gae
+                ? values[b].enumerated().map { mask[b][$0.offset] == 0 ? 0 : $0.element }
+                : [Double](repeating: 0, count: row.count)
             for i in stride(from: row.count - 1, through: 0, by: -1) {
                 let next = i + 1 < row.count ? v[i + 1] : 0
                 if config.estimator == .gae {
@@ -209,7 +238,9 @@ struct RLBenchData {
         advantages = advantages.map { $0.map { min(max($0, -config.advantageClip), config.advantageClip) } }
         let ratio = zip(newp, logp).map { zip($0, $1).map { exp(min(max($0 - $1, -20), 20)) } }
         let s1 = zip(ratio, advantages).map { zip($0, $1).map { $0 * $1 } }
-        let s2 = zip(ratio, advantages).map { zip($0, $1).map { min(max($0, 1 - config.epsLow), 1 + config.epsHigh) * $1 } }
+        let s2 = zip(ratio, advantages).map {
+            zip($0, $1).map { min(max($0, 1 - config.epsLow), 1 + config.epsHigh) * $1 }
+        }
         let perToken = zip(s1, s2).map { zip($0, $1).map { -min($0, $1) } }
         let count = mask.joined().reduce(0, +)
         let loss = zip(perToken, mask).map { zip($0, $1).map { $0 * $1 }.reduce(0, +) }.reduce(0, +) / count

@@ -30,7 +30,7 @@ final class BenchChild {
         env.merge(environment) { $1 }
         let argv = ([executable] + arguments).map { strdup($0) } + [nil]
         let envp = env.map { strdup("\($0.key)=\($0.value)") } + [nil]
-        defer { (argv + envp).forEach { free($0) } }
+        defer { for pointer in argv + envp { free(pointer) } }
         var child = pid_t()
         let rc = posix_spawn(&child, executable, &actions, nil, argv, envp)
         guard rc == 0 else {
@@ -75,10 +75,13 @@ final class BenchChild {
         while !output.contains(text) {
             if interrupted() { throw BenchRunError("interrupted") }
             guard isRunning else {
-                throw BenchRunError("\(name) exited with status \(exit!.status) before it was ready; last lines of \(log.path):\n\(tail())")
+                throw BenchRunError(
+                    "\(name) exited with status \(exit!.status) before it was ready; last lines of \(log.path):\n\(tail())"
+                )
             }
             guard Date() < end else {
-                throw BenchRunError("\(name) did not print '\(text)' within \(Int(seconds)) s; last lines of \(log.path):\n\(tail())")
+                throw BenchRunError(
+                    "\(name) did not print '\(text)' within \(Int(seconds)) s; last lines of \(log.path):\n\(tail())")
             }
             usleep(50_000)
         }
@@ -112,7 +115,7 @@ final class InterruptFlag: @unchecked Sendable {
     /// True once a signal arrived.
     var isRaised: Bool { lock.withLock { raised } }
 
-    deinit { sources.forEach { $0.cancel() } }
+    deinit { for source in sources { source.cancel() } }
 }
 
 /// The path of the running executable (children run the same binary).

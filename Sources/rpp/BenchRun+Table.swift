@@ -29,7 +29,9 @@ struct BenchRunResult {
     let criticSeconds: (values: Double, train: Double)?
 
     /// Means over records `warmup + 1 ... iterations` (warmup >= 1); throws naming `file` when a record or key is missing.
-    init(estimator: String, records: [MetricsRecord], warmup: Int, iterations: Int, learnerPeakMB: Double, file: String) throws {
+    init(estimator: String, records: [MetricsRecord], warmup: Int, iterations: Int, learnerPeakMB: Double, file: String)
+        throws
+    {
         let byIteration = Dictionary(records.map { ($0.iteration, $0) }, uniquingKeysWith: { $1 })
         let measuredRange = (warmup + 1)...iterations
         func record(_ i: Int) throws -> MetricsRecord {
@@ -63,37 +65,54 @@ struct BenchRunResult {
 
     /// The comparison table, one row per algorithm.
     static func table(_ results: [BenchRunResult]) -> String {
-        let header = ["algorithm", "samples/s", "gen samples/s", "iteration s", "rollout s", "update s", "broadcast ms",
-                      "learner peak MB"]
+        let header = [
+            "algorithm", "samples/s", "gen samples/s", "iteration s", "rollout s", "update s", "broadcast ms",
+            "learner peak MB",
+        ]
         var lines = [row(header)]
         for r in results {
-            lines.append(row([r.estimator, f(r.samplesPerSecond, 0), f(r.rolloutSamplesPerSecond, 0), f(r.iterationSeconds, 3),
-                              f(r.rolloutSeconds, 3), f(r.updateSeconds, 3), f(r.broadcastSeconds * 1000, 2), f(r.learnerPeakMB, 0)]))
+            lines.append(
+                row([
+                    r.estimator, f(r.samplesPerSecond, 0), f(r.rolloutSamplesPerSecond, 0), f(r.iterationSeconds, 3),
+                    f(r.rolloutSeconds, 3), f(r.updateSeconds, 3), f(r.broadcastSeconds * 1000, 2),
+                    f(r.learnerPeakMB, 0),
+                ]))
         }
         for r in results {
             guard let c = r.criticSeconds else { continue }
-            lines.append(String(format: "%@ update: critic V_old %.3f s, critic steps %.3f s, policy and the rest %.3f s",
-                                r.estimator, c.values, c.train, r.updateSeconds - c.values - c.train))
+            lines.append(
+                String(
+                    format: "%@ update: critic V_old %.3f s, critic steps %.3f s, policy and the rest %.3f s",
+                    r.estimator, c.values, c.train, r.updateSeconds - c.values - c.train))
         }
-        lines.append("samples/s = samples per iteration / wall seconds per iteration (end to end); gen samples/s = samples / "
-                     + "rollout seconds; update = advantages + optimiser steps (+ critic values and steps for ppo); "
-                     + "means over \(results.first?.measured ?? 0) iterations after warm-up")
+        lines.append(
+            "samples/s = samples per iteration / wall seconds per iteration (end to end); gen samples/s = samples / "
+                + "rollout seconds; update = advantages + optimiser steps (+ critic values and steps for ppo); "
+                + "means over \(results.first?.measured ?? 0) iterations after warm-up")
         return lines.joined(separator: "\n")
     }
 
     /// REINFORCE++ against PPO as ratios.
     static func ratios(reinforce r: BenchRunResult, ppo p: BenchRunResult) -> String {
-        [String(format: "REINFORCE++ / PPO end-to-end samples/s: %.2fx",
+        [
+            String(
+                format: "REINFORCE++ / PPO end-to-end samples/s: %.2fx",
                 r.samplesPerSecond / p.samplesPerSecond),
-         String(format: "PPO / REINFORCE++ learner update time per iteration: %.2fx (%.3f s vs %.3f s)",
+            String(
+                format: "PPO / REINFORCE++ learner update time per iteration: %.2fx (%.3f s vs %.3f s)",
                 p.updateSeconds / r.updateSeconds, p.updateSeconds, r.updateSeconds),
-         String(format: "PPO / REINFORCE++ learner peak memory: %.2fx (%.0f MB vs %.0f MB)",
-                p.learnerPeakMB / r.learnerPeakMB, p.learnerPeakMB, r.learnerPeakMB)].joined(separator: "\n")
+            String(
+                format: "PPO / REINFORCE++ learner peak memory: %.2fx (%.0f MB vs %.0f MB)",
+                p.learnerPeakMB / r.learnerPeakMB, p.learnerPeakMB, r.learnerPeakMB),
+        ].joined(separator: "\n")
     }
 
     private static func f(_ x: Double, _ digits: Int) -> String { String(format: "%.\(digits)f", x) }
     private static func row(_ cells: [String]) -> String {
-        cells.enumerated().map { i, c in i == 0 ? c.padding(toLength: 12, withPad: " ", startingAt: 0)
-            : String(repeating: " ", count: max(0, 16 - c.count)) + c }.joined()
+        cells.enumerated().map { i, c in
+            i == 0
+                ? c.padding(toLength: 12, withPad: " ", startingAt: 0)
+                : String(repeating: " ", count: max(0, 16 - c.count)) + c
+        }.joined()
     }
 }

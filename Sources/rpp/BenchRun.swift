@@ -29,7 +29,9 @@ struct BenchRun: ParsableCommand {
     @Flag(help: "Keep the temporary run directory (logs, metrics, checkpoints).") var keep = false
 
     func validate() throws {
-        guard warmup >= 1 else { throw ValidationError("--warmup must be at least 1: the first iteration includes start-up") }
+        guard warmup >= 1 else {
+            throw ValidationError("--warmup must be at least 1: the first iteration includes start-up")
+        }
         guard iterations > warmup else {
             throw ValidationError("--iterations (\(iterations)) must exceed --warmup (\(warmup))")
         }
@@ -41,34 +43,41 @@ struct BenchRun: ParsableCommand {
         let config = try options.load()
         let names = algorithms.split(separator: ",").map(String.init)
         for name in names where RunConfig.AlgorithmSection.Estimator(rawValue: name) == nil {
-            throw BenchRunError("--algorithms: '\(name)' is not an algorithm.estimator; allowed: "
-                                + RunConfig.AlgorithmSection.Estimator.allCases.map(\.rawValue).joined(separator: ", "))
+            throw BenchRunError(
+                "--algorithms: '\(name)' is not an algorithm.estimator; allowed: "
+                    + RunConfig.AlgorithmSection.Estimator.allCases.map(\.rawValue).joined(separator: ", "))
         }
         for (key, path) in [("model.init", config.model.initPath), ("model.reference", config.model.reference)]
         where !FileManager.default.fileExists(atPath: (path as NSString).appendingPathComponent("model.safetensors")) {
-            throw BenchRunError("\(key) \(path): no model.safetensors there; make the starting policy with "
-                                + "`rpp sft --out \(path)` (or `make run`), or pass --set \(key)=DIR")
+            throw BenchRunError(
+                "\(key) \(path): no model.safetensors there; make the starting policy with "
+                    + "`rpp sft --out \(path)` (or `make run`), or pass --set \(key)=DIR")
         }
         let root = FileManager.default.temporaryDirectory.appendingPathComponent("rpp-bench-run-\(getpid())")
         try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
         defer { if !keep { try? FileManager.default.removeItem(at: root) } }
         let interrupt = InterruptFlag()
         let a = config.algorithm
-        print("rpp bench run  (\(options.config); \(a.rolloutBatch) prompts × \(a.samplesPerPrompt) samples per iteration, "
-              + "\(iterations) iterations per algorithm, means over the last \(iterations - warmup); 2 rollout workers, "
-              + "OPENBLAS_NUM_THREADS=1 per process, \(ProcessInfo.processInfo.activeProcessorCount) cores)")
+        print(
+            "rpp bench run  (\(options.config); \(a.rolloutBatch) prompts × \(a.samplesPerPrompt) samples per iteration, "
+                + "\(iterations) iterations per algorithm, means over the last \(iterations - warmup); 2 rollout workers, "
+                + "OPENBLAS_NUM_THREADS=1 per process, \(ProcessInfo.processInfo.activeProcessorCount) cores)")
         fflush(nil)
         var results: [BenchRunResult] = []
         for name in names {
             let result = try measure(estimator: name, root: root, interrupt: interrupt)
-            print(String(format: "%@: %d iterations, %.1f s per iteration, learner peak %.0f MB", name, iterations,
-                         result.iterationSeconds, result.learnerPeakMB))
+            print(
+                String(
+                    format: "%@: %d iterations, %.1f s per iteration, learner peak %.0f MB", name, iterations,
+                    result.iterationSeconds, result.learnerPeakMB))
             fflush(nil)
             results.append(result)
         }
         print("")
         print(BenchRunResult.table(results))
-        if let r = results.first(where: { $0.estimator == "reinforce" }), let p = results.first(where: { $0.estimator == "ppo" }) {
+        if let r = results.first(where: { $0.estimator == "reinforce" }),
+            let p = results.first(where: { $0.estimator == "ppo" })
+        {
             print("")
             print(BenchRunResult.ratios(reinforce: r, ppo: p))
         }
@@ -86,14 +95,16 @@ struct BenchRun: ParsableCommand {
             "cluster.learner=tcp://127.0.0.1:\(ports.learner)", "cluster.reward=[tcp://127.0.0.1:\(ports.reward)]",
             "cluster.reference=[tcp://127.0.0.1:\(ports.reference)]",
         ]
-        let common = ["--config", options.config] + (options.overrides + options.assignments + sets).flatMap { ["--set", $0] }
+        let common =
+            ["--config", options.config] + (options.overrides + options.assignments + sets).flatMap { ["--set", $0] }
         let exe = currentExecutable()
         var children: [BenchChild] = []
         defer { BenchChild.stopAll(children) }
         func start(_ name: String, _ arguments: [String]) throws -> BenchChild {
-            let child = try BenchChild(name: name, executable: exe, arguments: arguments,
-                                       log: dir.appendingPathComponent("\(name).log"),
-                                       environment: ["OPENBLAS_NUM_THREADS": "1"])
+            let child = try BenchChild(
+                name: name, executable: exe, arguments: arguments,
+                log: dir.appendingPathComponent("\(name).log"),
+                environment: ["OPENBLAS_NUM_THREADS": "1"])
             children.append(child)
             return child
         }
@@ -106,26 +117,30 @@ struct BenchRun: ParsableCommand {
         while learner.isRunning {
             if interrupted() { throw BenchRunError("interrupted; stopped every role of the \(estimator) run") }
             for child in children where child !== learner && !child.isRunning {
-                throw BenchRunError("\(child.name) of the \(estimator) run exited with status \(child.exit!.status); "
-                                    + "last lines of \(child.log.path):\n\(child.tail())")
+                throw BenchRunError(
+                    "\(child.name) of the \(estimator) run exited with status \(child.exit!.status); "
+                        + "last lines of \(child.log.path):\n\(child.tail())")
             }
             guard Date() < deadline else {
-                throw BenchRunError("the \(estimator) learner did not finish \(iterations) iterations in \(timeoutMinutes) minutes; "
-                                    + "last lines of \(learner.log.path):\n\(learner.tail())")
+                throw BenchRunError(
+                    "the \(estimator) learner did not finish \(iterations) iterations in \(timeoutMinutes) minutes; "
+                        + "last lines of \(learner.log.path):\n\(learner.tail())")
             }
             usleep(100_000)
         }
         guard let exit = learner.exit, exit.status == 0 else {
-            throw BenchRunError("the \(estimator) learner exited with status \(learner.exit?.status ?? -1); "
-                                + "last lines of \(learner.log.path):\n\(learner.tail())")
+            throw BenchRunError(
+                "the \(estimator) learner exited with status \(learner.exit?.status ?? -1); "
+                    + "last lines of \(learner.log.path):\n\(learner.tail())")
         }
         let metricsPath = root.appendingPathComponent(estimator).appendingPathComponent("metrics.jsonl").path
         let records: [MetricsRecord]
         do { records = try MetricsJSONL.read(path: metricsPath) } catch {
             throw BenchRunError("cannot read the \(estimator) learner's metrics \(metricsPath): \(error)")
         }
-        return try BenchRunResult(estimator: estimator, records: records, warmup: warmup, iterations: iterations,
-                                  learnerPeakMB: exit.peakMB, file: metricsPath)
+        return try BenchRunResult(
+            estimator: estimator, records: records, warmup: warmup, iterations: iterations,
+            learnerPeakMB: exit.peakMB, file: metricsPath)
     }
 
     /// A learner base port with its three next ports free, then the reward (+4) and reference (+5) ports.

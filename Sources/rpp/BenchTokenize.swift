@@ -49,12 +49,16 @@ struct BenchTokenize: ParsableCommand {
         }
         let mbps = Double(bytes) / 1e6 / best
         if json {
-            print(String(format: "{\"bytes\":%d,\"lines\":%d,\"tokens\":%d,\"seconds\":%.4f,\"mb_per_s\":%.2f}",
-                         bytes, lines.count, tokens, best, mbps))
+            print(
+                String(
+                    format: "{\"bytes\":%d,\"lines\":%d,\"tokens\":%d,\"seconds\":%.4f,\"mb_per_s\":%.2f}",
+                    bytes, lines.count, tokens, best, mbps))
         } else {
             let format = "encode: %.2f MB/s, %.0f tokens/s (%d lines, %.1f MB, %d tokens, best of %d, one thread)"
-            print(String(format: format,
-                         mbps, Double(tokens) / best, lines.count, Double(bytes) / 1e6, tokens, passes))
+            print(
+                String(
+                    format: format,
+                    mbps, Double(tokens) / best, lines.count, Double(bytes) / 1e6, tokens, passes))
         }
     }
 }

@@ -49,8 +49,9 @@ struct BenchWeights: ParsableCommand {
         try step()
         let v2 = m.params.toArray()
         let changed = zip(v1, v2).reduce(0) { $0 + ($1.0 != $1.1 ? 1 : 0) }
-        print("rpp bench weights  \(model): \(v1.count) parameters, two AdamW steps (lr \(lr)) of \(rows)x\(length) tokens;"
-              + String(format: " %.1f%% of the parameters changed", 100 * Double(changed) / Double(v1.count)))
+        print(
+            "rpp bench weights  \(model): \(v1.count) parameters, two AdamW steps (lr \(lr)) of \(rows)x\(length) tokens;"
+                + String(format: " %.1f%% of the parameters changed", 100 * Double(changed) / Double(v1.count)))
         print("precision  raw MB  full wire MB  delta wire MB  delta ratio  encode MB/s  decode MB/s")
         for precision in WeightPrecision.allCases {
             try measure(v1, v2, precision)
@@ -59,16 +60,20 @@ struct BenchWeights: ParsableCommand {
 
     func measure(_ v1: [Float], _ v2: [Float], _ precision: WeightPrecision) throws {
         let codec = FrameCodec()
-        let base = try WeightPublisher.publish(version: 1, parameters: v1, chunkElements: chunkElements,
+        let base = try WeightPublisher.publish(
+            version: 1, parameters: v1, chunkElements: chunkElements,
             precision: precision)
         let rawBytes = Double(v1.count * precision.dtype.size)
         var t = DispatchTime.now().uptimeNanoseconds
-        let delta = try WeightPublisher.publish(version: 2, parameters: v2, chunkElements: chunkElements,
-                                                precision: precision, base: base)
+        let delta = try WeightPublisher.publish(
+            version: 2, parameters: v2, chunkElements: chunkElements,
+            precision: precision, base: base)
         let frames = (0..<delta.announcement.chunkCount).map { codec.encode(.weightChunk(delta.chunk($0))) }
         let encode = Double(DispatchTime.now().uptimeNanoseconds - t) / 1e9
         let full = delta.full
-        let fullWire = (0..<full.announcement.chunkCount).reduce(0) { $0 + codec.encode(.weightChunk(full.chunk($1))).count }
+        let fullWire = (0..<full.announcement.chunkCount).reduce(0) {
+            $0 + codec.encode(.weightChunk(full.chunk($1))).count
+        }
         var assembler = WeightAssembler()
         _ = assembler.receive(base.announcement)
         for c in base.chunks { _ = assembler.receive(c) }
@@ -84,9 +89,11 @@ struct BenchWeights: ParsableCommand {
             throw ValidationError("the delta did not rebuild version 2 (\(String(describing: last)))")
         }
         let wire = Double(frames.reduce(0) { $0 + $1.count })
-        print(precision.rawValue.padding(toLength: 9, withPad: " ", startingAt: 0) + String(
-            format: "  %6.1f  %12.1f  %13.1f  %11.2f  %11.0f  %11.0f", rawBytes / 1e6,
-                     Double(fullWire) / 1e6, wire / 1e6, rawBytes / wire, rawBytes / encode / 1e6,
-                         rawBytes / decode / 1e6))
+        print(
+            precision.rawValue.padding(toLength: 9, withPad: " ", startingAt: 0)
+                + String(
+                    format: "  %6.1f  %12.1f  %13.1f  %11.2f  %11.0f  %11.0f", rawBytes / 1e6,
+                    Double(fullWire) / 1e6, wire / 1e6, rawBytes / wire, rawBytes / encode / 1e6,
+                    rawBytes / decode / 1e6))
     }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Synchronization
 import Wire
 
 /// Deterministic data that looks like what rpp sends.
@@ -31,11 +32,12 @@ enum WireBenchData {
         let toks = tokens(count: samples * length)
         let lp = weights(count: samples * length).map { -abs($0) * 40 }
         let items = (0..<samples).map { i in
-            let r = Rollout(unitID: 1, promptID: UInt64(i / 4), sampleIndex: i % 4,
-                            promptTokens: Array(toks[(i * length)..<(i * length + 8)]),
-                            responseTokens: Array(toks[(i * length)..<((i + 1) * length)]),
-                            behaviourLogprobs: Array(lp[(i * length)..<((i + 1) * length)]),
-                            finishReason: .stop, policyVersion: 1, workerID: "bench")
+            let r = Rollout(
+                unitID: 1, promptID: UInt64(i / 4), sampleIndex: i % 4,
+                promptTokens: Array(toks[(i * length)..<(i * length + 8)]),
+                responseTokens: Array(toks[(i * length)..<((i + 1) * length)]),
+                behaviourLogprobs: Array(lp[(i * length)..<((i + 1) * length)]),
+                finishReason: .stop, policyVersion: 1, workerID: "bench")
             return Experience(rollout: r, reward: Float(i % 2), refLogprobs: r.behaviourLogprobs.map { $0 * 1.01 })
         }
         return ExperienceBatch(unitID: 1, workerID: "bench", items: items)
@@ -46,8 +48,10 @@ enum WireBenchData {
 enum LoopbackBench {
 
     /// Seconds to move `count` messages; the sender runs on its own thread.
-    static func measure(count: Int, send: @escaping @Sendable () throws -> Void,
-                        receive: () throws -> Void) throws -> Double {
+    static func measure(
+        count: Int, send: @escaping @Sendable () throws -> Void,
+        receive: () throws -> Void
+    ) throws -> Double {
         let failure = Mutex<(any Error)?>(nil)
         let done = DispatchSemaphore(value: 0)
         let start = DispatchTime.now().uptimeNanoseconds
@@ -69,11 +73,15 @@ enum LoopbackBench {
         try pull.bind(address)
         let push = try Socket(.push)
         try push.connect(address)
-        defer { push.close(); pull.close() }
-        try push.send(bytes, timeout: .seconds(10))       // warm the connection
+        defer {
+            push.close()
+            pull.close()
+        }
+        try push.send(bytes, timeout: .seconds(10))  // warm the connection
         _ = try pull.receive(timeout: .seconds(10)) { $0.count }
-        return try measure(count: count, send: { try push.send(bytes, timeout: .seconds(30)) },
-                           receive: { _ = try pull.receive(timeout: .seconds(30)) { $0.count } })
+        return try measure(
+            count: count, send: { try push.send(bytes, timeout: .seconds(30)) },
+            receive: { _ = try pull.receive(timeout: .seconds(30)) { $0.count } })
     }
 
     /// Any message through the codec: encode + send + receive + decode.
@@ -83,11 +91,15 @@ enum LoopbackBench {
         try pull.bind(address)
         let push = try FrameSocket(.push, codec: codec)
         try push.connect(address)
-        defer { push.close(); pull.close() }
+        defer {
+            push.close()
+            pull.close()
+        }
         try push.sendSync(message, timeout: .seconds(10))
         _ = try pull.receiveSync(timeout: .seconds(10))
-        return try measure(count: count, send: { try push.sendSync(message, timeout: .seconds(30)) },
-                           receive: { _ = try pull.receiveSync(timeout: .seconds(30)) })
+        return try measure(
+            count: count, send: { try push.sendSync(message, timeout: .seconds(30)) },
+            receive: { _ = try pull.receiveSync(timeout: .seconds(30)) })
     }
 
     /// Weight chunks as the broadcast moves them: sent in place from `values`, read as a view and copied into a
@@ -98,13 +110,17 @@ enum LoopbackBench {
         try pull.bind(address)
         let push = try FrameSocket(.push, codec: codec)
         try push.connect(address)
-        defer { push.close(); pull.close() }
+        defer {
+            push.close()
+            pull.close()
+        }
         let destination = UnsafeMutableRawPointer.allocate(byteCount: values.count * 4, alignment: 64)
         defer { destination.deallocate() }
         let send = { @Sendable () throws -> Void in
             _ = try values.withUnsafeBytes { b in
-                try push.sendWeightChunk(policyVersion: 1, index: 0, count: values.count, offset: 0, dtype: .float32,
-                                         data: b, timeout: .seconds(30))
+                try push.sendWeightChunk(
+                    policyVersion: 1, index: 0, count: values.count, offset: 0, dtype: .float32,
+                    data: b, timeout: .seconds(30))
             }
         }
         let receive = { () throws -> Void in
@@ -118,5 +134,3 @@ enum LoopbackBench {
         return try measure(count: count, send: send, receive: receive)
     }
 }
-
-import Synchronization

@@ -31,8 +31,8 @@ struct BenchWire: ParsableCommand {
         Tuning.keepLargeAllocations()
         print("rpp bench wire  (one process, loopback; MB = 10^6 bytes; each figure is the best of 3 runs)")
         let run = { (t: String) in tables.isEmpty || tables.contains(t) }
-        let weights = WireBenchData.weights(count: 4 << 20)           // 16 MiB of float32
-        let tokens = WireBenchData.tokens(count: 4 << 20)             // 16 MiB of int32 token ids
+        let weights = WireBenchData.weights(count: 4 << 20)  // 16 MiB of float32
+        let tokens = WireBenchData.tokens(count: 4 << 20)  // 16 MiB of int32 token ids
         if run("codec") { codecTable(weights: weights) }
         if run("compression") { compressionTable(weights: weights, tokens: tokens) }
         if run("throughput") { try throughputTable() }
@@ -44,8 +44,10 @@ struct BenchWire: ParsableCommand {
     func codecTable(weights: [Float]) {
         print("\n## Frame codec (message -> frame -> message), zstd level \(level)")
         print(row(["message", "raw bytes", "frame bytes", "encode MB/s", "decode MB/s"]))
-        let chunk = WireMessage.weightChunk(WeightChunk(policyVersion: 1, index: 0, count: 1, offset: 0,
-                                                         data: DenseTensor(floats: weights)))
+        let chunk = WireMessage.weightChunk(
+            WeightChunk(
+                policyVersion: 1, index: 0, count: 1, offset: 0,
+                data: DenseTensor(floats: weights)))
         let batch = WireMessage.experienceBatch(WireBenchData.experienceBatch(samples: 512, length: 128))
         let codec = FrameCodec(compressionLevel: level)
         for (name, message) in [("weight chunk 16 MiB", chunk), ("experience 512x128", batch)] {
@@ -72,8 +74,11 @@ struct BenchWire: ParsableCommand {
                     let c = best { _ = input.withUnsafeBytes { Zstd.compress($0, level: lvl) } }
                     let d = best { _ = packed.withUnsafeBytes { try? Zstd.decompress($0, expectedSize: input.count) } }
                     let ratio = Double(bytes.count) / Double(packed.count)
-                    print(row([name, shuffle ? "shuffle" : "none", "\(lvl)", String(format: "%.3f", ratio),
-                               mbps(Double(bytes.count), c), mbps(Double(bytes.count), d)]))
+                    print(
+                        row([
+                            name, shuffle ? "shuffle" : "none", "\(lvl)", String(format: "%.3f", ratio),
+                            mbps(Double(bytes.count), c), mbps(Double(bytes.count), d),
+                        ]))
                 }
             }
         }
@@ -85,13 +90,16 @@ struct BenchWire: ParsableCommand {
 
     func throughputTable() throws {
         print("\n## PUSH/PULL over tcp://127.0.0.1, one sender and one receiver thread")
-        print("   framed = a weight chunk sent in place from a float32 array (frame header, CRC32C), received as a view")
+        print(
+            "   framed = a weight chunk sent in place from a float32 array (frame header, CRC32C), received as a view")
         print("   and copied into a destination buffer; raw = nn_send/nn_recv of the same number of bytes")
         print(row(["size", "raw MB/s", "framed MB/s", "framed/raw", "frame bytes/raw"]))
         for (label, size) in [("1 KB", 1_000), ("1 MB", 1_000_000), ("16 MB", 16_000_000)] {
             let floats = WireBenchData.weights(count: max(1, (size - 16) / 4))
-            let message = WireMessage.weightChunk(WeightChunk(policyVersion: 1, index: 0, count: 1, offset: 0,
-                                                               data: DenseTensor(floats: floats)))
+            let message = WireMessage.weightChunk(
+                WeightChunk(
+                    policyVersion: 1, index: 0, count: 1, offset: 0,
+                    data: DenseTensor(floats: floats)))
             let codec = FrameCodec(compressionLevel: level)
             let frame = codec.encode(message)
             let payload = frameRawLength(frame)
@@ -100,8 +108,11 @@ struct BenchWire: ParsableCommand {
             let raw = try bestOf3 { try LoopbackBench.raw(bytes: rawBytes, count: count) }
             let framed = try bestOf3 { try LoopbackBench.framed(values: floats, codec: codec, count: count) }
             let bytes = Double(payload * count)
-            print(row([label, mbps(bytes, raw), mbps(bytes, framed), String(format: "%.2f", raw / framed),
-                       String(format: "%.3f", Double(frame.count) / Double(payload))]))
+            print(
+                row([
+                    label, mbps(bytes, raw), mbps(bytes, framed), String(format: "%.2f", raw / framed),
+                    String(format: "%.3f", Double(frame.count) / Double(payload)),
+                ]))
         }
     }
 
@@ -138,7 +149,10 @@ struct BenchWire: ParsableCommand {
     }
 
     func row(_ cells: [String]) -> String {
-        cells.enumerated().map { i, c in i == 0 ? c.padding(toLength: 22, withPad: " ", startingAt: 0)
-            : String(repeating: " ", count: max(0, 16 - c.count)) + c }.joined()
+        cells.enumerated().map { i, c in
+            i == 0
+                ? c.padding(toLength: 22, withPad: " ", startingAt: 0)
+                : String(repeating: " ", count: max(0, 16 - c.count)) + c
+        }.joined()
     }
 }

@@ -29,7 +29,8 @@ struct ChatCommand: ParsableCommand {
         let generator = try TextGenerator(directory: model)
         _ = try generator.chatTemplate()
         let interactive = isatty(STDIN_FILENO) != 0
-        let out = FileHandle.standardOutput, err = FileHandle.standardError
+        let out = FileHandle.standardOutput
+        let err = FileHandle.standardError
         func note(_ s: String) { err.write(Data((s + "\n").utf8)) }
         if interactive { note("rpp chat: \(ChatInput.commandsHelp)") }
         var conversation = Conversation(system: system)
@@ -55,8 +56,10 @@ struct ChatCommand: ParsableCommand {
                     note("rpp chat: \(e.description) (/reset starts a new conversation)")
                     continue
                 }
-                let reply = try generator.generate(prompt: ids, chat: true, options: options,
-                                                   showSpecialTokens: sampling.showSpecialTokens) { piece in
+                let reply = try generator.generate(
+                    prompt: ids, chat: true, options: options,
+                    showSpecialTokens: sampling.showSpecialTokens
+                ) { piece in
                     out.write(Data(piece.utf8))
                 }
                 out.write(Data("\n\n".utf8))

@@ -16,7 +16,9 @@ struct ClusterCommand: ParsableCommand {
             answers and every rollout worker has registered. `status`, `scale`, `down` and `resume` find the cluster \
             through runs/current unless given --dir. See Deploy/CLUSTER.md.
             """,
-        subcommands: [ClusterUp.self, ClusterStatusCommand.self, ClusterScale.self, ClusterDown.self, ClusterResume.self])
+        subcommands: [
+            ClusterUp.self, ClusterStatusCommand.self, ClusterScale.self, ClusterDown.self, ClusterResume.self,
+        ])
 }
 
 /// Where `status`, `scale` and `down` find the cluster.
@@ -32,7 +34,6 @@ struct ClusterLocation: ParsableArguments {
         return state
     }
 }
-
 
 /// `rpp cluster up`.
 struct ClusterUp: ParsableCommand {
@@ -57,34 +58,43 @@ struct ClusterUp: ParsableCommand {
         do { hostsFile = try HostsFile.load(path: hosts) } catch { throw ClusterError("cluster up: \(error)") }
         let plan = ClusterPlan(hosts: hostsFile)
         let config: RunConfig
-        do { config = try RunConfig.load(path: options.config, overrides: options.overrides + options.assignments + plan.overrides) }
-        catch { throw ClusterError("cluster up: \(error)") }
+        do {
+            config = try RunConfig.load(
+                path: options.config, overrides: options.overrides + options.assignments + plan.overrides)
+        } catch { throw ClusterError("cluster up: \(error)") }
         try preflightIfLocal(config, context: "cluster up")
         if let warning = config.cluster.missingKeyWarning { say("cluster up: \(warning)") }
         let cwd = FileManager.default.currentDirectoryPath
         func absolute(_ p: String) -> String { p.hasPrefix("/") ? p : (cwd as NSString).appendingPathComponent(p) }
         let runDir = URL(fileURLWithPath: absolute(config.runDirectory)).standardizedFileURL.path
-        let request = UpRequest(hosts: hostsFile, config: absolute(options.config), overrides: options.overrides + options.assignments,
-                                runDirectory: runDir, keyFile: config.cluster.keyFile.map(absolute),
-                                compression: config.cluster.compression.rawValue, binary: currentExecutable(),
-                                directory: cwd, timeout: timeout)
+        let request = UpRequest(
+            hosts: hostsFile, config: absolute(options.config), overrides: options.overrides + options.assignments,
+            runDirectory: runDir, keyFile: config.cluster.keyFile.map(absolute),
+            compression: config.cluster.compression.rawValue, binary: currentExecutable(),
+            directory: cwd, timeout: timeout)
         let start = Date()
         let state: ClusterState
         do { state = try ClusterControl.up(request, log: say) } catch {
             throw ClusterError("cluster up: \(error)")
         }
         let pointer = (config.run.dir as NSString).appendingPathComponent("current")
-        do { try state.writePointer(pointer) } catch { say("cluster up: cannot write the pointer \(pointer): \(error)") }
+        do { try state.writePointer(pointer) } catch {
+            say("cluster up: cannot write the pointer \(pointer): \(error)")
+        }
         if let probe = try? StatusProbe(state: state) { say(StatusReport.gather(state, probe: probe).table) }
-        say(String(format: "cluster up: healthy after %.1f s; %d processes; run directory %@ (state cluster.json, logs logs/); "
-                   + "%@ points to it", Date().timeIntervalSince(start), state.processes.count, runDir, pointer))
+        say(
+            String(
+                format:
+                    "cluster up: healthy after %.1f s; %d processes; run directory %@ (state cluster.json, logs logs/); "
+                    + "%@ points to it", Date().timeIntervalSince(start), state.processes.count, runDir, pointer))
     }
 }
 
 /// `rpp cluster status`.
 struct ClusterStatusCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "status", abstract: "Show every process: role, host, pid, policy version, throughput, last heartbeat, alive.")
+        commandName: "status",
+        abstract: "Show every process: role, host, pid, policy version, throughput, last heartbeat, alive.")
 
     @OptionGroup var location: ClusterLocation
     @Flag(help: "Print JSON instead of a table.") var json = false
@@ -95,7 +105,9 @@ struct ClusterStatusCommand: ParsableCommand {
     func run() throws {
         let state = try location.load()
         let probe: StatusProbe
-        do { probe = try StatusProbe(state: state, timeout: timeout) } catch { throw ClusterError("cluster status: \(error)") }
+        do { probe = try StatusProbe(state: state, timeout: timeout) } catch {
+            throw ClusterError("cluster status: \(error)")
+        }
         let report = StatusReport.gather(state, probe: probe)
         if json {
             let encoder = JSONEncoder()
@@ -134,15 +146,18 @@ struct ClusterScale: ParsableCommand {
         do { try ClusterControl.scale(&state, rollout: rollout, hosts: hosts, timeout: timeout, log: say) } catch {
             throw ClusterError("cluster scale: \(error)")
         }
-        say("cluster scale: rollout workers \(before) → \(state.workers.count) in "
-            + String(format: "%.1f s: ", Date().timeIntervalSince(start)) + state.workers.map(\.spec.id).joined(separator: ", "))
+        say(
+            "cluster scale: rollout workers \(before) → \(state.workers.count) in "
+                + String(format: "%.1f s: ", Date().timeIntervalSince(start))
+                + state.workers.map(\.spec.id).joined(separator: ", "))
     }
 }
 
 /// `rpp cluster down`.
 struct ClusterDown: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "down", abstract: "Stop every process: the learner first (it checkpoints), then workers and servers.",
+        commandName: "down",
+        abstract: "Stop every process: the learner first (it checkpoints), then workers and servers.",
         discussion: """
             SIGTERM, then SIGKILL after the timeout (the learner's --timeout; the others get 20 s, or \
             cluster.request_timeout_seconds + 10 s when that is longer). Prints the run directory.
@@ -155,18 +170,20 @@ struct ClusterDown: ParsableCommand {
 
     func run() throws {
         let state = try location.load()
-        let outcomes = ClusterControl.stop(state, learnerTimeout: timeout, othersTimeout: ClusterControl.othersGrace(state),
-                                           log: say)
+        let outcomes = ClusterControl.stop(
+            state, learnerTimeout: timeout, othersTimeout: ClusterControl.othersGrace(state),
+            log: say)
         let counts = Dictionary(grouping: outcomes, by: { $0.1 }).mapValues(\.count)
         if let target = try? FileManager.default.destinationOfSymbolicLink(atPath: location.dir),
-           URL(fileURLWithPath: target).standardizedFileURL.path == state.runDirectory {
+            URL(fileURLWithPath: target).standardizedFileURL.path == state.runDirectory
+        {
             try? FileManager.default.removeItem(atPath: location.dir)
         }
-        say("cluster down: \(counts[.stopped] ?? 0) stopped, \(counts[.killed] ?? 0) killed, \(counts[.gone] ?? 0) already "
-            + "gone; run directory \(state.runDirectory)")
+        say(
+            "cluster down: \(counts[.stopped] ?? 0) stopped, \(counts[.killed] ?? 0) killed, \(counts[.gone] ?? 0) already "
+                + "gone; run directory \(state.runDirectory)")
     }
 }
-
 
 /// `rpp cluster resume`.
 struct ClusterResume: ParsableCommand {
@@ -186,7 +203,9 @@ struct ClusterResume: ParsableCommand {
     @Option(help: "Seconds to wait for a healthy cluster.") var timeout: Double = 120
 
     func validate() throws {
-        guard timeout > 0 && timeout <= 86_400 else { throw ValidationError("--timeout must be from 0 to 86400 seconds") }
+        guard timeout > 0 && timeout <= 86_400 else {
+            throw ValidationError("--timeout must be from 0 to 86400 seconds")
+        }
     }
 
     func run() throws {
@@ -198,8 +217,10 @@ struct ClusterResume: ParsableCommand {
         }
         guard !started.isEmpty else { return }
         if let probe = try? StatusProbe(state: state) { say(StatusReport.gather(state, probe: probe).table) }
-        say(String(format: "cluster resume: healthy after %.1f s; started again: %@; run directory %@",
-                   Date().timeIntervalSince(start), started.map(\.spec.id).joined(separator: ", "), state.runDirectory))
+        say(
+            String(
+                format: "cluster resume: healthy after %.1f s; started again: %@; run directory %@",
+                Date().timeIntervalSince(start), started.map(\.spec.id).joined(separator: ", "), state.runDirectory))
     }
 }
 

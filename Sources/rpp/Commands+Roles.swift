@@ -48,14 +48,17 @@ func loadPolicy(_ path: String, key: String) throws -> Transformer {
 /// trainer writes), with a one-line error that says how to make one.
 func loadPolicyCheckpoint(_ path: String, key: String) throws -> (model: Transformer, source: CheckpointSource) {
     do { return try Transformer.loadCheckpoint(directory: URL(fileURLWithPath: path)) } catch {
-        throw RoleCommandError("\(key) \(path): cannot load the checkpoint (\(error)); make one with `rpp sft --out \(path)`")
+        throw RoleCommandError(
+            "\(key) \(path): cannot load the checkpoint (\(error)); make one with `rpp sft --out \(path)`")
     }
 }
 
 /// Runs `body` on a thread of its own (it blocks on sockets and model compute) and calls `stop` on the
 /// first SIGTERM or SIGINT.
-func runRole<T: Sendable>(name: String, stop: @escaping @Sendable () -> Void,
-                          _ body: @escaping @Sendable () throws -> T) async throws -> T {
+func runRole<T: Sendable>(
+    name: String, stop: @escaping @Sendable () -> Void,
+    _ body: @escaping @Sendable () throws -> T
+) async throws -> T {
     let queue = DispatchQueue(label: "rpp.\(name).signals")
     var sources: [any DispatchSourceProtocol] = []
     for sig in [SIGTERM, SIGINT] {
@@ -68,7 +71,7 @@ func runRole<T: Sendable>(name: String, stop: @escaping @Sendable () -> Void,
         source.resume()
         sources.append(source)
     }
-    defer { sources.forEach { $0.cancel() } }
+    defer { for source in sources { source.cancel() } }
     return try await withCheckedThrowingContinuation { continuation in
         let thread = Thread { continuation.resume(with: Result { try body() }) }
         thread.name = "rpp-\(name)"

@@ -41,15 +41,19 @@ func clusterCodec(_ config: RunConfig) throws -> (codec: FrameCodec, key: String
 
 /// Binds `address`, prints `banner`, serves until SIGTERM or SIGINT (printing stats every `statsEvery`
 /// seconds), then stops the server and prints the final counts.
-func serveUntilSignalled(name: String, address: String, codec: FrameCodec, handler: @escaping RequestHandler,
-                         banner: String, statsEvery: Double) throws {
+func serveUntilSignalled(
+    name: String, address: String, codec: FrameCodec, handler: @escaping RequestHandler,
+    banner: String, statsEvery: Double
+) throws {
     let server: RequestServer
     let status = StatusResponder(role: Role(rawValue: name) ?? .reward, id: address)
     do {
-        server = try RequestServer(name: name, address: address, codec: codec, limits: .serviceRequest,
-                                   handler: status.wrap(handler), log: { line in
-            FileHandle.standardError.write(Data("\(line)\n".utf8))
-        })
+        server = try RequestServer(
+            name: name, address: address, codec: codec, limits: .serviceRequest,
+            handler: status.wrap(handler),
+            log: { line in
+                FileHandle.standardError.write(Data("\(line)\n".utf8))
+            })
     } catch { throw ServerCommandError("\(name) server cannot listen on \(address): \(error)") }
     server.start()
     print(banner)
@@ -77,7 +81,7 @@ func serveUntilSignalled(name: String, address: String, codec: FrameCodec, handl
     timer.resume()
     done.wait()
     timer.cancel()
-    sources.forEach { $0.cancel() }
+    for source in sources { source.cancel() }
     server.stop()
     print("\(name) server stopped; \(statsLine(server.stats))")
     fflush(nil)

@@ -6,8 +6,9 @@ import Tasks
 
 /// `rpp data ...`: built-in data sets.
 struct DataCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "data", abstract: "Write built-in task data sets.",
-                                                    subcommands: [DataArith.self])
+    static let configuration = CommandConfiguration(
+        commandName: "data", abstract: "Write built-in task data sets.",
+        subcommands: [DataArith.self])
 }
 
 /// `rpp data arith`: train / validation / test JSONL files of {"prompt", "answer"}.
@@ -38,7 +39,10 @@ struct DataArith: ParsableCommand {
         let held = Set(val.map(\.prompt)).union(tst.map(\.prompt))
         var rng = Xoshiro256(seed: seed &+ 0xDA7A)
         var tr: [ArithProblem] = []
-        while tr.count < train { let p = task.draw(&rng); if !held.contains(p.prompt) { tr.append(p) } }
+        while tr.count < train {
+            let p = task.draw(&rng)
+            if !held.contains(p.prompt) { tr.append(p) }
+        }
         let dir = URL(fileURLWithPath: out)
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         for (name, set) in [("train", tr), ("validation", val), ("test", tst)] {

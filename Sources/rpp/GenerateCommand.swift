@@ -31,9 +31,10 @@ struct SamplingFlags: ParsableArguments {
 
     /// The options for `generator`'s model: flags first, then generation_config.json.
     func options(_ defaults: GenerationDefaults) -> SamplingOptions {
-        SamplingOptions(temperature: temperature ?? defaults.defaultTemperature, topP: topP ?? defaults.defaultTopP,
-                        topK: topK ?? defaults.defaultTopK, maxNewTokens: maxNewTokens,
-                        seed: seed ?? UInt64.random(in: 0...UInt64.max))
+        SamplingOptions(
+            temperature: temperature ?? defaults.defaultTemperature, topP: topP ?? defaults.defaultTopP,
+            topK: topK ?? defaults.defaultTopK, maxNewTokens: maxNewTokens,
+            seed: seed ?? UInt64.random(in: 0...UInt64.max))
     }
 }
 
@@ -72,7 +73,8 @@ struct GenerateCommand: ParsableCommand {
     func promptText() throws -> String {
         if let prompt { return prompt }
         let path = promptFile ?? "-"
-        let data = path == "-"
+        let data =
+            path == "-"
             ? FileHandle.standardInput.readDataToEndOfFile() : FileManager.default.contents(atPath: path)
         guard let data else { throw ModelCommandError("cannot read the prompt file \(path)") }
         guard let text = String(data: data, encoding: .utf8) else {
@@ -94,8 +96,10 @@ struct GenerateCommand: ParsableCommand {
             ids = try generator.encode(prompt, addSpecialTokens: true)
         }
         let out = FileHandle.standardOutput
-        let result = try generator.generate(prompt: ids, chat: chat, options: sampling.options(generator.defaults),
-                                            showSpecialTokens: sampling.showSpecialTokens) { piece in
+        let result = try generator.generate(
+            prompt: ids, chat: chat, options: sampling.options(generator.defaults),
+            showSpecialTokens: sampling.showSpecialTokens
+        ) { piece in
             if !json { out.write(Data(piece.utf8)) }
         }
         if json {

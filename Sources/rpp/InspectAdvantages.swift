@@ -65,16 +65,28 @@ struct InspectInputError: Error {
 
 /// Any JSON value, decoded strictly (numbers and booleans are kept apart).
 enum InspectJSONValue: Decodable {
-    case null, bool(Bool), number(Double), string(String), array([InspectJSONValue]), object([String: InspectJSONValue])
+    case null
+    case bool(Bool)
+    case number(Double)
+    case string(String)
+    case array([InspectJSONValue])
+    case object([String: InspectJSONValue])
 
     init(from decoder: Decoder) throws {
         let c = try decoder.singleValueContainer()
-        if c.decodeNil() { self = .null }
-        else if let b = try? c.decode(Bool.self) { self = .bool(b) }
-        else if let x = try? c.decode(Double.self) { self = .number(x) }
-        else if let s = try? c.decode(String.self) { self = .string(s) }
-        else if let a = try? c.decode([InspectJSONValue].self) { self = .array(a) }
-        else { self = .object(try c.decode([String: InspectJSONValue].self)) }
+        if c.decodeNil() {
+            self = .null
+        } else if let b = try? c.decode(Bool.self) {
+            self = .bool(b)
+        } else if let x = try? c.decode(Double.self) {
+            self = .number(x)
+        } else if let s = try? c.decode(String.self) {
+            self = .string(s)
+        } else if let a = try? c.decode([InspectJSONValue].self) {
+            self = .array(a)
+        } else {
+            self = .object(try c.decode([String: InspectJSONValue].self))
+        }
     }
 
     var typeName: String {
@@ -95,9 +107,11 @@ struct AdvantagesRequest {
     var input: AdvantageInput<Double>
     var lengths: [Int]
 
-    static let topLevelFields: Set<String> = ["estimator", "gamma", "lambda", "kl_coef", "kl_estimator",
-                                              "n_samples_per_prompt", "reward_clip", "samples", "normalize",
-                                              "advantage_clip", "kl_placement", "reward_normalization"]
+    static let topLevelFields: Set<String> = [
+        "estimator", "gamma", "lambda", "kl_coef", "kl_estimator",
+        "n_samples_per_prompt", "reward_clip", "samples", "normalize",
+        "advantage_clip", "kl_placement", "reward_normalization",
+    ]
     static let sampleFields: Set<String> = ["reward", "mask", "logprobs", "ref_logprobs", "values"]
 
     init(json data: Data) throws {
@@ -111,13 +125,15 @@ struct AdvantagesRequest {
             throw InspectInputError("input: expected a JSON object, got \(root.typeName)")
         }
         for key in doc.keys.sorted() where !Self.topLevelFields.contains(key) {
-            throw InspectInputError("\(key): unknown field (known: \(Self.topLevelFields.sorted().joined(separator: ", ")))")
+            throw InspectInputError(
+                "\(key): unknown field (known: \(Self.topLevelFields.sorted().joined(separator: ", ")))")
         }
         var config = RLConfig()
         let estimatorName = try Self.string(doc, "estimator", required: true)!
         guard let estimator = AdvantageEstimator(rawValue: estimatorName) else {
-            throw InspectInputError("estimator: unknown estimator \"\(estimatorName)\" (one of "
-                + AdvantageEstimator.allCases.map(\.rawValue).joined(separator: ", ") + ")")
+            throw InspectInputError(
+                "estimator: unknown estimator \"\(estimatorName)\" (one of "
+                    + AdvantageEstimator.allCases.map(\.rawValue).joined(separator: ", ") + ")")
         }
         config.estimator = estimator
         config.samplesPerPrompt = 1
@@ -143,10 +159,12 @@ struct AdvantagesRequest {
         }
         if let norm = doc["reward_normalization"] {
             guard case .object(let o) = norm else {
-                throw InspectInputError("reward_normalization: expected an object {\"mean\": m, \"std\": s}, got \(norm.typeName)")
+                throw InspectInputError(
+                    "reward_normalization: expected an object {\"mean\": m, \"std\": s}, got \(norm.typeName)")
             }
             guard let mean = try Self.number(o["mean"], "reward_normalization.mean"),
-                  let std = try Self.number(o["std"], "reward_normalization.std") else {
+                let std = try Self.number(o["std"], "reward_normalization.std")
+            else {
                 throw InspectInputError("reward_normalization: needs both mean and std")
             }
             config.rewardNormalization = RewardNormalization(mean: mean, std: std)
@@ -158,7 +176,10 @@ struct AdvantagesRequest {
         guard case .array(let samples) = samplesValue else {
             throw InspectInputError("samples: expected an array of objects, got \(samplesValue.typeName)")
         }
-        var rewards: [Double] = [], masks: [[Double]] = [], logps: [[Double]] = [], refs: [[Double]] = []
+        var rewards: [Double] = []
+        var masks: [[Double]] = []
+        var logps: [[Double]] = []
+        var refs: [[Double]] = []
         var values: [[Double]] = []
         for (i, sample) in samples.enumerated() {
             let path = "samples[\(i)]"
@@ -166,7 +187,8 @@ struct AdvantagesRequest {
                 throw InspectInputError("\(path): expected an object, got \(sample.typeName)")
             }
             for key in s.keys.sorted() where !Self.sampleFields.contains(key) {
-                throw InspectInputError("\(path).\(key): unknown field (known: \(Self.sampleFields.sorted().joined(separator: ", ")))")
+                throw InspectInputError(
+                    "\(path).\(key): unknown field (known: \(Self.sampleFields.sorted().joined(separator: ", ")))")
             }
             guard let reward = try Self.number(s["reward"], "\(path).reward") else {
                 throw InspectInputError("\(path).reward: missing required field")
@@ -184,8 +206,9 @@ struct AdvantagesRequest {
             }
         }
         if estimator.usesGroupBaseline && samples.count % config.samplesPerPrompt != 0 {
-            throw InspectInputError("samples: \(samples.count) samples is not a multiple of n_samples_per_prompt "
-                + "\(config.samplesPerPrompt) (samples of one prompt come in complete contiguous groups)")
+            throw InspectInputError(
+                "samples: \(samples.count) samples is not a multiple of n_samples_per_prompt "
+                    + "\(config.samplesPerPrompt) (samples of one prompt come in complete contiguous groups)")
         }
         let tokens = masks.map(\.count).max() ?? 0
         func pad(_ rows: [[Double]]) -> [Double] {
@@ -193,9 +216,10 @@ struct AdvantagesRequest {
         }
         self.config = config
         self.lengths = masks.map(\.count)
-        self.input = AdvantageInput(shape: TokenShape(samples: samples.count, tokens: tokens), rewards: rewards,
-                                    mask: pad(masks), logprobs: pad(logps), refLogprobs: pad(refs),
-                                    values: estimator.needsCritic ? pad(values) : nil)
+        self.input = AdvantageInput(
+            shape: TokenShape(samples: samples.count, tokens: tokens), rewards: rewards,
+            mask: pad(masks), logprobs: pad(logps), refLogprobs: pad(refs),
+            values: estimator.needsCritic ? pad(values) : nil)
     }
 
     /// The output JSON, one sample per line, each trimmed to its own length.
@@ -204,12 +228,15 @@ struct AdvantagesRequest {
         var lines: [String] = []
         for (b, length) in lengths.enumerated() {
             var fields: [String] = []
-            for (name, array) in [("kl", result.kl), ("token_rewards", result.tokenRewards),
-                                  ("returns", result.returns), ("advantages", result.advantages)] {
+            for (name, array) in [
+                ("kl", result.kl), ("token_rewards", result.tokenRewards),
+                ("returns", result.returns), ("advantages", result.advantages),
+            ] {
                 let row = array[(b * tokens)..<(b * tokens + length)]
                 if let bad = row.firstIndex(where: { !$0.isFinite }) {
-                    throw InspectInputError("samples[\(b)]: \(name)[\(bad - b * tokens)] is not finite "
-                        + "(inputs too large for double precision)")
+                    throw InspectInputError(
+                        "samples[\(b)]: \(name)[\(bad - b * tokens)] is not finite "
+                            + "(inputs too large for double precision)")
                 }
                 fields.append("\"\(name)\": [" + row.map { "\($0)" }.joined(separator: ", ") + "]")
             }
@@ -232,23 +259,30 @@ struct AdvantagesRequest {
             if required { throw InspectInputError("\(key): missing required field") }
             return nil
         }
-        guard case .string(let s) = value else { throw InspectInputError("\(key): expected a string, got \(value.typeName)") }
+        guard case .string(let s) = value else {
+            throw InspectInputError("\(key): expected a string, got \(value.typeName)")
+        }
         return s
     }
 
-    static func enumValue<E: RawRepresentable & CaseIterable>(_ doc: [String: InspectJSONValue], _ key: String,
-                                                              default value: E) throws -> E where E.RawValue == String {
+    static func enumValue<E: RawRepresentable & CaseIterable>(
+        _ doc: [String: InspectJSONValue], _ key: String,
+        default value: E
+    ) throws -> E where E.RawValue == String {
         guard let name = try string(doc, key, required: false) else { return value }
         guard let e = E(rawValue: name) else {
-            throw InspectInputError("\(key): unknown value \"\(name)\" (one of "
-                + E.allCases.map(\.rawValue).joined(separator: ", ") + ")")
+            throw InspectInputError(
+                "\(key): unknown value \"\(name)\" (one of "
+                    + E.allCases.map(\.rawValue).joined(separator: ", ") + ")")
         }
         return e
     }
 
     static func number(_ value: InspectJSONValue?, _ path: String) throws -> Double? {
         guard let value else { return nil }
-        guard case .number(let x) = value else { throw InspectInputError("\(path): expected a number, got \(value.typeName)") }
+        guard case .number(let x) = value else {
+            throw InspectInputError("\(path): expected a number, got \(value.typeName)")
+        }
         guard x.isFinite else { throw InspectInputError("\(path): expected a finite number") }
         return x
     }
@@ -265,8 +299,10 @@ struct AdvantagesRequest {
         }
     }
 
-    static func requiredNumbers(_ sample: [String: InspectJSONValue], _ key: String, _ path: String,
-                                count: Int? = nil) throws -> [Double] {
+    static func requiredNumbers(
+        _ sample: [String: InspectJSONValue], _ key: String, _ path: String,
+        count: Int? = nil
+    ) throws -> [Double] {
         guard let value = sample[key] else { throw InspectInputError("\(path).\(key): missing required field") }
         let xs = try numbers(value, "\(path).\(key)")
         if let count, xs.count != count {

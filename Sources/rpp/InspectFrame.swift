@@ -35,7 +35,9 @@ struct InspectFrame: ParsableCommand {
             let bytes = [UInt8](data)
             let inspection = try bytes.withUnsafeBytes { p in try codec.inspect(p) }
             var inspection2 = inspection
-            if !rawTensors { inspection2.messageJSON = TensorJSON.readable(inspection.messageJSON, maxValues: maxValues) }
+            if !rawTensors {
+                inspection2.messageJSON = TensorJSON.readable(inspection.messageJSON, maxValues: maxValues)
+            }
             print(render(inspection2, frameBytes: bytes.count))
         } catch {
             FileHandle.standardError.write(Data("rpp inspect frame: \(file): \(error)\n".utf8))
@@ -50,10 +52,11 @@ struct InspectFrame: ParsableCommand {
         if h.flags.contains(.authenticated) { flags.append("\"authenticated\"") }
         if h.flags.contains(.encrypted) { flags.append("\"encrypted\"") }
         let hex = String(h.checksum, radix: 16)
-        let stamp = h.stamp.map { s in
-            let nonce = s.nonce.bytes.map { String(format: "%02x", $0) }.joined()
-            return "\"stamp\": {\"unix_millis\": \(s.unixMillis), \"nonce\": \"\(nonce)\"}, "
-        } ?? ""
+        let stamp =
+            h.stamp.map { s in
+                let nonce = s.nonce.bytes.map { String(format: "%02x", $0) }.joined()
+                return "\"stamp\": {\"unix_millis\": \(s.unixMillis), \"nonce\": \"\(nonce)\"}, "
+            } ?? ""
         return """
             {"header": {"magic": "RPPF", "version": \(h.version), "kind": "\(h.kind.name)", "kind_code": \(h.kind.rawValue), \
             "flags": [\(flags.joined(separator: ", "))], "frame_bytes": \(frameBytes), "payload_bytes": \(h.payloadLength), \

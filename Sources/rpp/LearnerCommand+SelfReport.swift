@@ -10,8 +10,9 @@ extension LearnerCommand {
             try FileManager.default.createDirectory(atPath: runDirectory, withIntermediateDirectories: true)
             try LearnerSelfReport.current().write(runDirectory: runDirectory)
         } catch {
-            print("learner: cannot write \(LearnerSelfReport.file(in: runDirectory)) (\(error.localizedDescription)); "
-                  + "`rpp cluster` will not find this learner if it was started by hand")
+            print(
+                "learner: cannot write \(LearnerSelfReport.file(in: runDirectory)) (\(error.localizedDescription)); "
+                    + "`rpp cluster` will not find this learner if it was started by hand")
         }
     }
 }

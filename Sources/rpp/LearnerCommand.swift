@@ -3,8 +3,8 @@ import ArgumentParser
 import Foundation
 import Model
 import Roles
-import Tasks
 import RunKit
+import Tasks
 import Wire
 
 /// `rpp learner`: owns the policy, hands out work, trains, broadcasts weights, evaluates and checkpoints.
@@ -21,10 +21,16 @@ struct LearnerCommand: AsyncParsableCommand {
 
     @OptionGroup var options: RoleConfigOptions
 
-    @Flag(help: "Continue the run in run.dir/run.name from its newest checkpoint (weights, optimiser, iteration, data position).")
+    @Flag(
+        help:
+            "Continue the run in run.dir/run.name from its newest checkpoint (weights, optimiser, iteration, data position)."
+    )
     var resume = false
 
-    @Option(help: ArgumentHelp("Record every batch the learner consumes, its starting state and config into this new directory (replay it with `rpp replay DIR`).", valueName: "dir"))
+    @Option(
+        help: ArgumentHelp(
+            "Record every batch the learner consumes, its starting state and config into this new directory (replay it with `rpp replay DIR`).",
+            valueName: "dir"))
     var record: String?
 
     func run() async throws {
@@ -47,41 +53,47 @@ struct LearnerCommand: AsyncParsableCommand {
             throw RoleCommandError("cluster.key_file: \(error)")
         }
         let recorder = try record.map { dir in
-            do { return try Recorder(directory: URL(fileURLWithPath: dir), config: config) } catch { throw RoleCommandError("--record: \(error)") }
+            do { return try Recorder(directory: URL(fileURLWithPath: dir), config: config) } catch {
+                throw RoleCommandError("--record: \(error)")
+            }
         }
         let task: any PromptTask
         do {
             let text = try ModelText(directory: config.model.initPath, vocabSize: model.config.vocabSize)
-            task = try TaskFactory.make(config: config, text: text, positions: model.config.maxPositionEmbeddings,
-                                        log: { print("learner: \($0)") })
+            task = try TaskFactory.make(
+                config: config, text: text, positions: model.config.maxPositionEmbeddings,
+                log: { print("learner: \($0)") })
         } catch { throw RoleCommandError("\(error)") }
         let learner: Learner
         do { learner = try Learner(settings: settings, model: model, task: task, source: source, codec: codec) } catch {
             throw RoleCommandError("learner cannot listen on \(settings.endpoints.control): \(error)")
         }
-        do { try learner.trainer.prepareCritic() } catch {   // PPO: model.critic_init, before any work is handed out
+        do { try learner.trainer.prepareCritic() } catch {  // PPO: model.critic_init, before any work is handed out
             learner.close()
             throw RoleCommandError("\(error)")
         }
-        print("learner: \(model.parameterCount) parameters, \(config.algorithm.estimator.rawValue), "
-              + "\(config.algorithm.rolloutBatch)×\(config.algorithm.samplesPerPrompt) samples per iteration, "
-              + "listening on \(settings.endpoints.control)")
+        print(
+            "learner: \(model.parameterCount) parameters, \(config.algorithm.estimator.rawValue), "
+                + "\(config.algorithm.rolloutBatch)×\(config.algorithm.samplesPerPrompt) samples per iteration, "
+                + "listening on \(settings.endpoints.control)")
         print("learner: products \(model.precision.kernelDescription)")
         fflush(nil)
         writeSelfReport(runDirectory: config.runDirectory)
         recorder?.attach(to: learner)
-        let result = try await runRole(name: "learner", stop: { learner.stop() }) { try learner.run() }
+        let result = try await runRole(name: "learner", stop: { learner.stop() }, body: { try learner.run() })
         learner.close()
         if let recorder {
             let sha = try recorder.finish(trainer: learner.trainer, stoppedEarly: result.stoppedEarly)
-            print("learner: recorded \(recorder.batches) batches in \(recorder.directory.path); final weights sha256 "
-                  + WeightDigest.hex(sha))
+            print(
+                "learner: recorded \(recorder.batches) batches in \(recorder.directory.path); final weights sha256 "
+                    + WeightDigest.hex(sha))
         }
         var line = "learner done: \(result.iterations) iterations, policy version \(result.policyVersion)"
         if let a = result.initialAccuracy, let b = result.finalAccuracy {
             line += String(format: ", held-out accuracy %.1f%% → %.1f%%", a * 100, b * 100)
             if let m = result.meanOfLastThree {
-                line += String(format: " (mean of the last three evaluations %.1f%%, %+.1f points)", m * 100, (m - a) * 100)
+                line += String(
+                    format: " (mean of the last three evaluations %.1f%%, %+.1f points)", m * 100, (m - a) * 100)
             }
         }
         if result.stoppedEarly { line += " (stopped early)" }

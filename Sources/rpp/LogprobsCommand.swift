@@ -17,17 +17,23 @@ struct LogprobsCommand: ParsableCommand {
         OpenBLASTuning.reexecWithAVX512KernelsIfNeeded()
         let m = try Transformer.load(directory: URL(fileURLWithPath: model))
         let handle = input == "-" ? FileHandle.standardInput : FileHandle(forReadingAtPath: input)
-        guard let data = try? handle?.readToEnd() ?? Data(), handle != nil, let text = String(data: data, encoding: .utf8) else {
+        guard let data = try? handle?.readToEnd() ?? Data(), handle != nil,
+            let text = String(data: data, encoding: .utf8)
+        else {
             throw ModelCommandError("cannot read \(input)")
         }
         for (i, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
             if line.trimmingCharacters(in: .whitespaces).isEmpty { continue }
             guard let obj = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
-                  let raw = obj["tokens"] as? [NSNumber] else {
+                let raw = obj["tokens"] as? [NSNumber]
+            else {
                 throw ModelCommandError("\(input):\(i + 1): expected {\"tokens\": [ids...]}")
             }
             let tokens = raw.map { Int32(truncating: $0) }
-            guard tokens.count >= 2 else { print("{\"logprobs\":[]}"); continue }
+            guard tokens.count >= 2 else {
+                print("{\"logprobs\":[]}")
+                continue
+            }
             let T = tokens.count - 1
             do {
                 try m.forward(tokens: Array(tokens[0..<T]), batch: 1, seqLen: T)

@@ -3,8 +3,8 @@
 import ArgumentParser
 import Foundation
 import Model
-import Tasks
 import Roles
+import Tasks
 
 extension WeightDType: ExpressibleByArgument {
     public init?(argument: String) { self.init(name: argument) }
@@ -29,7 +29,8 @@ struct ConvertModelCommand: ParsableCommand {
     @Option(help: "Weight dtype on disk.") var dtype: WeightDType = .f32
 
     func run() throws {
-        let from = URL(fileURLWithPath: model), to = URL(fileURLWithPath: out)
+        let from = URL(fileURLWithPath: model)
+        let to = URL(fileURLWithPath: out)
         let loaded: (model: Transformer, source: CheckpointSource)
         do { loaded = try Transformer.loadCheckpoint(directory: from) } catch {
             throw ModelCommandError("--model \(model): \(error)")
@@ -47,8 +48,10 @@ struct ConvertModelCommand: ParsableCommand {
         let weights = to.appendingPathComponent("model.safetensors").path
         let bytes = ((try? FileManager.default.attributesOfItem(atPath: weights))?[.size] as? NSNumber)?.intValue ?? 0
         let files = loaded.source.files.map(\.name)
-        print("converted \(model) into \(out): \(loaded.model.layout.specs.count) tensors, "
-              + "\(loaded.model.parameterCount) parameters as \(dtype.rawValue) (" + String(format: "%.1f MB", Double(bytes) / 1e6) + "); "
-              + (files.isEmpty ? "no other files to copy" : "copied \(files.joined(separator: ", "))"))
+        print(
+            "converted \(model) into \(out): \(loaded.model.layout.specs.count) tensors, "
+                + "\(loaded.model.parameterCount) parameters as \(dtype.rawValue) ("
+                + String(format: "%.1f MB", Double(bytes) / 1e6) + "); "
+                + (files.isEmpty ? "no other files to copy" : "copied \(files.joined(separator: ", "))"))
     }
 }

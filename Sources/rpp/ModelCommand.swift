@@ -40,8 +40,11 @@ struct ImportGGUFCommand: ParsableCommand {
         for w in summary.warnings { FileHandle.standardError.write(Data("import-gguf: warning: \(w)\n".utf8)) }
         let elapsed = (ContinuousClock.now - start).components
         let seconds = Double(elapsed.seconds) + Double(elapsed.attoseconds) / 1e18
-        let types = summary.sourceTypes.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", ")
-        print("imported \(file) into \(out): \(summary.tensors) tensors (from \(types)), "
-            + "\(summary.parameters) parameters (" + String(format: "%.1fM), %.1f s", Double(summary.parameters) / 1e6, seconds))
+        let types = summary.sourceTypes.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(
+            separator: ", ")
+        print(
+            "imported \(file) into \(out): \(summary.tensors) tensors (from \(types)), "
+                + "\(summary.parameters) parameters ("
+                + String(format: "%.1fM), %.1f s", Double(summary.parameters) / 1e6, seconds))
     }
 }

@@ -18,7 +18,8 @@ struct RMTrainCommand: ParsableCommand {
             reward_stats.json and rm_result.json to --out.
             """)
 
-    @Option(help: "Preference pairs (JSONL {\"prompt\", \"chosen\", \"rejected\"}); default: generated arithmetic pairs.")
+    @Option(
+        help: "Preference pairs (JSONL {\"prompt\", \"chosen\", \"rejected\"}); default: generated arithmetic pairs.")
     var data: String?
     @Option(help: "Held-out pairs (JSONL); default: --heldout-fraction of --data, or fresh generated pairs.")
     var heldout: String?
@@ -29,7 +30,9 @@ struct RMTrainCommand: ParsableCommand {
     @Option(help: "Operations of generated pairs, comma separated: add, sub, mul.") var ops: String = "add"
     @Option(help: "Largest operand of generated pairs.") var maxOperand: Int = 999
     @Option(help: "Write the generated training pairs to this JSONL file and exit.") var writePrefs: String?
-    @Option(name: .customLong("init"), help: "SFT checkpoint to start from (its weights, a new zero score head); default: from scratch.")
+    @Option(
+        name: .customLong("init"),
+        help: "SFT checkpoint to start from (its weights, a new zero score head); default: from scratch.")
     var initFrom: String?
     @Option(help: "From scratch: hidden size.") var hidden: Int = 64
     @Option(help: "From scratch: layers.") var layers: Int = 2
@@ -61,9 +64,11 @@ struct RMTrainCommand: ParsableCommand {
     func run() throws {
         OpenBLASTuning.reexecWithAVX512KernelsIfNeeded()
         guard steps > 0, batch > 0, lr > 0, arithPairs > 0, arithHeldout > 0, maxOperand > 0,
-              heldoutFraction > 0, heldoutFraction < 1 else {
-            throw ValidationError("steps, batch, lr, arith-pairs, arith-heldout and max-operand must be positive; "
-                                  + "heldout-fraction in (0, 1)")
+            heldoutFraction > 0, heldoutFraction < 1
+        else {
+            throw ValidationError(
+                "steps, batch, lr, arith-pairs, arith-heldout and max-operand must be positive; "
+                    + "heldout-fraction in (0, 1)")
         }
         let task = try rmArithTask(ops, maxOperand: maxOperand)
         let (train, held) = try pairs(task)
@@ -74,27 +79,45 @@ struct RMTrainCommand: ParsableCommand {
         }
         let encoder = RewardEncoder(promptWidth: task.promptWidth)
         func tokens(_ p: [PreferencePair]) throws -> [TokenPair] {
-            try p.map { let r = try encoder.rows($0); return TokenPair(chosen: r.chosen, rejected: r.rejected) }
+            try p.map {
+                let r = try encoder.rows($0)
+                return TokenPair(chosen: r.chosen, rejected: r.rejected)
+            }
         }
-        let trainRows = try tokens(train), heldRows = try tokens(held)
+        let trainRows = try tokens(train)
+        let heldRows = try tokens(held)
         let (model, source) = try makeModel()
-        print("rm-train: \(model.parameterCount) parameters (\(initFrom.map { "from \($0)" } ?? "from scratch")), "
-              + "\(train.count) training pairs, \(held.count) held-out pairs, \(steps) steps of \(batch) pairs, lr \(lr)")
+        print(
+            "rm-train: \(model.parameterCount) parameters (\(initFrom.map { "from \($0)" } ?? "from scratch")), "
+                + "\(train.count) training pairs, \(held.count) held-out pairs, \(steps) steps of \(batch) pairs, lr \(lr)"
+        )
         var o = RMTrainOptions()
-        o.steps = steps; o.batch = batch; o.lr = lr; o.warmup = warmup; o.evalEvery = evalEvery; o.seed = seed
+        o.steps = steps
+        o.batch = batch
+        o.lr = lr
+        o.warmup = warmup
+        o.evalEvery = evalEvery
+        o.seed = seed
         o.weightDecay = weightDecay
-        let r = try trainRewardModel(model, train: trainRows, heldout: heldRows, options: o) { print($0); fflush(nil) }
+        let r = try trainRewardModel(model, train: trainRows, heldout: heldRows, options: o) {
+            print($0)
+            fflush(nil)
+        }
         let dir = URL(fileURLWithPath: out)
         try model.save(directory: dir, source: source)
         try r.stats.save(directory: dir)
-        let summary = String(format: "{\"steps\":%d,\"initial_heldout_accuracy\":%.4f,\"heldout_accuracy\":%.4f,"
-                             + "\"train_accuracy\":%.4f,\"train_loss\":%.4f,\"reward_mean\":%.5f,\"reward_std\":%.5f,"
-                             + "\"seconds\":%.1f}\n", r.steps, r.initialAccuracy, r.heldoutAccuracy, r.trainAccuracy,
-                             r.trainLoss, r.stats.mean, r.stats.std, r.seconds)
+        let summary = String(
+            format: "{\"steps\":%d,\"initial_heldout_accuracy\":%.4f,\"heldout_accuracy\":%.4f,"
+                + "\"train_accuracy\":%.4f,\"train_loss\":%.4f,\"reward_mean\":%.5f,\"reward_std\":%.5f,"
+                + "\"seconds\":%.1f}\n", r.steps, r.initialAccuracy, r.heldoutAccuracy, r.trainAccuracy,
+            r.trainLoss, r.stats.mean, r.stats.std, r.seconds)
         try write(summary, to: dir.appendingPathComponent("rm_result.json").path)
-        print(String(format: "rm-train done: held-out pair accuracy %.1f%% (%.1f%% before), train %.1f%%, reward mean %.3f "
-                     + "std %.3f, %.1fs; saved %@", r.heldoutAccuracy * 100, r.initialAccuracy * 100, r.trainAccuracy * 100,
-                     r.stats.mean, r.stats.std, r.seconds, dir.path))
+        print(
+            String(
+                format: "rm-train done: held-out pair accuracy %.1f%% (%.1f%% before), train %.1f%%, reward mean %.3f "
+                    + "std %.3f, %.1fs; saved %@", r.heldoutAccuracy * 100, r.initialAccuracy * 100,
+                r.trainAccuracy * 100,
+                r.stats.mean, r.stats.std, r.seconds, dir.path))
     }
 
     /// Training and held-out pairs from the files or generated.
@@ -106,14 +129,17 @@ struct RMTrainCommand: ParsableCommand {
             for i in stride(from: all.count - 1, to: 0, by: -1) { all.swapAt(i, Int(rng.next() % UInt64(i + 1))) }
             let n = Int((Double(all.count) * heldoutFraction).rounded())
             guard n >= 1, n < all.count else {
-                throw ServerCommandError("\(data): \(all.count) pairs are too few to hold out \(heldoutFraction * 100)%")
+                throw ServerCommandError(
+                    "\(data): \(all.count) pairs are too few to hold out \(heldoutFraction * 100)%")
             }
             return (Array(all.dropFirst(n)), Array(all.prefix(n)))
         }
-        let generated = ArithPreferences.split(task: task, train: arithPairs, heldout: arithHeldout,
-                                               heldoutFraction: heldoutFraction, seed: seed)
+        let generated = ArithPreferences.split(
+            task: task, train: arithPairs, heldout: arithHeldout,
+            heldoutFraction: heldoutFraction, seed: seed)
         guard !generated.train.isEmpty, !generated.heldout.isEmpty else {
-            throw ServerCommandError("--max-operand \(maxOperand) leaves too few prompts for training and held-out pairs")
+            throw ServerCommandError(
+                "--max-operand \(maxOperand) leaves too few prompts for training and held-out pairs")
         }
         if let heldout {
             let held = try PreferencePair.read(path: heldout)
@@ -137,9 +163,11 @@ struct RMTrainCommand: ParsableCommand {
         guard hidden > 0, layers > 0, heads > 0, hidden % heads == 0, (hidden / heads) % 2 == 0 else {
             throw ValidationError("--hidden must be a positive multiple of --heads with an even head size")
         }
-        let model = try Transformer(config: ModelConfig(hiddenSize: hidden, intermediateSize: 3 * hidden, numLayers: layers,
-                                                        numHeads: heads, vocabSize: 16, maxPositionEmbeddings: 64,
-                                                        scalarHead: true))
+        let model = try Transformer(
+            config: ModelConfig(
+                hiddenSize: hidden, intermediateSize: 3 * hidden, numLayers: layers,
+                numHeads: heads, vocabSize: 16, maxPositionEmbeddings: 64,
+                scalarHead: true))
         model.initializeWeights(seed: seed)
         return (model, nil)
     }
@@ -147,7 +175,8 @@ struct RMTrainCommand: ParsableCommand {
     private func write(_ text: String, to path: String) throws {
         let url = URL(fileURLWithPath: path)
         do {
-            try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(
+                at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
             try Data(text.utf8).write(to: url)
         } catch { throw ServerCommandError("cannot write \(path): \(ioReason(error))") }
     }

@@ -30,6 +30,8 @@ struct Inspect: AsyncParsableCommand {
 struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Benchmarks, each against a baseline measured in the same run.",
-        subcommands: [BenchWire.self, BenchBroadcast.self, BenchWeights.self,
-            BenchRun.self] + modelBenchCommands + rlBenchCommands + tokenizerBenchCommands)
+        subcommands: [
+            BenchWire.self, BenchBroadcast.self, BenchWeights.self,
+            BenchRun.self,
+        ] + modelBenchCommands + rlBenchCommands + tokenizerBenchCommands)
 }

@@ -29,13 +29,15 @@ struct ReferenceCommand: ParsableCommand {
         }
         model.usePrecision(config.model.referencePrecision.model, keepFloat32: false)
         guard !model.config.scalarHead else {
-            throw ServerCommandError("model.reference \(path): a scalar-head model has no log-probs; give a policy checkpoint")
+            throw ServerCommandError(
+                "model.reference \(path): a scalar-head model has no log-probs; give a policy checkpoint")
         }
         try preflight(config, policy: model.config, context: "reference (model.reference \(path))")
         let service = ReferenceService(model: model)
-        try serveUntilSignalled(name: "reference", address: address, codec: codec, handler: service.handle,
-                                banner: "reference server listening on \(address); model \(path) "
-                                    + "(\(model.parameterCount) parameters); products \(model.precision.kernelDescription); \(key)",
-                                statsEvery: server.statsEvery)
+        try serveUntilSignalled(
+            name: "reference", address: address, codec: codec, handler: service.handle,
+            banner: "reference server listening on \(address); model \(path) "
+                + "(\(model.parameterCount) parameters); products \(model.precision.kernelDescription); \(key)",
+            statsEvery: server.statsEvery)
     }
 }

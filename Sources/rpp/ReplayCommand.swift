@@ -32,14 +32,21 @@ struct ReplayCommand: ParsableCommand {
     @Argument(help: "The recording directory (written by `rpp learner --record DIR`).")
     var directory: String
 
-    @Option(help: ArgumentHelp("Stop after iteration N and compare with the parameters the learner had then.", valueName: "n"))
+    @Option(
+        help: ArgumentHelp(
+            "Stop after iteration N and compare with the parameters the learner had then.", valueName: "n"))
     var until: Int?
 
-    @Option(help: ArgumentHelp("Save the resulting trainer checkpoint (weights, optimiser, counters) to this directory.", valueName: "dir"))
+    @Option(
+        help: ArgumentHelp(
+            "Save the resulting trainer checkpoint (weights, optimiser, counters) to this directory.", valueName: "dir")
+    )
     var out: String?
 
     func validate() throws {
-        if let until, until < 0 { throw ValidationError("--until must be an iteration number (0 or more), not \(until)") }
+        if let until, until < 0 {
+            throw ValidationError("--until must be an iteration number (0 or more), not \(until)")
+        }
     }
 
     func run() throws {
@@ -61,28 +68,35 @@ struct ReplayCommand: ParsableCommand {
         let last = recording.entries.last?.iteration
         var line = "replay: \(directory): \(recording.entries.count) recorded batches"
         if let first = recording.entries.first?.iteration, let last { line += " (iterations \(first)–\(last))" }
-        line += ", OpenBLAS core \(OpenBLASTuning.coreName) (recorded \(h.blasCore)), \(Parallel.workers) cores (recorded \(h.workers))"
+        line +=
+            ", OpenBLAS core \(OpenBLASTuning.coreName) (recorded \(h.blasCore)), \(Parallel.workers) cores (recorded \(h.workers))"
         print(line)
         if OpenBLASTuning.coreName.lowercased() != h.blasCore.lowercased() {
-            print("replay: warning: OpenBLAS runs \(OpenBLASTuning.coreName) kernels, the recording used \(h.blasCore); "
-                  + "the weights will most likely differ")
+            print(
+                "replay: warning: OpenBLAS runs \(OpenBLASTuning.coreName) kernels, the recording used \(h.blasCore); "
+                    + "the weights will most likely differ")
         }
         if let name = h.matmulKernel, let recorded = MatmulKernel(rawValue: name), recorded != MatmulKernel.selected {
             if recorded.isSupported() {
                 MatmulKernel.selected = recorded
                 print("replay: bf16 products run on the recorded kernel \(name)")
             } else {
-                print("replay: warning: the recording's bf16 products ran on the \(name) kernel, which this CPU cannot "
-                      + "run; a run with bf16 products will most likely differ")
+                print(
+                    "replay: warning: the recording's bf16 products ran on the \(name) kernel, which this CPU cannot "
+                        + "run; a run with bf16 products will most likely differ")
             }
         }
         if Parallel.workers != h.workers {
-            print("replay: warning: the recording was made on \(h.workers) cores and this machine has \(Parallel.workers); "
-                  + "large products are split by core count, so the weights may differ in the last bits")
+            print(
+                "replay: warning: the recording was made on \(h.workers) cores and this machine has \(Parallel.workers); "
+                    + "large products are split by core count, so the weights may differ in the last bits")
         }
         fflush(nil)
         let trainer = try Replay.makeTrainer(recording)
-        let result = try Replay.run(recording, trainer: trainer, until: until) { print($0); fflush(nil) }
+        let result = try Replay.run(recording, trainer: trainer, until: until) {
+            print($0)
+            fflush(nil)
+        }
         if let out {
             do { try trainer.save(directory: URL(fileURLWithPath: out)) } catch {
                 fail("cannot save the checkpoint to \(out): \(error)")
@@ -92,8 +106,10 @@ struct ReplayCommand: ParsableCommand {
         let got = WeightDigest.hex(result.finalSHA256)
         print("replay: final parameters sha256 \(got)")
         guard let expected = result.expectedSHA256 else {
-            print("replay: recorded parameters sha256 none: \(recording.directory.path)/final.json is missing (the learner "
-                  + "was killed before it finished); replay with --until \((last ?? 1) - 1) to check up to the last recorded state")
+            print(
+                "replay: recorded parameters sha256 none: \(recording.directory.path)/final.json is missing (the learner "
+                    + "was killed before it finished); replay with --until \((last ?? 1) - 1) to check up to the last recorded state"
+            )
             throw ExitCode(1)
         }
         print("replay: recorded parameters sha256 \(expected) (\(result.expectedSource))")
@@ -101,9 +117,10 @@ struct ReplayCommand: ParsableCommand {
         if result.matches {
             print(String(format: "replay: identical, bit for bit (%d updates in %.2f s)", count, result.seconds))
         } else {
-            print("replay: MISMATCH: the replayed weights differ from the recorded ones after iteration "
-                  + "\(result.iterations?.upperBound ?? trainer.iteration) (OpenBLAS core \(OpenBLASTuning.coreName), "
-                  + "recorded \(h.blasCore); \(Parallel.workers) cores, recorded \(h.workers))")
+            print(
+                "replay: MISMATCH: the replayed weights differ from the recorded ones after iteration "
+                    + "\(result.iterations?.upperBound ?? trainer.iteration) (OpenBLAS core \(OpenBLASTuning.coreName), "
+                    + "recorded \(h.blasCore); \(Parallel.workers) cores, recorded \(h.workers))")
             throw ExitCode(1)
         }
     }
@@ -120,7 +137,8 @@ enum BLASCore {
     /// OPENBLAS_CORETYPE: bit-exactness needs the recorded kernels). Set RPP_NO_REEXEC to keep the current core.
     static func reexecIfNeeded(recorded: String) {
         guard getenv("RPP_NO_REEXEC") == nil, getenv("RPP_REPLAY_REEXECUTED") == nil,
-              OpenBLASTuning.coreName.lowercased() != recorded.lowercased() else { return }
+            OpenBLASTuning.coreName.lowercased() != recorded.lowercased()
+        else { return }
         // Once only (the marker): OpenBLAS may refuse a core this CPU cannot run. When exec fails the replay
         // carries on with the current kernels and the SHA-256 comparison tells.
         OpenBLASTuning.reexec(withCore: recorded, marker: "RPP_REPLAY_REEXECUTED")

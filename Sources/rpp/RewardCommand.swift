@@ -3,8 +3,8 @@ import ArgumentParser
 import Foundation
 import Model
 import Roles
-import Tasks
 import RunKit
+import Tasks
 import Wire
 
 /// `rpp reward`: answers score requests with the scorer the config's `reward.kind` names.
@@ -32,9 +32,10 @@ struct RewardCommand: ParsableCommand {
         }
         let (scorer, description) = try Self.scorer(config)
         let service = RewardService(name: config.reward.kind.rawValue, scoreBatch: scorer)
-        try serveUntilSignalled(name: "reward", address: address, codec: codec, handler: service.handle,
-                                banner: "reward server listening on \(address); scorer \(description); \(key)",
-                                statsEvery: server.statsEvery)
+        try serveUntilSignalled(
+            name: "reward", address: address, codec: codec, handler: service.handle,
+            banner: "reward server listening on \(address); scorer \(description); \(key)",
+            statsEvery: server.statsEvery)
     }
 
     /// The scorer of `config.reward` and a one-line description of it; verifiers and remote rewards decode with
@@ -53,7 +54,12 @@ struct RewardCommand: ParsableCommand {
             }
         }
         do {
-            return try RewardScorers.make(config.reward, text: text, log: { print($0); fflush(nil) })
+            return try RewardScorers.make(
+                config.reward, text: text,
+                log: {
+                    print($0)
+                    fflush(nil)
+                })
         } catch { throw ServerCommandError("\(error)") }
     }
 }

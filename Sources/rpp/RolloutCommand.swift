@@ -3,15 +3,16 @@ import ArgumentParser
 import Foundation
 import Model
 import Roles
-import Tasks
 import RunKit
+import Tasks
 import Wire
 
 /// `rpp rollout`: samples responses with the broadcast policy, scores them, pushes experience.
 struct RolloutCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "rollout",
-        abstract: "Run a rollout worker: sample with the current policy, get rewards and reference log-probs, push experience.",
+        abstract:
+            "Run a rollout worker: sample with the current policy, get rewards and reference log-probs, push experience.",
         discussion: """
             Connects to the learner (cluster.learner or --learner), the reward servers and, when kl.coef > 0, the \
             reference servers. Weights come from the learner's broadcast; model.init only gives the architecture. \
@@ -30,8 +31,10 @@ struct RolloutCommand: AsyncParsableCommand {
         if let learner { overrides.append("cluster.learner=\(learner)") }
         var config = try options.load()
         if !overrides.isEmpty {
-            do { config = try RunConfig.load(path: options.config, overrides: options.overrides + options.assignments + overrides) }
-            catch { throw RoleCommandError("--learner: \(error)") }
+            do {
+                config = try RunConfig.load(
+                    path: options.config, overrides: options.overrides + options.assignments + overrides)
+            } catch { throw RoleCommandError("--learner: \(error)") }
         }
         let model = try loadPolicy(config.model.initPath, key: "model.init")
         model.usePrecision(config.model.rolloutPrecision.model, keepFloat32: false)
@@ -39,16 +42,21 @@ struct RolloutCommand: AsyncParsableCommand {
         let workerID = id ?? "rollout-\(ProcessInfo.processInfo.hostName)-\(ProcessInfo.processInfo.processIdentifier)"
         let endpoints: LearnerEndpoints
         do { endpoints = try LearnerEndpoints(cluster: config.cluster) } catch { throw RoleCommandError("\(error)") }
-        var settings = RolloutSettings(workerID: workerID, learner: endpoints, reward: config.cluster.reward,
-                                       reference: config.cluster.reference, useReference: config.kl.coef > 0)
+        var settings = RolloutSettings(
+            workerID: workerID, learner: endpoints, reward: config.cluster.reward,
+            reference: config.cluster.reference, useReference: config.kl.coef > 0)
         settings.heartbeatSeconds = config.cluster.heartbeatSeconds
         settings.requestTimeoutSeconds = config.cluster.requestTimeoutSeconds
-        guard (0...65_536).contains(maxBatch) else { throw RoleCommandError("--max-batch \(maxBatch) must be in [0, 65536]") }
+        guard (0...65_536).contains(maxBatch) else {
+            throw RoleCommandError("--max-batch \(maxBatch) must be in [0, 65536]")
+        }
         settings.maxBatch = maxBatch
         if !config.sampling.stop.isEmpty {
             do {
                 let text = try ModelText(directory: config.model.initPath, vocabSize: model.config.vocabSize)
-                if let stops = StopStrings(config.sampling.stop, text: text) { settings.endsWithStopString = stops.ends }
+                if let stops = StopStrings(config.sampling.stop, text: text) {
+                    settings.endsWithStopString = stops.ends
+                }
             } catch { throw RoleCommandError("sampling.stop: \(error)") }
         }
         let codec: FrameCodec
@@ -59,7 +67,7 @@ struct RolloutCommand: AsyncParsableCommand {
         print("\(workerID): connecting to \(endpoints.control); products \(model.precision.kernelDescription)")
         fflush(nil)
         do {
-            try await runRole(name: workerID, stop: { worker.stop() }) { try worker.run() }
+            try await runRole(name: workerID, stop: { worker.stop() }, body: { try worker.run() })
         } catch {
             worker.close()
             throw RoleCommandError("\(error)")

@@ -21,7 +21,10 @@ struct SFTCommand: ParsableCommand {
     @Option(help: "Evaluate every N steps.") var evalEvery: Int = 25
     @Option(help: "Stop at the first validation accuracy >= this.") var target: Double = 0.35
     @Option(help: "Step cap: reaching it is a failure.") var maxSteps: Int = 2500
-    @Option(help: "Weight initialisation: normal (Normal(0, 0.02), the transformers convention) or torch (PyTorch module defaults: Linear uniform in ±1/sqrt(fan_in), embedding Normal(0, 1)).")
+    @Option(
+        help:
+            "Weight initialisation: normal (Normal(0, 0.02), the transformers convention) or torch (PyTorch module defaults: Linear uniform in ±1/sqrt(fan_in), embedding Normal(0, 1))."
+    )
     var `init`: SFTInit = .normal
 
     func validate() throws {
@@ -35,7 +38,9 @@ struct SFTCommand: ParsableCommand {
     func run() throws {
         OpenBLASTuning.reexecWithAVX512KernelsIfNeeded()
         let task = try arithTask(ops)
-        guard batch > 0, maxSteps > 0, evalEvery > 0, lr > 0 else { throw ValidationError("batch, max-steps, eval-every and lr must be positive") }
+        guard batch > 0, maxSteps > 0, evalEvery > 0, lr > 0 else {
+            throw ValidationError("batch, max-steps, eval-every and lr must be positive")
+        }
         let (val, tst) = task.splits(validation: 500, test: 500, seed: splitSeed)
         var cfg = ModelConfig.arithPolicy
         cfg.maxPositionEmbeddings = max(64, task.promptWidth + task.maxAnswerLength + 1)
@@ -44,21 +49,31 @@ struct SFTCommand: ParsableCommand {
         case .normal: model.initializeWeights(seed: seed)
         case .torch: model.initializeWeightsTorchDefaults(seed: seed)
         }
-        print("sft: \(model.parameterCount) parameters, \(`init`.rawValue) init, batch \(batch), lr \(lr), target \(target * 100)% on 500 validation prompts")
+        print(
+            "sft: \(model.parameterCount) parameters, \(`init`.rawValue) init, batch \(batch), lr \(lr), target \(target * 100)% on 500 validation prompts"
+        )
         var o = SFTOptions()
-        o.batch = batch; o.lr = lr; o.warmup = warmup; o.evalEvery = evalEvery; o.targetAccuracy = target
-        o.maxSteps = maxSteps; o.seed = seed
+        o.batch = batch
+        o.lr = lr
+        o.warmup = warmup
+        o.evalEvery = evalEvery
+        o.targetAccuracy = target
+        o.maxSteps = maxSteps
+        o.seed = seed
         let r = try runSFT(model: model, task: task, validation: val, test: tst, options: o) { line in
             print(line)
             fflush(nil)
         }
         let dir = URL(fileURLWithPath: out)
         try model.save(directory: dir)
-        let summary = String(format: "{\"steps\":%d,\"validation_accuracy\":%.4f,\"test_accuracy\":%.4f,\"seconds\":%.1f}\n",
-                             r.steps, r.validationAccuracy, r.testAccuracy, r.seconds)
+        let summary = String(
+            format: "{\"steps\":%d,\"validation_accuracy\":%.4f,\"test_accuracy\":%.4f,\"seconds\":%.1f}\n",
+            r.steps, r.validationAccuracy, r.testAccuracy, r.seconds)
         try Data(summary.utf8).write(to: dir.appendingPathComponent("sft_result.json"))
-        print(String(format: "sft done: step %d validation %.1f%% test %.1f%% in %.1fs; saved %@", r.steps,
-                     r.validationAccuracy * 100, r.testAccuracy * 100, r.seconds, dir.path))
+        print(
+            String(
+                format: "sft done: step %d validation %.1f%% test %.1f%% in %.1fs; saved %@", r.steps,
+                r.validationAccuracy * 100, r.testAccuracy * 100, r.seconds, dir.path))
     }
 }
 

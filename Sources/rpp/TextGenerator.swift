@@ -29,14 +29,16 @@ final class TextGenerator {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue
         else {
-            throw ModelCommandError("\(directory) is not a directory (give a model directory with config.json, "
-                + "model.safetensors and tokenizer.json)")
+            throw ModelCommandError(
+                "\(directory) is not a directory (give a model directory with config.json, "
+                    + "model.safetensors and tokenizer.json)")
         }
         self.directory = directory
         let url = URL(fileURLWithPath: directory)
         guard FileManager.default.fileExists(atPath: url.appendingPathComponent("tokenizer.json").path) else {
-            throw ModelCommandError("\(directory) has no tokenizer.json: generation needs the model's Hugging Face "
-                + "tokenizer beside its weights (rpp model import-gguf writes one)")
+            throw ModelCommandError(
+                "\(directory) has no tokenizer.json: generation needs the model's Hugging Face "
+                    + "tokenizer beside its weights (rpp model import-gguf writes one)")
         }
         do {
             tokenizer = try LoadedTokenizer(path: directory)
@@ -57,7 +59,8 @@ final class TextGenerator {
         let vocab = model.config.vocabSize
         stopTokens = Set(tokenizer.stopTokenIDs.filter { $0 < vocab }.map { Int32($0) })
         if case .success(let t) = template, let end = ModelText.endOfTurnToken(t, specialTokens: special, tokenizer),
-           end < vocab {
+            end < vocab
+        {
             endOfTurnToken = Int32(end)
         } else {
             endOfTurnToken = nil
@@ -75,8 +78,9 @@ final class TextGenerator {
     /// The conversation rendered with the generation prompt, as apply_chat_template(..., add_generation_prompt=True).
     func render(_ conversation: Conversation) throws -> String {
         do {
-            return try chatTemplate().render(conversation.request(addGenerationPrompt: true),
-                                             specialTokens: specialTokens)
+            return try chatTemplate().render(
+                conversation.request(addGenerationPrompt: true),
+                specialTokens: specialTokens)
         } catch let e as ModelCommandError {
             throw e
         } catch {
@@ -95,8 +99,9 @@ final class TextGenerator {
         }
         let vocab = model.config.vocabSize
         if let bad = ids.first(where: { $0 >= vocab }) {
-            throw ModelCommandError("the tokenizer gave id \(bad) but the model's vocab_size is \(vocab): "
-                + "\(directory)'s tokenizer.json does not belong to its weights")
+            throw ModelCommandError(
+                "the tokenizer gave id \(bad) but the model's vocab_size is \(vocab): "
+                    + "\(directory)'s tokenizer.json does not belong to its weights")
         }
         return ids.map { Int32($0) }
     }
@@ -107,17 +112,19 @@ final class TextGenerator {
         let context = model.config.maxPositionEmbeddings
         guard promptCount > 0 else { throw ModelCommandError("the prompt is empty (it has no tokens)") }
         guard promptCount < context else {
-            throw ModelCommandError("the prompt has \(promptCount) tokens but the model's context "
-                + "(max_position_embeddings in config.json) is \(context): shorten it")
+            throw ModelCommandError(
+                "the prompt has \(promptCount) tokens but the model's context "
+                    + "(max_position_embeddings in config.json) is \(context): shorten it")
         }
         return min(requested, context - promptCount)
     }
 
     /// Continues `prompt`, calling `onText` with each piece of decoded text as soon as it forms whole
     /// characters. A stop token (with `chat`, the end-of-turn token too) ends the reply and is not part of its text.
-    func generate(prompt: [Int32], chat: Bool, options: SamplingOptions, showSpecialTokens: Bool,
-                  onText: (String) -> Void) throws -> TextGeneration
-    {
+    func generate(
+        prompt: [Int32], chat: Bool, options: SamplingOptions, showSpecialTokens: Bool,
+        onText: (String) -> Void
+    ) throws -> TextGeneration {
         var options = options
         options.stopTokens = stopTokens
         if chat, let endOfTurnToken { options.stopTokens.insert(endOfTurnToken) }
@@ -128,15 +135,15 @@ final class TextGenerator {
         var firstToken: UInt64?
         let out = try withoutActuallyEscaping(onText) { onText in
             try model.generate(prompts: [prompt], options: options) { _, token in
-            if firstToken == nil { firstToken = DispatchTime.now().uptimeNanoseconds }
-            guard !options.stopTokens.contains(token) else { return true }
-            do {
-                if let piece = try stream.step(Int(token)) { onText(piece) }
-                return true
-            } catch {
-                streamError = error
-                return false
-            }
+                if firstToken == nil { firstToken = DispatchTime.now().uptimeNanoseconds }
+                guard !options.stopTokens.contains(token) else { return true }
+                do {
+                    if let piece = try stream.step(Int(token)) { onText(piece) }
+                    return true
+                } catch {
+                    streamError = error
+                    return false
+                }
             }
         }
         if let streamError { throw ModelCommandError("cannot decode the generated tokens: \(streamError)") }
@@ -178,14 +185,17 @@ struct TextGeneration: Encodable {
 
     /// The stderr summary line.
     var summary: String {
-        var s = "\(promptIDs.count) prompt tokens in \(String(format: "%.2f", prefillSeconds)) s, "
+        var s =
+            "\(promptIDs.count) prompt tokens in \(String(format: "%.2f", prefillSeconds)) s, "
             + "\(ids.count) new tokens (\(finish))"
         if let rate = decodeTokensPerSecond { s += ", decode \(String(format: "%.1f", rate)) tokens/s" }
         return s
     }
 
     private enum CodingKeys: String, CodingKey {
-        case promptIDs = "prompt_ids", ids, text, logprobs, finish, seed
-        case prefillSeconds = "prefill_seconds", decodeSeconds = "decode_seconds"
+        case promptIDs = "prompt_ids"
+        case ids, text, logprobs, finish, seed
+        case prefillSeconds = "prefill_seconds"
+        case decodeSeconds = "decode_seconds"
     }
 }

@@ -21,8 +21,9 @@ struct TokenizeCommand: ParsableCommand {
     @Flag(help: "With --decode, drop special tokens.") var skipSpecialTokens = false
 
     func run() throws {
-        let lines = TokenizeLines(tokenizer: try LoadedTokenizer(path: model), decode: decode,
-                                  skipSpecialTokens: skipSpecialTokens)
+        let lines = TokenizeLines(
+            tokenizer: try LoadedTokenizer(path: model), decode: decode,
+            skipSpecialTokens: skipSpecialTokens)
         var out = FileHandleOutput()
         if input == "-" {
             var n = 0

@@ -5,8 +5,10 @@ final class BenchKernelsCommandTests: XCTestCase {
     private func run(kernel: String?) throws -> RPPRun {
         if let kernel { setenv("RPP_MATMUL_KERNEL", kernel, 1) } else { unsetenv("RPP_MATMUL_KERNEL") }
         defer { unsetenv("RPP_MATMUL_KERNEL") }
-        return try RPP.run(["bench", "kernels", "--rows", "1", "--training-rows", "0", "--only", "attn k/v",
-                            "--threads", "1", "--seconds", "0.01", "--cold-mb", "1"])
+        return try RPP.run([
+            "bench", "kernels", "--rows", "1", "--training-rows", "0", "--only", "attn k/v",
+            "--threads", "1", "--seconds", "0.01", "--cold-mb", "1",
+        ])
     }
 
     func testPrintsTheCPUTheSelectedKernelAndARow() throws {

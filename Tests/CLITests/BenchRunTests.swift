@@ -6,22 +6,26 @@ import XCTest
 
 final class BenchRunTests: XCTestCase {
     var deployConfig: String {
-        RPP.fixtures.deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("Deploy/rpp.yaml").path
+        RPP.fixtures.deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("Deploy/rpp.yaml")
+            .path
     }
 
     func tinySets(_ dir: URL) -> [String] {
         let model = RPP.fixtures.appendingPathComponent("model/llama-gqa").path
-        return ["model.init=\(model)", "model.reference=\(model)",
-                "algorithm.rollout_batch=8", "algorithm.train_batch=16", "algorithm.micro_batch=16",
-                "cluster.unit_prompts=4", "cluster.heartbeat_seconds=0.2",
-                "cluster.request_timeout_seconds=1"].flatMap { ["--set", $0] }
+        return [
+            "model.init=\(model)", "model.reference=\(model)",
+            "algorithm.rollout_batch=8", "algorithm.train_batch=16", "algorithm.micro_batch=16",
+            "cluster.unit_prompts=4", "cluster.heartbeat_seconds=0.2",
+            "cluster.request_timeout_seconds=1",
+        ].flatMap { ["--set", $0] }
     }
 
     func testComparesReinforceAndPPOOnRealProcesses() throws {
         let dir = try RPP.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         let start = Date()
-        let r = try RPP.run(["bench", "run", "--config", deployConfig, "--iterations", "3", "--warmup", "1"] + tinySets(dir))
+        let r = try RPP.run(
+            ["bench", "run", "--config", deployConfig, "--iterations", "3", "--warmup", "1"] + tinySets(dir))
         print(r.stdout)
         print(String(format: "bench run test: %.1f s", Date().timeIntervalSince(start)))
         XCTAssertEqual(r.status, 0, r.stdout + r.stderr)
@@ -42,9 +46,12 @@ final class BenchRunTests: XCTestCase {
     func testARoleThatCannotStartIsReportedWithItsLog() throws {
         let dir = try RPP.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
-        let r = try RPP.run(["bench", "run", "--config", deployConfig, "--iterations", "2", "--warmup", "1",
-                             "--algorithms", "ppo", "--set", "reward.kind=model", "--set", "reward.model=\(dir.path)/no-rm"]
-                            + tinySets(dir))
+        let r = try RPP.run(
+            [
+                "bench", "run", "--config", deployConfig, "--iterations", "2", "--warmup", "1",
+                "--algorithms", "ppo", "--set", "reward.kind=model", "--set", "reward.model=\(dir.path)/no-rm",
+            ]
+                + tinySets(dir))
         XCTAssertEqual(r.status, 1, r.stdout + r.stderr)
         XCTAssertTrue(r.stderr.contains("reward exited with status 1 before it was ready"), r.stderr)
         XCTAssertTrue(r.stderr.contains("reward.log"), r.stderr)
@@ -64,10 +71,13 @@ extension BenchRunTests {
     /// `rpp learner` with ppo and a model.critic_init that cannot be loaded stops at start with one line naming the key.
     func testLearnerNamesABadCriticInit() throws {
         let model = RPP.fixtures.appendingPathComponent("model/llama-gqa").path
-        let r = try RPP.run(["learner", "--config", deployConfig] + [
-            "model.init=\(model)", "algorithm.estimator=ppo", "model.critic_init=/nonexistent/critic",
-            "cluster.learner=tcp://127.0.0.1:\(freePort())", "run.dir=\(NSTemporaryDirectory())rpp-critic-init-\(UUID().uuidString)",
-        ].flatMap { ["--set", $0] })
+        let r = try RPP.run(
+            ["learner", "--config", deployConfig]
+                + [
+                    "model.init=\(model)", "algorithm.estimator=ppo", "model.critic_init=/nonexistent/critic",
+                    "cluster.learner=tcp://127.0.0.1:\(freePort())",
+                    "run.dir=\(NSTemporaryDirectory())rpp-critic-init-\(UUID().uuidString)",
+                ].flatMap { ["--set", $0] })
         XCTAssertEqual(r.status, 1, r.stdout + r.stderr)
         XCTAssertTrue(r.stderr.contains("model.critic_init /nonexistent/critic: cannot load the checkpoint"), r.stderr)
     }

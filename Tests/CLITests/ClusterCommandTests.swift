@@ -21,7 +21,9 @@ final class ClusterCommandTests: XCTestCase {
         let end = Date().addingTimeInterval(20)
         var workers: [[String: Any]] = []
         while Date() < end {
-            workers = rows(try status(dir)).filter { $0["role"] as? String == "rollout" && $0["lastHeardMillis"] != nil }
+            workers = rows(try status(dir)).filter {
+                $0["role"] as? String == "rollout" && $0["lastHeardMillis"] != nil
+            }
             if workers.count == count { return workers }
             Thread.sleep(forTimeInterval: 0.3)
         }
@@ -38,19 +40,26 @@ final class ClusterCommandTests: XCTestCase {
         defer { try? FileManager.default.removeItem(at: dir) }
         let base = LocalCluster.freeBase()
         let hosts = dir.appendingPathComponent("hosts")
-        try Data("""
+        try Data(
+            """
             # test cluster on loopback
             127.0.0.1  learner reference reward rollout=2  learner_port=\(base) reward_port=\(base + 4) reference_port=\(base + 5)
-            """.utf8).write(to: hosts)
+            """.utf8
+        ).write(to: hosts)
         let model = RPP.fixtures.appendingPathComponent("model/llama-gqa").path
-        let sets = ["model.init=\(model)", "model.reference=\(model)", "run.dir=\(dir.path)", "run.name=c",
-                    "run.iterations=100000", "run.max_minutes=3", "algorithm.rollout_batch=16", "algorithm.train_batch=32",
-                    "algorithm.micro_batch=32", "eval.every=0", "checkpoint.every=0", "cluster.lease_seconds=2"]
-            .flatMap { ["--set", $0] }
+        let sets = [
+            "model.init=\(model)", "model.reference=\(model)", "run.dir=\(dir.path)", "run.name=c",
+            "run.iterations=100000", "run.max_minutes=3", "algorithm.rollout_batch=16", "algorithm.train_batch=32",
+            "algorithm.micro_batch=32", "eval.every=0", "checkpoint.every=0", "cluster.lease_seconds=2",
+        ]
+        .flatMap { ["--set", $0] }
         let current = dir.appendingPathComponent("current").path
         let start = Date()
-        let up = try RPP.run(["cluster", "up", "--hosts", hosts.path, "--config", deploy.appendingPathComponent("rpp.yaml").path,
-                              "--timeout", "40"] + sets)
+        let up = try RPP.run(
+            [
+                "cluster", "up", "--hosts", hosts.path, "--config", deploy.appendingPathComponent("rpp.yaml").path,
+                "--timeout", "40",
+            ] + sets)
         var pids: [Int] = []
         defer {
             // Whatever happens, leave no process behind.
@@ -63,12 +72,16 @@ final class ClusterCommandTests: XCTestCase {
 
         var report = try status(current)
         pids = rows(report).compactMap { $0["pid"] as? Int }
-        XCTAssertEqual(rows(report).map { $0["id"] as? String ?? "" }, ["reference-1", "reward-1", "learner", "rollout-1", "rollout-2"])
+        XCTAssertEqual(
+            rows(report).map { $0["id"] as? String ?? "" },
+            ["reference-1", "reward-1", "learner", "rollout-1", "rollout-2"])
         XCTAssertTrue(rows(report).allSatisfy { $0["alive"] as? Bool == true }, "\(report)")
         XCTAssertNil(report["learnerError"], "\(report)")
         XCTAssertEqual(try waitForWorkers(current, count: 2).count, 2)
         let text = try RPP.run(["cluster", "status", "--dir", current])
-        XCTAssertTrue(text.stdout.contains("ROLE") && text.stdout.contains("LAST HEARD") && text.stdout.contains("rollout-2"), text.stdout)
+        XCTAssertTrue(
+            text.stdout.contains("ROLE") && text.stdout.contains("LAST HEARD") && text.stdout.contains("rollout-2"),
+            text.stdout)
 
         // Scale up to three, then down to one; the run goes on.
         let up3 = try RPP.run(["cluster", "scale", "--dir", current, "--rollout", "3", "--timeout", "20"])
@@ -79,18 +92,27 @@ final class ClusterCommandTests: XCTestCase {
         pids += rows(try status(current)).compactMap { $0["pid"] as? Int }
         let down1 = try RPP.run(["cluster", "scale", "--dir", current, "--rollout", "1", "--timeout", "20"])
         XCTAssertEqual(down1.status, 0, down1.stdout + down1.stderr)
-        XCTAssertTrue(down1.stdout.contains("rollout workers 3 → 1 in ") && down1.stdout.contains(" s: rollout-1\n"), down1.stdout)
+        XCTAssertTrue(
+            down1.stdout.contains("rollout workers 3 → 1 in ") && down1.stdout.contains(" s: rollout-1\n"), down1.stdout
+        )
         report = try status(current)
         // Removed workers said goodbye before exiting: the learner no longer lists them.
-        XCTAssertEqual(rows(report).filter { $0["role"] as? String == "rollout" }.map { $0["id"] as? String }, ["rollout-1"])
-        let learnerLog = try String(contentsOfFile: dir.appendingPathComponent("c/logs/learner.log").path, encoding: .utf8)
+        XCTAssertEqual(
+            rows(report).filter { $0["role"] as? String == "rollout" }.map { $0["id"] as? String }, ["rollout-1"])
+        let learnerLog = try String(
+            contentsOfFile: dir.appendingPathComponent("c/logs/learner.log").path, encoding: .utf8)
         XCTAssertTrue(learnerLog.contains("rollout worker rollout-3 left after"), learnerLog.suffix(800).description)
-        for r in rows(try status(current)) where r["role"] as? String == "rollout" { XCTAssertEqual(r["alive"] as? Bool, true) }
+        for r in rows(try status(current)) where r["role"] as? String == "rollout" {
+            XCTAssertEqual(r["alive"] as? Bool, true)
+        }
 
         // A worker started by hand joins through the learner's address and shows in status.
-        let byHand = try ServerProcess(["rollout", "--config", deploy.appendingPathComponent("rpp.yaml").path] + sets
-                                       + ["--learner", "tcp://127.0.0.1:\(base)", "--set", "cluster.reward=[tcp://127.0.0.1:\(base + 4)]",
-                                          "--set", "cluster.reference=[tcp://127.0.0.1:\(base + 5)]", "--id", "by-hand"])
+        let byHand = try ServerProcess(
+            ["rollout", "--config", deploy.appendingPathComponent("rpp.yaml").path] + sets
+                + [
+                    "--learner", "tcp://127.0.0.1:\(base)", "--set", "cluster.reward=[tcp://127.0.0.1:\(base + 4)]",
+                    "--set", "cluster.reference=[tcp://127.0.0.1:\(base + 5)]", "--id", "by-hand",
+                ])
         defer { _ = byHand.terminate(within: 5) }
         var withHand: [[String: Any]] = []
         let until = Date().addingTimeInterval(20)
@@ -113,7 +135,8 @@ final class ClusterCommandTests: XCTestCase {
         XCTAssertFalse(isRunning(learnerPID))
         let log = try String(contentsOfFile: dir.appendingPathComponent("c/logs/learner.log").path, encoding: .utf8)
         XCTAssertTrue(log.contains("learner done:") && log.contains("(stopped early)"), log.suffix(500).description)
-        let checkpoints = try FileManager.default.contentsOfDirectory(atPath: dir.appendingPathComponent("c/checkpoints").path)
+        let checkpoints = try FileManager.default.contentsOfDirectory(
+            atPath: dir.appendingPathComponent("c/checkpoints").path)
         XCTAssertFalse(checkpoints.isEmpty)
         let again = try RPP.run(["cluster", "down", "--dir", current])
         XCTAssertEqual(again.status, 1)
@@ -126,17 +149,24 @@ final class ClusterCommandTests: XCTestCase {
         defer { try? FileManager.default.removeItem(at: dir) }
         let base = LocalCluster.freeBase()
         let hosts = dir.appendingPathComponent("hosts")
-        try Data("127.0.0.1 learner reference reward rollout learner_port=\(base) reward_port=\(base + 4) reference_port=\(base + 5)\n"
-            .utf8).write(to: hosts)
+        try Data(
+            "127.0.0.1 learner reference reward rollout learner_port=\(base) reward_port=\(base + 4) reference_port=\(base + 5)\n"
+                .utf8
+        ).write(to: hosts)
         let model = RPP.fixtures.appendingPathComponent("model/llama-gqa").path
         // The reference server cannot load model.reference: it exits, and up must say so and stop the others.
-        let r = try RPP.run(["cluster", "up", "--hosts", hosts.path, "--config", deploy.appendingPathComponent("rpp.yaml").path,
-                             "--timeout", "20", "--set", "model.init=\(model)", "--set", "model.reference=\(dir.path)/missing",
-                             "--set", "run.dir=\(dir.path)", "--set", "run.name=f"])
+        let r = try RPP.run([
+            "cluster", "up", "--hosts", hosts.path, "--config", deploy.appendingPathComponent("rpp.yaml").path,
+            "--timeout", "20", "--set", "model.init=\(model)", "--set", "model.reference=\(dir.path)/missing",
+            "--set", "run.dir=\(dir.path)", "--set", "run.name=f",
+        ])
         XCTAssertEqual(r.status, 1, r.stdout)
-        XCTAssertTrue(r.stderr.contains("reference-1 (reference on 127.0.0.1) exited while the cluster started"), r.stderr)
+        XCTAssertTrue(
+            r.stderr.contains("reference-1 (reference on 127.0.0.1) exited while the cluster started"), r.stderr)
         XCTAssertTrue(r.stderr.contains("missing"), "the log's last lines name the problem: \(r.stderr)")
-        let state = try JSONSerialization.jsonObject(with: Data(contentsOf: dir.appendingPathComponent("f/cluster.json"))) as? [String: Any]
+        let state =
+            try JSONSerialization.jsonObject(with: Data(contentsOf: dir.appendingPathComponent("f/cluster.json")))
+            as? [String: Any]
         let pids = (state?["processes"] as? [[String: Any]] ?? []).compactMap { $0["pid"] as? Int }
         XCTAssertEqual(pids.count, 4)
         for pid in pids { XCTAssertFalse(isRunning(pid), "pid \(pid) left running") }
@@ -161,7 +191,9 @@ final class ClusterCommandTests: XCTestCase {
         XCTAssertTrue(top.stdout.contains("  cluster "), top.stdout)
         XCTAssertTrue(top.stdout.contains("rpp cluster up --hosts Deploy/hosts.local"), top.stdout)
         let cluster = try RPP.run(["cluster", "--help"])
-        for sub in ["up", "status", "scale", "down", "resume"] { XCTAssertTrue(cluster.stdout.contains("  \(sub) "), cluster.stdout) }
+        for sub in ["up", "status", "scale", "down", "resume"] {
+            XCTAssertTrue(cluster.stdout.contains("  \(sub) "), cluster.stdout)
+        }
         let scale = try RPP.run(["cluster", "scale", "--rollout=-1"])
         XCTAssertNotEqual(scale.status, 0)
         XCTAssertTrue(scale.stderr.contains("--rollout must be from 0 to 256"), scale.stderr)
@@ -172,18 +204,24 @@ final class ClusterCommandTests: XCTestCase {
         defer { try? FileManager.default.removeItem(at: dir) }
         let base = LocalCluster.freeBase()
         let hosts = dir.appendingPathComponent("hosts")
-        try Data("""
+        try Data(
+            """
             127.0.0.1 learner reference reward learner_port=\(base) reward_port=\(base + 4) reference_port=\(base + 5)
             10.255.0.9 rollout launcher="\(dir.path)/no-such-launcher"
-            """.utf8).write(to: hosts)
+            """.utf8
+        ).write(to: hosts)
         let model = RPP.fixtures.appendingPathComponent("model/llama-gqa").path
-        let r = try RPP.run(["cluster", "up", "--hosts", hosts.path, "--config", deploy.appendingPathComponent("rpp.yaml").path,
-                             "--timeout", "20", "--set", "model.init=\(model)", "--set", "model.reference=\(model)",
-                             "--set", "run.dir=\(dir.path)", "--set", "run.name=u"])
+        let r = try RPP.run([
+            "cluster", "up", "--hosts", hosts.path, "--config", deploy.appendingPathComponent("rpp.yaml").path,
+            "--timeout", "20", "--set", "model.init=\(model)", "--set", "model.reference=\(model)",
+            "--set", "run.dir=\(dir.path)", "--set", "run.name=u",
+        ])
         XCTAssertEqual(r.status, 1, r.stdout)
         XCTAssertTrue(r.stderr.contains("cannot start rollout-1 on 10.255.0.9"), r.stderr)
         XCTAssertTrue(r.stdout.contains("stopping the 3 process(es) started"), r.stdout)
-        let state = try JSONSerialization.jsonObject(with: Data(contentsOf: dir.appendingPathComponent("u/cluster.json"))) as? [String: Any]
+        let state =
+            try JSONSerialization.jsonObject(with: Data(contentsOf: dir.appendingPathComponent("u/cluster.json")))
+            as? [String: Any]
         let started = (state?["processes"] as? [[String: Any]] ?? []).compactMap({ $0["pid"] as? Int })
         XCTAssertEqual(started.count, 3, "the state file lists the three processes that were started")
         for pid in started { XCTAssertFalse(isRunning(pid), "pid \(pid) left running") }

@@ -18,20 +18,28 @@ final class ClusterResumeTests: XCTestCase {
         let dir = try RPP.temporaryDirectory()
         let base = LocalCluster.freeBase()
         let hosts = dir.appendingPathComponent("hosts")
-        try Data(("127.0.0.1 learner reference reward rollout=\(rollout) learner_port=\(base) reward_port=\(base + 4) "
-                  + "reference_port=\(base + 5)\n").utf8).write(to: hosts)
+        try Data(
+            ("127.0.0.1 learner reference reward rollout=\(rollout) learner_port=\(base) reward_port=\(base + 4) "
+                + "reference_port=\(base + 5)\n").utf8
+        ).write(to: hosts)
         let model = self.model
         return Setup(dir: dir, hosts: hosts) { name, iterations in
-            ["model.init=\(model)", "model.reference=\(model)", "run.dir=\(dir.path)", "run.name=\(name)",
-             "run.iterations=\(iterations)", "run.max_minutes=3", "algorithm.rollout_batch=16", "algorithm.train_batch=32",
-             "algorithm.micro_batch=32", "eval.every=0", "checkpoint.every=4", "cluster.lease_seconds=2",
-             "cluster.heartbeat_seconds=0.2", "cluster.request_timeout_seconds=3"].flatMap { ["--set", $0] }
+            [
+                "model.init=\(model)", "model.reference=\(model)", "run.dir=\(dir.path)", "run.name=\(name)",
+                "run.iterations=\(iterations)", "run.max_minutes=3", "algorithm.rollout_batch=16",
+                "algorithm.train_batch=32",
+                "algorithm.micro_batch=32", "eval.every=0", "checkpoint.every=4", "cluster.lease_seconds=2",
+                "cluster.heartbeat_seconds=0.2", "cluster.request_timeout_seconds=3",
+            ].flatMap { ["--set", $0] }
         }
     }
 
     func up(_ s: Setup, _ name: String, iterations: Int) throws {
-        let r = try RPP.run(["cluster", "up", "--hosts", s.hosts.path, "--config", deploy.appendingPathComponent("rpp.yaml").path,
-                             "--timeout", "60"] + s.sets(name, iterations))
+        let r = try RPP.run(
+            [
+                "cluster", "up", "--hosts", s.hosts.path, "--config", deploy.appendingPathComponent("rpp.yaml").path,
+                "--timeout", "60",
+            ] + s.sets(name, iterations))
         XCTAssertEqual(r.status, 0, r.stdout + r.stderr)
     }
 
@@ -67,7 +75,9 @@ final class ClusterResumeTests: XCTestCase {
 
     func waitForExit(_ pid: Int32, seconds: Double = 10) {
         let end = Date(timeIntervalSinceNow: seconds)
-        while Date() < end, let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8), !stat.contains(") Z ") {
+        while Date() < end, let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+            !stat.contains(") Z ")
+        {
             Thread.sleep(forTimeInterval: 0.05)
         }
     }
@@ -79,7 +89,8 @@ final class ClusterResumeTests: XCTestCase {
         // The uninterrupted run.
         let straight = s.dir.appendingPathComponent("straight")
         try up(s, "straight", iterations: iterations)
-        XCTAssertTrue(waitForLog(straight, "learner", "learner done: \(iterations) iterations"), log(straight, "learner"))
+        XCTAssertTrue(
+            waitForLog(straight, "learner", "learner done: \(iterations) iterations"), log(straight, "learner"))
         let expected = try XCTUnwrap(finalSHA(log(straight, "learner")), log(straight, "learner"))
         _ = try RPP.run(["cluster", "down", "--dir", straight.path, "--timeout", "30"])
 
@@ -97,7 +108,8 @@ final class ClusterResumeTests: XCTestCase {
         XCTAssertTrue(st.learnerError?.contains("is not running") ?? false, st.output)
         // Whether the killed learner recorded iterations after its newest checkpoint: those are done again, and
         // their first records set aside. (A kill right after a checkpoint leaves none, which is no fault.)
-        let checkpoints = (try? FileManager.default.contentsOfDirectory(atPath: run.appendingPathComponent("checkpoints").path)) ?? []
+        let checkpoints =
+            (try? FileManager.default.contentsOfDirectory(atPath: run.appendingPathComponent("checkpoints").path)) ?? []
         let newest = checkpoints.compactMap { $0.hasPrefix("iter-") ? Int($0.dropFirst(5)) : nil }.max() ?? 0
         let recorded = ((try? String(contentsOf: run.appendingPathComponent("metrics.jsonl"), encoding: .utf8)) ?? "")
             .split(separator: "\n").compactMap { line in
@@ -114,16 +126,20 @@ final class ClusterResumeTests: XCTestCase {
             XCTAssertEqual(row(st.rows, id)["alive"] as? Bool, true, "\(id): \(st.output)")
         }
         // The resumed learner runs, or has already done the remaining iterations (a tiny model's take seconds).
-        XCTAssertTrue(row(st.rows, "learner")["alive"] as? Bool == true
-                      || log(run, "learner").contains("learner done: \(iterations) iterations"), st.output)
-        XCTAssertFalse(killed.contains(Int32(row(st.rows, "learner")["pid"] as? Int ?? 0)), "the state has the new learner")
+        XCTAssertTrue(
+            row(st.rows, "learner")["alive"] as? Bool == true
+                || log(run, "learner").contains("learner done: \(iterations) iterations"), st.output)
+        XCTAssertFalse(
+            killed.contains(Int32(row(st.rows, "learner")["pid"] as? Int ?? 0)), "the state has the new learner")
         XCTAssertTrue(waitForLog(run, "learner", "learner done: \(iterations) iterations"), log(run, "learner"))
         XCTAssertTrue(log(run, "learner").contains("--- started again by rpp cluster resume"), "the log is continued")
-        XCTAssertEqual(finalSHA(log(run, "learner")), expected, "the resumed run ends with the uninterrupted run's weights")
+        XCTAssertEqual(
+            finalSHA(log(run, "learner")), expected, "the resumed run ends with the uninterrupted run's weights")
         // The first attempt of the iterations done again is set aside, in metrics.jsonl and in TensorBoard's files.
         for aside in ["metrics.discarded.jsonl", "discarded"] where redone {
-            XCTAssertTrue(FileManager.default.fileExists(atPath: run.appendingPathComponent(aside).path),
-                          "\(aside): iterations \(recorded) recorded, newest checkpoint \(newest)")
+            XCTAssertTrue(
+                FileManager.default.fileExists(atPath: run.appendingPathComponent(aside).path),
+                "\(aside): iterations \(recorded) recorded, newest checkpoint \(newest)")
         }
 
         // A finished run is not started again.
@@ -144,8 +160,12 @@ final class ClusterResumeTests: XCTestCase {
         try up(s, "long", iterations: 100_000)
         defer { _ = try? RPP.run(["cluster", "down", "--dir", run.path, "--timeout", "30"]) }
         XCTAssertTrue(waitForLog(run, "learner", "iter 5/"), log(run, "learner"))
-        let state = try JSONSerialization.jsonObject(with: Data(contentsOf: run.appendingPathComponent("cluster.json"))) as? [String: Any]
-        let learner = (state?["processes"] as? [[String: Any]] ?? []).first { ($0["spec"] as? [String: Any])?["id"] as? String == "learner" }
+        let state =
+            try JSONSerialization.jsonObject(with: Data(contentsOf: run.appendingPathComponent("cluster.json")))
+            as? [String: Any]
+        let learner = (state?["processes"] as? [[String: Any]] ?? []).first {
+            ($0["spec"] as? [String: Any])?["id"] as? String == "learner"
+        }
         let command = try XCTUnwrap(learner?["command"] as? [String])
         let old = Int32(try XCTUnwrap(learner?["pid"] as? Int))
         kill(old, SIGKILL)
@@ -156,7 +176,10 @@ final class ClusterResumeTests: XCTestCase {
         XCTAssertTrue(byHand.waitFor("resumed from", seconds: 60), byHand.stdout)
         var st = try status(run)
         let end = Date(timeIntervalSinceNow: 30)
-        while st.learnerError != nil && Date() < end { Thread.sleep(forTimeInterval: 0.3); st = try status(run) }
+        while st.learnerError != nil && Date() < end {
+            Thread.sleep(forTimeInterval: 0.3)
+            st = try status(run)
+        }
         XCTAssertTrue(st.output.contains("recorded it in the state file"), st.output)
         XCTAssertEqual(row(st.rows, "learner")["pid"] as? Int, Int(byHand.process.processIdentifier), st.output)
         XCTAssertEqual(row(st.rows, "learner")["alive"] as? Bool, true, st.output)
@@ -173,14 +196,18 @@ final class ClusterResumeTests: XCTestCase {
         XCTAssertTrue(byHand.stdout.contains("(stopped early)"), byHand.stdout)
 
         // `up` on the same run refuses and points at `resume`, which continues the stopped run.
-        let reuse = try RPP.run(["cluster", "up", "--hosts", s.hosts.path, "--config", deploy.appendingPathComponent("rpp.yaml").path]
-                                + s.sets("long", 100_000))
+        let reuse = try RPP.run(
+            ["cluster", "up", "--hosts", s.hosts.path, "--config", deploy.appendingPathComponent("rpp.yaml").path]
+                + s.sets("long", 100_000))
         XCTAssertEqual(reuse.status, 1, reuse.stdout)
-        XCTAssertTrue(reuse.stderr.contains("already holds checkpoints/iter-") && reuse.stderr.contains("rpp cluster resume --dir"),
-                      reuse.stderr)
+        XCTAssertTrue(
+            reuse.stderr.contains("already holds checkpoints/iter-")
+                && reuse.stderr.contains("rpp cluster resume --dir"),
+            reuse.stderr)
         let later = try RPP.run(["cluster", "resume", "--dir", run.path, "--timeout", "60"])
         XCTAssertEqual(later.status, 0, later.stdout + later.stderr)
-        XCTAssertTrue(later.stdout.contains("started again: reference-1, reward-1, learner, rollout-1, rollout-2"), later.stdout)
+        XCTAssertTrue(
+            later.stdout.contains("started again: reference-1, reward-1, learner, rollout-1, rollout-2"), later.stdout)
         let again = try RPP.run(["cluster", "down", "--dir", run.path, "--timeout", "30"])
         XCTAssertTrue(again.stdout.contains("5 stopped, 0 killed, 0 already gone"), again.stdout)
     }

@@ -7,7 +7,8 @@ import XCTest
 
 final class ClusterRunTests: XCTestCase {
     func testFiveProcessesSurviveAWorkerKilledMidRun() throws {
-        let c = try LocalCluster(name: "cluster", iterations: 6, extra: ["eval.every=3", "eval.prompts=40", "checkpoint.every=3"])
+        let c = try LocalCluster(
+            name: "cluster", iterations: 6, extra: ["eval.every=3", "eval.prompts=40", "checkpoint.every=3"])
         try c.startServers()
         let first = try c.startWorker("rollout-1")
         try c.startWorker("rollout-2")
@@ -33,12 +34,17 @@ final class ClusterRunTests: XCTestCase {
     func testJSONLDatasetRun() throws {
         let data = try RPP.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: data) }
-        let made = try RPP.run(["data", "arith", "--out", data.path, "--train", "300", "--validation", "40", "--test", "40"])
-        XCTAssertEqual(made.status, 0, made.stderr)
-        let c = try LocalCluster(name: "jsonl", iterations: 3, extra: [
-            "data.task=dataset", "data.train=\(data.path)/train.jsonl", "data.validation=\(data.path)/validation.jsonl",
-            "data.test=\(data.path)/test.jsonl", "reward.kind=verifier", "eval.every=3",
+        let made = try RPP.run([
+            "data", "arith", "--out", data.path, "--train", "300", "--validation", "40", "--test", "40",
         ])
+        XCTAssertEqual(made.status, 0, made.stderr)
+        let c = try LocalCluster(
+            name: "jsonl", iterations: 3,
+            extra: [
+                "data.task=dataset", "data.train=\(data.path)/train.jsonl",
+                "data.validation=\(data.path)/validation.jsonl",
+                "data.test=\(data.path)/test.jsonl", "reward.kind=verifier", "eval.every=3",
+            ])
         try c.startServers()
         try c.startWorker("rollout-1")
         try c.startLearner()
@@ -47,6 +53,7 @@ final class ClusterRunTests: XCTestCase {
         XCTAssertTrue(output.contains("(40 validation prompts)"), output)
         XCTAssertTrue(output.contains("learner: test accuracy"), output)
         XCTAssertTrue(output.contains("learner done: 3 iterations"), output)
-        XCTAssertEqual(try c.metrics("jsonl").filter { $0.iteration > 0 }.map { $0.metrics["cluster/samples"] }, [64, 64, 64])
+        XCTAssertEqual(
+            try c.metrics("jsonl").filter { $0.iteration > 0 }.map { $0.metrics["cluster/samples"] }, [64, 64, 64])
     }
 }

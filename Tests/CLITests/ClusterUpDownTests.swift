@@ -11,9 +11,11 @@ final class ClusterUpDownTests: XCTestCase {
 
     /// The `--set` list of a tiny run in `dir` named `name` (the tiny model; a learner that waits for work).
     func sets(_ dir: URL, _ name: String, _ more: [String] = []) -> [String] {
-        (["model.init=\(model)", "model.reference=\(model)", "run.dir=\(dir.path)", "run.name=\(name)",
-          "run.iterations=100000", "run.max_minutes=3", "algorithm.rollout_batch=16", "algorithm.train_batch=32",
-          "algorithm.micro_batch=32", "eval.every=0", "checkpoint.every=0"] + more).flatMap { ["--set", $0] }
+        ([
+            "model.init=\(model)", "model.reference=\(model)", "run.dir=\(dir.path)", "run.name=\(name)",
+            "run.iterations=100000", "run.max_minutes=3", "algorithm.rollout_batch=16", "algorithm.train_batch=32",
+            "algorithm.micro_batch=32", "eval.every=0", "checkpoint.every=0",
+        ] + more).flatMap { ["--set", $0] }
     }
 
     func isRunning(_ pid: Int) -> Bool {
@@ -22,7 +24,9 @@ final class ClusterUpDownTests: XCTestCase {
     }
 
     func pids(_ runDirectory: URL) -> [Int] {
-        let state = (try? JSONSerialization.jsonObject(with: Data(contentsOf: runDirectory.appendingPathComponent("cluster.json"))))
+        let state =
+            (try? JSONSerialization.jsonObject(
+                with: Data(contentsOf: runDirectory.appendingPathComponent("cluster.json"))))
             as? [String: Any]
         return (state?["processes"] as? [[String: Any]] ?? []).compactMap { $0["pid"] as? Int }
     }
@@ -36,21 +40,31 @@ final class ClusterUpDownTests: XCTestCase {
         let base = LocalCluster.freeBase()
         let hosts = dir.appendingPathComponent("hosts")
         // `localhost` on purpose: it must listen (on 127.0.0.1) like 127.0.0.1 does.
-        try Data("localhost learner reference reward rollout learner_port=\(base) reward_port=\(base + 4) reference_port=\(base + 5)\n"
-            .utf8).write(to: hosts)
+        try Data(
+            "localhost learner reference reward rollout learner_port=\(base) reward_port=\(base + 4) reference_port=\(base + 5)\n"
+                .utf8
+        ).write(to: hosts)
         let start = Date()
         var failures: [String] = []
         for round in 1...rounds {
-            let name = "r\(round)", run = dir.appendingPathComponent(name)
-            let up = try RPP.run(["cluster", "up", "--hosts", hosts.path, "--config", deploy.appendingPathComponent("rpp.yaml").path,
-                                  "--timeout", "60"] + sets(dir, name))
+            let name = "r\(round)"
+            let run = dir.appendingPathComponent(name)
+            let up = try RPP.run(
+                [
+                    "cluster", "up", "--hosts", hosts.path, "--config", deploy.appendingPathComponent("rpp.yaml").path,
+                    "--timeout", "60",
+                ] + sets(dir, name))
             if up.status != 0 || !up.stdout.contains("cluster up: healthy after") {
                 failures.append("round \(round): up failed:\n\(up.stdout)\n\(up.stderr)")
             }
             let started = pids(run)
             let down = try RPP.run(["cluster", "down", "--dir", run.path, "--timeout", "30"])
-            if up.status == 0 && !(down.status == 0 && down.stdout.contains("\(started.count) stopped, 0 killed, 0 already gone")) {
-                failures.append("round \(round): down did not stop all \(started.count) with SIGTERM:\n\(down.stdout)\n\(down.stderr)")
+            if up.status == 0
+                && !(down.status == 0 && down.stdout.contains("\(started.count) stopped, 0 killed, 0 already gone"))
+            {
+                failures.append(
+                    "round \(round): down did not stop all \(started.count) with SIGTERM:\n\(down.stdout)\n\(down.stderr)"
+                )
             }
             for pid in started where isRunning(pid) {
                 failures.append("round \(round): pid \(pid) still runs after down")
@@ -69,18 +83,25 @@ final class ClusterUpDownTests: XCTestCase {
         defer { try? FileManager.default.removeItem(at: dir) }
         let base = LocalCluster.freeBase()
         let hosts = dir.appendingPathComponent("hosts")
-        try Data("127.0.0.1 learner reference reward rollout learner_port=\(base) reward_port=\(base + 4) reference_port=\(base + 5)\n"
-            .utf8).write(to: hosts)
+        try Data(
+            "127.0.0.1 learner reference reward rollout learner_port=\(base) reward_port=\(base + 4) reference_port=\(base + 5)\n"
+                .utf8
+        ).write(to: hosts)
         let run = dir.appendingPathComponent("blocked")
-        let up = try RPP.run(["cluster", "up", "--hosts", hosts.path, "--config", deploy.appendingPathComponent("rpp.yaml").path,
-                              "--timeout", "60"] + sets(dir, "blocked", ["cluster.request_timeout_seconds=60"]))
+        let up = try RPP.run(
+            [
+                "cluster", "up", "--hosts", hosts.path, "--config", deploy.appendingPathComponent("rpp.yaml").path,
+                "--timeout", "60",
+            ] + sets(dir, "blocked", ["cluster.request_timeout_seconds=60"]))
         XCTAssertEqual(up.status, 0, up.stdout + up.stderr)
         var reward: Int32 = 0
         defer {
             if reward > 0 { kill(reward, SIGCONT) }
             _ = try? RPP.run(["cluster", "down", "--dir", run.path, "--timeout", "30"])
         }
-        let state = try JSONSerialization.jsonObject(with: Data(contentsOf: run.appendingPathComponent("cluster.json"))) as? [String: Any]
+        let state =
+            try JSONSerialization.jsonObject(with: Data(contentsOf: run.appendingPathComponent("cluster.json")))
+            as? [String: Any]
         let records = state?["processes"] as? [[String: Any]] ?? []
         func pid(_ id: String) -> Int32 {
             Int32(records.first { ($0["spec"] as? [String: Any])?["id"] as? String == id }?["pid"] as? Int ?? 0)
@@ -100,7 +121,8 @@ final class ClusterUpDownTests: XCTestCase {
         XCTAssertEqual(scale.status, 0, scale.stdout + scale.stderr)
         XCTAssertFalse(scale.stdout.contains("did not stop"), "the worker needed SIGKILL:\n\(scale.stdout)")
         XCTAssertFalse(isRunning(Int(worker)))
-        let log = (try? String(contentsOfFile: run.appendingPathComponent("logs/rollout-1.log").path, encoding: .utf8)) ?? ""
+        let log =
+            (try? String(contentsOfFile: run.appendingPathComponent("logs/rollout-1.log").path, encoding: .utf8)) ?? ""
         XCTAssertTrue(log.contains("rollout-1 stopped after"), log)
     }
 }

@@ -8,12 +8,15 @@ final class FaultTests: XCTestCase {
     let samplesPerIteration = 64.0
 
     /// Checks that every iteration 1...n appears once with exactly its samples; returns the metrics.
-    func checkNothingLostOrDoubled(_ c: LocalCluster, _ name: String, iterations n: Int,
-                                   file: StaticString = #filePath, line: UInt = #line) throws -> [[String: Double]] {
+    func checkNothingLostOrDoubled(
+        _ c: LocalCluster, _ name: String, iterations n: Int,
+        file: StaticString = #filePath, line: UInt = #line
+    ) throws -> [[String: Double]] {
         let records = try c.metrics(name).filter { $0.iteration > 0 }
         XCTAssertEqual(records.map(\.iteration), Array(1...n), "one record per iteration", file: file, line: line)
         for r in records {
-            XCTAssertEqual(r.metrics["cluster/samples"], samplesPerIteration, "iteration \(r.iteration)", file: file, line: line)
+            XCTAssertEqual(
+                r.metrics["cluster/samples"], samplesPerIteration, "iteration \(r.iteration)", file: file, line: line)
         }
         return records.map(\.metrics)
     }
@@ -21,12 +24,14 @@ final class FaultTests: XCTestCase {
     /// Twenty kill -9 of rollout workers during a short run; no sample lost or doubled.
     func testTwentyWorkerKillsLoseNothingAndDoubleNothing() throws {
         let iterations = 24
-        let c = try LocalCluster(name: "kills", iterations: iterations,
-                                 extra: ["cluster.unit_prompts=2", "cluster.lease_seconds=0.6", "checkpoint.every=0"])
+        let c = try LocalCluster(
+            name: "kills", iterations: iterations,
+            extra: ["cluster.unit_prompts=2", "cluster.lease_seconds=0.6", "checkpoint.every=0"])
         try c.startServers()
         for i in 1...3 { try c.startWorker("rollout-\(i)") }
         let learner = try c.startLearner()
-        var kills = 0, next = 4
+        var kills = 0
+        var next = 4
         // One kill per iteration, a fresh worker in its place. The reward server is paused (SIGSTOP) while the next
         // iteration's units go out, so the workers are waiting on their scores, each holding a lease, when one dies.
         let reward = c.reward!.process.processIdentifier
@@ -49,8 +54,9 @@ final class FaultTests: XCTestCase {
         let m = try checkNothingLostOrDoubled(c, "kills", iterations: iterations)
         let reissued = m.compactMap { $0["cluster/reissued_units"] }.reduce(0, +)
         let duplicates = m.compactMap { $0["cluster/duplicate_deliveries"] }.reduce(0, +)
-        print("fault test: \(kills) workers killed, \(Int(reissued)) units re-issued, \(Int(duplicates)) duplicate deliveries dropped, "
-              + "\(m.count) iterations × \(Int(samplesPerIteration)) samples")
+        print(
+            "fault test: \(kills) workers killed, \(Int(reissued)) units re-issued, \(Int(duplicates)) duplicate deliveries dropped, "
+                + "\(m.count) iterations × \(Int(samplesPerIteration)) samples")
         XCTAssertGreaterThanOrEqual(reissued, 10, "a worker killed while holding a lease has its unit handed out again")
     }
 
@@ -99,13 +105,16 @@ final class FaultTests: XCTestCase {
         // Starting again without --resume refuses to overwrite the run.
         let again = try c.startLearner(runName: "resumed")
         again.process.waitUntilExit()
-        XCTAssertNotEqual(again.process.terminationStatus, 0, "a second learner without --resume must not overwrite the run")
+        XCTAssertNotEqual(
+            again.process.terminationStatus, 0, "a second learner without --resume must not overwrite the run")
     }
 
     /// Starts the run "resumed", kills its learner with kill -9 during iteration 5 (the last checkpoint is 4),
     /// resumes it and checks that it ends with `straight`, the uninterrupted run's final SHA-256.
-    func killAfterCheckpointAndResume(_ c: LocalCluster, iterations: Int, expecting straight: String,
-                                      file: StaticString = #filePath, line: UInt = #line) throws {
+    func killAfterCheckpointAndResume(
+        _ c: LocalCluster, iterations: Int, expecting straight: String,
+        file: StaticString = #filePath, line: UInt = #line
+    ) throws {
         let killed = try c.startLearner(runName: "resumed")
         XCTAssertTrue(killed.waitFor("iter 5/\(iterations)", seconds: 60), killed.stdout, file: file, line: line)
         kill(killed.process.processIdentifier, SIGKILL)
@@ -115,25 +124,30 @@ final class FaultTests: XCTestCase {
         XCTAssertTrue(output.contains("resumed from"), output, file: file, line: line)
         XCTAssertTrue(output.contains("iteration 4, policy version 4"), output, file: file, line: line)
         XCTAssertEqual(resumed.process.terminationStatus, 0, file: file, line: line)
-        XCTAssertEqual(LocalCluster.finalSHA(output), straight, "resumed run ends with the uninterrupted run's weights",
-                       file: file, line: line)
+        XCTAssertEqual(
+            LocalCluster.finalSHA(output), straight, "resumed run ends with the uninterrupted run's weights",
+            file: file, line: line)
         _ = try checkNothingLostOrDoubled(c, "resumed", iterations: iterations, file: file, line: line)
-        XCTAssertTrue(FileManager.default.fileExists(
-            atPath: c.runDirectory("resumed").appendingPathComponent("metrics.discarded.jsonl").path),
+        XCTAssertTrue(
+            FileManager.default.fileExists(
+                atPath: c.runDirectory("resumed").appendingPathComponent("metrics.discarded.jsonl").path),
             "iteration 5 of the killed learner is set aside, not lost", file: file, line: line)
     }
 
     /// The same with PPO: the critic and its optimiser come back from the checkpoint too.
     func testPPOLearnerKilledAndResumedMatchesUninterruptedRun() throws {
         let iterations = 6
-        let c = try LocalCluster(name: "straight", iterations: iterations,
-                                 extra: ["checkpoint.every=2", "algorithm.estimator=ppo"])
+        let c = try LocalCluster(
+            name: "straight", iterations: iterations,
+            extra: ["checkpoint.every=2", "algorithm.estimator=ppo"])
         try c.startServers()
         try c.startWorker("rollout-1")
         try c.startLearner()
         let straight = try XCTUnwrap(LocalCluster.finalSHA(c.waitForLearner()))
-        XCTAssertTrue(FileManager.default.fileExists(atPath: c.runDirectory("straight")
-            .appendingPathComponent("checkpoints/iter-000006/critic/model.safetensors").path))
+        XCTAssertTrue(
+            FileManager.default.fileExists(
+                atPath: c.runDirectory("straight")
+                    .appendingPathComponent("checkpoints/iter-000006/critic/model.safetensors").path))
         try killAfterCheckpointAndResume(c, iterations: iterations, expecting: straight)
     }
 }

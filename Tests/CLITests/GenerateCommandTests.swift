@@ -18,19 +18,24 @@ final class GenerateCommandTests: XCTestCase {
     /// A random model with the SmolLM2 fixture tokenizer (600 ids, <|im_end|> = 2 as EOS) and its ChatML
     /// template; `tokenizer` names another fixture under Tests/Fixtures/tokenizers.
     @discardableResult
-    private func makeModel(_ name: String = "model", tokenizer: String = "smollm2", context: Int = 128,
-                           vocab: Int = 1000, configure: (Transformer) -> Void = { _ in }) throws -> URL {
-        let config = ModelConfig(hiddenSize: 32, intermediateSize: 64, numLayers: 2, numHeads: 4, numKVHeads: 2,
-                                 vocabSize: vocab, maxPositionEmbeddings: context)
+    private func makeModel(
+        _ name: String = "model", tokenizer: String = "smollm2", context: Int = 128,
+        vocab: Int = 1000, configure: (Transformer) -> Void = { _ in }
+    ) throws -> URL {
+        let config = ModelConfig(
+            hiddenSize: 32, intermediateSize: 64, numLayers: 2, numHeads: 4, numKVHeads: 2,
+            vocabSize: vocab, maxPositionEmbeddings: context)
         let m = try Transformer(config: config)
         m.initializeWeights(seed: 7, std: 0.5)
         configure(m)
         let out = dir.appendingPathComponent(name)
         try m.save(directory: out)
         let fixtures = RPP.fixtures.appendingPathComponent("tokenizers/\(tokenizer)")
-        try FileManager.default.copyItem(at: fixtures.appendingPathComponent("tokenizer.json"),
-                                         to: out.appendingPathComponent("tokenizer.json"))
-        let config2 = tokenizer == "smollm2"
+        try FileManager.default.copyItem(
+            at: fixtures.appendingPathComponent("tokenizer.json"),
+            to: out.appendingPathComponent("tokenizer.json"))
+        let config2 =
+            tokenizer == "smollm2"
             ? RPP.fixtures.appendingPathComponent("templates/smollm2/tokenizer_config.json")
             : fixtures.appendingPathComponent("tokenizer_config.json")
         try FileManager.default.copyItem(at: config2, to: out.appendingPathComponent("tokenizer_config.json"))
@@ -51,8 +56,9 @@ final class GenerateCommandTests: XCTestCase {
             .write(to: request)
         let rendered = try RPP.run(["template", "--model", model.path, "--input", request.path])
         XCTAssertEqual(rendered.status, 0, rendered.stderr)
-        let text = try XCTUnwrap((try JSONSerialization.jsonObject(with: Data(rendered.stdout.utf8))
-            as? [String: Any])?["text"] as? String)
+        let text = try XCTUnwrap(
+            (try JSONSerialization.jsonObject(with: Data(rendered.stdout.utf8))
+                as? [String: Any])?["text"] as? String)
         return try tokenIDs(model, text)
     }
 
@@ -67,11 +73,14 @@ final class GenerateCommandTests: XCTestCase {
     private func decode(_ model: URL, _ ids: [Int32]) throws -> String {
         let input = dir.appendingPathComponent("ids.jsonl")
         try JSONSerialization.data(withJSONObject: ["ids": ids.map(Int.init)]).write(to: input)
-        let r = try RPP.run(["tokenize", "--model", model.path, "--decode", "--skip-special-tokens", "--input",
-                             input.path])
+        let r = try RPP.run([
+            "tokenize", "--model", model.path, "--decode", "--skip-special-tokens", "--input",
+            input.path,
+        ])
         XCTAssertEqual(r.status, 0, r.stderr)
-        return try XCTUnwrap((try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])?["text"]
-            as? String)
+        return try XCTUnwrap(
+            (try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])?["text"]
+                as? String)
     }
 
     /// The library's greedy continuation (stopping at <|im_end|>).
@@ -82,8 +91,11 @@ final class GenerateCommandTests: XCTestCase {
 
     func testGreedyIDsEqualTheLibrarysGenerate() throws {
         let model = try makeModel()
-        let plain = try json(try RPP.run(["generate", "--model", model.path, "--prompt", "Hello world, 12 + 3 =",
-                                          "--temperature", "0", "--max-new-tokens", "12", "--json"]))
+        let plain = try json(
+            try RPP.run([
+                "generate", "--model", model.path, "--prompt", "Hello world, 12 + 3 =",
+                "--temperature", "0", "--max-new-tokens", "12", "--json",
+            ]))
         let prompt = ints(plain["prompt_ids"])
         XCTAssertEqual(prompt, try tokenIDs(model, "Hello world, 12 + 3 ="))
         let want = try libraryGreedy(model, prompt, 12)
@@ -92,12 +104,21 @@ final class GenerateCommandTests: XCTestCase {
         let logprobs = try XCTUnwrap(plain["logprobs"] as? [NSNumber]).map(\.floatValue)
         for (a, b) in zip(logprobs, want.logprobs[0]) { XCTAssertEqual(a, b, accuracy: 1e-4) }
 
-        let chat = try json(try RPP.run(["generate", "--model", model.path, "--prompt", "What is 2+2?", "--chat",
-                                         "--system", "Be terse.", "--temperature", "0", "--max-new-tokens", "10",
-                                         "--json"]))
+        let chat = try json(
+            try RPP.run([
+                "generate", "--model", model.path, "--prompt", "What is 2+2?", "--chat",
+                "--system", "Be terse.", "--temperature", "0", "--max-new-tokens", "10",
+                "--json",
+            ]))
         let chatPrompt = ints(chat["prompt_ids"])
-        XCTAssertEqual(chatPrompt, try chatPromptIDs(model, messages: [["role": "system", "content": "Be terse."],
-                                                                       ["role": "user", "content": "What is 2+2?"]]))
+        XCTAssertEqual(
+            chatPrompt,
+            try chatPromptIDs(
+                model,
+                messages: [
+                    ["role": "system", "content": "Be terse."],
+                    ["role": "user", "content": "What is 2+2?"],
+                ]))
         XCTAssertEqual(ints(chat["ids"]), try libraryGreedy(model, chatPrompt, 10).tokens[0])
     }
 
@@ -118,8 +139,11 @@ final class GenerateCommandTests: XCTestCase {
 
     func testPlainPromptGetsTheBOSTheTokenizerAdds() throws {
         let model = try makeModel(tokenizer: "llama2-bos-eos")
-        let out = try json(try RPP.run(["generate", "--model", model.path, "--prompt", "Hello there",
-                                        "--temperature", "0", "--max-new-tokens", "3", "--json"]))
+        let out = try json(
+            try RPP.run([
+                "generate", "--model", model.path, "--prompt", "Hello there",
+                "--temperature", "0", "--max-new-tokens", "3", "--json",
+            ]))
         let prompt = ints(out["prompt_ids"])
         XCTAssertEqual(prompt.first, 1, "the post-processor's <s>")
         XCTAssertEqual(prompt, try tokenIDs(model, "Hello there"))
@@ -128,8 +152,10 @@ final class GenerateCommandTests: XCTestCase {
     func testStreamedTextEqualsTheFinalText() throws {
         let model = try makeModel()
         for seed in ["1", "2", "3"] {
-            let args = ["generate", "--model", model.path, "--prompt", "Once upon a time", "--temperature", "1.5",
-                        "--top-k", "0", "--seed", seed, "--max-new-tokens", "40"]
+            let args = [
+                "generate", "--model", model.path, "--prompt", "Once upon a time", "--temperature", "1.5",
+                "--top-k", "0", "--seed", seed, "--max-new-tokens", "40",
+            ]
             let streamed = try RPP.run(args)
             XCTAssertEqual(streamed.status, 0, streamed.stderr)
             let final = try json(try RPP.run(args + ["--json"]))
@@ -145,7 +171,8 @@ final class GenerateCommandTests: XCTestCase {
         let model = try makeModel()
         let args = ["generate", "--model", model.path, "--prompt", "abc", "--max-new-tokens", "16", "--json"]
         let sample = args + ["--temperature", "1", "--top-k", "0"]
-        let a = try json(try RPP.run(sample + ["--seed", "9"])), b = try json(try RPP.run(sample + ["--seed", "9"]))
+        let a = try json(try RPP.run(sample + ["--seed", "9"]))
+        let b = try json(try RPP.run(sample + ["--seed", "9"]))
         XCTAssertEqual(ints(a["ids"]), ints(b["ids"]))
         let c = try json(try RPP.run(sample + ["--seed", "10"]))
         XCTAssertNotEqual(ints(a["ids"]), ints(c["ids"]), "another seed, another continuation")
@@ -168,13 +195,19 @@ final class GenerateCommandTests: XCTestCase {
         ]
         try JSONSerialization.data(withJSONObject: config)
             .write(to: model.appendingPathComponent("tokenizer_config.json"))
-        let chat = try json(try RPP.run(["generate", "--model", model.path, "--prompt", "Hi", "--chat",
-                                         "--temperature", "0", "--max-new-tokens", "5", "--json"]))
+        let chat = try json(
+            try RPP.run([
+                "generate", "--model", model.path, "--prompt", "Hi", "--chat",
+                "--temperature", "0", "--max-new-tokens", "5", "--json",
+            ]))
         XCTAssertEqual(ints(chat["ids"]), [0])
         XCTAssertEqual(chat["finish"] as? String, "stop")
         XCTAssertEqual(chat["text"] as? String, "")
-        let plain = try json(try RPP.run(["generate", "--model", model.path, "--prompt", "Hi",
-                                          "--temperature", "0", "--max-new-tokens", "5", "--json"]))
+        let plain = try json(
+            try RPP.run([
+                "generate", "--model", model.path, "--prompt", "Hi",
+                "--temperature", "0", "--max-new-tokens", "5", "--json",
+            ]))
         XCTAssertEqual(ints(plain["ids"]), [0, 0, 0, 0, 0])
         XCTAssertEqual(plain["finish"] as? String, "length")
     }
@@ -182,31 +215,47 @@ final class GenerateCommandTests: XCTestCase {
     func testChatAnswersTurnsOverPipedInputAndResets() throws {
         let model = try makeModel()
         let flags = ["--temperature", "0", "--max-new-tokens", "8"]
-        let r = try RPP.run(["chat", "--model", model.path, "--system", "Be kind."] + flags,
-                            stdin: "Hi\nHow are you?\n\n/reset\nHi\n/exit\nNot answered\n")
+        let r = try RPP.run(
+            ["chat", "--model", model.path, "--system", "Be kind."] + flags,
+            stdin: "Hi\nHow are you?\n\n/reset\nHi\n/exit\nNot answered\n")
         XCTAssertEqual(r.status, 0, r.stderr)
         let system = ["role": "system", "content": "Be kind."]
-        let first = try libraryGreedy(model, try chatPromptIDs(model, messages: [system, ["role": "user",
-                                                                                         "content": "Hi"]]), 8)
+        let first = try libraryGreedy(
+            model,
+            try chatPromptIDs(
+                model,
+                messages: [
+                    system,
+                    [
+                        "role": "user",
+                        "content": "Hi",
+                    ],
+                ]), 8)
         let reply1 = try decode(model, first.tokens[0].filter { $0 != 2 })
-        let history = [system, ["role": "user", "content": "Hi"], ["role": "assistant", "content": reply1],
-                       ["role": "user", "content": "How are you?"]]
+        let history = [
+            system, ["role": "user", "content": "Hi"], ["role": "assistant", "content": reply1],
+            ["role": "user", "content": "How are you?"],
+        ]
         let second = try libraryGreedy(model, try chatPromptIDs(model, messages: history), 8)
         let reply2 = try decode(model, second.tokens[0].filter { $0 != 2 })
         XCTAssertEqual(r.stdout, reply1 + "\n\n" + reply2 + "\n\n" + reply1 + "\n\n")
         XCTAssertTrue(r.stderr.contains("conversation reset"), r.stderr)
         XCTAssertEqual(r.stderr.components(separatedBy: "tokens/s").count - 1, 3, r.stderr)
         // --chat gives the same first reply.
-        let once = try RPP.run(["generate", "--model", model.path, "--prompt", "Hi", "--chat", "--system",
-                                "Be kind."] + flags)
+        let once = try RPP.run(
+            [
+                "generate", "--model", model.path, "--prompt", "Hi", "--chat", "--system",
+                "Be kind.",
+            ] + flags)
         XCTAssertEqual(once.stdout, reply1 + "\n")
     }
 
     func testChatEndsAtEndOfInputAndRefusesATurnThatDoesNotFit() throws {
         let model = try makeModel(context: 100)
         let long = String(repeating: "many words here ", count: 40)
-        let r = try RPP.run(["chat", "--model", model.path, "--temperature", "0", "--max-new-tokens", "4"],
-                            stdin: "\(long)\nHi")
+        let r = try RPP.run(
+            ["chat", "--model", model.path, "--temperature", "0", "--max-new-tokens", "4"],
+            stdin: "\(long)\nHi")
         XCTAssertEqual(r.status, 0, r.stderr)
         XCTAssertTrue(r.stderr.contains("max_position_embeddings"), r.stderr)
         XCTAssertTrue(r.stderr.contains("/reset"), r.stderr)
@@ -230,16 +279,18 @@ final class GenerateCommandTests: XCTestCase {
         try fails(g + [""], "empty")
         try fails(["generate", "--model", model.path], "give one of --prompt and --prompt-file")
         try fails(g + ["x", "--prompt-file", "-"], "give one of --prompt and --prompt-file")
-        try fails(["generate", "--model", model.path, "--prompt-file", dir.appendingPathComponent("no").path],
-                  "cannot read the prompt file")
+        try fails(
+            ["generate", "--model", model.path, "--prompt-file", dir.appendingPathComponent("no").path],
+            "cannot read the prompt file")
 
         let bare = try makeModel("bare")
         try FileManager.default.removeItem(at: bare.appendingPathComponent("tokenizer.json"))
         try fails(["generate", "--model", bare.path, "--prompt", "x"], "no tokenizer.json")
 
         let small = try makeModel("small", vocab: 300)
-        try fails(["generate", "--model", small.path, "--prompt", "Hello, wonderful world of tokens"],
-                  "does not belong to its weights")
+        try fails(
+            ["generate", "--model", small.path, "--prompt", "Hello, wonderful world of tokens"],
+            "does not belong to its weights")
 
         let plain = try makeModel("plain", tokenizer: "llama2-bos-eos")
         try fails(["generate", "--model", plain.path, "--prompt", "x", "--chat"], "no chat template")
@@ -255,7 +306,9 @@ extension RPP {
         let process = Process()
         process.executableURL = binary
         process.arguments = arguments
-        let input = Pipe(), out = Pipe(), err = Pipe()
+        let input = Pipe()
+        let out = Pipe()
+        let err = Pipe()
         process.standardInput = input
         process.standardOutput = out
         process.standardError = err
@@ -265,7 +318,8 @@ extension RPP {
         let o = out.fileHandleForReading.readDataToEndOfFile()
         let e = err.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
-        return RPPRun(status: process.terminationStatus, stdout: String(decoding: o, as: UTF8.self),
-                      stderr: String(decoding: e, as: UTF8.self))
+        return RPPRun(
+            status: process.terminationStatus, stdout: String(decoding: o, as: UTF8.self),
+            stderr: String(decoding: e, as: UTF8.self))
     }
 }

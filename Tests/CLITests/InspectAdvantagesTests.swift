@@ -8,8 +8,10 @@ final class InspectAdvantagesTests: XCTestCase {
 
     func testWorkedCases() throws {
         let inputs = try FileManager.default.contentsOfDirectory(atPath: dir.path)
-            .filter { $0.hasSuffix(".json") && !$0.hasSuffix(".expected.json")
-                && ($0.hasPrefix("worked-case") || $0.hasPrefix("example")) }
+            .filter {
+                $0.hasSuffix(".json") && !$0.hasSuffix(".expected.json")
+                    && ($0.hasPrefix("worked-case") || $0.hasPrefix("example"))
+            }
         XCTAssertGreaterThanOrEqual(inputs.count, 7)
         for name in inputs {
             let r = try RPP.run(["inspect", "advantages", "--input", dir.appendingPathComponent(name).path])
@@ -23,7 +25,8 @@ final class InspectAdvantagesTests: XCTestCase {
             XCTAssertFalse(wantSamples.isEmpty, name)
             for (g, w) in zip(gotSamples, wantSamples) {
                 for field in ["kl", "token_rewards", "returns", "advantages"] {
-                    let a = g[field] ?? [], b = w[field] ?? []
+                    let a = g[field] ?? []
+                    let b = w[field] ?? []
                     XCTAssertEqual(a.count, b.count, "\(name) \(field)")
                     for (x, y) in zip(a, b) { XCTAssertEqual(x, y, accuracy: 1e-9, "\(name) \(field)") }
                 }

@@ -7,8 +7,10 @@ final class InspectFrameTests: XCTestCase {
 
     func goldenFrames() throws -> [URL] {
         try FileManager.default.contentsOfDirectory(at: frames, includingPropertiesForKeys: nil)
-            .filter { $0.pathExtension == "frame" && !$0.lastPathComponent.hasPrefix("signed")
-                      && !$0.lastPathComponent.hasPrefix("v2_") }
+            .filter {
+                $0.pathExtension == "frame" && !$0.lastPathComponent.hasPrefix("signed")
+                    && !$0.lastPathComponent.hasPrefix("v2_")
+            }
     }
 
     func testDecodesEveryGoldenFrame() throws {
@@ -25,8 +27,10 @@ final class InspectFrameTests: XCTestCase {
     }
 
     func testSignedFrameWithItsKey() throws {
-        let r = try RPP.run(["inspect", "frame", "--key", frames.appendingPathComponent("test-cluster.key").path,
-                             frames.appendingPathComponent("signed_heartbeat.frame").path])
+        let r = try RPP.run([
+            "inspect", "frame", "--key", frames.appendingPathComponent("test-cluster.key").path,
+            frames.appendingPathComponent("signed_heartbeat.frame").path,
+        ])
         XCTAssertEqual(r.status, 0, r.stderr)
         XCTAssertTrue(r.stdout.contains("\"mac\": \"verified\""), r.stdout)
     }
@@ -47,8 +51,10 @@ final class InspectFrameTests: XCTestCase {
         XCTAssertTrue(closed.stderr.contains("encrypted") && closed.stderr.contains("cluster.key_file"), closed.stderr)
     }
 
-    func expectOneLineError(_ bytes: [UInt8], mentioning words: [String], key: URL? = nil,
-                            file: StaticString = #filePath, line: UInt = #line) throws {
+    func expectOneLineError(
+        _ bytes: [UInt8], mentioning words: [String], key: URL? = nil,
+        file: StaticString = #filePath, line: UInt = #line
+    ) throws {
         let dir = try RPP.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         let path = dir.appendingPathComponent("input.frame")

@@ -18,18 +18,22 @@ final class LocalCluster {
     init(name: String, iterations: Int, extra: [String] = []) throws {
         dir = try RPP.temporaryDirectory()
         base = Self.freeBase()
-        let model = RPP.fixtures.appendingPathComponent("model/llama-gqa").path   // a tiny transformers checkpoint
-        config = ["--config", RPP.fixtures.deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("Deploy/rpp.yaml").path]
-        sets = [
-            "model.init=\(model)", "model.reference=\(model)",
-            "run.dir=\(dir.path)", "run.name=\(name)", "run.iterations=\(iterations)", "run.max_minutes=3",
-            "algorithm.rollout_batch=16", "algorithm.train_batch=32", "algorithm.micro_batch=32",
-            "eval.every=0", "checkpoint.every=2",
-            "cluster.learner=tcp://127.0.0.1:\(base)", "cluster.reward=[tcp://127.0.0.1:\(base + 4)]",
-            "cluster.reference=[tcp://127.0.0.1:\(base + 5)]", "cluster.lease_seconds=2",
-            "cluster.heartbeat_seconds=0.2", "cluster.request_timeout_seconds=3",
-        ] + extra
+        let model = RPP.fixtures.appendingPathComponent("model/llama-gqa").path  // a tiny transformers checkpoint
+        config = [
+            "--config",
+            RPP.fixtures.deletingLastPathComponent().deletingLastPathComponent()
+                .appendingPathComponent("Deploy/rpp.yaml").path,
+        ]
+        sets =
+            [
+                "model.init=\(model)", "model.reference=\(model)",
+                "run.dir=\(dir.path)", "run.name=\(name)", "run.iterations=\(iterations)", "run.max_minutes=3",
+                "algorithm.rollout_batch=16", "algorithm.train_batch=32", "algorithm.micro_batch=32",
+                "eval.every=0", "checkpoint.every=2",
+                "cluster.learner=tcp://127.0.0.1:\(base)", "cluster.reward=[tcp://127.0.0.1:\(base + 4)]",
+                "cluster.reference=[tcp://127.0.0.1:\(base + 5)]", "cluster.lease_seconds=2",
+                "cluster.heartbeat_seconds=0.2", "cluster.request_timeout_seconds=3",
+            ] + extra
     }
 
     deinit {
@@ -100,7 +104,8 @@ final class LocalCluster {
         let text = try String(contentsOf: runDirectory(name).appendingPathComponent("metrics.jsonl"), encoding: .utf8)
         return text.split(separator: "\n").compactMap { line in
             guard let o = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
-                  let i = o["iteration"] as? Int, let m = o["metrics"] as? [String: Any] else { return nil }
+                let i = o["iteration"] as? Int, let m = o["metrics"] as? [String: Any]
+            else { return nil }
             return (i, m.compactMapValues { ($0 as? NSNumber)?.doubleValue })
         }
     }

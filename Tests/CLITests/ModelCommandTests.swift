@@ -15,21 +15,25 @@ final class ModelCommandTests: XCTestCase {
     func testLogprobsMatchTransformers() throws {
         for name in ["llama-gqa", "qwen2-tied"] {
             let dir = RPP.fixtures.appendingPathComponent("model/\(name)")
-            let expected = try JSONSerialization.jsonObject(
-                with: Data(contentsOf: dir.appendingPathComponent("expected.json"))) as! [String: Any]
+            let expected =
+                try JSONSerialization.jsonObject(
+                    with: Data(contentsOf: dir.appendingPathComponent("expected.json"))) as! [String: Any]
             let rows = expected["tokens"] as! [[Int]]
             let want = expected["logprobs"] as! [[Double]]
             let tmp = try RPP.temporaryDirectory()
             defer { try? FileManager.default.removeItem(at: tmp) }
             let input = tmp.appendingPathComponent("in.jsonl")
-            let lines = try rows.map { String(decoding: try JSONSerialization.data(withJSONObject: ["tokens": $0]), as: UTF8.self) }
+            let lines = try rows.map {
+                String(decoding: try JSONSerialization.data(withJSONObject: ["tokens": $0]), as: UTF8.self)
+            }
             try Data((lines.joined(separator: "\n") + "\n").utf8).write(to: input)
             let r = try RPP.run(["logprobs", "--model", dir.path, "--input", input.path])
             XCTAssertEqual(r.status, 0, r.stderr)
             let out = r.stdout.split(separator: "\n")
             XCTAssertEqual(out.count, rows.count)
             for (line, w) in zip(out, want) {
-                let got = (try JSONSerialization.jsonObject(with: Data(line.utf8)) as! [String: Any])["logprobs"] as! [Double]
+                let got =
+                    (try JSONSerialization.jsonObject(with: Data(line.utf8)) as! [String: Any])["logprobs"] as! [Double]
                 XCTAssertEqual(got.count, w.count, name)
                 for (a, b) in zip(got, w) { XCTAssertEqual(a, b, accuracy: 1e-4, name) }
             }
@@ -68,16 +72,20 @@ final class ModelCommandTests: XCTestCase {
                 return prompt
             }
         }
-        let train = try prompts("train.jsonl"), validation = try prompts("validation.jsonl"), test = try prompts("test.jsonl")
+        let train = try prompts("train.jsonl")
+        let validation = try prompts("validation.jsonl")
+        let test = try prompts("test.jsonl")
         XCTAssertEqual(train.count, 300)
         XCTAssertEqual(validation.count, 500)
         XCTAssertEqual(test.count, 500)
-        XCTAssertTrue(Set(train).isDisjoint(with: validation) && Set(train).isDisjoint(with: test)
-                      && Set(validation).isDisjoint(with: test))
+        XCTAssertTrue(
+            Set(train).isDisjoint(with: validation) && Set(train).isDisjoint(with: test)
+                && Set(validation).isDisjoint(with: test))
         // Seeded: the same seed writes the same held-out sets.
         let again = tmp.appendingPathComponent("again")
         _ = try RPP.run(["data", "arith", "--out", again.path, "--train", "10", "--seed", "7"])
-        XCTAssertEqual(try String(contentsOf: again.appendingPathComponent("test.jsonl"), encoding: .utf8),
-                       try String(contentsOf: tmp.appendingPathComponent("test.jsonl"), encoding: .utf8))
+        XCTAssertEqual(
+            try String(contentsOf: again.appendingPathComponent("test.jsonl"), encoding: .utf8),
+            try String(contentsOf: tmp.appendingPathComponent("test.jsonl"), encoding: .utf8))
     }
 }

@@ -20,19 +20,24 @@ final class ModelConvertCommandTests: XCTestCase {
     func testConvertKeepsFilesAndGivesTransformersLogprobs() throws {
         let tmp = try RPP.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: tmp) }
-        let expected = try JSONSerialization.jsonObject(
-            with: Data(contentsOf: Self.source.appendingPathComponent("expected.json"))) as! [String: Any]
-        let rows = expected["tokens"] as! [[Int]], want = expected["logprobs"] as! [[Double]]
+        let expected =
+            try JSONSerialization.jsonObject(
+                with: Data(contentsOf: Self.source.appendingPathComponent("expected.json"))) as! [String: Any]
+        let rows = expected["tokens"] as! [[Int]]
+        let want = expected["logprobs"] as! [[Double]]
         let original = try logprobs(Self.source, rows: rows, in: tmp)
         for dtype in ["f32", "bf16"] {
             let out = tmp.appendingPathComponent(dtype)
             let r = try RPP.run(["model", "convert", "--model", Self.source.path, "--out", out.path, "--dtype", dtype])
             XCTAssertEqual(r.status, 0, r.stderr)
             XCTAssertTrue(r.stdout.contains("as \(dtype)") && r.stdout.contains("tokenizer.json"), r.stdout)
-            for name in ["tokenizer.json", "tokenizer_config.json", "chat_template.jinja", "generation_config.json",
-                         "README.md"] {
-                XCTAssertEqual(try Data(contentsOf: out.appendingPathComponent(name)),
-                               try Data(contentsOf: Self.source.appendingPathComponent(name)), "\(dtype) \(name)")
+            for name in [
+                "tokenizer.json", "tokenizer_config.json", "chat_template.jinja", "generation_config.json",
+                "README.md",
+            ] {
+                XCTAssertEqual(
+                    try Data(contentsOf: out.appendingPathComponent(name)),
+                    try Data(contentsOf: Self.source.appendingPathComponent(name)), "\(dtype) \(name)")
             }
             let configData = try Data(contentsOf: out.appendingPathComponent("config.json"))
             let config = try JSONSerialization.jsonObject(with: configData) as! [String: Any]

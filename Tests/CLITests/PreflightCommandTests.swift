@@ -5,24 +5,29 @@ import XCTest
 
 final class PreflightCommandTests: XCTestCase {
     let deploy = RPP.fixtures.deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("Deploy")
-    let model = RPP.fixtures.appendingPathComponent("model/llama-gqa").path   // 64 positions, vocabulary 40
+    let model = RPP.fixtures.appendingPathComponent("model/llama-gqa").path  // 64 positions, vocabulary 40
 
     func testClusterUpRefusesAResponseLongerThanTheModelBeforeStartingAnything() throws {
         let dir = try RPP.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         let base = LocalCluster.freeBase()
         let hosts = dir.appendingPathComponent("hosts")
-        try Data("127.0.0.1 learner reference reward rollout learner_port=\(base) reward_port=\(base + 4) reference_port=\(base + 5)\n"
-            .utf8).write(to: hosts)
-        let r = try RPP.run(["cluster", "up", "--hosts", hosts.path, "--config", deploy.appendingPathComponent("rpp.yaml").path,
-                             "--timeout", "20", "--set", "model.init=\(model)", "--set", "model.reference=\(model)",
-                             "--set", "sampling.max_new_tokens=100", "--set", "run.dir=\(dir.path)", "--set", "run.name=p"])
+        try Data(
+            "127.0.0.1 learner reference reward rollout learner_port=\(base) reward_port=\(base + 4) reference_port=\(base + 5)\n"
+                .utf8
+        ).write(to: hosts)
+        let r = try RPP.run([
+            "cluster", "up", "--hosts", hosts.path, "--config", deploy.appendingPathComponent("rpp.yaml").path,
+            "--timeout", "20", "--set", "model.init=\(model)", "--set", "model.reference=\(model)",
+            "--set", "sampling.max_new_tokens=100", "--set", "run.dir=\(dir.path)", "--set", "run.name=p",
+        ])
         XCTAssertEqual(r.status, 1, r.stdout)
         XCTAssertEqual(r.stderr.split(separator: "\n").count, 1, r.stderr)
         XCTAssertTrue(r.stderr.contains("sampling.max_new_tokens"), r.stderr)
         XCTAssertTrue(r.stderr.contains("exceeds the model's 64 positions"), r.stderr)
-        XCTAssertFalse(FileManager.default.fileExists(atPath: dir.appendingPathComponent("p/cluster.json").path),
-                       "nothing was started")
+        XCTAssertFalse(
+            FileManager.default.fileExists(atPath: dir.appendingPathComponent("p/cluster.json").path),
+            "nothing was started")
     }
 
     func testRolesRefuseAStopTokenOutsideTheVocabulary() throws {
@@ -30,13 +35,16 @@ final class PreflightCommandTests: XCTestCase {
         defer { try? FileManager.default.removeItem(at: dir) }
         let base = LocalCluster.freeBase()
         for role in ["learner", "rollout"] {
-            let r = try RPP.run([role, "--config", deploy.appendingPathComponent("rpp.yaml").path,
-                                 "--set", "model.init=\(model)", "--set", "sampling.stop_tokens=[1, 40]",
-                                 "--set", "cluster.learner=tcp://127.0.0.1:\(base)", "--set", "run.dir=\(dir.path)"])
+            let r = try RPP.run([
+                role, "--config", deploy.appendingPathComponent("rpp.yaml").path,
+                "--set", "model.init=\(model)", "--set", "sampling.stop_tokens=[1, 40]",
+                "--set", "cluster.learner=tcp://127.0.0.1:\(base)", "--set", "run.dir=\(dir.path)",
+            ])
             XCTAssertEqual(r.status, 1, r.stdout)
             XCTAssertEqual(r.stderr.split(separator: "\n").count, 1, r.stderr)
-            XCTAssertTrue(r.stderr.contains("\(role): sampling.stop_tokens: token 40 is outside the model's vocabulary [0, 40)"),
-                          r.stderr)
+            XCTAssertTrue(
+                r.stderr.contains("\(role): sampling.stop_tokens: token 40 is outside the model's vocabulary [0, 40)"),
+                r.stderr)
         }
     }
 }

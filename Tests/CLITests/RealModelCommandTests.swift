@@ -13,12 +13,16 @@ final class RealModelCommandTests: XCTestCase {
             throw XCTSkip("RPP_REAL_MODEL is not set (make test-real sets it after make smollm2)")
         }
         let data = try Data(contentsOf: RPP.fixtures.appendingPathComponent("gguf/smollm2-chat.json"))
-        return (model, try XCTUnwrap(JSONSerialization.jsonObject(with: data) as? [String: Any]), try RPP.temporaryDirectory())
+        return (
+            model, try XCTUnwrap(JSONSerialization.jsonObject(with: data) as? [String: Any]),
+            try RPP.temporaryDirectory()
+        )
     }
 
     private func lines(_ objects: [Any]) throws -> Data {
-        Data(try objects.map { String(decoding: try JSONSerialization.data(withJSONObject: $0), as: UTF8.self) + "\n" }
-            .joined().utf8)
+        Data(
+            try objects.map { String(decoding: try JSONSerialization.data(withJSONObject: $0), as: UTF8.self) + "\n" }
+                .joined().utf8)
     }
 
     private func outputs(_ text: String, key: String) throws -> [Any] {
@@ -62,15 +66,18 @@ final class RealModelCommandTests: XCTestCase {
         func ints(_ v: Any?) -> [Int] { (v as? [NSNumber])?.map(\.intValue) ?? [] }
         for g in cases {
             let question = try XCTUnwrap(g["question"] as? String)
-            let r = try RPP.run(["generate", "--model", model, "--chat", "--prompt", question, "--temperature", "0",
-                                 "--max-new-tokens", "32", "--json"])
+            let r = try RPP.run([
+                "generate", "--model", model, "--chat", "--prompt", question, "--temperature", "0",
+                "--max-new-tokens", "32", "--json",
+            ])
             XCTAssertEqual(r.status, 0, r.stderr)
             let out = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
             XCTAssertEqual(ints(out["prompt_ids"]), ints(g["prompt_ids"]), question)
             XCTAssertEqual(ints(out["ids"]), ints(g["new_ids"]), question)
             let want = try XCTUnwrap(g["new_text"] as? String)
-            XCTAssertEqual(out["text"] as? String,
-                           want.hasSuffix("<|im_end|>") ? String(want.dropLast("<|im_end|>".count)) : want, question)
+            XCTAssertEqual(
+                out["text"] as? String,
+                want.hasSuffix("<|im_end|>") ? String(want.dropLast("<|im_end|>".count)) : want, question)
             print("rpp generate --chat \"\(question)\": \(r.stderr.trimmingCharacters(in: .whitespacesAndNewlines))")
         }
     }

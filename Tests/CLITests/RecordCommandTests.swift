@@ -18,8 +18,11 @@ final class RecordCommandTests: XCTestCase {
             "cluster.learner=tcp://127.0.0.1:\(base)", "cluster.reward=[tcp://127.0.0.1:\(base + 4)]",
             "cluster.reference=[tcp://127.0.0.1:\(base + 5)]",
         ].flatMap { ["--set", $0] }
-        let config = ["--config", RPP.fixtures.deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("Deploy/rpp.yaml").path]
+        let config = [
+            "--config",
+            RPP.fixtures.deletingLastPathComponent().deletingLastPathComponent()
+                .appendingPathComponent("Deploy/rpp.yaml").path,
+        ]
         let recording = dir.appendingPathComponent("recording")
         let reference = try ServerProcess(["reference"] + config + sets)
         let reward = try ServerProcess(["reward"] + config + sets)
@@ -32,8 +35,9 @@ final class RecordCommandTests: XCTestCase {
         XCTAssertTrue(learner.waitFor("learner done", seconds: 90), "learner output:\n\(learner.stdout)")
         learner.process.waitUntilExit()
         XCTAssertEqual(learner.process.terminationStatus, 0)
-        let recorded = try XCTUnwrap(learner.stdout.range(of: #"final weights sha256 [0-9a-f]{64}"#, options: .regularExpression)
-            .map { String(learner.stdout[$0].suffix(64)) }, learner.stdout)
+        let recorded = try XCTUnwrap(
+            learner.stdout.range(of: #"final weights sha256 [0-9a-f]{64}"#, options: .regularExpression)
+                .map { String(learner.stdout[$0].suffix(64)) }, learner.stdout)
         XCTAssertTrue(learner.stdout.contains("learner: recorded 2 batches in \(recording.path)"), learner.stdout)
 
         let replay = try RPP.run(["replay", recording.path])

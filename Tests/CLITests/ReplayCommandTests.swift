@@ -41,7 +41,8 @@ final class ReplayCommandTests: XCTestCase {
         XCTAssertTrue(text.contains("identical, bit for bit"), text)
         let recorded = try String(contentsOf: recording.appendingPathComponent("recording.json"), encoding: .utf8)
         XCTAssertFalse(text.contains("OpenBLAS core Sandybridge"), text)
-        XCTAssertTrue(recorded.contains(text.components(separatedBy: "OpenBLAS core ")[1].components(separatedBy: " ")[0]), text)
+        XCTAssertTrue(
+            recorded.contains(text.components(separatedBy: "OpenBLAS core ")[1].components(separatedBy: " ")[0]), text)
     }
 
     func testUntilAndOut() throws {
@@ -79,12 +80,17 @@ final class ReplayCommandTests: XCTestCase {
     func testMissingDirectory() throws {
         let r = try RPP.run(["replay", "/nonexistent/recording"])
         XCTAssertEqual(r.status, 1)
-        XCTAssertEqual(r.stderr, "rpp replay: /nonexistent/recording: no such recording directory; make one with `rpp learner --record DIR`\n")
+        XCTAssertEqual(
+            r.stderr,
+            "rpp replay: /nonexistent/recording: no such recording directory; make one with `rpp learner --record DIR`\n"
+        )
     }
 
     func testInspectFrameReadsARecordedBatch() throws {
-        let r = try RPP.run(["inspect", "frame", "--max-values", "4",
-                             recording.appendingPathComponent("batches/iter-000001.frame").path])
+        let r = try RPP.run([
+            "inspect", "frame", "--max-values", "4",
+            recording.appendingPathComponent("batches/iter-000001.frame").path,
+        ])
         XCTAssertEqual(r.status, 0, r.stderr)
         let json = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
         let header = try XCTUnwrap(json["header"] as? [String: Any])

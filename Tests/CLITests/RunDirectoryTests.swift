@@ -22,8 +22,10 @@ final class RunDirectoryTests: XCTestCase {
         try Data("x".utf8).write(to: plain)
         let config = dir.appendingPathComponent("c.yaml")
         try Data("{}\n".utf8).write(to: config)
-        let run = try RPP.run(["learner", "--config", config.path, "--set", "run.dir=\(plain.path)/runs",
-                               "--set", "model.init=\(dir.path)/absent"])
+        let run = try RPP.run([
+            "learner", "--config", config.path, "--set", "run.dir=\(plain.path)/runs",
+            "--set", "model.init=\(dir.path)/absent",
+        ])
         XCTAssertEqual(run.status, 1)
         let text = oneLine(run)
         XCTAssertTrue(text.contains("run.dir: cannot ") && text.contains(plain.path), text)
@@ -37,8 +39,10 @@ final class RunDirectoryTests: XCTestCase {
             .write(to: runDir.appendingPathComponent("metrics.jsonl"))
         let config = dir.appendingPathComponent("c.yaml")
         try Data("{}\n".utf8).write(to: config)
-        let run = try RPP.run(["learner", "--config", config.path, "--set", "run.dir=\(dir.path)/runs",
-                               "--set", "run.name=demo", "--set", "model.init=\(dir.path)/absent"])
+        let run = try RPP.run([
+            "learner", "--config", config.path, "--set", "run.dir=\(dir.path)/runs",
+            "--set", "run.name=demo", "--set", "model.init=\(dir.path)/absent",
+        ])
         XCTAssertEqual(run.status, 1)
         let text = oneLine(run)
         XCTAssertTrue(text.contains("metrics.jsonl") && text.contains("--resume"), text)
@@ -50,8 +54,10 @@ final class RunDirectoryTests: XCTestCase {
         let learner = try RPP.run(["learner", "--config", config.path])
         XCTAssertEqual(learner.status, 1)
         XCTAssertTrue(oneLine(learner).contains("cluster.lease_seconds: value 1e300 is out of range"), learner.stderr)
-        let rollout = try RPP.run(["rollout", "--config", config.path, "--set", "cluster.lease_seconds=60",
-                                   "--set", "cluster.request_timeout_seconds=1e300"])
+        let rollout = try RPP.run([
+            "rollout", "--config", config.path, "--set", "cluster.lease_seconds=60",
+            "--set", "cluster.request_timeout_seconds=1e300",
+        ])
         XCTAssertEqual(rollout.status, 1)
         XCTAssertTrue(oneLine(rollout).contains("cluster.request_timeout_seconds"), rollout.stderr)
         let status = try RPP.run(["cluster", "status", "--dir", dir.path, "--timeout", "1e300"])

@@ -23,7 +23,10 @@ final class ServerProcess: @unchecked Sendable {
         process.standardError = FileHandle.standardError
         out.fileHandleForReading.readabilityHandler = { [self] h in
             let data = h.availableData
-            if data.isEmpty { h.readabilityHandler = nil; return }
+            if data.isEmpty {
+                h.readabilityHandler = nil
+                return
+            }
             lock.withLock { output += String(decoding: data, as: UTF8.self) }
         }
         try process.run()
@@ -47,7 +50,11 @@ final class ServerProcess: @unchecked Sendable {
         let start = Date()
         process.terminate()
         while process.isRunning && Date().timeIntervalSince(start) < seconds { Thread.sleep(forTimeInterval: 0.02) }
-        if process.isRunning { kill(process.processIdentifier, SIGKILL); process.waitUntilExit(); return nil }
+        if process.isRunning {
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+            return nil
+        }
         return (process.terminationStatus, Date().timeIntervalSince(start))
     }
 
@@ -79,9 +86,13 @@ final class ServerCommandTests: XCTestCase {
     func score(_ address: String, _ items: [ScoreItem], codec: FrameCodec = FrameCodec()) throws -> [Float] {
         let client = try ServiceClient(service: "reward", addresses: [address], codec: codec)
         defer { client.close() }
-        guard case .scoreReply(let reply) = try client.call(.scoreRequest(ScoreRequest(id: 5, items: items)),
-                                                            timeout: .seconds(10)) else {
-            XCTFail("expected a score reply"); return []
+        guard
+            case .scoreReply(let reply) = try client.call(
+                .scoreRequest(ScoreRequest(id: 5, items: items)),
+                timeout: .seconds(10))
+        else {
+            XCTFail("expected a score reply")
+            return []
         }
         XCTAssertEqual(reply.id, 5)
         return reply.rewards
@@ -96,8 +107,9 @@ final class ServerCommandTests: XCTestCase {
         let config = try writeConfig("cluster:\n  reward: [\"\(address)\"]\n  key_file: \(keyFile.path)\n")
         let server = try ServerProcess(["reward", "--config", config])
         XCTAssertTrue(server.waitFor("listening"), server.stdout)
-        XCTAssertTrue(server.stdout.contains(address) && server.stdout.contains("arith_exact")
-                      && server.stdout.contains("key "), server.stdout)
+        XCTAssertTrue(
+            server.stdout.contains(address) && server.stdout.contains("arith_exact")
+                && server.stdout.contains("key "), server.stdout)
         let codec = FrameCodec(key: try ClusterKey(file: keyFile.path))
         XCTAssertEqual(try score(address, [item("3"), item("4"), item("03")], codec: codec), [1, 0, 0])
         let stopped = server.terminate(within: 2)
@@ -110,9 +122,12 @@ final class ServerCommandTests: XCTestCase {
         let bad = try RPP.run(["reward", "--config", try writeConfig("reward:\n  kind: exactish\n")])
         XCTAssertEqual(bad.status, 1)
         XCTAssertTrue(bad.stderr.contains("reward.kind"), bad.stderr)
-        XCTAssertEqual(bad.stderr.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: "\n").count, 1, bad.stderr)
-        let model = try RPP.run(["reward", "--config", try writeConfig("{}\n"), "--set", "reward.kind=model",
-                                 "--set", "reward.model=\(dir.path)/nope"])
+        XCTAssertEqual(
+            bad.stderr.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: "\n").count, 1, bad.stderr)
+        let model = try RPP.run([
+            "reward", "--config", try writeConfig("{}\n"), "--set", "reward.kind=model",
+            "--set", "reward.model=\(dir.path)/nope",
+        ])
         XCTAssertEqual(model.status, 1)
         XCTAssertTrue(model.stderr.contains("nope"), model.stderr)
         let address = "tcp://127.0.0.1:\(freePort())"
@@ -127,18 +142,24 @@ final class ServerCommandTests: XCTestCase {
     /// The reference server answers per-token log-probs of a checkpoint; a missing checkpoint exits 1
     /// naming its path.
     func testReferenceServerAnswersAndMissingCheckpointFails() throws {
-        let missing = try RPP.run(["reference", "--config", try writeConfig("model:\n  reference: \(dir.path)/absent\n")])
+        let missing = try RPP.run([
+            "reference", "--config", try writeConfig("model:\n  reference: \(dir.path)/absent\n"),
+        ])
         XCTAssertEqual(missing.status, 1)
         XCTAssertTrue(missing.stderr.contains("\(dir.path)/absent"), missing.stderr)
         let ckpt = RPP.fixtures.appendingPathComponent("model/llama-gqa").path
         let address = "tcp://127.0.0.1:\(freePort())"
-        let server = try ServerProcess(["reference", "--config", try writeConfig("model:\n  reference: \(ckpt)\n"),
-                                        "--listen", address])
+        let server = try ServerProcess([
+            "reference", "--config", try writeConfig("model:\n  reference: \(ckpt)\n"),
+            "--listen", address,
+        ])
         XCTAssertTrue(server.waitFor("listening"), server.stdout)
         let client = try ServiceClient(service: "reference", addresses: [address], codec: FrameCodec())
         defer { client.close() }
-        let request = RefLogprobRequest(id: 2, sequences: [TokenSequence(promptTokens: [1, 2, 3], responseTokens: [4, 5])])
-        guard case .refLogprobReply(let reply) = try client.call(.refLogprobRequest(request), timeout: .seconds(10)) else {
+        let request = RefLogprobRequest(
+            id: 2, sequences: [TokenSequence(promptTokens: [1, 2, 3], responseTokens: [4, 5])])
+        guard case .refLogprobReply(let reply) = try client.call(.refLogprobRequest(request), timeout: .seconds(10))
+        else {
             return XCTFail("expected a reply")
         }
         XCTAssertEqual(reply.logprobs.count, 1)

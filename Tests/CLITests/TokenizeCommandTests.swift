@@ -4,7 +4,11 @@ import XCTest
 /// `rpp tokenize` on fixture tokenizers: ids and texts as transformers gave them.
 final class TokenizeCommandTests: XCTestCase {
     struct Expected: Decodable {
-        struct Encode: Decodable { let text: String; let ids: [Int]; let decoded: String }
+        struct Encode: Decodable {
+            let text: String
+            let ids: [Int]
+            let decoded: String
+        }
         let encode: [Encode]
     }
 
@@ -30,8 +34,10 @@ final class TokenizeCommandTests: XCTestCase {
             }
             let idsFile = dir.appendingPathComponent("ids.jsonl")
             try Data(encoded.stdout.utf8).write(to: idsFile)
-            let decoded = try RPP.run(["tokenize", "--decode", "--model",
-                                       model.appendingPathComponent("tokenizer.json").path, "--input", idsFile.path])
+            let decoded = try RPP.run([
+                "tokenize", "--decode", "--model",
+                model.appendingPathComponent("tokenizer.json").path, "--input", idsFile.path,
+            ])
             XCTAssertEqual(decoded.status, 0, decoded.stderr)
             for (line, case_) in zip(decoded.stdout.split(separator: "\n"), expected.encode) {
                 let text = try JSONSerialization.jsonObject(with: Data(line.utf8)) as! [String: String]
@@ -45,8 +51,10 @@ final class TokenizeCommandTests: XCTestCase {
         defer { try? FileManager.default.removeItem(at: dir) }
         let input = dir.appendingPathComponent("in.jsonl")
         try Data("{\"text\": \"ok\"}\n\n{\"txt\": 1}\n".utf8).write(to: input)
-        let r = try RPP.run(["tokenize", "--model", RPP.fixtures.appendingPathComponent("tokenizers/gpt2").path,
-                             "--input", input.path])
+        let r = try RPP.run([
+            "tokenize", "--model", RPP.fixtures.appendingPathComponent("tokenizers/gpt2").path,
+            "--input", input.path,
+        ])
         XCTAssertNotEqual(r.status, 0)
         XCTAssertEqual(r.stdout.split(separator: "\n").count, 1, "the good line before the bad one is written")
         XCTAssertTrue(r.stderr.contains("in.jsonl: line 3"), r.stderr)

@@ -16,8 +16,10 @@ final class ConversationTests: XCTestCase {
         c.addAssistant("Hello!")
         c.addUser("2+2?")
         let text = try ChatTemplate(chatML).render(c.request(addGenerationPrompt: true))
-        XCTAssertEqual(text, "<|im_start|>system\nBe brief.<|im_end|>\n<|im_start|>user\nHi<|im_end|>\n"
-            + "<|im_start|>assistant\nHello!<|im_end|>\n<|im_start|>user\n2+2?<|im_end|>\n<|im_start|>assistant\n")
+        XCTAssertEqual(
+            text,
+            "<|im_start|>system\nBe brief.<|im_end|>\n<|im_start|>user\nHi<|im_end|>\n"
+                + "<|im_start|>assistant\nHello!<|im_end|>\n<|im_start|>user\n2+2?<|im_end|>\n<|im_start|>assistant\n")
         XCTAssertEqual(c.messages.map(\.role), ["system", "user", "assistant", "user"])
     }
 

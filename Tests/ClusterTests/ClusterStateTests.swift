@@ -1,7 +1,8 @@
-// The state file: a round trip through JSON, the pointer, and clear errors when there is no cluster.
-@testable import Cluster
 import Foundation
 import XCTest
+
+// The state file: a round trip through JSON, the pointer, and clear errors when there is no cluster.
+@testable import Cluster
 
 final class ClusterStateTests: XCTestCase {
     func testRoundTripAndPointer() throws {
@@ -9,16 +10,21 @@ final class ClusterStateTests: XCTestCase {
         defer { try? FileManager.default.removeItem(at: dir) }
         let run = dir.appendingPathComponent("run-1").path
         try FileManager.default.createDirectory(atPath: run, withIntermediateDirectories: true)
-        let plan = ClusterPlan(hosts: try HostsFile(text: """
-            127.0.0.1 learner reference reward rollout=2
-            10.77.0.3 rollout=1 launcher="ip netns exec h3"
-            """))
-        var state = ClusterState(runDirectory: run, hostsFile: "hosts", config: "/x/rpp.yaml",
-                                 overrides: ["run.iterations=3"] + plan.overrides, directory: "/x", binary: "/x/rpp",
-                                 learner: plan.learner, keyFile: nil, compression: "auto")
+        let plan = ClusterPlan(
+            hosts: try HostsFile(
+                text: """
+                    127.0.0.1 learner reference reward rollout=2
+                    10.77.0.3 rollout=1 launcher="ip netns exec h3"
+                    """))
+        var state = ClusterState(
+            runDirectory: run, hostsFile: "hosts", config: "/x/rpp.yaml",
+            overrides: ["run.iterations=3"] + plan.overrides, directory: "/x", binary: "/x/rpp",
+            learner: plan.learner, keyFile: nil, compression: "auto")
         for (i, spec) in plan.processes.enumerated() {
-            state.processes.append(ProcessRecord(spec: spec, pid: Int32(100 + i), command: ClusterControl.arguments(spec, state: state),
-                                                 log: run + "/logs/\(spec.id).log", started: 1_795_000_000))
+            state.processes.append(
+                ProcessRecord(
+                    spec: spec, pid: Int32(100 + i), command: ClusterControl.arguments(spec, state: state),
+                    log: run + "/logs/\(spec.id).log", started: 1_795_000_000))
         }
         try state.save()
         XCTAssertEqual(try ClusterState.load(run), state)
@@ -36,10 +42,15 @@ final class ClusterStateTests: XCTestCase {
         XCTAssertTrue(reward.command.contains("cluster.learner=tcp://127.0.0.1:5600"))
         XCTAssertEqual(Array(state.workers[0].command.suffix(2)), ["--id", "rollout-1"])
         // Placement of a new worker: the rollout host with the fewest workers.
-        XCTAssertEqual(ClusterControl.placement(state: state, hosts: try HostsFile(text: """
-            127.0.0.1 learner reference reward rollout=2
-            10.77.0.3 rollout=1 launcher="ip netns exec h3"
-            """)).host, "10.77.0.3")
+        XCTAssertEqual(
+            ClusterControl.placement(
+                state: state,
+                hosts: try HostsFile(
+                    text: """
+                        127.0.0.1 learner reference reward rollout=2
+                        10.77.0.3 rollout=1 launcher="ip netns exec h3"
+                        """)
+            ).host, "10.77.0.3")
     }
 
     /// A run whose learner has exited (finished or failed) cannot be scaled: workers started for it would wait
@@ -50,16 +61,20 @@ final class ClusterStateTests: XCTestCase {
         let run = dir.appendingPathComponent("run-1").path
         try FileManager.default.createDirectory(atPath: run, withIntermediateDirectories: true)
         let plan = ClusterPlan(hosts: try HostsFile(text: "127.0.0.1 learner reference reward rollout=2\n"))
-        var state = ClusterState(runDirectory: run, hostsFile: "hosts", config: "/x/rpp.yaml", overrides: plan.overrides,
-                                 directory: "/x", binary: "/x/rpp", learner: plan.learner, keyFile: nil, compression: "auto")
+        var state = ClusterState(
+            runDirectory: run, hostsFile: "hosts", config: "/x/rpp.yaml", overrides: plan.overrides,
+            directory: "/x", binary: "/x/rpp", learner: plan.learner, keyFile: nil, compression: "auto")
         for spec in plan.processes {  // pid 0: never a running process
-            state.processes.append(ProcessRecord(spec: spec, pid: 0, command: ClusterControl.arguments(spec, state: state),
-                                                 log: run + "/logs/\(spec.id).log", started: 1_795_000_000))
+            state.processes.append(
+                ProcessRecord(
+                    spec: spec, pid: 0, command: ClusterControl.arguments(spec, state: state),
+                    log: run + "/logs/\(spec.id).log", started: 1_795_000_000))
         }
         try state.save()
         let before = state
         var lines: [String] = []
-        XCTAssertThrowsError(try ClusterControl.scale(&state, rollout: 3, hosts: nil, timeout: 1) { lines.append($0) }) { error in
+        XCTAssertThrowsError(try ClusterControl.scale(&state, rollout: 3, hosts: nil, timeout: 1) { lines.append($0) })
+        { error in
             let text = "\(error)"
             XCTAssertTrue(text.contains("the learner of \(run) (pid 0 on 127.0.0.1) is not running"), text)
             XCTAssertTrue(text.contains("nothing was started or stopped") && text.contains("rpp cluster up"), text)
@@ -71,7 +86,8 @@ final class ClusterStateTests: XCTestCase {
         let started = Date()
         let report = StatusReport.gather(state, probe: try StatusProbe(state: state, timeout: 3))
         XCTAssertLessThan(Date().timeIntervalSince(started), 2)
-        XCTAssertTrue(report.learnerError?.contains("the learner (pid 0 on 127.0.0.1) is not running") ?? false, "\(report)")
+        XCTAssertTrue(
+            report.learnerError?.contains("the learner (pid 0 on 127.0.0.1) is not running") ?? false, "\(report)")
         XCTAssertEqual(report.rows.map(\.state), Array(repeating: "exited", count: 5))
     }
 
@@ -80,8 +96,9 @@ final class ClusterStateTests: XCTestCase {
         let config = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().appendingPathComponent("Deploy/rpp.yaml").path
         func state(_ config: String, _ overrides: [String]) -> ClusterState {
-            ClusterState(runDirectory: "/tmp/x", hostsFile: "h", config: config, overrides: overrides, directory: "/tmp",
-                         binary: "/x/rpp", learner: "tcp://127.0.0.1:5600", keyFile: nil, compression: "auto")
+            ClusterState(
+                runDirectory: "/tmp/x", hostsFile: "h", config: config, overrides: overrides, directory: "/tmp",
+                binary: "/x/rpp", learner: "tcp://127.0.0.1:5600", keyFile: nil, compression: "auto")
         }
         XCTAssertEqual(ClusterControl.othersGrace(state(config, ["cluster.request_timeout_seconds=60"])), 70)
         XCTAssertEqual(ClusterControl.othersGrace(state(config, ["cluster.request_timeout_seconds=2"])), 20)
@@ -96,23 +113,30 @@ final class ClusterStateTests: XCTestCase {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("rpp-state-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: dir) }
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        XCTAssertThrowsError(try ClusterState.load(dir.path)) { XCTAssertTrue("\($0)".contains("cluster.json is missing"), "\($0)") }
+        XCTAssertThrowsError(try ClusterState.load(dir.path)) {
+            XCTAssertTrue("\($0)".contains("cluster.json is missing"), "\($0)")
+        }
         try Data("{not json".utf8).write(to: dir.appendingPathComponent("cluster.json"))
-        XCTAssertThrowsError(try ClusterState.load(dir.path)) { XCTAssertTrue("\($0)".contains("not a cluster state file"), "\($0)") }
+        XCTAssertThrowsError(try ClusterState.load(dir.path)) {
+            XCTAssertTrue("\($0)".contains("not a cluster state file"), "\($0)")
+        }
     }
 
     func testShellQuotingAndLaunchers() throws {
         XCTAssertEqual(HostShell.quote("plain-word_1.2"), "plain-word_1.2")
         XCTAssertEqual(HostShell.quote("it's a [list]"), "'it'\\''s a [list]'")
         XCTAssertEqual(HostShell.argv("echo hi", launcher: .ssh("u@h")).suffix(2), ["u@h", "echo hi"])
-        XCTAssertEqual(HostShell.argv("echo hi", launcher: .prefix(["ip", "netns", "exec", "h1"])),
-                       ["ip", "netns", "exec", "h1", "sh", "-c", "echo hi"])
+        XCTAssertEqual(
+            HostShell.argv("echo hi", launcher: .prefix(["ip", "netns", "exec", "h1"])),
+            ["ip", "netns", "exec", "h1", "sh", "-c", "echo hi"])
         let out = try HostShell.run("echo \(HostShell.quote("a 'b' c")); echo err >&2; exit 3", on: .local)
         XCTAssertEqual(out.status, 3)
         XCTAssertEqual(out.stdout, "a 'b' c\n")
         XCTAssertEqual(out.stderr, "err\n")
         let start = Date()
-        XCTAssertThrowsError(try HostShell.run("sleep 5", on: .local, timeout: 0.3)) { XCTAssertTrue("\($0)".contains("no answer within")) }
+        XCTAssertThrowsError(try HostShell.run("sleep 5", on: .local, timeout: 0.3)) {
+            XCTAssertTrue("\($0)".contains("no answer within"))
+        }
         XCTAssertLessThan(Date().timeIntervalSince(start), 3)
     }
 

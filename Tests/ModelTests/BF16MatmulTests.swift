@@ -4,6 +4,7 @@
 // and beta; the same bits twice and on any column split. A kernel this CPU cannot run must fall back to the
 // widened product, bit for bit.
 import XCTest
+
 @testable import Model
 
 final class BF16MatmulTests: XCTestCase {
@@ -23,13 +24,17 @@ final class BF16MatmulTests: XCTestCase {
 
     private func cases() -> [Case] {
         var list: [Case] = []
-        let shapes = [(1, 1, 1), (1, 37, 75), (3, 45, 64), (5, 50, 33), (2, 16, 32), (13, 70, 129), (67, 40, 31),
-                      (4, 33, 96), (64, 65, 17), (70, 100, 200), (3, 300, 5000)]
+        let shapes = [
+            (1, 1, 1), (1, 37, 75), (3, 45, 64), (5, 50, 33), (2, 16, 32), (13, 70, 129), (67, 40, 31),
+            (4, 33, 96), (64, 65, 17), (70, 100, 200), (3, 300, 5000),
+        ]
         for (i, (m, n, k)) in shapes.enumerated() {
             for transB in [true, false] {
                 let pad = i % 3  // strides wider than the rows on some cases
-                list.append(Case(M: m, N: n, K: k, transB: transB, lda: k + pad, ldb: (transB ? k : n) + 2 * pad,
-                                 ldc: n + pad, alpha: [1, 0.5, -1.25][i % 3], beta: i % 2 == 0 ? 0 : 1))
+                list.append(
+                    Case(
+                        M: m, N: n, K: k, transB: transB, lda: k + pad, ldb: (transB ? k : n) + 2 * pad,
+                        ldc: n + pad, alpha: [1, 0.5, -1.25][i % 3], beta: i % 2 == 0 ? 0 : 1))
             }
         }
         return list
@@ -41,9 +46,10 @@ final class BF16MatmulTests: XCTestCase {
         a.withUnsafeBufferPointer { ap in
             b.withUnsafeBufferPointer { bp in
                 out.withUnsafeMutableBufferPointer { cp in
-                    gemm(transB: c.transB, M: c.M, N: c.N, K: c.K, alpha: c.alpha, A: ap.baseAddress!, lda: c.lda,
-                         B: .bfloat16(bp.baseAddress!), ldb: c.ldb, beta: c.beta, C: cp.baseAddress!, ldc: c.ldc,
-                         kernel: kernel)
+                    gemm(
+                        transB: c.transB, M: c.M, N: c.N, K: c.K, alpha: c.alpha, A: ap.baseAddress!, lda: c.lda,
+                        B: .bfloat16(bp.baseAddress!), ldb: c.ldb, beta: c.beta, C: cp.baseAddress!, ldc: c.ldc,
+                        kernel: kernel)
                 }
             }
         }
@@ -77,7 +83,9 @@ final class BF16MatmulTests: XCTestCase {
                             XCTAssertEqual(got.bitPattern, c0[m * c.ldc + n].bitPattern, "\(kernel) \(c)")
                             continue
                         }
-                        var exact = 0.0, magnitude = 0.0, unrounded = 0.0
+                        var exact = 0.0
+                        var magnitude = 0.0
+                        var unrounded = 0.0
                         for k in 0..<c.K {
                             let av = Double(a[m * c.lda + k])
                             let bi = c.transB ? n * c.ldb + k : k * c.ldb + n
@@ -89,13 +97,16 @@ final class BF16MatmulTests: XCTestCase {
                         let before = c.beta == 0 ? 0 : Double(c0[m * c.ldc + n]) * Double(c.beta)
                         let alpha = Double(c.alpha)
                         let tight = 1e-5 * abs(alpha) * magnitude * 1.01 + 1e-6 * abs(before) + 1e-30
-                        XCTAssertLessThanOrEqual(abs(Double(got) - (alpha * exact + before)), tight,
-                                                 "\(kernel) \(c) [\(m), \(n)] against float64 of its operands")
+                        XCTAssertLessThanOrEqual(
+                            abs(Double(got) - (alpha * exact + before)), tight,
+                            "\(kernel) \(c) [\(m), \(n)] against float64 of its operands")
                         // bf16 keeps 8 significant bits: rounding moves an operand by at most 2^-8 of itself.
-                        let u = 1.0 / 256, rounding = roundsA ? 2 * u + u * u : u
-                        XCTAssertLessThanOrEqual(abs(Double(got) - (alpha * unrounded + before)),
-                                                 (rounding + 1e-5) * abs(alpha) * magnitude + 1e-6 * abs(before),
-                                                 "\(kernel) \(c) [\(m), \(n)] against the unrounded product")
+                        let u = 1.0 / 256
+                        let rounding = roundsA ? 2 * u + u * u : u
+                        XCTAssertLessThanOrEqual(
+                            abs(Double(got) - (alpha * unrounded + before)),
+                            (rounding + 1e-5) * abs(alpha) * magnitude + 1e-6 * abs(before),
+                            "\(kernel) \(c) [\(m), \(n)] against the unrounded product")
                     }
                 }
             }
@@ -121,9 +132,10 @@ final class BF16MatmulTests: XCTestCase {
                         split.withUnsafeMutableBufferPointer { cp in
                             for (n0, n) in [(0, 13), (13, 137)] {
                                 let bOffset = transB ? n0 * t.ldb : n0
-                                gemm(transB: transB, M: t.M, N: n, K: t.K, alpha: 1, A: ap.baseAddress!, lda: t.lda,
-                                     B: .bfloat16(bp.baseAddress! + bOffset), ldb: t.ldb, beta: 0,
-                                     C: cp.baseAddress! + n0, ldc: t.ldc, kernel: kernel)
+                                gemm(
+                                    transB: transB, M: t.M, N: n, K: t.K, alpha: 1, A: ap.baseAddress!, lda: t.lda,
+                                    B: .bfloat16(bp.baseAddress! + bOffset), ldb: t.ldb, beta: 0,
+                                    C: cp.baseAddress! + n0, ldc: t.ldc, kernel: kernel)
                             }
                         }
                     }
@@ -142,7 +154,8 @@ final class BF16MatmulTests: XCTestCase {
             var exactBound = true
             for m in 0..<c.M {
                 for n in 0..<c.N {
-                    var s = 0.0, mag = 0.0
+                    var s = 0.0
+                    var mag = 0.0
                     for k in 0..<c.K {
                         let p = Double(float(bf16(a[m * c.lda + k]))) * Double(float(b[n * c.ldb + k]))
                         s += p
@@ -194,15 +207,17 @@ final class BF16MatmulTests: XCTestCase {
             XCTAssertEqual(MatmulKernel.selected, kernel.isSupported() ? kernel : .widened)
             // A call without a kernel runs the selected kernel's path for its shape.
             for (rows, transB) in [(3, true), (MatmulKernel.avx512MaxRows + 1, true), (3, false)] {
-                let c = Case(M: rows, N: 40, K: 50, transB: transB, lda: 50, ldb: transB ? 50 : 40, ldc: 40,
-                             alpha: 1, beta: 0)
+                let c = Case(
+                    M: rows, N: 40, K: 50, transB: transB, lda: 50, ldb: transB ? 50 : 40, ldc: 40,
+                    alpha: 1, beta: 0)
                 let (a, _, b, c0) = operands(c, seed: 5)
                 var viaSelected = c0
                 a.withUnsafeBufferPointer { ap in
                     b.withUnsafeBufferPointer { bp in
                         viaSelected.withUnsafeMutableBufferPointer { cp in
-                            gemm(transB: transB, M: rows, N: c.N, K: c.K, alpha: 1, A: ap.baseAddress!, lda: c.lda,
-                                 B: .bfloat16(bp.baseAddress!), ldb: c.ldb, beta: 0, C: cp.baseAddress!, ldc: c.ldc)
+                            gemm(
+                                transB: transB, M: rows, N: c.N, K: c.K, alpha: 1, A: ap.baseAddress!, lda: c.lda,
+                                B: .bfloat16(bp.baseAddress!), ldb: c.ldb, beta: 0, C: cp.baseAddress!, ldc: c.ldc)
                         }
                     }
                 }

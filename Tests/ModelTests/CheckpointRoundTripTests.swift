@@ -3,6 +3,7 @@
 // saving can store the weights as BF16 or F16 with the right rounding.
 import Foundation
 import XCTest
+
 @testable import Model
 
 final class CheckpointRoundTripTests: XCTestCase {
@@ -30,13 +31,15 @@ final class CheckpointRoundTripTests: XCTestCase {
     /// number literal kept; BF16 (the source's dtype) gives the source's bytes exactly.
     func testSavedConfigKeepsEveryFieldOfTheSource() throws {
         let (model, source) = try Transformer.loadCheckpoint(directory: Self.companions)
-        let f32 = dir.appendingPathComponent("f32"), bf16 = dir.appendingPathComponent("bf16")
+        let f32 = dir.appendingPathComponent("f32")
+        let bf16 = dir.appendingPathComponent("bf16")
         try model.save(directory: f32, source: source)
         try model.save(directory: bf16, source: source, dtype: .bf16)
         var want = try json(Self.companions)
         XCTAssertEqual(want["dtype"], .string("bfloat16"))
-        XCTAssertEqual(try Data(contentsOf: bf16.appendingPathComponent("config.json")),
-                       try Data(contentsOf: Self.companions.appendingPathComponent("config.json")))
+        XCTAssertEqual(
+            try Data(contentsOf: bf16.appendingPathComponent("config.json")),
+            try Data(contentsOf: Self.companions.appendingPathComponent("config.json")))
         want.set("dtype", .string("float32"))
         XCTAssertEqual(try json(f32), want)
         let saved = try json(f32)
@@ -51,8 +54,9 @@ final class CheckpointRoundTripTests: XCTestCase {
         let gqa = Self.fixtures.appendingPathComponent("llama-gqa")
         let (g, gs) = try Transformer.loadCheckpoint(directory: gqa)
         try g.save(directory: dir.appendingPathComponent("gqa"), source: gs)
-        XCTAssertEqual(try Data(contentsOf: dir.appendingPathComponent("gqa/config.json")),
-                       try Data(contentsOf: gqa.appendingPathComponent("config.json")))
+        XCTAssertEqual(
+            try Data(contentsOf: dir.appendingPathComponent("gqa/config.json")),
+            try Data(contentsOf: gqa.appendingPathComponent("config.json")))
     }
 
     /// A model whose architecture changes (a scalar head made from a language model) has only the fields that
@@ -69,12 +73,16 @@ final class CheckpointRoundTripTests: XCTestCase {
         XCTAssertEqual(out["num_labels"], .number("1"))
         XCTAssertEqual(try ModelConfig(jsonData: out.text()), scalar)
         var want = try OrderedJSON(data: data)
-        for key in ["architectures", "rpp_scalar_head", "num_labels"] { out.remove(key); want.remove(key) }
+        for key in ["architectures", "rpp_scalar_head", "num_labels"] {
+            out.remove(key)
+            want.remove(key)
+        }
         want.set("dtype", .string("float32"))
         XCTAssertEqual(out, want)
         // Back to a language model: num_labels goes, the rest is the source again.
-        let back = try CheckpointSource(directory: Self.companions,
-                                        configData: source.configJSON(for: scalar, dtype: .bf16), modelConfig: scalar)
+        let back = try CheckpointSource(
+            directory: Self.companions,
+            configData: source.configJSON(for: scalar, dtype: .bf16), modelConfig: scalar)
         var lm = try OrderedJSON(data: back.configJSON(for: config, dtype: .bf16))
         XCTAssertNil(lm["num_labels"])
         XCTAssertEqual(lm["rpp_scalar_head"], .bool(false))
@@ -91,41 +99,51 @@ final class CheckpointRoundTripTests: XCTestCase {
     func testCompanionFilesTravelWithTheModel() throws {
         let src = dir.appendingPathComponent("src")
         try FileManager.default.copyItem(at: Self.companions, to: src)
-        for extra in ["optimizer.safetensors", "trainer_state.json", "sft_result.json", "reward_stats.json", ".hidden",
-                      "pytorch_model.bin", "model-00001-of-00002.safetensors", "training_args.bin"] {
+        for extra in [
+            "optimizer.safetensors", "trainer_state.json", "sft_result.json", "reward_stats.json", ".hidden",
+            "pytorch_model.bin", "model-00001-of-00002.safetensors", "training_args.bin",
+        ] {
             try Data("x".utf8).write(to: src.appendingPathComponent(extra))
         }
-        try FileManager.default.createDirectory(at: src.appendingPathComponent("critic"),
-                                                withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(
+            at: src.appendingPathComponent("critic"),
+            withIntermediateDirectories: true)
         try Data("notes".utf8).write(to: src.appendingPathComponent("critic/notes.txt"))
-        try FileManager.default.createSymbolicLink(at: src.appendingPathComponent("merges.txt"),
-                                                   withDestinationURL: src.appendingPathComponent("README.md"))
+        try FileManager.default.createSymbolicLink(
+            at: src.appendingPathComponent("merges.txt"),
+            withDestinationURL: src.appendingPathComponent("README.md"))
         let (model, source) = try Transformer.loadCheckpoint(directory: src)
-        let companions = ["README.md", "chat_template.jinja", "expected.json", "generation_config.json", "merges.txt",
-                          "tokenizer.json", "tokenizer_config.json"]
+        let companions = [
+            "README.md", "chat_template.jinja", "expected.json", "generation_config.json", "merges.txt",
+            "tokenizer.json", "tokenizer_config.json",
+        ]
         XCTAssertEqual(source.files.map(\.name), companions)
         try FileManager.default.removeItem(at: src)
         let out = dir.appendingPathComponent("out")
         try model.save(directory: out, source: source)
         XCTAssertEqual(try files(out), (companions + ["config.json", "model.safetensors"]).sorted())
         for name in companions where name != "merges.txt" {
-            XCTAssertEqual(try Data(contentsOf: out.appendingPathComponent(name)),
-                           try Data(contentsOf: Self.companions.appendingPathComponent(name)), name)
+            XCTAssertEqual(
+                try Data(contentsOf: out.appendingPathComponent(name)),
+                try Data(contentsOf: Self.companions.appendingPathComponent(name)), name)
         }
-        XCTAssertEqual(try Data(contentsOf: out.appendingPathComponent("merges.txt")),
-                       try Data(contentsOf: Self.companions.appendingPathComponent("README.md")),
-                       "a link is copied as its file")
+        XCTAssertEqual(
+            try Data(contentsOf: out.appendingPathComponent("merges.txt")),
+            try Data(contentsOf: Self.companions.appendingPathComponent("README.md")),
+            "a link is copied as its file")
         // Saving again into the same directory leaves identical files alone (same inode), replaces changed ones.
         func inode(_ name: String) throws -> Int {
-            try (FileManager.default.attributesOfItem(atPath: out.appendingPathComponent(name).path)[.systemFileNumber]
-                 as? NSNumber)?.intValue ?? -1
+            try
+                (FileManager.default.attributesOfItem(atPath: out.appendingPathComponent(name).path)[.systemFileNumber]
+                as? NSNumber)?.intValue ?? -1
         }
         let before = try inode("tokenizer.json")
         try Data("changed".utf8).write(to: out.appendingPathComponent("README.md"))
         try model.save(directory: out, source: source)
         XCTAssertEqual(try inode("tokenizer.json"), before)
-        XCTAssertEqual(try Data(contentsOf: out.appendingPathComponent("README.md")),
-                       try Data(contentsOf: Self.companions.appendingPathComponent("README.md")))
+        XCTAssertEqual(
+            try Data(contentsOf: out.appendingPathComponent("README.md")),
+            try Data(contentsOf: Self.companions.appendingPathComponent("README.md")))
         // Loaded from a saved checkpoint, saved again in place: nothing is copied over itself, config stays.
         let (again, againSource) = try Transformer.loadCheckpoint(directory: out)
         let config = try Data(contentsOf: out.appendingPathComponent("config.json"))
@@ -154,20 +172,24 @@ final class CheckpointRoundTripTests: XCTestCase {
     func testReloadedLogprobsMatch() throws {
         let (loaded, meta) = try Transformer.loadCheckpoint(directory: Self.companions)
         let m = try Transformer(config: loaded.config)
-        m.initializeWeights(seed: 11, std: 0.3)   // values BF16 cannot hold exactly
-        let f32 = dir.appendingPathComponent("f32"), bf16 = dir.appendingPathComponent("bf16")
+        m.initializeWeights(seed: 11, std: 0.3)  // values BF16 cannot hold exactly
+        let f32 = dir.appendingPathComponent("f32")
+        let bf16 = dir.appendingPathComponent("bf16")
         try m.save(directory: f32, source: meta)
         try m.save(directory: bf16, source: meta, dtype: .bf16)
-        XCTAssertEqual(try SafetensorsFile(contentsOf: bf16.appendingPathComponent("model.safetensors"))
-            .entries["model.embed_tokens.weight"]?.dtype, "BF16")
-        let r32 = try Transformer.load(directory: f32), r16 = try Transformer.load(directory: bf16)
+        XCTAssertEqual(
+            try SafetensorsFile(contentsOf: bf16.appendingPathComponent("model.safetensors"))
+                .entries["model.embed_tokens.weight"]?.dtype, "BF16")
+        let r32 = try Transformer.load(directory: f32)
+        let r16 = try Transformer.load(directory: bf16)
         XCTAssertEqual(r32.params.toArray(), m.params.toArray())
         XCTAssertEqual(try logprobs(r32, Self.rows), try logprobs(m, Self.rows))
         let rounded = try Transformer(config: m.config)
         let values = m.params.toArray().map { Float(bitPattern: UInt32(HalfPrecision.bfloat16Bits($0)) << 16) }
         for i in values.indices { rounded.params.pointer[i] = values[i] }
         XCTAssertEqual(r16.params.toArray(), values)
-        let lp16 = try logprobs(r16, Self.rows), lp32 = try logprobs(m, Self.rows)
+        let lp16 = try logprobs(r16, Self.rows)
+        let lp32 = try logprobs(m, Self.rows)
         XCTAssertEqual(lp16, try logprobs(rounded, Self.rows))
         let worst = zip(lp16.joined(), lp32.joined()).map { abs($0 - $1) }.max()!
         XCTAssertGreaterThan(worst, 0, "BF16 rounding changed the weights")
@@ -179,8 +201,9 @@ final class CheckpointRoundTripTests: XCTestCase {
         let b = try SafetensorsFile(contentsOf: bfAgain.appendingPathComponent("model.safetensors"))
         XCTAssertEqual(Set(a.entries.keys), Set(b.entries.keys))
         for (name, e) in a.entries {
-            XCTAssertEqual(a.data[(a.dataStart + e.begin)..<(a.dataStart + e.end)],
-                           b.data[(b.dataStart + b.entries[name]!.begin)..<(b.dataStart + b.entries[name]!.end)], name)
+            XCTAssertEqual(
+                a.data[(a.dataStart + e.begin)..<(a.dataStart + e.end)],
+                b.data[(b.dataStart + b.entries[name]!.begin)..<(b.dataStart + b.entries[name]!.end)], name)
         }
         // F16 keeps 11 significant bits: the reloaded log-probs are closer still.
         let f16 = dir.appendingPathComponent("f16")

@@ -3,6 +3,7 @@
 // positions must equal transformers' within 1e-4, and the gradient of their sum must equal transformers'
 // gradient (every bias and norm weight, slices of the projections, embedding and head).
 import XCTest
+
 @testable import Model
 
 final class FamilyFixtureTests: XCTestCase {
@@ -23,18 +24,25 @@ final class FamilyFixtureTests: XCTestCase {
     /// Loads family `name`, runs the padded batch forward and backward, and returns the largest differences
     /// from transformers (log-probs, gradients).
     @discardableResult
-    func check(_ name: String, file: StaticString = #filePath, line: UInt = #line,
-               _ inspect: (ModelConfig) -> Void = { _ in }) throws -> (logp: Double, grad: Double) {
+    func check(
+        _ name: String, file: StaticString = #filePath, line: UInt = #line,
+        _ inspect: (ModelConfig) -> Void = { _ in }
+    ) throws -> (logp: Double, grad: Double) {
         let dir = HFFixtureTests.fixtures.appendingPathComponent("family-" + name)
         let m = try Transformer.load(directory: dir)
         inspect(m.config)
         let e = try Self.expected(dir)
-        let B = e.tokens.count, T = e.tokens[0].count
+        let B = e.tokens.count
+        let T = e.tokens[0].count
         XCTAssertTrue(e.starts.contains(0) && e.starts.contains { $0 > 0 }, "the batch mixes padded and full rows")
         try m.forward(tokens: e.tokens.flatMap { $0 }, batch: B, seqLen: T, starts: e.starts)
-        var targets = [Int32](repeating: 0, count: B * T), weights = [Float](repeating: 0, count: B * T)
+        var targets = [Int32](repeating: 0, count: B * T)
+        var weights = [Float](repeating: 0, count: B * T)
         for b in 0..<B {
-            for t in e.starts[b]..<(T - 1) { targets[b * T + t] = e.tokens[b][t + 1]; weights[b * T + t] = 1 }
+            for t in e.starts[b]..<(T - 1) {
+                targets[b * T + t] = e.tokens[b][t + 1]
+                weights[b * T + t] = 1
+            }
         }
         let lp = try m.logProbs(targets: targets).logp
         var maxLogp = 0.0
@@ -44,7 +52,8 @@ final class FamilyFixtureTests: XCTestCase {
             for (i, w) in want.enumerated() {
                 let got = Double(lp[b * T + e.starts[b] + i])
                 maxLogp = max(maxLogp, abs(got - w))
-                XCTAssertEqual(got, w, accuracy: 1e-4, "\(name) row \(b) position \(e.starts[b] + i)", file: file, line: line)
+                XCTAssertEqual(
+                    got, w, accuracy: 1e-4, "\(name) row \(b) position \(e.starts[b] + i)", file: file, line: line)
             }
         }
         m.zeroGrad()
@@ -52,12 +61,14 @@ final class FamilyFixtureTests: XCTestCase {
         var maxGrad = 0.0
         XCTAssertFalse(e.grads.isEmpty)
         for (tensor, want) in e.grads.sorted(by: { $0.key < $1.key }) {
-            let spec = try XCTUnwrap(m.layout.spec(named: tensor) ?? tiedHead(tensor, m), "\(name): no tensor \(tensor)",
-                                     file: file, line: line)
+            let spec = try XCTUnwrap(
+                m.layout.spec(named: tensor) ?? tiedHead(tensor, m), "\(name): no tensor \(tensor)",
+                file: file, line: line)
             for (i, w) in want.enumerated() {
                 let got = Double(m.grads.pointer[spec.offset + i])
                 maxGrad = max(maxGrad, abs(got - w))
-                XCTAssertEqual(got, w, accuracy: 1e-4 * max(1, abs(w)), "\(name) d\(tensor)[\(i)]", file: file, line: line)
+                XCTAssertEqual(
+                    got, w, accuracy: 1e-4 * max(1, abs(w)), "\(name) d\(tensor)[\(i)]", file: file, line: line)
             }
         }
         // rpp's own save (config.json with this family's fields, F32 weights) loads to the same numbers.
@@ -67,7 +78,8 @@ final class FamilyFixtureTests: XCTestCase {
         let again = try Transformer.load(directory: tmp)
         XCTAssertEqual(again.config, m.config, file: file, line: line)
         try again.forward(tokens: e.tokens.flatMap { $0 }, batch: B, seqLen: T, starts: e.starts)
-        XCTAssertEqual(try again.logProbs(targets: targets).logp, lp, "\(name) after save and load", file: file, line: line)
+        XCTAssertEqual(
+            try again.logProbs(targets: targets).logp, lp, "\(name) after save and load", file: file, line: line)
         print("family \(name): max |Δ log-prob| \(maxLogp), max |Δ grad| \(maxGrad)")
         return (maxLogp, maxGrad)
     }
@@ -82,8 +94,11 @@ final class FamilyFixtureTests: XCTestCase {
             XCTAssertEqual(c.headDim, 12)
             XCTAssertEqual(c.hiddenSize, 32)
             XCTAssertTrue(c.attentionBias && c.attentionOutputBias && c.mlpBias)
-            XCTAssertEqual(c.ropeScaling, RopeScaling(kind: .llama3, factor: 4, lowFreqFactor: 1, highFreqFactor: 4,
-                                                      originalMaxPositionEmbeddings: 32))
+            XCTAssertEqual(
+                c.ropeScaling,
+                RopeScaling(
+                    kind: .llama3, factor: 4, lowFreqFactor: 1, highFreqFactor: 4,
+                    originalMaxPositionEmbeddings: 32))
         }
     }
 
@@ -142,10 +157,12 @@ final class FamilyFixtureTests: XCTestCase {
     func testGenerationMatchesForwardForEachFamily() throws {
         for name in ["llama-llama3", "llama-linear", "qwen2-untied", "qwen3", "smollm2", "mistral-window"] {
             let m = try Transformer.load(directory: HFFixtureTests.fixtures.appendingPathComponent("family-" + name))
-            let prompts: [[Int32]] = [[0, 0, 0, 5, 9], [3, 4, 5, 6, 7], [0, 11, 12, 13, 14]], starts = [3, 0, 1]
+            let prompts: [[Int32]] = [[0, 0, 0, 5, 9], [3, 4, 5, 6, 7], [0, 11, 12, 13, 14]]
+            let starts = [3, 0, 1]
             let n = 9
-            let g = try m.generate(prompts: prompts, options: SamplingOptions(temperature: 1, maxNewTokens: n, seed: 4),
-                                   starts: starts)
+            let g = try m.generate(
+                prompts: prompts, options: SamplingOptions(temperature: 1, maxNewTokens: n, seed: 4),
+                starts: starts)
             for b in prompts.indices {
                 let real = Array(prompts[b][starts[b]...]) + g.tokens[b]
                 XCTAssertEqual(g.tokens[b].count, n)
@@ -153,7 +170,8 @@ final class FamilyFixtureTests: XCTestCase {
                 let lp = try m.logProbs(targets: Array(real.dropFirst())).logp
                 let promptLength = prompts[b].count - starts[b]
                 for i in 0..<n {
-                    XCTAssertEqual(g.logprobs[b][i], lp[promptLength - 1 + i], accuracy: 1e-4, "\(name) row \(b) token \(i)")
+                    XCTAssertEqual(
+                        g.logprobs[b][i], lp[promptLength - 1 + i], accuracy: 1e-4, "\(name) row \(b) token \(i)")
                 }
             }
         }

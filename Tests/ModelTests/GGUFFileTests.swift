@@ -1,6 +1,7 @@
 // The GGUF parser and dequantiser against files the `gguf` package wrote (Tests/Scripts/make_gguf_fixtures.py),
 // and against truncated, corrupt and hostile files built here byte by byte.
 import XCTest
+
 @testable import Model
 
 final class GGUFFileTests: XCTestCase {
@@ -10,8 +11,9 @@ final class GGUFFileTests: XCTestCase {
     /// Every supported type, from random block bytes, equals the gguf package's dequantiser exactly.
     func testDequantisedBlocksEqualTheGGUFPackage() throws {
         let file = try GGUFFile(contentsOf: Self.fixtures.appendingPathComponent("blocks.gguf"))
-        let expected = try JSONSerialization.jsonObject(
-            with: Data(contentsOf: Self.fixtures.appendingPathComponent("blocks.json"))) as! [String: [NSNumber]]
+        let expected =
+            try JSONSerialization.jsonObject(
+                with: Data(contentsOf: Self.fixtures.appendingPathComponent("blocks.json"))) as! [String: [NSNumber]]
         XCTAssertEqual(Set(file.tensors.map(\.type.name)), Set(GGUFTensorType.supportedNames))
         for t in file.tensors {
             XCTAssertEqual(t.shape, [2, 256], t.name)
@@ -45,16 +47,29 @@ final class GGUFFileTests: XCTestCase {
     }
 
     /// A small valid file built byte by byte: header, metadata and one F32 tensor.
-    static func handMade(version: UInt32 = 3, tensorType: UInt32 = 0, dims: [UInt64] = [4, 2], offset: UInt64 = 0,
-                         kvCount: UInt64 = 1, dataBytes: Int = 32, extraKV: (Data) -> Data = { $0 }) -> Data {
+    static func handMade(
+        version: UInt32 = 3, tensorType: UInt32 = 0, dims: [UInt64] = [4, 2], offset: UInt64 = 0,
+        kvCount: UInt64 = 1, dataBytes: Int = 32, extraKV: (Data) -> Data = { $0 }
+    ) -> Data {
         var d = Data("GGUF".utf8)
         func u32(_ v: UInt32) { withUnsafeBytes(of: v.littleEndian) { d.append(contentsOf: $0) } }
         func u64(_ v: UInt64) { withUnsafeBytes(of: v.littleEndian) { d.append(contentsOf: $0) } }
-        func str(_ s: String) { u64(UInt64(s.utf8.count)); d.append(contentsOf: Array(s.utf8)) }
-        u32(version); u64(1); u64(kvCount)
-        str("general.architecture"); u32(8); str("llama")
+        func str(_ s: String) {
+            u64(UInt64(s.utf8.count))
+            d.append(contentsOf: Array(s.utf8))
+        }
+        u32(version)
+        u64(1)
+        u64(kvCount)
+        str("general.architecture")
+        u32(8)
+        str("llama")
         d = extraKV(d)
-        str("w"); u32(UInt32(dims.count)); for x in dims { u64(x) }; u32(tensorType); u64(offset)
+        str("w")
+        u32(UInt32(dims.count))
+        for x in dims { u64(x) }
+        u32(tensorType)
+        u64(offset)
         while d.count % 32 != 0 { d.append(0) }
         d.append(Data(repeating: 0x3F, count: dataBytes))
         return d
@@ -92,7 +107,9 @@ final class GGUFFileTests: XCTestCase {
         expect(bad, .corrupt, mentions: "not a GGUF file")
         expect(Self.handMade(version: 1), .unsupported, mentions: "version 1")
         expect(Self.handMade(tensorType: 99), .corrupt, mentions: "unknown tensor type 99")
-        expect(Self.handMade(dims: [3, 2], offset: 0, dataBytes: 32).replacingTensorType(2), .corrupt, mentions: "block of 32")
+        expect(
+            Self.handMade(dims: [3, 2], offset: 0, dataBytes: 32).replacingTensorType(2), .corrupt,
+            mentions: "block of 32")
         expect(Self.handMade(dims: [1 << 31, 1]), .corrupt, mentions: "dimension 0")
         expect(Self.handMade(dims: [1 << 20, 1 << 20, 1 << 20]), .corrupt, mentions: "too many elements")
         expect(Self.handMade(dims: [4, 2, 1, 1, 1]), .corrupt, mentions: "5 dimensions")
@@ -108,7 +125,11 @@ final class GGUFFileTests: XCTestCase {
             var d = d
             func u32(_ v: UInt32) { withUnsafeBytes(of: v.littleEndian) { d.append(contentsOf: $0) } }
             func u64(_ v: UInt64) { withUnsafeBytes(of: v.littleEndian) { d.append(contentsOf: $0) } }
-            u64(1); d.append(0x61); u32(9); u32(5); u64(1 << 59)
+            u64(1)
+            d.append(0x61)
+            u32(9)
+            u32(5)
+            u64(1 << 59)
             return d
         }
         expect(hugeArray, .truncated, mentions: "element count of metadata a")

@@ -2,6 +2,7 @@
 // imported checkpoint must load in rpp and give transformers' log-probs for the same GGUF file, with the q/k
 // rows un-permuted as transformers does, and carry the file's tokenizer and chat template.
 import XCTest
+
 @testable import Model
 
 final class GGUFImportTests: XCTestCase {
@@ -28,7 +29,9 @@ final class GGUFImportTests: XCTestCase {
         XCTAssertEqual(summary.parameters, model.parameterCount)
         XCTAssertEqual(summary.tensors, model.layout.specs.count)
         // q and k of layer 0 exactly as transformers un-permutes them.
-        for (key, hf) in [("q_proj", "model.layers.0.self_attn.q_proj.weight"), ("k_proj", "model.layers.0.self_attn.k_proj.weight")] {
+        for (key, hf) in [
+            ("q_proj", "model.layers.0.self_attn.q_proj.weight"), ("k_proj", "model.layers.0.self_attn.k_proj.weight"),
+        ] {
             let want = (expected[key] as! [NSNumber]).map(\.floatValue)
             let got = try XCTUnwrap(model.tensor(hf))
             XCTAssertEqual(got, want, "\(name) \(hf)")
@@ -60,15 +63,25 @@ final class GGUFImportTests: XCTestCase {
 
     /// Without undoing the permutation the q rows differ from transformers' (the check above can fail).
     func testUnpermuteIsTheInverseOfLlamaCppsOrder() {
-        let heads = 2, D = 4, cols = 3
+        let heads = 2
+        let D = 4
+        let cols = 3
         let hf = (0..<(heads * D * cols)).map(Float.init)
         // llama.cpp: within a head, GGUF row 2i+j is Hugging Face row j*D/2+i.
         var gguf = hf
-        for h in 0..<heads { for i in 0..<D / 2 { for j in 0..<2 { for c in 0..<cols {
-            gguf[(h * D + 2 * i + j) * cols + c] = hf[(h * D + j * D / 2 + i) * cols + c]
-        } } } }
+        for h in 0..<heads {
+            for i in 0..<D / 2 {
+                for j in 0..<2 {
+                    for c in 0..<cols {
+                        gguf[(h * D + 2 * i + j) * cols + c] = hf[(h * D + j * D / 2 + i) * cols + c]
+                    }
+                }
+            }
+        }
         XCTAssertNotEqual(gguf, hf)
-        gguf.withUnsafeMutableBufferPointer { GGUFImporter.unpermuteRotary($0.baseAddress!, rows: heads * D, cols: cols, heads: heads) }
+        gguf.withUnsafeMutableBufferPointer {
+            GGUFImporter.unpermuteRotary($0.baseAddress!, rows: heads * D, cols: cols, heads: heads)
+        }
         XCTAssertEqual(gguf, hf)
     }
 
@@ -80,9 +93,11 @@ final class GGUFImportTests: XCTestCase {
         let tok = try json(out.appendingPathComponent("tokenizer.json"))
         let model = tok["model"] as! [String: Any]
         XCTAssertEqual(model["type"] as? String, "BPE")
-        XCTAssertEqual((model["vocab"] as! [String: NSNumber]).mapValues(\.intValue),
-                       (reference["vocab"] as! [String: NSNumber]).mapValues(\.intValue))
-        XCTAssertEqual((model["merges"] as! [[String]]).map { $0.joined(separator: " ") }, reference["merges"] as! [String])
+        XCTAssertEqual(
+            (model["vocab"] as! [String: NSNumber]).mapValues(\.intValue),
+            (reference["vocab"] as! [String: NSNumber]).mapValues(\.intValue))
+        XCTAssertEqual(
+            (model["merges"] as! [[String]]).map { $0.joined(separator: " ") }, reference["merges"] as! [String])
         let added = tok["added_tokens"] as! [[String: Any]]
         XCTAssertEqual(added.map { $0["content"] as! String }, reference["specials"] as! [String])
         XCTAssertEqual(added.map { $0["id"] as! Int }, [0, 1, 2])

@@ -1,5 +1,6 @@
 // The per-token callback of `generate`: it sees every kept token in order, and returning false ends a row.
 import XCTest
+
 @testable import Model
 
 final class GenerateCallbackTests: XCTestCase {

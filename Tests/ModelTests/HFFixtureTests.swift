@@ -1,6 +1,7 @@
 // Checkpoints written by Hugging Face transformers (Tests/Scripts/make_hf_fixtures.py): rpp's
 // log-probs must match transformers' within 1e-4, and a save/load round trip must keep them.
 import XCTest
+
 @testable import Model
 
 final class HFFixtureTests: XCTestCase {
@@ -13,7 +14,9 @@ final class HFFixtureTests: XCTestCase {
         XCTAssertEqual(m.config.attentionBias, expectBias)
         XCTAssertEqual(m.config.tieWordEmbeddings, expectTied)
         XCTAssertEqual(m.config.numKVHeads, expectKV)
-        let exp = try JSONSerialization.jsonObject(with: Data(contentsOf: dir.appendingPathComponent("expected.json"))) as! [String: Any]
+        let exp =
+            try JSONSerialization.jsonObject(with: Data(contentsOf: dir.appendingPathComponent("expected.json")))
+            as! [String: Any]
         let seqs = (exp["tokens"] as! [[NSNumber]]).map { $0.map { Int32(truncating: $0) } }
         let want = (exp["logprobs"] as! [[NSNumber]]).map { $0.map(\.doubleValue) }
         XCTAssertEqual(seqs.count, 3)
@@ -29,7 +32,8 @@ final class HFFixtureTests: XCTestCase {
         try compare(m)
         // Batched (rows of equal length) gives the same numbers as one row at a time.
         let longest = seqs.last!
-        try m.forward(tokens: Array(longest.dropLast()) + Array(longest.dropLast()), batch: 2, seqLen: longest.count - 1)
+        try m.forward(
+            tokens: Array(longest.dropLast()) + Array(longest.dropLast()), batch: 2, seqLen: longest.count - 1)
         let lp2 = try m.logProbs(targets: Array(longest.dropFirst()) + Array(longest.dropFirst())).logp
         for i in 0..<lp2.count { XCTAssertEqual(Double(lp2[i]), want[2][i % (longest.count - 1)], accuracy: 1e-4) }
         // rpp's own save keeps the numbers.
@@ -39,6 +43,10 @@ final class HFFixtureTests: XCTestCase {
         try compare(try Transformer.load(directory: tmp))
     }
 
-    func testLlamaGQAUntiedMatchesTransformers() throws { try check("llama-gqa", expectBias: false, expectTied: false, expectKV: 2) }
-    func testQwen2BiasTiedMatchesTransformers() throws { try check("qwen2-tied", expectBias: true, expectTied: true, expectKV: 1) }
+    func testLlamaGQAUntiedMatchesTransformers() throws {
+        try check("llama-gqa", expectBias: false, expectTied: false, expectKV: 2)
+    }
+    func testQwen2BiasTiedMatchesTransformers() throws {
+        try check("qwen2-tied", expectBias: true, expectTied: true, expectKV: 1)
+    }
 }

@@ -2,12 +2,14 @@
 // token, so every real position of a padded row computes what the same sequence computes alone, in the
 // forward, the backward and cached decoding; and the padding's token ids change nothing.
 import XCTest
+
 @testable import Model
 
 final class LeftPaddingTests: XCTestCase {
-    static let config = ModelConfig(modelType: "qwen2", hiddenSize: 16, intermediateSize: 24, numLayers: 2, numHeads: 4,
-                                    numKVHeads: 2, vocabSize: 13, rmsNormEps: 1e-5, ropeTheta: 50,
-                                    maxPositionEmbeddings: 32, attentionBias: true)
+    static let config = ModelConfig(
+        modelType: "qwen2", hiddenSize: 16, intermediateSize: 24, numLayers: 2, numHeads: 4,
+        numKVHeads: 2, vocabSize: 13, rmsNormEps: 1e-5, ropeTheta: 50,
+        maxPositionEmbeddings: 32, attentionBias: true)
     /// Three sequences of different lengths.
     static let rows: [[Int32]] = [[3, 7, 1, 9, 4, 4, 2], [5, 11], [8, 2, 6, 12, 0]]
 
@@ -55,9 +57,11 @@ final class LeftPaddingTests: XCTestCase {
 
     func testPaddingTokenIdsChangeNothing() throws {
         let m = try model()
-        let a = padded(pad: 0), b = padded(pad: 12)
-        XCTAssertEqual(try realLogprobs(m, tokens: a.tokens, starts: a.starts, T: a.T),
-                       try realLogprobs(m, tokens: b.tokens, starts: b.starts, T: b.T))
+        let a = padded(pad: 0)
+        let b = padded(pad: 12)
+        XCTAssertEqual(
+            try realLogprobs(m, tokens: a.tokens, starts: a.starts, T: a.T),
+            try realLogprobs(m, tokens: b.tokens, starts: b.starts, T: b.T))
     }
 
     /// The gradient of a padded batch equals the sum of each sequence's gradient computed alone.
@@ -92,7 +96,8 @@ final class LeftPaddingTests: XCTestCase {
         let targets = tokens.indices.map { i in i % T == T - 1 ? Int32(0) : tokens[i + 1] }
         var rng = Xoshiro256(seed: 21)
         let w: [Float] = tokens.indices.map { i in
-            let b = i / T, t = i % T
+            let b = i / T
+            let t = i % T
             return t >= starts[b] && t < T - 1 ? Float(rng.uniform() * 2 - 1) : 0
         }
         func loss() -> Double {
@@ -105,8 +110,9 @@ final class LeftPaddingTests: XCTestCase {
         try m.backward(dLogp: w)
         let g = m.grads.toArray()
         for s in m.layout.specs {
-            checkGradient(s.name, x: m.params.pointer + s.offset, count: s.count,
-                          analytic: Array(g[s.offset..<s.offset + s.count]), eps: 5e-3, rtol: 3e-2, loss: loss)
+            checkGradient(
+                s.name, x: m.params.pointer + s.offset, count: s.count,
+                analytic: Array(g[s.offset..<s.offset + s.count]), eps: 5e-3, rtol: 3e-2, loss: loss)
         }
     }
 

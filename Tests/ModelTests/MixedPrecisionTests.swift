@@ -2,12 +2,14 @@
 // and an inference-only bf16 model that gave its float32 parameters back.
 import CSupport
 import XCTest
+
 @testable import Model
 
 final class MixedPrecisionTests: XCTestCase {
-    private static let config = ModelConfig(modelType: "qwen2", hiddenSize: 64, intermediateSize: 128, numLayers: 2,
-                                            numHeads: 4, numKVHeads: 2, vocabSize: 50, rmsNormEps: 1e-5, ropeTheta: 100,
-                                            tieWordEmbeddings: false, maxPositionEmbeddings: 32, attentionBias: true)
+    private static let config = ModelConfig(
+        modelType: "qwen2", hiddenSize: 64, intermediateSize: 128, numLayers: 2,
+        numHeads: 4, numKVHeads: 2, vocabSize: 50, rmsNormEps: 1e-5, ropeTheta: 100,
+        tieWordEmbeddings: false, maxPositionEmbeddings: 32, attentionBias: true)
     private static let rows: [[Int32]] = [[1, 5, 9, 13, 2, 7, 44, 3], [4, 8, 15, 16, 23, 42, 0, 11, 31, 17]]
 
     private func model(seed: UInt64 = 3) throws -> Transformer {
@@ -29,10 +31,12 @@ final class MixedPrecisionTests: XCTestCase {
     }
 
     func testBF16LogprobsStayWithinTheStatedBoundOfFP32() throws {
-        let fp32 = try model(), bf16 = try model()
+        let fp32 = try model()
+        let bf16 = try model()
         bf16.usePrecision(.bf16)
         XCTAssertEqual(bf16.precision, .bf16)
-        let a = try fp32.sequenceLogProbs(Self.rows).logp, b = try bf16.sequenceLogProbs(Self.rows).logp
+        let a = try fp32.sequenceLogProbs(Self.rows).logp
+        let b = try bf16.sequenceLogProbs(Self.rows).logp
         let diff = maxAbsDiff(a, b)
         XCTAssertLessThan(diff, 0.02, "bf16 log-probs within 0.02 nats of fp32 on this model")
         XCTAssertGreaterThan(diff, 0, "the bf16 path really rounds")
@@ -41,15 +45,18 @@ final class MixedPrecisionTests: XCTestCase {
     func testBF16ModelComputesWithTheRoundedWeights() throws {
         // The products use exactly the bf16 values: an fp32 model given those values agrees closely (the only
         // differences are how each kernel rounds activations and orders its sums).
-        let bf16 = try model(), rounded = try model()
+        let bf16 = try model()
+        let rounded = try model()
         bf16.usePrecision(.bf16)
         roundToBF16(rounded)
-        let a = try bf16.sequenceLogProbs(Self.rows).logp, b = try rounded.sequenceLogProbs(Self.rows).logp
+        let a = try bf16.sequenceLogProbs(Self.rows).logp
+        let b = try rounded.sequenceLogProbs(Self.rows).logp
         XCTAssertLessThan(maxAbsDiff(a, b), 0.01)
     }
 
     func testInferenceOnlyBF16ModelGivesItsFloat32ParametersBack() throws {
-        let kept = try model(), slim = try model()
+        let kept = try model()
+        let slim = try model()
         kept.usePrecision(.bf16)
         slim.usePrecision(.bf16, keepFloat32: false)
         XCTAssertFalse(slim.holdsFloat32)
@@ -57,15 +64,19 @@ final class MixedPrecisionTests: XCTestCase {
         XCTAssertEqual(try slim.sequenceLogProbs(Self.rows).logp, try kept.sequenceLogProbs(Self.rows).logp)
         // Its tensors read back as the widened bf16 values.
         let name = "model.layers.1.mlp.up_proj.weight"
-        let original = try XCTUnwrap(kept.tensor(name)), widened = try XCTUnwrap(slim.tensor(name))
-        var bits = [UInt16](repeating: 0, count: original.count), expected = original
+        let original = try XCTUnwrap(kept.tensor(name))
+        let widened = try XCTUnwrap(slim.tensor(name))
+        var bits = [UInt16](repeating: 0, count: original.count)
+        var expected = original
         rpp_f32_to_bf16(original, &bits, original.count)
         rpp_bf16_to_f32(bits, &expected, original.count)
         XCTAssertEqual(widened, expected)
     }
 
     func testNewWeightsReachABF16OnlyModelFromEitherPrecision() throws {
-        let source = try model(seed: 9), slim = try model(seed: 1), reference = try model(seed: 9)
+        let source = try model(seed: 9)
+        let slim = try model(seed: 1)
+        let reference = try model(seed: 9)
         slim.usePrecision(.bf16, keepFloat32: false)
         reference.usePrecision(.bf16)
         try source.params.toArray().withUnsafeBufferPointer { try slim.setWeights(float32: $0) }
@@ -82,7 +93,8 @@ final class MixedPrecisionTests: XCTestCase {
         let wide = try model(seed: 2)
         try bits.withUnsafeBufferPointer { try wide.setWeights(bfloat16: $0) }
         XCTAssertEqual(wide.params.pointer[5], Float(bitPattern: UInt32(bits[5]) << 16))
-        XCTAssertThrowsError(try [Float](repeating: 0, count: 3).withUnsafeBufferPointer { try slim.setWeights(float32: $0) })
+        XCTAssertThrowsError(
+            try [Float](repeating: 0, count: 3).withUnsafeBufferPointer { try slim.setWeights(float32: $0) })
     }
 
     func testOptimizerStepRefreshesTheBF16Copy() throws {
@@ -109,9 +121,16 @@ final class MixedPrecisionTests: XCTestCase {
             try m.backwardSequences(dLogp: lp.logp.map { $0.map { _ in Float(-1) } })
             return m.grads.toArray()
         }
-        let a = try grads(.fp32), b = try grads(.bf16)
-        var dot = 0.0, na = 0.0, nb = 0.0
-        for (x, y) in zip(a, b) { dot += Double(x) * Double(y); na += Double(x * x); nb += Double(y * y) }
+        let a = try grads(.fp32)
+        let b = try grads(.bf16)
+        var dot = 0.0
+        var na = 0.0
+        var nb = 0.0
+        for (x, y) in zip(a, b) {
+            dot += Double(x) * Double(y)
+            na += Double(x * x)
+            nb += Double(y * y)
+        }
         XCTAssertGreaterThan(dot / (na.squareRoot() * nb.squareRoot()), 0.999, "cosine of the bf16 and fp32 gradients")
         XCTAssertEqual(nb.squareRoot() / na.squareRoot(), 1, accuracy: 0.01)
     }

@@ -1,6 +1,7 @@
 // Hostile model files: sizes beyond any machine, overflowing shapes, non-finite numbers and non-finite weights
 // each give a one-line error naming the file and the field or tensor, never a trap or an abort.
 import XCTest
+
 @testable import Model
 
 final class ModelLimitsTests: XCTestCase {
@@ -22,12 +23,16 @@ final class ModelLimitsTests: XCTestCase {
     }
 
     func testHugeSizesInConfigJSONAreRefusedNamingFileAndField() throws {
-        let cases = [("vocab_size", "1000000000000"), ("hidden_size", "4294967296"), ("num_hidden_layers", "1e300"),
-                     ("intermediate_size", "-5"), ("max_position_embeddings", "99999999999999999999"),
-                     ("num_attention_heads", "2.5"), ("rms_norm_eps", "1e300")]
+        let cases = [
+            ("vocab_size", "1000000000000"), ("hidden_size", "4294967296"), ("num_hidden_layers", "1e300"),
+            ("intermediate_size", "-5"), ("max_position_embeddings", "99999999999999999999"),
+            ("num_attention_heads", "2.5"), ("rms_norm_eps", "1e300"),
+        ]
         for (field, value) in cases {
-            XCTAssertThrowsError(try ModelConfig(jsonData: try configJSON(field, value), source: "runs/x/config.json"),
-                                 field) { error in
+            XCTAssertThrowsError(
+                try ModelConfig(jsonData: try configJSON(field, value), source: "runs/x/config.json"),
+                field
+            ) { error in
                 let text = "\(error)"
                 XCTAssertTrue(text.contains("runs/x/config.json") && text.contains(field), text)
                 XCTAssertFalse(text.contains("\n"), text)
@@ -43,8 +48,9 @@ final class ModelLimitsTests: XCTestCase {
 
     func testAModelLargerThanMemoryIsRefusedBeforeAllocating() throws {
         // Every field within its limit, but together far beyond any machine: refused by the memory check.
-        let big = ModelConfig(hiddenSize: 1 << 16, intermediateSize: 1 << 18, numLayers: 1024, numHeads: 1024,
-                              vocabSize: 1 << 24, maxPositionEmbeddings: 1 << 20)
+        let big = ModelConfig(
+            hiddenSize: 1 << 16, intermediateSize: 1 << 18, numLayers: 1024, numHeads: 1024,
+            vocabSize: 1 << 24, maxPositionEmbeddings: 1 << 20)
         XCTAssertNoThrow(try big.validate())
         XCTAssertGreaterThan(big.allocationBytes ?? 0, 1 << 45)
         XCTAssertThrowsError(try Transformer(config: big)) { error in
@@ -56,8 +62,9 @@ final class ModelLimitsTests: XCTestCase {
         XCTAssertThrowsError(try small.checkMemory(available: 1_000_000))
         XCTAssertNoThrow(try small.checkMemory(available: 1 << 30))
         // Through Transformer.load, the memory error names the config file too.
-        let cfg = ModelConfig(hiddenSize: 1 << 16, intermediateSize: 1 << 18, numLayers: 1024, numHeads: 1024,
-                              vocabSize: 1 << 24, maxPositionEmbeddings: 64)
+        let cfg = ModelConfig(
+            hiddenSize: 1 << 16, intermediateSize: 1 << 18, numLayers: 1024, numHeads: 1024,
+            vocabSize: 1 << 24, maxPositionEmbeddings: 64)
         try cfg.jsonData().write(to: dir.appendingPathComponent("config.json"))
         XCTAssertThrowsError(try Transformer.load(directory: dir)) { error in
             XCTAssertTrue("\(error)".contains("config.json") && "\(error)".contains("memory"), "\(error)")
@@ -66,8 +73,9 @@ final class ModelLimitsTests: XCTestCase {
 
     func testParameterCountMatchesTheLayoutForEveryVariant() throws {
         for (bias, tied, scalar) in [(false, false, false), (true, true, false), (true, false, true)] {
-            let c = ModelConfig(modelType: bias ? "qwen2" : "llama", hiddenSize: 16, intermediateSize: 24, numLayers: 3,
-                                numHeads: 4, numKVHeads: 2, vocabSize: 11, tieWordEmbeddings: tied, scalarHead: scalar)
+            let c = ModelConfig(
+                modelType: bias ? "qwen2" : "llama", hiddenSize: 16, intermediateSize: 24, numLayers: 3,
+                numHeads: 4, numKVHeads: 2, vocabSize: 11, tieWordEmbeddings: tied, scalarHead: scalar)
             XCTAssertEqual(c.checkedParameterCount, ParameterLayout(config: c).totalCount)
         }
     }
@@ -102,8 +110,9 @@ final class ModelLimitsTests: XCTestCase {
         m.params.pointer[spec.offset + 7] = .infinity
         try m.save(directory: dir)
         XCTAssertThrowsError(try Transformer.load(directory: dir)) { error in
-            let expected = ModelError.nonFinite(tensor: "model.layers.1.mlp.up_proj.weight", count: 2,
-                                                source: "model.safetensors")
+            let expected = ModelError.nonFinite(
+                tensor: "model.layers.1.mlp.up_proj.weight", count: 2,
+                source: "model.safetensors")
             XCTAssertEqual(error as? ModelError, expected)
             XCTAssertTrue("\(error)".contains("model.layers.1.mlp.up_proj.weight"), "\(error)")
         }
@@ -118,8 +127,9 @@ final class ModelLimitsTests: XCTestCase {
     func testIOReasonsArePlainWords() {
         XCTAssertEqual(ioReason(CocoaError(.fileWriteVolumeReadOnly)), posixText(EROFS))
         XCTAssertEqual(ioReason(CocoaError(.fileWriteOutOfSpace)), "No space left on device")
-        let wrapped = NSError(domain: NSCocoaErrorDomain, code: 512,
-                              userInfo: [NSUnderlyingErrorKey: NSError(domain: NSPOSIXErrorDomain, code: Int(ENOSPC))])
+        let wrapped = NSError(
+            domain: NSCocoaErrorDomain, code: 512,
+            userInfo: [NSUnderlyingErrorKey: NSError(domain: NSPOSIXErrorDomain, code: Int(ENOSPC))])
         XCTAssertEqual(ioReason(wrapped), "No space left on device")
         XCTAssertFalse(ioReason(CocoaError(.fileWriteUnknown)).contains("NSError"))
     }

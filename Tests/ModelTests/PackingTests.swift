@@ -1,6 +1,7 @@
 // Packed (ragged) batches: sequences of different lengths laid one after another with no padding. Each
 // sequence must compute what it computes alone, in the forward and the backward, and match transformers.
 import XCTest
+
 @testable import Model
 
 final class PackingTests: XCTestCase {
@@ -46,7 +47,9 @@ final class PackingTests: XCTestCase {
         for name in ["llama-gqa", "qwen2-tied"] {
             let dir = HFFixtureTests.fixtures.appendingPathComponent(name)
             let m = try Transformer.load(directory: dir)
-            let exp = try JSONSerialization.jsonObject(with: Data(contentsOf: dir.appendingPathComponent("expected.json"))) as! [String: Any]
+            let exp =
+                try JSONSerialization.jsonObject(with: Data(contentsOf: dir.appendingPathComponent("expected.json")))
+                as! [String: Any]
             let seqs = (exp["tokens"] as! [[NSNumber]]).map { $0.map { Int32(truncating: $0) } }
             let want = (exp["logprobs"] as! [[NSNumber]]).map { $0.map(\.doubleValue) }
             let got = try m.sequenceLogProbs(seqs).logp
@@ -62,8 +65,12 @@ final class PackingTests: XCTestCase {
         XCTAssertThrowsError(try m.forward(packed: [])) { XCTAssertTrue("\($0)".contains("at least one sequence")) }
         XCTAssertThrowsError(try m.forward(packed: [[1], []])) { XCTAssertTrue("\($0)".contains("none empty")) }
         let long = [Int32](repeating: 1, count: LeftPaddingTests.config.maxPositionEmbeddings + 1)
-        XCTAssertThrowsError(try m.forward(packed: [[1, 2], long])) { XCTAssertTrue("\($0)".contains("max_position_embeddings")) }
+        XCTAssertThrowsError(try m.forward(packed: [[1, 2], long])) {
+            XCTAssertTrue("\($0)".contains("max_position_embeddings"))
+        }
         _ = try m.sequenceLogProbs([[1, 2, 3], [4, 5]])
-        XCTAssertThrowsError(try m.backwardSequences(dLogp: [[0, 0], [0, 0]])) { XCTAssertTrue("\($0)".contains("more than")) }
+        XCTAssertThrowsError(try m.backwardSequences(dLogp: [[0, 0], [0, 0]])) {
+            XCTAssertTrue("\($0)".contains("more than"))
+        }
     }
 }

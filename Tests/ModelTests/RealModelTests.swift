@@ -3,6 +3,7 @@
 // The expected numbers are transformers' own loading of the same GGUF file in float32
 // (Tests/Scripts/make_smollm2_reference.py).
 import XCTest
+
 @testable import Model
 
 final class RealModelTests: XCTestCase {
@@ -11,16 +12,20 @@ final class RealModelTests: XCTestCase {
             throw XCTSkip("RPP_REAL_MODEL is not set (make test-real sets it after make smollm2)")
         }
         let model = try Transformer.load(directory: URL(fileURLWithPath: dir))
-        let reference = try JSONSerialization.jsonObject(with: Data(contentsOf: GGUFFileTests.fixtures
-            .appendingPathComponent("smollm2-reference.json"))) as! [String: Any]
+        let reference =
+            try JSONSerialization.jsonObject(
+                with: Data(
+                    contentsOf: GGUFFileTests.fixtures
+                        .appendingPathComponent("smollm2-reference.json"))) as! [String: Any]
         return (model, reference)
     }
 
     func testShapeAndParameterCount() throws {
         let (m, ref) = try setUpModel()
         let c = m.config
-        XCTAssertEqual([c.numLayers, c.hiddenSize, c.intermediateSize, c.numHeads, c.numKVHeads, c.vocabSize],
-                       [30, 576, 1536, 9, 3, 49152])
+        XCTAssertEqual(
+            [c.numLayers, c.hiddenSize, c.intermediateSize, c.numHeads, c.numKVHeads, c.vocabSize],
+            [30, 576, 1536, 9, 3, 49152])
         XCTAssertTrue(c.tieWordEmbeddings)
         XCTAssertEqual(c.ropeTheta, 100_000)
         XCTAssertEqual(m.parameterCount, ref["parameters"] as? Int)
@@ -39,8 +44,9 @@ final class RealModelTests: XCTestCase {
             XCTAssertTrue(a.isFinite)
             worst = max(worst, abs(Double(a) - b))
         }
-        print("real model: largest log-prob difference to transformers \(worst) over \(T) tokens, "
-            + "mean log-prob \(got.reduce(0, +) / Float(T))")
+        print(
+            "real model: largest log-prob difference to transformers \(worst) over \(T) tokens, "
+                + "mean log-prob \(got.reduce(0, +) / Float(T))")
         XCTAssertLessThanOrEqual(worst, 2e-3)
     }
 
@@ -50,8 +56,11 @@ final class RealModelTests: XCTestCase {
         for g in ref["greedy"] as! [[String: Any]] {
             let prompt = (g["prompt_ids"] as! [NSNumber]).map { Int32(truncating: $0) }
             let want = (g["new_ids"] as! [NSNumber]).map { Int32(truncating: $0) }
-            let out = try m.generate(prompts: [prompt], options: SamplingOptions(temperature: 0, maxNewTokens: 32,
-                                                                                 stopTokens: [2]))
+            let out = try m.generate(
+                prompts: [prompt],
+                options: SamplingOptions(
+                    temperature: 0, maxNewTokens: 32,
+                    stopTokens: [2]))
             XCTAssertEqual(out.tokens[0], want, g["question"] as? String ?? "")
         }
     }

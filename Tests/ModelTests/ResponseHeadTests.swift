@@ -9,15 +9,25 @@ final class ResponseHeadTests: XCTestCase {
 
     /// Full-position reference: right-padded forward, `logProbs` at every position, and a backward whose
     /// gradient is zero outside the scored positions.
-    func fullPath(_ m: Transformer, dLogp: [[Float]], dEntropy: [[Float]]) throws -> (logp: [[Float]], ent: [[Float]], grads: [Float]) {
-        let rows = Self.rows, from = Self.scoreFrom
-        let T = rows.map { $0.count - 1 }.max()!, B = rows.count
-        var inputs = [Int32](repeating: 0, count: B * T), targets = inputs
-        var gl = [Float](repeating: 0, count: B * T), ge = gl
+    func fullPath(_ m: Transformer, dLogp: [[Float]], dEntropy: [[Float]]) throws -> (
+        logp: [[Float]], ent: [[Float]], grads: [Float]
+    ) {
+        let rows = Self.rows
+        let from = Self.scoreFrom
+        let T = rows.map { $0.count - 1 }.max()!
+        let B = rows.count
+        var inputs = [Int32](repeating: 0, count: B * T)
+        var targets = inputs
+        var gl = [Float](repeating: 0, count: B * T)
+        var ge = gl
         for (b, r) in rows.enumerated() {
-            for t in 0..<(r.count - 1) { inputs[b * T + t] = r[t]; targets[b * T + t] = r[t + 1] }
+            for t in 0..<(r.count - 1) {
+                inputs[b * T + t] = r[t]
+                targets[b * T + t] = r[t + 1]
+            }
             for (i, t) in (from[b]..<(r.count - 1)).enumerated() {
-                gl[b * T + t] = dLogp[b][i]; ge[b * T + t] = dEntropy[b][i]
+                gl[b * T + t] = dLogp[b][i]
+                ge[b * T + t] = dEntropy[b][i]
             }
         }
         try m.forward(tokens: inputs, batch: B, seqLen: T)
@@ -39,8 +49,12 @@ final class ResponseHeadTests: XCTestCase {
         XCTAssertEqual(lp.map(\.count), [3, 1, 4, 0])
         XCTAssertEqual(ent!.map(\.count), [3, 1, 4, 0])
         var seed: Float = 0.37
-        func next() -> Float { seed = (seed * 7.3 + 0.11).truncatingRemainder(dividingBy: 1); return seed - 0.5 }
-        let dLogp = lp.map { $0.map { _ in next() } }, dEntropy = lp.map { $0.map { _ in next() } }
+        func next() -> Float {
+            seed = (seed * 7.3 + 0.11).truncatingRemainder(dividingBy: 1)
+            return seed - 0.5
+        }
+        let dLogp = lp.map { $0.map { _ in next() } }
+        let dEntropy = lp.map { $0.map { _ in next() } }
         m.zeroGrad()
         try m.backwardSequences(dLogp: dLogp, dEntropy: dEntropy)
         let grads = m.grads.toArray()
@@ -63,8 +77,10 @@ final class ResponseHeadTests: XCTestCase {
     }
 
     func testWiderTiedModelMatchesFullHead() throws {
-        try check(ModelConfig(hiddenSize: 64, intermediateSize: 96, numLayers: 2, numHeads: 4, numKVHeads: 2,
-                              vocabSize: 300, tieWordEmbeddings: true, maxPositionEmbeddings: 32))
+        try check(
+            ModelConfig(
+                hiddenSize: 64, intermediateSize: 96, numLayers: 2, numHeads: 4, numKVHeads: 2,
+                vocabSize: 300, tieWordEmbeddings: true, maxPositionEmbeddings: 32))
     }
 
     func testScoreFromDefaultsToEveryPosition() throws {

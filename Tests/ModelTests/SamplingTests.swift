@@ -1,5 +1,6 @@
 // Generation with the KV cache against full forward passes over the same tokens.
 import XCTest
+
 @testable import Model
 
 final class SamplingTests: XCTestCase {
@@ -9,10 +10,13 @@ final class SamplingTests: XCTestCase {
         return m
     }
 
-    func checkBehaviourLogprobs(bias: Bool, temperature: Float, topK: Int, topP: Float,
-                                prompts: [[Int32]] = [[0, 0, 3, 4], [5, 6, 7, 8], [0, 2, 2, 9]]) throws {
+    func checkBehaviourLogprobs(
+        bias: Bool, temperature: Float, topK: Int, topP: Float,
+        prompts: [[Int32]] = [[0, 0, 3, 4], [5, 6, 7, 8], [0, 2, 2, 9]]
+    ) throws {
         let m = try model(bias: bias)
-        let opts = SamplingOptions(temperature: temperature, topP: topP, topK: topK, maxNewTokens: 7, stopTokens: [], seed: 42)
+        let opts = SamplingOptions(
+            temperature: temperature, topP: topP, topK: topK, maxNewTokens: 7, stopTokens: [], seed: 42)
         let g = try m.generate(prompts: prompts, options: opts)
         for (b, p) in prompts.enumerated() {
             XCTAssertEqual(g.tokens[b].count, 7)
@@ -21,7 +25,9 @@ final class SamplingTests: XCTestCase {
             let T = seq.count - 1
             try m.forward(tokens: Array(seq[0..<T]), batch: 1, seqLen: T)
             let lp = try m.logProbs(targets: Array(seq[1...]), temperature: temperature == 0 ? 1 : temperature).logp
-            for i in 0..<7 { XCTAssertEqual(g.logprobs[b][i], lp[p.count - 1 + i], accuracy: 1e-4, "row \(b) token \(i)") }
+            for i in 0..<7 {
+                XCTAssertEqual(g.logprobs[b][i], lp[p.count - 1 + i], accuracy: 1e-4, "row \(b) token \(i)")
+            }
             if temperature == 0 {
                 let logits = try m.logits()
                 for i in 0..<7 {
@@ -32,8 +38,12 @@ final class SamplingTests: XCTestCase {
         }
     }
 
-    func testSampledLogprobsMatchForward() throws { try checkBehaviourLogprobs(bias: false, temperature: 0.8, topK: 0, topP: 1) }
-    func testTopKTopPLogprobsMatchForwardQwen2() throws { try checkBehaviourLogprobs(bias: true, temperature: 1.3, topK: 5, topP: 0.9) }
+    func testSampledLogprobsMatchForward() throws {
+        try checkBehaviourLogprobs(bias: false, temperature: 0.8, topK: 0, topP: 1)
+    }
+    func testTopKTopPLogprobsMatchForwardQwen2() throws {
+        try checkBehaviourLogprobs(bias: true, temperature: 1.3, topK: 5, topP: 0.9)
+    }
     func testGreedyIsArgmax() throws { try checkBehaviourLogprobs(bias: false, temperature: 0, topK: 0, topP: 1) }
     /// Repeated prompts (prefilled once) and enough rows for the decode steps to split over the cores.
     func testRepeatedPromptsInRowBlocksMatchForward() throws {
@@ -48,12 +58,15 @@ final class SamplingTests: XCTestCase {
         let m = try model(bias: false)
         let prompts: [[Int32]] = Array(repeating: [1, 2, 3], count: 8)
         let o = SamplingOptions(temperature: 1, topK: 2, maxNewTokens: 6, seed: 9)
-        let a = try m.generate(prompts: prompts, options: o), b = try m.generate(prompts: prompts, options: o)
+        let a = try m.generate(prompts: prompts, options: o)
+        let b = try m.generate(prompts: prompts, options: o)
         XCTAssertEqual(a.tokens, b.tokens)
-        var o2 = o; o2.seed = 10
+        var o2 = o
+        o2.seed = 10
         XCTAssertNotEqual(try m.generate(prompts: prompts, options: o2).tokens, a.tokens)
         // With top-k = 1 sampling is greedy.
-        var o3 = o; o3.topK = 1
+        var o3 = o
+        o3.topK = 1
         let greedy = try m.generate(prompts: prompts, options: SamplingOptions(temperature: 0, maxNewTokens: 6))
         XCTAssertEqual(try m.generate(prompts: prompts, options: o3).tokens, greedy.tokens)
     }
@@ -61,7 +74,8 @@ final class SamplingTests: XCTestCase {
     func testStopTokensEndRows() throws {
         let m = try model(bias: false)
         let prompts: [[Int32]] = (0..<16).map { [Int32($0 % 11), 3, 4] }
-        let g = try m.generate(prompts: prompts, options: SamplingOptions(temperature: 1, maxNewTokens: 8, stopTokens: [1, 2, 3], seed: 1))
+        let g = try m.generate(
+            prompts: prompts, options: SamplingOptions(temperature: 1, maxNewTokens: 8, stopTokens: [1, 2, 3], seed: 1))
         var stopped = 0
         for b in 0..<16 {
             if g.finish[b] == .stop {
@@ -87,7 +101,8 @@ final class SamplingTests: XCTestCase {
         }
         let padded = LeftPadded(rows, padId: 0)
         let greedy = SamplingOptions(temperature: 0, maxNewTokens: 6, stopTokens: [2, 7])
-        var limited = greedy; limited.maxBatch = 3
+        var limited = greedy
+        limited.maxBatch = 3
         let all = try m.generate(prompts: padded.rows, options: greedy, starts: padded.starts)
         let few = try m.generate(prompts: padded.rows, options: limited, starts: padded.starts)
         XCTAssertEqual(few.tokens, all.tokens)
@@ -97,11 +112,14 @@ final class SamplingTests: XCTestCase {
         let g = try m.generate(prompts: padded.rows, options: sampled, starts: padded.starts)
         XCTAssertEqual(try m.generate(prompts: padded.rows, options: sampled, starts: padded.starts).tokens, g.tokens)
         for (b, p) in rows.enumerated() {
-            let seq = p + g.tokens[b], n = g.tokens[b].count
+            let seq = p + g.tokens[b]
+            let n = g.tokens[b].count
             XCTAssertTrue(g.finish[b] == .stop ? [2, 7].contains(seq.last!) : n == 6)
             if seq.count < 2 { continue }
             let lp = try m.sequenceLogProbs([seq]).logp[0]
-            for i in 0..<n { XCTAssertEqual(g.logprobs[b][i], lp[p.count - 1 + i], accuracy: 1e-4, "row \(b) token \(i)") }
+            for i in 0..<n {
+                XCTAssertEqual(g.logprobs[b][i], lp[p.count - 1 + i], accuracy: 1e-4, "row \(b) token \(i)")
+            }
         }
         sampled.maxBatch = -1
         XCTAssertThrowsError(try m.generate(prompts: padded.rows, options: sampled, starts: padded.starts))

@@ -1,6 +1,7 @@
 // Writing weights as BF16 / F16, and the JSON document that keeps config.json as written.
 import Foundation
 import XCTest
+
 @testable import Model
 
 final class SavedDTypeTests: XCTestCase {
@@ -60,18 +61,21 @@ final class SavedDTypeTests: XCTestCase {
             XCTAssertEqual(f.entries["w"].map { $0.end - $0.begin }, dtype.width * 6)
             var out = [Float](repeating: .nan, count: 6)
             try out.withUnsafeMutableBufferPointer { try f.read("w", into: $0.baseAddress!) }
-            let want: [Float] = switch dtype {
-            case .f32: values
-            case .bf16: [1, -2.5, 1, Float(bitPattern: 0x37FC_0000), 65536, 0]   // torch: 3e-5 -> 0x37FC
-            case .f16: [1, -2.5, 1.00390625, Float(Float16(3e-5)), 65504, 0]
-            }
+            let want: [Float] =
+                switch dtype {
+                case .f32: values
+                case .bf16: [1, -2.5, 1, Float(bitPattern: 0x37FC_0000), 65536, 0]  // torch: 3e-5 -> 0x37FC
+                case .f16: [1, -2.5, 1.00390625, Float(Float16(3e-5)), 65504, 0]
+                }
             XCTAssertEqual(out, want, "\(dtype)")
         }
         // F16 cannot hold 70000: the error names the tensor and says what to do.
         values[2] = 70000
-        XCTAssertThrowsError(try values.withUnsafeBufferPointer {
-            try SafetensorsFile.serialize([("model.norm.weight", [6], $0)], dtype: .f16)
-        }) { e in
+        XCTAssertThrowsError(
+            try values.withUnsafeBufferPointer {
+                try SafetensorsFile.serialize([("model.norm.weight", [6], $0)], dtype: .f16)
+            }
+        ) { e in
             XCTAssertTrue("\(e)".contains("model.norm.weight") && "\(e)".contains("bf16"), "\(e)")
         }
         XCTAssertEqual(WeightDType(name: "BFloat16"), .bf16)
@@ -102,8 +106,12 @@ final class SavedDTypeTests: XCTestCase {
             """
         let doc = try OrderedJSON(data: Data(text.utf8))
         XCTAssertEqual(doc.keys, ["z", "a", "s", "o", "e", "n", "t", "f"])
-        XCTAssertEqual(doc["a"], .array([.number("1e-05"), .number("8.0"), .number("-0.0"),
-                                         .number("123456789012345678901234567890"), .number("2.5E+3")]))
+        XCTAssertEqual(
+            doc["a"],
+            .array([
+                .number("1e-05"), .number("8.0"), .number("-0.0"),
+                .number("123456789012345678901234567890"), .number("2.5E+3"),
+            ]))
         XCTAssertEqual(doc["s"], .string("caf\u{e9} \u{2713} \u{1F600} \"q\" \\ \n\t\u{1}/"))
         let written = String(decoding: doc.text(), as: UTF8.self)
         XCTAssertEqual(written, text)
@@ -122,8 +130,10 @@ final class SavedDTypeTests: XCTestCase {
     }
 
     func testOrderedJSONRefusesBadInputWithAnOffset() {
-        let bad = ["", "{", "{\"a\" 1}", "{\"a\": 1,}", "[1 2]", "01", "1.", "1e", "-", "\"abc", "\"a\u{1}\"", "tru",
-                   "{\"a\": 1} x", "\"\\x\"", "\"\\u12\"", "NaN", String(repeating: "[", count: 10_000)]
+        let bad = [
+            "", "{", "{\"a\" 1}", "{\"a\": 1,}", "[1 2]", "01", "1.", "1e", "-", "\"abc", "\"a\u{1}\"", "tru",
+            "{\"a\": 1} x", "\"\\x\"", "\"\\u12\"", "NaN", String(repeating: "[", count: 10_000),
+        ]
         for text in bad {
             XCTAssertThrowsError(try OrderedJSON(data: Data(text.utf8)), text.prefix(20).description) { e in
                 XCTAssertTrue(e is OrderedJSONError, "\(e)")

@@ -2,6 +2,7 @@
 // rpp's pooled logits must match transformers' within 1e-4, alone, packed and as the rows of padded batches;
 // checkpoints of another kind or whose head disagrees with config.json are refused with the directory named.
 import XCTest
+
 @testable import Model
 
 final class SequenceClassifierTests: XCTestCase {
@@ -18,8 +19,10 @@ final class SequenceClassifierTests: XCTestCase {
     static func ids(_ any: Any?) -> [Int32] { (any as! [NSNumber]).map { Int32(truncating: $0) } }
     static func floats(_ any: Any?) -> [Double] { (any as! [NSNumber]).map(\.doubleValue) }
 
-    func assertClose(_ got: [Float], _ want: [Double], _ what: String, file: StaticString = #filePath,
-                     line: UInt = #line) {
+    func assertClose(
+        _ got: [Float], _ want: [Double], _ what: String, file: StaticString = #filePath,
+        line: UInt = #line
+    ) {
         XCTAssertEqual(got.count, want.count, what, file: file, line: line)
         for (g, w) in zip(got, want) { XCTAssertEqual(Double(g), w, accuracy: 1e-4, what, file: file, line: line) }
     }
@@ -67,8 +70,9 @@ final class SequenceClassifierTests: XCTestCase {
             for i in rows.indices {
                 assertClose(got[i], want[i], "\(side)-padded row \(i)")
                 // The pooled token of the padded row is the pooled token of the unpadded one.
-                XCTAssertEqual(rows[i][model.head.poolingIndex(rows[i])],
-                               unpadded[i][model.head.poolingIndex(unpadded[i])])
+                XCTAssertEqual(
+                    rows[i][model.head.poolingIndex(rows[i])],
+                    unpadded[i][model.head.poolingIndex(unpadded[i])])
             }
         }
     }
@@ -124,8 +128,9 @@ final class SequenceClassifierTests: XCTestCase {
 
     func testHeadConfigReadsLabelsAsTransformersDoes() throws {
         let arch = #""architectures": ["Qwen2ForSequenceClassification"]"#
-        XCTAssertEqual(try head("{\(arch), \"num_labels\": 1, \"pad_token_id\": 7}"),
-                       ClassifierHead(architecture: "Qwen2ForSequenceClassification", numLabels: 1, padTokenID: 7))
+        XCTAssertEqual(
+            try head("{\(arch), \"num_labels\": 1, \"pad_token_id\": 7}"),
+            ClassifierHead(architecture: "Qwen2ForSequenceClassification", numLabels: 1, padTokenID: 7))
         let withMap = try head(#"{\#(arch), "num_labels": 5, "id2label": {"1": "b", "0": "a"}}"#)
         XCTAssertEqual(withMap.numLabels, 2, "id2label wins over num_labels")
         XCTAssertEqual(withMap.labels, ["a", "b"])
@@ -137,27 +142,41 @@ final class SequenceClassifierTests: XCTestCase {
 
     func testHeadConfigRefusals() {
         func code(_ json: String) -> ClassifierError.Code? {
-            do { _ = try head(json); return nil } catch let e as ClassifierError {
+            do {
+                _ = try head(json)
+                return nil
+            } catch let e as ClassifierError {
                 XCTAssertTrue(e.description.contains("/models/rm"), e.description)
                 return e.code
-            } catch { XCTFail("\(error)"); return nil }
+            } catch {
+                XCTFail("\(error)")
+                return nil
+            }
         }
         XCTAssertEqual(code(#"{"architectures": ["LlamaForCausalLM"]}"#), .notClassifier)
         XCTAssertEqual(code(#"{"model_type": "llama"}"#), .notClassifier)
         XCTAssertEqual(code(#"{"architectures": ["LlamaForSequenceClassification"], "num_labels": 0}"#), .invalidConfig)
-        XCTAssertEqual(code(#"{"architectures": ["LlamaForSequenceClassification"], "id2label": {"1": "x"}}"#),
-                       .invalidConfig)
-        XCTAssertEqual(code(#"{"architectures": ["LlamaForSequenceClassification"], "pad_token_id": "0"}"#),
-                       .invalidConfig)
+        XCTAssertEqual(
+            code(#"{"architectures": ["LlamaForSequenceClassification"], "id2label": {"1": "x"}}"#),
+            .invalidConfig)
+        XCTAssertEqual(
+            code(#"{"architectures": ["LlamaForSequenceClassification"], "pad_token_id": "0"}"#),
+            .invalidConfig)
         XCTAssertEqual(code("[1]"), .invalidConfig)
     }
 
     func loadError(_ dir: URL) -> ClassifierError? {
-        do { _ = try SequenceClassifier.load(directory: dir); return nil } catch let e as ClassifierError {
+        do {
+            _ = try SequenceClassifier.load(directory: dir)
+            return nil
+        } catch let e as ClassifierError {
             XCTAssertEqual(e.directory, dir.path)
             XCTAssertTrue(e.description.contains(dir.path), e.description)
             return e
-        } catch { XCTFail("\(error)"); return nil }
+        } catch {
+            XCTFail("\(error)")
+            return nil
+        }
     }
 
     func testRefusesACausalLanguageModel() throws {
@@ -167,13 +186,16 @@ final class SequenceClassifierTests: XCTestCase {
     }
 
     /// A copy of the single-label fixture with `config` edited and tensors replaced (nil removes one).
-    func variant(config edit: (inout [String: Any]) -> Void = { _ in },
-                 tensors change: [String: (shape: [Int], values: [Float])?] = [:]) throws -> URL {
+    func variant(
+        config edit: (inout [String: Any]) -> Void = { _ in },
+        tensors change: [String: (shape: [Int], values: [Float])?] = [:]
+    ) throws -> URL {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("rpp-classifier-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         addTeardownBlock { try? FileManager.default.removeItem(at: dir) }
-        var config = try JSONSerialization.jsonObject(
-            with: Data(contentsOf: Self.single.appendingPathComponent("config.json"))) as! [String: Any]
+        var config =
+            try JSONSerialization.jsonObject(
+                with: Data(contentsOf: Self.single.appendingPathComponent("config.json"))) as! [String: Any]
         edit(&config)
         try JSONSerialization.data(withJSONObject: config).write(to: dir.appendingPathComponent("config.json"))
         let file = try SafetensorsFile(contentsOf: Self.single.appendingPathComponent("model.safetensors"))
@@ -187,15 +209,17 @@ final class SequenceClassifierTests: XCTestCase {
         let names = tensors.keys.sorted()
         let arrays = names.map { tensors[$0]!.values }
         var buffers: [UnsafeMutableBufferPointer<Float>] = []
-        defer { buffers.forEach { $0.deallocate() } }
+        defer { for buffer in buffers { buffer.deallocate() } }
         for a in arrays {
             let b = UnsafeMutableBufferPointer<Float>.allocate(capacity: max(a.count, 1))
             _ = b.initialize(from: a)
             buffers.append(b)
         }
         let list = zip(names, buffers).map { name, buffer in
-            (name: name, shape: tensors[name]!.shape,
-             values: UnsafeBufferPointer(start: buffer.baseAddress, count: tensors[name]!.values.count))
+            (
+                name: name, shape: tensors[name]!.shape,
+                values: UnsafeBufferPointer(start: buffer.baseAddress, count: tensors[name]!.values.count)
+            )
         }
         try SafetensorsFile.serialize(list).write(to: dir.appendingPathComponent("model.safetensors"))
         return dir
@@ -212,18 +236,26 @@ final class SequenceClassifierTests: XCTestCase {
         XCTAssertEqual(e.code, .invalidCheckpoint)
         XCTAssertTrue(e.message.contains("no score.weight"), e.message)
         // A language model's weights under a classifier's config.json.
-        let lm = try variant(tensors: ["score.weight": nil,
-                                       "lm_head.weight": ([603, 16], [Float](repeating: 0.01, count: 603 * 16))])
+        let lm = try variant(tensors: [
+            "score.weight": nil,
+            "lm_head.weight": ([603, 16], [Float](repeating: 0.01, count: 603 * 16)),
+        ])
         XCTAssertEqual(loadError(lm)?.code, .notClassifier)
     }
 
     func testRefusesLabelsThatDisagreeWithScoreWeight() throws {
-        let three = try variant { $0["id2label"] = ["0": "a", "1": "b", "2": "c"]; $0["label2id"] = nil }
+        let three = try variant {
+            $0["id2label"] = ["0": "a", "1": "b", "2": "c"]
+            $0["label2id"] = nil
+        }
         let e = try XCTUnwrap(loadError(three))
         XCTAssertEqual(e.code, .invalidCheckpoint)
         XCTAssertTrue(e.message.contains("score.weight has 1 rows") && e.message.contains("declares 3"), e.message)
         // A config without id2label or num_labels means 2 labels to transformers.
-        let bare = try variant { $0["id2label"] = nil; $0["label2id"] = nil }
+        let bare = try variant {
+            $0["id2label"] = nil
+            $0["label2id"] = nil
+        }
         XCTAssertTrue(try XCTUnwrap(loadError(bare)).message.contains("declares 2"))
         let wide = try variant(tensors: ["score.weight": ([1, 8], [Float](repeating: 0, count: 8))])
         XCTAssertTrue(try XCTUnwrap(loadError(wide)).message.contains("expected [num_labels, hidden_size 16]"))
@@ -232,9 +264,11 @@ final class SequenceClassifierTests: XCTestCase {
     func testRefusesBadSequences() throws {
         let model = try SequenceClassifier.load(directory: Self.single)
         XCTAssertEqual(try model.scores([]), [])
-        for (rows, needle) in [([[Int32]()], "sequence 0 is empty"),
-                               ([[1, 2], [1, 603]], "sequence 1 holds token id 603"),
-                               ([[Int32](repeating: 5, count: 49)], "more than max_position_embeddings 48")] {
+        for (rows, needle) in [
+            ([[Int32]()], "sequence 0 is empty"),
+            ([[1, 2], [1, 603]], "sequence 1 holds token id 603"),
+            ([[Int32](repeating: 5, count: 49)], "more than max_position_embeddings 48"),
+        ] {
             XCTAssertThrowsError(try model.scores(rows)) { error in
                 let e = error as? ClassifierError
                 XCTAssertEqual(e?.code, .invalidInput)

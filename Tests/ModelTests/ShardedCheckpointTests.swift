@@ -1,13 +1,15 @@
 // Sharded checkpoints (model.safetensors.index.json): a damaged index or shard set gives an error that names
 // the index, the tensor or the shard, never a partial load.
 import XCTest
+
 @testable import Model
 
 final class ShardedCheckpointTests: XCTestCase {
     var dir: URL!
     override func setUpWithError() throws {
         dir = FileManager.default.temporaryDirectory.appendingPathComponent("rpp-shards-\(UUID().uuidString)")
-        try FileManager.default.copyItem(at: HFFixtureTests.fixtures.appendingPathComponent("family-llama-sharded"), to: dir)
+        try FileManager.default.copyItem(
+            at: HFFixtureTests.fixtures.appendingPathComponent("family-llama-sharded"), to: dir)
     }
     override func tearDownWithError() throws { try? FileManager.default.removeItem(at: dir) }
 
@@ -15,7 +17,8 @@ final class ShardedCheckpointTests: XCTestCase {
 
     /// Rewrites the fixture's index with its weight_map changed by `edit`.
     func editIndex(_ edit: (inout [String: String]) -> Void) throws {
-        let original = HFFixtureTests.fixtures.appendingPathComponent("family-llama-sharded/" + SafetensorsCheckpoint.indexFile)
+        let original = HFFixtureTests.fixtures.appendingPathComponent(
+            "family-llama-sharded/" + SafetensorsCheckpoint.indexFile)
         var index = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(contentsOf: original)) as? [String: Any])
         var map = try XCTUnwrap(index["weight_map"] as? [String: String])
         edit(&map)
@@ -24,7 +27,10 @@ final class ShardedCheckpointTests: XCTestCase {
     }
 
     func loadError() -> String {
-        do { _ = try Transformer.load(directory: dir); return "loaded" } catch { return "\(error)" }
+        do {
+            _ = try Transformer.load(directory: dir)
+            return "loaded"
+        } catch { return "\(error)" }
     }
 
     func testTheShardsLoadAsOneCheckpoint() throws {
@@ -44,7 +50,8 @@ final class ShardedCheckpointTests: XCTestCase {
         let shards = ["model-00001-of-00002.safetensors", "model-00002-of-00002.safetensors"]
         var wrong = ""
         try editIndex { map in
-            let real = try! SafetensorsFile(contentsOf: self.dir.appendingPathComponent(shards[0])).entries[embed] != nil
+            let real =
+                try! SafetensorsFile(contentsOf: self.dir.appendingPathComponent(shards[0])).entries[embed] != nil
             wrong = real ? shards[1] : shards[0]
             map[embed] = wrong
         }

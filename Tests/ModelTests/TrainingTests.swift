@@ -1,5 +1,6 @@
 // Gradient accumulation over micro-batches, right-padded batches, and the SFT loop's stop rules.
 import XCTest
+
 @testable import Model
 
 final class TrainingTests: XCTestCase {
@@ -7,7 +8,8 @@ final class TrainingTests: XCTestCase {
         let m = try Transformer(config: ModelGradientTests.tinyConfig(bias: true, tied: false))
         m.initializeWeights(seed: 8, std: 0.3)
         var rng = Xoshiro256(seed: 1)
-        let B = 4, T = 6
+        let B = 4
+        let T = 6
         let tokens = (0..<B * T).map { _ in Int32(rng.next() % 11) }
         let targets = (0..<B * T).map { _ in Int32(rng.next() % 11) }
         let w = (0..<B * T).map { _ in Float(rng.uniform() - 0.5) }
@@ -93,7 +95,8 @@ final class SequenceValueTests: XCTestCase {
         let v = try m.sequenceValues(rows)
         XCTAssertEqual(v.map(\.count), [3, 1, 5])
         let g: [[Float]] = [[0.5, -1, 2], [1], [0, 0, 0, 0, 1]]
-        m.zeroGrad(); try m.backwardSequenceValues(g)
+        m.zeroGrad()
+        try m.backwardSequenceValues(g)
         let batched = m.grads.toArray()
         m.zeroGrad()
         for (i, r) in rows.enumerated() {

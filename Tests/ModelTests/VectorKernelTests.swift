@@ -1,5 +1,6 @@
 // The SIMD exp and the decode-step kernels built on it, against libm's expf.
 import XCTest
+
 @testable import Model
 
 final class VectorKernelTests: XCTestCase {
@@ -24,11 +25,15 @@ final class VectorKernelTests: XCTestCase {
     func testSIMDSwiGLUAndSoftmaxMatchLibm() {
         var rng = Xoshiro256(seed: 5)
         for n in [1, 7, 8, 13, 40] {
-            let g = (0..<n).map { _ in Float(rng.normal()) * 4 }, u = (0..<n).map { _ in Float(rng.normal()) }
-            var ref = [Float](repeating: 0, count: n), h = ref
+            let g = (0..<n).map { _ in Float(rng.normal()) * 4 }
+            let u = (0..<n).map { _ in Float(rng.normal()) }
+            var ref = [Float](repeating: 0, count: n)
+            var h = ref
             swigluForward(&ref, g, u, count: n)
             swigluForwardSIMD(&h, g, u, count: n)
-            for i in 0..<n { XCTAssertEqual(h[i], ref[i], accuracy: 1e-6 * max(1, abs(ref[i])), "swiglu n \(n) i \(i)") }
+            for i in 0..<n {
+                XCTAssertEqual(h[i], ref[i], accuracy: 1e-6 * max(1, abs(ref[i])), "swiglu n \(n) i \(i)")
+            }
             var x = g
             let m = g.max()!
             let sum = expShiftedSum(&x, count: n, shift: m)

@@ -1,22 +1,27 @@
 // Cases computed by an independent numpy implementation (Tests/Scripts/make_rl_fixtures.py), checked in Double
 // at 1e-9 and in Float at a tolerance that fits single precision.
 import XCTest
+
 @testable import RLCore
 
 final class FixtureTests: XCTestCase {
     func testKLEstimatorsAgainstNumpy() throws {
         for c in try loadCases("kl.json") {
             let estimator = try XCTUnwrap(KLEstimator(rawValue: try c.string("estimator")))
-            let logp = try c.vector("logprobs"), ref = try c.vector("ref_logprobs"), mask = try c.vector("mask")
-            let kl = try computeKL(logprobs: logp, refLogprobs: ref, mask: mask,
-                                   shape: TokenShape(samples: 1, tokens: logp.count), estimator: estimator)
+            let logp = try c.vector("logprobs")
+            let ref = try c.vector("ref_logprobs")
+            let mask = try c.vector("mask")
+            let kl = try computeKL(
+                logprobs: logp, refLogprobs: ref, mask: mask,
+                shape: TokenShape(samples: 1, tokens: logp.count), estimator: estimator)
             assertClose(kl, try c.vector("expected"), tol: 1e-12, "kl \(estimator)")
         }
     }
 
     private func advantageConfig(_ c: [String: Any]) throws -> RLConfig {
-        var config = RLConfig(estimator: try XCTUnwrap(AdvantageEstimator(rawValue: try c.string("estimator"))),
-                              samplesPerPrompt: Int(try c.double("n")))
+        var config = RLConfig(
+            estimator: try XCTUnwrap(AdvantageEstimator(rawValue: try c.string("estimator"))),
+            samplesPerPrompt: Int(try c.double("n")))
         config.gamma = try c.double("gamma")
         config.lambda = try c.double("lambda")
         config.klCoef = try c.double("kl_coef")
@@ -36,30 +41,37 @@ final class FixtureTests: XCTestCase {
 
     func testAdvantagesAgainstNumpy() throws {
         let cases = try loadCases("advantages.json")
-        XCTAssertEqual(Set(cases.map { $0["estimator"] as? String ?? "" }),
-                       Set(AdvantageEstimator.allCases.map(\.rawValue)), "every estimator has fixtures")
+        XCTAssertEqual(
+            Set(cases.map { $0["estimator"] as? String ?? "" }),
+            Set(AdvantageEstimator.allCases.map(\.rawValue)), "every estimator has fixtures")
         for c in cases {
             let name = try c.string("name")
             let config = try advantageConfig(c)
             let (mask, shape) = try c.matrix("mask")
-            let input = AdvantageInput(shape: shape, rewards: try c.vector("rewards"), mask: mask,
-                                       logprobs: try c.matrix("logprobs").values,
-                                       refLogprobs: try c.matrix("ref_logprobs").values,
-                                       values: try c.optionalMatrix("values"))
+            let input = AdvantageInput(
+                shape: shape, rewards: try c.vector("rewards"), mask: mask,
+                logprobs: try c.matrix("logprobs").values,
+                refLogprobs: try c.matrix("ref_logprobs").values,
+                values: try c.optionalMatrix("values"))
             let expected = try c.object("expected")
             let d = try computeAdvantages(input, config: config)
             assertClose(d.shapedRewards, try expected.vector("shaped_rewards"), tol: 1e-9, "\(name) shaped")
-            for (key, got) in [("kl", d.kl), ("token_rewards", d.tokenRewards), ("returns", d.returns),
-                               ("advantages", d.advantages)] {
+            for (key, got) in [
+                ("kl", d.kl), ("token_rewards", d.tokenRewards), ("returns", d.returns),
+                ("advantages", d.advantages),
+            ] {
                 assertClose(got, try expected.matrix(key).values, tol: 1e-9, "\(name) \(key)")
             }
-            let floatInput = AdvantageInput(shape: shape, rewards: input.rewards, mask: mask.map(Float.init),
-                                            logprobs: input.logprobs.map(Float.init),
-                                            refLogprobs: input.refLogprobs?.map(Float.init),
-                                            values: input.values?.map(Float.init))
+            let floatInput = AdvantageInput(
+                shape: shape, rewards: input.rewards, mask: mask.map(Float.init),
+                logprobs: input.logprobs.map(Float.init),
+                refLogprobs: input.refLogprobs?.map(Float.init),
+                values: input.values?.map(Float.init))
             let f = try computeAdvantages(floatInput, config: config)
-            for (key, got) in [("kl", f.kl), ("token_rewards", f.tokenRewards), ("returns", f.returns),
-                               ("advantages", f.advantages)] {
+            for (key, got) in [
+                ("kl", f.kl), ("token_rewards", f.tokenRewards), ("returns", f.returns),
+                ("advantages", f.advantages),
+            ] {
                 assertClose(got, try expected.matrix(key).values, tol: 2e-5, "\(name) \(key) (Float)")
             }
         }
@@ -78,12 +90,13 @@ final class FixtureTests: XCTestCase {
         if let p = c["kl_placement"] as? String { config.klPlacement = try XCTUnwrap(KLPlacement(rawValue: p)) }
         if let e = c["kl_estimator"] as? String { config.klEstimator = try XCTUnwrap(KLEstimator(rawValue: e)) }
         let (mask, shape) = try c.matrix("mask")
-        let input = PolicyLossInput(shape: shape, mask: mask, logprobs: try c.matrix("logprobs").values,
-                                    oldLogprobs: try c.matrix("old_logprobs").values,
-                                    advantages: try c.matrix("advantages").values,
-                                    behaviourLogprobs: try c.optionalMatrix("behaviour_logprobs"),
-                                    refLogprobs: try c.optionalMatrix("ref_logprobs"),
-                                    entropy: try c.optionalMatrix("entropy"))
+        let input = PolicyLossInput(
+            shape: shape, mask: mask, logprobs: try c.matrix("logprobs").values,
+            oldLogprobs: try c.matrix("old_logprobs").values,
+            advantages: try c.matrix("advantages").values,
+            behaviourLogprobs: try c.optionalMatrix("behaviour_logprobs"),
+            refLogprobs: try c.optionalMatrix("ref_logprobs"),
+            entropy: try c.optionalMatrix("entropy"))
         return (input, config)
     }
 
@@ -103,17 +116,21 @@ final class FixtureTests: XCTestCase {
             } else {
                 XCTAssertNil(d.gradEntropy, name)
             }
-            assertClose(d.metrics.clipFraction, try expected.double("clip_fraction"), tol: 1e-12, "\(name) clip fraction")
-            assertClose(d.metrics.dualClipFraction, try expected.double("dual_clip_fraction"), tol: 1e-12, "\(name) dual")
+            assertClose(
+                d.metrics.clipFraction, try expected.double("clip_fraction"), tol: 1e-12, "\(name) clip fraction")
+            assertClose(
+                d.metrics.dualClipFraction, try expected.double("dual_clip_fraction"), tol: 1e-12, "\(name) dual")
             assertClose(d.metrics.approxKL, try expected.double("approx_kl"), tol: 1e-10, "\(name) approx kl")
             // The Float path: same numbers at single precision.
             func float(_ x: [Double]?) -> [Float]? { x?.map(Float.init) }
-            let f = try policyLoss(PolicyLossInput(shape: input.shape, mask: float(input.mask)!,
-                                                   logprobs: float(input.logprobs)!, oldLogprobs: float(input.oldLogprobs)!,
-                                                   advantages: float(input.advantages)!,
-                                                   behaviourLogprobs: float(input.behaviourLogprobs),
-                                                   refLogprobs: float(input.refLogprobs), entropy: float(input.entropy)),
-                                   config: config)
+            let f = try policyLoss(
+                PolicyLossInput(
+                    shape: input.shape, mask: float(input.mask)!,
+                    logprobs: float(input.logprobs)!, oldLogprobs: float(input.oldLogprobs)!,
+                    advantages: float(input.advantages)!,
+                    behaviourLogprobs: float(input.behaviourLogprobs),
+                    refLogprobs: float(input.refLogprobs), entropy: float(input.entropy)),
+                config: config)
             assertClose(f.loss, try expected.double("loss"), tol: 1e-5, "\(name) loss (Float)")
             assertClose(f.gradLogprobs, try expected.matrix("grad_logprobs").values, tol: 1e-5, "\(name) grad (Float)")
         }
@@ -126,16 +143,20 @@ final class FixtureTests: XCTestCase {
             config.valueClip = c.optionalDouble("value_clip")
             if let a = c["aggregation"] as? String { config.aggregation = try XCTUnwrap(LossAggregation(rawValue: a)) }
             let (mask, shape) = try c.matrix("mask")
-            let input = ValueLossInput(shape: shape, mask: mask, values: try c.matrix("values").values,
-                                       oldValues: try c.matrix("old_values").values, returns: try c.matrix("returns").values)
+            let input = ValueLossInput(
+                shape: shape, mask: mask, values: try c.matrix("values").values,
+                oldValues: try c.matrix("old_values").values, returns: try c.matrix("returns").values)
             let expected = try c.object("expected")
             let d = try valueLoss(input, config: config)
             assertClose(d.loss, try expected.double("loss"), tol: 1e-10, "\(name) loss")
             assertClose(d.gradValues, try expected.matrix("grad_values").values, tol: 1e-10, "\(name) grad")
-            assertClose(d.metrics.clipFraction, try expected.double("clip_fraction"), tol: 1e-12, "\(name) clip fraction")
-            let f = try valueLoss(ValueLossInput(shape: shape, mask: mask.map(Float.init), values: input.values.map(Float.init),
-                                                 oldValues: input.oldValues.map(Float.init),
-                                                 returns: input.returns.map(Float.init)), config: config)
+            assertClose(
+                d.metrics.clipFraction, try expected.double("clip_fraction"), tol: 1e-12, "\(name) clip fraction")
+            let f = try valueLoss(
+                ValueLossInput(
+                    shape: shape, mask: mask.map(Float.init), values: input.values.map(Float.init),
+                    oldValues: input.oldValues.map(Float.init),
+                    returns: input.returns.map(Float.init)), config: config)
             assertClose(f.loss, try expected.double("loss"), tol: 1e-5, "\(name) loss (Float)")
             assertClose(f.gradValues, try expected.matrix("grad_values").values, tol: 1e-5, "\(name) grad (Float)")
         }
@@ -143,30 +164,39 @@ final class FixtureTests: XCTestCase {
 
     /// The `rpp inspect advantages` examples: their expected outputs (numpy) agree with the core.
     func testCLIExampleFixturesAgreeWithCore() throws {
-        let names = ["worked-case-1-k1", "worked-case-1-k2", "worked-case-2-3", "worked-case-4-rloo",
-                     "worked-case-4-reinforce_baseline", "worked-case-4-group_norm", "example-gae"]
+        let names = [
+            "worked-case-1-k1", "worked-case-1-k2", "worked-case-2-3", "worked-case-4-rloo",
+            "worked-case-4-reinforce_baseline", "worked-case-4-group_norm", "example-gae",
+        ]
         for name in names {
             let doc = try XCTUnwrap(try loadFixture("\(name).json") as? [String: Any])
-            let expected = try XCTUnwrap((try loadFixture("\(name).expected.json") as? [String: Any])?["samples"]
-                                         as? [[String: Any]])
+            let expected = try XCTUnwrap(
+                (try loadFixture("\(name).expected.json") as? [String: Any])?["samples"]
+                    as? [[String: Any]])
             let samples = try XCTUnwrap(doc["samples"] as? [[String: Any]])
             let t = try samples[0].vector("mask").count
-            var config = RLConfig(estimator: try XCTUnwrap(AdvantageEstimator(rawValue: try doc.string("estimator"))),
-                                  samplesPerPrompt: Int(try doc.double("n_samples_per_prompt")))
+            var config = RLConfig(
+                estimator: try XCTUnwrap(AdvantageEstimator(rawValue: try doc.string("estimator"))),
+                samplesPerPrompt: Int(try doc.double("n_samples_per_prompt")))
             config.gamma = try doc.double("gamma")
             config.lambda = try doc.double("lambda")
             config.klCoef = try doc.double("kl_coef")
             config.klEstimator = try XCTUnwrap(KLEstimator(rawValue: try doc.string("kl_estimator")))
-            let input = AdvantageInput(shape: TokenShape(samples: samples.count, tokens: t),
-                                       rewards: try samples.map { try $0.double("reward") },
-                                       mask: try samples.flatMap { try $0.vector("mask") },
-                                       logprobs: try samples.flatMap { try $0.vector("logprobs") },
-                                       refLogprobs: try samples.flatMap { try $0.vector("ref_logprobs") },
-                                       values: config.estimator == .gae ? try samples.flatMap { try $0.vector("values") } : nil)
+            let input = AdvantageInput(
+                shape: TokenShape(samples: samples.count, tokens: t),
+                rewards: try samples.map { try $0.double("reward") },
+                mask: try samples.flatMap { try $0.vector("mask") },
+                logprobs: try samples.flatMap { try $0.vector("logprobs") },
+                refLogprobs: try samples.flatMap { try $0.vector("ref_logprobs") },
+                values: config.estimator == .gae ? try samples.flatMap { try $0.vector("values") } : nil)
             let d = try computeAdvantages(input, config: config)
             for key in ["kl", "token_rewards", "returns", "advantages"] {
-                let got: [Double] = key == "kl" ? d.kl : key == "token_rewards" ? d.tokenRewards
-                    : key == "returns" ? d.returns : d.advantages
+                let got: [Double] =
+                    key == "kl"
+                    ? d.kl
+                    : key == "token_rewards"
+                        ? d.tokenRewards
+                        : key == "returns" ? d.returns : d.advantages
                 assertClose(got, try expected.flatMap { try $0.vector(key) }, tol: 1e-9, "\(name) \(key)")
             }
         }

@@ -1,5 +1,6 @@
 // Small cases worked out by hand (numbers in the comments), independent of the specification's worked cases.
 import XCTest
+
 @testable import RLCore
 
 final class HandCaseTests: XCTestCase {
@@ -12,9 +13,11 @@ final class HandCaseTests: XCTestCase {
         config.lambda = 0.8
         config.klCoef = 0
         config.advantageNormalization = .none
-        let d = try computeAdvantages(AdvantageInput(shape: TokenShape(samples: 1, tokens: 4), rewards: [1],
-                                                     mask: [1.0, 1, 1, 0], logprobs: [0, 0, 0, 0],
-                                                     values: [0.5, 0.2, 0.4, 99]), config: config)
+        let d = try computeAdvantages(
+            AdvantageInput(
+                shape: TokenShape(samples: 1, tokens: 4), rewards: [1],
+                mask: [1.0, 1, 1, 0], logprobs: [0, 0, 0, 0],
+                values: [0.5, 0.2, 0.4, 99]), config: config)
         assertClose(d.advantages, [0.10624, 0.592, 0.6, 0], tol: 1e-12, "A")
         assertClose(d.returns, [0.60624, 0.792, 1.0, 0], tol: 1e-12, "returns")
     }
@@ -26,9 +29,11 @@ final class HandCaseTests: XCTestCase {
         config.gamma = 0.5
         config.klCoef = 0.1
         config.advantageNormalization = .none
-        let d = try computeAdvantages(AdvantageInput(shape: TokenShape(samples: 1, tokens: 3), rewards: [2],
-                                                     mask: [1.0, 1, 1], logprobs: [-1, -1, -1],
-                                                     refLogprobs: [-1.1, -1.2, -0.9]), config: config)
+        let d = try computeAdvantages(
+            AdvantageInput(
+                shape: TokenShape(samples: 1, tokens: 3), rewards: [2],
+                mask: [1.0, 1, 1], logprobs: [-1, -1, -1],
+                refLogprobs: [-1.1, -1.2, -0.9]), config: config)
         assertClose(d.tokenRewards, [-0.01, -0.02, 2.01], tol: 1e-12, "token rewards")
         assertClose(d.returns, [0.4825, 0.985, 2.01], tol: 1e-12, "returns")
         assertClose(d.advantages, [0.4825, 0.985, 2.01], tol: 1e-12, "A = G")
@@ -42,11 +47,15 @@ final class HandCaseTests: XCTestCase {
         XCTAssertEqual(KLEstimator.k1.value(-20), -10)
     }
 
-    private func oneToken(new: Double, old: Double, adv: Double, behaviour: Double? = nil,
-                          config: RLConfig) throws -> PolicyLossResult<Double> {
-        try policyLoss(PolicyLossInput(shape: TokenShape(samples: 1, tokens: 1), mask: [1], logprobs: [new],
-                                       oldLogprobs: [old], advantages: [adv],
-                                       behaviourLogprobs: behaviour.map { [$0] }), config: config)
+    private func oneToken(
+        new: Double, old: Double, adv: Double, behaviour: Double? = nil,
+        config: RLConfig
+    ) throws -> PolicyLossResult<Double> {
+        try policyLoss(
+            PolicyLossInput(
+                shape: TokenShape(samples: 1, tokens: 1), mask: [1], logprobs: [new],
+                oldLogprobs: [old], advantages: [adv],
+                behaviourLogprobs: behaviour.map { [$0] }), config: config)
     }
 
     func testDualClipByHand() throws {
@@ -69,12 +78,15 @@ final class HandCaseTests: XCTestCase {
         // ratio 1, A = 1 → -min(s1, s2) = -1 per token; w = exp(old - behaviour).
         var config = RLConfig()
         config.offPolicy = .tis
-        assertClose(try oneToken(new: -1, old: -1, adv: 1, behaviour: -1 - log(8), config: config).loss, -5, tol: 1e-12,
-                    "tis: w = 8 truncated to 5")
-        assertClose(try oneToken(new: -1, old: -1, adv: 1, behaviour: -1 + log(4), config: config).loss, -0.5, tol: 1e-12,
-                    "tis: w = 0.25 raised to 0.5")
-        assertClose(try oneToken(new: -1, old: -1, adv: 1, behaviour: -1 - log(2), config: config).loss, -2, tol: 1e-12,
-                    "tis: w = 2 kept")
+        assertClose(
+            try oneToken(new: -1, old: -1, adv: 1, behaviour: -1 - log(8), config: config).loss, -5, tol: 1e-12,
+            "tis: w = 8 truncated to 5")
+        assertClose(
+            try oneToken(new: -1, old: -1, adv: 1, behaviour: -1 + log(4), config: config).loss, -0.5, tol: 1e-12,
+            "tis: w = 0.25 raised to 0.5")
+        assertClose(
+            try oneToken(new: -1, old: -1, adv: 1, behaviour: -1 - log(2), config: config).loss, -2, tol: 1e-12,
+            "tis: w = 2 kept")
         config.offPolicy = .icepop
         let dropped = try oneToken(new: -1, old: -1, adv: 1, behaviour: -1 - log(8), config: config)
         XCTAssertEqual(dropped.loss, 0, "icepop: w = 8 outside [0.5, 5] → 0")
@@ -90,8 +102,10 @@ final class HandCaseTests: XCTestCase {
         // V = 0.3, V_old = 0, R = -1: both terms 1.69 → 0.845, gradient 0.5·2·1.3 = 1.3.
         let config = RLConfig()
         func one(_ v: Double, _ old: Double, _ r: Double) throws -> ValueLossResult<Double> {
-            try valueLoss(ValueLossInput(shape: TokenShape(samples: 1, tokens: 1), mask: [1], values: [v],
-                                         oldValues: [old], returns: [r]), config: config)
+            try valueLoss(
+                ValueLossInput(
+                    shape: TokenShape(samples: 1, tokens: 1), mask: [1], values: [v],
+                    oldValues: [old], returns: [r]), config: config)
         }
         let clipped = try one(1, 0, 2)
         assertClose(clipped.loss, 1.125, tol: 1e-12, "clipped")
@@ -106,8 +120,9 @@ final class HandCaseTests: XCTestCase {
         // Two samples: losses [1, 3 | 5, ·] with ratio 1 and A = -loss. token mean = 9/3 = 3;
         // sequence mean = (2 + 5)/2 = 3.5.
         var config = RLConfig()
-        let input = PolicyLossInput(shape: TokenShape(samples: 2, tokens: 2), mask: [1.0, 1, 1, 0],
-                                    logprobs: [-1, -1, -1, -1], oldLogprobs: [-1, -1, -1, -1], advantages: [-1, -3, -5, 0])
+        let input = PolicyLossInput(
+            shape: TokenShape(samples: 2, tokens: 2), mask: [1.0, 1, 1, 0],
+            logprobs: [-1, -1, -1, -1], oldLogprobs: [-1, -1, -1, -1], advantages: [-1, -3, -5, 0])
         assertClose(try policyLoss(input, config: config).loss, 3, tol: 1e-12, "token mean")
         config.aggregation = .sequenceMean
         assertClose(try policyLoss(input, config: config).loss, 3.5, tol: 1e-12, "sequence mean")

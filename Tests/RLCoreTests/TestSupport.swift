@@ -1,6 +1,7 @@
 // Helpers shared by the RL core tests: fixture loading (via #filePath), tolerant comparisons, finite differences.
 import Foundation
 import XCTest
+
 @testable import RLCore
 
 /// Tests/Fixtures/rlcore of the package this file belongs to.
@@ -11,7 +12,10 @@ let rlFixtureDirectory: URL = {
     return url.appendingPathComponent("Tests/Fixtures/rlcore")
 }()
 
-enum FixtureError: Error { case notFound(String), badField(String) }
+enum FixtureError: Error {
+    case notFound(String)
+    case badField(String)
+}
 
 /// The JSON value of a fixture file.
 func loadFixture(_ name: String) throws -> Any {
@@ -58,8 +62,10 @@ extension Dictionary where Key == String, Value == Any {
 }
 
 /// Asserts |a - e| ≤ tol elementwise, naming the first bad index.
-func assertClose<S: RLScalar>(_ actual: [S], _ expected: [Double], tol: Double, _ what: String,
-                              file: StaticString = #filePath, line: UInt = #line) {
+func assertClose<S: RLScalar>(
+    _ actual: [S], _ expected: [Double], tol: Double, _ what: String,
+    file: StaticString = #filePath, line: UInt = #line
+) {
     XCTAssertEqual(actual.count, expected.count, "\(what): length", file: file, line: line)
     for (i, (a, e)) in zip(actual, expected).enumerated() where !(abs(a.rlDouble - e) <= tol) {
         XCTFail("\(what)[\(i)]: got \(a), expected \(e) (tol \(tol))", file: file, line: line)
@@ -68,23 +74,29 @@ func assertClose<S: RLScalar>(_ actual: [S], _ expected: [Double], tol: Double, 
 }
 
 /// Asserts |a - e| ≤ tol for scalars.
-func assertClose(_ actual: Double, _ expected: Double, tol: Double, _ what: String,
-                 file: StaticString = #filePath, line: UInt = #line) {
-    XCTAssertTrue(abs(actual - expected) <= tol, "\(what): got \(actual), expected \(expected) (tol \(tol))",
-                  file: file, line: line)
+func assertClose(
+    _ actual: Double, _ expected: Double, tol: Double, _ what: String,
+    file: StaticString = #filePath, line: UInt = #line
+) {
+    XCTAssertTrue(
+        abs(actual - expected) <= tol, "\(what): got \(actual), expected \(expected) (tol \(tol))",
+        file: file, line: line)
 }
 
 /// Central finite difference of `f` with respect to element `i` of `x`.
 func finiteDifference(_ x: [Double], _ i: Int, h: Double = 1e-6, _ f: ([Double]) throws -> Double) rethrows -> Double {
-    var plus = x, minus = x
+    var plus = x
+    var minus = x
     plus[i] += h
     minus[i] -= h
     return (try f(plus) - f(minus)) / (2 * h)
 }
 
 /// Checks an analytic gradient against central differences at every position (padding included: it must be 0).
-func checkGradient(_ x: [Double], analytic: [Double], tol: Double = 1e-6, _ what: String,
-                   file: StaticString = #filePath, line: UInt = #line, _ f: ([Double]) throws -> Double) throws {
+func checkGradient(
+    _ x: [Double], analytic: [Double], tol: Double = 1e-6, _ what: String,
+    file: StaticString = #filePath, line: UInt = #line, _ f: ([Double]) throws -> Double
+) throws {
     XCTAssertEqual(x.count, analytic.count, "\(what): gradient length", file: file, line: line)
     for i in x.indices {
         let numeric = try finiteDifference(x, i, f)
@@ -108,7 +120,8 @@ struct TestRNG: RandomNumberGenerator {
     }
     mutating func uniform(_ lo: Double, _ hi: Double) -> Double { Double.random(in: lo..<hi, using: &self) }
     mutating func normal() -> Double {
-        let u = max(uniform(0, 1), 1e-300), v = uniform(0, 1)
+        let u = max(uniform(0, 1), 1e-300)
+        let v = uniform(0, 1)
         return (-2 * log(u)).squareRoot() * cos(2 * .pi * v)
     }
     /// A B×T mask mixing right padding, left padding, holes and (if b > 2) one empty row.
@@ -133,8 +146,12 @@ struct TestRNG: RandomNumberGenerator {
 
 /// Masked mean and population variance.
 func maskedMoments<S: RLScalar>(_ x: [S], _ mask: [Double]) -> (mean: Double, variance: Double) {
-    var n = 0.0, s = 0.0
-    for (v, m) in zip(x, mask) where m != 0 { n += 1; s += v.rlDouble }
+    var n = 0.0
+    var s = 0.0
+    for (v, m) in zip(x, mask) where m != 0 {
+        n += 1
+        s += v.rlDouble
+    }
     let mean = s / n
     var ss = 0.0
     for (v, m) in zip(x, mask) where m != 0 { ss += (v.rlDouble - mean) * (v.rlDouble - mean) }

@@ -1,18 +1,22 @@
 // The worked cases of the specification (algorithms.md), in Double and in Float, at 1e-6.
 import XCTest
+
 @testable import RLCore
 
 final class WorkedCaseTests: XCTestCase {
     // Case 1: KL estimators with a clamped token.
     func testCase1KLEstimators() throws {
         let shape = TokenShape(samples: 1, tokens: 4)
-        let logp = [-1, -2, -0.5, 3.0], ref = [-1.2, -1.5, -0.5, -12], mask = [1.0, 1, 1, 1]
+        let logp = [-1, -2, -0.5, 3.0]
+        let ref = [-1.2, -1.5, -0.5, -12]
+        let mask = [1.0, 1, 1, 1]
         let k1 = try computeKL(logprobs: logp, refLogprobs: ref, mask: mask, shape: shape, estimator: .k1)
         assertClose(k1, [0.2, -0.5, 0, 10], tol: 1e-6, "k1")
         let k2 = try computeKL(logprobs: logp, refLogprobs: ref, mask: mask, shape: shape, estimator: .k2)
         assertClose(k2, [0.02, 0.125, 0, 10], tol: 1e-6, "k2")
-        let k1f = try computeKL(logprobs: logp.map(Float.init), refLogprobs: ref.map(Float.init),
-                                mask: mask.map(Float.init), shape: shape, estimator: .k1)
+        let k1f = try computeKL(
+            logprobs: logp.map(Float.init), refLogprobs: ref.map(Float.init),
+            mask: mask.map(Float.init), shape: shape, estimator: .k1)
         assertClose(k1f, [0.2, -0.5, 0, 10], tol: 1e-6, "k1 float")
         let masked = try computeKL(logprobs: logp, refLogprobs: ref, mask: [1, 0, 1, 0], shape: shape, estimator: .k2)
         assertClose(masked, [0.02, 0, 0, 0], tol: 1e-15, "masked positions have KL 0")
@@ -22,9 +26,10 @@ final class WorkedCaseTests: XCTestCase {
     private func case2Input<S: RLScalar>(_: S.Type) -> AdvantageInput<S> {
         let kl: [Double] = [0.2, -0.5, 0.1, 0, 0, 0.3, 0.3, 0.3]
         let ref = [Double](repeating: -1, count: 8)
-        return AdvantageInput(shape: TokenShape(samples: 2, tokens: 4), rewards: [1, 15],
-                              mask: [1, 1, 1, 0, 0, 1, 1, 1].map { S($0) },
-                              logprobs: zip(ref, kl).map { S($0 + $1) }, refLogprobs: ref.map { S($0) })
+        return AdvantageInput(
+            shape: TokenShape(samples: 2, tokens: 4), rewards: [1, 15],
+            mask: [1, 1, 1, 0, 0, 1, 1, 1].map { S($0) },
+            logprobs: zip(ref, kl).map { S($0 + $1) }, refLogprobs: ref.map { S($0) })
     }
 
     private var case2Config: RLConfig {
@@ -64,9 +69,10 @@ final class WorkedCaseTests: XCTestCase {
     }
 
     private func case5Input<S: RLScalar>(_: S.Type) -> PolicyLossInput<S> {
-        PolicyLossInput(shape: TokenShape(samples: 1, tokens: 4), mask: [1, 1, 1, 0].map { S($0) },
-                        logprobs: [-0.5, -1, -2, -0.1].map { S($0) }, oldLogprobs: [-1, -1, -1, -0.1].map { S($0) },
-                        advantages: [1, -1, -2, 0.5].map { S($0) })
+        PolicyLossInput(
+            shape: TokenShape(samples: 1, tokens: 4), mask: [1, 1, 1, 0].map { S($0) },
+            logprobs: [-0.5, -1, -2, -0.1].map { S($0) }, oldLogprobs: [-1, -1, -1, -0.1].map { S($0) },
+            advantages: [1, -1, -2, 0.5].map { S($0) })
     }
 
     // Case 5: PPO clip with ε_low 0.2, ε_high 0.28.

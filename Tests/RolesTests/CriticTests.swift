@@ -5,14 +5,16 @@
 import Foundation
 import Model
 import RLCore
-@testable import Roles
 import RunKit
 import Wire
 import XCTest
 
+@testable import Roles
+
 final class CriticTests: XCTestCase {
-    static let tiny = ModelConfig(hiddenSize: 16, intermediateSize: 32, numLayers: 2, numHeads: 2,
-                                  vocabSize: 16, maxPositionEmbeddings: 32)
+    static let tiny = ModelConfig(
+        hiddenSize: 16, intermediateSize: 32, numLayers: 2, numHeads: 2,
+        vocabSize: 16, maxPositionEmbeddings: 32)
 
     /// Rollouts with prompts of different lengths and responses of different lengths (1 to 4 tokens).
     func handBatch() -> RolloutBatch {
@@ -21,22 +23,30 @@ final class CriticTests: XCTestCase {
             ([0, 9, 12, 2, 15], [2, 3, 4, 1]), ([0, 0, 0, 8, 12, 8, 15], [10, 1]),
         ]
         let items = shapes.enumerated().map { b, s in
-            Experience(rollout: Rollout(unitID: 1, promptID: UInt64(b / 2), sampleIndex: b % 2, promptTokens: s.prompt,
-                                        responseTokens: s.response, behaviourLogprobs: s.response.map { _ in -1 },
-                                        finishReason: .stop, policyVersion: 0, workerID: "w"),
-                       reward: Float(b % 2), refLogprobs: nil)
+            Experience(
+                rollout: Rollout(
+                    unitID: 1, promptID: UInt64(b / 2), sampleIndex: b % 2, promptTokens: s.prompt,
+                    responseTokens: s.response, behaviourLogprobs: s.response.map { _ in -1 },
+                    finishReason: .stop, policyVersion: 0, workerID: "w"),
+                reward: Float(b % 2), refLogprobs: nil)
         }
         return RolloutBatch(iteration: 1, samplesPerPrompt: 2, experiences: items)
     }
 
     func testValueOfResponseTokenTIsTheStateBeforeIt() throws {
-        let critic = try Transformer(config: { var c = Self.tiny; c.scalarHead = true; return c }())
+        let critic = try Transformer(
+            config: {
+                var c = Self.tiny
+                c.scalarHead = true
+                return c
+            }())
         critic.initializeWeights(seed: 4, std: 0.3)
         let c = try Critic(model: critic, optimizer: AdamW(model: critic, schedule: LRSchedule(peak: 1e-3)))
         let t = handBatch().tensors()
-        let v = try c.values(t, microBatch: 3)   // two micro-batches of different padded lengths
+        let v = try c.values(t, microBatch: 3)  // two micro-batches of different padded lengths
         for (b, e) in handBatch().experiences.enumerated() {
-            let prompt = e.rollout.promptTokens, response = e.rollout.responseTokens
+            let prompt = e.rollout.promptTokens
+            let response = e.rollout.responseTokens
             for i in 0..<t.shape.tokens {
                 let got = v[b * t.shape.tokens + i]
                 guard i < response.count else {
@@ -55,7 +65,12 @@ final class CriticTests: XCTestCase {
     }
 
     func testValueLossGradientThroughTheWholeCritic() throws {
-        let model = try Transformer(config: { var c = Self.tiny; c.scalarHead = true; return c }())
+        let model = try Transformer(
+            config: {
+                var c = Self.tiny
+                c.scalarHead = true
+                return c
+            }())
         model.initializeWeights(seed: 9, std: 0.3)
         let critic = try Critic(model: model, optimizer: AdamW(model: model, schedule: LRSchedule(peak: 1e-3)))
         let t = handBatch().tensors()
@@ -69,29 +84,34 @@ final class CriticTests: XCTestCase {
         let returns = v0.indices.map { _ in Float(rng.uniform() * 2 - 1) }
         let aggregator = LossAggregator(mode: rl.aggregation, mask: t.mask, shape: t.shape)
         func loss() -> Double {
-            let input = ValueLossInput<Float>(shape: t.shape, mask: t.mask, values: try! critic.forward(t),
-                                              oldValues: old, returns: returns)
+            let input = ValueLossInput<Float>(
+                shape: t.shape, mask: t.mask, values: try! critic.forward(t),
+                oldValues: old, returns: returns)
             return try! valueLoss(input, config: rl, aggregator: aggregator).loss
         }
         model.zeroGrad()
-        let input = ValueLossInput<Float>(shape: t.shape, mask: t.mask, values: try critic.forward(t),
-                                          oldValues: old, returns: returns)
+        let input = ValueLossInput<Float>(
+            shape: t.shape, mask: t.mask, values: try critic.forward(t),
+            oldValues: old, returns: returns)
         let result = try valueLoss(input, config: rl, aggregator: aggregator)
         XCTAssertGreaterThan(result.metrics.clippedTokens, 0, "some tokens take the clipped branch")
         XCTAssertLessThan(result.metrics.clippedTokens, result.metrics.tokens, "and some do not")
         try critic.backward(result.gradValues, t)
         let g = model.grads.toArray()
         for s in model.layout.specs {
-            try checkDirectionalDerivatives(s.name, x: model.params.pointer + s.offset, count: s.count,
-                                            analytic: Array(g[s.offset..<s.offset + s.count]), loss: loss)
+            try checkDirectionalDerivatives(
+                s.name, x: model.params.pointer + s.offset, count: s.count,
+                analytic: Array(g[s.offset..<s.offset + s.count]), loss: loss)
         }
         XCTAssertNotNil(model.layout.spec(named: "score.weight"))
     }
 
     /// Central differences along 3 random unit directions and on the 3 largest coordinates (Float32 weights,
     /// loss in Double), agreeing to 3% of the gradient norm.
-    func checkDirectionalDerivatives(_ name: String, x: UnsafeMutablePointer<Float>, count: Int, analytic: [Float],
-                                     eps: Float = 5e-3, rtol: Double = 3e-2, loss: () -> Double) throws {
+    func checkDirectionalDerivatives(
+        _ name: String, x: UnsafeMutablePointer<Float>, count: Int, analytic: [Float],
+        eps: Float = 5e-3, rtol: Double = 3e-2, loss: () -> Double
+    ) throws {
         var rng = Xoshiro256(seed: 7)
         let gnorm = analytic.reduce(0.0) { $0 + Double($1) * Double($1) }.squareRoot()
         XCTAssertGreaterThan(gnorm, 1e-6, "\(name): zero gradient, the check would be vacuous")
@@ -128,11 +148,15 @@ final class CriticTests: XCTestCase {
         let critic = try Critic.make(settings: try LearnerSettings(config: c, endpoints: .inproc("x")), policy: policy)
         XCTAssertTrue(critic.model.config.scalarHead)
         XCTAssertEqual(critic.model.tensor("score.weight"), [Float](repeating: 0, count: 16))
-        XCTAssertEqual(critic.model.tensor("model.layers.1.mlp.down_proj.weight"), policy.tensor("model.layers.1.mlp.down_proj.weight"))
+        XCTAssertEqual(
+            critic.model.tensor("model.layers.1.mlp.down_proj.weight"),
+            policy.tensor("model.layers.1.mlp.down_proj.weight"))
         XCTAssertEqual(critic.optimizer.schedule.peak, 2e-4, "critic_lr defaults to optim.lr")
         c.algorithm.criticLR = 5e-3
         c.model.criticInit = "/nonexistent/critic"
-        XCTAssertThrowsError(try Critic.make(settings: try LearnerSettings(config: c, endpoints: .inproc("x")), policy: policy)) {
+        XCTAssertThrowsError(
+            try Critic.make(settings: try LearnerSettings(config: c, endpoints: .inproc("x")), policy: policy)
+        ) {
             XCTAssertTrue("\($0)".contains("model.critic_init /nonexistent/critic"), "\($0)")
         }
         c.model.criticInit = nil
@@ -152,7 +176,8 @@ final class CriticTests: XCTestCase {
         trained.model.initializeWeights(seed: 8)
         try trained.save(directory: dir.appendingPathComponent("critic"))
         c.model.criticInit = dir.appendingPathComponent("critic").path
-        let fromCritic = try Critic.make(settings: try LearnerSettings(config: c, endpoints: .inproc("x")), policy: policy)
+        let fromCritic = try Critic.make(
+            settings: try LearnerSettings(config: c, endpoints: .inproc("x")), policy: policy)
         XCTAssertEqual(fromCritic.model.params.toArray(), trained.model.params.toArray())
         // A language-model checkpoint gets a zero head in place of its LM head.
         let other = try Transformer(config: Self.tiny)

@@ -4,21 +4,25 @@
 import Foundation
 import Model
 import RLCore
-@testable import Roles
 import RunKit
 import Wire
 import XCTest
 
+@testable import Roles
+
 final class CriticTrainingTests: XCTestCase {
-    static let policyConfig = ModelConfig(hiddenSize: 32, intermediateSize: 64, numLayers: 1, numHeads: 4,
-                                          vocabSize: 16, maxPositionEmbeddings: 32)
+    static let policyConfig = ModelConfig(
+        hiddenSize: 32, intermediateSize: 64, numLayers: 1, numHeads: 4,
+        vocabSize: 16, maxPositionEmbeddings: 32)
 
     /// PPO settings for 16 prompts × 4 samples, two optimiser steps of 32 samples in micro-batches of 16.
     func ppoSettings(lr: Double = 1e-2, criticLR: Double? = 1e-2) throws -> LearnerSettings {
         var c = RunConfig()
         c.algorithm.estimator = .ppo
-        c.algorithm.rolloutBatch = 16; c.algorithm.samplesPerPrompt = 4
-        c.algorithm.trainBatch = 32; c.algorithm.microBatch = 16
+        c.algorithm.rolloutBatch = 16
+        c.algorithm.samplesPerPrompt = 4
+        c.algorithm.trainBatch = 32
+        c.algorithm.microBatch = 16
         c.algorithm.criticLR = criticLR
         c.kl.coef = 0
         c.optim.lr = lr
@@ -37,12 +41,17 @@ final class CriticTrainingTests: XCTestCase {
     func testPPORaisesRewardAndLowersValueLoss() throws {
         let trainer = try freshTrainer(seed: 3, settings: try ppoSettings())
         XCTAssertNotNil(trainer.critic)
-        var rewards: [Double] = [], valueLosses: [Double] = [], explained: [Double] = [], values: [Double] = []
+        var rewards: [Double] = []
+        var valueLosses: [Double] = []
+        var explained: [Double] = []
+        var values: [Double] = []
         for it in 0..<16 {
             let report = try trainer.update(try sampleBatch(trainer.model, iteration: it))
             XCTAssertEqual(report.steps, 2)
             let m = try XCTUnwrap(report.extraMetrics)
-            for key in ["critic/value_loss", "critic/value_clip_fraction", "critic/explained_variance", "critic/grad_norm"] {
+            for key in [
+                "critic/value_loss", "critic/value_clip_fraction", "critic/explained_variance", "critic/grad_norm",
+            ] {
                 XCTAssertTrue(m[key]?.isFinite ?? false, "\(key) in \(m)")
             }
             rewards.append(report.stats.reward.mean)
@@ -70,17 +79,19 @@ final class CriticTrainingTests: XCTestCase {
         defer { try? FileManager.default.removeItem(at: dir) }
         try a.save(directory: dir)
         for file in ["config.json", "model.safetensors", "optimizer.safetensors", "trainer_state.json"] {
-            XCTAssertTrue(FileManager.default.fileExists(atPath: dir.appendingPathComponent("critic/\(file)").path), file)
+            XCTAssertTrue(
+                FileManager.default.fileExists(atPath: dir.appendingPathComponent("critic/\(file)").path), file)
         }
         let saved = try Transformer.load(directory: dir.appendingPathComponent("critic"))
         XCTAssertTrue(saved.config.scalarHead, "critic/ is a sequence-classification checkpoint")
 
-        let b = try freshTrainer(seed: 77, settings: settings)   // other weights until restored
+        let b = try freshTrainer(seed: 77, settings: settings)  // other weights until restored
         try b.restore(directory: dir)
         XCTAssertEqual(b.iteration, 2)
         XCTAssertEqual(b.critic!.optimizer.step, a.critic!.optimizer.step)
         let next = try sampleBatch(a.model, iteration: 2)
-        let ra = try a.update(next), rb = try b.update(next)
+        let ra = try a.update(next)
+        let rb = try b.update(next)
         XCTAssertEqual(a.model.params.toArray(), b.model.params.toArray(), "policy bit for bit")
         XCTAssertEqual(a.critic!.model.params.toArray(), b.critic!.model.params.toArray(), "critic bit for bit")
         XCTAssertEqual(ra.loss, rb.loss)
@@ -109,15 +120,20 @@ final class CriticTrainingTests: XCTestCase {
         let settings = try ppoSettings()
         let t = try freshTrainer(seed: 3, settings: settings)
         let batch = try sampleBatch(t.model, iteration: 0)
-        XCTAssertThrowsError(try PolicyUpdate.run(model: t.model, optimizer: t.optimizer, batch: batch, rl: settings.rl,
-                                                  sizes: settings.batch, temperature: 1, klCoef: 0, policyVersion: 0)) {
+        XCTAssertThrowsError(
+            try PolicyUpdate.run(
+                model: t.model, optimizer: t.optimizer, batch: batch, rl: settings.rl,
+                sizes: settings.batch, temperature: 1, klCoef: 0, policyVersion: 0)
+        ) {
             XCTAssertTrue("\($0)".contains("needs a critic"), "\($0)")
         }
         var rl = settings.rl
         rl.estimator = .reinforce
-        XCTAssertThrowsError(try PolicyUpdate.run(model: t.model, optimizer: t.optimizer, batch: batch, rl: rl,
-                                                  sizes: settings.batch, temperature: 1, klCoef: 0, policyVersion: 0,
-                                                  critic: t.critic))
+        XCTAssertThrowsError(
+            try PolicyUpdate.run(
+                model: t.model, optimizer: t.optimizer, batch: batch, rl: rl,
+                sizes: settings.batch, temperature: 1, klCoef: 0, policyVersion: 0,
+                critic: t.critic))
     }
 }
 
@@ -129,9 +145,10 @@ extension CriticTrainingTests {
         c.algorithm.offPolicyCorrection = .tis
         let settings = try LearnerSettings(config: c, endpoints: .inproc("x"))
         let t = try freshTrainer(seed: 3, settings: settings)
-        let report = try PolicyUpdate.run(model: t.model, optimizer: t.optimizer, batch: try sampleBatch(t.model, iteration: 0),
-                                          rl: settings.rl, sizes: settings.batch, temperature: 1, klCoef: 0,
-                                          policyVersion: 1, critic: t.critic)
+        let report = try PolicyUpdate.run(
+            model: t.model, optimizer: t.optimizer, batch: try sampleBatch(t.model, iteration: 0),
+            rl: settings.rl, sizes: settings.batch, temperature: 1, klCoef: 0,
+            policyVersion: 1, critic: t.critic)
         XCTAssertEqual(report.staleSamples, 64)
         XCTAssertTrue(report.loss.isFinite)
         XCTAssertTrue(report.extraMetrics?["critic/value_loss"]?.isFinite ?? false)

@@ -1,12 +1,14 @@
 // How the learner shows held-out responses: one JSON object a line in samples.jsonl, a markdown table for
 // TensorBoard's text view, one short line for the progress line.
 import Foundation
-@testable import Roles
 import XCTest
 
+@testable import Roles
+
 final class EvaluationSamplesTests: XCTestCase {
-    let sample = EvaluationSample(prompt: "<|im_start|>user\nWhat is 2 + 2?", response: "4 | four\nok", label: "4",
-                                  reward: 1)
+    let sample = EvaluationSample(
+        prompt: "<|im_start|>user\nWhat is 2 + 2?", response: "4 | four\nok", label: "4",
+        reward: 1)
 
     func testSamplesLineIsJSONWithEveryField() throws {
         let line = Learner.jsonLine(sample, split: "validation", iteration: 3)

@@ -1,24 +1,31 @@
+import Wire
+import XCTest
+
 // Seeded property test of the learner's iteration bookkeeping: across random interleavings of hand-outs,
 // deliveries, duplicate deliveries, late deliveries, stale and invalid samples, lease expiries and lost
 // workers, every prompt's samples are accepted exactly once: nothing lost, nothing doubled.
 @testable import Roles
-import Wire
-import XCTest
 
 final class IterationPropertyTests: XCTestCase {
-    struct Held { var unit: WorkUnit; var worker: String }
+    struct Held {
+        var unit: WorkUnit
+        var worker: String
+    }
 
     @discardableResult
     func runScenario(seed: UInt64, steps: Int) throws -> (WorkLedger.Counters, BatchAssembler.Counters) {
         var rng = SeededRNG(seed: seed)
-        let promptCount = Int.random(in: 1...300, using: &rng), n = Int.random(in: 1...4, using: &rng)
+        let promptCount = Int.random(in: 1...300, using: &rng)
+        let n = Int.random(in: 1...4, using: &rng)
         let unitSize = Int.random(in: 1...4, using: &rng)
-        let ledger = try WorkLedger(iteration: 7, prompts: makePrompts(promptCount), unitSize: unitSize,
-                                    samplesPerPrompt: n, leaseMillis: 30, firstUnitID: 1000)
-        var c = try IterationCollector(ledger: ledger, assembler: makeAssembler(promptIDs: ledger.promptIDsInOrder, n: n))
+        let ledger = try WorkLedger(
+            iteration: 7, prompts: makePrompts(promptCount), unitSize: unitSize,
+            samplesPerPrompt: n, leaseMillis: 30, firstUnitID: 1000)
+        var c = try IterationCollector(
+            ledger: ledger, assembler: makeAssembler(promptIDs: ledger.promptIDsInOrder, n: n))
         let workers = ["w0", "w1", "w2", "w3"]
-        var held: [Held] = []                       // units a worker is working on
-        var delivered: [ExperienceBatch] = []       // everything ever sent, for replays
+        var held: [Held] = []  // units a worker is working on
+        var delivered: [ExperienceBatch] = []  // everything ever sent, for replays
         var acceptedGroups: [UInt64: Int] = [:]
         var acceptedUnits: [UInt64: Int] = [:]
         var now: Millis = 0
@@ -34,10 +41,11 @@ final class IterationPropertyTests: XCTestCase {
             delivered.append(b)
         }
         func build(_ h: Held) -> ExperienceBatch {
-            var b = makeBatch(h.unit, worker: h.worker, version: 10, lengths: { _, _ in Int.random(in: 1...6, using: &rng) })
+            var b = makeBatch(
+                h.unit, worker: h.worker, version: 10, lengths: { _, _ in Int.random(in: 1...6, using: &rng) })
             switch Int.random(in: 0..<10, using: &rng) {
-            case 0: for i in b.items.indices { b.items[i].rollout.policyVersion = 3 }   // stale
-            case 1: if !b.items.isEmpty { b.items.removeLast() }                          // a missing sample
+            case 0: for i in b.items.indices { b.items[i].rollout.policyVersion = 3 }  // stale
+            case 1: if !b.items.isEmpty { b.items.removeLast() }  // a missing sample
             default: break
             }
             return b
@@ -55,15 +63,16 @@ final class IterationPropertyTests: XCTestCase {
                 let h = held.remove(at: Int.random(in: 0..<held.count, using: &rng))
                 deliver(build(h))
             case 70..<78 where !delivered.isEmpty:
-                deliver(delivered.randomElement(using: &rng)!)                    // duplicate / late replay
+                deliver(delivered.randomElement(using: &rng)!)  // duplicate / late replay
             case 78..<88:
                 _ = c.expire(now: now)
             case 88..<93:
                 let w = workers.randomElement(using: &rng)!
                 _ = c.workerLost(w)
-                if Bool.random(using: &rng) { held.removeAll { $0.worker == w } } // dead, or a zombie that still delivers
+                // Dead, or a zombie that still delivers.
+                if Bool.random(using: &rng) { held.removeAll { $0.worker == w } }
             case 93..<96 where !held.isEmpty:
-                held.remove(at: Int.random(in: 0..<held.count, using: &rng))      // silently dropped work
+                held.remove(at: Int.random(in: 0..<held.count, using: &rng))  // silently dropped work
             default:
                 break
             }
@@ -101,17 +110,24 @@ final class IterationPropertyTests: XCTestCase {
     }
 
     func testEveryPromptAcceptedExactlyOnceAcrossSeeds() throws {
-        var ledger = WorkLedger.Counters(), assembly = BatchAssembler.Counters()
+        var ledger = WorkLedger.Counters()
+        var assembly = BatchAssembler.Counters()
         for seed in UInt64(1)...40 {
             let (l, a) = try runScenario(seed: seed, steps: 3000)
-            ledger.reissued += l.reissued; ledger.duplicatesDropped += l.duplicatesDropped
-            ledger.expired += l.expired; ledger.regeneratedPrompts += l.regeneratedPrompts
-            assembly.staleGroups += a.staleGroups; assembly.invalidGroups += a.invalidGroups
+            ledger.reissued += l.reissued
+            ledger.duplicatesDropped += l.duplicatesDropped
+            ledger.expired += l.expired
+            ledger.regeneratedPrompts += l.regeneratedPrompts
+            assembly.staleGroups += a.staleGroups
+            assembly.invalidGroups += a.invalidGroups
         }
         // The scenarios must actually exercise every path they claim to cover.
-        XCTAssertGreaterThan(ledger.reissued, 100); XCTAssertGreaterThan(ledger.duplicatesDropped, 100)
-        XCTAssertGreaterThan(ledger.expired, 100); XCTAssertGreaterThan(ledger.regeneratedPrompts, 20)
-        XCTAssertGreaterThan(assembly.staleGroups, 10); XCTAssertGreaterThan(assembly.invalidGroups, 10)
+        XCTAssertGreaterThan(ledger.reissued, 100)
+        XCTAssertGreaterThan(ledger.duplicatesDropped, 100)
+        XCTAssertGreaterThan(ledger.expired, 100)
+        XCTAssertGreaterThan(ledger.regeneratedPrompts, 20)
+        XCTAssertGreaterThan(assembly.staleGroups, 10)
+        XCTAssertGreaterThan(assembly.invalidGroups, 10)
     }
 
     func testLongRun() throws {

@@ -4,23 +4,30 @@
 import Foundation
 import Model
 import RLCore
-@testable import Roles
 import RunKit
 import Wire
 import XCTest
 
+@testable import Roles
+
 final class LearnerUpdateTests: XCTestCase {
     /// Settings for 16 prompts × 4 samples, train batch 32, micro-batch 16, no KL (then `configure`), and a tiny
     /// one-layer policy initialised from `seed`.
-    func tinySetup(seed: UInt64, _ configure: (inout RunConfig) -> Void = { _ in }) throws -> (LearnerSettings, Transformer) {
+    func tinySetup(seed: UInt64, _ configure: (inout RunConfig) -> Void = { _ in }) throws -> (
+        LearnerSettings, Transformer
+    ) {
         var c = RunConfig()
-        c.algorithm.rolloutBatch = 16; c.algorithm.samplesPerPrompt = 4
-        c.algorithm.trainBatch = 32; c.algorithm.microBatch = 16
+        c.algorithm.rolloutBatch = 16
+        c.algorithm.samplesPerPrompt = 4
+        c.algorithm.trainBatch = 32
+        c.algorithm.microBatch = 16
         c.kl.coef = 0
         configure(&c)
         let settings = try LearnerSettings(config: c, endpoints: .inproc("unused"))
-        let model = try Transformer(config: ModelConfig(hiddenSize: 32, intermediateSize: 64, numLayers: 1, numHeads: 4,
-                                                        vocabSize: 16, maxPositionEmbeddings: 32))
+        let model = try Transformer(
+            config: ModelConfig(
+                hiddenSize: 32, intermediateSize: 64, numLayers: 1, numHeads: 4,
+                vocabSize: 16, maxPositionEmbeddings: 32))
         model.initializeWeights(seed: seed)
         return (settings, model)
     }
@@ -32,13 +39,15 @@ final class LearnerUpdateTests: XCTestCase {
             var rewards: [Double] = []
             for it in 0..<12 {
                 let batch = try sampleBatch(model, iteration: it, prompts: 16, n: 4)
-                let report = try PolicyUpdate.run(model: model, optimizer: opt, batch: batch, rl: settings.rl,
-                                                  sizes: settings.batch, temperature: 1, klCoef: 0, policyVersion: 0)
+                let report = try PolicyUpdate.run(
+                    model: model, optimizer: opt, batch: batch, rl: settings.rl,
+                    sizes: settings.batch, temperature: 1, klCoef: 0, policyVersion: 0)
                 XCTAssertEqual(report.steps, 2, "64 samples / train batch 32")
                 XCTAssertTrue(report.loss.isFinite && report.gradNorm.isFinite)
                 rewards.append(report.stats.reward.mean)
             }
-            let first = rewards.prefix(3).reduce(0, +) / 3, last = rewards.suffix(3).reduce(0, +) / 3
+            let first = rewards.prefix(3).reduce(0, +) / 3
+            let last = rewards.suffix(3).reduce(0, +) / 3
             XCTAssertGreaterThan(last, first + 0.2, "\(estimator.rawValue): reward \(rewards)")
         }
     }
@@ -53,43 +62,53 @@ final class LearnerUpdateTests: XCTestCase {
         }
         // A large step, so that some token's probability moves by more than the tis clamp [0.5, 5].
         let opt = AdamW(model: model, schedule: LRSchedule(peak: 1e-1), clipNorm: 1)
-        let batch = try sampleBatch(model, iteration: 1, prompts: 16, n: 4)   // policy version 0
-        let first = try PolicyUpdate.run(model: model, optimizer: opt, batch: batch, rl: settings.rl, sizes: settings.batch,
-                                         temperature: 1, klCoef: 0, policyVersion: 0)
+        let batch = try sampleBatch(model, iteration: 1, prompts: 16, n: 4)  // policy version 0
+        let first = try PolicyUpdate.run(
+            model: model, optimizer: opt, batch: batch, rl: settings.rl, sizes: settings.batch,
+            temperature: 1, klCoef: 0, policyVersion: 0)
         XCTAssertEqual(first.staleSamples, 0)
         XCTAssertEqual(first.policy.offPolicyAdjustedFraction, 0, "on-policy: w = 1 everywhere")
         let snapshot = model.params.toArray()
         // The same (now one version old) batch, declared stale: logp_old comes from the current weights.
-        let stale = try PolicyUpdate.run(model: model, optimizer: opt, batch: batch, rl: settings.rl, sizes: settings.batch,
-                                         temperature: 1, klCoef: 0, policyVersion: 1)
+        let stale = try PolicyUpdate.run(
+            model: model, optimizer: opt, batch: batch, rl: settings.rl, sizes: settings.batch,
+            temperature: 1, klCoef: 0, policyVersion: 1)
         XCTAssertEqual(stale.staleSamples, 64)
         XCTAssertEqual(stale.policy.approxKL, 0, accuracy: 1e-6, "ratio 1 at the first step")
         XCTAssertEqual(stale.policy.clipFraction, 0)
-        XCTAssertGreaterThan(stale.policy.offPolicyAdjustedFraction, 0, "w = exp(logp_old − logp_behaviour) was clamped somewhere")
+        XCTAssertGreaterThan(
+            stale.policy.offPolicyAdjustedFraction, 0, "w = exp(logp_old − logp_behaviour) was clamped somewhere")
         // Taken as fresh from the same weights, the ratio compares against version 0's log-probs (the metrics are
         // measured before the step, so the optimiser state does not matter).
         snapshot.withUnsafeBufferPointer { model.params.pointer.update(from: $0.baseAddress!, count: $0.count) }
-        let fresh = try PolicyUpdate.run(model: model, optimizer: AdamW(model: model, schedule: LRSchedule(peak: 3e-2)), batch: batch, rl: settings.rl, sizes: settings.batch,
-                                         temperature: 1, klCoef: 0, policyVersion: 0)
+        let fresh = try PolicyUpdate.run(
+            model: model, optimizer: AdamW(model: model, schedule: LRSchedule(peak: 3e-2)), batch: batch,
+            rl: settings.rl, sizes: settings.batch,
+            temperature: 1, klCoef: 0, policyVersion: 0)
         XCTAssertGreaterThan(fresh.policy.approxKL, 1e-5)
     }
 
     func testConfigMapping() throws {
         var c = RunConfig()
         c.algorithm.estimator = .grpo
-        c.kl.controller = .adaptive; c.kl.target = 2
+        c.kl.controller = .adaptive
+        c.kl.target = 2
         let s = try LearnerSettings(config: c, endpoints: .inproc("x"))
         XCTAssertEqual(s.rl.estimator, .groupNorm)
         XCTAssertEqual(s.rl.klTarget, 2)
         XCTAssertEqual(s.batch.optimizerStepsPerIteration, 2, "128 × 4 / 256")
-        XCTAssertEqual(s.sampling(stopTokens: [2, 5]).stopTokens, [2, 5], "the learner's stop tokens go to every unit")
+        XCTAssertEqual(
+            s.sampling(stopTokens: [2, 5]).stopTokens, [2, 5], "the learner's stop tokens go to every unit")
         c.algorithm.estimator = .ppo
         XCTAssertEqual(try LearnerSettings(config: c, endpoints: .inproc("x")).rl.estimator, .gae)
         c.algorithm.estimator = .rloo
         c.algorithm.samplesPerPrompt = 1
         XCTAssertThrowsError(try LearnerSettings(config: c, endpoints: .inproc("x")))
         let tcp = try LearnerEndpoints(cluster: RunConfig().cluster)
-        XCTAssertEqual(tcp, LearnerEndpoints(control: "tcp://127.0.0.1:5600", weights: "tcp://127.0.0.1:5601",
-                                             rollouts: "tcp://127.0.0.1:5603", status: "tcp://127.0.0.1:5602"))
+        XCTAssertEqual(
+            tcp,
+            LearnerEndpoints(
+                control: "tcp://127.0.0.1:5600", weights: "tcp://127.0.0.1:5601",
+                rollouts: "tcp://127.0.0.1:5603", status: "tcp://127.0.0.1:5602"))
     }
 }

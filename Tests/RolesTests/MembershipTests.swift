@@ -1,11 +1,14 @@
-// Membership: registration, heartbeats, timeouts, per-role counts, and lost workers' units going back to
-// the ledger.
-@testable import Roles
 import Wire
 import XCTest
 
+// Membership: registration, heartbeats, timeouts, per-role counts, and lost workers' units going back to
+// the ledger.
+@testable import Roles
+
 final class MembershipTests: XCTestCase {
-    func reg(_ id: String, _ role: Role = .rollout) -> Register { Register(workerID: id, role: role, host: "h", pid: 1) }
+    func reg(_ id: String, _ role: Role = .rollout) -> Register {
+        Register(workerID: id, role: role, host: "h", pid: 1)
+    }
     func beat(_ id: String, _ seq: UInt64, _ role: Role = .rollout, version: UInt64 = 0) -> Heartbeat {
         Heartbeat(workerID: id, role: role, sequence: seq, policyVersion: version, unixMillis: 0)
     }
@@ -20,7 +23,8 @@ final class MembershipTests: XCTestCase {
         let dead = m.sweep(now: 1000)
         XCTAssertEqual(dead, [Membership.Departure(workerID: "r", role: .reward, lastSeen: 0)])
         XCTAssertEqual(m.sweep(now: 1000), [], "declared dead once")
-        XCTAssertTrue(m.isAlive("a")); XCTAssertFalse(m.isAlive("r"))
+        XCTAssertTrue(m.isAlive("a"))
+        XCTAssertFalse(m.isAlive("r"))
         XCTAssertEqual(m.sweep(now: 1899), [])
         XCTAssertEqual(m.sweep(now: 1900).map(\.workerID), ["a"])
     }
@@ -44,17 +48,21 @@ final class MembershipTests: XCTestCase {
 
     func testAliveCountsPerRoleAndLeave() throws {
         var m = try Membership(timeoutMillis: 100)
-        for (id, role) in [("r1", Role.rollout), ("r2", .rollout), ("rw", .reward), ("ref", .reference)] { _ = m.register(reg(id, role), now: 0) }
+        for (id, role) in [("r1", Role.rollout), ("r2", .rollout), ("rw", .reward), ("ref", .reference)] {
+            _ = m.register(reg(id, role), now: 0)
+        }
         XCTAssertEqual(m.aliveCounts, [.learner: 0, .rollout: 2, .reward: 1, .reference: 1])
         XCTAssertEqual(m.alive(.rollout), ["r1", "r2"])
-        XCTAssertTrue(m.leave("r2")); XCTAssertFalse(m.leave("r2"))
+        XCTAssertTrue(m.leave("r2"))
+        XCTAssertFalse(m.leave("r2"))
         XCTAssertEqual(m.aliveCount(.rollout), 1)
     }
 
     func testDeadWorkersUnitsGoBackToTheLedger() throws {
         var m = try Membership(timeoutMillis: 500)
         var ledger = try makeLedger(prompts: 8, unitSize: 4)
-        _ = m.register(reg("a"), now: 0); _ = m.register(reg("b"), now: 0)
+        _ = m.register(reg("a"), now: 0)
+        _ = m.register(reg("b"), now: 0)
         let ua = try XCTUnwrap(ledger.nextUnit(for: "a", now: 0))
         _ = try XCTUnwrap(ledger.nextUnit(for: "b", now: 0))
         _ = m.heartbeat(beat("b", 1), now: 400)

@@ -3,9 +3,10 @@
 // damaged recordings give one clear error naming the file or iteration.
 import Foundation
 import Model
-@testable import Roles
 import RunKit
 import XCTest
+
+@testable import Roles
 
 final class RecordReplayTests: XCTestCase {
     static let committed = fixtures.appendingPathComponent("recording")
@@ -27,11 +28,14 @@ final class RecordReplayTests: XCTestCase {
         XCTAssertEqual(recording.entries.map(\.iteration), [1, 2, 3])
         XCTAssertEqual(recording.final?.iterations, 3)
         let result = try replay(Self.committed)
-        print(String(format: "replay of the committed recording: %d updates in %.2f s (OpenBLAS core %@, recorded %@)",
-                     result.iterations?.count ?? 0, result.seconds, OpenBLASTuning.coreName, recording.header.blasCore))
-        XCTAssertEqual(WeightDigest.hex(result.finalSHA256), recording.final?.paramsSHA256,
-                       "recorded with OpenBLAS core \(recording.header.blasCore) on \(recording.header.workers) cores; "
-                       + "this process has \(OpenBLASTuning.coreName) on \(Parallel.workers)")
+        print(
+            String(
+                format: "replay of the committed recording: %d updates in %.2f s (OpenBLAS core %@, recorded %@)",
+                result.iterations?.count ?? 0, result.seconds, OpenBLASTuning.coreName, recording.header.blasCore))
+        XCTAssertEqual(
+            WeightDigest.hex(result.finalSHA256), recording.final?.paramsSHA256,
+            "recorded with OpenBLAS core \(recording.header.blasCore) on \(recording.header.workers) cores; "
+                + "this process has \(OpenBLASTuning.coreName) on \(Parallel.workers)")
         XCTAssertTrue(result.matches)
     }
 
@@ -41,8 +45,9 @@ final class RecordReplayTests: XCTestCase {
     override func setUpWithError() throws {
         guard name.contains("CommittedRecording") || name.contains("Until") else { return }
         let recorded = try Recording(directory: Self.committed).header.blasCore
-        try XCTSkipUnless(OpenBLASTuning.coreName.lowercased() == recorded.lowercased(),
-                          "the committed recording used OpenBLAS \(recorded) kernels, this process has \(OpenBLASTuning.coreName)")
+        try XCTSkipUnless(
+            OpenBLASTuning.coreName.lowercased() == recorded.lowercased(),
+            "the committed recording used OpenBLAS \(recorded) kernels, this process has \(OpenBLASTuning.coreName)")
     }
 
     func testUntilComparesWithTheIndex() throws {
@@ -61,13 +66,17 @@ final class RecordReplayTests: XCTestCase {
         let regenerate = ProcessInfo.processInfo.environment["RPP_WRITE_RECORDING_FIXTURE"] == "1"
         let scratch = try temporaryDirectory()
         let dir = scratch.appendingPathComponent("recording")
-        let config = RecordedCluster.config(runDirectory: regenerate ? NSTemporaryDirectory() + "rpp-recording-fixture-run"
-                                                                       : scratch.appendingPathComponent("run").path)
+        let config = RecordedCluster.config(
+            runDirectory: regenerate
+                ? NSTemporaryDirectory() + "rpp-recording-fixture-run"
+                : scratch.appendingPathComponent("run").path)
         try? FileManager.default.removeItem(atPath: config.runDirectory)
         let (result, recordedSHA) = try RecordedCluster.run(config: config, record: dir)
         XCTAssertEqual(result.iterations, 3)
         let learnerWeights = try Transformer.load(directory: URL(fileURLWithPath: try XCTUnwrap(result.checkpoint)))
-        XCTAssertEqual(recordedSHA, WeightDigest.sha256(learnerWeights.params.toArray()), "final.json holds the learner's final weights")
+        XCTAssertEqual(
+            recordedSHA, WeightDigest.sha256(learnerWeights.params.toArray()),
+            "final.json holds the learner's final weights")
 
         let recording = try Recording(directory: dir)
         XCTAssertEqual(recording.entries.map(\.iteration), [1, 2, 3])
@@ -95,11 +104,14 @@ final class RecordReplayTests: XCTestCase {
         let (result, recordedSHA) = try RecordedCluster.run(config: config, record: dir)
         XCTAssertEqual(result.iterations, 2)
         let replayed = try replay(dir)
-        XCTAssertEqual(replayed.finalSHA256, recordedSHA, "replay reproduces the bf16 learner's final weights bit for bit")
+        XCTAssertEqual(
+            replayed.finalSHA256, recordedSHA, "replay reproduces the bf16 learner's final weights bit for bit")
         XCTAssertTrue(replayed.matches)
-        let fp32 = try RecordedCluster.run(config: RecordedCluster.config(runDirectory: scratch.appendingPathComponent("run32").path,
-                                                                          iterations: 2),
-                                           record: scratch.appendingPathComponent("recording32"))
+        let fp32 = try RecordedCluster.run(
+            config: RecordedCluster.config(
+                runDirectory: scratch.appendingPathComponent("run32").path,
+                iterations: 2),
+            record: scratch.appendingPathComponent("recording32"))
         XCTAssertNotEqual(fp32.1, recordedSHA, "the bf16 learner really computed in bf16")
     }
 
@@ -174,13 +186,19 @@ final class RecordReplayTests: XCTestCase {
         return dir
     }
 
-    func expect(_ code: RecordingError.Code, mentioning words: [String], _ dir: URL,
-                file: StaticString = #filePath, line: UInt = #line) {
+    func expect(
+        _ code: RecordingError.Code, mentioning words: [String], _ dir: URL,
+        file: StaticString = #filePath, line: UInt = #line
+    ) {
         XCTAssertThrowsError(try replay(dir), file: file, line: line) { error in
-            guard let e = error as? RecordingError else { return XCTFail("not a RecordingError: \(error)", file: file, line: line) }
+            guard let e = error as? RecordingError else {
+                return XCTFail("not a RecordingError: \(error)", file: file, line: line)
+            }
             XCTAssertEqual(e.code, code, e.message, file: file, line: line)
             XCTAssertFalse(e.message.contains("\n"), "one line: \(e.message)", file: file, line: line)
-            for w in words { XCTAssertTrue(e.message.contains(w), "\(e.message) should name \(w)", file: file, line: line) }
+            for w in words {
+                XCTAssertTrue(e.message.contains(w), "\(e.message) should name \(w)", file: file, line: line)
+            }
         }
     }
 
@@ -189,7 +207,8 @@ final class RecordReplayTests: XCTestCase {
         var lines = try String(contentsOf: url, encoding: .utf8).split(separator: "\n").map(String.init)
         var object = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(lines[line].utf8)) as? [String: Any])
         edit(&object)
-        lines[line] = String(decoding: try JSONSerialization.data(withJSONObject: object, options: .sortedKeys), as: UTF8.self)
+        lines[line] = String(
+            decoding: try JSONSerialization.data(withJSONObject: object, options: .sortedKeys), as: UTF8.self)
         try (lines.joined(separator: "\n") + "\n").write(to: url, atomically: true, encoding: .utf8)
     }
 
@@ -225,12 +244,16 @@ final class RecordReplayTests: XCTestCase {
     }
 
     func testMissingBatch() throws {
-        let dir = try damaged { try FileManager.default.removeItem(at: $0.appendingPathComponent("batches/iter-000002.frame")) }
+        let dir = try damaged {
+            try FileManager.default.removeItem(at: $0.appendingPathComponent("batches/iter-000002.frame"))
+        }
         expect(.missingFile, mentioning: ["iter-000002.frame", "missing"], dir)
     }
 
     func testEditedParametersDigestNamesTheIteration() throws {
-        let dir = try damaged { d in try editIndex(d, line: 1) { $0["params_sha256"] = String(repeating: "0", count: 64) } }
+        let dir = try damaged { d in
+            try editIndex(d, line: 1) { $0["params_sha256"] = String(repeating: "0", count: 64) }
+        }
         expect(.diverged, mentioning: ["iteration 2", "0000000000000000", "SHA-256"], dir)
     }
 
@@ -268,7 +291,8 @@ final class RecordReplayTests: XCTestCase {
         let dir = try damaged { d in
             let url = d.appendingPathComponent("config.yaml")
             let text = try String(contentsOf: url, encoding: .utf8)
-            try text.replacingOccurrences(of: "  lr:", with: "  learning_rate:").write(to: url, atomically: true, encoding: .utf8)
+            try text.replacingOccurrences(of: "  lr:", with: "  learning_rate:").write(
+                to: url, atomically: true, encoding: .utf8)
         }
         XCTAssertThrowsError(try Recording(directory: dir)) { error in
             XCTAssertEqual((error as? RecordingError)?.code, .config)

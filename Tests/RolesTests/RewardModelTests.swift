@@ -2,15 +2,18 @@
 // the transformer), a tiny model learning arithmetic preferences, reward statistics and the scorer.
 import Foundation
 import Model
-@testable import Roles
 import Tasks
 import Wire
 import XCTest
 
+@testable import Roles
+
 /// A tiny scalar-head model for fast tests.
 func tinyRewardModel(seed: UInt64, hidden: Int = 32, layers: Int = 2) throws -> Transformer {
-    let m = try Transformer(config: ModelConfig(hiddenSize: hidden, intermediateSize: 2 * hidden, numLayers: layers,
-                                                numHeads: 4, vocabSize: 16, maxPositionEmbeddings: 32, scalarHead: true))
+    let m = try Transformer(
+        config: ModelConfig(
+            hiddenSize: hidden, intermediateSize: 2 * hidden, numLayers: layers,
+            numHeads: 4, vocabSize: 16, maxPositionEmbeddings: 32, scalarHead: true))
     m.initializeWeights(seed: seed, std: 0.1)
     return m
 }
@@ -18,7 +21,9 @@ func tinyRewardModel(seed: UInt64, hidden: Int = 32, layers: Int = 2) throws -> 
 final class BradleyTerryTests: XCTestCase {
     /// ∂L/∂r_c and ∂L/∂r_r equal central differences of the loss, for small and large margins.
     func testLossGradientMatchesFiniteDifferences() {
-        for (c, r) in [(0.0, 0.0), (1.3, -0.4), (-2.0, 0.5), (7.5, 1.0), (-6.0, 3.0), (0.01, 0.02)] as [(Double, Double)] {
+        for (c, r) in [(0.0, 0.0), (1.3, -0.4), (-2.0, 0.5), (7.5, 1.0), (-6.0, 3.0), (0.01, 0.02)]
+            as [(Double, Double)]
+        {
             let h = 1e-3
             func L(_ c: Double, _ r: Double) -> Double {
                 let m = c - r
@@ -26,12 +31,15 @@ final class BradleyTerryTests: XCTestCase {
             }
             let (loss, dc, dr) = BradleyTerry.loss(chosen: Float(c), rejected: Float(r))
             XCTAssertEqual(Double(loss), L(c, r), accuracy: 1e-5)
-            XCTAssertEqual(Double(dc), (L(c + h, r) - L(c - h, r)) / (2 * h), accuracy: 1e-5, "chosen \(c) rejected \(r)")
-            XCTAssertEqual(Double(dr), (L(c, r + h) - L(c, r - h)) / (2 * h), accuracy: 1e-5, "chosen \(c) rejected \(r)")
+            XCTAssertEqual(
+                Double(dc), (L(c + h, r) - L(c - h, r)) / (2 * h), accuracy: 1e-5, "chosen \(c) rejected \(r)")
+            XCTAssertEqual(
+                Double(dr), (L(c, r + h) - L(c, r - h)) / (2 * h), accuracy: 1e-5, "chosen \(c) rejected \(r)")
             // and against the Float implementation itself
             let hf: Float = 1e-2
-            let fdc = (BradleyTerry.loss(chosen: Float(c) + hf, rejected: Float(r)).loss
-                       - BradleyTerry.loss(chosen: Float(c) - hf, rejected: Float(r)).loss) / (2 * hf)
+            let fdc =
+                (BradleyTerry.loss(chosen: Float(c) + hf, rejected: Float(r)).loss
+                    - BradleyTerry.loss(chosen: Float(c) - hf, rejected: Float(r)).loss) / (2 * hf)
             XCTAssertEqual(dc, fdc, accuracy: 2e-3)
         }
         XCTAssertEqual(BradleyTerry.loss(chosen: 0, rejected: 0).loss, Float(log(2.0)), accuracy: 1e-6)
@@ -61,8 +69,10 @@ final class BradleyTerryTests: XCTestCase {
         indices.append(model.layout.layers[0].wq + 17)
         for i in indices {
             let saved = x[i]
-            x[i] = saved + h; let lp = try pairLoss(model, pairs)
-            x[i] = saved - h; let lm = try pairLoss(model, pairs)
+            x[i] = saved + h
+            let lp = try pairLoss(model, pairs)
+            x[i] = saved - h
+            let lm = try pairLoss(model, pairs)
             x[i] = saved
             let fd = (lp - lm) / Double(2 * h)
             XCTAssertEqual(Double(analytic[i]), fd, accuracy: 2e-2 * abs(fd) + 2e-4, "parameter \(i)")
@@ -72,7 +82,8 @@ final class BradleyTerryTests: XCTestCase {
     private func pairLoss(_ m: Transformer, _ pairs: [TokenPair]) throws -> Double {
         let c = try m.sequenceValues(pairs.map(\.chosen)).map { $0.last! }
         let r = try m.sequenceValues(pairs.map(\.rejected)).map { $0.last! }
-        return zip(c, r).reduce(0.0) { $0 + Double(BradleyTerry.loss(chosen: $1.0, rejected: $1.1).loss) } / Double(pairs.count)
+        return zip(c, r).reduce(0.0) { $0 + Double(BradleyTerry.loss(chosen: $1.0, rejected: $1.1).loss) }
+            / Double(pairs.count)
     }
 }
 
@@ -87,18 +98,28 @@ final class RewardModelTrainingTests: XCTestCase {
         XCTAssertTrue(Set(train.map(\.prompt)).isDisjoint(with: held.map(\.prompt)))
         let enc = RewardEncoder()
         func rows(_ p: [PreferencePair]) throws -> [TokenPair] {
-            try p.map { let r = try enc.rows($0); return TokenPair(chosen: r.chosen, rejected: r.rejected) }
+            try p.map {
+                let r = try enc.rows($0)
+                return TokenPair(chosen: r.chosen, rejected: r.rejected)
+            }
         }
         let model = try tinyRewardModel(seed: 1)
         var o = RMTrainOptions()
-        o.steps = 800; o.batch = 32; o.lr = 1e-3; o.evalEvery = 0; o.logEvery = 200; o.statsSamples = 512
+        o.steps = 800
+        o.batch = 32
+        o.lr = 1e-3
+        o.evalEvery = 0
+        o.logEvery = 200
+        o.statsSamples = 512
         let r = try trainRewardModel(model, train: try rows(train), heldout: try rows(held), options: o) { print($0) }
         XCTAssertLessThan(r.initialAccuracy, 0.65)
         XCTAssertGreaterThan(r.heldoutAccuracy, 0.62, "held-out pair accuracy \(r.heldoutAccuracy)")
         XCTAssertEqual(r.stats.count, 512)
         XCTAssertTrue(r.stats.std > 0 && r.stats.mean.isFinite)
-        print(String(format: "tiny RM: held-out %.1f%% (from %.1f%%) in %.1fs", r.heldoutAccuracy * 100,
-                     r.initialAccuracy * 100, r.seconds))
+        print(
+            String(
+                format: "tiny RM: held-out %.1f%% (from %.1f%%) in %.1fs", r.heldoutAccuracy * 100,
+                r.initialAccuracy * 100, r.seconds))
     }
 }
 
@@ -154,8 +175,10 @@ final class RewardModelFilesTests: XCTestCase {
 
     /// A language model becomes a scalar-head model with the same transformer weights and a zero head.
     func testFromLanguageModelCopiesWeights() throws {
-        let lm = try Transformer(config: ModelConfig(hiddenSize: 16, intermediateSize: 32, numLayers: 1, numHeads: 2,
-                                                     vocabSize: 16, maxPositionEmbeddings: 32))
+        let lm = try Transformer(
+            config: ModelConfig(
+                hiddenSize: 16, intermediateSize: 32, numLayers: 1, numHeads: 2,
+                vocabSize: 16, maxPositionEmbeddings: 32))
         lm.initializeWeights(seed: 4)
         let rm = try lm.scalarHeadCopy()
         XCTAssertTrue(rm.config.scalarHead)
@@ -182,7 +205,8 @@ final class RewardModelFilesTests: XCTestCase {
         let pairs = ArithPreferences.make(task: ArithTask(), count: 50, seed: 3)
         XCTAssertEqual(pairs.count, 50)
         for p in pairs {
-            let chosen = ScoreItem(promptTokens: [], responseTokens: try CharTokenizer().encode(p.chosen) + [1], answer: p.chosen)
+            let chosen = ScoreItem(
+                promptTokens: [], responseTokens: try CharTokenizer().encode(p.chosen) + [1], answer: p.chosen)
             XCTAssertEqual(ArithExactMatch().reward(chosen), 1, "\(p)")
             XCTAssertEqual(Int(p.prompt.dropLast().split(separator: "+").map { Int($0)! }.reduce(0, +)), Int(p.chosen))
         }
@@ -197,6 +221,7 @@ final class RewardModelFilesTests: XCTestCase {
         }
         let row = try RewardEncoder().row(prompt: "1+2=", response: "3")
         XCTAssertEqual(row, [3, 12, 4, 15, 5, 1], "prompt, response, EOS; no padding")
-        XCTAssertThrowsError(try RewardEncoder().row(prompt: "123+4567=", response: "3"), "longer than the prompt width")
+        XCTAssertThrowsError(
+            try RewardEncoder().row(prompt: "123+4567=", response: "3"), "longer than the prompt width")
     }
 }

@@ -1,9 +1,10 @@
 // Reward verifiers: hand-written tables of responses, including the tricky ones.
 import Model
-@testable import Roles
 import Tasks
 import Wire
 import XCTest
+
+@testable import Roles
 
 final class RewardVerifierTests: XCTestCase {
     func testArithExactMatchTable() throws {
@@ -39,7 +40,8 @@ final class RewardVerifierTests: XCTestCase {
         let v = ArithExactMatch()
         for _ in 0..<50 {
             let p = task.draw(&rng)
-            let item = ScoreItem(promptTokens: try task.promptTokens(p), responseTokens: try task.answerTokens(p), answer: p.answer)
+            let item = ScoreItem(
+                promptTokens: try task.promptTokens(p), responseTokens: try task.answerTokens(p), answer: p.answer)
             XCTAssertEqual(v.reward(item), 1, p.prompt)
         }
         XCTAssertEqual(v.reward(ScoreItem(promptTokens: [], responseTokens: [3, 1], answer: "1")), 1)

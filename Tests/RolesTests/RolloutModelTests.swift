@@ -2,15 +2,18 @@
 // rollout batch, re-scored with sequenceLogProbs over the batch's token rows, map back onto exactly the
 // behaviour log-probs the generator reported; and the model's parameters survive a chunked broadcast.
 import Model
-@testable import Roles
 import Tasks
 import Wire
 import XCTest
 
+@testable import Roles
+
 final class RolloutModelTests: XCTestCase {
     func testSequenceLogprobsMatchBehaviourLogprobs() throws {
-        let model = try Transformer(config: ModelConfig(hiddenSize: 32, intermediateSize: 64, numLayers: 2, numHeads: 4,
-                                                        vocabSize: 16, maxPositionEmbeddings: 32))
+        let model = try Transformer(
+            config: ModelConfig(
+                hiddenSize: 32, intermediateSize: 64, numLayers: 2, numHeads: 4,
+                vocabSize: 16, maxPositionEmbeddings: 32))
         model.initializeWeights(seed: 11)
         let task = ArithTask()
         var rng = Xoshiro256(seed: 5)
@@ -19,31 +22,44 @@ final class RolloutModelTests: XCTestCase {
         let prompts = try problems.flatMap { p in Array(repeating: try task.promptTokens(p), count: n) }
         let padded = LeftPadded(prompts)
         XCTAssertGreaterThan(Set(padded.starts).count, 1, "prompts of different lengths exercise the left padding")
-        let g = try model.generate(prompts: padded.rows, options: SamplingOptions(temperature: 1, maxNewTokens: 6, stopTokens: [1], seed: 9),
-                                   starts: padded.starts)
+        let g = try model.generate(
+            prompts: padded.rows, options: SamplingOptions(temperature: 1, maxNewTokens: 6, stopTokens: [1], seed: 9),
+            starts: padded.starts)
         var experiences: [Experience] = []
         for b in 0..<prompts.count {
-            let r = Rollout(unitID: 1, promptID: UInt64(b / n), sampleIndex: b % n, promptTokens: prompts[b],
-                            responseTokens: g.tokens[b], behaviourLogprobs: g.logprobs[b],
-                            finishReason: g.finish[b] == .stop ? .stop : .length, policyVersion: 0, workerID: "w")
-            experiences.append(Experience(rollout: r, reward: ArithExactMatch().reward(
-                ScoreItem(promptTokens: prompts[b], responseTokens: g.tokens[b], answer: problems[b / n].answer)), refLogprobs: nil))
+            let r = Rollout(
+                unitID: 1, promptID: UInt64(b / n), sampleIndex: b % n, promptTokens: prompts[b],
+                responseTokens: g.tokens[b], behaviourLogprobs: g.logprobs[b],
+                finishReason: g.finish[b] == .stop ? .stop : .length, policyVersion: 0, workerID: "w")
+            experiences.append(
+                Experience(
+                    rollout: r,
+                    reward: ArithExactMatch().reward(
+                        ScoreItem(promptTokens: prompts[b], responseTokens: g.tokens[b], answer: problems[b / n].answer)
+                    ), refLogprobs: nil))
         }
         XCTAssertGreaterThan(Set(g.tokens.map(\.count)).count, 1, "responses of different lengths exercise the padding")
         let t = RolloutBatch(iteration: 0, samplesPerPrompt: n, experiences: experiences).tensors()
         let rescored = try t.responseEntries(fromSequenceRows: model.sequenceLogProbs(t.sequences).logp)
         for i in 0..<t.shape.count {
-            if t.mask[i] == 1 { XCTAssertEqual(rescored[i], t.behaviourLogprobs[i], accuracy: 1e-4, "position \(i)") }
-            else { XCTAssertEqual(rescored[i], 0) }
+            if t.mask[i] == 1 {
+                XCTAssertEqual(rescored[i], t.behaviourLogprobs[i], accuracy: 1e-4, "position \(i)")
+            } else {
+                XCTAssertEqual(rescored[i], 0)
+            }
         }
         // Scoring response tokens only (the head skips prompt positions) gives the same values.
-        let responseOnly = try t.responseEntries(fromResponseRows: model.sequenceLogProbs(t.sequences,
-                                                                                           scoreFrom: t.responseScoreFrom).logp)
+        let responseOnly = try t.responseEntries(
+            fromResponseRows: model.sequenceLogProbs(
+                t.sequences,
+                scoreFrom: t.responseScoreFrom
+            ).logp)
         XCTAssertEqual(responseOnly, rescored)
     }
 
     func testModelParametersSurviveBroadcast() throws {
-        let model = try Transformer(config: ModelConfig(hiddenSize: 32, intermediateSize: 64, numLayers: 1, numHeads: 4, vocabSize: 16))
+        let model = try Transformer(
+            config: ModelConfig(hiddenSize: 32, intermediateSize: 64, numLayers: 1, numHeads: 4, vocabSize: 16))
         model.initializeWeights(seed: 3)
         let names = ["model.embed_tokens.weight", "lm_head.weight"]
         let params = names.flatMap { model.tensor($0)! }

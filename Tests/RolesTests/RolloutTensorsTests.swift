@@ -1,15 +1,19 @@
 // RolloutBatch → RLCore arrays: layout, the sequenceLogProbs mapping, slicing and scheduling, and a seeded
 // property test that padding never leaks into anything RLCore computes.
 import RLCore
-@testable import Roles
 import Wire
 import XCTest
 
+@testable import Roles
+
 final class RolloutTensorsTests: XCTestCase {
     func batch(lengths: [Int], n: Int = 2) -> RolloutBatch {
-        RolloutBatch(iteration: 1, samplesPerPrompt: n, experiences: lengths.enumerated().map { b, len in
-            makeExperience(unitID: 1, promptID: UInt64(b / n), sample: b % n, length: len, version: 4, reward: Float(b))
-        })
+        RolloutBatch(
+            iteration: 1, samplesPerPrompt: n,
+            experiences: lengths.enumerated().map { b, len in
+                makeExperience(
+                    unitID: 1, promptID: UInt64(b / n), sample: b % n, length: len, version: 4, reward: Float(b))
+            })
     }
 
     func testRightPaddedLayout() {
@@ -26,7 +30,8 @@ final class RolloutTensorsTests: XCTestCase {
         XCTAssertEqual(t.sequences[0], [0, 3, 12, 4, 15, 2, 3])
         XCTAssertEqual(t.policyVersions, [4, 4, 4, 4])
         let input = t.advantageInput()
-        XCTAssertEqual(input.shape, t.shape); XCTAssertEqual(input.mask, t.mask)
+        XCTAssertEqual(input.shape, t.shape)
+        XCTAssertEqual(input.mask, t.mask)
     }
 
     func testSequenceLogprobMappingAndBack() throws {
@@ -59,7 +64,8 @@ final class RolloutTensorsTests: XCTestCase {
         let t = batch(lengths: [1, 2, 3, 4, 5, 6, 1, 2]).tensors()
         let s = t.slice(2..<4)
         XCTAssertEqual(s.shape, TokenShape(samples: 2, tokens: 6))
-        XCTAssertEqual(s.responseLengths, [3, 4]); XCTAssertEqual(s.rewards, [2, 3])
+        XCTAssertEqual(s.responseLengths, [3, 4])
+        XCTAssertEqual(s.rewards, [2, 3])
         XCTAssertEqual(s.mask, t.rows(t.mask, 2..<4))
         XCTAssertEqual(s.refLogprobs, t.refLogprobs.map { t.rows($0, 2..<4) })
         let config = BatchConfig(rolloutBatchSize: 4, samplesPerPrompt: 2, trainBatchSize: 4, microBatchSize: 2)
@@ -67,8 +73,14 @@ final class RolloutTensorsTests: XCTestCase {
         XCTAssertEqual(steps.map(\.samples), [0..<4, 4..<8])
         XCTAssertEqual(steps[1].microBatches, [4..<6, 6..<8])
         XCTAssertThrowsError(try t.schedule(config, samplesPerPrompt: 4))
-        XCTAssertThrowsError(try t.schedule(BatchConfig(rolloutBatchSize: 8, samplesPerPrompt: 2, trainBatchSize: 4, microBatchSize: 2), samplesPerPrompt: 2))
-        XCTAssertThrowsError(try t.schedule(BatchConfig(rolloutBatchSize: 4, samplesPerPrompt: 2, trainBatchSize: 3, microBatchSize: 2), samplesPerPrompt: 2))
+        XCTAssertThrowsError(
+            try t.schedule(
+                BatchConfig(rolloutBatchSize: 8, samplesPerPrompt: 2, trainBatchSize: 4, microBatchSize: 2),
+                samplesPerPrompt: 2))
+        XCTAssertThrowsError(
+            try t.schedule(
+                BatchConfig(rolloutBatchSize: 4, samplesPerPrompt: 2, trainBatchSize: 3, microBatchSize: 2),
+                samplesPerPrompt: 2))
     }
 
     /// Garbage written into every padded position changes nothing RLCore derives from the batch.
@@ -78,14 +90,18 @@ final class RolloutTensorsTests: XCTestCase {
         config.klCoef = 0.01
         for trial in 0..<200 {
             let lengths = (0..<(2 * Int.random(in: 1...6, using: &rng))).map { _ in Int.random(in: 1...6, using: &rng) }
-            let rb = RolloutBatch(iteration: 1, samplesPerPrompt: 2, experiences: lengths.enumerated().map { b, len in
-                makeExperience(unitID: 1, promptID: UInt64(b / 2), sample: b % 2, length: len,
-                               reward: Float(Int.random(in: 0...1, using: &rng)))
-            })
+            let rb = RolloutBatch(
+                iteration: 1, samplesPerPrompt: 2,
+                experiences: lengths.enumerated().map { b, len in
+                    makeExperience(
+                        unitID: 1, promptID: UInt64(b / 2), sample: b % 2, length: len,
+                        reward: Float(Int.random(in: 0...1, using: &rng)))
+                })
             let t = rb.tensors()
             var dirty = t
             for i in 0..<t.shape.count where t.mask[i] == 0 {
-                XCTAssertEqual(t.behaviourLogprobs[i], 0); XCTAssertEqual(t.refLogprobs?[i], 0)
+                XCTAssertEqual(t.behaviourLogprobs[i], 0)
+                XCTAssertEqual(t.refLogprobs?[i], 0)
                 dirty.behaviourLogprobs[i] = Float.random(in: -50...50, using: &rng)
                 dirty.refLogprobs![i] = Float.random(in: -50...50, using: &rng)
             }

@@ -1,8 +1,9 @@
+import Wire
+import XCTest
+
 // What `rpp cluster status` shows, decided without I/O: throughput over a sliding window, and the learner's
 // merge of what members reported with its membership.
 @testable import Roles
-import Wire
-import XCTest
 
 final class StatusBookTests: XCTestCase {
     func testRateMeterWindow() {
@@ -24,9 +25,12 @@ final class StatusBookTests: XCTestCase {
         var book = StatusBook()
         _ = membership.register(Register(workerID: "w1", role: .rollout, host: "node-b", pid: 42), now: 0)
         _ = membership.register(Register(workerID: "w2", role: .rollout, host: "node-c", pid: 43), now: 0)
-        book.report(Status(workerID: "w1", role: .rollout, host: "node-b", pid: 42, policyVersion: 3, state: "generating",
-                           samplesPerSecond: 900, unitsDone: 12))
-        _ = membership.heartbeat(Heartbeat(workerID: "w1", role: .rollout, sequence: 1, policyVersion: 4, unixMillis: 0), now: 600)
+        book.report(
+            Status(
+                workerID: "w1", role: .rollout, host: "node-b", pid: 42, policyVersion: 3, state: "generating",
+                samplesPerSecond: 900, unitsDone: 12))
+        _ = membership.heartbeat(
+            Heartbeat(workerID: "w1", role: .rollout, sequence: 1, policyVersion: 4, unixMillis: 0), now: 600)
         let members = book.members(membership.views(now: 800))
         XCTAssertEqual(members.map(\.workerID), ["w1", "w2"])
         XCTAssertEqual(members[0].policyVersion, 4, "the newer of report and heartbeat")
@@ -54,7 +58,11 @@ final class StatusBookTests: XCTestCase {
         XCTAssertEqual(s.members[0].workerID, "tcp://127.0.0.1:5610")
         XCTAssertEqual(s.members[0].unitsDone, 1, "one request answered")
         XCTAssertEqual(s.members[0].samplesPerSecond, 3, "three samples in the first second")
-        XCTAssertThrowsError(try handler(.heartbeat(Heartbeat(workerID: "x", role: .rollout, sequence: 1, policyVersion: 0,
-                                                              unixMillis: 0))))
+        XCTAssertThrowsError(
+            try handler(
+                .heartbeat(
+                    Heartbeat(
+                        workerID: "x", role: .rollout, sequence: 1, policyVersion: 0,
+                        unixMillis: 0))))
     }
 }

@@ -3,9 +3,10 @@
 import Foundation
 import Model
 import RunKit
-@testable import Roles
 import Tasks
 import Wire
+
+@testable import Roles
 
 /// Samples `prompts` × `n` responses (at most 4 tokens, temperature 1, seeded by `iteration`) with `model`.
 func sampleBatch(_ model: Transformer, iteration: Int, prompts: Int = 16, n: Int = 4) throws -> RolloutBatch {
@@ -14,14 +15,19 @@ func sampleBatch(_ model: Transformer, iteration: Int, prompts: Int = 16, n: Int
     let problems = (0..<prompts).map { _ in task.draw(&rng) }
     let rows = try problems.flatMap { Array(repeating: try task.promptTokens($0), count: n) }
     let padded = LeftPadded(rows)
-    let g = try model.generate(prompts: padded.rows, options: SamplingOptions(temperature: 1, maxNewTokens: 4, stopTokens: [1],
-                                                                              seed: UInt64(iteration) &* 7919),
-                               starts: padded.starts)
+    let g = try model.generate(
+        prompts: padded.rows,
+        options: SamplingOptions(
+            temperature: 1, maxNewTokens: 4, stopTokens: [1],
+            seed: UInt64(iteration) &* 7919),
+        starts: padded.starts)
     let items = (0..<rows.count).map { b in
-        Experience(rollout: Rollout(unitID: 1, promptID: UInt64(b / n), sampleIndex: b % n, promptTokens: rows[b],
-                                    responseTokens: g.tokens[b], behaviourLogprobs: g.logprobs[b],
-                                    finishReason: g.finish[b] == .stop ? .stop : .length, policyVersion: 0, workerID: "w"),
-                   reward: g.tokens[b].contains(5) ? 1 : 0, refLogprobs: nil)
+        Experience(
+            rollout: Rollout(
+                unitID: 1, promptID: UInt64(b / n), sampleIndex: b % n, promptTokens: rows[b],
+                responseTokens: g.tokens[b], behaviourLogprobs: g.logprobs[b],
+                finishReason: g.finish[b] == .stop ? .stop : .length, policyVersion: 0, workerID: "w"),
+            reward: g.tokens[b].contains(5) ? 1 : 0, refLogprobs: nil)
     }
     return RolloutBatch(iteration: UInt64(iteration), samplesPerPrompt: n, experiences: items)
 }

@@ -2,17 +2,23 @@
 // that says what differs and what to do.
 import Foundation
 import Model
-@testable import Roles
 import RunKit
 import XCTest
+
+@testable import Roles
 
 final class TrainerCheckpointTests: XCTestCase {
     func trainer(_ configure: (inout RunConfig) -> Void) throws -> Trainer {
         var c = RunConfig()
-        c.algorithm.rolloutBatch = 4; c.algorithm.samplesPerPrompt = 4; c.algorithm.trainBatch = 16; c.algorithm.microBatch = 16
+        c.algorithm.rolloutBatch = 4
+        c.algorithm.samplesPerPrompt = 4
+        c.algorithm.trainBatch = 16
+        c.algorithm.microBatch = 16
         configure(&c)
-        let model = try Transformer(config: ModelConfig(hiddenSize: 16, intermediateSize: 32, numLayers: 1, numHeads: 2,
-                                                        vocabSize: 16, maxPositionEmbeddings: 32))
+        let model = try Transformer(
+            config: ModelConfig(
+                hiddenSize: 16, intermediateSize: 32, numLayers: 1, numHeads: 2,
+                vocabSize: 16, maxPositionEmbeddings: 32))
         model.initializeWeights(seed: 1)
         return Trainer(settings: try LearnerSettings(config: c, endpoints: .inproc("unused")), model: model)
     }
@@ -42,8 +48,10 @@ final class TrainerCheckpointTests: XCTestCase {
         let dir = URL(fileURLWithPath: NSTemporaryDirectory() + "rpp-trainer-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: dir) }
         var c = RunConfig()
-        c.algorithm.rolloutBatch = 4; c.algorithm.samplesPerPrompt = 4
-        c.algorithm.trainBatch = 16; c.algorithm.microBatch = 16
+        c.algorithm.rolloutBatch = 4
+        c.algorithm.samplesPerPrompt = 4
+        c.algorithm.trainBatch = 16
+        c.algorithm.microBatch = 16
         c.algorithm.estimator = .ppo
         let settings = try LearnerSettings(config: c, endpoints: .inproc("unused"))
         let (model, source) = try Transformer.loadCheckpoint(directory: fixture)
@@ -58,8 +66,9 @@ final class TrainerCheckpointTests: XCTestCase {
             XCTAssertEqual(cfg["rpp_fixture_note"] as? String, "caf\u{e9} \u{2713} \"quoted\"", path)
             XCTAssertEqual(cfg["dtype"] as? String, "float32", path)
             for name in ["tokenizer.json", "chat_template.jinja", "generation_config.json"] {
-                XCTAssertEqual(try Data(contentsOf: dir.appendingPathComponent(path + "/" + name)),
-                               try Data(contentsOf: fixture.appendingPathComponent(name)), path + "/" + name)
+                XCTAssertEqual(
+                    try Data(contentsOf: dir.appendingPathComponent(path + "/" + name)),
+                    try Data(contentsOf: fixture.appendingPathComponent(name)), path + "/" + name)
             }
         }
         XCTAssertEqual(try config("a")["architectures"] as? [String], ["LlamaForCausalLM"])
@@ -70,8 +79,9 @@ final class TrainerCheckpointTests: XCTestCase {
         try resumed.restore(directory: dir.appendingPathComponent("a"))
         try resumed.save(directory: dir.appendingPathComponent("b"))
         for path in ["config.json", "tokenizer.json", "critic/config.json", "critic/tokenizer_config.json"] {
-            XCTAssertEqual(try Data(contentsOf: dir.appendingPathComponent("b/" + path)),
-                           try Data(contentsOf: dir.appendingPathComponent("a/" + path)), path)
+            XCTAssertEqual(
+                try Data(contentsOf: dir.appendingPathComponent("b/" + path)),
+                try Data(contentsOf: dir.appendingPathComponent("a/" + path)), path)
         }
     }
 }

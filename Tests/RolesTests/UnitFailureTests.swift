@@ -3,11 +3,12 @@
 // stops with the workers' error instead of waiting forever.
 import Foundation
 import Model
-@testable import Roles
-import Tasks
 import RunKit
+import Tasks
 import Wire
 import XCTest
+
+@testable import Roles
 
 final class UnitFailureTests: XCTestCase {
     func failure(_ stage: UnitFailure.Stage, unit: UInt64 = 3, message: String = "boom") -> UnitFailure {
@@ -34,20 +35,25 @@ final class UnitFailureTests: XCTestCase {
         tally.unitDone()
         XCTAssertEqual(tally.count(.score), 0)
         XCTAssertEqual(tally.record(failure(.score)), .retry, "a unit done in between: the workers make progress")
-        guard case .stop(let why) = tally.record(failure(.read, unit: 0)) else { return XCTAssertEqual(tally.count(.read), 1) }
+        guard case .stop(let why) = tally.record(failure(.read, unit: 0)) else {
+            return XCTAssertEqual(tally.count(.read), 1)
+        }
         XCTFail("one read failure must not stop the run: \(why)")
     }
 
     func testTallyNamesAnUnreadableUnit() throws {
         var tally = try FailureTally(limit: 1)
-        guard case .stop(let why) = tally.record(failure(.read, unit: 0, message: "bad token")) else { return XCTFail() }
+        guard case .stop(let why) = tally.record(failure(.read, unit: 0, message: "bad token")) else {
+            return XCTFail()
+        }
         XCTAssertTrue(why.contains("a work unit it could not read: bad token"), why)
         XCTAssertThrowsError(try FailureTally(limit: 0))
     }
 
     func testLedgerRequeuesAFailedUnitOnlyForItsHolder() throws {
-        var ledger = try WorkLedger(iteration: 1, prompts: (1...4).map { Prompt(id: $0, tokens: [3], answer: "") },
-                                    unitSize: 2, samplesPerPrompt: 1, leaseMillis: 1000)
+        var ledger = try WorkLedger(
+            iteration: 1, prompts: (1...4).map { Prompt(id: $0, tokens: [3], answer: "") },
+            unitSize: 2, samplesPerPrompt: 1, leaseMillis: 1000)
         let a = ledger.nextUnit(for: "w0", now: 0)!
         _ = ledger.nextUnit(for: "w1", now: 0)!
         XCTAssertEqual(ledger.pendingCount, 0)
@@ -60,11 +66,14 @@ final class UnitFailureTests: XCTestCase {
 
     // MARK: the preflight check
 
-    static let tinyModel = ModelConfig(hiddenSize: 32, intermediateSize: 64, numLayers: 2, numHeads: 4,
-                                       vocabSize: 16, maxPositionEmbeddings: 32)
+    static let tinyModel = ModelConfig(
+        hiddenSize: 32, intermediateSize: 64, numLayers: 2, numHeads: 4,
+        vocabSize: 16, maxPositionEmbeddings: 32)
 
-    func assertRefused(_ key: String, _ contains: String, _ change: (inout RunConfig) -> Void,
-                       file: StaticString = #filePath, line: UInt = #line) {
+    func assertRefused(
+        _ key: String, _ contains: String, _ change: (inout RunConfig) -> Void,
+        file: StaticString = #filePath, line: UInt = #line
+    ) {
         var config = RunConfig()
         change(&config)
         XCTAssertThrowsError(try RunPreflight.check(config, policy: Self.tinyModel), file: file, line: line) { error in
@@ -81,7 +90,9 @@ final class UnitFailureTests: XCTestCase {
 
     func testPreflightRefusesWhatTheModelCannotServe() {
         assertRefused("sampling.max_new_tokens", "exceeds the model's 32 positions") { $0.sampling.maxNewTokens = 25 }
-        assertRefused("sampling.stop_tokens", "token 16 is outside the model's vocabulary [0, 16)") { $0.sampling.stopTokens = [1, 16] }
+        assertRefused("sampling.stop_tokens", "token 16 is outside the model's vocabulary [0, 16)") {
+            $0.sampling.stopTokens = [1, 16]
+        }
         assertRefused("sampling.stop_tokens", "token -1") { $0.sampling.stopTokens = [-1] }
         assertRefused("data.max_prompt_tokens", "leaves no room for a response") { $0.data.maxPromptTokens = 32 }
     }
@@ -89,18 +100,24 @@ final class UnitFailureTests: XCTestCase {
     func testPreflightRefusesWhatTheWireCannotCarry() {
         assertRefused("algorithm.samples_per_prompt", "(4096)") { $0.algorithm.samplesPerPrompt = 4097 }
         assertRefused("cluster.unit_prompts", "would not fit in one frame") {
-            $0.algorithm.samplesPerPrompt = 4096; $0.cluster.unitPrompts = 1 << 40; $0.algorithm.rolloutBatch = 1 << 40
+            $0.algorithm.samplesPerPrompt = 4096
+            $0.cluster.unitPrompts = 1 << 40
+            $0.algorithm.rolloutBatch = 1 << 40
         }
         // 16 prompts × 4096 samples of 14 tokens: more than the learner's rollouts port receives in one frame.
         assertRefused("cluster.unit_prompts", "would not fit in one frame") {
-            $0.algorithm.samplesPerPrompt = 4096; $0.algorithm.rolloutBatch = 16
+            $0.algorithm.samplesPerPrompt = 4096
+            $0.algorithm.rolloutBatch = 16
         }
         var fits = RunConfig()
-        fits.algorithm.samplesPerPrompt = 4096; fits.algorithm.rolloutBatch = 8; fits.cluster.unitPrompts = 8
+        fits.algorithm.samplesPerPrompt = 4096
+        fits.algorithm.rolloutBatch = 8
+        fits.cluster.unitPrompts = 8
         XCTAssertNoThrow(try RunPreflight.check(fits, policy: Self.tinyModel))
-        XCTAssertLessThanOrEqual(FrameLimits.experienceBytes(samples: 8 * 4096, tokensPerSample: 14)!,
-                                 FrameLimits.experience(samples: 8 * 4096, tokensPerSample: 32).maxPayloadBytes,
-                                 "what passes the check fits under the learner's receive cap")
+        XCTAssertLessThanOrEqual(
+            FrameLimits.experienceBytes(samples: 8 * 4096, tokensPerSample: 14)!,
+            FrameLimits.experience(samples: 8 * 4096, tokensPerSample: 32).maxPayloadBytes,
+            "what passes the check fits under the learner's receive cap")
         var big = Self.tinyModel
         big.maxPositionEmbeddings = 1 << 22
         var config = RunConfig()
@@ -136,11 +153,19 @@ final class UnitFailureTests: XCTestCase {
         let dir = NSTemporaryDirectory() + "rpp-unit-failure-\(UUID().uuidString)"
         defer { try? FileManager.default.removeItem(atPath: dir) }
         var config = RunConfig()
-        config.run.dir = dir; config.run.name = "fail"; config.run.iterations = 2; config.run.maxMinutes = 0
-        config.algorithm.rolloutBatch = 8; config.algorithm.samplesPerPrompt = 2
-        config.algorithm.trainBatch = 16; config.algorithm.microBatch = 8
-        config.eval.every = 0; config.kl.coef = 0
-        config.cluster.leaseSeconds = 30; config.cluster.heartbeatSeconds = 0.2; config.cluster.requestTimeoutSeconds = 10
+        config.run.dir = dir
+        config.run.name = "fail"
+        config.run.iterations = 2
+        config.run.maxMinutes = 0
+        config.algorithm.rolloutBatch = 8
+        config.algorithm.samplesPerPrompt = 2
+        config.algorithm.trainBatch = 16
+        config.algorithm.microBatch = 8
+        config.eval.every = 0
+        config.kl.coef = 0
+        config.cluster.leaseSeconds = 30
+        config.cluster.heartbeatSeconds = 0.2
+        config.cluster.requestTimeoutSeconds = 10
         config.cluster.maxUnitFailures = 3
         change(&config)
         let endpoints = LearnerEndpoints.inproc(name)
@@ -148,8 +173,9 @@ final class UnitFailureTests: XCTestCase {
         let lines = LockedList<String>()
         let log: @Sendable (String) -> Void = { lines.append($0) }
         let verifier = ArithExactMatch()
-        let reward = try RequestServer(name: "reward", address: "inproc://\(name)-reward", codec: codec,
-                                       handler: RewardService(name: "arith", score: { verifier.reward($0) }).handle)
+        let reward = try RequestServer(
+            name: "reward", address: "inproc://\(name)-reward", codec: codec,
+            handler: RewardService(name: "arith", score: { verifier.reward($0) }).handle)
         reward.start()
         defer { reward.stop() }
         let policy = try Transformer(config: Self.tinyModel)
@@ -159,9 +185,10 @@ final class UnitFailureTests: XCTestCase {
         settings.log = log
         let learner = try Learner(settings: settings, model: policy, task: try toyTask(settings.run), codec: codec)
         defer { learner.close() }
-        let threads = try WorkerThreads(count: 2, learner: endpoints, reward: "inproc://\(name)-reward",
-                                        reference: "inproc://\(name)-reference", model: Self.tinyModel, codec: codec,
-                                        log: log, useReference: false)
+        let threads = try WorkerThreads(
+            count: 2, learner: endpoints, reward: "inproc://\(name)-reward",
+            reference: "inproc://\(name)-reference", model: Self.tinyModel, codec: codec,
+            log: log, useReference: false)
         defer { threads.stopAll() }
         let outcome = LockedList<Result<LearnerResult, any Error>>()
         let done = DispatchSemaphore(value: 0)
@@ -175,10 +202,13 @@ final class UnitFailureTests: XCTestCase {
             XCTFail("the learner still waited after 60 s:\n" + lines.items.suffix(20).joined(separator: "\n"))
             return nil
         }
-        XCTAssertTrue(lines.items.contains { $0.contains("learner: worker w") && $0.contains("could not do") },
-                      "the learner logs each failure")
+        XCTAssertTrue(
+            lines.items.contains { $0.contains("learner: worker w") && $0.contains("could not do") },
+            "the learner logs each failure")
         switch outcome.items[0] {
-        case .success(let r): XCTFail("the learner finished \(r.iterations) iterations"); return nil
+        case .success(let r):
+            XCTFail("the learner finished \(r.iterations) iterations")
+            return nil
         case .failure(let e): return try XCTUnwrap(e as? RolesError, "\(e)")
         }
     }

@@ -1,9 +1,10 @@
 // WeightPublisher / WeightAssembler: chunking, shuffled and duplicate chunks, missing and corrupted chunks,
 // chunks that do not fit, interleaved versions, and a worker joining mid-broadcast.
 import Foundation
-@testable import Roles
 import Wire
 import XCTest
+
+@testable import Roles
 
 final class WeightBroadcastTests: XCTestCase {
     func params(_ count: Int, seed: UInt64) -> [Float] {
@@ -13,29 +14,38 @@ final class WeightBroadcastTests: XCTestCase {
 
     func publish(_ v: UInt64, count: Int = 1000, chunk: Int = 64) throws -> (WeightPublication, [Float]) {
         let p = params(count, seed: v)
-        return (try WeightPublisher.publish(version: v, parameters: p, layout: [TensorSpan(name: "w", shape: [count], offset: 0)],
-                                            chunkElements: chunk), p)
+        return (
+            try WeightPublisher.publish(
+                version: v, parameters: p, layout: [TensorSpan(name: "w", shape: [count], offset: 0)],
+                chunkElements: chunk), p
+        )
     }
 
     func testAnnouncementAndChunks() throws {
         let (pub, p) = try publish(3, count: 1000, chunk: 64)
         let a = pub.announcement
-        XCTAssertEqual(a.chunkCount, 16); XCTAssertEqual(a.elementCount, 1000); XCTAssertEqual(a.dtype, .float32)
+        XCTAssertEqual(a.chunkCount, 16)
+        XCTAssertEqual(a.elementCount, 1000)
+        XCTAssertEqual(a.dtype, .float32)
         XCTAssertEqual(a.sha256.count, 32)
         XCTAssertEqual(a.sha256, WeightDigest.sha256(p))
         let chunks = pub.chunks
-        XCTAssertEqual(chunks.last?.count, 1000 - 15 * 64); XCTAssertEqual(chunks.last?.offset, 960)
+        XCTAssertEqual(chunks.last?.count, 1000 - 15 * 64)
+        XCTAssertEqual(chunks.last?.offset, 960)
         XCTAssertEqual(chunks.flatMap { $0.data.floats! }, p)
         XCTAssertEqual(WeightPublisher.defaultChunkElements, 262_144)
         XCTAssertThrowsError(try WeightPublisher.publish(version: 1, parameters: [1], chunkElements: 0))
         XCTAssertThrowsError(try WeightPublisher.publish(version: 1, parameters: []))
-        XCTAssertThrowsError(try WeightPublisher.publish(version: 1, parameters: [1, 2], layout: [TensorSpan(name: "x", shape: [3], offset: 0)]))
+        XCTAssertThrowsError(
+            try WeightPublisher.publish(
+                version: 1, parameters: [1, 2], layout: [TensorSpan(name: "x", shape: [3], offset: 0)]))
     }
 
     func testKnownDigest() {
         // SHA-256 of the 4 bytes 00 00 80 3F (1.0f little-endian), computed independently with sha256sum.
-        XCTAssertEqual(WeightDigest.sha256([1]).map { String(format: "%02x", $0) }.joined(),
-                       "e00e5eb9444182f352323374ef4e08ebcb784725fdd4fd612d7730540b3e0c8c")
+        XCTAssertEqual(
+            WeightDigest.sha256([1]).map { String(format: "%02x", $0) }.joined(),
+            "e00e5eb9444182f352323374ef4e08ebcb784725fdd4fd612d7730540b3e0c8c")
     }
 
     func testShuffledChunksWithDuplicatesComplete() throws {
@@ -51,7 +61,8 @@ final class WeightBroadcastTests: XCTestCase {
             if w.receive(c) == .completed(version: 5) { completed += 1 }
         }
         XCTAssertEqual(completed, 1)
-        XCTAssertEqual(w.latest?.parameters, p); XCTAssertEqual(w.latest?.version, 5)
+        XCTAssertEqual(w.latest?.parameters, p)
+        XCTAssertEqual(w.latest?.version, 5)
         XCTAssertEqual(w.latest?.layout.first?.name, "w")
         XCTAssertEqual(w.receive(pub.chunk(0)), .ignored(version: 5))
         XCTAssertEqual(w.receive(pub.announcement), [.ignored(version: 5)])
@@ -80,10 +91,12 @@ final class WeightBroadcastTests: XCTestCase {
         let (good, p) = try publish(1)
         let (pub, _) = try publish(2)
         var w = WeightAssembler()
-        _ = w.receive(good.announcement); good.chunks.forEach { _ = w.receive($0) }
+        _ = w.receive(good.announcement)
+        for chunk in good.chunks { _ = w.receive(chunk) }
         _ = w.receive(pub.announcement)
         var bad = pub.chunk(4)
-        var floats = bad.data.floats!; floats[10] += 1e-3
+        var floats = bad.data.floats!
+        floats[10] += 1e-3
         bad.data = DenseTensor(floats: floats)
         var events: [WeightAssembler.Event] = []
         for (i, c) in pub.chunks.enumerated() { events.append(w.receive(i == 4 ? bad : c)) }
@@ -93,7 +106,7 @@ final class WeightBroadcastTests: XCTestCase {
         XCTAssertNil(w.versionInProgress)
         // A rebroadcast of version 2 succeeds.
         _ = w.receive(pub.announcement)
-        pub.chunks.forEach { _ = w.receive($0) }
+        for chunk in pub.chunks { _ = w.receive(chunk) }
         XCTAssertEqual(w.latest?.version, 2)
     }
 
@@ -102,26 +115,45 @@ final class WeightBroadcastTests: XCTestCase {
         var w = WeightAssembler()
         _ = w.receive(pub.announcement)
         func refused(_ c: WeightChunk, file: StaticString = #filePath, line: UInt = #line) {
-            guard case .rejected(let e) = w.receive(c) else { return XCTFail("accepted \(c.index)", file: file, line: line) }
+            guard case .rejected(let e) = w.receive(c) else {
+                return XCTFail("accepted \(c.index)", file: file, line: line)
+            }
             XCTAssertEqual(e.code, .invalidWeights, file: file, line: line)
         }
-        var c = pub.chunk(1); c.offset += 1; refused(c)
-        c = pub.chunk(1); c.count -= 1; refused(c)
-        c = pub.chunk(1); c.index = 16; refused(c)
-        c = pub.chunk(1); c.index = -1; refused(c)
-        c = pub.chunk(1); c.data = DenseTensor(floats: [1, 2]); refused(c)
-        c = pub.chunk(1); c.data = DenseTensor(dtype: .float64, shape: [64], bytes: Data(count: 512)); refused(c)
-        c = pub.chunk(1); c.data.bytes.removeLast(); refused(c)
+        var c = pub.chunk(1)
+        c.offset += 1
+        refused(c)
+        c = pub.chunk(1)
+        c.count -= 1
+        refused(c)
+        c = pub.chunk(1)
+        c.index = 16
+        refused(c)
+        c = pub.chunk(1)
+        c.index = -1
+        refused(c)
+        c = pub.chunk(1)
+        c.data = DenseTensor(floats: [1, 2])
+        refused(c)
+        c = pub.chunk(1)
+        c.data = DenseTensor(dtype: .float64, shape: [64], bytes: Data(count: 512))
+        refused(c)
+        c = pub.chunk(1)
+        c.data.bytes.removeLast()
+        refused(c)
         XCTAssertEqual(w.receivedChunks, 0)
         XCTAssertEqual(w.receive(pub.chunk(1)), .stored(version: 1, received: 1, total: 16))
     }
 
     func testMalformedAnnouncementsAreRefused() throws {
         let (pub, _) = try publish(1)
-        let changes: [(inout WeightAnnouncement) -> Void] = [{ $0.chunkCount += 1 }, { _ = $0.sha256.removeLast() },
-                                                             { $0.dtype = .float16 }, { $0.chunkElements = 0 }, { $0.elementCount = 0 }]
+        let changes: [(inout WeightAnnouncement) -> Void] = [
+            { $0.chunkCount += 1 }, { _ = $0.sha256.removeLast() },
+            { $0.dtype = .float16 }, { $0.chunkElements = 0 }, { $0.elementCount = 0 },
+        ]
         for change in changes {
-            var a = pub.announcement; change(&a)
+            var a = pub.announcement
+            change(&a)
             var w = WeightAssembler()
             guard case .rejected = w.receive(a).first else { return XCTFail("accepted \(a)") }
             XCTAssertNil(w.versionInProgress)
@@ -129,7 +161,8 @@ final class WeightBroadcastTests: XCTestCase {
     }
 
     func testNewerAnnouncementDropsVersionInProgress() throws {
-        let (v1, _) = try publish(1), (v2, p2) = try publish(2)
+        let (v1, _) = try publish(1)
+        let (v2, p2) = try publish(2)
         var w = WeightAssembler()
         _ = w.receive(v1.announcement)
         for c in v1.chunks.prefix(8) { _ = w.receive(c) }
@@ -140,12 +173,14 @@ final class WeightBroadcastTests: XCTestCase {
             _ = w.receive(b)
         }
         for c in v2.chunks.dropFirst(8) { _ = w.receive(c) }
-        XCTAssertEqual(w.latest?.version, 2); XCTAssertEqual(w.latest?.parameters, p2)
+        XCTAssertEqual(w.latest?.version, 2)
+        XCTAssertEqual(w.latest?.parameters, p2)
         XCTAssertEqual(w.receive(v1.announcement), [.ignored(version: 1)])
     }
 
     func testWorkerJoiningMidBroadcastOnlyGetsTheNextVersion() throws {
-        let (v1, _) = try publish(1), (v2, p2) = try publish(2)
+        let (v1, _) = try publish(1)
+        let (v2, p2) = try publish(2)
         var w = WeightAssembler()
         // Joined after v1's announcement: v1's chunks wait for an announcement that never comes.
         for c in v1.chunks.suffix(5) { XCTAssertEqual(w.receive(c), .buffered(version: 1)) }
@@ -157,7 +192,8 @@ final class WeightBroadcastTests: XCTestCase {
         XCTAssertEqual(events.first, .started(version: 2))
         XCTAssertEqual(events.last, .stored(version: 2, received: 3, total: 16))
         for c in v2.chunks.dropFirst(3) { _ = w.receive(c) }
-        XCTAssertEqual(w.latest?.version, 2); XCTAssertEqual(w.latest?.parameters, p2)
+        XCTAssertEqual(w.latest?.version, 2)
+        XCTAssertEqual(w.latest?.parameters, p2)
     }
 
     func testEarlyChunkBufferIsBounded() throws {

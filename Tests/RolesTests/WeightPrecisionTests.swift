@@ -1,9 +1,10 @@
 // Weights in bfloat16 and as XOR deltas: the bits sent are the bits kept, the SHA-256 covers what was sent, a
 // delta is applied only to its exact base, and a worker without the base gets a full copy.
 import Foundation
-@testable import Roles
 import Wire
 import XCTest
+
+@testable import Roles
 
 final class WeightPrecisionTests: XCTestCase {
     func params(_ count: Int, seed: UInt64) -> [Float] {
@@ -20,7 +21,8 @@ final class WeightPrecisionTests: XCTestCase {
     func testPublishingStraightFromABufferEqualsPublishingAnArray() throws {
         let p = params(1000, seed: 3)
         for precision in [WeightPrecision.fp32, .bf16] {
-            let fromArray = try WeightPublisher.publish(version: 2, parameters: p, chunkElements: 300, precision: precision)
+            let fromArray = try WeightPublisher.publish(
+                version: 2, parameters: p, chunkElements: 300, precision: precision)
             let fromBuffer = try p.withUnsafeBufferPointer { (b) throws(RolesError) in
                 try WeightPublisher.publish(version: 2, copying: b, chunkElements: 300, precision: precision)
             }
@@ -34,8 +36,9 @@ final class WeightPrecisionTests: XCTestCase {
         let pub = try WeightPublisher.publish(version: 2, parameters: p, chunkElements: 300, precision: .bf16)
         let bits = BFloat16.narrow(p)
         XCTAssertEqual(pub.announcement.dtype, .bfloat16)
-        XCTAssertEqual(pub.announcement.sha256, bits.withUnsafeBytes { WeightDigest.sha256($0) },
-                       "the digest is over the bytes sent")
+        XCTAssertEqual(
+            pub.announcement.sha256, bits.withUnsafeBytes { WeightDigest.sha256($0) },
+            "the digest is over the bytes sent")
         XCTAssertEqual(pub.chunks.map { $0.data.bytes.count }, [600, 600, 600, 200])
         var w = WeightAssembler()
         _ = w.receive(pub.announcement)
@@ -71,20 +74,27 @@ final class WeightPrecisionTests: XCTestCase {
     }
 
     func testDeltaAppliesToItsBaseOnly() throws {
-        let p1 = params(5000, seed: 4), p2 = stepped(p1, seed: 5)
+        let p1 = params(5000, seed: 4)
+        let p2 = stepped(p1, seed: 5)
         for precision in WeightPrecision.allCases {
             let v1 = try WeightPublisher.publish(version: 1, parameters: p1, chunkElements: 1024, precision: precision)
-            let v2 = try WeightPublisher.publish(version: 2, parameters: p2, chunkElements: 1024, precision: precision,
-                                                 base: v1)
-            XCTAssertEqual(v2.announcement.baseVersion, 1); XCTAssertEqual(v2.announcement.baseSHA256,
+            let v2 = try WeightPublisher.publish(
+                version: 2, parameters: p2, chunkElements: 1024, precision: precision,
+                base: v1)
+            XCTAssertEqual(v2.announcement.baseVersion, 1)
+            XCTAssertEqual(
+                v2.announcement.baseSHA256,
                 v1.announcement.sha256)
             XCTAssertNotEqual(v2.chunk(0).data.bytes, v2.full.chunk(0).data.bytes, "delta chunks carry the XOR")
             var w = WeightAssembler()
             _ = w.receive(v1.announcement)
             for c in v1.chunks { _ = w.receive(c) }
             XCTAssertEqual(w.receive(v2.announcement), [.started(version: 2)])
-            for c in v2.full.chunks { XCTAssertEqual(w.receive(c), .ignored(version: 2),
-                "a full chunk is not XORed in") }
+            for c in v2.full.chunks {
+                XCTAssertEqual(
+                    w.receive(c), .ignored(version: 2),
+                    "a full chunk is not XORed in")
+            }
             var last: WeightAssembler.Event?
             for c in v2.chunks.shuffled() { last = w.receive(c) }
             XCTAssertEqual(last, .completed(version: 2))
@@ -93,7 +103,9 @@ final class WeightPrecisionTests: XCTestCase {
     }
 
     func testDeltaWithoutItsBaseWaitsForAFullCopy() throws {
-        let p0 = params(3000, seed: 6), p1 = stepped(p0, seed: 7), p2 = stepped(p1, seed: 8)
+        let p0 = params(3000, seed: 6)
+        let p1 = stepped(p0, seed: 7)
+        let p2 = stepped(p1, seed: 8)
         let v0 = try WeightPublisher.publish(version: 1, parameters: p0, chunkElements: 1000)
         let v1 = try WeightPublisher.publish(version: 2, parameters: p1, chunkElements: 1000)
         let v2 = try WeightPublisher.publish(version: 3, parameters: p2, chunkElements: 1000, base: v1)
@@ -128,7 +140,8 @@ final class WeightPrecisionTests: XCTestCase {
         early.start()
         defer { early.close() }
         Thread.sleep(forTimeInterval: 0.2)
-        let p1 = params(50_000, seed: 9), p2 = stepped(p1, seed: 10)
+        let p1 = params(50_000, seed: 9)
+        let p2 = stepped(p1, seed: 10)
         func wait(_ r: WeightReceiver, for v: UInt64) {
             let deadline = Date(timeIntervalSinceNow: 20)
             while r.latestVersion != v, Date() < deadline {

@@ -1,7 +1,8 @@
-// WorkLedger: unit cutting, leases, first-delivery-wins, expiry, lost workers, regeneration, counters.
-@testable import Roles
 import Wire
 import XCTest
+
+// WorkLedger: unit cutting, leases, first-delivery-wins, expiry, lost workers, regeneration, counters.
+@testable import Roles
 
 final class WorkLedgerTests: XCTestCase {
     func testCutsPromptsIntoUnitsInOrder() throws {
@@ -10,8 +11,10 @@ final class WorkLedgerTests: XCTestCase {
         let u = try XCTUnwrap(l.nextUnit(for: "a", now: 0))
         XCTAssertEqual(u.id, 1)
         XCTAssertEqual(u.prompts.map(\.id), [100, 101, 102, 103])
-        XCTAssertEqual(u.iteration, 7); XCTAssertEqual(u.samplesPerPrompt, 2)
-        XCTAssertEqual(u.minPolicyVersion, 3); XCTAssertEqual(u.leaseMillis, 1000)
+        XCTAssertEqual(u.iteration, 7)
+        XCTAssertEqual(u.samplesPerPrompt, 2)
+        XCTAssertEqual(u.minPolicyVersion, 3)
+        XCTAssertEqual(u.leaseMillis, 1000)
         XCTAssertEqual(l.nextUnit(for: "b", now: 0)?.prompts.count, 4)
         XCTAssertEqual(l.nextUnit(for: "c", now: 0)?.prompts.map(\.id), [108, 109])
         XCTAssertNil(l.nextUnit(for: "d", now: 0))
@@ -25,7 +28,9 @@ final class WorkLedgerTests: XCTestCase {
         XCTAssertThrowsError(try makeLedger(n: 0))
         XCTAssertThrowsError(try makeLedger(lease: 0))
         let p = makePrompts(2)
-        XCTAssertThrowsError(try WorkLedger(iteration: 0, prompts: p + p, unitSize: 1, samplesPerPrompt: 1, leaseMillis: 5)) { e in
+        XCTAssertThrowsError(
+            try WorkLedger(iteration: 0, prompts: p + p, unitSize: 1, samplesPerPrompt: 1, leaseMillis: 5)
+        ) { e in
             XCTAssertEqual((e as? RolesError)?.code, .invalidConfig)
         }
     }
@@ -58,7 +63,8 @@ final class WorkLedgerTests: XCTestCase {
         XCTAssertEqual(l.counters.expired, 1)
         let again = try XCTUnwrap(l.nextUnit(for: "b", now: 100))
         XCTAssertEqual(again.id, u1.id, "expired unit goes back to the front under the same id")
-        XCTAssertEqual(l.counters.issued, 2); XCTAssertEqual(l.counters.reissued, 1)
+        XCTAssertEqual(l.counters.issued, 2)
+        XCTAssertEqual(l.counters.reissued, 1)
         // The late original delivery is accepted; the re-issued worker's becomes a duplicate.
         XCTAssertEqual(l.complete(unitID: u1.id, from: "a", now: 150), .accepted(promptIDs: u1.prompts.map(\.id)))
         XCTAssertEqual(l.complete(unitID: u1.id, from: "b", now: 160), .duplicate)
@@ -98,7 +104,8 @@ final class WorkLedgerTests: XCTestCase {
         XCTAssertEqual(l.counters.regeneratedPrompts, 2, "unknown prompt ids are ignored")
         XCTAssertFalse(l.isFinished)
         let r = try XCTUnwrap(l.nextUnit(for: "b", now: 2))
-        XCTAssertEqual(r.id, 5); XCTAssertEqual(r.prompts.map(\.id), [100, 101])
+        XCTAssertEqual(r.id, 5)
+        XCTAssertEqual(r.prompts.map(\.id), [100, 101])
         XCTAssertEqual(l.counters.reissued, 0, "a regeneration unit is a first issue")
     }
 
@@ -107,7 +114,10 @@ final class WorkLedgerTests: XCTestCase {
         var ids: [UInt64] = []
         while let u = l.nextUnit(for: "a", now: 0) { ids.append(u.id) }
         XCTAssertEqual(ids.count, 3)
-        for id in ids { XCTAssertFalse(l.isFinished); _ = l.complete(unitID: id, from: "a", now: 1) }
+        for id in ids {
+            XCTAssertFalse(l.isFinished)
+            _ = l.complete(unitID: id, from: "a", now: 1)
+        }
         XCTAssertTrue(l.isFinished)
         XCTAssertEqual(l.openCount, 0)
     }

@@ -3,21 +3,27 @@
 // until the first broadcast), each worker's thread running until `stopAll`.
 import Foundation
 import Model
-@testable import Roles
 import Wire
+
+@testable import Roles
 
 final class WorkerThreads {
     let workers: [RolloutWorker]
     private let finished = DispatchGroup()
     private var stopped = false
 
-    init(count: Int, learner: LearnerEndpoints, reward: String, reference: String, model config: ModelConfig,
-         codec: FrameCodec, log: @escaping @Sendable (String) -> Void, useReference: Bool = true) throws {
+    init(
+        count: Int, learner: LearnerEndpoints, reward: String, reference: String, model config: ModelConfig,
+        codec: FrameCodec, log: @escaping @Sendable (String) -> Void, useReference: Bool = true
+    ) throws {
         var workers: [RolloutWorker] = []
         for i in 0..<count {
-            var ws = RolloutSettings(workerID: "w\(i)", learner: learner, reward: [reward], reference: [reference],
-                                     useReference: useReference)
-            ws.heartbeatSeconds = 0.2; ws.requestTimeoutSeconds = 10; ws.log = log
+            var ws = RolloutSettings(
+                workerID: "w\(i)", learner: learner, reward: [reward], reference: [reference],
+                useReference: useReference)
+            ws.heartbeatSeconds = 0.2
+            ws.requestTimeoutSeconds = 10
+            ws.log = log
             let model = try Transformer(config: config)
             model.initializeWeights(seed: 100 + UInt64(i))
             workers.append(try RolloutWorker(settings: ws, model: model, codec: codec))

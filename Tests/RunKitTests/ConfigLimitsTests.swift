@@ -2,6 +2,7 @@
 // expanded, and config files are read only up to a size.
 import Foundation
 import XCTest
+
 @testable import RunKit
 
 final class ConfigLimitsTests: XCTestCase {
@@ -23,7 +24,8 @@ final class ConfigLimitsTests: XCTestCase {
             for key in keys where !Self.nonNumeric.contains("\(section).\(key)") {
                 // The largest integer and a huge double; lists get two of them.
                 for huge in ["9223372036854775807", "1e300"] {
-                    let value = ["reward_clip", "betas", "stop_tokens", "operands"].contains(key) ? "[\(huge), \(huge)]" : huge
+                    let value =
+                        ["reward_clip", "betas", "stop_tokens", "operands"].contains(key) ? "[\(huge), \(huge)]" : huge
                     do {
                         _ = try RunConfig.parse(yaml: "", overrides: ["\(section).\(key)=\(value)"])
                         XCTFail("\(section).\(key)=\(value) was accepted")
@@ -32,9 +34,11 @@ final class ConfigLimitsTests: XCTestCase {
                         XCTAssertFalse(error.description.contains("\n"))
                         // Integers given a fraction-looking number get a type error; everything else names the range.
                         if !(huge == "1e300" && error.message.hasPrefix("expected an integer")
-                             || error.message.hasPrefix("expected a list of integers")) {
-                            XCTAssertTrue(error.message.contains("must be in") || error.message.contains("must be <="),
-                                          "\(error)")
+                            || error.message.hasPrefix("expected a list of integers"))
+                        {
+                            XCTAssertTrue(
+                                error.message.contains("must be in") || error.message.contains("must be <="),
+                                "\(error)")
                         }
                     }
                 }
@@ -47,8 +51,9 @@ final class ConfigLimitsTests: XCTestCase {
     func testTimeoutsOfAnySizeAreRefusedWithTheBound() throws {
         for key in ["lease_seconds", "request_timeout_seconds", "heartbeat_seconds"] {
             XCTAssertThrowsError(try RunConfig.parse(yaml: "cluster:\n  \(key): 1e300\n", source: "c.yaml")) { error in
-                XCTAssertEqual("\(error)",
-                               "c.yaml:2: cluster.\(key): value 1e300 is out of range: must be in [0.001, 86400]")
+                XCTAssertEqual(
+                    "\(error)",
+                    "c.yaml:2: cluster.\(key): value 1e300 is out of range: must be in [0.001, 86400]")
             }
         }
         XCTAssertThrowsError(try RunConfig.parse(yaml: "", overrides: ["sampling.stop_tokens=[4294967296]"])) { error in

@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+
 @testable import RunKit
 
 final class MetricsJSONLTests: XCTestCase {
@@ -17,8 +18,9 @@ final class MetricsJSONLTests: XCTestCase {
         let lines = text.split(separator: "\n")
         XCTAssertEqual(lines.count, 3)
         XCTAssertTrue(lines[0].hasPrefix(#"{"run_id": ""#), "the first line names the run: \(lines[0])")
-        XCTAssertEqual(String(lines[1]),
-                       #"{"iteration": 1, "time": 2.5, "metrics": {"kl/per_token": 1e-05, "reward/mean": 0.25}}"#)
+        XCTAssertEqual(
+            String(lines[1]),
+            #"{"iteration": 1, "time": 2.5, "metrics": {"kl/per_token": 1e-05, "reward/mean": 0.25}}"#)
         XCTAssertEqual(String(lines[2]), #"{"iteration": 2, "time": 5, "metrics": {"len": 6, "reward/mean": null}}"#)
         for line in lines.dropFirst() {
             let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
@@ -30,7 +32,8 @@ final class MetricsJSONLTests: XCTestCase {
         try handle.close()
         let records = try MetricsJSONL.read(path: sink.path)
         XCTAssertEqual(records.count, 2)
-        XCTAssertEqual(records[0], MetricsRecord(iteration: 1, time: 2.5, metrics: ["reward/mean": 0.25, "kl/per_token": 1e-5]))
+        XCTAssertEqual(
+            records[0], MetricsRecord(iteration: 1, time: 2.5, metrics: ["reward/mean": 0.25, "kl/per_token": 1e-5]))
         XCTAssertTrue(records[1].metrics["reward/mean"]!.isNaN)
         XCTAssertEqual(records[1].metrics["len"], 6)
     }
@@ -49,8 +52,11 @@ final class MetricsJSONLTests: XCTestCase {
     func testCorruptMiddleLineIsAnError() throws {
         let path = NSTemporaryDirectory() + "runkit-bad-\(UUID().uuidString).jsonl"
         defer { try? FileManager.default.removeItem(atPath: path) }
-        try Data("{\"iteration\": 1, \"time\": 0, \"metrics\": {}}\nnot json\n{\"iteration\": 2, \"time\": 0, \"metrics\": {}}\n".utf8)
-            .write(to: URL(fileURLWithPath: path))
+        try Data(
+            "{\"iteration\": 1, \"time\": 0, \"metrics\": {}}\nnot json\n{\"iteration\": 2, \"time\": 0, \"metrics\": {}}\n"
+                .utf8
+        )
+        .write(to: URL(fileURLWithPath: path))
         XCTAssertThrowsError(try MetricsJSONL.read(path: path)) { error in
             XCTAssertTrue("\(error)".contains("line 2"), "\(error)")
         }

@@ -1,11 +1,14 @@
 import Foundation
 import XCTest
+
 @testable import RunKit
 
 final class RunConfigTests: XCTestCase {
     /// The error a parse throws, or a failure when it does not throw one.
-    private func error(_ yaml: String, _ overrides: [String] = [], file: StaticString = #filePath,
-                       line: UInt = #line) -> ConfigError? {
+    private func error(
+        _ yaml: String, _ overrides: [String] = [], file: StaticString = #filePath,
+        line: UInt = #line
+    ) -> ConfigError? {
         do {
             _ = try RunConfig.parse(yaml: yaml, overrides: overrides)
             XCTFail("expected a ConfigError", file: file, line: line)
@@ -33,20 +36,20 @@ final class RunConfigTests: XCTestCase {
 
     func testFileValuesAndReferenceDefaultsToInit() throws {
         let yaml = """
-        model:
-          init: ckpt/a
-        algorithm:
-          estimator: grpo
-          samples_per_prompt: 8
-          rollout_batch: 64
-          train_batch: 128
-          micro_batch: 32
-          epochs: 2
-          dual_clip: 3
-        optim:
-          lr: 1e-3
-          betas: [0.8, 0.99]
-        """
+            model:
+              init: ckpt/a
+            algorithm:
+              estimator: grpo
+              samples_per_prompt: 8
+              rollout_batch: 64
+              train_batch: 128
+              micro_batch: 32
+              epochs: 2
+              dual_clip: 3
+            optim:
+              lr: 1e-3
+              betas: [0.8, 0.99]
+            """
         let config = try RunConfig.parse(yaml: yaml)
         XCTAssertEqual(config.model.reference, "ckpt/a")
         XCTAssertEqual(config.algorithm.estimator, .grpo)
@@ -57,11 +60,13 @@ final class RunConfigTests: XCTestCase {
     }
 
     func testOverridesReplaceFileValues() throws {
-        let config = try RunConfig.parse(yaml: "algorithm:\n  estimator: rloo\n", overrides: [
-            "algorithm.estimator=ppo", "optim.lr=1e-3", "sampling.stop_tokens=[1,2]", "eval.greedy=false",
-            "cluster.reward=[tcp://10.0.0.2:5610, tcp://10.0.0.3:5610]", "model.critic_init=ckpt/critic",
-            "run.max_minutes=0.5",
-        ])
+        let config = try RunConfig.parse(
+            yaml: "algorithm:\n  estimator: rloo\n",
+            overrides: [
+                "algorithm.estimator=ppo", "optim.lr=1e-3", "sampling.stop_tokens=[1,2]", "eval.greedy=false",
+                "cluster.reward=[tcp://10.0.0.2:5610, tcp://10.0.0.3:5610]", "model.critic_init=ckpt/critic",
+                "run.max_minutes=0.5",
+            ])
         XCTAssertEqual(config.algorithm.estimator, .ppo)
         XCTAssertEqual(config.optim.lr, 1e-3)
         XCTAssertEqual(config.sampling.stopTokens, [1, 2])
@@ -127,8 +132,12 @@ final class RunConfigTests: XCTestCase {
         XCTAssertTrue(train?.message.contains("= 512") ?? false, "\(train!)")
         XCTAssertTrue(train?.message.contains("such as 256") ?? false, "\(train!)")
         XCTAssertEqual(error("", ["algorithm.micro_batch=100"])?.key, "algorithm.micro_batch")
-        let group = error("", ["algorithm.estimator=rloo", "algorithm.samples_per_prompt=1",
-                               "algorithm.train_batch=128", "algorithm.micro_batch=64"])
+        let group = error(
+            "",
+            [
+                "algorithm.estimator=rloo", "algorithm.samples_per_prompt=1",
+                "algorithm.train_batch=128", "algorithm.micro_batch=64",
+            ])
         XCTAssertEqual(group?.key, "algorithm.samples_per_prompt")
         XCTAssertEqual(error("", ["algorithm.reward_clip=[1, -1]"])?.key, "algorithm.reward_clip")
         XCTAssertEqual(error("", ["data.task=dataset"])?.key, "data.train")
@@ -153,7 +162,8 @@ final class RunConfigTests: XCTestCase {
 
     func testYAMLRoundTrips() throws {
         var config = RunConfig()
-        config.run.name = "odd \"name\"".replacingOccurrences(of: " ", with: "_").replacingOccurrences(of: "\"", with: "")
+        config.run.name = "odd \"name\"".replacingOccurrences(of: " ", with: "_").replacingOccurrences(
+            of: "\"", with: "")
         config.run.maxMinutes = 0.1 + 0.2
         config.model.criticInit = "path with: colon # and hash"
         config.data.ops = ["add", "mul"]
@@ -194,7 +204,9 @@ final class RunConfigTests: XCTestCase {
         let ppo = try RunConfig.load(path: deploy.replacingOccurrences(of: "rpp.yaml", with: "rpp-ppo.yaml"))
         XCTAssertEqual(ppo.algorithm.estimator, .ppo)
         var same = base
-        same.run.name = "arith-ppo"; same.algorithm.estimator = .ppo; same.algorithm.criticLR = 1e-3
+        same.run.name = "arith-ppo"
+        same.algorithm.estimator = .ppo
+        same.algorithm.criticLR = 1e-3
         XCTAssertEqual(ppo, same, "rpp-ppo.yaml is the default run with PPO and a critic learning rate")
         XCTAssertThrowsError(try RunConfig.load(path: deploy + ".missing")) { error in
             XCTAssertTrue(error is ConfigError)
@@ -213,9 +225,12 @@ final class RunConfigTests: XCTestCase {
         for (section, keys) in RunConfig.allowedKeys {
             XCTAssertTrue(lines.contains("\(section):"), section)
             for key in keys {
-                XCTAssertTrue(keyLines.contains { $0.trimmingCharacters(in: .whitespaces).hasPrefix("\(key):")
-                                || $0.trimmingCharacters(in: .whitespaces).hasPrefix("# \(key):") },
-                              "\(section).\(key) is not in rpp.yaml")
+                XCTAssertTrue(
+                    keyLines.contains {
+                        $0.trimmingCharacters(in: .whitespaces).hasPrefix("\(key):")
+                            || $0.trimmingCharacters(in: .whitespaces).hasPrefix("# \(key):")
+                    },
+                    "\(section).\(key) is not in rpp.yaml")
             }
         }
         XCTAssertEqual(RunConfig.allowedKeys.reduce(0) { $0 + $1.keys.count }, 88)

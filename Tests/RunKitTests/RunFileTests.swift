@@ -2,6 +2,7 @@
 // and a second run in the same directory. Every error is one line naming the file and `run.dir`.
 import Foundation
 import XCTest
+
 @testable import RunKit
 
 final class RunFileTests: XCTestCase {
@@ -13,8 +14,9 @@ final class RunFileTests: XCTestCase {
         let text = "\(error)"
         XCTAssertTrue(text.hasPrefix("run.dir: "), text, file: file, line: line)
         XCTAssertTrue(text.contains(path), text, file: file, line: line)
-        XCTAssertFalse(text.contains("\n") || text.contains("NSError") || text.contains("Code="), text,
-                       file: file, line: line)
+        XCTAssertFalse(
+            text.contains("\n") || text.contains("NSError") || text.contains("Code="), text,
+            file: file, line: line)
     }
 
     func testFullDiskMidLineLeavesNoTornLineAndNamesTheFile() throws {

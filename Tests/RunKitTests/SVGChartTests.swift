@@ -1,9 +1,11 @@
 import Foundation
 import XCTest
-#if canImport(FoundationXML)
-import FoundationXML
-#endif
+
 @testable import RunKit
+
+#if canImport(FoundationXML)
+    import FoundationXML
+#endif
 
 /// Collects the panels, polylines and any attribute value that is not a finite number where one is expected.
 private final class SVGCollector: NSObject, XMLParserDelegate {
@@ -13,16 +15,22 @@ private final class SVGCollector: NSObject, XMLParserDelegate {
     var texts: [String] = []
     private var text = ""
 
-    func parser(_ parser: XMLParser, didStartElement name: String, namespaceURI: String?, qualifiedName: String?,
-                attributes: [String: String] = [:]) {
+    func parser(
+        _ parser: XMLParser, didStartElement name: String, namespaceURI: String?, qualifiedName: String?,
+        attributes: [String: String] = [:]
+    ) {
         if name == "g", attributes["class"] == "panel" { panels += 1 }
         if name == "polyline" {
             let points = (attributes["points"] ?? "").split(separator: " ").map(String.init)
             polylinePoints.append(points)
-            for point in points { badNumbers += point.split(separator: ",").map(String.init).filter { Double($0) == nil } }
+            for point in points {
+                badNumbers += point.split(separator: ",").map(String.init).filter { Double($0) == nil }
+            }
         }
         for key in ["x", "y", "x1", "y1", "x2", "y2", "cx", "cy", "width", "height"] {
-            if let value = attributes[key], value != "100%", Double(value)?.isFinite != true { badNumbers.append(value) }
+            if let value = attributes[key], value != "100%", Double(value)?.isFinite != true {
+                badNumbers.append(value)
+            }
         }
         text = ""
     }
@@ -39,16 +47,21 @@ final class SVGChartTests: XCTestCase {
         let parser = XMLParser(data: Data(svg.utf8))
         let collector = SVGCollector()
         parser.delegate = collector
-        XCTAssertTrue(parser.parse(), "SVG is not XML: \(String(describing: parser.parserError))", file: file, line: line)
-        XCTAssertFalse(svg.lowercased().contains("nan") || svg.lowercased().contains("inf"), "non-finite number in SVG", file: file, line: line)
+        XCTAssertTrue(
+            parser.parse(), "SVG is not XML: \(String(describing: parser.parserError))", file: file, line: line)
+        XCTAssertFalse(
+            svg.lowercased().contains("nan") || svg.lowercased().contains("inf"), "non-finite number in SVG",
+            file: file, line: line)
         XCTAssertEqual(collector.badNumbers, [], file: file, line: line)
         return collector
     }
 
     private func records(_ count: Int) -> [MetricsRecord] {
         (1...count).map { i in
-            var metrics = [MetricName.rewardMean: Double(i) / Double(count), MetricName.klPerToken: 0.001 * Double(i),
-                           MetricName.responseLength: 6 - Double(i % 3)]
+            var metrics = [
+                MetricName.rewardMean: Double(i) / Double(count), MetricName.klPerToken: 0.001 * Double(i),
+                MetricName.responseLength: 6 - Double(i % 3),
+            ]
             if i % 5 == 0 { metrics[MetricName.heldOutAccuracy] = 0.2 + 0.01 * Double(i) }
             return MetricsRecord(iteration: i, time: Double(i), metrics: metrics)
         }
@@ -60,8 +73,10 @@ final class SVGChartTests: XCTestCase {
         let parsed = parse(svg)
         XCTAssertEqual(parsed.panels, 4)
         XCTAssertEqual(parsed.polylinePoints.map(\.count), [60, 12, 60, 60])
-        for title in ["Reward (mean)", "Held-out accuracy", "KL per token", "Response length", "iteration",
-                      "test <run> & co"] {
+        for title in [
+            "Reward (mean)", "Held-out accuracy", "KL per token", "Response length", "iteration",
+            "test <run> & co",
+        ] {
             XCTAssertTrue(parsed.texts.contains(title), title)
         }
         // Tick labels: the x axis of 1...60 ends on 60 and the reward axis runs 0...1.
@@ -71,19 +86,35 @@ final class SVGChartTests: XCTestCase {
     }
 
     func testEmptySinglePointNaNAndConstantSeries() {
-        let nanSeries = SVGChart.Series(name: "gappy", points: [.init(x: 1, y: .nan), .init(x: 2, y: 3),
-                                                               .init(x: .infinity, y: 1), .init(x: 4, y: 5)])
-        let chart = SVGChart(title: "edge cases", panels: [
-            .init(title: "empty", yLabel: "y", series: [.init(name: "none", points: [])]),
-            .init(title: "single", yLabel: "y", series: [.init(name: "one", points: [.init(x: 7, y: 0.5)])]),
-            .init(title: "gaps", yLabel: "y", series: [nanSeries]),
-            .init(title: "constant", yLabel: "y", series: [
-                .init(name: "zero", points: (0..<5).map { .init(x: Double($0), y: 0) }),
-                .init(name: "missing", points: [.init(x: 1, y: .nan)]),
-            ]),
-            .init(title: "huge", yLabel: "y", series: [.init(name: "big", points: [.init(x: 0, y: 1e300),
-                                                                                   .init(x: 1, y: -1e300)])]),
-        ])
+        let nanSeries = SVGChart.Series(
+            name: "gappy",
+            points: [
+                .init(x: 1, y: .nan), .init(x: 2, y: 3),
+                .init(x: .infinity, y: 1), .init(x: 4, y: 5),
+            ])
+        let chart = SVGChart(
+            title: "edge cases",
+            panels: [
+                .init(title: "empty", yLabel: "y", series: [.init(name: "none", points: [])]),
+                .init(title: "single", yLabel: "y", series: [.init(name: "one", points: [.init(x: 7, y: 0.5)])]),
+                .init(title: "gaps", yLabel: "y", series: [nanSeries]),
+                .init(
+                    title: "constant", yLabel: "y",
+                    series: [
+                        .init(name: "zero", points: (0..<5).map { .init(x: Double($0), y: 0) }),
+                        .init(name: "missing", points: [.init(x: 1, y: .nan)]),
+                    ]),
+                .init(
+                    title: "huge", yLabel: "y",
+                    series: [
+                        .init(
+                            name: "big",
+                            points: [
+                                .init(x: 0, y: 1e300),
+                                .init(x: 1, y: -1e300),
+                            ])
+                    ]),
+            ])
         let parsed = parse(chart.svg)
         if let out = ProcessInfo.processInfo.environment["RUNKIT_CHART_OUT"] { try? chart.write(to: out + ".edge.svg") }
         XCTAssertEqual(parsed.panels, 5)

@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+
 @testable import RunKit
 
 /// The same events as SCALARS in Tests/Scripts/make_tensorboard_fixture.py.
@@ -42,8 +43,12 @@ final class TensorBoardTests: XCTestCase {
         // Event{step: 1, summary: {value: {tag: "t", tensor: {dtype: DT_STRING (7), string_val: "m"},
         // metadata: {plugin_data: {plugin_name: "text"}}}}}, field by field as TensorBoard's text plugin reads it.
         let bytes = TensorBoardEvent.text(tag: "t", markdown: "m", step: 1, wallTime: 0)
-        XCTAssertEqual(bytes, [0x10, 0x01, 0x2A, 0x16, 0x0A, 0x14, 0x0A, 0x01, 0x74, 0x42, 0x05, 0x08, 0x07, 0x42, 0x01,
-                               0x6D, 0x4A, 0x08, 0x0A, 0x06, 0x0A, 0x04, 0x74, 0x65, 0x78, 0x74])
+        XCTAssertEqual(
+            bytes,
+            [
+                0x10, 0x01, 0x2A, 0x16, 0x0A, 0x14, 0x0A, 0x01, 0x74, 0x42, 0x05, 0x08, 0x07, 0x42, 0x01,
+                0x6D, 0x4A, 0x08, 0x0A, 0x06, 0x0A, 0x04, 0x74, 0x65, 0x78, 0x74,
+            ])
     }
 
     func testCRC32CKnownValues() {
@@ -78,8 +83,9 @@ final class TensorBoardTests: XCTestCase {
         let writer = try TensorBoardWriter(directory: dir, wallTime: fileVersionTime, hostname: "testhost")
         for s in fixtureScalars { try writer.add(tag: s.tag, value: s.value, step: s.step, wallTime: s.wallTime) }
         XCTAssertEqual((writer.path as NSString).lastPathComponent, "events.out.tfevents.1700000000.testhost")
-        XCTAssertEqual(Array(try Data(contentsOf: URL(fileURLWithPath: writer.path))),
-                       try fixture("record_writer.tfevents"))
+        XCTAssertEqual(
+            Array(try Data(contentsOf: URL(fileURLWithPath: writer.path))),
+            try fixture("record_writer.tfevents"))
         // A second writer in the same second gets its own file; batches skip non-finite values.
         let second = try TensorBoardWriter(directory: dir, wallTime: fileVersionTime, hostname: "testhost")
         XCTAssertNotEqual(second.path, writer.path)
@@ -91,8 +97,9 @@ final class TensorBoardTests: XCTestCase {
         if let out = ProcessInfo.processInfo.environment["RUNKIT_TB_OUT"] {
             let sample = try TensorBoardWriter(directory: out)
             for step in 0..<5 {
-                try sample.add(scalars: ["reward/mean": 0.2 * Double(step), "kl/per_token": 0.001 * Double(step)],
-                               step: step)
+                try sample.add(
+                    scalars: ["reward/mean": 0.2 * Double(step), "kl/per_token": 0.001 * Double(step)],
+                    step: step)
             }
         }
     }

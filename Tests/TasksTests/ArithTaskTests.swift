@@ -1,6 +1,7 @@
+import Model
 // The arithmetic toy: its character tokenizer, token layouts and splits, and the SFT loop's stop rules.
 import XCTest
-import Model
+
 @testable import Tasks
 
 final class ArithTaskTests: XCTestCase {
@@ -20,17 +21,25 @@ final class ArithTaskTests: XCTestCase {
         let (v, te) = task.splits(validation: 50, test: 50, seed: 7)
         XCTAssertTrue(Set(v.map(\.prompt)).isDisjoint(with: te.map(\.prompt)))
         XCTAssertEqual(v, task.splits(validation: 50, test: 50, seed: 7).validation)
-        for p in v { let parts = p.prompt.dropLast().split(separator: "+"); XCTAssertEqual(Int(parts[0])! + Int(parts[1])!, Int(p.answer)!) }
+        for p in v {
+            let parts = p.prompt.dropLast().split(separator: "+")
+            XCTAssertEqual(Int(parts[0])! + Int(parts[1])!, Int(p.answer)!)
+        }
     }
 
     func testSFTStopsAtTargetOrFailsAtCap() throws {
         let task = ArithTask()
         let (val, test) = task.splits(validation: 20, test: 20, seed: 3)
-        let cfg = ModelConfig(hiddenSize: 16, intermediateSize: 32, numLayers: 1, numHeads: 2, vocabSize: 16, maxPositionEmbeddings: 16)
+        let cfg = ModelConfig(
+            hiddenSize: 16, intermediateSize: 32, numLayers: 1, numHeads: 2, vocabSize: 16, maxPositionEmbeddings: 16)
         var o = SFTOptions()
-        o.batch = 8; o.evalEvery = 2; o.maxSteps = 4; o.logEvery = 1
+        o.batch = 8
+        o.evalEvery = 2
+        o.maxSteps = 4
+        o.logEvery = 1
         o.targetAccuracy = 0  // reached at the first evaluation
-        let m = try Transformer(config: cfg); m.initializeWeights(seed: 1)
+        let m = try Transformer(config: cfg)
+        m.initializeWeights(seed: 1)
         var lines: [String] = []
         let r = try runSFT(model: m, task: task, validation: val, test: test, options: o) { lines.append($0) }
         XCTAssertEqual(r.steps, 2)
@@ -47,11 +56,18 @@ final class ArithTaskTests: XCTestCase {
         // 40 steps of the real loop on a small model lower the answer-token loss.
         let task = ArithTask()
         let (val, test) = task.splits(validation: 10, test: 10, seed: 3)
-        let m = try Transformer(config: ModelConfig(hiddenSize: 32, intermediateSize: 64, numLayers: 2, numHeads: 2,
-                                                    vocabSize: 16, maxPositionEmbeddings: 16))
+        let m = try Transformer(
+            config: ModelConfig(
+                hiddenSize: 32, intermediateSize: 64, numLayers: 2, numHeads: 2,
+                vocabSize: 16, maxPositionEmbeddings: 16))
         m.initializeWeights(seed: 2)
         var o = SFTOptions()
-        o.batch = 32; o.evalEvery = 1000; o.maxSteps = 40; o.logEvery = 1; o.warmup = 5; o.lr = 3e-3
+        o.batch = 32
+        o.evalEvery = 1000
+        o.maxSteps = 40
+        o.logEvery = 1
+        o.warmup = 5
+        o.lr = 3e-3
         var losses: [Double] = []
         _ = try? runSFT(model: m, task: task, validation: val, test: test, options: o) { line in
             if let r = line.range(of: "loss ") { losses.append(Double(line[r.upperBound...].prefix { $0 != " " })!) }

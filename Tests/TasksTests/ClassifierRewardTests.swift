@@ -1,9 +1,10 @@
+import Model
+import Tokenizers
 // A learned reward from a transformers sequence-classification checkpoint (Tests/Scripts/
 // make_classifier_fixture.py): texts are tokenised as transformers' tokenizer(prompt + response) does, long
 // ones keep their end, and the rewards are transformers' logits within 1e-4.
 import XCTest
-import Model
-import Tokenizers
+
 @testable import Tasks
 
 final class ClassifierRewardTests: XCTestCase {
@@ -31,7 +32,8 @@ final class ClassifierRewardTests: XCTestCase {
 
     func testRewardsMatchTransformersInAnyBatching() async throws {
         let texts = try Self.expected()["texts"] as! [[String: Any]]
-        let prompts = texts.map { $0["prompt"] as! String }, responses = texts.map { $0["response"] as! String }
+        let prompts = texts.map { $0["prompt"] as! String }
+        let responses = texts.map { $0["response"] as! String }
         let want = texts.map { Self.logit($0["logits"]) }
         for budget in [1, 20, 4096] {
             let reward = try ClassifierReward.load(directory: Self.single, batchTokens: budget)
@@ -46,8 +48,9 @@ final class ClassifierRewardTests: XCTestCase {
             XCTAssertEqual(viaQueue, got)
         }
         let reward = try ClassifierReward.load(directory: Self.single)
-        XCTAssertEqual(reward.batchTokens,
-                       reward.classifier.tokens(withinActivationBytes: ClassifierReward.defaultActivationBytes))
+        XCTAssertEqual(
+            reward.batchTokens,
+            reward.classifier.tokens(withinActivationBytes: ClassifierReward.defaultActivationBytes))
         XCTAssertEqual(Double(try reward.score(prompt: prompts[0], response: responses[0])), want[0], accuracy: 1e-4)
         XCTAssertEqual(try reward.scores(prompts: [], responses: []), [])
     }
@@ -57,10 +60,12 @@ final class ClassifierRewardTests: XCTestCase {
         let t = try Self.expected()["truncated"] as! [String: Any]
         XCTAssertEqual(reward.maxTokens, 48)
         XCTAssertGreaterThan(t["untruncated_length"] as! Int, 48)
-        let prompt = t["prompt"] as! String, response = t["response"] as! String
+        let prompt = t["prompt"] as! String
+        let response = t["response"] as! String
         XCTAssertEqual(try reward.tokens(prompt: prompt, response: response), Self.ids(t["ids"]))
-        XCTAssertEqual(Double(try reward.score(prompt: prompt, response: response)), Self.logit(t["logits"]),
-                       accuracy: 1e-4)
+        XCTAssertEqual(
+            Double(try reward.score(prompt: prompt, response: response)), Self.logit(t["logits"]),
+            accuracy: 1e-4)
         // A lower limit keeps the first special token and the last tokens of the text.
         let short = try ClassifierReward.load(directory: Self.single, maxTokens: 10)
         let ten = try short.tokens(prompt: prompt, response: response)
@@ -69,10 +74,12 @@ final class ClassifierRewardTests: XCTestCase {
 
     func testTruncationKeepsSpecialTokensAndTheEnd() {
         let bosEos: ([Int]) -> [Int] = { [100] + $0 + [200] }
-        XCTAssertEqual(ClassifierReward.truncated([1, 2, 3], maxTokens: 5, addSpecialTokens: bosEos),
-                       [100, 1, 2, 3, 200])
-        XCTAssertEqual(ClassifierReward.truncated([1, 2, 3, 4, 5], maxTokens: 5, addSpecialTokens: bosEos),
-                       [100, 3, 4, 5, 200])
+        XCTAssertEqual(
+            ClassifierReward.truncated([1, 2, 3], maxTokens: 5, addSpecialTokens: bosEos),
+            [100, 1, 2, 3, 200])
+        XCTAssertEqual(
+            ClassifierReward.truncated([1, 2, 3, 4, 5], maxTokens: 5, addSpecialTokens: bosEos),
+            [100, 3, 4, 5, 200])
         XCTAssertEqual(ClassifierReward.truncated([1, 2, 3], maxTokens: 2, addSpecialTokens: { $0 }), [2, 3])
         XCTAssertEqual(ClassifierReward.truncated([], maxTokens: 2, addSpecialTokens: bosEos), [100, 200])
     }
@@ -84,7 +91,11 @@ final class ClassifierRewardTests: XCTestCase {
     }
 
     func message(_ body: () throws -> Void) -> String {
-        do { try body(); XCTFail("no error"); return "" } catch { return "\(error)" }
+        do {
+            try body()
+            XCTFail("no error")
+            return ""
+        } catch { return "\(error)" }
     }
 
     func testRefusesAModelWithTwoLabels() throws {

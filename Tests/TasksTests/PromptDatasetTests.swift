@@ -2,6 +2,7 @@
 // file and line, seeded held-out splits and the prompt-length limit.
 import ChatTemplate
 import XCTest
+
 @testable import Tasks
 
 final class PromptDatasetTests: XCTestCase {
@@ -21,7 +22,9 @@ final class PromptDatasetTests: XCTestCase {
     }
 
     func testJSONLWithCustomKeysAndMessages() throws {
-        let path = try write("train.jsonl", """
+        let path = try write(
+            "train.jsonl",
+            """
             {"question": "What is 2 + 3?", "answer": 5}
 
             {"question": [{"role": "user", "content": "Capital of France?"}], "answer": "Paris"}
@@ -44,7 +47,10 @@ final class PromptDatasetTests: XCTestCase {
 
     func testErrorsNameFileLineAndKeys() throws {
         let cases: [(String, String)] = [
-            ("{\"input\": \"a\", \"label\": 1}\n{\"prompt\": \"b\", \"label\": 2}", ":2: no \"input\" key; its keys are \"prompt\", \"label\""),
+            (
+                "{\"input\": \"a\", \"label\": 1}\n{\"prompt\": \"b\", \"label\": 2}",
+                ":2: no \"input\" key; its keys are \"prompt\", \"label\""
+            ),
             ("{\"input\": \"a\"}", ":1: no \"label\" key"),
             ("{\"input\": \"a\", \"label\": 1}\nnot json", ":2: not valid JSON"),
             ("{\"input\": 3, \"label\": 1}", "\"input\" must be a string or a list of chat messages"),
@@ -59,7 +65,9 @@ final class PromptDatasetTests: XCTestCase {
                 XCTAssertTrue("\(e)".contains(says), "\(e)")
             }
         }
-        XCTAssertThrowsError(try PromptDataset.load(dir.appendingPathComponent("missing.jsonl").path, keys: DatasetKeys())) {
+        XCTAssertThrowsError(
+            try PromptDataset.load(dir.appendingPathComponent("missing.jsonl").path, keys: DatasetKeys())
+        ) {
             XCTAssertTrue("\($0)".contains("cannot read"))
         }
         let unlabeled = try write("u.jsonl", "{\"input\": \"a\"}")
@@ -79,7 +87,8 @@ final class PromptDatasetTests: XCTestCase {
         XCTAssertEqual(a.train, a.train.sorted(), "each part keeps the file's order")
         XCTAssertEqual(try PromptDataset.holdOut([1, 2], fraction: 0.01, seed: 1).heldOut.count, 1)
         XCTAssertThrowsError(try PromptDataset.holdOut(items, fraction: 1, seed: 1))
-        var o1 = SeededOrder(seed: 3), o2 = SeededOrder(seed: 3)
+        var o1 = SeededOrder(seed: 3)
+        var o2 = SeededOrder(seed: 3)
         XCTAssertEqual(o1.shuffle(items), o2.shuffle(items))
         XCTAssertNotEqual(o1.shuffle(items), items)
     }
@@ -87,25 +96,35 @@ final class PromptDatasetTests: XCTestCase {
     func testLengthLimit() throws {
         let drop = PromptLengthLimit(maxTokens: 5, policy: .drop)
         let r = try drop.apply(lengths: [3, 6, 5, 9], ids: ["a", "b", "c", "d"])
-        XCTAssertEqual(r.kept, [0, 2]); XCTAssertEqual(r.dropped, 2)
-        XCTAssertThrowsError(try PromptLengthLimit(maxTokens: 5, policy: .error).apply(lengths: [3, 6], ids: ["a", "b"])) {
+        XCTAssertEqual(r.kept, [0, 2])
+        XCTAssertEqual(r.dropped, 2)
+        XCTAssertThrowsError(
+            try PromptLengthLimit(maxTokens: 5, policy: .error).apply(lengths: [3, 6], ids: ["a", "b"])
+        ) {
             XCTAssertTrue("\($0)".contains("b: the prompt has 6 tokens"), "\($0)")
         }
     }
 
     func testChatTemplateWithSystemPrompt() throws {
-        let template = try ChatTemplate("""
+        let template = try ChatTemplate(
+            """
             {% for m in messages %}<|{{ m.role }}|>{{ m.content }}
             {% endfor %}{% if add_generation_prompt %}<|assistant|>{% endif %}
             """)
         let text = Example(id: "t:1", input: .text("Hi"), label: "")
         XCTAssertEqual(try PromptRenderer(template: template).render(text), "<|user|>Hi\n<|assistant|>")
-        XCTAssertEqual(try PromptRenderer(template: template, system: "Be brief.").render(text),
-                       "<|system|>Be brief.\n<|user|>Hi\n<|assistant|>")
-        let withSystem = Example(id: "t:2", input: .messages([PromptRenderer.message("system", "Own."),
-                                                             PromptRenderer.message("user", "Q")]), label: "")
-        XCTAssertEqual(try PromptRenderer(template: template, system: "Be brief.").render(withSystem),
-                       "<|system|>Own.\n<|user|>Q\n<|assistant|>", "the example's own system message wins")
+        XCTAssertEqual(
+            try PromptRenderer(template: template, system: "Be brief.").render(text),
+            "<|system|>Be brief.\n<|user|>Hi\n<|assistant|>")
+        let withSystem = Example(
+            id: "t:2",
+            input: .messages([
+                PromptRenderer.message("system", "Own."),
+                PromptRenderer.message("user", "Q"),
+            ]), label: "")
+        XCTAssertEqual(
+            try PromptRenderer(template: template, system: "Be brief.").render(withSystem),
+            "<|system|>Own.\n<|user|>Q\n<|assistant|>", "the example's own system message wins")
         XCTAssertEqual(try PromptRenderer(template: nil).render(text), "Hi")
         XCTAssertThrowsError(try PromptRenderer(template: nil).render(withSystem)) {
             XCTAssertTrue("\($0)".contains("t:2: the input is a list of chat messages"))

@@ -5,9 +5,10 @@ import Foundation
 import Model
 import Roles
 import RunKit
-@testable import Tasks
 import Wire
 import XCTest
+
+@testable import Tasks
 
 final class TaskFactoryTests: XCTestCase {
     /// A tiny Llama checkpoint with a byte-level BPE tokenizer.json, a ChatML template and generation_config.json.
@@ -33,7 +34,8 @@ final class TaskFactoryTests: XCTestCase {
         var c = RunConfig()
         c.data.task = .dataset
         c.data.train = train
-        c.data.inputKey = "question"; c.data.labelKey = "solution"
+        c.data.inputKey = "question"
+        c.data.labelKey = "solution"
         c.reward.kind = .verifier
         more(&c)
         return c
@@ -50,51 +52,70 @@ final class TaskFactoryTests: XCTestCase {
         // No tokenizer.json: the arithmetic toy's characters, for a model of at least 16 ids.
         let toy = try ModelText(directory: dir, vocabSize: 16)
         XCTAssertEqual(toy.stopTokens, [1])
-        XCTAssertThrowsError(try ModelText(directory: dir, vocabSize: 8)) { XCTAssertTrue("\($0)".contains("no tokenizer.json"), "\($0)") }
+        XCTAssertThrowsError(try ModelText(directory: dir, vocabSize: 8)) {
+            XCTAssertTrue("\($0)".contains("no tokenizer.json"), "\($0)")
+        }
     }
 
     func testDatasetWithCustomKeysChatTemplateAndSeededPasses() throws {
-        let lines = (0..<10).map { "{\"question\": \"What is \($0) + 1?\", \"solution\": \($0 + 1)}" }.joined(separator: "\n")
+        let lines = (0..<10).map { "{\"question\": \"What is \($0) + 1?\", \"solution\": \($0 + 1)}" }.joined(
+            separator: "\n")
         let c = datasetConfig(try write("train.jsonl", lines + "\n")) {
-            $0.data.applyChatTemplate = true; $0.data.systemPrompt = "Be brief."
+            $0.data.applyChatTemplate = true
+            $0.data.systemPrompt = "Be brief."
         }
         let t = try TaskFactory.make(config: c, text: try text(), positions: 8192)
         let drawn = try (1...5).flatMap { try t.prompts(iteration: $0, count: 4, seed: 7) }
-        XCTAssertEqual(Set(drawn.prefix(10).map(\.answer)), Set((1...10).map(String.init)), "each example once per pass")
+        XCTAssertEqual(
+            Set(drawn.prefix(10).map(\.answer)), Set((1...10).map(String.init)), "each example once per pass")
         XCTAssertNotEqual(drawn.prefix(10).map(\.answer), (1...10).map(String.init), "in a seeded order")
-        XCTAssertEqual(try t.prompts(iteration: 3, count: 4, seed: 7), Array(drawn[8..<12]), "a function of (seed, iteration)")
+        XCTAssertEqual(
+            try t.prompts(iteration: 3, count: 4, seed: 7), Array(drawn[8..<12]), "a function of (seed, iteration)")
         XCTAssertEqual(Set(drawn.prefix(4).map(\.id)).count, 4, "distinct ids within an iteration")
         let rendered = t.text(drawn[0].tokens)
         let n = Int(drawn[0].answer)! - 1
-        XCTAssertEqual(rendered, "<|im_start|>system\nBe brief.<|im_end|>\n<|im_start|>user\nWhat is \(n) + 1?<|im_end|>\n"
-                       + "<|im_start|>assistant\n")
+        XCTAssertEqual(
+            rendered,
+            "<|im_start|>system\nBe brief.<|im_end|>\n<|im_start|>user\nWhat is \(n) + 1?<|im_end|>\n"
+                + "<|im_start|>assistant\n")
     }
 
     func testHeldOutFractionAndFiles() throws {
         let lines = (0..<20).map { "{\"question\": \"q\($0)\", \"solution\": \"\($0)\"}" }.joined(separator: "\n")
         let train = try write("train.jsonl", lines)
-        let t = try TaskFactory.make(config: datasetConfig(train) { $0.data.heldoutFraction = 0.25 }, text: try text(),
-                                     positions: 8192)
+        let t = try TaskFactory.make(
+            config: datasetConfig(train) { $0.data.heldoutFraction = 0.25 }, text: try text(),
+            positions: 8192)
         XCTAssertEqual(t.validation.count, 5)
         let trainAnswers = Set(try (1...4).flatMap { try t.prompts(iteration: $0, count: 5, seed: 1) }.map(\.answer))
-        XCTAssertTrue(trainAnswers.isDisjoint(with: t.validation.map(\.answer)), "held-out examples are never trained on")
-        let list = try write("test.json", "[{\"question\": \"a\", \"solution\": \"1\"}, {\"question\": \"b\", \"solution\": \"2\"}]")
-        let withTest = try TaskFactory.make(config: datasetConfig(train) { $0.data.test = list }, text: try text(), positions: 8192)
+        XCTAssertTrue(
+            trainAnswers.isDisjoint(with: t.validation.map(\.answer)), "held-out examples are never trained on")
+        let list = try write(
+            "test.json", "[{\"question\": \"a\", \"solution\": \"1\"}, {\"question\": \"b\", \"solution\": \"2\"}]")
+        let withTest = try TaskFactory.make(
+            config: datasetConfig(train) { $0.data.test = list }, text: try text(), positions: 8192)
         XCTAssertEqual(withTest.test.map(\.answer), ["1", "2"], "a JSON list works as well as JSONL")
     }
 
     func testLongPromptsAreDroppedAndCountedOrRefused() throws {
-        let lines = ["{\"question\": \"short\", \"solution\": \"1\"}",
-                     "{\"question\": \"\(String(repeating: "a long prompt ", count: 40))\", \"solution\": \"2\"}"]
+        let lines = [
+            "{\"question\": \"short\", \"solution\": \"1\"}",
+            "{\"question\": \"\(String(repeating: "a long prompt ", count: 40))\", \"solution\": \"2\"}",
+        ]
         let train = try write("train.jsonl", lines.joined(separator: "\n"))
         var logged: [String] = []
-        let t = try TaskFactory.make(config: datasetConfig(train) { $0.data.maxPromptTokens = 20 }, text: try text(),
-                                     positions: 8192, log: { logged.append($0) })
+        let t = try TaskFactory.make(
+            config: datasetConfig(train) { $0.data.maxPromptTokens = 20 }, text: try text(),
+            positions: 8192, log: { logged.append($0) })
         XCTAssertEqual(try t.prompts(iteration: 1, count: 3, seed: 1).map(\.answer), ["1", "1", "1"])
         XCTAssertTrue(logged.contains { $0.contains("dropped 1 of 2 prompts longer than 20 tokens") }, "\(logged)")
-        XCTAssertThrowsError(try TaskFactory.make(config: datasetConfig(train) {
-            $0.data.maxPromptTokens = 20; $0.data.longPrompts = .error
-        }, text: try text(), positions: 8192)) { e in
+        XCTAssertThrowsError(
+            try TaskFactory.make(
+                config: datasetConfig(train) {
+                    $0.data.maxPromptTokens = 20
+                    $0.data.longPrompts = .error
+                }, text: try text(), positions: 8192)
+        ) { e in
             XCTAssertTrue("\(e)".contains("train.jsonl:2"), "the error names the file and line: \(e)")
         }
     }
@@ -104,13 +125,19 @@ final class TaskFactoryTests: XCTestCase {
         XCTAssertThrowsError(try TaskFactory.make(config: datasetConfig(bad), text: try text(), positions: 8192)) { e in
             XCTAssertTrue("\(e)".contains("data.train") && "\(e)".contains("bad.jsonl:2"), "\(e)")
         }
-        XCTAssertThrowsError(try TaskFactory.make(config: datasetConfig(bad) { $0.reward.verifier = "numeric:nope" },
-                                                  text: try text(), positions: 8192)) { e in
+        XCTAssertThrowsError(
+            try TaskFactory.make(
+                config: datasetConfig(bad) { $0.reward.verifier = "numeric:nope" },
+                text: try text(), positions: 8192)
+        ) { e in
             XCTAssertTrue("\(e)".contains("reward.verifier"), "\(e)")
         }
         let toy = try ModelText(directory: dir, vocabSize: 16)
-        XCTAssertThrowsError(try TaskFactory.make(config: datasetConfig(bad) { $0.data.applyChatTemplate = true },
-                                                  text: toy, positions: 64)) { e in
+        XCTAssertThrowsError(
+            try TaskFactory.make(
+                config: datasetConfig(bad) { $0.data.applyChatTemplate = true },
+                text: toy, positions: 64)
+        ) { e in
             XCTAssertTrue("\(e)".contains("data.apply_chat_template"), "\(e)")
         }
     }
@@ -129,16 +156,23 @@ final class TaskFactoryTests: XCTestCase {
         XCTAssertTrue(train.allSatisfy { !held.contains(t.text($0.tokens)) })
         for p in train.prefix(20) {
             let question = t.text(p.tokens)
-            XCTAssertTrue(question.hasPrefix("<|im_start|>user\nWhat is ") && question.hasSuffix("<|im_start|>assistant\n"),
-                          question)
+            XCTAssertTrue(
+                question.hasPrefix("<|im_start|>user\nWhat is ") && question.hasSuffix("<|im_start|>assistant\n"),
+                question)
             let numbers = question.split(whereSeparator: { !$0.isNumber }).compactMap { Int($0) }
             XCTAssertEqual(numbers[0] + numbers[1], Int(p.answer)!, question)
         }
         let right = try text().encode("The answer is \(train[0].answer)", addSpecialTokens: false) + [2]
-        XCTAssertEqual(t.evaluationReward(ScoreItem(promptTokens: train[0].tokens, responseTokens: right,
-                                                    answer: train[0].answer)), 1)
-        XCTAssertEqual(t.evaluationReward(ScoreItem(promptTokens: train[0].tokens, responseTokens: [2] + right,
-                                                    answer: train[0].answer)), 0, "nothing after the stop token counts")
+        XCTAssertEqual(
+            t.evaluationReward(
+                ScoreItem(
+                    promptTokens: train[0].tokens, responseTokens: right,
+                    answer: train[0].answer)), 1)
+        XCTAssertEqual(
+            t.evaluationReward(
+                ScoreItem(
+                    promptTokens: train[0].tokens, responseTokens: [2] + right,
+                    answer: train[0].answer)), 0, "nothing after the stop token counts")
     }
 
     func testStopStringsEndOnTheirText() throws {
@@ -173,9 +207,12 @@ final class TaskFactoryTests: XCTestCase {
         XCTAssertEqual(e.samples[0].label, t.validation[0].answer)
         // The same greedy responses, decoded and scored by hand.
         let padded = LeftPadded(t.validation.map(\.tokens))
-        let g = try model.generate(prompts: padded.rows, options: SamplingOptions(temperature: 0, maxNewTokens: 5,
-                                                                                  stopTokens: Set(t.stopTokens)),
-                                   starts: padded.starts)
+        let g = try model.generate(
+            prompts: padded.rows,
+            options: SamplingOptions(
+                temperature: 0, maxNewTokens: 5,
+                stopTokens: Set(t.stopTokens)),
+            starts: padded.starts)
         let rewards = zip(t.validation, g.tokens).map { p, r in
             t.evaluationReward(ScoreItem(promptTokens: p.tokens, responseTokens: r, answer: p.answer))
         }

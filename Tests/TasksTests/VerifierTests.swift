@@ -1,6 +1,7 @@
 // Verifiers on hand-written responses: each case is a response a model could give and the reward a person
 // would give it.
 import XCTest
+
 @testable import Tasks
 
 final class VerifierTests: XCTestCase {
@@ -64,9 +65,11 @@ final class VerifierTests: XCTestCase {
         XCTAssertEqual((try VerifierSpec.parse("numeric:tag=answer") as? NumericAnswer)?.extraction, .tag("answer"))
         XCTAssertTrue(try VerifierSpec.parse("exact:nocase") is ExactAnswer)
         XCTAssertTrue(try VerifierSpec.parse("2*choice") is WeightedSum)
-        for (bad, says) in [("numerc", "unknown verifier \"numerc\""), ("numeric + ", "empty term"),
-                            ("x*numeric", "weight \"x\""), ("numeric:first", "numeric takes"),
-                            ("format:tags=", "tags= needs"), ("choice:x", "choice takes no option")] {
+        for (bad, says) in [
+            ("numerc", "unknown verifier \"numerc\""), ("numeric + ", "empty term"),
+            ("x*numeric", "weight \"x\""), ("numeric:first", "numeric takes"),
+            ("format:tags=", "tags= needs"), ("choice:x", "choice takes no option"),
+        ] {
             XCTAssertThrowsError(try VerifierSpec.parse(bad), bad) { XCTAssertTrue("\($0)".contains(says), "\($0)") }
         }
     }

@@ -1,15 +1,20 @@
 // A tiny HTTP/1.1 server on loopback for the remote-reward tests: one thread per connection, one request per
 // connection, answers decided by a closure from the request's JSON body.
 import Foundation
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 public final class TinyHTTPServer: @unchecked Sendable {
     /// What to answer: status, body and seconds to wait first.
     public struct Answer {
         public var status: Int, body: Data, delay: Double
-        public init(status: Int = 200, body: Data, delay: Double = 0) { self.status = status; self.body = body; self.delay = delay }
+        public init(status: Int = 200, body: Data, delay: Double = 0) {
+            self.status = status
+            self.body = body
+            self.delay = delay
+        }
     }
 
     public let port: UInt16
@@ -18,7 +23,11 @@ public final class TinyHTTPServer: @unchecked Sendable {
     private let lock = NSLock()
     private var count = 0
     /// Requests received so far.
-    public var requests: Int { lock.lock(); defer { lock.unlock() }; return count }
+    public var requests: Int {
+        lock.lock()
+        defer { lock.unlock() }
+        return count
+    }
 
     public init(_ handler: @escaping @Sendable ([String: Any]) -> Answer) throws {
         self.handler = handler
@@ -30,7 +39,9 @@ public final class TinyHTTPServer: @unchecked Sendable {
         addr.sin_addr.s_addr = inet_addr("127.0.0.1")
         addr.sin_port = 0
         let bound = withUnsafePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
         }
         guard bound == 0, listen(fd, 16) == 0 else { throw NSError(domain: "TinyHTTPServer", code: 1) }
         var len = socklen_t(MemoryLayout<sockaddr_in>.size)
@@ -44,7 +55,10 @@ public final class TinyHTTPServer: @unchecked Sendable {
 
     public var url: String { "http://127.0.0.1:\(port)/get_reward" }
 
-    public func stop() { shutdown(fd, Int32(SHUT_RDWR)); close(fd) }
+    public func stop() {
+        shutdown(fd, Int32(SHUT_RDWR))
+        close(fd)
+    }
 
     private func acceptLoop() {
         while true {
@@ -56,8 +70,10 @@ public final class TinyHTTPServer: @unchecked Sendable {
 
     private func serve(_ c: Int32) {
         defer { close(c) }
-        var data = Data(), buf = [UInt8](repeating: 0, count: 65536)
-        var bodyStart: Int?, length = 0
+        var data = Data()
+        var buf = [UInt8](repeating: 0, count: 65536)
+        var bodyStart: Int?
+        var length = 0
         while true {
             let n = read(c, &buf, buf.count)
             if n <= 0 { return }
@@ -71,12 +87,16 @@ public final class TinyHTTPServer: @unchecked Sendable {
             }
             if let s = bodyStart, data.count - s >= length { break }
         }
-        lock.lock(); count += 1; lock.unlock()
+        lock.lock()
+        count += 1
+        lock.unlock()
         let body = data[bodyStart!...]
         let object = (try? JSONSerialization.jsonObject(with: Data(body))) as? [String: Any] ?? [:]
         let answer = handler(object)
         if answer.delay > 0 { Thread.sleep(forTimeInterval: answer.delay) }
-        var out = Data("HTTP/1.1 \(answer.status) X\r\nContent-Type: application/json\r\nContent-Length: \(answer.body.count)\r\nConnection: close\r\n\r\n".utf8)
+        var out = Data(
+            "HTTP/1.1 \(answer.status) X\r\nContent-Type: application/json\r\nContent-Length: \(answer.body.count)\r\nConnection: close\r\n\r\n"
+                .utf8)
         out.append(answer.body)
         out.withUnsafeBytes { _ = write(c, $0.baseAddress!, $0.count) }
     }

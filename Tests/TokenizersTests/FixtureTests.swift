@@ -9,8 +9,15 @@ final class FixtureTests: XCTestCase {
         .appendingPathComponent("Fixtures/tokenizers")
 
     struct Expected: Decodable {
-        struct Encode: Decodable { let text: String; let ids: [Int]; let decoded: String }
-        struct Decode: Decodable { let ids: [Int]; let text: String }
+        struct Encode: Decodable {
+            let text: String
+            let ids: [Int]
+            let decoded: String
+        }
+        struct Decode: Decodable {
+            let ids: [Int]
+            let text: String
+        }
         let encode: [Encode]
         let decode: [Decode]
     }
@@ -22,8 +29,9 @@ final class FixtureTests: XCTestCase {
     static func load(_ name: String) throws -> (LoadedTokenizer, Expected) {
         let dir = root.appendingPathComponent(name)
         let tokenizer = try LoadedTokenizer(path: dir.path)
-        let expected = try JSONDecoder().decode(Expected.self,
-                                                from: Data(contentsOf: dir.appendingPathComponent("expected.json")))
+        let expected = try JSONDecoder().decode(
+            Expected.self,
+            from: Data(contentsOf: dir.appendingPathComponent("expected.json")))
         return (tokenizer, expected)
     }
 
@@ -39,21 +47,24 @@ final class FixtureTests: XCTestCase {
             for case_ in expected.encode {
                 let ids = try tokenizer.encode(case_.text)
                 if ids != case_.ids {
-                    failures.append("\(name): encode \(case_.text.debugDescription)\n  got  \(ids)"
-                        + "\n  want \(case_.ids)")
+                    failures.append(
+                        "\(name): encode \(case_.text.debugDescription)\n  got  \(ids)"
+                            + "\n  want \(case_.ids)")
                 }
                 let text = try tokenizer.decode(case_.ids)
                 if text.unicodeScalars.elementsEqual(case_.decoded.unicodeScalars) == false {
-                    failures.append("\(name): decode of \(case_.text.debugDescription)\n  got  \(text.debugDescription)"
-                        + "\n  want \(case_.decoded.debugDescription)")
+                    failures.append(
+                        "\(name): decode of \(case_.text.debugDescription)\n  got  \(text.debugDescription)"
+                            + "\n  want \(case_.decoded.debugDescription)")
                 }
                 checked += 1
             }
             for case_ in expected.decode {
                 let text = try tokenizer.decode(case_.ids)
                 if text.unicodeScalars.elementsEqual(case_.text.unicodeScalars) == false {
-                    failures.append("\(name): decode \(case_.ids)\n  got  \(text.debugDescription)"
-                        + "\n  want \(case_.text.debugDescription)")
+                    failures.append(
+                        "\(name): decode \(case_.ids)\n  got  \(text.debugDescription)"
+                            + "\n  want \(case_.text.debugDescription)")
                 }
                 checked += 1
             }

@@ -34,15 +34,17 @@ final class RegexTests: XCTestCase {
     }
 
     func testEmptyMatchesAdvanceOneScalar() throws {
-        XCTAssertEqual(try ScalarRegex("x*").matches(in: Array("ab".unicodeScalars.map(\.value))),
-                       [0..<0, 1..<1, 2..<2])
+        XCTAssertEqual(
+            try ScalarRegex("x*").matches(in: Array("ab".unicodeScalars.map(\.value))),
+            [0..<0, 1..<1, 2..<2])
     }
 
     func testUnsupportedConstructsNameThePattern() {
         for pattern in [#"\p{Han}+"#, #"[[:alpha:]]"#, #"a(?<=b+)"#, #"\X"#, "(a", "[a-z", #"(a*)*"#] {
             XCTAssertThrowsError(try ScalarRegex(pattern), pattern) { error in
-                XCTAssert("\(error)".contains(pattern.replacingOccurrences(of: "\\", with: "\\\\"))
-                          || "\(error)".contains(pattern), "\(error)")
+                XCTAssert(
+                    "\(error)".contains(pattern.replacingOccurrences(of: "\\", with: "\\\\"))
+                        || "\(error)".contains(pattern), "\(error)")
             }
         }
     }

@@ -16,8 +16,9 @@ final class StreamDecoderTests: XCTestCase {
                 }
                 let tail = try stream.finish()
                 let full = try tokenizer.decode(case_.ids)
-                XCTAssertEqual(Array((pieces.joined() + tail).unicodeScalars), Array(full.unicodeScalars),
-                               "\(name): \(case_.text.debugDescription)")
+                XCTAssertEqual(
+                    Array((pieces.joined() + tail).unicodeScalars), Array(full.unicodeScalars),
+                    "\(name): \(case_.text.debugDescription)")
                 if !full.unicodeScalars.contains("\u{FFFD}") {
                     for piece in pieces {
                         XCTAssertFalse(piece.unicodeScalars.contains("\u{FFFD}"), "\(name): \(piece.debugDescription)")

@@ -23,11 +23,13 @@ final class TokenizeLinesTests: XCTestCase {
         let (tokenizer, _) = try FixtureTests.load("gpt2")
         let encode = TokenizeLines(tokenizer: tokenizer, decode: false)
         let decode = TokenizeLines(tokenizer: tokenizer, decode: true)
-        for (lines, line, fragment) in [(encode, "not json", "not a JSON object"),
-                                        (encode, #"{"txt": "a"}"#, "\"text\""),
-                                        (encode, #"{"text": 5}"#, "\"text\""), (decode, #"{"ids": "1"}"#, "\"ids\""),
-                                        (decode, #"{"ids": [1, 2.5]}"#, "ids[1]"),
-                                        (decode, #"{"ids": [true]}"#, "ids[0]")] {
+        for (lines, line, fragment) in [
+            (encode, "not json", "not a JSON object"),
+            (encode, #"{"txt": "a"}"#, "\"text\""),
+            (encode, #"{"text": 5}"#, "\"text\""), (decode, #"{"ids": "1"}"#, "\"ids\""),
+            (decode, #"{"ids": [1, 2.5]}"#, "ids[1]"),
+            (decode, #"{"ids": [true]}"#, "ids[0]"),
+        ] {
             XCTAssertThrowsError(try lines.process(line, lineNumber: 7), line) {
                 XCTAssert("\($0)".hasPrefix("line 7:"), "\($0)")
                 XCTAssert("\($0)".contains(fragment), "\($0)")

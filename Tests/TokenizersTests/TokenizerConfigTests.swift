@@ -14,15 +14,20 @@ final class TokenizerConfigTests: XCTestCase {
     }
 
     func testSpecialTokensAsStringsOrObjects() throws {
-        let config = try TokenizerConfig(json: Data("""
-            {"bos_token": "<s>", "eos_token": {"__type": "AddedToken", "content": "</s>", "lstrip": true,
-             "rstrip": false, "normalized": true, "single_word": false}, "pad_token": null,
-             "additional_special_tokens": ["<a>", {"content": "<b>"}], "add_bos_token": true,
-             "chat_template": "{{ x }}"}
-            """.utf8))
+        let config = try TokenizerConfig(
+            json: Data(
+                """
+                {"bos_token": "<s>", "eos_token": {"__type": "AddedToken", "content": "</s>", "lstrip": true,
+                 "rstrip": false, "normalized": true, "single_word": false}, "pad_token": null,
+                 "additional_special_tokens": ["<a>", {"content": "<b>"}], "add_bos_token": true,
+                 "chat_template": "{{ x }}"}
+                """.utf8))
         XCTAssertEqual(config.bosToken, AddedToken(content: "<s>", id: -1, special: true, normalized: false))
-        XCTAssertEqual(config.eosToken, AddedToken(content: "</s>", id: -1, special: true, lstrip: true,
-                                                   normalized: true))
+        XCTAssertEqual(
+            config.eosToken,
+            AddedToken(
+                content: "</s>", id: -1, special: true, lstrip: true,
+                normalized: true))
         XCTAssertNil(config.padToken)
         XCTAssertEqual(config.extraSpecialTokens.map(\.content), ["<a>", "<b>"])
         XCTAssertEqual(config.addBosToken, true)
@@ -35,16 +40,18 @@ final class TokenizerConfigTests: XCTestCase {
 
     func testGenerationConfigEOSIsOneIdOrAList() throws {
         XCTAssertEqual(try generationEOSTokenIDs(json: Data(#"{"eos_token_id": 2}"#.utf8)), [2])
-        XCTAssertEqual(try generationEOSTokenIDs(json: Data(#"{"eos_token_id": [128001, 128009]}"#.utf8)),
-                       [128001, 128009])
+        XCTAssertEqual(
+            try generationEOSTokenIDs(json: Data(#"{"eos_token_id": [128001, 128009]}"#.utf8)),
+            [128001, 128009])
         XCTAssertEqual(try generationEOSTokenIDs(json: Data(#"{"bos_token_id": 1}"#.utf8)), [])
         XCTAssertThrowsError(try generationEOSTokenIDs(json: Data(#"{"eos_token_id": "x"}"#.utf8)))
     }
 
     func testStopTokensComeFromGenerationConfigElseTheEOSToken() throws {
         let dir = try temporaryDirectory()
-        try FileManager.default.copyItem(at: fixture.appendingPathComponent("tokenizer.json"),
-                                         to: dir.appendingPathComponent("tokenizer.json"))
+        try FileManager.default.copyItem(
+            at: fixture.appendingPathComponent("tokenizer.json"),
+            to: dir.appendingPathComponent("tokenizer.json"))
         try Data(#"{"eos_token": "<|endoftext|>", "pad_token": "<pad>"}"#.utf8)
             .write(to: dir.appendingPathComponent("tokenizer_config.json"))
         let plain = try LoadedTokenizer(path: dir.path)
@@ -85,9 +92,23 @@ final class TokenizerConfigTests: XCTestCase {
             ("Precompiled", { $0["normalizer"] = ["type": "Precompiled", "precompiled_charsmap": ""] }),
             ("UnicodeScripts", { $0["pre_tokenizer"] = ["type": "UnicodeScripts"] }),
             ("CTC", { $0["decoder"] = ["type": "CTC"] }),
-            ("\\p{Han}", { $0["pre_tokenizer"] = ["type": "Split", "pattern": ["Regex": "\\p{Han}+"],
-                                                  "behavior": "Isolated", "invert": false] }),
-            ("dropout", { var m = $0["model"] as! [String: Any]; m["dropout"] = 0.1; $0["model"] = m }),
+            (
+                "\\p{Han}",
+                {
+                    $0["pre_tokenizer"] = [
+                        "type": "Split", "pattern": ["Regex": "\\p{Han}+"],
+                        "behavior": "Isolated", "invert": false,
+                    ]
+                }
+            ),
+            (
+                "dropout",
+                {
+                    var m = $0["model"] as! [String: Any]
+                    m["dropout"] = 0.1
+                    $0["model"] = m
+                }
+            ),
         ]
         for (name, edit) in cases {
             XCTAssertThrowsError(try Tokenizer(json: try tokenizerJSON(edit)), name) {

@@ -1,7 +1,8 @@
+import XCTest
+
 // The cluster_status message: a round trip through a frame, an empty one (the request), and the
 // invariants its members must keep.
 @testable import Wire
-import XCTest
 
 final class ClusterStatusTests: XCTestCase {
     func testRoundTripAndRequest() throws {
@@ -20,18 +21,24 @@ final class ClusterStatusTests: XCTestCase {
         member.workerID = ""
         member.role = .rollout
         bad.members = [member]
-        XCTAssertThrowsError(try codec.decode(codec.seal(kind: .clusterStatus, payload: try bad.serializedBytes()).bytes)) {
+        XCTAssertThrowsError(
+            try codec.decode(codec.seal(kind: .clusterStatus, payload: try bad.serializedBytes()).bytes)
+        ) {
             XCTAssertTrue("\($0)".contains("status.worker_id"), "\($0)")
         }
         member.workerID = "w"
         member.samplesPerSecond = .nan
         bad.members = [member]
-        XCTAssertThrowsError(try codec.decode(codec.seal(kind: .clusterStatus, payload: try bad.serializedBytes()).bytes)) {
+        XCTAssertThrowsError(
+            try codec.decode(codec.seal(kind: .clusterStatus, payload: try bad.serializedBytes()).bytes)
+        ) {
             XCTAssertTrue("\($0)".contains("samples_per_second"), "\($0)")
         }
         member.samplesPerSecond = 1
         bad.members = Array(repeating: member, count: ClusterStatus.maxMembers + 1)
-        XCTAssertThrowsError(try codec.decode(codec.seal(kind: .clusterStatus, payload: try bad.serializedBytes()).bytes)) {
+        XCTAssertThrowsError(
+            try codec.decode(codec.seal(kind: .clusterStatus, payload: try bad.serializedBytes()).bytes)
+        ) {
             XCTAssertTrue("\($0)".contains("cluster_status.members"), "\($0)")
         }
     }

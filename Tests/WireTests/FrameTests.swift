@@ -1,18 +1,25 @@
 import CSupport
 import Foundation
 import SwiftProtobuf
-@testable import Wire
 import XCTest
+
+@testable import Wire
 
 /// Builds a frame byte by byte from the documented layout, independently of FrameCodec.encode,
 /// so tests can make frames the encoder never would.
-func handMadeFrame(version: UInt16 = 1, kind: UInt16, flags: UInt16 = 0, payload: [UInt8], rawLength: Int? = nil,
-                   reserved: UInt16 = 0) -> [UInt8] {
+func handMadeFrame(
+    version: UInt16 = 1, kind: UInt16, flags: UInt16 = 0, payload: [UInt8], rawLength: Int? = nil,
+    reserved: UInt16 = 0
+) -> [UInt8] {
     var f: [UInt8] = Array("RPPF".utf8)
     func u16(_ v: UInt16) { f += [UInt8(v & 0xff), UInt8(v >> 8)] }
     func u32(_ v: UInt32) { f += (0..<4).map { UInt8((v >> (8 * $0)) & 0xff) } }
-    u16(version); u16(kind); u16(flags); u16(reserved)
-    u32(UInt32(payload.count)); u32(UInt32(rawLength ?? payload.count))
+    u16(version)
+    u16(kind)
+    u16(flags)
+    u16(reserved)
+    u32(UInt32(payload.count))
+    u32(UInt32(rawLength ?? payload.count))
     let crc = crc32c(payload, continuing: crc32c(f))
     u32(crc)
     return f + payload
@@ -21,8 +28,10 @@ func handMadeFrame(version: UInt16 = 1, kind: UInt16, flags: UInt16 = 0, payload
 final class FrameTests: XCTestCase {
     let codec = FrameCodec()
 
-    func expect(_ code: FrameError.Code, _ bytes: [UInt8], codec: FrameCodec? = nil, mentions: String? = nil,
-                file: StaticString = #filePath, line: UInt = #line) {
+    func expect(
+        _ code: FrameError.Code, _ bytes: [UInt8], codec: FrameCodec? = nil, mentions: String? = nil,
+        file: StaticString = #filePath, line: UInt = #line
+    ) {
         do {
             let m = try (codec ?? self.codec).decode(bytes)
             XCTFail("decoded \(m.kind) but expected \(code)", file: file, line: line)
@@ -30,8 +39,9 @@ final class FrameTests: XCTestCase {
             XCTAssertEqual(error.code, code, "\(error)", file: file, line: line)
             XCTAssertFalse(error.description.contains("\n"), "one line", file: file, line: line)
             if let mentions {
-                XCTAssertTrue(error.description.contains(mentions), "\(error) should mention \(mentions)",
-                              file: file, line: line)
+                XCTAssertTrue(
+                    error.description.contains(mentions), "\(error) should mention \(mentions)",
+                    file: file, line: line)
             }
         }
     }
@@ -108,7 +118,8 @@ final class FrameTests: XCTestCase {
         let bytes = (0..<40_007).map { UInt8(truncatingIfNeeded: $0 &* 131 &+ $0 >> 7) }
         for n in [0, 1, 8, 12_287, 12_288, 12_289, 24_576, 40_007] {
             let slice = Array(bytes[..<n])
-            XCTAssertEqual(crc32c(slice), slice.withUnsafeBytes { rpp_crc32c_portable(0, $0.baseAddress, n) }, "n = \(n)")
+            XCTAssertEqual(
+                crc32c(slice), slice.withUnsafeBytes { rpp_crc32c_portable(0, $0.baseAddress, n) }, "n = \(n)")
         }
         for cut in [0, 1, 7, 8, 9, 5000, 12_289] {
             let split = crc32c(Array(bytes[cut...]), continuing: crc32c(Array(bytes[..<cut])))
@@ -163,8 +174,9 @@ final class FrameTests: XCTestCase {
                 XCTFail("flipped bit at \(position) went unnoticed")
             } catch {
                 // A flipped kind or length bit is caught by the header checks or the checksum.
-                XCTAssertTrue([.checksumMismatch, .truncatedPayload, .trailingBytes, .unknownKind, .tooLarge, .invariant]
-                    .contains(error.code), "\(error)")
+                XCTAssertTrue(
+                    [.checksumMismatch, .truncatedPayload, .trailingBytes, .unknownKind, .tooLarge, .invariant]
+                        .contains(error.code), "\(error)")
             }
         }
         var g = f
@@ -174,8 +186,11 @@ final class FrameTests: XCTestCase {
 
     func testCorruptZstdData() {
         // Valid checksum, compressed flag, but the payload is not zstd.
-        expect(.corruptCompression, handMadeFrame(kind: 3, flags: 1, payload: Array(repeating: 0x41, count: 64),
-                                                  rawLength: 200))
+        expect(
+            .corruptCompression,
+            handMadeFrame(
+                kind: 3, flags: 1, payload: Array(repeating: 0x41, count: 64),
+                rawLength: 200))
         // A real zstd frame whose declared size disagrees with the header.
         let real = [UInt8](repeating: 1, count: 300).withUnsafeBytes { Zstd.compress($0, level: 1) }
         expect(.corruptCompression, handMadeFrame(kind: 3, flags: 1, payload: real, rawLength: 299), mentions: "300")
@@ -202,13 +217,15 @@ final class FrameTests: XCTestCase {
         let small = FrameCodec(limits: FrameLimits(maxPayloadBytes: 1000, maxRawBytes: 4000))
         expect(.tooLarge, handMadeFrame(kind: 3, payload: Array(repeating: 0, count: 1500)), codec: small)
         // A tiny frame that claims gigabytes once decompressed is refused before any allocation.
-        expect(.tooLarge, handMadeFrame(kind: 3, flags: 1, payload: [1, 2, 3], rawLength: Int(UInt32.max)),
-               mentions: "over the cap")
+        expect(
+            .tooLarge, handMadeFrame(kind: 3, flags: 1, payload: [1, 2, 3], rawLength: Int(UInt32.max)),
+            mentions: "over the cap")
     }
 
     func testPayloadThatIsNotProtobuf() {
-        expect(.badProtobuf, handMadeFrame(kind: MessageKind.workUnit.rawValue, payload: [0xFF, 0xFF, 0xFF, 0xFF]),
-               mentions: "work_unit")
+        expect(
+            .badProtobuf, handMadeFrame(kind: MessageKind.workUnit.rawValue, payload: [0xFF, 0xFF, 0xFF, 0xFF]),
+            mentions: "work_unit")
     }
 
     func testTensorBytesDisagreeWithShape() throws {
@@ -228,26 +245,31 @@ final class FrameTests: XCTestCase {
         t.count = 1
         t.data.dtype = .float32
         t.data.shape = [-4]
-        expect(.invariant, handMadeFrame(kind: MessageKind.weightChunk.rawValue, payload: try t.serializedBytes()),
-               mentions: "negative")
+        expect(
+            .invariant, handMadeFrame(kind: MessageKind.weightChunk.rawValue, payload: try t.serializedBytes()),
+            mentions: "negative")
         t.data.shape = [1 << 40, 1 << 40]
-        expect(.invariant, handMadeFrame(kind: MessageKind.weightChunk.rawValue, payload: try t.serializedBytes()),
-               mentions: "more than")
+        expect(
+            .invariant, handMadeFrame(kind: MessageKind.weightChunk.rawValue, payload: try t.serializedBytes()),
+            mentions: "more than")
         guard case .workUnit(let unit) = Examples.all[5] else { return XCTFail() }
         var w = unit.wire
         w.sampling.maxNewTokens = -3
-        expect(.invariant, handMadeFrame(kind: MessageKind.workUnit.rawValue, payload: try w.serializedBytes()),
-               mentions: "max_new_tokens")
+        expect(
+            .invariant, handMadeFrame(kind: MessageKind.workUnit.rawValue, payload: try w.serializedBytes()),
+            mentions: "max_new_tokens")
         w.sampling.maxNewTokens = Int32.max
-        expect(.invariant, handMadeFrame(kind: MessageKind.workUnit.rawValue, payload: try w.serializedBytes()),
-               mentions: "max_new_tokens")
+        expect(
+            .invariant, handMadeFrame(kind: MessageKind.workUnit.rawValue, payload: try w.serializedBytes()),
+            mentions: "max_new_tokens")
     }
 
     func testEmptyBatch() throws {
         var b = Rpp_V1_ExperienceBatch()
         b.workerID = "rollout-1"
-        expect(.invariant, handMadeFrame(kind: MessageKind.experienceBatch.rawValue, payload: try b.serializedBytes()),
-               mentions: "empty batch")
+        expect(
+            .invariant, handMadeFrame(kind: MessageKind.experienceBatch.rawValue, payload: try b.serializedBytes()),
+            mentions: "empty batch")
     }
 
     func testRandomBytesNeverCrash() {
@@ -255,7 +277,11 @@ final class FrameTests: XCTestCase {
         for i in 0..<2000 {
             let n = Int(rng.next() % 200)
             var bytes = (0..<n).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
-            if i % 2 == 0, n >= 24 { bytes.replaceSubrange(0..<4, with: Array("RPPF".utf8)); bytes[4] = 1; bytes[5] = 0 }
+            if i % 2 == 0, n >= 24 {
+                bytes.replaceSubrange(0..<4, with: Array("RPPF".utf8))
+                bytes[4] = 1
+                bytes[5] = 0
+            }
             _ = try? codec.decode(bytes)
         }
         // Every single-bit flip of a real frame is refused or decodes to something valid, never a crash.
@@ -276,7 +302,9 @@ final class FrameTests: XCTestCase {
             "zstd-size-lie.frame": .corruptCompression,
         ]
         let dir = Fixtures.url("fuzz")
-        let files = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.hasSuffix(".frame") || $0.hasPrefix("crash-") }
+        let files = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter {
+            $0.hasSuffix(".frame") || $0.hasPrefix("crash-")
+        }
         XCTAssertTrue(Set(expected.keys).isSubset(of: Set(files)), "regression inputs missing")
         let small = FrameCodec(limits: FrameLimits(maxPayloadBytes: 1 << 20, maxRawBytes: 4 << 20))
         for name in files {
@@ -304,8 +332,9 @@ final class FrameTests: XCTestCase {
         }
         let hex = dir.appendingPathComponent("hex.key")
         try Data((String(repeating: "0f", count: 32) + "\n").utf8).write(to: hex)
-        XCTAssertEqual(try ClusterKey(file: hex.path).fingerprint,
-                       try ClusterKey(bytes: Array(repeating: 0x0f, count: 32)).fingerprint)
+        XCTAssertEqual(
+            try ClusterKey(file: hex.path).fingerprint,
+            try ClusterKey(bytes: Array(repeating: 0x0f, count: 32)).fingerprint)
     }
 }
 

@@ -4,8 +4,9 @@
 // matched to its own request.
 import Foundation
 import Synchronization
-@testable import Wire
 import XCTest
+
+@testable import Wire
 
 final class RequestReplyStressTests: XCTestCase {
     /// Answers every request it gets (each re-sent copy too) with the request's bytes, after `delay` for the first.
@@ -14,7 +15,10 @@ final class RequestReplyStressTests: XCTestCase {
             var first = true
             while !stop.isCancelled {
                 guard let request = try? rep.receive(timeout: .milliseconds(200), cancel: stop) else { continue }
-                if first { Thread.sleep(forTimeInterval: delay); first = false }
+                if first {
+                    Thread.sleep(forTimeInterval: delay)
+                    first = false
+                }
                 try? rep.send(request, timeout: .seconds(2), cancel: stop)
             }
         }
@@ -28,7 +32,11 @@ final class RequestReplyStressTests: XCTestCase {
         try rep.bind(address)
         let stop = CancelFlag()
         let server = echoServer(rep, delay: 0.3, until: stop)
-        defer { stop.cancel(); rep.close(); _ = server }
+        defer {
+            stop.cancel()
+            rep.close()
+            _ = server
+        }
         let req = try Socket(.req)
         try req.setRequestResendInterval(milliseconds: 40)
         try req.connect(address)
@@ -56,7 +64,10 @@ final class RequestReplyStressTests: XCTestCase {
         try rep.bind(address)
         let req = try Socket(.req)
         try req.connect(address)
-        defer { req.close(); rep.close() }
+        defer {
+            req.close()
+            rep.close()
+        }
         try req.send(Array("first".utf8), timeout: .seconds(5))
         let first = try rep.receive(timeout: .seconds(5))
         XCTAssertThrowsError(try req.receive(timeout: .milliseconds(100))) {
@@ -89,9 +100,13 @@ final class RequestReplyStressTests: XCTestCase {
             }
         }
         server.start()
-        defer { stop.cancel(); rep.close() }
+        defer {
+            stop.cancel()
+            rep.close()
+        }
         let group = DispatchGroup()
-        let mismatches = Mutex(0), answered = Mutex(0)
+        let mismatches = Mutex(0)
+        let answered = Mutex(0)
         for client in 0..<8 {
             group.enter()
             Thread {

@@ -1,6 +1,7 @@
 import Foundation
-@testable import Wire
 import XCTest
+
+@testable import Wire
 
 /// Unique addresses so tests can run in parallel, in this process and in others.
 enum Addresses {
@@ -40,16 +41,24 @@ final class TransportTests: XCTestCase {
         let server = Task {
             for _ in 0..<3 {
                 guard case .scoreRequest(let r) = try await rep.receive(timeout: .seconds(5)) else {
-                    XCTFail("expected a score request"); return
+                    XCTFail("expected a score request")
+                    return
                 }
-                try await rep.send(.scoreReply(ScoreReply(id: r.id, rewards: r.items.map { Float($0.answer.count) })),
-                                   timeout: .seconds(5))
+                try await rep.send(
+                    .scoreReply(ScoreReply(id: r.id, rewards: r.items.map { Float($0.answer.count) })),
+                    timeout: .seconds(5))
             }
         }
         for id in UInt64(1)...3 {
-            let reply = try await req.request(.scoreRequest(ScoreRequest(id: id, items: [
-                ScoreItem(promptTokens: [1], responseTokens: [2], answer: String(repeating: "x", count: Int(id)))])),
-                                              timeout: .seconds(5))
+            let reply = try await req.request(
+                .scoreRequest(
+                    ScoreRequest(
+                        id: id,
+                        items: [
+                            ScoreItem(
+                                promptTokens: [1], responseTokens: [2], answer: String(repeating: "x", count: Int(id)))
+                        ])),
+                timeout: .seconds(5))
             XCTAssertEqual(reply, .scoreReply(ScoreReply(id: id, rewards: [Float(id)])))
         }
         try await server.value
@@ -87,20 +96,26 @@ final class TransportTests: XCTestCase {
             Task {
                 while !Task.isCancelled {
                     guard (try? await r.receive(timeout: .seconds(10))) != nil else { continue }
-                    try? await r.send(.heartbeat(Heartbeat(workerID: "w\(i)", role: .rollout, sequence: 1,
-                                                           policyVersion: 0, unixMillis: 0)), timeout: .seconds(1))
+                    try? await r.send(
+                        .heartbeat(
+                            Heartbeat(
+                                workerID: "w\(i)", role: .rollout, sequence: 1,
+                                policyVersion: 0, unixMillis: 0)), timeout: .seconds(1))
                 }
             }
         }
-        defer { answering.forEach { $0.cancel() } }
+        defer { for source in answering { source.cancel() } }
         // Survey until all three have connected and answered one survey.
         var best = Set<String>()
         for _ in 0..<20 where best.count < 3 {
-            try await surveyor.send(.workRequest(WorkRequest(workerID: "learner", policyVersion: 0)), timeout: .seconds(1))
+            try await surveyor.send(
+                .workRequest(WorkRequest(workerID: "learner", policyVersion: 0)), timeout: .seconds(1))
             var round = Set<String>()
             while true {
                 do {
-                    if case .heartbeat(let h) = try await surveyor.receive(timeout: .seconds(2)) { round.insert(h.workerID) }
+                    if case .heartbeat(let h) = try await surveyor.receive(timeout: .seconds(2)) {
+                        round.insert(h.workerID)
+                    }
                 } catch let e as TransportError {
                     // The survey deadline ends the round (nanomsg reports it as a timeout or wrong state).
                     XCTAssertTrue([.timedOut, .wrongState].contains(e.code), "\(e)")
@@ -127,7 +142,7 @@ final class TransportTests: XCTestCase {
 
     func testSendWithoutPeerTimesOut() async throws {
         let push = try FrameSocket(.push)
-        try push.connect(Addresses.tcp())   // nobody listens there
+        try push.connect(Addresses.tcp())  // nobody listens there
         do {
             try await push.send(Examples.all[0], timeout: .milliseconds(150))
             XCTFail("no peer")
@@ -245,9 +260,11 @@ final class TransportTests: XCTestCase {
         try pull.bind(address)
         let push = try FrameSocket(.push)
         try push.connect(address)
-        let values = (0..<(4 << 20)).map { Float(sin(Double($0) * 1e-3)) }   // 16 MiB of floats
-        let chunk = WireMessage.weightChunk(WeightChunk(policyVersion: 2, index: 0, count: 1, offset: 0,
-                                                         data: DenseTensor(floats: values)))
+        let values = (0..<(4 << 20)).map { Float(sin(Double($0) * 1e-3)) }  // 16 MiB of floats
+        let chunk = WireMessage.weightChunk(
+            WeightChunk(
+                policyVersion: 2, index: 0, count: 1, offset: 0,
+                data: DenseTensor(floats: values)))
         try await push.send(chunk, timeout: .seconds(20))
         let got = try await pull.receive(timeout: .seconds(20))
         XCTAssertEqual(got, chunk)

@@ -1,8 +1,9 @@
 // Weight chunks sent in place and read in place: the gathered frame is the frame `seal` makes, the view reads
 // what protobuf writes (and refuses what it would refuse), and bfloat16 conversions keep their bits.
 import Foundation
-@testable import Wire
 import XCTest
+
+@testable import Wire
 
 final class WeightChunkFrameTests: XCTestCase {
     func floats(_ n: Int, seed: UInt64 = 7) -> [Float] {
@@ -13,17 +14,21 @@ final class WeightChunkFrameTests: XCTestCase {
         }
     }
 
-    func chunk(_ values: [Float], version: UInt64 = 3, index: Int = 2, offset: Int = 1000,
-        base: UInt64 = 0) -> WeightChunk {
-        WeightChunk(policyVersion: version, index: index, count: values.count, offset: offset,
-                    data: DenseTensor(floats: values), baseVersion: base)
+    func chunk(
+        _ values: [Float], version: UInt64 = 3, index: Int = 2, offset: Int = 1000,
+        base: UInt64 = 0
+    ) -> WeightChunk {
+        WeightChunk(
+            policyVersion: version, index: index, count: values.count, offset: offset,
+            data: DenseTensor(floats: values), baseVersion: base)
     }
 
     /// The frame `withGatheredFrame` hands out, joined.
     func gathered(_ codec: FrameCodec, _ c: WeightChunk, stamp: FrameStamp? = nil) -> [UInt8]? {
-        let prefix = WeightChunkView.payloadPrefix(policyVersion: c.policyVersion, index: c.index, count: c.count,
-                                                   offset: c.offset, baseVersion: c.baseVersion, dtype: c.data.dtype,
-                                                   dataBytes: c.data.bytes.count)
+        let prefix = WeightChunkView.payloadPrefix(
+            policyVersion: c.policyVersion, index: c.index, count: c.count,
+            offset: c.offset, baseVersion: c.baseVersion, dtype: c.data.dtype,
+            dataBytes: c.data.bytes.count)
         return c.data.bytes.withUnsafeBytes { tail in
             codec.withGatheredFrame(kind: .weightChunk, prefix: prefix, tail: tail, stamp: stamp) { parts in
                 parts.flatMap { Array($0) }
@@ -78,17 +83,25 @@ final class WeightChunkFrameTests: XCTestCase {
                 let v = try WeightChunkView(payload: p)
                 return (v.policyVersion, v.index, v.count, v.offset, v.baseVersion, v.dtype, v.shuffled, v.owned())
             }
-            XCTAssertEqual(view.0, 3); XCTAssertEqual(view.1, 2); XCTAssertEqual(view.2,
-                1000); XCTAssertEqual(view.3, 1000)
-            XCTAssertEqual(view.4, 4); XCTAssertEqual(view.5, .float32); XCTAssertEqual(view.6, shuffle)
+            XCTAssertEqual(view.0, 3)
+            XCTAssertEqual(view.1, 2)
+            XCTAssertEqual(
+                view.2,
+                1000)
+            XCTAssertEqual(view.3, 1000)
+            XCTAssertEqual(view.4, 4)
+            XCTAssertEqual(view.5, .float32)
+            XCTAssertEqual(view.6, shuffle)
             XCTAssertEqual(view.7?.data.floats, values, "shuffled: \(shuffle)")
         }
     }
 
     func testViewRefusesMalformedChunks() throws {
         func refuse(_ bytes: [UInt8], _ what: String, file: StaticString = #filePath, line: UInt = #line) {
-            XCTAssertThrowsError(try bytes.withUnsafeBytes { try WeightChunkView(payload: $0) }, what, file: file,
-                line: line) {
+            XCTAssertThrowsError(
+                try bytes.withUnsafeBytes { try WeightChunkView(payload: $0) }, what, file: file,
+                line: line
+            ) {
                 XCTAssertNotNil($0 as? FrameError, file: file, line: line)
             }
         }
@@ -118,30 +131,41 @@ final class WeightChunkFrameTests: XCTestCase {
         try pull.bind(address)
         let push = try FrameSocket(.push)
         try push.connect(address)
-        defer { push.close(); pull.close() }
+        defer {
+            push.close()
+            pull.close()
+        }
         let values = floats(70_000)
         let bf16 = BFloat16.narrow(values)
         let size = try values.withUnsafeBytes { b in
-            try push.sendWeightChunk(policyVersion: 9, index: 0, count: values.count, offset: 0, dtype: .float32,
-                                     data: b, timeout: .seconds(5))
+            try push.sendWeightChunk(
+                policyVersion: 9, index: 0, count: values.count, offset: 0, dtype: .float32,
+                data: b, timeout: .seconds(5))
         }
         var got = [Float](repeating: 0, count: values.count)
         let frameLength = try pull.receiveViewSync(timeout: .seconds(5)) { header, message -> Int in
-            guard case .weightChunk(let v) = message else { XCTFail("expected a view"); return 0 }
-            XCTAssertEqual(v.dtype, .float32); XCTAssertEqual(v.count, values.count)
+            guard case .weightChunk(let v) = message else {
+                XCTFail("expected a view")
+                return 0
+            }
+            XCTAssertEqual(v.dtype, .float32)
+            XCTAssertEqual(v.count, values.count)
             XCTAssertTrue(got.withUnsafeMutableBytes { v.copyData(to: $0.baseAddress!) }, "the frame checksum holds")
             return header.frameLength
         }
-        XCTAssertTrue(got == values); XCTAssertEqual(frameLength, size)
+        XCTAssertTrue(got == values)
+        XCTAssertEqual(frameLength, size)
         try bf16.withUnsafeBytes { b in
-            _ = try push.sendWeightChunk(policyVersion: 9, index: 1, count: bf16.count, offset: 70_000,
+            _ = try push.sendWeightChunk(
+                policyVersion: 9, index: 1, count: bf16.count, offset: 70_000,
                 dtype: .bfloat16,
-                                         data: b, timeout: .seconds(5))
+                data: b, timeout: .seconds(5))
         }
         var gotBF16 = [UInt16](repeating: 0, count: bf16.count)
         try pull.receiveViewSync(timeout: .seconds(5)) { _, message in
             guard case .weightChunk(let v) = message else { return XCTFail("expected a view") }
-            XCTAssertEqual(v.dtype, .bfloat16); XCTAssertEqual(v.offset, 70_000)
+            XCTAssertEqual(v.dtype, .bfloat16)
+            XCTAssertEqual(v.offset, 70_000)
             XCTAssertTrue(gotBF16.withUnsafeMutableBytes { v.copyData(to: $0.baseAddress!) })
         }
         XCTAssertTrue(gotBF16 == bf16)
@@ -161,8 +185,9 @@ final class WeightChunkFrameTests: XCTestCase {
             let (_, view) = try XCTUnwrap(try codec.openWeightChunkInPlace(p))
             return got.withUnsafeMutableBytes { view.copyData(to: $0.baseAddress!) }
         }
-        XCTAssertTrue(intact); XCTAssertTrue(got == values)
-        for position in [4 + 20, frame.count / 2, frame.count - 1] {   // header checksum field, tensor byte, last byte
+        XCTAssertTrue(intact)
+        XCTAssertTrue(got == values)
+        for position in [4 + 20, frame.count / 2, frame.count - 1] {  // header checksum field, tensor byte, last byte
             var bad = frame
             bad[position] ^= 0x10
             let ok = try bad.withUnsafeBytes { p -> Bool in

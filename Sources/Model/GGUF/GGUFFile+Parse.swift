@@ -51,7 +51,8 @@ struct GGUFParser {
     private mutating func count(_ what: String, unit: Int) throws -> Int {
         let raw = try take(UInt64.self, what)
         guard raw <= UInt64(remaining / max(unit, 1)) else {
-            throw GGUFError(.truncated, "\(source): \(what) is \(raw) but only \(remaining) bytes remain at byte \(pos)")
+            throw GGUFError(
+                .truncated, "\(source): \(what) is \(raw) but only \(remaining) bytes remain at byte \(pos)")
         }
         return Int(raw)
     }
@@ -87,13 +88,16 @@ struct GGUFParser {
             return .bool(b == 1)
         case .string: return .string(try string(what))
         case .array:
-            guard depth < Self.maxArrayDepth else { throw corrupt("\(what) nests arrays deeper than \(Self.maxArrayDepth)") }
+            guard depth < Self.maxArrayDepth else {
+                throw corrupt("\(what) nests arrays deeper than \(Self.maxArrayDepth)")
+            }
             let element = try valueType("elements of \(what)")
             // The smallest encoding of one element bounds the count: strings and arrays need at least 8 and 12 bytes.
             let unit = element.width ?? (element == .string ? 8 : 12)
             let n = try count("element count of \(what)", unit: unit)
             guard n <= valuesLeft else {
-                throw corrupt("\(what) has \(n) elements, more than the \(Self.maxMetadataValues) values metadata may hold")
+                throw corrupt(
+                    "\(what) has \(n) elements, more than the \(Self.maxMetadataValues) values metadata may hold")
             }
             valuesLeft -= n
             var items: [GGUFValue] = []
@@ -136,7 +140,9 @@ struct GGUFParser {
         for i in 0..<tensorCount {
             let name = try string("name of tensor \(i)")
             let nd = try take(UInt32.self, "dimension count of tensor \(name)")
-            guard nd >= 1, nd <= Self.maxDims else { throw corrupt("tensor \(name) has \(nd) dimensions (1 to 4 allowed)") }
+            guard nd >= 1, nd <= Self.maxDims else {
+                throw corrupt("tensor \(name) has \(nd) dimensions (1 to 4 allowed)")
+            }
             var dims: [Int] = []
             for d in 0..<Int(nd) {
                 let v = try take(UInt64.self, "dimension \(d) of tensor \(name)")
@@ -156,23 +162,31 @@ struct GGUFParser {
             var n = 1
             for d in t.dims {
                 let (p, o) = n.multipliedReportingOverflow(by: d)
-                guard !o, p <= Int(Int32.max) * 64 else { throw corrupt("tensor \(t.name) has too many elements (\(t.dims))") }
+                guard !o, p <= Int(Int32.max) * 64 else {
+                    throw corrupt("tensor \(t.name) has too many elements (\(t.dims))")
+                }
                 n = p
             }
             guard t.dims[0] % t.type.blockSize == 0 else {
-                throw corrupt("tensor \(t.name) of type \(t.type) has a row of \(t.dims[0]) values, "
-                    + "not a multiple of its block of \(t.type.blockSize)")
+                throw corrupt(
+                    "tensor \(t.name) of type \(t.type) has a row of \(t.dims[0]) values, "
+                        + "not a multiple of its block of \(t.type.blockSize)")
             }
             let byteCount = n / t.type.blockSize * t.type.blockBytes
             guard t.offset % UInt64(index.alignment) == 0 else {
-                throw corrupt("tensor \(t.name) starts at offset \(t.offset), not a multiple of the alignment \(index.alignment)")
+                throw corrupt(
+                    "tensor \(t.name) starts at offset \(t.offset), not a multiple of the alignment \(index.alignment)")
             }
             guard t.offset <= UInt64(dataSize), byteCount <= dataSize - Int(t.offset) else {
-                throw GGUFError(.truncated, "\(source): tensor \(t.name) needs bytes \(t.offset)..<\(t.offset + UInt64(byteCount)) "
-                    + "of the data section, which has \(dataSize)")
+                throw GGUFError(
+                    .truncated,
+                    "\(source): tensor \(t.name) needs bytes \(t.offset)..<\(t.offset + UInt64(byteCount)) "
+                        + "of the data section, which has \(dataSize)")
             }
-            index.tensors.append(GGUFTensorInfo(name: t.name, dims: t.dims, type: t.type, offset: Int(t.offset),
-                                                count: n, byteCount: byteCount))
+            index.tensors.append(
+                GGUFTensorInfo(
+                    name: t.name, dims: t.dims, type: t.type, offset: Int(t.offset),
+                    count: n, byteCount: byteCount))
         }
         return index
     }

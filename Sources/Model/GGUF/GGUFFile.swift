@@ -32,7 +32,8 @@ public struct GGUFError: Error, CustomStringConvertible, Equatable {
 
 /// The element types of GGUF metadata values.
 public enum GGUFValueType: UInt32, Sendable {
-    case uint8 = 0, int8, uint16, int16, uint32, int32, float32, bool, string, array, uint64, int64, float64
+    case uint8 = 0
+    case int8, uint16, int16, uint32, int32, float32, bool, string, array, uint64, int64, float64
 
     /// Bytes of one value of a fixed-width type; nil for strings and arrays.
     var width: Int? {
@@ -141,7 +142,9 @@ public struct GGUFFile: Sendable {
         self.data = data
         var mi: [String: Int] = [:]
         for (i, kv) in metadata.enumerated() {
-            guard mi[kv.key] == nil else { throw GGUFError(.corrupt, "\(source): metadata key \(kv.key) appears twice") }
+            guard mi[kv.key] == nil else {
+                throw GGUFError(.corrupt, "\(source): metadata key \(kv.key) appears twice")
+            }
             mi[kv.key] = i
         }
         var ti: [String: Int] = [:]
@@ -171,7 +174,9 @@ public struct GGUFFile: Sendable {
     /// Calls `body` with the raw bytes of tensor `info` (valid only inside the call).
     public func withTensorBytes<R>(_ info: GGUFTensorInfo, _ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
         try data.withUnsafeBytes { raw in
-            try body(UnsafeRawBufferPointer(rebasing: raw[(dataOffset + info.offset)..<(dataOffset + info.offset + info.byteCount)]))
+            try body(
+                UnsafeRawBufferPointer(
+                    rebasing: raw[(dataOffset + info.offset)..<(dataOffset + info.offset + info.byteCount)]))
         }
     }
 

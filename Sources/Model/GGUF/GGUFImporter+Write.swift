@@ -17,8 +17,10 @@ public struct GGUFImportSummary: Sendable {
 
 extension GGUFImporter {
     /// Imports the file at `url` into `directory`; `progress` receives one line per decoder block and file.
-    public static func importFile(_ url: URL, into directory: URL,
-                                  progress: (String) -> Void = { _ in }) throws -> GGUFImportSummary {
+    public static func importFile(
+        _ url: URL, into directory: URL,
+        progress: (String) -> Void = { _ in }
+    ) throws -> GGUFImportSummary {
         let importer = try GGUFImporter(file: try GGUFFile(contentsOf: url))
         return try importer.write(to: directory, progress: progress)
     }
@@ -26,12 +28,17 @@ extension GGUFImporter {
     /// Writes the five files into `directory` (created if needed).
     public func write(to directory: URL, progress: (String) -> Void = { _ in }) throws -> GGUFImportSummary {
         let c = config
-        progress("\(architecture): \(c.numLayers) layers, hidden \(c.hiddenSize), FFN \(c.intermediateSize), "
-            + "heads \(c.numHeads)/\(c.numKVHeads), vocabulary \(c.vocabSize), tied \(c.tieWordEmbeddings)")
+        progress(
+            "\(architecture): \(c.numLayers) layers, hidden \(c.hiddenSize), FFN \(c.intermediateSize), "
+                + "heads \(c.numHeads)/\(c.numKVHeads), vocabulary \(c.vocabSize), tied \(c.tieWordEmbeddings)")
         // Everything that can fail on the file's metadata is checked before the weights are read.
         let (tokenizer, warnings) = try tokenizerJSON()
-        let tokenizerConfig = try tokenizerConfigJSON(), generation = try generationConfigJSON(), cfg = try configJSON()
-        do { _ = try ModelConfig(jsonData: cfg) } catch { throw GGUFError(.unsupported, "the imported config.json: \(error)") }
+        let tokenizerConfig = try tokenizerConfigJSON()
+        let generation = try generationConfigJSON()
+        let cfg = try configJSON()
+        do { _ = try ModelConfig(jsonData: cfg) } catch {
+            throw GGUFError(.unsupported, "the imported config.json: \(error)")
+        }
         var types: [String: Int] = [:]
         var lastBlock = -1
         let (layout, values) = try weights { _, info, _ in
@@ -47,7 +54,10 @@ extension GGUFImporter {
         let config = directory.appendingPathComponent("config.json")
         try? FileManager.default.removeItem(at: config)
         let tensors = layout.specs.map { s in
-            (name: s.name, shape: s.shape, values: UnsafeBufferPointer(start: values.pointer + s.offset, count: s.count))
+            (
+                name: s.name, shape: s.shape,
+                values: UnsafeBufferPointer(start: values.pointer + s.offset, count: s.count)
+            )
         }
         progress("writing model.safetensors (\(layout.totalCount * 4 / 1_000_000) MB)")
         try save(try SafetensorsFile.serialize(tensors), directory, "model.safetensors")
@@ -55,8 +65,9 @@ extension GGUFImporter {
         try save(tokenizerConfig, directory, "tokenizer_config.json")
         try save(generation, directory, "generation_config.json")
         try save(cfg, directory, "config.json")
-        return GGUFImportSummary(tensors: layout.specs.count, parameters: layout.totalCount, sourceTypes: types,
-                                 warnings: warnings)
+        return GGUFImportSummary(
+            tensors: layout.specs.count, parameters: layout.totalCount, sourceTypes: types,
+            warnings: warnings)
     }
 
     private func save(_ data: Data, _ directory: URL, _ name: String) throws {

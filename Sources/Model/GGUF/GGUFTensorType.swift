@@ -51,11 +51,15 @@ public struct GGUFTensorType: Sendable, Equatable, CustomStringConvertible {
 
     /// Converts `count` values stored in `bytes` (exactly their encoding) to Float32 into `out`;
     /// `tensor` names the tensor in errors.
-    public func dequantize(_ bytes: UnsafeRawBufferPointer, count: Int, into out: UnsafeMutablePointer<Float>,
-                           tensor: String = "tensor") throws {
+    public func dequantize(
+        _ bytes: UnsafeRawBufferPointer, count: Int, into out: UnsafeMutablePointer<Float>,
+        tensor: String = "tensor"
+    ) throws {
         guard isSupported else {
-            throw GGUFError(.unsupported, "tensor \(tensor) has type \(name), which the importer cannot read "
-                + "(supported: \(Self.supportedNames.joined(separator: ", ")))")
+            throw GGUFError(
+                .unsupported,
+                "tensor \(tensor) has type \(name), which the importer cannot read "
+                    + "(supported: \(Self.supportedNames.joined(separator: ", ")))")
         }
         guard count % blockSize == 0, bytes.count == count / blockSize * blockBytes, let base = bytes.baseAddress else {
             if count == 0 { return }
@@ -67,7 +71,9 @@ public struct GGUFTensorType: Sendable, Equatable, CustomStringConvertible {
         }
         switch name {
         case "F32":
-            for i in 0..<count { out[i] = Float(bitPattern: base.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self)) }
+            for i in 0..<count {
+                out[i] = Float(bitPattern: base.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self))
+            }
         case "F16":
             for i in 0..<count { out[i] = half(base, 2 * i) }
         case "BF16":
@@ -76,12 +82,16 @@ public struct GGUFTensorType: Sendable, Equatable, CustomStringConvertible {
             }
         case "Q8_0":
             for b in 0..<blocks {
-                let p = base + b * 34, o = out + b * 32, d = half(p, 0)
+                let p = base + b * 34
+                let o = out + b * 32
+                let d = half(p, 0)
                 for j in 0..<32 { o[j] = d * Float(Int8(bitPattern: p.load(fromByteOffset: 2 + j, as: UInt8.self))) }
             }
         case "Q4_0":
             for b in 0..<blocks {
-                let p = base + b * 18, o = out + b * 32, d = half(p, 0)
+                let p = base + b * 18
+                let o = out + b * 32
+                let d = half(p, 0)
                 for j in 0..<16 {
                     let q = p.load(fromByteOffset: 2 + j, as: UInt8.self)
                     o[j] = d * Float(Int(q & 0x0F) - 8)
@@ -90,7 +100,10 @@ public struct GGUFTensorType: Sendable, Equatable, CustomStringConvertible {
             }
         case "Q4_1":
             for b in 0..<blocks {
-                let p = base + b * 20, o = out + b * 32, d = half(p, 0), m = half(p, 2)
+                let p = base + b * 20
+                let o = out + b * 32
+                let d = half(p, 0)
+                let m = half(p, 2)
                 for j in 0..<16 {
                     let q = p.load(fromByteOffset: 4 + j, as: UInt8.self)
                     o[j] = d * Float(q & 0x0F) + m
@@ -99,7 +112,7 @@ public struct GGUFTensorType: Sendable, Equatable, CustomStringConvertible {
             }
         case "Q4_K":
             for b in 0..<blocks { Self.dequantizeQ4K(base + b * 144, out + b * 256) }
-        default: // Q6_K
+        default:  // Q6_K
             for b in 0..<blocks { Self.dequantizeQ6K(base + b * 210, out + b * 256) }
         }
     }
@@ -107,12 +120,14 @@ public struct GGUFTensorType: Sendable, Equatable, CustomStringConvertible {
     private static func dequantizeQ4K(_ p: UnsafeRawPointer, _ o: UnsafeMutablePointer<Float>) {
         let d = Float(Float16(bitPattern: p.loadUnaligned(fromByteOffset: 0, as: UInt16.self)))
         let dmin = Float(Float16(bitPattern: p.loadUnaligned(fromByteOffset: 2, as: UInt16.self)))
-        let s = p + 4, qs = p + 16
+        let s = p + 4
+        let qs = p + 16
         func byte(_ i: Int) -> UInt8 { s.load(fromByteOffset: i, as: UInt8.self) }
         for sub in 0..<8 {
             // Sub-blocks 0-3 keep 6-bit scale and min in bytes 0-3 and 4-7; sub-blocks 4-7 take their low
             // 4 bits from bytes 8-11 and their high 2 bits from the top of bytes 0-3 and 4-7.
-            let scale: UInt8, minimum: UInt8
+            let scale: UInt8
+            let minimum: UInt8
             if sub < 4 {
                 scale = byte(sub) & 0x3F
                 minimum = byte(sub + 4) & 0x3F
@@ -120,8 +135,10 @@ public struct GGUFTensorType: Sendable, Equatable, CustomStringConvertible {
                 scale = (byte(sub + 4) & 0x0F) | ((byte(sub - 4) >> 2) & 0x30)
                 minimum = (byte(sub + 4) >> 4) | ((byte(sub) >> 2) & 0x30)
             }
-            let ds = d * Float(scale), dm = dmin * Float(minimum)
-            let chunk = qs + (sub / 2) * 32, shift = UInt8((sub % 2) * 4)
+            let ds = d * Float(scale)
+            let dm = dmin * Float(minimum)
+            let chunk = qs + (sub / 2) * 32
+            let shift = UInt8((sub % 2) * 4)
             for j in 0..<32 {
                 let q = (chunk.load(fromByteOffset: j, as: UInt8.self) >> shift) & 0x0F
                 o[sub * 32 + j] = ds * Float(q) - dm
@@ -130,10 +147,13 @@ public struct GGUFTensorType: Sendable, Equatable, CustomStringConvertible {
     }
 
     private static func dequantizeQ6K(_ p: UnsafeRawPointer, _ o: UnsafeMutablePointer<Float>) {
-        let ql = p, qh = p + 128, scales = p + 192
+        let ql = p
+        let qh = p + 128
+        let scales = p + 192
         let d = Float(Float16(bitPattern: p.loadUnaligned(fromByteOffset: 208, as: UInt16.self)))
         for i in 0..<256 {
-            let h = i / 128, r = i % 128
+            let h = i / 128
+            let r = i % 128
             let low = (ql.load(fromByteOffset: h * 64 + r % 64, as: UInt8.self) >> UInt8((r / 64) * 4)) & 0x0F
             let high = (qh.load(fromByteOffset: h * 32 + r % 32, as: UInt8.self) >> UInt8((r / 32) * 2)) & 0x03
             let q = Int(low | (high << 4)) - 32

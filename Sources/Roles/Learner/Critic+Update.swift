@@ -27,9 +27,13 @@ struct CriticRun {
         self.oldValues = oldValues
         self.returns = returns
         explainedVariance = Critic.explainedVariance(values: oldValues, returns: returns, mask: mask)
-        var oldSum = 0.0, returnSum = 0.0, tokens = 0.0
+        var oldSum = 0.0
+        var returnSum = 0.0
+        var tokens = 0.0
         for i in mask.indices where mask[i] != 0 {
-            oldSum += Double(oldValues[i]); returnSum += Double(returns[i]); tokens += 1
+            oldSum += Double(oldValues[i])
+            returnSum += Double(returns[i])
+            tokens += 1
         }
         valueMean = tokens > 0 ? oldSum / tokens : 0
         returnMean = tokens > 0 ? returnSum / tokens : 0

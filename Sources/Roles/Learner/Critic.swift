@@ -31,7 +31,8 @@ public final class Critic: @unchecked Sendable {
     /// came from.
     public init(model: Transformer, optimizer: AdamW, source: CheckpointSource? = nil) throws(RolesError) {
         guard model.config.scalarHead else {
-            throw RolesError(.invalidConfig, "the critic needs a scalar-head model (score.weight); got a language model")
+            throw RolesError(
+                .invalidConfig, "the critic needs a scalar-head model (score.weight); got a language model")
         }
         self.model = model
         self.optimizer = optimizer
@@ -41,8 +42,10 @@ public final class Critic: @unchecked Sendable {
     /// The critic of a PPO run: from `model.critic_init` when set, else `policy` (its starting weights, loaded
     /// with `policySource`) with a zero scalar head; AdamW as `optim` with the learning rate
     /// `algorithm.critic_lr` (default `optim.lr`).
-    public static func make(settings: LearnerSettings, policy: Transformer,
-                            policySource: CheckpointSource? = nil) throws -> Critic {
+    public static func make(
+        settings: LearnerSettings, policy: Transformer,
+        policySource: CheckpointSource? = nil
+    ) throws -> Critic {
         let model: Transformer
         var source = policySource
         if let path = settings.run.model.criticInit {
@@ -55,8 +58,10 @@ public final class Critic: @unchecked Sendable {
                 throw RolesError(.invalidConfig, "model.critic_init \(path): cannot load the checkpoint (\(error))")
             }
             guard loaded.config.vocabSize == policy.config.vocabSize else {
-                throw RolesError(.invalidConfig, "model.critic_init \(path): vocabulary of \(loaded.config.vocabSize) tokens, "
-                                 + "the policy has \(policy.config.vocabSize); the critic must read the policy's tokens")
+                throw RolesError(
+                    .invalidConfig,
+                    "model.critic_init \(path): vocabulary of \(loaded.config.vocabSize) tokens, "
+                        + "the policy has \(policy.config.vocabSize); the critic must read the policy's tokens")
             }
             model = loaded.config.scalarHead ? loaded : try loaded.scalarHeadCopy()
         } else {
@@ -68,7 +73,8 @@ public final class Critic: @unchecked Sendable {
 
     /// The critic's AdamW: the `optim` settings at `algorithm.critic_lr` (default `optim.lr`).
     static func optimizer(settings: LearnerSettings, model: Transformer) -> AdamW {
-        Trainer.makeOptimizer(settings: settings, model: model, lr: settings.run.algorithm.criticLR ?? settings.run.optim.lr)
+        Trainer.makeOptimizer(
+            settings: settings, model: model, lr: settings.run.algorithm.criticLR ?? settings.run.optim.lr)
     }
 
     /// V[b,t] of every response token (B×T, 0 on padding) under the current weights, micro-batch by micro-batch.
@@ -89,15 +95,18 @@ public final class Critic: @unchecked Sendable {
     /// One optimiser step of the critic over the mini-batch `step`: clipped value loss against `returns`
     /// (B×T of the whole batch) with `oldValues` as V_old, aggregated like the policy loss by `aggregator`;
     /// returns the step's loss, metrics and gradient norm (before clipping).
-    func train(step: OptimizerStep, _ t: RolloutTensors, oldValues: [Float], returns: [Float], rl: RLConfig,
-               aggregator: LossAggregator) throws -> (loss: Double, metrics: ValueMetrics, gradNorm: Double) {
+    func train(
+        step: OptimizerStep, _ t: RolloutTensors, oldValues: [Float], returns: [Float], rl: RLConfig,
+        aggregator: LossAggregator
+    ) throws -> (loss: Double, metrics: ValueMetrics, gradNorm: Double) {
         model.zeroGrad()
         var loss = 0.0
         var metrics = ValueMetrics()
         for micro in step.microBatches {
             let mb = t.slice(micro)
-            let input = ValueLossInput<Float>(shape: mb.shape, mask: mb.mask, values: try forward(mb),
-                                              oldValues: t.rows(oldValues, micro), returns: t.rows(returns, micro))
+            let input = ValueLossInput<Float>(
+                shape: mb.shape, mask: mb.mask, values: try forward(mb),
+                oldValues: t.rows(oldValues, micro), returns: t.rows(returns, micro))
             let result = try valueLoss(input, config: rl, aggregator: aggregator)
             loss += result.loss
             metrics.merge(result.metrics)
@@ -110,16 +119,24 @@ public final class Critic: @unchecked Sendable {
     /// 1 − Var(R − V) / Var(R) over the valid tokens (masked population variances): 1 when the values
     /// predict the returns exactly, 0 for a constant at their mean, negative when worse; 0 when Var(R) = 0.
     public static func explainedVariance(values: [Float], returns: [Float], mask: [Float]) -> Double {
-        var n = 0.0, sumR = 0.0, sumD = 0.0
+        var n = 0.0
+        var sumR = 0.0
+        var sumD = 0.0
         for i in mask.indices where mask[i] != 0 {
-            n += 1; sumR += Double(returns[i]); sumD += Double(returns[i]) - Double(values[i])
+            n += 1
+            sumR += Double(returns[i])
+            sumD += Double(returns[i]) - Double(values[i])
         }
         guard n > 0 else { return 0 }
-        let meanR = sumR / n, meanD = sumD / n
-        var varR = 0.0, varD = 0.0
+        let meanR = sumR / n
+        let meanD = sumD / n
+        var varR = 0.0
+        var varD = 0.0
         for i in mask.indices where mask[i] != 0 {
-            let r = Double(returns[i]), d = r - Double(values[i])
-            varR += (r - meanR) * (r - meanR); varD += (d - meanD) * (d - meanD)
+            let r = Double(returns[i])
+            let d = r - Double(values[i])
+            varR += (r - meanR) * (r - meanR)
+            varD += (d - meanD) * (d - meanD)
         }
         return varR > 0 ? 1 - varD / varR : 0
     }
@@ -134,7 +151,8 @@ public final class Critic: @unchecked Sendable {
     /// Restores what `save(directory:)` wrote; errors name the checkpoint directory.
     public func restore(directory: URL) throws {
         do {
-            try model.loadWeights(from: try SafetensorsFile(contentsOf: directory.appendingPathComponent("model.safetensors")))
+            try model.loadWeights(
+                from: try SafetensorsFile(contentsOf: directory.appendingPathComponent("model.safetensors")))
             try model.loadTrainingState(optimizer, directory: directory)
         } catch {
             throw RolesError(.invalidConfig, "critic checkpoint \(directory.path): \(error)")

@@ -36,7 +36,9 @@ public struct EvaluationSettings: Sendable {
     public var samples: Int
 
     public init(maxNewTokens: Int, stopTokens: Set<Int32>, maxBatch: Int = 64, samples: Int = 4) {
-        self.maxNewTokens = maxNewTokens; self.stopTokens = stopTokens; self.maxBatch = maxBatch
+        self.maxNewTokens = maxNewTokens
+        self.stopTokens = stopTokens
+        self.maxBatch = maxBatch
         self.samples = samples
     }
 }
@@ -55,8 +57,9 @@ extension PromptTask {
             var responses = [[Int32]](repeating: [], count: part.count)
             let g = try model.generate(
                 prompts: padded.rows,
-                options: SamplingOptions(temperature: 0, maxNewTokens: s.maxNewTokens, stopTokens: s.stopTokens,
-                                         maxBatch: s.maxBatch),
+                options: SamplingOptions(
+                    temperature: 0, maxNewTokens: s.maxNewTokens, stopTokens: s.stopTokens,
+                    maxBatch: s.maxBatch),
                 starts: padded.starts,
                 onToken: { row, token in
                     responses[row].append(token)
@@ -68,8 +71,10 @@ extension PromptTask {
                 total += reward
                 if first + k < s.samples {
                     let shown = Array(g.tokens[k].prefix { !s.stopTokens.contains($0) })
-                    samples.append(EvaluationSample(prompt: text(p.tokens), response: text(shown),
-                                                    label: p.answer, reward: reward))
+                    samples.append(
+                        EvaluationSample(
+                            prompt: text(p.tokens), response: text(shown),
+                            label: p.answer, reward: reward))
                 }
             }
         }

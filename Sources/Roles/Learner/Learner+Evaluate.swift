@@ -10,14 +10,20 @@ extension Learner {
     /// and returns the evaluation.
     func evaluate(_ prompts: [Prompt], split: String, iteration: Int, metrics: RunMetrics) throws -> Evaluation {
         let cfg = settings.run
-        let settings = EvaluationSettings(maxNewTokens: cfg.sampling.maxNewTokens, stopTokens: Set(stopTokens),
-                                          maxBatch: evaluationBatch, samples: cfg.eval.samples)
+        let settings = EvaluationSettings(
+            maxNewTokens: cfg.sampling.maxNewTokens, stopTokens: Set(stopTokens),
+            maxBatch: evaluationBatch, samples: cfg.eval.samples)
         let result = try task.evaluate(model, on: prompts, settings: settings)
         if !result.samples.isEmpty {
-            try metrics.recordSamples(lines: result.samples.map { Self.jsonLine($0, split: split, iteration: iteration) },
-                                      markdown: Self.markdown(result.samples), tag: "samples/\(split)", step: iteration)
+            try metrics.recordSamples(
+                lines: result.samples.map { Self.jsonLine($0, split: split, iteration: iteration) },
+                markdown: Self.markdown(result.samples), tag: "samples/\(split)", step: iteration)
             lastSample = result.samples.first
-            if iteration == 0 { samplesBefore = result.samples } else if split == "validation" { samplesAfter = result.samples }
+            if iteration == 0 {
+                samplesBefore = result.samples
+            } else if split == "validation" {
+                samplesAfter = result.samples
+            }
         }
         return result
     }
@@ -28,9 +34,13 @@ extension Learner {
 
     /// One samples.jsonl line.
     static func jsonLine(_ s: EvaluationSample, split: String, iteration: Int) -> String {
-        let object: [String: Any] = ["iteration": iteration, "split": split, "prompt": s.prompt,
-                                     "response": s.response, "label": s.label, "reward": s.reward]
-        guard let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]) else { return "{}" }
+        let object: [String: Any] = [
+            "iteration": iteration, "split": split, "prompt": s.prompt,
+            "response": s.response, "label": s.label, "reward": s.reward,
+        ]
+        guard let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]) else {
+            return "{}"
+        }
         return String(decoding: data, as: UTF8.self)
     }
 
@@ -41,7 +51,8 @@ extension Learner {
         }
         var out = "| prompt | response | label | reward |\n|---|---|---|---|\n"
         for s in samples {
-            out += "| \(cell(s.prompt)) | \(cell(s.response)) | \(cell(s.label)) | \(String(format: "%.3g", s.reward)) |\n"
+            out +=
+                "| \(cell(s.prompt)) | \(cell(s.response)) | \(cell(s.label)) | \(String(format: "%.3g", s.reward)) |\n"
         }
         return out
     }
@@ -52,8 +63,9 @@ extension Learner {
         func quoted(_ s: String) -> String { "\"" + s.replacingOccurrences(of: "\n", with: "⏎") + "\"" }
         var lines = ["learner: held-out responses before training → at the last evaluation:"]
         for (b, a) in zip(samplesBefore, after) where b.prompt == a.prompt {
-            lines.append("  answer \(a.label): \(quoted(b.response)) (reward \(String(format: "%.2g", b.reward))) → "
-                         + "\(quoted(a.response)) (reward \(String(format: "%.2g", a.reward)))")
+            lines.append(
+                "  answer \(a.label): \(quoted(b.response)) (reward \(String(format: "%.2g", b.reward))) → "
+                    + "\(quoted(a.response)) (reward \(String(format: "%.2g", a.reward)))")
         }
         return lines
     }

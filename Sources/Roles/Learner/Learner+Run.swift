@@ -34,9 +34,12 @@ extension Learner {
     /// Trains for `run.iterations` iterations (or until `stop()` / `run.max_minutes`), then checkpoints.
     /// With `resume`, starts from the newest checkpoint of the run directory.
     public func run() throws -> LearnerResult {
-        let cfg = settings.run, log = settings.log
+        let cfg = settings.run
+        let log = settings.log
         try prepareStart()
-        log("learner: task \(task.summary); responses stop at token(s) \(stopTokens.map(String.init).joined(separator: ", "))")
+        log(
+            "learner: task \(task.summary); responses stop at token(s) \(stopTokens.map(String.init).joined(separator: ", "))"
+        )
         let metrics = try RunMetrics(directory: cfg.runDirectory, resume: settings.resume)
         let start = DispatchTime.now().uptimeNanoseconds
         func elapsed() -> Double { Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 }
@@ -45,8 +48,11 @@ extension Learner {
             let acc = try evaluate(validation, split: "validation", iteration: 0, metrics: metrics).accuracy
             result.initialAccuracy = acc
             try metrics.record(iteration: 0, time: elapsed(), metrics: [MetricName.heldOutAccuracy: acc])
-            log(String(format: "learner: held-out accuracy before training %.1f%% (%d validation prompts)", acc * 100, validation.count)
-                + (lastSample.map { "; e.g. " + Self.shortLine($0) } ?? ""))
+            log(
+                String(
+                    format: "learner: held-out accuracy before training %.1f%% (%d validation prompts)", acc * 100,
+                    validation.count)
+                    + (lastSample.map { "; e.g. " + Self.shortLine($0) } ?? ""))
         }
         var sha = try publish(version: trainer.version)
         let total = cfg.run.iterations
@@ -64,7 +70,8 @@ extension Learner {
                 break
             }
             trainer.nextUnitID = collector.ledger.nextUnitID
-            let t0 = collectStart, t1 = elapsed()
+            let t0 = collectStart
+            let t1 = elapsed()
             if overlap && iteration < total {
                 collectStart = t1
                 try begin(iteration: iteration + 1)
@@ -77,7 +84,8 @@ extension Learner {
             let last = iteration == total
             var accuracy: Double? = nil
             if cfg.eval.every > 0 && !validation.isEmpty && (iteration % cfg.eval.every == 0 || last) {
-                accuracy = try evaluate(validation, split: "validation", iteration: iteration, metrics: metrics).accuracy
+                accuracy = try evaluate(validation, split: "validation", iteration: iteration, metrics: metrics)
+                    .accuracy
             }
             let tEval = elapsed()
             sha = try publish(version: trainer.version)
@@ -94,7 +102,8 @@ extension Learner {
                 "perf/train_s": t2 - t1, "perf/eval_s": tEval - t2, "perf/broadcast_s": t3 - tEval,
                 "perf/peak_rss_mb": peakResidentMegabytes(),
                 "train/clip_fraction": report.policy.clipFraction,
-                "train/approx_kl": report.policy.approxKL, "train/loss": report.loss, "train/grad_norm": report.gradNorm,
+                "train/approx_kl": report.policy.approxKL, "train/loss": report.loss,
+                "train/grad_norm": report.gradNorm,
                 "train/kl_coef": trainer.klCoef, "policy/version": Double(trainer.version),
                 "cluster/workers_alive": Double(hub.workersAlive),
                 "cluster/reissued_units": Double(collector.ledger.counters.reissued),
@@ -103,7 +112,8 @@ extension Learner {
                 "cluster/stale_dropped_samples": Double(collector.assembler.counters.staleSamples),
                 "cluster/stale_samples_used": Double(report.staleSamples),
                 "cluster/samples": Double(batch.count),
-                "broadcast/bytes": Double(sync?.wireBytes ?? 0), "broadcast/raw_bytes": Double(model.parameterCount * 4),
+                "broadcast/bytes": Double(sync?.wireBytes ?? 0),
+                "broadcast/raw_bytes": Double(model.parameterCount * 4),
                 "broadcast/seconds": sync?.seconds ?? .nan,
             ]
             if let extra = report.extraMetrics { m.merge(extra) { $1 } }
@@ -114,10 +124,14 @@ extension Learner {
                 result.evaluations.append(acc)
                 line += String(format: " acc %.1f%%", acc * 100)
             }
-            line += String(format: " kl %.4f len %.2f samples/s %.0f clip %.3f v%d workers %d (rollout %.2fs train %.2fs sync %.2fs ",
-                           report.stats.klPerToken.mean, report.stats.responseLength.mean, m["perf/samples_per_s"]!,
-                           report.policy.clipFraction, trainer.version, hub.workersAlive, t1 - t0, t2 - t1, t3 - tEval)
-                + byteString(sync?.wireBytes ?? 0) + (accuracy == nil ? "" : String(format: " eval %.2fs", tEval - t2)) + ")"
+            line +=
+                String(
+                    format:
+                        " kl %.4f len %.2f samples/s %.0f clip %.3f v%d workers %d (rollout %.2fs train %.2fs sync %.2fs ",
+                    report.stats.klPerToken.mean, report.stats.responseLength.mean, m["perf/samples_per_s"]!,
+                    report.policy.clipFraction, trainer.version, hub.workersAlive, t1 - t0, t2 - t1, t3 - tEval)
+                + byteString(sync?.wireBytes ?? 0) + (accuracy == nil ? "" : String(format: " eval %.2fs", tEval - t2))
+                + ")"
             if let v = report.extraMetrics?["critic/value_loss"] { line += String(format: " value loss %.4f", v) }
             if m[MetricName.heldOutAccuracy] != nil, let s = lastSample { line += " e.g. " + Self.shortLine(s) }
             try metrics.record(iteration: iteration, time: elapsed(), metrics: m)
@@ -127,20 +141,28 @@ extension Learner {
             if cfg.checkpoint.every > 0 && iteration % cfg.checkpoint.every == 0 && !last {
                 result.checkpoint = try saveCheckpoint()
             }
-            onIteration?(IterationSummary(iteration: iteration, policyVersion: trainer.version, samples: batch.count,
-                                          sampleVersions: batch.experiences.map(\.rollout.policyVersion),
-                                          workers: Set(batch.experiences.map(\.rollout.workerID)), metrics: m,
-                                          weightsSHA256: sha))
-            if shouldStop(elapsed: elapsed()) && trainer.iteration < total { result.stoppedEarly = true; break }
+            onIteration?(
+                IterationSummary(
+                    iteration: iteration, policyVersion: trainer.version, samples: batch.count,
+                    sampleVersions: batch.experiences.map(\.rollout.policyVersion),
+                    workers: Set(batch.experiences.map(\.rollout.workerID)), metrics: m,
+                    weightsSHA256: sha))
+            if shouldStop(elapsed: elapsed()) && trainer.iteration < total {
+                result.stoppedEarly = true
+                break
+            }
         }
         if cfg.eval.every > 0 && !test.isEmpty && result.iterations > 0 && !result.stoppedEarly {
-            result.testAccuracy = try evaluate(test, split: "test", iteration: result.iterations, metrics: metrics).accuracy
+            result.testAccuracy = try evaluate(test, split: "test", iteration: result.iterations, metrics: metrics)
+                .accuracy
             log(String(format: "learner: test accuracy %.1f%% (%d prompts)", result.testAccuracy! * 100, test.count))
         }
         for line in beforeAndAfterLines() { log(line) }
         result.checkpoint = try saveCheckpoint()
         try metrics.writeChart()
-        log("learner: checkpoint \(result.checkpoint!) (weights sha256 \(WeightDigest.hex(sha))); metrics in \(metrics.directory)")
+        log(
+            "learner: checkpoint \(result.checkpoint!) (weights sha256 \(WeightDigest.hex(sha))); metrics in \(metrics.directory)"
+        )
         return result
     }
 
@@ -150,40 +172,49 @@ extension Learner {
         guard let checkpoint = Trainer.latestCheckpoint(runDirectory: dir) else {
             guard settings.resume else { return }
             // The earlier process stopped before its first checkpoint: this one starts over; its records move aside.
-            let moved = try MetricsJSONL.setAside(path: (dir as NSString).appendingPathComponent("metrics.jsonl"),
-                                                  after: -1)
-            settings.log("learner: nothing to resume in \(dir) yet; starting from model.init"
-                         + (moved > 0 ? " (\(moved) earlier metrics records moved to metrics.discarded.jsonl)" : ""))
+            let moved = try MetricsJSONL.setAside(
+                path: (dir as NSString).appendingPathComponent("metrics.jsonl"),
+                after: -1)
+            settings.log(
+                "learner: nothing to resume in \(dir) yet; starting from model.init"
+                    + (moved > 0 ? " (\(moved) earlier metrics records moved to metrics.discarded.jsonl)" : ""))
             return
         }
         guard settings.resume else {
-            throw RolesError(.invalidConfig, "run directory \(dir) already holds \(checkpoint.lastPathComponent): "
-                             + "pass --resume to continue that run, or choose another run.name")
+            throw RolesError(
+                .invalidConfig,
+                "run directory \(dir) already holds \(checkpoint.lastPathComponent): "
+                    + "pass --resume to continue that run, or choose another run.name")
         }
         do { try trainer.restore(directory: checkpoint) } catch {
             throw RolesError(.invalidConfig, "cannot resume from \(checkpoint.path): \(error)")
         }
-        let moved = try MetricsJSONL.setAside(path: (dir as NSString).appendingPathComponent("metrics.jsonl"),
-                                              after: trainer.iteration)
+        let moved = try MetricsJSONL.setAside(
+            path: (dir as NSString).appendingPathComponent("metrics.jsonl"),
+            after: trainer.iteration)
         let events = try TensorBoardWriter.setAside(directory: dir, after: trainer.iteration)
-        settings.log("learner: resumed from \(checkpoint.path): iteration \(trainer.iteration), policy version "
-                     + "\(trainer.version)\(moved > 0 ? ", \(moved) later metrics records moved to metrics.discarded.jsonl" : "")"
-                     + (events > 0 ? ", \(events) later TensorBoard events moved to discarded/" : ""))
+        settings.log(
+            "learner: resumed from \(checkpoint.path): iteration \(trainer.iteration), policy version "
+                + "\(trainer.version)\(moved > 0 ? ", \(moved) later metrics records moved to metrics.discarded.jsonl" : "")"
+                + (events > 0 ? ", \(events) later TensorBoard events moved to discarded/" : ""))
     }
 
     /// Hands the prompts of `iteration` to the hub as work units.
     private func begin(iteration: Int) throws {
         let cfg = settings.run
-        let prompts = try task.prompts(iteration: iteration, count: cfg.algorithm.rolloutBatch, seed: UInt64(cfg.run.seed))
-        let ledger = try WorkLedger(iteration: UInt64(iteration), prompts: prompts, unitSize: settings.unitPrompts,
-                                    samplesPerPrompt: cfg.algorithm.samplesPerPrompt, sampling: settings.sampling(stopTokens: stopTokens),
-                                    leaseMillis: millis(seconds: cfg.cluster.leaseSeconds),
-                                    minPolicyVersion: trainer.version, firstUnitID: trainer.nextUnitID)
+        let prompts = try task.prompts(
+            iteration: iteration, count: cfg.algorithm.rolloutBatch, seed: UInt64(cfg.run.seed))
+        let ledger = try WorkLedger(
+            iteration: UInt64(iteration), prompts: prompts, unitSize: settings.unitPrompts,
+            samplesPerPrompt: cfg.algorithm.samplesPerPrompt, sampling: settings.sampling(stopTokens: stopTokens),
+            leaseMillis: millis(seconds: cfg.cluster.leaseSeconds),
+            minPolicyVersion: trainer.version, firstUnitID: trainer.nextUnitID)
         let assembler = try BatchAssembler(
             iteration: UInt64(iteration), promptOrder: prompts.map(\.id),
-            config: .init(samplesPerPrompt: cfg.algorithm.samplesPerPrompt, maxResponseTokens: cfg.sampling.maxNewTokens,
-                          requireRefLogprobs: cfg.kl.coef > 0, policyVersion: trainer.version,
-                          maxStaleness: UInt64(cfg.algorithm.maxStaleness)))
+            config: .init(
+                samplesPerPrompt: cfg.algorithm.samplesPerPrompt, maxResponseTokens: cfg.sampling.maxNewTokens,
+                requireRefLogprobs: cfg.kl.coef > 0, policyVersion: trainer.version,
+                maxStaleness: UInt64(cfg.algorithm.maxStaleness)))
         hub.begin(try IterationCollector(ledger: ledger, assembler: assembler))
     }
 
@@ -208,8 +239,9 @@ extension Learner {
             try fm.moveItem(at: partial, to: dir)
         } catch {
             try? fm.removeItem(at: partial)
-            throw RunFileError(setting: "run.dir", path: dir.path, action: "save the checkpoint",
-                               reason: ioReason(error))
+            throw RunFileError(
+                setting: "run.dir", path: dir.path, action: "save the checkpoint",
+                reason: ioReason(error))
         }
         let all = ((try? fm.contentsOfDirectory(atPath: root.path)) ?? []).filter { $0.hasPrefix("iter-") }.sorted()
         for old in all.dropLast(max(1, settings.run.checkpoint.keep)) {

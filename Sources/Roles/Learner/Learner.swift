@@ -58,37 +58,46 @@ public final class Learner: @unchecked Sendable {
 
     /// Binds every socket and starts serving control requests and deliveries; call `run()` to train. `source`
     /// (from `Transformer.loadCheckpoint`) is what every checkpoint keeps of the policy's starting directory.
-    public init(settings: LearnerSettings, model: Transformer, task: any PromptTask,
-                source checkpointSource: CheckpointSource? = nil, codec: FrameCodec) throws {
+    public init(
+        settings: LearnerSettings, model: Transformer, task: any PromptTask,
+        source checkpointSource: CheckpointSource? = nil, codec: FrameCodec
+    ) throws {
         self.settings = settings
         trainer = Trainer(settings: settings, model: model, source: checkpointSource)
         self.task = task
         stopTokens = settings.run.sampling.stopTokens.map { $0.map(Int32.init) } ?? task.stopTokens
         let c = settings.run.cluster
         let log = settings.log
-        let hub = try LearnerHub(membershipTimeoutMillis: millis(seconds: max(3, 5 * c.heartbeatSeconds)),
-                                 leaseMillis: leaseMillis(seconds: c.leaseSeconds),
-                                 weightsAddress: settings.endpoints.weights, log: log)
-        let broadcaster = try WeightBroadcaster(address: settings.endpoints.weights, codec: codec,
-                                                precision: settings.weightPrecision, delta: settings.weightDelta,
-                                                    log: log)
+        let hub = try LearnerHub(
+            membershipTimeoutMillis: millis(seconds: max(3, 5 * c.heartbeatSeconds)),
+            leaseMillis: leaseMillis(seconds: c.leaseSeconds),
+            weightsAddress: settings.endpoints.weights, log: log)
+        let broadcaster = try WeightBroadcaster(
+            address: settings.endpoints.weights, codec: codec,
+            precision: settings.weightPrecision, delta: settings.weightDelta,
+            log: log)
         self.hub = hub
         self.broadcaster = broadcaster
         try hub.setFailureLimit(c.maxUnitFailures)
         // Receive caps: the rollouts port takes experience batches of one unit; the other ports small requests.
         let unitSamples = c.unitPrompts.multipliedReportingOverflow(by: settings.run.algorithm.samplesPerPrompt)
-        pull = try FrameSocket(.pull, codec: codec, limits: .experience(
-            samples: unitSamples.overflow ? .max : unitSamples.partialValue,
-            tokensPerSample: model.config.maxPositionEmbeddings))
+        pull = try FrameSocket(
+            .pull, codec: codec,
+            limits: .experience(
+                samples: unitSamples.overflow ? .max : unitSamples.partialValue,
+                tokensPerSample: model.config.maxPositionEmbeddings))
         try pull.bind(settings.endpoints.rollouts)
-        control = try RequestServer(name: "learner-control", address: settings.endpoints.control, codec: codec,
-                                    limits: .control, handler: { try hub.handle($0) },
-                                    log: { line in if !line.contains("no work: retry") && !line.contains("register again") { log(line) } })
+        control = try RequestServer(
+            name: "learner-control", address: settings.endpoints.control, codec: codec,
+            limits: .control, handler: { try hub.handle($0) },
+            log: { line in if !line.contains("no work: retry") && !line.contains("register again") { log(line) } })
         statusServer = try settings.endpoints.status.map { address in
-            let me = Status(workerID: "learner", role: .learner, host: ProcessInfo.processInfo.hostName,
-                            pid: ProcessInfo.processInfo.processIdentifier, policyVersion: 0, state: "")
-            return try RequestServer(name: "learner-status", address: address, codec: codec, limits: .control,
-                                     handler: { try hub.statusReply($0, learner: me) }, log: log)
+            let me = Status(
+                workerID: "learner", role: .learner, host: ProcessInfo.processInfo.hostName,
+                pid: ProcessInfo.processInfo.processIdentifier, policyVersion: 0, state: "")
+            return try RequestServer(
+                name: "learner-status", address: address, codec: codec, limits: .control,
+                handler: { try hub.statusReply($0, learner: me) }, log: log)
         }
         hub.republish = { broadcaster.republish() }
         startPullThread()
@@ -123,8 +132,11 @@ public final class Learner: @unchecked Sendable {
             while !stopFlag.isCancelled || !pull.socket.isClosed {
                 do {
                     let message = try pull.receiveSync(timeout: nil, cancel: nil)
-                    if case .experienceBatch(let b) = message { hub.deliver(b) }
-                    else { settings.log("learner: ignored a \(message.kind.name) on the rollouts socket") }
+                    if case .experienceBatch(let b) = message {
+                        hub.deliver(b)
+                    } else {
+                        settings.log("learner: ignored a \(message.kind.name) on the rollouts socket")
+                    }
                 } catch let error as FrameError {
                     for line in refusals.record("learner: refused a rollout frame: \(error)", now: monotonicMillis()) {
                         settings.log(line.hasPrefix("learner") ? line : "learner: refused rollout frames: \(line)")
@@ -144,11 +156,13 @@ public final class Learner: @unchecked Sendable {
     func publish(version: UInt64) throws -> [UInt8] {
         let layout = model.layout.specs.map { TensorSpan(name: $0.name, shape: $0.shape, offset: $0.offset) }
         hub.setPolicyVersion(version)
-        hub.setBroadcastTime(seconds: broadcaster.lastBroadcast?.seconds ?? 0,
-                             bytes: model.parameterCount * settings.weightPrecision.dtype.size)
+        hub.setBroadcastTime(
+            seconds: broadcaster.lastBroadcast?.seconds ?? 0,
+            bytes: model.parameterCount * settings.weightPrecision.dtype.size)
         let parameters = UnsafeBufferPointer(start: model.params.pointer, count: model.parameterCount)
-        let p = try broadcaster.publish(version: version, copying: parameters, layout: layout,
-                                        chunkElements: settings.chunkElements)
+        let p = try broadcaster.publish(
+            version: version, copying: parameters, layout: layout,
+            chunkElements: settings.chunkElements)
         return p.announcement.sha256
     }
 }

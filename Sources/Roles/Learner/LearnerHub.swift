@@ -32,8 +32,10 @@ final class LearnerHub: @unchecked Sendable {
     /// Milliseconds to tell a worker to wait when there is no work.
     static let retryMillis = 50
 
-    init(membershipTimeoutMillis: Millis, leaseMillis: UInt32, weightsAddress: String,
-         log: @escaping @Sendable (String) -> Void) throws(RolesError) {
+    init(
+        membershipTimeoutMillis: Millis, leaseMillis: UInt32, weightsAddress: String,
+        log: @escaping @Sendable (String) -> Void
+    ) throws(RolesError) {
         membership = try Membership(timeoutMillis: membershipTimeoutMillis)
         self.leaseMillis = leaseMillis
         self.weightsAddress = weightsAddress
@@ -112,24 +114,32 @@ final class LearnerHub: @unchecked Sendable {
             let (verdict, version) = condition.withLock { () -> (Membership.RegisterVerdict, UInt64) in
                 let v = membership.register(r, now: now)
                 if v == .rejoined { _ = collector?.workerLost(r.workerID) }
-                book.report(Status(workerID: r.workerID, role: r.role, host: r.host, pid: r.pid, policyVersion: 0,
-                                   state: "registered"))
+                book.report(
+                    Status(
+                        workerID: r.workerID, role: r.role, host: r.host, pid: r.pid, policyVersion: 0,
+                        state: "registered"))
                 lastRepublish = now
                 return (v, policyVersion)
             }
             if case .refused(let why) = verdict {
                 return .registerReply(RegisterReply(accepted: false, reason: why))
             }
-            log("learner: \(r.role.rawValue) worker \(r.workerID) (pid \(r.pid)) \(verdict == .rejoined ? "rejoined" : "joined")")
+            log(
+                "learner: \(r.role.rawValue) worker \(r.workerID) (pid \(r.pid)) \(verdict == .rejoined ? "rejoined" : "joined")"
+            )
             republish()
-            return .registerReply(RegisterReply(accepted: true, policyVersion: version, weightsAddress: weightsAddress,
-                                                leaseMillis: leaseMillis))
+            return .registerReply(
+                RegisterReply(
+                    accepted: true, policyVersion: version, weightsAddress: weightsAddress,
+                    leaseMillis: leaseMillis))
         case .heartbeat(let h):
             let (verdict, version) = condition.withLock { (membership.heartbeat(h, now: now), policyVersion) }
             switch verdict {
             case .alive, .outOfOrder:
-                return .heartbeat(Heartbeat(workerID: "learner", role: .learner, sequence: h.sequence,
-                                            policyVersion: version, unixMillis: Int64(Date().timeIntervalSince1970 * 1000)))
+                return .heartbeat(
+                    Heartbeat(
+                        workerID: "learner", role: .learner, sequence: h.sequence,
+                        policyVersion: version, unixMillis: Int64(Date().timeIntervalSince1970 * 1000)))
             case .unknown:
                 throw RemoteError(code: .notFound, message: "unknown worker \(h.workerID): register again")
             case .roleMismatch:
@@ -142,19 +152,27 @@ final class LearnerHub: @unchecked Sendable {
         case .status(let s):
             let (known, requeued) = condition.withLock { () -> (Bool, [UInt64]) in
                 guard membership.isAlive(s.workerID) else { return (false, []) }
-                guard s.state == Status.stopped else { book.report(s); return (true, []) }
+                guard s.state == Status.stopped else {
+                    book.report(s)
+                    return (true, [])
+                }
                 membership.leave(s.workerID)
                 return (true, collector?.workerLost(s.workerID) ?? [])
             }
-            guard known else { throw RemoteError(code: .notFound, message: "unknown worker \(s.workerID): register again") }
+            guard known else {
+                throw RemoteError(code: .notFound, message: "unknown worker \(s.workerID): register again")
+            }
             if s.state == Status.stopped {
-                log("learner: \(s.role.rawValue) worker \(s.workerID) left after \(s.unitsDone) units"
-                    + (requeued.isEmpty ? "" : "; its units \(requeued) go back to the queue"))
+                log(
+                    "learner: \(s.role.rawValue) worker \(s.workerID) left after \(s.unitsDone) units"
+                        + (requeued.isEmpty ? "" : "; its units \(requeued) go back to the queue"))
             }
             return .status(s)
         default:
-            throw RemoteError(code: .badRequest, message: "the learner control socket answers register, work_request, "
-                              + "heartbeat and status, not \(message.kind.name)")
+            throw RemoteError(
+                code: .badRequest,
+                message: "the learner control socket answers register, work_request, "
+                    + "heartbeat and status, not \(message.kind.name)")
         }
     }
 
@@ -187,8 +205,10 @@ final class LearnerHub: @unchecked Sendable {
         }
         guard known else { throw RemoteError(code: .notFound, message: "unknown worker \(w.workerID): register again") }
         if ahead {
-            throw RemoteError(code: .notFound, message: "worker \(w.workerID) has policy version \(w.policyVersion), ahead of "
-                              + "the learner's (it restarted from a checkpoint): register again")
+            throw RemoteError(
+                code: .notFound,
+                message: "worker \(w.workerID) has policy version \(w.policyVersion), ahead of "
+                    + "the learner's (it restarted from a checkpoint): register again")
         }
         if behind { republish() }
         guard let unit else {
@@ -200,15 +220,22 @@ final class LearnerHub: @unchecked Sendable {
     /// Hands one experience batch to the collector and wakes the main loop.
     func deliver(_ batch: ExperienceBatch) {
         condition.withLock {
-            guard collector != nil else { counters.refused += 1; return }
+            guard collector != nil else {
+                counters.refused += 1
+                return
+            }
             let d = collector!.deliver(batch, now: monotonicMillis())
             if case .accepted = d.completion {
                 counters.delivered += 1
                 failures.unitDone()
                 samples.add(batch.items.count, at: monotonicMillis())
-            } else { counters.refused += 1 }
+            } else {
+                counters.refused += 1
+            }
             if let errors = d.assembly?.errors, !errors.isEmpty {
-                log("learner: refused \(errors.count) group(s) of unit \(batch.unitID) from \(batch.workerID): \(errors[0])")
+                log(
+                    "learner: refused \(errors.count) group(s) of unit \(batch.unitID) from \(batch.workerID): \(errors[0])"
+                )
             }
         }
         condition.broadcast()
@@ -218,8 +245,10 @@ final class LearnerHub: @unchecked Sendable {
     /// status, throughput and units filled in here) followed by every live member.
     func statusReply(_ message: WireMessage, learner: Status) throws -> WireMessage {
         guard case .clusterStatus(let asked) = message, asked.members.isEmpty else {
-            throw RemoteError(code: .badRequest, message: "the learner status socket answers an empty cluster_status, "
-                              + "not \(message.kind.name)")
+            throw RemoteError(
+                code: .badRequest,
+                message: "the learner status socket answers an empty cluster_status, "
+                    + "not \(message.kind.name)")
         }
         let now = monotonicMillis()
         return condition.withLock {

@@ -19,19 +19,24 @@ public struct LearnerEndpoints: Sendable, Equatable {
 
     /// Explicit addresses (any nanomsg transport).
     public init(control: String, weights: String, rollouts: String, status: String? = nil) {
-        self.control = control; self.weights = weights; self.rollouts = rollouts; self.status = status
+        self.control = control
+        self.weights = weights
+        self.rollouts = rollouts
+        self.status = status
     }
 
     /// The ports derived from `cluster.learner` (+0 control, +1 weights, +2 status, +3 rollouts).
     public init(cluster: RunConfig.ClusterSection) throws {
-        self.init(control: try cluster.learnerEndpoint(.control), weights: try cluster.learnerEndpoint(.weights),
-                  rollouts: try cluster.learnerEndpoint(.rollouts), status: try cluster.learnerEndpoint(.status))
+        self.init(
+            control: try cluster.learnerEndpoint(.control), weights: try cluster.learnerEndpoint(.weights),
+            rollouts: try cluster.learnerEndpoint(.rollouts), status: try cluster.learnerEndpoint(.status))
     }
 
     /// Every address under an inproc:// prefix (tests).
     public static func inproc(_ name: String) -> LearnerEndpoints {
-        LearnerEndpoints(control: "inproc://\(name)-control", weights: "inproc://\(name)-weights",
-                         rollouts: "inproc://\(name)-rollouts", status: "inproc://\(name)-status")
+        LearnerEndpoints(
+            control: "inproc://\(name)-control", weights: "inproc://\(name)-weights",
+            rollouts: "inproc://\(name)-rollouts", status: "inproc://\(name)-status")
     }
 }
 
@@ -56,7 +61,10 @@ public struct LearnerSettings: Sendable {
     /// Continue from the newest checkpoint of the run directory (`rpp learner --resume`).
     public var resume = false
     /// Print one progress line per iteration.
-    public var log: @Sendable (String) -> Void = { print($0); fflush(nil) }
+    public var log: @Sendable (String) -> Void = {
+        print($0)
+        fflush(nil)
+    }
 
     /// Maps the run config onto the RL core; throws `RolesError` for settings the learner does not support.
     public init(config: RunConfig, endpoints: LearnerEndpoints) throws(RolesError) {
@@ -97,9 +105,13 @@ public struct LearnerSettings: Sendable {
         rl.klCoef = k.coef
         rl.klEstimator = KLEstimator(rawValue: k.estimator.rawValue) ?? .k1
         rl.klPlacement = k.placement == .loss ? .loss : .reward
-        if k.controller == .adaptive { rl.klTarget = k.target; rl.klHorizon = Double(k.horizon) }
-        batch = BatchConfig(rolloutBatchSize: a.rolloutBatch, samplesPerPrompt: a.samplesPerPrompt,
-                            trainBatchSize: a.trainBatch, microBatchSize: a.microBatch, maxEpochs: a.epochs)
+        if k.controller == .adaptive {
+            rl.klTarget = k.target
+            rl.klHorizon = Double(k.horizon)
+        }
+        batch = BatchConfig(
+            rolloutBatchSize: a.rolloutBatch, samplesPerPrompt: a.samplesPerPrompt,
+            trainBatchSize: a.trainBatch, microBatchSize: a.microBatch, maxEpochs: a.epochs)
         do { try rl.validate(with: batch) } catch { throw RolesError(.invalidConfig, "\(error)") }
         self.rl = rl
     }
@@ -107,8 +119,9 @@ public struct LearnerSettings: Sendable {
     /// The sampling parameters of every work unit (the worker mixes the unit id into the seed).
     public func sampling(stopTokens: [Int32]) -> SamplingParams {
         let s = run.sampling
-        return SamplingParams(temperature: Float(s.temperature), topP: Float(s.topP), topK: s.topK,
-                              maxNewTokens: s.maxNewTokens, stopTokens: stopTokens, seed: UInt64(run.run.seed))
+        return SamplingParams(
+            temperature: Float(s.temperature), topP: Float(s.topP), topK: s.topK,
+            maxNewTokens: s.maxNewTokens, stopTokens: stopTokens, seed: UInt64(run.run.seed))
     }
 
     /// The frame codec of every socket: compression policy, the cluster key if any, and encryption.

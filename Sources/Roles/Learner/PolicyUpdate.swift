@@ -38,11 +38,16 @@ public enum PolicyUpdate {
     /// Updates `model` with `optimizer` from `batch`; `klCoef` is the controller's current β; `policyVersion`
     /// is the version of the parameters in `model` (samples of older versions are stale). `critic` is required
     /// by PPO (estimator gae) and refused by the other estimators.
-    public static func run(model: Transformer, optimizer: AdamW, batch: RolloutBatch, rl: RLConfig,
-                           sizes: BatchConfig, temperature: Float, klCoef: Double,
-                           policyVersion: UInt64, critic: Critic? = nil) throws -> UpdateReport {
+    public static func run(
+        model: Transformer, optimizer: AdamW, batch: RolloutBatch, rl: RLConfig,
+        sizes: BatchConfig, temperature: Float, klCoef: Double,
+        policyVersion: UInt64, critic: Critic? = nil
+    ) throws -> UpdateReport {
         guard rl.estimator.needsCritic == (critic != nil) else {
-            throw RolesError(.invalidConfig, "estimator \(rl.estimator.rawValue) " + (critic == nil ? "(ppo) needs a critic" : "takes no critic (only ppo has one)"))
+            throw RolesError(
+                .invalidConfig,
+                "estimator \(rl.estimator.rawValue) "
+                    + (critic == nil ? "(ppo) needs a critic" : "takes no critic (only ppo has one)"))
         }
         var t = batch.tensors()
         let stale = t.policyVersions.filter { $0 < policyVersion }.count
@@ -52,7 +57,8 @@ public enum PolicyUpdate {
         let sampled = t.behaviourLogprobs
         var mismatch = LogprobMismatch()
         if stale > 0 {
-            t.behaviourLogprobs = try currentLogprobs(model: model, t, microBatch: sizes.microBatchSize, temperature: temperature)
+            t.behaviourLogprobs = try currentLogprobs(
+                model: model, t, microBatch: sizes.microBatchSize, temperature: temperature)
         }
         var input = t.advantageInput()
         var criticRun: CriticRun? = nil
@@ -64,38 +70,44 @@ public enum PolicyUpdate {
         }
         let adv = try computeAdvantages(input, config: rl, klCoef: klCoef)
         if let critic, let oldValues = input.values {
-            criticRun = CriticRun(critic: critic, oldValues: oldValues, valuesSeconds: valuesSeconds,
-                                  returns: adv.returns, mask: t.mask)
+            criticRun = CriticRun(
+                critic: critic, oldValues: oldValues, valuesSeconds: valuesSeconds,
+                returns: adv.returns, mask: t.mask)
         }
         var report = UpdateReport(stats: adv.stats)
         report.staleSamples = stale
         let steps = try t.schedule(sizes, samplesPerPrompt: batch.samplesPerPrompt)
         let wantEntropy = rl.entropyCoef > 0
         for step in steps {
-            let aggregator = LossAggregator(mode: rl.aggregation, mask: t.rows(t.mask, step.samples),
-                                            shape: TokenShape(samples: step.samples.count, tokens: t.shape.tokens))
+            let aggregator = LossAggregator(
+                mode: rl.aggregation, mask: t.rows(t.mask, step.samples),
+                shape: TokenShape(samples: step.samples.count, tokens: t.shape.tokens))
             model.zeroGrad()
             var stepLoss = 0.0
             for micro in step.microBatches {
                 let mb = t.slice(micro)
-                let (lp, ent) = try model.sequenceLogProbs(mb.sequences, scoreFrom: mb.responseScoreFrom,
-                                                           temperature: temperature, withEntropy: wantEntropy)
+                let (lp, ent) = try model.sequenceLogProbs(
+                    mb.sequences, scoreFrom: mb.responseScoreFrom,
+                    temperature: temperature, withEntropy: wantEntropy)
                 let logp = try mb.responseEntries(fromResponseRows: lp)
                 if report.steps == 0 {
-                    mismatch.add(learner: logp, worker: t.rows(sampled, micro), mask: mb.mask,
-                                 current: mb.policyVersions.map { $0 == policyVersion }, tokens: mb.shape.tokens)
+                    mismatch.add(
+                        learner: logp, worker: t.rows(sampled, micro), mask: mb.mask,
+                        current: mb.policyVersions.map { $0 == policyVersion }, tokens: mb.shape.tokens)
                 }
                 let entropy = try ent.map { rows throws(RolesError) in try mb.responseEntries(fromResponseRows: rows) }
-                let input = PolicyLossInput<Float>(shape: mb.shape, mask: mb.mask, logprobs: logp,
-                                                   oldLogprobs: mb.behaviourLogprobs,
-                                                   advantages: t.rows(adv.advantages, micro),
-                                                   behaviourLogprobs: behaviour.map { t.rows($0, micro) },
-                                                   refLogprobs: mb.refLogprobs, entropy: entropy)
+                let input = PolicyLossInput<Float>(
+                    shape: mb.shape, mask: mb.mask, logprobs: logp,
+                    oldLogprobs: mb.behaviourLogprobs,
+                    advantages: t.rows(adv.advantages, micro),
+                    behaviourLogprobs: behaviour.map { t.rows($0, micro) },
+                    refLogprobs: mb.refLogprobs, entropy: entropy)
                 let result = try policyLoss(input, config: rl, klCoef: klCoef, aggregator: aggregator)
                 stepLoss += result.loss
                 report.policy.merge(result.metrics)
-                try model.backwardSequences(dLogp: mb.responseRows(result.gradLogprobs),
-                                            dEntropy: result.gradEntropy.map { mb.responseRows($0) })
+                try model.backwardSequences(
+                    dLogp: mb.responseRows(result.gradLogprobs),
+                    dEntropy: result.gradEntropy.map { mb.responseRows($0) })
             }
             let (_, norm) = optimizer.update(model)
             report.loss += stepLoss
@@ -113,11 +125,16 @@ public enum PolicyUpdate {
     }
 
     /// Log-probs of every response token under the current parameters (no gradient), micro-batch by micro-batch.
-    static func currentLogprobs(model: Transformer, _ t: RolloutTensors, microBatch: Int,
-                                temperature: Float) throws -> [Float] {
+    static func currentLogprobs(
+        model: Transformer, _ t: RolloutTensors, microBatch: Int,
+        temperature: Float
+    ) throws -> [Float] {
         try t.mapMicroBatches(size: microBatch) { mb in
-            try mb.responseEntries(fromResponseRows: model.sequenceLogProbs(mb.sequences, scoreFrom: mb.responseScoreFrom,
-                                                                             temperature: temperature).0)
+            try mb.responseEntries(
+                fromResponseRows: model.sequenceLogProbs(
+                    mb.sequences, scoreFrom: mb.responseScoreFrom,
+                    temperature: temperature
+                ).0)
         }
     }
 }

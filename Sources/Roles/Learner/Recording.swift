@@ -45,7 +45,10 @@ public struct RecordingError: Error, Sendable, Equatable, CustomStringConvertibl
     public let message: String
 
     /// Creates an error.
-    public init(_ code: Code, _ message: String) { self.code = code; self.message = message }
+    public init(_ code: Code, _ message: String) {
+        self.code = code
+        self.message = message
+    }
 
     /// The message (it names the file).
     public var description: String { message }
@@ -88,7 +91,10 @@ public struct RecordingHeader: Codable, Sendable, Equatable {
     public var matmulKernel: String? = nil
 
     enum CodingKeys: String, CodingKey {
-        case format, frameVersion = "frame_version", blasCore = "blas_core", workers, created
+        case format
+        case frameVersion = "frame_version"
+        case blasCore = "blas_core"
+        case workers, created
         case matmulKernel = "matmul_kernel"
     }
 }
@@ -113,9 +119,15 @@ public struct RecordingIndexEntry: Codable, Sendable, Equatable {
     public var samplesPerPrompt: Int
 
     enum CodingKeys: String, CodingKey {
-        case iteration, file, frameBytes = "frame_bytes", frameSHA256 = "frame_sha256",
-             policyVersion = "policy_version", paramsSHA256 = "params_sha256", samples,
-             samplesPerPrompt = "samples_per_prompt"
+        case iteration, file
+        case frameBytes = "frame_bytes"
+        case frameSHA256 = "frame_sha256"
+        case
+            policyVersion = "policy_version"
+        case paramsSHA256 = "params_sha256"
+        case samples
+        case
+            samplesPerPrompt = "samples_per_prompt"
     }
 }
 
@@ -133,8 +145,12 @@ public struct RecordingFinal: Codable, Sendable, Equatable {
     public var stoppedEarly: Bool
 
     enum CodingKeys: String, CodingKey {
-        case iterations, policyVersion = "policy_version", paramsSHA256 = "params_sha256", batches,
-             stoppedEarly = "stopped_early"
+        case iterations
+        case policyVersion = "policy_version"
+        case paramsSHA256 = "params_sha256"
+        case batches
+        case
+            stoppedEarly = "stopped_early"
     }
 }
 
@@ -153,19 +169,25 @@ public final class Recorder: @unchecked Sendable {
     public init(directory: URL, config: RunConfig) throws {
         self.directory = directory
         let fm = FileManager.default
-        let held = [RecordingLayout.header, RecordingLayout.index, RecordingLayout.start, RecordingLayout.batches,
-                    RecordingLayout.final].filter { fm.fileExists(atPath: directory.appendingPathComponent($0).path) }
+        let held = [
+            RecordingLayout.header, RecordingLayout.index, RecordingLayout.start, RecordingLayout.batches,
+            RecordingLayout.final,
+        ].filter { fm.fileExists(atPath: directory.appendingPathComponent($0).path) }
         if !held.isEmpty {
-            throw RecordingError(.exists, "\(directory.path) already holds a recording (\(held.joined(separator: ", "))): "
-                                 + "choose a new directory for --record, or delete this one")
+            throw RecordingError(
+                .exists,
+                "\(directory.path) already holds a recording (\(held.joined(separator: ", "))): "
+                    + "choose a new directory for --record, or delete this one")
         }
         do {
-            try fm.createDirectory(at: directory.appendingPathComponent(RecordingLayout.batches), withIntermediateDirectories: true)
+            try fm.createDirectory(
+                at: directory.appendingPathComponent(RecordingLayout.batches), withIntermediateDirectories: true)
             try config.write(toDirectory: directory.path, setting: "--record")
-            let header = RecordingHeader(format: RecordingLayout.formatVersion, frameVersion: Int(FrameHeader.currentVersion),
-                                         blasCore: OpenBLASTuning.coreName, workers: Parallel.workers,
-                                         created: ISO8601DateFormatter().string(from: Date()),
-                                         matmulKernel: MatmulKernel.selected.rawValue)
+            let header = RecordingHeader(
+                format: RecordingLayout.formatVersion, frameVersion: Int(FrameHeader.currentVersion),
+                blasCore: OpenBLASTuning.coreName, workers: Parallel.workers,
+                created: ISO8601DateFormatter().string(from: Date()),
+                matmulKernel: MatmulKernel.selected.rawValue)
             try Self.writeJSON(header, to: directory.appendingPathComponent(RecordingLayout.header))
             let indexURL = directory.appendingPathComponent(RecordingLayout.index)
             guard fm.createFile(atPath: indexURL.path, contents: nil) else {
@@ -189,17 +211,21 @@ public final class Recorder: @unchecked Sendable {
     public func record(_ batch: RolloutBatch, trainer: Trainer) throws {
         try saveStartIfNeeded(trainer)
         let iteration = trainer.iteration + 1
-        let frame = codec.encode(.experienceBatch(ExperienceBatch(unitID: UInt64(iteration), workerID: RecordingLayout.workerID,
-                                                                 items: batch.experiences)))
+        let frame = codec.encode(
+            .experienceBatch(
+                ExperienceBatch(
+                    unitID: UInt64(iteration), workerID: RecordingLayout.workerID,
+                    items: batch.experiences)))
         let file = RecordingLayout.batchFile(iteration: iteration)
         let url = directory.appendingPathComponent(file)
         do { try Data(frame).write(to: url, options: .atomic) } catch {
             throw RecordingError(.io, "cannot write \(url.path): \(ioReason(error))")
         }
-        let entry = RecordingIndexEntry(iteration: iteration, file: file, frameBytes: frame.count,
-                                        frameSHA256: RecordingLayout.frameDigest(frame), policyVersion: trainer.version,
-                                        paramsSHA256: WeightDigest.hex(trainer.parametersSHA256), samples: batch.count,
-                                        samplesPerPrompt: batch.samplesPerPrompt)
+        let entry = RecordingIndexEntry(
+            iteration: iteration, file: file, frameBytes: frame.count,
+            frameSHA256: RecordingLayout.frameDigest(frame), policyVersion: trainer.version,
+            paramsSHA256: WeightDigest.hex(trainer.parametersSHA256), samples: batch.count,
+            samplesPerPrompt: batch.samplesPerPrompt)
         try appendIndex(entry)
         batches += 1
     }
@@ -210,11 +236,13 @@ public final class Recorder: @unchecked Sendable {
     public func finish(trainer: Trainer, stoppedEarly: Bool) throws -> [UInt8] {
         try saveStartIfNeeded(trainer)
         let sha = trainer.parametersSHA256
-        let final = RecordingFinal(iterations: trainer.iteration, policyVersion: trainer.version, paramsSHA256: WeightDigest.hex(sha),
-                                   batches: batches, stoppedEarly: stoppedEarly)
+        let final = RecordingFinal(
+            iterations: trainer.iteration, policyVersion: trainer.version, paramsSHA256: WeightDigest.hex(sha),
+            batches: batches, stoppedEarly: stoppedEarly)
         try Self.writeJSON(final, to: directory.appendingPathComponent(RecordingLayout.final))
         do { try index.close() } catch {
-            throw RecordingError(.io, "cannot close \(directory.appendingPathComponent(RecordingLayout.index).path): \(ioReason(error))")
+            throw RecordingError(
+                .io, "cannot close \(directory.appendingPathComponent(RecordingLayout.index).path): \(ioReason(error))")
         }
         return sha
     }
@@ -241,8 +269,10 @@ public final class Recorder: @unchecked Sendable {
             line.append(0x0A)
             try index.write(contentsOf: line)
         } catch {
-            throw RecordingError(.io, "cannot append to \(directory.appendingPathComponent(RecordingLayout.index).path): "
-                                 + "\(ioReason(error))")
+            throw RecordingError(
+                .io,
+                "cannot append to \(directory.appendingPathComponent(RecordingLayout.index).path): "
+                    + "\(ioReason(error))")
         }
     }
 

@@ -31,11 +31,13 @@ public enum Replay {
     public static func makeTrainer(_ recording: Recording) throws -> Trainer {
         let settings: LearnerSettings
         do { settings = try LearnerSettings(config: recording.config, endpoints: .inproc("replay")) } catch {
-            throw RecordingError(.config, "\(recording.directory.appendingPathComponent(RecordingLayout.config).path): \(error)")
+            throw RecordingError(
+                .config, "\(recording.directory.appendingPathComponent(RecordingLayout.config).path): \(error)")
         }
         let start = recording.startDirectory
         guard FileManager.default.fileExists(atPath: start.appendingPathComponent("trainer_state.json").path) else {
-            throw RecordingError(.missingFile, "\(start.path): no trainer checkpoint (trainer_state.json); the recording is incomplete")
+            throw RecordingError(
+                .missingFile, "\(start.path): no trainer checkpoint (trainer_state.json); the recording is incomplete")
         }
         let trainer: Trainer
         do {
@@ -46,8 +48,10 @@ public enum Replay {
             throw RecordingError(.malformed, "\(start.path): cannot load the starting state (\(error))")
         }
         if let first = recording.entries.first, first.iteration != trainer.iteration + 1 {
-            throw RecordingError(.malformed, "\(recording.directory.appendingPathComponent(RecordingLayout.index).path): "
-                                 + "starts at iteration \(first.iteration) but start/ is at iteration \(trainer.iteration)")
+            throw RecordingError(
+                .malformed,
+                "\(recording.directory.appendingPathComponent(RecordingLayout.index).path): "
+                    + "starts at iteration \(first.iteration) but start/ is at iteration \(trainer.iteration)")
         }
         return trainer
     }
@@ -55,15 +59,19 @@ public enum Replay {
     /// Replays every batch (or those up to iteration `until`) into `trainer` (from `makeTrainer`): checks every
     /// batch file first, then before each update checks the parameters and version against the index.
     /// `log` gets one line per iteration.
-    public static func run(_ recording: Recording, trainer: Trainer, until: Int? = nil,
-                           log: (String) -> Void = { _ in }) throws -> ReplayResult {
+    public static func run(
+        _ recording: Recording, trainer: Trainer, until: Int? = nil,
+        log: (String) -> Void = { _ in }
+    ) throws -> ReplayResult {
         let all = recording.entries
         var entries = all
         if let until {
             let first = all.first?.iteration ?? trainer.iteration + 1
             guard until >= first - 1, until <= (all.last?.iteration ?? trainer.iteration) else {
-                throw RecordingError(.notRecorded, "--until \(until): the recording holds iterations "
-                                     + (all.isEmpty ? "none" : "\(first)–\(all.last!.iteration)"))
+                throw RecordingError(
+                    .notRecorded,
+                    "--until \(until): the recording holds iterations "
+                        + (all.isEmpty ? "none" : "\(first)–\(all.last!.iteration)"))
             }
             entries = all.filter { $0.iteration <= until }
         }
@@ -74,13 +82,17 @@ public enum Replay {
         for (entry, batch) in zip(entries, batches) {
             try check(trainer, before: entry, recording: recording)
             let report = try trainer.update(batch)
-            log(String(format: "replay: iter %d reward %.3f kl %.4f loss %.5f grad norm %.4f v%d", entry.iteration,
-                       report.stats.reward.mean, report.stats.klPerToken.mean, report.loss, report.gradNorm, trainer.version))
+            log(
+                String(
+                    format: "replay: iter %d reward %.3f kl %.4f loss %.5f grad norm %.4f v%d", entry.iteration,
+                    report.stats.reward.mean, report.stats.klPerToken.mean, report.loss, report.gradNorm,
+                    trainer.version))
         }
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
-        var result = ReplayResult(iterations: entries.isEmpty ? nil : entries.first!.iteration...entries.last!.iteration,
-                                  finalSHA256: trainer.parametersSHA256, expectedSHA256: nil,
-                                  expectedSource: "final.json", seconds: seconds)
+        var result = ReplayResult(
+            iterations: entries.isEmpty ? nil : entries.first!.iteration...entries.last!.iteration,
+            finalSHA256: trainer.parametersSHA256, expectedSHA256: nil,
+            expectedSource: "final.json", seconds: seconds)
         if entries.count < all.count {
             let next = all[entries.count]
             result.expectedSHA256 = next.paramsSHA256
@@ -95,14 +107,17 @@ public enum Replay {
     static func check(_ trainer: Trainer, before entry: RecordingIndexEntry, recording: Recording) throws {
         let sha = WeightDigest.hex(trainer.parametersSHA256)
         guard trainer.version == entry.policyVersion, sha == entry.paramsSHA256 else {
-            let cause = entry.iteration == recording.entries.first?.iteration
+            let cause =
+                entry.iteration == recording.entries.first?.iteration
                 ? "start/ is not the state the recording began with"
                 : "the update of iteration \(entry.iteration - 1) did not reproduce (recorded with OpenBLAS core "
-                  + "\(recording.header.blasCore) on \(recording.header.workers) cores, replaying on \(OpenBLASTuning.coreName) "
-                  + "with \(Parallel.workers)), or the index was edited"
-            throw RecordingError(.diverged, "iteration \(entry.iteration): before the update the parameters have SHA-256 "
-                                 + "\(sha.prefix(16))… and policy version \(trainer.version), index.jsonl says "
-                                 + "\(entry.paramsSHA256.prefix(16))… and version \(entry.policyVersion): \(cause)")
+                    + "\(recording.header.blasCore) on \(recording.header.workers) cores, replaying on \(OpenBLASTuning.coreName) "
+                    + "with \(Parallel.workers)), or the index was edited"
+            throw RecordingError(
+                .diverged,
+                "iteration \(entry.iteration): before the update the parameters have SHA-256 "
+                    + "\(sha.prefix(16))… and policy version \(trainer.version), index.jsonl says "
+                    + "\(entry.paramsSHA256.prefix(16))… and version \(entry.policyVersion): \(cause)")
         }
     }
 }

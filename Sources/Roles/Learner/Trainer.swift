@@ -44,11 +44,14 @@ public final class Trainer: @unchecked Sendable {
     static func makeOptimizer(settings: LearnerSettings, model: Transformer, lr: Double) -> AdamW {
         let o = settings.run.optim
         let total = settings.run.run.iterations * settings.run.optimizerStepsPerIteration
-        return AdamW(model: model, schedule: LRSchedule(peak: Float(lr), warmupSteps: o.warmupSteps,
-                                                        cosineTotalSteps: o.schedule == .cosine ? total : nil,
-                                                        minRatio: Float(o.minLRRatio)),
-                     beta1: Float(o.betas[0]), beta2: Float(o.betas[1]), weightDecay: Float(o.weightDecay),
-                     clipNorm: o.gradClip > 0 ? Float(o.gradClip) : nil)
+        return AdamW(
+            model: model,
+            schedule: LRSchedule(
+                peak: Float(lr), warmupSteps: o.warmupSteps,
+                cosineTotalSteps: o.schedule == .cosine ? total : nil,
+                minRatio: Float(o.minLRRatio)),
+            beta1: Float(o.betas[0]), beta2: Float(o.betas[1]), weightDecay: Float(o.weightDecay),
+            clipNorm: o.gradClip > 0 ? Float(o.gradClip) : nil)
     }
 
     /// Makes the PPO critic if the run needs one and has none yet (from `model.critic_init`, else from the
@@ -65,9 +68,10 @@ public final class Trainer: @unchecked Sendable {
     /// the KL controller, then the version and iteration counters move on by one.
     public func update(_ batch: RolloutBatch) throws -> UpdateReport {
         try prepareCritic()
-        let report = try PolicyUpdate.run(model: model, optimizer: optimizer, batch: batch, rl: settings.rl,
-                                          sizes: settings.batch, temperature: Float(settings.run.sampling.temperature),
-                                          klCoef: klController.value, policyVersion: version, critic: critic)
+        let report = try PolicyUpdate.run(
+            model: model, optimizer: optimizer, batch: batch, rl: settings.rl,
+            sizes: settings.batch, temperature: Float(settings.run.sampling.temperature),
+            klCoef: klController.value, policyVersion: version, critic: critic)
         klController.update(currentKL: report.stats.klPerSample.mean, steps: batch.count)
         version += 1
         iteration += 1
@@ -81,14 +85,16 @@ public final class Trainer: @unchecked Sendable {
     /// critic's into `directory/critic` (PPO). config.json keeps the starting directory's fields and its
     /// companion files are copied, so a checkpoint loads in transformers with its tokenizer.
     public func save(directory: URL) throws {
-        try prepareCritic()   // a PPO checkpoint always holds its critic, even one saved before the first update
+        try prepareCritic()  // a PPO checkpoint always holds its critic, even one saved before the first update
         try model.save(directory: directory, source: checkpointSource)
         try critic?.save(directory: directory.appendingPathComponent(Self.criticDirectory))
-        try model.saveTrainingState(optimizer, extra: [
-            "iteration": "\(iteration)", "policy_version": "\(version)", "next_unit_id": "\(nextUnitID)",
-            "kl_coef": "\(klController.value)", "seed": "\(settings.run.run.seed)",
-            "estimator": settings.run.algorithm.estimator.rawValue,
-        ], directory: directory)
+        try model.saveTrainingState(
+            optimizer,
+            extra: [
+                "iteration": "\(iteration)", "policy_version": "\(version)", "next_unit_id": "\(nextUnitID)",
+                "kl_coef": "\(klController.value)", "seed": "\(settings.run.run.seed)",
+                "estimator": settings.run.algorithm.estimator.rawValue,
+            ], directory: directory)
     }
 
     /// Restores what `save(directory:)` wrote: weights, optimiser, iteration, version, data position and β
@@ -98,8 +104,10 @@ public final class Trainer: @unchecked Sendable {
         if settings.rl.estimator.needsCritic {
             let dir = directory.appendingPathComponent(Self.criticDirectory)
             guard FileManager.default.fileExists(atPath: dir.appendingPathComponent("model.safetensors").path) else {
-                throw RolesError(.invalidConfig, "checkpoint \(directory.path) has no \(Self.criticDirectory)/model.safetensors: "
-                                 + "it was not written by a ppo run, and this run (algorithm.estimator ppo) needs its critic")
+                throw RolesError(
+                    .invalidConfig,
+                    "checkpoint \(directory.path) has no \(Self.criticDirectory)/model.safetensors: "
+                        + "it was not written by a ppo run, and this run (algorithm.estimator ppo) needs its critic")
             }
             // The checkpoint's own critic (not model.critic_init, which a replaying machine may not have).
             if critic == nil {
@@ -108,9 +116,10 @@ public final class Trainer: @unchecked Sendable {
                     throw RolesError(.invalidConfig, "critic checkpoint \(dir.path): \(error)")
                 }
                 saved.model.usePrecision(settings.run.model.learnerPrecision.model)
-                critic = try Critic(model: saved.model,
-                                    optimizer: Critic.optimizer(settings: settings, model: saved.model),
-                                    source: saved.source)
+                critic = try Critic(
+                    model: saved.model,
+                    optimizer: Critic.optimizer(settings: settings, model: saved.model),
+                    source: saved.source)
             }
             try critic!.restore(directory: dir)
         }
@@ -119,19 +128,27 @@ public final class Trainer: @unchecked Sendable {
         let extra = try model.loadTrainingState(optimizer, directory: directory)
         func field<T: LosslessStringConvertible>(_ key: String) throws -> T {
             guard let text = extra[key], let value = T(text) else {
-                throw RolesError(.invalidConfig, "checkpoint \(directory.path): trainer_state.json has no valid \(key); it was not written by a learner")
+                throw RolesError(
+                    .invalidConfig,
+                    "checkpoint \(directory.path): trainer_state.json has no valid \(key); it was not written by a learner"
+                )
             }
             return value
         }
         let seed: Int = try field("seed")
         guard seed == settings.run.run.seed else {
-            throw RolesError(.invalidConfig, "checkpoint \(directory.path) is from a run with seed \(seed), this run has run.seed \(settings.run.run.seed)")
+            throw RolesError(
+                .invalidConfig,
+                "checkpoint \(directory.path) is from a run with seed \(seed), this run has run.seed \(settings.run.run.seed)"
+            )
         }
         let estimator: String = try field("estimator")
         guard estimator == settings.run.algorithm.estimator.rawValue else {
-            throw RolesError(.invalidConfig, "checkpoint \(directory.path) is from a run with algorithm.estimator \(estimator), "
-                             + "this run has \(settings.run.algorithm.estimator.rawValue): resume with the same estimator, or start "
-                             + "a new run from its weights with model.init=\(directory.path)")
+            throw RolesError(
+                .invalidConfig,
+                "checkpoint \(directory.path) is from a run with algorithm.estimator \(estimator), "
+                    + "this run has \(settings.run.algorithm.estimator.rawValue): resume with the same estimator, or start "
+                    + "a new run from its weights with model.init=\(directory.path)")
         }
         iteration = try field("iteration")
         version = try field("policy_version")
@@ -149,7 +166,11 @@ public final class Trainer: @unchecked Sendable {
     public static func latestCheckpoint(runDirectory: String) -> URL? {
         let root = URL(fileURLWithPath: runDirectory).appendingPathComponent("checkpoints")
         let names = ((try? FileManager.default.contentsOfDirectory(atPath: root.path)) ?? [])
-            .filter { $0.hasPrefix("iter-") && FileManager.default.fileExists(atPath: root.appendingPathComponent($0).appendingPathComponent("trainer_state.json").path) }
+            .filter {
+                $0.hasPrefix("iter-")
+                    && FileManager.default.fileExists(
+                        atPath: root.appendingPathComponent($0).appendingPathComponent("trainer_state.json").path)
+            }
         return names.sorted().last.map { root.appendingPathComponent($0) }
     }
 }

@@ -42,9 +42,11 @@ public final class WeightBroadcaster: @unchecked Sendable {
     public static let socketBufferBytes = 4 << 20
 
     /// Binds the broadcast socket at `address`.
-    public init(address: String, codec: FrameCodec, precision: WeightPrecision = .fp32, delta: Bool = false,
-                pacingBytesPerSecond: Double = 1.5e9, fullCopyCompression: Compression = .never,
-                log: @escaping @Sendable (String) -> Void) throws(TransportError) {
+    public init(
+        address: String, codec: FrameCodec, precision: WeightPrecision = .fp32, delta: Bool = false,
+        pacingBytesPerSecond: Double = 1.5e9, fullCopyCompression: Compression = .never,
+        log: @escaping @Sendable (String) -> Void
+    ) throws(TransportError) {
         // BUS, not PUB: a peer that sends to a bound PUB socket aborts the process inside nanomsg. Nothing is
         // expected on this socket, so any message of more than a frame header is refused at its length.
         socket = try FrameSocket(.bus, codec: codec, limits: FrameLimits(maxPayloadBytes: 0, maxRawBytes: 0))
@@ -63,11 +65,14 @@ public final class WeightBroadcaster: @unchecked Sendable {
     /// Builds the publication of `parameters` as `version` in this broadcaster's precision (a delta against the
     /// previous version when `delta` is on and the shapes agree), publishes it and waits until it is sent.
     @discardableResult
-    public func publish(version: UInt64, parameters: [Float], layout: [TensorSpan] = [],
-                        chunkElements: Int = WeightPublisher.defaultChunkElements) throws(RolesError) -> WeightPublication {
-        let p = try WeightPublisher.publish(version: version, parameters: parameters, layout: layout,
-                                            chunkElements: chunkElements, precision: precision,
-                                            base: deltaBase(version: version, count: parameters.count, chunkElements: chunkElements))
+    public func publish(
+        version: UInt64, parameters: [Float], layout: [TensorSpan] = [],
+        chunkElements: Int = WeightPublisher.defaultChunkElements
+    ) throws(RolesError) -> WeightPublication {
+        let p = try WeightPublisher.publish(
+            version: version, parameters: parameters, layout: layout,
+            chunkElements: chunkElements, precision: precision,
+            base: deltaBase(version: version, count: parameters.count, chunkElements: chunkElements))
         publish(p)
         return p
     }
@@ -75,11 +80,14 @@ public final class WeightBroadcaster: @unchecked Sendable {
     /// `publish(version:parameters:...)` straight from a parameter buffer (the learner's own: copied, or rounded to
     /// bf16, once).
     @discardableResult
-    public func publish(version: UInt64, copying parameters: UnsafeBufferPointer<Float>, layout: [TensorSpan] = [],
-                        chunkElements: Int = WeightPublisher.defaultChunkElements) throws(RolesError) -> WeightPublication {
-        let p = try WeightPublisher.publish(version: version, copying: parameters, layout: layout,
-                                            chunkElements: chunkElements, precision: precision,
-                                            base: deltaBase(version: version, count: parameters.count, chunkElements: chunkElements))
+    public func publish(
+        version: UInt64, copying parameters: UnsafeBufferPointer<Float>, layout: [TensorSpan] = [],
+        chunkElements: Int = WeightPublisher.defaultChunkElements
+    ) throws(RolesError) -> WeightPublication {
+        let p = try WeightPublisher.publish(
+            version: version, copying: parameters, layout: layout,
+            chunkElements: chunkElements, precision: precision,
+            base: deltaBase(version: version, count: parameters.count, chunkElements: chunkElements))
         publish(p)
         return p
     }
@@ -110,10 +118,12 @@ public final class WeightBroadcaster: @unchecked Sendable {
         }
         guard queued else { return }
         queue.async { [self] in
-            guard let p = lock.withLock({ () -> WeightPublication? in
-                republishQueued = false
-                return latest
-            }) else { return }
+            guard
+                let p = lock.withLock({ () -> WeightPublication? in
+                    republishQueued = false
+                    return latest
+                })
+            else { return }
             send(p.full)
         }
     }
@@ -121,15 +131,17 @@ public final class WeightBroadcaster: @unchecked Sendable {
     private func send(_ p: WeightPublication) {
         let start = DispatchTime.now().uptimeNanoseconds
         let a = p.announcement
-        var wire = 0, payload = 0
+        var wire = 0
+        var payload = 0
         do {
             wire += try socket.sendSync(.weightAnnouncement(a), timeout: .seconds(5))
             for i in 0..<a.chunkCount {
                 let (offset, count) = p.span(i)
                 let sent = try p.withChunkBytes(i) { (bytes) throws(TransportError) -> Int in
-                    try socket.sendWeightChunk(policyVersion: a.policyVersion, index: i, count: count, offset: offset,
-                                               dtype: a.dtype, baseVersion: a.baseVersion, data: bytes,
-                                               compression: a.isDelta ? nil : fullCopyCompression, timeout: .seconds(5))
+                    try socket.sendWeightChunk(
+                        policyVersion: a.policyVersion, index: i, count: count, offset: offset,
+                        dtype: a.dtype, baseVersion: a.baseVersion, data: bytes,
+                        compression: a.isDelta ? nil : fullCopyCompression, timeout: .seconds(5))
                 }
                 wire += sent
                 payload += count * a.dtype.size

@@ -24,11 +24,16 @@ public struct BatchAssembler: Sendable {
         public var maxStaleness: UInt64?
 
         /// Creates a configuration.
-        public init(samplesPerPrompt: Int, minResponseTokens: Int = 1, maxResponseTokens: Int,
-                    requireRefLogprobs: Bool, policyVersion: UInt64, maxStaleness: UInt64? = 0) {
-            self.samplesPerPrompt = samplesPerPrompt; self.minResponseTokens = minResponseTokens
-            self.maxResponseTokens = maxResponseTokens; self.requireRefLogprobs = requireRefLogprobs
-            self.policyVersion = policyVersion; self.maxStaleness = maxStaleness
+        public init(
+            samplesPerPrompt: Int, minResponseTokens: Int = 1, maxResponseTokens: Int,
+            requireRefLogprobs: Bool, policyVersion: UInt64, maxStaleness: UInt64? = 0
+        ) {
+            self.samplesPerPrompt = samplesPerPrompt
+            self.minResponseTokens = minResponseTokens
+            self.maxResponseTokens = maxResponseTokens
+            self.requireRefLogprobs = requireRefLogprobs
+            self.policyVersion = policyVersion
+            self.maxStaleness = maxStaleness
         }
 
         /// The oldest policy version whose samples are accepted.
@@ -74,7 +79,9 @@ public struct BatchAssembler: Sendable {
     public private(set) var config: Config
 
     /// Moves the learner's policy version on (overlapping rollouts): the staleness bound is measured from it.
-    public mutating func setPolicyVersion(_ version: UInt64) { config.policyVersion = max(config.policyVersion, version) }
+    public mutating func setPolicyVersion(_ version: UInt64) {
+        config.policyVersion = max(config.policyVersion, version)
+    }
 
     /// Prompt ids in batch order.
     public let promptOrder: [UInt64]
@@ -89,11 +96,18 @@ public struct BatchAssembler: Sendable {
             throw RolesError(.invalidConfig, "samples per prompt is \(config.samplesPerPrompt); it must be at least 1")
         }
         guard config.minResponseTokens >= 1, config.maxResponseTokens >= config.minResponseTokens else {
-            throw RolesError(.invalidConfig, "response length bounds \(config.minResponseTokens)...\(config.maxResponseTokens) are empty or below 1")
+            throw RolesError(
+                .invalidConfig,
+                "response length bounds \(config.minResponseTokens)...\(config.maxResponseTokens) are empty or below 1")
         }
         let set = Set(promptOrder)
-        guard set.count == promptOrder.count else { throw RolesError(.invalidConfig, "prompt ids of iteration \(iteration) are not distinct") }
-        self.iteration = iteration; self.promptOrder = promptOrder; self.config = config; self.members = set
+        guard set.count == promptOrder.count else {
+            throw RolesError(.invalidConfig, "prompt ids of iteration \(iteration) are not distinct")
+        }
+        self.iteration = iteration
+        self.promptOrder = promptOrder
+        self.config = config
+        self.members = set
     }
 
     /// True when every prompt has its n samples.
@@ -112,22 +126,36 @@ public struct BatchAssembler: Sendable {
         let expected = Set(expectedPromptIDs)
         for (pid, items) in byPrompt where !expected.contains(pid) {
             counters.droppedSamples += items.count
-            out.errors.append(RolesError(.invalidBatch, "unit \(batch.unitID) carries \(items.count) samples of prompt \(pid), which is not in the unit"))
+            out.errors.append(
+                RolesError(
+                    .invalidBatch,
+                    "unit \(batch.unitID) carries \(items.count) samples of prompt \(pid), which is not in the unit"))
         }
         for pid in expectedPromptIDs {
             guard members.contains(pid) else { continue }
-            if groups[pid] != nil { out.alreadyFilled.append(pid); continue }
+            if groups[pid] != nil {
+                out.alreadyFilled.append(pid)
+                continue
+            }
             let items = byPrompt[pid] ?? []
             if let error = validate(items, promptID: pid, unitID: batch.unitID) {
                 counters.droppedSamples += items.count
                 counters.invalidGroups += 1
-                out.errors.append(error); out.regenerate.append(pid); continue
+                out.errors.append(error)
+                out.regenerate.append(pid)
+                continue
             }
             let stale = items.filter { $0.rollout.policyVersion < config.oldestAcceptedVersion }.count
             if stale > 0 {
-                counters.staleSamples += stale; counters.staleGroups += 1; counters.droppedSamples += items.count
-                out.errors.append(RolesError(.invalidBatch, "prompt \(pid): \(stale) samples older than policy version \(config.oldestAcceptedVersion)"))
-                out.regenerate.append(pid); continue
+                counters.staleSamples += stale
+                counters.staleGroups += 1
+                counters.droppedSamples += items.count
+                out.errors.append(
+                    RolesError(
+                        .invalidBatch,
+                        "prompt \(pid): \(stale) samples older than policy version \(config.oldestAcceptedVersion)"))
+                out.regenerate.append(pid)
+                continue
             }
             groups[pid] = items.sorted { $0.rollout.sampleIndex < $1.rollout.sampleIndex }
             counters.acceptedSamples += items.count
@@ -139,8 +167,9 @@ public struct BatchAssembler: Sendable {
     /// The complete rollout batch, prompt order then sample index; nil until every prompt has its samples.
     public func rolloutBatch() -> RolloutBatch? {
         guard isComplete else { return nil }
-        return RolloutBatch(iteration: iteration, samplesPerPrompt: config.samplesPerPrompt,
-                            experiences: promptOrder.flatMap { groups[$0]! })
+        return RolloutBatch(
+            iteration: iteration, samplesPerPrompt: config.samplesPerPrompt,
+            experiences: promptOrder.flatMap { groups[$0]! })
     }
 
     /// The first reason the group of `promptID` cannot be used, or nil.
@@ -152,22 +181,34 @@ public struct BatchAssembler: Sendable {
             return bad("sample indices \(items.map(\.rollout.sampleIndex).sorted()) are not 0..<\(n)")
         }
         for e in items {
-            let r = e.rollout, len = r.responseTokens.count, s = r.sampleIndex
+            let r = e.rollout
+            let len = r.responseTokens.count
+            let s = r.sampleIndex
             guard r.unitID == unitID else { return bad("sample \(s) names unit \(r.unitID)") }
             guard !r.promptTokens.isEmpty else { return bad("sample \(s) has no prompt tokens") }
             guard len >= config.minResponseTokens, len <= config.maxResponseTokens else {
-                return bad("sample \(s) has \(len) response tokens, allowed \(config.minResponseTokens)...\(config.maxResponseTokens)")
+                return bad(
+                    "sample \(s) has \(len) response tokens, allowed \(config.minResponseTokens)...\(config.maxResponseTokens)"
+                )
             }
-            guard r.behaviourLogprobs.count == len else { return bad("sample \(s) has \(r.behaviourLogprobs.count) log-probs for \(len) tokens") }
-            guard r.behaviourLogprobs.allSatisfy(\.isFinite) else { return bad("sample \(s) has a non-finite log-prob") }
+            guard r.behaviourLogprobs.count == len else {
+                return bad("sample \(s) has \(r.behaviourLogprobs.count) log-probs for \(len) tokens")
+            }
+            guard r.behaviourLogprobs.allSatisfy(\.isFinite) else {
+                return bad("sample \(s) has a non-finite log-prob")
+            }
             guard e.reward.isFinite else { return bad("sample \(s) has a non-finite reward") }
             if config.requireRefLogprobs {
                 guard let ref = e.refLogprobs else { return bad("sample \(s) lacks reference log-probs (KL is on)") }
-                guard ref.count == len else { return bad("sample \(s) has \(ref.count) reference log-probs for \(len) tokens") }
+                guard ref.count == len else {
+                    return bad("sample \(s) has \(ref.count) reference log-probs for \(len) tokens")
+                }
                 guard ref.allSatisfy(\.isFinite) else { return bad("sample \(s) has a non-finite reference log-prob") }
             }
             guard r.policyVersion <= config.policyVersion else {
-                return bad("sample \(s) comes from policy version \(r.policyVersion), newer than the learner's \(config.policyVersion)")
+                return bad(
+                    "sample \(s) comes from policy version \(r.policyVersion), newer than the learner's \(config.policyVersion)"
+                )
             }
         }
         return nil

@@ -38,9 +38,10 @@ public struct FailureTally: Sendable, Equatable {
         counts[failure.stage] = n
         guard n >= limit else { return .retry }
         let unit = failure.unitID == 0 ? "a work unit it could not read" : "unit \(failure.unitID)"
-        return .stop("\(n) work units failed in a row at the \(failure.stage.rawValue) stage on the rollout workers, "
-                     + "none done in between (cluster.max_unit_failures = \(limit)); the last: worker "
-                     + "\(failure.workerID), \(unit): \(failure.message)")
+        return .stop(
+            "\(n) work units failed in a row at the \(failure.stage.rawValue) stage on the rollout workers, "
+                + "none done in between (cluster.max_unit_failures = \(limit)); the last: worker "
+                + "\(failure.workerID), \(unit): \(failure.message)")
     }
 
     /// A unit was done: the workers can make progress, so every count starts again.

@@ -24,15 +24,20 @@ public struct IterationCollector: Sendable {
     /// Pairs a ledger and an assembler of the same iteration and prompts.
     public init(ledger: WorkLedger, assembler: BatchAssembler) throws(RolesError) {
         guard ledger.iteration == assembler.iteration else {
-            throw RolesError(.invalidConfig, "ledger is for iteration \(ledger.iteration), assembler for \(assembler.iteration)")
+            throw RolesError(
+                .invalidConfig, "ledger is for iteration \(ledger.iteration), assembler for \(assembler.iteration)")
         }
         guard ledger.samplesPerPrompt == assembler.config.samplesPerPrompt else {
-            throw RolesError(.invalidConfig, "ledger asks \(ledger.samplesPerPrompt) samples per prompt, assembler expects \(assembler.config.samplesPerPrompt)")
+            throw RolesError(
+                .invalidConfig,
+                "ledger asks \(ledger.samplesPerPrompt) samples per prompt, assembler expects \(assembler.config.samplesPerPrompt)"
+            )
         }
         guard assembler.promptOrder.allSatisfy({ ledger.prompt($0) != nil }) else {
             throw RolesError(.invalidConfig, "assembler expects a prompt the ledger does not hold")
         }
-        self.ledger = ledger; self.assembler = assembler
+        self.ledger = ledger
+        self.assembler = assembler
     }
 
     /// True when the rollout batch is complete.

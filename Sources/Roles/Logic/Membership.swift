@@ -52,7 +52,9 @@ public struct Membership: Sendable {
 
     /// Creates an empty membership with a heartbeat timeout.
     public init(timeoutMillis: Millis) throws(RolesError) {
-        guard timeoutMillis >= 1 else { throw RolesError(.invalidConfig, "heartbeat timeout is \(timeoutMillis) ms; it must be at least 1") }
+        guard timeoutMillis >= 1 else {
+            throw RolesError(.invalidConfig, "heartbeat timeout is \(timeoutMillis) ms; it must be at least 1")
+        }
         self.timeoutMillis = timeoutMillis
     }
 
@@ -117,9 +119,12 @@ public struct Membership: Sendable {
 
     /// Every live member at `now`, sorted by role then id.
     public func views(now: Millis) -> [View] {
-        members.map { View(workerID: $0.key, role: $0.value.role, silentMillis: max(0, now - $0.value.lastSeen),
-                           policyVersion: $0.value.policyVersion) }
-            .sorted { ($0.role.rawValue, $0.workerID) < ($1.role.rawValue, $1.workerID) }
+        members.map {
+            View(
+                workerID: $0.key, role: $0.value.role, silentMillis: max(0, now - $0.value.lastSeen),
+                policyVersion: $0.value.policyVersion)
+        }
+        .sorted { ($0.role.rawValue, $0.workerID) < ($1.role.rawValue, $1.workerID) }
     }
 
     /// The policy version a member last reported in a heartbeat.

@@ -17,7 +17,9 @@ public struct RolloutBatch: Sendable, Equatable {
 
     /// Creates a batch; `experiences` must already be ordered.
     public init(iteration: UInt64, samplesPerPrompt: Int, experiences: [Experience]) {
-        self.iteration = iteration; self.samplesPerPrompt = samplesPerPrompt; self.experiences = experiences
+        self.iteration = iteration
+        self.samplesPerPrompt = samplesPerPrompt
+        self.experiences = experiences
     }
 
     /// B.
@@ -39,12 +41,13 @@ public struct RolloutBatch: Sendable, Equatable {
                 if hasRef { ref![b * T + t] = e.refLogprobs![t] }
             }
         }
-        return RolloutTensors(shape: shape, responseLengths: lengths,
-                              promptLengths: experiences.map(\.rollout.promptTokens.count),
-                              sequences: experiences.map { $0.rollout.promptTokens + $0.rollout.responseTokens },
-                              mask: mask, behaviourLogprobs: logp, refLogprobs: ref,
-                              rewards: experiences.map { Double($0.reward) },
-                              policyVersions: experiences.map(\.rollout.policyVersion))
+        return RolloutTensors(
+            shape: shape, responseLengths: lengths,
+            promptLengths: experiences.map(\.rollout.promptTokens.count),
+            sequences: experiences.map { $0.rollout.promptTokens + $0.rollout.responseTokens },
+            mask: mask, behaviourLogprobs: logp, refLogprobs: ref,
+            rewards: experiences.map { Double($0.reward) },
+            policyVersions: experiences.map(\.rollout.policyVersion))
     }
 }
 
@@ -71,7 +74,8 @@ public struct RolloutTensors: Sendable, Equatable {
 
     /// The input of `computeAdvantages`.
     public func advantageInput() -> AdvantageInput<Float> {
-        AdvantageInput(shape: shape, rewards: rewards, mask: mask, logprobs: behaviourLogprobs, refLogprobs: refLogprobs)
+        AdvantageInput(
+            shape: shape, rewards: rewards, mask: mask, logprobs: behaviourLogprobs, refLogprobs: refLogprobs)
     }
 
     /// Lays out per-row outputs over the input positions 0..<count-1 of each sequence (the log-probs and
@@ -85,7 +89,8 @@ public struct RolloutTensors: Sendable, Equatable {
         for (b, row) in rows.enumerated() {
             let len = responseLengths[b]
             guard row.count == sequences[b].count - 1 else {
-                throw RolesError(.shapeMismatch, "row \(b) has \(row.count) entries, expected \(sequences[b].count - 1)")
+                throw RolesError(
+                    .shapeMismatch, "row \(b) has \(row.count) entries, expected \(sequences[b].count - 1)")
             }
             for t in 0..<len { out[b * shape.tokens + t] = row[row.count - len + t] }
         }
@@ -140,11 +145,12 @@ public struct RolloutTensors: Sendable, Equatable {
     /// The samples `rows` (a mini- or micro-batch) with the same T.
     public func slice(_ rows: Range<Int>) -> RolloutTensors {
         let e = shape.elements(ofSamples: rows)
-        return RolloutTensors(shape: TokenShape(samples: rows.count, tokens: shape.tokens),
-                              responseLengths: Array(responseLengths[rows]), promptLengths: Array(promptLengths[rows]),
-                              sequences: Array(sequences[rows]), mask: Array(mask[e]),
-                              behaviourLogprobs: Array(behaviourLogprobs[e]), refLogprobs: refLogprobs.map { Array($0[e]) },
-                              rewards: Array(rewards[rows]), policyVersions: Array(policyVersions[rows]))
+        return RolloutTensors(
+            shape: TokenShape(samples: rows.count, tokens: shape.tokens),
+            responseLengths: Array(responseLengths[rows]), promptLengths: Array(promptLengths[rows]),
+            sequences: Array(sequences[rows]), mask: Array(mask[e]),
+            behaviourLogprobs: Array(behaviourLogprobs[e]), refLogprobs: refLogprobs.map { Array($0[e]) },
+            rewards: Array(rewards[rows]), policyVersions: Array(policyVersions[rows]))
     }
 
     /// A B×T array filled micro-batch by micro-batch (`size` samples at a time) with `body`'s B'×T outputs.
@@ -160,10 +166,12 @@ public struct RolloutTensors: Sendable, Equatable {
     public func schedule(_ config: BatchConfig, samplesPerPrompt: Int) throws(RolesError) -> [OptimizerStep] {
         do { try config.validate() } catch { throw RolesError(.invalidConfig, "\(error)") }
         guard samplesPerPrompt == config.samplesPerPrompt else {
-            throw RolesError(.invalidConfig, "batch has \(samplesPerPrompt) samples per prompt, config \(config.samplesPerPrompt)")
+            throw RolesError(
+                .invalidConfig, "batch has \(samplesPerPrompt) samples per prompt, config \(config.samplesPerPrompt)")
         }
         guard shape.samples == config.samplesPerIteration else {
-            throw RolesError(.shapeMismatch, "batch has \(shape.samples) samples, config expects \(config.samplesPerIteration)")
+            throw RolesError(
+                .shapeMismatch, "batch has \(shape.samples) samples, config expects \(config.samplesPerIteration)")
         }
         return config.schedule()
     }

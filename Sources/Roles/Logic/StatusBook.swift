@@ -57,8 +57,11 @@ public struct StatusBook: Sendable {
         let alive = Set(views.map(\.workerID))
         reports = reports.filter { alive.contains($0.key) }
         return views.map { v in
-            var s = reports[v.workerID] ?? Status(workerID: v.workerID, role: v.role, host: "", pid: 0,
-                                                  policyVersion: v.policyVersion, state: "registered")
+            var s =
+                reports[v.workerID]
+                ?? Status(
+                    workerID: v.workerID, role: v.role, host: "", pid: 0,
+                    policyVersion: v.policyVersion, state: "registered")
             s.role = v.role
             s.policyVersion = max(s.policyVersion, v.policyVersion)
             s.silentMillis = v.silentMillis

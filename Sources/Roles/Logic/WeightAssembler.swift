@@ -28,7 +28,9 @@ public struct PolicyWeights: Sendable, Equatable {
     /// The bfloat16 bits as broadcast, without any conversion; nil for float32 weights.
     public var bf16: [UInt16]? { if case .bf16(let v) = values { v } else { nil } }
     /// Writes the parameters as float32 (bfloat16 widened exactly) to `destination`, which holds at least `count`.
-    public func copyParameters(into destination: UnsafeMutableBufferPointer<Float>) { values.copyFloats(into: destination) }
+    public func copyParameters(into destination: UnsafeMutableBufferPointer<Float>) {
+        values.copyFloats(into: destination)
+    }
 }
 
 /// Reassembles broadcast weights; `latest` is the newest verified version.
@@ -86,12 +88,13 @@ public struct WeightAssembler: Sendable {
         if let error = Self.check(a) { return [.rejected(error)] }
         if a.isDelta {
             guard let l = latest, l.version == a.baseVersion, l.sha256 == a.baseSHA256, l.count == a.elementCount,
-                  l.precision.dtype == a.dtype else { return [.needsFullCopy(version: v)] }
+                l.precision.dtype == a.dtype
+            else { return [.needsFullCopy(version: v)] }
         }
         let precision = WeightPrecision(dtype: a.dtype)!
         var buffer = WeightValues(zeros: 0, precision: precision)
         if let s = spare, s.count == a.elementCount, s.precision == precision {
-            buffer = s   // every byte is overwritten by a chunk before the checksum is taken
+            buffer = s  // every byte is overwritten by a chunk before the checksum is taken
         } else {
             buffer = WeightValues(zeros: a.elementCount, precision: precision)
         }
@@ -118,16 +121,19 @@ public struct WeightAssembler: Sendable {
         if early == nil || early!.version < v { early = (v, [:]) }
         if early!.chunks[c.index] != nil { return .ignored(version: v) }
         guard early!.chunks.count < maxEarlyChunks else {
-            return .rejected(RolesError(.invalidWeights, "more than \(maxEarlyChunks) chunks of version \(v) before its announcement"))
+            return .rejected(
+                RolesError(
+                    .invalidWeights, "more than \(maxEarlyChunks) chunks of version \(v) before its announcement"))
         }
         early!.chunks[c.index] = c
         return .buffered(version: v)
     }
 
     private mutating func store(_ c: WeightChunk) -> Event {
-        let meta = ChunkMeta(policyVersion: c.policyVersion, index: c.index, count: c.count, offset: c.offset,
-                             baseVersion: c.baseVersion, dtype: c.data.dtype, elements: c.data.elementCount,
-                             bytes: c.data.bytes.count)
+        let meta = ChunkMeta(
+            policyVersion: c.policyVersion, index: c.index, count: c.count, offset: c.offset,
+            baseVersion: c.baseVersion, dtype: c.data.dtype, elements: c.data.elementCount,
+            bytes: c.data.bytes.count)
         return store(meta) { dst in
             c.data.bytes.withUnsafeBytes { dst.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
             return true
@@ -139,9 +145,10 @@ public struct WeightAssembler: Sendable {
     public mutating func receive(_ c: WeightChunkView) -> Event {
         let v = c.policyVersion
         if let p = progress, v == p.announcement.policyVersion {
-            let meta = ChunkMeta(policyVersion: v, index: c.index, count: c.count, offset: c.offset,
-                                 baseVersion: c.baseVersion, dtype: c.dtype, elements: c.data.count / c.dtype.size,
-                                 bytes: c.data.count)
+            let meta = ChunkMeta(
+                policyVersion: v, index: c.index, count: c.count, offset: c.offset,
+                baseVersion: c.baseVersion, dtype: c.dtype, elements: c.data.count / c.dtype.size,
+                bytes: c.data.count)
             return store(meta) { c.copyData(to: $0) }
         }
         guard let owned = c.owned() else {
@@ -172,7 +179,8 @@ public struct WeightAssembler: Sendable {
             guard copy(buffer.baseAddress! + range.lowerBound) else { return false }
             if let base {
                 base.values.withUnsafeBytes { b in
-                    xorBytes(UnsafeMutableRawBufferPointer(rebasing: buffer[range]),
+                    xorBytes(
+                        UnsafeMutableRawBufferPointer(rebasing: buffer[range]),
                         with: UnsafeRawBufferPointer(rebasing: b[range]))
                 }
             }
@@ -180,8 +188,11 @@ public struct WeightAssembler: Sendable {
         }
         guard intact else {
             progress = p
-            return .rejected(RolesError(.invalidWeights, "chunk \(c.index) of version \(c.policyVersion) failed its "
-                                        + "frame checksum: dropped, it comes again with the next re-send"))
+            return .rejected(
+                RolesError(
+                    .invalidWeights,
+                    "chunk \(c.index) of version \(c.policyVersion) failed its "
+                        + "frame checksum: dropped, it comes again with the next re-send"))
         }
         p.have[c.index] = true
         p.received += 1
@@ -199,9 +210,15 @@ public struct WeightAssembler: Sendable {
     }
 
     static func check(_ a: WeightAnnouncement) -> RolesError? {
-        func bad(_ m: String) -> RolesError { RolesError(.invalidWeights, "announcement of version \(a.policyVersion): \(m)") }
-        guard WeightPrecision(dtype: a.dtype) != nil else { return bad("dtype \(a.dtype.rawValue), expected float32 or bfloat16") }
-        guard a.elementCount >= 1, a.chunkElements >= 1 else { return bad("\(a.elementCount) elements in chunks of \(a.chunkElements)") }
+        func bad(_ m: String) -> RolesError {
+            RolesError(.invalidWeights, "announcement of version \(a.policyVersion): \(m)")
+        }
+        guard WeightPrecision(dtype: a.dtype) != nil else {
+            return bad("dtype \(a.dtype.rawValue), expected float32 or bfloat16")
+        }
+        guard a.elementCount >= 1, a.chunkElements >= 1 else {
+            return bad("\(a.elementCount) elements in chunks of \(a.chunkElements)")
+        }
         guard a.chunkCount == (a.elementCount + a.chunkElements - 1) / a.chunkElements else {
             return bad("\(a.chunkCount) chunks cannot hold \(a.elementCount) elements in chunks of \(a.chunkElements)")
         }
@@ -210,14 +227,19 @@ public struct WeightAssembler: Sendable {
     }
 
     static func check(_ c: ChunkMeta, against a: WeightAnnouncement) -> RolesError? {
-        func bad(_ m: String) -> RolesError { RolesError(.invalidWeights, "chunk \(c.index) of version \(c.policyVersion): \(m)") }
+        func bad(_ m: String) -> RolesError {
+            RolesError(.invalidWeights, "chunk \(c.index) of version \(c.policyVersion): \(m)")
+        }
         guard c.index >= 0, c.index < a.chunkCount else { return bad("index outside 0..<\(a.chunkCount)") }
-        let offset = c.index * a.chunkElements, count = min(a.chunkElements, a.elementCount - offset)
+        let offset = c.index * a.chunkElements
+        let count = min(a.chunkElements, a.elementCount - offset)
         guard c.offset == offset, c.count == count else {
             return bad("covers \(c.count) floats at \(c.offset), announcement says \(count) at \(offset)")
         }
         guard c.dtype == a.dtype, c.elements == count, c.bytes == count * a.dtype.size else {
-            return bad("tensor is \(c.elements) \(c.dtype.rawValue) in \(c.bytes) bytes, expected \(a.dtype.rawValue) [\(count)]")
+            return bad(
+                "tensor is \(c.elements) \(c.dtype.rawValue) in \(c.bytes) bytes, expected \(a.dtype.rawValue) [\(count)]"
+            )
         }
 
         return nil

@@ -52,9 +52,10 @@ public struct WeightPublication: Sendable {
     public func chunk(_ index: Int) -> WeightChunk {
         let (offset, count) = span(index)
         let bytes = withChunkBytes(index) { Data($0) }
-        return WeightChunk(policyVersion: announcement.policyVersion, index: index, count: count, offset: offset,
-                           data: DenseTensor(dtype: announcement.dtype, shape: [count], bytes: bytes),
-                           baseVersion: announcement.baseVersion)
+        return WeightChunk(
+            policyVersion: announcement.policyVersion, index: index, count: count, offset: offset,
+            data: DenseTensor(dtype: announcement.dtype, shape: [count], bytes: bytes),
+            baseVersion: announcement.baseVersion)
     }
 
     /// Every chunk in index order.
@@ -64,12 +65,15 @@ public struct WeightPublication: Sendable {
     public var full: WeightPublication {
         guard delta != nil else { return self }
         var a = announcement
-        a.baseVersion = 0; a.baseSHA256 = []
+        a.baseVersion = 0
+        a.baseSHA256 = []
         return WeightPublication(announcement: a, values: values, delta: nil)
     }
 
     init(announcement: WeightAnnouncement, values: WeightValues, delta: [UInt8]? = nil) {
-        self.announcement = announcement; self.values = values; self.delta = delta
+        self.announcement = announcement
+        self.values = values
+        self.delta = delta
     }
 }
 
@@ -81,45 +85,61 @@ public enum WeightPublisher {
     /// The announcement and chunks of `parameters` as policy `version`, in `precision` (bf16: rounded to nearest
     /// even; the SHA-256 is over what is sent). With `base`, a publication of an earlier version in the same
     /// precision and shape, the chunks carry the XOR of the two versions' bytes (`full` turns it back into a copy).
-    public static func publish(version: UInt64, parameters: [Float], layout: [TensorSpan] = [],
-                               chunkElements: Int = defaultChunkElements, precision: WeightPrecision = .fp32,
-                               base: WeightPublication? = nil) throws(RolesError) -> WeightPublication {
-        try publish(version: version, values: WeightValues(parameters, precision: precision), layout: layout,
-                    chunkElements: chunkElements, base: base)
+    public static func publish(
+        version: UInt64, parameters: [Float], layout: [TensorSpan] = [],
+        chunkElements: Int = defaultChunkElements, precision: WeightPrecision = .fp32,
+        base: WeightPublication? = nil
+    ) throws(RolesError) -> WeightPublication {
+        try publish(
+            version: version, values: WeightValues(parameters, precision: precision), layout: layout,
+            chunkElements: chunkElements, base: base)
     }
 
     /// `publish(version:parameters:...)` of a parameter buffer, copied (or rounded to bf16) once.
-    public static func publish(version: UInt64, copying parameters: UnsafeBufferPointer<Float>,
-                               layout: [TensorSpan] = [], chunkElements: Int = defaultChunkElements,
-                               precision: WeightPrecision = .fp32,
-                               base: WeightPublication? = nil) throws(RolesError) -> WeightPublication {
-        try publish(version: version, values: WeightValues(copying: parameters, precision: precision), layout: layout,
-                    chunkElements: chunkElements, base: base)
+    public static func publish(
+        version: UInt64, copying parameters: UnsafeBufferPointer<Float>,
+        layout: [TensorSpan] = [], chunkElements: Int = defaultChunkElements,
+        precision: WeightPrecision = .fp32,
+        base: WeightPublication? = nil
+    ) throws(RolesError) -> WeightPublication {
+        try publish(
+            version: version, values: WeightValues(copying: parameters, precision: precision), layout: layout,
+            chunkElements: chunkElements, base: base)
     }
 
-    private static func publish(version: UInt64, values: WeightValues, layout: [TensorSpan], chunkElements: Int,
-                                base: WeightPublication?) throws(RolesError) -> WeightPublication {
-        let count = values.count, precision = values.precision
-        guard chunkElements >= 1 else { throw RolesError(.invalidConfig, "chunk size is \(chunkElements) floats; it must be at least 1") }
+    private static func publish(
+        version: UInt64, values: WeightValues, layout: [TensorSpan], chunkElements: Int,
+        base: WeightPublication?
+    ) throws(RolesError) -> WeightPublication {
+        let count = values.count
+        let precision = values.precision
+        guard chunkElements >= 1 else {
+            throw RolesError(.invalidConfig, "chunk size is \(chunkElements) floats; it must be at least 1")
+        }
         guard count > 0 else { throw RolesError(.invalidWeights, "policy version \(version) has no parameters") }
         for span in layout {
             let n = span.shape.reduce(1, *)
             guard span.offset >= 0, n >= 0, span.offset + n <= count else {
-                throw RolesError(.invalidWeights, "tensor \(span.name) (\(n) floats at \(span.offset)) lies outside the \(count) parameters")
+                throw RolesError(
+                    .invalidWeights,
+                    "tensor \(span.name) (\(n) floats at \(span.offset)) lies outside the \(count) parameters")
             }
         }
         let chunkCount = (count + chunkElements - 1) / chunkElements
-        var a = WeightAnnouncement(policyVersion: version, dtype: precision.dtype, elementCount: count,
-                                   chunkCount: chunkCount, chunkElements: chunkElements,
-                                   sha256: values.withUnsafeBytes { WeightDigest.sha256($0) }, layout: layout)
+        var a = WeightAnnouncement(
+            policyVersion: version, dtype: precision.dtype, elementCount: count,
+            chunkCount: chunkCount, chunkElements: chunkElements,
+            sha256: values.withUnsafeBytes { WeightDigest.sha256($0) }, layout: layout)
         guard let base else { return WeightPublication(announcement: a, values: values) }
         let b = base.announcement
         guard b.policyVersion < version, b.dtype == a.dtype, b.elementCount == a.elementCount,
-              b.chunkElements == a.chunkElements else {
-            throw RolesError(.invalidWeights,
+            b.chunkElements == a.chunkElements
+        else {
+            throw RolesError(
+                .invalidWeights,
                 "version \(b.policyVersion) (\(b.dtype.rawValue), \(b.elementCount) elements in "
-                             + "chunks of \(b.chunkElements)) cannot be the delta base of version \(version) "
-                             + "(\(a.dtype.rawValue), \(a.elementCount) in chunks of \(a.chunkElements))")
+                    + "chunks of \(b.chunkElements)) cannot be the delta base of version \(version) "
+                    + "(\(a.dtype.rawValue), \(a.elementCount) in chunks of \(a.chunkElements))")
         }
         var delta = values.withUnsafeBytes { Array($0) }
         delta.withUnsafeMutableBytes { d in base.values.withUnsafeBytes { xorBytes(d, with: $0) } }

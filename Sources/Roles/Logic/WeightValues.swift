@@ -49,10 +49,11 @@ public enum WeightValues: Sendable, Equatable {
         switch precision {
         case .fp32: self = .fp32(Array(values))
         case .bf16:
-            self = .bf16([UInt16](unsafeUninitializedCapacity: values.count) { out, n in
-                BFloat16.narrow(values, into: out)
-                n = values.count
-            })
+            self = .bf16(
+                [UInt16](unsafeUninitializedCapacity: values.count) { out, n in
+                    BFloat16.narrow(values, into: out)
+                    n = values.count
+                })
         }
     }
 
@@ -120,12 +121,17 @@ public enum WeightValues: Sendable, Equatable {
 /// XOR of equal-length byte ranges: `destination[i] ^= other[i]`, eight bytes at a time.
 func xorBytes(_ destination: UnsafeMutableRawBufferPointer, with other: UnsafeRawBufferPointer) {
     precondition(destination.count == other.count, "XOR of \(destination.count) and \(other.count) bytes")
-    let n = destination.count, words = n / 8
+    let n = destination.count
+    let words = n / 8
     guard n > 0 else { return }
-    let d = destination.baseAddress!, o = other.baseAddress!
+    let d = destination.baseAddress!
+    let o = other.baseAddress!
     for i in 0..<words {
-        let x = d.loadUnaligned(fromByteOffset: i * 8, as: UInt64.self) ^ o.loadUnaligned(fromByteOffset: i * 8,
-            as: UInt64.self)
+        let x =
+            d.loadUnaligned(fromByteOffset: i * 8, as: UInt64.self)
+            ^ o.loadUnaligned(
+                fromByteOffset: i * 8,
+                as: UInt64.self)
         d.storeBytes(of: x, toByteOffset: i * 8, as: UInt64.self)
     }
     for i in (words * 8)..<n { destination[i] ^= other[i] }

@@ -40,7 +40,11 @@ public struct WorkLedger: Sendable {
         public init() {}
     }
 
-    enum State: Sendable, Equatable { case pending, leased(worker: String, deadline: Millis), done }
+    enum State: Sendable, Equatable {
+        case pending
+        case leased(worker: String, deadline: Millis)
+        case done
+    }
 
     struct Slot: Sendable {
         var promptIDs: [UInt64]
@@ -75,9 +79,11 @@ public struct WorkLedger: Sendable {
     private var open = 0
 
     /// Cuts `prompts` (distinct ids) into units of up to `unitSize`, all pending.
-    public init(iteration: UInt64, prompts: [Prompt], unitSize: Int, samplesPerPrompt: Int,
-                sampling: SamplingParams = SamplingParams(), leaseMillis: Millis, minPolicyVersion: UInt64 = 0,
-                firstUnitID: UInt64 = 1) throws(RolesError) {
+    public init(
+        iteration: UInt64, prompts: [Prompt], unitSize: Int, samplesPerPrompt: Int,
+        sampling: SamplingParams = SamplingParams(), leaseMillis: Millis, minPolicyVersion: UInt64 = 0,
+        firstUnitID: UInt64 = 1
+    ) throws(RolesError) {
         guard unitSize >= 1 else { throw RolesError(.invalidConfig, "unit size is \(unitSize); it must be at least 1") }
         guard samplesPerPrompt >= 1 else {
             throw RolesError(.invalidConfig, "samples per prompt is \(samplesPerPrompt); it must be at least 1")
@@ -85,9 +91,14 @@ public struct WorkLedger: Sendable {
         guard leaseMillis >= 1, leaseMillis <= Millis(UInt32.max) else {
             throw RolesError(.invalidConfig, "lease is \(leaseMillis) ms; it must be in 1...\(UInt32.max)")
         }
-        self.iteration = iteration; self.unitSize = unitSize; self.samplesPerPrompt = samplesPerPrompt
-        self.sampling = sampling; self.leaseMillis = leaseMillis; self.minPolicyVersion = minPolicyVersion
-        self.firstUnitID = firstUnitID; self.nextUnitID = firstUnitID
+        self.iteration = iteration
+        self.unitSize = unitSize
+        self.samplesPerPrompt = samplesPerPrompt
+        self.sampling = sampling
+        self.leaseMillis = leaseMillis
+        self.minPolicyVersion = minPolicyVersion
+        self.firstUnitID = firstUnitID
+        self.nextUnitID = firstUnitID
         for p in prompts {
             guard self.prompts.updateValue(p, forKey: p.id) == nil else {
                 throw RolesError(.invalidConfig, "prompt id \(p.id) appears twice in iteration \(iteration)")
@@ -116,9 +127,10 @@ public struct WorkLedger: Sendable {
         slot.handOuts += 1
         counters.issued += 1
         slots[id] = slot
-        return WorkUnit(id: id, iteration: iteration, minPolicyVersion: minPolicyVersion, sampling: sampling,
-                        samplesPerPrompt: samplesPerPrompt, prompts: slot.promptIDs.map { prompts[$0]! },
-                        leaseMillis: UInt32(leaseMillis))
+        return WorkUnit(
+            id: id, iteration: iteration, minPolicyVersion: minPolicyVersion, sampling: sampling,
+            samplesPerPrompt: samplesPerPrompt, prompts: slot.promptIDs.map { prompts[$0]! },
+            leaseMillis: UInt32(leaseMillis))
     }
 
     /// Records a delivery of `unitID` by `worker`: the first one is accepted, later ones are duplicates.
@@ -141,7 +153,9 @@ public struct WorkLedger: Sendable {
     /// Returns their ids, oldest deadline first.
     public mutating func expire(now: Millis) -> [UInt64] {
         var due: [(UInt64, Millis)] = []
-        for (id, slot) in slots { if case .leased(_, let deadline) = slot.state, deadline <= now { due.append((id, deadline)) } }
+        for (id, slot) in slots {
+            if case .leased(_, let deadline) = slot.state, deadline <= now { due.append((id, deadline)) }
+        }
         due.sort { ($0.1, $0.0) < ($1.1, $1.0) }
         let ids = due.map(\.0)
         counters.expired += ids.count

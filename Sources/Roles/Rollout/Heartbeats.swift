@@ -16,25 +16,37 @@ final class Heartbeats: @unchecked Sendable {
 
     init(settings: RolloutSettings, codec: FrameCodec) throws {
         self.settings = settings
-        client = try ServiceClient(service: "learner", addresses: [settings.learner.control], codec: codec,
-                                   resendInterval: duration(seconds: max(1, settings.heartbeatSeconds * 2)))
+        client = try ServiceClient(
+            service: "learner", addresses: [settings.learner.control], codec: codec,
+            resendInterval: duration(seconds: max(1, settings.heartbeatSeconds * 2)))
     }
 
     /// True once the learner answered a heartbeat with "unknown worker"; reading clears it.
-    func takeNeedsRegister() -> Bool { lock.withLock { defer { _needsRegister = false }; return _needsRegister } }
+    func takeNeedsRegister() -> Bool {
+        lock.withLock {
+            defer { _needsRegister = false }
+            return _needsRegister
+        }
+    }
 
     /// Starts the thread (once); `policyVersion` is read for every heartbeat, and `status`, when it gives
     /// one, is sent after it (throughput and units for `rpp cluster status`).
     func start(policyVersion: @escaping @Sendable () -> UInt64, status: @escaping @Sendable () -> Status? = { nil }) {
-        guard lock.withLock({ defer { started = true }; return !started }) else { return }
+        guard
+            lock.withLock({
+                defer { started = true }
+                return !started
+            })
+        else { return }
         let thread = Thread { [self] in
             defer { done.signal() }
             var sequence: UInt64 = 0
             let period = settings.heartbeatSeconds
             while !cancel.isCancelled {
                 sequence += 1
-                let h = Heartbeat(workerID: settings.workerID, role: .rollout, sequence: sequence,
-                                  policyVersion: policyVersion(), unixMillis: Int64(Date().timeIntervalSince1970 * 1000))
+                let h = Heartbeat(
+                    workerID: settings.workerID, role: .rollout, sequence: sequence,
+                    policyVersion: policyVersion(), unixMillis: Int64(Date().timeIntervalSince1970 * 1000))
                 do {
                     _ = try client.call(.heartbeat(h), timeout: duration(seconds: max(period, 0.5) * 2))
                     if let s = status() {

@@ -16,7 +16,8 @@ extension RolloutWorker {
                 // No verified weights yet: after a while register again, which makes the learner re-send them.
                 // A large model's weights take seconds to arrive: ask again only when none are arriving.
                 if let since = waitingSince, Date().timeIntervalSince(since) > 2, weights.secondsSinceLastFrame > 2 {
-                    try? register(); waitingSince = Date()
+                    try? register()
+                    waitingSince = Date()
                 }
                 if waitingSince == nil { waitingSince = Date() }
                 pause(milliseconds: 20)
@@ -24,8 +25,9 @@ extension RolloutWorker {
             }
             let reply: WireMessage
             do {
-                reply = try control.call(.workRequest(WorkRequest(workerID: settings.workerID, policyVersion: version)),
-                                         timeout: requestTimeout, cancel: stopFlag)
+                reply = try control.call(
+                    .workRequest(WorkRequest(workerID: settings.workerID, policyVersion: version)),
+                    timeout: requestTimeout, cancel: stopFlag)
             } catch let e as RemoteError {
                 // notFound: the learner does not know this worker (or restarted): register again.
                 // overloaded: no work right now.
@@ -78,9 +80,11 @@ extension RolloutWorker {
         var responses = [[Int32]](repeating: [], count: batch.rows.count)
         let stopString = settings.endsWithStopString
         do {
-            g = try model.generate(prompts: batch.rows, options: SamplingOptions(
-                temperature: s.temperature, topP: s.topP, topK: s.topK, maxNewTokens: s.maxNewTokens,
-                stopTokens: Set(s.stopTokens), seed: seed, maxBatch: settings.maxBatch), starts: batch.starts,
+            g = try model.generate(
+                prompts: batch.rows,
+                options: SamplingOptions(
+                    temperature: s.temperature, topP: s.topP, topK: s.topK, maxNewTokens: s.maxNewTokens,
+                    stopTokens: Set(s.stopTokens), seed: seed, maxBatch: settings.maxBatch), starts: batch.starts,
                 onToken: stopString.map { ends in
                     { row, token in
                         responses[row].append(token)
@@ -91,23 +95,27 @@ extension RolloutWorker {
         var rollouts: [Rollout] = []
         for (b, tokens) in g.tokens.enumerated() {
             let p = unit.prompts[b / n]
-            rollouts.append(Rollout(unitID: unit.id, promptID: p.id, sampleIndex: b % n, promptTokens: p.tokens,
-                                    responseTokens: tokens, behaviourLogprobs: g.logprobs[b],
-                                    finishReason: g.finish[b] == .stop ? .stop : .length, policyVersion: version,
-                                    workerID: settings.workerID))
+            rollouts.append(
+                Rollout(
+                    unitID: unit.id, promptID: p.id, sampleIndex: b % n, promptTokens: p.tokens,
+                    responseTokens: tokens, behaviourLogprobs: g.logprobs[b],
+                    finishReason: g.finish[b] == .stop ? .stop : .length, policyVersion: version,
+                    workerID: settings.workerID))
         }
         // A reward or reference server may die mid-request: retry the scoring (not the sampling) a few times
         // before the unit is given up (its lease then expires and the learner re-issues it).
         var scored: ([Float], [[Float]]?)? = nil
         for attempt in 1...3 where scored == nil && !stopFlag.isCancelled {
-            do { scored = try scoreInParallel(unit: unit, rollouts: rollouts) } catch where attempt < 3 {
+            do { scored = try scoreInParallel(unit: unit, rollouts: rollouts) } catch  where attempt < 3 {
                 settings.log("\(settings.workerID): scoring unit \(unit.id) failed (attempt \(attempt)): \(error)")
                 pause(milliseconds: 200)
             } catch { throw StageError(stage: .score, underlying: error) }
         }
         guard let result = scored else { throw WorkerError("stopped while scoring unit \(unit.id)") }
         let (rewards, refs) = result
-        let items = rollouts.enumerated().map { i, r in Experience(rollout: r, reward: rewards[i], refLogprobs: refs?[i]) }
+        let items = rollouts.enumerated().map { i, r in
+            Experience(rollout: r, reward: rewards[i], refLogprobs: refs?[i])
+        }
         return ExperienceBatch(unitID: unit.id, workerID: settings.workerID, items: items)
     }
 
@@ -115,7 +123,8 @@ extension RolloutWorker {
     /// the servers' cap of items each.
     func scoreInParallel(unit: WorkUnit, rollouts: [Rollout]) throws -> ([Float], [[Float]]?) {
         let cap = min(ScoreRequest.maxItems, RefLogprobRequest.maxSequences)
-        var rewards: [Float] = [], refs: [[Float]]? = references == nil ? nil : []
+        var rewards: [Float] = []
+        var refs: [[Float]]? = references == nil ? nil : []
         for first in stride(from: 0, to: rollouts.count, by: cap) {
             let part = Array(rollouts[first..<min(first + cap, rollouts.count)])
             let (r, l) = try scoreInParallel(unit: unit, rollouts: part, first: first)
@@ -128,17 +137,23 @@ extension RolloutWorker {
     /// Scores `rollouts`, the rollouts of `unit` from index `first` on.
     private func scoreInParallel(unit: WorkUnit, rollouts: [Rollout], first: Int) throws -> ([Float], [[Float]]?) {
         let n = unit.samplesPerPrompt
-        let score = ScoreRequest(id: unit.id, items: rollouts.enumerated().map { b, r in
-            ScoreItem(promptTokens: r.promptTokens, responseTokens: r.responseTokens,
-                      answer: unit.prompts[(first + b) / n].answer)
-        })
+        let score = ScoreRequest(
+            id: unit.id,
+            items: rollouts.enumerated().map { b, r in
+                ScoreItem(
+                    promptTokens: r.promptTokens, responseTokens: r.responseTokens,
+                    answer: unit.prompts[(first + b) / n].answer)
+            })
         let box = ResultBox()
         let group = DispatchGroup()
         if let references {
-            let request = RefLogprobRequest(id: unit.id, sequences: rollouts.map {
-                TokenSequence(promptTokens: $0.promptTokens, responseTokens: $0.responseTokens)
-            }, temperature: unit.sampling.temperature)
-            let timeout = requestTimeout, cancel = stopFlag
+            let request = RefLogprobRequest(
+                id: unit.id,
+                sequences: rollouts.map {
+                    TokenSequence(promptTokens: $0.promptTokens, responseTokens: $0.responseTokens)
+                }, temperature: unit.sampling.temperature)
+            let timeout = requestTimeout
+            let cancel = stopFlag
             DispatchQueue.global().async(group: group) {
                 box.set(Result { try references.call(.refLogprobRequest(request), timeout: timeout, cancel: cancel) })
             }
@@ -156,7 +171,8 @@ extension RolloutWorker {
         }
         guard references != nil else { return (sr.rewards, nil) }
         guard case .refLogprobReply(let rr) = try box.get()!.get(), rr.logprobs.count == rollouts.count,
-              zip(rr.logprobs, rollouts).allSatisfy({ $0.count == $1.responseTokens.count }) else {
+            zip(rr.logprobs, rollouts).allSatisfy({ $0.count == $1.responseTokens.count })
+        else {
             throw RolesError(.invalidBatch, "reference server answered with the wrong shape")
         }
         return (sr.rewards, rr.logprobs)

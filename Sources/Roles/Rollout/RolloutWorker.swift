@@ -27,11 +27,18 @@ public struct RolloutSettings: Sendable {
     /// True when a response's tokens end with a stop string (`sampling.stop`); nil = no stop strings.
     public var endsWithStopString: (@Sendable ([Int32]) -> Bool)? = nil
     /// Logs one line.
-    public var log: @Sendable (String) -> Void = { print($0); fflush(nil) }
+    public var log: @Sendable (String) -> Void = {
+        print($0)
+        fflush(nil)
+    }
 
     /// Creates settings.
-    public init(workerID: String, learner: LearnerEndpoints, reward: [String], reference: [String], useReference: Bool) {
-        self.workerID = workerID; self.learner = learner; self.reward = reward; self.reference = reference
+    public init(workerID: String, learner: LearnerEndpoints, reward: [String], reference: [String], useReference: Bool)
+    {
+        self.workerID = workerID
+        self.learner = learner
+        self.reward = reward
+        self.reference = reference
         self.useReference = useReference
     }
 }
@@ -58,18 +65,24 @@ public final class RolloutWorker: @unchecked Sendable {
     /// Work units completed.
     public var unitsDone: Int { stateLock.withLock { _units } }
     /// Counts one completed unit of `samples` samples.
-    func unitCompleted(samples n: Int) { stateLock.withLock { _units += 1; samples.add(n, at: monotonicMillis()) } }
+    func unitCompleted(samples n: Int) {
+        stateLock.withLock {
+            _units += 1
+            samples.add(n, at: monotonicMillis())
+        }
+    }
 
     /// What this worker reports to the learner for `rpp cluster status`: units done, samples per second
     /// over the last 30 s, policy version.
     public var status: Status {
         let now = monotonicMillis()
         return stateLock.withLock {
-            Status(workerID: settings.workerID, role: .rollout, host: ProcessInfo.processInfo.hostName,
-                   pid: ProcessInfo.processInfo.processIdentifier, policyVersion: _version ?? 0,
-                   state: _version == nil ? "waiting for weights" : "generating",
-                   samplesPerSecond: samples.perSecond(now: now), uptimeMillis: now - samples.startedAt,
-                   unixMillis: Int64(Date().timeIntervalSince1970 * 1000), unitsDone: UInt64(_units))
+            Status(
+                workerID: settings.workerID, role: .rollout, host: ProcessInfo.processInfo.hostName,
+                pid: ProcessInfo.processInfo.processIdentifier, policyVersion: _version ?? 0,
+                state: _version == nil ? "waiting for weights" : "generating",
+                samplesPerSecond: samples.perSecond(now: now), uptimeMillis: now - samples.startedAt,
+                unixMillis: Int64(Date().timeIntervalSince1970 * 1000), unitsDone: UInt64(_units))
         }
     }
 
@@ -78,10 +91,14 @@ public final class RolloutWorker: @unchecked Sendable {
         self.settings = settings
         self.model = model
         let timeout = duration(seconds: settings.requestTimeoutSeconds)
-        weights = try WeightReceiver(address: settings.learner.weights, codec: codec, name: settings.workerID, log: settings.log)
-        control = try ServiceClient(service: "learner", addresses: [settings.learner.control], codec: codec, resendInterval: timeout)
+        weights = try WeightReceiver(
+            address: settings.learner.weights, codec: codec, name: settings.workerID, log: settings.log)
+        control = try ServiceClient(
+            service: "learner", addresses: [settings.learner.control], codec: codec, resendInterval: timeout)
         rewards = try ServiceClient(service: "reward", addresses: settings.reward, codec: codec)
-        references = try settings.useReference ? ServiceClient(service: "reference", addresses: settings.reference, codec: codec) : nil
+        references =
+            try settings.useReference
+            ? ServiceClient(service: "reference", addresses: settings.reference, codec: codec) : nil
         push = try FrameSocket(.push, codec: codec)
         try push.connect(settings.learner.rollouts)
         heartbeats = try Heartbeats(settings: settings, codec: codec)
@@ -95,21 +112,28 @@ public final class RolloutWorker: @unchecked Sendable {
     public func close() {
         heartbeats.stop()
         weights.close()
-        control.close(); rewards.close(); references?.close(); push.close()
+        control.close()
+        rewards.close()
+        references?.close()
+        push.close()
     }
 
     var requestTimeout: Duration { duration(seconds: settings.requestTimeoutSeconds) }
 
     /// Registers, retrying until the learner accepts or `requestTimeoutSeconds` pass.
     func register() throws {
-        let r = Register(workerID: settings.workerID, role: .rollout, host: ProcessInfo.processInfo.hostName,
-                         pid: ProcessInfo.processInfo.processIdentifier)
+        let r = Register(
+            workerID: settings.workerID, role: .rollout, host: ProcessInfo.processInfo.hostName,
+            pid: ProcessInfo.processInfo.processIdentifier)
         let reply: WireMessage
-        do { reply = try control.call(.register(r), timeout: requestTimeout, cancel: stopFlag) } catch where stopFlag.isCancelled {
+        do { reply = try control.call(.register(r), timeout: requestTimeout, cancel: stopFlag) } catch
+            where stopFlag.isCancelled
+        {
             return
         } catch is ServiceError {
-            throw WorkerError("learner at \(settings.learner.control) did not answer within "
-                              + "\(settings.requestTimeoutSeconds) s: is it running?")
+            throw WorkerError(
+                "learner at \(settings.learner.control) did not answer within "
+                    + "\(settings.requestTimeoutSeconds) s: is it running?")
         }
         guard case .registerReply(let rr) = reply else {
             throw WorkerError("learner answered register with \(reply.kind.name)")
@@ -121,9 +145,12 @@ public final class RolloutWorker: @unchecked Sendable {
         if held > rr.policyVersion {
             weights.reset()
             stateLock.withLock { _version = nil }
-            settings.log("\(settings.workerID): learner is at policy version \(rr.policyVersion), older than version \(held) held here (it restarted): waiting for its weights")
+            settings.log(
+                "\(settings.workerID): learner is at policy version \(rr.policyVersion), older than version \(held) held here (it restarted): waiting for its weights"
+            )
         }
-        heartbeats.start(policyVersion: { [weak self] in self?.policyVersion ?? 0 }, status: { [weak self] in self?.status })
+        heartbeats.start(
+            policyVersion: { [weak self] in self?.policyVersion ?? 0 }, status: { [weak self] in self?.status })
     }
 
     /// Tells the learner this worker stops (a last status, state `stopped`), so it leaves the membership at
@@ -137,7 +164,8 @@ public final class RolloutWorker: @unchecked Sendable {
     /// Copies a newer verified broadcast into the model, if there is one.
     func refreshWeights() {
         guard let v = weights.latestVersion, v != policyVersion, let w = weights.latest,
-              w.count == model.parameterCount else { return }
+            w.count == model.parameterCount
+        else { return }
         do {
             switch w.values {
             case .fp32(let values): try values.withUnsafeBufferPointer { try model.setWeights(float32: $0) }

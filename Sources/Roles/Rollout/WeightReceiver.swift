@@ -19,9 +19,11 @@ public final class WeightReceiver: @unchecked Sendable {
     public var completed: (@Sendable (UInt64) -> Void)?
 
     /// Connects to the learner's weights address; call `start()` to receive.
-    public init(address: String, codec: FrameCodec, name: String,
-        log: @escaping @Sendable (String) -> Void) throws(TransportError) {
-        socket = try FrameSocket(.bus, codec: codec)   // the learner's broadcast (see WeightBroadcaster)
+    public init(
+        address: String, codec: FrameCodec, name: String,
+        log: @escaping @Sendable (String) -> Void
+    ) throws(TransportError) {
+        socket = try FrameSocket(.bus, codec: codec)  // the learner's broadcast (see WeightBroadcaster)
         try? socket.socket.setReceiveBuffer(bytes: WeightBroadcaster.socketBufferBytes)
         try socket.connect(address)
         self.log = log
@@ -74,8 +76,9 @@ public final class WeightReceiver: @unchecked Sendable {
             let events = assembler.receive(a)
             for case .rejected(let e) in events { log("\(name): weights refused: \(e)") }
             for case .needsFullCopy(let v) in events {
-                log("\(name): weights version \(v) came as a delta against a version this worker does not hold; "
-                    + "waiting for a full copy")
+                log(
+                    "\(name): weights version \(v) came as a delta against a version this worker does not hold; "
+                        + "waiting for a full copy")
             }
             for case .started(let v) in events {
                 inFlight = (v, DispatchTime.now().uptimeNanoseconds, header.frameLength)
@@ -92,13 +95,15 @@ public final class WeightReceiver: @unchecked Sendable {
             return
         }
         switch event {
-        case .checksumFailed(let v): log("\(name): weights version \(v) failed the SHA-256 check; waiting for a rebroadcast")
+        case .checksumFailed(let v):
+            log("\(name): weights version \(v) failed the SHA-256 check; waiting for a rebroadcast")
         case .rejected(let e): log("\(name): weight chunk refused: \(e)")
         case .completed(let v):
             if let f = inFlight, f.version == v {
                 let ms = Double(DispatchTime.now().uptimeNanoseconds - f.start) / 1e6
-                log("\(name): weights version \(v) verified: "
-                    + String(format: "%.1f KB on the wire in %.1f ms", Double(f.bytes) / 1e3, ms))
+                log(
+                    "\(name): weights version \(v) verified: "
+                        + String(format: "%.1f KB on the wire in %.1f ms", Double(f.bytes) / 1e3, ms))
             }
             inFlight = nil
             completed?(v)

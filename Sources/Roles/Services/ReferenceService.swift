@@ -20,8 +20,10 @@ public struct ReferenceService: Sendable {
     /// The handler for a `RequestServer`.
     public func handle(_ message: WireMessage) throws -> WireMessage {
         guard case .refLogprobRequest(let request) = message else {
-            throw RemoteError(code: .badRequest, message: "the reference server answers ref_logprob_request, "
-                              + "not \(message.kind.name)")
+            throw RemoteError(
+                code: .badRequest,
+                message: "the reference server answers ref_logprob_request, "
+                    + "not \(message.kind.name)")
         }
         return .refLogprobReply(RefLogprobReply(id: request.id, logprobs: try logprobs(request)))
     }
@@ -30,25 +32,32 @@ public struct ReferenceService: Sendable {
     public func logprobs(_ request: RefLogprobRequest) throws -> [[Float]] {
         let c = model.config
         guard request.sequences.count <= RefLogprobRequest.maxSequences else {
-            throw RemoteError(code: .badRequest, message: "\(request.sequences.count) sequences in one request; a "
-                              + "reference server answers at most \(RefLogprobRequest.maxSequences) per request",
-                              requestID: request.id)
+            throw RemoteError(
+                code: .badRequest,
+                message: "\(request.sequences.count) sequences in one request; a "
+                    + "reference server answers at most \(RefLogprobRequest.maxSequences) per request",
+                requestID: request.id)
         }
         var rows: [[Int32]] = []
         rows.reserveCapacity(request.sequences.count)
         for (i, s) in request.sequences.enumerated() {
             guard !s.promptTokens.isEmpty, !s.responseTokens.isEmpty else {
-                throw RemoteError(code: .badRequest, message: "sequences[\(i)]: prompt and response must be non-empty",
-                                  requestID: request.id)
+                throw RemoteError(
+                    code: .badRequest, message: "sequences[\(i)]: prompt and response must be non-empty",
+                    requestID: request.id)
             }
             let row = s.promptTokens + s.responseTokens
             guard row.count <= c.maxPositionEmbeddings else {
-                throw RemoteError(code: .badRequest, message: "sequences[\(i)]: \(row.count) tokens, the model takes "
-                                  + "at most \(c.maxPositionEmbeddings)", requestID: request.id)
+                throw RemoteError(
+                    code: .badRequest,
+                    message: "sequences[\(i)]: \(row.count) tokens, the model takes "
+                        + "at most \(c.maxPositionEmbeddings)", requestID: request.id)
             }
             if let bad = row.first(where: { $0 < 0 || Int($0) >= c.vocabSize }) {
-                throw RemoteError(code: .badRequest, message: "sequences[\(i)]: token \(bad) is outside the "
-                                  + "vocabulary of \(c.vocabSize)", requestID: request.id)
+                throw RemoteError(
+                    code: .badRequest,
+                    message: "sequences[\(i)]: token \(bad) is outside the "
+                        + "vocabulary of \(c.vocabSize)", requestID: request.id)
             }
             rows.append(row)
         }
@@ -57,8 +66,10 @@ public struct ReferenceService: Sendable {
         var out: [[Float]] = []
         out.reserveCapacity(rows.count)
         for pass in Self.passes(rows.map(\.count), tokensPerPass: tokensPerPass) {
-            out += try model.sequenceLogProbs(Array(rows[pass]), scoreFrom: Array(scoreFrom[pass]),
-                                              temperature: request.temperature).logp
+            out += try model.sequenceLogProbs(
+                Array(rows[pass]), scoreFrom: Array(scoreFrom[pass]),
+                temperature: request.temperature
+            ).logp
         }
         return out
     }
@@ -66,11 +77,13 @@ public struct ReferenceService: Sendable {
     /// Consecutive ranges of sequences whose lengths add up to at most `tokensPerPass` (a longer sequence alone).
     static func passes(_ lengths: [Int], tokensPerPass: Int) -> [Range<Int>] {
         var out: [Range<Int>] = []
-        var start = 0, tokens = 0
+        var start = 0
+        var tokens = 0
         for (i, n) in lengths.enumerated() {
             if i > start && tokens + n > tokensPerPass {
                 out.append(start..<i)
-                start = i; tokens = 0
+                start = i
+                tokens = 0
             }
             tokens += n
         }

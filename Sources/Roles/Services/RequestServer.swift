@@ -29,9 +29,11 @@ public final class RequestServer: @unchecked Sendable {
     private var refusals = LogRateLimiter()
 
     /// Binds `address`; call `start()` to serve. `limits` caps what any peer can send (default: the codec's).
-    public init(name: String, address: String, codec: FrameCodec, limits: FrameLimits? = nil,
-                handler: @escaping RequestHandler,
-                log: @escaping @Sendable (String) -> Void = { _ in }) throws(TransportError) {
+    public init(
+        name: String, address: String, codec: FrameCodec, limits: FrameLimits? = nil,
+        handler: @escaping RequestHandler,
+        log: @escaping @Sendable (String) -> Void = { _ in }
+    ) throws(TransportError) {
         self.name = name
         self.address = address
         self.handler = handler
@@ -75,8 +77,11 @@ public final class RequestServer: @unchecked Sendable {
                 }
                 for line in lines { log(line.hasPrefix(name) ? line : "\(name): refused frames: \(line)") }
                 let unauthenticated: Set<FrameError.Code> = [.missingMAC, .badMAC, .replayed, .stale, .needsKey]
-                reply(.error(RemoteError(code: unauthenticated.contains(error.code) ? .unauthenticated : .badRequest,
-                                         message: "\(error)")))
+                reply(
+                    .error(
+                        RemoteError(
+                            code: unauthenticated.contains(error.code) ? .unauthenticated : .badRequest,
+                            message: "\(error)")))
                 continue
             } catch {
                 if cancel.isCancelled || socket.socket.isClosed { return }

@@ -29,16 +29,21 @@ public struct RewardService: Sendable {
     /// The handler for a `RequestServer`.
     public func handle(_ message: WireMessage) throws -> WireMessage {
         guard case .scoreRequest(let request) = message else {
-            throw RemoteError(code: .badRequest, message: "the reward server answers score_request, not \(message.kind.name)")
+            throw RemoteError(
+                code: .badRequest, message: "the reward server answers score_request, not \(message.kind.name)")
         }
         guard request.items.count <= ScoreRequest.maxItems else {
-            throw RemoteError(code: .badRequest, message: "\(request.items.count) items in one score request; a reward "
-                              + "server scores at most \(ScoreRequest.maxItems) per request", requestID: request.id)
+            throw RemoteError(
+                code: .badRequest,
+                message: "\(request.items.count) items in one score request; a reward "
+                    + "server scores at most \(ScoreRequest.maxItems) per request", requestID: request.id)
         }
         let rewards = try scoreBatch(request.items)
         guard rewards.count == request.items.count else {
-            throw RemoteError(code: .internal, message: "\(name) gave \(rewards.count) rewards for \(request.items.count) "
-                              + "items", requestID: request.id)
+            throw RemoteError(
+                code: .internal,
+                message: "\(name) gave \(rewards.count) rewards for \(request.items.count) "
+                    + "items", requestID: request.id)
         }
         guard rewards.allSatisfy(\.isFinite) else {
             throw RemoteError(code: .internal, message: "\(name) gave a non-finite reward", requestID: request.id)

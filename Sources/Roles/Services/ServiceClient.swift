@@ -19,14 +19,17 @@ public final class ServiceClient: @unchecked Sendable {
     private let lock = NSLock()
 
     /// Connects to every address; servers may come and go.
-    public init(service: String, addresses: [String], codec: FrameCodec,
-                resendInterval: Duration = .seconds(2)) throws {
+    public init(
+        service: String, addresses: [String], codec: FrameCodec,
+        resendInterval: Duration = .seconds(2)
+    ) throws {
         guard !addresses.isEmpty else {
             throw ServiceError(service: service, message: "no server address given")
         }
         self.service = service
         socket = try FrameSocket(.req, codec: codec)
-        let ms = resendInterval.components.seconds * 1000 + resendInterval.components.attoseconds / 1_000_000_000_000_000
+        let ms =
+            resendInterval.components.seconds * 1000 + resendInterval.components.attoseconds / 1_000_000_000_000_000
         try socket.socket.setRequestResendInterval(milliseconds: Int32(clamping: max(ms, 10)))
         for address in addresses { try socket.connect(address) }
     }
@@ -40,13 +43,17 @@ public final class ServiceClient: @unchecked Sendable {
         do {
             try socket.sendSync(request, timeout: timeout, cancel: cancel)
             let left = timeout - (ContinuousClock.now - start)
-            guard left > .zero else { throw TransportError(.timedOut, operation: "wait for reply", text: "deadline passed") }
+            guard left > .zero else {
+                throw TransportError(.timedOut, operation: "wait for reply", text: "deadline passed")
+            }
             let reply = try socket.receiveSync(timeout: left, cancel: cancel)
             if case .error(let e) = reply { throw e }
             return reply
         } catch let error as TransportError where error.code == .timedOut {
-            throw ServiceError(service: service, message: "no reply within \(timeout): is a \(service) server running "
-                               + "and reachable? (\(error))")
+            throw ServiceError(
+                service: service,
+                message: "no reply within \(timeout): is a \(service) server running "
+                    + "and reachable? (\(error))")
         }
     }
 

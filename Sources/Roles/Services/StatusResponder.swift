@@ -24,10 +24,11 @@ public final class StatusResponder: @unchecked Sendable {
     public var status: Status {
         let now = monotonicMillis()
         return lock.withLock {
-            Status(workerID: id, role: role, host: ProcessInfo.processInfo.hostName,
-                   pid: ProcessInfo.processInfo.processIdentifier, policyVersion: 0, state: "serving",
-                   samplesPerSecond: samples.perSecond(now: now), uptimeMillis: now - samples.startedAt,
-                   unixMillis: Int64(Date().timeIntervalSince1970 * 1000), unitsDone: requests)
+            Status(
+                workerID: id, role: role, host: ProcessInfo.processInfo.hostName,
+                pid: ProcessInfo.processInfo.processIdentifier, policyVersion: 0, state: "serving",
+                samplesPerSecond: samples.perSecond(now: now), uptimeMillis: now - samples.startedAt,
+                unixMillis: Int64(Date().timeIntervalSince1970 * 1000), unitsDone: requests)
         }
     }
 

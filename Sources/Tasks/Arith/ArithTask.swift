@@ -6,7 +6,9 @@ import Model
 
 /// Operation of an arithmetic problem.
 public enum ArithOp: String, Sendable, CaseIterable, Codable {
-    case add = "+", sub = "-", mul = "*"
+    case add = "+"
+    case sub = "-"
+    case mul = "*"
 
     /// Parses "add", "sub", "mul" (or the symbol).
     public init?(name: String) {
@@ -25,7 +27,10 @@ public struct ArithProblem: Sendable, Equatable, Codable {
     public var answer: String
 
     /// A problem from its prompt and answer texts.
-    public init(prompt: String, answer: String) { self.prompt = prompt; self.answer = answer }
+    public init(prompt: String, answer: String) {
+        self.prompt = prompt
+        self.answer = answer
+    }
 }
 
 /// Problem generator and token layouts for the arithmetic task.
@@ -56,9 +61,14 @@ public struct ArithTask: Sendable {
     /// A random problem.
     public func draw(_ rng: inout Xoshiro256) -> ArithProblem {
         let op = ops[Int(rng.next() % UInt64(ops.count))]
-        let a = Int(rng.next() % UInt64(maxOperand + 1)), b = Int(rng.next() % UInt64(maxOperand + 1))
+        let a = Int(rng.next() % UInt64(maxOperand + 1))
+        let b = Int(rng.next() % UInt64(maxOperand + 1))
         let r: Int
-        switch op { case .add: r = a + b; case .sub: r = a - b; case .mul: r = a * b }
+        switch op {
+        case .add: r = a + b
+        case .sub: r = a - b
+        case .mul: r = a * b
+        }
         return ArithProblem(prompt: "\(a)\(op.rawValue)\(b)=", answer: String(r))
     }
 
@@ -68,17 +78,23 @@ public struct ArithTask: Sendable {
         var seen = Set<String>()
         func take(_ n: Int) -> [ArithProblem] {
             var out: [ArithProblem] = []
-            while out.count < n { let p = draw(&rng); if seen.insert(p.prompt).inserted { out.append(p) } }
+            while out.count < n {
+                let p = draw(&rng)
+                if seen.insert(p.prompt).inserted { out.append(p) }
+            }
             return out
         }
-        let v = take(validation), t = take(test)
+        let v = take(validation)
+        let t = take(test)
         return (v, t)
     }
 
     /// Prompt tokens (at most `promptWidth`, no padding).
     public func promptTokens(_ p: ArithProblem) throws -> [Int32] {
         let ids = try tokenizer.encode(p.prompt)
-        guard ids.count <= promptWidth else { throw ModelError.invalidInput("prompt \(p.prompt) longer than \(promptWidth)") }
+        guard ids.count <= promptWidth else {
+            throw ModelError.invalidInput("prompt \(p.prompt) longer than \(promptWidth)")
+        }
         return ids
     }
 
@@ -89,14 +105,21 @@ public struct ArithTask: Sendable {
     /// `promptWidth` with each row's padding length in `starts`, and per-token loss weights that are 1 on
     /// answer and EOS targets, 0 elsewhere.
     public func sftBatch(_ problems: [ArithProblem]) throws
-        -> (inputs: [Int32], targets: [Int32], mask: [Float], starts: [Int], T: Int) {
-        let full = promptWidth + maxAnswerLength + 1, T = full - 1
-        var inputs: [Int32] = [], targets: [Int32] = [], mask: [Float] = [], starts: [Int] = []
+        -> (inputs: [Int32], targets: [Int32], mask: [Float], starts: [Int], T: Int)
+    {
+        let full = promptWidth + maxAnswerLength + 1
+        let T = full - 1
+        var inputs: [Int32] = []
+        var targets: [Int32] = []
+        var mask: [Float] = []
+        var starts: [Int] = []
         for p in problems {
-            let ans = try answerTokens(p), prompt = try promptTokens(p)
+            let ans = try answerTokens(p)
+            let prompt = try promptTokens(p)
             var seq = [Int32](repeating: tokenizer.padId, count: promptWidth - prompt.count) + prompt + ans
             seq += [Int32](repeating: tokenizer.padId, count: full - seq.count)
-            inputs += seq[0..<T]; targets += seq[1...]
+            inputs += seq[0..<T]
+            targets += seq[1...]
             starts.append(promptWidth - prompt.count)
             for t in 0..<T { mask.append(t >= promptWidth - 1 && t < promptWidth - 1 + ans.count ? 1 : 0) }
         }
@@ -110,9 +133,11 @@ public struct ArithTask: Sendable {
         while i < problems.count {
             let part = Array(problems[i..<min(i + batch, problems.count)])
             let padded = LeftPadded(try part.map(promptTokens), padId: tokenizer.padId)
-            let g = try model.generate(prompts: padded.rows,
-                                       options: SamplingOptions(temperature: 0, maxNewTokens: maxAnswerLength + 1,
-                                                                stopTokens: [tokenizer.eosId]), starts: padded.starts)
+            let g = try model.generate(
+                prompts: padded.rows,
+                options: SamplingOptions(
+                    temperature: 0, maxNewTokens: maxAnswerLength + 1,
+                    stopTokens: [tokenizer.eosId]), starts: padded.starts)
             for (k, p) in part.enumerated() where g.tokens[k] == (try answerTokens(p)) { correct += 1 }
             i += batch
         }

@@ -39,17 +39,23 @@ public struct SFTStepCapError: Error, CustomStringConvertible {
 }
 
 /// Runs SFT of `model` on `task`; `log` receives progress lines.
-public func runSFT(model: Transformer, task: ArithTask, validation: [ArithProblem], test: [ArithProblem],
-                   options o: SFTOptions, log: (String) -> Void) throws -> SFTResult {
+public func runSFT(
+    model: Transformer, task: ArithTask, validation: [ArithProblem], test: [ArithProblem],
+    options o: SFTOptions, log: (String) -> Void
+) throws -> SFTResult {
     let start = Date()
-    let opt = AdamW(model: model, schedule: LRSchedule(peak: o.lr, warmupSteps: o.warmup), beta1: o.beta1, beta2: o.beta2,
-                    weightDecay: o.weightDecay, clipNorm: o.clip)
+    let opt = AdamW(
+        model: model, schedule: LRSchedule(peak: o.lr, warmupSteps: o.warmup), beta1: o.beta1, beta2: o.beta2,
+        weightDecay: o.weightDecay, clipNorm: o.clip)
     let held = Set(validation.map(\.prompt)).union(test.map(\.prompt))
     var rng = Xoshiro256(seed: o.seed &+ 0x7123)
     var best = 0.0
     for step in 1...o.maxSteps {
         var problems: [ArithProblem] = []
-        while problems.count < o.batch { let p = task.draw(&rng); if !held.contains(p.prompt) { problems.append(p) } }
+        while problems.count < o.batch {
+            let p = task.draw(&rng)
+            if !held.contains(p.prompt) { problems.append(p) }
+        }
         let (inputs, targets, mask, starts, T) = try task.sftBatch(problems)
         try model.forward(tokens: inputs, batch: o.batch, seqLen: T, starts: starts)
         let lp = try model.logProbs(targets: targets).logp
@@ -67,11 +73,15 @@ public func runSFT(model: Transformer, task: ArithTask, validation: [ArithProble
         if step % o.evalEvery == 0 {
             let acc = try task.evaluate(model, on: validation)
             best = max(best, acc)
-            log(String(format: "step %d validation accuracy %.1f%% elapsed %.1fs", step, acc * 100, Date().timeIntervalSince(start)))
+            log(
+                String(
+                    format: "step %d validation accuracy %.1f%% elapsed %.1fs", step, acc * 100,
+                    Date().timeIntervalSince(start)))
             if acc >= o.targetAccuracy {
                 let testAcc = try task.evaluate(model, on: test)
-                return SFTResult(steps: step, validationAccuracy: acc, testAccuracy: testAcc,
-                                 seconds: Date().timeIntervalSince(start), lastLoss: loss)
+                return SFTResult(
+                    steps: step, validationAccuracy: acc, testAccuracy: testAcc,
+                    seconds: Date().timeIntervalSince(start), lastLoss: loss)
             }
         }
     }

@@ -20,7 +20,9 @@ public struct ArithPromptTask: PromptTask {
         heldOut = Set((splits.validation + splits.test).map(\.prompt))
         let t = task
         func prompts(_ set: [ArithProblem], base: UInt64) throws -> [Prompt] {
-            try set.enumerated().map { i, p in Prompt(id: base + UInt64(i), tokens: try t.promptTokens(p), answer: p.answer) }
+            try set.enumerated().map { i, p in
+                Prompt(id: base + UInt64(i), tokens: try t.promptTokens(p), answer: p.answer)
+            }
         }
         validation = try prompts(splits.validation, base: 1 << 40)
         test = try prompts(splits.test, base: 2 << 40)
@@ -37,8 +39,10 @@ public struct ArithPromptTask: PromptTask {
         while out.count < count {
             let p = task.draw(&rng)
             if heldOut.contains(p.prompt) { continue }
-            out.append(Prompt(id: UInt64(iteration) * 1_000_000 + UInt64(out.count), tokens: try task.promptTokens(p),
-                              answer: p.answer))
+            out.append(
+                Prompt(
+                    id: UInt64(iteration) * 1_000_000 + UInt64(out.count), tokens: try task.promptTokens(p),
+                    answer: p.answer))
         }
         return out
     }

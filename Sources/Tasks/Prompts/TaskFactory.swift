@@ -11,15 +11,18 @@ import Wire
 public enum TaskFactory {
     /// The task of `config` for a policy with `positions` positions whose text side is `text`; `log` hears about
     /// dropped prompts.
-    public static func make(config: RunConfig, text: ModelText, positions: Int,
-                            log: (String) -> Void = { _ in }) throws -> any PromptTask {
+    public static func make(
+        config: RunConfig, text: ModelText, positions: Int,
+        log: (String) -> Void = { _ in }
+    ) throws -> any PromptTask {
         let d = config.data
         let ops = d.ops.compactMap(ArithOp.init(name:))
         switch d.task {
         case .arith:
             guard case .characters = text.kind else {
-                throw DatasetError("data.task arith is the character toy; \(text.directory) has a Hugging Face tokenizer: "
-                                   + "use data.task chat_arith or dataset")
+                throw DatasetError(
+                    "data.task arith is the character toy; \(text.directory) has a Hugging Face tokenizer: "
+                        + "use data.task chat_arith or dataset")
             }
             return try ArithPromptTask(ops: ops, heldOut: config.eval.prompts)
         case .chatArith:
@@ -33,23 +36,28 @@ public enum TaskFactory {
                 }
             }
             let held = Set((splits.validation + splits.test).map(\.question))
-            let summary = "chat_arith (\(ops.map(\.rawValue).joined(separator: " ")), operands \(d.operands[0])-"
+            let summary =
+                "chat_arith (\(ops.map(\.rawValue).joined(separator: " ")), operands \(d.operands[0])-"
                 + "\(d.operands[1]), \(parts.renderer.template == nil ? "plain text" : "chat template")), "
                 + "\(splits.validation.count) validation and \(splits.test.count) test prompts, verifier \(config.reward.verifier)"
-            return TextTask(training: .generated(generator, heldOut: held), text: text, renderer: parts.renderer,
-                            verifier: parts.verifier, stops: parts.stops, summary: summary,
-                            validation: try prompts(splits.validation, base: 1 << 40),
-                            test: try prompts(splits.test, base: 2 << 40))
+            return TextTask(
+                training: .generated(generator, heldOut: held), text: text, renderer: parts.renderer,
+                verifier: parts.verifier, stops: parts.stops, summary: summary,
+                validation: try prompts(splits.validation, base: 1 << 40),
+                test: try prompts(splits.test, base: 2 << 40))
         case .dataset:
             guard let trainPath = d.train else {
-                throw DatasetError("data.task dataset needs data.train: a JSONL file or a JSON list of objects with "
-                                   + "\"\(d.inputKey)\" and \"\(d.labelKey)\"")
+                throw DatasetError(
+                    "data.task dataset needs data.train: a JSONL file or a JSON list of objects with "
+                        + "\"\(d.inputKey)\" and \"\(d.labelKey)\"")
             }
             let parts = try Parts(config: config, text: text, useTemplate: d.applyChatTemplate)
             let keys = DatasetKeys(input: d.inputKey, label: d.labelKey)
-            let limit = PromptLengthLimit(maxTokens: d.promptLimit(positions: positions,
-                                                                   maxNewTokens: config.sampling.maxNewTokens),
-                                          policy: d.longPrompts == .drop ? .drop : .error)
+            let limit = PromptLengthLimit(
+                maxTokens: d.promptLimit(
+                    positions: positions,
+                    maxNewTokens: config.sampling.maxNewTokens),
+                policy: d.longPrompts == .drop ? .drop : .error)
             func load(_ path: String, key: String) throws -> [Example] {
                 do { return try PromptDataset.load(path, keys: keys) } catch { throw DatasetError("\(key): \(error)") }
             }
@@ -63,11 +71,13 @@ public enum TaskFactory {
                 }
                 let (kept, dropped) = try limit.apply(lengths: all.map(\.tokens.count), ids: examples.map(\.id))
                 if dropped > 0 {
-                    log("\(key): dropped \(dropped) of \(all.count) prompts longer than \(limit.maxTokens) tokens "
-                        + "(data.max_prompt_tokens; data.long_prompts: error refuses them instead)")
+                    log(
+                        "\(key): dropped \(dropped) of \(all.count) prompts longer than \(limit.maxTokens) tokens "
+                            + "(data.max_prompt_tokens; data.long_prompts: error refuses them instead)")
                 }
                 guard !kept.isEmpty || examples.isEmpty else {
-                    throw DatasetError("\(key): every prompt is longer than \(limit.maxTokens) tokens (data.max_prompt_tokens)")
+                    throw DatasetError(
+                        "\(key): every prompt is longer than \(limit.maxTokens) tokens (data.max_prompt_tokens)")
                 }
                 return kept.map { all[$0] }
             }
@@ -77,8 +87,9 @@ public enum TaskFactory {
             if let path = d.validation {
                 validation = try load(path, key: "data.validation")
             } else if d.heldoutFraction > 0 {
-                (train, validation) = try PromptDataset.holdOut(train, fraction: d.heldoutFraction,
-                                                                seed: UInt64(config.run.seed))
+                (train, validation) = try PromptDataset.holdOut(
+                    train, fraction: d.heldoutFraction,
+                    seed: UInt64(config.run.seed))
             }
             let test = try d.test.map { try load($0, key: "data.test") } ?? []
             func prompts(_ set: [TaskItem], base: UInt64) -> [Prompt] {
@@ -89,11 +100,13 @@ public enum TaskFactory {
             let trainItems = try items(train, key: "data.train")
             let v = prompts(try items(validation, key: "data.validation"), base: 1 << 40)
             let t = prompts(try items(test, key: "data.test"), base: 2 << 40)
-            let summary = "dataset \((trainPath as NSString).lastPathComponent) (\(trainItems.count) training prompts, "
+            let summary =
+                "dataset \((trainPath as NSString).lastPathComponent) (\(trainItems.count) training prompts, "
                 + "keys \(d.inputKey)/\(d.labelKey)\(parts.renderer.template == nil ? "" : ", chat template")), "
                 + "\(v.count) validation and \(t.count) test prompts, verifier \(config.reward.verifier)"
-            return TextTask(training: .examples(trainItems), text: text, renderer: parts.renderer,
-                            verifier: parts.verifier, stops: parts.stops, summary: summary, validation: v, test: t)
+            return TextTask(
+                training: .examples(trainItems), text: text, renderer: parts.renderer,
+                verifier: parts.verifier, stops: parts.stops, summary: summary, validation: v, test: t)
         }
     }
 
@@ -109,12 +122,14 @@ public enum TaskFactory {
             var template: ChatTemplate? = nil
             if useTemplate {
                 guard let t = text.template else {
-                    throw DatasetError("data.apply_chat_template: \(text.templateProblem ?? "\(text.directory) has no chat template")")
+                    throw DatasetError(
+                        "data.apply_chat_template: \(text.templateProblem ?? "\(text.directory) has no chat template")")
                 }
                 template = t
             }
-            renderer = PromptRenderer(template: template, specialTokens: text.specialTokens,
-                                      system: config.data.systemPrompt)
+            renderer = PromptRenderer(
+                template: template, specialTokens: text.specialTokens,
+                system: config.data.systemPrompt)
             do { verifier = try VerifierSpec.parse(config.reward.verifier) } catch {
                 throw DatasetError("reward.verifier: \(error)")
             }

@@ -39,7 +39,8 @@ public struct TextTask: PromptTask {
         case .examples(let all):
             // Positions (iteration - 1) * count ..< iteration * count of the endless sequence of seeded passes.
             let start = (iteration - 1) * count
-            var pass = -1, order: [Int] = []
+            var pass = -1
+            var order: [Int] = []
             for k in start..<(start + count) {
                 if k / all.count != pass {
                     pass = k / all.count
@@ -100,7 +101,8 @@ public struct ChatArithmetic: Sendable {
     public func draw(_ rng: inout Xoshiro256) -> Question {
         let op = ops[Int(rng.next() % UInt64(ops.count))]
         let width = UInt64(operands.count)
-        let a = operands.lowerBound + Int(rng.next() % width), b = operands.lowerBound + Int(rng.next() % width)
+        let a = operands.lowerBound + Int(rng.next() % width)
+        let b = operands.lowerBound + Int(rng.next() % width)
         let (word, value): (String, Int)
         switch op {
         case .add: (word, value) = ("+", a + b)

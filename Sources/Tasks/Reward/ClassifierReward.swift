@@ -32,21 +32,23 @@ public struct ClassifierReward: Sendable {
     /// model's max_position_embeddings) must leave room for one token besides the post-processor's special
     /// tokens. `batchTokens` defaults to what fits in `defaultActivationBytes`. Throws when the classifier has
     /// more than one label.
-    public init(classifier: SequenceClassifier, tokenizer: LoadedTokenizer, maxTokens: Int? = nil,
-                batchTokens: Int? = nil) throws(ClassifierRewardError) {
+    public init(
+        classifier: SequenceClassifier, tokenizer: LoadedTokenizer, maxTokens: Int? = nil,
+        batchTokens: Int? = nil
+    ) throws(ClassifierRewardError) {
         let dir = classifier.directory.path
         guard classifier.numLabels == 1 else {
             let labels = classifier.head.labels.prefix(8).joined(separator: ", ")
             throw ClassifierRewardError(
                 "\(dir): the model has \(classifier.numLabels) labels (\(labels)); a reward is one logit, so the "
-                + "checkpoint must have num_labels 1 (a reward model trained as regression or Bradley-Terry)")
+                    + "checkpoint must have num_labels 1 (a reward model trained as regression or Bradley-Terry)")
         }
         let limit = maxTokens ?? classifier.maxTokens
         let specials = tokenizer.tokenizer.addingSpecialTokens([]).count
         guard limit > specials, limit <= classifier.maxTokens else {
             throw ClassifierRewardError(
                 "\(dir): max tokens \(limit) must be in \(specials + 1)...\(classifier.maxTokens) (above the "
-                + "\(specials) special tokens the tokenizer adds, at most max_position_embeddings)")
+                    + "\(specials) special tokens the tokenizer adds, at most max_position_embeddings)")
         }
         let batch = batchTokens ?? classifier.tokens(withinActivationBytes: Self.defaultActivationBytes)
         guard batch >= 1 else { throw ClassifierRewardError("\(dir): batch tokens must be positive") }
@@ -57,8 +59,10 @@ public struct ClassifierReward: Sendable {
     }
 
     /// Loads the classifier and the tokenizer (tokenizer.json, tokenizer_config.json) of `directory`.
-    public static func load(directory: URL, maxTokens: Int? = nil,
-                            batchTokens: Int? = nil) throws(ClassifierRewardError) -> ClassifierReward {
+    public static func load(
+        directory: URL, maxTokens: Int? = nil,
+        batchTokens: Int? = nil
+    ) throws(ClassifierRewardError) -> ClassifierReward {
         let classifier: SequenceClassifier
         do { classifier = try SequenceClassifier.load(directory: directory) } catch {
             throw ClassifierRewardError("\(error)")
@@ -67,8 +71,9 @@ public struct ClassifierReward: Sendable {
         do { tokenizer = try LoadedTokenizer(path: directory.path) } catch {
             throw ClassifierRewardError("\(directory.path): the reward model's tokenizer: \(error)")
         }
-        return try ClassifierReward(classifier: classifier, tokenizer: tokenizer, maxTokens: maxTokens,
-                                    batchTokens: batchTokens)
+        return try ClassifierReward(
+            classifier: classifier, tokenizer: tokenizer, maxTokens: maxTokens,
+            batchTokens: batchTokens)
     }
 
     /// The token ids the model scores for `prompt` + `response`: transformers' `tokenizer(prompt + response)`,
@@ -78,8 +83,9 @@ public struct ClassifierReward: Sendable {
         do { content = try tokenizer.tokenizer.encode(prompt + response, addSpecialTokens: false) } catch {
             throw ClassifierRewardError("\(classifier.directory.path): cannot tokenise the text: \(error)")
         }
-        let ids = Self.truncated(content, maxTokens: maxTokens,
-                                 addSpecialTokens: tokenizer.tokenizer.addingSpecialTokens)
+        let ids = Self.truncated(
+            content, maxTokens: maxTokens,
+            addSpecialTokens: tokenizer.tokenizer.addingSpecialTokens)
         return ids.map { Int32(truncatingIfNeeded: $0) }
     }
 
@@ -94,7 +100,9 @@ public struct ClassifierReward: Sendable {
 
     /// Consecutive ranges of `lengths` whose sum stays within `budget` (a longer item forms a range alone).
     static func batches(lengths: [Int], budget: Int) -> [Range<Int>] {
-        var out: [Range<Int>] = [], start = 0, total = 0
+        var out: [Range<Int>] = []
+        var start = 0
+        var total = 0
         for (i, n) in lengths.enumerated() {
             if i > start && total + n > budget {
                 out.append(start..<i)
@@ -126,21 +134,25 @@ public struct ClassifierReward: Sendable {
         for (i, (prompt, response)) in zip(prompts, responses).enumerated() {
             let ids = try tokens(prompt: prompt, response: response)
             guard !ids.isEmpty else {
-                throw ClassifierRewardError("\(classifier.directory.path): pair \(i) has no tokens (empty prompt and "
-                                            + "response, and the tokenizer adds no special token)")
+                throw ClassifierRewardError(
+                    "\(classifier.directory.path): pair \(i) has no tokens (empty prompt and "
+                        + "response, and the tokenizer adds no special token)")
             }
             rows.append(ids)
         }
         return rows
     }
 
-    private static func run(_ classifier: SequenceClassifier, _ rows: [[Int32]],
-                            batchTokens: Int) throws(ClassifierRewardError) -> [Float] {
+    private static func run(
+        _ classifier: SequenceClassifier, _ rows: [[Int32]],
+        batchTokens: Int
+    ) throws(ClassifierRewardError) -> [Float] {
         var out: [Float] = []
         out.reserveCapacity(rows.count)
         for range in batches(lengths: rows.map(\.count), budget: batchTokens) {
             do { out += try classifier.scores(Array(rows[range])).map { $0[0] } } catch {
-                let which = range.count == 1
+                let which =
+                    range.count == 1
                     ? "pair \(range.lowerBound)" : "pairs \(range.lowerBound)..<\(range.upperBound)"
                 throw ClassifierRewardError("\(which): \(error)")
             }

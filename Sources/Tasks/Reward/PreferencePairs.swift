@@ -21,7 +21,9 @@ public struct PreferencePair: Sendable, Equatable, Codable {
     public var rejected: String
 
     public init(prompt: String, chosen: String, rejected: String) {
-        self.prompt = prompt; self.chosen = chosen; self.rejected = rejected
+        self.prompt = prompt
+        self.chosen = chosen
+        self.rejected = rejected
     }
 
     /// Reads a JSONL file of pairs; a bad line is an error naming `path:line`.
@@ -30,7 +32,9 @@ public struct PreferencePair: Sendable, Equatable, Codable {
             throw RewardModelError("cannot read preference file \(path)")
         }
         var pairs: [PreferencePair] = []
-        for (i, line) in String(decoding: data, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+        for (i, line) in String(decoding: data, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false)
+            .enumerated()
+        {
             let text = line.trimmingCharacters(in: .whitespacesAndNewlines)
             if text.isEmpty { continue }
             do { pairs.append(try JSONDecoder().decode(PreferencePair.self, from: Data(text.utf8))) } catch {
@@ -57,7 +61,8 @@ public struct RewardEncoder: Sendable {
     public let promptWidth: Int
 
     public init(tokenizer: CharTokenizer = CharTokenizer(), promptWidth: Int = ArithTask().promptWidth) {
-        self.tokenizer = tokenizer; self.promptWidth = promptWidth
+        self.tokenizer = tokenizer
+        self.promptWidth = promptWidth
     }
 
     /// Prompt tokens (at most `promptWidth`).
@@ -95,8 +100,10 @@ public struct RewardEncoder: Sendable {
 public enum ArithPreferences {
     /// `count` pairs on random problems whose prompts pass `accept`; seeded. Fewer when `accept` lets
     /// almost no prompt through (gives up after 1000 · count draws).
-    public static func make(task: ArithTask, count: Int, seed: UInt64,
-                            accept: (String) -> Bool = { _ in true }) -> [PreferencePair] {
+    public static func make(
+        task: ArithTask, count: Int, seed: UInt64,
+        accept: (String) -> Bool = { _ in true }
+    ) -> [PreferencePair] {
         var rng = Xoshiro256(seed: seed &+ 0x9E37_79B9)
         var pairs: [PreferencePair] = []
         pairs.reserveCapacity(count)
@@ -112,15 +119,19 @@ public enum ArithPreferences {
 
     /// Training and held-out pairs on disjoint prompts: a prompt is held out when its FNV-1a hash falls in
     /// the first `heldoutFraction` of the range (so the split holds for any operand range).
-    public static func split(task: ArithTask, train: Int, heldout: Int, heldoutFraction: Double,
-                             seed: UInt64) -> (train: [PreferencePair], heldout: [PreferencePair]) {
+    public static func split(
+        task: ArithTask, train: Int, heldout: Int, heldoutFraction: Double,
+        seed: UInt64
+    ) -> (train: [PreferencePair], heldout: [PreferencePair]) {
         func held(_ prompt: String) -> Bool {
             var h: UInt64 = 0xcbf2_9ce4_8422_2325
             for b in prompt.utf8 { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
             return Double(h % 1_000_000) < heldoutFraction * 1_000_000
         }
-        return (make(task: task, count: train, seed: seed) { !held($0) },
-                make(task: task, count: heldout, seed: seed &+ 1, accept: held))
+        return (
+            make(task: task, count: train, seed: seed) { !held($0) },
+            make(task: task, count: heldout, seed: seed &+ 1, accept: held)
+        )
     }
 
     /// A wrong answer near `answer`: half the time off by 1...9 either way, otherwise one digit changed

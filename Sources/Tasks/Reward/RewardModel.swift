@@ -14,7 +14,7 @@ public enum BradleyTerry {
     public static func loss(chosen: Float, rejected: Float) -> (loss: Float, dChosen: Float, dRejected: Float) {
         let m = Double(chosen) - Double(rejected)
         let loss = max(-m, 0) + log1p(exp(-abs(m)))
-        let s = m >= 0 ? exp(-m) / (1 + exp(-m)) : 1 / (1 + exp(m))   // σ(−m)
+        let s = m >= 0 ? exp(-m) / (1 + exp(-m)) : 1 / (1 + exp(m))  // σ(−m)
         return (Float(loss), Float(-s), Float(s))
     }
 }
@@ -29,7 +29,11 @@ public struct RewardStats: Sendable, Equatable, Codable {
     /// The file name beside the checkpoint.
     public static let fileName = "reward_stats.json"
 
-    public init(mean: Double, std: Double, count: Int) { self.mean = mean; self.std = std; self.count = count }
+    public init(mean: Double, std: Double, count: Int) {
+        self.mean = mean
+        self.std = std
+        self.count = count
+    }
 
     /// Statistics of `rewards` (population standard deviation).
     public init(rewards: [Float]) {
@@ -56,7 +60,9 @@ public struct RewardStats: Sendable, Equatable, Codable {
     public static func load(directory: URL) throws(RewardModelError) -> RewardStats? {
         let url = directory.appendingPathComponent(fileName)
         guard let data = FileManager.default.contents(atPath: url.path) else { return nil }
-        guard let s = try? JSONDecoder().decode(RewardStats.self, from: data), s.mean.isFinite, s.std.isFinite, s.std >= 0 else {
+        guard let s = try? JSONDecoder().decode(RewardStats.self, from: data), s.mean.isFinite, s.std.isFinite,
+            s.std >= 0
+        else {
             throw RewardModelError("\(url.path): expected {\"mean\", \"std\", \"count\"} with finite numbers")
         }
         return s
@@ -73,10 +79,12 @@ public final class RewardModel: @unchecked Sendable {
     /// Wraps a scalar-head model.
     public init(transformer: Transformer, stats: RewardStats? = nil) throws(RewardModelError) {
         guard transformer.config.scalarHead else {
-            throw RewardModelError("the reward model needs a scalar head (config rpp_scalar_head / ...ForSequenceClassification); "
-                                   + "train one with `rpp rm-train`")
+            throw RewardModelError(
+                "the reward model needs a scalar head (config rpp_scalar_head / ...ForSequenceClassification); "
+                    + "train one with `rpp rm-train`")
         }
-        self.transformer = transformer; self.stats = stats
+        self.transformer = transformer
+        self.stats = stats
     }
 
     /// Loads a checkpoint directory and its reward_stats.json (if any); errors name the path.
@@ -118,11 +126,14 @@ public final class RewardModel: @unchecked Sendable {
         return { [self] item in
             let row = RewardEncoder.row(item)
             guard !row.isEmpty, row.count <= c.maxPositionEmbeddings else {
-                throw RemoteError(code: .badRequest, message: "a scored sequence needs 1...\(c.maxPositionEmbeddings) tokens, "
-                                  + "found \(row.count)")
+                throw RemoteError(
+                    code: .badRequest,
+                    message: "a scored sequence needs 1...\(c.maxPositionEmbeddings) tokens, "
+                        + "found \(row.count)")
             }
             if let bad = row.first(where: { $0 < 0 || Int($0) >= c.vocabSize }) {
-                throw RemoteError(code: .badRequest, message: "token \(bad) is outside the vocabulary of \(c.vocabSize)")
+                throw RemoteError(
+                    code: .badRequest, message: "token \(bad) is outside the vocabulary of \(c.vocabSize)")
             }
             let r = try rewards([row])[0]
             return stats.map { $0.normalize(r) } ?? r

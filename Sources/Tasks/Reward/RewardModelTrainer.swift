@@ -10,7 +10,10 @@ import Model
 public struct TokenPair: Sendable, Equatable {
     public var chosen: [Int32]
     public var rejected: [Int32]
-    public init(chosen: [Int32], rejected: [Int32]) { self.chosen = chosen; self.rejected = rejected }
+    public init(chosen: [Int32], rejected: [Int32]) {
+        self.chosen = chosen
+        self.rejected = rejected
+    }
 }
 
 /// Options of a reward-model training run.
@@ -47,18 +50,23 @@ public struct RMTrainResult: Sendable {
 }
 
 /// Trains scalar-head `model` on `train` pairs; `log` receives progress lines.
-public func trainRewardModel(_ model: Transformer, train: [TokenPair], heldout: [TokenPair], options o: RMTrainOptions,
-                             log: (String) -> Void) throws -> RMTrainResult {
+public func trainRewardModel(
+    _ model: Transformer, train: [TokenPair], heldout: [TokenPair], options o: RMTrainOptions,
+    log: (String) -> Void
+) throws -> RMTrainResult {
     guard model.config.scalarHead else { throw RewardModelError("rm-train needs a scalar-head model") }
     guard !train.isEmpty, !heldout.isEmpty else { throw RewardModelError("rm-train needs training and held-out pairs") }
     guard o.steps > 0, o.batch > 0, o.lr > 0 else { throw RewardModelError("steps, batch and lr must be positive") }
     let longest = (train + heldout).map { max($0.chosen.count, $0.rejected.count) }.max()!
     guard longest <= model.config.maxPositionEmbeddings else {
-        throw RewardModelError("a pair has \(longest) tokens; the model takes at most \(model.config.maxPositionEmbeddings)")
+        throw RewardModelError(
+            "a pair has \(longest) tokens; the model takes at most \(model.config.maxPositionEmbeddings)")
     }
     let start = Date()
-    let opt = AdamW(model: model, schedule: LRSchedule(peak: o.lr, warmupSteps: o.warmup, cosineTotalSteps: o.steps), weightDecay: o.weightDecay,
-                    clipNorm: o.clip > 0 ? o.clip : nil)
+    let opt = AdamW(
+        model: model, schedule: LRSchedule(peak: o.lr, warmupSteps: o.warmup, cosineTotalSteps: o.steps),
+        weightDecay: o.weightDecay,
+        clipNorm: o.clip > 0 ? o.clip : nil)
     var rng = Xoshiro256(seed: o.seed &+ 0xB7E1)
     let initial = try pairAccuracy(model, heldout)
     log(String(format: "step 0 held-out pair accuracy %.1f%% (%d pairs)", initial * 100, heldout.count))
@@ -67,13 +75,17 @@ public func trainRewardModel(_ model: Transformer, train: [TokenPair], heldout: 
         let pairs = (0..<o.batch).map { _ in train[Int(rng.next() % UInt64(train.count))] }
         model.zeroGrad()
         let loss = try bradleyTerryLossAndGradient(model, pairs)
-        guard loss.isFinite else { throw RewardModelError("rm-train: the loss became non-finite at step \(step); lower --lr") }
+        guard loss.isFinite else {
+            throw RewardModelError("rm-train: the loss became non-finite at step \(step); lower --lr")
+        }
         let (lr, gn) = opt.update(model)
         recent.append(loss)
         if recent.count > max(o.logEvery, 1) { recent.removeFirst() }
         if step % max(o.logEvery, 1) == 0 || step == 1 {
-            log(String(format: "step %d loss %.4f lr %.2e grad_norm %.3f elapsed %.1fs", step, loss, lr, gn,
-                       Date().timeIntervalSince(start)))
+            log(
+                String(
+                    format: "step %d loss %.4f lr %.2e grad_norm %.3f elapsed %.1fs", step, loss, lr, gn,
+                    Date().timeIntervalSince(start)))
         }
         if o.evalEvery > 0 && step % o.evalEvery == 0 && step != o.steps {
             log(String(format: "step %d held-out pair accuracy %.1f%%", step, try pairAccuracy(model, heldout) * 100))
@@ -85,9 +97,10 @@ public func trainRewardModel(_ model: Transformer, train: [TokenPair], heldout: 
     let chosen = try RewardModel.lastValues(model, statPairs.map(\.chosen), batch: 256)
     let rejected = try RewardModel.lastValues(model, statPairs.map(\.rejected), batch: 256)
     let trainAcc = pairAccuracy(chosen: chosen, rejected: rejected)
-    return RMTrainResult(steps: o.steps, trainLoss: recent.reduce(0, +) / Double(max(recent.count, 1)),
-                         initialAccuracy: initial, heldoutAccuracy: final, trainAccuracy: trainAcc,
-                         stats: RewardStats(rewards: chosen + rejected), seconds: Date().timeIntervalSince(start))
+    return RMTrainResult(
+        steps: o.steps, trainLoss: recent.reduce(0, +) / Double(max(recent.count, 1)),
+        initialAccuracy: initial, heldoutAccuracy: final, trainAccuracy: trainAcc,
+        stats: RewardStats(rewards: chosen + rejected), seconds: Date().timeIntervalSince(start))
 }
 
 /// Mean Bradley-Terry loss of `pairs`; accumulates its gradient into `model.grads` (the caller zeroes
@@ -113,8 +126,9 @@ public func bradleyTerryLossAndGradient(_ model: Transformer, _ pairs: [TokenPai
 /// reward scores 50%).
 public func pairAccuracy(_ model: Transformer, _ pairs: [TokenPair], batch: Int = 256) throws -> Double {
     guard !pairs.isEmpty else { return 0 }
-    return pairAccuracy(chosen: try RewardModel.lastValues(model, pairs.map(\.chosen), batch: batch),
-                        rejected: try RewardModel.lastValues(model, pairs.map(\.rejected), batch: batch))
+    return pairAccuracy(
+        chosen: try RewardModel.lastValues(model, pairs.map(\.chosen), batch: batch),
+        rejected: try RewardModel.lastValues(model, pairs.map(\.rejected), batch: batch))
 }
 
 /// Pair accuracy of paired rewards (ties count half).

@@ -38,9 +38,10 @@ public struct ModelText: Sendable {
         guard hasTokenizer else {
             let chars = CharTokenizer()
             guard vocabSize >= chars.vocabSize else {
-                throw DatasetError("\(directory) has no tokenizer.json and \(vocabSize) ids, fewer than the arithmetic "
-                                   + "toy's \(chars.vocabSize): give a model directory with its Hugging Face tokenizer "
-                                   + "(rpp model import-gguf writes one)")
+                throw DatasetError(
+                    "\(directory) has no tokenizer.json and \(vocabSize) ids, fewer than the arithmetic "
+                        + "toy's \(chars.vocabSize): give a model directory with its Hugging Face tokenizer "
+                        + "(rpp model import-gguf writes one)")
             }
             kind = .characters(chars)
             template = nil
@@ -55,7 +56,9 @@ public struct ModelText: Sendable {
             throw DatasetError("\(directory): \(e.message)")
         }
         kind = .huggingFace(tokenizer)
-        var template: ChatTemplate? = nil, problem: String? = nil, special: [String: Value] = [:]
+        var template: ChatTemplate? = nil
+        var problem: String? = nil
+        var special: [String: Value] = [:]
         do {
             let templates = try ChatTemplates.load(directory)
             special = templates.specialTokens
@@ -68,12 +71,14 @@ public struct ModelText: Sendable {
         specialTokens = special
         var stops = tokenizer.stopTokenIDs.filter { $0 < vocabSize }
         if let t = template, let end = Self.endOfTurnToken(t, specialTokens: special, tokenizer), end < vocabSize,
-           !stops.contains(end) {
+            !stops.contains(end)
+        {
             stops.append(end)
         }
         guard !stops.isEmpty else {
-            throw DatasetError("\(directory): no EOS token (tokenizer_config.json eos_token or generation_config.json "
-                               + "eos_token_id); set sampling.stop_tokens")
+            throw DatasetError(
+                "\(directory): no EOS token (tokenizer_config.json eos_token or generation_config.json "
+                    + "eos_token_id); set sampling.stop_tokens")
         }
         stopTokens = stops.map { Int32($0) }
         stopSet = Set(stopTokens)
@@ -111,15 +116,19 @@ public struct ModelText: Sendable {
     /// The token that closes an assistant turn in the template: the first special token after the reply's
     /// text when a short exchange is rendered (`<|im_end|>`, `<|eot_id|>`, `<end_of_turn>`, `</s>` ...).
     /// nil when the template cannot render the exchange or puts no special token there.
-    public static func endOfTurnToken(_ template: ChatTemplate, specialTokens: [String: Value], _ tokenizer: LoadedTokenizer)
+    public static func endOfTurnToken(
+        _ template: ChatTemplate, specialTokens: [String: Value], _ tokenizer: LoadedTokenizer
+    )
         -> Int?
     {
         let reply = "Reply text 7q"
-        let messages = Conversation.value([.init(role: "user", content: "Hello"),
-                                           .init(role: "assistant", content: reply)])
+        let messages = Conversation.value([
+            .init(role: "user", content: "Hello"),
+            .init(role: "assistant", content: reply),
+        ])
         guard let text = try? template.render(ChatRequest(messages: messages), specialTokens: specialTokens),
-              let range = text.range(of: reply, options: .backwards),
-              let ids = try? tokenizer.tokenizer.encode(String(text[range.upperBound...]), addSpecialTokens: false)
+            let range = text.range(of: reply, options: .backwards),
+            let ids = try? tokenizer.tokenizer.encode(String(text[range.upperBound...]), addSpecialTokens: false)
         else { return nil }
         let special = Set(tokenizer.tokenizer.addedTokens.filter(\.special).map(\.id))
         return ids.first(where: special.contains)

@@ -30,7 +30,8 @@ public struct SeededOrder: Sendable {
 extension PromptDataset {
     /// Splits `examples` into training and held-out sets: `fraction` of them (at least one when fraction > 0
     /// and there are two or more), chosen by `seed`; each part keeps the file's order.
-    public static func holdOut<T>(_ examples: [T], fraction: Double, seed: UInt64) throws -> (train: [T], heldOut: [T]) {
+    public static func holdOut<T>(_ examples: [T], fraction: Double, seed: UInt64) throws -> (train: [T], heldOut: [T])
+    {
         guard fraction >= 0, fraction < 1 else {
             throw DatasetError("data.heldout_fraction \(fraction) must be in [0, 1)")
         }
@@ -38,7 +39,8 @@ extension PromptDataset {
         let k = min(examples.count - 1, max(1, Int((Double(examples.count) * fraction).rounded())))
         var order = SeededOrder(seed: seed)
         let held = Set(order.shuffle(Array(examples.indices)).prefix(k))
-        var train: [T] = [], heldOut: [T] = []
+        var train: [T] = []
+        var heldOut: [T] = []
         for (i, e) in examples.enumerated() { if held.contains(i) { heldOut.append(e) } else { train.append(e) } }
         return (train, heldOut)
     }
@@ -57,17 +59,24 @@ public struct PromptLengthLimit: Sendable, Equatable {
     public let maxTokens: Int
     public let policy: LongPromptPolicy
 
-    public init(maxTokens: Int, policy: LongPromptPolicy) { self.maxTokens = maxTokens; self.policy = policy }
+    public init(maxTokens: Int, policy: LongPromptPolicy) {
+        self.maxTokens = maxTokens
+        self.policy = policy
+    }
 
     /// The indices of prompts within the limit and how many were dropped; with `.error`, the first
     /// over-long prompt is an error naming its id.
     public func apply(lengths: [Int], ids: [String]) throws -> (kept: [Int], dropped: Int) {
         var kept: [Int] = []
         for (i, n) in lengths.enumerated() {
-            if n <= maxTokens { kept.append(i); continue }
+            if n <= maxTokens {
+                kept.append(i)
+                continue
+            }
             if policy == .error {
-                throw DatasetError("\(ids[i]): the prompt has \(n) tokens, more than data.max_prompt_tokens \(maxTokens); "
-                                   + "raise the limit or set data.long_prompts: drop")
+                throw DatasetError(
+                    "\(ids[i]): the prompt has \(n) tokens, more than data.max_prompt_tokens \(maxTokens); "
+                        + "raise the limit or set data.long_prompts: drop")
             }
         }
         return (kept, lengths.count - kept.count)

@@ -28,7 +28,8 @@ public struct DatasetKeys: Sendable, Equatable {
     public var label: String?
 
     public init(input: String = "input", label: String? = "label") {
-        self.input = input; self.label = label
+        self.input = input
+        self.label = label
     }
 }
 
@@ -56,7 +57,8 @@ public enum PromptDataset {
         if text.first(where: { !$0.isWhitespace }) == "[" {
             let list: Value
             do { list = try JSONReader.parse(text) } catch {
-                throw DatasetError("\(path): not a valid JSON list (\(error)); use one JSON object per line (JSONL) or a JSON list")
+                throw DatasetError(
+                    "\(path): not a valid JSON list (\(error)); use one JSON object per line (JSONL) or a JSON list")
             }
             guard case .list(let items) = list else { throw DatasetError("\(path): expected a JSON list of objects") }
             return try items.enumerated().map { i, item in
@@ -88,7 +90,8 @@ public enum PromptDataset {
         case .list(let messages)?:
             for (j, m) in messages.enumerated() {
                 guard case .dict(let md) = m, case .string? = md["role"], case .string? = md["content"] else {
-                    throw DatasetError("\(at): \"\(keys.input)\" message \(j) must be an object with string \"role\" and \"content\"")
+                    throw DatasetError(
+                        "\(at): \"\(keys.input)\" message \(j) must be an object with string \"role\" and \"content\"")
                 }
             }
             guard !messages.isEmpty else { throw DatasetError("\(at): \"\(keys.input)\" is an empty message list") }

@@ -14,14 +14,17 @@ public struct PromptRenderer: Sendable {
     public let system: String?
 
     public init(template: ChatTemplate?, specialTokens: [String: Value] = [:], system: String? = nil) {
-        self.template = template; self.specialTokens = specialTokens; self.system = system
+        self.template = template
+        self.specialTokens = specialTokens
+        self.system = system
     }
 
     /// The prompt text of `example`.
     public func render(_ example: Example) throws -> String {
         guard let template else {
             guard case .text(let text) = example.input else {
-                throw DatasetError("\(example.id): the input is a list of chat messages; set data.apply_chat_template: true")
+                throw DatasetError(
+                    "\(example.id): the input is a list of chat messages; set data.apply_chat_template: true")
             }
             return text
         }
@@ -32,8 +35,9 @@ public struct PromptRenderer: Sendable {
         }
         if let system, !Self.startsWithSystem(messages) { messages.insert(Self.message("system", system), at: 0) }
         do {
-            return try template.render(ChatRequest(messages: .list(messages), addGenerationPrompt: true),
-                                       specialTokens: specialTokens)
+            return try template.render(
+                ChatRequest(messages: .list(messages), addGenerationPrompt: true),
+                specialTokens: specialTokens)
         } catch {
             throw DatasetError("\(example.id): the chat template failed: \(error)")
         }
@@ -41,7 +45,8 @@ public struct PromptRenderer: Sendable {
 
     static func message(_ role: String, _ content: String) -> Value {
         var d = OrderedDict()
-        d.set("role", .string(role)); d.set("content", .string(content))
+        d.set("role", .string(role))
+        d.set("content", .string(content))
         return .dict(d)
     }
 

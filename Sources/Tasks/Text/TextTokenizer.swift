@@ -29,7 +29,8 @@ public struct CharTokenizer: TextTokenizer {
     public func encode(_ text: String) throws -> [Int32] {
         try text.map { ch in
             guard let i = Self.symbols.firstIndex(of: ch) else {
-                throw ModelError.invalidInput("character \"\(ch)\" is not in the arithmetic vocabulary (digits, + - * =)")
+                throw ModelError.invalidInput(
+                    "character \"\(ch)\" is not in the arithmetic vocabulary (digits, + - * =)")
             }
             return Int32(i + 2)
         }

@@ -9,7 +9,7 @@ import ChatTemplate
 import Foundation
 
 #if canImport(FoundationNetworking)
-import FoundationNetworking
+    import FoundationNetworking
 #endif
 
 /// How a remote reward behaves when the endpoint is slow or wrong.
@@ -24,7 +24,10 @@ public struct RemoteRewardPolicy: Sendable, Equatable {
     public var fallback: Double
 
     public init(timeout: Double = 30, retries: Int = 2, backoff: Double = 0.5, fallback: Double = 0) {
-        self.timeout = timeout; self.retries = retries; self.backoff = backoff; self.fallback = fallback
+        self.timeout = timeout
+        self.retries = retries
+        self.backoff = backoff
+        self.fallback = fallback
     }
 
     /// Seconds to wait before attempt `n` (0 for the first).
@@ -55,10 +58,12 @@ public final class RemoteReward: Sendable {
     /// A client for `url` (http or https).
     public init(url: String, policy: RemoteRewardPolicy = RemoteRewardPolicy()) throws {
         guard let u = URL(string: url), let scheme = u.scheme, ["http", "https"].contains(scheme), u.host != nil else {
-            throw RemoteRewardError(message: "reward.url \"\(url)\" is not an http(s) URL such as http://127.0.0.1:5000/get_reward")
+            throw RemoteRewardError(
+                message: "reward.url \"\(url)\" is not an http(s) URL such as http://127.0.0.1:5000/get_reward")
         }
         guard policy.timeout > 0, policy.retries >= 0, policy.backoff >= 0, policy.fallback.isFinite else {
-            throw RemoteRewardError(message: "remote reward: timeout must be positive, retries and backoff not negative, fallback finite")
+            throw RemoteRewardError(
+                message: "remote reward: timeout must be positive, retries and backoff not negative, fallback finite")
         }
         self.url = u
         self.policy = policy
@@ -84,7 +89,10 @@ public final class RemoteReward: Sendable {
         for i in queries.indices {
             switch attempt([queries[i]], [prompts[i]], [labels[i]]) {
             case .success(let r): out.rewards.append(r[0])
-            case .failure(let e): out.rewards.append(policy.fallback); out.failed += 1; out.lastError = e.message
+            case .failure(let e):
+                out.rewards.append(policy.fallback)
+                out.failed += 1
+                out.lastError = e.message
             }
         }
         return out
@@ -113,8 +121,9 @@ public final class RemoteReward: Sendable {
     }
 
     private func post(_ body: Data) -> Result<Data, RemoteRewardError> {
-        var request = URLRequest(url: url, cachePolicy: .reloadIgnoringLocalCacheData,
-                                 timeoutInterval: policy.timeout.rounded(.up) + 2)
+        var request = URLRequest(
+            url: url, cachePolicy: .reloadIgnoringLocalCacheData,
+            timeoutInterval: policy.timeout.rounded(.up) + 2)
         request.httpMethod = "POST"
         request.setValue("application/json", forHTTPHeaderField: "Content-Type")
         request.httpBody = body
@@ -140,7 +149,8 @@ public final class RemoteReward: Sendable {
 
     /// The rewards of an answer body: {"rewards": [numbers]} with one per sample.
     public static func rewards(from data: Data, count: Int) -> Result<[Double], RemoteRewardError> {
-        guard let text = String(data: data, encoding: .utf8), case .dict(let object)? = try? JSONReader.parse(text) else {
+        guard let text = String(data: data, encoding: .utf8), case .dict(let object)? = try? JSONReader.parse(text)
+        else {
             return .failure(RemoteRewardError(message: "the answer is not a JSON object (want {\"rewards\": [...]})"))
         }
         guard case .list(let list)? = object["rewards"] else {

@@ -39,7 +39,9 @@ public struct NumericAnswer: Verifier {
     public init(extraction: Extraction = .auto) { self.extraction = extraction }
 
     public func score(response: String, label: String) -> Double {
-        guard let want = Self.answer(in: label, .auto), let got = Self.answer(in: response, extraction) else { return 0 }
+        guard let want = Self.answer(in: label, .auto), let got = Self.answer(in: response, extraction) else {
+            return 0
+        }
         return got == want ? 1 : 0
     }
 
@@ -57,7 +59,8 @@ public struct NumericAnswer: Verifier {
             return n.count == 1 ? n[0] : nil
         case .tag(let name):
             guard let open = text.range(of: "<\(name)>", options: .backwards),
-                  let close = text.range(of: "</\(name)>", range: open.upperBound..<text.endIndex) else { return nil }
+                let close = text.range(of: "</\(name)>", range: open.upperBound..<text.endIndex)
+            else { return nil }
             return numbers(in: String(text[open.upperBound..<close.lowerBound])).last
         case .auto:
             if text.contains("\\boxed{") { return answer(in: text, .boxed) }
@@ -69,9 +72,12 @@ public struct NumericAnswer: Verifier {
     /// The content of the last `\boxed{...}` of `text`, braces balanced; nil when there is none or it is open.
     public static func lastBoxed(_ text: String) -> String? {
         guard let start = text.range(of: "\\boxed{", options: .backwards) else { return nil }
-        var depth = 1, i = start.upperBound
+        var depth = 1
+        var i = start.upperBound
         while i < text.endIndex {
-            if text[i] == "{" { depth += 1 } else if text[i] == "}" {
+            if text[i] == "{" {
+                depth += 1
+            } else if text[i] == "}" {
                 depth -= 1
                 if depth == 0 { return String(text[start.upperBound..<i]) }
             }
@@ -90,10 +96,16 @@ public struct NumericAnswer: Verifier {
         var out: [Double] = []
         var i = 0
         while i < c.count {
-            guard digit(i) else { i += 1; continue }
+            guard digit(i) else {
+                i += 1
+                continue
+            }
             var s = (i > 0 && c[i - 1] == "-" && !wordChar(i - 2)) ? "-" : ""
             var j = i
-            while digit(j) { s.unicodeScalars.append(c[j]); j += 1 }
+            while digit(j) {
+                s.unicodeScalars.append(c[j])
+                j += 1
+            }
             // Thousands groups after ',' or one space, only after at most three leading digits.
             if j - i <= 3 {
                 while j < c.count, c[j] == "," || c[j] == " ", group(j + 1) {
@@ -102,8 +114,12 @@ public struct NumericAnswer: Verifier {
                 }
             }
             if j < c.count, c[j] == ".", digit(j + 1) {
-                s.append("."); j += 1
-                while digit(j) { s.unicodeScalars.append(c[j]); j += 1 }
+                s.append(".")
+                j += 1
+                while digit(j) {
+                    s.unicodeScalars.append(c[j])
+                    j += 1
+                }
             }
             if let v = Double(s) { out.append(v) }
             i = j

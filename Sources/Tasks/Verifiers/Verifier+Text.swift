@@ -47,8 +47,11 @@ public struct ChoiceAnswer: Verifier {
     /// The letter of a text that is only a letter ("B", "(B)", "B.", "B)"), or nil.
     static func letter(alone text: String) -> Character? {
         var t = Substring(text.trimmingCharacters(in: .whitespacesAndNewlines))
-        if t.hasPrefix("(") && t.hasSuffix(")") { t = t.dropFirst().dropLast() }
-        else if t.hasSuffix(".") || t.hasSuffix(")") { t = t.dropLast() }
+        if t.hasPrefix("(") && t.hasSuffix(")") {
+            t = t.dropFirst().dropLast()
+        } else if t.hasSuffix(".") || t.hasSuffix(")") {
+            t = t.dropLast()
+        }
         guard t.count == 1, let c = t.first, isChoice(c) else { return nil }
         return c
     }
@@ -75,15 +78,16 @@ public struct FormatReward: Verifier {
             let t = response.trimmingCharacters(in: .whitespacesAndNewlines)
             let body = t.hasPrefix("-") ? String(t.dropFirst()) : t
             guard let first = body.unicodeScalars.first, ("0"..."9").contains(first),
-                  NumericAnswer.numbers(in: t).count == 1,
-                  body.unicodeScalars.allSatisfy({ ("0"..."9").contains($0) || $0 == "," || $0 == "." || $0 == " " })
+                NumericAnswer.numbers(in: t).count == 1,
+                body.unicodeScalars.allSatisfy({ ("0"..."9").contains($0) || $0 == "," || $0 == "." || $0 == " " })
             else { return 0 }
             return 1
         case .tags(let tags):
             var rest = Substring(response)
             for tag in tags {
                 rest = rest.drop { $0.isWhitespace }
-                let open = "<\(tag)>", close = "</\(tag)>"
+                let open = "<\(tag)>"
+                let close = "</\(tag)>"
                 guard rest.hasPrefix(open), let end = rest.range(of: close) else { return 0 }
                 let inside = rest[rest.index(rest.startIndex, offsetBy: open.count)..<end.lowerBound]
                 if inside.contains(open) { return 0 }

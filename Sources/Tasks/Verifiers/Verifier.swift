@@ -42,15 +42,18 @@ public enum VerifierSpec {
         let parts = spec.split(separator: "+", omittingEmptySubsequences: false)
             .map { $0.trimmingCharacters(in: .whitespaces) }
         guard !parts.contains(where: \.isEmpty) else {
-            throw VerifierSpecError(message: "reward verifier \"\(spec)\": an empty term; write terms like 0.9*numeric + 0.1*format:number")
+            throw VerifierSpecError(
+                message: "reward verifier \"\(spec)\": an empty term; write terms like 0.9*numeric + 0.1*format:number")
         }
         var terms: [(weight: Double, verifier: any Verifier)] = []
         for part in parts {
-            var weight = 1.0, body = Substring(part)
+            var weight = 1.0
+            var body = Substring(part)
             if let star = part.firstIndex(of: "*") {
                 let w = part[..<star].trimmingCharacters(in: .whitespaces)
                 guard let value = Double(w), value.isFinite else {
-                    throw VerifierSpecError(message: "reward verifier term \"\(part)\": weight \"\(w)\" is not a finite number")
+                    throw VerifierSpecError(
+                        message: "reward verifier term \"\(part)\": weight \"\(w)\" is not a finite number")
                 }
                 weight = value
                 body = part[part.index(after: star)...]
@@ -64,7 +67,9 @@ public enum VerifierSpec {
     private static func term(_ text: String) throws -> any Verifier {
         let name = text.split(separator: ":", maxSplits: 1).first.map(String.init) ?? ""
         let option = text.contains(":") ? String(text[text.index(after: text.firstIndex(of: ":")!)...]) : nil
-        func bad(_ why: String) -> VerifierSpecError { VerifierSpecError(message: "reward verifier term \"\(text)\": \(why)") }
+        func bad(_ why: String) -> VerifierSpecError {
+            VerifierSpecError(message: "reward verifier term \"\(text)\": \(why)")
+        }
         switch name {
         case "numeric":
             guard let form = NumericAnswer.Extraction(option: option ?? "auto") else {
@@ -81,7 +86,9 @@ public enum VerifierSpec {
             if option == "number" { return FormatReward(.numberAlone) }
             if let o = option, o.hasPrefix("tags=") {
                 let tags = o.dropFirst(5).split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
-                guard !tags.isEmpty, tags.allSatisfy({ !$0.isEmpty && $0.allSatisfy { $0.isLetter || $0.isNumber || $0 == "_" } }) else {
+                guard !tags.isEmpty,
+                    tags.allSatisfy({ !$0.isEmpty && $0.allSatisfy { $0.isLetter || $0.isNumber || $0 == "_" } })
+                else {
                     throw bad("tags= needs tag names (letters, digits, _) separated by commas")
                 }
                 return FormatReward(.tags(tags))

@@ -32,11 +32,16 @@ public enum ByteShuffle {
     }
 
     /// Reverses `shuffle` into `destination`, which must hold `input.count` bytes.
-    public static func unshuffle(_ input: UnsafeRawBufferPointer, width: Int,
-        into destination: UnsafeMutableRawPointer) {
+    public static func unshuffle(
+        _ input: UnsafeRawBufferPointer, width: Int,
+        into destination: UnsafeMutableRawPointer
+    ) {
         let n = input.count
         guard n > 0 else { return }
-        guard width > 1, n >= width else { destination.copyMemory(from: input.baseAddress!, byteCount: n); return }
+        guard width > 1, n >= width else {
+            destination.copyMemory(from: input.baseAddress!, byteCount: n)
+            return
+        }
         let count = n / width
         let src = input.bindMemory(to: UInt8.self)
         let out = destination.assumingMemoryBound(to: UInt8.self)

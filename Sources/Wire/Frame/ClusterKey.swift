@@ -21,15 +21,18 @@ public struct ClusterKey: Sendable {
 
     public init(bytes: [UInt8]) throws(ClusterKeyError) {
         guard bytes.count >= Self.minimumBytes else {
-            throw ClusterKeyError("cluster key has \(bytes.count) bytes; it needs at least \(Self.minimumBytes) "
-                                  + "(make one with `openssl rand -hex 32 > cluster.key`)")
+            throw ClusterKeyError(
+                "cluster key has \(bytes.count) bytes; it needs at least \(Self.minimumBytes) "
+                    + "(make one with `openssl rand -hex 32 > cluster.key`)")
         }
         key = SymmetricKey(data: bytes)
         let salt = Array("rpp cluster key".utf8)
-        macKey = HKDF<SHA256>.deriveKey(inputKeyMaterial: key, salt: salt, info: Array("rpp frame mac v2".utf8),
-                                        outputByteCount: 32)
-        encryptionKey = HKDF<SHA256>.deriveKey(inputKeyMaterial: key, salt: salt,
-                                               info: Array("rpp frame encryption v2".utf8), outputByteCount: 32)
+        macKey = HKDF<SHA256>.deriveKey(
+            inputKeyMaterial: key, salt: salt, info: Array("rpp frame mac v2".utf8),
+            outputByteCount: 32)
+        encryptionKey = HKDF<SHA256>.deriveKey(
+            inputKeyMaterial: key, salt: salt,
+            info: Array("rpp frame encryption v2".utf8), outputByteCount: 32)
         fingerprint = SHA256.hash(data: bytes).prefix(4).map { String(format: "%02x", $0) }.joined()
     }
 

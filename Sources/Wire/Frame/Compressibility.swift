@@ -1,3 +1,5 @@
+import Foundation
+
 /// Cheap guesses of how well zstd would compress some bytes, so that a frame skips compression that
 /// cannot pay (random float mantissas) and a tensor is byte-shuffled only when that helps.
 ///
@@ -67,5 +69,3 @@ public enum Compressibility {
     /// c·log2(c) for every count a sample can reach.
     private static let cLogC: [Double] = (0...sampleBytes).map { $0 == 0 ? 0 : Double($0) * log2(Double($0)) }
 }
-
-import Foundation

@@ -15,9 +15,12 @@ extension FrameCodec {
             _ = try WireMessage.decode(kind: header.kind, payload: raw)
             return (header, try WireMessage.json(kind: header.kind, payload: raw))
         }
-        let mac = !header.flags.contains(.authenticated) ? "none"
-            : key == nil ? "present, not verified (no key given)"
-            : header.flags.contains(.encrypted) ? "decrypted and verified (AES-256-GCM)" : "verified"
+        let mac =
+            !header.flags.contains(.authenticated)
+            ? "none"
+            : key == nil
+                ? "present, not verified (no key given)"
+                : header.flags.contains(.encrypted) ? "decrypted and verified (AES-256-GCM)" : "verified"
         return FrameInspection(header: header, mac: mac, messageJSON: json)
     }
 }

@@ -29,7 +29,9 @@ public struct FrameLimits: Sendable, Equatable {
     /// for ids and tensor headers), at least 1 MiB and at most the default 256 MiB.
     public static func experience(samples: Int, tokensPerSample: Int) -> FrameLimits {
         let top = FrameLimits().maxPayloadBytes
-        let bytes = experienceBytes(samples: samples, tokensPerSample: tokensPerSample).map { min(top, max(1 << 20, $0)) } ?? top
+        let bytes =
+            experienceBytes(samples: samples, tokensPerSample: tokensPerSample).map { min(top, max(1 << 20, $0)) }
+            ?? top
         return FrameLimits(maxPayloadBytes: bytes, maxRawBytes: bytes)
     }
 
@@ -93,8 +95,10 @@ public struct FrameCodec: Sendable {
     /// Payloads smaller than this are never compressed.
     public var minimumCompressBytes: Int
 
-    public init(key: ClusterKey? = nil, encrypt: Bool = false, limits: FrameLimits = FrameLimits(),
-                compression: Compression = .auto, compressionLevel: Int32 = 1, minimumCompressBytes: Int = 128) {
+    public init(
+        key: ClusterKey? = nil, encrypt: Bool = false, limits: FrameLimits = FrameLimits(),
+        compression: Compression = .auto, compressionLevel: Int32 = 1, minimumCompressBytes: Int = 128
+    ) {
         self.key = key
         self.encrypt = encrypt
         self.limits = limits
@@ -133,9 +137,10 @@ public struct FrameCodec: Sendable {
         let stamp = key == nil ? nil : given ?? .now()
         if key != nil { flags.insert(.authenticated) }
         if key != nil, encrypt { flags.insert(.encrypted) }
-        var header = FrameHeader(version: FrameHeader.currentVersion, kind: kind, flags: flags,
-                                 payloadLength: UInt32(body.count), rawLength: UInt32(raw.count), checksum: 0,
-                                 stamp: stamp)
+        var header = FrameHeader(
+            version: FrameHeader.currentVersion, kind: kind, flags: flags,
+            payloadLength: UInt32(body.count), rawLength: UInt32(raw.count), checksum: 0,
+            stamp: stamp)
         var head = [UInt8](repeating: 0, count: header.prefixLength)
         head.withUnsafeMutableBytes { header.write(to: $0) }
         var tag: [UInt8] = []
@@ -155,8 +160,11 @@ public struct FrameCodec: Sendable {
     /// CRC32C of header bytes 0..<20, the stamp (if any) and the payload.
     static func checksum(prefix: UnsafeRawBufferPointer, payload: UnsafeRawBufferPointer) -> UInt32 {
         let crc = crc32c(UnsafeRawBufferPointer(rebasing: prefix[0..<20]))
-        return crc32c(payload, continuing: crc32c(UnsafeRawBufferPointer(rebasing: prefix[FrameHeader.size...]),
-                                                  continuing: crc))
+        return crc32c(
+            payload,
+            continuing: crc32c(
+                UnsafeRawBufferPointer(rebasing: prefix[FrameHeader.size...]),
+                continuing: crc))
     }
 
     private func shouldCompress(_ raw: [UInt8]) -> Bool {
@@ -186,8 +194,10 @@ public struct FrameCodec: Sendable {
     }
 
     /// Decodes and checks a frame, keeping its header; with `replay`, a signed frame must also be fresh.
-    public func decodeFrame(_ p: UnsafeRawBufferPointer,
-                            replay: ReplayGuard? = nil) throws(FrameError) -> DecodedFrame {
+    public func decodeFrame(
+        _ p: UnsafeRawBufferPointer,
+        replay: ReplayGuard? = nil
+    ) throws(FrameError) -> DecodedFrame {
         try open(p, replay: replay) { (header, payload) throws(FrameError) in
             DecodedFrame(header: header, message: try WireMessage.decode(kind: header.kind, payload: payload))
         }
@@ -196,8 +206,10 @@ public struct FrameCodec: Sendable {
     /// Checks header, length, checksum and tag (or decrypts), then, with `replay`, the stamp; decompresses only
     /// after all that, and hands the protobuf payload to `body` (a view into `p` when the frame is neither
     /// compressed nor encrypted).
-    public func open<R>(_ p: UnsafeRawBufferPointer, replay: ReplayGuard? = nil,
-                        _ body: (FrameHeader, UnsafeRawBufferPointer) throws(FrameError) -> R) throws(FrameError) -> R {
+    public func open<R>(
+        _ p: UnsafeRawBufferPointer, replay: ReplayGuard? = nil,
+        _ body: (FrameHeader, UnsafeRawBufferPointer) throws(FrameError) -> R
+    ) throws(FrameError) -> R {
         let header = try FrameHeader.read(p, limits: limits)
         let start = header.prefixLength
         let end = start + Int(header.payloadLength)
@@ -213,37 +225,50 @@ public struct FrameCodec: Sendable {
         let tag = UnsafeRawBufferPointer(rebasing: p[end..<expected])
         let crc = Self.checksum(prefix: prefix, payload: payload)
         guard crc == header.checksum else {
-            throw FrameError(.checksumMismatch, String(format: "CRC32C is %08x, the header says %08x: the frame was "
-                                                       + "damaged in transit or on disk", crc, header.checksum))
+            throw FrameError(
+                .checksumMismatch,
+                String(
+                    format: "CRC32C is %08x, the header says %08x: the frame was "
+                        + "damaged in transit or on disk", crc, header.checksum))
         }
         let encrypted = header.flags.contains(.encrypted)
         if let key {
             guard header.flags.contains(.authenticated) else {
-                throw FrameError(.missingMAC, "the frame carries no HMAC tag but this process has a cluster key "
-                                 + "(\(key.fingerprint)): give the sender the same key file")
+                throw FrameError(
+                    .missingMAC,
+                    "the frame carries no HMAC tag but this process has a cluster key "
+                        + "(\(key.fingerprint)): give the sender the same key file")
             }
             if encrypted {
-                let plain = try Self.decrypt(payload, tag: tag, key: key, header: header,
-                                             additional: Self.additionalData(prefix))
+                let plain = try Self.decrypt(
+                    payload, tag: tag, key: key, header: header,
+                    additional: Self.additionalData(prefix))
                 try replay?.admit(header)
                 return try withBytes(plain) { (plain) throws(FrameError) in try unpack(header, plain, body) }
             }
             guard key.isValid(tag: tag, version: header.version, prefix, payload) else {
-                throw FrameError(.badMAC, "HMAC-SHA256 tag does not match cluster key \(key.fingerprint): "
-                                 + "the sender uses another key, or the frame was forged")
+                throw FrameError(
+                    .badMAC,
+                    "HMAC-SHA256 tag does not match cluster key \(key.fingerprint): "
+                        + "the sender uses another key, or the frame was forged")
             }
             try replay?.admit(header)
         } else if encrypted {
-            throw FrameError(.needsKey, "the frame is encrypted and this process has no cluster key: set "
-                             + "cluster.key_file to the cluster's key file")
+            throw FrameError(
+                .needsKey,
+                "the frame is encrypted and this process has no cluster key: set "
+                    + "cluster.key_file to the cluster's key file")
         }
         return try unpack(header, payload, body)
     }
 
     /// Decompresses (when flagged) and hands the protobuf bytes to `body`.
-    private func unpack<R>(_ header: FrameHeader, _ payload: UnsafeRawBufferPointer,
-                           _ body: (FrameHeader, UnsafeRawBufferPointer) throws(FrameError) -> R)
-        throws(FrameError) -> R {
+    private func unpack<R>(
+        _ header: FrameHeader, _ payload: UnsafeRawBufferPointer,
+        _ body: (FrameHeader, UnsafeRawBufferPointer) throws(FrameError) -> R
+    )
+        throws(FrameError) -> R
+    {
         if header.flags.contains(.compressed) {
             let raw = try Zstd.decompress(payload, expectedSize: Int(header.rawLength))
             return try withBytes(raw) { (r) throws(FrameError) in try body(header, r) }

@@ -81,9 +81,10 @@ public struct FrameHeader: Sendable, Equatable {
         }
         let version = UInt16(littleEndian: p.loadUnaligned(fromByteOffset: 4, as: UInt16.self))
         guard supportedVersions.contains(UInt32(version)) else {
-            throw FrameError(.unsupportedVersion,
-                             "version \(version); this build understands \(supportedVersions.map(String.init).joined(separator: ", "))"
-                             + ": run the same rpp version on every host")
+            throw FrameError(
+                .unsupportedVersion,
+                "version \(version); this build understands \(supportedVersions.map(String.init).joined(separator: ", "))"
+                    + ": run the same rpp version on every host")
         }
         let rawKind = UInt16(littleEndian: p.loadUnaligned(fromByteOffset: 6, as: UInt16.self))
         guard let kind = MessageKind(rawValue: rawKind) else {
@@ -93,21 +94,27 @@ public struct FrameHeader: Sendable, Equatable {
         let reserved = UInt16(littleEndian: p.loadUnaligned(fromByteOffset: 10, as: UInt16.self))
         let known: Flags = version == 1 ? [.compressed, .authenticated] : .known
         guard flags.subtracting(known).isEmpty, reserved == 0 else {
-            throw FrameError(.unknownFlags, "flags 0x\(String(flags.rawValue, radix: 16)), reserved \(reserved): "
-                             + "wire version \(version) knows only compressed (0x1), authenticated (0x2)"
-                             + (version == 1 ? "" : " and encrypted (0x4)"))
+            throw FrameError(
+                .unknownFlags,
+                "flags 0x\(String(flags.rawValue, radix: 16)), reserved \(reserved): "
+                    + "wire version \(version) knows only compressed (0x1), authenticated (0x2)"
+                    + (version == 1 ? "" : " and encrypted (0x4)"))
         }
         if flags.contains(.encrypted), !flags.contains(.authenticated) {
-            throw FrameError(.invariant, "flags 0x\(String(flags.rawValue, radix: 16)): an encrypted frame must also "
-                             + "carry the authenticated flag")
+            throw FrameError(
+                .invariant,
+                "flags 0x\(String(flags.rawValue, radix: 16)): an encrypted frame must also "
+                    + "carry the authenticated flag")
         }
         let payloadLength = UInt32(littleEndian: p.loadUnaligned(fromByteOffset: 12, as: UInt32.self))
         let rawLength = UInt32(littleEndian: p.loadUnaligned(fromByteOffset: 16, as: UInt32.self))
         guard Int(payloadLength) <= limits.maxPayloadBytes else {
-            throw FrameError(.tooLarge, "payload of \(payloadLength) bytes is over the cap of \(limits.maxPayloadBytes)")
+            throw FrameError(
+                .tooLarge, "payload of \(payloadLength) bytes is over the cap of \(limits.maxPayloadBytes)")
         }
         guard Int(rawLength) <= limits.maxRawBytes else {
-            throw FrameError(.tooLarge, "payload claims \(rawLength) bytes decompressed, over the cap of \(limits.maxRawBytes)")
+            throw FrameError(
+                .tooLarge, "payload claims \(rawLength) bytes decompressed, over the cap of \(limits.maxRawBytes)")
         }
         if !flags.contains(.compressed), payloadLength != rawLength {
             throw FrameError(.invariant, "uncompressed payload of \(payloadLength) bytes but raw length \(rawLength)")
@@ -116,13 +123,16 @@ public struct FrameHeader: Sendable, Equatable {
         var stamp: FrameStamp?
         if version >= 2, flags.contains(.authenticated) {
             guard p.count >= size + FrameStamp.size else {
-                throw FrameError(.truncatedHeader, "\(p.count) bytes; a signed frame starts with a \(size)-byte header "
-                                 + "and a \(FrameStamp.size)-byte stamp")
+                throw FrameError(
+                    .truncatedHeader,
+                    "\(p.count) bytes; a signed frame starts with a \(size)-byte header "
+                        + "and a \(FrameStamp.size)-byte stamp")
             }
             stamp = FrameStamp(reading: UnsafeRawBufferPointer(rebasing: p[size..<(size + FrameStamp.size)]))
         }
-        return FrameHeader(version: version, kind: kind, flags: flags, payloadLength: payloadLength,
-                           rawLength: rawLength, checksum: checksum, stamp: stamp)
+        return FrameHeader(
+            version: version, kind: kind, flags: flags, payloadLength: payloadLength,
+            rawLength: rawLength, checksum: checksum, stamp: stamp)
     }
 }
 

@@ -16,12 +16,15 @@ public enum Zstd {
     }
 
     /// Compresses into `output`; nil if it does not fit (or zstd fails).
-    static func compress(_ input: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer,
-                         level: Int32) -> Int? {
+    static func compress(
+        _ input: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer,
+        level: Int32
+    ) -> Int? {
         let context = pool.takeCompressor()
         defer { pool.give(compressor: context) }
-        let written = ZSTD_compressCCtx(context.pointer, output.baseAddress, output.count, input.baseAddress,
-                                        input.count, level)
+        let written = ZSTD_compressCCtx(
+            context.pointer, output.baseAddress, output.count, input.baseAddress,
+            input.count, level)
         return ZSTD_isError(written) == 0 ? written : nil
     }
 
@@ -34,19 +37,22 @@ public enum Zstd {
             throw FrameError(.corruptCompression, "payload is not a zstd frame (flags say it is compressed)")
         }
         if declared != UInt64.max, declared != UInt64(expectedSize) {
-            throw FrameError(.corruptCompression,
-                             "zstd frame declares \(declared) bytes but the header says \(expectedSize)")
+            throw FrameError(
+                .corruptCompression,
+                "zstd frame declares \(declared) bytes but the header says \(expectedSize)")
         }
         var failure: FrameError?
         let context = pool.takeDecompressor()
         defer { pool.give(decompressor: context) }
         let out = [UInt8](unsafeUninitializedCapacity: max(expectedSize, 1)) { dst, initialized in
-            let got = ZSTD_decompressDCtx(context.pointer, dst.baseAddress, expectedSize, input.baseAddress, input.count)
+            let got = ZSTD_decompressDCtx(
+                context.pointer, dst.baseAddress, expectedSize, input.baseAddress, input.count)
             if ZSTD_isError(got) != 0 {
                 failure = FrameError(.corruptCompression, "zstd: \(errorName(got))")
             } else if got != expectedSize {
-                failure = FrameError(.corruptCompression,
-                                     "zstd data expands to \(got) bytes, the header says \(expectedSize)")
+                failure = FrameError(
+                    .corruptCompression,
+                    "zstd data expands to \(got) bytes, the header says \(expectedSize)")
             }
             initialized = failure == nil ? expectedSize : 0
         }

@@ -23,28 +23,38 @@ extension Role {
 extension Register {
     init(wire w: Rpp_V1_Register) throws(FrameError) {
         guard !w.workerID.isEmpty else { throw .invariant("register.worker_id", "is empty") }
-        self.init(workerID: w.workerID, role: try Role(wire: w.role, field: "register.role"), host: w.host,
-                  pid: w.pid, address: w.address, wireVersions: w.wireVersions, softwareVersion: w.softwareVersion)
+        self.init(
+            workerID: w.workerID, role: try Role(wire: w.role, field: "register.role"), host: w.host,
+            pid: w.pid, address: w.address, wireVersions: w.wireVersions, softwareVersion: w.softwareVersion)
     }
 
     var wire: Rpp_V1_Register {
         var w = Rpp_V1_Register()
-        w.workerID = workerID; w.role = role.wire; w.host = host; w.pid = pid; w.address = address
-        w.wireVersions = wireVersions; w.softwareVersion = softwareVersion
+        w.workerID = workerID
+        w.role = role.wire
+        w.host = host
+        w.pid = pid
+        w.address = address
+        w.wireVersions = wireVersions
+        w.softwareVersion = softwareVersion
         return w
     }
 }
 
 extension RegisterReply {
     init(wire w: Rpp_V1_RegisterReply) {
-        self.init(accepted: w.accepted, reason: w.reason, policyVersion: w.policyVersion,
-                  weightsAddress: w.weightsAddress, leaseMillis: w.leaseMs)
+        self.init(
+            accepted: w.accepted, reason: w.reason, policyVersion: w.policyVersion,
+            weightsAddress: w.weightsAddress, leaseMillis: w.leaseMs)
     }
 
     var wire: Rpp_V1_RegisterReply {
         var w = Rpp_V1_RegisterReply()
-        w.accepted = accepted; w.reason = reason; w.policyVersion = policyVersion
-        w.weightsAddress = weightsAddress; w.leaseMs = leaseMillis
+        w.accepted = accepted
+        w.reason = reason
+        w.policyVersion = policyVersion
+        w.weightsAddress = weightsAddress
+        w.leaseMs = leaseMillis
         return w
     }
 }
@@ -52,14 +62,18 @@ extension RegisterReply {
 extension Heartbeat {
     init(wire w: Rpp_V1_Heartbeat) throws(FrameError) {
         guard !w.workerID.isEmpty else { throw .invariant("heartbeat.worker_id", "is empty") }
-        self.init(workerID: w.workerID, role: try Role(wire: w.role, field: "heartbeat.role"), sequence: w.sequence,
-                  policyVersion: w.policyVersion, unixMillis: w.unixMillis)
+        self.init(
+            workerID: w.workerID, role: try Role(wire: w.role, field: "heartbeat.role"), sequence: w.sequence,
+            policyVersion: w.policyVersion, unixMillis: w.unixMillis)
     }
 
     var wire: Rpp_V1_Heartbeat {
         var w = Rpp_V1_Heartbeat()
-        w.workerID = workerID; w.role = role.wire; w.sequence = sequence
-        w.policyVersion = policyVersion; w.unixMillis = unixMillis
+        w.workerID = workerID
+        w.role = role.wire
+        w.sequence = sequence
+        w.policyVersion = policyVersion
+        w.unixMillis = unixMillis
         return w
     }
 }
@@ -70,17 +84,26 @@ extension Status {
         guard w.samplesPerSecond.isFinite, w.samplesPerSecond >= 0 else {
             throw .invariant("status.samples_per_second", "is \(w.samplesPerSecond), expected a finite value ≥ 0")
         }
-        self.init(workerID: w.workerID, role: try Role(wire: w.role, field: "status.role"), host: w.host, pid: w.pid,
-                  policyVersion: w.policyVersion, state: w.state, samplesPerSecond: w.samplesPerSecond,
-                  uptimeMillis: w.uptimeMs, unixMillis: w.unixMillis, unitsDone: w.unitsDone,
-                  silentMillis: w.silentMs)
+        self.init(
+            workerID: w.workerID, role: try Role(wire: w.role, field: "status.role"), host: w.host, pid: w.pid,
+            policyVersion: w.policyVersion, state: w.state, samplesPerSecond: w.samplesPerSecond,
+            uptimeMillis: w.uptimeMs, unixMillis: w.unixMillis, unitsDone: w.unitsDone,
+            silentMillis: w.silentMs)
     }
 
     var wire: Rpp_V1_Status {
         var w = Rpp_V1_Status()
-        w.workerID = workerID; w.role = role.wire; w.host = host; w.pid = pid; w.policyVersion = policyVersion
-        w.state = state; w.samplesPerSecond = samplesPerSecond; w.uptimeMs = uptimeMillis
-        w.unixMillis = unixMillis; w.unitsDone = unitsDone; w.silentMs = silentMillis
+        w.workerID = workerID
+        w.role = role.wire
+        w.host = host
+        w.pid = pid
+        w.policyVersion = policyVersion
+        w.state = state
+        w.samplesPerSecond = samplesPerSecond
+        w.uptimeMs = uptimeMillis
+        w.unixMillis = unixMillis
+        w.unitsDone = unitsDone
+        w.silentMs = silentMillis
         return w
     }
 }
@@ -133,7 +156,8 @@ extension RemoteError {
         case .notFound: w.code = .notFound
         case .stale: w.code = .stale
         }
-        w.message = message; w.requestID = requestID
+        w.message = message
+        w.requestID = requestID
         return w
     }
 }

@@ -13,10 +13,17 @@ public struct Register: Sendable, Equatable {
     public var wireVersions: [UInt32]
     public var softwareVersion: String
 
-    public init(workerID: String, role: Role, host: String, pid: Int32, address: String = "",
-                wireVersions: [UInt32] = FrameHeader.supportedVersions, softwareVersion: String = "") {
-        self.workerID = workerID; self.role = role; self.host = host; self.pid = pid
-        self.address = address; self.wireVersions = wireVersions; self.softwareVersion = softwareVersion
+    public init(
+        workerID: String, role: Role, host: String, pid: Int32, address: String = "",
+        wireVersions: [UInt32] = FrameHeader.supportedVersions, softwareVersion: String = ""
+    ) {
+        self.workerID = workerID
+        self.role = role
+        self.host = host
+        self.pid = pid
+        self.address = address
+        self.wireVersions = wireVersions
+        self.softwareVersion = softwareVersion
     }
 }
 
@@ -27,10 +34,15 @@ public struct RegisterReply: Sendable, Equatable {
     public var weightsAddress: String
     public var leaseMillis: UInt32
 
-    public init(accepted: Bool, reason: String = "", policyVersion: UInt64 = 0, weightsAddress: String = "",
-                leaseMillis: UInt32 = 0) {
-        self.accepted = accepted; self.reason = reason; self.policyVersion = policyVersion
-        self.weightsAddress = weightsAddress; self.leaseMillis = leaseMillis
+    public init(
+        accepted: Bool, reason: String = "", policyVersion: UInt64 = 0, weightsAddress: String = "",
+        leaseMillis: UInt32 = 0
+    ) {
+        self.accepted = accepted
+        self.reason = reason
+        self.policyVersion = policyVersion
+        self.weightsAddress = weightsAddress
+        self.leaseMillis = leaseMillis
     }
 }
 
@@ -42,8 +54,11 @@ public struct Heartbeat: Sendable, Equatable {
     public var unixMillis: Int64
 
     public init(workerID: String, role: Role, sequence: UInt64, policyVersion: UInt64, unixMillis: Int64) {
-        self.workerID = workerID; self.role = role; self.sequence = sequence
-        self.policyVersion = policyVersion; self.unixMillis = unixMillis
+        self.workerID = workerID
+        self.role = role
+        self.sequence = sequence
+        self.policyVersion = policyVersion
+        self.unixMillis = unixMillis
     }
 }
 
@@ -62,12 +77,21 @@ public struct Status: Sendable, Equatable {
     /// In a `ClusterStatus` from the learner: milliseconds since the learner last heard from this process.
     public var silentMillis: Int64
 
-    public init(workerID: String, role: Role, host: String, pid: Int32, policyVersion: UInt64, state: String,
-                samplesPerSecond: Double = 0, uptimeMillis: Int64 = 0, unixMillis: Int64 = 0, unitsDone: UInt64 = 0,
-                silentMillis: Int64 = 0) {
-        self.workerID = workerID; self.role = role; self.host = host; self.pid = pid
-        self.policyVersion = policyVersion; self.state = state; self.samplesPerSecond = samplesPerSecond
-        self.uptimeMillis = uptimeMillis; self.unixMillis = unixMillis; self.unitsDone = unitsDone
+    public init(
+        workerID: String, role: Role, host: String, pid: Int32, policyVersion: UInt64, state: String,
+        samplesPerSecond: Double = 0, uptimeMillis: Int64 = 0, unixMillis: Int64 = 0, unitsDone: UInt64 = 0,
+        silentMillis: Int64 = 0
+    ) {
+        self.workerID = workerID
+        self.role = role
+        self.host = host
+        self.pid = pid
+        self.policyVersion = policyVersion
+        self.state = state
+        self.samplesPerSecond = samplesPerSecond
+        self.uptimeMillis = uptimeMillis
+        self.unixMillis = unixMillis
+        self.unitsDone = unitsDone
         self.silentMillis = silentMillis
     }
 }
@@ -92,7 +116,9 @@ public struct RemoteError: Error, Sendable, Equatable, CustomStringConvertible {
     public var requestID: UInt64
 
     public init(code: Code, message: String, requestID: UInt64 = 0) {
-        self.code = code; self.message = message; self.requestID = requestID
+        self.code = code
+        self.message = message
+        self.requestID = requestID
     }
 
     public var description: String { "remote error (\(code.rawValue)): \(message)" }

@@ -59,8 +59,10 @@ extension DenseTensor {
             elements = product
         }
         guard wire.data.count == elements * dtype.size else {
-            throw .invariant(field, "\(wire.data.count) data bytes but \(dtype.rawValue) × shape \(wire.shape) "
-                             + "needs \(elements * dtype.size)")
+            throw .invariant(
+                field,
+                "\(wire.data.count) data bytes but \(dtype.rawValue) × shape \(wire.shape) "
+                    + "needs \(elements * dtype.size)")
         }
         let raw: Data
         switch wire.filter {

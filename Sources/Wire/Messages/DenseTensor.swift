@@ -33,7 +33,7 @@ public struct DenseTensor: Sendable, Equatable {
     public init(floats values: [Float], shape: [Int]? = nil) {
         self.dtype = .float32
         self.shape = shape ?? [values.count]
-        self.bytes = values.withUnsafeBytes { Data($0) }   // little-endian on every supported host
+        self.bytes = values.withUnsafeBytes { Data($0) }  // little-endian on every supported host
     }
 
     /// Elements the shape describes.
@@ -45,10 +45,11 @@ public struct DenseTensor: Sendable, Equatable {
         let count = bytes.count / 4
         return [Float](unsafeUninitializedCapacity: count) { out, initialized in
             bytes.withUnsafeBytes { src in
-                if count > 0 { UnsafeMutableRawPointer(out.baseAddress!).copyMemory(from: src.baseAddress!, byteCount: count * 4) }
+                if count > 0 {
+                    UnsafeMutableRawPointer(out.baseAddress!).copyMemory(from: src.baseAddress!, byteCount: count * 4)
+                }
             }
             initialized = count
         }
     }
 }
-

@@ -21,14 +21,19 @@ extension SamplingParams {
             throw .invariant("sampling.max_new_tokens", "is \(w.maxNewTokens), expected 1...\(maxSequenceTokens)")
         }
         try checkTokens(w.stopTokens, "sampling.stop_tokens")
-        self.init(temperature: w.temperature, topP: w.topP, topK: Int(w.topK), maxNewTokens: Int(w.maxNewTokens),
-                  stopTokens: w.stopTokens, seed: w.seed)
+        self.init(
+            temperature: w.temperature, topP: w.topP, topK: Int(w.topK), maxNewTokens: Int(w.maxNewTokens),
+            stopTokens: w.stopTokens, seed: w.seed)
     }
 
     var wire: Rpp_V1_SamplingParams {
         var w = Rpp_V1_SamplingParams()
-        w.temperature = temperature; w.topP = topP; w.topK = Int32(clamping: topK)
-        w.maxNewTokens = Int32(clamping: maxNewTokens); w.stopTokens = stopTokens; w.seed = seed
+        w.temperature = temperature
+        w.topP = topP
+        w.topK = Int32(clamping: topK)
+        w.maxNewTokens = Int32(clamping: maxNewTokens)
+        w.stopTokens = stopTokens
+        w.seed = seed
         return w
     }
 }
@@ -38,8 +43,9 @@ extension WorkUnit {
         guard !w.prompts.isEmpty else { throw .invariant("work_unit.prompts", "is empty: a work unit needs prompts") }
         guard w.hasSampling else { throw .invariant("work_unit.sampling", "is missing") }
         guard w.samplesPerPrompt >= 1, w.samplesPerPrompt <= WireLimits.maxSamplesPerPrompt else {
-            throw .invariant("work_unit.samples_per_prompt",
-                             "is \(w.samplesPerPrompt), expected 1...\(WireLimits.maxSamplesPerPrompt)")
+            throw .invariant(
+                "work_unit.samples_per_prompt",
+                "is \(w.samplesPerPrompt), expected 1...\(WireLimits.maxSamplesPerPrompt)")
         }
         var prompts: [Prompt] = []
         prompts.reserveCapacity(w.prompts.count)
@@ -48,18 +54,25 @@ extension WorkUnit {
             try checkTokens(p.tokens, "work_unit.prompts[\(i)].tokens")
             prompts.append(Prompt(id: p.promptID, tokens: p.tokens, answer: p.answer))
         }
-        self.init(id: w.unitID, iteration: w.iteration, minPolicyVersion: w.minPolicyVersion,
-                  sampling: try SamplingParams(wire: w.sampling), samplesPerPrompt: Int(w.samplesPerPrompt),
-                  prompts: prompts, leaseMillis: w.leaseMs)
+        self.init(
+            id: w.unitID, iteration: w.iteration, minPolicyVersion: w.minPolicyVersion,
+            sampling: try SamplingParams(wire: w.sampling), samplesPerPrompt: Int(w.samplesPerPrompt),
+            prompts: prompts, leaseMillis: w.leaseMs)
     }
 
     var wire: Rpp_V1_WorkUnit {
         var w = Rpp_V1_WorkUnit()
-        w.unitID = id; w.iteration = iteration; w.minPolicyVersion = minPolicyVersion; w.sampling = sampling.wire
-        w.samplesPerPrompt = UInt32(clamping: samplesPerPrompt); w.leaseMs = leaseMillis
+        w.unitID = id
+        w.iteration = iteration
+        w.minPolicyVersion = minPolicyVersion
+        w.sampling = sampling.wire
+        w.samplesPerPrompt = UInt32(clamping: samplesPerPrompt)
+        w.leaseMs = leaseMillis
         w.prompts = prompts.map { p in
             var q = Rpp_V1_Prompt()
-            q.promptID = p.id; q.tokens = p.tokens; q.answer = p.answer
+            q.promptID = p.id
+            q.tokens = p.tokens
+            q.answer = p.answer
             return q
         }
         return w
@@ -74,7 +87,8 @@ extension WorkRequest {
 
     var wire: Rpp_V1_WorkRequest {
         var w = Rpp_V1_WorkRequest()
-        w.workerID = workerID; w.policyVersion = policyVersion
+        w.workerID = workerID
+        w.policyVersion = policyVersion
         return w
     }
 }
@@ -86,18 +100,23 @@ extension UnitFailure {
     init(wire w: Rpp_V1_UnitFailure) throws(FrameError) {
         guard !w.workerID.isEmpty else { throw .invariant("unit_failure.worker_id", "is empty") }
         guard let stage = Stage(rawValue: w.stage) else {
-            throw .invariant("unit_failure.stage", "is '\(w.stage)', expected one of "
-                             + Stage.allCases.map(\.rawValue).joined(separator: ", "))
+            throw .invariant(
+                "unit_failure.stage",
+                "is '\(w.stage)', expected one of "
+                    + Stage.allCases.map(\.rawValue).joined(separator: ", "))
         }
         guard w.message.utf8.count <= Self.maxMessageBytes else {
-            throw .invariant("unit_failure.message", "has \(w.message.utf8.count) bytes, at most \(Self.maxMessageBytes)")
+            throw .invariant(
+                "unit_failure.message", "has \(w.message.utf8.count) bytes, at most \(Self.maxMessageBytes)")
         }
         self.init(workerID: w.workerID, unitID: w.unitID, stage: stage, message: w.message)
     }
 
     var wire: Rpp_V1_UnitFailure {
         var w = Rpp_V1_UnitFailure()
-        w.workerID = workerID; w.unitID = unitID; w.stage = stage.rawValue
+        w.workerID = workerID
+        w.unitID = unitID
+        w.stage = stage.rawValue
         w.message = String(decoding: message.utf8.prefix(Self.maxMessageBytes), as: UTF8.self)
         return w
     }
@@ -109,8 +128,9 @@ extension Rollout {
         try checkTokens(w.responseTokens, "\(field).response_tokens")
         guard !w.responseTokens.isEmpty else { throw .invariant("\(field).response_tokens", "is empty") }
         guard w.hasBehaviourLogprobs else { throw .invariant("\(field).behaviour_logprobs", "is missing") }
-        let logprobs = try DenseTensor.floats(wire: w.behaviourLogprobs, field: "\(field).behaviour_logprobs",
-                                              count: w.responseTokens.count)
+        let logprobs = try DenseTensor.floats(
+            wire: w.behaviourLogprobs, field: "\(field).behaviour_logprobs",
+            count: w.responseTokens.count)
         if let bad = logprobs.firstIndex(where: { !($0 <= 0) }) {
             throw .invariant("\(field).behaviour_logprobs", "element \(bad) is \(logprobs[bad]); log-probs are ≤ 0")
         }
@@ -122,18 +142,23 @@ extension Rollout {
         case .UNRECOGNIZED(let raw): throw .invariant("\(field).finish_reason", "unknown value \(raw)")
         }
         guard !w.workerID.isEmpty else { throw .invariant("\(field).worker_id", "is empty") }
-        self.init(unitID: w.unitID, promptID: w.promptID, sampleIndex: Int(w.sampleIndex), promptTokens: w.promptTokens,
-                  responseTokens: w.responseTokens, behaviourLogprobs: logprobs, finishReason: reason,
-                  policyVersion: w.policyVersion, workerID: w.workerID)
+        self.init(
+            unitID: w.unitID, promptID: w.promptID, sampleIndex: Int(w.sampleIndex), promptTokens: w.promptTokens,
+            responseTokens: w.responseTokens, behaviourLogprobs: logprobs, finishReason: reason,
+            policyVersion: w.policyVersion, workerID: w.workerID)
     }
 
     var wire: Rpp_V1_Rollout {
         var w = Rpp_V1_Rollout()
-        w.unitID = unitID; w.promptID = promptID; w.sampleIndex = UInt32(clamping: sampleIndex)
-        w.promptTokens = promptTokens; w.responseTokens = responseTokens
+        w.unitID = unitID
+        w.promptID = promptID
+        w.sampleIndex = UInt32(clamping: sampleIndex)
+        w.promptTokens = promptTokens
+        w.responseTokens = responseTokens
         w.behaviourLogprobs = DenseTensor(floats: behaviourLogprobs).wire
         w.finishReason = finishReason == .stop ? .stop : .length
-        w.policyVersion = policyVersion; w.workerID = workerID
+        w.policyVersion = policyVersion
+        w.workerID = workerID
         return w
     }
 }
@@ -145,8 +170,10 @@ extension ScoreRequest {
         for (i, item) in w.items.enumerated() {
             try checkTokens(item.promptTokens, "score_request.items[\(i)].prompt_tokens")
             try checkTokens(item.responseTokens, "score_request.items[\(i)].response_tokens")
-            items.append(ScoreItem(promptTokens: item.promptTokens, responseTokens: item.responseTokens,
-                                   answer: item.answer))
+            items.append(
+                ScoreItem(
+                    promptTokens: item.promptTokens, responseTokens: item.responseTokens,
+                    answer: item.answer))
         }
         self.init(id: w.requestID, items: items)
     }
@@ -156,7 +183,9 @@ extension ScoreRequest {
         w.requestID = id
         w.items = items.map { item in
             var s = Rpp_V1_ScoreItem()
-            s.promptTokens = item.promptTokens; s.responseTokens = item.responseTokens; s.answer = item.answer
+            s.promptTokens = item.promptTokens
+            s.responseTokens = item.responseTokens
+            s.answer = item.answer
             return s
         }
         return w
@@ -173,7 +202,8 @@ extension ScoreReply {
 
     var wire: Rpp_V1_ScoreReply {
         var w = Rpp_V1_ScoreReply()
-        w.requestID = id; w.rewards = rewards
+        w.requestID = id
+        w.rewards = rewards
         return w
     }
 }
@@ -195,10 +225,12 @@ extension RefLogprobRequest {
 
     var wire: Rpp_V1_RefLogprobRequest {
         var w = Rpp_V1_RefLogprobRequest()
-        w.requestID = id; w.temperature = temperature
+        w.requestID = id
+        w.temperature = temperature
         w.sequences = sequences.map { s in
             var t = Rpp_V1_TokenSequence()
-            t.promptTokens = s.promptTokens; t.responseTokens = s.responseTokens
+            t.promptTokens = s.promptTokens
+            t.responseTokens = s.responseTokens
             return t
         }
         return w
@@ -239,8 +271,9 @@ extension ExperienceBatch {
             guard e.reward.isFinite else { throw .invariant("\(field).reward", "is \(e.reward), not finite") }
             var ref: [Float]?
             if e.hasRefLogprobs {
-                ref = try DenseTensor.floats(wire: e.refLogprobs, field: "\(field).ref_logprobs",
-                                             count: rollout.responseTokens.count)
+                ref = try DenseTensor.floats(
+                    wire: e.refLogprobs, field: "\(field).ref_logprobs",
+                    count: rollout.responseTokens.count)
             }
             items.append(Experience(rollout: rollout, reward: e.reward, refLogprobs: ref))
         }
@@ -249,7 +282,8 @@ extension ExperienceBatch {
 
     var wire: Rpp_V1_ExperienceBatch {
         var w = Rpp_V1_ExperienceBatch()
-        w.unitID = unitID; w.workerID = workerID
+        w.unitID = unitID
+        w.workerID = workerID
         w.items = items.map { e in
             var x = Rpp_V1_Experience()
             x.rollout = e.rollout.wire

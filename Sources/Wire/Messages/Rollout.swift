@@ -8,10 +8,16 @@ public struct SamplingParams: Sendable, Equatable {
     public var stopTokens: [Int32]
     public var seed: UInt64
 
-    public init(temperature: Float = 1, topP: Float = 1, topK: Int = 0, maxNewTokens: Int = 16,
-                stopTokens: [Int32] = [], seed: UInt64 = 0) {
-        self.temperature = temperature; self.topP = topP; self.topK = topK
-        self.maxNewTokens = maxNewTokens; self.stopTokens = stopTokens; self.seed = seed
+    public init(
+        temperature: Float = 1, topP: Float = 1, topK: Int = 0, maxNewTokens: Int = 16,
+        stopTokens: [Int32] = [], seed: UInt64 = 0
+    ) {
+        self.temperature = temperature
+        self.topP = topP
+        self.topK = topK
+        self.maxNewTokens = maxNewTokens
+        self.stopTokens = stopTokens
+        self.seed = seed
     }
 }
 
@@ -22,7 +28,9 @@ public struct Prompt: Sendable, Equatable {
     public var answer: String
 
     public init(id: UInt64, tokens: [Int32], answer: String = "") {
-        self.id = id; self.tokens = tokens; self.answer = answer
+        self.id = id
+        self.tokens = tokens
+        self.answer = answer
     }
 }
 
@@ -36,10 +44,16 @@ public struct WorkUnit: Sendable, Equatable {
     public var prompts: [Prompt]
     public var leaseMillis: UInt32
 
-    public init(id: UInt64, iteration: UInt64, minPolicyVersion: UInt64, sampling: SamplingParams,
-                samplesPerPrompt: Int, prompts: [Prompt], leaseMillis: UInt32) {
-        self.id = id; self.iteration = iteration; self.minPolicyVersion = minPolicyVersion
-        self.sampling = sampling; self.samplesPerPrompt = samplesPerPrompt; self.prompts = prompts
+    public init(
+        id: UInt64, iteration: UInt64, minPolicyVersion: UInt64, sampling: SamplingParams,
+        samplesPerPrompt: Int, prompts: [Prompt], leaseMillis: UInt32
+    ) {
+        self.id = id
+        self.iteration = iteration
+        self.minPolicyVersion = minPolicyVersion
+        self.sampling = sampling
+        self.samplesPerPrompt = samplesPerPrompt
+        self.prompts = prompts
         self.leaseMillis = leaseMillis
     }
 }
@@ -50,7 +64,8 @@ public struct WorkRequest: Sendable, Equatable {
     public var policyVersion: UInt64
 
     public init(workerID: String, policyVersion: UInt64) {
-        self.workerID = workerID; self.policyVersion = policyVersion
+        self.workerID = workerID
+        self.policyVersion = policyVersion
     }
 }
 
@@ -75,7 +90,10 @@ public struct UnitFailure: Sendable, Equatable {
     public var message: String
 
     public init(workerID: String, unitID: UInt64, stage: Stage, message: String) {
-        self.workerID = workerID; self.unitID = unitID; self.stage = stage; self.message = message
+        self.workerID = workerID
+        self.unitID = unitID
+        self.stage = stage
+        self.message = message
     }
 }
 
@@ -99,12 +117,19 @@ public struct Rollout: Sendable, Equatable {
     public var policyVersion: UInt64
     public var workerID: String
 
-    public init(unitID: UInt64, promptID: UInt64, sampleIndex: Int, promptTokens: [Int32], responseTokens: [Int32],
-                behaviourLogprobs: [Float], finishReason: FinishReason, policyVersion: UInt64, workerID: String) {
-        self.unitID = unitID; self.promptID = promptID; self.sampleIndex = sampleIndex
-        self.promptTokens = promptTokens; self.responseTokens = responseTokens
-        self.behaviourLogprobs = behaviourLogprobs; self.finishReason = finishReason
-        self.policyVersion = policyVersion; self.workerID = workerID
+    public init(
+        unitID: UInt64, promptID: UInt64, sampleIndex: Int, promptTokens: [Int32], responseTokens: [Int32],
+        behaviourLogprobs: [Float], finishReason: FinishReason, policyVersion: UInt64, workerID: String
+    ) {
+        self.unitID = unitID
+        self.promptID = promptID
+        self.sampleIndex = sampleIndex
+        self.promptTokens = promptTokens
+        self.responseTokens = responseTokens
+        self.behaviourLogprobs = behaviourLogprobs
+        self.finishReason = finishReason
+        self.policyVersion = policyVersion
+        self.workerID = workerID
     }
 }
 
@@ -114,7 +139,9 @@ public struct ScoreItem: Sendable, Equatable {
     public var answer: String
 
     public init(promptTokens: [Int32], responseTokens: [Int32], answer: String = "") {
-        self.promptTokens = promptTokens; self.responseTokens = responseTokens; self.answer = answer
+        self.promptTokens = promptTokens
+        self.responseTokens = responseTokens
+        self.answer = answer
     }
 }
 
@@ -125,14 +152,20 @@ public struct ScoreRequest: Sendable, Equatable {
     public var id: UInt64
     public var items: [ScoreItem]
 
-    public init(id: UInt64, items: [ScoreItem]) { self.id = id; self.items = items }
+    public init(id: UInt64, items: [ScoreItem]) {
+        self.id = id
+        self.items = items
+    }
 }
 
 public struct ScoreReply: Sendable, Equatable {
     public var id: UInt64
     public var rewards: [Float]
 
-    public init(id: UInt64, rewards: [Float]) { self.id = id; self.rewards = rewards }
+    public init(id: UInt64, rewards: [Float]) {
+        self.id = id
+        self.rewards = rewards
+    }
 }
 
 public struct TokenSequence: Sendable, Equatable {
@@ -140,7 +173,8 @@ public struct TokenSequence: Sendable, Equatable {
     public var responseTokens: [Int32]
 
     public init(promptTokens: [Int32], responseTokens: [Int32]) {
-        self.promptTokens = promptTokens; self.responseTokens = responseTokens
+        self.promptTokens = promptTokens
+        self.responseTokens = responseTokens
     }
 }
 
@@ -153,7 +187,9 @@ public struct RefLogprobRequest: Sendable, Equatable {
     public var temperature: Float
 
     public init(id: UInt64, sequences: [TokenSequence], temperature: Float = 1) {
-        self.id = id; self.sequences = sequences; self.temperature = temperature
+        self.id = id
+        self.sequences = sequences
+        self.temperature = temperature
     }
 }
 
@@ -162,7 +198,10 @@ public struct RefLogprobReply: Sendable, Equatable {
     /// Per sequence, the reference log-prob of each response token.
     public var logprobs: [[Float]]
 
-    public init(id: UInt64, logprobs: [[Float]]) { self.id = id; self.logprobs = logprobs }
+    public init(id: UInt64, logprobs: [[Float]]) {
+        self.id = id
+        self.logprobs = logprobs
+    }
 }
 
 /// One scored sample with its reference log-probs (nil when the KL coefficient is 0).
@@ -172,7 +211,9 @@ public struct Experience: Sendable, Equatable {
     public var refLogprobs: [Float]?
 
     public init(rollout: Rollout, reward: Float, refLogprobs: [Float]?) {
-        self.rollout = rollout; self.reward = reward; self.refLogprobs = refLogprobs
+        self.rollout = rollout
+        self.reward = reward
+        self.refLogprobs = refLogprobs
     }
 }
 
@@ -183,6 +224,8 @@ public struct ExperienceBatch: Sendable, Equatable {
     public var items: [Experience]
 
     public init(unitID: UInt64, workerID: String, items: [Experience]) {
-        self.unitID = unitID; self.workerID = workerID; self.items = items
+        self.unitID = unitID
+        self.workerID = workerID
+        self.items = items
     }
 }

@@ -48,8 +48,9 @@ public struct WeightChunkView {
     public func owned() -> WeightChunk? {
         var bytes = Data(count: data.count)
         guard bytes.withUnsafeMutableBytes({ copyData(to: $0.baseAddress!) }) else { return nil }
-        return WeightChunk(policyVersion: policyVersion, index: index, count: count, offset: offset,
-                           data: DenseTensor(dtype: dtype, shape: [count], bytes: bytes), baseVersion: baseVersion)
+        return WeightChunk(
+            policyVersion: policyVersion, index: index, count: count, offset: offset,
+            data: DenseTensor(dtype: dtype, shape: [count], bytes: bytes), baseVersion: baseVersion)
     }
 
     /// Reads a `WeightChunk` protobuf payload without copying its tensor bytes. Accepts what any protobuf encoder
@@ -57,7 +58,11 @@ public struct WeightChunkView {
     /// decoding checks.
     public init(payload p: UnsafeRawBufferPointer) throws(FrameError) {
         var reader = ProtoReader(p, field: "weight_chunk")
-        var version: UInt64 = 0, index: UInt64 = 0, count: UInt64 = 0, offset: UInt64 = 0, base: UInt64 = 0
+        var version: UInt64 = 0
+        var index: UInt64 = 0
+        var count: UInt64 = 0
+        var offset: UInt64 = 0
+        var base: UInt64 = 0
         var tensor: UnsafeRawBufferPointer?
         while let (field, type) = try reader.nextTag() {
             switch (field, type) {
@@ -78,7 +83,8 @@ public struct WeightChunkView {
             throw .invariant("weight_chunk.offset", "is \(offset), beyond any buffer")
         }
         var t = ProtoReader(tensor, field: "weight_chunk.data")
-        var rawDType: UInt64 = 0, filter: UInt64 = 0
+        var rawDType: UInt64 = 0
+        var filter: UInt64 = 0
         var shape: [Int64] = []
         var data = UnsafeRawBufferPointer(start: nil, count: 0)
         while let (field, type) = try t.nextTag() {
@@ -95,31 +101,48 @@ public struct WeightChunkView {
         }
         let field = "weight_chunk.data"
         guard rawDType <= UInt64(Int32.max),
-              let wire = Rpp_V1_DType(rawValue: Int(rawDType)) else { throw .invariant(field,
-                  "unknown dtype \(rawDType)") }
+            let wire = Rpp_V1_DType(rawValue: Int(rawDType))
+        else {
+            throw .invariant(
+                field,
+                "unknown dtype \(rawDType)")
+        }
         let dtype = try DType(wire: wire, field: field)
         guard filter <= 1 else { throw .invariant(field, "unknown filter \(filter)") }
         guard shape.count == 1, shape[0] >= 1, shape[0] <= Int64(maxTensorElements) else {
             throw .invariant(field, "shape \(shape), expected a non-empty 1-D slice")
         }
         guard data.count == Int(shape[0]) * dtype.size else {
-            throw .invariant(field, "\(data.count) data bytes but \(dtype.rawValue) × shape \(shape) "
-                             + "needs \(Int(shape[0]) * dtype.size)")
+            throw .invariant(
+                field,
+                "\(data.count) data bytes but \(dtype.rawValue) × shape \(shape) "
+                    + "needs \(Int(shape[0]) * dtype.size)")
         }
-        self.init(policyVersion: version, index: Int(index), count: Int(count), offset: Int(offset), baseVersion: base,
-                  dtype: dtype, shuffled: filter == 1, data: data)
+        self.init(
+            policyVersion: version, index: Int(index), count: Int(count), offset: Int(offset), baseVersion: base,
+            dtype: dtype, shuffled: filter == 1, data: data)
     }
 
-    init(policyVersion: UInt64, index: Int, count: Int, offset: Int, baseVersion: UInt64, dtype: DType,
-         shuffled: Bool, data: UnsafeRawBufferPointer) {
-        self.policyVersion = policyVersion; self.index = index; self.count = count; self.offset = offset
-        self.baseVersion = baseVersion; self.dtype = dtype; self.shuffled = shuffled; self.data = data
+    init(
+        policyVersion: UInt64, index: Int, count: Int, offset: Int, baseVersion: UInt64, dtype: DType,
+        shuffled: Bool, data: UnsafeRawBufferPointer
+    ) {
+        self.policyVersion = policyVersion
+        self.index = index
+        self.count = count
+        self.offset = offset
+        self.baseVersion = baseVersion
+        self.dtype = dtype
+        self.shuffled = shuffled
+        self.data = data
     }
 
     /// The protobuf bytes of a `WeightChunk` up to (not including) its tensor bytes, whose length is `dataBytes`:
     /// the payload is these bytes followed by the tensor's, so a sender can hand the tensor to the socket in place.
-    static func payloadPrefix(policyVersion: UInt64, index: Int, count: Int, offset: Int, baseVersion: UInt64,
-                              dtype: DType, dataBytes: Int) -> [UInt8] {
+    static func payloadPrefix(
+        policyVersion: UInt64, index: Int, count: Int, offset: Int, baseVersion: UInt64,
+        dtype: DType, dataBytes: Int
+    ) -> [UInt8] {
         var tensor: [UInt8] = []
         ProtoWriter.varintField(1, UInt64(dtype.wire.rawValue), into: &tensor)
         ProtoWriter.tag(2, 2, into: &tensor)
@@ -147,7 +170,10 @@ struct ProtoReader {
     private var i = 0
     private let field: String
 
-    init(_ p: UnsafeRawBufferPointer, field: String) { self.p = p; self.field = field }
+    init(_ p: UnsafeRawBufferPointer, field: String) {
+        self.p = p
+        self.field = field
+    }
 
     var atEnd: Bool { i >= p.count }
 
@@ -207,8 +233,12 @@ enum ProtoWriter {
     }
 
     static func varintSize(_ v: UInt64) -> Int {
-        var v = v, n = 1
-        while v >= 0x80 { v >>= 7; n += 1 }
+        var v = v
+        var n = 1
+        while v >= 0x80 {
+            v >>= 7
+            n += 1
+        }
         return n
     }
 

@@ -4,25 +4,30 @@ extension WeightAnnouncement {
     init(wire w: Rpp_V1_WeightAnnouncement) throws(FrameError) {
         let dtype = try DType(wire: w.dtype, field: "weight_announcement.dtype")
         guard w.elementCount >= 1, w.elementCount <= UInt64(maxTensorElements) else {
-            throw .invariant("weight_announcement.element_count", "is \(w.elementCount), expected 1...\(maxTensorElements)")
+            throw .invariant(
+                "weight_announcement.element_count", "is \(w.elementCount), expected 1...\(maxTensorElements)")
         }
         guard w.chunkElements >= 1, w.chunkCount >= 1 else {
             throw .invariant("weight_announcement.chunk_count", "chunk_count and chunk_elements must be ≥ 1")
         }
         let needed = (w.elementCount + w.chunkElements - 1) / w.chunkElements
         guard UInt64(w.chunkCount) == needed else {
-            throw .invariant("weight_announcement.chunk_count",
-                             "is \(w.chunkCount) but \(w.elementCount) elements in chunks of \(w.chunkElements) need \(needed)")
+            throw .invariant(
+                "weight_announcement.chunk_count",
+                "is \(w.chunkCount) but \(w.elementCount) elements in chunks of \(w.chunkElements) need \(needed)")
         }
         guard w.sha256.count == 32 else {
             throw .invariant("weight_announcement.sha256", "has \(w.sha256.count) bytes, expected 32")
         }
         guard w.baseVersion == 0 ? w.baseSha256.isEmpty : w.baseSha256.count == 32 else {
-            throw .invariant("weight_announcement.base_sha256", "has \(w.baseSha256.count) bytes with base version "
-                             + "\(w.baseVersion); expected 32 for a delta and none for a full copy")
+            throw .invariant(
+                "weight_announcement.base_sha256",
+                "has \(w.baseSha256.count) bytes with base version "
+                    + "\(w.baseVersion); expected 32 for a delta and none for a full copy")
         }
         guard w.baseVersion < w.policyVersion || w.baseVersion == 0 else {
-            throw .invariant("weight_announcement.base_version",
+            throw .invariant(
+                "weight_announcement.base_version",
                 "\(w.baseVersion) is not older than version \(w.policyVersion)")
         }
         var layout: [TensorSpan] = []
@@ -39,20 +44,27 @@ extension WeightAnnouncement {
             }
             layout.append(TensorSpan(name: s.name, shape: s.shape.map { Int($0) }, offset: Int(s.offset)))
         }
-        self.init(policyVersion: w.policyVersion, dtype: dtype, elementCount: Int(w.elementCount),
-                  chunkCount: Int(w.chunkCount), chunkElements: Int(w.chunkElements), sha256: [UInt8](w.sha256),
-                  layout: layout, baseVersion: w.baseVersion, baseSHA256: [UInt8](w.baseSha256))
+        self.init(
+            policyVersion: w.policyVersion, dtype: dtype, elementCount: Int(w.elementCount),
+            chunkCount: Int(w.chunkCount), chunkElements: Int(w.chunkElements), sha256: [UInt8](w.sha256),
+            layout: layout, baseVersion: w.baseVersion, baseSHA256: [UInt8](w.baseSha256))
     }
 
     var wire: Rpp_V1_WeightAnnouncement {
         var w = Rpp_V1_WeightAnnouncement()
-        w.policyVersion = policyVersion; w.dtype = dtype.wire; w.elementCount = UInt64(elementCount)
-        w.chunkCount = UInt32(clamping: chunkCount); w.chunkElements = UInt64(chunkElements)
+        w.policyVersion = policyVersion
+        w.dtype = dtype.wire
+        w.elementCount = UInt64(elementCount)
+        w.chunkCount = UInt32(clamping: chunkCount)
+        w.chunkElements = UInt64(chunkElements)
         w.sha256 = Data(sha256)
-        w.baseVersion = baseVersion; w.baseSha256 = Data(baseSHA256)
+        w.baseVersion = baseVersion
+        w.baseSha256 = Data(baseSHA256)
         w.layout = layout.map { s in
             var t = Rpp_V1_TensorSpan()
-            t.name = s.name; t.shape = s.shape.map { Int64($0) }; t.offset = UInt64(s.offset)
+            t.name = s.name
+            t.shape = s.shape.map { Int64($0) }
+            t.offset = UInt64(s.offset)
             return t
         }
         return w
@@ -72,14 +84,19 @@ extension WeightChunk {
         guard w.offset <= UInt64(maxTensorElements) else {
             throw .invariant("weight_chunk.offset", "is \(w.offset), beyond any buffer")
         }
-        self.init(policyVersion: w.policyVersion, index: Int(w.index), count: Int(w.count), offset: Int(w.offset),
-                  data: data, baseVersion: w.baseVersion)
+        self.init(
+            policyVersion: w.policyVersion, index: Int(w.index), count: Int(w.count), offset: Int(w.offset),
+            data: data, baseVersion: w.baseVersion)
     }
 
     var wire: Rpp_V1_WeightChunk {
         var w = Rpp_V1_WeightChunk()
-        w.policyVersion = policyVersion; w.index = UInt32(clamping: index); w.count = UInt32(clamping: count)
-        w.offset = UInt64(offset); w.data = data.wire; w.baseVersion = baseVersion
+        w.policyVersion = policyVersion
+        w.index = UInt32(clamping: index)
+        w.count = UInt32(clamping: count)
+        w.offset = UInt64(offset)
+        w.data = data.wire
+        w.baseVersion = baseVersion
         return w
     }
 }

@@ -5,7 +5,9 @@ public struct TensorSpan: Sendable, Equatable {
     public var offset: Int
 
     public init(name: String, shape: [Int], offset: Int) {
-        self.name = name; self.shape = shape; self.offset = offset
+        self.name = name
+        self.shape = shape
+        self.offset = offset
     }
 }
 
@@ -24,11 +26,19 @@ public struct WeightAnnouncement: Sendable, Equatable {
     /// SHA-256 of the base version's buffer (empty for a full copy).
     public var baseSHA256: [UInt8]
 
-    public init(policyVersion: UInt64, dtype: DType, elementCount: Int, chunkCount: Int, chunkElements: Int,
-                sha256: [UInt8], layout: [TensorSpan], baseVersion: UInt64 = 0, baseSHA256: [UInt8] = []) {
-        self.policyVersion = policyVersion; self.dtype = dtype; self.elementCount = elementCount
-        self.chunkCount = chunkCount; self.chunkElements = chunkElements; self.sha256 = sha256; self.layout = layout
-        self.baseVersion = baseVersion; self.baseSHA256 = baseSHA256
+    public init(
+        policyVersion: UInt64, dtype: DType, elementCount: Int, chunkCount: Int, chunkElements: Int,
+        sha256: [UInt8], layout: [TensorSpan], baseVersion: UInt64 = 0, baseSHA256: [UInt8] = []
+    ) {
+        self.policyVersion = policyVersion
+        self.dtype = dtype
+        self.elementCount = elementCount
+        self.chunkCount = chunkCount
+        self.chunkElements = chunkElements
+        self.sha256 = sha256
+        self.layout = layout
+        self.baseVersion = baseVersion
+        self.baseSHA256 = baseSHA256
     }
 
     /// True when the chunks carry an XOR delta against `baseVersion`.
@@ -46,9 +56,15 @@ public struct WeightChunk: Sendable, Equatable {
     /// The announcement's base version: 0 when `data` is the buffer itself, else an XOR delta against it.
     public var baseVersion: UInt64
 
-    public init(policyVersion: UInt64, index: Int, count: Int, offset: Int, data: DenseTensor,
-                baseVersion: UInt64 = 0) {
-        self.policyVersion = policyVersion; self.index = index; self.count = count; self.offset = offset
-        self.data = data; self.baseVersion = baseVersion
+    public init(
+        policyVersion: UInt64, index: Int, count: Int, offset: Int, data: DenseTensor,
+        baseVersion: UInt64 = 0
+    ) {
+        self.policyVersion = policyVersion
+        self.index = index
+        self.count = count
+        self.offset = offset
+        self.data = data
+        self.baseVersion = baseVersion
     }
 }

@@ -134,8 +134,9 @@ public enum WireMessage: Sendable, Equatable {
                 return .scoreRequest(try ScoreRequest(wire: try parse(payload)))
             case .scoreReply: return .scoreReply(try ScoreReply(wire: try parse(payload)))
             case .refLogprobRequest:
-                try RepeatedFieldCount.check(payload, field: 2, atMost: RefLogprobRequest.maxSequences,
-                                             "ref_logprob_request.sequences")
+                try RepeatedFieldCount.check(
+                    payload, field: 2, atMost: RefLogprobRequest.maxSequences,
+                    "ref_logprob_request.sequences")
                 return .refLogprobRequest(try RefLogprobRequest(wire: try parse(payload)))
             case .refLogprobReply: return .refLogprobReply(try RefLogprobReply(wire: try parse(payload)))
             case .experienceBatch: return .experienceBatch(try ExperienceBatch(wire: try parse(payload)))
@@ -155,25 +156,26 @@ public enum WireMessage: Sendable, Equatable {
     /// The protobuf JSON of a payload, for `rpp inspect frame` (no invariant checks).
     static func json(kind: MessageKind, payload: UnsafeRawBufferPointer) throws(FrameError) -> String {
         do {
-            let message: any SwiftProtobuf.Message = switch kind {
-            case .register: try parse(payload) as Rpp_V1_Register
-            case .registerReply: try parse(payload) as Rpp_V1_RegisterReply
-            case .heartbeat: try parse(payload) as Rpp_V1_Heartbeat
-            case .status: try parse(payload) as Rpp_V1_Status
-            case .workRequest: try parse(payload) as Rpp_V1_WorkRequest
-            case .workUnit: try parse(payload) as Rpp_V1_WorkUnit
-            case .rollout: try parse(payload) as Rpp_V1_Rollout
-            case .scoreRequest: try parse(payload) as Rpp_V1_ScoreRequest
-            case .scoreReply: try parse(payload) as Rpp_V1_ScoreReply
-            case .refLogprobRequest: try parse(payload) as Rpp_V1_RefLogprobRequest
-            case .refLogprobReply: try parse(payload) as Rpp_V1_RefLogprobReply
-            case .experienceBatch: try parse(payload) as Rpp_V1_ExperienceBatch
-            case .weightAnnouncement: try parse(payload) as Rpp_V1_WeightAnnouncement
-            case .weightChunk: try parse(payload) as Rpp_V1_WeightChunk
-            case .error: try parse(payload) as Rpp_V1_Error
-            case .clusterStatus: try parse(payload) as Rpp_V1_ClusterStatus
-            case .unitFailure: try parse(payload) as Rpp_V1_UnitFailure
-            }
+            let message: any SwiftProtobuf.Message =
+                switch kind {
+                case .register: try parse(payload) as Rpp_V1_Register
+                case .registerReply: try parse(payload) as Rpp_V1_RegisterReply
+                case .heartbeat: try parse(payload) as Rpp_V1_Heartbeat
+                case .status: try parse(payload) as Rpp_V1_Status
+                case .workRequest: try parse(payload) as Rpp_V1_WorkRequest
+                case .workUnit: try parse(payload) as Rpp_V1_WorkUnit
+                case .rollout: try parse(payload) as Rpp_V1_Rollout
+                case .scoreRequest: try parse(payload) as Rpp_V1_ScoreRequest
+                case .scoreReply: try parse(payload) as Rpp_V1_ScoreReply
+                case .refLogprobRequest: try parse(payload) as Rpp_V1_RefLogprobRequest
+                case .refLogprobReply: try parse(payload) as Rpp_V1_RefLogprobReply
+                case .experienceBatch: try parse(payload) as Rpp_V1_ExperienceBatch
+                case .weightAnnouncement: try parse(payload) as Rpp_V1_WeightAnnouncement
+                case .weightChunk: try parse(payload) as Rpp_V1_WeightChunk
+                case .error: try parse(payload) as Rpp_V1_Error
+                case .clusterStatus: try parse(payload) as Rpp_V1_ClusterStatus
+                case .unitFailure: try parse(payload) as Rpp_V1_UnitFailure
+                }
             var options = JSONEncodingOptions()
             options.preserveProtoFieldNames = true
             return try message.jsonString(options: options)
@@ -189,7 +191,9 @@ let maxProtobufDepth = 32
 private func parse<M: SwiftProtobuf.Message>(_ payload: UnsafeRawBufferPointer) throws -> M {
     var options = BinaryDecodingOptions()
     options.messageDepthLimit = maxProtobufDepth
-    guard let base = payload.baseAddress, payload.count > 0 else { return try M(serializedBytes: Data(), options: options) }
+    guard let base = payload.baseAddress, payload.count > 0 else {
+        return try M(serializedBytes: Data(), options: options)
+    }
     // A view of the caller's buffer, not a copy: the payload may be megabytes.
     let view = Data(bytesNoCopy: UnsafeMutableRawPointer(mutating: base), count: payload.count, deallocator: .none)
     return try M(serializedBytes: view, options: options)

@@ -54,8 +54,10 @@ final class BlockingThread: @unchecked Sendable {
                     continuation.resume(with: Result { try job(flag) })
                 }
                 if !accepted {
-                    continuation.resume(throwing: TransportError(.closed, operation: "queue socket operation",
-                                                                 text: "the socket is closed"))
+                    continuation.resume(
+                        throwing: TransportError(
+                            .closed, operation: "queue socket operation",
+                            text: "the socket is closed"))
                 }
             }
         } onCancel: {

@@ -24,8 +24,10 @@ public final class FrameSocket: Sendable {
 
     /// A socket whose frames follow `codec`; `limits` (default: the codec's) caps what a peer can send it, and
     /// does not change what this socket may send.
-    public init(_ pattern: SocketPattern, codec: FrameCodec = FrameCodec(), limits: FrameLimits? = nil,
-                replayWindow: ReplayWindow = ReplayWindow()) throws(TransportError) {
+    public init(
+        _ pattern: SocketPattern, codec: FrameCodec = FrameCodec(), limits: FrameLimits? = nil,
+        replayWindow: ReplayWindow = ReplayWindow()
+    ) throws(TransportError) {
         var receiveCodec = codec
         if let limits { receiveCodec.limits = limits }
         socket = try Socket(pattern, maxMessageBytes: receiveCodec.limits.maxFrameBytes)
@@ -51,14 +53,17 @@ public final class FrameSocket: Sendable {
 
     /// Seals and sends `message`; returns the frame's size in bytes (what went on the wire).
     @discardableResult
-    public func sendSync(_ message: WireMessage, timeout: Duration? = nil, cancel: CancelFlag? = nil) throws(TransportError) -> Int {
+    public func sendSync(_ message: WireMessage, timeout: Duration? = nil, cancel: CancelFlag? = nil)
+        throws(TransportError) -> Int
+    {
         let frame = codec.seal(message)
         try socket.send(frame, timeout: timeout, cancel: cancel)
         return frame.count
     }
 
     public func receiveFrameSync(timeout: Duration? = nil, cancel: CancelFlag? = nil) throws -> DecodedFrame {
-        let codec = self.receiveCodec, replay = self.replay
+        let codec = self.receiveCodec
+        let replay = self.replay
         return try socket.receive(timeout: timeout, cancel: cancel) { bytes in
             try codec.decodeFrame(bytes, replay: replay)
         }
@@ -72,7 +77,8 @@ public final class FrameSocket: Sendable {
 
     /// Encodes and sends a message; waits at most `timeout` for a peer to take it.
     public func send(_ message: WireMessage, timeout: Duration? = nil) async throws {
-        let socket = self.socket, codec = self.codec
+        let socket = self.socket
+        let codec = self.codec
         try await sender.run { flag in try socket.send(codec.seal(message), timeout: timeout, cancel: flag) }
     }
 
@@ -84,7 +90,9 @@ public final class FrameSocket: Sendable {
 
     /// Receives and decodes one frame.
     public func receiveFrame(timeout: Duration? = nil) async throws -> DecodedFrame {
-        let socket = self.socket, codec = self.receiveCodec, replay = self.replay
+        let socket = self.socket
+        let codec = self.receiveCodec
+        let replay = self.replay
         return try await receiver.run { flag in
             try socket.receive(timeout: timeout, cancel: flag) { bytes in try codec.decodeFrame(bytes, replay: replay) }
         }
@@ -123,21 +131,25 @@ extension FrameSocket {
     /// in place (no copy here) unless this socket's codec encrypts or would compress them; `compression` overrides
     /// the codec's choice for this chunk. Returns the frame's size in bytes.
     @discardableResult
-    public func sendWeightChunk(policyVersion: UInt64, index: Int, count: Int, offset: Int, dtype: DType,
-                                baseVersion: UInt64 = 0, data: UnsafeRawBufferPointer, compression: Compression? = nil,
-                                timeout: Duration? = nil, cancel: CancelFlag? = nil) throws(TransportError) -> Int {
+    public func sendWeightChunk(
+        policyVersion: UInt64, index: Int, count: Int, offset: Int, dtype: DType,
+        baseVersion: UInt64 = 0, data: UnsafeRawBufferPointer, compression: Compression? = nil,
+        timeout: Duration? = nil, cancel: CancelFlag? = nil
+    ) throws(TransportError) -> Int {
         var codec = self.codec
         if let compression { codec.compression = compression }
         precondition(data.count == count * dtype.size, "\(data.count) bytes for \(count) elements of \(dtype)")
-        let prefix = WeightChunkView.payloadPrefix(policyVersion: policyVersion, index: index, count: count,
-                                                   offset: offset, baseVersion: baseVersion, dtype: dtype,
-                                                   dataBytes: data.count)
+        let prefix = WeightChunkView.payloadPrefix(
+            policyVersion: policyVersion, index: index, count: count,
+            offset: offset, baseVersion: baseVersion, dtype: dtype,
+            dataBytes: data.count)
         let socket = self.socket
         if codec.key == nil, codec.sendsInPlace(tail: data, rawBytes: prefix.count + data.count) {
             // One pass: the tensor bytes are copied into nanomsg's buffer and checksummed on the way.
-            var header = FrameHeader(version: FrameHeader.currentVersion, kind: .weightChunk, flags: [],
-                                     payloadLength: UInt32(prefix.count + data.count),
-                                     rawLength: UInt32(prefix.count + data.count), checksum: 0)
+            var header = FrameHeader(
+                version: FrameHeader.currentVersion, kind: .weightChunk, flags: [],
+                payloadLength: UInt32(prefix.count + data.count),
+                rawLength: UInt32(prefix.count + data.count), checksum: 0)
             let total = header.frameLength
             try socket.send(count: total, timeout: timeout, cancel: cancel) { out in
                 let head = UnsafeMutableRawBufferPointer(rebasing: out[0..<FrameHeader.size])
@@ -147,25 +159,29 @@ extension FrameSocket {
                 prefix.withUnsafeBytes { p.copyMemory(from: $0) }
                 var crc = FrameCodec.checksum(prefix: UnsafeRawBufferPointer(head), payload: UnsafeRawBufferPointer(p))
                 if data.count > 0 {
-                    crc = rpp_crc32c_copy(crc, out.baseAddress! + FrameHeader.size + prefix.count, data.baseAddress!,
-                                          data.count)
+                    crc = rpp_crc32c_copy(
+                        crc, out.baseAddress! + FrameHeader.size + prefix.count, data.baseAddress!,
+                        data.count)
                 }
                 header.checksum = crc
                 header.write(to: head)
             }
             return total
         }
-        let sent: Result<Int, TransportError>? = codec.withGatheredFrame(kind: .weightChunk, prefix: prefix,
-                                                                         tail: data) { parts in
+        let sent: Result<Int, TransportError>? = codec.withGatheredFrame(
+            kind: .weightChunk, prefix: prefix,
+            tail: data
+        ) { parts in
             Result { () throws(TransportError) -> Int in
                 try socket.send(parts: parts, timeout: timeout, cancel: cancel)
                 return parts.reduce(0) { $0 + $1.count }
             }
         }
         if let sent { return try sent.get() }
-        let chunk = WeightChunk(policyVersion: policyVersion, index: index, count: count, offset: offset,
-                                data: DenseTensor(dtype: dtype, shape: [count], bytes: Data(data)),
-                                baseVersion: baseVersion)
+        let chunk = WeightChunk(
+            policyVersion: policyVersion, index: index, count: count, offset: offset,
+            data: DenseTensor(dtype: dtype, shape: [count], bytes: Data(data)),
+            baseVersion: baseVersion)
         let frame = codec.seal(.weightChunk(chunk))
         try socket.send(frame, timeout: timeout, cancel: cancel)
         return frame.count
@@ -174,16 +190,20 @@ extension FrameSocket {
     /// Receives one frame and hands its message to `body`: weight chunks as views into the receive buffer (no copy
     /// of their tensor bytes before `body` copies them where they belong; for unsigned frames the checksum is
     /// checked during that copy, whose result says whether it matched), every other kind decoded.
-    public func receiveViewSync<R>(timeout: Duration? = nil, cancel: CancelFlag? = nil,
-                                   _ body: (FrameHeader, ReceivedMessage) throws -> R) throws -> R {
-        let codec = self.receiveCodec, replay = self.replay
+    public func receiveViewSync<R>(
+        timeout: Duration? = nil, cancel: CancelFlag? = nil,
+        _ body: (FrameHeader, ReceivedMessage) throws -> R
+    ) throws -> R {
+        let codec = self.receiveCodec
+        let replay = self.replay
         return try socket.receive(timeout: timeout, cancel: cancel) { bytes in
             if let (header, view) = try codec.openWeightChunkInPlace(bytes) {
                 return try body(header, .weightChunk(view))
             }
             var outcome: Result<R, any Error>?
             try codec.open(bytes, replay: replay) { (header, payload) throws(FrameError) in
-                let message: ReceivedMessage = header.kind == .weightChunk
+                let message: ReceivedMessage =
+                    header.kind == .weightChunk
                     ? .weightChunk(try WeightChunkView(payload: payload))
                     : .message(try WireMessage.decode(kind: header.kind, payload: payload))
                 outcome = Result { try body(header, message) }

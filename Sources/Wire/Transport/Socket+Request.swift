@@ -35,8 +35,10 @@ extension Socket {
 
     /// Receives the reply to the pending request, re-sending the request every resend interval; replies to other
     /// requests are dropped.
-    func receiveReply<R>(timeout: Duration?, cancel: CancelFlag?,
-        _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R {
+    func receiveReply<R>(
+        timeout: Duration?, cancel: CancelFlag?,
+        _ body: (UnsafeRawBufferPointer) throws -> R
+    ) throws -> R {
         let operation = "receive on req socket"
         let deadline = timeout.map { ContinuousClock.now + $0 }
         guard let first = withRequest({ $0.pending.map { ($0.id, $0.message) } }) else {

@@ -53,7 +53,9 @@ public final class Socket: @unchecked Sendable {
     private let requestLock = NSLock()
 
     /// Opens a socket. `maxMessageBytes` caps what a peer can make this process receive.
-    public init(_ pattern: SocketPattern, maxMessageBytes: Int = FrameLimits().maxPayloadBytes + 4096) throws(TransportError) {
+    public init(_ pattern: SocketPattern, maxMessageBytes: Int = FrameLimits().maxPayloadBytes + 4096)
+        throws(TransportError)
+    {
         self.pattern = pattern
         // REQ is opened raw: this type matches replies to requests itself (Socket+Request.swift).
         let fd = nn_socket(pattern == .req ? rpp_nn_af_sp_raw : rpp_nn_af_sp, pattern.protocolNumber)
@@ -99,8 +101,9 @@ public final class Socket: @unchecked Sendable {
     /// How often a REQ socket re-sends an unanswered request (default 60 s, as nanomsg's REQ).
     public func setRequestResendInterval(milliseconds: Int32) throws(TransportError) {
         guard pattern == .req else {
-            throw TransportError(.wrongState, operation: "set request resend interval on \(pattern.rawValue) socket",
-                                 text: "only a REQ socket re-sends requests")
+            throw TransportError(
+                .wrongState, operation: "set request resend interval on \(pattern.rawValue) socket",
+                text: "only a REQ socket re-sends requests")
         }
         withRequest { $0.resendMillis = max(1, milliseconds) }
     }
@@ -116,7 +119,9 @@ public final class Socket: @unchecked Sendable {
     }
 
     /// Sends one message, waiting at most `timeout` (nil: until sent, closed or cancelled).
-    public func send(_ bytes: UnsafeRawBufferPointer, timeout: Duration? = nil, cancel: CancelFlag? = nil) throws(TransportError) {
+    public func send(_ bytes: UnsafeRawBufferPointer, timeout: Duration? = nil, cancel: CancelFlag? = nil)
+        throws(TransportError)
+    {
         try sendGather([bytes], timeout: timeout, cancel: cancel)
     }
 
@@ -133,17 +138,24 @@ public final class Socket: @unchecked Sendable {
     }
 
     /// Sends `parts` as one message; nanomsg gathers them into its message (one copy, as for any send).
-    public func send(parts: [UnsafeRawBufferPointer], timeout: Duration? = nil,
-                     cancel: CancelFlag? = nil) throws(TransportError) {
+    public func send(
+        parts: [UnsafeRawBufferPointer], timeout: Duration? = nil,
+        cancel: CancelFlag? = nil
+    ) throws(TransportError) {
         try sendGather(parts, timeout: timeout, cancel: cancel)
     }
 
-    private func sendGather(_ parts: [UnsafeRawBufferPointer], timeout: Duration?, cancel: CancelFlag?) throws(TransportError) {
+    private func sendGather(_ parts: [UnsafeRawBufferPointer], timeout: Duration?, cancel: CancelFlag?)
+        throws(TransportError)
+    {
         if pattern == .req {
             let (id, message) = newRequest(parts)
             let result: Result<Void, TransportError> = message.withUnsafeBytes { m in
-                Result { () throws(TransportError) in try sendParts([m], requestID: id, timeout: timeout,
-                    cancel: cancel) }
+                Result { () throws(TransportError) in
+                    try sendParts(
+                        [m], requestID: id, timeout: timeout,
+                        cancel: cancel)
+                }
             }
             return try result.get()
         }
@@ -152,11 +164,14 @@ public final class Socket: @unchecked Sendable {
 
     /// Sends one message of `count` bytes that `fill` writes straight into nanomsg's own buffer (`nn_allocmsg`), so
     /// nothing copies it again before the transport does.
-    public func send(count: Int, timeout: Duration? = nil, cancel: CancelFlag? = nil,
-                     fill: (UnsafeMutableRawBufferPointer) -> Void) throws(TransportError) {
+    public func send(
+        count: Int, timeout: Duration? = nil, cancel: CancelFlag? = nil,
+        fill: (UnsafeMutableRawBufferPointer) -> Void
+    ) throws(TransportError) {
         guard pattern != .req else {
             let bytes = [UInt8](unsafeUninitializedCapacity: count) { b, n in
-                fill(UnsafeMutableRawBufferPointer(b)); n = count
+                fill(UnsafeMutableRawBufferPointer(b))
+                n = count
             }
             return try send(bytes, timeout: timeout, cancel: cancel)
         }
@@ -164,26 +179,32 @@ public final class Socket: @unchecked Sendable {
         fill(UnsafeMutableRawBufferPointer(start: message, count: count))
         let deadline = timeout.map { ContinuousClock.now + $0 }
         while true {
-            do { try enter("send", cancel) } catch { nn_freemsg(message); throw error }
+            do { try enter("send", cancel) } catch {
+                nn_freemsg(message)
+                throw error
+            }
             let rc = withUnsafeMutablePointer(to: &message) { nn_send(fd, $0, rpp_nn_msg, 0) }
             let e = rc < 0 ? nn_errno() : 0
             leave()
-            if rc >= 0 { return }   // nanomsg owns and frees the message now
+            if rc >= 0 { return }  // nanomsg owns and frees the message now
             guard e == rpp_nn_etimedout || e == rpp_nn_eagain || e == rpp_nn_eintr else {
                 nn_freemsg(message)
                 throw closedOr(.from(e, "send on \(pattern.rawValue) socket"))
             }
             if let deadline, ContinuousClock.now >= deadline {
                 nn_freemsg(message)
-                throw TransportError(.timedOut, operation: "send on \(pattern.rawValue) socket", errno: e,
-                                     text: "no peer took the message within \(timeout!)")
+                throw TransportError(
+                    .timedOut, operation: "send on \(pattern.rawValue) socket", errno: e,
+                    text: "no peer took the message within \(timeout!)")
             }
         }
     }
 
     /// Sends `parts` as one message; with `requestID` (raw REQ), that id is the message's SP header.
-    func sendParts(_ parts: [UnsafeRawBufferPointer], requestID: UInt32? = nil, timeout: Duration?,
-                   cancel: CancelFlag?) throws(TransportError) {
+    func sendParts(
+        _ parts: [UnsafeRawBufferPointer], requestID: UInt32? = nil, timeout: Duration?,
+        cancel: CancelFlag?
+    ) throws(TransportError) {
         // nanomsg wants at least one vector, even for an empty message.
         var iovecs = (parts.contains { $0.count > 0 } ? parts.filter { $0.count > 0 } : [parts[0]]).map {
             nn_iovec(iov_base: UnsafeMutableRawPointer(mutating: $0.baseAddress), iov_len: $0.count)
@@ -192,10 +213,14 @@ public final class Socket: @unchecked Sendable {
         while true {
             try enter("send", cancel)
             let rc = iovecs.withUnsafeMutableBufferPointer { iov -> Int32 in
-                if let requestID { return rpp_nn_send_with_request_id(fd, iov.baseAddress, Int32(iov.count),
-                    requestID, 0) }
-                var header = nn_msghdr(msg_iov: iov.baseAddress, msg_iovlen: Int32(iov.count), msg_control: nil,
-                                       msg_controllen: 0)
+                if let requestID {
+                    return rpp_nn_send_with_request_id(
+                        fd, iov.baseAddress, Int32(iov.count),
+                        requestID, 0)
+                }
+                var header = nn_msghdr(
+                    msg_iov: iov.baseAddress, msg_iovlen: Int32(iov.count), msg_control: nil,
+                    msg_controllen: 0)
                 return nn_sendmsg(fd, &header, 0)
             }
             let e = rc < 0 ? nn_errno() : 0
@@ -205,8 +230,9 @@ public final class Socket: @unchecked Sendable {
                 throw closedOr(.from(e, "send on \(pattern.rawValue) socket"))
             }
             if let deadline, ContinuousClock.now >= deadline {
-                throw TransportError(.timedOut, operation: "send on \(pattern.rawValue) socket", errno: e,
-                                     text: "no peer took the message within \(timeout!)")
+                throw TransportError(
+                    .timedOut, operation: "send on \(pattern.rawValue) socket", errno: e,
+                    text: "no peer took the message within \(timeout!)")
             }
         }
     }
@@ -219,8 +245,10 @@ public final class Socket: @unchecked Sendable {
     }
 
     /// Receives one message and hands its bytes to `body` without copying them.
-    public func receive<R>(timeout: Duration? = nil, cancel: CancelFlag? = nil,
-                           _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R {
+    public func receive<R>(
+        timeout: Duration? = nil, cancel: CancelFlag? = nil,
+        _ body: (UnsafeRawBufferPointer) throws -> R
+    ) throws -> R {
         if pattern == .req { return try receiveReply(timeout: timeout, cancel: cancel, body) }
         let deadline = timeout.map { ContinuousClock.now + $0 }
         while true {
@@ -237,8 +265,9 @@ public final class Socket: @unchecked Sendable {
                 throw closedOr(.from(e, "receive on \(pattern.rawValue) socket"))
             }
             if let deadline, ContinuousClock.now >= deadline {
-                throw TransportError(.timedOut, operation: "receive on \(pattern.rawValue) socket", errno: e,
-                                     text: "no message within \(timeout!)")
+                throw TransportError(
+                    .timedOut, operation: "receive on \(pattern.rawValue) socket", errno: e,
+                    text: "no message within \(timeout!)")
             }
         }
     }
@@ -275,7 +304,8 @@ public final class Socket: @unchecked Sendable {
             return true
         }
         guard open else {
-            throw TransportError(.closed, operation: "\(operation) on \(pattern.rawValue) socket", text: "the socket is closed")
+            throw TransportError(
+                .closed, operation: "\(operation) on \(pattern.rawValue) socket", text: "the socket is closed")
         }
         if cancel?.isCancelled == true {
             leave()
@@ -294,6 +324,8 @@ public final class Socket: @unchecked Sendable {
     }
 
     func closedOr(_ error: TransportError) -> TransportError {
-        isClosed ? TransportError(.closed, operation: error.operation, errno: error.errno, text: "the socket is closed") : error
+        isClosed
+            ? TransportError(.closed, operation: error.operation, errno: error.errno, text: "the socket is closed")
+            : error
     }
 }

@@ -1,4 +1,5 @@
 import CNanomsg
+import CNanomsgShim
 
 /// A socket operation that failed, with nanomsg's own words for it.
 public struct TransportError: Error, CustomStringConvertible, Equatable, Sendable {
@@ -24,7 +25,10 @@ public struct TransportError: Error, CustomStringConvertible, Equatable, Sendabl
     public let text: String
 
     public init(_ code: Code, operation: String, errno: Int32 = 0, text: String) {
-        self.code = code; self.operation = operation; self.errno = errno; self.text = text
+        self.code = code
+        self.operation = operation
+        self.errno = errno
+        self.text = text
     }
 
     /// The error nanomsg reports for the last call on this thread.
@@ -45,5 +49,3 @@ public struct TransportError: Error, CustomStringConvertible, Equatable, Sendabl
 
     public var description: String { "\(operation): \(code.rawValue): \(text)" }
 }
-
-import CNanomsgShim
