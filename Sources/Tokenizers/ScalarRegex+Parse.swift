@@ -33,7 +33,7 @@ struct RegexParser {
                 + "\\p{..}, \\s \\d \\w, groups, (?i:), lookarounds and quantifiers")
     }
 
-    private func quoted(_ s: String) -> String {
+    func quoted(_ s: String) -> String {
         "\"" + s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
     }
 
@@ -43,7 +43,7 @@ struct RegexParser {
         return node
     }
 
-    private var atEnd: Bool { pos >= scalars.count }
+    var atEnd: Bool { pos >= scalars.count }
     func peek(_ offset: Int = 0) -> UInt32? {
         pos + offset < scalars.count ? scalars[pos + offset] : nil
     }

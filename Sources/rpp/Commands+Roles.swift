@@ -57,7 +57,7 @@ func loadPolicyCheckpoint(_ path: String, key: String) throws -> (model: Transfo
 /// first SIGTERM or SIGINT.
 func runRole<T: Sendable>(
     name: String, stop: @escaping @Sendable () -> Void,
-    _ body: @escaping @Sendable () throws -> T
+    body: @escaping @Sendable () throws -> T
 ) async throws -> T {
     let queue = DispatchQueue(label: "rpp.\(name).signals")
     var sources: [any DispatchSourceProtocol] = []
