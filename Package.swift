@@ -55,7 +55,7 @@ let package = Package(
         // Chat templates: a Jinja interpreter that renders as transformers' apply_chat_template does.
         .target(name: "ChatTemplate"),
         // Run configuration (YAML), metrics sinks (JSONL, TensorBoard event files) and the SVG chart.
-        .target(name: "RunKit", dependencies: [.product(name: "Yams", package: "Yams")]),
+        .target(name: "RunKit", dependencies: ["CSupport", .product(name: "Yams", package: "Yams")]),
         // The roles of a cluster (learner, rollout, reward, reference): pure decision logic as value
         // types, and the thin shells that own sockets and threads.
         .target(name: "Roles", dependencies: ["Wire", "Model", "RLCore", "RunKit",

@@ -3,7 +3,6 @@
 // (the learner with --resume, so it continues from the run's newest checkpoint), its log continued, its
 // record in the state file replaced; then the cluster is waited for as `up` does.
 import Foundation
-import Roles
 import RunKit
 import Wire
 
@@ -11,7 +10,7 @@ extension ClusterControl {
     /// The newest checkpoint of the run (`iter-NNNNNN`), read on the learner's host; nil when there is none.
     public static func latestCheckpoint(_ state: ClusterState) -> String? {
         let launcher = state.learnerProcess?.spec.launcher ?? .local
-        if launcher == .local { return Trainer.latestCheckpoint(runDirectory: state.runDirectory)?.lastPathComponent }
+        if launcher == .local { return RunCheckpoints.latest(runDirectory: state.runDirectory)?.lastPathComponent }
         let root = HostShell.quote((state.runDirectory as NSString).appendingPathComponent("checkpoints"))
         let script = "for d in \(root)/iter-*; do [ -f \"$d/trainer_state.json\" ] && echo \"${d##*/}\"; done; true"
         let out = try? HostShell.run(script, on: launcher, timeout: 15)

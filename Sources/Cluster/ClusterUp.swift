@@ -2,7 +2,7 @@
 // cluster is healthy (the learner answers status requests, every server answers, every rollout worker
 // has registered), or stop what was started and say which process failed, with the end of its log.
 import Foundation
-import Roles
+import RunKit
 import Wire
 
 /// What `cluster up` needs beyond the hosts file.
@@ -90,7 +90,7 @@ public enum ClusterControl {
                 "a cluster is already running in \(r.runDirectory); stop it with `rpp cluster down --dir "
                     + "\(r.runDirectory)` or pick another run.name")
         }
-        if let checkpoint = Trainer.latestCheckpoint(runDirectory: r.runDirectory) {
+        if let checkpoint = RunCheckpoints.latest(runDirectory: r.runDirectory) {
             throw ClusterError(
                 "\(r.runDirectory) already holds checkpoints/\(checkpoint.lastPathComponent) of an earlier run: "
                     + "continue it with `rpp cluster resume --dir \(r.runDirectory)`, or pick another run.name")

@@ -1,5 +1,5 @@
 // The algorithm settings of the RL core (estimator, KL, clipping, loss options) and their validation.
-// Names follow /work/shared/reference/algorithms.md; every setting has a snake_case name used in errors.
+// Names follow docs/algorithms.md; every setting has a snake_case name used in errors.
 
 /// How advantages are estimated from rewards (raw values are the names used by the specification).
 public enum AdvantageEstimator: String, Sendable, CaseIterable, Codable {

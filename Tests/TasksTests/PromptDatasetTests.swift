@@ -93,6 +93,17 @@ final class PromptDatasetTests: XCTestCase {
         XCTAssertNotEqual(o1.shuffle(items), items)
     }
 
+    func testSeededPassesShuffleOncePerPass() {
+        let passes = SeededPasses(count: 10)
+        // Iterations of 4 prompts over 10 items: positions 0..<12 touch passes 0 and 1.
+        let drawn = (0..<12).map { passes.item(at: $0, seed: 7) }
+        XCTAssertEqual(passes.shuffles, 2, "one order per pass, kept while the pass lasts")
+        XCTAssertEqual(Set(drawn.prefix(10)), Set(0..<10), "each item once per pass")
+        var o = SeededOrder(seed: 7 ^ (0xDA7A_5E7 &* 1))
+        XCTAssertEqual(Array(drawn.prefix(10)), o.shuffle(Array(0..<10)), "pass 0 is the seeded order")
+        XCTAssertEqual(passes.item(at: 3, seed: 7), drawn[3], "going back to an earlier pass gives the same order")
+    }
+
     func testLengthLimit() throws {
         let drop = PromptLengthLimit(maxTokens: 5, policy: .drop)
         let r = try drop.apply(lengths: [3, 6, 5, 9], ids: ["a", "b", "c", "d"])

@@ -5,6 +5,7 @@
 import Foundation
 import Model
 import RLCore
+import RunKit
 
 /// Policy, optimiser and counters of one run.
 public final class Trainer: @unchecked Sendable {
@@ -164,13 +165,6 @@ public final class Trainer: @unchecked Sendable {
 
     /// The newest `iter-NNNNNN` checkpoint under `runDirectory/checkpoints`, if any.
     public static func latestCheckpoint(runDirectory: String) -> URL? {
-        let root = URL(fileURLWithPath: runDirectory).appendingPathComponent("checkpoints")
-        let names = ((try? FileManager.default.contentsOfDirectory(atPath: root.path)) ?? [])
-            .filter {
-                $0.hasPrefix("iter-")
-                    && FileManager.default.fileExists(
-                        atPath: root.appendingPathComponent($0).appendingPathComponent("trainer_state.json").path)
-            }
-        return names.sorted().last.map { root.appendingPathComponent($0) }
+        RunCheckpoints.latest(runDirectory: runDirectory)
     }
 }

@@ -105,7 +105,8 @@ public enum TaskFactory {
                 + "keys \(d.inputKey)/\(d.labelKey)\(parts.renderer.template == nil ? "" : ", chat template")), "
                 + "\(v.count) validation and \(t.count) test prompts, verifier \(config.reward.verifier)"
             return TextTask(
-                training: .examples(trainItems), text: text, renderer: parts.renderer,
+                training: .examples(trainItems, SeededPasses(count: trainItems.count)), text: text,
+                renderer: parts.renderer,
                 verifier: parts.verifier, stops: parts.stops, summary: summary, validation: v, test: t)
         }
     }

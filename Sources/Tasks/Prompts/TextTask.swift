@@ -18,7 +18,7 @@ public struct TextTask: PromptTask {
     /// Where training prompts come from.
     enum Training: Sendable {
         /// A dataset, visited in a new seeded order every pass.
-        case examples([TaskItem])
+        case examples([TaskItem], SeededPasses)
         /// Generated questions, never one of the held-out ones.
         case generated(ChatArithmetic, heldOut: Set<String>)
     }
@@ -36,19 +36,10 @@ public struct TextTask: PromptTask {
     public func prompts(iteration: Int, count: Int, seed: UInt64) throws -> [Prompt] {
         var items: [TaskItem] = []
         switch training {
-        case .examples(let all):
+        case .examples(let all, let passes):
             // Positions (iteration - 1) * count ..< iteration * count of the endless sequence of seeded passes.
             let start = (iteration - 1) * count
-            var pass = -1
-            var order: [Int] = []
-            for k in start..<(start + count) {
-                if k / all.count != pass {
-                    pass = k / all.count
-                    var o = SeededOrder(seed: seed ^ (0xDA7A_5E7 &* UInt64(pass + 1)))
-                    order = o.shuffle(Array(all.indices))
-                }
-                items.append(all[order[k % all.count]])
-            }
+            for k in start..<(start + count) { items.append(all[passes.item(at: k, seed: seed)]) }
         case .generated(let generator, let heldOut):
             var rng = Xoshiro256(seed: seed &* 0x9E37_79B9_7F4A_7C15 &+ UInt64(iteration))
             while items.count < count {

@@ -3,7 +3,6 @@
 // request to another after `resendInterval` (the REQ socket itself drops replies to earlier requests); the
 // client adds a deadline and turns Error replies into thrown `RemoteError`s.
 import Foundation
-import Wire
 
 /// A failed call to a service.
 public struct ServiceError: Error, CustomStringConvertible, Sendable {
