@@ -102,6 +102,33 @@ final class WeightPrecisionTests: XCTestCase {
         }
     }
 
+    func testAFullReSendCompletesADeltaThatLostChunks() throws {
+        let p1 = params(5000, seed: 11)
+        let p2 = stepped(p1, seed: 12)
+        let v1 = try WeightPublisher.publish(version: 1, parameters: p1, chunkElements: 1000, precision: .bf16)
+        let v2 = try WeightPublisher.publish(
+            version: 2, parameters: p2, chunkElements: 1000, precision: .bf16, base: v1)
+        var w = WeightAssembler()
+        _ = w.receive(v1.announcement)
+        for c in v1.chunks { _ = w.receive(c) }
+        // Chunks 1 and 3 of the delta are lost on the way.
+        XCTAssertEqual(w.receive(v2.announcement), [.started(version: 2)])
+        for i in [0, 2, 4] { _ = w.receive(v2.chunk(i)) }
+        XCTAssertEqual(w.latest?.version, 1)
+        // The re-send is a full copy of the same version: it fills the holes instead of being ignored.
+        XCTAssertEqual(w.receive(v2.full.announcement), [.continuedAsFullCopy(version: 2, received: 3, total: 5)])
+        XCTAssertEqual(w.receive(v2.full.chunk(0)), .ignored(version: 2), "already in")
+        XCTAssertEqual(w.receive(v2.full.chunk(1)), .stored(version: 2, received: 4, total: 5))
+        XCTAssertEqual(w.receive(v2.full.chunk(3)), .completed(version: 2))
+        XCTAssertEqual(w.latest?.values, WeightValues(p2, precision: .bf16))
+        // A delta announced again while its full copy is in progress changes nothing.
+        var x = WeightAssembler()
+        _ = x.receive(v1.announcement)
+        for c in v1.chunks { _ = x.receive(c) }
+        XCTAssertEqual(x.receive(v2.full.announcement), [.started(version: 2)])
+        XCTAssertEqual(x.receive(v2.announcement), [.ignored(version: 2)])
+    }
+
     func testDeltaWithoutItsBaseWaitsForAFullCopy() throws {
         let p0 = params(3000, seed: 6)
         let p1 = stepped(p0, seed: 7)

@@ -53,6 +53,9 @@ public struct WeightAssembler: Sendable {
         case checksumFailed(version: UInt64)
         /// A delta against a version this worker does not hold: ignored; a full copy must come.
         case needsFullCopy(version: UInt64)
+        /// A full copy of the delta in progress was announced (a re-send): the chunks already in are kept and
+        /// the full copy's chunks fill the rest.
+        case continuedAsFullCopy(version: UInt64, received: Int, total: Int)
     }
 
     struct Progress: Sendable {
@@ -84,6 +87,14 @@ public struct WeightAssembler: Sendable {
     public mutating func receive(_ a: WeightAnnouncement) -> [Event] {
         let v = a.policyVersion
         if let l = latest, v <= l.version { return [.ignored(version: v)] }
+        if var p = progress, v == p.announcement.policyVersion, p.announcement.isDelta, !a.isDelta,
+            Self.sameContent(a, p.announcement)
+        {
+            // Stored delta chunks already hold the version's own bytes (XORed with the base on the way in).
+            p.announcement = a
+            progress = p
+            return [.continuedAsFullCopy(version: v, received: p.received, total: a.chunkCount)]
+        }
         if let p = progress, v <= p.announcement.policyVersion { return [.ignored(version: v)] }
         if let error = Self.check(a) { return [.rejected(error)] }
         if a.isDelta {
@@ -207,6 +218,12 @@ public struct WeightAssembler: Sendable {
         spare = latest?.values
         latest = PolicyWeights(version: a.policyVersion, values: p.buffer, layout: a.layout, sha256: a.sha256)
         return .completed(version: a.policyVersion)
+    }
+
+    /// True when two announcements describe the same bytes in the same chunks (a delta and its full copy).
+    static func sameContent(_ a: WeightAnnouncement, _ b: WeightAnnouncement) -> Bool {
+        a.sha256 == b.sha256 && a.elementCount == b.elementCount && a.chunkElements == b.chunkElements
+            && a.chunkCount == b.chunkCount && a.dtype == b.dtype && a.layout == b.layout
     }
 
     static func check(_ a: WeightAnnouncement) -> RolesError? {
