@@ -67,7 +67,10 @@ enum LoopbackBench {
         return elapsed
     }
 
-    static func raw(bytes: [UInt8], count: Int) throws -> Double {
+    /// Raw nanomsg: `bytes` sent with nn_send and received with nn_recv. With `intoBuffer` the receiver copies
+    /// each message into a destination buffer (what any receiver of a tensor must do to keep it); without, it
+    /// only looks at the length.
+    static func raw(bytes: [UInt8], count: Int, intoBuffer: Bool = false) throws -> Double {
         let address = "tcp://127.0.0.1:\(LoopbackPort.free())"
         let pull = try Socket(.pull)
         try pull.bind(address)
@@ -77,11 +80,17 @@ enum LoopbackBench {
             push.close()
             pull.close()
         }
+        let destination = UnsafeMutableRawBufferPointer.allocate(byteCount: bytes.count, alignment: 64)
+        defer { destination.deallocate() }
+        let receive = { () throws -> Void in
+            _ = try pull.receive(timeout: .seconds(30)) { message in
+                if intoBuffer { destination.copyMemory(from: message) }
+                return message.count
+            }
+        }
         try push.send(bytes, timeout: .seconds(10))  // warm the connection
-        _ = try pull.receive(timeout: .seconds(10)) { $0.count }
-        return try measure(
-            count: count, send: { try push.send(bytes, timeout: .seconds(30)) },
-            receive: { _ = try pull.receive(timeout: .seconds(30)) { $0.count } })
+        try receive()
+        return try measure(count: count, send: { try push.send(bytes, timeout: .seconds(30)) }, receive: receive)
     }
 
     /// Any message through the codec: encode + send + receive + decode.

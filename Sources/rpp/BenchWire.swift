@@ -92,8 +92,13 @@ struct BenchWire: ParsableCommand {
         print("\n## PUSH/PULL over tcp://127.0.0.1, one sender and one receiver thread")
         print(
             "   framed = a weight chunk sent in place from a float32 array (frame header, CRC32C), received as a view")
-        print("   and copied into a destination buffer; raw = nn_send/nn_recv of the same number of bytes")
-        print(row(["size", "raw MB/s", "framed MB/s", "framed/raw", "frame bytes/raw"]))
+        print(
+            "   and copied into a destination buffer; raw = nn_send/nn_recv of the same number of bytes, the receiver")
+        print("   only reading the length; raw+copy = the same with the receiver copying each message into a buffer")
+        print(
+            row([
+                "size", "raw MB/s", "raw+copy MB/s", "framed MB/s", "framed/raw", "framed/raw+copy", "frame bytes/raw",
+            ]))
         for (label, size) in [("1 KB", 1_000), ("1 MB", 1_000_000), ("16 MB", 16_000_000)] {
             let floats = WireBenchData.weights(count: max(1, (size - 16) / 4))
             let message = WireMessage.weightChunk(
@@ -106,11 +111,13 @@ struct BenchWire: ParsableCommand {
             let rawBytes = [UInt8](repeating: 0x5A, count: payload)
             let count = max(4, min(20_000, Int(200_000_000 / Double(payload) * seconds)))
             let raw = try bestOf3 { try LoopbackBench.raw(bytes: rawBytes, count: count) }
+            let rawCopy = try bestOf3 { try LoopbackBench.raw(bytes: rawBytes, count: count, intoBuffer: true) }
             let framed = try bestOf3 { try LoopbackBench.framed(values: floats, codec: codec, count: count) }
             let bytes = Double(payload * count)
             print(
                 row([
-                    label, mbps(bytes, raw), mbps(bytes, framed), String(format: "%.2f", raw / framed),
+                    label, mbps(bytes, raw), mbps(bytes, rawCopy), mbps(bytes, framed),
+                    String(format: "%.2f", raw / framed), String(format: "%.2f", rawCopy / framed),
                     String(format: "%.3f", Double(frame.count) / Double(payload)),
                 ]))
         }
