@@ -83,10 +83,11 @@ extension Learner {
             case .finish:
                 for line in beforeAndAfterLines() { log(line) }
                 var result = loop.result
-                result.checkpoint = try saveCheckpoint()
+                let checkpoint = try saveCheckpoint()
+                result.checkpoint = checkpoint
                 try metrics.writeChart()
                 log(
-                    "learner: checkpoint \(result.checkpoint!) (weights sha256 \(WeightDigest.hex(sha))); metrics in "
+                    "learner: checkpoint \(checkpoint) (weights sha256 \(WeightDigest.hex(sha))); metrics in "
                         + metrics.directory)
                 return result
             }
