@@ -1,17 +1,5 @@
 import Foundation
 
-/// Metric names the learner reports and the standard chart plots.
-public enum MetricName {
-    /// Mean reward of the iteration's rollouts.
-    public static let rewardMean = "reward/mean"
-    /// Accuracy on held-out prompts (written on eval iterations only).
-    public static let heldOutAccuracy = "eval/accuracy"
-    /// Mean KL to the reference per response token.
-    public static let klPerToken = "kl/per_token"
-    /// Mean response length in tokens.
-    public static let responseLength = "response/length"
-}
-
 /// A small self-contained SVG line chart: panels in a grid, each with axes, ticks, labels and
 /// one polyline per series. No scripts, fonts or styles from outside: any browser shows it.
 public struct SVGChart: Sendable, Equatable {

@@ -50,17 +50,18 @@ struct BenchRunResult {
         }
         self.estimator = estimator
         measured = measuredRange.count
-        samples = try mean("cluster/samples")
-        rolloutSeconds = try mean("perf/rollout_s")
-        updateSeconds = try mean("perf/train_s")
-        broadcastSeconds = try mean("perf/broadcast_s")
+        samples = try mean(MetricName.samples)
+        rolloutSeconds = try mean(MetricName.rolloutSeconds)
+        updateSeconds = try mean(MetricName.trainSeconds)
+        broadcastSeconds = try mean(MetricName.broadcastSeconds)
         rolloutSamplesPerSecond = samples / max(rolloutSeconds, 1e-9)
         // The whole iteration: the wall time between the record of the last warm-up iteration and the last one.
         iterationSeconds = (try record(iterations).time - record(warmup).time) / Double(measured)
         samplesPerSecond = samples / max(iterationSeconds, 1e-9)
         self.learnerPeakMB = learnerPeakMB
-        let hasCritic = try record(iterations).metrics["perf/critic_train_s"] != nil
-        criticSeconds = hasCritic ? (try mean("perf/critic_values_s"), try mean("perf/critic_train_s")) : nil
+        let hasCritic = try record(iterations).metrics[MetricName.criticTrainSeconds] != nil
+        criticSeconds =
+            hasCritic ? (try mean(MetricName.criticValuesSeconds), try mean(MetricName.criticTrainSeconds)) : nil
     }
 
     /// The comparison table, one row per algorithm.

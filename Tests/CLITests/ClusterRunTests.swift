@@ -2,6 +2,7 @@
 // `rpp` processes on tcp loopback. One worker is killed with SIGKILL once training is under way; its
 // leased work must be handed out again and the run must still finish every iteration.
 import Foundation
+import RunKit
 import Wire
 import XCTest
 
@@ -25,7 +26,7 @@ final class ClusterRunTests: XCTestCase {
         XCTAssertTrue(FileManager.default.fileExists(atPath: runDir.appendingPathComponent("chart.svg").path))
         let files = try FileManager.default.contentsOfDirectory(atPath: runDir.path)
         XCTAssertTrue(files.contains { $0.hasPrefix("events.out.tfevents.") }, "\(files)")
-        let bytes = try c.metrics("cluster").compactMap { $0.metrics["broadcast/bytes"] }
+        let bytes = try c.metrics("cluster").compactMap { $0.metrics[MetricName.broadcastBytes] }
         XCTAssertTrue(bytes.allSatisfy { $0 > 0 }, "bytes on the wire are logged per version: \(bytes)")
     }
 
@@ -54,6 +55,6 @@ final class ClusterRunTests: XCTestCase {
         XCTAssertTrue(output.contains("learner: test accuracy"), output)
         XCTAssertTrue(output.contains("learner done: 3 iterations"), output)
         XCTAssertEqual(
-            try c.metrics("jsonl").filter { $0.iteration > 0 }.map { $0.metrics["cluster/samples"] }, [64, 64, 64])
+            try c.metrics("jsonl").filter { $0.iteration > 0 }.map { $0.metrics[MetricName.samples] }, [64, 64, 64])
     }
 }

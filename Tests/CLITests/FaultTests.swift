@@ -1,6 +1,7 @@
 // Faults on a real cluster of `rpp` processes (LocalCluster): rollout workers killed with SIGKILL over and over,
 // the reward server killed and restarted, the learner killed and resumed from its checkpoint.
 import Foundation
+import RunKit
 import XCTest
 
 final class FaultTests: XCTestCase {
@@ -16,7 +17,7 @@ final class FaultTests: XCTestCase {
         XCTAssertEqual(records.map(\.iteration), Array(1...n), "one record per iteration", file: file, line: line)
         for r in records {
             XCTAssertEqual(
-                r.metrics["cluster/samples"], samplesPerIteration, "iteration \(r.iteration)", file: file, line: line)
+                r.metrics[MetricName.samples], samplesPerIteration, "iteration \(r.iteration)", file: file, line: line)
         }
         return records.map(\.metrics)
     }
@@ -52,8 +53,8 @@ final class FaultTests: XCTestCase {
         XCTAssertEqual(kills, 20, output)
         XCTAssertTrue(output.contains("learner done: \(iterations) iterations"), output)
         let m = try checkNothingLostOrDoubled(c, "kills", iterations: iterations)
-        let reissued = m.compactMap { $0["cluster/reissued_units"] }.reduce(0, +)
-        let duplicates = m.compactMap { $0["cluster/duplicate_deliveries"] }.reduce(0, +)
+        let reissued = m.compactMap { $0[MetricName.reissuedUnits] }.reduce(0, +)
+        let duplicates = m.compactMap { $0[MetricName.duplicateDeliveries] }.reduce(0, +)
         print(
             "fault test: \(kills) workers killed, \(Int(reissued)) units re-issued, \(Int(duplicates)) duplicate deliveries dropped, "
                 + "\(m.count) iterations × \(Int(samplesPerIteration)) samples")

@@ -50,14 +50,15 @@ final class CriticTrainingTests: XCTestCase {
             XCTAssertEqual(report.steps, 2)
             let m = try XCTUnwrap(report.extraMetrics)
             for key in [
-                "critic/value_loss", "critic/value_clip_fraction", "critic/explained_variance", "critic/grad_norm",
+                MetricName.criticValueLoss, MetricName.criticValueClipFraction, MetricName.criticExplainedVariance,
+                MetricName.criticGradNorm,
             ] {
                 XCTAssertTrue(m[key]?.isFinite ?? false, "\(key) in \(m)")
             }
             rewards.append(report.stats.reward.mean)
-            valueLosses.append(m["critic/value_loss"]!)
-            explained.append(m["critic/explained_variance"]!)
-            values.append(m["critic/value_mean"]!)
+            valueLosses.append(m[MetricName.criticValueLoss]!)
+            explained.append(m[MetricName.criticExplainedVariance]!)
+            values.append(m[MetricName.criticValueMean]!)
         }
         func mean(_ a: ArraySlice<Double>) -> Double { a.reduce(0, +) / Double(a.count) }
         print("ppo toy: reward \(rewards.map { String(format: "%.2f", $0) })")
@@ -98,7 +99,7 @@ final class CriticTrainingTests: XCTestCase {
         let timings: (String, Double) -> Bool = { key, _ in !key.hasPrefix("perf/") }
         XCTAssertEqual(ra.extraMetrics!.filter(timings), rb.extraMetrics!.filter(timings))
         XCTAssertEqual(ra.extraMetrics!.filter(timings).count, 7)
-        XCTAssertNotEqual(ra.extraMetrics!["critic/value_loss"], 0)
+        XCTAssertNotEqual(ra.extraMetrics![MetricName.criticValueLoss], 0)
     }
 
     func testPPORunRefusesACheckpointWithoutCritic() throws {
@@ -151,6 +152,6 @@ extension CriticTrainingTests {
             policyVersion: 1, critic: t.critic)
         XCTAssertEqual(report.staleSamples, 64)
         XCTAssertTrue(report.loss.isFinite)
-        XCTAssertTrue(report.extraMetrics?["critic/value_loss"]?.isFinite ?? false)
+        XCTAssertTrue(report.extraMetrics?[MetricName.criticValueLoss]?.isFinite ?? false)
     }
 }

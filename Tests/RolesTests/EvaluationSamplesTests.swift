@@ -32,7 +32,7 @@ final class EvaluationSamplesTests: XCTestCase {
     func testShortLineCutsLongResponses() {
         var long = sample
         long.response = String(repeating: "x", count: 100)
-        XCTAssertEqual(Learner.shortLine(long, width: 5), "\"xxxxx…\" (4: 1)")
-        XCTAssertEqual(Learner.shortLine(sample), "\"4 | four⏎ok\" (4: 1)")
+        XCTAssertEqual(long.shortLine(width: 5), "\"xxxxx…\" (4: 1)")
+        XCTAssertEqual(sample.shortLine(), "\"4 | four⏎ok\" (4: 1)")
     }
 }

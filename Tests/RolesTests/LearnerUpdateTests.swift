@@ -88,6 +88,39 @@ final class LearnerUpdateTests: XCTestCase {
         XCTAssertGreaterThan(fresh.policy.approxKL, 1e-5)
     }
 
+    /// A recompute of logp_old (stale samples) leaves the behaviour log-probs as the workers sampled them: the
+    /// off-policy correction and `rollout/logprob_abs_diff` read those, the ratio and the KL term logp_old.
+    func testRecomputedOldLogprobsLeaveTheBehaviourLogprobs() throws {
+        let (settings, model) = try tinySetup(seed: 5)
+        var batch = try sampleBatch(model, iteration: 1, prompts: 16, n: 4)
+        let sampled = batch.tensors().behaviourLogprobs
+        // Workers' log-probs that differ from the learner's, as bf16 workers' do.
+        for i in batch.experiences.indices {
+            batch.experiences[i].rollout.behaviourLogprobs = batch.experiences[i].rollout.behaviourLogprobs.map {
+                $0 - 0.25
+            }
+        }
+        let fresh = try PolicyUpdate.tensors(
+            batch, model: model, policyVersion: 0, microBatch: settings.batch.microBatchSize, temperature: 1)
+        XCTAssertEqual(fresh.oldLogprobs, fresh.behaviourLogprobs, "on-policy: logp_old is the behaviour log-probs")
+        let stale = try PolicyUpdate.tensors(
+            batch, model: model, policyVersion: 1, microBatch: settings.batch.microBatchSize, temperature: 1)
+        XCTAssertEqual(stale.behaviourLogprobs, fresh.behaviourLogprobs, "the workers' log-probs stay")
+        for i in stale.mask.indices where stale.mask[i] > 0 {
+            XCTAssertEqual(stale.oldLogprobs[i], sampled[i], accuracy: 1e-4, "logp_old is the learner's, at \(i)")
+            XCTAssertEqual(stale.behaviourLogprobs[i], sampled[i] - 0.25, accuracy: 1e-6)
+        }
+        XCTAssertEqual(stale.slice(2..<5).behaviourLogprobs, stale.rows(stale.behaviourLogprobs, 2..<5))
+        XCTAssertEqual(stale.slice(2..<5).oldLogprobs, stale.rows(stale.oldLogprobs, 2..<5))
+        XCTAssertEqual(stale.advantageInput().logprobs, stale.oldLogprobs, "the KL term reads logp_old")
+        // The mismatch metric compares the learner with the workers' log-probs of current-version samples.
+        let opt = AdamW(model: model, schedule: LRSchedule(peak: 1e-3))
+        let report = try PolicyUpdate.run(
+            model: model, optimizer: opt, batch: batch, rl: settings.rl, sizes: settings.batch, temperature: 1,
+            klCoef: 0, policyVersion: 0)
+        XCTAssertEqual(try XCTUnwrap(report.logprobAbsDiff), 0.25, accuracy: 1e-3)
+    }
+
     func testConfigMapping() throws {
         var c = RunConfig()
         c.algorithm.estimator = .grpo

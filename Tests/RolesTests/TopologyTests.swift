@@ -177,10 +177,10 @@ final class TopologyTests: XCTestCase {
                     s.sampleVersions.allSatisfy { $0 + 1 + staleness >= s.policyVersion && $0 < s.policyVersion },
                     "samples lag the updated policy by at most max_staleness: \(s.sampleVersions)")
                 XCTAssertEqual(
-                    s.metrics["cluster/stale_samples_used"],
+                    s.metrics[MetricName.staleSamplesUsed],
                     Double(s.sampleVersions.filter { $0 + 1 < s.policyVersion }.count))
             }
-            XCTAssertEqual(s.metrics["cluster/workers_alive"], 2)
+            XCTAssertEqual(s.metrics[MetricName.workersAlive], 2)
             XCTAssertNotNil(s.metrics[MetricName.rewardMean])
             // Iteration 1 samples the reference policy itself: k1 is 0 up to the rounding of decode against the
             // reference server's full forward, which shows that the two log-probs line up token for token. Later the
@@ -212,7 +212,7 @@ final class TopologyTests: XCTestCase {
         let kept = try FileManager.default.contentsOfDirectory(atPath: runDir + "/checkpoints").sorted()
         XCTAssertEqual(kept, ["iter-000002", "iter-000003"])
         let ppo = config.algorithm.estimator == .ppo
-        XCTAssertEqual(items.allSatisfy { $0.metrics["critic/value_loss"]?.isFinite ?? false }, ppo)
+        XCTAssertEqual(items.allSatisfy { $0.metrics[MetricName.criticValueLoss]?.isFinite ?? false }, ppo)
         XCTAssertEqual(FileManager.default.fileExists(atPath: checkpoint + "/critic/model.safetensors"), ppo)
     }
 }

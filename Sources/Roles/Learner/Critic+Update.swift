@@ -2,6 +2,7 @@
 // per policy mini-batch step, and the metrics the learner records (merged into `UpdateReport.extraMetrics`).
 import Foundation
 import RLCore
+import RunKit
 
 /// The critic updates of one iteration and their running metrics.
 struct CriticRun {
@@ -57,11 +58,11 @@ struct CriticRun {
     var metrics: [String: Double] {
         let n = Double(max(steps, 1))
         return [
-            "critic/value_loss": loss / n, "critic/grad_norm": gradNorm / n,
-            "critic/value_clip_fraction": value.clipFraction, "critic/value_mse": value.meanSquaredError,
-            "critic/value_mean": valueMean, "critic/return_mean": returnMean,
-            "critic/explained_variance": explainedVariance,
-            "perf/critic_values_s": valuesSeconds, "perf/critic_train_s": trainSeconds,
+            MetricName.criticValueLoss: loss / n, MetricName.criticGradNorm: gradNorm / n,
+            MetricName.criticValueClipFraction: value.clipFraction, MetricName.criticValueMSE: value.meanSquaredError,
+            MetricName.criticValueMean: valueMean, MetricName.criticReturnMean: returnMean,
+            MetricName.criticExplainedVariance: explainedVariance,
+            MetricName.criticValuesSeconds: valuesSeconds, MetricName.criticTrainSeconds: trainSeconds,
         ]
     }
 }

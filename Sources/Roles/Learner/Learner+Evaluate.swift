@@ -17,7 +17,7 @@ extension Learner {
         if !result.samples.isEmpty {
             try metrics.recordSamples(
                 lines: result.samples.map { Self.jsonLine($0, split: split, iteration: iteration) },
-                markdown: Self.markdown(result.samples), tag: "samples/\(split)", step: iteration)
+                markdown: Self.markdown(result.samples), tag: MetricName.samplesTag(split: split), step: iteration)
             lastSample = result.samples.first
             if iteration == 0 {
                 samplesBefore = result.samples
@@ -68,12 +68,5 @@ extension Learner {
                     + "\(quoted(a.response)) (reward \(String(format: "%.2g", a.reward)))")
         }
         return lines
-    }
-
-    /// The progress line's view of a sample: its response, shortened to one line.
-    static func shortLine(_ s: EvaluationSample, width: Int = 60) -> String {
-        let flat = s.response.replacingOccurrences(of: "\n", with: "⏎")
-        let cut = flat.count > width ? String(flat.prefix(width)) + "…" : flat
-        return "\"\(cut)\" (\(s.label): \(String(format: "%.2g", s.reward)))"
     }
 }

@@ -1,169 +1,148 @@
-// The learner's main loop (see Learner.swift) and its per-iteration record: metrics, progress line,
-// evaluation and checkpoints.
+// The learner's main loop: the shell that carries out LearnerLoop's decisions (evaluate, publish, hand out
+// work, wait for the batch, update, record, checkpoint), and the run directory's start and checkpoints.
 import Foundation
 import Model
 import RLCore
 import RunKit
 import Wire
 
-/// How a learner run ended.
-public struct LearnerResult: Sendable {
-    /// Iterations completed.
-    public var iterations: Int
-    /// Final policy version.
-    public var policyVersion: UInt64
-    /// Held-out (validation) accuracy before training, if evaluated.
-    public var initialAccuracy: Double?
-    /// Held-out (validation) accuracy of the last evaluation, if any.
-    public var finalAccuracy: Double? { evaluations.last }
-    /// Held-out (validation) accuracy of every evaluation during training in this process, in order.
-    public var evaluations: [Double] = []
-    /// The mean of the last three evaluations (the figure `make run` is judged by), when there were three.
-    public var meanOfLastThree: Double? {
-        evaluations.count >= 3 ? evaluations.suffix(3).reduce(0, +) / 3 : nil
-    }
-    /// Test-split accuracy at the end, if evaluated.
-    public var testAccuracy: Double?
-    /// The last checkpoint directory.
-    public var checkpoint: String?
-    /// True when `stop()` (or the time limit) ended the run early.
-    public var stoppedEarly: Bool
-}
-
 extension Learner {
     /// Trains for `run.iterations` iterations (or until `stop()` / `run.max_minutes`), then checkpoints.
-    /// With `resume`, starts from the newest checkpoint of the run directory.
+    /// With `resume`, starts from the newest checkpoint of the run directory. The schedule is the
+    /// `LearnerLoop`'s; this method carries out its decisions.
     public func run() throws -> LearnerResult {
         let cfg = settings.run
         let log = settings.log
         try prepareStart()
         log(
-            "learner: task \(task.summary); responses stop at token(s) \(stopTokens.map(String.init).joined(separator: ", "))"
-        )
+            "learner: task \(task.summary); responses stop at token(s) "
+                + stopTokens.map(String.init).joined(separator: ", "))
         let metrics = try RunMetrics(directory: cfg.runDirectory, resume: settings.resume)
         let start = DispatchTime.now().uptimeNanoseconds
         func elapsed() -> Double { Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 }
-        var result = LearnerResult(iterations: trainer.iteration, policyVersion: trainer.version, stoppedEarly: false)
-        if cfg.eval.every > 0 && !validation.isEmpty && trainer.iteration == 0 {
+        hub.maxStaleness = UInt64(cfg.algorithm.maxStaleness)
+        var loop = LearnerLoop(
+            plan: .init(
+                iterations: cfg.run.iterations, evaluateEvery: cfg.eval.every, hasValidation: !validation.isEmpty,
+                hasTest: !test.isEmpty, checkpointEvery: cfg.checkpoint.every,
+                overlap: cfg.algorithm.maxStaleness > 0, maxSeconds: cfg.run.maxMinutes * 60),
+            iteration: trainer.iteration, policyVersion: trainer.version)
+        var sha: [UInt8] = []
+        var step: (batch: RolloutBatch, collector: IterationCollector, report: UpdateReport?)?
+        var decision = loop.next(after: .started, now: elapsed(), stopRequested: isStopping)
+        func next(_ event: LearnerLoop.Event) {
+            decision = loop.next(after: event, now: elapsed(), stopRequested: isStopping)
+        }
+        while true {
+            switch decision {
+            case .evaluate(let which):
+                let accuracy = try evaluate(which, metrics: metrics, elapsed: elapsed())
+                next(.evaluated(accuracy: accuracy))
+            case .publish(let version):
+                precondition(
+                    version == trainer.version, "the loop publishes v\(version), the trainer has v\(trainer.version)")
+                sha = try publish(version: version)
+                next(.published)
+            case .begin(let iteration):
+                try begin(iteration: iteration)
+                next(.begun)
+            case .collect:
+                let waited = hub.waitForBatch(shouldStop: { loop.mustStop(now: elapsed(), requested: isStopping) })
+                guard let (batch, collector) = waited else {
+                    if let why = hub.workersFailed { throw RolesError(.workersFailed, why) }
+                    next(.collectionStopped)
+                    continue
+                }
+                trainer.nextUnitID = collector.ledger.nextUnitID
+                step = (batch, collector, nil)
+                next(.collected)
+            case .update:
+                guard let batch = step?.batch else { preconditionFailure("update without a batch") }
+                try recordBatch?(batch, trainer)
+                step?.report = try trainer.update(batch)
+                next(.updated)
+            case .record(let iteration, let times):
+                guard case (let batch, let collector, let report?)? = step else {
+                    preconditionFailure("record without an update")
+                }
+                let record = iterationRecord(
+                    iteration, of: loop, times: times, batch: batch, collector: collector, report: report)
+                try metrics.record(iteration: iteration, time: elapsed(), metrics: record.metrics)
+                log(record.progressLine)
+                onIteration?(
+                    IterationSummary(
+                        iteration: iteration, policyVersion: trainer.version, samples: batch.count,
+                        sampleVersions: batch.experiences.map(\.rollout.policyVersion),
+                        workers: Set(batch.experiences.map(\.rollout.workerID)), metrics: record.metrics,
+                        weightsSHA256: sha))
+                step = nil
+                next(.recorded)
+            case .checkpoint:
+                _ = try saveCheckpoint()
+                next(.checkpointed)
+            case .finish:
+                for line in beforeAndAfterLines() { log(line) }
+                var result = loop.result
+                let checkpoint = try saveCheckpoint()
+                result.checkpoint = checkpoint
+                try metrics.writeChart()
+                log(
+                    "learner: checkpoint \(checkpoint) (weights sha256 \(WeightDigest.hex(sha))); metrics in "
+                        + metrics.directory)
+                return result
+            }
+        }
+    }
+
+    /// Runs one of the loop's evaluations, logs and records what it shows, and returns its accuracy.
+    private func evaluate(_ which: LearnerLoop.Evaluation, metrics: RunMetrics, elapsed: Double) throws -> Double {
+        switch which {
+        case .beforeTraining:
             let acc = try evaluate(validation, split: "validation", iteration: 0, metrics: metrics).accuracy
-            result.initialAccuracy = acc
-            try metrics.record(iteration: 0, time: elapsed(), metrics: [MetricName.heldOutAccuracy: acc])
-            log(
+            try metrics.record(iteration: 0, time: elapsed, metrics: [MetricName.heldOutAccuracy: acc])
+            settings.log(
                 String(
                     format: "learner: held-out accuracy before training %.1f%% (%d validation prompts)", acc * 100,
                     validation.count)
-                    + (lastSample.map { "; e.g. " + Self.shortLine($0) } ?? ""))
+                    + (lastSample.map { "; e.g. " + $0.shortLine() } ?? ""))
+            return acc
+        case .validation(let iteration):
+            return try evaluate(validation, split: "validation", iteration: iteration, metrics: metrics).accuracy
+        case .test(let iteration):
+            let acc = try evaluate(test, split: "test", iteration: iteration, metrics: metrics).accuracy
+            settings.log(String(format: "learner: test accuracy %.1f%% (%d prompts)", acc * 100, test.count))
+            return acc
         }
-        var sha = try publish(version: trainer.version)
-        let total = cfg.run.iterations
-        // max_staleness > 0: the next iteration's rollouts are handed out as soon as a batch is complete, so the
-        // workers sample (with the previous weights) while the learner updates.
-        let overlap = cfg.algorithm.maxStaleness > 0
-        hub.maxStaleness = UInt64(cfg.algorithm.maxStaleness)
-        var collectStart = elapsed()
-        if trainer.iteration < total { try begin(iteration: trainer.iteration + 1) }
-        while trainer.iteration < total {
-            let iteration = trainer.iteration + 1
-            guard let (batch, collector) = hub.waitForBatch(shouldStop: { shouldStop(elapsed: elapsed()) }) else {
-                if let why = hub.workersFailed { throw RolesError(.workersFailed, why) }
-                result.stoppedEarly = true
-                break
-            }
-            trainer.nextUnitID = collector.ledger.nextUnitID
-            let t0 = collectStart
-            let t1 = elapsed()
-            if overlap && iteration < total {
-                collectStart = t1
-                try begin(iteration: iteration + 1)
-            }
-            try recordBatch?(batch, trainer)
-            let report = try trainer.update(batch)
-            let t2 = elapsed()
-            // Evaluate before the new weights go out: on a shared machine the evaluation then has the cores to
-            // itself instead of competing with the broadcast and the next iteration's sampling.
-            let last = iteration == total
-            var accuracy: Double? = nil
-            if cfg.eval.every > 0 && !validation.isEmpty && (iteration % cfg.eval.every == 0 || last) {
-                accuracy = try evaluate(validation, split: "validation", iteration: iteration, metrics: metrics)
-                    .accuracy
-            }
-            let tEval = elapsed()
-            sha = try publish(version: trainer.version)
-            let t3 = elapsed()
-            let sync = broadcaster.lastBroadcast.flatMap { $0.version == trainer.version ? $0 : nil }
-            if !overlap && iteration < total && !shouldStop(elapsed: t3) {
-                collectStart = t3
-                try begin(iteration: iteration + 1)
-            }
-            var m: [String: Double] = [
-                MetricName.rewardMean: report.stats.reward.mean, MetricName.klPerToken: report.stats.klPerToken.mean,
-                MetricName.responseLength: report.stats.responseLength.mean,
-                "perf/samples_per_s": Double(batch.count) / max(t1 - t0, 1e-9), "perf/rollout_s": t1 - t0,
-                "perf/train_s": t2 - t1, "perf/eval_s": tEval - t2, "perf/broadcast_s": t3 - tEval,
-                "perf/peak_rss_mb": peakResidentMegabytes(),
-                "train/clip_fraction": report.policy.clipFraction,
-                "train/approx_kl": report.policy.approxKL, "train/loss": report.loss,
-                "train/grad_norm": report.gradNorm,
-                "train/kl_coef": trainer.klCoef, "policy/version": Double(trainer.version),
-                "cluster/workers_alive": Double(hub.workersAlive),
-                "cluster/reissued_units": Double(collector.ledger.counters.reissued),
-                "cluster/duplicate_deliveries": Double(collector.ledger.counters.duplicatesDropped),
-                "cluster/dropped_samples": Double(collector.assembler.counters.droppedSamples),
-                "cluster/stale_dropped_samples": Double(collector.assembler.counters.staleSamples),
-                "cluster/stale_samples_used": Double(report.staleSamples),
-                "cluster/samples": Double(batch.count),
-                "broadcast/bytes": Double(sync?.wireBytes ?? 0),
-                "broadcast/raw_bytes": Double(model.parameterCount * 4),
-                "broadcast/seconds": sync?.seconds ?? .nan,
-            ]
-            if let extra = report.extraMetrics { m.merge(extra) { $1 } }
-            if let diff = report.logprobAbsDiff { m["rollout/logprob_abs_diff"] = diff }
-            var line = String(format: "iter %d/%d reward %.3f", iteration, total, report.stats.reward.mean)
-            if let acc = accuracy {
-                m[MetricName.heldOutAccuracy] = acc
-                result.evaluations.append(acc)
-                line += String(format: " acc %.1f%%", acc * 100)
-            }
-            line +=
-                String(
-                    format:
-                        " kl %.4f len %.2f samples/s %.0f clip %.3f v%d workers %d (rollout %.2fs train %.2fs sync %.2fs ",
-                    report.stats.klPerToken.mean, report.stats.responseLength.mean, m["perf/samples_per_s"]!,
-                    report.policy.clipFraction, trainer.version, hub.workersAlive, t1 - t0, t2 - t1, t3 - tEval)
-                + byteString(sync?.wireBytes ?? 0) + (accuracy == nil ? "" : String(format: " eval %.2fs", tEval - t2))
-                + ")"
-            if let v = report.extraMetrics?["critic/value_loss"] { line += String(format: " value loss %.4f", v) }
-            if m[MetricName.heldOutAccuracy] != nil, let s = lastSample { line += " e.g. " + Self.shortLine(s) }
-            try metrics.record(iteration: iteration, time: elapsed(), metrics: m)
-            log(line)
-            result.iterations = iteration
-            result.policyVersion = trainer.version
-            if cfg.checkpoint.every > 0 && iteration % cfg.checkpoint.every == 0 && !last {
-                result.checkpoint = try saveCheckpoint()
-            }
-            onIteration?(
-                IterationSummary(
-                    iteration: iteration, policyVersion: trainer.version, samples: batch.count,
-                    sampleVersions: batch.experiences.map(\.rollout.policyVersion),
-                    workers: Set(batch.experiences.map(\.rollout.workerID)), metrics: m,
-                    weightsSHA256: sha))
-            if shouldStop(elapsed: elapsed()) && trainer.iteration < total {
-                result.stoppedEarly = true
-                break
-            }
-        }
-        if cfg.eval.every > 0 && !test.isEmpty && result.iterations > 0 && !result.stoppedEarly {
-            result.testAccuracy = try evaluate(test, split: "test", iteration: result.iterations, metrics: metrics)
-                .accuracy
-            log(String(format: "learner: test accuracy %.1f%% (%d prompts)", result.testAccuracy! * 100, test.count))
-        }
-        for line in beforeAndAfterLines() { log(line) }
-        result.checkpoint = try saveCheckpoint()
-        try metrics.writeChart()
-        log(
-            "learner: checkpoint \(result.checkpoint!) (weights sha256 \(WeightDigest.hex(sha))); metrics in \(metrics.directory)"
-        )
-        return result
+    }
+
+    /// The record of `iteration`: the update's report, the loop's accuracy, the collector's and hub's counters,
+    /// the broadcast of the new version.
+    private func iterationRecord(
+        _ iteration: Int, of loop: LearnerLoop, times: IterationTimes, batch: RolloutBatch,
+        collector: IterationCollector, report: UpdateReport
+    ) -> IterationRecord {
+        var r = IterationRecord(
+            iteration: iteration, iterations: loop.plan.iterations, policyVersion: loop.policyVersion,
+            samples: batch.count, rewardMean: report.stats.reward.mean, klPerToken: report.stats.klPerToken.mean,
+            responseLength: report.stats.responseLength.mean, clipFraction: report.policy.clipFraction,
+            approxKL: report.policy.approxKL, loss: report.loss, gradNorm: report.gradNorm,
+            klCoef: trainer.klCoef, times: times)
+        r.logprobAbsDiff = report.logprobAbsDiff
+        r.extra = report.extraMetrics ?? [:]
+        r.accuracy = loop.accuracy
+        r.sample = loop.accuracy == nil ? nil : lastSample
+        r.workersAlive = hub.workersAlive
+        r.reissuedUnits = collector.ledger.counters.reissued
+        r.duplicateDeliveries = collector.ledger.counters.duplicatesDropped
+        r.droppedSamples = collector.assembler.counters.droppedSamples
+        r.staleDroppedSamples = collector.assembler.counters.staleSamples
+        r.staleSamplesUsed = report.staleSamples
+        let sync = broadcaster.lastBroadcast.flatMap { $0.version == loop.policyVersion ? $0 : nil }
+        r.broadcastBytes = sync?.wireBytes ?? 0
+        r.rawBytes = model.parameterCount * 4
+        r.broadcastSeconds = sync?.seconds
+        r.peakRSSMegabytes = peakResidentMegabytes()
+        return r
     }
 
     /// Restores the newest checkpoint when resuming; refuses to overwrite a run that has checkpoints otherwise.
@@ -218,11 +197,6 @@ extension Learner {
         hub.begin(try IterationCollector(ledger: ledger, assembler: assembler))
     }
 
-    private func shouldStop(elapsed: Double) -> Bool {
-        let limit = settings.run.run.maxMinutes
-        return isStopping || (limit > 0 && elapsed > limit * 60)
-    }
-
     /// Saves the trainer (weights, optimiser, counters) to `run/checkpoints/iter-NNNNNN`, written under a temporary
     /// name and renamed, so a kill mid-save never leaves a half checkpoint; prunes beyond `checkpoint.keep`.
     /// Failures (a full disk) are one-line `RunFileError`s naming the checkpoint and `run.dir`.
@@ -256,9 +230,4 @@ func peakResidentMegabytes() -> Double {
     var usage = rusage()
     guard getrusage(RUSAGE_SELF.rawValue, &usage) == 0 else { return .nan }
     return Double(usage.ru_maxrss) / 1024
-}
-
-/// "1.2 MB"-style size.
-func byteString(_ bytes: Int) -> String {
-    bytes >= 1 << 20 ? String(format: "%.1f MB", Double(bytes) / 1e6) : String(format: "%.0f KB", Double(bytes) / 1e3)
 }

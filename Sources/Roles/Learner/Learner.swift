@@ -90,7 +90,7 @@ public final class Learner: @unchecked Sendable {
         control = try RequestServer(
             name: "learner-control", address: settings.endpoints.control, codec: codec,
             limits: .control, handler: { try hub.handle($0) },
-            log: { line in if !line.contains("no work: retry") && !line.contains("register again") { log(line) } })
+            log: log)
         statusServer = try settings.endpoints.status.map { address in
             let me = Status(
                 workerID: "learner", role: .learner, host: ProcessInfo.processInfo.hostName,
@@ -118,6 +118,7 @@ public final class Learner: @unchecked Sendable {
         pull.close()
         pullDone.wait()
         broadcaster.close()
+        hub.flushLogs()
     }
 
     private func startPullThread() {

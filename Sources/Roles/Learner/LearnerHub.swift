@@ -25,6 +25,9 @@ final class LearnerHub: @unchecked Sendable {
     private let weightsAddress: String
     private var failures = FailureTally()
     private var failureStop: String?
+    /// Workers without weights register again every few seconds while the learner evaluates: their "rejoined"
+    /// lines are written at a bounded rate.
+    private var rejoins = LogRateLimiter(burst: 4, periodMillis: 30_000)
     /// Asks the publisher to send the latest version again (late joiners, lost broadcasts).
     var republish: @Sendable () -> Void = {}
     /// Logs one line.
@@ -111,7 +114,8 @@ final class LearnerHub: @unchecked Sendable {
         let now = monotonicMillis()
         switch message {
         case .register(let r):
-            let (verdict, version) = condition.withLock { () -> (Membership.RegisterVerdict, UInt64) in
+            let (verdict, version, lines) = condition.withLock {
+                () -> (Membership.RegisterVerdict, UInt64, [String]) in
                 let v = membership.register(r, now: now)
                 if v == .rejoined { _ = collector?.workerLost(r.workerID) }
                 book.report(
@@ -119,14 +123,23 @@ final class LearnerHub: @unchecked Sendable {
                         workerID: r.workerID, role: r.role, host: r.host, pid: r.pid, policyVersion: 0,
                         state: "registered"))
                 lastRepublish = now
-                return (v, policyVersion)
+                let line = "learner: \(r.role.rawValue) worker \(r.workerID) (pid \(r.pid)) "
+                switch v {
+                case .refused: return (v, policyVersion, [])
+                case .rejoined:
+                    return (
+                        v, policyVersion,
+                        rejoins.record(line + "rejoined", now: now).map {
+                            $0.hasPrefix("learner") ? $0 : "learner: worker re-registrations: \($0)"
+                        }
+                    )
+                default: return (v, policyVersion, [line + "joined"])
+                }
             }
             if case .refused(let why) = verdict {
                 return .registerReply(RegisterReply(accepted: false, reason: why))
             }
-            log(
-                "learner: \(r.role.rawValue) worker \(r.workerID) (pid \(r.pid)) \(verdict == .rejoined ? "rejoined" : "joined")"
-            )
+            for line in lines { log(line) }
             republish()
             return .registerReply(
                 RegisterReply(
@@ -141,7 +154,7 @@ final class LearnerHub: @unchecked Sendable {
                         workerID: "learner", role: .learner, sequence: h.sequence,
                         policyVersion: version, unixMillis: Int64(Date().timeIntervalSince1970 * 1000)))
             case .unknown:
-                throw RemoteError(code: .notFound, message: "unknown worker \(h.workerID): register again")
+                throw Self.unknown(h.workerID)
             case .roleMismatch:
                 throw RemoteError(code: .badRequest, message: "worker \(h.workerID) registered with another role")
             }
@@ -160,7 +173,7 @@ final class LearnerHub: @unchecked Sendable {
                 return (true, collector?.workerLost(s.workerID) ?? [])
             }
             guard known else {
-                throw RemoteError(code: .notFound, message: "unknown worker \(s.workerID): register again")
+                throw Self.unknown(s.workerID)
             }
             if s.state == Status.stopped {
                 log(
@@ -185,7 +198,7 @@ final class LearnerHub: @unchecked Sendable {
             if case .stop(let why) = verdict, failureStop == nil { failureStop = why }
             return (true, verdict)
         }
-        guard known else { throw RemoteError(code: .notFound, message: "unknown worker \(f.workerID): register again") }
+        guard known else { throw Self.unknown(f.workerID) }
         let unit = f.unitID == 0 ? "a work unit it could not read" : "unit \(f.unitID)"
         log("learner: worker \(f.workerID) could not do \(unit) (\(f.stage.rawValue)): \(f.message)")
         if case .stop = verdict { condition.broadcast() }
@@ -203,18 +216,24 @@ final class LearnerHub: @unchecked Sendable {
             }
             return (collector?.nextUnit(for: w.workerID, now: now), false, true, false)
         }
-        guard known else { throw RemoteError(code: .notFound, message: "unknown worker \(w.workerID): register again") }
+        guard known else { throw Self.unknown(w.workerID) }
         if ahead {
-            throw RemoteError(
-                code: .notFound,
-                message: "worker \(w.workerID) has policy version \(w.policyVersion), ahead of "
-                    + "the learner's (it restarted from a checkpoint): register again")
+            throw RoutineRefusal(
+                RemoteError(
+                    code: .notFound,
+                    message: "worker \(w.workerID) has policy version \(w.policyVersion), ahead of "
+                        + "the learner's (it restarted from a checkpoint): register again"))
         }
         if behind { republish() }
         guard let unit else {
-            throw RemoteError(code: .overloaded, message: "no work: retry in \(Self.retryMillis) ms")
+            throw RoutineRefusal(RemoteError(code: .overloaded, message: "no work: retry in \(Self.retryMillis) ms"))
         }
         return .workUnit(unit)
+    }
+
+    /// The answer to a worker the membership does not know (never registered, or declared dead): register again.
+    static func unknown(_ workerID: String) -> RoutineRefusal {
+        RoutineRefusal(RemoteError(code: .notFound, message: "unknown worker \(workerID): register again"))
     }
 
     /// Hands one experience batch to the collector and wakes the main loop.
@@ -239,6 +258,13 @@ final class LearnerHub: @unchecked Sendable {
             }
         }
         condition.broadcast()
+    }
+
+    /// Writes the count of "rejoined" lines held back, if any (when the learner closes).
+    func flushLogs() {
+        if let summary = condition.withLock({ rejoins.flush(now: monotonicMillis(), force: true) }) {
+            log("learner: worker re-registrations: \(summary)")
+        }
     }
 
     /// Answers a status request (an empty ClusterStatus) on the status port: `learner` (the learner's own

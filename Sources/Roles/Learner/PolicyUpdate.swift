@@ -49,17 +49,11 @@ public enum PolicyUpdate {
                 "estimator \(rl.estimator.rawValue) "
                     + (critic == nil ? "(ppo) needs a critic" : "takes no critic (only ppo has one)"))
         }
-        var t = batch.tensors()
+        let t = try tensors(
+            batch, model: model, policyVersion: policyVersion, microBatch: sizes.microBatchSize,
+            temperature: temperature)
         let stale = t.policyVersions.filter { $0 < policyVersion }.count
-        // With a correction configured the loss gets the workers' log-probs as behaviour log-probs (equal to
-        // logp_old when on-policy: w = 1); stale samples get logp_old recomputed with the current weights.
-        let behaviour: [Float]? = rl.offPolicy == .none ? nil : t.behaviourLogprobs
-        let sampled = t.behaviourLogprobs
         var mismatch = LogprobMismatch()
-        if stale > 0 {
-            t.behaviourLogprobs = try currentLogprobs(
-                model: model, t, microBatch: sizes.microBatchSize, temperature: temperature)
-        }
         var input = t.advantageInput()
         var criticRun: CriticRun? = nil
         var valuesSeconds = 0.0
@@ -92,15 +86,15 @@ public enum PolicyUpdate {
                 let logp = try mb.responseEntries(fromResponseRows: lp)
                 if report.steps == 0 {
                     mismatch.add(
-                        learner: logp, worker: t.rows(sampled, micro), mask: mb.mask,
+                        learner: logp, worker: mb.behaviourLogprobs, mask: mb.mask,
                         current: mb.policyVersions.map { $0 == policyVersion }, tokens: mb.shape.tokens)
                 }
                 let entropy = try ent.map { rows throws(RolesError) in try mb.responseEntries(fromResponseRows: rows) }
                 let input = PolicyLossInput<Float>(
                     shape: mb.shape, mask: mb.mask, logprobs: logp,
-                    oldLogprobs: mb.behaviourLogprobs,
+                    oldLogprobs: mb.oldLogprobs,
                     advantages: t.rows(adv.advantages, micro),
-                    behaviourLogprobs: behaviour.map { t.rows($0, micro) },
+                    behaviourLogprobs: rl.offPolicy == .none ? nil : mb.behaviourLogprobs,
                     refLogprobs: mb.refLogprobs, entropy: entropy)
                 let result = try policyLoss(input, config: rl, klCoef: klCoef, aggregator: aggregator)
                 stepLoss += result.loss
@@ -122,6 +116,21 @@ public enum PolicyUpdate {
         report.extraMetrics = criticRun?.metrics
         report.logprobAbsDiff = mismatch.mean
         return report
+    }
+
+    /// The arrays the update reads: with samples older than `policyVersion` in the batch, logp_old is
+    /// recomputed with the current parameters of `model`; the behaviour log-probs stay the workers' (with a
+    /// correction configured, the loss weighs each token by exp(logp_old − logp_behaviour), which is 1 when
+    /// on-policy).
+    static func tensors(
+        _ batch: RolloutBatch, model: Transformer, policyVersion: UInt64, microBatch: Int, temperature: Float
+    ) throws -> RolloutTensors {
+        var t = batch.tensors()
+        if t.policyVersions.contains(where: { $0 < policyVersion }) {
+            try t.recomputeOldLogprobs(
+                currentLogprobs(model: model, t, microBatch: microBatch, temperature: temperature))
+        }
+        return t
     }
 
     /// Log-probs of every response token under the current parameters (no gradient), micro-batch by micro-batch.

@@ -63,8 +63,12 @@ public struct RolloutTensors: Sendable, Equatable {
     public var sequences: [[Int32]]
     /// 1 on response tokens, 0 on padding.
     public var mask: [Float]
-    /// Behaviour-policy log-probs, 0 on padding.
+    /// Behaviour-policy log-probs: the workers', at sampling time, 0 on padding. The off-policy correction and
+    /// the sampling/training mismatch read them; a recompute of logp_old never replaces them.
     public var behaviourLogprobs: [Float]
+    /// logp_old, the log-probs of the policy the update starts from, 0 on padding: the behaviour log-probs
+    /// until `recomputeOldLogprobs` replaces them with the learner's (stale samples, max_staleness > 0).
+    public private(set) var oldLogprobs: [Float]
     /// Reference log-probs, 0 on padding; nil unless every sample has them.
     public var refLogprobs: [Float]?
     /// Scalar reward of each sample.
@@ -72,10 +76,36 @@ public struct RolloutTensors: Sendable, Equatable {
     /// Policy version that generated each sample.
     public var policyVersions: [UInt64]
 
-    /// The input of `computeAdvantages`.
+    /// Makes the arrays of a batch; logp_old starts as the behaviour log-probs.
+    init(
+        shape: TokenShape, responseLengths: [Int], promptLengths: [Int], sequences: [[Int32]], mask: [Float],
+        behaviourLogprobs: [Float], oldLogprobs: [Float]? = nil, refLogprobs: [Float]?, rewards: [Double],
+        policyVersions: [UInt64]
+    ) {
+        self.shape = shape
+        self.responseLengths = responseLengths
+        self.promptLengths = promptLengths
+        self.sequences = sequences
+        self.mask = mask
+        self.behaviourLogprobs = behaviourLogprobs
+        self.oldLogprobs = oldLogprobs ?? behaviourLogprobs
+        self.refLogprobs = refLogprobs
+        self.rewards = rewards
+        self.policyVersions = policyVersions
+    }
+
+    /// Replaces logp_old with `logprobs` (a B×T array, 0 on padding); the behaviour log-probs stay.
+    public mutating func recomputeOldLogprobs(_ logprobs: [Float]) throws(RolesError) {
+        guard logprobs.count == shape.count else {
+            throw RolesError(
+                .shapeMismatch, "\(logprobs.count) old log-probs for a \(shape.samples)×\(shape.tokens) batch")
+        }
+        oldLogprobs = logprobs
+    }
+
+    /// The input of `computeAdvantages`: the KL term reads logp_old.
     public func advantageInput() -> AdvantageInput<Float> {
-        AdvantageInput(
-            shape: shape, rewards: rewards, mask: mask, logprobs: behaviourLogprobs, refLogprobs: refLogprobs)
+        AdvantageInput(shape: shape, rewards: rewards, mask: mask, logprobs: oldLogprobs, refLogprobs: refLogprobs)
     }
 
     /// Lays out per-row outputs over the input positions 0..<count-1 of each sequence (the log-probs and
@@ -149,7 +179,8 @@ public struct RolloutTensors: Sendable, Equatable {
             shape: TokenShape(samples: rows.count, tokens: shape.tokens),
             responseLengths: Array(responseLengths[rows]), promptLengths: Array(promptLengths[rows]),
             sequences: Array(sequences[rows]), mask: Array(mask[e]),
-            behaviourLogprobs: Array(behaviourLogprobs[e]), refLogprobs: refLogprobs.map { Array($0[e]) },
+            behaviourLogprobs: Array(behaviourLogprobs[e]), oldLogprobs: Array(oldLogprobs[e]),
+            refLogprobs: refLogprobs.map { Array($0[e]) },
             rewards: Array(rewards[rows]), policyVersions: Array(policyVersions[rows]))
     }
 

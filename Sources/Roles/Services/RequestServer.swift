@@ -4,8 +4,19 @@
 import Foundation
 import Wire
 
-/// Answers one request; throw `RemoteError` to send a specific error back.
+/// Answers one request; throw `RemoteError` to send a specific error back (logged), `RoutineRefusal` to send
+/// one the protocol expects (not logged).
 public typealias RequestHandler = @Sendable (WireMessage) throws -> WireMessage
+
+/// An error answer the protocol expects now and then (no work right now; an unknown worker told to register
+/// again): the server sends `remote` to the peer and counts it like any error, but does not log it.
+public struct RoutineRefusal: Error, Sendable, Equatable {
+    /// The error the peer gets.
+    public var remote: RemoteError
+
+    /// Wraps `remote`.
+    public init(_ remote: RemoteError) { self.remote = remote }
+}
 
 /// Counts of what a server did, for logs and status.
 public struct ServerStats: Sendable, Equatable {
@@ -92,6 +103,9 @@ public final class RequestServer: @unchecked Sendable {
             do {
                 answer = try handler(request)
                 lock.withLock { _stats.requests += 1 }
+            } catch let refusal as RoutineRefusal {
+                lock.withLock { _stats.errors += 1 }
+                answer = .error(refusal.remote)
             } catch let error as RemoteError {
                 lock.withLock { _stats.errors += 1 }
                 log("\(name): \(error)")
