@@ -73,12 +73,14 @@ bench-run: build
 	$(BIN) bench run
 
 # PyTorch + transformers on the same shapes, same machine, same session (not run by CI).
-# Note: PyPI's torch wheel is the CUDA build (several GB); it runs on CPU.
+# Note: PyPI's torch wheel is the CUDA build (several GB); it runs on CPU. The pins are the versions the fixture
+# scripts state in their "# requires:" line (Tests/Scripts/pins.py stops a script run with others).
 PYTHON_VENV := .venv/bin/python
 # Precisions of make bench-peers: rpp --precision beside PyTorch float32 / torch.autocast bf16.
 PRECISION ?= fp32,bf16
 $(PYTHON_VENV):
-	python3 -m venv .venv && .venv/bin/pip install -q torch transformers safetensors numpy
+	python3 -m venv .venv && .venv/bin/pip install -q torch==2.13.0 transformers==5.24.0 safetensors==0.8.0 \
+	  numpy==2.4.6 tokenizers==0.23.3
 
 bench-peers: build $(PYTHON_VENV)
 	$(PYTHON_VENV) Tests/Scripts/bench_peers.py --rpp $(BIN) --precision $(PRECISION)
