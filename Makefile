@@ -168,12 +168,14 @@ compare-trl:
 	python3 Tests/Scripts/compare_trl.py --trl runs/bench-trl/trl.json --rpp $(RPP_RUN)
 
 # Regenerates Tests/Fixtures/recording: a real in-process run (learner, two rollout workers, reward and
-# reference servers) recorded with --record's Recorder, then replayed (README: Record and replay).
+# reference servers) recorded with --record's Recorder, then replayed (README: Record and replay). OpenBLAS's
+# Nehalem kernels (OpenBLASTuning.portableCore) run on every x86-64 CPU and their blocking does not depend on the
+# cache size, so `rpp replay` (which re-executes with the recorded kernels) reproduces it on any of them.
 .PHONY: recording-fixture
 recording-fixture: deps
 	$(SWIFT) build $(RELEASE) --build-tests
-	RPP_WRITE_RECORDING_FIXTURE=1 $(SWIFT) test $(RELEASE) --skip-build --disable-swift-testing \
-	  --filter RecordReplayTests/testRecordInProcessRunThenReplay
+	OPENBLAS_CORETYPE=Nehalem RPP_WRITE_RECORDING_FIXTURE=1 $(SWIFT) test $(RELEASE) --skip-build \
+	  --disable-swift-testing --filter RecordReplayTests/testRecordInProcessRunThenReplay
 
 # Coverage-guided fuzzing of the frame decoder (libFuzzer). FUZZ_SECONDS bounds the run.
 # --sanitize=fuzzer lets SwiftPM link libFuzzer's main; the combined -sanitize=fuzzer,address is what

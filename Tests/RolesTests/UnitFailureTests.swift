@@ -5,6 +5,7 @@ import Foundation
 import Model
 import RunKit
 import Tasks
+import TestKit
 import Wire
 import XCTest
 
@@ -150,8 +151,7 @@ final class UnitFailureTests: XCTestCase {
     /// returns the learner's error (nil when it finished), failing the test if it does not end in 60 s.
     func runFailingCluster(_ change: (inout RunConfig) -> Void) throws -> RolesError? {
         let name = "fail-\(UUID().uuidString.prefix(8))"
-        let dir = NSTemporaryDirectory() + "rpp-unit-failure-\(UUID().uuidString)"
-        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let dir = try temporaryDirectory("rpp-unit-failure").path
         var config = RunConfig()
         config.run.dir = dir
         config.run.name = "fail"
