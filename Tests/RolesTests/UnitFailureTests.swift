@@ -191,14 +191,11 @@ final class UnitFailureTests: XCTestCase {
             log: log, useReference: false)
         defer { threads.stopAll() }
         let outcome = LockedList<Result<LearnerResult, any Error>>()
-        let done = DispatchSemaphore(value: 0)
-        Thread {
-            outcome.append(Result { try learner.run() })
-            done.signal()
-        }.start()
-        if done.wait(timeout: .now() + 60) == .timedOut {
+        let learnerThread = TestThreads()
+        learnerThread.start("learner") { outcome.append(Result { try learner.run() }) }
+        if !learnerThread.wait(seconds: 60) {
             learner.stop()
-            _ = done.wait(timeout: .now() + 30)
+            learnerThread.wait(seconds: 30)
             XCTFail("the learner still waited after 60 s:\n" + lines.items.suffix(20).joined(separator: "\n"))
             return nil
         }
