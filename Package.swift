@@ -26,15 +26,12 @@ let package = Package(
     ],
     targets: [
         // Native libraries from Debian, found through pkg-config.
-        .systemLibrary(
-            name: "CNanomsg", pkgConfig: "nanomsg",
-            providers: [.apt(["libnanomsg-dev"])]),
-        .systemLibrary(
-            name: "CZstd", pkgConfig: "libzstd",
-            providers: [.apt(["libzstd-dev"])]),
-        .systemLibrary(
-            name: "COpenBLAS", pkgConfig: "openblas",
-            providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CNanomsg", pkgConfig: "nanomsg",
+                       providers: [.apt(["libnanomsg-dev"])]),
+        .systemLibrary(name: "CZstd", pkgConfig: "libzstd",
+                       providers: [.apt(["libzstd-dev"])]),
+        .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas",
+                       providers: [.apt(["libopenblas-dev"])]),
         // oneDNN (no pkg-config file in Debian's package): its matmul primitive for bf16 products.
         .systemLibrary(name: "CDNNL", providers: [.apt(["libdnnl-dev"])]),
         // nanomsg's protocol and option macros re-exported as constants Swift can import.
@@ -43,17 +40,14 @@ let package = Package(
         .target(name: "CSupport", cSettings: [.unsafeFlags(["-O3"])]),
         // bf16 matrix-product kernels: AVX512-BF16 (chosen at run time) and oneDNN's matmul.
         // (A C target does not pass on a system library's link lines, hence the linker settings.)
-        .target(
-            name: "CKernels", dependencies: ["CSupport", "CDNNL"], cSettings: [.unsafeFlags(["-O3"])],
-            linkerSettings: [.linkedLibrary("dnnl"), .linkedLibrary("gomp")]),
+        .target(name: "CKernels", dependencies: ["CSupport", "CDNNL"], cSettings: [.unsafeFlags(["-O3"])],
+                linkerSettings: [.linkedLibrary("dnnl"), .linkedLibrary("gomp")]),
 
-        .target(
-            name: "Wire",
-            dependencies: [
-                "CNanomsg", "CNanomsgShim", "CZstd", "CSupport",
-                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
-                .product(name: "Crypto", package: "swift-crypto"),
-            ]),
+        .target(name: "Wire", dependencies: [
+            "CNanomsg", "CNanomsgShim", "CZstd", "CSupport",
+            .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            .product(name: "Crypto", package: "swift-crypto"),
+        ]),
         .target(name: "Model", dependencies: ["COpenBLAS", "CSupport", "CKernels"]),
         .target(name: "RLCore"),
         // Hugging Face tokenizers (tokenizer.json BPE, byte-level and SentencePiece-style) and their configs.
@@ -64,12 +58,8 @@ let package = Package(
         .target(name: "RunKit", dependencies: [.product(name: "Yams", package: "Yams")]),
         // The roles of a cluster (learner, rollout, reward, reference): pure decision logic as value
         // types, and the thin shells that own sockets and threads.
-        .target(
-            name: "Roles",
-            dependencies: [
-                "Wire", "Model", "RLCore", "RunKit",
-                .product(name: "Crypto", package: "swift-crypto"),
-            ]),
+        .target(name: "Roles", dependencies: ["Wire", "Model", "RLCore", "RunKit",
+                                               .product(name: "Crypto", package: "swift-crypto")]),
         // Tasks: what a run learns and how it is judged. The arithmetic toy, generated chat arithmetic and
         // datasets users bring (JSONL / JSON lists with OpenRLHF's keys, chat templates), rule-based verifiers,
         // reward models (Bradley-Terry, Hugging Face sequence classifiers) and remote rewards. The learner and the servers see them only through Roles' protocols.
@@ -78,13 +68,11 @@ let package = Package(
         // launcher prefix, status requests, scaling and stopping (`rpp cluster ...`).
         .target(name: "Cluster", dependencies: ["Wire", "RunKit", "Roles"]),
 
-        .executableTarget(
-            name: "rpp",
-            dependencies: [
-                "CSupport",
-                "Wire", "Model", "RLCore", "RunKit", "Roles", "Tasks", "Cluster", "Tokenizers", "ChatTemplate",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            ]),
+        .executableTarget(name: "rpp", dependencies: [
+            "CSupport",
+            "Wire", "Model", "RLCore", "RunKit", "Roles", "Tasks", "Cluster", "Tokenizers", "ChatTemplate",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
         // libFuzzer target for the frame decoder: built by `make fuzz` with -sanitize=fuzzer -DFUZZING;
         // a normal build makes a runner that replays input files through the same entry point.
         .executableTarget(name: "FuzzFrame", dependencies: ["Wire"]),
