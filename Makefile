@@ -73,12 +73,14 @@ bench-run: build
 	$(BIN) bench run
 
 # PyTorch + transformers on the same shapes, same machine, same session (not run by CI).
-# Note: PyPI's torch wheel is the CUDA build (several GB); it runs on CPU.
+# Note: PyPI's torch wheel is the CUDA build (several GB); it runs on CPU. The pins are the versions the fixture
+# scripts state in their "# requires:" line (Tests/Scripts/pins.py stops a script run with others).
 PYTHON_VENV := .venv/bin/python
 # Precisions of make bench-peers: rpp --precision beside PyTorch float32 / torch.autocast bf16.
 PRECISION ?= fp32,bf16
 $(PYTHON_VENV):
-	python3 -m venv .venv && .venv/bin/pip install -q torch transformers safetensors numpy
+	python3 -m venv .venv && .venv/bin/pip install -q torch==2.13.0 transformers==5.24.0 safetensors==0.8.0 \
+	  numpy==2.4.6 tokenizers==0.23.3
 
 bench-peers: build $(PYTHON_VENV)
 	$(PYTHON_VENV) Tests/Scripts/bench_peers.py --rpp $(BIN) --precision $(PRECISION)
@@ -166,12 +168,14 @@ compare-trl:
 	python3 Tests/Scripts/compare_trl.py --trl runs/bench-trl/trl.json --rpp $(RPP_RUN)
 
 # Regenerates Tests/Fixtures/recording: a real in-process run (learner, two rollout workers, reward and
-# reference servers) recorded with --record's Recorder, then replayed (README: Record and replay).
+# reference servers) recorded with --record's Recorder, then replayed (README: Record and replay). OpenBLAS's
+# Nehalem kernels (OpenBLASTuning.portableCore) run on every x86-64 CPU and their blocking does not depend on the
+# cache size, so `rpp replay` (which re-executes with the recorded kernels) reproduces it on any of them.
 .PHONY: recording-fixture
 recording-fixture: deps
 	$(SWIFT) build $(RELEASE) --build-tests
-	RPP_WRITE_RECORDING_FIXTURE=1 $(SWIFT) test $(RELEASE) --skip-build --disable-swift-testing \
-	  --filter RecordReplayTests/testRecordInProcessRunThenReplay
+	OPENBLAS_CORETYPE=Nehalem RPP_WRITE_RECORDING_FIXTURE=1 $(SWIFT) test $(RELEASE) --skip-build \
+	  --disable-swift-testing --filter RecordReplayTests/testRecordInProcessRunThenReplay
 
 # Coverage-guided fuzzing of the frame decoder (libFuzzer). FUZZ_SECONDS bounds the run.
 # --sanitize=fuzzer lets SwiftPM link libFuzzer's main; the combined -sanitize=fuzzer,address is what

@@ -77,18 +77,19 @@ let package = Package(
         // a normal build makes a runner that replays input files through the same entry point.
         .executableTarget(name: "FuzzFrame", dependencies: ["Wire"]),
 
-        // Helpers shared by the test suites (a tiny HTTP server for remote rewards).
+        // The test kit every suite uses: Tests/Fixtures paths, assertClose, loopback ports and addresses, temporary
+        // directories, test threads, a tiny HTTP server. XCTest and Foundation only.
         .target(name: "TestKit", path: "Tests/TestKit"),
-        // Tests find Tests/Fixtures through #filePath.
-        .testTarget(name: "WireTests", dependencies: ["Wire"]),
-        .testTarget(name: "ModelTests", dependencies: ["Model"]),
-        .testTarget(name: "RLCoreTests", dependencies: ["RLCore"]),
-        .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers"]),
-        .testTarget(name: "ChatTemplateTests", dependencies: ["ChatTemplate"]),
+        .testTarget(name: "TestKitTests", dependencies: ["TestKit"]),
+        .testTarget(name: "WireTests", dependencies: ["Wire", "TestKit"]),
+        .testTarget(name: "ModelTests", dependencies: ["Model", "TestKit"]),
+        .testTarget(name: "RLCoreTests", dependencies: ["RLCore", "TestKit"]),
+        .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "TestKit"]),
+        .testTarget(name: "ChatTemplateTests", dependencies: ["ChatTemplate", "TestKit"]),
         .testTarget(name: "TasksTests", dependencies: ["Tasks", "Model", "Tokenizers", "TestKit"]),
-        .testTarget(name: "RunKitTests", dependencies: ["RunKit"]),
-        .testTarget(name: "RolesTests", dependencies: ["Roles", "Tasks"]),
-        .testTarget(name: "ClusterTests", dependencies: ["Cluster"]),
+        .testTarget(name: "RunKitTests", dependencies: ["RunKit", "TestKit"]),
+        .testTarget(name: "RolesTests", dependencies: ["Roles", "Tasks", "TestKit"]),
+        .testTarget(name: "ClusterTests", dependencies: ["Cluster", "TestKit"]),
         .testTarget(name: "CLITests", dependencies: ["rpp", "Model", "TestKit"]),
     ]
 )

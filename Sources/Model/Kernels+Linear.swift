@@ -10,8 +10,10 @@ import Foundation
 
 /// Thread count and the work-splitting helper of the kernels.
 public enum Parallel {
-    /// Worker count: the machine's active processor count (2 here).
-    public static let workers = max(1, ProcessInfo.processInfo.activeProcessorCount)
+    /// The number of parts large products and loops are split into: the machine's active processor count unless
+    /// set. The split decides the order of some sums, so a replay sets it to the recording's count (before any
+    /// kernel runs) to reproduce the recorded bits on a machine with another core count.
+    nonisolated(unsafe) public static var workers = max(1, ProcessInfo.processInfo.activeProcessorCount)
     nonisolated(unsafe) private static var configured = false
 
     /// Puts OpenBLAS in single-threaded mode; the kernels split work across cores themselves.

@@ -11,6 +11,11 @@ public enum OpenBLASTuning {
     /// The core type OpenBLAS selected (e.g. "Zen", "SkylakeX").
     public static var coreName: String { String(cString: openblas_get_corename()) }
 
+    /// Kernels every x86-64 CPU in use runs (SSE4.2 at most), whose blocking sizes are constants rather than
+    /// derived from the cache size: a run made with OPENBLAS_CORETYPE=Nehalem (the committed test recording is)
+    /// replays bit for bit on any x86-64 machine, Intel or AMD, since `rpp replay` re-executes with them.
+    public static let portableCore = "Nehalem"
+
     /// True when /proc/cpuinfo lists avx512f, avx512bw, avx512vl, avx512dq and avx512cd.
     public static func cpuHasAVX512() -> Bool {
         guard let info = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),

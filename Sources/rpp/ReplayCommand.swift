@@ -24,8 +24,9 @@ struct ReplayCommand: ParsableCommand {
 
             Bit-exactness needs the recording's OpenBLAS kernels: replay re-executes itself with \
             OPENBLAS_CORETYPE set to the core named in recording.json (even over an OPENBLAS_CORETYPE already \
-            set; RPP_NO_REEXEC=1 keeps the current one), so the CPU must be able to run them. Products large enough to be split across cores are split by the \
-            machine's core count, so replay on as many cores as the recording had (recording.json: workers). \
+            set; RPP_NO_REEXEC=1 keeps the current one), so the CPU must be able to run them: a recording made \
+            with OPENBLAS_CORETYPE=Nehalem replays on any x86-64 CPU. Large products are split into as many parts \
+            as the recording process had cores (recording.json: workers), whatever this machine's core count. \
             OPENBLAS_NUM_THREADS does not matter (rpp runs OpenBLAS single-threaded).
             """)
 
@@ -86,10 +87,11 @@ struct ReplayCommand: ParsableCommand {
                         + "run; a run with bf16 products will most likely differ")
             }
         }
-        if Parallel.workers != h.workers {
+        if h.workers >= 1, Parallel.workers != h.workers {
             print(
-                "replay: warning: the recording was made on \(h.workers) cores and this machine has \(Parallel.workers); "
-                    + "large products are split by core count, so the weights may differ in the last bits")
+                "replay: products split into \(h.workers) parts as recorded (this machine has \(Parallel.workers) cores)"
+            )
+            Parallel.workers = h.workers
         }
         fflush(nil)
         let trainer = try Replay.makeTrainer(recording)

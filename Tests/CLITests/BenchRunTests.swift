@@ -2,16 +2,17 @@
 // model, 8 prompts × 4 samples, 3 iterations, the first skipped); and a role that cannot start is reported
 // with its log's last lines, with nothing left running.
 import Foundation
+import TestKit
 import XCTest
 
 final class BenchRunTests: XCTestCase {
     var deployConfig: String {
-        RPP.fixtures.deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("Deploy/rpp.yaml")
+        Fixtures.packageURL("Deploy/rpp.yaml")
             .path
     }
 
     func tinySets(_ dir: URL) -> [String] {
-        let model = RPP.fixtures.appendingPathComponent("model/llama-gqa").path
+        let model = Fixtures.url("model/llama-gqa").path
         return [
             "model.init=\(model)", "model.reference=\(model)",
             "algorithm.rollout_batch=8", "algorithm.train_batch=16", "algorithm.micro_batch=16",
@@ -21,7 +22,7 @@ final class BenchRunTests: XCTestCase {
     }
 
     func testComparesReinforceAndPPOOnRealProcesses() throws {
-        let dir = try RPP.temporaryDirectory()
+        let dir = try temporaryDirectory("rpp-cli")
         defer { try? FileManager.default.removeItem(at: dir) }
         let start = Date()
         let r = try RPP.run(
@@ -44,7 +45,7 @@ final class BenchRunTests: XCTestCase {
     }
 
     func testARoleThatCannotStartIsReportedWithItsLog() throws {
-        let dir = try RPP.temporaryDirectory()
+        let dir = try temporaryDirectory("rpp-cli")
         defer { try? FileManager.default.removeItem(at: dir) }
         let r = try RPP.run(
             [
@@ -70,13 +71,13 @@ final class BenchRunTests: XCTestCase {
 extension BenchRunTests {
     /// `rpp learner` with ppo and a model.critic_init that cannot be loaded stops at start with one line naming the key.
     func testLearnerNamesABadCriticInit() throws {
-        let model = RPP.fixtures.appendingPathComponent("model/llama-gqa").path
+        let model = Fixtures.url("model/llama-gqa").path
         let r = try RPP.run(
             ["learner", "--config", deployConfig]
                 + [
                     "model.init=\(model)", "algorithm.estimator=ppo", "model.critic_init=/nonexistent/critic",
-                    "cluster.learner=tcp://127.0.0.1:\(freePort())",
-                    "run.dir=\(NSTemporaryDirectory())rpp-critic-init-\(UUID().uuidString)",
+                    "cluster.learner=tcp://127.0.0.1:\(LoopbackPorts.port())",
+                    "run.dir=\(try temporaryDirectory("rpp-critic-init").path)",
                 ].flatMap { ["--set", $0] })
         XCTAssertEqual(r.status, 1, r.stdout + r.stderr)
         XCTAssertTrue(r.stderr.contains("model.critic_init /nonexistent/critic: cannot load the checkpoint"), r.stderr)

@@ -2,11 +2,12 @@
 // process started by `cluster up`, two rollout workers scaled to three and back to one, a worker started by
 // hand, then a graceful stop (the learner checkpoints). Bounded: every step has a deadline of seconds.
 import Foundation
+import TestKit
 import Wire
 import XCTest
 
 final class ClusterCommandTests: XCTestCase {
-    let deploy = RPP.fixtures.deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("Deploy")
+    let deploy = Fixtures.packageURL("Deploy")
 
     func status(_ dir: String) throws -> [String: Any] {
         let r = try RPP.run(["cluster", "status", "--dir", dir, "--json"])
@@ -36,9 +37,9 @@ final class ClusterCommandTests: XCTestCase {
     }
 
     func testUpStatusScaleDownOnLoopback() throws {
-        let dir = try RPP.temporaryDirectory()
+        let dir = try temporaryDirectory("rpp-cli")
         defer { try? FileManager.default.removeItem(at: dir) }
-        let base = LocalCluster.freeBase()
+        let base = LoopbackPorts.block(6)
         let hosts = dir.appendingPathComponent("hosts")
         try Data(
             """
@@ -46,7 +47,7 @@ final class ClusterCommandTests: XCTestCase {
             127.0.0.1  learner reference reward rollout=2  learner_port=\(base) reward_port=\(base + 4) reference_port=\(base + 5)
             """.utf8
         ).write(to: hosts)
-        let model = RPP.fixtures.appendingPathComponent("model/llama-gqa").path
+        let model = Fixtures.url("model/llama-gqa").path
         let sets = [
             "model.init=\(model)", "model.reference=\(model)", "run.dir=\(dir.path)", "run.name=c",
             "run.iterations=100000", "run.max_minutes=3", "algorithm.rollout_batch=16", "algorithm.train_batch=32",
@@ -145,15 +146,15 @@ final class ClusterCommandTests: XCTestCase {
     }
 
     func testUpReportsTheRoleThatFailsAndStopsTheRest() throws {
-        let dir = try RPP.temporaryDirectory()
+        let dir = try temporaryDirectory("rpp-cli")
         defer { try? FileManager.default.removeItem(at: dir) }
-        let base = LocalCluster.freeBase()
+        let base = LoopbackPorts.block(6)
         let hosts = dir.appendingPathComponent("hosts")
         try Data(
             "127.0.0.1 learner reference reward rollout learner_port=\(base) reward_port=\(base + 4) reference_port=\(base + 5)\n"
                 .utf8
         ).write(to: hosts)
-        let model = RPP.fixtures.appendingPathComponent("model/llama-gqa").path
+        let model = Fixtures.url("model/llama-gqa").path
         // The reference server cannot load model.reference: it exits, and up must say so and stop the others.
         let r = try RPP.run([
             "cluster", "up", "--hosts", hosts.path, "--config", deploy.appendingPathComponent("rpp.yaml").path,
@@ -173,7 +174,7 @@ final class ClusterCommandTests: XCTestCase {
     }
 
     func testBadHostsFileIsOneLineWithTheLineNumber() throws {
-        let dir = try RPP.temporaryDirectory()
+        let dir = try temporaryDirectory("rpp-cli")
         defer { try? FileManager.default.removeItem(at: dir) }
         let hosts = dir.appendingPathComponent("hosts")
         try Data("127.0.0.1 learner reference reward\n10.0.0.2 rollout=lots\n".utf8).write(to: hosts)
@@ -200,9 +201,9 @@ final class ClusterCommandTests: XCTestCase {
     }
 
     func testUnreachableHostStopsWhatStarted() throws {
-        let dir = try RPP.temporaryDirectory()
+        let dir = try temporaryDirectory("rpp-cli")
         defer { try? FileManager.default.removeItem(at: dir) }
-        let base = LocalCluster.freeBase()
+        let base = LoopbackPorts.block(6)
         let hosts = dir.appendingPathComponent("hosts")
         try Data(
             """
@@ -210,7 +211,7 @@ final class ClusterCommandTests: XCTestCase {
             10.255.0.9 rollout launcher="\(dir.path)/no-such-launcher"
             """.utf8
         ).write(to: hosts)
-        let model = RPP.fixtures.appendingPathComponent("model/llama-gqa").path
+        let model = Fixtures.url("model/llama-gqa").path
         let r = try RPP.run([
             "cluster", "up", "--hosts", hosts.path, "--config", deploy.appendingPathComponent("rpp.yaml").path,
             "--timeout", "20", "--set", "model.init=\(model)", "--set", "model.reference=\(model)",

@@ -2,11 +2,12 @@
 // `rpp cluster resume` starts them again and the run ends with exactly the weights of an uninterrupted run;
 // a learner resumed by hand is found by `status` and stopped by `down`; `scale` works on it.
 import Foundation
+import TestKit
 import XCTest
 
 final class ClusterResumeTests: XCTestCase {
-    let deploy = RPP.fixtures.deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("Deploy")
-    let model = RPP.fixtures.appendingPathComponent("model/llama-gqa").path
+    let deploy = Fixtures.packageURL("Deploy")
+    let model = Fixtures.url("model/llama-gqa").path
 
     /// A cluster on loopback in a temporary directory: its hosts file and the `--set`s of its runs.
     struct Setup {
@@ -15,8 +16,8 @@ final class ClusterResumeTests: XCTestCase {
     }
 
     func setup(rollout: Int) throws -> Setup {
-        let dir = try RPP.temporaryDirectory()
-        let base = LocalCluster.freeBase()
+        let dir = try temporaryDirectory("rpp-cli")
+        let base = LoopbackPorts.block(6)
         let hosts = dir.appendingPathComponent("hosts")
         try Data(
             ("127.0.0.1 learner reference reward rollout=\(rollout) learner_port=\(base) reward_port=\(base + 4) "

@@ -3,6 +3,7 @@
 // leased work must be handed out again and the run must still finish every iteration.
 import Foundation
 import RunKit
+import TestKit
 import Wire
 import XCTest
 
@@ -33,7 +34,7 @@ final class ClusterRunTests: XCTestCase {
     /// data.task dataset: prompts from the files `rpp data arith` writes, numeric-answer rewards, held-out accuracy on
     /// the validation file.
     func testJSONLDatasetRun() throws {
-        let data = try RPP.temporaryDirectory()
+        let data = try temporaryDirectory("rpp-cli")
         defer { try? FileManager.default.removeItem(at: data) }
         let made = try RPP.run([
             "data", "arith", "--out", data.path, "--train", "300", "--validation", "40", "--test", "40",

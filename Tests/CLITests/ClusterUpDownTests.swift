@@ -3,11 +3,12 @@
 // every process with SIGTERM (none read as already gone, none left running). Plus the hosts-file cases that
 // used to fail only when a process tried to listen: `localhost`.
 import Foundation
+import TestKit
 import XCTest
 
 final class ClusterUpDownTests: XCTestCase {
-    let deploy = RPP.fixtures.deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("Deploy")
-    let model = RPP.fixtures.appendingPathComponent("model/llama-gqa").path
+    let deploy = Fixtures.packageURL("Deploy")
+    let model = Fixtures.url("model/llama-gqa").path
 
     /// The `--set` list of a tiny run in `dir` named `name` (the tiny model; a learner that waits for work).
     func sets(_ dir: URL, _ name: String, _ more: [String] = []) -> [String] {
@@ -35,9 +36,9 @@ final class ClusterUpDownTests: XCTestCase {
     /// on between: the worker registers and takes work). No up may fail and no down may find a process gone.
     func testThirtyUpsAndDownsWithNoFalseFailure() throws {
         let rounds = Int(ProcessInfo.processInfo.environment["RPP_UP_DOWN_ROUNDS"] ?? "") ?? 30
-        let dir = try RPP.temporaryDirectory()
+        let dir = try temporaryDirectory("rpp-cli")
         defer { try? FileManager.default.removeItem(at: dir) }
-        let base = LocalCluster.freeBase()
+        let base = LoopbackPorts.block(6)
         let hosts = dir.appendingPathComponent("hosts")
         // `localhost` on purpose: it must listen (on 127.0.0.1) like 127.0.0.1 does.
         try Data(
@@ -79,9 +80,9 @@ final class ClusterUpDownTests: XCTestCase {
     /// A worker waiting on a score request (the reward server is stopped with SIGSTOP, the request timeout is
     /// 60 s) stops at once on SIGTERM: `scale` to 0 workers with 15 s to stop them must not need SIGKILL.
     func testWorkerBlockedOnARequestStopsOnSIGTERM() throws {
-        let dir = try RPP.temporaryDirectory()
+        let dir = try temporaryDirectory("rpp-cli")
         defer { try? FileManager.default.removeItem(at: dir) }
-        let base = LocalCluster.freeBase()
+        let base = LoopbackPorts.block(6)
         let hosts = dir.appendingPathComponent("hosts")
         try Data(
             "127.0.0.1 learner reference reward rollout learner_port=\(base) reward_port=\(base + 4) reference_port=\(base + 5)\n"

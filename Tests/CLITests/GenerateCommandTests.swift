@@ -2,13 +2,14 @@
 // the ids equal the library's `generate` on the prompt ids that `rpp template` and `rpp tokenize` give.
 import Foundation
 import Model
+import TestKit
 import XCTest
 
 final class GenerateCommandTests: XCTestCase {
     private var dir: URL!
 
     override func setUpWithError() throws {
-        dir = try RPP.temporaryDirectory()
+        dir = try temporaryDirectory("rpp-cli")
     }
 
     override func tearDownWithError() throws {
@@ -30,13 +31,13 @@ final class GenerateCommandTests: XCTestCase {
         configure(m)
         let out = dir.appendingPathComponent(name)
         try m.save(directory: out)
-        let fixtures = RPP.fixtures.appendingPathComponent("tokenizers/\(tokenizer)")
+        let fixtures = Fixtures.url("tokenizers/\(tokenizer)")
         try FileManager.default.copyItem(
             at: fixtures.appendingPathComponent("tokenizer.json"),
             to: out.appendingPathComponent("tokenizer.json"))
         let config2 =
             tokenizer == "smollm2"
-            ? RPP.fixtures.appendingPathComponent("templates/smollm2/tokenizer_config.json")
+            ? Fixtures.url("templates/smollm2/tokenizer_config.json")
             : fixtures.appendingPathComponent("tokenizer_config.json")
         try FileManager.default.copyItem(at: config2, to: out.appendingPathComponent("tokenizer_config.json"))
         return out

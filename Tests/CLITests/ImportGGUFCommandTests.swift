@@ -1,9 +1,10 @@
 import Foundation
+import TestKit
 import XCTest
 
 /// `rpp model import-gguf` as a user runs it.
 final class ImportGGUFCommandTests: XCTestCase {
-    static let gguf = RPP.fixtures.appendingPathComponent("gguf")
+    static let gguf = Fixtures.url("gguf")
 
     func testHelpListsImportGGUF() throws {
         XCTAssertTrue(try RPP.run(["--help"]).stdout.contains("  model "))
@@ -13,7 +14,7 @@ final class ImportGGUFCommandTests: XCTestCase {
 
     /// The imported directory has the five files, and `rpp logprobs` on it gives transformers' numbers.
     func testImportThenLogprobs() throws {
-        let tmp = try RPP.temporaryDirectory()
+        let tmp = try temporaryDirectory("rpp-cli")
         defer { try? FileManager.default.removeItem(at: tmp) }
         let out = tmp.appendingPathComponent("model")
         let r = try RPP.run([
@@ -51,7 +52,7 @@ final class ImportGGUFCommandTests: XCTestCase {
 
     /// A damaged file fails with one line that names the file and the problem, and writes nothing.
     func testCorruptFileIsOneLineError() throws {
-        let tmp = try RPP.temporaryDirectory()
+        let tmp = try temporaryDirectory("rpp-cli")
         defer { try? FileManager.default.removeItem(at: tmp) }
         let whole = try Data(contentsOf: Self.gguf.appendingPathComponent("tiny-Q4_1.gguf"))
         let cut = tmp.appendingPathComponent("cut.gguf")

@@ -1,10 +1,11 @@
 import Foundation
+import TestKit
 import XCTest
 
 /// `rpp inspect advantages` reproduces every worked case of the specification (and the GAE example),
 /// against outputs of the independent numpy implementation in Tests/Scripts/make_rl_fixtures.py.
 final class InspectAdvantagesTests: XCTestCase {
-    let dir = RPP.fixtures.appendingPathComponent("rlcore")
+    let dir = Fixtures.url("rlcore")
 
     func testWorkedCases() throws {
         let inputs = try FileManager.default.contentsOfDirectory(atPath: dir.path)
@@ -35,7 +36,7 @@ final class InspectAdvantagesTests: XCTestCase {
     }
 
     func testMissingFieldIsNamed() throws {
-        let tmp = try RPP.temporaryDirectory()
+        let tmp = try temporaryDirectory("rpp-cli")
         defer { try? FileManager.default.removeItem(at: tmp) }
         let path = tmp.appendingPathComponent("bad.json")
         try Data(#"{"estimator": "reinforce", "samples": [{"reward": 1, "mask": [1], "logprobs": [-1]}]}"#.utf8)

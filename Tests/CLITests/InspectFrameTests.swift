@@ -1,9 +1,10 @@
 import Foundation
+import TestKit
 import XCTest
 
 /// `rpp inspect frame` on the golden frames and on every kind of damage the acceptance names.
 final class InspectFrameTests: XCTestCase {
-    let frames = RPP.fixtures.appendingPathComponent("frames")
+    let frames = Fixtures.url("frames")
 
     func goldenFrames() throws -> [URL] {
         try FileManager.default.contentsOfDirectory(at: frames, includingPropertiesForKeys: nil)
@@ -55,7 +56,7 @@ final class InspectFrameTests: XCTestCase {
         _ bytes: [UInt8], mentioning words: [String], key: URL? = nil,
         file: StaticString = #filePath, line: UInt = #line
     ) throws {
-        let dir = try RPP.temporaryDirectory()
+        let dir = try temporaryDirectory("rpp-cli")
         defer { try? FileManager.default.removeItem(at: dir) }
         let path = dir.appendingPathComponent("input.frame")
         try Data(bytes).write(to: path)
@@ -91,7 +92,7 @@ final class InspectFrameTests: XCTestCase {
     }
 
     func testFrameSignedWithAnotherKey() throws {
-        let dir = try RPP.temporaryDirectory()
+        let dir = try temporaryDirectory("rpp-cli")
         defer { try? FileManager.default.removeItem(at: dir) }
         let other = dir.appendingPathComponent("other.key")
         try Data(String(repeating: "5a", count: 32).utf8).write(to: other)

@@ -1,6 +1,7 @@
 // A small rpp cluster of real `rpp` processes on tcp loopback for the fault tests: reference server, reward
 // server, rollout workers and the learner, each its own process, on ports picked free for the test.
 import Foundation
+import TestKit
 import Wire
 import XCTest
 
@@ -16,13 +17,12 @@ final class LocalCluster {
 
     /// `extra` are `section.key=value` settings on top of the small run every fault test uses.
     init(name: String, iterations: Int, extra: [String] = []) throws {
-        dir = try RPP.temporaryDirectory()
-        base = Self.freeBase()
-        let model = RPP.fixtures.appendingPathComponent("model/llama-gqa").path  // a tiny transformers checkpoint
+        dir = try TemporaryDirectory.make("rpp-cli")
+        base = LoopbackPorts.block(6)
+        let model = Fixtures.url("model/llama-gqa").path  // a tiny transformers checkpoint
         config = [
             "--config",
-            RPP.fixtures.deletingLastPathComponent().deletingLastPathComponent()
-                .appendingPathComponent("Deploy/rpp.yaml").path,
+            Fixtures.packageURL("Deploy/rpp.yaml").path,
         ]
         sets =
             [
@@ -40,9 +40,6 @@ final class LocalCluster {
         for p in [learner, reference, reward].compactMap({ $0 }) + Array(workers.values) { _ = p.terminate(within: 3) }
         try? FileManager.default.removeItem(at: dir)
     }
-
-    /// A base port whose next five ports are free too (learner +0…+3, reward +4, reference +5).
-    static func freeBase() -> Int { LoopbackPort.freeBlock(6) ?? 45_000 + Int.random(in: 0..<10_000) }
 
     private func arguments(_ role: String, _ more: [String] = []) -> [String] {
         [role] + config + sets.flatMap { ["--set", $0] } + more

@@ -1,4 +1,5 @@
 import Foundation
+import TestKit
 import XCTest
 
 /// The policy engine's commands, run as a user runs them.
@@ -14,13 +15,13 @@ final class ModelCommandTests: XCTestCase {
     /// `rpp logprobs` on a checkpoint written by transformers reproduces transformers' numbers.
     func testLogprobsMatchTransformers() throws {
         for name in ["llama-gqa", "qwen2-tied"] {
-            let dir = RPP.fixtures.appendingPathComponent("model/\(name)")
+            let dir = Fixtures.url("model/\(name)")
             let expected =
                 try JSONSerialization.jsonObject(
                     with: Data(contentsOf: dir.appendingPathComponent("expected.json"))) as! [String: Any]
             let rows = expected["tokens"] as! [[Int]]
             let want = expected["logprobs"] as! [[Double]]
-            let tmp = try RPP.temporaryDirectory()
+            let tmp = try temporaryDirectory("rpp-cli")
             defer { try? FileManager.default.removeItem(at: tmp) }
             let input = tmp.appendingPathComponent("in.jsonl")
             let lines = try rows.map {
@@ -41,9 +42,9 @@ final class ModelCommandTests: XCTestCase {
     }
 
     func testLogprobsErrors() throws {
-        let tmp = try RPP.temporaryDirectory()
+        let tmp = try temporaryDirectory("rpp-cli")
         defer { try? FileManager.default.removeItem(at: tmp) }
-        let model = RPP.fixtures.appendingPathComponent("model/llama-gqa").path
+        let model = Fixtures.url("model/llama-gqa").path
         let bad = tmp.appendingPathComponent("bad.jsonl")
         try Data("{\"tokens\": [1, 99999]}\n".utf8).write(to: bad)
         let r = try RPP.run(["logprobs", "--model", model, "--input", bad.path])
@@ -55,7 +56,7 @@ final class ModelCommandTests: XCTestCase {
     }
 
     func testDataArithWritesDisjointSeededSplits() throws {
-        let tmp = try RPP.temporaryDirectory()
+        let tmp = try temporaryDirectory("rpp-cli")
         defer { try? FileManager.default.removeItem(at: tmp) }
         let r = try RPP.run(["data", "arith", "--out", tmp.path, "--train", "300", "--seed", "7"])
         XCTAssertEqual(r.status, 0, r.stderr)

@@ -1,10 +1,11 @@
 // `rpp model convert`: a checkpoint saved again as f32 / bf16 with its config.json fields and companion files,
 // giving transformers' log-probs.
 import Foundation
+import TestKit
 import XCTest
 
 final class ModelConvertCommandTests: XCTestCase {
-    static let source = RPP.fixtures.appendingPathComponent("model/llama-companions")
+    static let source = Fixtures.url("model/llama-companions")
 
     func logprobs(_ model: URL, rows: [[Int]], in tmp: URL) throws -> [String] {
         let input = tmp.appendingPathComponent("rows.jsonl")
@@ -18,7 +19,7 @@ final class ModelConvertCommandTests: XCTestCase {
     }
 
     func testConvertKeepsFilesAndGivesTransformersLogprobs() throws {
-        let tmp = try RPP.temporaryDirectory()
+        let tmp = try temporaryDirectory("rpp-cli")
         defer { try? FileManager.default.removeItem(at: tmp) }
         let expected =
             try JSONSerialization.jsonObject(
@@ -61,7 +62,7 @@ final class ModelConvertCommandTests: XCTestCase {
     }
 
     func testConvertErrors() throws {
-        let tmp = try RPP.temporaryDirectory()
+        let tmp = try temporaryDirectory("rpp-cli")
         defer { try? FileManager.default.removeItem(at: tmp) }
         let bad = try RPP.run(["model", "convert", "--model", Self.source.path, "--out", tmp.path, "--dtype", "int8"])
         XCTAssertNotEqual(bad.status, 0)

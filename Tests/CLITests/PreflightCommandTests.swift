@@ -1,16 +1,17 @@
 // A run whose settings its model or the wire cannot serve is refused before anything starts: by
 // `rpp cluster up` (no process started) and by each role when it starts, with one line naming the setting.
 import Foundation
+import TestKit
 import XCTest
 
 final class PreflightCommandTests: XCTestCase {
-    let deploy = RPP.fixtures.deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("Deploy")
-    let model = RPP.fixtures.appendingPathComponent("model/llama-gqa").path  // 64 positions, vocabulary 40
+    let deploy = Fixtures.packageURL("Deploy")
+    let model = Fixtures.url("model/llama-gqa").path  // 64 positions, vocabulary 40
 
     func testClusterUpRefusesAResponseLongerThanTheModelBeforeStartingAnything() throws {
-        let dir = try RPP.temporaryDirectory()
+        let dir = try temporaryDirectory("rpp-cli")
         defer { try? FileManager.default.removeItem(at: dir) }
-        let base = LocalCluster.freeBase()
+        let base = LoopbackPorts.block(6)
         let hosts = dir.appendingPathComponent("hosts")
         try Data(
             "127.0.0.1 learner reference reward rollout learner_port=\(base) reward_port=\(base + 4) reference_port=\(base + 5)\n"
@@ -31,9 +32,9 @@ final class PreflightCommandTests: XCTestCase {
     }
 
     func testRolesRefuseAStopTokenOutsideTheVocabulary() throws {
-        let dir = try RPP.temporaryDirectory()
+        let dir = try temporaryDirectory("rpp-cli")
         defer { try? FileManager.default.removeItem(at: dir) }
-        let base = LocalCluster.freeBase()
+        let base = LoopbackPorts.block(6)
         for role in ["learner", "rollout"] {
             let r = try RPP.run([
                 role, "--config", deploy.appendingPathComponent("rpp.yaml").path,

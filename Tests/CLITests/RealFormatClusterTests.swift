@@ -14,7 +14,7 @@ final class RealFormatClusterTests: XCTestCase {
     }
 
     func testDatasetRemoteRewardResumeAndReplayOnAHuggingFaceCheckpoint() throws {
-        let data = try RPP.temporaryDirectory()
+        let data = try temporaryDirectory("rpp-cli")
         defer { try? FileManager.default.removeItem(at: data) }
         func jsonl(_ range: Range<Int>) -> String {
             range.map { "{\"question\": \"What is \($0) + 2?\", \"solution\": \"\($0 + 2)\", \"source\": \"t\"}" }
@@ -31,7 +31,7 @@ final class RealFormatClusterTests: XCTestCase {
             return .init(body: try! JSONSerialization.data(withJSONObject: ["rewards": rewards]))
         }
         defer { server.stop() }
-        let model = RPP.fixtures.appendingPathComponent("model/llama-companions").path
+        let model = Fixtures.url("model/llama-companions").path
         let c = try LocalCluster(
             name: "real", iterations: 2,
             extra: [

@@ -5,6 +5,7 @@
 // They run only when RPP_REAL_MODEL names the imported directory (`make test-real` sets it); CI has no such
 // model and skips them.
 import Foundation
+import TestKit
 import XCTest
 
 final class RealModelCommandTests: XCTestCase {
@@ -12,10 +13,10 @@ final class RealModelCommandTests: XCTestCase {
         guard let model = ProcessInfo.processInfo.environment["RPP_REAL_MODEL"] else {
             throw XCTSkip("RPP_REAL_MODEL is not set (make test-real sets it after make smollm2)")
         }
-        let data = try Data(contentsOf: RPP.fixtures.appendingPathComponent("gguf/smollm2-chat.json"))
+        let data = try Data(contentsOf: Fixtures.url("gguf/smollm2-chat.json"))
         return (
             model, try XCTUnwrap(JSONSerialization.jsonObject(with: data) as? [String: Any]),
-            try RPP.temporaryDirectory()
+            try temporaryDirectory("rpp-cli")
         )
     }
 
@@ -59,7 +60,7 @@ final class RealModelCommandTests: XCTestCase {
     func testGenerateChatMatchesTransformersGreedy() throws {
         let (model, _, dir) = try setUp()
         defer { try? FileManager.default.removeItem(at: dir) }
-        let data = try Data(contentsOf: RPP.fixtures.appendingPathComponent("gguf/smollm2-reference.json"))
+        let data = try Data(contentsOf: Fixtures.url("gguf/smollm2-reference.json"))
         let reference = try XCTUnwrap(JSONSerialization.jsonObject(with: data) as? [String: Any])
         let cases = try XCTUnwrap(reference["greedy"] as? [[String: Any]])
         XCTAssertEqual(cases.count, 3)

@@ -1,15 +1,16 @@
 // `rpp learner --record DIR` in a real four-process cluster on tcp loopback (reference, reward, one rollout
 // worker, learner), then `rpp replay DIR` in a fifth process: the same final SHA-256, printed by both.
 import Foundation
+import TestKit
 import Wire
 import XCTest
 
 final class RecordCommandTests: XCTestCase {
     func testLearnerRecordsAndReplayReproducesItsWeights() throws {
-        let dir = try RPP.temporaryDirectory()
+        let dir = try temporaryDirectory("rpp-cli")
         defer { try? FileManager.default.removeItem(at: dir) }
-        let base = LocalCluster.freeBase()
-        let model = RPP.fixtures.appendingPathComponent("model/llama-gqa").path
+        let base = LoopbackPorts.block(6)
+        let model = Fixtures.url("model/llama-gqa").path
         let sets = [
             "model.init=\(model)", "model.reference=\(model)",
             "run.dir=\(dir.path)", "run.name=recorded", "run.iterations=2", "run.max_minutes=2",
@@ -20,8 +21,7 @@ final class RecordCommandTests: XCTestCase {
         ].flatMap { ["--set", $0] }
         let config = [
             "--config",
-            RPP.fixtures.deletingLastPathComponent().deletingLastPathComponent()
-                .appendingPathComponent("Deploy/rpp.yaml").path,
+            Fixtures.packageURL("Deploy/rpp.yaml").path,
         ]
         let recording = dir.appendingPathComponent("recording")
         let reference = try ServerProcess(["reference"] + config + sets)

@@ -1,10 +1,11 @@
 // `rpp replay` on the committed recording (Tests/Fixtures/recording), on damaged copies, and `rpp inspect frame`
 // on a recorded batch.
 import Foundation
+import TestKit
 import XCTest
 
 final class ReplayCommandTests: XCTestCase {
-    let recording = RPP.fixtures.appendingPathComponent("recording")
+    let recording = Fixtures.url("recording")
 
     func recordedFinalSHA() throws -> String {
         let data = try Data(contentsOf: recording.appendingPathComponent("final.json"))
@@ -22,6 +23,46 @@ final class ReplayCommandTests: XCTestCase {
         XCTAssertTrue(r.stdout.contains("replay: recorded parameters sha256 \(sha) (final.json)"), r.stdout)
         XCTAssertTrue(r.stdout.contains("identical, bit for bit (3 updates"), r.stdout)
         XCTAssertEqual(r.stdout.components(separatedBy: "replay: iter ").count - 1, 3, r.stdout)
+        // Kernels every x86-64 CPU runs: this passes on any of them, whatever kernels OpenBLAS picks by itself.
+        XCTAssertTrue(r.stdout.contains("OpenBLAS core Nehalem (recorded Nehalem)"), r.stdout)
+    }
+
+    /// The C library's exp and log come in variants chosen by CPU feature; with the AVX2 and FMA ones turned off
+    /// (as on a CPU without them) the committed recording still replays bit for bit.
+    func testReplaysWithTheMathLibraryOfACPUWithoutAVX2() throws {
+        let process = Process()
+        process.executableURL = RPP.binary
+        process.arguments = ["replay", recording.path]
+        var env = ProcessInfo.processInfo.environment
+        env["GLIBC_TUNABLES"] = "glibc.cpu.hwcaps=-AVX2,-FMA,-AVX"
+        process.environment = env
+        let out = Pipe()
+        process.standardOutput = out
+        try process.run()
+        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        XCTAssertEqual(process.terminationStatus, 0, text)
+        XCTAssertTrue(text.contains("identical, bit for bit"), text)
+    }
+
+    /// Products are split into as many parts as the recording process had cores, whatever this machine has: a
+    /// recording that says 7 is replayed with 7 parts here.
+    func testSplitsProductsAsRecorded() throws {
+        let copy = try temporaryDirectory("rpp-cli").appendingPathComponent("recording")
+        try FileManager.default.copyItem(at: recording, to: copy)
+        let header = copy.appendingPathComponent("recording.json")
+        var json = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: header)) as? [String: Any])
+        XCTAssertEqual(json["workers"] as? Int, 2, "the committed recording was made on 2 cores")
+        let cores = ProcessInfo.processInfo.activeProcessorCount
+        json["workers"] = cores == 7 ? 5 : 7
+        try JSONSerialization.data(withJSONObject: json).write(to: header)
+        let r = try RPP.run(["replay", copy.path])
+        let parts = cores == 7 ? 5 : 7
+        XCTAssertTrue(
+            r.stdout.contains(
+                "replay: products split into \(parts) parts as recorded (this machine has \(cores) cores)"),
+            r.stdout + r.stderr)
+        XCTAssertTrue(r.stdout.contains("replay: final parameters sha256"), r.stdout + r.stderr)
     }
 
     /// Started with other OpenBLAS kernels, replay re-executes itself with the recorded ones.
@@ -46,7 +87,7 @@ final class ReplayCommandTests: XCTestCase {
     }
 
     func testUntilAndOut() throws {
-        let dir = try RPP.temporaryDirectory()
+        let dir = try temporaryDirectory("rpp-cli")
         defer { try? FileManager.default.removeItem(at: dir) }
         let out = dir.appendingPathComponent("ckpt")
         let r = try RPP.run(["replay", recording.path, "--until", "1", "--out", out.path])
@@ -61,7 +102,7 @@ final class ReplayCommandTests: XCTestCase {
     }
 
     func testFlippedByteIsOneLineNamingTheFile() throws {
-        let dir = try RPP.temporaryDirectory()
+        let dir = try temporaryDirectory("rpp-cli")
         defer { try? FileManager.default.removeItem(at: dir) }
         let copy = dir.appendingPathComponent("recording")
         try FileManager.default.copyItem(at: recording, to: copy)

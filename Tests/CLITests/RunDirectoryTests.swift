@@ -1,11 +1,12 @@
 // `rpp learner` with a run directory it cannot write, huge durations on the command line, and a run name
 // already used: one line each, before the model is loaded or a socket bound.
 import Foundation
+import TestKit
 import XCTest
 
 final class RunDirectoryTests: XCTestCase {
     var dir: URL!
-    override func setUpWithError() throws { dir = try RPP.temporaryDirectory() }
+    override func setUpWithError() throws { dir = try temporaryDirectory("rpp-cli") }
     override func tearDownWithError() throws { try? FileManager.default.removeItem(at: dir) }
 
     func oneLine(_ run: RPPRun, file: StaticString = #filePath, line: UInt = #line) -> String {

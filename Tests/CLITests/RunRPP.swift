@@ -13,9 +13,6 @@ enum RPP {
         Bundle.main.bundleURL.appendingPathComponent("rpp")
     }
 
-    static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .appendingPathComponent("Fixtures")
-
     static func run(_ arguments: [String]) throws -> RPPRun {
         let process = Process()
         process.executableURL = binary
@@ -31,11 +28,5 @@ enum RPP {
         return RPPRun(
             status: process.terminationStatus, stdout: String(decoding: o, as: UTF8.self),
             stderr: String(decoding: e, as: UTF8.self))
-    }
-
-    static func temporaryDirectory() throws -> URL {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("rpp-cli-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        return dir
     }
 }

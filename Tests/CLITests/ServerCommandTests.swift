@@ -4,6 +4,7 @@
 import Foundation
 import Roles
 import Tasks
+import TestKit
 import Wire
 import XCTest
 
@@ -61,13 +62,10 @@ final class ServerProcess: @unchecked Sendable {
     deinit { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
 }
 
-/// A TCP port on 127.0.0.1 that was free a moment ago.
-func freePort() -> Int { LoopbackPort.free() }
-
 final class ServerCommandTests: XCTestCase {
     var dir: URL!
     override func setUpWithError() throws {
-        dir = try RPP.temporaryDirectory()
+        dir = try temporaryDirectory("rpp-cli")
     }
     override func tearDownWithError() throws { if let d = dir { try? FileManager.default.removeItem(at: d) } }
 
@@ -103,7 +101,7 @@ final class ServerCommandTests: XCTestCase {
     func testRewardServerScoresAndStopsOnSIGTERM() throws {
         let keyFile = dir.appendingPathComponent("cluster.key")
         try Data((String(repeating: "ab", count: 32) + "\n").utf8).write(to: keyFile)
-        let address = "tcp://127.0.0.1:\(freePort())"
+        let address = TestAddress.tcp()
         let config = try writeConfig("cluster:\n  reward: [\"\(address)\"]\n  key_file: \(keyFile.path)\n")
         let server = try ServerProcess(["reward", "--config", config])
         XCTAssertTrue(server.waitFor("listening"), server.stdout)
@@ -130,7 +128,7 @@ final class ServerCommandTests: XCTestCase {
         ])
         XCTAssertEqual(model.status, 1)
         XCTAssertTrue(model.stderr.contains("nope"), model.stderr)
-        let address = "tcp://127.0.0.1:\(freePort())"
+        let address = TestAddress.tcp()
         let first = try ServerProcess(["reward", "--config", try writeConfig("{}\n"), "--listen", address])
         XCTAssertTrue(first.waitFor("listening"), first.stdout)
         let second = try RPP.run(["reward", "--config", try writeConfig("{}\n"), "--listen", address])
@@ -147,8 +145,8 @@ final class ServerCommandTests: XCTestCase {
         ])
         XCTAssertEqual(missing.status, 1)
         XCTAssertTrue(missing.stderr.contains("\(dir.path)/absent"), missing.stderr)
-        let ckpt = RPP.fixtures.appendingPathComponent("model/llama-gqa").path
-        let address = "tcp://127.0.0.1:\(freePort())"
+        let ckpt = Fixtures.url("model/llama-gqa").path
+        let address = TestAddress.tcp()
         let server = try ServerProcess([
             "reference", "--config", try writeConfig("model:\n  reference: \(ckpt)\n"),
             "--listen", address,
@@ -182,7 +180,7 @@ final class ServerCommandTests: XCTestCase {
         for f in ["config.json", "model.safetensors", "reward_stats.json", "rm_result.json"] {
             XCTAssertTrue(FileManager.default.fileExists(atPath: "\(out)/\(f)"), f)
         }
-        let address = "tcp://127.0.0.1:\(freePort())"
+        let address = TestAddress.tcp()
         let config = try writeConfig("reward:\n  kind: model\n  model: \(out)\n  normalize: true\n")
         let server = try ServerProcess(["reward", "--config", config, "--listen", address])
         XCTAssertTrue(server.waitFor("listening"), server.stdout)

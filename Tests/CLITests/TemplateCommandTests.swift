@@ -1,4 +1,5 @@
 import Foundation
+import TestKit
 import XCTest
 
 /// `rpp template` as a user runs it: JSONL requests in, one JSONL result per request out.
@@ -10,12 +11,12 @@ final class TemplateCommandTests: XCTestCase {
     /// Every request of two fixture models gives transformers' text, or an error where transformers raised.
     func testTemplateMatchesTransformers() throws {
         for name in ["chatml_tools", "mistral", "load_named"] {
-            let dir = RPP.fixtures.appendingPathComponent("templates/\(name)")
+            let dir = Fixtures.url("templates/\(name)")
             let fixture =
                 try JSONSerialization.jsonObject(
                     with: Data(contentsOf: dir.appendingPathComponent("cases.json"))) as! [String: Any]
             let cases = fixture["cases"] as! [[String: Any]]
-            let tmp = try RPP.temporaryDirectory()
+            let tmp = try temporaryDirectory("rpp-cli")
             defer { try? FileManager.default.removeItem(at: tmp) }
             let input = tmp.appendingPathComponent("in.jsonl")
             // The request objects exactly as written (key order matters to a template; JSONSerialization loses it).
@@ -75,8 +76,8 @@ final class TemplateCommandTests: XCTestCase {
 
     /// A malformed line gets an error naming its line number, the next lines still render, and the status is 1.
     func testMalformedLinesAreReportedAndSkipped() throws {
-        let dir = RPP.fixtures.appendingPathComponent("templates/smollm2")
-        let tmp = try RPP.temporaryDirectory()
+        let dir = Fixtures.url("templates/smollm2")
+        let tmp = try temporaryDirectory("rpp-cli")
         defer { try? FileManager.default.removeItem(at: tmp) }
         let input = tmp.appendingPathComponent("in.jsonl")
         let good = #"{"messages": [{"role": "user", "content": "Hi"}], "add_generation_prompt": true}"#

@@ -1,4 +1,5 @@
 import Foundation
+import TestKit
 import XCTest
 
 /// `rpp tokenize` on fixture tokenizers: ids and texts as transformers gave them.
@@ -14,10 +15,10 @@ final class TokenizeCommandTests: XCTestCase {
 
     func testEncodeThenDecodeMatchesTransformers() throws {
         for name in ["smollm2", "llama2"] {
-            let model = RPP.fixtures.appendingPathComponent("tokenizers/\(name)")
+            let model = Fixtures.url("tokenizers/\(name)")
             let data = try Data(contentsOf: model.appendingPathComponent("expected.json"))
             let expected = try JSONDecoder().decode(Expected.self, from: data)
-            let dir = try RPP.temporaryDirectory()
+            let dir = try temporaryDirectory("rpp-cli")
             defer { try? FileManager.default.removeItem(at: dir) }
             let input = dir.appendingPathComponent("in.jsonl")
             let lines = try expected.encode.map {
@@ -47,12 +48,12 @@ final class TokenizeCommandTests: XCTestCase {
     }
 
     func testABadLineIsAnErrorNamingFileAndLine() throws {
-        let dir = try RPP.temporaryDirectory()
+        let dir = try temporaryDirectory("rpp-cli")
         defer { try? FileManager.default.removeItem(at: dir) }
         let input = dir.appendingPathComponent("in.jsonl")
         try Data("{\"text\": \"ok\"}\n\n{\"txt\": 1}\n".utf8).write(to: input)
         let r = try RPP.run([
-            "tokenize", "--model", RPP.fixtures.appendingPathComponent("tokenizers/gpt2").path,
+            "tokenize", "--model", Fixtures.url("tokenizers/gpt2").path,
             "--input", input.path,
         ])
         XCTAssertNotEqual(r.status, 0)

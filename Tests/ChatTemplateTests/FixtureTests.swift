@@ -1,4 +1,5 @@
 import Foundation
+import TestKit
 import XCTest
 
 @testable import ChatTemplate
@@ -6,8 +7,7 @@ import XCTest
 /// Every fixture directory under Tests/Fixtures/templates (written by Tests/Scripts/make_template_fixtures.py
 /// with transformers' apply_chat_template) renders byte for byte the same, and fails where transformers failed.
 final class FixtureTests: XCTestCase {
-    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .appendingPathComponent("Fixtures/templates")
+    static let root = Fixtures.url("templates")
 
     /// The clock the fixtures were rendered with: 2024-07-26 12:00 local time.
     static let fixtureNow: Date = {

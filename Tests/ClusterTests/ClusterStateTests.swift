@@ -1,4 +1,5 @@
 import Foundation
+import TestKit
 import XCTest
 
 // The state file: a round trip through JSON, the pointer, and clear errors when there is no cluster.
@@ -6,8 +7,7 @@ import XCTest
 
 final class ClusterStateTests: XCTestCase {
     func testRoundTripAndPointer() throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("rpp-state-\(UUID().uuidString)")
-        defer { try? FileManager.default.removeItem(at: dir) }
+        let dir = try temporaryDirectory("rpp-state")
         let run = dir.appendingPathComponent("run-1").path
         try FileManager.default.createDirectory(atPath: run, withIntermediateDirectories: true)
         let plan = ClusterPlan(
@@ -56,8 +56,7 @@ final class ClusterStateTests: XCTestCase {
     /// A run whose learner has exited (finished or failed) cannot be scaled: workers started for it would wait
     /// for, then join, the next learner on that address. Nothing is started and the state stays as it was.
     func testScaleRefusesWhenTheLearnerIsGone() throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("rpp-state-\(UUID().uuidString)")
-        defer { try? FileManager.default.removeItem(at: dir) }
+        let dir = try temporaryDirectory("rpp-state")
         let run = dir.appendingPathComponent("run-1").path
         try FileManager.default.createDirectory(atPath: run, withIntermediateDirectories: true)
         let plan = ClusterPlan(hosts: try HostsFile(text: "127.0.0.1 learner reference reward rollout=2\n"))
@@ -93,8 +92,7 @@ final class ClusterStateTests: XCTestCase {
 
     /// `down` gives workers and servers at least the run's request timeout and 10 s more (20 s at least).
     func testOthersGraceFollowsTheRequestTimeout() {
-        let config = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().appendingPathComponent("Deploy/rpp.yaml").path
+        let config = Fixtures.packageURL("Deploy/rpp.yaml").path
         func state(_ config: String, _ overrides: [String]) -> ClusterState {
             ClusterState(
                 runDirectory: "/tmp/x", hostsFile: "h", config: config, overrides: overrides, directory: "/tmp",
@@ -110,8 +108,7 @@ final class ClusterStateTests: XCTestCase {
             XCTAssertTrue("\(error)".contains("no cluster at /nonexistent/current"), "\(error)")
             XCTAssertTrue("\(error)".contains("rpp cluster up"), "\(error)")
         }
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("rpp-state-\(UUID().uuidString)")
-        defer { try? FileManager.default.removeItem(at: dir) }
+        let dir = try temporaryDirectory("rpp-state")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         XCTAssertThrowsError(try ClusterState.load(dir.path)) {
             XCTAssertTrue("\($0)".contains("cluster.json is missing"), "\($0)")

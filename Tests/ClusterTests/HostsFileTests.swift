@@ -1,3 +1,4 @@
+import TestKit
 import Wire
 import XCTest
 
@@ -54,8 +55,7 @@ final class HostsFileTests: XCTestCase {
     }
 
     func testDeployFilesParse() throws {
-        let deploy = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().appendingPathComponent("Deploy")
+        let deploy = Fixtures.packageURL("Deploy")
         let local = try HostsFile.load(path: deploy.appendingPathComponent("hosts.local").path)
         XCTAssertEqual(local.total(.rollout), 2)
         XCTAssertTrue(local.hosts.allSatisfy { $0.launcher == .local })

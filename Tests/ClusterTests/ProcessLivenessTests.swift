@@ -1,4 +1,5 @@
 import Foundation
+import TestKit
 import XCTest
 
 // Whether a recorded process runs: /proc/PID/stat parsed, the judgement made from it without I/O, and a real
@@ -85,10 +86,8 @@ final class ProcessLivenessTests: XCTestCase {
         guard FileManager.default.isExecutableFile(atPath: rpp) else {
             throw XCTSkip("no rpp binary next to the tests")
         }
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent()
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("rpp-live-\(UUID().uuidString)")
-        defer { try? FileManager.default.removeItem(at: dir) }
+        let root = Fixtures.packageRoot
+        let dir = try temporaryDirectory("rpp-live")
         let spec = ProcessSpec(
             id: "rollout-1", role: "rollout", host: "127.0.0.1", launcher: .local, directory: nil,
             binary: nil, listen: nil)
@@ -121,8 +120,7 @@ final class ProcessLivenessTests: XCTestCase {
     /// Every reading taken while a started process execs itself 1000 times says it runs; the old check (its
     /// /proc/PID/cmdline must name rpp) read an empty command line during an exec and called the process exited.
     func testAProcessThatExecsIsRunningAtEveryReading() throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("rpp-live-\(UUID().uuidString)")
-        defer { try? FileManager.default.removeItem(at: dir) }
+        let dir = try temporaryDirectory("rpp-live")
         let script =
             "i=$1; [ \"$i\" -lt 1000 ] && exec /bin/sh -c \"$0\" \"$0\" $((i+1)); echo done; exec sleep 30 # rpp"
         let spec = ProcessSpec(

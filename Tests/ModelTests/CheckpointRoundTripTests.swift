@@ -2,6 +2,7 @@
 // custom fields, number literals) and its companion files (tokenizer, chat template, generation config), and
 // saving can store the weights as BF16 or F16 with the right rounding.
 import Foundation
+import TestKit
 import XCTest
 
 @testable import Model
@@ -9,13 +10,10 @@ import XCTest
 final class CheckpointRoundTripTests: XCTestCase {
     var dir: URL!
     override func setUpWithError() throws {
-        dir = FileManager.default.temporaryDirectory.appendingPathComponent("rpp-roundtrip-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        dir = try temporaryDirectory("rpp-roundtrip")
     }
-    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: dir) }
 
-    static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .appendingPathComponent("Fixtures/model")
+    static let fixtures = Fixtures.url("model")
     /// A BF16 Llama saved by transformers with tokenizer files, chat template, generation config and README.
     static let companions = fixtures.appendingPathComponent("llama-companions")
 

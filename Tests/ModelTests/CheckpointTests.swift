@@ -1,5 +1,6 @@
 // Safetensors checkpoints: round trips, Hugging Face names, BF16/F16 loading, exact optimiser resume,
 // and typed errors for corrupt or mismatched files.
+import TestKit
 import XCTest
 
 @testable import Model
@@ -7,9 +8,8 @@ import XCTest
 final class CheckpointTests: XCTestCase {
     var dir: URL!
     override func setUpWithError() throws {
-        dir = FileManager.default.temporaryDirectory.appendingPathComponent("rpp-model-ckpt-\(UUID().uuidString)")
+        dir = try temporaryDirectory("rpp-model-ckpt").appendingPathComponent("checkpoint")
     }
-    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: dir) }
 
     func testRoundTripKeepsWeightsConfigAndLogprobs() throws {
         for tied in [false, true] {

@@ -2,6 +2,7 @@
 // (Tests/Scripts/make_family_fixtures.py): on a left-padded, masked batch, rpp's log-probs at the real
 // positions must equal transformers' within 1e-4, and the gradient of their sum must equal transformers'
 // gradient (every bias and norm weight, slices of the projections, embedding and head).
+import TestKit
 import XCTest
 
 @testable import Model
@@ -72,8 +73,7 @@ final class FamilyFixtureTests: XCTestCase {
             }
         }
         // rpp's own save (config.json with this family's fields, F32 weights) loads to the same numbers.
-        let tmp = FileManager.default.temporaryDirectory.appendingPathComponent("rpp-family-\(UUID().uuidString)")
-        defer { try? FileManager.default.removeItem(at: tmp) }
+        let tmp = try temporaryDirectory("rpp-family").appendingPathComponent("model")
         try m.save(directory: tmp)
         let again = try Transformer.load(directory: tmp)
         XCTAssertEqual(again.config, m.config, file: file, line: line)

@@ -1,12 +1,12 @@
 // The GGUF parser and dequantiser against files the `gguf` package wrote (Tests/Scripts/make_gguf_fixtures.py),
 // and against truncated, corrupt and hostile files built here byte by byte.
+import TestKit
 import XCTest
 
 @testable import Model
 
 final class GGUFFileTests: XCTestCase {
-    static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-        .deletingLastPathComponent().appendingPathComponent("Fixtures/gguf")
+    static let fixtures = Fixtures.url("gguf")
 
     /// Every supported type, from random block bytes, equals the gguf package's dequantiser exactly.
     func testDequantisedBlocksEqualTheGGUFPackage() throws {

@@ -1,6 +1,7 @@
 // GGUF import of tiny random models that the `gguf` package wrote (Tests/Scripts/make_gguf_fixtures.py): the
 // imported checkpoint must load in rpp and give transformers' log-probs for the same GGUF file, with the q/k
 // rows un-permuted as transformers does, and carry the file's tokenizer and chat template.
+import TestKit
 import XCTest
 
 @testable import Model
@@ -8,18 +9,13 @@ import XCTest
 final class GGUFImportTests: XCTestCase {
     static let fixtures = GGUFFileTests.fixtures
 
-    private func temporaryDirectory() -> URL {
-        FileManager.default.temporaryDirectory.appendingPathComponent("rpp-gguf-\(UUID().uuidString)")
-    }
-
     private func json(_ url: URL) throws -> [String: Any] {
         try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as! [String: Any]
     }
 
     /// Imports tiny-`name`.gguf and compares with transformers' loading of the same file.
     func check(_ name: String, tied: Bool, bias: Bool = false) throws {
-        let out = temporaryDirectory()
-        defer { try? FileManager.default.removeItem(at: out) }
+        let out = try temporaryDirectory("rpp-gguf").appendingPathComponent("model")
         let summary = try GGUFImporter.importFile(Self.fixtures.appendingPathComponent("tiny-\(name).gguf"), into: out)
         let expected = try json(Self.fixtures.appendingPathComponent("tiny-\(name).json"))
         let model = try Transformer.load(directory: out)
@@ -86,8 +82,7 @@ final class GGUFImportTests: XCTestCase {
     }
 
     func testTokenizerFilesCarryVocabularyMergesSpecialsAndTemplate() throws {
-        let out = temporaryDirectory()
-        defer { try? FileManager.default.removeItem(at: out) }
+        let out = try temporaryDirectory("rpp-gguf").appendingPathComponent("model")
         _ = try GGUFImporter.importFile(Self.fixtures.appendingPathComponent("tiny-Q4_0.gguf"), into: out)
         let reference = try json(Self.fixtures.appendingPathComponent("tiny-tokenizer.json"))
         let tok = try json(out.appendingPathComponent("tokenizer.json"))

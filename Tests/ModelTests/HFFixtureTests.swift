@@ -1,12 +1,12 @@
 // Checkpoints written by Hugging Face transformers (Tests/Scripts/make_hf_fixtures.py): rpp's
 // log-probs must match transformers' within 1e-4, and a save/load round trip must keep them.
+import TestKit
 import XCTest
 
 @testable import Model
 
 final class HFFixtureTests: XCTestCase {
-    static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-        .deletingLastPathComponent().appendingPathComponent("Fixtures/model")
+    static let fixtures = Fixtures.url("model")
 
     func check(_ name: String, expectBias: Bool, expectTied: Bool, expectKV: Int) throws {
         let dir = Self.fixtures.appendingPathComponent(name)
@@ -37,8 +37,7 @@ final class HFFixtureTests: XCTestCase {
         let lp2 = try m.logProbs(targets: Array(longest.dropFirst()) + Array(longest.dropFirst())).logp
         for i in 0..<lp2.count { XCTAssertEqual(Double(lp2[i]), want[2][i % (longest.count - 1)], accuracy: 1e-4) }
         // rpp's own save keeps the numbers.
-        let tmp = FileManager.default.temporaryDirectory.appendingPathComponent("rpp-hf-\(UUID().uuidString)")
-        defer { try? FileManager.default.removeItem(at: tmp) }
+        let tmp = try temporaryDirectory("rpp-hf").appendingPathComponent("model")
         try m.save(directory: tmp)
         try compare(try Transformer.load(directory: tmp))
     }

@@ -1,5 +1,6 @@
 // Hostile model files: sizes beyond any machine, overflowing shapes, non-finite numbers and non-finite weights
 // each give a one-line error naming the file and the field or tensor, never a trap or an abort.
+import TestKit
 import XCTest
 
 @testable import Model
@@ -7,10 +8,8 @@ import XCTest
 final class ModelLimitsTests: XCTestCase {
     var dir: URL!
     override func setUpWithError() throws {
-        dir = FileManager.default.temporaryDirectory.appendingPathComponent("rpp-model-limits-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        dir = try temporaryDirectory("rpp-model-limits")
     }
-    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: dir) }
 
     /// The arith policy's config.json with `field` replaced by `value` (JSON text).
     func configJSON(_ field: String, _ value: String) throws -> Data {

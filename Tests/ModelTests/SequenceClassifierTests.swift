@@ -1,13 +1,13 @@
 // Sequence-classification checkpoints written by transformers (Tests/Scripts/make_classifier_fixture.py):
 // rpp's pooled logits must match transformers' within 1e-4, alone, packed and as the rows of padded batches;
 // checkpoints of another kind or whose head disagrees with config.json are refused with the directory named.
+import TestKit
 import XCTest
 
 @testable import Model
 
 final class SequenceClassifierTests: XCTestCase {
-    static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-        .deletingLastPathComponent().appendingPathComponent("Fixtures/model")
+    static let fixtures = Fixtures.url("model")
     static let single = fixtures.appendingPathComponent("classifier-llama")
     static let twoLabels = fixtures.appendingPathComponent("classifier-llama-2labels")
 
@@ -18,14 +18,6 @@ final class SequenceClassifierTests: XCTestCase {
 
     static func ids(_ any: Any?) -> [Int32] { (any as! [NSNumber]).map { Int32(truncating: $0) } }
     static func floats(_ any: Any?) -> [Double] { (any as! [NSNumber]).map(\.doubleValue) }
-
-    func assertClose(
-        _ got: [Float], _ want: [Double], _ what: String, file: StaticString = #filePath,
-        line: UInt = #line
-    ) {
-        XCTAssertEqual(got.count, want.count, what, file: file, line: line)
-        for (g, w) in zip(got, want) { XCTAssertEqual(Double(g), w, accuracy: 1e-4, what, file: file, line: line) }
-    }
 
     func testScoresMatchTransformersAloneAndPacked() throws {
         let model = try SequenceClassifier.load(directory: Self.single)
@@ -38,10 +30,10 @@ final class SequenceClassifierTests: XCTestCase {
         let want = texts.map { Self.floats($0["logits"]) }
         XCTAssertEqual(rows[4].last, 0, "one text ends with the pad token")
         for (i, row) in rows.enumerated() {
-            assertClose(try model.scores([row])[0], want[i], "text \(i) alone")
+            assertClose(try model.scores([row])[0], want[i], tol: 1e-4, "text \(i) alone")
         }
         let packed = try model.scores(rows)
-        for i in rows.indices { assertClose(packed[i], want[i], "text \(i) packed with the others") }
+        for i in rows.indices { assertClose(packed[i], want[i], tol: 1e-4, "text \(i) packed with the others") }
     }
 
     func testEndingInThePadTokenScoresTheTokenBefore() throws {
@@ -51,7 +43,7 @@ final class SequenceClassifierTests: XCTestCase {
         XCTAssertEqual(model.head.poolingIndex(row), row.count - 2)
         // transformers' number is the logit at the token before the trailing pad token, not at the last one.
         let atPad = try model.trunk.sequenceValues([row])[0]
-        assertClose([atPad[row.count - 2]], Self.floats(text["logits"]), "value before the pad token")
+        assertClose([atPad[row.count - 2]], Self.floats(text["logits"]), tol: 1e-4, "value before the pad token")
         XCTAssertGreaterThan(abs(Double(atPad[row.count - 1]) - Self.floats(text["logits"])[0]), 1e-3)
     }
 
@@ -68,7 +60,7 @@ final class SequenceClassifierTests: XCTestCase {
             XCTAssertTrue(zip(rows, unpadded).contains { $0.count > $1.count }, "\(side): some row is padded")
             let got = try model.scores(unpadded)
             for i in rows.indices {
-                assertClose(got[i], want[i], "\(side)-padded row \(i)")
+                assertClose(got[i], want[i], tol: 1e-4, "\(side)-padded row \(i)")
                 // The pooled token of the padded row is the pooled token of the unpadded one.
                 XCTAssertEqual(
                     rows[i][model.head.poolingIndex(rows[i])],
@@ -85,7 +77,7 @@ final class SequenceClassifierTests: XCTestCase {
         let rows = (exp["rows"] as! [Any]).map { Self.ids($0) }
         let want = (exp["logits"] as! [Any]).map { Self.floats($0) }
         let got = try model.scores(rows)
-        for i in rows.indices { assertClose(got[i], want[i], "row \(i)") }
+        for i in rows.indices { assertClose(got[i], want[i], tol: 1e-4, "row \(i)") }
     }
 
     func testQwen2WithoutPadTokenScoresTheLastToken() throws {
@@ -98,7 +90,7 @@ final class SequenceClassifierTests: XCTestCase {
         XCTAssertEqual(rows[0].last, 0, "a row ending in token 0, which is no pad token here")
         let want = (exp["logits"] as! [Any]).map { Self.floats($0) }
         let got = try model.scores(rows)
-        for i in rows.indices { assertClose(got[i], want[i], "row \(i)") }
+        for i in rows.indices { assertClose(got[i], want[i], tol: 1e-4, "row \(i)") }
     }
 
     func testActivationBudgetGivesTokensThatFit() throws {
@@ -190,9 +182,7 @@ final class SequenceClassifierTests: XCTestCase {
         config edit: (inout [String: Any]) -> Void = { _ in },
         tensors change: [String: (shape: [Int], values: [Float])?] = [:]
     ) throws -> URL {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("rpp-classifier-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        addTeardownBlock { try? FileManager.default.removeItem(at: dir) }
+        let dir = try temporaryDirectory("rpp-classifier")
         var config =
             try JSONSerialization.jsonObject(
                 with: Data(contentsOf: Self.single.appendingPathComponent("config.json"))) as! [String: Any]

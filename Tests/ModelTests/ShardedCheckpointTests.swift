@@ -1,5 +1,6 @@
 // Sharded checkpoints (model.safetensors.index.json): a damaged index or shard set gives an error that names
 // the index, the tensor or the shard, never a partial load.
+import TestKit
 import XCTest
 
 @testable import Model
@@ -7,11 +8,10 @@ import XCTest
 final class ShardedCheckpointTests: XCTestCase {
     var dir: URL!
     override func setUpWithError() throws {
-        dir = FileManager.default.temporaryDirectory.appendingPathComponent("rpp-shards-\(UUID().uuidString)")
+        dir = try temporaryDirectory("rpp-shards").appendingPathComponent("checkpoint")
         try FileManager.default.copyItem(
             at: HFFixtureTests.fixtures.appendingPathComponent("family-llama-sharded"), to: dir)
     }
-    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: dir) }
 
     var indexURL: URL { dir.appendingPathComponent(SafetensorsCheckpoint.indexFile) }
 

@@ -1,5 +1,6 @@
 // Validation of RLConfig and BatchConfig (each error names the setting and says what to change), optimiser
 // step counts, batch splitting, and the KL controllers.
+import TestKit
 import XCTest
 
 @testable import RLCore

@@ -1,5 +1,6 @@
 // Cases computed by an independent numpy implementation (Tests/Scripts/make_rl_fixtures.py), checked in Double
 // at 1e-9 and in Float at a tolerance that fits single precision.
+import TestKit
 import XCTest
 
 @testable import RLCore

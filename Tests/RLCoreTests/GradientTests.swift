@@ -1,5 +1,6 @@
 // Finite-difference checks (float64) of every loss gradient: policy loss (plain, asymmetric clip, dual clip,
 // tis, icepop, KL loss with k2/k3, entropy, sequence mean), KL estimator derivatives, value loss (clip or not).
+import TestKit
 import XCTest
 
 @testable import RLCore

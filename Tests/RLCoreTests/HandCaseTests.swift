@@ -1,4 +1,5 @@
 // Small cases worked out by hand (numbers in the comments), independent of the specification's worked cases.
+import TestKit
 import XCTest
 
 @testable import RLCore

@@ -1,5 +1,6 @@
 // Properties of the advantage estimators and losses: normalisation moments, padding never leaking into any
 // output, loss or metric, rloo of equal rewards, textbook forms with β = 0 and one token, micro-batch additivity.
+import TestKit
 import XCTest
 
 @testable import RLCore

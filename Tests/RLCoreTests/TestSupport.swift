@@ -1,16 +1,9 @@
-// Helpers shared by the RL core tests: fixture loading (via #filePath), tolerant comparisons, finite differences.
+// Helpers shared by the RL core tests: fixture cases (TestKit finds the files), finite differences, a seeded generator.
 import Foundation
+import TestKit
 import XCTest
 
 @testable import RLCore
-
-/// Tests/Fixtures/rlcore of the package this file belongs to.
-let rlFixtureDirectory: URL = {
-    var url = URL(fileURLWithPath: #filePath)
-    // .../Tests/RLCoreTests/TestSupport.swift -> package root
-    for _ in 0..<3 { url.deleteLastPathComponent() }
-    return url.appendingPathComponent("Tests/Fixtures/rlcore")
-}()
 
 enum FixtureError: Error {
     case notFound(String)
@@ -19,7 +12,7 @@ enum FixtureError: Error {
 
 /// The JSON value of a fixture file.
 func loadFixture(_ name: String) throws -> Any {
-    let url = rlFixtureDirectory.appendingPathComponent(name)
+    let url = Fixtures.url("rlcore/\(name)")
     guard FileManager.default.fileExists(atPath: url.path) else { throw FixtureError.notFound(url.path) }
     return try JSONSerialization.jsonObject(with: Data(contentsOf: url))
 }
@@ -59,28 +52,6 @@ extension Dictionary where Key == String, Value == Any {
         guard let x = self[key] as? [String: Any] else { throw FixtureError.badField(key) }
         return x
     }
-}
-
-/// Asserts |a - e| ≤ tol elementwise, naming the first bad index.
-func assertClose<S: RLScalar>(
-    _ actual: [S], _ expected: [Double], tol: Double, _ what: String,
-    file: StaticString = #filePath, line: UInt = #line
-) {
-    XCTAssertEqual(actual.count, expected.count, "\(what): length", file: file, line: line)
-    for (i, (a, e)) in zip(actual, expected).enumerated() where !(abs(a.rlDouble - e) <= tol) {
-        XCTFail("\(what)[\(i)]: got \(a), expected \(e) (tol \(tol))", file: file, line: line)
-        return
-    }
-}
-
-/// Asserts |a - e| ≤ tol for scalars.
-func assertClose(
-    _ actual: Double, _ expected: Double, tol: Double, _ what: String,
-    file: StaticString = #filePath, line: UInt = #line
-) {
-    XCTAssertTrue(
-        abs(actual - expected) <= tol, "\(what): got \(actual), expected \(expected) (tol \(tol))",
-        file: file, line: line)
 }
 
 /// Central finite difference of `f` with respect to element `i` of `x`.

@@ -1,4 +1,5 @@
 // The worked cases of the specification (algorithms.md), in Double and in Float, at 1e-6.
+import TestKit
 import XCTest
 
 @testable import RLCore

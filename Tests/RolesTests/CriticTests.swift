@@ -6,6 +6,7 @@ import Foundation
 import Model
 import RLCore
 import RunKit
+import TestKit
 import Wire
 import XCTest
 
@@ -169,8 +170,7 @@ final class CriticTests: XCTestCase {
         policy.initializeWeights(seed: 2)
         var c = RunConfig()
         c.algorithm.estimator = .ppo
-        let dir = URL(fileURLWithPath: NSTemporaryDirectory() + "rpp-critic-init-\(UUID().uuidString)")
-        defer { try? FileManager.default.removeItem(at: dir) }
+        let dir = try temporaryDirectory("rpp-critic-init").appendingPathComponent("checkpoint")
         // A scalar-head checkpoint is taken as it is, head included.
         let trained = try Critic.make(settings: try LearnerSettings(config: c, endpoints: .inproc("x")), policy: policy)
         trained.model.initializeWeights(seed: 8)

@@ -5,6 +5,7 @@ import Foundation
 import Model
 import RLCore
 import RunKit
+import TestKit
 import Wire
 import XCTest
 
@@ -76,8 +77,7 @@ final class CriticTrainingTests: XCTestCase {
         let a = try freshTrainer(seed: 3, settings: settings)
         _ = try a.update(try sampleBatch(a.model, iteration: 0))
         _ = try a.update(try sampleBatch(a.model, iteration: 1))
-        let dir = URL(fileURLWithPath: NSTemporaryDirectory() + "rpp-critic-\(UUID().uuidString)")
-        defer { try? FileManager.default.removeItem(at: dir) }
+        let dir = try temporaryDirectory("rpp-critic").appendingPathComponent("checkpoint")
         try a.save(directory: dir)
         for file in ["config.json", "model.safetensors", "optimizer.safetensors", "trainer_state.json"] {
             XCTAssertTrue(
@@ -107,8 +107,7 @@ final class CriticTrainingTests: XCTestCase {
         c.algorithm.estimator = .reinforce
         let reinforce = try freshTrainer(seed: 3, settings: try LearnerSettings(config: c, endpoints: .inproc("x")))
         XCTAssertNil(reinforce.critic)
-        let dir = URL(fileURLWithPath: NSTemporaryDirectory() + "rpp-nocritic-\(UUID().uuidString)")
-        defer { try? FileManager.default.removeItem(at: dir) }
+        let dir = try temporaryDirectory("rpp-nocritic").appendingPathComponent("checkpoint")
         try reinforce.save(directory: dir)
         XCTAssertFalse(FileManager.default.fileExists(atPath: dir.appendingPathComponent("critic").path))
         let ppo = try freshTrainer(seed: 3, settings: try ppoSettings())

@@ -3,6 +3,7 @@
 import Foundation
 import Model
 import Tasks
+import TestKit
 import Wire
 import XCTest
 
@@ -124,12 +125,6 @@ final class RewardModelTrainingTests: XCTestCase {
 }
 
 final class RewardModelFilesTests: XCTestCase {
-    func temporaryDirectory() throws -> URL {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("rpp-rm-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        return dir
-    }
-
     /// reward_stats.json round-trips; a missing file is nil; a malformed one is an error naming it.
     func testStatsFileRoundTrip() throws {
         let dir = try temporaryDirectory()

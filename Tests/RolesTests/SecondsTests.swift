@@ -3,6 +3,7 @@ import Foundation
 import Model
 import RunKit
 import Tasks
+import TestKit
 import Wire
 import XCTest
 
@@ -22,8 +23,7 @@ final class SecondsTests: XCTestCase {
 
     /// A learner and a worker made with timeouts of 1e300 s start and stop (they trapped in a conversion).
     func testLearnerAndWorkerTakeHugeTimeouts() throws {
-        let dir = NSTemporaryDirectory() + "rpp-seconds-\(UUID().uuidString)"
-        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let dir = try temporaryDirectory("rpp-seconds").path
         var config = RunConfig()
         config.run.dir = dir
         config.algorithm.rolloutBatch = 8

@@ -1,4 +1,5 @@
 import Foundation
+import TestKit
 import Wire
 import XCTest
 
@@ -9,7 +10,7 @@ final class ServicesSecurityTests: XCTestCase {
     let scorer: Scorer = { item in Float(item.responseTokens.count) }
 
     func testAScoreRequestOverTheItemCapGetsAnErrorTheClientSees() throws {
-        let address = inproc()
+        let address = TestAddress.inproc()
         let server = try RequestServer(
             name: "reward", address: address, codec: FrameCodec(), limits: .serviceRequest,
             handler: RewardService(name: "length", score: scorer).handle)
@@ -36,7 +37,7 @@ final class ServicesSecurityTests: XCTestCase {
 
     func testACapturedSignedRequestIsNotAnsweredAgain() throws {
         let key = try ClusterKey(bytes: Array(repeating: 4, count: 32))
-        let address = inproc()
+        let address = TestAddress.inproc()
         let server = try RequestServer(
             name: "reward", address: address, codec: FrameCodec(key: key),
             handler: RewardService(name: "length", score: scorer).handle)
@@ -67,7 +68,7 @@ final class ServicesSecurityTests: XCTestCase {
     }
 
     func testAStreamOfGarbageFramesWritesABoundedNumberOfLogLines() throws {
-        let address = inproc()
+        let address = TestAddress.inproc()
         let lines = LineSink()
         let server = try RequestServer(
             name: "reward", address: address, codec: FrameCodec(),

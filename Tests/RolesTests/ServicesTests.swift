@@ -1,18 +1,14 @@
 import Foundation
 import Model
+import TestKit
 import Wire
 import XCTest
 
 @testable import Roles
 
-let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-    .appendingPathComponent("Fixtures")
-
-func inproc(_ name: String = #function) -> String { "inproc://services-\(name)-\(UUID().uuidString)" }
-
 final class ReferenceServiceTests: XCTestCase {
     func loadFixture() throws -> (Transformer, [[Int32]], [[Double]]) {
-        let dir = fixtures.appendingPathComponent("model/llama-gqa")
+        let dir = Fixtures.url("model/llama-gqa")
         let model = try Transformer.load(directory: dir)
         let expected =
             try JSONSerialization.jsonObject(with: Data(contentsOf: dir.appendingPathComponent("expected.json")))
@@ -24,7 +20,7 @@ final class ReferenceServiceTests: XCTestCase {
     /// Over a real socket, the server's reference log-probs of response tokens equal transformers' numbers.
     func testReferenceLogprobsMatchTransformers() throws {
         let (model, rows, want) = try loadFixture()
-        let address = inproc()
+        let address = TestAddress.inproc()
         let server = try RequestServer(
             name: "reference", address: address, codec: FrameCodec(),
             handler: ReferenceService(model: model).handle)
@@ -70,7 +66,7 @@ final class ReferenceServiceTests: XCTestCase {
 
     func testBadRequestsGetErrorsAndTheServerGoesOn() throws {
         let (model, rows, _) = try loadFixture()
-        let address = inproc()
+        let address = TestAddress.inproc()
         let server = try RequestServer(
             name: "reference", address: address, codec: FrameCodec(),
             handler: ReferenceService(model: model).handle)
@@ -107,7 +103,7 @@ final class RewardServiceTests: XCTestCase {
     let lengthScorer: Scorer = { item in Float(item.responseTokens.count) }
 
     func testScoresEveryItem() throws {
-        let address = inproc()
+        let address = TestAddress.inproc()
         let server = try RequestServer(
             name: "reward", address: address, codec: FrameCodec(),
             handler: RewardService(name: "length", score: lengthScorer).handle)
@@ -140,7 +136,7 @@ final class RewardServiceTests: XCTestCase {
 
     /// A frame the server cannot read still gets an answer (an Error message), and serving goes on.
     func testGarbageGetsAnErrorReply() throws {
-        let address = inproc()
+        let address = TestAddress.inproc()
         let server = try RequestServer(
             name: "reward", address: address, codec: FrameCodec(),
             handler: RewardService(name: "length", score: lengthScorer).handle)
@@ -158,8 +154,8 @@ final class RewardServiceTests: XCTestCase {
 
     /// With two reward servers, stopping one does not stop the scoring.
     func testFailoverToAnotherServer() throws {
-        let a = inproc("a")
-        let b = inproc("b")
+        let a = TestAddress.inproc("a")
+        let b = TestAddress.inproc("b")
         let first = try RequestServer(
             name: "reward-a", address: a, codec: FrameCodec(),
             handler: RewardService(name: "a", score: { _ in 1 }).handle)
@@ -187,7 +183,7 @@ final class RewardServiceTests: XCTestCase {
     }
 
     func testNoServerTimesOutWithAClearMessage() throws {
-        let client = try ServiceClient(service: "reward", addresses: [inproc()], codec: FrameCodec())
+        let client = try ServiceClient(service: "reward", addresses: [TestAddress.inproc()], codec: FrameCodec())
         let request = WireMessage.scoreRequest(
             ScoreRequest(id: 1, items: [ScoreItem(promptTokens: [1], responseTokens: [1])]))
         XCTAssertThrowsError(try client.call(request, timeout: .milliseconds(300))) {

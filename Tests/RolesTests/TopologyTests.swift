@@ -4,6 +4,7 @@ import Foundation
 import Model
 import RunKit
 import Tasks
+import TestKit
 import Wire
 import XCTest
 
@@ -46,7 +47,7 @@ final class TopologyTests: XCTestCase {
     /// The same over tcp loopback with the pilot's model size (857k parameters, four 1 MiB chunks per
     /// version), where the weights BUS drops frames a busy subscriber pipe cannot take: pacing and re-sends must cope.
     func testOverTCPWithPilotSizedModel() throws {
-        let base = 21_000 + Int.random(in: 0..<400) * 10
+        let base = LoopbackPorts.block(7)
         var model = ModelConfig.arithPolicy
         model.maxPositionEmbeddings = 32
         try runTopology(
@@ -60,7 +61,7 @@ final class TopologyTests: XCTestCase {
     /// With the cluster key and encryption on: every socket signs, stamps and encrypts, every receiver checks the
     /// replay window, and the run ends with the learner's exact weights on the workers, over tcp.
     func testEncryptedClusterOverTCP() throws {
-        let base = 25_000 + Int.random(in: 0..<400) * 10
+        let base = LoopbackPorts.block(7)
         let key = try ClusterKey(bytes: (0..<32).map { _ in UInt8.random(in: 0...255) })
         let endpoints = LearnerEndpoints(
             control: "tcp://127.0.0.1:\(base)", weights: "tcp://127.0.0.1:\(base + 1)",
@@ -98,8 +99,7 @@ final class TopologyTests: XCTestCase {
         model modelConfig: ModelConfig, chunkElements: Int, codec: FrameCodec = FrameCodec(),
         configure: (inout RunConfig) -> Void = { _ in }
     ) throws {
-        let dir = NSTemporaryDirectory() + "rpp-topology-\(UUID().uuidString)"
-        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let dir = try temporaryDirectory("rpp-topology").path
         var config = smallConfig(dir: dir)
         configure(&config)
         let staleness = UInt64(config.algorithm.maxStaleness)

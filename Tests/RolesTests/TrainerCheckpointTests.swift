@@ -3,6 +3,7 @@
 import Foundation
 import Model
 import RunKit
+import TestKit
 import XCTest
 
 @testable import Roles
@@ -24,8 +25,7 @@ final class TrainerCheckpointTests: XCTestCase {
     }
 
     func testCheckpointOfAnotherRunIsRefused() throws {
-        let dir = URL(fileURLWithPath: NSTemporaryDirectory() + "rpp-trainer-\(UUID().uuidString)")
-        defer { try? FileManager.default.removeItem(at: dir) }
+        let dir = try temporaryDirectory("rpp-trainer").appendingPathComponent("checkpoint")
         try trainer { _ in }.save(directory: dir)
         XCTAssertNoThrow(try trainer { _ in }.restore(directory: dir))
         XCTAssertThrowsError(try trainer { $0.run.seed = 2 }.restore(directory: dir)) { error in
@@ -43,10 +43,8 @@ final class TrainerCheckpointTests: XCTestCase {
     /// A trainer started from a Hugging Face directory writes checkpoints that keep its config.json fields and
     /// its tokenizer files, for the policy and for the PPO critic made from it; a resumed trainer keeps them too.
     func testCheckpointsKeepTheStartingDirectorysFiles() throws {
-        let fixture = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("Fixtures/model/llama-companions")
-        let dir = URL(fileURLWithPath: NSTemporaryDirectory() + "rpp-trainer-\(UUID().uuidString)")
-        defer { try? FileManager.default.removeItem(at: dir) }
+        let fixture = Fixtures.url("model/llama-companions")
+        let dir = try temporaryDirectory("rpp-trainer").appendingPathComponent("checkpoint")
         var c = RunConfig()
         c.algorithm.rolloutBatch = 4
         c.algorithm.samplesPerPrompt = 4

@@ -5,6 +5,7 @@ import Foundation
 import Model
 import RunKit
 import Tasks
+import TestKit
 import Wire
 import XCTest
 
@@ -150,8 +151,7 @@ final class UnitFailureTests: XCTestCase {
     /// returns the learner's error (nil when it finished), failing the test if it does not end in 60 s.
     func runFailingCluster(_ change: (inout RunConfig) -> Void) throws -> RolesError? {
         let name = "fail-\(UUID().uuidString.prefix(8))"
-        let dir = NSTemporaryDirectory() + "rpp-unit-failure-\(UUID().uuidString)"
-        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let dir = try temporaryDirectory("rpp-unit-failure").path
         var config = RunConfig()
         config.run.dir = dir
         config.run.name = "fail"
@@ -191,14 +191,11 @@ final class UnitFailureTests: XCTestCase {
             log: log, useReference: false)
         defer { threads.stopAll() }
         let outcome = LockedList<Result<LearnerResult, any Error>>()
-        let done = DispatchSemaphore(value: 0)
-        Thread {
-            outcome.append(Result { try learner.run() })
-            done.signal()
-        }.start()
-        if done.wait(timeout: .now() + 60) == .timedOut {
+        let learnerThread = TestThreads()
+        learnerThread.start("learner") { outcome.append(Result { try learner.run() }) }
+        if !learnerThread.wait(seconds: 60) {
             learner.stop()
-            _ = done.wait(timeout: .now() + 30)
+            learnerThread.wait(seconds: 30)
             XCTFail("the learner still waited after 60 s:\n" + lines.items.suffix(20).joined(separator: "\n"))
             return nil
         }

@@ -7,6 +7,7 @@ import Foundation
 import Model
 import RLCore
 import RunKit
+import TestKit
 import Wire
 import XCTest
 
@@ -25,7 +26,7 @@ final class UpdateFixtureTests: XCTestCase {
     }
 
     func testOneIterationMatchesPyTorch() throws {
-        let dir = fixtures.appendingPathComponent("update/reinforce")
+        let dir = Fixtures.url("update/reinforce")
         let f = try JSONDecoder().decode(Fixture.self, from: Data(contentsOf: dir.appendingPathComponent("batch.json")))
         let items = f.responses.indices.map { b in
             Experience(
@@ -57,7 +58,7 @@ final class UpdateFixtureTests: XCTestCase {
             }
         }
 
-        let model = try Transformer.load(directory: fixtures.appendingPathComponent("model/llama-gqa"))
+        let model = try Transformer.load(directory: Fixtures.url("model/llama-gqa"))
         let before = model.params.toArray()
         let trainer = Trainer(settings: settings, model: model)
         let report = try trainer.update(batch)
@@ -66,7 +67,7 @@ final class UpdateFixtureTests: XCTestCase {
         XCTAssertEqual(report.gradNorm, f.steps.map(\.grad_norm).reduce(0, +) / 2, accuracy: 1e-4 * report.gradNorm)
 
         // Weights after the iteration: each parameter moved by at most 2 × lr; the moves agree with PyTorch's.
-        let expected = try Transformer.load(directory: fixtures.appendingPathComponent("model/llama-gqa"))
+        let expected = try Transformer.load(directory: Fixtures.url("model/llama-gqa"))
         try expected.loadWeights(from: SafetensorsFile(contentsOf: dir.appendingPathComponent("after.safetensors")))
         let after = model.params.toArray()
         let reference = expected.params.toArray()

@@ -1,6 +1,7 @@
 // Weights in bfloat16 and as XOR deltas: the bits sent are the bits kept, the SHA-256 covers what was sent, a
 // delta is applied only to its exact base, and a worker without the base gets a full copy.
 import Foundation
+import TestKit
 import Wire
 import XCTest
 
@@ -53,7 +54,7 @@ final class WeightPrecisionTests: XCTestCase {
     }
 
     func testBFloat16BroadcastRoundTripsOverTheSocket() throws {
-        let address = "tcp://127.0.0.1:\(LoopbackPort.free())"
+        let address = "tcp://127.0.0.1:\(LoopbackPorts.port())"
         let broadcaster = try WeightBroadcaster(address: address, codec: FrameCodec(), precision: .bf16, log: { _ in })
         defer { broadcaster.close() }
         let receiver = try WeightReceiver(address: address, codec: FrameCodec(), name: "worker", log: { _ in })
@@ -160,7 +161,7 @@ final class WeightPrecisionTests: XCTestCase {
     }
 
     func testDeltaBroadcastAndFullRepublishOverTheSocket() throws {
-        let address = "tcp://127.0.0.1:\(LoopbackPort.free())"
+        let address = "tcp://127.0.0.1:\(LoopbackPorts.port())"
         let broadcaster = try WeightBroadcaster(address: address, codec: FrameCodec(), delta: true, log: { _ in })
         defer { broadcaster.close() }
         let early = try WeightReceiver(address: address, codec: FrameCodec(), name: "early", log: { _ in })

@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import TestKit
 import Wire
 import XCTest
 
@@ -38,7 +39,7 @@ final class RawSPPeer {
 /// The learner's weights port is reachable by anyone on the network: what a peer sends it must not stop it.
 final class WeightSocketHostilePeerTests: XCTestCase {
     func testAPeerSendingToTheWeightsPortNeitherCrashesNorStopsTheBroadcast() throws {
-        let port = LoopbackPort.free()
+        let port = LoopbackPorts.port()
         let address = "tcp://127.0.0.1:\(port)"
         let broadcaster = try WeightBroadcaster(address: address, codec: FrameCodec(), log: { _ in })
         defer { broadcaster.close() }

@@ -3,13 +3,15 @@
 // until the first broadcast), each worker's thread running until `stopAll`.
 import Foundation
 import Model
+import TestKit
 import Wire
+import XCTest
 
 @testable import Roles
 
 final class WorkerThreads {
     let workers: [RolloutWorker]
-    private let finished = DispatchGroup()
+    private let threads = TestThreads()
     private var stopped = false
 
     init(
@@ -30,20 +32,21 @@ final class WorkerThreads {
         }
         self.workers = workers
         for (i, worker) in workers.enumerated() {
-            finished.enter()
-            Thread { [finished] in
+            threads.start("w\(i)") {
                 do { try worker.run() } catch { log("w\(i) failed: \(error)") }
-                finished.leave()
-            }.start()
+            }
         }
     }
 
-    /// Stops every worker, waits for its thread and closes its sockets (once; later calls do nothing).
+    /// Stops every worker, waits for its thread and closes its sockets (once; later calls do nothing). A worker
+    /// still running 120 s after its stop fails the test, and its sockets stay open.
     func stopAll() {
         guard !stopped else { return }
         stopped = true
         for w in workers { w.stop() }
-        finished.wait()
+        guard threads.wait(seconds: 120) else {
+            return XCTFail("rollout workers still running 120 s after stop: \(threads.stillRunning)")
+        }
         for w in workers { w.close() }
     }
 }

@@ -1,6 +1,7 @@
 // Hostile configs: every number has an upper bound, YAML anchors and aliases are refused before anything is
 // expanded, and config files are read only up to a size.
 import Foundation
+import TestKit
 import XCTest
 
 @testable import RunKit
@@ -99,9 +100,7 @@ final class ConfigLimitsTests: XCTestCase {
         XCTAssertThrowsError(try RunConfig.parse(yaml: many)) { error in
             XCTAssertTrue("\(error)".contains("more than 10000 YAML nodes"), "\(error)")
         }
-        let dir = NSTemporaryDirectory() + "runkit-limits-\(UUID().uuidString)"
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let dir = try temporaryDirectory("runkit-limits").path
         let big = dir + "/big.yaml"
         try Data(repeating: 0x23, count: RunConfig.maxConfigBytes + 10).write(to: URL(fileURLWithPath: big))
         XCTAssertThrowsError(try RunConfig.load(path: big)) { error in

@@ -1,12 +1,12 @@
 import Foundation
+import TestKit
 import XCTest
 
 @testable import RunKit
 
 final class MetricsJSONLTests: XCTestCase {
     func testAppendsOneObjectPerLineAndKeepsEarlierLines() throws {
-        let dir = NSTemporaryDirectory() + "runkit-jsonl-\(UUID().uuidString)"
-        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let dir = try temporaryDirectory("runkit-jsonl").path
         do {
             let sink = try MetricsJSONL(directory: dir, resume: false)
             try sink.append(iteration: 1, time: 2.5, metrics: ["reward/mean": 0.25, "kl/per_token": 1e-5])
@@ -39,8 +39,7 @@ final class MetricsJSONLTests: XCTestCase {
     }
 
     func testResumeSetsLaterRecordsAsideWithoutLosingThem() throws {
-        let dir = NSTemporaryDirectory() + "runkit-aside-\(UUID().uuidString)"
-        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let dir = try temporaryDirectory("runkit-aside").path
         let sink = try MetricsJSONL(directory: dir, resume: false)
         for i in 0...5 { try sink.append(iteration: i, time: Double(i), metrics: ["x": Double(i)]) }
         XCTAssertEqual(try MetricsJSONL.setAside(path: sink.path, after: 3), 2)
@@ -50,8 +49,7 @@ final class MetricsJSONLTests: XCTestCase {
     }
 
     func testCorruptMiddleLineIsAnError() throws {
-        let path = NSTemporaryDirectory() + "runkit-bad-\(UUID().uuidString).jsonl"
-        defer { try? FileManager.default.removeItem(atPath: path) }
+        let path = try temporaryDirectory("runkit-bad").appendingPathComponent("file.jsonl").path
         try Data(
             "{\"iteration\": 1, \"time\": 0, \"metrics\": {}}\nnot json\n{\"iteration\": 2, \"time\": 0, \"metrics\": {}}\n"
                 .utf8
@@ -65,8 +63,7 @@ final class MetricsJSONLTests: XCTestCase {
 
 final class RunMetricsTests: XCTestCase {
     func testRecordsGoToEverySinkAndSurviveAResume() throws {
-        let dir = NSTemporaryDirectory() + "runkit-run-\(UUID().uuidString)"
-        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let dir = try temporaryDirectory("runkit-run").path
         do {
             let metrics = try RunMetrics(directory: dir, resume: false)
             try metrics.record(iteration: 1, time: 1, metrics: [MetricName.rewardMean: 0.25], wallTime: 10)

@@ -1,4 +1,5 @@
 import Foundation
+import TestKit
 import XCTest
 
 @testable import RunKit
@@ -187,16 +188,13 @@ final class RunConfigTests: XCTestCase {
         let text = config.yaml
         XCTAssertEqual(try RunConfig.parse(yaml: text), config, text)
         XCTAssertEqual(try RunConfig.parse(yaml: RunConfig().yaml), RunConfig())
-        let dir = NSTemporaryDirectory() + "runkit-config-\(UUID().uuidString)"
-        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let dir = try temporaryDirectory("runkit-config").path
         try config.write(toDirectory: dir)
         XCTAssertEqual(try RunConfig.load(path: dir + "/config.yaml"), config)
     }
 
     func testDeployConfigsLoad() throws {
-        // Resolving symlinks also finds the repository from a dev package that links Tests/RunKitTests.
-        let deploy = URL(fileURLWithPath: #filePath).resolvingSymlinksInPath().deletingLastPathComponent()
-            .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("Deploy/rpp.yaml").path
+        let deploy = Fixtures.packageURL("Deploy/rpp.yaml").path
         let base = try RunConfig.load(path: deploy)
         XCTAssertEqual(base.algorithm.estimator, .reinforce)
         XCTAssertEqual(base.run.name, "arith-reinforce")
@@ -214,8 +212,7 @@ final class RunConfigTests: XCTestCase {
     }
 
     func testDeployConfigDocumentsEveryKeyWithAComment() throws {
-        let path = URL(fileURLWithPath: #filePath).resolvingSymlinksInPath().deletingLastPathComponent()
-            .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("Deploy/rpp.yaml").path
+        let path = Fixtures.packageURL("Deploy/rpp.yaml").path
         let lines = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").map(String.init)
         let keyLines = lines.filter { $0.hasPrefix("  ") && $0.contains(":") }
         for line in keyLines {

@@ -1,14 +1,16 @@
 // Metrics and run files under faults: a full disk, a torn last line, a run directory that cannot be written,
 // and a second run in the same directory. Every error is one line naming the file and `run.dir`.
 import Foundation
+import TestKit
 import XCTest
 
 @testable import RunKit
 
 final class RunFileTests: XCTestCase {
     var dir: String!
-    override func setUp() { dir = NSTemporaryDirectory() + "runkit-files-\(UUID().uuidString)" }
-    override func tearDown() { try? FileManager.default.removeItem(atPath: dir) }
+    override func setUpWithError() throws {
+        dir = try temporaryDirectory("runkit-files").appendingPathComponent("run").path
+    }
 
     func assertOneLineNamingFile(_ error: Error, _ path: String, file: StaticString = #filePath, line: UInt = #line) {
         let text = "\(error)"

@@ -1,4 +1,5 @@
 import Foundation
+import TestKit
 import XCTest
 
 @testable import RunKit
@@ -138,8 +139,7 @@ final class SVGChartTests: XCTestCase {
     }
 
     func testWriteStandardReadsMetricsFile() throws {
-        let dir = NSTemporaryDirectory() + "runkit-chart-\(UUID().uuidString)"
-        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let dir = try temporaryDirectory("runkit-chart").path
         let sink = try MetricsJSONL(directory: dir, resume: false)
         for record in records(10) { try sink.append(record) }
         try SVGChart.writeStandard(directory: dir)

@@ -1,6 +1,7 @@
 // Resuming at a checkpoint moves the events of later steps out of the earlier event files (into discarded/),
 // drops a torn last record, and leaves files with nothing later untouched.
 import Foundation
+import TestKit
 import XCTest
 
 @testable import RunKit
@@ -13,8 +14,7 @@ final class TensorBoardSetAsideTests: XCTestCase {
     }
 
     func testLaterStepsMoveToDiscarded() throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("rpp-tb-\(UUID().uuidString)").path
-        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let dir = try temporaryDirectory("rpp-tb").path
         let killed = try TensorBoardWriter(directory: dir, wallTime: 1_000, hostname: "h")
         for step in 1...6 {
             try killed.add(scalars: ["loss": Double(step), "reward": 0.5], step: step, wallTime: 1_000 + Double(step))

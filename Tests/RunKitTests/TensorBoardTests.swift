@@ -1,4 +1,5 @@
 import Foundation
+import TestKit
 import XCTest
 
 @testable import RunKit
@@ -15,9 +16,7 @@ private let fixtureScalars: [(tag: String, step: Int, wallTime: Double, value: D
 private let fileVersionTime = 1700000000.0
 
 private func fixture(_ name: String) throws -> [UInt8] {
-    let url = URL(fileURLWithPath: #filePath).resolvingSymlinksInPath().deletingLastPathComponent()
-        .deletingLastPathComponent().appendingPathComponent("Fixtures/runkit/\(name)")
-    return Array(try Data(contentsOf: url))
+    Array(try Data(contentsOf: Fixtures.url("runkit/\(name)")))
 }
 
 /// Splits a TFRecord file into its records' data, checking lengths and CRCs on the way.
@@ -78,8 +77,7 @@ final class TensorBoardTests: XCTestCase {
     }
 
     func testWriterProducesTheSameFile() throws {
-        let dir = NSTemporaryDirectory() + "runkit-tb-\(UUID().uuidString)"
-        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let dir = try temporaryDirectory("runkit-tb").path
         let writer = try TensorBoardWriter(directory: dir, wallTime: fileVersionTime, hostname: "testhost")
         for s in fixtureScalars { try writer.add(tag: s.tag, value: s.value, step: s.step, wallTime: s.wallTime) }
         XCTAssertEqual((writer.path as NSString).lastPathComponent, "events.out.tfevents.1700000000.testhost")

@@ -33,6 +33,10 @@ import platform
 import subprocess
 import time
 
+from pins import require
+
+require(__file__)
+
 import torch
 from transformers import LlamaConfig, LlamaForCausalLM
 

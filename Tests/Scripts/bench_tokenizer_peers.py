@@ -20,6 +20,10 @@ import time
 os.environ["RAYON_NUM_THREADS"] = "1"
 os.environ["TOKENIZERS_PARALLELISM"] = "false"
 
+from pins import require
+
+require(__file__)
+
 from tokenizers import Tokenizer  # noqa: E402
 
 

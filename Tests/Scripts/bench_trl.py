@@ -63,6 +63,10 @@ import warnings  # noqa: E402
 
 warnings.filterwarnings("ignore", category=FutureWarning)  # transformers' renames (gradient_checkpointing)
 
+from pins import require
+
+require(__file__)
+
 import datasets  # noqa: E402
 import torch  # noqa: E402
 import transformers  # noqa: E402

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-# requires: torch==2.13.0 transformers==5.24.0 safetensors
+# requires: torch==2.13.0 transformers==5.24.0 safetensors==0.8.0
 """transformers loads what rpp saves, and gives rpp's log-probs.
 
 For each dtype (f32, bf16) this runs `rpp model convert --model DIR --out WORK/DTYPE --dtype DTYPE`, then:
@@ -21,6 +21,10 @@ import os
 import shutil
 import subprocess
 import sys
+
+from pins import require
+
+require(__file__)
 
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer, GenerationConfig

@@ -15,6 +15,10 @@ import subprocess
 import sys
 import tempfile
 
+from pins import require
+
+require(__file__)
+
 import transformers
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-# requires: torch==2.13.0 transformers==5.24.0 safetensors numpy
+# requires: torch==2.13.0 transformers==5.24.0 safetensors==0.8.0 numpy==2.4.6
 """Fixtures for rpp's sequence-classification reward models, written by Hugging Face transformers.
 
 Creates tiny random LlamaForSequenceClassification checkpoints under Tests/Fixtures/model/:
@@ -26,6 +26,10 @@ Run: /work/venv-gguf/bin/python Tests/Scripts/make_classifier_fixture.py
 import json
 import os
 import shutil
+
+from pins import require
+
+require(__file__)
 
 import torch
 from transformers import (AutoTokenizer, LlamaConfig, LlamaForSequenceClassification, Qwen2Config,

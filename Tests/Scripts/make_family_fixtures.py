@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-# requires: torch==2.13.0 transformers==5.24.0 safetensors numpy
+# requires: torch==2.13.0 transformers==5.24.0 safetensors==0.8.0 numpy==2.4.6
 """Fixtures for rpp's model-family tests, written by Hugging Face transformers.
 
 Makes one tiny random checkpoint per family under Tests/Fixtures/model/family-<name>/ (2 layers, hidden
@@ -28,6 +28,10 @@ Run: /work/venv-gguf/bin/python Tests/Scripts/make_family_fixtures.py
 import json
 import os
 import shutil
+
+from pins import require
+
+require(__file__)
 
 import torch
 from transformers import (AutoModelForCausalLM, LlamaConfig, LlamaForCausalLM, MistralConfig, MistralForCausalLM,

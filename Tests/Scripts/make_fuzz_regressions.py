@@ -1,10 +1,15 @@
 #!/usr/bin/env python3
+# requires: zstandard==0.25.0
 """Writes hostile frames to Tests/Fixtures/fuzz/, built from the documented header layout (README,
 "The wire") with an independent CRC32C, so the decoder is tested on inputs its own encoder never makes.
 WireTests replays every file there (and whatever `make fuzz` ever found) and expects no crash.
-Needs the `zstandard` module only for the bomb case: pip install zstandard."""
+Needs the `zstandard` module for the zstd cases: pip install zstandard==0.25.0."""
 import os
 import struct
+
+from pins import require
+
+require(__file__)
 
 OUT = os.path.join(os.path.dirname(__file__), "..", "Fixtures", "fuzz")
 

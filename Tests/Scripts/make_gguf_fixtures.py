@@ -9,11 +9,15 @@
 #   blocks.gguf / blocks.json        one [2, 256] tensor per type, random bytes (finite scales), and the values
 #       the gguf package's dequantiser gives (Q4_K and Q6_K included).
 #   tokenizer.json (in tiny.json's "tokenizer" entry)  the byte-level BPE the tiny files carry, trained here.
-# requires: gguf==0.17.1, numpy==2.4.6, tokenizers==0.23.3, torch==2.13.0, transformers==5.24.0, accelerate==1.15.0
+# requires: gguf==0.17.1 numpy==2.4.6 tokenizers==0.23.3 torch==2.13.0 transformers==5.24.0 accelerate==1.15.0
 # usage: python Tests/Scripts/make_gguf_fixtures.py
 import json
 import os
 import tempfile
+
+from pins import require
+
+require(__file__)
 
 import numpy as np
 import torch

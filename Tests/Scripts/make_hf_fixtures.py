@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# requires: torch==2.13.0 transformers==5.24.0 safetensors==0.8.0
 """Fixtures for rpp's Model tests, written by Hugging Face transformers.
 
 Creates two tiny random models with transformers and saves them (safetensors, F32) under
@@ -11,12 +12,17 @@ transformers computes for them (logprobs[i] = log p(tokens[i+1] | tokens[:i+1]))
 With --check-rpp DIR it instead loads an rpp-written checkpoint DIR with transformers and prints the
 log-probs of --tokens, for comparison with `rpp logprobs` (transformers loads what rpp saves).
 
-Setup (CPU torch from PyPI): python3 -m venv .venv && .venv/bin/pip install torch transformers safetensors
+Setup (CPU torch from PyPI): python3 -m venv .venv && .venv/bin/pip install torch==2.13.0 transformers==5.24.0 \
+  safetensors==0.8.0 (make model-fixtures does this)
 Run: .venv/bin/python Tests/Scripts/make_hf_fixtures.py
 """
 import argparse
 import json
 import os
+
+from pins import require
+
+require(__file__)
 
 import torch
 from transformers import LlamaConfig, LlamaForCausalLM, Qwen2Config, Qwen2ForCausalLM

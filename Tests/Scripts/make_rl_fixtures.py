@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# requires: numpy==2.4.6
 """Writes the RL core's JSON test fixtures to Tests/Fixtures/rlcore/.
 
 An independent numpy implementation of /work/shared/reference/algorithms.md (vectorised over the batch where
@@ -11,6 +12,10 @@ Outputs
 """
 import json
 import os
+
+from pins import require
+
+require(__file__)
 
 import numpy as np
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-# requires: torch==2.13.0 transformers==5.24.0 safetensors
+# requires: torch==2.13.0 transformers==5.24.0 safetensors==0.8.0
 """Writes Tests/Fixtures/model/llama-companions: a tiny Llama checkpoint as transformers saves it, with the
 files a real model directory carries, for the checkpoint round-trip tests.
 
@@ -16,6 +16,10 @@ import json
 import os
 import shutil
 import tempfile
+
+from pins import require
+
+require(__file__)
 
 import torch
 from transformers import GenerationConfig, LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Expected chat-template renderings and token ids of the real SmolLM2-135M-Instruct, for `make test-real`.
 
-# requires: transformers==4.57.1 jinja2==3.1.6 tokenizers==0.22.2   (no torch needed)
+# requires: transformers==4.57.1 jinja2==3.1.6 tokenizers==0.22.2  (no torch needed)
 
 Run after `make smollm2`:
     python3 Tests/Scripts/make_smollm2_chat_fixture.py runs/models/smollm2-135m-instruct
@@ -12,6 +12,10 @@ Tests/Fixtures/gguf/smollm2-chat.json.
 import json
 import os
 import sys
+
+from pins import require
+
+require(__file__)
 
 from transformers import AutoTokenizer
 

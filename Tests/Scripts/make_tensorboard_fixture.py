@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# requires: tensorboard==2.21.0 protobuf==7.36.2
 """Independent check of RunKit's TensorBoard event files against tensorboard's own code.
 
   python3 Tests/Scripts/make_tensorboard_fixture.py            # (a) regenerate the fixtures
@@ -14,6 +15,8 @@ Installs tensorboard into a venv under /tmp on first use (PyPI); CI never runs t
 import os
 import subprocess
 import sys
+
+from pins import pins, require
 
 VENV = "/tmp/rpp-tensorboard-venv"
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -37,7 +40,7 @@ def ensure_venv():
         return
     if not os.path.exists(python):
         subprocess.check_call([sys.executable, "-m", "venv", VENV])
-    subprocess.check_call([python, "-m", "pip", "install", "-q", "tensorboard"])
+    subprocess.check_call([python, "-m", "pip", "install", "-q"] + [f"{n}=={v}" for n, v in pins(__file__)])
     env = dict(os.environ, RPP_TB_VENV="1")
     os.execve(python, [python, os.path.abspath(__file__)] + sys.argv[1:], env)
 
@@ -94,6 +97,7 @@ def read_files(paths):
 
 if __name__ == "__main__":
     ensure_venv()
+    require(__file__)
     if len(sys.argv) > 1:
         read_files(sys.argv[1:])
     else:

@@ -25,6 +25,10 @@ import zlib
 
 os.environ["RAYON_NUM_THREADS"] = "1"
 
+from pins import require
+
+require(__file__)
+
 import tokenizers
 import transformers
 from tokenizers import AddedToken, Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, processors

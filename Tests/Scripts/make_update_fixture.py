@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# requires: torch==2.13.0 transformers==5.24.0 safetensors==0.8.0
 """One whole REINFORCE++ learner iteration in PyTorch, as a fixture for rpp's learner update.
 
 Written from shared/reference/algorithms.md, independently of rpp's Swift code: the tiny transformers
@@ -12,11 +13,15 @@ noise) goes through
 It writes Tests/Fixtures/update/reinforce/: batch.json (the batch, the settings, the advantages, the loss and
 gradient norm of each step) and after.safetensors (the policy's weights after the iteration).
 
-Setup: python3 -m venv .venv && .venv/bin/pip install torch transformers safetensors
+Setup: python3 -m venv .venv && .venv/bin/pip install torch==2.13.0 transformers==5.24.0 safetensors==0.8.0
 Run:   .venv/bin/python Tests/Scripts/make_update_fixture.py
 """
 import json
 import os
+
+from pins import require
+
+require(__file__)
 
 import torch
 from safetensors.torch import save_file

@@ -1,4 +1,5 @@
 import Model
+import TestKit
 import Tokenizers
 // A learned reward from a transformers sequence-classification checkpoint (Tests/Scripts/
 // make_classifier_fixture.py): texts are tokenised as transformers' tokenizer(prompt + response) does, long
@@ -8,8 +9,7 @@ import XCTest
 @testable import Tasks
 
 final class ClassifierRewardTests: XCTestCase {
-    static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-        .deletingLastPathComponent().appendingPathComponent("Fixtures/model")
+    static let fixtures = Fixtures.url("model")
     static let single = fixtures.appendingPathComponent("classifier-llama")
 
     static func expected() throws -> [String: Any] {

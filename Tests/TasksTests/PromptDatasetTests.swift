@@ -1,6 +1,7 @@
 // Datasets as users have them: JSONL and JSON lists with custom keys, chat messages, errors that name the
 // file and line, seeded held-out splits and the prompt-length limit.
 import ChatTemplate
+import TestKit
 import XCTest
 
 @testable import Tasks
@@ -9,11 +10,8 @@ final class PromptDatasetTests: XCTestCase {
     var dir: URL!
 
     override func setUpWithError() throws {
-        dir = FileManager.default.temporaryDirectory.appendingPathComponent("rpp-data-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        dir = try temporaryDirectory("rpp-data")
     }
-
-    override func tearDown() { try? FileManager.default.removeItem(at: dir) }
 
     func write(_ name: String, _ text: String) throws -> String {
         let url = dir.appendingPathComponent(name)

@@ -5,6 +5,7 @@ import Foundation
 import Model
 import Roles
 import RunKit
+import TestKit
 import Wire
 import XCTest
 
@@ -12,15 +13,12 @@ import XCTest
 
 final class TaskFactoryTests: XCTestCase {
     /// A tiny Llama checkpoint with a byte-level BPE tokenizer.json, a ChatML template and generation_config.json.
-    static let modelDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .appendingPathComponent("Fixtures/model/llama-companions").path
+    static let modelDirectory = Fixtures.url("model/llama-companions").path
     var dir: String!
 
     override func setUpWithError() throws {
-        dir = NSTemporaryDirectory() + "rpp-tasks-\(UUID().uuidString)"
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        dir = try temporaryDirectory("rpp-tasks").path
     }
-    override func tearDownWithError() throws { try? FileManager.default.removeItem(atPath: dir) }
 
     func write(_ name: String, _ text: String) throws -> String {
         let path = dir + "/" + name

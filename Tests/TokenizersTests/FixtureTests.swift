@@ -1,12 +1,12 @@
 import Foundation
+import TestKit
 import Tokenizers
 import XCTest
 
 /// Every fixture tokenizer (trained by Tests/Scripts/make_tokenizer_fixtures.py) against the ids and texts
 /// transformers produced for it.
 final class FixtureTests: XCTestCase {
-    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .appendingPathComponent("Fixtures/tokenizers")
+    static let root = Fixtures.url("tokenizers")
 
     struct Expected: Decodable {
         struct Encode: Decodable {

@@ -1,17 +1,11 @@
 import Foundation
+import TestKit
 import Tokenizers
 import XCTest
 
 /// tokenizer_config.json, generation_config.json, loading paths and refused tokenizers.
 final class TokenizerConfigTests: XCTestCase {
     var fixture: URL { FixtureTests.root.appendingPathComponent("gpt2") }
-
-    func temporaryDirectory() throws -> URL {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("rpp-tok-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        addTeardownBlock { try? FileManager.default.removeItem(at: dir) }
-        return dir
-    }
 
     func testSpecialTokensAsStringsOrObjects() throws {
         let config = try TokenizerConfig(

@@ -106,11 +106,3 @@ enum Examples {
                 message: "prompt 8 + max new tokens 5000 exceeds max_position_embeddings 64")),
     ]
 }
-
-/// Paths under Tests/Fixtures, found from this file's location.
-enum Fixtures {
-    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .appendingPathComponent("Fixtures")
-
-    static func url(_ relative: String) -> URL { root.appendingPathComponent(relative) }
-}

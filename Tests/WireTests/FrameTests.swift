@@ -1,6 +1,7 @@
 import CSupport
 import Foundation
 import SwiftProtobuf
+import TestKit
 import XCTest
 
 @testable import Wire
@@ -321,9 +322,7 @@ final class FrameTests: XCTestCase {
     }
 
     func testClusterKeyFileErrors() throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("rpp-key-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: dir) }
+        let dir = try temporaryDirectory("rpp-key")
         let short = dir.appendingPathComponent("short.key")
         try Data("abcd\n".utf8).write(to: short)
         XCTAssertThrowsError(try ClusterKey(file: short.path)) { XCTAssertTrue("\($0)".contains("at least 32")) }

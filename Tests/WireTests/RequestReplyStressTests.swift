@@ -4,6 +4,7 @@
 // matched to its own request.
 import Foundation
 import Synchronization
+import TestKit
 import XCTest
 
 @testable import Wire
@@ -27,7 +28,7 @@ final class RequestReplyStressTests: XCTestCase {
     }
 
     func testDuplicateRepliesThenCloseDoNotCrash() throws {
-        let address = "ipc://\(NSTemporaryDirectory())rpp-req-\(UUID().uuidString.prefix(12)).ipc"
+        let address = TestAddress.ipc()
         let rep = try Socket(.rep)
         try rep.bind(address)
         let stop = CancelFlag()
@@ -59,7 +60,7 @@ final class RequestReplyStressTests: XCTestCase {
     }
 
     func testRepliesToEarlierRequestsAreDropped() throws {
-        let address = Addresses.inproc()
+        let address = TestAddress.inproc()
         let rep = try Socket(.rep)
         try rep.bind(address)
         let req = try Socket(.req)
@@ -85,7 +86,7 @@ final class RequestReplyStressTests: XCTestCase {
     }
 
     func testManyClientsWithTimeoutsCancelsAndClosesWhileReceiving() throws {
-        let address = "tcp://127.0.0.1:\(LoopbackPort.free())"
+        let address = TestAddress.tcp()
         let rep = try Socket(.rep)
         try rep.bind(address)
         let stop = CancelFlag()
@@ -104,37 +105,33 @@ final class RequestReplyStressTests: XCTestCase {
             stop.cancel()
             rep.close()
         }
-        let group = DispatchGroup()
+        let clients = TestThreads()
         let mismatches = Mutex(0)
         let answered = Mutex(0)
-        for client in 0..<8 {
-            group.enter()
-            Thread {
-                defer { group.leave() }
-                for round in 0..<6 {
-                    guard let req = try? Socket(.req) else { return }
-                    try? req.setRequestResendInterval(milliseconds: 5)
-                    try? req.connect(address)
-                    let cancel = CancelFlag()
-                    // Some rounds are cut short by a close or a cancel from another thread.
-                    if round % 3 == 1 {
-                        DispatchQueue.global().asyncAfter(deadline: .now() + 0.02) { req.close() }
-                    } else if round % 3 == 2 {
-                        DispatchQueue.global().asyncAfter(deadline: .now() + 0.02) { cancel.cancel() }
-                    }
-                    for i in 0..<10 {
-                        let request = Array("\(client)-\(round)-\(i)".utf8) + [UInt8](repeating: 1, count: 200)
-                        guard (try? req.send(request, timeout: .milliseconds(50), cancel: cancel)) != nil else { break }
-                        if let reply = try? req.receive(timeout: .milliseconds(10), cancel: cancel) {
-                            answered.withLock { $0 += 1 }
-                            if reply != request { mismatches.withLock { $0 += 1 } }
-                        }
-                    }
-                    req.close()
+        clients.start(8, named: "client") { client in
+            for round in 0..<6 {
+                guard let req = try? Socket(.req) else { return }
+                try? req.setRequestResendInterval(milliseconds: 5)
+                try? req.connect(address)
+                let cancel = CancelFlag()
+                // Some rounds are cut short by a close or a cancel from another thread.
+                if round % 3 == 1 {
+                    DispatchQueue.global().asyncAfter(deadline: .now() + 0.02) { req.close() }
+                } else if round % 3 == 2 {
+                    DispatchQueue.global().asyncAfter(deadline: .now() + 0.02) { cancel.cancel() }
                 }
-            }.start()
+                for i in 0..<10 {
+                    let request = Array("\(client)-\(round)-\(i)".utf8) + [UInt8](repeating: 1, count: 200)
+                    guard (try? req.send(request, timeout: .milliseconds(50), cancel: cancel)) != nil else { break }
+                    if let reply = try? req.receive(timeout: .milliseconds(10), cancel: cancel) {
+                        answered.withLock { $0 += 1 }
+                        if reply != request { mismatches.withLock { $0 += 1 } }
+                    }
+                }
+                req.close()
+            }
         }
-        XCTAssertEqual(group.wait(timeout: .now() + 60), .success)
+        XCTAssertTrue(clients.wait(seconds: 60), "clients still running: \(clients.stillRunning)")
         XCTAssertEqual(mismatches.withLock { $0 }, 0, "every reply answers its own request")
         XCTAssertGreaterThan(answered.withLock { $0 }, 0)
     }

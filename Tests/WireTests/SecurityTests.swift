@@ -1,4 +1,5 @@
 import Foundation
+import TestKit
 import XCTest
 
 @testable import Wire
@@ -9,7 +10,7 @@ final class SecurityTests: XCTestCase {
     let heartbeat = Examples.all[2]
 
     func testAReplayedSignedFrameIsRefused() throws {
-        let address = Addresses.inproc()
+        let address = TestAddress.inproc()
         let pull = try FrameSocket(.pull, codec: FrameCodec(key: key))
         try pull.bind(address)
         let raw = try Socket(.push)
@@ -27,7 +28,7 @@ final class SecurityTests: XCTestCase {
     }
 
     func testAnOldSignedFrameIsRefusedAndItsStampCannotBeChanged() throws {
-        let address = Addresses.inproc()
+        let address = TestAddress.inproc()
         let pull = try FrameSocket(.pull, codec: FrameCodec(key: key))
         try pull.bind(address)
         let raw = try Socket(.push)
@@ -59,7 +60,7 @@ final class SecurityTests: XCTestCase {
         let v1 = try [UInt8](Data(contentsOf: Fixtures.url("frames/signed_heartbeat.frame")))
         let key = try ClusterKey(bytes: Array(0..<32))
         XCTAssertEqual(try FrameCodec(key: key).decode(v1), heartbeat, "old frames still read (inspect, recordings)")
-        let address = Addresses.inproc()
+        let address = TestAddress.inproc()
         let pull = try FrameSocket(.pull, codec: FrameCodec(key: key))
         try pull.bind(address)
         let raw = try Socket(.push)
@@ -146,7 +147,7 @@ final class SecurityTests: XCTestCase {
     /// A socket with small limits disconnects a peer that announces a bigger message, before allocating it,
     /// and goes on serving.
     func testASocketsReceiveCapDropsBiggerMessages() throws {
-        let address = Addresses.tcp()
+        let address = TestAddress.tcp()
         let pull = try FrameSocket(.pull, limits: .control)
         try pull.bind(address)
         XCTAssertEqual(pull.receiveCodec.limits, .control)

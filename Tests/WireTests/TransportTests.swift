@@ -1,17 +1,8 @@
 import Foundation
+import TestKit
 import XCTest
 
 @testable import Wire
-
-/// Unique addresses so tests can run in parallel, in this process and in others.
-enum Addresses {
-    static func inproc(_ name: String = #function) -> String { "inproc://rpp-\(name)-\(UUID().uuidString)" }
-
-    static func ipc() -> String { "ipc://\(NSTemporaryDirectory())rpp-\(UUID().uuidString.prefix(12)).ipc" }
-
-    /// A loopback TCP port the kernel says is free right now.
-    static func tcp() -> String { "tcp://127.0.0.1:\(LoopbackPort.free())" }
-}
 
 final class TransportTests: XCTestCase {
     func pushPull(_ address: String) async throws {
@@ -28,12 +19,12 @@ final class TransportTests: XCTestCase {
         pull.close()
     }
 
-    func testPushPullInproc() async throws { try await pushPull(Addresses.inproc()) }
-    func testPushPullIpc() async throws { try await pushPull(Addresses.ipc()) }
-    func testPushPullTcp() async throws { try await pushPull(Addresses.tcp()) }
+    func testPushPullInproc() async throws { try await pushPull(TestAddress.inproc()) }
+    func testPushPullIpc() async throws { try await pushPull(TestAddress.ipc()) }
+    func testPushPullTcp() async throws { try await pushPull(TestAddress.tcp()) }
 
     func testRequestReplyOverTcp() async throws {
-        let address = Addresses.tcp()
+        let address = TestAddress.tcp()
         let rep = try FrameSocket(.rep)
         try rep.bind(address)
         let req = try FrameSocket(.req)
@@ -65,7 +56,7 @@ final class TransportTests: XCTestCase {
     }
 
     func testPublishSubscribe() async throws {
-        let address = Addresses.ipc()
+        let address = TestAddress.ipc()
         let pub = try FrameSocket(.pub)
         try pub.bind(address)
         let subs = try (0..<2).map { _ in try FrameSocket(.sub) }
@@ -86,7 +77,7 @@ final class TransportTests: XCTestCase {
     }
 
     func testSurveyorRespondent() async throws {
-        let address = Addresses.tcp()
+        let address = TestAddress.tcp()
         let surveyor = try FrameSocket(.surveyor)
         try surveyor.socket.setSurveyDeadline(milliseconds: 500)
         try surveyor.bind(address)
@@ -129,7 +120,7 @@ final class TransportTests: XCTestCase {
 
     func testReceiveTimesOut() async throws {
         let pull = try FrameSocket(.pull)
-        try pull.bind(Addresses.inproc())
+        try pull.bind(TestAddress.inproc())
         let start = ContinuousClock.now
         do {
             _ = try await pull.receive(timeout: .milliseconds(120))
@@ -142,7 +133,7 @@ final class TransportTests: XCTestCase {
 
     func testSendWithoutPeerTimesOut() async throws {
         let push = try FrameSocket(.push)
-        try push.connect(Addresses.tcp())  // nobody listens there
+        try push.connect(TestAddress.tcp())  // nobody listens there
         do {
             try await push.send(Examples.all[0], timeout: .milliseconds(150))
             XCTFail("no peer")
@@ -153,7 +144,7 @@ final class TransportTests: XCTestCase {
 
     func testCancellationEndsABlockedReceive() async throws {
         let pull = try FrameSocket(.pull)
-        try pull.bind(Addresses.inproc())
+        try pull.bind(TestAddress.inproc())
         let waiting = Task { try await pull.receive() }
         try await Task.sleep(for: .milliseconds(100))
         let start = ContinuousClock.now
@@ -169,7 +160,7 @@ final class TransportTests: XCTestCase {
 
     func testCloseFromAnotherThreadEndsABlockedReceive() async throws {
         let pull = try FrameSocket(.pull)
-        try pull.bind(Addresses.inproc())
+        try pull.bind(TestAddress.inproc())
         let waiting = Task { try await pull.receive() }
         try await Task.sleep(for: .milliseconds(100))
         pull.socket.close()
@@ -183,7 +174,7 @@ final class TransportTests: XCTestCase {
     }
 
     func testBadFrameOnTheWireIsAnErrorAndTheSocketStaysUsable() async throws {
-        let address = Addresses.inproc()
+        let address = TestAddress.inproc()
         let pull = try FrameSocket(.pull)
         try pull.bind(address)
         let raw = try Socket(.push)
@@ -202,7 +193,7 @@ final class TransportTests: XCTestCase {
     }
 
     func testKeyedSocketsRefuseUnsignedFrames() async throws {
-        let address = Addresses.inproc()
+        let address = TestAddress.inproc()
         let key = try ClusterKey(bytes: Array(repeating: 9, count: 32))
         let pull = try FrameSocket(.pull, codec: FrameCodec(key: key))
         try pull.bind(address)
@@ -223,7 +214,7 @@ final class TransportTests: XCTestCase {
     }
 
     func testEmptyAndGatheredRawMessages() throws {
-        let address = Addresses.inproc()
+        let address = TestAddress.inproc()
         let pull = try Socket(.pull)
         try pull.bind(address)
         let push = try Socket(.push)
@@ -237,7 +228,7 @@ final class TransportTests: XCTestCase {
 
     func testNanomsgErrorsCarryItsText() throws {
         let a = try Socket(.pull)
-        let address = Addresses.tcp()
+        let address = TestAddress.tcp()
         try a.bind(address)
         let b = try Socket(.pull)
         XCTAssertThrowsError(try b.bind(address)) { error in
@@ -255,7 +246,7 @@ final class TransportTests: XCTestCase {
     }
 
     func testLargeMessageOverTcp() async throws {
-        let address = Addresses.tcp()
+        let address = TestAddress.tcp()
         let pull = try FrameSocket(.pull)
         try pull.bind(address)
         let push = try FrameSocket(.push)

@@ -1,6 +1,7 @@
 // Weight chunks sent in place and read in place: the gathered frame is the frame `seal` makes, the view reads
 // what protobuf writes (and refuses what it would refuse), and bfloat16 conversions keep their bits.
 import Foundation
+import TestKit
 import XCTest
 
 @testable import Wire
@@ -126,7 +127,7 @@ final class WeightChunkFrameTests: XCTestCase {
     }
 
     func testWeightChunkTravelsInPlaceAndArrivesAsAView() throws {
-        let address = "inproc://rpp-chunk-view-\(UUID().uuidString)"
+        let address = TestAddress.inproc()
         let pull = try FrameSocket(.pull)
         try pull.bind(address)
         let push = try FrameSocket(.push)
