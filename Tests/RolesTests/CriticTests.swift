@@ -143,7 +143,7 @@ final class CriticTests: XCTestCase {
         let policy = try Transformer(config: Self.tiny)
         policy.initializeWeights(seed: 2)
         var c = RunConfig()
-        c.algorithm.estimator = .ppo
+        c.algorithm.estimator = .gae
         c.optim.lr = 2e-4
         let critic = try Critic.make(settings: try LearnerSettings(config: c, endpoints: .inproc("x")), policy: policy)
         XCTAssertTrue(critic.model.config.scalarHead)
@@ -168,7 +168,7 @@ final class CriticTests: XCTestCase {
         let policy = try Transformer(config: Self.tiny)
         policy.initializeWeights(seed: 2)
         var c = RunConfig()
-        c.algorithm.estimator = .ppo
+        c.algorithm.estimator = .gae
         let dir = URL(fileURLWithPath: NSTemporaryDirectory() + "rpp-critic-init-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: dir) }
         // A scalar-head checkpoint is taken as it is, head included.

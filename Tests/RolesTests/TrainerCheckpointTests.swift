@@ -35,7 +35,7 @@ final class TrainerCheckpointTests: XCTestCase {
             XCTAssertTrue("\(error)".contains("algorithm.estimator reinforce, this run has rloo"), "\(error)")
             XCTAssertTrue("\(error)".contains("model.init="), "says how to start from its weights instead: \(error)")
         }
-        XCTAssertThrowsError(try trainer { $0.algorithm.estimator = .ppo }.restore(directory: dir)) { error in
+        XCTAssertThrowsError(try trainer { $0.algorithm.estimator = .gae }.restore(directory: dir)) { error in
             XCTAssertTrue("\(error)".contains("critic"), "\(error)")
         }
     }
@@ -52,7 +52,7 @@ final class TrainerCheckpointTests: XCTestCase {
         c.algorithm.samplesPerPrompt = 4
         c.algorithm.trainBatch = 16
         c.algorithm.microBatch = 16
-        c.algorithm.estimator = .ppo
+        c.algorithm.estimator = .gae
         let settings = try LearnerSettings(config: c, endpoints: .inproc("unused"))
         let (model, source) = try Transformer.loadCheckpoint(directory: fixture)
         try Trainer(settings: settings, model: model, source: source).save(directory: dir.appendingPathComponent("a"))
