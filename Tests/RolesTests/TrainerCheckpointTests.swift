@@ -40,6 +40,21 @@ final class TrainerCheckpointTests: XCTestCase {
         }
     }
 
+    /// A PPO checkpoint written when the estimator was still called `ppo` resumes a `gae` run.
+    func testCheckpointWithAFormerEstimatorNameResumes() throws {
+        let dir = URL(fileURLWithPath: NSTemporaryDirectory() + "rpp-trainer-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try trainer { $0.algorithm.estimator = .gae }.save(directory: dir)
+        let state = dir.appendingPathComponent("trainer_state.json")
+        let text = try String(contentsOf: state, encoding: .utf8)
+        XCTAssertTrue(text.contains("\"gae\""), text)
+        try Data(text.replacingOccurrences(of: "\"gae\"", with: "\"ppo\"").utf8).write(to: state)
+        XCTAssertNoThrow(try trainer { $0.algorithm.estimator = .gae }.restore(directory: dir))
+        XCTAssertThrowsError(try trainer { $0.algorithm.estimator = .rloo }.restore(directory: dir)) { error in
+            XCTAssertTrue("\(error)".contains("algorithm.estimator gae, this run has rloo"), "\(error)")
+        }
+    }
+
     /// A trainer started from a Hugging Face directory writes checkpoints that keep its config.json fields and
     /// its tokenizer files, for the policy and for the PPO critic made from it; a resumed trainer keeps them too.
     func testCheckpointsKeepTheStartingDirectorysFiles() throws {

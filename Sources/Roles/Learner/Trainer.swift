@@ -5,6 +5,7 @@
 import Foundation
 import Model
 import RLCore
+import RunKit
 
 /// Policy, optimiser and counters of one run.
 public final class Trainer: @unchecked Sendable {
@@ -142,7 +143,9 @@ public final class Trainer: @unchecked Sendable {
                 "checkpoint \(directory.path) is from a run with seed \(seed), this run has run.seed \(settings.run.run.seed)"
             )
         }
-        let estimator: String = try field("estimator")
+        // A checkpoint written before an estimator was renamed records the former name; it is the same estimator.
+        let recorded: String = try field("estimator")
+        let estimator = RunConfig.renamedValues["algorithm.estimator"]?[recorded] ?? recorded
         guard estimator == settings.run.algorithm.estimator.rawValue else {
             throw RolesError(
                 .invalidConfig,
