@@ -4,7 +4,8 @@
 // Module graph (one way):
 //   C shims (CNanomsg, CNanomsgShim, CZstd, COpenBLAS, CDNNL, CSupport, CKernels)
 //     -> Wire (frames, protobuf, sockets)      Model (tensors, transformer, BLAS)
-//     -> RLCore (pure RL math, no sockets, no model)        RunKit (config, metrics files)
+//     -> RLCore (pure RL math, no sockets, no model)
+//     -> RunKit (the run config composing the settings Wire, Model and RLCore own; metrics files)
 //     -> Roles (learner, rollout, reward, reference; a task is a protocol here)
 //     -> Tasks (the toy, chat arithmetic, datasets, verifiers, reward models)   Tokenizers, ChatTemplate
 //     -> Cluster (hosts file, starting, watching and stopping a cluster's processes)
@@ -54,8 +55,11 @@ let package = Package(
         .target(name: "Tokenizers"),
         // Chat templates: a Jinja interpreter that renders as transformers' apply_chat_template does.
         .target(name: "ChatTemplate"),
-        // Run configuration (YAML), metrics sinks (JSONL, TensorBoard event files) and the SVG chart.
-        .target(name: "RunKit", dependencies: ["CSupport", .product(name: "Yams", package: "Yams")]),
+        // Run configuration (YAML) over the settings types the libraries own (RLCore's estimators and losses,
+        // Model's precision, Wire's compression), metrics sinks (JSONL, TensorBoard event files), the SVG chart.
+        .target(
+            name: "RunKit",
+            dependencies: ["CSupport", "RLCore", "Model", "Wire", .product(name: "Yams", package: "Yams")]),
         // The roles of a cluster (learner, rollout, reward, reference): pure decision logic as value
         // types, and the thin shells that own sockets and threads.
         .target(name: "Roles", dependencies: ["Wire", "Model", "RLCore", "RunKit",

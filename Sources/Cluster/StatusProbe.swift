@@ -17,7 +17,7 @@ public struct StatusProbe: Sendable {
     public init(state: ClusterState, timeout: Double = 3) throws(ClusterError) {
         var section = RunConfig.ClusterSection()
         section.keyFile = state.keyFile
-        section.compression = RunConfig.ClusterSection.Compression(rawValue: state.compression) ?? .auto
+        section.compression = Compression(rawValue: state.compression) ?? .auto
         do { codec = try LearnerSettings.codec(cluster: section) } catch {
             throw ClusterError("cluster.key_file \(state.keyFile ?? ""): \(error)")
         }

@@ -99,7 +99,7 @@ struct ConfigOverride {
         let parts = path.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
         guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else {
             throw ConfigError(
-                key: path, message: "an override names exactly one section and one key, like algorithm.estimator=ppo",
+                key: path, message: "an override names exactly one section and one key, like algorithm.estimator=gae",
                 location: "command line")
         }
         section = parts[0]

@@ -1,4 +1,10 @@
 import Foundation
+import Model
+import RLCore
+import Wire
+
+// The sections hold the settings types their libraries own (RLCore's estimators, Model's precision, Wire's
+// compression), so a config value and a library value are one and the same.
 
 extension RunConfig {
     /// `run`: names the run and bounds its length.
@@ -25,13 +31,12 @@ extension RunConfig {
         public var reference = "runs/sft"
         /// PPO critic start; nil means the policy init with a scalar head.
         public var criticInit: String? = nil
-        /// Precision of the matrix products (`bf16`: bfloat16 operands, float32 accumulation).
-        public enum Precision: String, Sendable, CaseIterable { case fp32, bf16 }
-        /// Precision of every role unless one of the three below says otherwise.
-        public var precision = Precision.fp32
+        /// Precision of the matrix products of every role unless one of the three below says otherwise
+        /// (`bf16`: bfloat16 operands, float32 accumulation).
+        public var precision = ModelPrecision.fp32
         /// Precision of the learner (and its critic), the reference server and the rollout workers.
-        public var learnerPrecision = Precision.fp32, referencePrecision = Precision.fp32,
-            rolloutPrecision = Precision.fp32
+        public var learnerPrecision = ModelPrecision.fp32, referencePrecision = ModelPrecision.fp32,
+            rolloutPrecision = ModelPrecision.fp32
         /// The defaults.
         public init() {}
     }
@@ -45,8 +50,13 @@ extension RunConfig {
             case chatArith = "chat_arith"
             case dataset
         }
-        /// What a prompt longer than `max_prompt_tokens` does.
-        public enum LongPrompts: String, Sendable, CaseIterable { case drop, error }
+        /// What a prompt longer than `max_prompt_tokens` does (the tasks' prompt-length limit applies it).
+        public enum LongPrompts: String, Sendable, CaseIterable {
+            /// Leave them out and count them.
+            case drop
+            /// Refuse the dataset, naming the first one.
+            case error
+        }
         /// Prompt source.
         public var task = Task.arith
         /// Dataset files, JSONL or a JSON list (train is required for `dataset`).
@@ -75,24 +85,9 @@ extension RunConfig {
 
     /// `algorithm`: the policy-gradient estimator and its knobs.
     public struct AlgorithmSection: Sendable, Equatable {
-        /// The advantage estimator.
-        public enum Estimator: String, Sendable, CaseIterable {
-            case reinforce
-            case reinforceBaseline = "reinforce_baseline"
-            case rloo, grpo, ppo
-            /// Whether advantages are computed within groups of samples of one prompt.
-            public var isGroup: Bool { self == .reinforceBaseline || self == .rloo || self == .grpo }
-        }
-        /// How advantages are normalized over a batch.
-        public enum AdvantageNormalization: String, Sendable, CaseIterable {
-            case meanStd = "mean_std"
-            case mean, none
-        }
-        /// Importance correction for stale rollouts.
-        public enum OffPolicyCorrection: String, Sendable, CaseIterable { case none, tis, icepop }
-
-        /// The advantage estimator (`estimator`).
-        public var estimator = Estimator.reinforce
+        /// The advantage estimator (`estimator`, OpenRLHF's names: reinforce, reinforce_baseline, rloo,
+        /// group_norm, dr_grpo, gae).
+        public var estimator = AdvantageEstimator.reinforce
         /// Samples drawn per prompt.
         public var samplesPerPrompt = 4
         /// Prompts per iteration.
@@ -105,7 +100,7 @@ extension RunConfig {
         public var epochs = 1
         /// Discount.
         public var gamma = 1.0
-        /// GAE lambda (ppo only).
+        /// GAE lambda (gae only).
         public var lambda = 0.95
         /// Lower and upper ratio clip.
         public var epsClipLow = 0.2, epsClipHigh = 0.2
@@ -121,7 +116,7 @@ extension RunConfig {
         public var maxStaleness = 0
         /// Correction for stale rollouts (`off_policy_correction`).
         public var offPolicyCorrection = OffPolicyCorrection.none
-        /// PPO value clip.
+        /// Critic value clip (gae); 0 = off.
         public var valueClip = 0.5
         /// Critic learning rate; nil = `optim.lr`.
         public var criticLR: Double? = nil
@@ -131,18 +126,14 @@ extension RunConfig {
 
     /// `kl`: the penalty towards the reference model.
     public struct KLSection: Sendable, Equatable {
-        /// Per-token KL estimator.
-        public enum Estimator: String, Sendable, CaseIterable { case k1, k2, k3 }
-        /// Where the penalty enters: the reward or the loss.
-        public enum Placement: String, Sendable, CaseIterable { case reward, loss }
         /// Fixed coefficient or adaptive controller.
         public enum Controller: String, Sendable, CaseIterable { case fixed, adaptive }
         /// KL penalty coefficient (>= 0; the adaptive controller's start value).
         public var coef = 0.01
         /// Per-token KL estimator.
-        public var estimator = Estimator.k1
-        /// Where the penalty enters.
-        public var placement = Placement.reward
+        public var estimator = KLEstimator.k1
+        /// Where the penalty enters: the reward or the loss.
+        public var placement = KLPlacement.reward
         /// Fixed or adaptive coefficient.
         public var controller = Controller.fixed
         /// Target KL (adaptive).
@@ -220,8 +211,6 @@ extension RunConfig {
 
     /// `cluster`: addresses and timing of the processes of a run.
     public struct ClusterSection: Sendable, Equatable {
-        /// When frames are compressed.
-        public enum Compression: String, Sendable, CaseIterable { case auto, always, never }
         /// Learner base address; see `learnerEndpoint(_:)` for the derived ports.
         public var learner = "tcp://127.0.0.1:5600"
         /// Reward server addresses.
@@ -232,7 +221,7 @@ extension RunConfig {
         public var keyFile: String? = nil
         /// Encrypt every frame with a key derived from the cluster key (needs `keyFile`).
         public var encrypt = false
-        /// Frame compression policy.
+        /// When frames are compressed.
         public var compression = Compression.auto
         /// Broadcast each new policy version as an XOR delta against the previous one (zstd, checksummed).
         public var weightDelta = false

@@ -40,11 +40,17 @@ extension RunConfig {
                 "\(a.microBatch) must divide train_batch = \(a.trainBatch); "
                     + "use a divisor such as \(divisorNear(a.trainBatch, a.microBatch))")
         }
-        if a.estimator.isGroup && a.samplesPerPrompt < 2 {
+        if a.estimator.usesGroupBaseline && a.samplesPerPrompt < 2 {
             throw fail(
                 "algorithm.samples_per_prompt",
                 "estimator \(a.estimator.rawValue) compares samples of one prompt "
                     + "and needs samples_per_prompt >= 2 (found \(a.samplesPerPrompt))")
+        }
+        if a.estimator.usesGroupBaseline && a.gamma != 1 {
+            throw fail(
+                "algorithm.gamma",
+                "is \(a.gamma) but estimator \(a.estimator.rawValue) is defined with gamma = 1: set "
+                    + "algorithm.gamma=1, or use estimator reinforce or gae")
         }
         if a.rewardClip.count != 2 || !(a.rewardClip[0] < a.rewardClip[1]) {
             throw fail("algorithm.reward_clip", "must be [low, high] with low < high (found \(a.rewardClip))")
@@ -72,6 +78,12 @@ extension RunConfig {
                 "reward.model",
                 "reward.kind \(reward.kind.rawValue) needs a reward model checkpoint; set reward.model=PATH")
         }
+        if kl.placement == .loss && kl.estimator == .k1 {
+            throw fail(
+                "kl.estimator",
+                "is k1 but a KL loss term (kl.placement loss) needs k2 or k3: set kl.estimator=k2 or k3, "
+                    + "or kl.placement=reward")
+        }
         if kl.controller == .adaptive && kl.coef <= 0 {
             throw fail(
                 "kl.coef", "the adaptive controller scales the coefficient and needs kl.coef > 0 (found \(kl.coef))")
@@ -90,6 +102,7 @@ extension RunConfig {
                     + "cluster.encrypt=false")
         }
         try validateAddresses(fail)
+        try validateRLCore(fail)
     }
 
     private func validateAddresses(_ fail: (String, String) -> ConfigError) throws {

@@ -36,11 +36,18 @@ public struct RunConfig: Sendable, Equatable {
         "eval", "checkpoint", "cluster", "reward",
     ]
 
+    /// Values a key no longer takes, by full key, each with the value that now means the same thing. They are
+    /// not accepted; the error for one names its replacement.
+    public static let renamedValues: [String: [String: String]] = [
+        "algorithm.estimator": ["grpo": "group_norm", "ppo": "gae"]
+    ]
+
     /// The largest config file `load` reads (1 MiB; the full config is about 2 KB).
     public static let maxConfigBytes = 1 << 20
 
-    /// Reads and validates the YAML file at `path`, then applies `overrides` (`section.key=value`).
-    public static func load(path: String, overrides: [String] = []) throws -> RunConfig {
+    /// Reads and validates the YAML file at `path`, then applies `overrides` (`section.key=value`). `defaults`
+    /// (`section.key=value`) fill keys the file does not write, before the overrides.
+    public static func load(path: String, overrides: [String] = [], defaults: [String] = []) throws -> RunConfig {
         let text: String
         guard FileManager.default.fileExists(atPath: path) else {
             throw ConfigError(
@@ -65,17 +72,22 @@ public struct RunConfig: Sendable, Equatable {
             throw ConfigError(key: "", message: "config file is not UTF-8 text", location: path)
         }
         text = decoded
-        return try parse(yaml: text, overrides: overrides, source: path)
+        return try parse(yaml: text, overrides: overrides, source: path, defaults: defaults)
     }
 
-    /// Parses and validates YAML text, then applies `overrides` (`section.key=value`).
-    /// `source` names the text in error locations.
-    public static func parse(yaml: String, overrides: [String] = [], source: String = "config") throws -> RunConfig {
+    /// Parses and validates YAML text, then applies `overrides` (`section.key=value`). `source` names the text
+    /// in error locations. `defaults` (`section.key=value`) fill keys the text does not write, before the
+    /// overrides. Top-level keys in `otherKeys` belong to the caller (a document that carries a config next
+    /// to other data) and are skipped.
+    public static func parse(
+        yaml: String, overrides: [String] = [], source: String = "config", defaults: [String] = [],
+        otherKeys: Set<String> = []
+    ) throws -> RunConfig {
         let root = try ConfigNode.parse(yaml: yaml, source: source)
         var sections: [(key: String, value: ConfigNode)]
         switch root.kind {
         case .null: sections = []
-        case .mapping(let pairs): sections = pairs
+        case .mapping(let pairs): sections = pairs.filter { !otherKeys.contains($0.key) }
         default:
             throw ConfigError(
                 key: "",
@@ -85,27 +97,8 @@ public struct RunConfig: Sendable, Equatable {
         for (key, node) in sections where !sectionNames.contains(key) {
             throw unknownSection(key, location: node.location)
         }
-        for text in overrides {
-            let override = try ConfigOverride(text)
-            guard sectionNames.contains(override.section) else {
-                throw unknownSection(override.section, location: "command line")
-            }
-            let entry = (key: override.key, value: override.value)
-            if let index = sections.lastIndex(where: { $0.key == override.section }) {
-                var section = sections[index].value
-                switch section.kind {
-                case .null: section.kind = .mapping([entry])
-                case .mapping(var pairs):
-                    pairs.removeAll { $0.key == override.key }
-                    pairs.append(entry)
-                    section.kind = .mapping(pairs)
-                default: break  // the section reader reports the bad section
-                }
-                sections[index].value = section
-            } else {
-                sections.append((override.section, ConfigNode(kind: .mapping([entry]), location: "command line")))
-            }
-        }
+        for text in defaults { try apply(ConfigOverride(text), to: &sections, replacing: false) }
+        for text in overrides { try apply(ConfigOverride(text), to: &sections, replacing: true) }
         var config = RunConfig()
         var locations: [String: String] = [:]
         func node(_ name: String) -> ConfigNode? { sections.last { $0.key == name }?.value }
@@ -151,6 +144,31 @@ public struct RunConfig: Sendable, Equatable {
         keys("cluster", ClusterSection.init(reader:))
         keys("reward", RewardSection.init(reader:))
         return result
+    }
+
+    /// Puts one `section.key=value` into the sections; without `replacing`, a key already written stays.
+    private static func apply(
+        _ override: ConfigOverride, to sections: inout [(key: String, value: ConfigNode)], replacing: Bool
+    ) throws {
+        guard sectionNames.contains(override.section) else {
+            throw unknownSection(override.section, location: "command line")
+        }
+        let entry = (key: override.key, value: override.value)
+        guard let index = sections.lastIndex(where: { $0.key == override.section }) else {
+            sections.append((override.section, ConfigNode(kind: .mapping([entry]), location: "command line")))
+            return
+        }
+        var section = sections[index].value
+        switch section.kind {
+        case .null: section.kind = .mapping([entry])
+        case .mapping(var pairs):
+            if !replacing && pairs.contains(where: { $0.key == override.key }) { return }
+            pairs.removeAll { $0.key == override.key }
+            pairs.append(entry)
+            section.kind = .mapping(pairs)
+        default: break  // the section reader reports the bad section
+        }
+        sections[index].value = section
     }
 
     private static func unknownSection(_ key: String, location: String?) -> ConfigError {

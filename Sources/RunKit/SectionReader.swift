@@ -162,6 +162,12 @@ struct SectionReader {
         let (text, _) = try scalar(key, node, expected: "one of " + E.allCases.map(\.rawValue).joined(separator: ", "))
         if let value = E(rawValue: text) { return value }
         let names = E.allCases.map(\.rawValue)
+        if let current = RunConfig.renamedValues[section + "." + key]?[text] {
+            throw fail(
+                key, node,
+                "value '\(text)' is a former name: write '\(current)' (the same setting under its current name); "
+                    + "allowed: " + names.joined(separator: ", "))
+        }
         throw fail(
             key, node,
             "value '\(text)' is not allowed\(Suggest.hint(for: text, in: names)); allowed: "

@@ -6,6 +6,7 @@ import ArgumentParser
 import Foundation
 import Model
 import RLCore
+import RunKit
 
 /// `rpp bench rl`: advantages + loss + gradient of a rollout batch, with same-run baselines.
 struct BenchRL: ParsableCommand {
@@ -19,7 +20,10 @@ struct BenchRL: ParsableCommand {
     var tokens = 512
     @Option(help: "Timed repetitions per row (the median is reported).")
     var repeats = 15
-    @Option(help: "Advantage estimator (reinforce, reinforce_baseline, rloo, group_norm, dr_grpo, gae).")
+    @Option(
+        help:
+            "Advantage estimator, an algorithm.estimator value (reinforce, reinforce_baseline, rloo, group_norm, dr_grpo, gae)."
+    )
     var estimator = "reinforce"
 
     mutating func validate() throws {
@@ -29,9 +33,12 @@ struct BenchRL: ParsableCommand {
         guard tokens >= 1, tokens <= 65_536 else { throw ValidationError("--tokens must be in 1...65536") }
         guard repeats >= 1, repeats <= 1000 else { throw ValidationError("--repeats must be in 1...1000") }
         guard AdvantageEstimator(rawValue: estimator) != nil else {
+            let current = RunConfig.renamedValues["algorithm.estimator"]?[estimator].map {
+                " ('\(estimator)' is now '\($0)')"
+            }
             throw ValidationError(
                 "--estimator must be one of "
-                    + AdvantageEstimator.allCases.map(\.rawValue).joined(separator: ", "))
+                    + AdvantageEstimator.allCases.map(\.rawValue).joined(separator: ", ") + (current ?? ""))
         }
     }
 

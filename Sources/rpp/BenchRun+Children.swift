@@ -7,7 +7,7 @@ import Glibc
 
 /// One role started by the benchmark.
 final class BenchChild {
-    /// Role name, e.g. "reference" or "learner-ppo".
+    /// Role name, e.g. "reference" or "learner-gae".
     let name: String
     /// Its process id.
     let pid: pid_t

@@ -88,7 +88,7 @@ struct BenchRunResult {
         }
         lines.append(
             "samples/s = samples per iteration / wall seconds per iteration (end to end); gen samples/s = samples / "
-                + "rollout seconds; update = advantages + optimiser steps (+ critic values and steps for ppo); "
+                + "rollout seconds; update = advantages + optimiser steps (+ critic values and steps for gae, PPO); "
                 + "means over \(results.first?.measured ?? 0) iterations after warm-up")
         return lines.joined(separator: "\n")
     }

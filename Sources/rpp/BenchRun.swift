@@ -5,6 +5,7 @@
 // iterations are skipped as warm-up. Only `algorithm.estimator` differs between the runs.
 import ArgumentParser
 import Foundation
+import RLCore
 import RunKit
 import Wire
 
@@ -24,7 +25,7 @@ struct BenchRun: ParsableCommand {
     @OptionGroup var options: RoleConfigOptions
     @Option(help: "Iterations per algorithm.") var iterations = 10
     @Option(help: "Leading iterations left out of the means.") var warmup = 2
-    @Option(help: "Algorithms to compare (algorithm.estimator values), in order.") var algorithms = "reinforce,ppo"
+    @Option(help: "Algorithms to compare (algorithm.estimator values), in order.") var algorithms = "reinforce,gae"
     @Option(help: "Give up on one algorithm's run after this many minutes.") var timeoutMinutes = 20.0
     @Flag(help: "Keep the temporary run directory (logs, metrics, checkpoints).") var keep = false
 
@@ -42,10 +43,11 @@ struct BenchRun: ParsableCommand {
     func run() throws {
         let config = try options.load()
         let names = algorithms.split(separator: ",").map(String.init)
-        for name in names where RunConfig.AlgorithmSection.Estimator(rawValue: name) == nil {
+        for name in names where AdvantageEstimator(rawValue: name) == nil {
+            let current = RunConfig.renamedValues["algorithm.estimator"]?[name].map { " (now named '\($0)')" } ?? ""
             throw BenchRunError(
-                "--algorithms: '\(name)' is not an algorithm.estimator; allowed: "
-                    + RunConfig.AlgorithmSection.Estimator.allCases.map(\.rawValue).joined(separator: ", "))
+                "--algorithms: '\(name)' is not an algorithm.estimator\(current); allowed: "
+                    + AdvantageEstimator.allCases.map(\.rawValue).joined(separator: ", "))
         }
         for (key, path) in [("model.init", config.model.initPath), ("model.reference", config.model.reference)]
         where !FileManager.default.fileExists(atPath: (path as NSString).appendingPathComponent("model.safetensors")) {
@@ -76,7 +78,7 @@ struct BenchRun: ParsableCommand {
         print("")
         print(BenchRunResult.table(results))
         if let r = results.first(where: { $0.estimator == "reinforce" }),
-            let p = results.first(where: { $0.estimator == "ppo" })
+            let p = results.first(where: { $0.estimator == "gae" })
         {
             print("")
             print(BenchRunResult.ratios(reinforce: r, ppo: p))

@@ -1,9 +1,11 @@
-// `rpp inspect advantages --input FILE.json`: runs the RL core's advantage computation on a small batch given
-// as JSON and prints the per-token KL, token rewards, returns and advantages of every sample.
+// `rpp inspect advantages --input FILE.json [section.key=value ...]`: runs the RL core's advantage computation on
+// a small batch given as JSON and prints the per-token KL, token rewards, returns and advantages of every sample.
+// Its settings are run-config keys, read by the run config's reader (the batch's own sections, or --config).
 import ArgumentParser
 import Foundation
 import Model
 import RLCore
+import RunKit
 
 /// `rpp inspect advantages`: token rewards, returns and advantages of a batch written as JSON.
 struct InspectAdvantages: ParsableCommand {
@@ -11,23 +13,29 @@ struct InspectAdvantages: ParsableCommand {
         commandName: "advantages",
         abstract: "Compute KL, token rewards, returns and advantages of a JSON batch.",
         discussion: """
-            Input (samples of one prompt contiguous, groups of n_samples_per_prompt):
-              {"estimator": "reinforce|reinforce_baseline|rloo|group_norm|dr_grpo|gae",
-               "gamma": 1.0, "lambda": 1.0, "kl_coef": 0.01, "kl_estimator": "k1|k2|k3",
-               "n_samples_per_prompt": 4, "reward_clip": [-10, 10],
+            The settings are run-config keys, read by the run config's reader: the batch file's own config
+            sections, or --config FILE (a run config), then --set section.key=value and trailing section.key=value
+            arguments. The keys used: algorithm.estimator (reinforce | reinforce_baseline | rloo | group_norm |
+            dr_grpo | gae), algorithm.samples_per_prompt, gamma, lambda, reward_clip, advantage_normalization;
+            kl.coef, kl.estimator (k1 | k2 | k3), kl.placement (reward | loss). Defaults are the run config's,
+            with algorithm.train_batch and micro_batch 1 (the batch is the file's, not rollout_batch).
+            Input (samples of one prompt contiguous, in groups of algorithm.samples_per_prompt):
+              {"algorithm": {"estimator": "rloo", "samples_per_prompt": 4, "gamma": 1.0},
+               "kl": {"coef": 0.01, "estimator": "k1"},
                "samples": [{"reward": 1.0, "mask": [1, 1, 0], "logprobs": [...], "ref_logprobs": [...],
                             "values": [...]}]}
-            Required: estimator, samples, and per sample reward, mask, logprobs, ref_logprobs (values for gae).
-            Defaults: gamma 1, lambda 1, kl_coef 0.01, kl_estimator k1, n_samples_per_prompt 1,
-            reward_clip [-10, 10]. Optional extras: "normalize": "mean_std" (default) | "mean" | "none"
-            (reinforce, reinforce_baseline and gae only), "advantage_clip": 10, "kl_placement": "reward"
-            (default) | "loss", "reward_normalization": {"mean": m, "std": s}.
+            Required: samples, and per sample reward, mask, logprobs, ref_logprobs (values for gae).
             Samples may have different lengths: each is padded to the longest and its output trimmed back.
             Output: {"samples": [{"kl": [...], "token_rewards": [...], "returns": [...], "advantages": [...]}]}
             """)
 
     @Option(name: .long, help: "The JSON batch to read.")
     var input: String
+    @Option(help: "A run config file (YAML) to take the settings from, instead of the batch file's sections.")
+    var config: String?
+    @Option(name: .customLong("set"), help: "Override a config value: section.key=value (repeatable).")
+    var overrides: [String] = []
+    @Argument(help: "More overrides, section.key=value.") var assignments: [String] = []
 
     mutating func run() throws {
         do {
@@ -37,11 +45,14 @@ struct InspectAdvantages: ParsableCommand {
             } catch {
                 throw InspectInputError("cannot read \(input): \(ioReason(error))")
             }
-            let request = try AdvantagesRequest(json: data)
+            let request = try AdvantagesRequest(
+                json: data, source: input, configFile: config, overrides: overrides + assignments)
             let result = try computeAdvantages(request.input, config: request.config)
             print(try request.render(result))
         } catch let error as InspectInputError {
             try fail(error.message)
+        } catch let error as ConfigError {
+            try fail("\(error)")
         } catch let error as RLConfigError {
             try fail("\(error.field): \(error.message)")
         } catch let error as RLInputError {
@@ -89,6 +100,26 @@ enum InspectJSONValue: Decodable {
         }
     }
 
+    /// The value as JSON text (which the YAML config reader reads too): keys sorted, integral numbers
+    /// without a fraction so integer keys read them.
+    var jsonText: String {
+        switch self {
+        case .null: return "null"
+        case .bool(let b): return b ? "true" : "false"
+        case .number(let x): return x == x.rounded() && abs(x) < 1e15 ? String(Int64(x)) : "\(x)"
+        case .string(let s):
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = .withoutEscapingSlashes
+            return (try? encoder.encode(s)).flatMap { String(data: $0, encoding: .utf8) } ?? "\"\""
+        case .array(let items): return "[" + items.map(\.jsonText).joined(separator: ", ") + "]"
+        case .object(let fields):
+            let pairs = fields.sorted { $0.key < $1.key }.map {
+                InspectJSONValue.string($0.key).jsonText + ": " + $0.value.jsonText
+            }
+            return "{" + pairs.joined(separator: ", ") + "}"
+        }
+    }
+
     var typeName: String {
         switch self {
         case .null: return "null"
@@ -107,14 +138,14 @@ struct AdvantagesRequest {
     var input: AdvantageInput<Double>
     var lengths: [Int]
 
-    static let topLevelFields: Set<String> = [
-        "estimator", "gamma", "lambda", "kl_coef", "kl_estimator",
-        "n_samples_per_prompt", "reward_clip", "samples", "normalize",
-        "advantage_clip", "kl_placement", "reward_normalization",
-    ]
+    /// The settings every batch starts from beneath its own: one optimiser step per sample, so that any
+    /// group size divides the (unused) iteration.
+    static let batchDefaults = ["algorithm.train_batch=1", "algorithm.micro_batch=1"]
     static let sampleFields: Set<String> = ["reward", "mask", "logprobs", "ref_logprobs", "values"]
 
-    init(json data: Data) throws {
+    /// Reads the batch in `data` (named `source` in errors). The settings come from the batch's config
+    /// sections or from `configFile` (not both), then `overrides`, through the run config's reader.
+    init(json data: Data, source: String, configFile: String? = nil, overrides: [String] = []) throws {
         let root: InspectJSONValue
         do {
             root = try JSONDecoder().decode(InspectJSONValue.self, from: data)
@@ -124,52 +155,27 @@ struct AdvantagesRequest {
         guard case .object(let doc) = root else {
             throw InspectInputError("input: expected a JSON object, got \(root.typeName)")
         }
-        for key in doc.keys.sorted() where !Self.topLevelFields.contains(key) {
-            throw InspectInputError(
-                "\(key): unknown field (known: \(Self.topLevelFields.sorted().joined(separator: ", ")))")
-        }
-        var config = RLConfig()
-        let estimatorName = try Self.string(doc, "estimator", required: true)!
-        guard let estimator = AdvantageEstimator(rawValue: estimatorName) else {
-            throw InspectInputError(
-                "estimator: unknown estimator \"\(estimatorName)\" (one of "
-                    + AdvantageEstimator.allCases.map(\.rawValue).joined(separator: ", ") + ")")
-        }
-        config.estimator = estimator
-        config.samplesPerPrompt = 1
-        if let n = try Self.number(doc["n_samples_per_prompt"], "n_samples_per_prompt") {
-            guard n == n.rounded(), n >= 1, n <= 1_000_000 else {
-                throw InspectInputError("n_samples_per_prompt: expected a positive integer, got \(n)")
+        let sections = doc.filter { $0.key != "samples" }
+        let run: RunConfig
+        do {
+            if let configFile {
+                guard sections.isEmpty else {
+                    throw InspectInputError(
+                        "\(source) carries settings (\(sections.keys.sorted().joined(separator: ", "))) and --config "
+                            + "gives \(configFile): take them from one place")
+                }
+                run = try RunConfig.load(path: configFile, overrides: overrides, defaults: Self.batchDefaults)
+            } else {
+                let text = InspectJSONValue.object(sections).jsonText
+                run = try RunConfig.parse(
+                    yaml: text, overrides: overrides, source: source, defaults: Self.batchDefaults)
             }
-            config.samplesPerPrompt = Int(n)
+        } catch let error as ConfigError {
+            throw Self.batchError(error, source: source, sections: sections.keys)
         }
-        if let x = try Self.number(doc["gamma"], "gamma") { config.gamma = x }
-        if let x = try Self.number(doc["lambda"], "lambda") { config.lambda = x }
-        if let x = try Self.number(doc["kl_coef"], "kl_coef") { config.klCoef = x }
-        if let x = try Self.number(doc["advantage_clip"], "advantage_clip") { config.advantageClip = x }
-        config.klEstimator = try Self.enumValue(doc, "kl_estimator", default: .k1)
-        config.advantageNormalization = try Self.enumValue(doc, "normalize", default: .meanStd)
-        config.klPlacement = try Self.enumValue(doc, "kl_placement", default: .reward)
-        if let clip = doc["reward_clip"] {
-            let bounds = try Self.numbers(clip, "reward_clip")
-            guard bounds.count == 2 else {
-                throw InspectInputError("reward_clip: expected [low, high], got \(bounds.count) numbers")
-            }
-            config.rewardClip = ClipRange(bounds[0], bounds[1])
-        }
-        if let norm = doc["reward_normalization"] {
-            guard case .object(let o) = norm else {
-                throw InspectInputError(
-                    "reward_normalization: expected an object {\"mean\": m, \"std\": s}, got \(norm.typeName)")
-            }
-            guard let mean = try Self.number(o["mean"], "reward_normalization.mean"),
-                let std = try Self.number(o["std"], "reward_normalization.std")
-            else {
-                throw InspectInputError("reward_normalization: needs both mean and std")
-            }
-            config.rewardNormalization = RewardNormalization(mean: mean, std: std)
-        }
-        // The config's own check, with the same snake_case field names.
+        let config = run.rlConfig
+        let estimator = config.estimator
+        // The RL core's own check (the run config's reader has made it too).
         try config.validate()
 
         guard let samplesValue = doc["samples"] else { throw InspectInputError("samples: missing required field") }
@@ -207,7 +213,7 @@ struct AdvantagesRequest {
         }
         if estimator.usesGroupBaseline && samples.count % config.samplesPerPrompt != 0 {
             throw InspectInputError(
-                "samples: \(samples.count) samples is not a multiple of n_samples_per_prompt "
+                "samples: \(samples.count) samples is not a multiple of algorithm.samples_per_prompt "
                     + "\(config.samplesPerPrompt) (samples of one prompt come in complete contiguous groups)")
         }
         let tokens = masks.map(\.count).max() ?? 0
@@ -220,6 +226,19 @@ struct AdvantagesRequest {
             shape: TokenShape(samples: samples.count, tokens: tokens), rewards: rewards,
             mask: pad(masks), logprobs: pad(logps), refLogprobs: pad(refs),
             values: estimator.needsCritic ? pad(values) : nil)
+    }
+
+    /// A config error about the batch file, located in the file rather than on a line of the text the reader
+    /// saw, and for a top-level field that is not a section, a word on the layout.
+    static func batchError(_ error: ConfigError, source: String, sections: some Collection<String>) -> ConfigError {
+        let location = error.location.map { $0.hasPrefix(source + ":") ? source : $0 }
+        var message = error.message
+        if sections.contains(error.key) && !RunConfig.sectionNames.contains(error.key) {
+            message +=
+                "; a batch file holds \"samples\" and run-config sections, e.g. "
+                + "{\"algorithm\": {\"estimator\": \"rloo\"}, \"kl\": {\"coef\": 0.01}}"
+        }
+        return ConfigError(key: error.key, message: message, location: location)
     }
 
     /// The output JSON, one sample per line, each trimmed to its own length.
@@ -252,30 +271,6 @@ struct AdvantagesRequest {
             return context.underlyingError.map { "\($0.localizedDescription)" } ?? context.debugDescription
         }
         return "\(error)"
-    }
-
-    static func string(_ doc: [String: InspectJSONValue], _ key: String, required: Bool) throws -> String? {
-        guard let value = doc[key] else {
-            if required { throw InspectInputError("\(key): missing required field") }
-            return nil
-        }
-        guard case .string(let s) = value else {
-            throw InspectInputError("\(key): expected a string, got \(value.typeName)")
-        }
-        return s
-    }
-
-    static func enumValue<E: RawRepresentable & CaseIterable>(
-        _ doc: [String: InspectJSONValue], _ key: String,
-        default value: E
-    ) throws -> E where E.RawValue == String {
-        guard let name = try string(doc, key, required: false) else { return value }
-        guard let e = E(rawValue: name) else {
-            throw InspectInputError(
-                "\(key): unknown value \"\(name)\" (one of "
-                    + E.allCases.map(\.rawValue).joined(separator: ", ") + ")")
-        }
-        return e
     }
 
     static func number(_ value: InspectJSONValue?, _ path: String) throws -> Double? {

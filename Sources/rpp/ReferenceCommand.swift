@@ -27,7 +27,7 @@ struct ReferenceCommand: ParsableCommand {
         do { model = try Transformer.load(directory: URL(fileURLWithPath: path)) } catch {
             throw ServerCommandError("model.reference \(path): \(error)")
         }
-        model.usePrecision(config.model.referencePrecision.model, keepFloat32: false)
+        model.usePrecision(config.model.referencePrecision, keepFloat32: false)
         guard !model.config.scalarHead else {
             throw ServerCommandError(
                 "model.reference \(path): a scalar-head model has no log-probs; give a policy checkpoint")

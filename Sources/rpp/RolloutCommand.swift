@@ -37,7 +37,7 @@ struct RolloutCommand: AsyncParsableCommand {
             } catch { throw RoleCommandError("--learner: \(error)") }
         }
         let model = try loadPolicy(config.model.initPath, key: "model.init")
-        model.usePrecision(config.model.rolloutPrecision.model, keepFloat32: false)
+        model.usePrecision(config.model.rolloutPrecision, keepFloat32: false)
         try preflight(config, policy: model.config, context: "rollout")
         let workerID = id ?? "rollout-\(ProcessInfo.processInfo.hostName)-\(ProcessInfo.processInfo.processIdentifier)"
         let endpoints: LearnerEndpoints

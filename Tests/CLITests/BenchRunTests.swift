@@ -31,7 +31,7 @@ final class BenchRunTests: XCTestCase {
         print(String(format: "bench run test: %.1f s", Date().timeIntervalSince(start)))
         XCTAssertEqual(r.status, 0, r.stdout + r.stderr)
         let rows = r.stdout.split(separator: "\n").filter {
-            ($0.hasPrefix("reinforce ") || $0.hasPrefix("ppo ")) && $0.split(separator: " ").count == 8
+            ($0.hasPrefix("reinforce ") || $0.hasPrefix("gae ")) && $0.split(separator: " ").count == 8
         }
         XCTAssertEqual(rows.count, 2, r.stdout)
         for row in rows {
@@ -41,7 +41,7 @@ final class BenchRunTests: XCTestCase {
         }
         XCTAssertTrue(r.stdout.contains("REINFORCE++ / PPO end-to-end samples/s:"), r.stdout)
         XCTAssertTrue(r.stdout.contains("PPO / REINFORCE++ learner peak memory:"), r.stdout)
-        XCTAssertTrue(r.stdout.contains("ppo update: critic V_old"), r.stdout)
+        XCTAssertTrue(r.stdout.contains("gae update: critic V_old"), r.stdout)
     }
 
     func testARoleThatCannotStartIsReportedWithItsLog() throws {
@@ -50,7 +50,7 @@ final class BenchRunTests: XCTestCase {
         let r = try RPP.run(
             [
                 "bench", "run", "--config", deployConfig, "--iterations", "2", "--warmup", "1",
-                "--algorithms", "ppo", "--set", "reward.kind=model", "--set", "reward.model=\(dir.path)/no-rm",
+                "--algorithms", "gae", "--set", "reward.kind=model", "--set", "reward.model=\(dir.path)/no-rm",
             ]
                 + tinySets(dir))
         XCTAssertEqual(r.status, 1, r.stdout + r.stderr)
@@ -65,17 +65,19 @@ final class BenchRunTests: XCTestCase {
         XCTAssertTrue(r.stderr.contains("model.init /nonexistent/sft: no model.safetensors there"), r.stderr)
         let bad = try RPP.run(["bench", "run", "--config", deployConfig, "--algorithms", "reinforce,ppoo"])
         XCTAssertTrue(bad.stderr.contains("'ppoo' is not an algorithm.estimator"), bad.stderr)
+        let old = try RPP.run(["bench", "run", "--config", deployConfig, "--algorithms", "reinforce,ppo"])
+        XCTAssertTrue(old.stderr.contains("'ppo' is not an algorithm.estimator (now named 'gae')"), old.stderr)
     }
 }
 
 extension BenchRunTests {
-    /// `rpp learner` with ppo and a model.critic_init that cannot be loaded stops at start with one line naming the key.
+    /// `rpp learner` with gae (PPO) and a model.critic_init that cannot be loaded stops at start with one line naming the key.
     func testLearnerNamesABadCriticInit() throws {
         let model = Fixtures.url("model/llama-gqa").path
         let r = try RPP.run(
             ["learner", "--config", deployConfig]
                 + [
-                    "model.init=\(model)", "algorithm.estimator=ppo", "model.critic_init=/nonexistent/critic",
+                    "model.init=\(model)", "algorithm.estimator=gae", "model.critic_init=/nonexistent/critic",
                     "cluster.learner=tcp://127.0.0.1:\(LoopbackPorts.port())",
                     "run.dir=\(try temporaryDirectory("rpp-critic-init").path)",
                 ].flatMap { ["--set", $0] })

@@ -140,7 +140,7 @@ final class FaultTests: XCTestCase {
         let iterations = 6
         let c = try LocalCluster(
             name: "straight", iterations: iterations,
-            extra: ["checkpoint.every=2", "algorithm.estimator=ppo"])
+            extra: ["checkpoint.every=2", "algorithm.estimator=gae"])
         try c.startServers()
         try c.startWorker("rollout-1")
         try c.startLearner()

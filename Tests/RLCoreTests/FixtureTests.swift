@@ -176,13 +176,16 @@ final class FixtureTests: XCTestCase {
                     as? [[String: Any]])
             let samples = try XCTUnwrap(doc["samples"] as? [[String: Any]])
             let t = try samples[0].vector("mask").count
+            // The settings are run-config sections (algorithm.*, kl.*), holding the RL core's own names.
+            let algorithm = try XCTUnwrap(doc["algorithm"] as? [String: Any])
+            let kl = try XCTUnwrap(doc["kl"] as? [String: Any])
             var config = RLConfig(
-                estimator: try XCTUnwrap(AdvantageEstimator(rawValue: try doc.string("estimator"))),
-                samplesPerPrompt: Int(try doc.double("n_samples_per_prompt")))
-            config.gamma = try doc.double("gamma")
-            config.lambda = try doc.double("lambda")
-            config.klCoef = try doc.double("kl_coef")
-            config.klEstimator = try XCTUnwrap(KLEstimator(rawValue: try doc.string("kl_estimator")))
+                estimator: try XCTUnwrap(AdvantageEstimator(rawValue: try algorithm.string("estimator"))),
+                samplesPerPrompt: Int(try algorithm.double("samples_per_prompt")))
+            config.gamma = try algorithm.double("gamma")
+            config.lambda = try algorithm.double("lambda")
+            config.klCoef = try kl.double("coef")
+            config.klEstimator = try XCTUnwrap(KLEstimator(rawValue: try kl.string("estimator")))
             let input = AdvantageInput(
                 shape: TokenShape(samples: samples.count, tokens: t),
                 rewards: try samples.map { try $0.double("reward") },

@@ -144,7 +144,7 @@ final class CriticTests: XCTestCase {
         let policy = try Transformer(config: Self.tiny)
         policy.initializeWeights(seed: 2)
         var c = RunConfig()
-        c.algorithm.estimator = .ppo
+        c.algorithm.estimator = .gae
         c.optim.lr = 2e-4
         let critic = try Critic.make(settings: try LearnerSettings(config: c, endpoints: .inproc("x")), policy: policy)
         XCTAssertTrue(critic.model.config.scalarHead)
@@ -169,7 +169,7 @@ final class CriticTests: XCTestCase {
         let policy = try Transformer(config: Self.tiny)
         policy.initializeWeights(seed: 2)
         var c = RunConfig()
-        c.algorithm.estimator = .ppo
+        c.algorithm.estimator = .gae
         let dir = try temporaryDirectory("rpp-critic-init").appendingPathComponent("checkpoint")
         // A scalar-head checkpoint is taken as it is, head included.
         let trained = try Critic.make(settings: try LearnerSettings(config: c, endpoints: .inproc("x")), policy: policy)

@@ -19,7 +19,7 @@ final class CriticTrainingTests: XCTestCase {
     /// PPO settings for 16 prompts × 4 samples, two optimiser steps of 32 samples in micro-batches of 16.
     func ppoSettings(lr: Double = 1e-2, criticLR: Double? = 1e-2) throws -> LearnerSettings {
         var c = RunConfig()
-        c.algorithm.estimator = .ppo
+        c.algorithm.estimator = .gae
         c.algorithm.rolloutBatch = 16
         c.algorithm.samplesPerPrompt = 4
         c.algorithm.trainBatch = 32

@@ -33,7 +33,7 @@ final class LearnerUpdateTests: XCTestCase {
     }
 
     func testUpdatesRaiseTheRewardOfEverySupportedEstimator() throws {
-        for estimator in [RunConfig.AlgorithmSection.Estimator.reinforce, .reinforceBaseline, .rloo, .grpo] {
+        for estimator in [AdvantageEstimator.reinforce, .reinforceBaseline, .rloo, .groupNorm, .drGRPO] {
             let (settings, model) = try tinySetup(seed: 3) { $0.algorithm.estimator = estimator }
             let opt = AdamW(model: model, schedule: LRSchedule(peak: 1e-2), clipNorm: 1)
             var rewards: [Double] = []
@@ -123,7 +123,7 @@ final class LearnerUpdateTests: XCTestCase {
 
     func testConfigMapping() throws {
         var c = RunConfig()
-        c.algorithm.estimator = .grpo
+        c.algorithm.estimator = .groupNorm
         c.kl.controller = .adaptive
         c.kl.target = 2
         let s = try LearnerSettings(config: c, endpoints: .inproc("x"))
@@ -132,7 +132,7 @@ final class LearnerUpdateTests: XCTestCase {
         XCTAssertEqual(s.batch.optimizerStepsPerIteration, 2, "128 × 4 / 256")
         XCTAssertEqual(
             s.sampling(stopTokens: [2, 5]).stopTokens, [2, 5], "the learner's stop tokens go to every unit")
-        c.algorithm.estimator = .ppo
+        c.algorithm.estimator = .gae
         XCTAssertEqual(try LearnerSettings(config: c, endpoints: .inproc("x")).rl.estimator, .gae)
         c.algorithm.estimator = .rloo
         c.algorithm.samplesPerPrompt = 1

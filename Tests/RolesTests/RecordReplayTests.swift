@@ -108,7 +108,7 @@ final class RecordReplayTests: XCTestCase {
         start.initializeWeights(seed: 9)
         try start.save(directory: criticInit)
         var config = RecordedCluster.config(runDirectory: scratch.appendingPathComponent("run").path)
-        config.algorithm.estimator = .ppo
+        config.algorithm.estimator = .gae
         config.model.criticInit = criticInit.path
         let dir = scratch.appendingPathComponent("recording")
         let (_, recordedSHA) = try RecordedCluster.run(config: config, record: dir)

@@ -2,6 +2,7 @@
 // (arithmetic exact match) and a reference server, with a tiny random policy; three iterations of a small batch.
 import Foundation
 import Model
+import RLCore
 import RunKit
 import Tasks
 import TestKit
@@ -15,7 +16,7 @@ final class TopologyTests: XCTestCase {
         hiddenSize: 32, intermediateSize: 64, numLayers: 2, numHeads: 4,
         vocabSize: 16, maxPositionEmbeddings: 32)
 
-    func smallConfig(dir: String, estimator: RunConfig.AlgorithmSection.Estimator = .reinforce) -> RunConfig {
+    func smallConfig(dir: String, estimator: AdvantageEstimator = .reinforce) -> RunConfig {
         var c = RunConfig()
         c.run.dir = dir
         c.run.name = "topology"
@@ -91,7 +92,7 @@ final class TopologyTests: XCTestCase {
         try runTopology(
             endpoints: .inproc(name), reward: "inproc://\(name)-reward",
             reference: "inproc://\(name)-reference", model: Self.modelConfig, chunkElements: 4096,
-            configure: { $0.algorithm.estimator = .ppo })
+            configure: { $0.algorithm.estimator = .gae })
     }
 
     func runTopology(
@@ -211,7 +212,7 @@ final class TopologyTests: XCTestCase {
         XCTAssertTrue(FileManager.default.fileExists(atPath: checkpoint + "/optimizer.safetensors"))
         let kept = try FileManager.default.contentsOfDirectory(atPath: runDir + "/checkpoints").sorted()
         XCTAssertEqual(kept, ["iter-000002", "iter-000003"])
-        let ppo = config.algorithm.estimator == .ppo
+        let ppo = config.algorithm.estimator == .gae
         XCTAssertEqual(items.allSatisfy { $0.metrics[MetricName.criticValueLoss]?.isFinite ?? false }, ppo)
         XCTAssertEqual(FileManager.default.fileExists(atPath: checkpoint + "/critic/model.safetensors"), ppo)
     }

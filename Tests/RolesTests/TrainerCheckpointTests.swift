@@ -35,8 +35,23 @@ final class TrainerCheckpointTests: XCTestCase {
             XCTAssertTrue("\(error)".contains("algorithm.estimator reinforce, this run has rloo"), "\(error)")
             XCTAssertTrue("\(error)".contains("model.init="), "says how to start from its weights instead: \(error)")
         }
-        XCTAssertThrowsError(try trainer { $0.algorithm.estimator = .ppo }.restore(directory: dir)) { error in
+        XCTAssertThrowsError(try trainer { $0.algorithm.estimator = .gae }.restore(directory: dir)) { error in
             XCTAssertTrue("\(error)".contains("critic"), "\(error)")
+        }
+    }
+
+    /// A PPO checkpoint written when the estimator was still called `ppo` resumes a `gae` run.
+    func testCheckpointWithAFormerEstimatorNameResumes() throws {
+        let dir = URL(fileURLWithPath: NSTemporaryDirectory() + "rpp-trainer-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try trainer { $0.algorithm.estimator = .gae }.save(directory: dir)
+        let state = dir.appendingPathComponent("trainer_state.json")
+        let text = try String(contentsOf: state, encoding: .utf8)
+        XCTAssertTrue(text.contains("\"gae\""), text)
+        try Data(text.replacingOccurrences(of: "\"gae\"", with: "\"ppo\"").utf8).write(to: state)
+        XCTAssertNoThrow(try trainer { $0.algorithm.estimator = .gae }.restore(directory: dir))
+        XCTAssertThrowsError(try trainer { $0.algorithm.estimator = .rloo }.restore(directory: dir)) { error in
+            XCTAssertTrue("\(error)".contains("algorithm.estimator gae, this run has rloo"), "\(error)")
         }
     }
 
@@ -50,7 +65,7 @@ final class TrainerCheckpointTests: XCTestCase {
         c.algorithm.samplesPerPrompt = 4
         c.algorithm.trainBatch = 16
         c.algorithm.microBatch = 16
-        c.algorithm.estimator = .ppo
+        c.algorithm.estimator = .gae
         let settings = try LearnerSettings(config: c, endpoints: .inproc("unused"))
         let (model, source) = try Transformer.loadCheckpoint(directory: fixture)
         try Trainer(settings: settings, model: model, source: source).save(directory: dir.appendingPathComponent("a"))

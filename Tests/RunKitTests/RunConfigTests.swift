@@ -40,7 +40,7 @@ final class RunConfigTests: XCTestCase {
             model:
               init: ckpt/a
             algorithm:
-              estimator: grpo
+              estimator: group_norm
               samples_per_prompt: 8
               rollout_batch: 64
               train_batch: 128
@@ -53,7 +53,7 @@ final class RunConfigTests: XCTestCase {
             """
         let config = try RunConfig.parse(yaml: yaml)
         XCTAssertEqual(config.model.reference, "ckpt/a")
-        XCTAssertEqual(config.algorithm.estimator, .grpo)
+        XCTAssertEqual(config.algorithm.estimator, .groupNorm)
         XCTAssertEqual(config.algorithm.dualClip, 3)
         XCTAssertEqual(config.optim.lr, 1e-3)
         XCTAssertEqual(config.optim.betas, [0.8, 0.99])
@@ -64,11 +64,11 @@ final class RunConfigTests: XCTestCase {
         let config = try RunConfig.parse(
             yaml: "algorithm:\n  estimator: rloo\n",
             overrides: [
-                "algorithm.estimator=ppo", "optim.lr=1e-3", "sampling.stop_tokens=[1,2]", "eval.greedy=false",
+                "algorithm.estimator=gae", "optim.lr=1e-3", "sampling.stop_tokens=[1,2]", "eval.greedy=false",
                 "cluster.reward=[tcp://10.0.0.2:5610, tcp://10.0.0.3:5610]", "model.critic_init=ckpt/critic",
                 "run.max_minutes=0.5",
             ])
-        XCTAssertEqual(config.algorithm.estimator, .ppo)
+        XCTAssertEqual(config.algorithm.estimator, .gae)
         XCTAssertEqual(config.optim.lr, 1e-3)
         XCTAssertEqual(config.sampling.stopTokens, [1, 2])
         XCTAssertFalse(config.eval.greedy)
@@ -80,7 +80,7 @@ final class RunConfigTests: XCTestCase {
     }
 
     func testUnknownKeysNameThePathAndSuggest() {
-        let typo = error("algorithm:\n  estimater: ppo\n")
+        let typo = error("algorithm:\n  estimater: gae\n")
         XCTAssertEqual(typo?.key, "algorithm.estimater")
         XCTAssertTrue(typo?.message.contains("did you mean 'estimator'?") ?? false, "\(typo!)")
         XCTAssertTrue(typo?.message.contains("samples_per_prompt") ?? false)
@@ -100,7 +100,8 @@ final class RunConfigTests: XCTestCase {
         let choice = error("", ["algorithm.estimator=ppoo"])
         XCTAssertEqual(choice?.key, "algorithm.estimator")
         XCTAssertTrue(choice?.message.contains("'ppoo'") ?? false)
-        XCTAssertTrue(choice?.message.contains("reinforce, reinforce_baseline, rloo, grpo, ppo") ?? false)
+        XCTAssertTrue(
+            choice?.message.contains("reinforce, reinforce_baseline, rloo, group_norm, dr_grpo, gae") ?? false)
         let range = error("", ["optim.lr=2"])
         XCTAssertEqual(range?.message, "value 2 is out of range: must be in (0, 1)")
         XCTAssertTrue(error("", ["sampling.top_p=0"])?.message.contains("must be in (0, 1]") ?? false)
@@ -175,7 +176,7 @@ final class RunConfigTests: XCTestCase {
         config.data.maxPromptTokens = 300
         config.sampling.stop = ["\n\n", "END"]
         config.reward.url = "http://127.0.0.1:5000/get_reward"
-        config.algorithm.estimator = .ppo
+        config.algorithm.estimator = .gae
         config.algorithm.dualClip = 2.5
         config.algorithm.criticLR = 1e-7
         config.algorithm.rewardClip = [-1.5, 2]
@@ -200,10 +201,10 @@ final class RunConfigTests: XCTestCase {
         XCTAssertEqual(base.run.name, "arith-reinforce")
         XCTAssertEqual(base, RunConfig(), "rpp.yaml spells out the defaults")
         let ppo = try RunConfig.load(path: deploy.replacingOccurrences(of: "rpp.yaml", with: "rpp-ppo.yaml"))
-        XCTAssertEqual(ppo.algorithm.estimator, .ppo)
+        XCTAssertEqual(ppo.algorithm.estimator, .gae)
         var same = base
         same.run.name = "arith-ppo"
-        same.algorithm.estimator = .ppo
+        same.algorithm.estimator = .gae
         same.algorithm.criticLR = 1e-3
         XCTAssertEqual(ppo, same, "rpp-ppo.yaml is the default run with PPO and a critic learning rate")
         XCTAssertThrowsError(try RunConfig.load(path: deploy + ".missing")) { error in

@@ -350,8 +350,10 @@ def cli_input(case, name):
         if "values" in case:
             s["values"] = list(map(float, case["values"][i]))
         samples.append(s)
-    doc = {"estimator": case["estimator"], "gamma": case["gamma"], "lambda": case["lambda"], "kl_coef": case["kl_coef"],
-           "kl_estimator": case["kl_estimator"], "n_samples_per_prompt": case["n"], "reward_clip": [-10, 10],
+    # the settings as run-config sections (the keys of Deploy/rpp.yaml), as `rpp inspect advantages` reads them
+    doc = {"algorithm": {"estimator": case["estimator"], "samples_per_prompt": case["n"], "gamma": case["gamma"],
+                         "lambda": case["lambda"], "reward_clip": [-10, 10]},
+           "kl": {"coef": case["kl_coef"], "estimator": case["kl_estimator"]},
            "samples": samples}
     out = advantages(case)
     expected = {"samples": [{k: out[k][i].tolist() for k in ("kl", "token_rewards", "returns", "advantages")}

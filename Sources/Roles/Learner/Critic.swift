@@ -67,7 +67,7 @@ public final class Critic: @unchecked Sendable {
         } else {
             model = try policy.scalarHeadCopy()
         }
-        model.usePrecision(settings.run.model.learnerPrecision.model)
+        model.usePrecision(settings.run.model.learnerPrecision)
         return try Critic(model: model, optimizer: optimizer(settings: settings, model: model), source: source)
     }
 

@@ -66,52 +66,16 @@ public struct LearnerSettings: Sendable {
         fflush(nil)
     }
 
-    /// Maps the run config onto the RL core; throws `RolesError` for settings the learner does not support.
+    /// Takes the RL core's settings from the run config; throws `RolesError` for settings the learner does not support.
     public init(config: RunConfig, endpoints: LearnerEndpoints) throws(RolesError) {
         run = config
         self.endpoints = endpoints
         unitPrompts = config.cluster.unitPrompts
         weightPrecision = config.model.rolloutPrecision == .bf16 ? .bf16 : .fp32
         weightDelta = config.cluster.weightDelta
-        let a = config.algorithm
-        var rl = RLConfig()
-        switch a.estimator {
-        case .reinforce: rl.estimator = .reinforce
-        case .reinforceBaseline: rl.estimator = .reinforceBaseline
-        case .rloo: rl.estimator = .rloo
-        case .grpo: rl.estimator = .groupNorm
-        case .ppo: rl.estimator = .gae  // the critic lives in the Trainer (Critic.swift)
-        }
-        rl.samplesPerPrompt = a.samplesPerPrompt
-        rl.gamma = a.gamma
-        rl.lambda = a.lambda
-        rl.epsLow = a.epsClipLow
-        rl.epsHigh = a.epsClipHigh
-        rl.dualClip = a.dualClip
-        rl.entropyCoef = a.entropyCoef
-        rl.valueClip = a.valueClip
-        rl.rewardClip = ClipRange(a.rewardClip[0], a.rewardClip[1])
-        switch a.advantageNormalization {
-        case .meanStd: rl.advantageNormalization = .meanStd
-        case .mean: rl.advantageNormalization = .mean
-        case .none: rl.advantageNormalization = .none
-        }
-        switch a.offPolicyCorrection {
-        case .none: rl.offPolicy = .none
-        case .tis: rl.offPolicy = .tis
-        case .icepop: rl.offPolicy = .icepop
-        }
-        let k = config.kl
-        rl.klCoef = k.coef
-        rl.klEstimator = KLEstimator(rawValue: k.estimator.rawValue) ?? .k1
-        rl.klPlacement = k.placement == .loss ? .loss : .reward
-        if k.controller == .adaptive {
-            rl.klTarget = k.target
-            rl.klHorizon = Double(k.horizon)
-        }
-        batch = BatchConfig(
-            rolloutBatchSize: a.rolloutBatch, samplesPerPrompt: a.samplesPerPrompt,
-            trainBatchSize: a.trainBatch, microBatchSize: a.microBatch, maxEpochs: a.epochs)
+        // The config holds the RL core's own settings types; it composes them into RLConfig and BatchConfig.
+        let rl = config.rlConfig
+        batch = config.batchConfig
         do { try rl.validate(with: batch) } catch { throw RolesError(.invalidConfig, "\(error)") }
         self.rl = rl
     }
@@ -127,22 +91,6 @@ public struct LearnerSettings: Sendable {
     /// The frame codec of every socket: compression policy, the cluster key if any, and encryption.
     public static func codec(cluster: RunConfig.ClusterSection) throws -> FrameCodec {
         let key = try cluster.keyFile.map { path throws -> ClusterKey in try ClusterKey(file: path) }
-        let compression: Compression
-        switch cluster.compression {
-        case .auto: compression = .auto
-        case .always: compression = .always
-        case .never: compression = .never
-        }
-        return FrameCodec(key: key, encrypt: key != nil && cluster.encrypt, compression: compression)
-    }
-}
-
-extension RunConfig.ModelSection.Precision {
-    /// The model engine's precision of the same name.
-    public var model: ModelPrecision {
-        switch self {
-        case .fp32: return .fp32
-        case .bf16: return .bf16
-        }
+        return FrameCodec(key: key, encrypt: key != nil && cluster.encrypt, compression: cluster.compression)
     }
 }

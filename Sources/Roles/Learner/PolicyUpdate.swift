@@ -47,7 +47,7 @@ public enum PolicyUpdate {
             throw RolesError(
                 .invalidConfig,
                 "estimator \(rl.estimator.rawValue) "
-                    + (critic == nil ? "(ppo) needs a critic" : "takes no critic (only ppo has one)"))
+                    + (critic == nil ? "(PPO) needs a critic" : "takes no critic (only gae has one)"))
         }
         let t = try tensors(
             batch, model: model, policyVersion: policyVersion, microBatch: sizes.microBatchSize,

@@ -18,7 +18,7 @@ public final class Trainer: @unchecked Sendable {
     public let checkpointSource: CheckpointSource?
     /// The policy's AdamW.
     let optimizer: AdamW
-    /// The PPO critic (nil unless the estimator is ppo); made by `prepareCritic()` (see Critic.swift).
+    /// The PPO critic (nil unless the estimator is gae); made by `prepareCritic()` (see Critic.swift).
     public private(set) var critic: Critic?
     /// Supplies β for the KL penalty.
     public private(set) var klController: any KLController
@@ -34,7 +34,7 @@ public final class Trainer: @unchecked Sendable {
     public init(settings: LearnerSettings, model: Transformer, source: CheckpointSource? = nil) {
         self.settings = settings
         self.model = model
-        model.usePrecision(settings.run.model.learnerPrecision.model)
+        model.usePrecision(settings.run.model.learnerPrecision)
         checkpointSource = source
         optimizer = Self.makeOptimizer(settings: settings, model: model, lr: settings.run.optim.lr)
         klController = settings.rl.makeKLController()
@@ -108,7 +108,7 @@ public final class Trainer: @unchecked Sendable {
                 throw RolesError(
                     .invalidConfig,
                     "checkpoint \(directory.path) has no \(Self.criticDirectory)/model.safetensors: "
-                        + "it was not written by a ppo run, and this run (algorithm.estimator ppo) needs its critic")
+                        + "it was not written by a PPO run, and this run (algorithm.estimator gae) needs its critic")
             }
             // The checkpoint's own critic (not model.critic_init, which a replaying machine may not have).
             if critic == nil {
@@ -116,7 +116,7 @@ public final class Trainer: @unchecked Sendable {
                 do { saved = try Transformer.loadCheckpoint(directory: dir) } catch {
                     throw RolesError(.invalidConfig, "critic checkpoint \(dir.path): \(error)")
                 }
-                saved.model.usePrecision(settings.run.model.learnerPrecision.model)
+                saved.model.usePrecision(settings.run.model.learnerPrecision)
                 critic = try Critic(
                     model: saved.model,
                     optimizer: Critic.optimizer(settings: settings, model: saved.model),
@@ -143,7 +143,9 @@ public final class Trainer: @unchecked Sendable {
                 "checkpoint \(directory.path) is from a run with seed \(seed), this run has run.seed \(settings.run.run.seed)"
             )
         }
-        let estimator: String = try field("estimator")
+        // A checkpoint written before an estimator was renamed records the former name; it is the same estimator.
+        let recorded: String = try field("estimator")
+        let estimator = RunConfig.renamedValues["algorithm.estimator"]?[recorded] ?? recorded
         guard estimator == settings.run.algorithm.estimator.rawValue else {
             throw RolesError(
                 .invalidConfig,

@@ -57,7 +57,7 @@ public enum TaskFactory {
                 maxTokens: d.promptLimit(
                     positions: positions,
                     maxNewTokens: config.sampling.maxNewTokens),
-                policy: d.longPrompts == .drop ? .drop : .error)
+                policy: d.longPrompts)
             func load(_ path: String, key: String) throws -> [Example] {
                 do { return try PromptDataset.load(path, keys: keys) } catch { throw DatasetError("\(key): \(error)") }
             }

@@ -1,5 +1,6 @@
 // Seeded shuffles and held-out splits of a dataset, and the prompt-length limit.
 import Foundation
+import RunKit
 
 /// A seeded order: a Fisher-Yates shuffle driven by SplitMix64, the same on every machine.
 public struct SeededOrder: Sendable {
@@ -46,20 +47,13 @@ extension PromptDataset {
     }
 }
 
-/// What to do with prompts longer than the limit.
-public enum LongPromptPolicy: String, Sendable, CaseIterable {
-    /// Leave them out and count them.
-    case drop
-    /// Refuse the dataset, naming the first one.
-    case error
-}
-
 /// The prompt-length limit applied to tokenized prompts.
 public struct PromptLengthLimit: Sendable, Equatable {
     public let maxTokens: Int
-    public let policy: LongPromptPolicy
+    /// What a longer prompt does (`data.long_prompts`): dropped and counted, or refused.
+    public let policy: RunConfig.DataSection.LongPrompts
 
-    public init(maxTokens: Int, policy: LongPromptPolicy) {
+    public init(maxTokens: Int, policy: RunConfig.DataSection.LongPrompts) {
         self.maxTokens = maxTokens
         self.policy = policy
     }
