@@ -7,8 +7,8 @@
 //     -> RLCore (pure RL math, no sockets, no model)
 //     -> RunKit (the run config composing the settings Wire, Model and RLCore own; metrics files)
 //     -> Roles (learner, rollout, reward, reference; a task is a protocol here)
-//     -> Tasks (the toy, chat arithmetic, datasets, verifiers, reward models)   Tokenizers, ChatTemplate
-//     -> Cluster (hosts file, starting, watching and stopping a cluster's processes)
+//          -> Tasks (the toy, chat arithmetic, datasets, verifiers, reward models)   Tokenizers, ChatTemplate
+//     -> Cluster (hosts file, starting, watching and stopping a cluster's processes; needs only Wire and RunKit)
 //     -> rpp (the one binary: roles and tools as subcommands)
 import PackageDescription
 
@@ -70,7 +70,7 @@ let package = Package(
         .target(name: "Tasks", dependencies: ["Model", "Wire", "RunKit", "Roles", "Tokenizers", "ChatTemplate"]),
         // Operating a cluster: the hosts file, the state file, starting processes locally or through ssh or a
         // launcher prefix, status requests, scaling and stopping (`rpp cluster ...`).
-        .target(name: "Cluster", dependencies: ["Wire", "RunKit", "Roles"]),
+        .target(name: "Cluster", dependencies: ["Wire", "RunKit"]),
 
         .executableTarget(name: "rpp", dependencies: [
             "CSupport",

@@ -2,7 +2,6 @@
 // answered with the learner and every member it hears from, and the same request to each reward and
 // reference server, answered with the server itself. Every request has a deadline.
 import Foundation
-import Roles
 import RunKit
 import Wire
 
@@ -18,7 +17,7 @@ public struct StatusProbe: Sendable {
         var section = RunConfig.ClusterSection()
         section.keyFile = state.keyFile
         section.compression = Compression(rawValue: state.compression) ?? .auto
-        do { codec = try LearnerSettings.codec(cluster: section) } catch {
+        do { codec = try section.codec() } catch {
             throw ClusterError("cluster.key_file \(state.keyFile ?? ""): \(error)")
         }
         self.timeout = timeout

@@ -33,7 +33,7 @@ struct ServerOptions: ParsableArguments {
 /// The cluster's frame codec (key and compression from the config) and a description of the key.
 func clusterCodec(_ config: RunConfig) throws -> (codec: FrameCodec, key: String) {
     let codec: FrameCodec
-    do { codec = try LearnerSettings.codec(cluster: config.cluster) } catch {
+    do { codec = try config.cluster.codec() } catch {
         throw ServerCommandError("cluster.key_file: \(error)")
     }
     return (codec, codec.key.map { "key \($0.fingerprint)" } ?? "no key")

@@ -49,7 +49,7 @@ struct LearnerCommand: AsyncParsableCommand {
         } catch { throw RoleCommandError("\(error)") }
         settings.resume = resume
         let codec: FrameCodec
-        do { codec = try LearnerSettings.codec(cluster: config.cluster) } catch {
+        do { codec = try config.cluster.codec() } catch {
             throw RoleCommandError("cluster.key_file: \(error)")
         }
         let recorder = try record.map { dir in

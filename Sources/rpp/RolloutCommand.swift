@@ -60,7 +60,7 @@ struct RolloutCommand: AsyncParsableCommand {
             } catch { throw RoleCommandError("sampling.stop: \(error)") }
         }
         let codec: FrameCodec
-        do { codec = try LearnerSettings.codec(cluster: config.cluster) } catch {
+        do { codec = try config.cluster.codec() } catch {
             throw RoleCommandError("cluster.key_file: \(error)")
         }
         let worker = try RolloutWorker(settings: settings, model: model, codec: codec)

@@ -59,7 +59,7 @@ final class InspectAdvantagesTests: XCTestCase {
     /// The settings are run-config keys: as overrides, or from a run config file, they give the same result as
     /// the fixture's own sections.
     func testSettingsAreRunConfigKeys() throws {
-        let tmp = try RPP.temporaryDirectory()
+        let tmp = try temporaryDirectory("rpp-cli")
         defer { try? FileManager.default.removeItem(at: tmp) }
         let fixture =
             try JSONSerialization.jsonObject(
@@ -84,7 +84,7 @@ final class InspectAdvantagesTests: XCTestCase {
 
     /// Settings go through the run config's reader: its messages, its former-name errors, its checks.
     func testSettingErrorsAreTheRunConfigsErrors() throws {
-        let tmp = try RPP.temporaryDirectory()
+        let tmp = try temporaryDirectory("rpp-cli")
         defer { try? FileManager.default.removeItem(at: tmp) }
         let batch = dir.appendingPathComponent("worked-case-4-rloo.json").path
         let renamed = try RPP.run(["inspect", "advantages", "--input", batch, "algorithm.estimator=grpo"])

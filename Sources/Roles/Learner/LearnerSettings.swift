@@ -87,10 +87,4 @@ public struct LearnerSettings: Sendable {
             temperature: Float(s.temperature), topP: Float(s.topP), topK: s.topK,
             maxNewTokens: s.maxNewTokens, stopTokens: stopTokens, seed: UInt64(run.run.seed))
     }
-
-    /// The frame codec of every socket: compression policy, the cluster key if any, and encryption.
-    public static func codec(cluster: RunConfig.ClusterSection) throws -> FrameCodec {
-        let key = try cluster.keyFile.map { path throws -> ClusterKey in try ClusterKey(file: path) }
-        return FrameCodec(key: key, encrypt: key != nil && cluster.encrypt, compression: cluster.compression)
-    }
 }
