@@ -155,12 +155,6 @@ public struct ModelConfig: Sendable, Equatable {
         self.scalarHead = scalarHead
     }
 
-    /// The pilot's SFT policy for the arithmetic task (857,216 parameters).
-    public static let arithPolicy = ModelConfig(
-        hiddenSize: 128, intermediateSize: 384, numLayers: 4,
-        numHeads: 4, numKVHeads: 4, vocabSize: 16,
-        maxPositionEmbeddings: 64)
-
     /// The largest value each size field may have (config.json name → bound). Far above any model this CPU
     /// engine can train, and small enough that no product of sizes overflows.
     public static let limits: [(field: String, bound: Int)] = [

@@ -5,7 +5,7 @@ import XCTest
 
 final class InitTests: XCTestCase {
     func testTorchDefaultsMatchModuleFormulas() throws {
-        let m = try Transformer(config: .arithPolicy)
+        let m = try Transformer(config: .smallLlama)
         m.initializeWeightsTorchDefaults(seed: 3)
         func stats(_ name: String) throws -> (std: Double, maxAbs: Float) {
             let w = try XCTUnwrap(m.tensor(name))

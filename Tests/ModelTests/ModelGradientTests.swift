@@ -95,6 +95,6 @@ final class ModelGradientTests: XCTestCase {
     }
 
     func testParameterCountOfPilotPolicy() throws {
-        XCTAssertEqual(try Transformer(config: .arithPolicy).parameterCount, 857_216)
+        XCTAssertEqual(try Transformer(config: .smallLlama).parameterCount, 857_216)
     }
 }

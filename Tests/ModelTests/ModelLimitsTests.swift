@@ -13,7 +13,7 @@ final class ModelLimitsTests: XCTestCase {
 
     /// The arith policy's config.json with `field` replaced by `value` (JSON text).
     func configJSON(_ field: String, _ value: String) throws -> Data {
-        var text = String(decoding: try ModelConfig.arithPolicy.jsonData(), as: UTF8.self)
+        var text = String(decoding: try ModelConfig.smallLlama.jsonData(), as: UTF8.self)
         let pattern = try NSRegularExpression(pattern: "\"\(field)\" : [^,\\n]+")
         let range = NSRange(text.startIndex..., in: text)
         XCTAssertEqual(pattern.numberOfMatches(in: text, range: range), 1, field)
@@ -55,7 +55,7 @@ final class ModelLimitsTests: XCTestCase {
         XCTAssertThrowsError(try Transformer(config: big)) { error in
             XCTAssertTrue("\(error)".contains("more than this machine's"), "\(error)")
         }
-        let small = ModelConfig.arithPolicy
+        let small = ModelConfig.smallLlama
         XCTAssertEqual(small.checkedParameterCount, 857_216)
         XCTAssertEqual(small.checkedParameterCount, ParameterLayout(config: small).totalCount)
         XCTAssertThrowsError(try small.checkMemory(available: 1_000_000))
