@@ -30,19 +30,10 @@ final class ReplayCommandTests: XCTestCase {
     /// The C library's exp and log come in variants chosen by CPU feature; with the AVX2 and FMA ones turned off
     /// (as on a CPU without them) the committed recording still replays bit for bit.
     func testReplaysWithTheMathLibraryOfACPUWithoutAVX2() throws {
-        let process = Process()
-        process.executableURL = RPP.binary
-        process.arguments = ["replay", recording.path]
-        var env = ProcessInfo.processInfo.environment
-        env["GLIBC_TUNABLES"] = "glibc.cpu.hwcaps=-AVX2,-FMA,-AVX"
-        process.environment = env
-        let out = Pipe()
-        process.standardOutput = out
-        try process.run()
-        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        XCTAssertEqual(process.terminationStatus, 0, text)
-        XCTAssertTrue(text.contains("identical, bit for bit"), text)
+        let r = try RPP.run(
+            ["replay", recording.path], environment: ["GLIBC_TUNABLES": "glibc.cpu.hwcaps=-AVX2,-FMA,-AVX"])
+        XCTAssertEqual(r.status, 0, r.stdout + r.stderr)
+        XCTAssertTrue(r.stdout.contains("identical, bit for bit"), r.stdout)
     }
 
     /// Products are split into as many parts as the recording process had cores, whatever this machine has: a
@@ -67,18 +58,9 @@ final class ReplayCommandTests: XCTestCase {
 
     /// Started with other OpenBLAS kernels, replay re-executes itself with the recorded ones.
     func testUsesTheRecordedKernels() throws {
-        let process = Process()
-        process.executableURL = RPP.binary
-        process.arguments = ["replay", recording.path]
-        var env = ProcessInfo.processInfo.environment
-        env["OPENBLAS_CORETYPE"] = "Sandybridge"
-        process.environment = env
-        let out = Pipe()
-        process.standardOutput = out
-        try process.run()
-        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        XCTAssertEqual(process.terminationStatus, 0, text)
+        let r = try RPP.run(["replay", recording.path], environment: ["OPENBLAS_CORETYPE": "Sandybridge"])
+        let text = r.stdout
+        XCTAssertEqual(r.status, 0, text + r.stderr)
         XCTAssertTrue(text.contains("identical, bit for bit"), text)
         let recorded = try String(contentsOf: recording.appendingPathComponent("recording.json"), encoding: .utf8)
         XCTAssertFalse(text.contains("OpenBLAS core Sandybridge"), text)

@@ -13,10 +13,14 @@ enum RPP {
         Bundle.main.bundleURL.appendingPathComponent("rpp")
     }
 
-    static func run(_ arguments: [String]) throws -> RPPRun {
+    /// Runs `rpp arguments`, with `environment` added to this process's environment.
+    static func run(_ arguments: [String], environment: [String: String] = [:]) throws -> RPPRun {
         let process = Process()
         process.executableURL = binary
         process.arguments = arguments
+        if !environment.isEmpty {
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        }
         let out = Pipe()
         let err = Pipe()
         process.standardOutput = out
