@@ -41,6 +41,19 @@ final class WeightBroadcastTests: XCTestCase {
                 version: 1, parameters: [1, 2], layout: [TensorSpan(name: "x", shape: [3], offset: 0)]))
     }
 
+    func testBufferAdviceOnlyWhenTheKernelCapsBelowAVersion() {
+        let want = WeightBroadcaster.socketBufferBytes
+        let advice = WeightBroadcaster.bufferAdvice(cap: 4 << 20, versionBytes: 269 << 20)
+        XCTAssertEqual(
+            advice,
+            "learner: net.core.wmem_max is 4096 KiB, below the 64 MiB the weight broadcast asks for each worker: a "
+                + "worker that is busy for a moment loses chunks of a 269 MiB version and waits for a re-send. As "
+                + "root: sysctl -w net.core.wmem_max=\(want) net.core.rmem_max=\(want) (on every host of the cluster)")
+        XCTAssertNil(WeightBroadcaster.bufferAdvice(cap: 4 << 20, versionBytes: 3 << 20), "a small model fits")
+        XCTAssertNil(WeightBroadcaster.bufferAdvice(cap: want, versionBytes: 269 << 20), "the cap allows the buffer")
+        XCTAssertNil(WeightBroadcaster.bufferAdvice(cap: nil, versionBytes: 269 << 20), "no /proc: nothing to say")
+    }
+
     func testKnownDigest() {
         // SHA-256 of the 4 bytes 00 00 80 3F (1.0f little-endian), computed independently with sha256sum.
         XCTAssertEqual(

@@ -100,6 +100,12 @@ public final class Learner: @unchecked Sendable {
                 handler: { try hub.statusReply($0, learner: me) }, log: log)
         }
         hub.republish = { broadcaster.republish() }
+        let versionBytes = model.parameterCount * settings.weightPrecision.dtype.size
+        if let advice = WeightBroadcaster.bufferAdvice(
+            cap: WeightBroadcaster.systemSendBufferCap(), versionBytes: versionBytes)
+        {
+            log(advice)
+        }
         startPullThread()
         control.start()
         statusServer?.start()

@@ -37,9 +37,9 @@ public final class WeightBroadcaster: @unchecked Sendable {
     /// Compression of full copies. Weights compress little (bf16 about 1.4x) and zstd is slower than loopback
     /// or a fast network, so full copies go out in place by default; deltas always follow the codec.
     public let fullCopyCompression: Compression
-    /// Operating-system buffer of each connection of the weight sockets (Linux caps it at net.core.wmem_max and
-    /// rmem_max).
-    public static let socketBufferBytes = 4 << 20
+    /// Operating-system buffer asked for each connection of the weight sockets. Linux caps it at net.core.wmem_max
+    /// and rmem_max; a worker descheduled for a few tens of milliseconds loses the chunks that do not fit.
+    public static let socketBufferBytes = 64 << 20
 
     /// Binds the broadcast socket at `address`.
     public init(
@@ -169,5 +169,27 @@ public final class WeightBroadcaster: @unchecked Sendable {
     public func close() {
         queue.sync {}
         socket.close()
+    }
+}
+
+extension WeightBroadcaster {
+    /// The kernel's cap on a connection's send buffer (`/proc/sys/net/core/wmem_max`), or nil where it cannot be
+    /// read.
+    public static func systemSendBufferCap() -> Int? {
+        guard let text = try? String(contentsOfFile: "/proc/sys/net/core/wmem_max", encoding: .utf8) else {
+            return nil
+        }
+        return Int(text.trimmingCharacters(in: .whitespacesAndNewlines))
+    }
+
+    /// One line of advice when the kernel caps the weight sockets' buffers below `socketBufferBytes` and a version
+    /// is larger than the cap, so that a busy worker loses chunks and waits for a re-send; nil otherwise.
+    public static func bufferAdvice(cap: Int?, versionBytes: Int) -> String? {
+        guard let cap, cap < socketBufferBytes, versionBytes > cap else { return nil }
+        let mib = socketBufferBytes >> 20
+        return "learner: net.core.wmem_max is \(cap >> 10) KiB, below the \(mib) MiB the weight broadcast asks for "
+            + "each worker: a worker that is busy for a moment loses chunks of a \(versionBytes >> 20) MiB version and "
+            + "waits for a re-send. As root: sysctl -w net.core.wmem_max=\(socketBufferBytes) "
+            + "net.core.rmem_max=\(socketBufferBytes) (on every host of the cluster)"
     }
 }
