@@ -17,6 +17,16 @@ extension ClusterControl {
         return out?.stdout.split(separator: "\n").map(String.init).sorted().last
     }
 
+    /// True when the newest checkpoint (`checkpoint`, or the one read on the learner's host) is of the run's last
+    /// iteration: the learner has finished the run.
+    static func runIsComplete(_ state: ClusterState, checkpoint: String?? = nil) -> Bool {
+        let newest = checkpoint ?? latestCheckpoint(state)
+        guard let iteration = newest.flatMap({ Int($0.dropFirst("iter-".count)) }),
+            let total = runConfig(state)?.run.iterations
+        else { return false }
+        return iteration >= total
+    }
+
     /// The run config of the state (its file with its overrides), or nil when it cannot be read any more.
     static func runConfig(_ state: ClusterState) -> RunConfig? {
         try? RunConfig.load(path: state.config, overrides: state.overrides)
@@ -55,7 +65,7 @@ extension ClusterControl {
         if dead.contains(where: { state.processes[$0].spec.roleValue == .learner }) {
             let checkpoint = latestCheckpoint(state)
             let iteration = checkpoint.flatMap { Int($0.dropFirst("iter-".count)) }
-            if let iteration, let total = runConfig(state)?.run.iterations, iteration >= total {
+            if runIsComplete(state, checkpoint: checkpoint), let total = runConfig(state)?.run.iterations {
                 throw ClusterError(
                     "the run in \(state.runDirectory) is complete (checkpoint \(checkpoint!) of "
                         + "run.iterations \(total)): nothing to resume. Stop what is left with `rpp cluster down`")

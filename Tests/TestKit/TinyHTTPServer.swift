@@ -22,6 +22,8 @@ public final class TinyHTTPServer: @unchecked Sendable {
     private let handler: @Sendable ([String: Any]) -> Answer
     private let lock = NSLock()
     private var count = 0
+    private var stopped = false
+    private let acceptDone = DispatchSemaphore(value: 0)
     /// Requests received so far.
     public var requests: Int {
         lock.lock()
@@ -55,13 +57,23 @@ public final class TinyHTTPServer: @unchecked Sendable {
 
     public var url: String { "http://127.0.0.1:\(port)/get_reward" }
 
+    /// Stops accepting. The descriptor is closed only once the accept thread has returned: closed earlier, its
+    /// number could be reused by the next test's server while this thread still calls accept on it, and this
+    /// server would answer the next test's requests.
     public func stop() {
+        let first = lock.withLock { () -> Bool in
+            defer { stopped = true }
+            return !stopped
+        }
+        guard first else { return }
         shutdown(fd, Int32(SHUT_RDWR))
+        acceptDone.wait()
         close(fd)
     }
 
     private func acceptLoop() {
-        while true {
+        defer { acceptDone.signal() }
+        while !lock.withLock({ stopped }) {
             let c = accept(fd, nil, nil)
             if c < 0 { return }
             Thread.detachNewThread { [self] in serve(c) }
