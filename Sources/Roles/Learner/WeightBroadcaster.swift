@@ -69,12 +69,9 @@ public final class WeightBroadcaster: @unchecked Sendable {
         version: UInt64, parameters: [Float], layout: [TensorSpan] = [],
         chunkElements: Int = WeightPublisher.defaultChunkElements
     ) throws(RolesError) -> WeightPublication {
-        let p = try WeightPublisher.publish(
-            version: version, parameters: parameters, layout: layout,
-            chunkElements: chunkElements, precision: precision,
-            base: deltaBase(version: version, count: parameters.count, chunkElements: chunkElements))
-        publish(p)
-        return p
+        try publish(
+            version: version, values: WeightValues(parameters, precision: precision), layout: layout,
+            chunkElements: chunkElements)
     }
 
     /// `publish(version:parameters:...)` straight from a parameter buffer (the learner's own: copied, or rounded to
@@ -84,10 +81,17 @@ public final class WeightBroadcaster: @unchecked Sendable {
         version: UInt64, copying parameters: UnsafeBufferPointer<Float>, layout: [TensorSpan] = [],
         chunkElements: Int = WeightPublisher.defaultChunkElements
     ) throws(RolesError) -> WeightPublication {
+        try publish(
+            version: version, values: WeightValues(copying: parameters, precision: precision), layout: layout,
+            chunkElements: chunkElements)
+    }
+
+    private func publish(
+        version: UInt64, values: WeightValues, layout: [TensorSpan], chunkElements: Int
+    ) throws(RolesError) -> WeightPublication {
         let p = try WeightPublisher.publish(
-            version: version, copying: parameters, layout: layout,
-            chunkElements: chunkElements, precision: precision,
-            base: deltaBase(version: version, count: parameters.count, chunkElements: chunkElements))
+            version: version, values: values, layout: layout, chunkElements: chunkElements,
+            base: deltaBase(version: version, count: values.count, chunkElements: chunkElements))
         publish(p)
         return p
     }

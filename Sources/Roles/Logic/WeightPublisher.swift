@@ -107,7 +107,8 @@ public enum WeightPublisher {
             chunkElements: chunkElements, base: base)
     }
 
-    private static func publish(
+    /// The publication of `values` (already in the precision they go out in) as policy `version`.
+    static func publish(
         version: UInt64, values: WeightValues, layout: [TensorSpan], chunkElements: Int,
         base: WeightPublication?
     ) throws(RolesError) -> WeightPublication {
