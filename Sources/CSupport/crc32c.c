@@ -137,3 +137,25 @@ uint32_t rpp_crc32c(uint32_t crc, const void *data, size_t length) {
 #endif
     return rpp_crc32c_portable(crc, data, length);
 }
+
+// Combining: the CRC of A followed by B is crc(A) * x^(8 |B|) + crc(B) in GF(2)[x] modulo the polynomial (the
+// pre- and post-inversions cancel). Polynomials are in the reflected order: bit 31 is x^0, bit 0 is x^31.
+static uint32_t multiply_mod_poly(uint32_t a, uint32_t b) {
+    uint32_t product = 0;
+    for (int i = 0; i < 32 && a; i++) {
+        if (a & 0x80000000u) product ^= b;
+        a <<= 1;
+        b = (b & 1) ? (b >> 1) ^ 0x82F63B78u : (b >> 1);
+    }
+    return product;
+}
+
+uint32_t rpp_crc32c_combine(uint32_t crc_a, uint32_t crc_b, size_t length_b) {
+    uint32_t shift = 0x80000000u;  // x^0
+    uint32_t power = 0x00800000u;  // x^8: one byte
+    for (size_t n = length_b; n; n >>= 1) {
+        if (n & 1) shift = multiply_mod_poly(shift, power);
+        power = multiply_mod_poly(power, power);
+    }
+    return multiply_mod_poly(shift, crc_a) ^ crc_b;
+}

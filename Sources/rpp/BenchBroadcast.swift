@@ -1,6 +1,6 @@
 // `rpp bench broadcast`: one policy version after another from a learner-side WeightBroadcaster to rollout-worker
 // WeightReceivers in processes of their own (this binary, run with --receive), over loopback; the time from the
-// publish call (bf16 rounding and SHA-256 included) to the moment the last worker has the version verified.
+// publish call (bf16 rounding and chunk checksums included) to the moment the last worker has the version verified.
 import ArgumentParser
 import Foundation
 import Roles

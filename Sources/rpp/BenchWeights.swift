@@ -1,7 +1,7 @@
 // `rpp bench weights`: what the XOR delta encoding saves on real weights. Two consecutive versions of a model
 // (each one AdamW step of a language-modelling loss on seeded token rows), then for float32 and bfloat16: bytes on
 // the wire as full copies and as deltas (XOR with the previous version, byte shuffle and zstd as the frame codec
-// chooses), and encode / decode MB/s of the delta (build, seal; open, XOR into the previous version, SHA-256).
+// chooses), and encode / decode MB/s of the delta (build, seal; open, XOR into the previous version, check each chunk's CRC32C).
 import ArgumentParser
 import Foundation
 import Model

@@ -27,8 +27,10 @@ final class WeightBroadcastTests: XCTestCase {
         XCTAssertEqual(a.chunkCount, 16)
         XCTAssertEqual(a.elementCount, 1000)
         XCTAssertEqual(a.dtype, .float32)
-        XCTAssertEqual(a.sha256.count, 32)
-        XCTAssertEqual(a.sha256, WeightDigest.sha256(p))
+        XCTAssertEqual(a.chunkChecksums.count, 16)
+        for (i, sum) in a.chunkChecksums.enumerated() {
+            XCTAssertEqual(sum, p[(i * 64)..<min(1000, i * 64 + 64)].withUnsafeBytes { crc32c($0) }, "chunk \(i)")
+        }
         let chunks = pub.chunks
         XCTAssertEqual(chunks.last?.count, 1000 - 15 * 64)
         XCTAssertEqual(chunks.last?.offset, 960)
@@ -52,6 +54,17 @@ final class WeightBroadcastTests: XCTestCase {
         XCTAssertNil(WeightBroadcaster.bufferAdvice(cap: 4 << 20, versionBytes: 3 << 20), "a small model fits")
         XCTAssertNil(WeightBroadcaster.bufferAdvice(cap: want, versionBytes: 269 << 20), "the cap allows the buffer")
         XCTAssertNil(WeightBroadcaster.bufferAdvice(cap: nil, versionBytes: 269 << 20), "no /proc: nothing to say")
+    }
+
+    func testKnownChunkChecksumsAndDigest() throws {
+        // CRC32C of 00 00 80 3F (1.0f) and of 1, 2 | 3, 4 as float32, computed independently with a bitwise
+        // Python CRC32C (polynomial 0x82F63B78) that gives the standard check value 0xE3069283 for "123456789".
+        XCTAssertEqual(
+            try WeightPublisher.publish(version: 1, parameters: [1]).announcement.chunkChecksums, [0xDD54_C4AB])
+        let a = try WeightPublisher.publish(version: 1, parameters: [1, 2, 3, 4], chunkElements: 2).announcement
+        XCTAssertEqual(a.chunkChecksums, [0x28C0_C9B1, 0x0FC5_648A])
+        // The digest is the CRC32C of the checksums' little-endian bytes.
+        XCTAssertEqual(a.digest, crc32c([UInt8]([0xB1, 0xC9, 0xC0, 0x28, 0x8A, 0x64, 0xC5, 0x0F])))
     }
 
     func testKnownDigest() {
@@ -113,11 +126,12 @@ final class WeightBroadcastTests: XCTestCase {
         bad.data = DenseTensor(floats: floats)
         var events: [WeightAssembler.Event] = []
         for (i, c) in pub.chunks.enumerated() { events.append(w.receive(i == 4 ? bad : c)) }
-        XCTAssertEqual(events.last, .checksumFailed(version: 2))
+        XCTAssertEqual(events[4], .checksumFailed(version: 2, chunk: 4), "intact on the wire, not what was announced")
+        XCTAssertEqual(events.last, .stored(version: 2, received: 15, total: 16))
         XCTAssertEqual(w.latest?.version, 1, "the previous verified version stays")
         XCTAssertEqual(w.latest?.parameters, p)
-        XCTAssertNil(w.versionInProgress)
-        // A rebroadcast of version 2 succeeds.
+        XCTAssertEqual(w.versionInProgress, 2)
+        // A re-send completes version 2: its announcement keeps the chunks in, the good chunk 4 fills the gap.
         _ = w.receive(pub.announcement)
         for chunk in pub.chunks { _ = w.receive(chunk) }
         XCTAssertEqual(w.latest?.version, 2)
@@ -161,7 +175,7 @@ final class WeightBroadcastTests: XCTestCase {
     func testMalformedAnnouncementsAreRefused() throws {
         let (pub, _) = try publish(1)
         let changes: [(inout WeightAnnouncement) -> Void] = [
-            { $0.chunkCount += 1 }, { _ = $0.sha256.removeLast() },
+            { $0.chunkCount += 1 }, { _ = $0.chunkChecksums.removeLast() },
             { $0.dtype = .float16 }, { $0.chunkElements = 0 }, { $0.elementCount = 0 },
         ]
         for change in changes {

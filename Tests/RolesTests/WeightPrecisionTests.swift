@@ -1,4 +1,4 @@
-// Weights in bfloat16 and as XOR deltas: the bits sent are the bits kept, the SHA-256 covers what was sent, a
+// Weights in bfloat16 and as XOR deltas: the bits sent are the bits kept, the chunk checksums cover what was sent, a
 // delta is applied only to its exact base, and a worker without the base gets a full copy.
 import Foundation
 import TestKit
@@ -37,9 +37,10 @@ final class WeightPrecisionTests: XCTestCase {
         let pub = try WeightPublisher.publish(version: 2, parameters: p, chunkElements: 300, precision: .bf16)
         let bits = BFloat16.narrow(p)
         XCTAssertEqual(pub.announcement.dtype, .bfloat16)
-        XCTAssertEqual(
-            pub.announcement.sha256, bits.withUnsafeBytes { WeightDigest.sha256($0) },
-            "the digest is over the bytes sent")
+        let expected = stride(from: 0, to: 1000, by: 300).map { i in
+            bits[i..<min(1000, i + 300)].withUnsafeBytes { crc32c($0) }
+        }
+        XCTAssertEqual(pub.announcement.chunkChecksums, expected, "the checksums are of the bytes sent")
         XCTAssertEqual(pub.chunks.map { $0.data.bytes.count }, [600, 600, 600, 200])
         var w = WeightAssembler()
         _ = w.receive(pub.announcement)
@@ -70,7 +71,8 @@ final class WeightPrecisionTests: XCTestCase {
         }
         let got = try XCTUnwrap(receiver.latest)
         XCTAssertEqual(got.bf16, BFloat16.narrow(p))
-        XCTAssertEqual(got.sha256, pub.announcement.sha256)
+        XCTAssertEqual(got.chunkChecksums, pub.announcement.chunkChecksums)
+        XCTAssertEqual(got.digest, pub.announcement.digest)
         XCTAssertEqual(broadcaster.lastBroadcast?.bytes, 200_000, "half the bytes of float32")
     }
 
@@ -83,9 +85,7 @@ final class WeightPrecisionTests: XCTestCase {
                 version: 2, parameters: p2, chunkElements: 1024, precision: precision,
                 base: v1)
             XCTAssertEqual(v2.announcement.baseVersion, 1)
-            XCTAssertEqual(
-                v2.announcement.baseSHA256,
-                v1.announcement.sha256)
+            XCTAssertEqual(v2.announcement.baseDigest, v1.announcement.digest)
             XCTAssertNotEqual(v2.chunk(0).data.bytes, v2.full.chunk(0).data.bytes, "delta chunks carry the XOR")
             var w = WeightAssembler()
             _ = w.receive(v1.announcement)

@@ -72,7 +72,7 @@ enum Examples {
         .weightAnnouncement(
             WeightAnnouncement(
                 policyVersion: 3, dtype: .float32, elementCount: 300, chunkCount: 2,
-                chunkElements: 256, sha256: Array(repeating: 0xAB, count: 32),
+                chunkElements: 256, chunkChecksums: [0xAB01_CD02, 0x1234_5678],
                 layout: [
                     TensorSpan(
                         name: "model.embed_tokens.weight",

@@ -188,6 +188,11 @@ final class WeightChunkFrameTests: XCTestCase {
         }
         XCTAssertTrue(intact)
         XCTAssertTrue(got == values)
+        let sum = try frame.withUnsafeBytes { p in
+            let (_, view) = try XCTUnwrap(try codec.openWeightChunkInPlace(p))
+            return got.withUnsafeMutableBytes { view.copyDataChecksummed(to: $0.baseAddress!) }
+        }
+        XCTAssertEqual(sum, values.withUnsafeBytes { crc32c($0) }, "the CRC32C of the tensor bytes, from the same pass")
         for position in [4 + 20, frame.count / 2, frame.count - 1] {  // header checksum field, tensor byte, last byte
             var bad = frame
             bad[position] ^= 0x10
@@ -196,6 +201,11 @@ final class WeightChunkFrameTests: XCTestCase {
                 return got.withUnsafeMutableBytes { view.copyData(to: $0.baseAddress!) }
             }
             XCTAssertFalse(ok, "a flipped bit at \(position) is caught")
+            let sum = try bad.withUnsafeBytes { p -> UInt32? in
+                guard let (_, view) = try codec.openWeightChunkInPlace(p) else { return nil }
+                return got.withUnsafeMutableBytes { view.copyDataChecksummed(to: $0.baseAddress!) }
+            }
+            XCTAssertNil(sum, "no checksum for a damaged frame (bit \(position))")
         }
         // Signed frames are opened as usual (tag first).
         let key = try ClusterKey(bytes: [UInt8](repeating: 7, count: 32))

@@ -12,6 +12,8 @@ uint32_t rpp_crc32c_portable(uint32_t crc, const void *data, size_t length);
 /// Copies `length` bytes from `src` to `dst` (which must not overlap) and returns their CRC32C continuing from
 /// `crc`, in one pass over the bytes.
 uint32_t rpp_crc32c_copy(uint32_t crc, void *dst, const void *src, size_t length);
+// The CRC32C of A followed by B, from crc_a = CRC32C(A), crc_b = CRC32C(B) and the length of B.
+uint32_t rpp_crc32c_combine(uint32_t crc_a, uint32_t crc_b, size_t length_b);
 
 /// Keeps allocations up to `bytes` in the heap for reuse instead of mapping fresh zeroed pages
 /// for each one (glibc's M_MMAP_THRESHOLD and M_TRIM_THRESHOLD). Returns 0 on failure.

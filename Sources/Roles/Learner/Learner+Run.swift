@@ -27,7 +27,6 @@ extension Learner {
                 hasTest: !test.isEmpty, checkpointEvery: cfg.checkpoint.every,
                 overlap: cfg.algorithm.maxStaleness > 0, maxSeconds: cfg.run.maxMinutes * 60),
             iteration: trainer.iteration, policyVersion: trainer.version)
-        var sha: [UInt8] = []
         var step: (batch: RolloutBatch, collector: IterationCollector, report: UpdateReport?)?
         var decision = loop.next(after: .started, now: elapsed(), stopRequested: isStopping)
         func next(_ event: LearnerLoop.Event) {
@@ -41,7 +40,7 @@ extension Learner {
             case .publish(let version):
                 precondition(
                     version == trainer.version, "the loop publishes v\(version), the trainer has v\(trainer.version)")
-                sha = try publish(version: version)
+                try publish(version: version)
                 next(.published)
             case .begin(let iteration):
                 try begin(iteration: iteration)
@@ -74,7 +73,7 @@ extension Learner {
                         iteration: iteration, policyVersion: trainer.version, samples: batch.count,
                         sampleVersions: batch.experiences.map(\.rollout.policyVersion),
                         workers: Set(batch.experiences.map(\.rollout.workerID)), metrics: record.metrics,
-                        weightsSHA256: sha))
+                        weightsSHA256: broadcaster.latestPublication?.sha256 ?? []))
                 step = nil
                 next(.recorded)
             case .checkpoint:
@@ -87,7 +86,7 @@ extension Learner {
                 result.checkpoint = checkpoint
                 try metrics.writeChart()
                 log(
-                    "learner: checkpoint \(checkpoint) (weights sha256 \(WeightDigest.hex(sha))); metrics in "
+                    "learner: checkpoint \(checkpoint) (weights sha256 \(WeightDigest.hex(broadcaster.latestPublication?.sha256 ?? []))); metrics in "
                         + metrics.directory)
                 return result
             }

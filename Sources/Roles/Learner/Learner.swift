@@ -22,7 +22,7 @@ public struct IterationSummary: Sendable {
     public var workers: Set<String>
     /// The recorded metrics.
     public var metrics: [String: Double]
-    /// SHA-256 of the parameters published as `policyVersion`.
+    /// SHA-256 of the parameters last published (in the broadcast precision).
     public var weightsSHA256: [UInt8]
 }
 
@@ -158,9 +158,9 @@ public final class Learner: @unchecked Sendable {
         thread.start()
     }
 
-    /// Publishes the current parameters as `version`; returns their SHA-256.
+    /// Publishes the current parameters as `version`.
     @discardableResult
-    func publish(version: UInt64) throws -> [UInt8] {
+    func publish(version: UInt64) throws -> WeightPublication {
         let layout = model.layout.specs.map { TensorSpan(name: $0.name, shape: $0.shape, offset: $0.offset) }
         hub.setPolicyVersion(version)
         hub.setBroadcastTime(
@@ -170,6 +170,6 @@ public final class Learner: @unchecked Sendable {
         let p = try broadcaster.publish(
             version: version, copying: parameters, layout: layout,
             chunkElements: settings.chunkElements)
-        return p.announcement.sha256
+        return p
     }
 }

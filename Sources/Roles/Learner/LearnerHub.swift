@@ -73,7 +73,7 @@ final class LearnerHub: @unchecked Sendable {
 
     /// Sets how long a broadcast of `bytes` is given to arrive before a worker still behind it gets the weights
     /// again: twice the last broadcast's sending time, and at least what the bytes take at 250 MB/s (a loaded
-    /// worker copies chunks in place and checks the SHA-256 faster than that), at least 0.5 s.
+    /// worker copies and checks chunks in place faster than that), at least 0.5 s.
     func setBroadcastTime(seconds: Double, bytes: Int) {
         let floor = max(500, Double(bytes) / 250e3)
         let millis = seconds.isFinite ? Millis(min(max(seconds * 2000, floor), 600_000)) : Millis(floor)

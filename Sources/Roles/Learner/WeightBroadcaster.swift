@@ -25,6 +25,8 @@ public final class WeightBroadcaster: @unchecked Sendable {
     private let queue = DispatchQueue(label: "rpp.learner.weights")
     private let lock = NSLock()
     private var latest: WeightPublication?
+    /// The buffer of the version before `latest`, written over by the next version.
+    private var spare: WeightValues?
     private var _last: BroadcastStats?
     private var republishQueued = false
     private let log: @Sendable (String) -> Void
@@ -59,6 +61,9 @@ public final class WeightBroadcaster: @unchecked Sendable {
         self.log = log
     }
 
+    /// The latest version published.
+    public var latestPublication: WeightPublication? { lock.withLock { latest } }
+
     /// The stats of the last completed broadcast.
     public var lastBroadcast: BroadcastStats? { lock.withLock { _last } }
 
@@ -69,30 +74,30 @@ public final class WeightBroadcaster: @unchecked Sendable {
         version: UInt64, parameters: [Float], layout: [TensorSpan] = [],
         chunkElements: Int = WeightPublisher.defaultChunkElements
     ) throws(RolesError) -> WeightPublication {
-        try publish(
-            version: version, values: WeightValues(parameters, precision: precision), layout: layout,
-            chunkElements: chunkElements)
+        try parameters.withUnsafeBufferPointer { (p) throws(RolesError) in
+            try publish(version: version, copying: p, layout: layout, chunkElements: chunkElements)
+        }
     }
 
     /// `publish(version:parameters:...)` straight from a parameter buffer (the learner's own: copied, or rounded to
-    /// bf16, once).
+    /// bf16, and checksummed once, one chunk at a time on every core).
     @discardableResult
     public func publish(
         version: UInt64, copying parameters: UnsafeBufferPointer<Float>, layout: [TensorSpan] = [],
         chunkElements: Int = WeightPublisher.defaultChunkElements
     ) throws(RolesError) -> WeightPublication {
-        try publish(
-            version: version, values: WeightValues(copying: parameters, precision: precision), layout: layout,
-            chunkElements: chunkElements)
-    }
-
-    private func publish(
-        version: UInt64, values: WeightValues, layout: [TensorSpan], chunkElements: Int
-    ) throws(RolesError) -> WeightPublication {
+        let reuse = lock.withLock { spare.take() }
         let p = try WeightPublisher.publish(
-            version: version, values: values, layout: layout, chunkElements: chunkElements,
-            base: deltaBase(version: version, count: values.count, chunkElements: chunkElements))
+            version: version, copying: parameters, layout: layout, chunkElements: chunkElements,
+            precision: precision,
+            base: deltaBase(version: version, count: parameters.count, chunkElements: chunkElements),
+            reusing: reuse)
         publish(p)
+        if lock.withLock({ spare == nil }) {
+            // After the first version: the next one then lands in a buffer whose pages already exist.
+            let buffer = WeightValues(zeros: p.values.count, precision: precision)
+            lock.withLock { if spare == nil { spare = buffer } }
+        }
         return p
     }
 
@@ -107,7 +112,10 @@ public final class WeightBroadcaster: @unchecked Sendable {
 
     /// Publishes `publication` as the latest version and waits until its frames are sent.
     public func publish(_ publication: WeightPublication) {
-        lock.withLock { latest = publication }
+        lock.withLock {
+            spare = latest?.values
+            latest = publication
+        }
         queue.sync { send(publication) }
     }
 

@@ -11,7 +11,7 @@ public struct RolesError: Error, Sendable, Equatable, CustomStringConvertible {
         case invalidBatch
         /// A weight announcement or chunk is malformed or does not fit its announcement.
         case invalidWeights
-        /// A weight buffer's SHA-256 does not match its announcement.
+        /// Weight bytes do not match the checksum their announcement gives.
         case checksumMismatch
         /// Arrays whose shapes do not agree with the rollout batch.
         case shapeMismatch

@@ -1,10 +1,11 @@
 // WeightAssembler (rollout worker): decides which weight announcements and chunks to keep and when a policy
 // version may be used. Chunks may come in any order and before their announcement (a worker that joins
 // mid-broadcast); duplicates are ignored; chunks that do not fit the announcement are refused; a newer
-// announcement drops the version in progress; a version is exposed only when every chunk is in and the
-// SHA-256 matches, so a half-received or corrupt buffer is never visible. Weights come in float32 or bfloat16 and
+// announcement drops the version in progress; every chunk is checked against the announcement's CRC32C for it as it
+// is stored, and a version is exposed only when every chunk is in, so a half-received or corrupt buffer is never
+// visible. Weights come in float32 or bfloat16 and
 // are kept in the precision they came in. A delta (XOR against a base version) is applied only to exactly that
-// base (version and SHA-256); without it the worker waits for a full copy.
+// base (version and digest); without it the worker waits for a full copy.
 
 import Wire
 
@@ -16,8 +17,11 @@ public struct PolicyWeights: Sendable, Equatable {
     public var values: WeightValues
     /// Named views into the buffer.
     public var layout: [TensorSpan]
-    /// SHA-256 of the buffer's bytes (verified).
-    public var sha256: [UInt8]
+    /// CRC32C of each chunk of the buffer (verified).
+    public var chunkChecksums: [UInt32]
+
+    /// The version's digest (see `WeightAnnouncement.digest`).
+    public var digest: UInt32 { WeightAnnouncement.digest(chunkChecksums) }
 
     /// The precision the weights came in.
     public var precision: WeightPrecision { values.precision }
@@ -47,10 +51,12 @@ public struct WeightAssembler: Sendable {
         case ignored(version: UInt64)
         /// The input is malformed or does not fit its announcement.
         case rejected(RolesError)
-        /// Every chunk is in and the checksum matches: `latest` is now this version.
+        /// Every chunk is in and checked: `latest` is now this version.
         case completed(version: UInt64)
-        /// Every chunk is in but the checksum does not match: the version was dropped.
-        case checksumFailed(version: UInt64)
+        /// A chunk's bytes, intact on the wire, do not match the announcement's checksum for them (after applying
+        /// a delta, a base that differs from the one announced): the chunk was dropped and comes again with a
+        /// re-send.
+        case checksumFailed(version: UInt64, chunk: Int)
         /// A delta against a version this worker does not hold: ignored; a full copy must come.
         case needsFullCopy(version: UInt64)
         /// A full copy of the delta in progress was announced (a re-send): the chunks already in are kept and
@@ -77,6 +83,17 @@ public struct WeightAssembler: Sendable {
     /// Creates an empty assembler.
     public init(maxEarlyChunks: Int = 4096) { self.maxEarlyChunks = maxEarlyChunks }
 
+    /// True between versions when the next version of the latest one's shape would need a new buffer.
+    public var needsSpare: Bool { latest != nil && spare == nil && progress == nil }
+
+    /// Keeps `buffer` for the next version when it has the latest version's shape: a caller that allocates and
+    /// touches it between versions spares the next broadcast a page fault per 4 KiB.
+    public mutating func offerSpare(_ buffer: WeightValues) {
+        guard spare == nil, progress == nil, let l = latest, buffer.count == l.count, buffer.precision == l.precision
+        else { return }
+        spare = buffer
+    }
+
     /// The version being assembled, if any.
     public var versionInProgress: UInt64? { progress?.announcement.policyVersion }
 
@@ -98,16 +115,18 @@ public struct WeightAssembler: Sendable {
         if let p = progress, v <= p.announcement.policyVersion { return [.ignored(version: v)] }
         if let error = Self.check(a) { return [.rejected(error)] }
         if a.isDelta {
-            guard let l = latest, l.version == a.baseVersion, l.sha256 == a.baseSHA256, l.count == a.elementCount,
+            guard let l = latest, l.version == a.baseVersion, l.digest == a.baseDigest, l.count == a.elementCount,
                 l.precision.dtype == a.dtype
             else { return [.needsFullCopy(version: v)] }
         }
         let precision = WeightPrecision(dtype: a.dtype)!
         var buffer = WeightValues(zeros: 0, precision: precision)
         if let s = spare, s.count == a.elementCount, s.precision == precision {
-            buffer = s  // every byte is overwritten by a chunk before the checksum is taken
+            buffer = s  // every byte is overwritten by a chunk before the version is exposed
         } else {
-            buffer = WeightValues(zeros: a.elementCount, precision: precision)
+            // Not zeroed: the pages are first touched by the chunks' copies, spread over the broadcast, instead of
+            // all at once while the first chunks wait in the socket buffer.
+            buffer = WeightValues(unfilled: a.elementCount, precision: precision)
         }
         spare = nil
         progress = Progress(announcement: a, buffer: buffer, have: [Bool](repeating: false, count: a.chunkCount))
@@ -145,10 +164,7 @@ public struct WeightAssembler: Sendable {
             policyVersion: c.policyVersion, index: c.index, count: c.count, offset: c.offset,
             baseVersion: c.baseVersion, dtype: c.data.dtype, elements: c.data.elementCount,
             bytes: c.data.bytes.count)
-        return store(meta) { dst in
-            c.data.bytes.withUnsafeBytes { dst.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
-            return true
-        }
+        return store(meta) { dst in c.data.bytes.withUnsafeBytes { crc32c(copying: $0, to: dst) } }
     }
 
     /// Takes a chunk read in place from a frame: its bytes go straight into the version in progress (a chunk
@@ -160,7 +176,7 @@ public struct WeightAssembler: Sendable {
                 policyVersion: v, index: c.index, count: c.count, offset: c.offset,
                 baseVersion: c.baseVersion, dtype: c.dtype, elements: c.data.count / c.dtype.size,
                 bytes: c.data.count)
-            return store(meta) { c.copyData(to: $0) }
+            return store(meta) { c.copyDataChecksummed(to: $0) }
         }
         guard let owned = c.owned() else {
             return .rejected(RolesError(.invalidWeights, "chunk \(c.index) of version \(v) failed its frame checksum"))
@@ -173,9 +189,9 @@ public struct WeightAssembler: Sendable {
         var dtype: DType, elements: Int, bytes: Int
     }
 
-    /// Copies a chunk into the version in progress; `copy` returns false when the bytes it wrote are damaged (the
-    /// frame's checksum, checked during the copy), and the chunk is then not taken.
-    private mutating func store(_ c: ChunkMeta, copy: (UnsafeMutableRawPointer) -> Bool) -> Event {
+    /// Copies a chunk into the version in progress; `copy` returns the CRC32C of the bytes it wrote, or nil when
+    /// they are damaged (the frame's checksum, checked during the copy), and the chunk is then not taken.
+    private mutating func store(_ c: ChunkMeta, copy: (UnsafeMutableRawPointer) -> UInt32?) -> Event {
         guard var p = progress else { return .ignored(version: c.policyVersion) }
         let a = p.announcement
         // A full copy and a delta of one version may both be on their way: keep to the one announced.
@@ -185,25 +201,32 @@ public struct WeightAssembler: Sendable {
         progress = nil  // avoid a copy of the buffer while it is mutated
         let size = a.dtype.size
         let base = a.isDelta ? latest : nil
-        let intact = p.buffer.withUnsafeMutableBytes { buffer -> Bool in
+        let expected = a.chunkChecksums[c.index]
+        let outcome = p.buffer.withUnsafeMutableBytes { buffer -> StoreOutcome in
             let range = (c.offset * size)..<((c.offset + c.count) * size)
-            guard copy(buffer.baseAddress! + range.lowerBound) else { return false }
+            guard var crc = copy(buffer.baseAddress! + range.lowerBound) else { return .damaged }
             if let base {
                 base.values.withUnsafeBytes { b in
                     xorBytes(
                         UnsafeMutableRawBufferPointer(rebasing: buffer[range]),
                         with: UnsafeRawBufferPointer(rebasing: b[range]))
                 }
+                crc = crc32c(UnsafeRawBufferPointer(rebasing: buffer[range]))
             }
-            return true
+            return crc == expected ? .stored : .mismatched
         }
-        guard intact else {
+        switch outcome {
+        case .stored: break
+        case .damaged:
             progress = p
             return .rejected(
                 RolesError(
                     .invalidWeights,
                     "chunk \(c.index) of version \(c.policyVersion) failed its "
                         + "frame checksum: dropped, it comes again with the next re-send"))
+        case .mismatched:
+            progress = p
+            return .checksumFailed(version: a.policyVersion, chunk: c.index)
         }
         p.have[c.index] = true
         p.received += 1
@@ -211,18 +234,17 @@ public struct WeightAssembler: Sendable {
             progress = p
             return .stored(version: a.policyVersion, received: p.received, total: a.chunkCount)
         }
-        guard p.buffer.withUnsafeBytes({ WeightDigest.sha256($0) }) == a.sha256 else {
-            spare = p.buffer
-            return .checksumFailed(version: a.policyVersion)
-        }
         spare = latest?.values
-        latest = PolicyWeights(version: a.policyVersion, values: p.buffer, layout: a.layout, sha256: a.sha256)
+        latest = PolicyWeights(
+            version: a.policyVersion, values: p.buffer, layout: a.layout, chunkChecksums: a.chunkChecksums)
         return .completed(version: a.policyVersion)
     }
 
+    private enum StoreOutcome { case stored, damaged, mismatched }
+
     /// True when two announcements describe the same bytes in the same chunks (a delta and its full copy).
     static func sameContent(_ a: WeightAnnouncement, _ b: WeightAnnouncement) -> Bool {
-        a.sha256 == b.sha256 && a.elementCount == b.elementCount && a.chunkElements == b.chunkElements
+        a.chunkChecksums == b.chunkChecksums && a.elementCount == b.elementCount && a.chunkElements == b.chunkElements
             && a.chunkCount == b.chunkCount && a.dtype == b.dtype && a.layout == b.layout
     }
 
@@ -239,7 +261,9 @@ public struct WeightAssembler: Sendable {
         guard a.chunkCount == (a.elementCount + a.chunkElements - 1) / a.chunkElements else {
             return bad("\(a.chunkCount) chunks cannot hold \(a.elementCount) elements in chunks of \(a.chunkElements)")
         }
-        guard a.sha256.count == 32 else { return bad("SHA-256 has \(a.sha256.count) bytes, expected 32") }
+        guard a.chunkChecksums.count == a.chunkCount else {
+            return bad("\(a.chunkChecksums.count) chunk checksums for \(a.chunkCount) chunks")
+        }
         return nil
     }
 

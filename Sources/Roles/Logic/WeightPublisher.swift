@@ -1,12 +1,12 @@
 // WeightPublisher (learner): cuts one policy version's flat parameter buffer, in the broadcast precision (float32
-// or bfloat16), into an announcement (sizes, layout, SHA-256 of the little-endian bytes sent) and 1-D chunks of
-// `chunkElements` elements; optionally as an XOR delta against the previous publication.
+// or bfloat16), into an announcement (sizes, layout, the checksum of every chunk) and 1-D chunks of
+// `chunkElements` elements, each with its CRC32C; optionally as an XOR delta against the previous publication.
 
 import Crypto
 import Foundation
 import Wire
 
-/// SHA-256 digests of parameter buffers.
+/// Digests of parameter buffers: SHA-256 for logs, checkpoints and recordings, CRC32C per chunk for the broadcast.
 public enum WeightDigest {
     /// SHA-256 of the little-endian bytes of `values` (the host is little-endian on every supported platform).
     public static func sha256(_ values: [Float]) -> [UInt8] { values.withUnsafeBytes { sha256($0) } }
@@ -16,6 +16,18 @@ public enum WeightDigest {
         var hasher = SHA256()
         hasher.update(bufferPointer: bytes)
         return Array(hasher.finalize())
+    }
+
+    /// CRC32C of each `chunkElements`-element chunk of `values`' little-endian bytes, in order.
+    public static func chunkChecksums(_ values: WeightValues, chunkElements: Int) -> [UInt32] {
+        let size = values.elementBytes
+        let count = values.count
+        return values.withUnsafeBytes { bytes in
+            stride(from: 0, to: count, by: chunkElements).map { offset in
+                let end = min(count, offset + chunkElements)
+                return crc32c(UnsafeRawBufferPointer(rebasing: bytes[(offset * size)..<(end * size)]))
+            }
+        }
     }
 
     /// Lower-case hex of a digest, as logs, indexes and `rpp replay` print it.
@@ -58,6 +70,9 @@ public struct WeightPublication: Sendable {
             baseVersion: announcement.baseVersion)
     }
 
+    /// SHA-256 of the version's bytes in the broadcast precision (a pass over the whole buffer; for logs).
+    public var sha256: [UInt8] { values.withUnsafeBytes { WeightDigest.sha256($0) } }
+
     /// Every chunk in index order.
     public var chunks: [WeightChunk] { (0..<announcement.chunkCount).map(chunk) }
 
@@ -66,7 +81,7 @@ public struct WeightPublication: Sendable {
         guard delta != nil else { return self }
         var a = announcement
         a.baseVersion = 0
-        a.baseSHA256 = []
+        a.baseDigest = 0
         return WeightPublication(announcement: a, values: values, delta: nil)
     }
 
@@ -83,7 +98,7 @@ public enum WeightPublisher {
     public static let defaultChunkElements = 262_144
 
     /// The announcement and chunks of `parameters` as policy `version`, in `precision` (bf16: rounded to nearest
-    /// even; the SHA-256 is over what is sent). With `base`, a publication of an earlier version in the same
+    /// even; the checksums are of what is sent). With `base`, a publication of an earlier version in the same
     /// precision and shape, the chunks carry the XOR of the two versions' bytes (`full` turns it back into a copy).
     public static func publish(
         version: UInt64, parameters: [Float], layout: [TensorSpan] = [],
@@ -95,21 +110,28 @@ public enum WeightPublisher {
             chunkElements: chunkElements, base: base)
     }
 
-    /// `publish(version:parameters:...)` of a parameter buffer, copied (or rounded to bf16) once.
+    /// `publish(version:parameters:...)` of a parameter buffer, copied (or rounded to bf16) and checksummed once,
+    /// one chunk at a time on every core, into `spare` when it fits and nothing else holds it.
     public static func publish(
         version: UInt64, copying parameters: UnsafeBufferPointer<Float>,
         layout: [TensorSpan] = [], chunkElements: Int = defaultChunkElements,
         precision: WeightPrecision = .fp32,
-        base: WeightPublication? = nil
+        base: WeightPublication? = nil, reusing spare: consuming WeightValues? = nil
     ) throws(RolesError) -> WeightPublication {
-        try publish(
-            version: version, values: WeightValues(copying: parameters, precision: precision), layout: layout,
-            chunkElements: chunkElements, base: base)
+        guard chunkElements >= 1 else {
+            throw RolesError(.invalidConfig, "chunk size is \(chunkElements) floats; it must be at least 1")
+        }
+        let (values, checksums) = WeightValues.chunked(
+            copying: parameters, precision: precision, chunkElements: chunkElements, reusing: spare)
+        return try publish(
+            version: version, values: values, checksums: checksums, layout: layout, chunkElements: chunkElements,
+            base: base)
     }
 
-    /// The publication of `values` (already in the precision they go out in) as policy `version`.
+    /// The publication of `values` (already in the precision they go out in) as policy `version`; `checksums`
+    /// are their chunks' CRC32C when already computed.
     static func publish(
-        version: UInt64, values: WeightValues, layout: [TensorSpan], chunkElements: Int,
+        version: UInt64, values: WeightValues, checksums: [UInt32]? = nil, layout: [TensorSpan], chunkElements: Int,
         base: WeightPublication?
     ) throws(RolesError) -> WeightPublication {
         let count = values.count
@@ -130,7 +152,8 @@ public enum WeightPublisher {
         var a = WeightAnnouncement(
             policyVersion: version, dtype: precision.dtype, elementCount: count,
             chunkCount: chunkCount, chunkElements: chunkElements,
-            sha256: values.withUnsafeBytes { WeightDigest.sha256($0) }, layout: layout)
+            chunkChecksums: checksums ?? WeightDigest.chunkChecksums(values, chunkElements: chunkElements),
+            layout: layout)
         guard let base else { return WeightPublication(announcement: a, values: values) }
         let b = base.announcement
         guard b.policyVersion < version, b.dtype == a.dtype, b.elementCount == a.elementCount,
@@ -142,10 +165,9 @@ public enum WeightPublisher {
                     + "chunks of \(b.chunkElements)) cannot be the delta base of version \(version) "
                     + "(\(a.dtype.rawValue), \(a.elementCount) in chunks of \(a.chunkElements))")
         }
-        var delta = values.withUnsafeBytes { Array($0) }
-        delta.withUnsafeMutableBytes { d in base.values.withUnsafeBytes { xorBytes(d, with: $0) } }
+        let delta = values.xorDelta(against: base.values, chunkElements: chunkElements)
         a.baseVersion = b.policyVersion
-        a.baseSHA256 = b.sha256
+        a.baseDigest = b.digest
         return WeightPublication(announcement: a, values: values, delta: delta)
     }
 }

@@ -1,6 +1,7 @@
 // WeightValues: a flat parameter buffer in the precision it travels in (float32, or bfloat16 when the rollout
 // workers compute in bf16), with byte access for hashing, sending and receiving in place.
 
+import Model
 import Wire
 
 /// The precision weights are broadcast in.
@@ -33,6 +34,15 @@ public enum WeightValues: Sendable, Equatable {
         switch precision {
         case .fp32: self = .fp32([Float](repeating: 0, count: count))
         case .bf16: self = .bf16([UInt16](repeating: 0, count: count))
+        }
+    }
+
+    /// `count` elements in `precision` whose bytes are not set: for a buffer every byte of which is written
+    /// before it is read (a version being assembled is exposed only when every chunk is in).
+    init(unfilled count: Int, precision: WeightPrecision) {
+        switch precision {
+        case .fp32: self = .fp32([Float](unsafeUninitializedCapacity: count) { _, n in n = count })
+        case .bf16: self = .bf16([UInt16](unsafeUninitializedCapacity: count) { _, n in n = count })
         }
     }
 
@@ -114,6 +124,85 @@ public enum WeightValues: Sendable, Equatable {
                 if let b = s.baseAddress { destination.baseAddress!.update(from: b, count: s.count) }
             }
         case .bf16(let v): v.withUnsafeBufferPointer { BFloat16.widen($0, into: destination) }
+        }
+    }
+}
+
+extension WeightValues {
+    /// A copy of `values` in `precision` and the CRC32C of each `chunkElements`-element chunk of it, made one
+    /// chunk at a time on every core, each chunk checksummed while it is still in cache. The copy is written into
+    /// `spare` when it has the same precision and size and nothing else holds it (a buffer this large costs a
+    /// page fault per 4 KiB when it is new).
+    public static func chunked(
+        copying values: UnsafeBufferPointer<Float>, precision: WeightPrecision, chunkElements: Int,
+        reusing spare: consuming WeightValues? = nil
+    ) -> (values: WeightValues, checksums: [UInt32]) {
+        precondition(chunkElements >= 1, "chunks of \(chunkElements) elements")
+        let n = values.count
+        let chunks = (n + chunkElements - 1) / chunkElements
+        var checksums = [UInt32](repeating: 0, count: chunks)
+        guard n > 0, let source = values.baseAddress else { return (WeightValues(zeros: 0, precision: precision), []) }
+        func fill<T>(_ out: UnsafeMutableBufferPointer<T>, _ convert: (UnsafeMutablePointer<T>, Range<Int>) -> Void) {
+            checksums.withUnsafeMutableBufferPointer { sums in
+                let sums = sums.baseAddress!
+                Parallel.forEach(chunks) { i in
+                    let range = (i * chunkElements)..<min(n, (i + 1) * chunkElements)
+                    convert(out.baseAddress! + range.lowerBound, range)
+                    let bytes = UnsafeRawBufferPointer(
+                        start: out.baseAddress! + range.lowerBound, count: range.count * MemoryLayout<T>.stride)
+                    sums[i] = crc32c(bytes)
+                }
+            }
+        }
+        func make<T>(_ reused: inout [T]?, _ convert: (UnsafeMutablePointer<T>, Range<Int>) -> Void) -> [T] {
+            if var out = reused.take(), out.count == n {
+                out.withUnsafeMutableBufferPointer { fill($0, convert) }
+                return out
+            }
+            return [T](unsafeUninitializedCapacity: n) { out, k in
+                fill(out, convert)
+                k = n
+            }
+        }
+        switch precision {
+        case .fp32:
+            var reused: [Float]?
+            if case .fp32(let r)? = spare { reused = r }
+            spare = nil
+            let out = make(&reused) { d, r in d.initialize(from: source + r.lowerBound, count: r.count) }
+            return (.fp32(out), checksums)
+        case .bf16:
+            var reused: [UInt16]?
+            if case .bf16(let r)? = spare { reused = r }
+            spare = nil
+            let out = make(&reused) { d, r in
+                BFloat16.narrow(
+                    UnsafeBufferPointer(start: source + r.lowerBound, count: r.count),
+                    into: UnsafeMutableBufferPointer(start: d, count: r.count))
+            }
+            return (.bf16(out), checksums)
+        }
+    }
+
+    /// The XOR of this buffer's bytes with `base`'s (same precision and count), one chunk of `chunkElements` at a
+    /// time on every core.
+    func xorDelta(against base: WeightValues, chunkElements: Int) -> [UInt8] {
+        precondition(base.count == count && base.precision == precision, "XOR of buffers that differ in shape")
+        let total = count * elementBytes
+        let step = chunkElements * elementBytes
+        return withUnsafeBytes { a in
+            base.withUnsafeBytes { b in
+                [UInt8](unsafeUninitializedCapacity: total) { typed, k in
+                    let out = UnsafeMutableRawBufferPointer(typed)
+                    Parallel.forEach((total + step - 1) / step) { i in
+                        let r = (i * step)..<min(total, (i + 1) * step)
+                        let d = UnsafeMutableRawBufferPointer(rebasing: out[r])
+                        d.copyMemory(from: UnsafeRawBufferPointer(rebasing: a[r]))
+                        xorBytes(d, with: UnsafeRawBufferPointer(rebasing: b[r]))
+                    }
+                    k = total
+                }
+            }
         }
     }
 }

@@ -1,5 +1,5 @@
 // The rollout worker's weight subscription: a BUS socket (the learner broadcasts on one) on a thread of its
-// own feeds a WeightAssembler; only a complete, SHA-256-verified version is ever exposed, so the sampler never
+// own feeds a WeightAssembler; only a complete version, every chunk checked, is ever exposed, so the sampler never
 // sees a half-received or corrupt buffer.
 import Foundation
 import Wire
@@ -51,8 +51,17 @@ public final class WeightReceiver: @unchecked Sendable {
             defer { done.signal() }
             while true {
                 do {
-                    try socket.receiveViewSync(timeout: nil, cancel: nil) { header, message in
-                        lock.withLock { take(header, message) }
+                    let shape = try socket.receiveViewSync(timeout: nil, cancel: nil) { header, message in
+                        lock.withLock { () -> (Int, WeightPrecision)? in
+                            take(header, message)
+                            guard assembler.needsSpare, let l = assembler.latest else { return nil }
+                            return (l.count, l.precision)
+                        }
+                    }
+                    if let (count, precision) = shape {
+                        // Between versions: the next one then lands in a buffer whose pages already exist.
+                        let buffer = WeightValues(zeros: count, precision: precision)
+                        lock.withLock { assembler.offerSpare(buffer) }
                     }
                 } catch let error as FrameError {
                     log("\(name): refused a weights frame: \(error)")
@@ -95,8 +104,10 @@ public final class WeightReceiver: @unchecked Sendable {
             return
         }
         switch event {
-        case .checksumFailed(let v):
-            log("\(name): weights version \(v) failed the SHA-256 check; waiting for a rebroadcast")
+        case .checksumFailed(let v, let chunk):
+            log(
+                "\(name): chunk \(chunk) of weights version \(v) does not match the announced checksum; "
+                    + "waiting for a re-send")
         case .rejected(let e): log("\(name): weight chunk refused: \(e)")
         case .completed(let v):
             if let f = inFlight, f.version == v {

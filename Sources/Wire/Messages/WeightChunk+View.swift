@@ -1,4 +1,3 @@
-import CSupport
 import Foundation
 
 /// A weight chunk read in place from a received frame: the metadata, and the tensor bytes as a view into the
@@ -28,19 +27,24 @@ public struct WeightChunkView {
     /// written are then damaged and must not be used.
     @discardableResult
     public func copyData(to destination: UnsafeMutableRawPointer) -> Bool {
-        var crc = deferredCheck?.seed ?? 0
-        if data.count > 0 {
-            if shuffled {
-                if deferredCheck != nil { crc = crc32c(data, continuing: crc) }
-                ByteShuffle.unshuffle(data, width: dtype.size, into: destination)
-            } else if deferredCheck != nil {
-                crc = rpp_crc32c_copy(crc, destination, data.baseAddress!, data.count)
-            } else {
-                destination.copyMemory(from: data.baseAddress!, byteCount: data.count)
-            }
+        copyDataChecksummed(to: destination) != nil
+    }
+
+    /// `copyData(to:)` that also returns the CRC32C of the element bytes written, taken in the same pass; nil when
+    /// the frame's checksum does not match.
+    public func copyDataChecksummed(to destination: UnsafeMutableRawPointer) -> UInt32? {
+        let written: UInt32
+        var frame = deferredCheck?.seed ?? 0
+        if shuffled {
+            if deferredCheck != nil { frame = crc32c(data, continuing: frame) }
+            ByteShuffle.unshuffle(data, width: dtype.size, into: destination)
+            written = crc32c(UnsafeRawBufferPointer(start: destination, count: data.count))
+        } else {
+            written = crc32c(copying: data, to: destination)
+            if deferredCheck != nil { frame = crc32cCombine(frame, written, secondLength: data.count) }
         }
-        guard let check = deferredCheck else { return true }
-        return crc32c(check.after, continuing: crc) == check.expected
+        guard let check = deferredCheck else { return written }
+        return crc32c(check.after, continuing: frame) == check.expected ? written : nil
     }
 
     /// An owned copy, for chunks kept beyond the receive (a chunk that came before its announcement); nil when

@@ -16,14 +16,19 @@ extension WeightAnnouncement {
                 "weight_announcement.chunk_count",
                 "is \(w.chunkCount) but \(w.elementCount) elements in chunks of \(w.chunkElements) need \(needed)")
         }
-        guard w.sha256.count == 32 else {
-            throw .invariant("weight_announcement.sha256", "has \(w.sha256.count) bytes, expected 32")
-        }
-        guard w.baseVersion == 0 ? w.baseSha256.isEmpty : w.baseSha256.count == 32 else {
+        guard !w.chunkCrc32C.isEmpty else {
             throw .invariant(
-                "weight_announcement.base_sha256",
-                "has \(w.baseSha256.count) bytes with base version "
-                    + "\(w.baseVersion); expected 32 for a delta and none for a full copy")
+                "weight_announcement.chunk_crc32c",
+                "is missing: the learner runs an older rpp, which sent a SHA-256 of the whole buffer instead; "
+                    + "run the same rpp on every host")
+        }
+        guard w.chunkCrc32C.count == Int(w.chunkCount) else {
+            throw .invariant(
+                "weight_announcement.chunk_crc32c",
+                "has \(w.chunkCrc32C.count) checksums for \(w.chunkCount) chunks")
+        }
+        guard w.baseVersion != 0 || w.baseDigest == 0 else {
+            throw .invariant("weight_announcement.base_digest", "is set on a full copy (base_version 0)")
         }
         guard w.baseVersion < w.policyVersion || w.baseVersion == 0 else {
             throw .invariant(
@@ -46,8 +51,8 @@ extension WeightAnnouncement {
         }
         self.init(
             policyVersion: w.policyVersion, dtype: dtype, elementCount: Int(w.elementCount),
-            chunkCount: Int(w.chunkCount), chunkElements: Int(w.chunkElements), sha256: [UInt8](w.sha256),
-            layout: layout, baseVersion: w.baseVersion, baseSHA256: [UInt8](w.baseSha256))
+            chunkCount: Int(w.chunkCount), chunkElements: Int(w.chunkElements), chunkChecksums: w.chunkCrc32C,
+            layout: layout, baseVersion: w.baseVersion, baseDigest: w.baseDigest)
     }
 
     var wire: Rpp_V1_WeightAnnouncement {
@@ -57,9 +62,9 @@ extension WeightAnnouncement {
         w.elementCount = UInt64(elementCount)
         w.chunkCount = UInt32(clamping: chunkCount)
         w.chunkElements = UInt64(chunkElements)
-        w.sha256 = Data(sha256)
+        w.chunkCrc32C = chunkChecksums
         w.baseVersion = baseVersion
-        w.baseSha256 = Data(baseSHA256)
+        w.baseDigest = baseDigest
         w.layout = layout.map { s in
             var t = Rpp_V1_TensorSpan()
             t.name = s.name

@@ -18,27 +18,37 @@ public struct WeightAnnouncement: Sendable, Equatable {
     public var elementCount: Int
     public var chunkCount: Int
     public var chunkElements: Int
-    /// SHA-256 of the whole little-endian buffer; a worker checks it before it samples.
-    public var sha256: [UInt8]
+    /// CRC32C of each chunk's little-endian bytes of this version (the values, never a delta), in chunk order;
+    /// a worker checks every chunk against it as it stores the chunk.
+    public var chunkChecksums: [UInt32]
     public var layout: [TensorSpan]
     /// 0 for a full copy; otherwise the chunks carry the XOR of this version's bytes with those of this version.
     public var baseVersion: UInt64
-    /// SHA-256 of the base version's buffer (empty for a full copy).
-    public var baseSHA256: [UInt8]
+    /// The `digest` of the base version (0 for a full copy).
+    public var baseDigest: UInt32
 
     public init(
         policyVersion: UInt64, dtype: DType, elementCount: Int, chunkCount: Int, chunkElements: Int,
-        sha256: [UInt8], layout: [TensorSpan], baseVersion: UInt64 = 0, baseSHA256: [UInt8] = []
+        chunkChecksums: [UInt32], layout: [TensorSpan], baseVersion: UInt64 = 0, baseDigest: UInt32 = 0
     ) {
         self.policyVersion = policyVersion
         self.dtype = dtype
         self.elementCount = elementCount
         self.chunkCount = chunkCount
         self.chunkElements = chunkElements
-        self.sha256 = sha256
+        self.chunkChecksums = chunkChecksums
         self.layout = layout
         self.baseVersion = baseVersion
-        self.baseSHA256 = baseSHA256
+        self.baseDigest = baseDigest
+    }
+
+    /// The version's digest: the CRC32C of `chunkChecksums` as little-endian bytes. Two versions with the same
+    /// chunks and the same digest hold the same bytes (up to the odds of a 32-bit checksum per chunk).
+    public var digest: UInt32 { Self.digest(chunkChecksums) }
+
+    /// The CRC32C of `checksums` as little-endian bytes.
+    public static func digest(_ checksums: [UInt32]) -> UInt32 {
+        checksums.map(\.littleEndian).withUnsafeBytes { crc32c($0) }
     }
 
     /// True when the chunks carry an XOR delta against `baseVersion`.

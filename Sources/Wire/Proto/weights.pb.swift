@@ -10,11 +10,6 @@
 
 /// Weight broadcast: an announcement, then the flat parameter buffer in chunks.
 
-#if canImport(FoundationEssentials)
-import FoundationEssentials
-#else
-import Foundation
-#endif
 import SwiftProtobuf
 
 // If the compiler emits an error on this type, it is because this file
@@ -61,17 +56,19 @@ public nonisolated struct Rpp_V1_WeightAnnouncement: Sendable {
 
   public var chunkElements: UInt64 = 0
 
-  /// SHA-256 of the whole little-endian buffer: a worker checks it before it samples.
-  public var sha256: Data = Data()
-
   public var layout: [Rpp_V1_TensorSpan] = []
 
   /// 0: the chunks carry the buffer itself. Otherwise the chunks carry the XOR of this version's bytes with
-  /// those of version base_version, whose SHA-256 is base_sha256; a worker that does not hold exactly that
+  /// those of version base_version, whose digest is base_digest; a worker that does not hold exactly that
   /// version ignores the delta and waits for a full copy.
   public var baseVersion: UInt64 = 0
 
-  public var baseSha256: Data = Data()
+  /// CRC32C of each chunk's little-endian bytes of this version (the values, never a delta), in chunk order: a
+  /// worker checks every chunk as it stores it and uses a version only when all of them are in and checked.
+  public var chunkCrc32C: [UInt32] = []
+
+  /// The digest of the base version: the CRC32C of its chunk_crc32c list as little-endian bytes.
+  public var baseDigest: UInt32 = 0
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -158,7 +155,7 @@ nonisolated extension Rpp_V1_TensorSpan: SwiftProtobuf.Message, SwiftProtobuf._M
 
 nonisolated extension Rpp_V1_WeightAnnouncement: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".WeightAnnouncement"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}policy_version\0\u{1}dtype\0\u{3}element_count\0\u{3}chunk_count\0\u{3}chunk_elements\0\u{1}sha256\0\u{1}layout\0\u{3}base_version\0\u{3}base_sha256\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}policy_version\0\u{1}dtype\0\u{3}element_count\0\u{3}chunk_count\0\u{3}chunk_elements\0\u{2}\u{2}layout\0\u{3}base_version\0\u{4}\u{2}chunk_crc32c\0\u{3}base_digest\0\u{c}\u{6}\u{1}\u{c}\u{9}\u{1}")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -171,10 +168,10 @@ nonisolated extension Rpp_V1_WeightAnnouncement: SwiftProtobuf.Message, SwiftPro
       case 3: try { try decoder.decodeSingularUInt64Field(value: &self.elementCount) }()
       case 4: try { try decoder.decodeSingularUInt32Field(value: &self.chunkCount) }()
       case 5: try { try decoder.decodeSingularUInt64Field(value: &self.chunkElements) }()
-      case 6: try { try decoder.decodeSingularBytesField(value: &self.sha256) }()
       case 7: try { try decoder.decodeRepeatedMessageField(value: &self.layout) }()
       case 8: try { try decoder.decodeSingularUInt64Field(value: &self.baseVersion) }()
-      case 9: try { try decoder.decodeSingularBytesField(value: &self.baseSha256) }()
+      case 10: try { try decoder.decodeRepeatedFixed32Field(value: &self.chunkCrc32C) }()
+      case 11: try { try decoder.decodeSingularFixed32Field(value: &self.baseDigest) }()
       default: break
       }
     }
@@ -196,17 +193,17 @@ nonisolated extension Rpp_V1_WeightAnnouncement: SwiftProtobuf.Message, SwiftPro
     if self.chunkElements != 0 {
       try visitor.visitSingularUInt64Field(value: self.chunkElements, fieldNumber: 5)
     }
-    if !self.sha256.isEmpty {
-      try visitor.visitSingularBytesField(value: self.sha256, fieldNumber: 6)
-    }
     if !self.layout.isEmpty {
       try visitor.visitRepeatedMessageField(value: self.layout, fieldNumber: 7)
     }
     if self.baseVersion != 0 {
       try visitor.visitSingularUInt64Field(value: self.baseVersion, fieldNumber: 8)
     }
-    if !self.baseSha256.isEmpty {
-      try visitor.visitSingularBytesField(value: self.baseSha256, fieldNumber: 9)
+    if !self.chunkCrc32C.isEmpty {
+      try visitor.visitPackedFixed32Field(value: self.chunkCrc32C, fieldNumber: 10)
+    }
+    if self.baseDigest != 0 {
+      try visitor.visitSingularFixed32Field(value: self.baseDigest, fieldNumber: 11)
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -217,10 +214,10 @@ nonisolated extension Rpp_V1_WeightAnnouncement: SwiftProtobuf.Message, SwiftPro
     if lhs.elementCount != rhs.elementCount {return false}
     if lhs.chunkCount != rhs.chunkCount {return false}
     if lhs.chunkElements != rhs.chunkElements {return false}
-    if lhs.sha256 != rhs.sha256 {return false}
     if lhs.layout != rhs.layout {return false}
     if lhs.baseVersion != rhs.baseVersion {return false}
-    if lhs.baseSha256 != rhs.baseSha256 {return false}
+    if lhs.chunkCrc32C != rhs.chunkCrc32C {return false}
+    if lhs.baseDigest != rhs.baseDigest {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
