@@ -11,14 +11,15 @@ struct BenchBroadcast: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "broadcast",
         abstract: "Seconds for a policy version to reach every worker (processes on loopback), fp32 or bf16.",
-        discussion: "Each version is the previous one after a small step. A worker that has not verified a version "
-            + "within the learner's re-send interval gets it again, as a worker asking with old weights would.")
+        discussion: "Each version is the previous one after a small step. A worker whose chunks stopped coming names "
+            + "the ones it lacks and gets those again, as a rollout worker does in its work requests; one that has not "
+            + "verified a version within the learner's re-send interval gets the whole version again.")
 
     @Option(help: "Parameters per version (SmolLM2-135M: 134515008).") var params: Int = 134_515_008
     @Option(help: "Worker processes.") var workers: Int = 4
     @Option(help: "Versions to send, one after another.") var versions: Int = 5
     @Option(help: "Broadcast precision: fp32 or bf16.") var precision: String = "fp32"
-    @Option(help: "Transport: ipc or tcp.") var transport: String = "ipc"
+    @Option(help: "Transport: tcp (loopback, as runs use) or ipc.") var transport: String = "tcp"
     @Option(help: "Elements per chunk.") var chunkElements: Int = WeightPublisher.defaultChunkElements
     @Option(help: "Pacing of the broadcast in MB/s (0: unpaced).") var pacing: Double = 1500
     @Flag(help: "Send versions after the first as XOR deltas against the previous one.") var delta = false
@@ -61,7 +62,7 @@ struct BenchBroadcast: ParsableCommand {
         guard board.waitReady(workers, timeout: 30) else { throw ValidationError("workers did not start") }
         Thread.sleep(forTimeInterval: 0.5)  // connections
         var parameters = initial(params)
-        print("version  publish s  send s  all verified s  wire MB  re-sends  (per worker s)")
+        print("version  publish s  send s  all verified s  wire MB  repairs  re-sends  (per worker s)")
         var times: [Double] = []
         for v in 1...UInt64(versions) {
             if v > 1 { step(&parameters, seed: v) }
@@ -70,11 +71,16 @@ struct BenchBroadcast: ParsableCommand {
             let published = DispatchTime.now().uptimeNanoseconds
             let stats = broadcaster.lastBroadcast
             var resends = 0
+            var repairs = 0
             let interval = max(0.5, 2 * (stats?.seconds ?? 0), Double(params * prec.dtype.size) / 250e6)
             var deadline = Date(timeIntervalSinceNow: interval)
             let giveUp = Date(timeIntervalSinceNow: 120)
             while !board.all(workers, have: v) {
                 guard Date() < giveUp else { throw ValidationError("version \(v) did not reach every worker in 120 s") }
+                for (version, chunks) in board.takeMissing() where version == v {
+                    broadcaster.resend(version: v, chunks: chunks)
+                    repairs += 1
+                }
                 if Date() >= deadline {
                     broadcaster.republish()
                     resends += 1
@@ -87,8 +93,8 @@ struct BenchBroadcast: ParsableCommand {
             times.append(total)
             print(
                 String(
-                    format: "%7d  %9.3f  %6.3f  %14.3f  %7.1f  %8d  ", v, Double(published - start) / 1e9,
-                    stats?.seconds ?? 0, total, Double(stats?.wireBytes ?? 0) / 1e6, resends)
+                    format: "%7d  %9.3f  %6.3f  %14.3f  %7.1f  %7d  %8d  ", v, Double(published - start) / 1e9,
+                    stats?.seconds ?? 0, total, Double(stats?.wireBytes ?? 0) / 1e6, repairs, resends)
                     + each.map { String(format: "%.3f", $0) }.joined(separator: " "))
         }
         let steady = times.count > 1 ? Array(times.dropFirst()) : times
@@ -140,7 +146,8 @@ struct BenchBroadcast: ParsableCommand {
         return process
     }
 
-    /// A worker: prints "ready", then "verified VERSION NANOS" (monotonic clock) for every version it verifies.
+    /// A worker: prints "ready", then "verified VERSION NANOS" (monotonic clock) for every version it verifies, and
+    /// "missing VERSION I,J,..." when chunks of a version stopped coming (as a rollout worker names them).
     func runWorker(address: String) throws {
         let receiver = try WeightReceiver(
             address: address, codec: FrameCodec(), name: "bench-worker",
@@ -151,7 +158,16 @@ struct BenchBroadcast: ParsableCommand {
         receiver.start()
         FileHandle.standardOutput.write(Data("ready\n".utf8))
         // Until the benchmark ends (it closes our stdout pipe or terminates us).
-        while getppid() != 1 { Thread.sleep(forTimeInterval: 0.5) }
+        var asked = Date.distantPast
+        while getppid() != 1 {
+            Thread.sleep(forTimeInterval: 0.05)
+            guard Date().timeIntervalSince(asked) >= WeightReceiver.repairAskSeconds,
+                let (v, chunks) = receiver.missingChunks(quietFor: WeightReceiver.repairQuietSeconds)
+            else { continue }
+            asked = Date()
+            let list = chunks.map(String.init).joined(separator: ",")
+            FileHandle.standardOutput.write(Data("missing \(v) \(list)\n".utf8))
+        }
         receiver.close()
     }
 }
@@ -161,6 +177,7 @@ final class Scoreboard: @unchecked Sendable {
     private let condition = NSCondition()
     private var ready = Set<Int>()
     private var verified: [UInt64: [Int: UInt64]] = [:]
+    private var missing: [(version: UInt64, chunks: [Int])] = []
 
     func take(worker: Int, line: String) {
         let words = line.split(separator: " ")
@@ -168,6 +185,9 @@ final class Scoreboard: @unchecked Sendable {
             if line == "ready" { ready.insert(worker) }
             if words.count == 3, words[0] == "verified", let v = UInt64(words[1]), let t = UInt64(words[2]) {
                 verified[v, default: [:]][worker] = t
+            }
+            if words.count == 3, words[0] == "missing", let v = UInt64(words[1]) {
+                missing.append((v, words[2].split(separator: ",").compactMap { Int($0) }))
             }
         }
         condition.broadcast()
@@ -178,6 +198,14 @@ final class Scoreboard: @unchecked Sendable {
         return condition.withLock {
             while ready.count < n { if !condition.wait(until: until) { return false } }
             return true
+        }
+    }
+
+    /// The chunks workers reported missing since the last call.
+    func takeMissing() -> [(version: UInt64, chunks: [Int])] {
+        condition.withLock {
+            defer { missing = [] }
+            return missing
         }
     }
 

@@ -284,6 +284,23 @@ final class FrameTests: XCTestCase {
             mentions: "max_new_tokens")
     }
 
+    func testWorkRequestNamingMissingChunks() throws {
+        let ask = WireMessage.workRequest(
+            WorkRequest(workerID: "rollout-1", policyVersion: 4, partialVersion: 5, missingChunks: [3, 17]))
+        XCTAssertEqual(try codec.decode(codec.encode(ask)), ask)
+        var w = Rpp_V1_WorkRequest()
+        w.workerID = "rollout-1"
+        w.missingChunks = [3]
+        expect(
+            .invariant, handMadeFrame(kind: MessageKind.workRequest.rawValue, payload: try w.serializedBytes()),
+            mentions: "without a partial_version")
+        w.partialVersion = 5
+        w.missingChunks = [UInt32](repeating: 1, count: WorkRequest.maxMissingChunks + 1)
+        expect(
+            .invariant, handMadeFrame(kind: MessageKind.workRequest.rawValue, payload: try w.serializedBytes()),
+            mentions: "at most")
+    }
+
     func testEmptyBatch() throws {
         var b = Rpp_V1_ExperienceBatch()
         b.workerID = "rollout-1"

@@ -100,6 +100,7 @@ public final class Learner: @unchecked Sendable {
                 handler: { try hub.statusReply($0, learner: me) }, log: log)
         }
         hub.republish = { broadcaster.republish() }
+        hub.resend = { broadcaster.resend(version: $0, chunks: $1) }
         let versionBytes = model.parameterCount * settings.weightPrecision.dtype.size
         if let advice = WeightBroadcaster.bufferAdvice(
             cap: WeightBroadcaster.systemSendBufferCap(), versionBytes: versionBytes)

@@ -30,6 +30,8 @@ final class LearnerHub: @unchecked Sendable {
     private var rejoins = LogRateLimiter(burst: 4, periodMillis: 30_000)
     /// Asks the publisher to send the latest version again (late joiners, lost broadcasts).
     var republish: @Sendable () -> Void = {}
+    /// Sends chunks of the latest version again (a worker names the ones it lacks).
+    var resend: @Sendable (_ version: UInt64, _ chunks: [Int]) -> Void = { _, _ in }
     /// Logs one line.
     let log: @Sendable (String) -> Void
     /// Milliseconds to tell a worker to wait when there is no work.
@@ -206,17 +208,21 @@ final class LearnerHub: @unchecked Sendable {
     }
 
     private func workReply(_ w: WorkRequest, now: Millis) throws -> WireMessage {
-        let (unit, behind, known, ahead) = condition.withLock { () -> (WorkUnit?, Bool, Bool, Bool) in
-            guard membership.isAlive(w.workerID) else { return (nil, false, false, false) }
-            if w.policyVersion > policyVersion { return (nil, false, true, true) }
+        let (unit, behind, known, ahead, repair) = condition.withLock {
+            () -> (WorkUnit?, Bool, Bool, Bool, Bool) in
+            guard membership.isAlive(w.workerID) else { return (nil, false, false, false, false) }
+            if w.policyVersion > policyVersion { return (nil, false, true, true, false) }
+            // A worker that lost chunks of the latest version names them: those go again, not the whole version.
+            let repair = w.partialVersion == policyVersion && !w.missingChunks.isEmpty
             if w.policyVersion + maxStaleness < policyVersion {
-                let again = now - lastRepublish >= republishInterval
+                let again = !repair && now - lastRepublish >= republishInterval
                 if again { lastRepublish = now }
-                return (nil, again, true, false)
+                return (nil, again, true, false, repair)
             }
-            return (collector?.nextUnit(for: w.workerID, now: now), false, true, false)
+            return (collector?.nextUnit(for: w.workerID, now: now), false, true, false, repair)
         }
         guard known else { throw Self.unknown(w.workerID) }
+        if repair { resend(w.partialVersion, w.missingChunks) }
         if ahead {
             throw RoutineRefusal(
                 RemoteError(

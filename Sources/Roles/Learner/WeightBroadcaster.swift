@@ -29,6 +29,8 @@ public final class WeightBroadcaster: @unchecked Sendable {
     private var spare: WeightValues?
     private var _last: BroadcastStats?
     private var republishQueued = false
+    /// Chunks of the latest version that workers lack, to be sent again (nil: no repair queued).
+    private var repairQueued: (version: UInt64, chunks: Set<Int>)?
     private let log: @Sendable (String) -> Void
     /// The precision versions are broadcast in (bf16 when the rollout workers compute in bf16).
     public let precision: WeightPrecision
@@ -140,14 +142,43 @@ public final class WeightBroadcaster: @unchecked Sendable {
         }
     }
 
-    private func send(_ p: WeightPublication) {
+    /// Sends `chunks` of `version` again, as a full copy, after its announcement (a worker that has the version in
+    /// progress takes the missing chunks; one assembling a delta turns it into the full copy). Nothing when
+    /// `version` is no longer the latest. Asynchronous; requests that come while one waits join it.
+    public func resend(version: UInt64, chunks: [Int]) {
+        let queued = lock.withLock { () -> Bool in
+            guard let l = latest, l.announcement.policyVersion == version else { return false }
+            let valid = chunks.filter { $0 >= 0 && $0 < l.announcement.chunkCount }
+            guard !valid.isEmpty else { return false }
+            if let r = repairQueued, r.version == version {
+                repairQueued!.chunks.formUnion(valid)
+                return false
+            }
+            repairQueued = (version, Set(valid))
+            return true
+        }
+        guard queued else { return }
+        queue.async { [self] in
+            let job = lock.withLock { () -> (WeightPublication, [Int])? in
+                defer { repairQueued = nil }
+                guard let r = repairQueued, let l = latest, l.announcement.policyVersion == r.version else {
+                    return nil
+                }
+                return (l.full, r.chunks.sorted())
+            }
+            if let (p, chunks) = job { send(p, only: chunks) }
+        }
+    }
+
+    /// Sends `p`'s announcement and its chunks (`only` those, when given; then no stats are kept).
+    private func send(_ p: WeightPublication, only: [Int]? = nil) {
         let start = DispatchTime.now().uptimeNanoseconds
         let a = p.announcement
         var wire = 0
         var payload = 0
         do {
             wire += try socket.sendSync(.weightAnnouncement(a), timeout: .seconds(5))
-            for i in 0..<a.chunkCount {
+            for i in only ?? Array(0..<a.chunkCount) {
                 let (offset, count) = p.span(i)
                 let sent = try p.withChunkBytes(i) { (bytes) throws(TransportError) -> Int in
                     try socket.sendWeightChunk(
@@ -163,6 +194,7 @@ public final class WeightBroadcaster: @unchecked Sendable {
             log("learner: weight broadcast of version \(a.policyVersion) failed: \(error)")
             return
         }
+        guard only == nil else { return }
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         lock.withLock {
             _last = BroadcastStats(version: a.policyVersion, bytes: payload, wireBytes: wire, seconds: seconds)

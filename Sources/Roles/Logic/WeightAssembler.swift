@@ -97,8 +97,20 @@ public struct WeightAssembler: Sendable {
     /// The version being assembled, if any.
     public var versionInProgress: UInt64? { progress?.announcement.policyVersion }
 
+    /// True when chunk `index` of `version` is the last chunk of the version in progress.
+    public func isLastChunk(version: UInt64, index: Int) -> Bool {
+        guard let a = progress?.announcement else { return false }
+        return a.policyVersion == version && index == a.chunkCount - 1
+    }
+
     /// Chunks received of the version in progress.
     public var receivedChunks: Int { progress?.received ?? 0 }
+
+    /// The indices of the chunks of the version in progress not yet stored (empty when none is in progress).
+    public var missingChunks: [Int] {
+        guard let p = progress else { return [] }
+        return p.have.indices.filter { !p.have[$0] }
+    }
 
     /// Takes an announcement: starts its version if newer than anything seen, then applies early chunks.
     public mutating func receive(_ a: WeightAnnouncement) -> [Event] {

@@ -4,15 +4,31 @@ import Model
 import Wire
 
 extension RolloutWorker {
+    /// The version being received and the chunks of it that stopped coming (lost on the way), to name in a work
+    /// request: once no weights frame has come for a moment, and not again before the learner could answer.
+    func missingChunks(lastAsked: inout Date?) -> (version: UInt64, chunks: [Int])? {
+        if let last = lastAsked, Date().timeIntervalSince(last) < WeightReceiver.repairAskSeconds { return nil }
+        guard let missing = weights.missingChunks(quietFor: WeightReceiver.repairQuietSeconds) else { return nil }
+        lastAsked = Date()
+        return missing
+    }
+
     /// Registers, then serves work units until `stop()`. Throws when the learner cannot be reached at start.
     public func run() throws {
         try register()
         settings.log("\(settings.workerID): registered with \(settings.learner.control)")
         var waitingSince: Date? = nil
+        var repairAsked: Date? = nil
         while !stopFlag.isCancelled {
             if heartbeats.takeNeedsRegister() { try? register() }
             refreshWeights()
+            let repair = missingChunks(lastAsked: &repairAsked)
             guard let version = policyVersion else {
+                if let (v, chunks) = repair {
+                    let ask = WorkRequest(
+                        workerID: settings.workerID, policyVersion: 0, partialVersion: v, missingChunks: chunks)
+                    _ = try? control.call(.workRequest(ask), timeout: requestTimeout, cancel: stopFlag)
+                }
                 // No verified weights yet: after a while register again, which makes the learner re-send them.
                 // A large model's weights take seconds to arrive: ask again only when none are arriving.
                 if let since = waitingSince, Date().timeIntervalSince(since) > 2, weights.secondsSinceLastFrame > 2 {
@@ -25,9 +41,11 @@ extension RolloutWorker {
             }
             let reply: WireMessage
             do {
-                reply = try control.call(
-                    .workRequest(WorkRequest(workerID: settings.workerID, policyVersion: version)),
-                    timeout: requestTimeout, cancel: stopFlag)
+                let partial = repair.flatMap { $0.version > version ? $0 : nil }
+                let ask = WorkRequest(
+                    workerID: settings.workerID, policyVersion: version, partialVersion: partial?.version ?? 0,
+                    missingChunks: partial?.chunks ?? [])
+                reply = try control.call(.workRequest(ask), timeout: requestTimeout, cancel: stopFlag)
             } catch let e as RemoteError {
                 // notFound: the learner does not know this worker (or restarted): register again.
                 // overloaded: no work right now.

@@ -15,6 +15,9 @@ public final class WeightReceiver: @unchecked Sendable {
     /// The version being received: when its announcement came and the frame bytes so far.
     private var inFlight: (version: UInt64, start: UInt64, bytes: Int)?
     private var lastFrame: UInt64 = 0
+    /// The last chunk of the version in progress came after its latest announcement: chunks go in index order over
+    /// one connection, so any still missing were lost.
+    private var sawLastChunk = false
     /// Called (under the receiver's lock, on its thread) with each version once it is verified.
     public var completed: (@Sendable (UInt64) -> Void)?
 
@@ -40,6 +43,23 @@ public final class WeightReceiver: @unchecked Sendable {
     /// asks again only when none are on their way.
     var secondsSinceLastFrame: Double {
         lock.withLock { lastFrame == 0 ? .infinity : Double(DispatchTime.now().uptimeNanoseconds - lastFrame) / 1e9 }
+    }
+
+    /// Seconds without a weights frame after which the chunks still missing of a version count as lost.
+    public static let repairQuietSeconds = 0.15
+    /// Seconds between two requests for the same version's missing chunks.
+    public static let repairAskSeconds = 0.3
+
+    /// The version in progress and the chunks of it still missing, once its last chunk has come or no weights frame
+    /// has for `quiet` seconds (chunks lost on the way: the learner can send just those); nil otherwise.
+    public func missingChunks(quietFor quiet: Double) -> (version: UInt64, chunks: [Int])? {
+        lock.withLock {
+            guard let v = assembler.versionInProgress, lastFrame != 0,
+                sawLastChunk || Double(DispatchTime.now().uptimeNanoseconds - lastFrame) / 1e9 >= quiet
+            else { return nil }
+            let missing = assembler.missingChunks
+            return missing.isEmpty ? nil : (v, Array(missing.prefix(WorkRequest.maxMissingChunks)))
+        }
     }
 
     /// Forgets every version (the learner restarted from an older checkpoint).
@@ -82,6 +102,7 @@ public final class WeightReceiver: @unchecked Sendable {
         let event: WeightAssembler.Event
         switch message {
         case .message(.weightAnnouncement(let a)):
+            sawLastChunk = false
             let events = assembler.receive(a)
             for case .rejected(let e) in events { log("\(name): weights refused: \(e)") }
             for case .needsFullCopy(let v) in events {
@@ -95,9 +116,11 @@ public final class WeightReceiver: @unchecked Sendable {
             return
         case .weightChunk(let c):
             if inFlight?.version == c.policyVersion { inFlight!.bytes += header.frameLength }
+            noteLast(version: c.policyVersion, index: c.index)
             event = assembler.receive(c)
         case .message(.weightChunk(let c)):
             if inFlight?.version == c.policyVersion { inFlight!.bytes += header.frameLength }
+            noteLast(version: c.policyVersion, index: c.index)
             event = assembler.receive(c)
         case .message(let other):
             log("\(name): ignored a \(other.kind.name) on the weights socket")
@@ -120,6 +143,10 @@ public final class WeightReceiver: @unchecked Sendable {
             completed?(v)
         default: break
         }
+    }
+
+    private func noteLast(version: UInt64, index: Int) {
+        if assembler.isLastChunk(version: version, index: index) { sawLastChunk = true }
     }
 
     /// Closes the socket and joins the thread.

@@ -82,13 +82,25 @@ extension WorkUnit {
 extension WorkRequest {
     init(wire w: Rpp_V1_WorkRequest) throws(FrameError) {
         guard !w.workerID.isEmpty else { throw .invariant("work_request.worker_id", "is empty") }
-        self.init(workerID: w.workerID, policyVersion: w.policyVersion)
+        guard w.missingChunks.count <= Self.maxMissingChunks else {
+            throw .invariant(
+                "work_request.missing_chunks", "names \(w.missingChunks.count) chunks, at most \(Self.maxMissingChunks)"
+            )
+        }
+        guard w.missingChunks.isEmpty || w.partialVersion != 0 else {
+            throw .invariant("work_request.missing_chunks", "names chunks without a partial_version")
+        }
+        self.init(
+            workerID: w.workerID, policyVersion: w.policyVersion, partialVersion: w.partialVersion,
+            missingChunks: w.missingChunks.map { Int($0) })
     }
 
     var wire: Rpp_V1_WorkRequest {
         var w = Rpp_V1_WorkRequest()
         w.workerID = workerID
         w.policyVersion = policyVersion
+        w.partialVersion = partialVersion
+        w.missingChunks = missingChunks.map { UInt32(clamping: $0) }
         return w
     }
 }

@@ -62,10 +62,18 @@ public struct WorkUnit: Sendable, Equatable {
 public struct WorkRequest: Sendable, Equatable {
     public var workerID: String
     public var policyVersion: UInt64
+    /// A version being assembled whose chunks stopped coming (0: none), and the chunks of it still missing.
+    public var partialVersion: UInt64
+    public var missingChunks: [Int]
 
-    public init(workerID: String, policyVersion: UInt64) {
+    /// Most missing chunks one request names (a version of a billion parameters has 4,096 chunks by default).
+    public static let maxMissingChunks = 1 << 16
+
+    public init(workerID: String, policyVersion: UInt64, partialVersion: UInt64 = 0, missingChunks: [Int] = []) {
         self.workerID = workerID
         self.policyVersion = policyVersion
+        self.partialVersion = partialVersion
+        self.missingChunks = missingChunks
     }
 }
 

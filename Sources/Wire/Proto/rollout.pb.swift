@@ -150,6 +150,12 @@ public nonisolated struct Rpp_V1_WorkRequest: Sendable {
 
   public var policyVersion: UInt64 = 0
 
+  /// A version this worker is assembling whose chunks stopped coming, and the indices of the chunks it still
+  /// lacks: the learner sends those chunks again instead of the whole version. 0 and empty otherwise.
+  public var partialVersion: UInt64 = 0
+
+  public var missingChunks: [UInt32] = []
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -529,7 +535,7 @@ nonisolated extension Rpp_V1_WorkUnit: SwiftProtobuf.Message, SwiftProtobuf._Mes
 
 nonisolated extension Rpp_V1_WorkRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".WorkRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}worker_id\0\u{3}policy_version\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}worker_id\0\u{3}policy_version\0\u{3}partial_version\0\u{3}missing_chunks\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -539,6 +545,8 @@ nonisolated extension Rpp_V1_WorkRequest: SwiftProtobuf.Message, SwiftProtobuf._
       switch fieldNumber {
       case 1: try { try decoder.decodeSingularStringField(value: &self.workerID) }()
       case 2: try { try decoder.decodeSingularUInt64Field(value: &self.policyVersion) }()
+      case 3: try { try decoder.decodeSingularUInt64Field(value: &self.partialVersion) }()
+      case 4: try { try decoder.decodeRepeatedUInt32Field(value: &self.missingChunks) }()
       default: break
       }
     }
@@ -551,12 +559,20 @@ nonisolated extension Rpp_V1_WorkRequest: SwiftProtobuf.Message, SwiftProtobuf._
     if self.policyVersion != 0 {
       try visitor.visitSingularUInt64Field(value: self.policyVersion, fieldNumber: 2)
     }
+    if self.partialVersion != 0 {
+      try visitor.visitSingularUInt64Field(value: self.partialVersion, fieldNumber: 3)
+    }
+    if !self.missingChunks.isEmpty {
+      try visitor.visitPackedUInt32Field(value: self.missingChunks, fieldNumber: 4)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Rpp_V1_WorkRequest, rhs: Rpp_V1_WorkRequest) -> Bool {
     if lhs.workerID != rhs.workerID {return false}
     if lhs.policyVersion != rhs.policyVersion {return false}
+    if lhs.partialVersion != rhs.partialVersion {return false}
+    if lhs.missingChunks != rhs.missingChunks {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
