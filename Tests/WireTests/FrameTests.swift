@@ -107,6 +107,11 @@ final class FrameTests: XCTestCase {
             }
         }
         XCTAssertEqual(ByteShuffle.shuffle([1, 2, 3, 4, 5, 6, 7, 8], width: 4), [1, 5, 2, 6, 3, 7, 4, 8])
+        XCTAssertEqual(ByteShuffle.shuffle([1, 2, 3, 4, 5, 6, 7], width: 2), [1, 3, 5, 2, 4, 6, 7], "tail kept")
+        XCTAssertEqual(ByteShuffle.unshuffle([1, 3, 5, 2, 4, 6, 7], width: 2), [1, 2, 3, 4, 5, 6, 7])
+        XCTAssertEqual(ByteShuffle.unshuffle([1, 5, 2, 6, 3, 7, 4, 8, 9], width: 4), [1, 2, 3, 4, 5, 6, 7, 8, 9])
+        XCTAssertEqual(
+            ByteShuffle.shuffle([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11], width: 3), [1, 4, 7, 2, 5, 8, 3, 6, 9, 10, 11])
     }
 
     func testCRC32CKnownValuesAndHardwareMatchesTable() {

@@ -5,6 +5,7 @@
 // operating-system buffers (a chunk leaves at once) and chunks are paced at `pacingBytesPerSecond`; what is still
 // lost is re-sent when a worker asks with old weights. Chunks go to the socket in place, without a copy.
 import Foundation
+import Model
 import Wire
 
 /// What one broadcast cost.
@@ -176,19 +177,29 @@ public final class WeightBroadcaster: @unchecked Sendable {
         let a = p.announcement
         var wire = 0
         var payload = 0
+        let indices = only ?? Array(0..<a.chunkCount)
         do {
             wire += try socket.sendSync(.weightAnnouncement(a), timeout: .seconds(5))
-            for i in only ?? Array(0..<a.chunkCount) {
-                let (offset, count) = p.span(i)
-                let sent = try p.withChunkBytes(i) { (bytes) throws(TransportError) -> Int in
-                    try socket.sendWeightChunk(
-                        policyVersion: a.policyVersion, index: i, count: count, offset: offset,
-                        dtype: a.dtype, baseVersion: a.baseVersion, data: bytes,
-                        compression: a.isDelta ? nil : fullCopyCompression, timeout: .seconds(5))
+            if a.isDelta || fullCopyCompression != .never {
+                // zstd is the slow part: a group of chunks is sealed on every core, then sent in order.
+                var codec = socket.codec
+                if !a.isDelta { codec.compression = fullCopyCompression }
+                let group = 4 * Parallel.workers
+                for first in stride(from: 0, to: indices.count, by: group) {
+                    let part = Array(indices[first..<min(indices.count, first + group)])
+                    var frames = [SealedFrame?](repeating: nil, count: part.count)
+                    frames.withUnsafeMutableBufferPointer { out in
+                        Parallel.forEach(part.count) { k in out[k] = codec.seal(.weightChunk(p.chunk(part[k]))) }
+                    }
+                    for (k, frame) in frames.enumerated() {
+                        try socket.socket.send(frame!, timeout: .seconds(5))
+                        wire += frame!.bytes.count
+                        payload += p.span(part[k]).count * a.dtype.size
+                        pace(bytes: payload, since: start)
+                    }
                 }
-                wire += sent
-                payload += count * a.dtype.size
-                pace(bytes: payload, since: start)
+            } else {
+                for i in indices { try sendInPlace(p, chunk: i, wire: &wire, payload: &payload, since: start) }
             }
         } catch {
             log("learner: weight broadcast of version \(a.policyVersion) failed: \(error)")
@@ -199,6 +210,23 @@ public final class WeightBroadcaster: @unchecked Sendable {
         lock.withLock {
             _last = BroadcastStats(version: a.policyVersion, bytes: payload, wireBytes: wire, seconds: seconds)
         }
+    }
+
+    /// Sends chunk `i` of `p` straight from its buffer (no compression).
+    private func sendInPlace(
+        _ p: WeightPublication, chunk i: Int, wire: inout Int, payload: inout Int, since start: UInt64
+    ) throws {
+        let a = p.announcement
+        let (offset, count) = p.span(i)
+        let sent = try p.withChunkBytes(i) { (bytes) throws(TransportError) -> Int in
+            try socket.sendWeightChunk(
+                policyVersion: a.policyVersion, index: i, count: count, offset: offset,
+                dtype: a.dtype, baseVersion: a.baseVersion, data: bytes, compression: .never,
+                timeout: .seconds(5))
+        }
+        wire += sent
+        payload += count * a.dtype.size
+        pace(bytes: payload, since: start)
     }
 
     /// Sleeps until `bytes` since `start` are within the pacing rate.

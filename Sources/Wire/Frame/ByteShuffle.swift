@@ -10,6 +10,31 @@ public enum ByteShuffle {
         let count = n / width
         return [UInt8](unsafeUninitializedCapacity: n) { out, initialized in
             let src = input.bindMemory(to: UInt8.self)
+            if width == 2 || width == 4 {
+                // Whole elements: loads and stores the compiler vectorises, instead of strided bytes.
+                let planes = (0..<width).map { out.baseAddress! + $0 * count }
+                let raw = input.baseAddress!
+                if width == 2 {
+                    let (p0, p1) = (planes[0], planes[1])
+                    for i in 0..<count {
+                        let v = raw.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)
+                        p0[i] = UInt8(truncatingIfNeeded: v)
+                        p1[i] = UInt8(truncatingIfNeeded: v >> 8)
+                    }
+                } else {
+                    let (p0, p1, p2, p3) = (planes[0], planes[1], planes[2], planes[3])
+                    for i in 0..<count {
+                        let v = raw.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self)
+                        p0[i] = UInt8(truncatingIfNeeded: v)
+                        p1[i] = UInt8(truncatingIfNeeded: v >> 8)
+                        p2[i] = UInt8(truncatingIfNeeded: v >> 16)
+                        p3[i] = UInt8(truncatingIfNeeded: v >> 24)
+                    }
+                }
+                for i in (count * width)..<n { out[i] = src[i] }
+                initialized = n
+                return
+            }
             for plane in 0..<width {
                 let dst = out.baseAddress! + plane * count
                 var s = plane
@@ -45,6 +70,26 @@ public enum ByteShuffle {
         let count = n / width
         let src = input.bindMemory(to: UInt8.self)
         let out = destination.assumingMemoryBound(to: UInt8.self)
+        if width == 2 {
+            let (p0, p1) = (src.baseAddress!, src.baseAddress! + count)
+            for i in 0..<count {
+                let v = UInt16(p0[i]) | UInt16(p1[i]) << 8
+                destination.storeBytes(of: v, toByteOffset: 2 * i, as: UInt16.self)
+            }
+            for i in (count * width)..<n { out[i] = src[i] }
+            return
+        }
+        if width == 4 {
+            let (p0, p1, p2, p3) = (
+                src.baseAddress!, src.baseAddress! + count, src.baseAddress! + 2 * count, src.baseAddress! + 3 * count
+            )
+            for i in 0..<count {
+                let v = UInt32(p0[i]) | UInt32(p1[i]) << 8 | UInt32(p2[i]) << 16 | UInt32(p3[i]) << 24
+                destination.storeBytes(of: v, toByteOffset: 4 * i, as: UInt32.self)
+            }
+            for i in (count * width)..<n { out[i] = src[i] }
+            return
+        }
         for plane in 0..<width {
             let from = src.baseAddress! + plane * count
             var d = plane
