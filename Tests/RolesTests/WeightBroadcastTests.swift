@@ -49,7 +49,7 @@ final class WeightBroadcastTests: XCTestCase {
         XCTAssertEqual(
             advice,
             "learner: net.core.wmem_max is 4096 KiB, below the 64 MiB the weight broadcast asks for each worker: a "
-                + "worker that is busy for a moment loses chunks of a 269 MiB version and waits for a re-send. As "
+                + "worker that is busy for a moment loses chunks of a 269 MiB version and waits for them again. As "
                 + "root: sysctl -w net.core.wmem_max=\(want) net.core.rmem_max=\(want) (on every host of the cluster)")
         XCTAssertNil(WeightBroadcaster.bufferAdvice(cap: 4 << 20, versionBytes: 3 << 20), "a small model fits")
         XCTAssertNil(WeightBroadcaster.bufferAdvice(cap: want, versionBytes: 269 << 20), "the cap allows the buffer")

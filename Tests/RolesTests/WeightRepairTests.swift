@@ -100,5 +100,16 @@ final class WeightRepairTests: XCTestCase {
         for ask in asks { XCTAssertThrowsError(try hub.handle(.workRequest(ask)), "no unit while behind") }
         XCTAssertEqual(repairs.items, ["3: [4, 9]", "3: [1]"], "an older partial version is not repaired")
         XCTAssertEqual(full.items.count, 1, "no whole re-send for a worker that named its missing chunks")
+        // A worker without any version asks for chunks only: never a unit, though units are there to take.
+        hub.setPolicyVersion(0)
+        let ledger = try makeLedger(prompts: 4, unitSize: 4)
+        hub.begin(try IterationCollector(ledger: ledger, assembler: makeAssembler(promptIDs: ledger.promptIDsInOrder)))
+        let first = WorkRequest(
+            workerID: "w", policyVersion: 0, partialVersion: 0, missingChunks: [2], repairOnly: true)
+        XCTAssertThrowsError(try hub.handle(.workRequest(first)), "no unit for a repair-only request")
+        XCTAssertEqual(repairs.items.last, "0: [2]")
+        guard case .workUnit = try hub.handle(.workRequest(WorkRequest(workerID: "w", policyVersion: 0))) else {
+            return XCTFail("the same worker asking for work gets a unit")
+        }
     }
 }

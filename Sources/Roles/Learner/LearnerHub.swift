@@ -214,6 +214,7 @@ final class LearnerHub: @unchecked Sendable {
             if w.policyVersion > policyVersion { return (nil, false, true, true, false) }
             // A worker that lost chunks of the latest version names them: those go again, not the whole version.
             let repair = w.partialVersion == policyVersion && !w.missingChunks.isEmpty
+            if w.repairOnly { return (nil, false, true, false, repair) }
             if w.policyVersion + maxStaleness < policyVersion {
                 let again = !repair && now - lastRepublish >= republishInterval
                 if again { lastRepublish = now }

@@ -255,13 +255,13 @@ extension WeightBroadcaster {
     }
 
     /// One line of advice when the kernel caps the weight sockets' buffers below `socketBufferBytes` and a version
-    /// is larger than the cap, so that a busy worker loses chunks and waits for a re-send; nil otherwise.
+    /// is larger than the cap, so that a busy worker loses chunks and waits for them again; nil otherwise.
     public static func bufferAdvice(cap: Int?, versionBytes: Int) -> String? {
         guard let cap, cap < socketBufferBytes, versionBytes > cap else { return nil }
         let mib = socketBufferBytes >> 20
         return "learner: net.core.wmem_max is \(cap >> 10) KiB, below the \(mib) MiB the weight broadcast asks for "
             + "each worker: a worker that is busy for a moment loses chunks of a \(versionBytes >> 20) MiB version and "
-            + "waits for a re-send. As root: sysctl -w net.core.wmem_max=\(socketBufferBytes) "
+            + "waits for them again. As root: sysctl -w net.core.wmem_max=\(socketBufferBytes) "
             + "net.core.rmem_max=\(socketBufferBytes) (on every host of the cluster)"
     }
 }

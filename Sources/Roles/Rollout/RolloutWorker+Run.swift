@@ -22,11 +22,11 @@ extension RolloutWorker {
         while !stopFlag.isCancelled {
             if heartbeats.takeNeedsRegister() { try? register() }
             refreshWeights()
-            let repair = missingChunks(lastAsked: &repairAsked)
             guard let version = policyVersion else {
-                if let (v, chunks) = repair {
+                if let (v, chunks) = missingChunks(lastAsked: &repairAsked) {
                     let ask = WorkRequest(
-                        workerID: settings.workerID, policyVersion: 0, partialVersion: v, missingChunks: chunks)
+                        workerID: settings.workerID, policyVersion: 0, partialVersion: v, missingChunks: chunks,
+                        repairOnly: true)
                     _ = try? control.call(.workRequest(ask), timeout: requestTimeout, cancel: stopFlag)
                 }
                 // No verified weights yet: after a while register again, which makes the learner re-send them.
@@ -41,7 +41,8 @@ extension RolloutWorker {
             }
             let reply: WireMessage
             do {
-                let partial = repair.flatMap { $0.version > version ? $0 : nil }
+                // Chunks of a newer version lost on the way are named, so that just those come again.
+                let partial = missingChunks(lastAsked: &repairAsked).flatMap { $0.version > version ? $0 : nil }
                 let ask = WorkRequest(
                     workerID: settings.workerID, policyVersion: version, partialVersion: partial?.version ?? 0,
                     missingChunks: partial?.chunks ?? [])

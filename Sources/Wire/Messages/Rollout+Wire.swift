@@ -87,12 +87,9 @@ extension WorkRequest {
                 "work_request.missing_chunks", "names \(w.missingChunks.count) chunks, at most \(Self.maxMissingChunks)"
             )
         }
-        guard w.missingChunks.isEmpty || w.partialVersion != 0 else {
-            throw .invariant("work_request.missing_chunks", "names chunks without a partial_version")
-        }
         self.init(
             workerID: w.workerID, policyVersion: w.policyVersion, partialVersion: w.partialVersion,
-            missingChunks: w.missingChunks.map { Int($0) })
+            missingChunks: w.missingChunks.map { Int($0) }, repairOnly: w.repairOnly)
     }
 
     var wire: Rpp_V1_WorkRequest {
@@ -101,6 +98,7 @@ extension WorkRequest {
         w.policyVersion = policyVersion
         w.partialVersion = partialVersion
         w.missingChunks = missingChunks.map { UInt32(clamping: $0) }
+        w.repairOnly = repairOnly
         return w
     }
 }

@@ -62,18 +62,24 @@ public struct WorkUnit: Sendable, Equatable {
 public struct WorkRequest: Sendable, Equatable {
     public var workerID: String
     public var policyVersion: UInt64
-    /// A version being assembled whose chunks stopped coming (0: none), and the chunks of it still missing.
+    /// A version being assembled whose chunks stopped coming, and the chunks of it still missing (none: empty).
     public var partialVersion: UInt64
     public var missingChunks: [Int]
+    /// Only `missingChunks` are asked for, no work unit (a worker that holds no version yet).
+    public var repairOnly: Bool
 
     /// Most missing chunks one request names (a version of a billion parameters has 4,096 chunks by default).
     public static let maxMissingChunks = 1 << 16
 
-    public init(workerID: String, policyVersion: UInt64, partialVersion: UInt64 = 0, missingChunks: [Int] = []) {
+    public init(
+        workerID: String, policyVersion: UInt64, partialVersion: UInt64 = 0, missingChunks: [Int] = [],
+        repairOnly: Bool = false
+    ) {
         self.workerID = workerID
         self.policyVersion = policyVersion
         self.partialVersion = partialVersion
         self.missingChunks = missingChunks
+        self.repairOnly = repairOnly
     }
 }
 

@@ -151,10 +151,13 @@ public nonisolated struct Rpp_V1_WorkRequest: Sendable {
   public var policyVersion: UInt64 = 0
 
   /// A version this worker is assembling whose chunks stopped coming, and the indices of the chunks it still
-  /// lacks: the learner sends those chunks again instead of the whole version. 0 and empty otherwise.
+  /// lacks: the learner sends those chunks again instead of the whole version. missing_chunks is empty otherwise.
   public var partialVersion: UInt64 = 0
 
   public var missingChunks: [UInt32] = []
+
+  /// The request only names missing chunks (a worker that holds no version yet): no work unit is wanted.
+  public var repairOnly: Bool = false
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -535,7 +538,7 @@ nonisolated extension Rpp_V1_WorkUnit: SwiftProtobuf.Message, SwiftProtobuf._Mes
 
 nonisolated extension Rpp_V1_WorkRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".WorkRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}worker_id\0\u{3}policy_version\0\u{3}partial_version\0\u{3}missing_chunks\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}worker_id\0\u{3}policy_version\0\u{3}partial_version\0\u{3}missing_chunks\0\u{3}repair_only\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -547,6 +550,7 @@ nonisolated extension Rpp_V1_WorkRequest: SwiftProtobuf.Message, SwiftProtobuf._
       case 2: try { try decoder.decodeSingularUInt64Field(value: &self.policyVersion) }()
       case 3: try { try decoder.decodeSingularUInt64Field(value: &self.partialVersion) }()
       case 4: try { try decoder.decodeRepeatedUInt32Field(value: &self.missingChunks) }()
+      case 5: try { try decoder.decodeSingularBoolField(value: &self.repairOnly) }()
       default: break
       }
     }
@@ -565,6 +569,9 @@ nonisolated extension Rpp_V1_WorkRequest: SwiftProtobuf.Message, SwiftProtobuf._
     if !self.missingChunks.isEmpty {
       try visitor.visitPackedUInt32Field(value: self.missingChunks, fieldNumber: 4)
     }
+    if self.repairOnly != false {
+      try visitor.visitSingularBoolField(value: self.repairOnly, fieldNumber: 5)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -573,6 +580,7 @@ nonisolated extension Rpp_V1_WorkRequest: SwiftProtobuf.Message, SwiftProtobuf._
     if lhs.policyVersion != rhs.policyVersion {return false}
     if lhs.partialVersion != rhs.partialVersion {return false}
     if lhs.missingChunks != rhs.missingChunks {return false}
+    if lhs.repairOnly != rhs.repairOnly {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
