@@ -4,7 +4,7 @@ SWIFT ?= swift
 # Numeric code is 10-50x slower unoptimised, so tests and benchmarks build in release with testing on.
 RELEASE := -c release -Xswiftc -enable-testing
 BIN := .build/release/rpp
-DEBIAN_PACKAGES := libnanomsg-dev libzstd-dev libopenblas-dev libdnnl-dev protobuf-compiler pkg-config
+DEBIAN_PACKAGES := libnanomsg-dev libzstd-dev libopenblas-dev libdnnl-dev libisal-dev protobuf-compiler pkg-config
 
 .PHONY: deps build lint format test test-cluster test-cluster-run run protos bench bench-run bench-peers model-fixtures template-fixtures fuzz \
   clean smollm2 test-real gguf-fixtures check-saved-checkpoint bench-trl compare-trl

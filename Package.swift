@@ -37,8 +37,9 @@ let package = Package(
         .systemLibrary(name: "CDNNL", providers: [.apt(["libdnnl-dev"])]),
         // nanomsg's protocol and option macros re-exported as constants Swift can import.
         .target(name: "CNanomsgShim", dependencies: ["CNanomsg"]),
-        // CRC32C (SSE4.2 when the CPU has it) for frame checksums; float32 <-> bfloat16 conversions.
-        .target(name: "CSupport", cSettings: [.unsafeFlags(["-O3"])]),
+        // CRC32C for frame checksums (Intel ISA-L's folding kernels from Debian's libisal, with a portable table
+        // version to check them against); float32 <-> bfloat16 conversions.
+        .target(name: "CSupport", cSettings: [.unsafeFlags(["-O3"])], linkerSettings: [.linkedLibrary("isal")]),
         // bf16 matrix-product kernels: AVX512-BF16 (chosen at run time) and oneDNN's matmul.
         // (A C target does not pass on a system library's link lines, hence the linker settings.)
         .target(name: "CKernels", dependencies: ["CSupport", "CDNNL"], cSettings: [.unsafeFlags(["-O3"])],

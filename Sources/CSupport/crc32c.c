@@ -1,6 +1,10 @@
 // CRC32C (Castagnoli polynomial 0x82F63B78, reflected), as used by iSCSI, ext4 and gRPC.
-// Hardware path: the SSE4.2 crc32 instruction on three interleaved streams; table path otherwise.
+// rpp_crc32c and rpp_crc32c_copy use Intel ISA-L's crc32_iscsi (carry-less multiplication folding, chosen by
+// CPU at run time: about three times the crc32 instruction's speed). Two independent versions stay to check it
+// against: a table version (portable) and the SSE4.2 crc32 instruction on three interleaved streams.
 #include "CSupport.h"
+#include <isa-l/crc.h>
+#include <limits.h>
 #include <string.h>
 
 static uint32_t table[8][256];
@@ -117,21 +121,41 @@ static uint32_t crc32c_sse42(uint32_t crc, const void *data, size_t length) {
     return crc32c_sse42_body(crc, NULL, data, length);
 }
 
-__attribute__((target("sse4.2")))
-static uint32_t crc32c_copy_sse42(uint32_t crc, void *dst, const void *src, size_t length) {
-    return crc32c_sse42_body(crc, dst, src, length);
-}
 #endif
 
+// ISA-L takes an int length and the CRC register as it is (no inversions): rpp's CRCs start from and end with
+// the inverted register, as zlib's and every CRC32C check value do.
+static uint32_t isal_crc32c(uint32_t crc, const unsigned char *p, size_t length) {
+    uint32_t c = ~crc;
+    while (length > 0) {
+        size_t n = length > (size_t)(INT_MAX / 2) ? (size_t)(INT_MAX / 2) : length;
+        c = crc32_iscsi((unsigned char *)p, (int)n, c);
+        p += n;
+        length -= n;
+    }
+    return ~c;
+}
+
+// Copies and checksums in blocks small enough to stay in the first-level cache between the two passes.
 uint32_t rpp_crc32c_copy(uint32_t crc, void *dst, const void *src, size_t length) {
-#if defined(__x86_64__)
-    if (__builtin_cpu_supports("sse4.2")) return crc32c_copy_sse42(crc, dst, src, length);
-#endif
-    if (length) memcpy(dst, src, length);
-    return rpp_crc32c_portable(crc, src, length);
+    unsigned char *d = dst;
+    const unsigned char *s = src;
+    while (length > 0) {
+        size_t n = length > 16384 ? 16384 : length;
+        memcpy(d, s, n);
+        crc = isal_crc32c(crc, d, n);
+        d += n;
+        s += n;
+        length -= n;
+    }
+    return crc;
 }
 
 uint32_t rpp_crc32c(uint32_t crc, const void *data, size_t length) {
+    return length ? isal_crc32c(crc, data, length) : crc;
+}
+
+uint32_t rpp_crc32c_sse42(uint32_t crc, const void *data, size_t length) {
 #if defined(__x86_64__)
     if (__builtin_cpu_supports("sse4.2")) return crc32c_sse42(crc, data, length);
 #endif

@@ -126,6 +126,8 @@ final class FrameTests: XCTestCase {
             let slice = Array(bytes[..<n])
             XCTAssertEqual(
                 crc32c(slice), slice.withUnsafeBytes { rpp_crc32c_portable(0, $0.baseAddress, n) }, "n = \(n)")
+            XCTAssertEqual(
+                crc32c(slice), slice.withUnsafeBytes { rpp_crc32c_sse42(0, $0.baseAddress, n) }, "n = \(n)")
         }
         for cut in [0, 1, 7, 8, 9, 5000, 12_289] {
             let split = crc32c(Array(bytes[cut...]), continuing: crc32c(Array(bytes[..<cut])))

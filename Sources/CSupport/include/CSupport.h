@@ -6,11 +6,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/// CRC32C of `length` bytes continuing from `crc` (start from 0).
 uint32_t rpp_crc32c(uint32_t crc, const void *data, size_t length);
-/// The software path alone, for tests that compare the two.
+/// The table version alone, for tests that compare the versions.
 uint32_t rpp_crc32c_portable(uint32_t crc, const void *data, size_t length);
+/// The crc32-instruction version alone (the table version without SSE4.2), for tests that compare the versions.
+uint32_t rpp_crc32c_sse42(uint32_t crc, const void *data, size_t length);
 /// Copies `length` bytes from `src` to `dst` (which must not overlap) and returns their CRC32C continuing from
-/// `crc`, in one pass over the bytes.
+/// `crc`, a cache-sized block at a time.
 uint32_t rpp_crc32c_copy(uint32_t crc, void *dst, const void *src, size_t length);
 // The CRC32C of A followed by B, from crc_a = CRC32C(A), crc_b = CRC32C(B) and the length of B.
 uint32_t rpp_crc32c_combine(uint32_t crc_a, uint32_t crc_b, size_t length_b);
