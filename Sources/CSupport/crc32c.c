@@ -71,9 +71,10 @@ static inline uint32_t shift_block(uint32_t c) {
 }
 
 // Three interleaved streams of 8-byte words (the crc32 instruction's latency hidden), combined with the shift
-// table. With `d` non-null each word is also stored to it as it is read: one pass over the bytes instead of two.
-__attribute__((target("sse4.2"), always_inline))
-static inline uint32_t crc32c_sse42_body(uint32_t crc, unsigned char *d, const unsigned char *p, size_t length) {
+// table.
+__attribute__((target("sse4.2")))
+static uint32_t crc32c_sse42(uint32_t crc, const void *data, size_t length) {
+    const unsigned char *p = data;
     uint64_t c = ~crc;
     if (length >= 3 * BLOCK) {
         if (!__atomic_load_n(&shift_ready, __ATOMIC_ACQUIRE)) build_shift_table();
@@ -84,11 +85,6 @@ static inline uint32_t crc32c_sse42_body(uint32_t crc, unsigned char *d, const u
                 memcpy(&w0, p + i, 8);
                 memcpy(&w1, p + BLOCK + i, 8);
                 memcpy(&w2, p + 2 * BLOCK + i, 8);
-                if (d) {
-                    memcpy(d + i, &w0, 8);
-                    memcpy(d + BLOCK + i, &w1, 8);
-                    memcpy(d + 2 * BLOCK + i, &w2, 8);
-                }
                 c = __builtin_ia32_crc32di(c, w0);
                 c1 = __builtin_ia32_crc32di(c1, w1);
                 c2 = __builtin_ia32_crc32di(c2, w2);
@@ -96,29 +92,19 @@ static inline uint32_t crc32c_sse42_body(uint32_t crc, unsigned char *d, const u
             c = shift_block((uint32_t)c) ^ (uint32_t)c1;
             c = shift_block((uint32_t)c) ^ (uint32_t)c2;
             p += 3 * BLOCK;
-            if (d) d += 3 * BLOCK;
             length -= 3 * BLOCK;
         }
     }
     while (length >= 8) {
         uint64_t w;
         memcpy(&w, p, 8);
-        if (d) { memcpy(d, &w, 8); d += 8; }
         c = __builtin_ia32_crc32di(c, w);
         p += 8;
         length -= 8;
     }
     uint32_t c32 = (uint32_t)c;
-    while (length--) {
-        if (d) *d++ = *p;
-        c32 = __builtin_ia32_crc32qi(c32, *p++);
-    }
+    while (length--) c32 = __builtin_ia32_crc32qi(c32, *p++);
     return ~c32;
-}
-
-__attribute__((target("sse4.2")))
-static uint32_t crc32c_sse42(uint32_t crc, const void *data, size_t length) {
-    return crc32c_sse42_body(crc, NULL, data, length);
 }
 
 #endif

@@ -19,16 +19,21 @@ final class WeightPrecisionTests: XCTestCase {
         return p.map { $0 + Float.random(in: -1e-4...1e-4, using: &rng) }
     }
 
-    func testPublishingStraightFromABufferEqualsPublishingAnArray() throws {
+    func testPublishingStraightFromABufferRoundsAndChecksumsEveryChunk() throws {
         let p = params(1000, seed: 3)
         for precision in [WeightPrecision.fp32, .bf16] {
-            let fromArray = try WeightPublisher.publish(
-                version: 2, parameters: p, chunkElements: 300, precision: precision)
-            let fromBuffer = try p.withUnsafeBufferPointer { (b) throws(RolesError) in
+            let pub = try p.withUnsafeBufferPointer { (b) throws(RolesError) in
                 try WeightPublisher.publish(version: 2, copying: b, chunkElements: 300, precision: precision)
             }
-            XCTAssertEqual(fromBuffer.announcement, fromArray.announcement, "\(precision)")
-            XCTAssertEqual(fromBuffer.values, fromArray.values, "\(precision)")
+            let expected = WeightValues(p, precision: precision)  // the whole-array rounding
+            XCTAssertEqual(pub.values, expected, "\(precision)")
+            let sums = expected.withUnsafeBytes { bytes in
+                [0, 300, 600, 900].map { i in
+                    let size = expected.elementBytes
+                    return crc32c(UnsafeRawBufferPointer(rebasing: bytes[(i * size)..<(min(1000, i + 300) * size)]))
+                }
+            }
+            XCTAssertEqual(pub.announcement.chunkChecksums, sums, "\(precision)")
         }
     }
 

@@ -135,25 +135,6 @@ final class FrameTests: XCTestCase {
         }
     }
 
-    func testCRC32CCombineAndCopy() {
-        let bytes = (0..<40_007).map { UInt8(truncatingIfNeeded: $0 &* 197 &+ $0 >> 5) }
-        for cut in [0, 1, 7, 8, 9, 4096, 5000, 12_289, 40_006, 40_007] {
-            let a = Array(bytes[..<cut])
-            let b = Array(bytes[cut...])
-            XCTAssertEqual(crc32cCombine(crc32c(a), crc32c(b), secondLength: b.count), crc32c(bytes), "cut \(cut)")
-        }
-        // Appending zeros: the combined CRC of A and n zero bytes.
-        XCTAssertEqual(
-            crc32cCombine(crc32c(Array("123456789".utf8)), crc32c([UInt8](repeating: 0, count: 32)), secondLength: 32),
-            crc32c(Array("123456789".utf8) + [UInt8](repeating: 0, count: 32)))
-        var copy = [UInt8](repeating: 0, count: bytes.count)
-        let crc = bytes.withUnsafeBytes { src in
-            copy.withUnsafeMutableBytes { crc32c(copying: src, to: $0.baseAddress!) }
-        }
-        XCTAssertEqual(copy, bytes)
-        XCTAssertEqual(crc, crc32c(bytes))
-    }
-
     // MARK: Every bad frame gets its typed error
 
     func testEmptyInput() { expect(.truncatedHeader, [], mentions: "0 bytes") }
@@ -306,6 +287,27 @@ final class FrameTests: XCTestCase {
         expect(
             .invariant, handMadeFrame(kind: MessageKind.workRequest.rawValue, payload: try w.serializedBytes()),
             mentions: "at most")
+    }
+
+    func testWeightAnnouncementChecksumsMustFitItsChunks() throws {
+        guard case .weightAnnouncement(let good) = Examples.all.first(where: { $0.kind == .weightAnnouncement }) else {
+            return XCTFail("no announcement example")
+        }
+        var w = good.wire
+        w.chunkCrc32C = [1]
+        expect(
+            .invariant, handMadeFrame(kind: MessageKind.weightAnnouncement.rawValue, payload: try w.serializedBytes()),
+            mentions: "1 checksums for 2 chunks")
+        w = good.wire
+        w.baseDigest = 7
+        expect(
+            .invariant, handMadeFrame(kind: MessageKind.weightAnnouncement.rawValue, payload: try w.serializedBytes()),
+            mentions: "is set on a full copy")
+        w.baseVersion = 2
+        let delta = try codec.decode(
+            handMadeFrame(kind: MessageKind.weightAnnouncement.rawValue, payload: try w.serializedBytes()))
+        guard case .weightAnnouncement(let a) = delta else { return XCTFail("expected an announcement") }
+        XCTAssertEqual(a.baseDigest, 7, "a delta names its base's digest")
     }
 
     func testEmptyBatch() throws {

@@ -73,7 +73,7 @@ extension Learner {
                         iteration: iteration, policyVersion: trainer.version, samples: batch.count,
                         sampleVersions: batch.experiences.map(\.rollout.policyVersion),
                         workers: Set(batch.experiences.map(\.rollout.workerID)), metrics: record.metrics,
-                        weightsSHA256: broadcaster.latestPublication?.sha256 ?? []))
+                        weightsSHA256: publishedSHA256))
                 step = nil
                 next(.recorded)
             case .checkpoint:
@@ -86,7 +86,7 @@ extension Learner {
                 result.checkpoint = checkpoint
                 try metrics.writeChart()
                 log(
-                    "learner: checkpoint \(checkpoint) (weights sha256 \(WeightDigest.hex(broadcaster.latestPublication?.sha256 ?? []))); metrics in "
+                    "learner: checkpoint \(checkpoint) (weights sha256 \(WeightDigest.hex(publishedSHA256))); metrics in "
                         + metrics.directory)
                 return result
             }

@@ -160,17 +160,18 @@ public final class Learner: @unchecked Sendable {
     }
 
     /// Publishes the current parameters as `version`.
-    @discardableResult
-    func publish(version: UInt64) throws -> WeightPublication {
+    func publish(version: UInt64) throws {
         let layout = model.layout.specs.map { TensorSpan(name: $0.name, shape: $0.shape, offset: $0.offset) }
         hub.setPolicyVersion(version)
         hub.setBroadcastTime(
             seconds: broadcaster.lastBroadcast?.seconds ?? 0,
             bytes: model.parameterCount * settings.weightPrecision.dtype.size)
         let parameters = UnsafeBufferPointer(start: model.params.pointer, count: model.parameterCount)
-        let p = try broadcaster.publish(
+        try broadcaster.publish(
             version: version, copying: parameters, layout: layout,
             chunkElements: settings.chunkElements)
-        return p
     }
+
+    /// SHA-256 of the weights last published, in the broadcast precision (a pass over them; for logs).
+    var publishedSHA256: [UInt8] { broadcaster.latestPublication?.sha256 ?? [] }
 }

@@ -1,9 +1,9 @@
 // The learner's weight broadcast socket (nanomsg BUS, which sends like PUB) behind one serial queue: a new version
-// (after an update) and re-sends of the latest one (when a worker registers or asks with old weights) go out one
-// whole publication at a time, announcement first, so chunks of two versions never interleave. Like PUB, a BUS
-// drops a message for a subscriber whose connection is still busy with earlier ones, so the socket gets large
-// operating-system buffers (a chunk leaves at once) and chunks are paced at `pacingBytesPerSecond`; what is still
-// lost is re-sent when a worker asks with old weights. Chunks go to the socket in place, without a copy.
+// (after an update), re-sends of the latest one (when a worker registers or asks with old weights) and repairs (the
+// chunks a worker names as lost) go out one publication at a time, announcement first, so chunks of two versions
+// never interleave. Like PUB, a BUS drops a message for a subscriber whose connection is still busy with earlier
+// ones, so the socket gets large operating-system buffers (a chunk leaves at once) and chunks are paced at
+// `pacingBytesPerSecond`; what is still lost is repaired. Full copies go to the socket in place, without a copy.
 import Foundation
 import Model
 import Wire

@@ -3,9 +3,9 @@
 // mid-broadcast); duplicates are ignored; chunks that do not fit the announcement are refused; a newer
 // announcement drops the version in progress; every chunk is checked against the announcement's CRC32C for it as it
 // is stored, and a version is exposed only when every chunk is in, so a half-received or corrupt buffer is never
-// visible. Weights come in float32 or bfloat16 and
-// are kept in the precision they came in. A delta (XOR against a base version) is applied only to exactly that
-// base (version and digest); without it the worker waits for a full copy.
+// visible. Weights come in float32 or bfloat16 and are kept in the precision they came in. A delta (XOR against a
+// base version) is applied only to exactly that base (version and digest); without it the worker waits for a full
+// copy.
 
 import Wire
 

@@ -6,7 +6,8 @@ import Crypto
 import Foundation
 import Wire
 
-/// Digests of parameter buffers: SHA-256 for logs, checkpoints and recordings, CRC32C per chunk for the broadcast.
+/// SHA-256 digests of parameter buffers, for logs, checkpoints and recordings (the broadcast checks a CRC32C per
+/// chunk instead).
 public enum WeightDigest {
     /// SHA-256 of the little-endian bytes of `values` (the host is little-endian on every supported platform).
     public static func sha256(_ values: [Float]) -> [UInt8] { values.withUnsafeBytes { sha256($0) } }
@@ -16,18 +17,6 @@ public enum WeightDigest {
         var hasher = SHA256()
         hasher.update(bufferPointer: bytes)
         return Array(hasher.finalize())
-    }
-
-    /// CRC32C of each `chunkElements`-element chunk of `values`' little-endian bytes, in order.
-    public static func chunkChecksums(_ values: WeightValues, chunkElements: Int) -> [UInt32] {
-        let size = values.elementBytes
-        let count = values.count
-        return values.withUnsafeBytes { bytes in
-            stride(from: 0, to: count, by: chunkElements).map { offset in
-                let end = min(count, offset + chunkElements)
-                return crc32c(UnsafeRawBufferPointer(rebasing: bytes[(offset * size)..<(end * size)]))
-            }
-        }
     }
 
     /// Lower-case hex of a digest, as logs, indexes and `rpp replay` print it.
@@ -105,9 +94,11 @@ public enum WeightPublisher {
         chunkElements: Int = defaultChunkElements, precision: WeightPrecision = .fp32,
         base: WeightPublication? = nil
     ) throws(RolesError) -> WeightPublication {
-        try publish(
-            version: version, values: WeightValues(parameters, precision: precision), layout: layout,
-            chunkElements: chunkElements, base: base)
+        try parameters.withUnsafeBufferPointer { (p) throws(RolesError) in
+            try publish(
+                version: version, copying: p, layout: layout, chunkElements: chunkElements, precision: precision,
+                base: base)
+        }
     }
 
     /// `publish(version:parameters:...)` of a parameter buffer, copied (or rounded to bf16) and checksummed once,
@@ -128,17 +119,14 @@ public enum WeightPublisher {
             base: base)
     }
 
-    /// The publication of `values` (already in the precision they go out in) as policy `version`; `checksums`
-    /// are their chunks' CRC32C when already computed.
+    /// The publication of `values` (already in the precision they go out in, `checksums` their chunks' CRC32C) as
+    /// policy `version`.
     static func publish(
-        version: UInt64, values: WeightValues, checksums: [UInt32]? = nil, layout: [TensorSpan], chunkElements: Int,
+        version: UInt64, values: WeightValues, checksums: [UInt32], layout: [TensorSpan], chunkElements: Int,
         base: WeightPublication?
     ) throws(RolesError) -> WeightPublication {
         let count = values.count
         let precision = values.precision
-        guard chunkElements >= 1 else {
-            throw RolesError(.invalidConfig, "chunk size is \(chunkElements) floats; it must be at least 1")
-        }
         guard count > 0 else { throw RolesError(.invalidWeights, "policy version \(version) has no parameters") }
         for span in layout {
             let n = span.shape.reduce(1, *)
@@ -152,8 +140,7 @@ public enum WeightPublisher {
         var a = WeightAnnouncement(
             policyVersion: version, dtype: precision.dtype, elementCount: count,
             chunkCount: chunkCount, chunkElements: chunkElements,
-            chunkChecksums: checksums ?? WeightDigest.chunkChecksums(values, chunkElements: chunkElements),
-            layout: layout)
+            chunkChecksums: checksums, layout: layout)
         guard let base else { return WeightPublication(announcement: a, values: values) }
         let b = base.announcement
         guard b.policyVersion < version, b.dtype == a.dtype, b.elementCount == a.elementCount,

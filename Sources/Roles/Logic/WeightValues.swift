@@ -54,19 +54,6 @@ public enum WeightValues: Sendable, Equatable {
         }
     }
 
-    /// A copy of `values` in `precision` (bfloat16: rounded straight from the buffer, no float32 copy).
-    public init(copying values: UnsafeBufferPointer<Float>, precision: WeightPrecision) {
-        switch precision {
-        case .fp32: self = .fp32(Array(values))
-        case .bf16:
-            self = .bf16(
-                [UInt16](unsafeUninitializedCapacity: values.count) { out, n in
-                    BFloat16.narrow(values, into: out)
-                    n = values.count
-                })
-        }
-    }
-
     public var precision: WeightPrecision {
         switch self {
         case .fp32: .fp32

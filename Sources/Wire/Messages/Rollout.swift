@@ -68,7 +68,7 @@ public struct WorkRequest: Sendable, Equatable {
     /// Only `missingChunks` are asked for, no work unit (a worker that holds no version yet).
     public var repairOnly: Bool
 
-    /// Most missing chunks one request names (a version of a billion parameters has 4,096 chunks by default).
+    /// Most missing chunks one request names (a version of a billion parameters has about 3,800 chunks by default).
     public static let maxMissingChunks = 1 << 16
 
     public init(
