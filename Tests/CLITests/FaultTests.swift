@@ -85,8 +85,8 @@ final class FaultTests: XCTestCase {
     /// A learner killed with kill -9 after a checkpoint and restarted with --resume ends with exactly the
     /// weights of an uninterrupted run with the same seed; the workers reconnect by themselves.
     func testLearnerKilledAndResumedMatchesUninterruptedRun() throws {
-        let iterations = 6
-        let c = try LocalCluster(name: "straight", iterations: iterations, extra: ["checkpoint.every=2"])
+        let iterations = 8
+        let c = try LocalCluster(name: "straight", iterations: iterations, extra: ["checkpoint.every=4"])
         try c.startServers()
         try c.startWorker("rollout-1")
         try c.startWorker("rollout-2")
@@ -110,16 +110,16 @@ final class FaultTests: XCTestCase {
             again.process.terminationStatus, 0, "a second learner without --resume must not overwrite the run")
     }
 
-    /// Starts the run "resumed", kills its learner with kill -9 during iteration 5 (the last checkpoint is 4),
-    /// resumes it and checks that it ends with `straight`, the uninterrupted run's final SHA-256.
+    /// Starts the run "resumed", kills its learner with kill -9 the moment iteration 5 is printed, resumes it and
+    /// checks that it ends with `straight`, the uninterrupted run's final SHA-256. Checkpoints come every 4 of 8
+    /// iterations, so the last one is 4 even if the learner finished another iteration of its tiny model before the
+    /// signal landed, and iteration 5 is always set aside.
     func killAfterCheckpointAndResume(
         _ c: LocalCluster, iterations: Int, expecting straight: String,
         file: StaticString = #filePath, line: UInt = #line
     ) throws {
         let killed = try c.startLearner(runName: "resumed")
-        XCTAssertTrue(killed.waitFor("iter 5/\(iterations)", seconds: 60), killed.stdout, file: file, line: line)
-        kill(killed.process.processIdentifier, SIGKILL)
-        killed.process.waitUntilExit()
+        XCTAssertTrue(killed.killWhenPrinted("iter 5/\(iterations)"), killed.stdout, file: file, line: line)
         let resumed = try c.startLearner(resume: true, runName: "resumed")
         let output = c.waitForLearner()
         XCTAssertTrue(output.contains("resumed from"), output, file: file, line: line)
@@ -137,10 +137,10 @@ final class FaultTests: XCTestCase {
 
     /// The same with PPO: the critic and its optimiser come back from the checkpoint too.
     func testPPOLearnerKilledAndResumedMatchesUninterruptedRun() throws {
-        let iterations = 6
+        let iterations = 8
         let c = try LocalCluster(
             name: "straight", iterations: iterations,
-            extra: ["checkpoint.every=2", "algorithm.estimator=gae"])
+            extra: ["checkpoint.every=4", "algorithm.estimator=gae"])
         try c.startServers()
         try c.startWorker("rollout-1")
         try c.startLearner()
@@ -148,7 +148,7 @@ final class FaultTests: XCTestCase {
         XCTAssertTrue(
             FileManager.default.fileExists(
                 atPath: c.runDirectory("straight")
-                    .appendingPathComponent("checkpoints/iter-000006/critic/model.safetensors").path))
+                    .appendingPathComponent("checkpoints/iter-000008/critic/model.safetensors").path))
         try killAfterCheckpointAndResume(c, iterations: iterations, expecting: straight)
     }
 }

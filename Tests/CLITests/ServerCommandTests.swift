@@ -13,6 +13,7 @@ final class ServerProcess: @unchecked Sendable {
     let process = Process()
     private let lock = NSLock()
     private var output = ""
+    private var killText: String?
 
     init(_ arguments: [String]) throws {
         process.executableURL = RPP.binary
@@ -28,9 +29,27 @@ final class ServerProcess: @unchecked Sendable {
                 h.readabilityHandler = nil
                 return
             }
-            lock.withLock { output += String(decoding: data, as: UTF8.self) }
+            lock.withLock {
+                output += String(decoding: data, as: UTF8.self)
+                if let text = killText, output.contains(text) {
+                    kill(process.processIdentifier, SIGKILL)
+                    killText = nil
+                }
+            }
         }
         try process.run()
+    }
+
+    /// Sends SIGKILL the moment stdout contains `text` (from the reader, without a poll's delay); returns once the
+    /// process has ended, or false if `text` did not come within `seconds`.
+    func killWhenPrinted(_ text: String, seconds: Double = 60) -> Bool {
+        lock.withLock {
+            if output.contains(text) { kill(process.processIdentifier, SIGKILL) } else { killText = text }
+        }
+        let printed = waitFor(text, seconds: seconds)
+        if !printed { lock.withLock { killText = nil } }
+        if printed { process.waitUntilExit() }
+        return printed
     }
 
     var stdout: String { lock.withLock { output } }
