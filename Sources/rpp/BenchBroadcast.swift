@@ -36,7 +36,6 @@ struct BenchBroadcast: ParsableCommand {
     }
 
     func run() throws {
-        Tuning.keepLargeAllocations()
         if let receive { return try runWorker(address: receive) }
         let prec = WeightPrecision(rawValue: precision)!
         let address =
