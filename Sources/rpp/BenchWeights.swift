@@ -1,7 +1,8 @@
 // `rpp bench weights`: what the XOR delta encoding saves on real weights. Two consecutive versions of a model
 // (each one AdamW step of a language-modelling loss on seeded token rows), then for float32 and bfloat16: bytes on
 // the wire as full copies and as deltas (XOR with the previous version, byte shuffle and zstd as the frame codec
-// chooses), and encode / decode MB/s of the delta (build, seal; open, XOR into the previous version, check each chunk's CRC32C).
+// chooses), and encode / decode MB/s of the delta (build and seal on every core, as the learner does; open, XOR into
+// the previous version and check each chunk's CRC32C on one thread, as a worker does).
 import ArgumentParser
 import Foundation
 import Model
@@ -68,7 +69,11 @@ struct BenchWeights: ParsableCommand {
         let delta = try WeightPublisher.publish(
             version: 2, parameters: v2, chunkElements: chunkElements,
             precision: precision, base: base)
-        let frames = (0..<delta.announcement.chunkCount).map { codec.encode(.weightChunk(delta.chunk($0))) }
+        // Sealed on every core, as the learner's broadcast seals deltas; a worker opens them on one thread.
+        var frames = [[UInt8]](repeating: [], count: delta.announcement.chunkCount)
+        frames.withUnsafeMutableBufferPointer { out in
+            Parallel.forEach(out.count) { i in out[i] = codec.encode(.weightChunk(delta.chunk(i))) }
+        }
         let encode = Double(DispatchTime.now().uptimeNanoseconds - t) / 1e9
         let full = delta.full
         let fullWire = (0..<full.announcement.chunkCount).reduce(0) {
