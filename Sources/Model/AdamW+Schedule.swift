@@ -63,6 +63,9 @@ public final class AdamW: @unchecked Sendable {
         self.clipNorm = clipNorm
         m = FloatBuffer(count: model.parameterCount, lazy: true)
         v = FloatBuffer(count: model.parameterCount, lazy: true)
+        // Every step reads and then writes both moments.
+        m.backPages()
+        v.backPages()
         specs = model.layout.specs
         decayMask = specs.map { $0.shape.count == 2 }
     }

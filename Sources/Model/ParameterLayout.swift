@@ -119,6 +119,11 @@ public final class FloatBuffer: @unchecked Sendable {
     @inline(__always) public subscript(offset: Int) -> UnsafeMutablePointer<Float> { pointer + offset }
     /// Gives the memory back to the system; every element reads as zero afterwards.
     public func release() { mapping.release() }
+    /// Backs every page of a lazy buffer now, keeping its contents. For a buffer that will be read and then
+    /// written in place (gradients, optimizer moments): a first read would map the shared zero page, and the
+    /// write that follows would fault again and flush that page from every core's TLB, an interrupt to each
+    /// core per page (see docs/benchmarks.md, "First optimizer step").
+    public func backPages() { mapping.backPages() }
 }
 
 /// A contiguous, zero-initialised buffer of bfloat16 values (raw bits), laid out like a FloatBuffer.
@@ -163,6 +168,14 @@ final class PageMapping: @unchecked Sendable {
         } else {
             base.initializeMemory(as: UInt8.self, repeating: 0, count: bytes)
         }
+    }
+
+    /// Linux's MADV_POPULATE_WRITE (5.14 and later): write-faults every page in the range, contents unchanged.
+    private static let populateWrite: Int32 = 23
+
+    func backPages() {
+        // On an older kernel madvise fails with EINVAL and the pages come on first use, as before.
+        if mapped { _ = madvise(base, bytes, Self.populateWrite) }
     }
 
     deinit { if mapped { munmap(base, bytes) } else { base.deallocate() } }

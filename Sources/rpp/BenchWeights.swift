@@ -30,7 +30,7 @@ struct BenchWeights: ParsableCommand {
     func run() throws {
         Tuning.keepLargeAllocations()
         let m = try Transformer.load(directory: URL(fileURLWithPath: model))
-        let opt = AdamW(model: m, schedule: LRSchedule(peak: lr))
+        let (opt, backing) = timed { AdamW(model: m, schedule: LRSchedule(peak: lr)) }
         var s: UInt64 = 42
         let vocab = UInt64(m.config.vocabSize)
         func step() throws {
@@ -45,18 +45,46 @@ struct BenchWeights: ParsableCommand {
             try m.backwardSequences(dLogp: lp.map { $0.map { _ in -1 / Float(rows * length) } })
             opt.update(m)
         }
-        try step()
+        let first = try timed(step).seconds
         let v1 = m.params.toArray()
-        try step()
+        let second = try timed(step).seconds
         let v2 = m.params.toArray()
         let changed = zip(v1, v2).reduce(0) { $0 + ($1.0 != $1.1 ? 1 : 0) }
         print(
             "rpp bench weights  \(model): \(v1.count) parameters, two AdamW steps (lr \(lr)) of \(rows)x\(length) tokens;"
                 + String(format: " %.1f%% of the parameters changed", 100 * Double(changed) / Double(v1.count)))
+        print(
+            String(
+                format: "AdamW state (moments backed in memory) %.2f s; steps: first %.2f s, second %.2f s", backing,
+                first, second)
+        )
+        let lazy = timed { firstUpdate(count: m.parameterCount, backed: false) }.seconds
+        let backed = timed { firstUpdate(count: m.parameterCount, backed: true) }.seconds
+        print(
+            String(
+                format: "a first in-place update of one fresh buffer of the model's size on every core: %.2f s, "
+                    + "%.2f s with its pages backed first (included)", lazy, backed))
         print("precision  raw MB  full wire MB  delta wire MB  delta ratio  encode MB/s  decode MB/s")
         for precision in WeightPrecision.allCases {
             try measure(v1, v2, precision)
         }
+    }
+
+    /// What AdamW's first step does to a moment buffer: read and write every element in place, on every core.
+    func firstUpdate(count: Int, backed: Bool) {
+        let buffer = FloatBuffer(count: count, lazy: true)
+        if backed { buffer.backPages() }
+        let p = buffer.pointer
+        Parallel.ranges(count, minChunk: 1 << 16) { r in
+            for i in r { p[i] = 0.9 * p[i] + 1 }
+        }
+    }
+
+    /// The value of `body` and the seconds it took.
+    func timed<T>(_ body: () throws -> T) rethrows -> (value: T, seconds: Double) {
+        let t = DispatchTime.now().uptimeNanoseconds
+        let value = try body()
+        return (value, Double(DispatchTime.now().uptimeNanoseconds - t) / 1e9)
     }
 
     func measure(_ v1: [Float], _ v2: [Float], _ precision: WeightPrecision) throws {
