@@ -120,7 +120,7 @@ public final class FloatBuffer: @unchecked Sendable {
     /// Gives the memory back to the system; every element reads as zero afterwards.
     public func release() { mapping.release() }
     /// Backs every page of a lazy buffer now, keeping its contents. For a buffer that will be read and then
-    /// written in place (gradients, optimizer moments): a first read would map the shared zero page, and the
+    /// written in place, such as an optimizer's moments: a first read would map the shared zero page, and the
     /// write that follows would fault again and flush that page from every core's TLB, an interrupt to each
     /// core per page (see docs/benchmarks.md, "First optimizer step").
     public func backPages() { mapping.backPages() }
