@@ -157,13 +157,9 @@ struct BenchBroadcast: ParsableCommand {
         receiver.start()
         FileHandle.standardOutput.write(Data("ready\n".utf8))
         // Until the benchmark ends (it closes our stdout pipe or terminates us).
-        var asked = Date.distantPast
         while getppid() != 1 {
             Thread.sleep(forTimeInterval: 0.05)
-            guard Date().timeIntervalSince(asked) >= WeightReceiver.repairAskSeconds,
-                let (v, chunks) = receiver.missingChunks(quietFor: WeightReceiver.repairQuietSeconds)
-            else { continue }
-            asked = Date()
+            guard let (v, chunks) = receiver.chunksToAskFor() else { continue }
             let list = chunks.map(String.init).joined(separator: ",")
             FileHandle.standardOutput.write(Data("missing \(v) \(list)\n".utf8))
         }

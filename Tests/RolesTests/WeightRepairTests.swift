@@ -43,6 +43,10 @@ final class WeightRepairTests: XCTestCase {
         let named = receiver.missingChunks(quietFor: 30)
         XCTAssertEqual(named?.version, 3)
         XCTAssertEqual(named?.chunks, [1, 3])
+        XCTAssertEqual(receiver.chunksToAskFor()?.chunks, [1, 3], "what the next work request names")
+        XCTAssertNil(receiver.chunksToAskFor(), "not named again before the learner could answer")
+        Thread.sleep(forTimeInterval: 0.35)
+        XCTAssertEqual(receiver.chunksToAskFor()?.chunks, [1, 3], "named again once the answer is overdue")
         // A repair's announcement starts a new stream whose end is unknown: after it, only quiet counts.
         try bus.sendSync(.weightAnnouncement(pub.announcement), timeout: .seconds(5))
         try bus.sendSync(.weightChunk(pub.chunk(1)), timeout: .seconds(5))

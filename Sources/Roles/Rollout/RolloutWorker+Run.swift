@@ -4,26 +4,16 @@ import Model
 import Wire
 
 extension RolloutWorker {
-    /// The version being received and the chunks of it that stopped coming (lost on the way), to name in a work
-    /// request: once no weights frame has come for a moment, and not again before the learner could answer.
-    func missingChunks(lastAsked: inout Date?) -> (version: UInt64, chunks: [Int])? {
-        if let last = lastAsked, Date().timeIntervalSince(last) < WeightReceiver.repairAskSeconds { return nil }
-        guard let missing = weights.missingChunks(quietFor: WeightReceiver.repairQuietSeconds) else { return nil }
-        lastAsked = Date()
-        return missing
-    }
-
     /// Registers, then serves work units until `stop()`. Throws when the learner cannot be reached at start.
     public func run() throws {
         try register()
         settings.log("\(settings.workerID): registered with \(settings.learner.control)")
         var waitingSince: Date? = nil
-        var repairAsked: Date? = nil
         while !stopFlag.isCancelled {
             if heartbeats.takeNeedsRegister() { try? register() }
             refreshWeights()
             guard let version = policyVersion else {
-                if let (v, chunks) = missingChunks(lastAsked: &repairAsked) {
+                if let (v, chunks) = weights.chunksToAskFor() {
                     let ask = WorkRequest(
                         workerID: settings.workerID, policyVersion: 0, partialVersion: v, missingChunks: chunks,
                         repairOnly: true)
@@ -42,7 +32,7 @@ extension RolloutWorker {
             let reply: WireMessage
             do {
                 // Chunks of a newer version lost on the way are named, so that just those come again.
-                let partial = missingChunks(lastAsked: &repairAsked).flatMap { $0.version > version ? $0 : nil }
+                let partial = weights.chunksToAskFor().flatMap { $0.version > version ? $0 : nil }
                 let ask = WorkRequest(
                     workerID: settings.workerID, policyVersion: version, partialVersion: partial?.version ?? 0,
                     missingChunks: partial?.chunks ?? [])

@@ -46,9 +46,21 @@ public final class WeightReceiver: @unchecked Sendable {
     }
 
     /// Seconds without a weights frame after which the chunks still missing of a version count as lost.
-    public static let repairQuietSeconds = 0.15
-    /// Seconds between two requests for the same version's missing chunks.
-    public static let repairAskSeconds = 0.3
+    static let repairQuietSeconds = 0.15
+    /// Seconds between two requests for missing chunks (the learner's answer takes about that to arrive).
+    static let repairAskSeconds = 0.3
+    /// When `chunksToAskFor` last named chunks (monotonic nanoseconds; 0: never).
+    private var lastAsked: UInt64 = 0
+
+    /// The chunks to name in the next request to the learner: `missingChunks(quietFor:)` after
+    /// `repairQuietSeconds`, and not again before `repairAskSeconds` have passed since the last time.
+    public func chunksToAskFor() -> (version: UInt64, chunks: [Int])? {
+        let now = DispatchTime.now().uptimeNanoseconds
+        let due = lock.withLock { lastAsked == 0 || Double(now - lastAsked) / 1e9 >= Self.repairAskSeconds }
+        guard due, let missing = missingChunks(quietFor: Self.repairQuietSeconds) else { return nil }
+        lock.withLock { lastAsked = now }
+        return missing
+    }
 
     /// The version in progress and the chunks of it still missing, once its last chunk has come or no weights frame
     /// has for `quiet` seconds (chunks lost on the way: the learner can send just those); nil otherwise.
