@@ -23,6 +23,8 @@ struct BenchBroadcast: ParsableCommand {
     @Option(help: "Elements per chunk.") var chunkElements: Int = WeightPublisher.defaultChunkElements
     @Option(help: "Pacing of the broadcast in MB/s (0: unpaced).") var pacing: Double = 1500
     @Flag(help: "Send versions after the first as XOR deltas against the previous one.") var delta = false
+    @Option(help: "Frame compression (cluster.compression): auto, never or always. Deltas follow it.")
+    var compression: String = Compression.auto.rawValue
     @Option(help: .hidden) var receive: String?
 
     func validate() throws {
@@ -33,6 +35,9 @@ struct BenchBroadcast: ParsableCommand {
         try checkRange(pacing, 0...100_000, "--pacing")
         guard WeightPrecision(rawValue: precision) != nil else { throw ValidationError("--precision: fp32 or bf16") }
         guard ["ipc", "tcp"].contains(transport) else { throw ValidationError("--transport: ipc or tcp") }
+        guard Compression(rawValue: compression) != nil else {
+            throw ValidationError("--compression: auto, never or always")
+        }
     }
 
     func run() throws {
@@ -48,11 +53,12 @@ struct BenchBroadcast: ParsableCommand {
             }
         print(
             "rpp bench broadcast  \(params) parameters, \(workers) worker processes, \(prec.rawValue)"
-                + (delta ? " + XOR delta" : "")
+                + (delta ? " + XOR delta" : "") + ", compression \(compression)"
                 + ", \(transport), chunks of \(chunkElements), pacing \(Int(pacing)) MB/s")
         print("CPU: \(cpu ?? "unknown"), \(ProcessInfo.processInfo.activeProcessorCount) cores")
         let broadcaster = try WeightBroadcaster(
-            address: address, codec: FrameCodec(), precision: prec, delta: delta,
+            address: address, codec: FrameCodec(compression: Compression(rawValue: compression)!), precision: prec,
+            delta: delta,
             pacingBytesPerSecond: pacing * 1e6, log: { print($0) })
         defer { broadcaster.close() }
         let board = Scoreboard()

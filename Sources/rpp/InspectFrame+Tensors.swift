@@ -17,8 +17,12 @@ enum TensorJSON {
         if let array = value as? [Any] { return array.map { rewrite($0, maxValues: maxValues) } }
         guard var dict = value as? [String: Any] else { return value }
         if let dtype = dict["dtype"] as? String, let shape = dict["shape"] as? [Any] {
-            let data = (dict["data"] as? String).flatMap { Data(base64Encoded: $0) } ?? Data()
-            let filter = dict["filter"] as? String ?? "FILTER_NONE"
+            var data = (dict["data"] as? String).flatMap { Data(base64Encoded: $0) } ?? Data()
+            var filter = dict["filter"] as? String ?? "FILTER_NONE"
+            if filter == "SPARSE", let dense = dense(sparse: data, dtype: dtype, shape: shape) {
+                data = dense
+                filter = "FILTER_NONE"
+            }
             if let values = values(dtype: dtype, data: data, shuffled: filter == "BYTE_SHUFFLE", max: maxValues) {
                 dict["data"] = nil
                 dict["filter"] = nil
@@ -30,6 +34,24 @@ enum TensorJSON {
         }
         for (k, v) in dict { dict[k] = rewrite(v, maxValues: maxValues) }
         return dict
+    }
+
+    /// The dense bytes of a tensor in the sparse form; nil when they are not one.
+    static func dense(sparse data: Data, dtype: String, shape: [Any]) -> Data? {
+        let widths = ["FLOAT32": 4, "INT32": 4, "FLOAT64": 8, "INT64": 8, "UINT8": 1, "BFLOAT16": 2, "FLOAT16": 2]
+        guard let width = widths[dtype] else { return nil }
+        let dims = shape.compactMap { ($0 as? Int) ?? ($0 as? String).flatMap { Int($0) } }
+        guard dims.count == shape.count else { return nil }
+        var count = 1
+        for d in dims {
+            let (product, overflow) = count.multipliedReportingOverflow(by: d)
+            guard d >= 0, !overflow, product * width <= Sparse.maxDenseBytes else { return nil }
+            count = product
+        }
+        return data.withUnsafeBytes { p in
+            Sparse.isWellFormed(p, count: count, width: width)
+                ? Data(Sparse.unpack(p, count: count, width: width)) : nil
+        }
     }
 
     static func values(dtype: String, data: Data, shuffled: Bool, max: Int) -> (shown: [Any], total: Int)? {

@@ -81,6 +81,40 @@ final class WeightPrecisionTests: XCTestCase {
         XCTAssertEqual(broadcaster.lastBroadcast?.bytes, 200_000, "half the bytes of float32")
     }
 
+    func testDeltaBroadcastsArriveInBothCodecs() throws {
+        // Deltas follow the frame codec: zstd-compressed frames, or (compression never) the sparse form sent in
+        // place and applied straight from the receive buffer.
+        for compression in [Compression.auto, .never] {
+            let address = "tcp://127.0.0.1:\(LoopbackPorts.port())"
+            let codec = FrameCodec(compression: compression)
+            let broadcaster = try WeightBroadcaster(
+                address: address, codec: codec, precision: .bf16, delta: true, log: { _ in })
+            defer { broadcaster.close() }
+            let receiver = try WeightReceiver(address: address, codec: FrameCodec(), name: "worker", log: { _ in })
+            receiver.start()
+            defer { receiver.close() }
+            Thread.sleep(forTimeInterval: 0.2)
+            var p = params(100_000, seed: 8)
+            for v in 1...3 {
+                if v > 1 { p = stepped(p, seed: UInt64(v)) }
+                let pub = try broadcaster.publish(version: UInt64(v), parameters: p, chunkElements: 16_384)
+                XCTAssertEqual(pub.announcement.isDelta, v > 1)
+                let deadline = Date(timeIntervalSinceNow: 20)
+                while receiver.latestVersion != UInt64(v), Date() < deadline {
+                    Thread.sleep(forTimeInterval: 0.2)
+                    if receiver.latestVersion != UInt64(v) { broadcaster.republish() }
+                }
+                let got = try XCTUnwrap(receiver.latest)
+                XCTAssertEqual(got.version, UInt64(v), "\(compression)")
+                XCTAssertEqual(got.bf16, BFloat16.narrow(p), "\(compression), version \(v)")
+                if v > 1 {
+                    let stats = try XCTUnwrap(broadcaster.lastBroadcast)
+                    XCTAssertLessThan(stats.wireBytes, stats.bytes / 2, "\(compression): a delta is a fraction")
+                }
+            }
+        }
+    }
+
     func testDeltaAppliesToItsBaseOnly() throws {
         let p1 = params(5000, seed: 4)
         let p2 = stepped(p1, seed: 5)

@@ -34,4 +34,26 @@ int rpp_cpu_has_avx512_bf16(void);
 /// 1 when the CPU has AVX512F, else 0.
 int rpp_cpu_has_avx512f(void);
 
+/// The sparse form of `count` elements of `width` bytes: a bitmap of ceil(count/8) bytes (bit i%8 of byte i/8 set
+/// when element i has a nonzero byte), then the nonzero elements in order. `rpp_sparse_bound` is the most it can
+/// take; `rpp_sparse_pack` writes it to `out` and returns its length.
+size_t rpp_sparse_bound(size_t count, size_t width);
+size_t rpp_sparse_pack(const void *src, size_t count, size_t width, void *out);
+/// The portable loop alone (same bytes), for tests that compare the two.
+size_t rpp_sparse_pack_portable(const void *src, size_t count, size_t width, void *out);
+/// 0 when `length` bytes at `in` are a well-formed sparse form of `count` elements of `width` bytes (as many values
+/// as set bits, no bit set past the last element), else -1.
+int rpp_sparse_check(const void *in, size_t length, size_t count, size_t width);
+/// Writes the `count` elements of a checked sparse form to `dst`: the listed elements, zeros elsewhere.
+void rpp_sparse_unpack(const void *in, size_t count, size_t width, void *dst);
+/// The portable loop alone, for tests that compare the two.
+void rpp_sparse_unpack_portable(const void *in, size_t count, size_t width, void *dst);
+/// Writes `base` XOR the `count` elements of a checked sparse form to `dst` (which may be `base`): applies a
+/// delta in one pass.
+void rpp_sparse_unpack_xor(const void *in, size_t count, size_t width, const void *base, void *dst);
+/// The portable loop alone, for tests that compare the two.
+void rpp_sparse_unpack_xor_portable(const void *in, size_t count, size_t width, const void *base, void *dst);
+/// dst = a XOR b over `length` bytes (dst may be a or b, no other overlap).
+void rpp_xor_bytes(void *dst, const void *a, const void *b, size_t length);
+
 #endif

@@ -37,7 +37,7 @@ public final class WeightBroadcaster: @unchecked Sendable {
     public let precision: WeightPrecision
     /// Send each new version as an XOR delta against the previous one (re-sends are always full copies).
     public let delta: Bool
-    /// Chunks leave no faster than this (0: unpaced).
+    /// Frames leave no faster than this many bytes a second (0: unpaced).
     public let pacingBytesPerSecond: Double
     /// Compression of full copies. Weights compress little (bf16 about 1.4x) and zstd is slower than loopback
     /// or a fast network, so full copies go out in place by default; deltas always follow the codec.
@@ -180,7 +180,9 @@ public final class WeightBroadcaster: @unchecked Sendable {
         let indices = only ?? Array(0..<a.chunkCount)
         do {
             wire += try socket.sendSync(.weightAnnouncement(a), timeout: .seconds(5))
-            if a.isDelta || fullCopyCompression != .never {
+            if a.isDelta, socket.codec.compression == .never {
+                try sendDeltaInPlace(p, chunks: indices, wire: &wire, payload: &payload, since: start)
+            } else if a.isDelta || fullCopyCompression != .never {
                 // zstd is the slow part: a group of chunks is sealed on every core, then sent in order.
                 var codec = socket.codec
                 if !a.isDelta { codec.compression = fullCopyCompression }
@@ -195,7 +197,7 @@ public final class WeightBroadcaster: @unchecked Sendable {
                         try socket.socket.send(frame!, timeout: .seconds(5))
                         wire += frame!.bytes.count
                         payload += p.span(part[k]).count * a.dtype.size
-                        pace(bytes: payload, since: start)
+                        pace(bytes: wire, since: start)
                     }
                 }
             } else {
@@ -226,7 +228,44 @@ public final class WeightBroadcaster: @unchecked Sendable {
         }
         wire += sent
         payload += count * a.dtype.size
-        pace(bytes: payload, since: start)
+        pace(bytes: wire, since: start)
+    }
+
+    /// Sends delta chunks of `p` in the sparse form, uncompressed: a group of chunks is packed on every core, then
+    /// each goes to the socket without another copy (a chunk the sparse form would not shrink goes as it is).
+    private func sendDeltaInPlace(
+        _ p: WeightPublication, chunks indices: [Int], wire: inout Int, payload: inout Int, since start: UInt64
+    ) throws {
+        let a = p.announcement
+        let group = 4 * Parallel.workers
+        for first in stride(from: 0, to: indices.count, by: group) {
+            let part = Array(indices[first..<min(indices.count, first + group)])
+            var packed = [[UInt8]?](repeating: nil, count: part.count)
+            packed.withUnsafeMutableBufferPointer { out in
+                Parallel.forEach(part.count) { k in
+                    out[k] = p.withChunkBytes(part[k]) { bytes in
+                        let s = Sparse.pack(bytes, width: a.dtype.size)
+                        return s.count * 2 <= bytes.count ? s : nil
+                    }
+                }
+            }
+            for (k, i) in part.enumerated() {
+                let (offset, count) = p.span(i)
+                let send = { (data: UnsafeRawBufferPointer, sparse: Bool) throws -> Int in
+                    try self.socket.sendWeightChunk(
+                        policyVersion: a.policyVersion, index: i, count: count, offset: offset,
+                        dtype: a.dtype, baseVersion: a.baseVersion, data: data, sparse: sparse,
+                        compression: .never, timeout: .seconds(5))
+                }
+                let sent =
+                    try packed[k].map { s in try s.withUnsafeBytes { try send($0, true) } }
+                    ?? p.withChunkBytes(i) { try send($0, false) }
+                packed[k] = nil
+                wire += sent
+                payload += count * a.dtype.size
+                pace(bytes: wire, since: start)
+            }
+        }
     }
 
     /// Sleeps until `bytes` since `start` are within the pacing rate.

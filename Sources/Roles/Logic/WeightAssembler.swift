@@ -176,7 +176,13 @@ public struct WeightAssembler: Sendable {
             policyVersion: c.policyVersion, index: c.index, count: c.count, offset: c.offset,
             baseVersion: c.baseVersion, dtype: c.data.dtype, elements: c.data.elementCount,
             bytes: c.data.bytes.count)
-        return store(meta) { dst in c.data.bytes.withUnsafeBytes { crc32c(copying: $0, to: dst) } }
+        return store(meta) { dst, base in
+            c.data.bytes.withUnsafeBytes { src in
+                guard let base else { return crc32c(copying: src, to: dst) }
+                ByteXor.xor(into: dst, src.baseAddress!, base, count: src.count)
+                return crc32c(UnsafeRawBufferPointer(start: dst, count: src.count))
+            }
+        }
     }
 
     /// Takes a chunk read in place from a frame: its bytes go straight into the version in progress (a chunk
@@ -186,9 +192,10 @@ public struct WeightAssembler: Sendable {
         if let p = progress, v == p.announcement.policyVersion {
             let meta = ChunkMeta(
                 policyVersion: v, index: c.index, count: c.count, offset: c.offset,
-                baseVersion: c.baseVersion, dtype: c.dtype, elements: c.data.count / c.dtype.size,
-                bytes: c.data.count)
-            return store(meta) { c.copyDataChecksummed(to: $0) }
+                baseVersion: c.baseVersion, dtype: c.dtype, elements: c.elements, bytes: c.denseBytes)
+            return store(meta) { dst, base in
+                base.map { c.applyDelta(to: $0, into: dst) } ?? c.copyDataChecksummed(to: dst)
+            }
         }
         guard let owned = c.owned() else {
             return .rejected(RolesError(.invalidWeights, "chunk \(c.index) of version \(v) failed its frame checksum"))
@@ -201,9 +208,13 @@ public struct WeightAssembler: Sendable {
         var dtype: DType, elements: Int, bytes: Int
     }
 
-    /// Copies a chunk into the version in progress; `copy` returns the CRC32C of the bytes it wrote, or nil when
-    /// they are damaged (the frame's checksum, checked during the copy), and the chunk is then not taken.
-    private mutating func store(_ c: ChunkMeta, copy: (UnsafeMutableRawPointer) -> UInt32?) -> Event {
+    /// Writes a chunk into the version in progress: `write` puts its bytes at the destination (for a delta, XORed
+    /// with the base version's bytes at the same place, the second argument) and returns the CRC32C of the bytes
+    /// it wrote, or nil when they are damaged (the frame's checksum, checked during the copy), and the chunk is
+    /// then not taken.
+    private mutating func store(
+        _ c: ChunkMeta, write: (UnsafeMutableRawPointer, UnsafeRawPointer?) -> UInt32?
+    ) -> Event {
         guard var p = progress else { return .ignored(version: c.policyVersion) }
         let a = p.announcement
         // A full copy and a delta of one version may both be on their way: keep to the one announced.
@@ -216,15 +227,11 @@ public struct WeightAssembler: Sendable {
         let expected = a.chunkChecksums[c.index]
         let outcome = p.buffer.withUnsafeMutableBytes { buffer -> StoreOutcome in
             let range = (c.offset * size)..<((c.offset + c.count) * size)
-            guard var crc = copy(buffer.baseAddress! + range.lowerBound) else { return .damaged }
-            if let base {
-                base.values.withUnsafeBytes { b in
-                    xorBytes(
-                        UnsafeMutableRawBufferPointer(rebasing: buffer[range]),
-                        with: UnsafeRawBufferPointer(rebasing: b[range]))
-                }
-                crc = crc32c(UnsafeRawBufferPointer(rebasing: buffer[range]))
-            }
+            let destination = buffer.baseAddress! + range.lowerBound
+            let crc =
+                base.map { b in b.values.withUnsafeBytes { write(destination, $0.baseAddress! + range.lowerBound) } }
+                ?? write(destination, nil)
+            guard let crc else { return .damaged }
             return crc == expected ? .stored : .mismatched
         }
         switch outcome {

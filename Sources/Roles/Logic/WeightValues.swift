@@ -183,32 +183,13 @@ extension WeightValues {
                     let out = UnsafeMutableRawBufferPointer(typed)
                     Parallel.forEach((total + step - 1) / step) { i in
                         let r = (i * step)..<min(total, (i + 1) * step)
-                        let d = UnsafeMutableRawBufferPointer(rebasing: out[r])
-                        d.copyMemory(from: UnsafeRawBufferPointer(rebasing: a[r]))
-                        xorBytes(d, with: UnsafeRawBufferPointer(rebasing: b[r]))
+                        ByteXor.xor(
+                            into: out.baseAddress! + r.lowerBound, a.baseAddress! + r.lowerBound,
+                            b.baseAddress! + r.lowerBound, count: r.count)
                     }
                     k = total
                 }
             }
         }
     }
-}
-
-/// XOR of equal-length byte ranges: `destination[i] ^= other[i]`, eight bytes at a time.
-func xorBytes(_ destination: UnsafeMutableRawBufferPointer, with other: UnsafeRawBufferPointer) {
-    precondition(destination.count == other.count, "XOR of \(destination.count) and \(other.count) bytes")
-    let n = destination.count
-    let words = n / 8
-    guard n > 0 else { return }
-    let d = destination.baseAddress!
-    let o = other.baseAddress!
-    for i in 0..<words {
-        let x =
-            d.loadUnaligned(fromByteOffset: i * 8, as: UInt64.self)
-            ^ o.loadUnaligned(
-                fromByteOffset: i * 8,
-                as: UInt64.self)
-        d.storeBytes(of: x, toByteOffset: i * 8, as: UInt64.self)
-    }
-    for i in (words * 8)..<n { destination[i] ^= other[i] }
 }

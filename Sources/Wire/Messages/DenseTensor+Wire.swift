@@ -46,8 +46,9 @@ extension DenseTensor {
         }
     }
 
-    /// Checks the invariant (bytes = dtype size × product(shape)) and undoes the filter.
-    init(wire: Rpp_V1_Tensor, field: String) throws(FrameError) {
+    /// Checks the invariant (bytes = dtype size × product(shape)) and undoes the filter. The sparse form is taken
+    /// only where `sparse` allows it (weight chunks), and then for at most `Sparse.maxDenseBytes`.
+    init(wire: Rpp_V1_Tensor, field: String, sparse: Bool = false) throws(FrameError) {
         let dtype = try DType(wire: wire.dtype, field: field)
         var elements = 1
         for (axis, dim) in wire.shape.enumerated() {
@@ -58,7 +59,21 @@ extension DenseTensor {
             }
             elements = product
         }
-        guard wire.data.count == elements * dtype.size else {
+        if wire.filter == .sparse {
+            guard sparse else { throw .invariant(field, "the sparse filter is only used for weight deltas") }
+            guard elements * dtype.size <= Sparse.maxDenseBytes else {
+                throw .invariant(
+                    field,
+                    "a sparse tensor of \(elements * dtype.size) bytes is over the \(Sparse.maxDenseBytes >> 20) MiB cap"
+                )
+            }
+            guard wire.data.withUnsafeBytes({ Sparse.isWellFormed($0, count: elements, width: dtype.size) }) else {
+                throw .invariant(
+                    field,
+                    "\(wire.data.count) bytes are not the sparse form of \(dtype.rawValue) × shape \(wire.shape) "
+                        + "(a bitmap of \((elements + 7) / 8) bytes, then one value per set bit)")
+            }
+        } else if wire.data.count != elements * dtype.size {
             throw .invariant(
                 field,
                 "\(wire.data.count) data bytes but \(dtype.rawValue) × shape \(wire.shape) "
@@ -68,16 +83,29 @@ extension DenseTensor {
         switch wire.filter {
         case .none: raw = wire.data
         case .byteShuffle: raw = Data(wire.data.withUnsafeBytes { ByteShuffle.unshuffle($0, width: dtype.size) })
+        case .sparse: raw = Data(wire.data.withUnsafeBytes { Sparse.unpack($0, count: elements, width: dtype.size) })
         case .UNRECOGNIZED(let f): throw .invariant(field, "unknown filter \(f)")
         }
         self.init(dtype: dtype, shape: wire.shape.map { Int($0) }, bytes: raw)
     }
 
-    var wire: Rpp_V1_Tensor {
+    var wire: Rpp_V1_Tensor { wire(sparse: false) }
+
+    /// The wire form; with `sparse`, the sparse form when it is at most half the bytes (an XOR delta of weights),
+    /// else as without.
+    func wire(sparse: Bool) -> Rpp_V1_Tensor {
         var t = Rpp_V1_Tensor()
         t.dtype = dtype.wire
         t.shape = shape.map { Int64($0) }
-        if shouldShuffle {
+        if sparse, bytes.count >= Self.shuffleMinimumBytes,
+            let packed = bytes.withUnsafeBytes({ p -> [UInt8]? in
+                let s = Sparse.pack(p, width: dtype.size)
+                return s.count * 2 <= p.count ? s : nil
+            })
+        {
+            t.filter = .sparse
+            t.data = Data(packed)
+        } else if shouldShuffle {
             t.filter = .byteShuffle
             t.data = Data(bytes.withUnsafeBytes { ByteShuffle.shuffle($0, width: dtype.size) })
         } else {

@@ -16,13 +16,20 @@ public struct WeightChunkView {
     public var dtype: DType
     /// The bytes are byte-shuffled (see `ByteShuffle`); `copyData(to:)` undoes it.
     public var shuffled: Bool
+    /// The bytes are in the sparse form (see `Sparse`); `copyData(to:)` expands them.
+    public var sparse: Bool
+    /// Elements of the tensor (its shape).
+    public var elements: Int
     /// The tensor bytes as they are in the frame.
     public var data: UnsafeRawBufferPointer
     /// For a frame whose checksum is checked during the copy: the CRC32C of the frame up to `data`, the bytes of
     /// the frame after `data`, and the checksum the header gives.
     var deferredCheck: (seed: UInt32, after: UnsafeRawBufferPointer, expected: UInt32)?
 
-    /// Writes the element bytes (unshuffled) to `destination`, which must hold `data.count` bytes. Returns false
+    /// Bytes of the tensor once unfiltered: what `copyData(to:)` writes.
+    public var denseBytes: Int { elements * dtype.size }
+
+    /// Writes the element bytes (unfiltered) to `destination`, which must hold `denseBytes`. Returns false
     /// when the frame's checksum, checked during the copy for frames read in place, does not match: the bytes
     /// written are then damaged and must not be used.
     @discardableResult
@@ -35,7 +42,11 @@ public struct WeightChunkView {
     public func copyDataChecksummed(to destination: UnsafeMutableRawPointer) -> UInt32? {
         let written: UInt32
         var frame = deferredCheck?.seed ?? 0
-        if shuffled {
+        if sparse {
+            if deferredCheck != nil { frame = crc32c(data, continuing: frame) }
+            Sparse.unpack(data, count: elements, width: dtype.size, into: destination)
+            written = crc32c(UnsafeRawBufferPointer(start: destination, count: denseBytes))
+        } else if shuffled {
             if deferredCheck != nil { frame = crc32c(data, continuing: frame) }
             ByteShuffle.unshuffle(data, width: dtype.size, into: destination)
             written = crc32c(UnsafeRawBufferPointer(start: destination, count: data.count))
@@ -47,10 +58,26 @@ public struct WeightChunkView {
         return crc32c(check.after, continuing: frame) == check.expected ? written : nil
     }
 
+    /// Writes `base` XOR the element bytes (a delta applied; `base` and `destination` hold `denseBytes` each and
+    /// may be the same) and returns the CRC32C of the bytes written; nil when the frame's checksum does not match.
+    public func applyDelta(to base: UnsafeRawPointer, into destination: UnsafeMutableRawPointer) -> UInt32? {
+        guard sparse else {
+            guard copyData(to: destination) else { return nil }
+            ByteXor.xor(into: destination, destination, base, count: denseBytes)
+            return crc32c(UnsafeRawBufferPointer(start: destination, count: denseBytes))
+        }
+        Sparse.unpackXor(data, count: elements, width: dtype.size, base: base, into: destination)
+        if let check = deferredCheck {
+            let frame = crc32c(check.after, continuing: crc32c(data, continuing: check.seed))
+            guard frame == check.expected else { return nil }
+        }
+        return crc32c(UnsafeRawBufferPointer(start: destination, count: denseBytes))
+    }
+
     /// An owned copy, for chunks kept beyond the receive (a chunk that came before its announcement); nil when
     /// the frame's checksum does not match.
     public func owned() -> WeightChunk? {
-        var bytes = Data(count: data.count)
+        var bytes = Data(count: denseBytes)
         guard bytes.withUnsafeMutableBytes({ copyData(to: $0.baseAddress!) }) else { return nil }
         return WeightChunk(
             policyVersion: policyVersion, index: index, count: count, offset: offset,
@@ -112,11 +139,24 @@ public struct WeightChunkView {
                 "unknown dtype \(rawDType)")
         }
         let dtype = try DType(wire: wire, field: field)
-        guard filter <= 1 else { throw .invariant(field, "unknown filter \(filter)") }
+        guard filter <= 2 else { throw .invariant(field, "unknown filter \(filter)") }
         guard shape.count == 1, shape[0] >= 1, shape[0] <= Int64(maxTensorElements) else {
             throw .invariant(field, "shape \(shape), expected a non-empty 1-D slice")
         }
-        guard data.count == Int(shape[0]) * dtype.size else {
+        if filter == 2 {
+            let n = Int(shape[0])
+            guard n * dtype.size <= Sparse.maxDenseBytes else {
+                throw .invariant(
+                    field,
+                    "a sparse tensor of \(n * dtype.size) bytes is over the \(Sparse.maxDenseBytes >> 20) MiB cap")
+            }
+            guard Sparse.isWellFormed(data, count: n, width: dtype.size) else {
+                throw .invariant(
+                    field,
+                    "\(data.count) bytes are not the sparse form of \(dtype.rawValue) × shape \(shape) "
+                        + "(a bitmap of \((n + 7) / 8) bytes, then one value per set bit)")
+            }
+        } else if data.count != Int(shape[0]) * dtype.size {
             throw .invariant(
                 field,
                 "\(data.count) data bytes but \(dtype.rawValue) × shape \(shape) "
@@ -124,12 +164,12 @@ public struct WeightChunkView {
         }
         self.init(
             policyVersion: version, index: Int(index), count: Int(count), offset: Int(offset), baseVersion: base,
-            dtype: dtype, shuffled: filter == 1, data: data)
+            dtype: dtype, shuffled: filter == 1, sparse: filter == 2, elements: Int(shape[0]), data: data)
     }
 
     init(
         policyVersion: UInt64, index: Int, count: Int, offset: Int, baseVersion: UInt64, dtype: DType,
-        shuffled: Bool, data: UnsafeRawBufferPointer
+        shuffled: Bool, sparse: Bool = false, elements: Int? = nil, data: UnsafeRawBufferPointer
     ) {
         self.policyVersion = policyVersion
         self.index = index
@@ -138,6 +178,8 @@ public struct WeightChunkView {
         self.baseVersion = baseVersion
         self.dtype = dtype
         self.shuffled = shuffled
+        self.sparse = sparse
+        self.elements = elements ?? data.count / dtype.size
         self.data = data
     }
 
@@ -145,10 +187,11 @@ public struct WeightChunkView {
     /// the payload is these bytes followed by the tensor's, so a sender can hand the tensor to the socket in place.
     static func payloadPrefix(
         policyVersion: UInt64, index: Int, count: Int, offset: Int, baseVersion: UInt64,
-        dtype: DType, dataBytes: Int
+        dtype: DType, dataBytes: Int, sparse: Bool = false
     ) -> [UInt8] {
         var tensor: [UInt8] = []
         ProtoWriter.varintField(1, UInt64(dtype.wire.rawValue), into: &tensor)
+        if sparse { ProtoWriter.varintField(4, UInt64(Rpp_V1_Filter.sparse.rawValue), into: &tensor) }
         ProtoWriter.tag(2, 2, into: &tensor)
         ProtoWriter.varint(UInt64(ProtoWriter.varintSize(UInt64(count))), into: &tensor)
         ProtoWriter.varint(UInt64(count), into: &tensor)

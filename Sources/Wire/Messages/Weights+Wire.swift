@@ -82,7 +82,7 @@ extension WeightChunk {
             throw .invariant("weight_chunk.index", "index \(w.index) of \(w.count) chunks")
         }
         guard w.hasData else { throw .invariant("weight_chunk.data", "is missing") }
-        let data = try DenseTensor(wire: w.data, field: "weight_chunk.data")
+        let data = try DenseTensor(wire: w.data, field: "weight_chunk.data", sparse: true)
         guard data.shape.count == 1, data.shape[0] >= 1 else {
             throw .invariant("weight_chunk.data", "shape \(data.shape), expected a non-empty 1-D slice")
         }
@@ -100,7 +100,8 @@ extension WeightChunk {
         w.index = UInt32(clamping: index)
         w.count = UInt32(clamping: count)
         w.offset = UInt64(offset)
-        w.data = data.wire
+        // A delta (the XOR of two versions) is mostly zero elements.
+        w.data = data.wire(sparse: baseVersion != 0)
         w.baseVersion = baseVersion
         return w
     }

@@ -94,6 +94,11 @@ public nonisolated enum Rpp_V1_Filter: SwiftProtobuf.Enum, Swift.CaseIterable {
   /// Byte planes: all first bytes of the elements, then all second bytes, ... (as in Blosc/HDF5).
   /// Float exponents sit in the same plane, which zstd then compresses far better.
   case byteShuffle // = 1
+
+  /// Nonzero elements: a bitmap of ceil(n/8) bytes (bit i%8 of byte i/8 set when element i has a nonzero byte),
+  /// then the nonzero elements in order. For tensors that are mostly zero, such as the XOR of two weight versions.
+  /// The invariant below then holds for the tensor the bitmap describes, not for len(data).
+  case sparse // = 2
   case UNRECOGNIZED(Int)
 
   public init() {
@@ -104,6 +109,7 @@ public nonisolated enum Rpp_V1_Filter: SwiftProtobuf.Enum, Swift.CaseIterable {
     switch rawValue {
     case 0: self = .none
     case 1: self = .byteShuffle
+    case 2: self = .sparse
     default: self = .UNRECOGNIZED(rawValue)
     }
   }
@@ -112,6 +118,7 @@ public nonisolated enum Rpp_V1_Filter: SwiftProtobuf.Enum, Swift.CaseIterable {
     switch self {
     case .none: return 0
     case .byteShuffle: return 1
+    case .sparse: return 2
     case .UNRECOGNIZED(let i): return i
     }
   }
@@ -120,6 +127,7 @@ public nonisolated enum Rpp_V1_Filter: SwiftProtobuf.Enum, Swift.CaseIterable {
   public static let allCases: [Rpp_V1_Filter] = [
     .none,
     .byteShuffle,
+    .sparse,
   ]
 
 }
@@ -153,7 +161,7 @@ nonisolated extension Rpp_V1_DType: SwiftProtobuf._ProtoNameProviding {
 }
 
 nonisolated extension Rpp_V1_Filter: SwiftProtobuf._ProtoNameProviding {
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0FILTER_NONE\0\u{1}BYTE_SHUFFLE\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0FILTER_NONE\0\u{1}BYTE_SHUFFLE\0\u{1}SPARSE\0")
 }
 
 nonisolated extension Rpp_V1_Tensor: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {

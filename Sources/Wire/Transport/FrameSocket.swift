@@ -129,20 +129,23 @@ public enum ReceivedMessage {
 extension FrameSocket {
     /// Sends one weight chunk whose elements are `data` (`count` elements of `dtype`), handing the bytes to nanomsg
     /// in place (no copy here) unless this socket's codec encrypts or would compress them; `compression` overrides
-    /// the codec's choice for this chunk. Returns the frame's size in bytes.
+    /// the codec's choice for this chunk. With `sparse`, `data` is the sparse form of the elements (`Sparse`).
+    /// Returns the frame's size in bytes.
     @discardableResult
     public func sendWeightChunk(
         policyVersion: UInt64, index: Int, count: Int, offset: Int, dtype: DType,
-        baseVersion: UInt64 = 0, data: UnsafeRawBufferPointer, compression: Compression? = nil,
-        timeout: Duration? = nil, cancel: CancelFlag? = nil
+        baseVersion: UInt64 = 0, data: UnsafeRawBufferPointer, sparse: Bool = false,
+        compression: Compression? = nil, timeout: Duration? = nil, cancel: CancelFlag? = nil
     ) throws(TransportError) -> Int {
         var codec = self.codec
         if let compression { codec.compression = compression }
-        precondition(data.count == count * dtype.size, "\(data.count) bytes for \(count) elements of \(dtype)")
+        precondition(
+            sparse ? Sparse.isWellFormed(data, count: count, width: dtype.size) : data.count == count * dtype.size,
+            "\(data.count) bytes for \(count) elements of \(dtype)\(sparse ? " in the sparse form" : "")")
         let prefix = WeightChunkView.payloadPrefix(
             policyVersion: policyVersion, index: index, count: count,
             offset: offset, baseVersion: baseVersion, dtype: dtype,
-            dataBytes: data.count)
+            dataBytes: data.count, sparse: sparse)
         let socket = self.socket
         if codec.key == nil, codec.sendsInPlace(tail: data, rawBytes: prefix.count + data.count) {
             // One pass: the tensor bytes are copied into nanomsg's buffer and checksummed on the way.
@@ -178,9 +181,10 @@ extension FrameSocket {
             }
         }
         if let sent { return try sent.get() }
+        let dense = sparse ? Data(Sparse.unpack(data, count: count, width: dtype.size)) : Data(data)
         let chunk = WeightChunk(
             policyVersion: policyVersion, index: index, count: count, offset: offset,
-            data: DenseTensor(dtype: dtype, shape: [count], bytes: Data(data)),
+            data: DenseTensor(dtype: dtype, shape: [count], bytes: dense),
             baseVersion: baseVersion)
         let frame = codec.seal(.weightChunk(chunk))
         try socket.send(frame, timeout: timeout, cancel: cancel)
