@@ -102,12 +102,14 @@ public enum WeightPublisher {
     }
 
     /// `publish(version:parameters:...)` of a parameter buffer, copied (or rounded to bf16) and checksummed once,
-    /// one chunk at a time on every core, into `spare` when it fits and nothing else holds it.
+    /// one chunk at a time on every core, into `spare` when it fits and nothing else holds it (and a delta into
+    /// `spareDelta` likewise).
     public static func publish(
         version: UInt64, copying parameters: UnsafeBufferPointer<Float>,
         layout: [TensorSpan] = [], chunkElements: Int = defaultChunkElements,
         precision: WeightPrecision = .fp32,
-        base: WeightPublication? = nil, reusing spare: consuming WeightValues? = nil
+        base: WeightPublication? = nil, reusing spare: consuming WeightValues? = nil,
+        reusingDelta spareDelta: consuming [UInt8]? = nil
     ) throws(RolesError) -> WeightPublication {
         guard chunkElements >= 1 else {
             throw RolesError(.invalidConfig, "chunk size is \(chunkElements) floats; it must be at least 1")
@@ -116,14 +118,14 @@ public enum WeightPublisher {
             copying: parameters, precision: precision, chunkElements: chunkElements, reusing: spare)
         return try publish(
             version: version, values: values, checksums: checksums, layout: layout, chunkElements: chunkElements,
-            base: base)
+            base: base, reusingDelta: spareDelta)
     }
 
     /// The publication of `values` (already in the precision they go out in, `checksums` their chunks' CRC32C) as
     /// policy `version`.
     static func publish(
         version: UInt64, values: WeightValues, checksums: [UInt32], layout: [TensorSpan], chunkElements: Int,
-        base: WeightPublication?
+        base: WeightPublication?, reusingDelta spareDelta: consuming [UInt8]? = nil
     ) throws(RolesError) -> WeightPublication {
         let count = values.count
         let precision = values.precision
@@ -152,7 +154,7 @@ public enum WeightPublisher {
                     + "chunks of \(b.chunkElements)) cannot be the delta base of version \(version) "
                     + "(\(a.dtype.rawValue), \(a.elementCount) in chunks of \(a.chunkElements))")
         }
-        let delta = values.xorDelta(against: base.values, chunkElements: chunkElements)
+        let delta = values.xorDelta(against: base.values, chunkElements: chunkElements, reusing: spareDelta)
         a.baseVersion = b.policyVersion
         a.baseDigest = b.digest
         return WeightPublication(announcement: a, values: values, delta: delta)
