@@ -95,10 +95,11 @@ final class WeightPrecisionTests: XCTestCase {
             defer { receiver.close() }
             Thread.sleep(forTimeInterval: 0.2)
             var p = params(100_000, seed: 8)
-            for v in 1...3 {
-                if v > 1 { p = stepped(p, seed: UInt64(v)) }
+            for v in 0...3 {  // a run's first version is 0, which is never a delta base
+                if v > 0 { p = stepped(p, seed: UInt64(v)) }
                 let pub = try broadcaster.publish(version: UInt64(v), parameters: p, chunkElements: 16_384)
                 XCTAssertEqual(pub.announcement.isDelta, v > 1)
+                XCTAssertEqual(pub.announcement.baseDigest == 0, v <= 1)
                 let deadline = Date(timeIntervalSinceNow: 20)
                 while receiver.latestVersion != UInt64(v), Date() < deadline {
                     Thread.sleep(forTimeInterval: 0.2)

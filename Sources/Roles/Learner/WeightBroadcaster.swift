@@ -106,12 +106,14 @@ public final class WeightBroadcaster: @unchecked Sendable {
         return p
     }
 
-    /// The previous publication when deltas are on and it has the same shape and precision.
+    /// The previous publication when deltas are on and it has the same shape and precision (never version 0: a
+    /// base version of 0 means a full copy on the wire).
     private func deltaBase(version: UInt64, count: Int, chunkElements: Int) -> WeightPublication? {
         let previous = delta ? lock.withLock({ latest }) : nil
         return previous.flatMap { p in
             p.announcement.elementCount == count && p.announcement.chunkElements == chunkElements
-                && p.announcement.dtype == precision.dtype && p.announcement.policyVersion < version ? p : nil
+                && p.announcement.dtype == precision.dtype && p.announcement.policyVersion < version
+                && p.announcement.policyVersion > 0 ? p : nil
         }
     }
 

@@ -145,6 +145,10 @@ public enum WeightPublisher {
             chunkChecksums: checksums, layout: layout)
         guard let base else { return WeightPublication(announcement: a, values: values) }
         let b = base.announcement
+        guard b.policyVersion > 0 else {
+            throw RolesError(
+                .invalidWeights, "version 0 cannot be a delta base (a base version of 0 means a full copy)")
+        }
         guard b.policyVersion < version, b.dtype == a.dtype, b.elementCount == a.elementCount,
             b.chunkElements == a.chunkElements
         else {
