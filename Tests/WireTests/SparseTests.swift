@@ -101,6 +101,15 @@ final class SparseTests: XCTestCase {
         }
     }
 
+    func testTheGuessFollowsTheDensity() {
+        for (density, sparse) in [(0.0, true), (0.05, true), (0.2, true), (0.6, false), (1.0, false)] {
+            let x = elements(50_000, width: 2, density: density)
+            let guess = x.withUnsafeBytes { Sparse.looksSparse($0, width: 2) }
+            XCTAssertEqual(guess, sparse, "density \(density)")
+        }
+        XCTAssertFalse([UInt8]().withUnsafeBytes { Sparse.looksSparse($0, width: 4) })
+    }
+
     func testMalformedFormsAreRefused() {
         let x = elements(20, width: 2, density: 0.3)
         let good = x.withUnsafeBytes { Sparse.pack($0, width: 2) }

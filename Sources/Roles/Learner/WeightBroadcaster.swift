@@ -237,7 +237,7 @@ public final class WeightBroadcaster: @unchecked Sendable {
     }
 
     /// Sends delta chunks of `p` in the sparse form, uncompressed: a group of chunks is packed on every core, then
-    /// each goes to the socket without another copy (a chunk the sparse form would not shrink goes as it is).
+    /// each goes to the socket without another copy (a chunk the sparse form would not halve goes as it is).
     private func sendDeltaInPlace(
         _ p: WeightPublication, chunks indices: [Int], wire: inout Int, payload: inout Int, since start: UInt64
     ) throws {
@@ -249,6 +249,7 @@ public final class WeightBroadcaster: @unchecked Sendable {
             packed.withUnsafeMutableBufferPointer { out in
                 Parallel.forEach(part.count) { k in
                     out[k] = p.withChunkBytes(part[k]) { bytes in
+                        guard Sparse.looksSparse(bytes, width: a.dtype.size) else { return nil }
                         let s = Sparse.pack(bytes, width: a.dtype.size)
                         return s.count * 2 <= bytes.count ? s : nil
                     }

@@ -18,6 +18,24 @@ public enum Sparse {
         }
     }
 
+    /// A cheap guess, from 1,024 elements spread over `input`, that at most a third of its elements are nonzero:
+    /// when it says no, the sparse form would not halve the bytes and packing is not worth a pass (the XOR of two
+    /// float32 versions, whose low mantissa bits all move).
+    public static func looksSparse(_ input: UnsafeRawBufferPointer, width: Int) -> Bool {
+        let count = input.count / width
+        guard count > 0 else { return false }
+        let samples = min(count, 1024)
+        var nonzero = 0
+        for k in 0..<samples {
+            let i = k * count / samples
+            for b in 0..<width where input[i * width + b] != 0 {
+                nonzero += 1
+                break
+            }
+        }
+        return nonzero * 3 <= samples
+    }
+
     /// Bytes of the sparse form of `count` elements of `width` bytes of which `nonzero` are nonzero.
     public static func length(count: Int, width: Int, nonzero: Int) -> Int { (count + 7) / 8 + nonzero * width }
 

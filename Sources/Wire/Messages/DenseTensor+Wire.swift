@@ -99,6 +99,7 @@ extension DenseTensor {
         t.shape = shape.map { Int64($0) }
         if sparse, bytes.count >= Self.shuffleMinimumBytes,
             let packed = bytes.withUnsafeBytes({ p -> [UInt8]? in
+                guard Sparse.looksSparse(p, width: dtype.size) else { return nil }
                 let s = Sparse.pack(p, width: dtype.size)
                 return s.count * 2 <= p.count ? s : nil
             })
