@@ -19,12 +19,17 @@ struct BenchWeights: ParsableCommand {
     @Option(help: "Tokens per row.") var length: Int = 64
     @Option(help: "AdamW learning rate.") var lr: Float = 1e-5
     @Option(help: "Elements per chunk.") var chunkElements: Int = WeightPublisher.defaultChunkElements
+    @Option(help: "Frame compression (cluster.compression): auto, never or always.")
+    var compression: String = Compression.auto.rawValue
 
     func validate() throws {
         try checkRange(rows, 1...256, "--rows")
         try checkRange(length, 2...4096, "--length")
         try checkRange(Double(lr), 0...1, "--lr")
         try checkRange(chunkElements, 1024...(1 << 26), "--chunk-elements")
+        guard Compression(rawValue: compression) != nil else {
+            throw ValidationError("--compression: auto, never or always")
+        }
     }
 
     func run() throws {
@@ -64,6 +69,7 @@ struct BenchWeights: ParsableCommand {
             String(
                 format: "a first in-place update of one fresh buffer of the model's size on every core: %.2f s, "
                     + "%.2f s with its pages backed first (included)", lazy, backed))
+        print("frame compression: \(compression)")
         print("precision  raw MB  full wire MB  delta wire MB  delta ratio  encode MB/s  decode MB/s")
         for precision in WeightPrecision.allCases {
             try measure(v1, v2, precision)
@@ -88,7 +94,7 @@ struct BenchWeights: ParsableCommand {
     }
 
     func measure(_ v1: [Float], _ v2: [Float], _ precision: WeightPrecision) throws {
-        let codec = FrameCodec()
+        let codec = FrameCodec(compression: Compression(rawValue: compression)!)
         let base = try WeightPublisher.publish(
             version: 1, parameters: v1, chunkElements: chunkElements,
             precision: precision)
