@@ -94,22 +94,26 @@ final class WeightChecksumTests: XCTestCase {
     }
 
     func testBroadcasterWritesEachVersionOverTheBufferOfTheOneBeforeTheLast() throws {
-        let address = "tcp://127.0.0.1:\(LoopbackPorts.port())"
-        let broadcaster = try WeightBroadcaster(address: address, codec: FrameCodec(), precision: .bf16, log: { _ in })
-        defer { broadcaster.close() }
-        var buffers: [Int] = []  // where each version's values live
-        for v in 1...4 {
-            let p = params(5000, seed: UInt64(10 + v))
-            let pub = try broadcaster.publish(version: UInt64(v), parameters: p, chunkElements: 1024)
-            buffers.append(pub.values.withUnsafeBytes { Int(bitPattern: $0.baseAddress) })
-            XCTAssertEqual(pub.values, WeightValues(p, precision: .bf16), "version \(v)")
-            XCTAssertEqual(broadcaster.latestPublication?.announcement.policyVersion, UInt64(v))
-            XCTAssertEqual(
-                pub.announcement.chunkChecksums,
-                serialChecksums(WeightValues(p, precision: .bf16), chunkElements: 1024))
+        for delta in [false, true] {  // a delta's base is let go of once it is sent
+            let address = "tcp://127.0.0.1:\(LoopbackPorts.port())"
+            let broadcaster = try WeightBroadcaster(
+                address: address, codec: FrameCodec(), precision: .bf16, delta: delta, log: { _ in })
+            defer { broadcaster.close() }
+            var buffers: [Int] = []  // where each version's values live
+            for v in 1...4 {
+                let p = params(5000, seed: UInt64(10 + v))
+                let pub = try broadcaster.publish(version: UInt64(v), parameters: p, chunkElements: 1024)
+                buffers.append(pub.values.withUnsafeBytes { Int(bitPattern: $0.baseAddress) })
+                XCTAssertEqual(pub.values, WeightValues(p, precision: .bf16), "version \(v)")
+                XCTAssertEqual(pub.announcement.isDelta, delta && v > 1)
+                XCTAssertEqual(broadcaster.latestPublication?.announcement.policyVersion, UInt64(v))
+                XCTAssertEqual(
+                    pub.announcement.chunkChecksums,
+                    serialChecksums(WeightValues(p, precision: .bf16), chunkElements: 1024))
+            }
+            XCTAssertEqual(buffers[2], buffers[0], "version 3 is written over version 1's buffer (delta \(delta))")
+            XCTAssertEqual(buffers[3], buffers[1], "version 4 over version 2's (delta \(delta))")
+            XCTAssertNotEqual(buffers[1], buffers[0])
         }
-        XCTAssertEqual(buffers[2], buffers[0], "version 3 is written over version 1's buffer")
-        XCTAssertEqual(buffers[3], buffers[1], "version 4 over version 2's")
-        XCTAssertNotEqual(buffers[1], buffers[0])
     }
 }

@@ -28,8 +28,6 @@ public final class WeightBroadcaster: @unchecked Sendable {
     private var latest: WeightPublication?
     /// The buffer of the version before `latest`, written over by the next version.
     private var spare: WeightValues?
-    /// The delta buffer of the version before `latest`, likewise.
-    private var spareDelta: [UInt8]?
     private var _last: BroadcastStats?
     private var republishQueued = false
     /// Chunks of the latest version that workers lack, to be sent again (nil: no repair queued).
@@ -91,12 +89,12 @@ public final class WeightBroadcaster: @unchecked Sendable {
         version: UInt64, copying parameters: UnsafeBufferPointer<Float>, layout: [TensorSpan] = [],
         chunkElements: Int = WeightPublisher.defaultChunkElements
     ) throws(RolesError) -> WeightPublication {
-        let (reuse, reuseDelta) = lock.withLock { (spare.take(), spareDelta.take()) }
+        let reuse = lock.withLock { spare.take() }
         let p = try WeightPublisher.publish(
             version: version, copying: parameters, layout: layout, chunkElements: chunkElements,
             precision: precision,
             base: deltaBase(version: version, count: parameters.count, chunkElements: chunkElements),
-            reusing: reuse, reusingDelta: reuseDelta)
+            reusing: reuse)
         publish(p)
         if lock.withLock({ spare == nil }) {
             // After the first version: the next one then lands in a buffer whose pages already exist.
@@ -121,10 +119,16 @@ public final class WeightBroadcaster: @unchecked Sendable {
     public func publish(_ publication: WeightPublication) {
         lock.withLock {
             spare = latest?.values
-            spareDelta = latest?.delta
             latest = publication
         }
         queue.sync { send(publication) }
+        // Re-sends and repairs are full copies: keeping the full form lets go of the delta's base buffer, which the
+        // version after next is written into.
+        lock.withLock {
+            if latest?.announcement.policyVersion == publication.announcement.policyVersion {
+                latest = publication.full
+            }
+        }
     }
 
     /// Re-sends the latest version as a full copy, asynchronously.

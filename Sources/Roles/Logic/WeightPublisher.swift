@@ -29,8 +29,10 @@ public struct WeightPublication: Sendable {
     public let announcement: WeightAnnouncement
     /// The version's buffer in the broadcast precision.
     public let values: WeightValues
-    /// With a delta announcement: the XOR of `values`' bytes with the base version's.
-    let delta: [UInt8]?
+    /// With a delta announcement: the base version's buffer, XORed with `values` a chunk at a time as chunks are
+    /// sent (a publication held past the next publish keeps this buffer from being written over, so the next
+    /// version is then written into a new one).
+    let base: WeightValues?
 
     /// Elements and bytes of chunk `index` (0..<chunkCount).
     public func span(_ index: Int) -> (offset: Int, count: Int) {
@@ -40,13 +42,24 @@ public struct WeightPublication: Sendable {
         return (offset, min(a.chunkElements, a.elementCount - offset))
     }
 
-    /// The bytes chunk `index` carries (the values, or their XOR delta), in place.
+    /// The bytes chunk `index` carries: the values in place, or their XOR with the base version's (made for the
+    /// call, a chunk's worth).
     public func withChunkBytes<R>(_ index: Int, _ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
         let (offset, count) = span(index)
         let size = announcement.dtype.size
         let range = (offset * size)..<((offset + count) * size)
-        if let delta { return try delta.withUnsafeBytes { try body(UnsafeRawBufferPointer(rebasing: $0[range])) } }
-        return try values.withUnsafeBytes { try body(UnsafeRawBufferPointer(rebasing: $0[range])) }
+        return try values.withUnsafeBytes { v in
+            guard let base else { return try body(UnsafeRawBufferPointer(rebasing: v[range])) }
+            return try base.withUnsafeBytes { b in
+                let xor = [UInt8](unsafeUninitializedCapacity: range.count) { out, n in
+                    ByteXor.xor(
+                        into: out.baseAddress!, v.baseAddress! + range.lowerBound, b.baseAddress! + range.lowerBound,
+                        count: range.count)
+                    n = range.count
+                }
+                return try xor.withUnsafeBytes { try body($0) }
+            }
+        }
     }
 
     /// Chunk `index` as a message (a copy of its bytes).
@@ -67,17 +80,17 @@ public struct WeightPublication: Sendable {
 
     /// The same version as a full copy (for workers that do not hold the delta's base).
     public var full: WeightPublication {
-        guard delta != nil else { return self }
+        guard base != nil else { return self }
         var a = announcement
         a.baseVersion = 0
         a.baseDigest = 0
-        return WeightPublication(announcement: a, values: values, delta: nil)
+        return WeightPublication(announcement: a, values: values, base: nil)
     }
 
-    init(announcement: WeightAnnouncement, values: WeightValues, delta: [UInt8]? = nil) {
+    init(announcement: WeightAnnouncement, values: WeightValues, base: WeightValues? = nil) {
         self.announcement = announcement
         self.values = values
-        self.delta = delta
+        self.base = base
     }
 }
 
@@ -102,14 +115,12 @@ public enum WeightPublisher {
     }
 
     /// `publish(version:parameters:...)` of a parameter buffer, copied (or rounded to bf16) and checksummed once,
-    /// one chunk at a time on every core, into `spare` when it fits and nothing else holds it (and a delta into
-    /// `spareDelta` likewise).
+    /// one chunk at a time on every core, into `spare` when it fits and nothing else holds it.
     public static func publish(
         version: UInt64, copying parameters: UnsafeBufferPointer<Float>,
         layout: [TensorSpan] = [], chunkElements: Int = defaultChunkElements,
         precision: WeightPrecision = .fp32,
-        base: WeightPublication? = nil, reusing spare: consuming WeightValues? = nil,
-        reusingDelta spareDelta: consuming [UInt8]? = nil
+        base: WeightPublication? = nil, reusing spare: consuming WeightValues? = nil
     ) throws(RolesError) -> WeightPublication {
         guard chunkElements >= 1 else {
             throw RolesError(.invalidConfig, "chunk size is \(chunkElements) floats; it must be at least 1")
@@ -118,14 +129,14 @@ public enum WeightPublisher {
             copying: parameters, precision: precision, chunkElements: chunkElements, reusing: spare)
         return try publish(
             version: version, values: values, checksums: checksums, layout: layout, chunkElements: chunkElements,
-            base: base, reusingDelta: spareDelta)
+            base: base)
     }
 
     /// The publication of `values` (already in the precision they go out in, `checksums` their chunks' CRC32C) as
     /// policy `version`.
     static func publish(
         version: UInt64, values: WeightValues, checksums: [UInt32], layout: [TensorSpan], chunkElements: Int,
-        base: WeightPublication?, reusingDelta spareDelta: consuming [UInt8]? = nil
+        base: WeightPublication?
     ) throws(RolesError) -> WeightPublication {
         let count = values.count
         let precision = values.precision
@@ -158,9 +169,8 @@ public enum WeightPublisher {
                     + "chunks of \(b.chunkElements)) cannot be the delta base of version \(version) "
                     + "(\(a.dtype.rawValue), \(a.elementCount) in chunks of \(a.chunkElements))")
         }
-        let delta = values.xorDelta(against: base.values, chunkElements: chunkElements, reusing: spareDelta)
         a.baseVersion = b.policyVersion
         a.baseDigest = b.digest
-        return WeightPublication(announcement: a, values: values, delta: delta)
+        return WeightPublication(announcement: a, values: values, base: base.values)
     }
 }

@@ -170,33 +170,4 @@ extension WeightValues {
             return (.bf16(out), checksums)
         }
     }
-
-    /// The XOR of this buffer's bytes with `base`'s (same precision and count), one chunk of `chunkElements` at a
-    /// time on every core; written into `spare` when it has the right size (a buffer this large costs a page fault
-    /// per 4 KiB when it is new).
-    func xorDelta(against base: WeightValues, chunkElements: Int, reusing spare: consuming [UInt8]? = nil) -> [UInt8] {
-        precondition(base.count == count && base.precision == precision, "XOR of buffers that differ in shape")
-        let total = count * elementBytes
-        let step = chunkElements * elementBytes
-        func fill(_ out: UnsafeMutableRawBufferPointer) {
-            withUnsafeBytes { a in
-                base.withUnsafeBytes { b in
-                    Parallel.forEach((total + step - 1) / step) { i in
-                        let r = (i * step)..<min(total, (i + 1) * step)
-                        ByteXor.xor(
-                            into: out.baseAddress! + r.lowerBound, a.baseAddress! + r.lowerBound,
-                            b.baseAddress! + r.lowerBound, count: r.count)
-                    }
-                }
-            }
-        }
-        if var out = spare.take(), out.count == total {
-            out.withUnsafeMutableBytes { fill($0) }
-            return out
-        }
-        return [UInt8](unsafeUninitializedCapacity: total) { typed, k in
-            fill(UnsafeMutableRawBufferPointer(typed))
-            k = total
-        }
-    }
 }
