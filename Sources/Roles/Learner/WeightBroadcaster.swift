@@ -3,7 +3,8 @@
 // chunks a worker names as lost) go out one publication at a time, announcement first, so chunks of two versions
 // never interleave. Like PUB, a BUS drops a message for a subscriber whose connection is still busy with earlier
 // ones, so the socket gets large operating-system buffers (a chunk leaves at once) and chunks are paced at
-// `pacingBytesPerSecond`; what is still lost is repaired. Full copies go to the socket in place, without a copy.
+// `pacingBytesPerSecond`; what is still lost is repaired. Full copies go to the socket in place, without a copy, as
+// do deltas in the sparse form when the codec never compresses.
 import Foundation
 import Model
 import Wire
