@@ -46,18 +46,7 @@ int rpp_sparse_check(const void *in, size_t length, size_t count, size_t width) 
 }
 
 void rpp_sparse_unpack_portable(const void *in, size_t count, size_t width, void *dst) {
-    const unsigned char *bitmap = in;
-    const unsigned char *values = bitmap + (count + 7) / 8;
-    unsigned char *d = dst;
-    size_t k = 0;
-    for (size_t i = 0; i < count; i++) {
-        if (bitmap[i / 8] >> (i % 8) & 1) {
-            memcpy(d + i * width, values + k * width, width);
-            k++;
-        } else {
-            memset(d + i * width, 0, width);
-        }
-    }
+    rpp_sparse_unpack_xor_portable(in, count, width, NULL, dst);
 }
 
 void rpp_sparse_unpack_xor_portable(const void *in, size_t count, size_t width, const void *base, void *dst) {
@@ -67,130 +56,59 @@ void rpp_sparse_unpack_xor_portable(const void *in, size_t count, size_t width, 
     unsigned char *d = dst;
     size_t k = 0;
     for (size_t i = 0; i < count; i++) {
-        if (bitmap[i / 8] >> (i % 8) & 1) {
-            for (size_t j = 0; j < width; j++) d[i * width + j] = b[i * width + j] ^ values[k * width + j];
-            k++;
-        } else {
-            memmove(d + i * width, b + i * width, width);
+        int listed = bitmap[i / 8] >> (i % 8) & 1;
+        for (size_t j = 0; j < width; j++) {
+            unsigned char was = b ? b[i * width + j] : 0;
+            d[i * width + j] = listed ? was ^ values[k * width + j] : was;
         }
+        k += (size_t)listed;
     }
 }
 
 #if defined(__x86_64__)
 #include <immintrin.h>
 
-// 32 elements of 2 bytes a step: a mask of the nonzero ones (4 bitmap bytes), compressed in a register and stored
-// with a mask of as many lanes, so nothing is written past the values.
-__attribute__((target("avx512f,avx512bw,avx512vbmi2")))
-static size_t pack16_avx512(const uint16_t *src, size_t count, unsigned char *out) {
-    size_t bitmap_bytes = (count + 7) / 8;
-    unsigned char *bitmap = out;
-    uint16_t *values = (uint16_t *)(out + bitmap_bytes);
-    size_t k = 0;
-    for (size_t i = 0; i < count; i += 32) {
-        size_t n = count - i < 32 ? count - i : 32;
-        __mmask32 lanes = n == 32 ? 0xffffffffu : ((1u << n) - 1);
-        __m512i a = _mm512_maskz_loadu_epi16(lanes, src + i);
-        uint32_t m = _mm512_test_epi16_mask(a, a);
-        memcpy(bitmap + i / 8, &m, (n + 7) / 8);
-        int ones = __builtin_popcount(m);
-        __mmask32 keep = ones == 32 ? 0xffffffffu : ((1u << ones) - 1);
-        _mm512_mask_storeu_epi16(values + k, keep, _mm512_maskz_compress_epi16(m, a));
-        k += (size_t)ones;
+// One step covers LANES elements of BITS bits: the mask of the nonzero ones is LANES/8 bitmap bytes; values are
+// compressed (or expanded) in a register and stored (or loaded) with a mask of as many lanes, so nothing is read or
+// written past the ends. Unpacking XORs into `base`, or into zeros when there is none.
+#define SPARSE_KERNELS(BITS, LANES, MASK, SUFFIX, TARGET)                                                     \
+    __attribute__((target(TARGET))) static MASK lanes##BITS(size_t n) {                                        \
+        return (MASK)(n >= LANES ? ~(MASK)0 : (MASK)((1ull << n) - 1));                                         \
+    }                                                                                                          \
+    __attribute__((target(TARGET))) static size_t pack##BITS##_avx512(const uint##BITS##_t *src, size_t count,   \
+                                                                      unsigned char *out) {                    \
+        size_t bitmap_bytes = (count + 7) / 8;                                                                 \
+        uint##BITS##_t *values = (uint##BITS##_t *)(out + bitmap_bytes);                                       \
+        size_t k = 0;                                                                                          \
+        for (size_t i = 0; i < count; i += LANES) {                                                            \
+            size_t n = count - i < LANES ? count - i : LANES;                                                  \
+            __m512i a = _mm512_maskz_loadu_##SUFFIX(lanes##BITS(n), src + i);                                 \
+            MASK m = _mm512_test_##SUFFIX##_mask(a, a);                                                        \
+            memcpy(out + i / 8, &m, (n + 7) / 8);                                                              \
+            size_t ones = (size_t)__builtin_popcountll(m);                                                     \
+            _mm512_mask_storeu_##SUFFIX(values + k, lanes##BITS(ones), _mm512_maskz_compress_##SUFFIX(m, a));  \
+            k += ones;                                                                                         \
+        }                                                                                                      \
+        return bitmap_bytes + k * (BITS / 8);                                                                  \
+    }                                                                                                          \
+    __attribute__((target(TARGET))) static void unpack_xor##BITS##_avx512(                                    \
+        const unsigned char *in, size_t count, const uint##BITS##_t *base, uint##BITS##_t *dst) {              \
+        const uint##BITS##_t *values = (const uint##BITS##_t *)(in + (count + 7) / 8);                         \
+        size_t k = 0;                                                                                          \
+        for (size_t i = 0; i < count; i += LANES) {                                                            \
+            size_t n = count - i < LANES ? count - i : LANES;                                                  \
+            MASK m = 0;                                                                                        \
+            memcpy(&m, in + i / 8, (n + 7) / 8);                                                               \
+            size_t ones = (size_t)__builtin_popcountll(m);                                                     \
+            __m512i v = _mm512_maskz_expand_##SUFFIX(m, _mm512_maskz_loadu_##SUFFIX(lanes##BITS(ones), values + k)); \
+            __m512i b = base ? _mm512_maskz_loadu_##SUFFIX(lanes##BITS(n), base + i) : _mm512_setzero_si512(); \
+            _mm512_mask_storeu_##SUFFIX(dst + i, lanes##BITS(n), _mm512_xor_si512(b, v));                     \
+            k += ones;                                                                                         \
+        }                                                                                                      \
     }
-    return bitmap_bytes + k * 2;
-}
 
-__attribute__((target("avx512f,avx512bw,avx512vbmi2")))
-static void unpack16_avx512(const unsigned char *in, size_t count, uint16_t *dst) {
-    const uint16_t *values = (const uint16_t *)(in + (count + 7) / 8);
-    size_t k = 0;
-    for (size_t i = 0; i < count; i += 32) {
-        size_t n = count - i < 32 ? count - i : 32;
-        uint32_t m = 0;
-        memcpy(&m, in + i / 8, (n + 7) / 8);
-        int ones = __builtin_popcount(m);
-        __mmask32 keep = ones == 32 ? 0xffffffffu : ((1u << ones) - 1);
-        __m512i v = _mm512_maskz_loadu_epi16(keep, values + k);
-        __mmask32 lanes = n == 32 ? 0xffffffffu : ((1u << n) - 1);
-        _mm512_mask_storeu_epi16(dst + i, lanes, _mm512_maskz_expand_epi16(m, v));
-        k += (size_t)ones;
-    }
-}
-
-__attribute__((target("avx512f,avx512bw,avx512vbmi2")))
-static void unpack_xor16_avx512(const unsigned char *in, size_t count, const uint16_t *base, uint16_t *dst) {
-    const uint16_t *values = (const uint16_t *)(in + (count + 7) / 8);
-    size_t k = 0;
-    for (size_t i = 0; i < count; i += 32) {
-        size_t n = count - i < 32 ? count - i : 32;
-        uint32_t m = 0;
-        memcpy(&m, in + i / 8, (n + 7) / 8);
-        int ones = __builtin_popcount(m);
-        __mmask32 keep = ones == 32 ? 0xffffffffu : ((1u << ones) - 1);
-        __m512i v = _mm512_maskz_loadu_epi16(keep, values + k);
-        __mmask32 lanes = n == 32 ? 0xffffffffu : ((1u << n) - 1);
-        __m512i b = _mm512_maskz_loadu_epi16(lanes, base + i);
-        _mm512_mask_storeu_epi16(dst + i, lanes, _mm512_xor_si512(b, _mm512_maskz_expand_epi16(m, v)));
-        k += (size_t)ones;
-    }
-}
-
-// 16 elements of 4 bytes a step (2 bitmap bytes).
-__attribute__((target("avx512f")))
-static size_t pack32_avx512(const uint32_t *src, size_t count, unsigned char *out) {
-    size_t bitmap_bytes = (count + 7) / 8;
-    unsigned char *bitmap = out;
-    uint32_t *values = (uint32_t *)(out + bitmap_bytes);
-    size_t k = 0;
-    for (size_t i = 0; i < count; i += 16) {
-        size_t n = count - i < 16 ? count - i : 16;
-        __mmask16 lanes = (__mmask16)(n == 16 ? 0xffffu : ((1u << n) - 1));
-        __m512i a = _mm512_maskz_loadu_epi32(lanes, src + i);
-        uint16_t m = _mm512_test_epi32_mask(a, a);
-        memcpy(bitmap + i / 8, &m, (n + 7) / 8);
-        int ones = __builtin_popcount(m);
-        __mmask16 keep = (__mmask16)(ones == 16 ? 0xffffu : ((1u << ones) - 1));
-        _mm512_mask_storeu_epi32(values + k, keep, _mm512_maskz_compress_epi32(m, a));
-        k += (size_t)ones;
-    }
-    return bitmap_bytes + k * 4;
-}
-
-__attribute__((target("avx512f")))
-static void unpack32_avx512(const unsigned char *in, size_t count, uint32_t *dst) {
-    const uint32_t *values = (const uint32_t *)(in + (count + 7) / 8);
-    size_t k = 0;
-    for (size_t i = 0; i < count; i += 16) {
-        size_t n = count - i < 16 ? count - i : 16;
-        uint16_t m = 0;
-        memcpy(&m, in + i / 8, (n + 7) / 8);
-        int ones = __builtin_popcount(m);
-        __mmask16 keep = (__mmask16)(ones == 16 ? 0xffffu : ((1u << ones) - 1));
-        __m512i v = _mm512_maskz_loadu_epi32(keep, values + k);
-        __mmask16 lanes = (__mmask16)(n == 16 ? 0xffffu : ((1u << n) - 1));
-        _mm512_mask_storeu_epi32(dst + i, lanes, _mm512_maskz_expand_epi32(m, v));
-        k += (size_t)ones;
-    }
-}
-
-__attribute__((target("avx512f")))
-static void unpack_xor32_avx512(const unsigned char *in, size_t count, const uint32_t *base, uint32_t *dst) {
-    const uint32_t *values = (const uint32_t *)(in + (count + 7) / 8);
-    size_t k = 0;
-    for (size_t i = 0; i < count; i += 16) {
-        size_t n = count - i < 16 ? count - i : 16;
-        uint16_t m = 0;
-        memcpy(&m, in + i / 8, (n + 7) / 8);
-        int ones = __builtin_popcount(m);
-        __mmask16 keep = (__mmask16)(ones == 16 ? 0xffffu : ((1u << ones) - 1));
-        __m512i v = _mm512_maskz_loadu_epi32(keep, values + k);
-        __mmask16 lanes = (__mmask16)(n == 16 ? 0xffffu : ((1u << n) - 1));
-        __m512i b = _mm512_maskz_loadu_epi32(lanes, base + i);
-        _mm512_mask_storeu_epi32(dst + i, lanes, _mm512_xor_si512(b, _mm512_maskz_expand_epi32(m, v)));
-        k += (size_t)ones;
-    }
-}
+SPARSE_KERNELS(16, 32, __mmask32, epi16, "avx512f,avx512bw,avx512vbmi2")
+SPARSE_KERNELS(32, 16, __mmask16, epi32, "avx512f")
 
 static int has_vbmi2(void) {
     __builtin_cpu_init();
@@ -206,20 +124,6 @@ size_t rpp_sparse_pack(const void *src, size_t count, size_t width, void *out) {
     return rpp_sparse_pack_portable(src, count, width, out);
 }
 
-void rpp_sparse_unpack(const void *in, size_t count, size_t width, void *dst) {
-#if defined(__x86_64__)
-    if (width == 2 && has_vbmi2()) {
-        unpack16_avx512(in, count, dst);
-        return;
-    }
-    if (width == 4 && rpp_cpu_has_avx512f()) {
-        unpack32_avx512(in, count, dst);
-        return;
-    }
-#endif
-    rpp_sparse_unpack_portable(in, count, width, dst);
-}
-
 void rpp_sparse_unpack_xor(const void *in, size_t count, size_t width, const void *base, void *dst) {
 #if defined(__x86_64__)
     if (width == 2 && has_vbmi2()) {
@@ -232,6 +136,10 @@ void rpp_sparse_unpack_xor(const void *in, size_t count, size_t width, const voi
     }
 #endif
     rpp_sparse_unpack_xor_portable(in, count, width, base, dst);
+}
+
+void rpp_sparse_unpack(const void *in, size_t count, size_t width, void *dst) {
+    rpp_sparse_unpack_xor(in, count, width, NULL, dst);
 }
 
 // dst = a ^ b over `length` bytes (dst may be a or b).

@@ -48,8 +48,8 @@ int rpp_sparse_check(const void *in, size_t length, size_t count, size_t width);
 void rpp_sparse_unpack(const void *in, size_t count, size_t width, void *dst);
 /// The portable loop alone, for tests that compare the two.
 void rpp_sparse_unpack_portable(const void *in, size_t count, size_t width, void *dst);
-/// Writes `base` XOR the `count` elements of a checked sparse form to `dst` (which may be `base`): applies a
-/// delta in one pass.
+/// Writes `base` XOR the `count` elements of a checked sparse form to `dst` (which may be `base`; NULL: zeros):
+/// applies a delta in one pass.
 void rpp_sparse_unpack_xor(const void *in, size_t count, size_t width, const void *base, void *dst);
 /// The portable loop alone, for tests that compare the two.
 void rpp_sparse_unpack_xor_portable(const void *in, size_t count, size_t width, const void *base, void *dst);
