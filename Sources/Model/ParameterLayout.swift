@@ -170,8 +170,12 @@ final class PageMapping: @unchecked Sendable {
         }
     }
 
+    /// Linux's MADV_POPULATE_WRITE (5.14 and later): write-faults every page in the range, contents unchanged.
+    private static let populateWrite: Int32 = 23
+
     func backPages() {
-        if mapped { PageBacking.back(UnsafeMutableRawBufferPointer(start: base, count: bytes)) }
+        // On an older kernel madvise fails with EINVAL and the pages come on first use, as before.
+        if mapped { _ = madvise(base, bytes, Self.populateWrite) }
     }
 
     deinit { if mapped { munmap(base, bytes) } else { base.deallocate() } }

@@ -1,5 +1,6 @@
 import Foundation
 import TestKit
+import Wire
 import XCTest
 
 /// `rpp inspect frame` on the golden frames and on every kind of damage the acceptance names.
@@ -27,6 +28,28 @@ final class InspectFrameTests: XCTestCase {
             XCTAssertEqual(header?["kind"] as? String, name.hasPrefix("v2_") ? String(name.dropFirst(3)) : name)
             XCTAssertNotNil(json?["message"] as? [String: Any])
         }
+    }
+
+    func testASparseDeltaChunkIsShownExpanded() throws {
+        var delta = [Float](repeating: 0, count: 2048)
+        delta[3] = 1.5
+        delta[2000] = -2
+        let chunk = WeightChunk(
+            policyVersion: 4, index: 0, count: delta.count, offset: 0, data: DenseTensor(floats: delta),
+            baseVersion: 3)
+        let dir = try temporaryDirectory("rpp-cli")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let path = dir.appendingPathComponent("delta.frame")
+        try Data(FrameCodec(compression: .never).encode(.weightChunk(chunk))).write(to: path)
+        let r = try RPP.run(["inspect", "frame", "--max-values", "4096", path.path])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let json = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
+        let header = try XCTUnwrap(json["header"] as? [String: Any])
+        XCTAssertLessThan(try XCTUnwrap(header["payload_bytes"] as? Int), 2048, "the chunk went in the sparse form")
+        let message = try XCTUnwrap(json["message"] as? [String: Any])
+        let tensor = try XCTUnwrap(message["data"] as? [String: Any], r.stdout)
+        XCTAssertNil(tensor["filter"], "the sparse form is undone")
+        XCTAssertEqual((tensor["values"] as? [Double])?.map { Float($0) }, delta)
     }
 
     func testSignedFrameWithItsKey() throws {

@@ -241,8 +241,9 @@ public final class WeightBroadcaster: @unchecked Sendable {
         pace(bytes: wire, since: start)
     }
 
-    /// Sends delta chunks of `p` in the sparse form, uncompressed: a group of chunks is packed on every core, then
-    /// each goes to the socket without another copy (a chunk the sparse form would not halve goes as it is).
+    /// Sends delta chunks of `p` in the sparse form, uncompressed: a group of chunks is XORed and packed on every
+    /// core, then each goes to the socket without another copy (a chunk the sparse form would not halve goes as
+    /// its XOR).
     private func sendDeltaInPlace(
         _ p: WeightPublication, chunks indices: [Int], wire: inout Int, payload: inout Int, since start: UInt64
     ) throws {
@@ -250,28 +251,24 @@ public final class WeightBroadcaster: @unchecked Sendable {
         let group = 4 * Parallel.workers
         for first in stride(from: 0, to: indices.count, by: group) {
             let part = Array(indices[first..<min(indices.count, first + group)])
-            var packed = [[UInt8]?](repeating: nil, count: part.count)
-            packed.withUnsafeMutableBufferPointer { out in
+            var ready = [(bytes: [UInt8], sparse: Bool)?](repeating: nil, count: part.count)
+            ready.withUnsafeMutableBufferPointer { out in
                 Parallel.forEach(part.count) { k in
-                    out[k] = p.withChunkBytes(part[k]) { bytes in
-                        guard Sparse.looksSparse(bytes, width: a.dtype.size) else { return nil }
-                        let s = Sparse.pack(bytes, width: a.dtype.size)
-                        return s.count * 2 <= bytes.count ? s : nil
-                    }
+                    let xor = p.deltaBytes(part[k])
+                    let packed = xor.withUnsafeBytes { Sparse.packIfHalved($0, width: a.dtype.size) }
+                    out[k] = packed.map { ($0, true) } ?? (xor, false)
                 }
             }
             for (k, i) in part.enumerated() {
                 let (offset, count) = p.span(i)
-                let send = { (data: UnsafeRawBufferPointer, sparse: Bool) throws -> Int in
-                    try self.socket.sendWeightChunk(
+                let chunk = ready[k]!
+                ready[k] = nil
+                let sent = try chunk.bytes.withUnsafeBytes { data in
+                    try socket.sendWeightChunk(
                         policyVersion: a.policyVersion, index: i, count: count, offset: offset,
-                        dtype: a.dtype, baseVersion: a.baseVersion, data: data, sparse: sparse,
+                        dtype: a.dtype, baseVersion: a.baseVersion, data: data, sparse: chunk.sparse,
                         compression: .never, timeout: .seconds(5))
                 }
-                let sent =
-                    try packed[k].map { s in try s.withUnsafeBytes { try send($0, true) } }
-                    ?? p.withChunkBytes(i) { try send($0, false) }
-                packed[k] = nil
                 wire += sent
                 payload += count * a.dtype.size
                 pace(bytes: wire, since: start)

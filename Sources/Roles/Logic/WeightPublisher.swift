@@ -42,24 +42,33 @@ public struct WeightPublication: Sendable {
         return (offset, min(a.chunkElements, a.elementCount - offset))
     }
 
-    /// The bytes chunk `index` carries: the values in place, or their XOR with the base version's (made for the
-    /// call, a chunk's worth).
+    /// The bytes chunk `index` carries: the values in place, or their XOR with the base version's (`deltaBytes`).
     public func withChunkBytes<R>(_ index: Int, _ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
-        let (offset, count) = span(index)
-        let size = announcement.dtype.size
-        let range = (offset * size)..<((offset + count) * size)
-        return try values.withUnsafeBytes { v in
-            guard let base else { return try body(UnsafeRawBufferPointer(rebasing: v[range])) }
-            return try base.withUnsafeBytes { b in
-                let xor = [UInt8](unsafeUninitializedCapacity: range.count) { out, n in
+        if base != nil { return try deltaBytes(index).withUnsafeBytes(body) }
+        let range = byteRange(index)
+        return try values.withUnsafeBytes { try body(UnsafeRawBufferPointer(rebasing: $0[range])) }
+    }
+
+    /// The XOR of chunk `index`'s values with the base version's, made for the call; only for a delta.
+    func deltaBytes(_ index: Int) -> [UInt8] {
+        guard let base else { preconditionFailure("chunk \(index) of a full copy has no delta") }
+        let range = byteRange(index)
+        return values.withUnsafeBytes { v in
+            base.withUnsafeBytes { b in
+                [UInt8](unsafeUninitializedCapacity: range.count) { out, n in
                     ByteXor.xor(
                         into: out.baseAddress!, v.baseAddress! + range.lowerBound, b.baseAddress! + range.lowerBound,
                         count: range.count)
                     n = range.count
                 }
-                return try xor.withUnsafeBytes { try body($0) }
             }
         }
+    }
+
+    private func byteRange(_ index: Int) -> Range<Int> {
+        let (offset, count) = span(index)
+        let size = announcement.dtype.size
+        return (offset * size)..<((offset + count) * size)
     }
 
     /// Chunk `index` as a message (a copy of its bytes).

@@ -36,8 +36,13 @@ public enum Sparse {
         return nonzero * 3 <= samples
     }
 
-    /// Bytes of the sparse form of `count` elements of `width` bytes of which `nonzero` are nonzero.
-    public static func length(count: Int, width: Int, nonzero: Int) -> Int { (count + 7) / 8 + nonzero * width }
+    /// The sparse form of `input` when it at most halves the bytes (checked cheaply first with `looksSparse`),
+    /// else nil.
+    public static func packIfHalved(_ input: UnsafeRawBufferPointer, width: Int) -> [UInt8]? {
+        guard looksSparse(input, width: width) else { return nil }
+        let packed = pack(input, width: width)
+        return packed.count * 2 <= input.count ? packed : nil
+    }
 
     /// True when `data` is a well-formed sparse form of `count` elements of `width` bytes.
     public static func isWellFormed(_ data: UnsafeRawBufferPointer, count: Int, width: Int) -> Bool {
@@ -45,6 +50,21 @@ public enum Sparse {
         if count == 0 { return data.isEmpty }
         guard let base = data.baseAddress else { return false }
         return rpp_sparse_check(base, data.count, count, width) == 0
+    }
+
+    /// Throws unless `data` is a well-formed sparse form of `count` elements of `dtype` that expands to at most
+    /// `maxDenseBytes`; `field` names the tensor in the error.
+    static func check(_ data: UnsafeRawBufferPointer, count: Int, dtype: DType, field: String) throws(FrameError) {
+        guard count * dtype.size <= maxDenseBytes else {
+            throw .invariant(
+                field, "a sparse tensor of \(count * dtype.size) bytes is over the \(maxDenseBytes >> 20) MiB cap")
+        }
+        guard isWellFormed(data, count: count, width: dtype.size) else {
+            throw .invariant(
+                field,
+                "\(data.count) bytes are not the sparse form of \(count) \(dtype.rawValue) elements "
+                    + "(a bitmap of \((count + 7) / 8) bytes, then one value per set bit)")
+        }
     }
 
     /// Writes the `count` elements of the sparse form `data` (checked with `isWellFormed`) to `destination`, which

@@ -61,18 +61,10 @@ extension DenseTensor {
         }
         if wire.filter == .sparse {
             guard sparse else { throw .invariant(field, "the sparse filter is only used for weight deltas") }
-            guard elements * dtype.size <= Sparse.maxDenseBytes else {
-                throw .invariant(
-                    field,
-                    "a sparse tensor of \(elements * dtype.size) bytes is over the \(Sparse.maxDenseBytes >> 20) MiB cap"
-                )
+            let checked = wire.data.withUnsafeBytes { p in
+                Result { () throws(FrameError) in try Sparse.check(p, count: elements, dtype: dtype, field: field) }
             }
-            guard wire.data.withUnsafeBytes({ Sparse.isWellFormed($0, count: elements, width: dtype.size) }) else {
-                throw .invariant(
-                    field,
-                    "\(wire.data.count) bytes are not the sparse form of \(dtype.rawValue) × shape \(wire.shape) "
-                        + "(a bitmap of \((elements + 7) / 8) bytes, then one value per set bit)")
-            }
+            try checked.get()
         } else if wire.data.count != elements * dtype.size {
             throw .invariant(
                 field,
@@ -98,11 +90,7 @@ extension DenseTensor {
         t.dtype = dtype.wire
         t.shape = shape.map { Int64($0) }
         if sparse, bytes.count >= Self.shuffleMinimumBytes,
-            let packed = bytes.withUnsafeBytes({ p -> [UInt8]? in
-                guard Sparse.looksSparse(p, width: dtype.size) else { return nil }
-                let s = Sparse.pack(p, width: dtype.size)
-                return s.count * 2 <= p.count ? s : nil
-            })
+            let packed = bytes.withUnsafeBytes({ Sparse.packIfHalved($0, width: dtype.size) })
         {
             t.filter = .sparse
             t.data = Data(packed)

@@ -144,18 +144,7 @@ public struct WeightChunkView {
             throw .invariant(field, "shape \(shape), expected a non-empty 1-D slice")
         }
         if filter == 2 {
-            let n = Int(shape[0])
-            guard n * dtype.size <= Sparse.maxDenseBytes else {
-                throw .invariant(
-                    field,
-                    "a sparse tensor of \(n * dtype.size) bytes is over the \(Sparse.maxDenseBytes >> 20) MiB cap")
-            }
-            guard Sparse.isWellFormed(data, count: n, width: dtype.size) else {
-                throw .invariant(
-                    field,
-                    "\(data.count) bytes are not the sparse form of \(dtype.rawValue) × shape \(shape) "
-                        + "(a bitmap of \((n + 7) / 8) bytes, then one value per set bit)")
-            }
+            try Sparse.check(data, count: Int(shape[0]), dtype: dtype, field: field)
         } else if data.count != Int(shape[0]) * dtype.size {
             throw .invariant(
                 field,
