@@ -32,7 +32,19 @@ struct ActivationDims {
 struct ActivationEntry<Owner>: @unchecked Sendable {
     let name: String
     let field: WritableKeyPath<Owner, FloatPointer?>
+    /// Used only by the backward: a forward that keeps nothing for one leaves it out.
+    let backwardOnly: Bool
     let size: @Sendable (ActivationDims) -> Int
+
+    init(
+        name: String, field: WritableKeyPath<Owner, FloatPointer?>, backwardOnly: Bool = false,
+        size: @escaping @Sendable (ActivationDims) -> Int
+    ) {
+        self.name = name
+        self.field = field
+        self.backwardOnly = backwardOnly
+        self.size = size
+    }
 }
 
 /// Every activation one decoder block keeps for the backward, in arena order. A block's `output` is the
@@ -59,19 +71,26 @@ let trunkActivations: [ActivationEntry<Activations>] = [
     .init(name: "lnf", field: \.lnf) { $0.N * $0.C }, .init(name: "rstdf", field: \.rstdf) { $0.N },
     .init(name: "lse", field: \.lse) { $0.N }, .init(name: "meanZ", field: \.meanZ) { $0.N },
     .init(name: "proj", field: \.proj) { $0.N * $0.C },
-    .init(name: "dX", field: \.dX) { $0.N * $0.C }, .init(name: "dLn", field: \.dLn) { $0.N * $0.C },
-    .init(name: "dq", field: \.dq) { $0.N * $0.qd }, .init(name: "dk", field: \.dk) { $0.N * $0.kvd },
-    .init(name: "dv", field: \.dv) { $0.N * $0.kvd }, .init(name: "dAtt", field: \.dAtt) { $0.N * $0.qd },
-    .init(name: "dGate", field: \.dGate) { $0.N * $0.F }, .init(name: "dUp", field: \.dUp) { $0.N * $0.F },
-    .init(name: "dH", field: \.dH) { $0.N * $0.F },
+    // dX also gathers the scored rows of `sequenceLogProbs`, forward or not.
+    .init(name: "dX", field: \.dX) { $0.N * $0.C },
+    .init(name: "dLn", field: \.dLn, backwardOnly: true) { $0.N * $0.C },
+    .init(name: "dq", field: \.dq, backwardOnly: true) { $0.N * $0.qd },
+    .init(name: "dk", field: \.dk, backwardOnly: true) { $0.N * $0.kvd },
+    .init(name: "dv", field: \.dv, backwardOnly: true) { $0.N * $0.kvd },
+    .init(name: "dAtt", field: \.dAtt, backwardOnly: true) { $0.N * $0.qd },
+    .init(name: "dGate", field: \.dGate, backwardOnly: true) { $0.N * $0.F },
+    .init(name: "dUp", field: \.dUp, backwardOnly: true) { $0.N * $0.F },
+    .init(name: "dH", field: \.dH, backwardOnly: true) { $0.N * $0.F },
     .init(name: "headScratch", field: \.headScratch) { $0.N * $0.headChunk },
-    .init(name: "dqRaw", field: \.dqRaw) { $0.normRows * $0.qd },
-    .init(name: "dkRaw", field: \.dkRaw) { $0.normRows * $0.kvd },
+    .init(name: "dqRaw", field: \.dqRaw, backwardOnly: true) { $0.normRows * $0.qd },
+    .init(name: "dkRaw", field: \.dkRaw, backwardOnly: true) { $0.normRows * $0.kvd },
 ]
 
 /// Pointers into the activation arena for one batch shape (B, T).
 struct Activations {
     var B = 0, T = 0
+    /// Whether every layer's activations are kept for a backward (else see `ActivationArena.layout`).
+    var forBackward = true
     /// Each layer's buffers; layer l reads `layers[l].input` and writes `layers[l].output`.
     var layers: [BlockBuffers] = []
     var embedded, lnf, rstdf, lse, meanZ, proj: FloatPointer!
@@ -87,22 +106,34 @@ struct Activations {
 private func aligned(_ n: Int) -> Int { (n + 15) & ~15 }
 
 /// One buffer holding every activation of a forward/backward pass; grows when a larger shape arrives.
+///
+/// A forward that no backward follows (sampling, reference and reward scoring) keeps far less: every layer's
+/// keys and values (sampling reads them back from the arena) and one set of the other block activations that
+/// every layer reuses, its output written over its input as in a decode step. For SmolLM2-135M's shape that
+/// is about 90 KB a token row instead of about 1 MB.
 final class ActivationArena {
     private var buffer = FloatBuffer(count: 0)
     private(set) var acts = Activations()
 
     /// Floats the arena needs for (B, T) under `config`.
-    static func floatCount(config c: ModelConfig, B: Int, T: Int) -> Int {
+    static func floatCount(config c: ModelConfig, B: Int, T: Int, forBackward: Bool = true) -> Int {
         let d = ActivationDims(config: c, B: B, T: T)
+        let trunk = trunkActivations.reduce(0) { $0 + (forBackward || !$1.backwardOnly ? aligned($1.size(d)) : 0) }
         let block = blockActivations.reduce(0) { $0 + aligned($1.size(d)) }
-        return trunkActivations.reduce(0) { $0 + aligned($1.size(d)) } + c.numLayers * block
+        if forBackward { return trunk + c.numLayers * block }
+        let keysAndValues = blockActivations.reduce(0) { $0 + (Self.perLayer($1) ? aligned($1.size(d)) : 0) }
+        return trunk + block - keysAndValues + c.numLayers * keysAndValues
     }
 
-    /// Lays out the activations for (B, T) and returns them (reallocating only when larger).
-    func layout(config c: ModelConfig, B: Int, T: Int) -> Activations {
-        if acts.B == B && acts.T == T { return acts }
-        let total = Self.floatCount(config: c, B: B, T: T)
-        if buffer.count < total { buffer = FloatBuffer(count: total) }
+    /// The block activations a forward without backward still keeps for every layer.
+    private static func perLayer(_ e: ActivationEntry<BlockBuffers>) -> Bool { e.field == \.k || e.field == \.v }
+
+    /// Lays out the activations for (B, T) and returns them (reallocating only when larger). Without
+    /// `forBackward`, only keys and values are each layer's own and the backward-only scratch is absent.
+    func layout(config c: ModelConfig, B: Int, T: Int, forBackward: Bool = true) -> Activations {
+        if acts.B == B && acts.T == T && acts.forBackward == forBackward { return acts }
+        let total = Self.floatCount(config: c, B: B, T: T, forBackward: forBackward)
+        if buffer.count < total { buffer = FloatBuffer(count: total, lazy: true) }
         let d = ActivationDims(config: c, B: B, T: T)
         var off = 0
         func next(_ size: Int) -> FloatPointer {
@@ -112,16 +143,23 @@ final class ActivationArena {
         var a = Activations()
         a.B = B
         a.T = T
-        for e in trunkActivations { a[keyPath: e.field] = next(e.size(d)) }
+        a.forBackward = forBackward
+        for e in trunkActivations where forBackward || !e.backwardOnly { a[keyPath: e.field] = next(e.size(d)) }
+        func place(_ b: inout BlockBuffers, where include: (ActivationEntry<BlockBuffers>) -> Bool) {
+            for e in blockActivations where include(e) { b[keyPath: e.field] = next(e.size(d)) }
+        }
+        var shared = BlockBuffers()
+        if !forBackward { place(&shared) { !Self.perLayer($0) } }
         var input = a.embedded!
         for _ in 0..<c.numLayers {
-            var b = BlockBuffers()
-            for e in blockActivations { b[keyPath: e.field] = next(e.size(d)) }
+            var b = shared
+            place(&b) { forBackward || Self.perLayer($0) }
             b.input = input
             b.proj = a.proj
             input = b.output
             a.layers.append(b)
         }
+        precondition(off == total, "the arena's layout and floatCount disagree")
         acts = a
         return a
     }

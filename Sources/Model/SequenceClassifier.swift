@@ -165,7 +165,7 @@ public final class SequenceClassifier: @unchecked Sendable {
         }
         lock.lock()
         defer { lock.unlock() }
-        try trunk.forward(packed: sequences)
+        try trunk.forward(packed: sequences, forBackward: false)
         let C = config.hiddenSize
         let L = numLabels
         let B = sequences.count

@@ -12,6 +12,7 @@ extension Transformer {
         guard headDone, !config.scalarHead, targets.count == N else {
             throw ModelError.invalidInput("call forward and logProbs before backward")
         }
+        try requireActivationsForBackward()
         guard dLogp.count == N, dEntropy == nil || dEntropy!.count == N else {
             throw ModelError.invalidInput("gradient has \(dLogp.count) entries, expected \(N)")
         }
@@ -38,6 +39,7 @@ extension Transformer {
         guard headDone, config.scalarHead else {
             throw ModelError.invalidInput("call forward and values before backwardValues")
         }
+        try requireActivationsForBackward()
         guard dValues.count == N else {
             throw ModelError.invalidInput("gradient has \(dValues.count) entries, expected \(N)")
         }
@@ -47,6 +49,15 @@ extension Transformer {
                 vectors + layout.score, N: N, C: config.hiddenSize)
         }
         trunkBackward()
+    }
+
+    /// Refuses a backward after a forward that kept no activations for one.
+    func requireActivationsForBackward() throws {
+        guard acts.forBackward else {
+            throw ModelError.invalidInput(
+                "the last forward ran with forBackward: false and kept no activations for a backward; "
+                    + "run it with forBackward: true")
+        }
     }
 
     /// From dL/d(final normed hidden) in acts.dLn down to the embedding.

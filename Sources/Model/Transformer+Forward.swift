@@ -9,8 +9,11 @@ extension Transformer {
     /// Runs the decoder trunk on tokens[B·T] (row b, position t at index b·T + t) and keeps every
     /// activation for the backward. `starts[b]` (empty: all 0) is the number of left-padding tokens of row b:
     /// they are never attended, and the row's positions count from its first real token. Right padding is
-    /// the caller's business (masked by zero loss weights).
-    public func forward(tokens: [Int32], batch B: Int, seqLen T: Int, starts: [Int] = []) throws {
+    /// the caller's business (masked by zero loss weights). Without `forBackward` the pass keeps only what its
+    /// outputs need (see `ActivationArena`): far less memory, and no backward may follow.
+    public func forward(
+        tokens: [Int32], batch B: Int, seqLen T: Int, starts: [Int] = [], forBackward: Bool = true
+    ) throws {
         guard B > 0, T > 0, tokens.count == B * T else {
             throw ModelError.invalidInput("tokens has \(tokens.count) entries, expected batch \(B) × length \(T)")
         }
@@ -20,14 +23,14 @@ extension Transformer {
         let c = config
         try trunk(
             tokens, AttentionShape(B: B, T: T, H: c.numHeads, KV: c.numKVHeads, D: c.headDim, starts: starts),
-            B: B, T: T)
+            B: B, T: T, forBackward: forBackward)
     }
 
     /// Runs the decoder trunk on sequences of any lengths packed one after another (ragged rows: no padding,
     /// so none is computed); token i of sequence r sits at row offset(r) + i of every activation, where
     /// offset(r) is the sum of the earlier sequences' lengths. Each sequence attends only to itself and its
-    /// positions count from 0.
-    public func forward(packed sequences: [[Int32]]) throws {
+    /// positions count from 0. `forBackward` as for `forward(tokens:batch:seqLen:starts:forBackward:)`.
+    public func forward(packed sequences: [[Int32]], forBackward: Bool = true) throws {
         guard !sequences.isEmpty, sequences.allSatisfy({ !$0.isEmpty }) else {
             throw ModelError.invalidInput("packed forward needs at least one sequence, none empty")
         }
@@ -35,11 +38,11 @@ extension Transformer {
         let tokens = sequences.flatMap { $0 }
         try trunk(
             tokens, AttentionShape(lengths: sequences.map(\.count), H: c.numHeads, KV: c.numKVHeads, D: c.headDim),
-            B: 1, T: tokens.count)
+            B: 1, T: tokens.count, forBackward: forBackward)
     }
 
     /// The trunk over N = B·T token rows holding the sequences of `shape`.
-    private func trunk(_ tokens: [Int32], _ shape: AttentionShape, B: Int, T: Int) throws {
+    private func trunk(_ tokens: [Int32], _ shape: AttentionShape, B: Int, T: Int, forBackward: Bool) throws {
         let c = config
         if let long = shape.segments.first(where: { $0.length > c.maxPositionEmbeddings }) {
             throw ModelError.invalidInput(
@@ -56,7 +59,7 @@ extension Transformer {
         for seg in shape.segments {
             for t in seg.start..<seg.length { positions[seg.offset + t] = Int32(t - seg.start) }
         }
-        acts = arena.layout(config: c, B: B, T: T)
+        acts = arena.layout(config: c, B: B, T: T, forBackward: forBackward)
         let a = acts
         let N = B * T
         let C = c.hiddenSize

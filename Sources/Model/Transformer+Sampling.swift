@@ -98,7 +98,7 @@ extension Transformer {
             unique.append(Array(real))
             return unique.count - 1
         }
-        try forward(packed: unique)
+        try forward(packed: unique, forBackward: false)
         defer { forwardDone = false }
         var batch = DecodeBatch(
             model: self, prompts: attention.segments.map { (offset: $0.offset, length: $0.length) },

@@ -12,10 +12,10 @@ extension Transformer {
     /// Next-token log-probs (and optionally entropies) of each row; rows may differ in length (≥ 2).
     /// With `scoreFrom`, row r returns only the log-probs of its targets rows[r][scoreFrom[r] + 1...]
     /// (in RL: the prompt length − 1, so only response tokens are scored); 0 ≤ scoreFrom[r] < rows[r].count.
-    /// Keeps the batch for `backwardSequences`.
+    /// Keeps the batch for `backwardSequences`, unless `forBackward` is false (scoring only: far less memory).
     public func sequenceLogProbs(
         _ rows: [[Int32]], scoreFrom: [Int]? = nil, temperature: Float = 1,
-        withEntropy: Bool = false
+        withEntropy: Bool = false, forBackward: Bool = true
     ) throws -> (logp: [[Float]], entropy: [[Float]]?) {
         guard !config.scalarHead else { throw ModelError.invalidInput("scalar-head model has no log-probs") }
         guard !rows.isEmpty, rows.allSatisfy({ $0.count >= 2 }) else {
@@ -35,7 +35,7 @@ extension Transformer {
                 throw ModelError.invalidInput("row \(r): token id \(bad) outside vocabulary 0..<\(V)")
             }
         }
-        try forward(packed: rows.map { Array($0.dropLast()) })
+        try forward(packed: rows.map { Array($0.dropLast()) }, forBackward: forBackward)
         let segments = attention.segments
         let tokenRows = acts.B * acts.T
         var index: [Int] = []
@@ -93,6 +93,7 @@ extension Transformer {
         guard headDone, !config.scalarHead, targets.count == M else {
             throw ModelError.invalidInput("call sequenceLogProbs before backwardSequences")
         }
+        try requireActivationsForBackward()
         guard dLogp.count == B, dEntropy == nil || dEntropy!.count == B else {
             throw ModelError.invalidInput("gradient has \(dLogp.count) rows, expected \(B)")
         }
@@ -142,10 +143,11 @@ extension Transformer {
     }
 
     /// Scalar-head values at every position of each row (row r gets rows[r].count values): the critic
-    /// reads them per token, the reward model at a row's last token. Keeps the batch for the backward.
-    public func sequenceValues(_ rows: [[Int32]]) throws -> [[Float]] {
+    /// reads them per token, the reward model at a row's last token. Keeps the batch for the backward unless
+    /// `forBackward` is false.
+    public func sequenceValues(_ rows: [[Int32]], forBackward: Bool = true) throws -> [[Float]] {
         guard !rows.isEmpty, rows.allSatisfy({ !$0.isEmpty }) else { throw ModelError.invalidInput("empty sequence") }
-        try forward(packed: rows)
+        try forward(packed: rows, forBackward: forBackward)
         return splitBySequence(try values())
     }
 

@@ -36,7 +36,7 @@ struct LogprobsCommand: ParsableCommand {
             }
             let T = tokens.count - 1
             do {
-                try m.forward(tokens: Array(tokens[0..<T]), batch: 1, seqLen: T)
+                try m.forward(tokens: Array(tokens[0..<T]), batch: 1, seqLen: T, forBackward: false)
                 let lp = try m.logProbs(targets: Array(tokens[1...]), temperature: temperature).logp
                 print("{\"logprobs\":[" + lp.map { String(format: "%.7g", $0) }.joined(separator: ",") + "]}")
             } catch {

@@ -150,8 +150,8 @@ def bench_torch_rl(r, precision):
         ids[b, width - p:] = x[:p]
         mask[b, width - p:] = 1
     with torch.no_grad(), autocast(precision):
-        model.generate(ids[:2], attention_mask=mask[:2], max_new_tokens=2, min_new_tokens=2, do_sample=True,
-                       pad_token_id=0)
+        # Warm-up on the same prompts, as rpp's bench does.
+        model.generate(ids, attention_mask=mask, max_new_tokens=2, min_new_tokens=2, do_sample=True, pad_token_id=0)
         t0 = time.perf_counter()
         out = model.generate(ids, attention_mask=mask, max_new_tokens=new, min_new_tokens=new, do_sample=True,
                              temperature=1.0, top_k=0, top_p=1.0, pad_token_id=0)

@@ -79,12 +79,14 @@ public final class Critic: @unchecked Sendable {
 
     /// V[b,t] of every response token (B×T, 0 on padding) under the current weights, micro-batch by micro-batch.
     public func values(_ t: RolloutTensors, microBatch: Int) throws -> [Float] {
-        try t.mapMicroBatches(size: microBatch, forward)
+        try t.mapMicroBatches(size: microBatch) { try forward($0, forBackward: false) }
     }
 
-    /// V[b,t] of a micro-batch (B×T, 0 on padding); keeps the activations for `backward`.
-    func forward(_ mb: RolloutTensors) throws -> [Float] {
-        try mb.responseEntries(fromSequenceRows: model.sequenceValues(mb.sequences.map { Array($0.dropLast()) }))
+    /// V[b,t] of a micro-batch (B×T, 0 on padding); keeps the activations for `backward` unless `forBackward`
+    /// is false.
+    func forward(_ mb: RolloutTensors, forBackward: Bool = true) throws -> [Float] {
+        try mb.responseEntries(
+            fromSequenceRows: model.sequenceValues(mb.sequences.map { Array($0.dropLast()) }, forBackward: forBackward))
     }
 
     /// Accumulates the gradient of d loss / d V[b,t] (B×T of the micro-batch last passed to `forward`).

@@ -142,7 +142,7 @@ public enum PolicyUpdate {
             try mb.responseEntries(
                 fromResponseRows: model.sequenceLogProbs(
                     mb.sequences, scoreFrom: mb.responseScoreFrom,
-                    temperature: temperature
+                    temperature: temperature, forBackward: false
                 ).0)
         }
     }

@@ -68,7 +68,7 @@ public struct ReferenceService: Sendable {
         for pass in Self.passes(rows.map(\.count), tokensPerPass: tokensPerPass) {
             out += try model.sequenceLogProbs(
                 Array(rows[pass]), scoreFrom: Array(scoreFrom[pass]),
-                temperature: request.temperature
+                temperature: request.temperature, forBackward: false
             ).logp
         }
         return out
