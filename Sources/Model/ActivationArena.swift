@@ -115,26 +115,40 @@ final class ActivationArena {
     private var buffer = FloatBuffer(count: 0)
     private(set) var acts = Activations()
 
-    /// Floats the arena needs for (B, T) under `config`.
-    static func floatCount(config c: ModelConfig, B: Int, T: Int, forBackward: Bool = true) -> Int {
-        let d = ActivationDims(config: c, B: B, T: T)
-        let trunk = trunkActivations.reduce(0) { $0 + (forBackward || !$1.backwardOnly ? aligned($1.size(d)) : 0) }
-        let block = blockActivations.reduce(0) { $0 + aligned($1.size(d)) }
-        if forBackward { return trunk + c.numLayers * block }
-        let keysAndValues = blockActivations.reduce(0) { $0 + (Self.perLayer($1) ? aligned($1.size(d)) : 0) }
-        return trunk + block - keysAndValues + c.numLayers * keysAndValues
+    /// What the arena holds, in order: the trunk's entries, then (forward-only) one set of block entries that
+    /// every layer shares, then each layer's own block entries.
+    private struct Plan {
+        let trunk: [ActivationEntry<Activations>]
+        let shared: [ActivationEntry<BlockBuffers>]
+        let perLayer: [ActivationEntry<BlockBuffers>]
+
+        init(forBackward: Bool) {
+            // A forward without backward still keeps every layer's keys and values: sampling reads them back.
+            let ownKeysAndValues = { (e: ActivationEntry<BlockBuffers>) in e.field == \.k || e.field == \.v }
+            trunk = trunkActivations.filter { forBackward || !$0.backwardOnly }
+            shared = forBackward ? [] : blockActivations.filter { !ownKeysAndValues($0) }
+            perLayer = forBackward ? blockActivations : blockActivations.filter(ownKeysAndValues)
+        }
+
+        func floatCount(_ d: ActivationDims, layers: Int) -> Int {
+            func total<O>(_ entries: [ActivationEntry<O>]) -> Int { entries.reduce(0) { $0 + aligned($1.size(d)) } }
+            return total(trunk) + total(shared) + layers * total(perLayer)
+        }
     }
 
-    /// The block activations a forward without backward still keeps for every layer.
-    private static func perLayer(_ e: ActivationEntry<BlockBuffers>) -> Bool { e.field == \.k || e.field == \.v }
+    /// Floats the arena needs for (B, T) under `config`.
+    static func floatCount(config c: ModelConfig, B: Int, T: Int, forBackward: Bool = true) -> Int {
+        Plan(forBackward: forBackward).floatCount(ActivationDims(config: c, B: B, T: T), layers: c.numLayers)
+    }
 
     /// Lays out the activations for (B, T) and returns them (reallocating only when larger). Without
     /// `forBackward`, only keys and values are each layer's own and the backward-only scratch is absent.
     func layout(config c: ModelConfig, B: Int, T: Int, forBackward: Bool = true) -> Activations {
         if acts.B == B && acts.T == T && acts.forBackward == forBackward { return acts }
-        let total = Self.floatCount(config: c, B: B, T: T, forBackward: forBackward)
-        if buffer.count < total { buffer = FloatBuffer(count: total, lazy: true) }
+        let plan = Plan(forBackward: forBackward)
         let d = ActivationDims(config: c, B: B, T: T)
+        let total = plan.floatCount(d, layers: c.numLayers)
+        if buffer.count < total { buffer = FloatBuffer(count: total, lazy: true) }
         var off = 0
         func next(_ size: Int) -> FloatPointer {
             defer { off += aligned(size) }
@@ -144,22 +158,18 @@ final class ActivationArena {
         a.B = B
         a.T = T
         a.forBackward = forBackward
-        for e in trunkActivations where forBackward || !e.backwardOnly { a[keyPath: e.field] = next(e.size(d)) }
-        func place(_ b: inout BlockBuffers, where include: (ActivationEntry<BlockBuffers>) -> Bool) {
-            for e in blockActivations where include(e) { b[keyPath: e.field] = next(e.size(d)) }
-        }
+        for e in plan.trunk { a[keyPath: e.field] = next(e.size(d)) }
         var shared = BlockBuffers()
-        if !forBackward { place(&shared) { !Self.perLayer($0) } }
+        for e in plan.shared { shared[keyPath: e.field] = next(e.size(d)) }
         var input = a.embedded!
         for _ in 0..<c.numLayers {
             var b = shared
-            place(&b) { forBackward || Self.perLayer($0) }
+            for e in plan.perLayer { b[keyPath: e.field] = next(e.size(d)) }
             b.input = input
             b.proj = a.proj
             input = b.output
             a.layers.append(b)
         }
-        precondition(off == total, "the arena's layout and floatCount disagree")
         acts = a
         return a
     }

@@ -38,8 +38,7 @@ enum TensorJSON {
 
     /// The dense bytes of a tensor in the sparse form; nil when they are not one.
     static func dense(sparse data: Data, dtype: String, shape: [Any]) -> Data? {
-        let widths = ["FLOAT32": 4, "INT32": 4, "FLOAT64": 8, "INT64": 8, "UINT8": 1, "BFLOAT16": 2, "FLOAT16": 2]
-        guard let width = widths[dtype] else { return nil }
+        guard let width = DType(rawValue: dtype.lowercased())?.size else { return nil }
         let dims = shape.compactMap { ($0 as? Int) ?? ($0 as? String).flatMap { Int($0) } }
         guard dims.count == shape.count else { return nil }
         var count = 1

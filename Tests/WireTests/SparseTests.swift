@@ -196,22 +196,51 @@ final class SparseTests: XCTestCase {
         }
         XCTAssertEqual(got, next)
         XCTAssertEqual(crc, next.withUnsafeBytes { crc32c($0) })
-        // The frame as the socket sends it, damaged anywhere: the delta is refused.
-        let frame = try packed.withUnsafeBytes { p -> [UInt8] in
+        try assertDamagedFramesAreRefused(delta: packed, sparse: true, count: count, base: base)
+    }
+
+    func testDenseDeltaChunkReadInPlaceAppliesItsDeltaAndChecksTheFrame() throws {
+        let count = 5_000
+        let base = (0..<count).map { UInt32(truncatingIfNeeded: $0 &* 2_654_435_761) }
+        let next = base.enumerated().map { $1 ^ UInt32($0 % 7) << 3 }
+        let delta = zip(base, next).flatMap { withUnsafeBytes(of: ($0 ^ $1).littleEndian, Array.init) }
+        let frame = try frame(delta: delta, sparse: false, count: count, dtype: .float32)
+        var got = [UInt32](repeating: 0, count: count)
+        let crc = try frame.withUnsafeBytes { p -> UInt32? in
+            let (_, view) = try XCTUnwrap(FrameCodec().openWeightChunkInPlace(p))
+            XCTAssertFalse(view.sparse)
+            return base.withUnsafeBytes { b in
+                got.withUnsafeMutableBytes { view.applyDelta(to: b.baseAddress!, into: $0.baseAddress!) }
+            }
+        }
+        XCTAssertEqual(got, next)
+        XCTAssertEqual(crc, next.withUnsafeBytes { crc32c($0) })
+        try assertDamagedFramesAreRefused(delta: delta, sparse: false, count: count, base: base)
+    }
+
+    /// A weight-chunk frame of version 6 against base 5 carrying `delta`, as the socket sends it.
+    func frame(delta: [UInt8], sparse: Bool, count: Int, dtype: DType) throws -> [UInt8] {
+        try delta.withUnsafeBytes { p -> [UInt8] in
             let prefix = WeightChunkView.payloadPrefix(
-                policyVersion: 6, index: 0, count: count, offset: 0, baseVersion: 5, dtype: .bfloat16,
-                dataBytes: p.count, sparse: true)
+                policyVersion: 6, index: 0, count: count, offset: 0, baseVersion: 5, dtype: dtype,
+                dataBytes: p.count, sparse: sparse)
             return try XCTUnwrap(
                 FrameCodec(compression: .never).withGatheredFrame(kind: .weightChunk, prefix: prefix, tail: p) {
                     $0.flatMap { Array($0) }
                 })
         }
-        let codec = FrameCodec()
+    }
+
+    /// The frame of `delta`, damaged anywhere: applying it to `base` is refused.
+    func assertDamagedFramesAreRefused<T>(delta: [UInt8], sparse: Bool, count: Int, base: [T]) throws {
+        let dtype: DType = MemoryLayout<T>.size == 2 ? .bfloat16 : .float32
+        let frame = try frame(delta: delta, sparse: sparse, count: count, dtype: dtype)
+        var got = base
         for position in [frame.count / 2, frame.count - 1] {
             var bad = frame
             bad[position] ^= 0x40
             let applied = try bad.withUnsafeBytes { p -> UInt32? in
-                guard let (_, view) = try? codec.openWeightChunkInPlace(p) else { return nil }
+                guard let (_, view) = try? FrameCodec().openWeightChunkInPlace(p) else { return nil }
                 return base.withUnsafeBytes { b in
                     got.withUnsafeMutableBytes { view.applyDelta(to: b.baseAddress!, into: $0.baseAddress!) }
                 }

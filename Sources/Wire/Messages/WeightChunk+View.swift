@@ -40,38 +40,43 @@ public struct WeightChunkView {
     /// `copyData(to:)` that also returns the CRC32C of the element bytes written, taken in the same pass; nil when
     /// the frame's checksum does not match.
     public func copyDataChecksummed(to destination: UnsafeMutableRawPointer) -> UInt32? {
-        let written: UInt32
-        var frame = deferredCheck?.seed ?? 0
-        if sparse {
-            if deferredCheck != nil { frame = crc32c(data, continuing: frame) }
-            Sparse.unpack(data, count: elements, width: dtype.size, into: destination)
-            written = crc32c(UnsafeRawBufferPointer(start: destination, count: denseBytes))
-        } else if shuffled {
-            if deferredCheck != nil { frame = crc32c(data, continuing: frame) }
-            ByteShuffle.unshuffle(data, width: dtype.size, into: destination)
-            written = crc32c(UnsafeRawBufferPointer(start: destination, count: data.count))
-        } else {
-            written = crc32c(copying: data, to: destination)
-            if deferredCheck != nil { frame = crc32cCombine(frame, written, secondLength: data.count) }
+        if sparse || shuffled {
+            if sparse {
+                Sparse.unpack(data, count: elements, width: dtype.size, into: destination)
+            } else {
+                ByteShuffle.unshuffle(data, width: dtype.size, into: destination)
+            }
+            guard frameIntact else { return nil }
+            return crc32c(UnsafeRawBufferPointer(start: destination, count: denseBytes))
         }
+        let written = crc32c(copying: data, to: destination)
         guard let check = deferredCheck else { return written }
+        let frame = crc32cCombine(check.seed, written, secondLength: data.count)
         return crc32c(check.after, continuing: frame) == check.expected ? written : nil
     }
 
     /// Writes `base` XOR the element bytes (a delta applied; `base` and `destination` hold `denseBytes` each and
     /// may be the same) and returns the CRC32C of the bytes written; nil when the frame's checksum does not match.
     public func applyDelta(to base: UnsafeRawPointer, into destination: UnsafeMutableRawPointer) -> UInt32? {
-        guard sparse else {
+        if shuffled {
+            // The elements must be unshuffled before they can be XORed.
             guard copyData(to: destination) else { return nil }
             ByteXor.xor(into: destination, destination, base, count: denseBytes)
-            return crc32c(UnsafeRawBufferPointer(start: destination, count: denseBytes))
-        }
-        Sparse.unpackXor(data, count: elements, width: dtype.size, base: base, into: destination)
-        if let check = deferredCheck {
-            let frame = crc32c(check.after, continuing: crc32c(data, continuing: check.seed))
-            guard frame == check.expected else { return nil }
+        } else {
+            if sparse {
+                Sparse.unpackXor(data, count: elements, width: dtype.size, base: base, into: destination)
+            } else {
+                ByteXor.xor(into: destination, data.baseAddress!, base, count: denseBytes)
+            }
+            guard frameIntact else { return nil }
         }
         return crc32c(UnsafeRawBufferPointer(start: destination, count: denseBytes))
+    }
+
+    /// Whether the frame's checksum holds (always true for a frame checked when it was read).
+    private var frameIntact: Bool {
+        guard let check = deferredCheck else { return true }
+        return crc32c(check.after, continuing: crc32c(data, continuing: check.seed)) == check.expected
     }
 
     /// An owned copy, for chunks kept beyond the receive (a chunk that came before its announcement); nil when
