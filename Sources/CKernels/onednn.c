@@ -11,7 +11,7 @@
 extern void omp_set_num_threads(int);
 
 typedef struct {
-    int transB;
+    int transA, transB;
     long M, N, K, lda, ldb, ldc;
     float alpha, beta;
     dnnl_primitive_desc_t pd;
@@ -25,13 +25,13 @@ static int count = 0;
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static dnnl_engine_t engine = NULL;
 
-static dnnl_status_t make_desc(int transB, long M, long N, long K, long lda, long ldb, long ldc, float alpha,
-                               float beta, dnnl_primitive_desc_t *pd) {
+static dnnl_status_t make_desc(int transA, int transB, long M, long N, long K, long lda, long ldb, long ldc,
+                               float alpha, float beta, dnnl_primitive_desc_t *pd) {
     dnnl_status_t s;
     if (!engine && (s = dnnl_engine_create(&engine, dnnl_cpu, 0)) != dnnl_success) return s;
     dnnl_memory_desc_t src, weights, dst;
     dnnl_dims_t ds = {M, K}, dw = {K, N}, dd = {M, N};
-    dnnl_dims_t ss = {lda, 1}, sw = {transB ? 1 : ldb, transB ? ldb : 1}, sd = {ldc, 1};
+    dnnl_dims_t ss = {transA ? 1 : lda, transA ? lda : 1}, sw = {transB ? 1 : ldb, transB ? ldb : 1}, sd = {ldc, 1};
     if ((s = dnnl_memory_desc_init_by_strides(&src, 2, ds, dnnl_bf16, ss)) != dnnl_success) return s;
     if ((s = dnnl_memory_desc_init_by_strides(&weights, 2, dw, dnnl_bf16, sw)) != dnnl_success) return s;
     if ((s = dnnl_memory_desc_init_by_strides(&dst, 2, dd, dnnl_f32, sd)) != dnnl_success) return s;
@@ -54,13 +54,13 @@ static dnnl_status_t make_desc(int transB, long M, long N, long K, long lda, lon
 }
 
 // The cached entry for this shape, created on first use (NULL with *status set on failure).
-static Entry *lookup(int transB, long M, long N, long K, long lda, long ldb, long ldc, float alpha, float beta,
-                     dnnl_status_t *status) {
+static Entry *lookup(int transA, int transB, long M, long N, long K, long lda, long ldb, long ldc, float alpha,
+                     float beta, dnnl_status_t *status) {
     pthread_mutex_lock(&lock);
     for (int i = 0; i < count; i++) {
         Entry *e = &entries[i];
-        if (e->transB == transB && e->M == M && e->N == N && e->K == K && e->lda == lda && e->ldb == ldb
-            && e->ldc == ldc && e->alpha == alpha && e->beta == beta) {
+        if (e->transA == transA && e->transB == transB && e->M == M && e->N == N && e->K == K && e->lda == lda
+            && e->ldb == ldb && e->ldc == ldc && e->alpha == alpha && e->beta == beta) {
             pthread_mutex_unlock(&lock);
             return e;
         }
@@ -71,9 +71,9 @@ static Entry *lookup(int transB, long M, long N, long K, long lda, long ldb, lon
         *status = dnnl_out_of_memory;
         return NULL;
     }
-    Entry e = {transB, M, N, K, lda, ldb, ldc, alpha, beta, NULL, NULL, 0};
+    Entry e = {transA, transB, M, N, K, lda, ldb, ldc, alpha, beta, NULL, NULL, 0};
     omp_set_num_threads(1);
-    dnnl_status_t s = make_desc(transB, M, N, K, lda, ldb, ldc, alpha, beta, &e.pd);
+    dnnl_status_t s = make_desc(transA, transB, M, N, K, lda, ldb, ldc, alpha, beta, &e.pd);
     if (s == dnnl_success) s = dnnl_primitive_create(&e.primitive, e.pd);
     if (s != dnnl_success) {
         if (e.pd) dnnl_primitive_desc_destroy(e.pd);
@@ -121,18 +121,18 @@ static int execute(Entry *e, const uint16_t *A, const uint16_t *B, float *C) {
     return (int)s;
 }
 
-int rpp_onednn_gemm(int transB, long M, long N, long K, float alpha, const uint16_t *A, long lda,
+int rpp_onednn_gemm(int transA, int transB, long M, long N, long K, float alpha, const uint16_t *A, long lda,
                     const uint16_t *B, long ldb, float beta, float *C, long ldc) {
     if (M == 0 || N == 0) return 0;
     dnnl_status_t s = dnnl_success;
-    Entry *e = lookup(transB, M, N, K, lda, ldb, ldc, alpha, beta, &s);
+    Entry *e = lookup(transA, transB, M, N, K, lda, ldb, ldc, alpha, beta, &s);
     if (e) return execute(e, A, B, C);
     if (s != dnnl_out_of_memory) return (int)s;
     // Table full: a primitive for this call only.
-    Entry local = {transB, M, N, K, lda, ldb, ldc, alpha, beta, NULL, NULL, 0};
+    Entry local = {transA, transB, M, N, K, lda, ldb, ldc, alpha, beta, NULL, NULL, 0};
     pthread_mutex_lock(&lock);
     omp_set_num_threads(1);
-    s = make_desc(transB, M, N, K, lda, ldb, ldc, alpha, beta, &local.pd);
+    s = make_desc(transA, transB, M, N, K, lda, ldb, ldc, alpha, beta, &local.pd);
     pthread_mutex_unlock(&lock);
     if (s == dnnl_success) s = dnnl_primitive_create(&local.primitive, local.pd);
     if (s == dnnl_success) {
@@ -148,7 +148,7 @@ int rpp_onednn_gemm(int transB, long M, long N, long K, float alpha, const uint1
 int rpp_onednn_impl_name(int transB, long M, long N, long K, char *name, size_t capacity_) {
     dnnl_status_t s = dnnl_success;
     long kp = rpp_bf16_padded_k(K);
-    Entry *e = lookup(transB, M, N, K, kp, transB ? K : N, N, 1, 0, &s);
+    Entry *e = lookup(0, transB, M, N, K, kp, transB ? K : N, N, 1, 0, &s);
     if (!e) return (int)s ? (int)s : -1;
     const char *impl = NULL;
     s = dnnl_primitive_desc_query(e->pd, dnnl_query_impl_info_str, 0, &impl);

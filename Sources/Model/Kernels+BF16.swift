@@ -102,6 +102,57 @@ func widenedGemm(
 /// Columns per block of the split across cores (a multiple of both kernels' column tiles).
 private let columnBlock = 32
 
+/// dW[OC, C] += dout[N, OC]^T · inp[N, C], the weight gradient of a layer whose weight is `weight`. With a bf16
+/// weight and a kernel whose weight gradients run in bf16 (`MatmulKernel.weightGradientsInBF16`), dout and inp are
+/// rounded to bf16 and oneDNN multiplies them with float32 accumulation into dW; otherwise float32 sgemm.
+/// `inpBF16` is inp already rounded (the LM head rounds its input once for all vocabulary chunks).
+func weightGradient(
+    _ dW: UnsafeMutablePointer<Float>, dout: UnsafePointer<Float>, inp: UnsafePointer<Float>,
+    inpBF16: UnsafePointer<UInt16>? = nil, N: Int, OC: Int, C: Int, weight: MatrixOperand
+) {
+    guard case .bfloat16 = weight, MatmulKernel.selected.weightGradientsInBF16(), N > 0 else {
+        sgemm(
+            transA: true, transB: false, M: OC, N: C, K: N, alpha: 1, A: dout, lda: OC, B: inp, ldb: C,
+            beta: 1, C: dW, ldc: C)
+        return
+    }
+    let a = UnsafeMutablePointer<UInt16>.allocate(capacity: N * OC)
+    defer { a.deallocate() }
+    convertToBF16(dout, a, count: N * OC)
+    var ownB: UnsafeMutablePointer<UInt16>?
+    defer { ownB?.deallocate() }
+    let b: UnsafePointer<UInt16>
+    if let inpBF16 {
+        b = inpBF16
+    } else {
+        let converted = UnsafeMutablePointer<UInt16>.allocate(capacity: N * C)
+        convertToBF16(inp, converted, count: N * C)
+        ownB = converted
+        b = UnsafePointer(converted)
+    }
+    let blocks = (C + columnBlock - 1) / columnBlock
+    let minBlocks = OC * C * N < parallelGemmThreshold ? blocks : 1
+    Parallel.ranges(blocks, minChunk: minBlocks) { r in
+        let n0 = r.lowerBound * columnBlock
+        let n = min(C, r.upperBound * columnBlock) - n0
+        // op(A) = a[N, OC]^T, B = b[N, C]: the sum runs over the N rows.
+        let status = rpp_onednn_gemm(1, 0, OC, n, N, 1, a, OC, b + n0, C, 1, dW + n0, C)
+        if status != 0 {
+            warnOnce("rpp: oneDNN matmul failed (status \(status)); bf16 weight gradients fall back to fp32 sgemm")
+            sgemm(
+                transA: true, transB: false, M: OC, N: n, K: N, alpha: 1, A: dout, lda: OC, B: inp + n0, ldb: C,
+                beta: 1, C: dW + n0, ldc: C, parallel: false)
+        }
+    }
+}
+
+/// dst[i] = src[i] rounded to bf16, on both cores for long arrays.
+func convertToBF16(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<UInt16>, count: Int) {
+    Parallel.ranges(count, minChunk: 1 << 16) { r in
+        rpp_f32_to_bf16(src + r.lowerBound, dst + r.lowerBound, r.count)
+    }
+}
+
 /// The AVX512-BF16 or oneDNN path. A oneDNN call that fails (it fails while making its primitive, before writing
 /// C) leaves its columns to widened sgemm, with a warning once per process.
 private func bf16Gemm(
@@ -123,7 +174,7 @@ private func bf16Gemm(
         let n = min(N, r.upperBound * columnBlock) - n0
         let b = transB ? B + n0 * ldb : B + n0
         if onednn {
-            let status = rpp_onednn_gemm(transB ? 1 : 0, M, n, K, alpha, a, kp, b, ldb, beta, C + n0, ldc)
+            let status = rpp_onednn_gemm(0, transB ? 1 : 0, M, n, K, alpha, a, kp, b, ldb, beta, C + n0, ldc)
             if status != 0 {
                 warnOnce("rpp: oneDNN matmul failed (status \(status)); bf16 products fall back to widened sgemm")
                 widenedGemm(

@@ -84,6 +84,13 @@ func logprobBackward(
 ) {
     let chunk = chunkRows > 0 ? chunkRows : vocabChunk(N: N, V: V)
     let invT = 1 / temperature
+    // x rounded to bf16 once for every chunk's weight gradient, when those run in bf16.
+    var xBF16: UnsafeMutablePointer<UInt16>?
+    defer { xBF16?.deallocate() }
+    if case .bfloat16 = W, MatmulKernel.selected.weightGradientsInBF16() {
+        xBF16 = .allocate(capacity: N * C)
+        convertToBF16(x, xBF16!, count: N * C)
+    }
     var v0 = 0
     while v0 < V {
         let vc = min(chunk, V - v0)
@@ -108,9 +115,8 @@ func logprobBackward(
         gemm(
             transB: false, M: N, N: C, K: vc, alpha: 1, A: scratch, lda: vc, B: W.advanced(by: v0 * C), ldb: C,
             beta: v0 == 0 ? 0 : 1, C: dx, ldc: C)
-        sgemm(
-            transA: true, transB: false, M: vc, N: C, K: N, alpha: 1, A: scratch, lda: vc, B: x, ldb: C,
-            beta: 1, C: dW + v0 * C, ldc: C)
+        weightGradient(
+            dW + v0 * C, dout: scratch, inp: x, inpBF16: xBF16, N: N, OC: vc, C: C, weight: W)
         v0 += vc
     }
 }

@@ -3,6 +3,7 @@
 // matmulForward:  out[N, OC] = inp[N, C] · W[OC, C]^T (+ bias[OC])          (one cblas_sgemm)
 // matmulBackward: dinp[N, C] += dout[N, OC] · W[OC, C]
 //                 dW[OC, C]  += dout[N, OC]^T · inp[N, C];  dbias[OC] += Σ_n dout[n, :]
+// (bf16 weights: see Kernels+BF16.swift for which of these products take bf16 operands)
 // OpenBLAS runs single-threaded (set once by `Parallel.configure`); large products are split in two
 // row blocks run on both cores with DispatchQueue.concurrentPerform, so results are deterministic.
 import COpenBLAS
@@ -136,9 +137,7 @@ func matmulBackward(
             transB: false, M: N, N: C, K: OC, alpha: 1, A: dout, lda: OC, B: weight, ldb: C,
             beta: accumulateInput ? 1 : 0, C: dinp, ldc: C)
     }
-    sgemm(
-        transA: true, transB: false, M: OC, N: C, K: N, alpha: 1, A: dout, lda: OC, B: inp, ldb: C,
-        beta: 1, C: dweight, ldc: C)
+    weightGradient(dweight, dout: dout, inp: inp, N: N, OC: OC, C: C, weight: weight)
     if let dbias {
         for n in 0..<N {
             let d = dout + n * OC

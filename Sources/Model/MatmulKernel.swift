@@ -1,9 +1,11 @@
 // Which kernel runs the matrix products whose weights are stored in bfloat16, decided once from the CPU:
 //   AMX (AMX-BF16 tiles granted by the kernel)  -> oneDNN's matmul primitive (it uses the tiles)
-//   AVX512-BF16                                 -> rpp's own AVX512-BF16 kernel where it was measured faster
+//   AVX512-BF16 at full rate (AMD)              -> oneDNN's matmul primitive
+//   AVX512-BF16 at half rate (Intel)            -> rpp's own AVX512-BF16 kernel where it was measured faster
 //                                                  than widening (forward products of few rows), widened
 //                                                  sgemm elsewhere
 //   otherwise                                   -> bf16 widened to float32 in blocks, OpenBLAS sgemm
+// With oneDNN, the weight gradients of bf16 layers take bf16 operands too; otherwise they stay float32 sgemm.
 // RPP_MATMUL_KERNEL=widened|avx512bf16|onednn overrides the choice (benchmarks, tests, comparing runs); a
 // kernel the CPU cannot run falls back to widened, and the start-up line says so.
 import CKernels
@@ -29,20 +31,31 @@ public enum MatmulKernel: String, CaseIterable, Sendable {
         public var hasAMX: Bool
         /// oneDNN has a bf16 matmul for this CPU (it needs AVX-512 at least).
         public var oneDNNRunsBF16: Bool
+        /// vdpbf16ps delivers more flops than the float32 FMA: AMD's cores (Zen 4 and later) run it at twice the
+        /// FMA's flops, Intel's at half (`rpp bench kernels --only peak` shows both figures).
+        public var fastBF16Dot: Bool
 
         /// Describes a CPU (tests build CPUs they are not running on).
-        public init(name: String, hasAVX512BF16: Bool, hasAMX: Bool, oneDNNRunsBF16: Bool) {
+        public init(
+            name: String, hasAVX512BF16: Bool, hasAMX: Bool, oneDNNRunsBF16: Bool, fastBF16Dot: Bool = false
+        ) {
             self.name = name
             self.hasAVX512BF16 = hasAVX512BF16
             self.hasAMX = hasAMX
             self.oneDNNRunsBF16 = oneDNNRunsBF16
+            self.fastBF16Dot = hasAVX512BF16 && fastBF16Dot
         }
 
         /// The CPU this process runs on.
         public static let current = CPU(
             name: cpuModelName(), hasAVX512BF16: rpp_cpu_has_avx512_bf16() != 0,
             hasAMX: rpp_cpu_has_amx_bf16() != 0,
-            oneDNNRunsBF16: MatmulKernel.oneDNNImplementationName != nil)
+            oneDNNRunsBF16: MatmulKernel.oneDNNImplementationName != nil,
+            fastBF16Dot: dotRunsAtFullRate(vendor: cpuInfoField("vendor_id")))
+
+        /// True for the vendors whose AVX512-BF16 cores run vdpbf16ps at least as fast (in flops) as the float32
+        /// FMA: AMD (Zen 4: 212-232 against 113-117 GFLOPS a core).
+        public static func dotRunsAtFullRate(vendor: String) -> Bool { vendor == "AuthenticAMD" }
     }
 
     /// The environment variable that overrides the choice.
@@ -76,7 +89,7 @@ public enum MatmulKernel: String, CaseIterable, Sendable {
             }
             return kernel.isSupported(on: cpu) ? kernel : .widened
         }
-        if cpu.hasAMX { return .onednn }
+        if cpu.oneDNNRunsBF16 && (cpu.hasAMX || cpu.fastBF16Dot) { return .onednn }
         if cpu.hasAVX512BF16 { return .avx512bf16 }
         return .widened
     }
@@ -118,6 +131,13 @@ public enum MatmulKernel: String, CaseIterable, Sendable {
         return self
     }
 
+    /// True when the weight gradients of bf16 layers (dW = doutᵀ · x) take bf16 operands with float32
+    /// accumulation, as the forward and input-gradient products do: with oneDNN, chosen where bf16 outruns
+    /// float32. With the other kernels they stay float32 sgemm (bf16 would be slower there).
+    public func weightGradientsInBF16(cpu: CPU = .current) -> Bool {
+        self == .onednn && isSupported(on: cpu)
+    }
+
     /// One line for the start-up print, e.g. "matmul: bf16 weights, AVX512-BF16 kernel for forward products of <= 32
     /// rows, OpenBLAS sgemm on widened bf16 for the rest; CPU Intel(R) Xeon(R) Processor, AVX512-BF16 yes, AMX no".
     public static func summary(
@@ -131,7 +151,7 @@ public enum MatmulKernel: String, CaseIterable, Sendable {
             how =
                 "AVX512-BF16 kernel for forward products of <= \(avx512MaxRows) rows, OpenBLAS sgemm on widened bf16 "
                 + "for the rest"
-        case .onednn: how = "oneDNN \(oneDNNVersion) matmul (\(oneDNNImplementation))"
+        case .onednn: how = "oneDNN \(oneDNNVersion) matmul (\(oneDNNImplementation)), weight gradients too"
         }
         if let requested, !requested.isEmpty, requested.lowercased() != kernel.rawValue {
             how += " (\(environmentVariable)=\(requested) is not available on this CPU)"
@@ -162,9 +182,12 @@ public enum MatmulKernel: String, CaseIterable, Sendable {
 }
 
 /// The "model name" line of /proc/cpuinfo, or "" when there is none.
-func cpuModelName() -> String {
+func cpuModelName() -> String { cpuInfoField("model name") }
+
+/// The first `field` line of /proc/cpuinfo (e.g. "vendor_id"), or "" when there is none.
+func cpuInfoField(_ field: String) -> String {
     guard let info = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8) else { return "" }
-    for line in info.split(separator: "\n") where line.hasPrefix("model name") {
+    for line in info.split(separator: "\n") where line.hasPrefix(field) {
         if let colon = line.firstIndex(of: ":") {
             return line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
         }

@@ -135,10 +135,7 @@ extension ModelBench {
 
     /// "model name" of the first processor in /proc/cpuinfo, or "unknown".
     public static func cpuModelName() -> String {
-        guard let info = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
-            let line = info.split(separator: "\n").first(where: { $0.hasPrefix("model name") }),
-            let colon = line.firstIndex(of: ":")
-        else { return "unknown" }
-        return line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+        let name = Model.cpuModelName()
+        return name.isEmpty ? "unknown" : name
     }
 }

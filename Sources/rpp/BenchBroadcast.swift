@@ -3,6 +3,7 @@
 // publish call (bf16 rounding and chunk checksums included) to the moment the last worker has the version verified.
 import ArgumentParser
 import Foundation
+import Model
 import Roles
 import Synchronization
 import Wire
@@ -47,15 +48,12 @@ struct BenchBroadcast: ParsableCommand {
             transport == "tcp"
             ? "tcp://127.0.0.1:\(LoopbackPort.free())"
             : "ipc://\(NSTemporaryDirectory())rpp-bench-broadcast-\(getpid()).ipc"
-        let cpu = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8))?.split(separator: "\n")
-            .first { $0.hasPrefix("model name") }.map {
-                $0.split(separator: ":").last!.trimmingCharacters(in: .whitespaces)
-            }
+        let cpu = ModelBench.cpuModelName()
         print(
             "rpp bench broadcast  \(params) parameters, \(workers) worker processes, \(prec.rawValue)"
                 + (delta ? " + XOR delta" : "") + ", compression \(compression)"
                 + ", \(transport), chunks of \(chunkElements), pacing \(Int(pacing)) MB/s")
-        print("CPU: \(cpu ?? "unknown"), \(ProcessInfo.processInfo.activeProcessorCount) cores")
+        print("CPU: \(cpu), \(ProcessInfo.processInfo.activeProcessorCount) cores")
         let broadcaster = try WeightBroadcaster(
             address: address, codec: FrameCodec(compression: Compression(rawValue: compression)!), precision: prec,
             delta: delta,

@@ -172,8 +172,24 @@ final class BF16MatmulTests: XCTestCase {
         let amx = MatmulKernel.CPU(name: "amx", hasAVX512BF16: true, hasAMX: true, oneDNNRunsBF16: true)
         let avx = MatmulKernel.CPU(name: "avx", hasAVX512BF16: true, hasAMX: false, oneDNNRunsBF16: true)
         let old = MatmulKernel.CPU(name: "old", hasAVX512BF16: false, hasAMX: false, oneDNNRunsBF16: false)
+        let zen4 = MatmulKernel.CPU(
+            name: "zen4", hasAVX512BF16: true, hasAMX: false, oneDNNRunsBF16: true,
+            fastBF16Dot: MatmulKernel.CPU.dotRunsAtFullRate(vendor: "AuthenticAMD"))
+        XCTAssertTrue(zen4.fastBF16Dot)
+        XCTAssertFalse(MatmulKernel.CPU.dotRunsAtFullRate(vendor: "GenuineIntel"))
+        // A fast dot product without AVX512-BF16 is not one.
+        XCTAssertFalse(
+            MatmulKernel.CPU(
+                name: "", hasAVX512BF16: false, hasAMX: false, oneDNNRunsBF16: true,
+                fastBF16Dot: true
+            ).fastBF16Dot)
         XCTAssertEqual(try MatmulKernel.choose(cpu: amx, requested: nil), .onednn)
+        XCTAssertEqual(try MatmulKernel.choose(cpu: zen4, requested: nil), .onednn)
         XCTAssertEqual(try MatmulKernel.choose(cpu: avx, requested: nil), .avx512bf16)
+        XCTAssertTrue(MatmulKernel.onednn.weightGradientsInBF16(cpu: zen4))
+        XCTAssertFalse(MatmulKernel.avx512bf16.weightGradientsInBF16(cpu: avx))
+        XCTAssertFalse(MatmulKernel.widened.weightGradientsInBF16(cpu: amx))
+        XCTAssertFalse(MatmulKernel.onednn.weightGradientsInBF16(cpu: old))
         XCTAssertEqual(try MatmulKernel.choose(cpu: old, requested: ""), .widened)
         XCTAssertEqual(try MatmulKernel.choose(cpu: avx, requested: "onednn"), .onednn)
         XCTAssertEqual(try MatmulKernel.choose(cpu: amx, requested: "WIDENED"), .widened)

@@ -29,10 +29,11 @@ static inline size_t rpp_bf16_gemm_nn_scratch(long K) { return (size_t)(rpp_bf16
 void rpp_bf16_gemm_nn_avx512(long M, long N, long K, float alpha, const uint16_t *A, long lda,
                              const uint16_t *B, long ldb, float beta, float *C, long ldc, void *scratch);
 
-/// oneDNN's matmul primitive (bf16 x bf16 -> f32) on the calling thread with one OpenMP thread.
-/// Primitives are cached per shape. Returns 0 on success, else a oneDNN status; failures come from making the
-/// primitive or its memory objects, before C is touched.
-int rpp_onednn_gemm(int transB, long M, long N, long K, float alpha, const uint16_t *A, long lda,
+/// oneDNN's matmul primitive (bf16 x bf16 -> f32) on the calling thread with one OpenMP thread:
+/// C = alpha · op(A) · op(B) + beta · C with op(A) = A[K, M]^T when transA (row stride lda), else A[M, K];
+/// A needs no padding here. Primitives are cached per shape. Returns 0 on success, else a oneDNN status;
+/// failures come from making the primitive or its memory objects, before C is touched.
+int rpp_onednn_gemm(int transA, int transB, long M, long N, long K, float alpha, const uint16_t *A, long lda,
                     const uint16_t *B, long ldb, float beta, float *C, long ldc);
 
 /// The implementation oneDNN picks for a bf16 matmul of this shape (e.g. "brg:avx512_core_amx"),
