@@ -67,7 +67,7 @@ extension Transformer {
         rmsnormForward(b.ln2, b.rstd2, b.resMid, P + o.ln2, N: N, C: C, eps: c.rmsNormEps)
         matmulForward(b.gate, b.ln2, matrix(o.wGate), bias(o.bGate), N: N, C: C, OC: F)
         matmulForward(b.up, b.ln2, matrix(o.wUp), bias(o.bUp), N: N, C: C, OC: F)
-        // Training keeps libm's expf (recorded updates replay bit for bit); decode steps take the SIMD exp.
+        // A decode step already runs on its core's rows, so it takes the single-threaded loop (same values).
         if case .cached = attention {
             swigluForwardSIMD(b.h, b.gate, b.up, count: N * F)
         } else {

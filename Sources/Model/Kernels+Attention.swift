@@ -141,17 +141,10 @@ private func maskedSoftmax(
         if let stats {
             m = stats[2 * t]
             inv = stats[2 * t + 1]
-            for j in lo...t { row[j] = expf(row[j] - m) }
+            _ = expShiftedSum(row + lo, count: t - lo + 1, shift: m)
         } else {
-            m = -Float.infinity
-            for j in lo...t { m = max(m, row[j]) }
-            var sum: Float = 0
-            for j in lo...t {
-                let e = expf(row[j] - m)
-                row[j] = e
-                sum += e
-            }
-            inv = 1 / sum
+            m = vmax(row + lo, t - lo + 1)
+            inv = 1 / expShiftedSum(row + lo, count: t - lo + 1, shift: m)
             save![2 * t] = m
             save![2 * t + 1] = inv
         }

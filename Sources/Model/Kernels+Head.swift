@@ -46,19 +46,12 @@ func logprobForward(
         Parallel.ranges(N, minChunk: 16) { r in
             for n in r {
                 let z = scratch + n * vc
-                var cm = m[n]
-                for j in 0..<vc { cm = max(cm, z[j]) }
+                let cm = max(m[n], vmax(z, vc))
                 let rescale = m[n] == -.infinity ? 0 : expf(m[n] - cm)
-                var s = sum[n] * rescale
-                var ws = wsum[n] * rescale
-                for j in 0..<vc {
-                    let e = expf(z[j] - cm)
-                    s += e
-                    ws += e * z[j]
-                }
+                let (s, ws) = expShiftedSums(z, count: vc, shift: cm)
                 m[n] = cm
-                sum[n] = s
-                wsum[n] = ws
+                sum[n] = sum[n] * rescale + s
+                wsum[n] = wsum[n] * rescale + ws
                 let y = Int(targets[n]) - v0
                 if y >= 0 && y < vc { logp[n] = z[y] }
             }
@@ -104,9 +97,13 @@ func logprobBackward(
                 let e = dentropy?[n] ?? 0
                 let l = lse[n]
                 let mz = meanZ[n]
-                for j in 0..<vc {
-                    let p = expf(z[j] - l)
-                    z[j] = (-g * p - e * p * (z[j] - mz)) * invT
+                var j = 0
+                while j < vc {
+                    let k = min(8, vc - j)
+                    let zv = vload(z + j, k)
+                    let p = vexp(zv - l)
+                    vstore((-g * p - e * p * (zv - mz)) * invT, z + j, k)
+                    j += 8
                 }
                 let y = Int(targets[n]) - v0
                 if y >= 0 && y < vc { z[y] += g * invT }

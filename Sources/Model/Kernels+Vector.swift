@@ -1,7 +1,8 @@
 // Small vector helpers: dot product and axpy over raw Float pointers with SIMD8 accumulators
 // (Swift does not reassociate scalar float sums, so plain loops do not vectorise).
 //
-// vdot(a, b, n) = Σ_i a[i] b[i];   vaxpy(y, α, x, n): y[i] += α x[i];   vexp(x) = e^x per lane.
+// vdot(a, b, n) = Σ_i a[i] b[i];   vaxpy(y, α, x, n): y[i] += α x[i];   vexp(x) = e^x per lane;
+// vmax(x, n) = max_i x[i];   expShiftedSums(x, n, s) = (Σ e^(x[i] − s), Σ e^(x[i] − s) x[i]).
 
 @inline(__always)
 func vdot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ n: Int) -> Float {
@@ -92,4 +93,40 @@ func vstore(_ v: SIMD8<Float>, _ p: UnsafeMutablePointer<Float>, _ count: Int) {
         return
     }
     for i in 0..<count { p[i] = v[i] }
+}
+
+/// max_i x[i] over count ≥ 1 floats (no NaNs).
+@inline(__always)
+func vmax(_ x: UnsafePointer<Float>, _ count: Int) -> Float {
+    var m = SIMD8<Float>(repeating: -.infinity)
+    var i = 0
+    while i + 8 <= count {
+        m = pointwiseMax(m, UnsafeRawPointer(x + i).loadUnaligned(as: SIMD8<Float>.self))
+        i += 8
+    }
+    var r = m.max()
+    while i < count {
+        r = max(r, x[i])
+        i += 1
+    }
+    return r
+}
+
+/// (Σ e^(x[i] − shift), Σ e^(x[i] − shift) · x[i]) over count floats, x unchanged: a softmax's normaliser and
+/// the numerator of its mean.
+@inline(__always)
+func expShiftedSums(_ x: UnsafePointer<Float>, count: Int, shift: Float) -> (sum: Float, weighted: Float) {
+    var sum = SIMD8<Float>()
+    var weighted = SIMD8<Float>()
+    var i = 0
+    while i < count {
+        let n = min(8, count - i)
+        let v = vload(x + i, n)
+        var e = vexp(v - shift)
+        if n < 8 { for j in n..<8 { e[j] = 0 } }
+        sum += e
+        weighted += e * v
+        i += 8
+    }
+    return (sum.sum(), weighted.sum())
 }
