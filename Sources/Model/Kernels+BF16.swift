@@ -8,6 +8,8 @@
 //   accumulated in float32. The columns of C are split across the cores in whole blocks of 32, the same split
 //   every run. With the AVX512-BF16 kernels each element's result does not even depend on the split, so a
 //   product gives the same bits on any number of cores.
+// The weight gradient of a bf16 layer, dW[OC, C] += dout[N, OC]ᵀ · x[N, C] (`weightGradient`), is float32 sgemm,
+// or, with oneDNN selected, dout and x rounded to bf16 and multiplied by oneDNN (dout read transposed in place).
 import CKernels
 import CSupport
 import Foundation

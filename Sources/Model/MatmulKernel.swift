@@ -54,7 +54,7 @@ public enum MatmulKernel: String, CaseIterable, Sendable {
             fastBF16Dot: dotRunsAtFullRate(vendor: cpuInfoField("vendor_id")))
 
         /// True for the vendors whose AVX512-BF16 cores run vdpbf16ps at least as fast (in flops) as the float32
-        /// FMA: AMD (Zen 4: 212-232 against 113-117 GFLOPS a core).
+        /// FMA: AMD (Zen 4: 212-234 against 113-117 GFLOPS a core).
         public static func dotRunsAtFullRate(vendor: String) -> Bool { vendor == "AuthenticAMD" }
     }
 
