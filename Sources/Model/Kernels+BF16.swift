@@ -104,6 +104,16 @@ func widenedGemm(
 /// Columns per block of the split across cores (a multiple of both kernels' column tiles).
 private let columnBlock = 32
 
+/// Runs `body(first column, count)` over the N columns of a product of `work` multiply-adds in whole blocks of
+/// `columnBlock`: on one core for small products (the split's fixed cost outweighs the work), else on both.
+private func forColumnBlocks(_ N: Int, work: Int, _ body: (Int, Int) -> Void) {
+    let blocks = (N + columnBlock - 1) / columnBlock
+    Parallel.ranges(blocks, minChunk: work < parallelGemmThreshold ? blocks : 1) { r in
+        let n0 = r.lowerBound * columnBlock
+        body(n0, min(N, r.upperBound * columnBlock) - n0)
+    }
+}
+
 /// dW[OC, C] += dout[N, OC]^T · inp[N, C], the weight gradient of a layer whose weight is `weight`. With a bf16
 /// weight and a kernel whose weight gradients run in bf16 (`MatmulKernel.weightGradientsInBF16`), dout and inp are
 /// rounded to bf16 and oneDNN multiplies them with float32 accumulation into dW; otherwise float32 sgemm.
@@ -121,22 +131,11 @@ func weightGradient(
     let a = UnsafeMutablePointer<UInt16>.allocate(capacity: N * OC)
     defer { a.deallocate() }
     convertToBF16(dout, a, count: N * OC)
-    var ownB: UnsafeMutablePointer<UInt16>?
-    defer { ownB?.deallocate() }
-    let b: UnsafePointer<UInt16>
-    if let inpBF16 {
-        b = inpBF16
-    } else {
-        let converted = UnsafeMutablePointer<UInt16>.allocate(capacity: N * C)
-        convertToBF16(inp, converted, count: N * C)
-        ownB = converted
-        b = UnsafePointer(converted)
-    }
-    let blocks = (C + columnBlock - 1) / columnBlock
-    let minBlocks = OC * C * N < parallelGemmThreshold ? blocks : 1
-    Parallel.ranges(blocks, minChunk: minBlocks) { r in
-        let n0 = r.lowerBound * columnBlock
-        let n = min(C, r.upperBound * columnBlock) - n0
+    let own = inpBF16 == nil ? UnsafeMutablePointer<UInt16>.allocate(capacity: N * C) : nil
+    defer { own?.deallocate() }
+    if let own { convertToBF16(inp, own, count: N * C) }
+    let b = inpBF16 ?? UnsafePointer(own!)
+    forColumnBlocks(C, work: OC * C * N) { n0, n in
         // op(A) = a[N, OC]^T, B = b[N, C]: the sum runs over the N rows.
         let status = rpp_onednn_gemm(1, 0, OC, n, N, 1, a, OC, b + n0, C, 1, dW + n0, C)
         if status != 0 {
@@ -168,12 +167,7 @@ private func bf16Gemm(
     Parallel.ranges(M, minChunk: max(1, (1 << 16) / kp)) { r in
         rpp_bf16_convert_rows(A + r.lowerBound * lda, lda, r.count, K, a + r.lowerBound * kp)
     }
-    let blocks = (N + columnBlock - 1) / columnBlock
-    // One core for small products (the split's fixed cost outweighs the work), else both cores on whole blocks.
-    let minBlocks = M * N * K < parallelGemmThreshold ? blocks : 1
-    Parallel.ranges(blocks, minChunk: minBlocks) { r in
-        let n0 = r.lowerBound * columnBlock
-        let n = min(N, r.upperBound * columnBlock) - n0
+    forColumnBlocks(N, work: M * N * K) { n0, n in
         let b = transB ? B + n0 * ldb : B + n0
         if onednn {
             let status = rpp_onednn_gemm(0, transB ? 1 : 0, M, n, K, alpha, a, kp, b, ldb, beta, C + n0, ldc)

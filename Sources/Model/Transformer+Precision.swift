@@ -46,7 +46,7 @@ extension Transformer {
     /// Refreshes the bf16 copy after the float32 parameters changed (loads, optimizer steps); a no-op in fp32.
     public func weightsChanged() {
         guard let low = lowWeights, holdsFloat32 else { return }
-        narrowInParallel(params.pointer, low.pointer, count: layout.totalCount)
+        convertToBF16(params.pointer, low.pointer, count: layout.totalCount)
         widenVectors()
     }
 
@@ -59,7 +59,7 @@ extension Transformer {
             params.pointer.update(from: values.baseAddress!, count: values.count)
             weightsChanged()
         } else if let low = lowWeights {
-            narrowInParallel(values.baseAddress!, low.pointer, count: values.count)
+            convertToBF16(values.baseAddress!, low.pointer, count: values.count)
             widenVectors()
         }
     }
@@ -79,13 +79,6 @@ extension Transformer {
             Parallel.ranges(values.count, minChunk: 1 << 16) { r in
                 rpp_bf16_to_f32(src + r.lowerBound, dst + r.lowerBound, r.count)
             }
-        }
-    }
-
-    /// float32 -> bfloat16 of `count` values on every core.
-    private func narrowInParallel(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<UInt16>, count: Int) {
-        Parallel.ranges(count, minChunk: 1 << 16) { r in
-            rpp_f32_to_bf16(src + r.lowerBound, dst + r.lowerBound, r.count)
         }
     }
 
