@@ -4,6 +4,7 @@
 // rmsnormForward:    out[N, C] = x · rstd · w,  rstd[N] = 1/sqrt(mean(x²) + eps)
 // swigluForward:     h[N, F] = silu(g) · u,  silu(g) = g · sigmoid(g)
 // residualForward:   out[N·C] = a + b
+import CKernels
 import CSupport
 import Foundation
 
@@ -85,33 +86,21 @@ func swigluForward(
     }
 }
 
-/// h[N·F] = silu(gate) · up on the calling thread, 8 lanes at a time with `vexp` (decode steps, and each core's
-/// part of `swigluForward`; every element's value is the same whichever part computes it).
+/// h[N·F] = silu(gate) · up on the calling thread (decode steps, and each core's part of `swigluForward`; every
+/// element's value is the same whichever part computes it, and the same as `vexp` gives).
 func swigluForwardSIMD(
     _ h: UnsafeMutablePointer<Float>, _ gate: UnsafePointer<Float>, _ up: UnsafePointer<Float>, count: Int
 ) {
-    var i = 0
-    while i < count {
-        let n = min(8, count - i)
-        let g = vload(gate + i, n)
-        vstore(g / (1 + vexp(-g)) * vload(up + i, n), h + i, n)
-        i += 8
-    }
+    rpp_swiglu_forward(h, gate, up, count)
 }
 
 /// x[i] = e^(x[i] − shift) for i < count; returns Σ x[i] (softmax numerators and their sum).
 func expShiftedSum(_ x: UnsafeMutablePointer<Float>, count: Int, shift: Float) -> Float {
-    var sum = SIMD8<Float>()
-    var i = 0
-    while i < count {
-        let n = min(8, count - i)
-        var e = vexp(vload(x + i, n) - shift)
-        if n < 8 { for j in n..<8 { e[j] = 0 } }
-        vstore(e, x + i, n)
-        sum += e
-        i += 8
+    var sums = SIMD8<Float>()
+    withUnsafeMutableBytes(of: &sums) {
+        rpp_exp_shifted(x, count, shift, $0.baseAddress!.assumingMemoryBound(to: Float.self))
     }
-    return sum.sum()
+    return sums.sum()
 }
 
 /// dgate, dup[N·F] from dh (overwrites).
@@ -120,16 +109,8 @@ func swigluBackward(
     _ dh: UnsafePointer<Float>, _ gate: UnsafePointer<Float>, _ up: UnsafePointer<Float>, count: Int
 ) {
     Parallel.ranges(count, minChunk: 4096) { r in
-        var i = r.lowerBound
-        while i < r.upperBound {
-            let n = min(8, r.upperBound - i)
-            let g = vload(gate + i, n)
-            let d = vload(dh + i, n)
-            let sig = 1 / (1 + vexp(-g))
-            vstore(d * g * sig, dup + i, n)
-            vstore(d * vload(up + i, n) * sig * (1 + g * (1 - sig)), dgate + i, n)
-            i += 8
-        }
+        let o = r.lowerBound
+        rpp_swiglu_backward(dgate + o, dup + o, dh + o, gate + o, up + o, r.count)
     }
 }
 

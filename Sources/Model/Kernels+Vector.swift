@@ -4,6 +4,8 @@
 // vdot(a, b, n) = Σ_i a[i] b[i];   vaxpy(y, α, x, n): y[i] += α x[i];   vexp(x) = e^x per lane;
 // vmax(x, n) = max_i x[i];   expShiftedSums(x, n, s) = (Σ e^(x[i] − s), Σ e^(x[i] − s) x[i]).
 
+import CKernels
+
 @inline(__always)
 func vdot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ n: Int) -> Float {
     var acc0 = SIMD8<Float>()
@@ -114,19 +116,15 @@ func vmax(_ x: UnsafePointer<Float>, _ count: Int) -> Float {
 
 /// (Σ e^(x[i] − shift), Σ e^(x[i] − shift) · x[i]) over count floats, x unchanged: a softmax's normaliser and
 /// the numerator of its mean.
-@inline(__always)
 func expShiftedSums(_ x: UnsafePointer<Float>, count: Int, shift: Float) -> (sum: Float, weighted: Float) {
-    var sum = SIMD8<Float>()
+    var sums = SIMD8<Float>()
     var weighted = SIMD8<Float>()
-    var i = 0
-    while i < count {
-        let n = min(8, count - i)
-        let v = vload(x + i, n)
-        var e = vexp(v - shift)
-        if n < 8 { for j in n..<8 { e[j] = 0 } }
-        sum += e
-        weighted += e * v
-        i += 8
+    withUnsafeMutableBytes(of: &sums) { s in
+        withUnsafeMutableBytes(of: &weighted) { w in
+            rpp_exp_shifted_sums(
+                x, count, shift, s.baseAddress!.assumingMemoryBound(to: Float.self),
+                w.baseAddress!.assumingMemoryBound(to: Float.self))
+        }
     }
-    return (sum.sum(), weighted.sum())
+    return (sums.sum(), weighted.sum())
 }

@@ -50,4 +50,18 @@ int rpp_cpu_has_amx_bf16(void);
 /// (64 flops each). Returns 0 when the CPU lacks the instruction (AVX512F resp. AVX512-BF16).
 double rpp_peak_gflops(int kind, long iterations);
 
+/// SwiGLU forward: h[i] = g / (1 + e^-g) · up[i] with g = gate[i], e^x as in `rpp_exp_shifted`.
+void rpp_swiglu_forward(float *h, const float *gate, const float *up, size_t count);
+/// SwiGLU backward from dh: with s = 1 / (1 + e^-g), dup = dh · g · s and dgate = dh · up · s · (1 + g (1 − s)).
+void rpp_swiglu_backward(float *dgate, float *dup, const float *dh, const float *gate, const float *up,
+                         size_t count);
+/// x[i] = e^(x[i] − shift) (x clamped to [-87, 88] first; Cephes expf polynomial, 2^n from exponent bits);
+/// sums[j] = the sum, in order, of the new x[i] with i mod 8 = j.
+void rpp_exp_shifted(float *x, size_t count, float shift, float sums[8]);
+/// As rpp_exp_shifted with x unchanged: sums[j] of e^(x[i] − shift) and weighted[j] of e^(x[i] − shift) · x[i].
+void rpp_exp_shifted_sums(const float *x, size_t count, float shift, float sums[8], float weighted[8]);
+/// Chooses the element-wise kernels' instruction set (0 baseline, 1 AVX2, 2 AVX-512; below 0 or above what the
+/// CPU has: the best it has) and returns the one in use. Every level gives the same bits.
+int rpp_pointwise_level(int requested);
+
 #endif
