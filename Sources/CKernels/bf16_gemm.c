@@ -16,6 +16,17 @@ void rpp_bf16_convert_rows(const float *A, long lda, long M, long K, uint16_t *d
     }
 }
 
+void rpp_bf16_transpose(const uint16_t *src, long lds, long rows, long cols, uint16_t *dst, long ldd) {
+    const long block = 32;
+    for (long c0 = 0; c0 < cols; c0 += block)
+        for (long r0 = 0; r0 < rows; r0 += block) {
+            long c1 = c0 + block < cols ? c0 + block : cols, r1 = r0 + block < rows ? r0 + block : rows;
+            for (long c = c0; c < c1; c++)
+                for (long r = r0; r < r1; r++) dst[c * ldd + r] = src[r * lds + c];
+        }
+    for (long c = 0; c < cols; c++) memset(dst + c * ldd + rows, 0, (size_t)(ldd - rows) * 2);
+}
+
 #if defined(__x86_64__)
 #include <immintrin.h>
 #define TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512bf16")))

@@ -81,6 +81,9 @@ struct AttentionShape {
     let segments: [AttentionSegment]
     /// Sliding window (Mistral): query t attends only keys j > t − window; 0 attends the whole prefix.
     var window = 0
+    /// The products take bf16 operands with float32 accumulation (`attentionForwardBF16`); the softmax and its
+    /// gradient stay float32. Only where the AVX512-BF16 kernels run (`MatmulKernel.attentionInBF16`).
+    var bf16 = false
     var qd: Int { H * D }
     var kvd: Int { KV * D }
     var group: Int { H / KV }
@@ -125,6 +128,16 @@ private func maskedSoftmax(
     sgemm(
         transA: false, transB: true, M: T, N: T, K: s.D, alpha: scale, A: q, lda: s.qd, B: k, ldb: s.kvd,
         beta: 0, C: P, ldc: T, parallel: false)
+    softmaxRows(P, T: T, s0: s0, save: save, stats: stats, s)
+}
+
+/// The masked softmax of the scores P [T, T] in place: rows t ≥ s0 over keys [s0, t] (the window's), every other
+/// entry zero. With `stats` nil the row statistics are computed and written to `save`; otherwise they are read
+/// from `stats` (the backward's recompute).
+func softmaxRows(
+    _ P: UnsafeMutablePointer<Float>, T: Int, s0: Int, save: UnsafeMutablePointer<Float>?,
+    stats: UnsafePointer<Float>?, _ s: AttentionShape
+) {
     for t in 0..<T {
         let row = P + t * T
         guard t >= s0 else {
@@ -160,6 +173,7 @@ func attentionForward(
     _ q: UnsafePointer<Float>, _ k: UnsafePointer<Float>, _ v: UnsafePointer<Float>,
     _ s: AttentionShape
 ) {
+    if s.bf16 { return attentionForwardBF16(out, stats, q, k, v, s) }
     let D = s.D
     Parallel.forEach(s.segments.count * s.KV) { job in
         let seg = s.segments[job / s.KV]
@@ -188,6 +202,7 @@ func attentionBackward(
     _ dout: UnsafePointer<Float>, _ stats: UnsafePointer<Float>,
     _ q: UnsafePointer<Float>, _ k: UnsafePointer<Float>, _ v: UnsafePointer<Float>, _ s: AttentionShape
 ) {
+    if s.bf16 { return attentionBackwardBF16(dq, dk, dv, dout, stats, q, k, v, s) }
     let D = s.D
     let scale = 1 / Float(D).squareRoot()
     Parallel.forEach(s.segments.count * s.KV) { job in
@@ -219,21 +234,7 @@ func attentionBackward(
             sgemm(
                 transA: true, transB: false, M: T, N: D, K: T, alpha: 1, A: P, lda: T, B: dob, ldb: s.qd,
                 beta: 1, C: dvb, ldc: s.kvd, parallel: false)
-            // dS = P ⊙ (dP − Σ_j P dP), zero where P is (padding and above the diagonal).
-            for t in 0..<T {
-                let p = P + t * T
-                let d = dP + t * T
-                guard t >= s0 else {
-                    d.update(repeating: 0, count: T)
-                    continue
-                }
-                let lo = s.firstKey(t, s0)
-                var dot: Float = 0
-                for j in lo...t { dot += p[j] * d[j] }
-                for j in lo...t { d[j] = p[j] * (d[j] - dot) }
-                if lo > 0 { d.update(repeating: 0, count: lo) }
-                for j in (t + 1)..<T { d[j] = 0 }
-            }
+            softmaxGradientRows(dP, P, T: T, s0: s0, s)
             // dQ = scale · dS · K ; dK += scale · dS^T · Q
             sgemm(
                 transA: false, transB: false, M: T, N: D, K: T, alpha: scale, A: dP, lda: T, B: kb, ldb: s.kvd,
@@ -242,5 +243,25 @@ func attentionBackward(
                 transA: true, transB: false, M: T, N: D, K: T, alpha: scale, A: dP, lda: T, B: qbh, ldb: s.qd,
                 beta: 1, C: dkb, ldc: s.kvd, parallel: false)
         }
+    }
+}
+
+/// dS = P ⊙ (dP − Σ_j P dP) in place of dP [T, T], zero where P is (padding and above the diagonal).
+func softmaxGradientRows(
+    _ dP: UnsafeMutablePointer<Float>, _ P: UnsafePointer<Float>, T: Int, s0: Int, _ s: AttentionShape
+) {
+    for t in 0..<T {
+        let p = P + t * T
+        let d = dP + t * T
+        guard t >= s0 else {
+            d.update(repeating: 0, count: T)
+            continue
+        }
+        let lo = s.firstKey(t, s0)
+        var dot: Float = 0
+        for j in lo...t { dot += p[j] * d[j] }
+        for j in lo...t { d[j] = p[j] * (d[j] - dot) }
+        if lo > 0 { d.update(repeating: 0, count: lo) }
+        for j in (t + 1)..<T { d[j] = 0 }
     }
 }

@@ -138,6 +138,13 @@ public enum MatmulKernel: String, CaseIterable, Sendable {
         self == .onednn && isSupported(on: cpu)
     }
 
+    /// True when attention's products (q·kᵀ, P·v and their gradients) take bf16 operands too: on CPUs whose
+    /// vdpbf16ps outruns the float32 FMA, with any bf16 kernel but widened (the own AVX512-BF16 kernels run them;
+    /// see Kernels+AttentionBF16). Elsewhere float32 sgemm is faster for them.
+    public func attentionInBF16(cpu: CPU = .current) -> Bool {
+        self != .widened && isSupported(on: cpu) && cpu.fastBF16Dot
+    }
+
     /// One line for the start-up print, e.g. "matmul: bf16 weights, AVX512-BF16 kernel for forward products of <= 32
     /// rows, OpenBLAS sgemm on widened bf16 for the rest; CPU Intel(R) Xeon(R) Processor, AVX512-BF16 yes, AMX no".
     public static func summary(
@@ -158,6 +165,7 @@ public enum MatmulKernel: String, CaseIterable, Sendable {
         } else if let requested, !requested.isEmpty {
             how += " (set by \(environmentVariable))"
         }
+        if kernel.attentionInBF16(cpu: cpu) { how += "; attention's products on the AVX512-BF16 kernels" }
         let name = cpu.name.isEmpty ? "unknown CPU" : cpu.name
         return "matmul: bf16 weights, \(how); CPU \(name), AVX512-BF16 \(cpu.hasAVX512BF16 ? "yes" : "no"), "
             + "AMX \(cpu.hasAMX ? "yes" : "no")"

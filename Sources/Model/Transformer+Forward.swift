@@ -54,6 +54,7 @@ extension Transformer {
         self.tokens = tokens
         var shape = shape
         shape.window = c.slidingWindow ?? 0
+        shape.bf16 = precision == .bf16 && MatmulKernel.selected.attentionInBF16()
         attention = shape
         positions = [Int32](repeating: 0, count: tokens.count)
         for seg in shape.segments {

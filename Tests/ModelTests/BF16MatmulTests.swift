@@ -190,6 +190,15 @@ final class BF16MatmulTests: XCTestCase {
         XCTAssertFalse(MatmulKernel.avx512bf16.weightGradientsInBF16(cpu: avx))
         XCTAssertFalse(MatmulKernel.widened.weightGradientsInBF16(cpu: amx))
         XCTAssertFalse(MatmulKernel.onednn.weightGradientsInBF16(cpu: old))
+        // Attention's products in bf16 only where vdpbf16ps outruns the FMA, and never with widened.
+        XCTAssertTrue(MatmulKernel.onednn.attentionInBF16(cpu: zen4))
+        XCTAssertTrue(MatmulKernel.avx512bf16.attentionInBF16(cpu: zen4))
+        XCTAssertFalse(MatmulKernel.widened.attentionInBF16(cpu: zen4))
+        XCTAssertFalse(MatmulKernel.onednn.attentionInBF16(cpu: amx))
+        XCTAssertFalse(MatmulKernel.avx512bf16.attentionInBF16(cpu: avx))
+        XCTAssertTrue(
+            MatmulKernel.summary(kernel: .onednn, cpu: zen4, requested: nil).contains("attention's products"))
+        XCTAssertFalse(MatmulKernel.summary(kernel: .onednn, cpu: amx, requested: nil).contains("attention"))
         XCTAssertEqual(try MatmulKernel.choose(cpu: old, requested: ""), .widened)
         XCTAssertEqual(try MatmulKernel.choose(cpu: avx, requested: "onednn"), .onednn)
         XCTAssertEqual(try MatmulKernel.choose(cpu: amx, requested: "WIDENED"), .widened)

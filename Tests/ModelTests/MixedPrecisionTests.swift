@@ -150,9 +150,11 @@ final class MixedPrecisionTests: XCTestCase {
         let g = try m.generate(prompts: prompts, options: SamplingOptions(temperature: 1, maxNewTokens: 6, seed: 7))
         let full = zip(prompts, g.tokens).map { $0 + $1 }
         let scored = try m.sequenceLogProbs(full).logp
+        // Where the forward's attention products take bf16 operands too, decoding's stay float32.
+        let bound: Float = MatmulKernel.selected.attentionInBF16() ? 1.5e-2 : 5e-3
         for (b, p) in prompts.enumerated() {
             let fromForward = Array(scored[b].suffix(g.tokens[b].count))
-            for (x, y) in zip(fromForward, g.logprobs[b]) { XCTAssertEqual(x, y, accuracy: 5e-3) }
+            for (x, y) in zip(fromForward, g.logprobs[b]) { XCTAssertEqual(x, y, accuracy: bound) }
         }
     }
 }

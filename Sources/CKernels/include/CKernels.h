@@ -15,6 +15,10 @@ static inline long rpp_bf16_padded_k(long K) { return (K + 31) / 32 * 32; }
 /// zero padding) for rows 0..<M.
 void rpp_bf16_convert_rows(const float *A, long lda, long M, long K, uint16_t *dst);
 
+/// dst[c, r] = src[r, c] for r < rows, c < cols (row strides lds and ldd), and dst[c, rows..<ldd] = 0: the
+/// transpose of a converted operand, rows padded for use as A.
+void rpp_bf16_transpose(const uint16_t *src, long lds, long rows, long cols, uint16_t *dst, long ldd);
+
 /// AVX512-BF16, transB: dot products of A rows with B rows, B streamed once per 256 rows of A.
 /// Each element's result does not depend on how the caller splits M or N.
 void rpp_bf16_gemm_nt_avx512(long M, long N, long K, float alpha, const uint16_t *A, long lda,
