@@ -9,6 +9,9 @@
 //   dq = scale · dS k (nn)     dk += scale · dSᵀ q (nn on dSᵀ)
 //
 // The backward recomputes P with the forward's operations, so it sees exactly the forward's probabilities.
+// Causal rows read only keys j ≤ t: the products run by blocks of 64 rows and stop (or start) at the block's
+// diagonal, about half the work of the full [T, T] products; the entries they skip are zeros of P and dS, so
+// the sums are the same.
 import CKernels
 import CSupport
 
@@ -51,18 +54,42 @@ private struct AttentionOperandsBF16 {
         if transpose { rpp_bf16_transpose(square, tp, T, T, transposed, tp) }
     }
 
-    /// C [T, T] = alpha · a · bᵀ over D, a and b [T, dp].
+    /// Rows of a [T, T] product per block: a multiple of 32, so a block's first key starts a pair of the operand.
+    static let block = 64
+
+    /// C [T, T] = alpha · a · bᵀ over D, a and b [T, dp], for the entries a causal row reads (j ≤ t, by blocks of
+    /// rows); the rest of C is left as it was, for the softmax (or its gradient) to zero.
     func scores(_ C: UnsafeMutablePointer<Float>, _ a: UnsafePointer<UInt16>, _ b: UnsafePointer<UInt16>, alpha: Float)
     {
-        rpp_bf16_gemm_nt_avx512(T, T, D, alpha, a, dp, b, dp, 0, C, T)
+        for m0 in stride(from: 0, to: T, by: Self.block) {
+            let rows = min(Self.block, T - m0)
+            rpp_bf16_gemm_nt_avx512(rows, m0 + rows, D, alpha, a + m0 * dp, dp, b, dp, 0, C + m0 * T, T)
+        }
     }
 
-    /// C [T, D] (row stride ldc) = alpha · a · b + beta · C, a [T, tp] (`square` or `transposed`), b [T, dp].
+    /// C [T, D] (row stride ldc) = alpha · a · b + beta · C with a [T, tp] = `square` (row t, zero past key t) and b
+    /// [T, dp]: each block of rows stops at its last key.
     func weigh(
-        _ C: UnsafeMutablePointer<Float>, ldc: Int, _ a: UnsafePointer<UInt16>, _ b: UnsafePointer<UInt16>,
-        alpha: Float, beta: Float
+        _ C: UnsafeMutablePointer<Float>, ldc: Int, _ b: UnsafePointer<UInt16>, alpha: Float, beta: Float
     ) {
-        rpp_bf16_gemm_nn_avx512(T, D, T, alpha, a, tp, b, dp, beta, C, ldc, scratch)
+        for m0 in stride(from: 0, to: T, by: Self.block) {
+            let rows = min(Self.block, T - m0)
+            rpp_bf16_gemm_nn_avx512(
+                rows, D, m0 + rows, alpha, square + m0 * tp, tp, b, dp, beta, C + m0 * ldc, ldc, scratch)
+        }
+    }
+
+    /// C [T, D] (row stride ldc) = alpha · aᵀ · b + beta · C with aᵀ = `transposed` (row j, zero before query j) and
+    /// b [T, dp]: each block of rows starts at its first query.
+    func weighTransposed(
+        _ C: UnsafeMutablePointer<Float>, ldc: Int, _ b: UnsafePointer<UInt16>, alpha: Float, beta: Float
+    ) {
+        for j0 in stride(from: 0, to: T, by: Self.block) {
+            let rows = min(Self.block, T - j0)
+            rpp_bf16_gemm_nn_avx512(
+                rows, D, T - j0, alpha, transposed + j0 * tp + j0, tp, b + j0 * dp, dp, beta, C + j0 * ldc, ldc,
+                scratch)
+        }
     }
 }
 
@@ -92,7 +119,7 @@ func attentionForwardBF16(
             b.scores(P, b.q, b.k, alpha: scale)
             softmaxRows(P, T: T, s0: seg.start, save: stats + s.statsOffset(seg, head: h), stats: nil, s)
             b.roundSquare(P, transpose: false)
-            b.weigh(out + o * s.qd + h * D, ldc: s.qd, b.square, b.v, alpha: 1, beta: 0)
+            b.weigh(out + o * s.qd + h * D, ldc: s.qd, b.v, alpha: 1, beta: 0)
         }
     }
 }
@@ -133,12 +160,12 @@ func attentionBackwardBF16(
             // dP = dO · Vᵀ ; dV += Pᵀ · dO
             b.scores(dP, b.dout, b.v, alpha: 1)
             b.roundSquare(P, transpose: true)
-            b.weigh(dvb, ldc: s.kvd, b.transposed, b.dout, alpha: 1, beta: 1)
+            b.weighTransposed(dvb, ldc: s.kvd, b.dout, alpha: 1, beta: 1)
             softmaxGradientRows(dP, P, T: T, s0: seg.start, s)
             // dQ = scale · dS · K ; dK += scale · dSᵀ · Q
             b.roundSquare(dP, transpose: true)
-            b.weigh(dq + o * s.qd + h * D, ldc: s.qd, b.square, b.k, alpha: scale, beta: 0)
-            b.weigh(dkb, ldc: s.kvd, b.transposed, b.q, alpha: scale, beta: 1)
+            b.weigh(dq + o * s.qd + h * D, ldc: s.qd, b.k, alpha: scale, beta: 0)
+            b.weighTransposed(dkb, ldc: s.kvd, b.q, alpha: scale, beta: 1)
         }
     }
 }
