@@ -16,7 +16,8 @@
 // The forward keeps each row's maximum m and 1/Σexp (stats [H, T, 2] per segment); the backward recomputes P from
 // them with the same operations in the same order, so it sees exactly the forward's probabilities while
 // memory grows linearly with T. Every product is a cblas_sgemm with leading dimensions that stride over
-// heads; work is split over (segment, kv-head) pairs so the accumulation into dk/dv never races.
+// heads (bf16 operands instead where `AttentionShape.bf16` says so: Kernels+AttentionBF16); work is split over
+// (segment, kv-head) pairs so the accumulation into dk/dv never races.
 import Foundation
 
 /// cos/sin of position × inverse frequency, [maxPos, D/2] each, computed as transformers does (float32).

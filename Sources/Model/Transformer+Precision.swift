@@ -1,6 +1,7 @@
 // Mixed precision. A model computing in bf16 keeps a bfloat16 copy of every parameter: the matrix products
 // read their matrices from it (bf16 operands, float32 accumulation, see Kernels+BF16), the norms and biases
-// their bf16 values widened to float32; activations, attention, softmax and reductions stay float32. A
+// their bf16 values widened to float32; activations, softmax and reductions stay float32, and so do attention's
+// products except where the CPU's AVX512-BF16 outruns float32 (`MatmulKernel.attentionInBF16`). A
 // trained model keeps float32 master weights, gradients and AdamW moments and refreshes the copy after
 // every change; an inference role (rollout worker, reference) can give its float32 parameters back and
 // hold only the copy, half the memory.
