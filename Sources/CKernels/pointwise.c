@@ -149,43 +149,36 @@ int rpp_pointwise_level(int requested) {
     return __atomic_load_n(&level, __ATOMIC_RELAXED);
 }
 
-void rpp_swiglu_forward(float *h, const float *gate, const float *up, size_t count) {
-    switch (current()) {
+// The kernels of each level, indexed by level.
+typedef struct {
+    void (*swiglu_forward)(float *, const float *, const float *, size_t);
+    void (*swiglu_backward)(float *, float *, const float *, const float *, const float *, size_t);
+    void (*exp_shifted)(float *, size_t, float, float *);
+    void (*exp_shifted_sums)(const float *, size_t, float, float *, float *);
+} Kernels;
+
+#define KERNELS(suffix) {swiglu_forward_##suffix, swiglu_backward_##suffix, exp_shifted_##suffix, exp_shifted_sums_##suffix}
+static const Kernels kernels[] = {
+    KERNELS(baseline),
 #if defined(__x86_64__)
-    case 2: swiglu_forward_avx512(h, gate, up, count); return;
-    case 1: swiglu_forward_avx2(h, gate, up, count); return;
+    KERNELS(avx2),
+    KERNELS(avx512),
 #endif
-    default: swiglu_forward_baseline(h, gate, up, count);
-    }
+};
+
+void rpp_swiglu_forward(float *h, const float *gate, const float *up, size_t count) {
+    kernels[current()].swiglu_forward(h, gate, up, count);
 }
 
 void rpp_swiglu_backward(float *dgate, float *dup, const float *dh, const float *gate, const float *up,
                          size_t count) {
-    switch (current()) {
-#if defined(__x86_64__)
-    case 2: swiglu_backward_avx512(dgate, dup, dh, gate, up, count); return;
-    case 1: swiglu_backward_avx2(dgate, dup, dh, gate, up, count); return;
-#endif
-    default: swiglu_backward_baseline(dgate, dup, dh, gate, up, count);
-    }
+    kernels[current()].swiglu_backward(dgate, dup, dh, gate, up, count);
 }
 
 void rpp_exp_shifted(float *x, size_t count, float shift, float sums[8]) {
-    switch (current()) {
-#if defined(__x86_64__)
-    case 2: exp_shifted_avx512(x, count, shift, sums); return;
-    case 1: exp_shifted_avx2(x, count, shift, sums); return;
-#endif
-    default: exp_shifted_baseline(x, count, shift, sums);
-    }
+    kernels[current()].exp_shifted(x, count, shift, sums);
 }
 
 void rpp_exp_shifted_sums(const float *x, size_t count, float shift, float sums[8], float weighted[8]) {
-    switch (current()) {
-#if defined(__x86_64__)
-    case 2: exp_shifted_sums_avx512(x, count, shift, sums, weighted); return;
-    case 1: exp_shifted_sums_avx2(x, count, shift, sums, weighted); return;
-#endif
-    default: exp_shifted_sums_baseline(x, count, shift, sums, weighted);
-    }
+    kernels[current()].exp_shifted_sums(x, count, shift, sums, weighted);
 }

@@ -112,6 +112,12 @@ struct AttentionShape {
     /// Offset of a segment's softmax statistics: a maximum and an inverse sum per (head, query), [H, T, 2].
     @inline(__always) func statsOffset(_ s: AttentionSegment, head h: Int) -> Int { (s.offset * H + h * s.length) * 2 }
 
+    /// Runs `body(segment, kv head)` for every (segment, kv-head) pair, the pairs split across the cores: each
+    /// pair's keys and values (and their gradients) belong to one call only.
+    func forEachJob(_ body: (AttentionSegment, Int) -> Void) {
+        Parallel.forEach(segments.count * KV) { job in body(segments[job / KV], job % KV) }
+    }
+
     /// The first key query t of a sequence whose real tokens start at s0 attends.
     @inline(__always) func firstKey(_ t: Int, _ s0: Int) -> Int { window > 0 ? max(s0, t - window + 1) : s0 }
 }
@@ -176,9 +182,7 @@ func attentionForward(
 ) {
     if s.bf16 { return attentionForwardBF16(out, stats, q, k, v, s) }
     let D = s.D
-    Parallel.forEach(s.segments.count * s.KV) { job in
-        let seg = s.segments[job / s.KV]
-        let g = job % s.KV
+    s.forEachJob { seg, g in
         let T = seg.length
         let o = seg.offset
         let kb = k + o * s.kvd + g * D
@@ -206,9 +210,7 @@ func attentionBackward(
     if s.bf16 { return attentionBackwardBF16(dq, dk, dv, dout, stats, q, k, v, s) }
     let D = s.D
     let scale = 1 / Float(D).squareRoot()
-    Parallel.forEach(s.segments.count * s.KV) { job in
-        let seg = s.segments[job / s.KV]
-        let g = job % s.KV
+    s.forEachJob { seg, g in
         let T = seg.length
         let o = seg.offset
         let s0 = seg.start

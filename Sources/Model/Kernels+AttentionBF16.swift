@@ -101,9 +101,7 @@ func attentionForwardBF16(
 ) {
     let D = s.D
     let scale = 1 / Float(D).squareRoot()
-    Parallel.forEach(s.segments.count * s.KV) { job in
-        let seg = s.segments[job / s.KV]
-        let g = job % s.KV
+    s.forEachJob { seg, g in
         let T = seg.length
         let o = seg.offset
         let b = AttentionOperandsBF16(T: T, D: D)
@@ -132,9 +130,7 @@ func attentionBackwardBF16(
 ) {
     let D = s.D
     let scale = 1 / Float(D).squareRoot()
-    Parallel.forEach(s.segments.count * s.KV) { job in
-        let seg = s.segments[job / s.KV]
-        let g = job % s.KV
+    s.forEachJob { seg, g in
         let T = seg.length
         let o = seg.offset
         let dkb = dk + o * s.kvd + g * D
