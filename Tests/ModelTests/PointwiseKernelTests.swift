@@ -103,9 +103,8 @@ final class PointwiseKernelTests: XCTestCase {
         XCTAssertEqual(rpp_pointwise_level(0), 0)
     }
 
+    /// Model's `vload` at element i of an array.
     private func vload(_ a: [Float], _ i: Int, _ k: Int) -> SIMD8<Float> {
-        var v = SIMD8<Float>()
-        for j in 0..<k { v[j] = a[i + j] }
-        return v
+        a.withUnsafeBufferPointer { Model.vload($0.baseAddress! + i, k) }
     }
 }
