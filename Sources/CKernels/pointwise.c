@@ -1,8 +1,9 @@
-// Element-wise kernels of training and decoding with e^x: SwiGLU forward and backward, and softmax numerators
-// with their sums. One body, written with 16-lane vector types, is compiled for AVX-512, for AVX2 and for the
+// Element-wise kernels of training and decoding: SwiGLU forward and backward, softmax numerators with their
+// sums (all three with e^x), and the AdamW update. One body, written with 16-lane vector types, is compiled for AVX-512, for AVX2 and for the
 // x86-64 baseline, and chosen once by CPU; products are never fused into FMAs, so every path gives the same bits
 // as the others and as Model's SIMD8 `vexp` formulas, lane by lane.
 #include "CKernels.h"
+#include "CSupport.h"
 #include <string.h>
 
 #pragma STDC FP_CONTRACT OFF
@@ -102,6 +103,20 @@ INLINE void exp_shifted_sums(const float *x, size_t count, float shift, float *s
     memcpy(weighted, &wacc, sizeof wacc);
 }
 
+INLINE void adamw_update(float *p, const float *grad, float *m, float *v, size_t count, const RppAdamWStep *s) {
+    const float b1 = s->beta1, b2 = s->beta2, c1 = 1.0f - s->beta1, c2 = 1.0f - s->beta2;
+    for (size_t i = 0; i < count; i += lanes) {
+        size_t n = count - i;
+        vf g = load(grad + i, n) * s->scale;
+        vf mi = b1 * load(m + i, n) + c1 * g;
+        vf vi2 = b2 * load(v + i, n) + c2 * g * g;
+        store(m + i, mi, n);
+        store(v + i, vi2, n);
+        vf denominator = __builtin_elementwise_sqrt(vi2 / s->correction2) + s->eps;
+        store(p + i, load(p + i, n) * s->decay - s->lr * (mi / s->correction1) / denominator, n);
+    }
+}
+
 #define VARIANTS(suffix, attributes)                                                                              \
     attributes static void swiglu_forward_##suffix(float *h, const float *g, const float *u, size_t n) {          \
         swiglu_forward(h, g, u, n);                                                                               \
@@ -115,6 +130,10 @@ INLINE void exp_shifted_sums(const float *x, size_t count, float shift, float *s
     }                                                                                                             \
     attributes static void exp_shifted_sums_##suffix(const float *x, size_t n, float s, float *sums, float *w) {  \
         exp_shifted_sums(x, n, s, sums, w);                                                                       \
+    }                                                                                                             \
+    attributes static void adamw_update_##suffix(float *p, const float *g, float *m, float *v, size_t n,           \
+                                                 const RppAdamWStep *s) {                                         \
+        adamw_update(p, g, m, v, n, s);                                                                           \
     }
 
 VARIANTS(baseline, )
@@ -155,9 +174,12 @@ typedef struct {
     void (*swiglu_backward)(float *, float *, const float *, const float *, const float *, size_t);
     void (*exp_shifted)(float *, size_t, float, float *);
     void (*exp_shifted_sums)(const float *, size_t, float, float *, float *);
+    void (*adamw_update)(float *, const float *, float *, float *, size_t, const RppAdamWStep *);
 } Kernels;
 
-#define KERNELS(suffix) {swiglu_forward_##suffix, swiglu_backward_##suffix, exp_shifted_##suffix, exp_shifted_sums_##suffix}
+#define KERNELS(suffix)                                                                                           \
+    {swiglu_forward_##suffix, swiglu_backward_##suffix, exp_shifted_##suffix, exp_shifted_sums_##suffix,         \
+     adamw_update_##suffix}
 static const Kernels kernels[] = {
     KERNELS(baseline),
 #if defined(__x86_64__)
@@ -181,4 +203,17 @@ void rpp_exp_shifted(float *x, size_t count, float shift, float sums[8]) {
 
 void rpp_exp_shifted_sums(const float *x, size_t count, float shift, float sums[8], float weighted[8]) {
     kernels[current()].exp_shifted_sums(x, count, shift, sums, weighted);
+}
+
+void rpp_adamw_update(float *p, const float *grad, float *m, float *v, uint16_t *low, size_t count,
+                      const RppAdamWStep *step) {
+    // Blocks small enough that the new parameters are still in cache for their bf16 rounding.
+    const size_t block = 4096;
+    void (*update)(float *, const float *, float *, float *, size_t, const RppAdamWStep *) =
+        kernels[current()].adamw_update;
+    for (size_t i = 0; i < count; i += block) {
+        size_t n = count - i < block ? count - i : block;
+        update(p + i, grad + i, m + i, v + i, n, step);
+        if (low) rpp_f32_to_bf16(p + i, low + i, n);
+    }
 }

@@ -1,6 +1,7 @@
 // AdamW with decoupled weight decay (as torch.optim.AdamW), global gradient-norm clipping, and a
 // warmup + cosine learning-rate schedule with a minimum ratio (or constant after warmup).
 // The first and second moments are each one contiguous buffer with the parameters' layout.
+import CKernels
 import Foundation
 
 /// Learning-rate schedule: linear warmup from lr/warmup to lr, then constant or cosine down to lr·minRatio.
@@ -102,30 +103,25 @@ public final class AdamW: @unchecked Sendable {
         if let c = clipNorm, norm > Double(c) { scale = Float(Double(c) / (norm + 1e-6)) }
         let lr = schedule.rate(step: step)
         step += 1
-        let b1 = beta1
-        let b2 = beta2
-        let e = eps
-        let bc1 = 1 - powf(b1, Float(step))
-        let bc2 = 1 - powf(b2, Float(step))
         let P = model.params.pointer
         let G = model.grads.pointer
         let M = m.pointer
         let Vv = v.pointer
+        // A bf16 model's copy is rounded in the same pass, while the new values are in cache.
+        let low = model.holdsFloat32 ? model.lowWeights?.pointer : nil
         for (k, s) in specs.enumerated() {
-            let decay: Float = decayMask[k] ? 1 - lr * weightDecay : 1
-            Parallel.ranges(s.count, minChunk: 1 << 14) { r in
-                for i in r {
-                    let j = s.offset + i
-                    let g = G[j] * scale
-                    let mj = b1 * M[j] + (1 - b1) * g
-                    let vj = b2 * Vv[j] + (1 - b2) * g * g
-                    M[j] = mj
-                    Vv[j] = vj
-                    P[j] = P[j] * decay - lr * (mj / bc1) / ((vj / bc2).squareRoot() + e)
+            let constants = RppAdamWStep(
+                scale: scale, beta1: beta1, beta2: beta2, correction1: 1 - powf(beta1, Float(step)),
+                correction2: 1 - powf(beta2, Float(step)), lr: lr, decay: decayMask[k] ? 1 - lr * weightDecay : 1,
+                eps: eps)
+            withUnsafePointer(to: constants) { c in
+                Parallel.ranges(s.count, minChunk: 1 << 14) { r in
+                    let j = s.offset + r.lowerBound
+                    rpp_adamw_update(P + j, G + j, M + j, Vv + j, low.map { $0 + j }, r.count, c)
                 }
             }
         }
-        model.weightsChanged()
+        model.weightsChanged(bf16CopyCurrent: low != nil)
         return (lr, norm)
     }
 }

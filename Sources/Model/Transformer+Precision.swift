@@ -45,9 +45,10 @@ extension Transformer {
     }
 
     /// Refreshes the bf16 copy after the float32 parameters changed (loads, optimizer steps); a no-op in fp32.
-    public func weightsChanged() {
+    /// `bf16CopyCurrent`: the changer already rounded every parameter into the copy (AdamW's update does).
+    public func weightsChanged(bf16CopyCurrent: Bool = false) {
         guard let low = lowWeights, holdsFloat32 else { return }
-        convertToBF16(params.pointer, low.pointer, count: layout.totalCount)
+        if !bf16CopyCurrent { convertToBF16(params.pointer, low.pointer, count: layout.totalCount) }
         widenVectors()
     }
 

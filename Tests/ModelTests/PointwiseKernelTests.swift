@@ -1,6 +1,8 @@
-// The C element-wise kernels (SwiGLU, softmax numerators) at every instruction set this CPU has, against the
-// SIMD8 `vexp` formulas bit for bit: a recorded run replays on any x86-64 CPU only if they agree.
+// The C element-wise kernels (SwiGLU, softmax numerators, AdamW) at every instruction set this CPU has, against
+// the SIMD8 `vexp` formulas and AdamW's scalar formula bit for bit: a recorded run replays on any x86-64 CPU only
+// if they agree.
 import CKernels
+import CSupport
 import XCTest
 
 @testable import Model
@@ -92,6 +94,48 @@ final class PointwiseKernelTests: XCTestCase {
                 let (s2, w) = expShiftedSums(x, count: n, shift: shift)
                 XCTAssertEqual(s2.bitPattern, sum.sum().bitPattern, "sums n \(n) level \(level)")
                 XCTAssertEqual(w.bitPattern, weighted.sum().bitPattern, "weighted n \(n) level \(level)")
+            }
+        }
+    }
+
+    func testAdamWMatchesTheScalarFormulaAtEveryLevel() {
+        for n in [1, 15, 16, 17, 4095, 4096, 2 * 4096 + 37] {
+            let p0 = inputs(n, seed: UInt64(n) + 20, scale: 0.05).map { $0.isFinite ? $0 : 0.25 }
+            let g = inputs(n, seed: UInt64(n) + 21, scale: 1e-3).map { $0.isFinite ? $0 : -3 }
+            let m0 = inputs(n, seed: UInt64(n) + 22, scale: 1e-4).map { $0.isFinite ? $0 : 0 }
+            let v0 = inputs(n, seed: UInt64(n) + 23, scale: 1e-4).map { $0.isFinite ? $0 * $0 : 1e-8 }
+            for (step, decay, scale) in [(1, Float(1), Float(1)), (7, 1 - 3e-6 * 0.01, Float(0.37))] {
+                let c = RppAdamWStep(
+                    scale: scale, beta1: 0.9, beta2: 0.999, correction1: 1 - powf(0.9, Float(step)),
+                    correction2: 1 - powf(0.999, Float(step)), lr: 3e-6, decay: decay, eps: 1e-8)
+                var p = p0
+                var m = m0
+                var v = v0
+                for j in 0..<n {
+                    let gj = g[j] * c.scale
+                    let mj = c.beta1 * m[j] + (1 - c.beta1) * gj
+                    let vj = c.beta2 * v[j] + (1 - c.beta2) * gj * gj
+                    m[j] = mj
+                    v[j] = vj
+                    p[j] = p[j] * c.decay - c.lr * (mj / c.correction1) / ((vj / c.correction2).squareRoot() + c.eps)
+                }
+                var rounded = [UInt16](repeating: 0, count: n)
+                rpp_f32_to_bf16_portable(p, &rounded, n)
+                for level in levels {
+                    XCTAssertEqual(rpp_pointwise_level(level), level)
+                    var (pk, mk, vk) = (p0, m0, v0)
+                    var low = [UInt16](repeating: 1, count: n)
+                    withUnsafePointer(to: c) { rpp_adamw_update(&pk, g, &mk, &vk, &low, n, $0) }
+                    let what = "n \(n) step \(step) level \(level)"
+                    assertSameBits(pk, p, "parameters " + what)
+                    assertSameBits(mk, m, "first moments " + what)
+                    assertSameBits(vk, v, "second moments " + what)
+                    XCTAssertEqual(low, rounded, "bf16 copy " + what)
+                    var unrounded = p0
+                    (mk, vk) = (m0, v0)
+                    withUnsafePointer(to: c) { rpp_adamw_update(&unrounded, g, &mk, &vk, nil, n, $0) }
+                    assertSameBits(unrounded, p, "parameters without a copy " + what)
+                }
             }
         }
     }

@@ -64,6 +64,16 @@ void rpp_swiglu_backward(float *dgate, float *dup, const float *dh, const float 
 void rpp_exp_shifted(float *x, size_t count, float shift, float sums[8]);
 /// As rpp_exp_shifted with x unchanged: sums[j] of e^(x[i] − shift) and weighted[j] of e^(x[i] − shift) · x[i].
 void rpp_exp_shifted_sums(const float *x, size_t count, float shift, float sums[8], float weighted[8]);
+/// One AdamW step's constants: the gradient scale (clipping), the moments' decay rates, their bias corrections
+/// 1 − β^t, the learning rate, the weight-decay factor 1 − lr · wd (1 for tensors without decay) and ε.
+typedef struct {
+    float scale, beta1, beta2, correction1, correction2, lr, decay, eps;
+} RppAdamWStep;
+/// AdamW over count parameters, element by element with g = grad · scale:
+///   m = β1 m + (1 − β1) g,  v = β2 v + (1 − β2) g g,  p = p · decay − lr (m / c1) / (√(v / c2) + ε).
+/// With low non-NULL, low[i] = p[i] rounded to bf16 as rpp_f32_to_bf16 rounds it, block by block while in cache.
+void rpp_adamw_update(float *p, const float *grad, float *m, float *v, uint16_t *low, size_t count,
+                      const RppAdamWStep *step);
 /// Chooses the element-wise kernels' instruction set (0 baseline, 1 AVX2, 2 AVX-512; below 0 or above what the
 /// CPU has: the best it has) and returns the one in use. Every level gives the same bits.
 int rpp_pointwise_level(int requested);
