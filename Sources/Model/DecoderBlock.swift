@@ -42,17 +42,19 @@ extension Transformer {
         let kvd = c.numKVHeads * c.headDim
         func bias(_ off: Int) -> UnsafePointer<Float>? { off >= 0 ? UnsafePointer(P + off) : nil }
         rmsnormForward(b.ln1, b.rstd1, b.input, P + o.ln1, N: N, C: C, eps: c.rmsNormEps)
+        // q, k and v read ln1 (and gate and up read ln2) rounded once, when their products take bf16 operands.
+        let ln1 = roundedInput(b.ln1, rows: N, cols: C, for: matrix(o.wq))
         if c.qkNorm {
             // Qwen3: RMSNorm over each head of q and k (weights [D] shared by the heads), before RoPE.
-            matmulForward(b.qRaw, b.ln1, matrix(o.wq), bias(o.bq), N: N, C: C, OC: qd)
-            matmulForward(b.kRaw, b.ln1, matrix(o.wk), bias(o.bk), N: N, C: C, OC: kvd)
+            matmulForward(b.qRaw, b.ln1, matrix(o.wq), bias(o.bq), N: N, C: C, OC: qd, rounded: ln1)
+            matmulForward(b.kRaw, b.ln1, matrix(o.wk), bias(o.bk), N: N, C: C, OC: kvd, rounded: ln1)
             rmsnormForward(b.q, b.qRstd, b.qRaw, P + o.qNorm, N: N * c.numHeads, C: c.headDim, eps: c.rmsNormEps)
             rmsnormForward(b.k, b.kRstd, b.kRaw, P + o.kNorm, N: N * c.numKVHeads, C: c.headDim, eps: c.rmsNormEps)
         } else {
-            matmulForward(b.q, b.ln1, matrix(o.wq), bias(o.bq), N: N, C: C, OC: qd)
-            matmulForward(b.k, b.ln1, matrix(o.wk), bias(o.bk), N: N, C: C, OC: kvd)
+            matmulForward(b.q, b.ln1, matrix(o.wq), bias(o.bq), N: N, C: C, OC: qd, rounded: ln1)
+            matmulForward(b.k, b.ln1, matrix(o.wk), bias(o.bk), N: N, C: C, OC: kvd, rounded: ln1)
         }
-        matmulForward(b.v, b.ln1, matrix(o.wv), bias(o.bv), N: N, C: C, OC: kvd)
+        matmulForward(b.v, b.ln1, matrix(o.wv), bias(o.bv), N: N, C: C, OC: kvd, rounded: ln1)
         ropeApply(b.q, positions, rope, N: N, nHeads: c.numHeads, inverse: false)
         ropeApply(b.k, positions, rope, N: N, nHeads: c.numKVHeads, inverse: false)
         switch attention {
@@ -65,8 +67,9 @@ extension Transformer {
         matmulForward(b.proj, b.attOut, matrix(o.wo), bias(o.bo), N: N, C: qd, OC: C)
         residualForward(b.resMid, b.input, b.proj, count: N * C)
         rmsnormForward(b.ln2, b.rstd2, b.resMid, P + o.ln2, N: N, C: C, eps: c.rmsNormEps)
-        matmulForward(b.gate, b.ln2, matrix(o.wGate), bias(o.bGate), N: N, C: C, OC: F)
-        matmulForward(b.up, b.ln2, matrix(o.wUp), bias(o.bUp), N: N, C: C, OC: F)
+        let ln2 = roundedInput(b.ln2, rows: N, cols: C, for: matrix(o.wGate))
+        matmulForward(b.gate, b.ln2, matrix(o.wGate), bias(o.bGate), N: N, C: C, OC: F, rounded: ln2)
+        matmulForward(b.up, b.ln2, matrix(o.wUp), bias(o.bUp), N: N, C: C, OC: F, rounded: ln2)
         // A decode step already runs on its core's rows, so it takes the single-threaded loop (same values).
         if case .cached = attention {
             swigluForwardSIMD(b.h, b.gate, b.up, count: N * F)

@@ -34,10 +34,11 @@ private let widenBlock = 1 << 20
 /// C[M, N] = alpha · A · op(B) + beta · C with A float32 and B float32 or bfloat16 (see the file header).
 /// `kernel` forces a bf16 kernel for this call (tests and benchmarks); nil uses `MatmulKernel.selected`'s path
 /// for this product. A kernel the CPU cannot run, and a oneDNN call that fails, fall back to widened sgemm.
+/// `roundedA` is A already rounded (`RoundedMatrix`), used when the product takes bf16 operands.
 func gemm(
     transB: Bool, M: Int, N: Int, K: Int, alpha: Float, A: UnsafePointer<Float>, lda: Int,
     B: MatrixOperand, ldb: Int, beta: Float, C: UnsafeMutablePointer<Float>, ldc: Int,
-    kernel: MatmulKernel? = nil
+    kernel: MatmulKernel? = nil, roundedA: RoundedMatrix? = nil
 ) {
     switch B {
     case .float32(let b):
@@ -50,8 +51,9 @@ func gemm(
         if K == 0 || !path.isSupported() { path = .widened }
         if path != .widened {
             bf16Gemm(
-                onednn: path == .onednn, transB: transB, M: M, N: N, K: K, alpha: alpha, A: A, lda: lda, B: b,
-                ldb: ldb, beta: beta, C: C, ldc: ldc)
+                onednn: path == .onednn, transB: transB, M: M, N: N, K: K, alpha: alpha, A: A, lda: lda,
+                rounded: roundedA ?? RoundedMatrix(A, rows: M, cols: K, ld: lda), B: b, ldb: ldb, beta: beta, C: C,
+                ldc: ldc)
             return
         }
         widenedGemm(
@@ -117,27 +119,23 @@ private func forColumnBlocks(_ N: Int, work: Int, _ body: (Int, Int) -> Void) {
 /// dW[OC, C] += dout[N, OC]^T · inp[N, C], the weight gradient of a layer whose weight is `weight`. With a bf16
 /// weight and a kernel whose weight gradients run in bf16 (`MatmulKernel.weightGradientsInBF16`), dout and inp are
 /// rounded to bf16 and oneDNN multiplies them with float32 accumulation into dW; otherwise float32 sgemm.
-/// `inpBF16` is inp already rounded (the LM head rounds its input once for all vocabulary chunks).
+/// `roundedDout` and `roundedInp` are dout and inp already rounded, shared with other products that read them.
 func weightGradient(
     _ dW: UnsafeMutablePointer<Float>, dout: UnsafePointer<Float>, inp: UnsafePointer<Float>,
-    inpBF16: UnsafePointer<UInt16>? = nil, N: Int, OC: Int, C: Int, weight: MatrixOperand
+    roundedDout: RoundedMatrix? = nil, roundedInp: RoundedMatrix? = nil, N: Int, OC: Int, C: Int,
+    weight: MatrixOperand
 ) {
-    guard case .bfloat16 = weight, MatmulKernel.selected.weightGradientsInBF16(), N > 0 else {
+    guard weight.hasBF16WeightGradient, N > 0 else {
         sgemm(
             transA: true, transB: false, M: OC, N: C, K: N, alpha: 1, A: dout, lda: OC, B: inp, ldb: C,
             beta: 1, C: dW, ldc: C)
         return
     }
-    let a = UnsafeMutablePointer<UInt16>.allocate(capacity: N * OC)
-    defer { a.deallocate() }
-    convertToBF16(dout, a, count: N * OC)
-    let own = inpBF16 == nil ? UnsafeMutablePointer<UInt16>.allocate(capacity: N * C) : nil
-    defer { own?.deallocate() }
-    if let own { convertToBF16(inp, own, count: N * C) }
-    let b = inpBF16 ?? UnsafePointer(own!)
+    let a = roundedDout ?? RoundedMatrix(dout, rows: N, cols: OC)
+    let b = roundedInp ?? RoundedMatrix(inp, rows: N, cols: C)
     forColumnBlocks(C, work: OC * C * N) { n0, n in
         // op(A) = a[N, OC]^T, B = b[N, C]: the sum runs over the N rows.
-        let status = rpp_onednn_gemm(1, 0, OC, n, N, 1, a, OC, b + n0, C, 1, dW + n0, C)
+        let status = rpp_onednn_gemm(1, 0, OC, n, N, 1, a.pointer, a.stride, b.pointer + n0, b.stride, 1, dW + n0, C)
         if status != 0 {
             warnOnce("rpp: oneDNN matmul failed (status \(status)); bf16 weight gradients fall back to fp32 sgemm")
             sgemm(
@@ -147,6 +145,64 @@ func weightGradient(
     }
 }
 
+/// A float32 matrix rounded to bf16 once (round to nearest even), each row padded with zeros to
+/// `rpp_bf16_padded_k` of its width: the form in which the bf16 products read their first operand and the
+/// weight gradients both of theirs. Made once for every product that reads the same activations (q, k and v
+/// read one normed input; a layer's input-gradient and weight-gradient products read one output gradient).
+final class RoundedMatrix {
+    let pointer: UnsafeMutablePointer<UInt16>
+    let rows: Int
+    let cols: Int
+    /// Elements from one row to the next.
+    let stride: Int
+
+    /// src[rows, cols] with row stride `ld` (cols when nil), rounded on both cores for large matrices.
+    init(_ src: UnsafePointer<Float>, rows: Int, cols: Int, ld: Int? = nil) {
+        let kp = rpp_bf16_padded_k(cols)
+        let lda = ld ?? cols
+        self.rows = rows
+        self.cols = cols
+        stride = kp
+        pointer = UnsafeMutableRawPointer.allocate(byteCount: max(rows * kp, 1) * 2, alignment: 64)
+            .bindMemory(to: UInt16.self, capacity: max(rows * kp, 1))
+        let dst = pointer
+        Parallel.ranges(rows, minChunk: max(1, (1 << 16) / kp)) { r in
+            rpp_bf16_convert_rows(src + r.lowerBound * lda, lda, r.count, cols, dst + r.lowerBound * kp)
+        }
+    }
+
+    deinit { pointer.deallocate() }
+}
+
+extension MatrixOperand {
+    /// True when a product with this operand as B and `rows` rows of A takes A in bf16 (see `gemm`).
+    func roundsA(rows: Int, transB: Bool) -> Bool {
+        guard case .bfloat16 = self else { return false }
+        let path = MatmulKernel.selected.path(rows: rows, transB: transB)
+        return path != .widened && path.isSupported()
+    }
+
+    /// True when the weight gradient of a layer with this weight takes bf16 operands (see `weightGradient`).
+    var hasBF16WeightGradient: Bool {
+        guard case .bfloat16 = self else { return false }
+        return MatmulKernel.selected.weightGradientsInBF16()
+    }
+}
+
+/// `x[rows, cols]` rounded once for the forward products that read it against `weight`, or nil when those
+/// products do not round it (float32 weights, the widened kernel).
+func roundedInput(_ x: UnsafePointer<Float>, rows: Int, cols: Int, for weight: MatrixOperand) -> RoundedMatrix? {
+    weight.roundsA(rows: rows, transB: true) ? RoundedMatrix(x, rows: rows, cols: cols) : nil
+}
+
+/// `x[rows, cols]` rounded once for the weight gradients of layers with `weight` that read it, or nil when
+/// those gradients are float32.
+func roundedGradientInput(_ x: UnsafePointer<Float>, rows: Int, cols: Int, for weight: MatrixOperand)
+    -> RoundedMatrix?
+{
+    weight.hasBF16WeightGradient && rows > 0 ? RoundedMatrix(x, rows: rows, cols: cols) : nil
+}
+
 /// dst[i] = src[i] rounded to bf16, on both cores for long arrays.
 func convertToBF16(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<UInt16>, count: Int) {
     Parallel.ranges(count, minChunk: 1 << 16) { r in
@@ -154,19 +210,16 @@ func convertToBF16(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<UInt
     }
 }
 
-/// The AVX512-BF16 or oneDNN path. A oneDNN call that fails (it fails while making its primitive, before writing
-/// C) leaves its columns to widened sgemm, with a warning once per process.
+/// The AVX512-BF16 or oneDNN path on A rounded to bf16 (`rounded`). A oneDNN call that fails (it fails while
+/// making its primitive, before writing C) leaves its columns to widened sgemm, with a warning once per process.
 private func bf16Gemm(
     onednn: Bool, transB: Bool, M: Int, N: Int, K: Int, alpha: Float, A: UnsafePointer<Float>,
-    lda: Int, B: UnsafePointer<UInt16>, ldb: Int, beta: Float, C: UnsafeMutablePointer<Float>,
+    lda: Int, rounded: RoundedMatrix, B: UnsafePointer<UInt16>, ldb: Int, beta: Float, C: UnsafeMutablePointer<Float>,
     ldc: Int
 ) {
-    let kp = rpp_bf16_padded_k(K)
-    let a = UnsafeMutablePointer<UInt16>.allocate(capacity: M * kp)
-    defer { a.deallocate() }
-    Parallel.ranges(M, minChunk: max(1, (1 << 16) / kp)) { r in
-        rpp_bf16_convert_rows(A + r.lowerBound * lda, lda, r.count, K, a + r.lowerBound * kp)
-    }
+    precondition(rounded.rows == M && rounded.cols == K, "rounded A is \(rounded.rows)x\(rounded.cols), not \(M)x\(K)")
+    let a = rounded.pointer
+    let kp = rounded.stride
     forColumnBlocks(N, work: M * N * K) { n0, n in
         let b = transB ? B + n0 * ldb : B + n0
         if onednn {

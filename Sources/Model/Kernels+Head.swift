@@ -27,6 +27,8 @@ func logprobForward(
     _ scratch: UnsafeMutablePointer<Float>, N: Int, C: Int, V: Int, temperature: Float, chunkRows: Int = 0
 ) {
     let chunk = chunkRows > 0 ? chunkRows : vocabChunk(N: N, V: V)
+    // x rounded to bf16 once for every chunk's product, when those take bf16 operands.
+    let xRounded = roundedInput(x, rows: N, cols: C, for: W)
     let m = UnsafeMutablePointer<Float>.allocate(capacity: 3 * N)
     defer { m.deallocate() }
     let sum = m + N
@@ -42,7 +44,7 @@ func logprobForward(
         let vc = min(chunk, V - v0)
         gemm(
             transB: true, M: N, N: vc, K: C, alpha: 1 / temperature, A: x, lda: C,
-            B: W.advanced(by: v0 * C), ldb: C, beta: 0, C: scratch, ldc: vc)
+            B: W.advanced(by: v0 * C), ldb: C, beta: 0, C: scratch, ldc: vc, roundedA: xRounded)
         Parallel.ranges(N, minChunk: 16) { r in
             for n in r {
                 let z = scratch + n * vc
@@ -77,19 +79,15 @@ func logprobBackward(
 ) {
     let chunk = chunkRows > 0 ? chunkRows : vocabChunk(N: N, V: V)
     let invT = 1 / temperature
-    // x rounded to bf16 once for every chunk's weight gradient, when those run in bf16.
-    var xBF16: UnsafeMutablePointer<UInt16>?
-    defer { xBF16?.deallocate() }
-    if case .bfloat16 = W, MatmulKernel.selected.weightGradientsInBF16() {
-        xBF16 = .allocate(capacity: N * C)
-        convertToBF16(x, xBF16!, count: N * C)
-    }
+    // x rounded to bf16 once for every chunk's products and weight gradients, when those take bf16 operands.
+    let xRounded = roundedInput(x, rows: N, cols: C, for: W)
+    let xForGradient = xRounded ?? roundedGradientInput(x, rows: N, cols: C, for: W)
     var v0 = 0
     while v0 < V {
         let vc = min(chunk, V - v0)
         gemm(
             transB: true, M: N, N: vc, K: C, alpha: invT, A: x, lda: C,
-            B: W.advanced(by: v0 * C), ldb: C, beta: 0, C: scratch, ldc: vc)
+            B: W.advanced(by: v0 * C), ldb: C, beta: 0, C: scratch, ldc: vc, roundedA: xRounded)
         Parallel.ranges(N, minChunk: 16) { r in
             for n in r {
                 let z = scratch + n * vc
@@ -109,11 +107,17 @@ func logprobBackward(
                 if y >= 0 && y < vc { z[y] += g * invT }
             }
         }
+        // The chunk's logit gradients, rounded once for both of their products when those take bf16 operands.
+        let chunkW = W.advanced(by: v0 * C)
+        let dz =
+            chunkW.roundsA(rows: N, transB: false) || chunkW.hasBF16WeightGradient
+            ? RoundedMatrix(scratch, rows: N, cols: vc) : nil
         gemm(
-            transB: false, M: N, N: C, K: vc, alpha: 1, A: scratch, lda: vc, B: W.advanced(by: v0 * C), ldb: C,
-            beta: v0 == 0 ? 0 : 1, C: dx, ldc: C)
+            transB: false, M: N, N: C, K: vc, alpha: 1, A: scratch, lda: vc, B: chunkW, ldb: C,
+            beta: v0 == 0 ? 0 : 1, C: dx, ldc: C, roundedA: dz)
         weightGradient(
-            dW + v0 * C, dout: scratch, inp: x, inpBF16: xBF16, N: N, OC: vc, C: C, weight: W)
+            dW + v0 * C, dout: scratch, inp: x, roundedDout: dz, roundedInp: xForGradient, N: N, OC: vc, C: C,
+            weight: W)
         v0 += vc
     }
 }

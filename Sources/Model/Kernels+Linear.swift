@@ -109,12 +109,15 @@ func sgemm(
     }
 }
 
-/// out[N, OC] = inp[N, C] · W[OC, C]^T + bias[OC] (bias optional).
+/// out[N, OC] = inp[N, C] · W[OC, C]^T + bias[OC] (bias optional). `rounded`: inp already rounded to bf16 for
+/// the products that read it (`roundedInput`).
 func matmulForward(
     _ out: UnsafeMutablePointer<Float>, _ inp: UnsafePointer<Float>,
-    _ weight: MatrixOperand, _ bias: UnsafePointer<Float>?, N: Int, C: Int, OC: Int
+    _ weight: MatrixOperand, _ bias: UnsafePointer<Float>?, N: Int, C: Int, OC: Int, rounded: RoundedMatrix? = nil
 ) {
-    gemm(transB: true, M: N, N: OC, K: C, alpha: 1, A: inp, lda: C, B: weight, ldb: C, beta: 0, C: out, ldc: OC)
+    gemm(
+        transB: true, M: N, N: OC, K: C, alpha: 1, A: inp, lda: C, B: weight, ldb: C, beta: 0, C: out, ldc: OC,
+        roundedA: rounded)
     if let bias {
         Parallel.ranges(N, minChunk: 64) { r in
             for n in r {
@@ -126,18 +129,24 @@ func matmulForward(
 }
 
 /// dinp[N, C] (+)= dout · W (overwrite when `accumulateInput` is false); dW += dout^T · inp; dbias += Σ dout.
+/// With bf16 operands dout is rounded once for both products; `roundedInput` is inp already rounded for the
+/// weight gradient (`roundedGradientInput`).
 func matmulBackward(
     _ dinp: UnsafeMutablePointer<Float>?, _ dweight: UnsafeMutablePointer<Float>,
     _ dbias: UnsafeMutablePointer<Float>?, _ dout: UnsafePointer<Float>,
     _ inp: UnsafePointer<Float>, _ weight: MatrixOperand,
-    N: Int, C: Int, OC: Int, accumulateInput: Bool = false
+    N: Int, C: Int, OC: Int, accumulateInput: Bool = false, roundedInput: RoundedMatrix? = nil
 ) {
+    let roundsDout = (dinp != nil && weight.roundsA(rows: N, transB: false)) || weight.hasBF16WeightGradient
+    let roundedDout = roundsDout && N > 0 ? RoundedMatrix(dout, rows: N, cols: OC) : nil
     if let dinp {
         gemm(
             transB: false, M: N, N: C, K: OC, alpha: 1, A: dout, lda: OC, B: weight, ldb: C,
-            beta: accumulateInput ? 1 : 0, C: dinp, ldc: C)
+            beta: accumulateInput ? 1 : 0, C: dinp, ldc: C, roundedA: roundedDout)
     }
-    weightGradient(dweight, dout: dout, inp: inp, N: N, OC: OC, C: C, weight: weight)
+    weightGradient(
+        dweight, dout: dout, inp: inp, roundedDout: roundedDout, roundedInp: roundedInput, N: N, OC: OC, C: C,
+        weight: weight)
     if let dbias {
         for n in 0..<N {
             let d = dout + n * OC

@@ -84,9 +84,14 @@ extension Transformer {
                 // MLP: output = resMid + h · Wdownᵀ
                 matmulBackward(a.dH, G + o.wDown, gb(o.bDown), dX, b.h, matrix(o.wDown), N: N, C: F, OC: C)
                 swigluBackward(a.dGate, a.dUp, a.dH, b.gate, b.up, count: N * F)
-                matmulBackward(a.dLn, G + o.wGate, gb(o.bGate), a.dGate, b.ln2, matrix(o.wGate), N: N, C: C, OC: F)
+                // Gate and up (and q, k and v below) share their input, rounded once for bf16 weight gradients.
+                let ln2 = roundedGradientInput(b.ln2, rows: N, cols: C, for: matrix(o.wGate))
                 matmulBackward(
-                    a.dLn, G + o.wUp, gb(o.bUp), a.dUp, b.ln2, matrix(o.wUp), N: N, C: C, OC: F, accumulateInput: true)
+                    a.dLn, G + o.wGate, gb(o.bGate), a.dGate, b.ln2, matrix(o.wGate), N: N, C: C, OC: F,
+                    roundedInput: ln2)
+                matmulBackward(
+                    a.dLn, G + o.wUp, gb(o.bUp), a.dUp, b.ln2, matrix(o.wUp), N: N, C: C, OC: F, accumulateInput: true,
+                    roundedInput: ln2)
                 rmsnormBackward(dX, G + o.ln2, a.dLn, b.resMid, P + o.ln2, b.rstd2, N: N, C: C, accumulate: true)
                 // Attention: resMid = input + attOut · Woᵀ
                 matmulBackward(a.dAtt, G + o.wo, gb(o.bo), dX, b.attOut, matrix(o.wo), N: N, C: qd, OC: C)
@@ -106,12 +111,15 @@ extension Transformer {
                     dq = a.dqRaw
                     dk = a.dkRaw
                 }
-                matmulBackward(a.dLn, G + o.wq, gb(o.bq), dq, b.ln1, matrix(o.wq), N: N, C: C, OC: qd)
+                let ln1 = roundedGradientInput(b.ln1, rows: N, cols: C, for: matrix(o.wq))
+                matmulBackward(
+                    a.dLn, G + o.wq, gb(o.bq), dq, b.ln1, matrix(o.wq), N: N, C: C, OC: qd, roundedInput: ln1)
                 matmulBackward(
                     a.dLn, G + o.wk, gb(o.bk), dk, b.ln1, matrix(o.wk), N: N, C: C, OC: kvd,
-                    accumulateInput: true)
+                    accumulateInput: true, roundedInput: ln1)
                 matmulBackward(
-                    a.dLn, G + o.wv, gb(o.bv), a.dv, b.ln1, matrix(o.wv), N: N, C: C, OC: kvd, accumulateInput: true)
+                    a.dLn, G + o.wv, gb(o.bv), a.dv, b.ln1, matrix(o.wv), N: N, C: C, OC: kvd, accumulateInput: true,
+                    roundedInput: ln1)
                 rmsnormBackward(dX, G + o.ln1, a.dLn, b.input, P + o.ln1, b.rstd1, N: N, C: C, accumulate: true)
             }
         }
