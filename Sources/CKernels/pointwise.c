@@ -1,5 +1,5 @@
 // Element-wise kernels of training and decoding: SwiGLU forward and backward, softmax numerators with their
-// sums (all three with e^x), and the AdamW update. One body, written with 16-lane vector types, is compiled for AVX-512, for AVX2 and for the
+// sums, the LM head's logit gradients (all four with e^x), and the AdamW update. One body, written with 16-lane vector types, is compiled for AVX-512, for AVX2 and for the
 // x86-64 baseline, and chosen once by CPU; products are never fused into FMAs, so every path gives the same bits
 // as the others and as Model's SIMD8 `vexp` formulas, lane by lane.
 #include "CKernels.h"
@@ -103,6 +103,15 @@ INLINE void exp_shifted_sums(const float *x, size_t count, float shift, float *s
     memcpy(weighted, &wacc, sizeof wacc);
 }
 
+INLINE void logit_gradient(float *z, size_t count, float lse, float g, float e, float mean, float invT) {
+    for (size_t i = 0; i < count; i += lanes) {
+        size_t n = count - i;
+        vf x = load(z + i, n);
+        vf p = vexp(x - lse);
+        store(z + i, (-g * p - e * p * (x - mean)) * invT, n);
+    }
+}
+
 INLINE void adamw_update(float *p, const float *grad, float *m, float *v, size_t count, const RppAdamWStep *s) {
     const float b1 = s->beta1, b2 = s->beta2, c1 = 1.0f - s->beta1, c2 = 1.0f - s->beta2;
     for (size_t i = 0; i < count; i += lanes) {
@@ -130,6 +139,10 @@ INLINE void adamw_update(float *p, const float *grad, float *m, float *v, size_t
     }                                                                                                             \
     attributes static void exp_shifted_sums_##suffix(const float *x, size_t n, float s, float *sums, float *w) {  \
         exp_shifted_sums(x, n, s, sums, w);                                                                       \
+    }                                                                                                             \
+    attributes static void logit_gradient_##suffix(float *z, size_t n, float l, float g, float e, float mean,   \
+                                                   float invT) {                                                  \
+        logit_gradient(z, n, l, g, e, mean, invT);                                                                \
     }                                                                                                             \
     attributes static void adamw_update_##suffix(float *p, const float *g, float *m, float *v, size_t n,           \
                                                  const RppAdamWStep *s) {                                         \
@@ -174,12 +187,13 @@ typedef struct {
     void (*swiglu_backward)(float *, float *, const float *, const float *, const float *, size_t);
     void (*exp_shifted)(float *, size_t, float, float *);
     void (*exp_shifted_sums)(const float *, size_t, float, float *, float *);
+    void (*logit_gradient)(float *, size_t, float, float, float, float, float);
     void (*adamw_update)(float *, const float *, float *, float *, size_t, const RppAdamWStep *);
 } Kernels;
 
 #define KERNELS(suffix)                                                                                           \
     {swiglu_forward_##suffix, swiglu_backward_##suffix, exp_shifted_##suffix, exp_shifted_sums_##suffix,         \
-     adamw_update_##suffix}
+     logit_gradient_##suffix, adamw_update_##suffix}
 static const Kernels kernels[] = {
     KERNELS(baseline),
 #if defined(__x86_64__)
@@ -203,6 +217,10 @@ void rpp_exp_shifted(float *x, size_t count, float shift, float sums[8]) {
 
 void rpp_exp_shifted_sums(const float *x, size_t count, float shift, float sums[8], float weighted[8]) {
     kernels[current()].exp_shifted_sums(x, count, shift, sums, weighted);
+}
+
+void rpp_logit_gradient(float *z, size_t count, float lse, float g, float e, float mean, float invT) {
+    kernels[current()].logit_gradient(z, count, lse, g, e, mean, invT);
 }
 
 void rpp_adamw_update(float *p, const float *grad, float *m, float *v, uint16_t *low, size_t count,

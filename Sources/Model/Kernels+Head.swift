@@ -12,6 +12,7 @@
 // scattered back (gatherRows, scatterRows).
 //
 // Scalar head: value[n] = x[n, :] · w[C];  dx[n, :] += dvalue[n] w,  dw += Σ_n dvalue[n] x[n, :].
+import CKernels
 import Foundation
 
 /// Vocabulary rows per chunk so that the chunk of logits stays near `budget` floats.
@@ -92,17 +93,7 @@ func logprobBackward(
             for n in r {
                 let z = scratch + n * vc
                 let g = dlogp?[n] ?? 0
-                let e = dentropy?[n] ?? 0
-                let l = lse[n]
-                let mz = meanZ[n]
-                var j = 0
-                while j < vc {
-                    let k = min(8, vc - j)
-                    let zv = vload(z + j, k)
-                    let p = vexp(zv - l)
-                    vstore((-g * p - e * p * (zv - mz)) * invT, z + j, k)
-                    j += 8
-                }
+                rpp_logit_gradient(z, vc, lse[n], g, dentropy?[n] ?? 0, meanZ[n], invT)
                 let y = Int(targets[n]) - v0
                 if y >= 0 && y < vc { z[y] += g * invT }
             }

@@ -1,4 +1,4 @@
-// The C element-wise kernels (SwiGLU, softmax numerators, AdamW) at every instruction set this CPU has, against
+// The C element-wise kernels (SwiGLU, softmax numerators, logit gradients, AdamW) at every instruction set this CPU has, against
 // the SIMD8 `vexp` formulas and AdamW's scalar formula bit for bit: a recorded run replays on any x86-64 CPU only
 // if they agree.
 import CKernels
@@ -94,6 +94,28 @@ final class PointwiseKernelTests: XCTestCase {
                 let (s2, w) = expShiftedSums(x, count: n, shift: shift)
                 XCTAssertEqual(s2.bitPattern, sum.sum().bitPattern, "sums n \(n) level \(level)")
                 XCTAssertEqual(w.bitPattern, weighted.sum().bitPattern, "weighted n \(n) level \(level)")
+            }
+        }
+    }
+
+    func testLogitGradientsMatchTheSIMD8FormulaAtEveryLevel() {
+        for n in [1, 8, 13, 16, 33, 1000] {
+            let z = inputs(n, seed: UInt64(n) + 30, scale: 4).map { $0.isInfinite ? -2 : $0 }
+            let lse = z.max()! + 1.5
+            let (g, e, mean, invT): (Float, Float, Float, Float) = (-0.37, 0.011, 0.42, 1 / 0.7)
+            var expected = z
+            for i in stride(from: 0, to: n, by: 8) {
+                let k = min(8, n - i)
+                let zv = vload(z, i, k)
+                let p = vexp(zv - lse)
+                let d = (-g * p - e * p * (zv - mean)) * invT
+                for j in 0..<k { expected[i + j] = d[j] }
+            }
+            for level in levels {
+                XCTAssertEqual(rpp_pointwise_level(level), level)
+                var out = z
+                rpp_logit_gradient(&out, n, lse, g, e, mean, invT)
+                assertSameBits(out, expected, "logit gradients n \(n) level \(level)")
             }
         }
     }

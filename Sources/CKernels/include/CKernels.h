@@ -64,6 +64,9 @@ void rpp_swiglu_backward(float *dgate, float *dup, const float *dh, const float 
 void rpp_exp_shifted(float *x, size_t count, float shift, float sums[8]);
 /// As rpp_exp_shifted with x unchanged: sums[j] of e^(x[i] − shift) and weighted[j] of e^(x[i] − shift) · x[i].
 void rpp_exp_shifted_sums(const float *x, size_t count, float shift, float sums[8], float weighted[8]);
+/// The LM head's logit gradients of one row, in place: with p = e^(z[i] − lse) (e^x as in `rpp_exp_shifted`),
+/// z[i] = (−g p − e p (z[i] − mean)) · invT, for the row's dL/dlogp g, dL/dentropy e and mean logit `mean`.
+void rpp_logit_gradient(float *z, size_t count, float lse, float g, float e, float mean, float invT);
 /// One AdamW step's constants: the gradient scale (clipping), the moments' decay rates, their bias corrections
 /// 1 − β^t, the learning rate, the weight-decay factor 1 − lr · wd (1 for tensors without decay) and ε.
 typedef struct {
