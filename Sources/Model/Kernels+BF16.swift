@@ -4,8 +4,8 @@
 // With a bf16 B the product runs on the kernel `MatmulKernel` selects:
 // - widened: B widened to float32 in blocks, OpenBLAS's sgemm on them: exact products of the float32 A and
 //   the bf16 values of B, accumulated in float32;
-// - avx512bf16 / onednn: A rounded to bf16 once per call (round to nearest even), products of the bf16 pairs
-//   accumulated in float32. The columns of C are split across the cores in whole blocks of 32, the same split
+// - avx512bf16 / onednn: A rounded to bf16 (round to nearest even; once for all the products that read the same
+//   activations, see `RoundedMatrix`), products of the bf16 pairs accumulated in float32. The columns of C are split across the cores in whole blocks of 32, the same split
 //   every run. With the AVX512-BF16 kernels each element's result does not even depend on the split, so a
 //   product gives the same bits on any number of cores.
 // The weight gradient of a bf16 layer, dW[OC, C] += dout[N, OC]ᵀ · x[N, C] (`weightGradient`), is float32 sgemm,
