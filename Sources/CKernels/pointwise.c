@@ -1,7 +1,8 @@
 // Element-wise kernels of training and decoding: SwiGLU forward and backward, softmax numerators with their
-// sums, the LM head's logit gradients (all four with e^x), and the AdamW update. One body, written with 16-lane vector types, is compiled for AVX-512, for AVX2 and for the
-// x86-64 baseline, and chosen once by CPU; products are never fused into FMAs, so every path gives the same bits
-// as the others and as Model's SIMD8 `vexp` formulas, lane by lane.
+// sums, the LM head's logit gradients (all four with e^x), and the AdamW update. One body, written with 16-lane
+// vector types, is compiled for AVX-512, for AVX2 and for the x86-64 baseline, and chosen once by CPU; products
+// are never fused into FMAs, so every path gives the same bits as the others and as Model's Swift formulas
+// (SIMD8 `vexp`, AdamW's scalar step), lane by lane.
 #include "CKernels.h"
 #include "CSupport.h"
 #include <string.h>

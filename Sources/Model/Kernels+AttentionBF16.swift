@@ -15,8 +15,9 @@
 import CKernels
 import CSupport
 
-/// The bf16 buffers of one (segment, kv head) job of length T: the group's k and v, one head's q and dout, and a
-/// [T, T] operand with its transpose, rows padded as the kernels' A operand wants.
+/// The bf16 buffers of one (segment, kv head) job of length T: the group's k and v, one head's q, a [T, T]
+/// operand, and for the backward one head's dout and the operand's transpose; rows padded as the kernels' A
+/// operand wants.
 private struct AttentionOperandsBF16 {
     let T: Int, D: Int, dp: Int, tp: Int
     let k: UnsafeMutablePointer<UInt16>, v: UnsafeMutablePointer<UInt16>
@@ -24,7 +25,7 @@ private struct AttentionOperandsBF16 {
     let square: UnsafeMutablePointer<UInt16>, transposed: UnsafeMutablePointer<UInt16>
     let scratch: UnsafeMutableRawPointer
 
-    init(T: Int, D: Int) {
+    init(T: Int, D: Int, backward: Bool) {
         self.T = T
         self.D = D
         dp = rpp_bf16_padded_k(D)
@@ -32,9 +33,9 @@ private struct AttentionOperandsBF16 {
         k = .allocate(capacity: T * dp)
         v = .allocate(capacity: T * dp)
         q = .allocate(capacity: T * dp)
-        dout = .allocate(capacity: T * dp)
+        dout = .allocate(capacity: backward ? T * dp : 0)
         square = .allocate(capacity: T * tp)
-        transposed = .allocate(capacity: T * tp)
+        transposed = .allocate(capacity: backward ? T * tp : 0)
         scratch = .allocate(byteCount: rpp_bf16_gemm_nn_scratch(T), alignment: 64)
     }
 
@@ -104,7 +105,7 @@ func attentionForwardBF16(
     s.forEachJob { seg, g in
         let T = seg.length
         let o = seg.offset
-        let b = AttentionOperandsBF16(T: T, D: D)
+        let b = AttentionOperandsBF16(T: T, D: D, backward: false)
         let P = UnsafeMutablePointer<Float>.allocate(capacity: T * T)
         defer {
             P.deallocate()
@@ -135,7 +136,7 @@ func attentionBackwardBF16(
         let o = seg.offset
         let dkb = dk + o * s.kvd + g * D
         let dvb = dv + o * s.kvd + g * D
-        let b = AttentionOperandsBF16(T: T, D: D)
+        let b = AttentionOperandsBF16(T: T, D: D, backward: true)
         let P = UnsafeMutablePointer<Float>.allocate(capacity: 2 * T * T)
         let dP = P + T * T
         defer {

@@ -47,8 +47,7 @@ func gemm(
             beta: beta, C: C, ldc: ldc)
     case .bfloat16(let b):
         if M == 0 || N == 0 { return }
-        var path = kernel ?? MatmulKernel.selected.path(rows: M, transB: transB)
-        if K == 0 || !path.isSupported() { path = .widened }
+        let path = bf16Path(rows: M, K: K, transB: transB, kernel: kernel)
         if path != .widened {
             bf16Gemm(
                 onednn: path == .onednn, transB: transB, M: M, N: N, K: K, alpha: alpha, A: A, lda: lda,
@@ -60,6 +59,13 @@ func gemm(
             transB: transB, M: M, N: N, K: K, alpha: alpha, A: A, lda: lda, B: b, ldb: ldb, beta: beta,
             C: C, ldc: ldc)
     }
+}
+
+/// The kernel a product with a bf16 B and A [rows, K] runs on: `kernel`, else `MatmulKernel.selected`'s path for
+/// it; widened where the CPU cannot run that kernel or K is 0.
+private func bf16Path(rows: Int, K: Int, transB: Bool, kernel: MatmulKernel? = nil) -> MatmulKernel {
+    let path = kernel ?? MatmulKernel.selected.path(rows: rows, transB: transB)
+    return K == 0 || !path.isSupported() ? .widened : path
 }
 
 /// The widened path: blocks of B converted to float32, then sgemm.
@@ -175,11 +181,10 @@ final class RoundedMatrix {
 }
 
 extension MatrixOperand {
-    /// True when a product with this operand as B and `rows` rows of A takes A in bf16 (see `gemm`).
-    func roundsA(rows: Int, transB: Bool) -> Bool {
+    /// True when a product with this operand as B and A [rows, K] takes A in bf16 (see `gemm`).
+    func roundsA(rows: Int, K: Int, transB: Bool) -> Bool {
         guard case .bfloat16 = self else { return false }
-        let path = MatmulKernel.selected.path(rows: rows, transB: transB)
-        return path != .widened && path.isSupported()
+        return bf16Path(rows: rows, K: K, transB: transB) != .widened
     }
 
     /// True when the weight gradient of a layer with this weight takes bf16 operands (see `weightGradient`).
@@ -192,7 +197,7 @@ extension MatrixOperand {
 /// `x[rows, cols]` rounded once for the forward products that read it against `weight`, or nil when those
 /// products do not round it (float32 weights, the widened kernel).
 func roundedInput(_ x: UnsafePointer<Float>, rows: Int, cols: Int, for weight: MatrixOperand) -> RoundedMatrix? {
-    weight.roundsA(rows: rows, transB: true) ? RoundedMatrix(x, rows: rows, cols: cols) : nil
+    weight.roundsA(rows: rows, K: cols, transB: true) ? RoundedMatrix(x, rows: rows, cols: cols) : nil
 }
 
 /// `x[rows, cols]` rounded once for the weight gradients of layers with `weight` that read it, or nil when

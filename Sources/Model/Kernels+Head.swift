@@ -101,7 +101,7 @@ func logprobBackward(
         // The chunk's logit gradients, rounded once for both of their products when those take bf16 operands.
         let chunkW = W.advanced(by: v0 * C)
         let dz =
-            chunkW.roundsA(rows: N, transB: false) || chunkW.hasBF16WeightGradient
+            chunkW.roundsA(rows: N, K: vc, transB: false) || chunkW.hasBF16WeightGradient
             ? RoundedMatrix(scratch, rows: N, cols: vc) : nil
         gemm(
             transB: false, M: N, N: C, K: vc, alpha: 1, A: scratch, lda: vc, B: chunkW, ldb: C,

@@ -137,7 +137,7 @@ func matmulBackward(
     _ inp: UnsafePointer<Float>, _ weight: MatrixOperand,
     N: Int, C: Int, OC: Int, accumulateInput: Bool = false, roundedInput: RoundedMatrix? = nil
 ) {
-    let roundsDout = (dinp != nil && weight.roundsA(rows: N, transB: false)) || weight.hasBF16WeightGradient
+    let roundsDout = (dinp != nil && weight.roundsA(rows: N, K: OC, transB: false)) || weight.hasBF16WeightGradient
     let roundedDout = roundsDout && N > 0 ? RoundedMatrix(dout, rows: N, cols: OC) : nil
     if let dinp {
         gemm(

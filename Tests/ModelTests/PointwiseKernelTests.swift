@@ -1,6 +1,6 @@
-// The C element-wise kernels (SwiGLU, softmax numerators, logit gradients, AdamW) at every instruction set this CPU has, against
-// the SIMD8 `vexp` formulas and AdamW's scalar formula bit for bit: a recorded run replays on any x86-64 CPU only
-// if they agree.
+// The C element-wise kernels (SwiGLU, softmax numerators, logit gradients, AdamW) at every instruction set this
+// CPU has, against the SIMD8 `vexp` formulas and AdamW's scalar formula bit for bit: a recorded run replays on
+// any x86-64 CPU only if they agree.
 import CKernels
 import CSupport
 import XCTest
