@@ -5,48 +5,8 @@
 // (SIMD8 `vexp`, AdamW's scalar step), lane by lane.
 #include "CKernels.h"
 #include "CSupport.h"
+#include "vector.h"
 #include <string.h>
-
-#pragma STDC FP_CONTRACT OFF
-
-typedef float vf __attribute__((vector_size(64), aligned(4)));
-typedef int vi __attribute__((vector_size(64), aligned(4)));
-enum { lanes = 16 };
-
-#define INLINE static inline __attribute__((always_inline))
-
-// Lanes of a where mask is set, else b (a comparison's mask: all ones or zero).
-INLINE vf select(vi mask, vf a, vf b) { return (vf)(((vi)a & mask) | ((vi)b & ~mask)); }
-
-// e^x: x clamped to [-87, 88], x = n ln2 + r, e^r by the Cephes expf polynomial, 2^n from the exponent bits.
-INLINE vf vexp(vf x) {
-    x = select(x < -87.0f, (vf){} - 87.0f, x);
-    x = select(x > 88.0f, (vf){} + 88.0f, x);
-    vf t = x * 1.44269504f + 12582912.0f;
-    vf n = t - 12582912.0f;
-    vf r = x - n * 0.693359375f + n * 2.1219444e-4f;
-    vf p = (vf){} + 1.98756915e-4f;
-    p = p * r + 1.39819995e-3f;
-    p = p * r + 8.3334519e-3f;
-    p = p * r + 4.16657959e-2f;
-    p = p * r + 0.166666655f;
-    p = p * r + 0.500000012f;
-    vf er = p * r * r + r + 1.0f;
-    vi bits = (vi)t - 0x4B400000;
-    return er * (vf)((bits + 127) << 23);
-}
-
-INLINE vf load(const float *p, size_t n) {
-    if (n >= lanes) return *(const vf *)p;
-    vf v = {};
-    memcpy(&v, p, n * sizeof(float));
-    return v;
-}
-
-INLINE void store(float *p, vf v, size_t n) {
-    if (n >= lanes) *(vf *)p = v;
-    else memcpy(p, &v, n * sizeof(float));
-}
 
 INLINE void swiglu_forward(float *h, const float *gate, const float *up, size_t count) {
     for (size_t i = 0; i < count; i += lanes) {
@@ -66,28 +26,6 @@ INLINE void swiglu_backward(float *dgate, float *dup, const float *dh, const flo
         store(dup + i, d * g * sig, n);
         store(dgate + i, d * load(up + i, n) * sig * (1.0f + g * (1.0f - sig)), n);
     }
-}
-
-// Eight running sums, each over the elements i with i mod 8 = lane, in order: the 16 lanes of a vector are
-// added as two halves, first the elements i..i+7, then i+8..i+15 (the padding past count adds zeros).
-typedef float half __attribute__((vector_size(32), aligned(4)));
-INLINE half add_halves(half acc, vf v) {
-    acc += __builtin_shufflevector(v, v, 0, 1, 2, 3, 4, 5, 6, 7);
-    return acc + __builtin_shufflevector(v, v, 8, 9, 10, 11, 12, 13, 14, 15);
-}
-
-static const vi iota = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
-
-INLINE void exp_shifted(float *x, size_t count, float shift, float *sums) {
-    half acc = {};
-    for (size_t i = 0; i < count; i += lanes) {
-        size_t n = count - i;
-        vf e = vexp(load(x + i, n) - shift);
-        if (n < lanes) e = select(iota < (int)n, e, (vf){});
-        store(x + i, e, n);
-        acc = add_halves(acc, e);
-    }
-    memcpy(sums, &acc, sizeof acc);
 }
 
 INLINE void exp_shifted_sums(const float *x, size_t count, float shift, float *sums, float *weighted) {
@@ -167,7 +105,7 @@ static int best_level(void) {
     return 0;
 }
 
-static int current(void) {
+int rpp_pointwise_current(void) {
     int l = __atomic_load_n(&level, __ATOMIC_RELAXED);
     if (l < 0) {
         l = best_level();
@@ -204,24 +142,24 @@ static const Kernels kernels[] = {
 };
 
 void rpp_swiglu_forward(float *h, const float *gate, const float *up, size_t count) {
-    kernels[current()].swiglu_forward(h, gate, up, count);
+    kernels[rpp_pointwise_current()].swiglu_forward(h, gate, up, count);
 }
 
 void rpp_swiglu_backward(float *dgate, float *dup, const float *dh, const float *gate, const float *up,
                          size_t count) {
-    kernels[current()].swiglu_backward(dgate, dup, dh, gate, up, count);
+    kernels[rpp_pointwise_current()].swiglu_backward(dgate, dup, dh, gate, up, count);
 }
 
 void rpp_exp_shifted(float *x, size_t count, float shift, float sums[8]) {
-    kernels[current()].exp_shifted(x, count, shift, sums);
+    kernels[rpp_pointwise_current()].exp_shifted(x, count, shift, sums);
 }
 
 void rpp_exp_shifted_sums(const float *x, size_t count, float shift, float sums[8], float weighted[8]) {
-    kernels[current()].exp_shifted_sums(x, count, shift, sums, weighted);
+    kernels[rpp_pointwise_current()].exp_shifted_sums(x, count, shift, sums, weighted);
 }
 
 void rpp_logit_gradient(float *z, size_t count, float lse, float g, float e, float mean, float invT) {
-    kernels[current()].logit_gradient(z, count, lse, g, e, mean, invT);
+    kernels[rpp_pointwise_current()].logit_gradient(z, count, lse, g, e, mean, invT);
 }
 
 void rpp_adamw_update(float *p, const float *grad, float *m, float *v, uint16_t *low, size_t count,
@@ -229,7 +167,7 @@ void rpp_adamw_update(float *p, const float *grad, float *m, float *v, uint16_t 
     // Blocks small enough that the new parameters are still in cache for their bf16 rounding.
     const size_t block = 4096;
     void (*update)(float *, const float *, float *, float *, size_t, const RppAdamWStep *) =
-        kernels[current()].adamw_update;
+        kernels[rpp_pointwise_current()].adamw_update;
     for (size_t i = 0; i < count; i += block) {
         size_t n = count - i < block ? count - i : block;
         update(p + i, grad + i, m + i, v + i, n, step);

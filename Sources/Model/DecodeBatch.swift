@@ -19,8 +19,6 @@ struct DecodeBatch {
     private let block: BlockBuffers, storage: FloatBuffer, scratch: FloatBuffer
     private let ln: FloatPointer, rstd: FloatPointer, stepLogits: FloatPointer, admitLogits: FloatPointer
     private let scores: FloatPointer
-    /// V floats for `sampleLogits`, reused by every sampled token.
-    let sampleScratch: FloatPointer
 
     init(model: Transformer, prompts: [(offset: Int, length: Int)], rows: Int, slots: Int, capacity: Int) {
         let c = model.config
@@ -34,13 +32,12 @@ struct DecodeBatch {
         next = [Int32](repeating: 0, count: slots)
         ready = [UnsafePointer<Float>?](repeating: nil, count: slots)
         (block, storage) = BlockBuffers.scratch(config: c, rows: slots)
-        scratch = FloatBuffer(count: slots * (C + 1 + 2 * V + c.numHeads * capacity) + V)
+        scratch = FloatBuffer(count: slots * (C + 1 + 2 * V + c.numHeads * capacity))
         ln = scratch.pointer
         rstd = ln + slots * C
         stepLogits = rstd + slots
         admitLogits = stepLogits + slots * V
         scores = admitLogits + slots * V
-        sampleScratch = scores + slots * c.numHeads * capacity
     }
 
     var hasActiveRows: Bool { row.contains { $0 >= 0 } }

@@ -1,6 +1,7 @@
 // The KV cache of batched generation: every layer's rotated keys and values for a number of rows (slots),
 // laid out [slots, KV, capacity, D] per layer so each head's keys and values are contiguous over positions;
 // and the attention of one decode step against it.
+import CKernels
 import Foundation
 
 /// Rotated keys and values of every layer for `rows` rows and up to `capacity` positions.
@@ -69,7 +70,8 @@ struct KVCacheStep {
 }
 
 /// out[n, H·D] for the step's n rows from q[n, H·D]: per (row, head), scores against the row's cached keys,
-/// softmax (SIMD exp), weighted sum of cached values. With a sliding `window` (0: none) only the keys of
+/// softmax, weighted sum of cached values (`rpp_decode_attention`, the heads that share a key/value head
+/// together). With a sliding `window` (0: none) only the keys of
 /// the last `window` positions are attended.
 func cachedAttentionForward(
     _ out: FloatPointer, _ q: UnsafePointer<Float>, layer l: Int, rows n: Int,
@@ -88,21 +90,12 @@ func cachedAttentionForward(
         let b = s.slots[r]
         let p = s.index[r]
         let s0 = window > 0 ? max(0, p - window + 1) : 0
-        for h in 0..<H {
-            let qv = q + i * qd + h * D
-            let sc = s.scores + (r * H + h) * c.capacity
-            let kb = kc + c.offset(row: b, head: h / group, position: 0)
-            let vb = vc + c.offset(row: b, head: h / group, position: 0)
-            var m = -Float.infinity
-            for j in s0...p {
-                let d = vdot(qv, kb + j * D, D) * scale
-                sc[j] = d
-                m = max(m, d)
-            }
-            let inv = 1 / expShiftedSum(sc + s0, count: p + 1 - s0, shift: m)
-            let o = out + i * qd + h * D
-            o.update(repeating: 0, count: D)
-            for j in s0...p { vaxpy(o, sc[j] * inv, vb + j * D, D) }
+        for g in 0..<c.kvHeads {
+            let h = g * group
+            rpp_decode_attention(
+                out + i * qd + h * D, q + i * qd + h * D, kc + c.offset(row: b, head: g, position: 0),
+                vc + c.offset(row: b, head: g, position: 0), s0, p, D, group, scale,
+                s.scores + (r * H + h) * c.capacity, c.capacity)
         }
     }
 }

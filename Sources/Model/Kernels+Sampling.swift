@@ -1,49 +1,31 @@
 // Sampling one token from a row of logits, for the decode loop.
 //
-//   m = max_j z_j / τ,  lse = m + log Σ_j exp(z_j / τ − m)       (the sum in double precision)
+//   m = max_j z_j / τ,  lse = m + log Σ_j exp(z_j / τ − m)       (blocks of 256 terms in float, blocks in double)
 //   greedy (τ = 0): argmax, scored at τ = 1
 //   otherwise: p_j = exp(z_j / τ − lse), restricted to the top-k / top-p candidates when asked, and the
 //   token is the first j (candidates in order) where u · Σ p − Σ_{i ≤ j} p_i < 0, u uniform in [0, 1).
 // The behaviour log-prob is z_pick / τ − lse, the distribution before truncation. A row's token depends
-// only on its logits and its u, which the decode loop draws from the seeded RNG in slot order.
+// only on its logits and its u, which the decode loop draws from the seeded RNG in slot order. Without
+// truncation the passes over the vocabulary are CKernels' (`rpp_logit_stats`, `rpp_logit_sample`), with e^x
+// as the softmax kernels compute it.
+import CKernels
 import Foundation
 
 /// Samples one token from logits[V] with the uniform draw `u` (unused when greedy); returns it and its
-/// behaviour log-prob. `scratch` holds V floats.
+/// behaviour log-prob.
 func sampleLogits(
-    _ logits: UnsafePointer<Float>, V: Int, options o: SamplingOptions, u: Double,
-    scratch: UnsafeMutablePointer<Float>
+    _ logits: UnsafePointer<Float>, V: Int, options o: SamplingOptions, u: Double
 ) -> (Int32, Float) {
     let t = o.temperature > 0 ? o.temperature : 1
-    var m = -Float.infinity
-    var arg = 0
-    for j in 0..<V where logits[j] / t > m {
-        m = logits[j] / t
-        arg = j
-    }
-    var sum: Double = 0
-    for j in 0..<V { sum += Double(expf(logits[j] / t - m)) }
-    let lse = m + Float(log(sum))
-    if o.temperature == 0 { return (Int32(arg), logits[arg] / t - lse) }
-    if o.topK > 0 || o.topP < 1 {
-        let pick = sampleTruncated(logits, V: V, t: t, lse: lse, options: o, u: u)
-        return (Int32(pick), logits[pick] / t - lse)
-    }
-    var total: Double = 0
-    for j in 0..<V {
-        let p = expf(logits[j] / t - lse)
-        scratch[j] = p
-        total += Double(p)
-    }
-    var rest = u * total
-    var pick = V - 1
-    for j in 0..<V {
-        rest -= Double(scratch[j])
-        if rest < 0 {
-            pick = j
-            break
-        }
-    }
+    var stats = RppLogitStats()
+    rpp_logit_stats(logits, V, t, &stats)
+    let m = stats.max
+    let lse = m + Float(log(stats.sum))
+    if o.temperature == 0 { return (Int32(stats.argmax), logits[stats.argmax] / t - lse) }
+    let pick =
+        o.topK > 0 || o.topP < 1
+        ? sampleTruncated(logits, V: V, t: t, lse: lse, options: o, u: u)
+        : rpp_logit_sample(logits, V, t, m, u * stats.sum)
     return (Int32(pick), logits[pick] / t - lse)
 }
 

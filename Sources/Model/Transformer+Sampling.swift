@@ -117,12 +117,24 @@ extension Transformer {
         }
         admit()
         while batch.hasActiveRows {
-            for slot in batch.slotsWithLogits() {
+            // The draws in slot order, then every slot's token on the cores (each depends only on its logits and
+            // its draw), then the tokens kept in slot order.
+            let slots = batch.slotsWithLogits()
+            let draws = slots.map { _ in o.temperature > 0 ? rng.uniform() : 0 }
+            let rows = slots.map { batch.logits($0) }
+            var sampled = [(Int32, Float)](repeating: (0, 0), count: slots.count)
+            sampled.withUnsafeMutableBufferPointer { buffer in
+                let out = buffer
+                let sample = { (k: Int) in out[k] = sampleLogits(rows[k], V: c.vocabSize, options: o, u: draws[k]) }
+                if slots.count * c.vocabSize >= Self.parallelSamplingElements {
+                    Parallel.forEach(slots.count, sample)
+                } else {
+                    for k in slots.indices { sample(k) }
+                }
+            }
+            for (k, slot) in slots.enumerated() {
                 let b = batch.row[slot]
-                let u = o.temperature > 0 ? rng.uniform() : 0
-                let (tok, lp) = sampleLogits(
-                    batch.logits(slot), V: c.vocabSize, options: o, u: u,
-                    scratch: batch.sampleScratch)
+                let (tok, lp) = sampled[k]
                 result.tokens[b].append(tok)
                 result.logprobs[b].append(lp)
                 let keep = onToken?(b, tok) ?? true
@@ -140,4 +152,7 @@ extension Transformer {
         }
         return result
     }
+
+    /// Logits of one step (slots × vocabulary) from which sampling is worth spreading over the cores.
+    static let parallelSamplingElements = 1 << 16
 }

@@ -1,5 +1,6 @@
 // sampleLogits against a plain reference of the same rule (candidates in index order, or most likely first
-// when truncated; the first whose running sum passes u · total): same token and log-prob, bit for bit.
+// when truncated; the first whose running sum passes u · total), with libm's expf and sums in double: the same
+// token, and the log-prob to within float rounding.
 import XCTest
 
 @testable import Model
@@ -46,8 +47,6 @@ final class SamplingKernelTests: XCTestCase {
     func testMatchesTheReferenceRule() {
         var rng = Xoshiro256(seed: 8)
         let V = 1000
-        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: V)
-        defer { scratch.deallocate() }
         let options = [
             SamplingOptions(temperature: 1, maxNewTokens: 1), SamplingOptions(temperature: 0.7, maxNewTokens: 1),
             SamplingOptions(temperature: 0, maxNewTokens: 1),
@@ -60,11 +59,11 @@ final class SamplingKernelTests: XCTestCase {
             let o = options[trial % options.count]
             for u in [0.0, rng.uniform(), rng.uniform(), 0.999_999_9] {
                 let got = z.withUnsafeBufferPointer {
-                    sampleLogits($0.baseAddress!, V: V, options: o, u: u, scratch: scratch)
+                    sampleLogits($0.baseAddress!, V: V, options: o, u: u)
                 }
                 let want = reference(z, o, u: u)
                 XCTAssertEqual(got.0, want.0, "trial \(trial), u \(u)")
-                XCTAssertEqual(got.1.bitPattern, want.1.bitPattern, "trial \(trial), u \(u)")
+                XCTAssertEqual(got.1, want.1, accuracy: 2e-6 * max(1, abs(want.1)), "trial \(trial), u \(u)")
                 picks.insert(got.0)
             }
         }

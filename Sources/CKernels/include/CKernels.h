@@ -77,6 +77,24 @@ typedef struct {
 /// With low non-NULL, low[i] = p[i] rounded to bf16 as rpp_f32_to_bf16 rounds it, block by block while in cache.
 void rpp_adamw_update(float *p, const float *grad, float *m, float *v, uint16_t *low, size_t count,
                       const RppAdamWStep *step);
+/// One decode step's attention for the `group` query heads q[group, D] that share a key/value head, against
+/// keys[j, D] and values[j, D] for j in first...last: scores[g · stride + j] = (q_g · keys[j]) · scale, their
+/// softmax numerators as rpp_exp_shifted computes them, and out[g, D] = Σ_j (numerator_j / Σ) · values[j]. The
+/// sums run in the order of Model's SIMD8 `vdot` and `vaxpy`.
+void rpp_decode_attention(float *out, const float *q, const float *keys, const float *values, size_t first,
+                          size_t last, size_t D, size_t group, float scale, float *scores, size_t stride);
+/// Over x[i] / t: the first index of the largest value (0 when none is above -inf), that value, and the sum of
+/// e^(x[i] / t − max) (e^x as in `rpp_exp_shifted`, and 0 below e^-87) in blocks of 256 terms, each block summed
+/// in float and the blocks in double.
+typedef struct {
+    long argmax;
+    float max;
+    double sum;
+} RppLogitStats;
+void rpp_logit_stats(const float *x, size_t count, float t, RppLogitStats *stats);
+/// The first i at which the running sum of e^(x[i] / t − shift), summed as rpp_logit_stats sums it, exceeds
+/// `target` (a draw from [0, sum)); when rounding leaves it short, the last i whose term is above 0.
+long rpp_logit_sample(const float *x, size_t count, float t, float shift, double target);
 /// Chooses the element-wise kernels' instruction set (0 baseline, 1 AVX2, 2 AVX-512; below 0 or above what the
 /// CPU has: the best it has) and returns the one in use. Every level gives the same bits.
 int rpp_pointwise_level(int requested);
