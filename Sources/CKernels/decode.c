@@ -4,40 +4,67 @@
 #include "CKernels.h"
 #include "vector.h"
 #include <math.h>
+#include <stdint.h>
+
+// Element i of a cached row: float32, or bfloat16 (`low`) widened to float32.
+INLINE float element(const void *row, size_t i, int low) {
+    if (!low) return ((const float *)row)[i];
+    uint32_t bits = (uint32_t)((const uint16_t *)row)[i] << 16;
+    float f;
+    memcpy(&f, &bits, sizeof f);
+    return f;
+}
+
+// Elements i..i+15 of a cached row, widened when `low`.
+typedef unsigned short vh __attribute__((vector_size(32), aligned(2)));
+INLINE vf chunk(const void *row, size_t i, int low) {
+    if (!low) return *(const vf *)((const float *)row + i);
+    vh h = *(const vh *)((const uint16_t *)row + i);
+    return (vf)(__builtin_convertvector(h, vi) << 16);
+}
+
+INLINE half low_half(vf v) { return __builtin_shufflevector(v, v, 0, 1, 2, 3, 4, 5, 6, 7); }
 
 // a · b summed as Model's SIMD8 `vdot` sums it: lane i mod 16 over the full 16-element chunks, an 8-element
 // chunk into the low half, the halves added, their 8 lanes summed in order, then the scalar tail.
-INLINE float dot(const float *a, const float *b, size_t n) {
+INLINE float dot(const float *a, const void *b, size_t n, int low) {
     vf acc = {};
     size_t i = 0;
-    for (; i + 16 <= n; i += 16) acc += *(const vf *)(a + i) * *(const vf *)(b + i);
-    half lo = __builtin_shufflevector(acc, acc, 0, 1, 2, 3, 4, 5, 6, 7);
+    for (; i + 16 <= n; i += 16) acc += *(const vf *)(a + i) * chunk(b, i, low);
+    half lo = low_half(acc);
     half hi = __builtin_shufflevector(acc, acc, 8, 9, 10, 11, 12, 13, 14, 15);
     if (i + 8 <= n) {
-        lo += *(const half *)(a + i) * *(const half *)(b + i);
+        half bh;
+        for (int k = 0; k < 8; k++) bh[k] = element(b, i + k, low);
+        lo += *(const half *)(a + i) * bh;
         i += 8;
     }
     half h = lo + hi;
     float s = -0.0f;
     for (int k = 0; k < 8; k++) s += h[k];
-    for (; i < n; i++) s += a[i] * b[i];
+    for (; i < n; i++) s += a[i] * element(b, i, low);
     return s;
 }
 
 // y[i] = y[i] + alpha · x[i], as Model's `vaxpy`.
-INLINE void axpy(float *y, float alpha, const float *x, size_t n) {
+INLINE void axpy(float *y, float alpha, const void *x, size_t n, int low) {
     size_t i = 0;
-    for (; i + 16 <= n; i += 16) *(vf *)(y + i) = *(const vf *)(y + i) + alpha * *(const vf *)(x + i);
-    for (; i < n; i++) y[i] = y[i] + alpha * x[i];
+    for (; i + 16 <= n; i += 16) *(vf *)(y + i) = *(const vf *)(y + i) + alpha * chunk(x, i, low);
+    for (; i < n; i++) y[i] = y[i] + alpha * element(x, i, low);
 }
 
-// One query head: scores, softmax numerators, and the weighted sum of values. D is a constant where the
-// callers below pass one, so the loops over it unroll.
-INLINE void attend(float *o, const float *q, const float *keys, const float *values, size_t first, size_t last,
-                   size_t D, float scale, float *sc) {
+// Row j of a cached head.
+INLINE const void *row(const void *base, size_t j, size_t D, int low) {
+    return (const char *)base + j * D * (low ? 2 : 4);
+}
+
+// One query head: scores, softmax numerators, and the weighted sum of values. D and low are constants where
+// the callers below pass them, so the loops unroll and the loads are of one kind.
+INLINE void attend(float *o, const float *q, const void *keys, const void *values, size_t first, size_t last,
+                   size_t D, int low, float scale, float *sc) {
     float m = -INFINITY;
     for (size_t j = first; j <= last; j++) {
-        float d = dot(q, keys + j * D, D) * scale;
+        float d = dot(q, row(keys, j, D, low), D, low) * scale;
         sc[j] = d;
         m = d >= m ? d : m;
     }
@@ -47,17 +74,24 @@ INLINE void attend(float *o, const float *q, const float *keys, const float *val
     for (int k = 0; k < 8; k++) total += sums[k];
     float inv = 1 / total;
     memset(o, 0, D * sizeof(float));
-    for (size_t j = first; j <= last; j++) axpy(o, sc[j] * inv, values + j * D, D);
+    for (size_t j = first; j <= last; j++) axpy(o, sc[j] * inv, row(values, j, D, low), D, low);
 }
 
-INLINE void decode_attention(float *out, const float *q, const float *keys, const float *values, size_t first,
-                             size_t last, size_t D, size_t group, float scale, float *scores, size_t stride) {
+INLINE void decode_attention(float *out, const float *q, const void *keys, const void *values, size_t first,
+                             size_t last, size_t D, int low, size_t group, float scale, float *scores,
+                             size_t stride) {
     for (size_t g = 0; g < group; g++) {
         float *o = out + g * D, *sc = scores + g * stride;
         const float *qg = q + g * D;
-        if (D == 64) attend(o, qg, keys, values, first, last, 64, scale, sc);
-        else if (D == 128) attend(o, qg, keys, values, first, last, 128, scale, sc);
-        else attend(o, qg, keys, values, first, last, D, scale, sc);
+        if (low) {
+            if (D == 64) attend(o, qg, keys, values, first, last, 64, 1, scale, sc);
+            else if (D == 128) attend(o, qg, keys, values, first, last, 128, 1, scale, sc);
+            else attend(o, qg, keys, values, first, last, D, 1, scale, sc);
+        } else {
+            if (D == 64) attend(o, qg, keys, values, first, last, 64, 0, scale, sc);
+            else if (D == 128) attend(o, qg, keys, values, first, last, 128, 0, scale, sc);
+            else attend(o, qg, keys, values, first, last, D, 0, scale, sc);
+        }
     }
 }
 
@@ -136,10 +170,10 @@ INLINE long logit_sample(const float *x, size_t count, float t, float shift, dou
 }
 
 #define VARIANTS(suffix, attributes)                                                                              \
-    attributes static void decode_attention_##suffix(float *out, const float *q, const float *k, const float *v,  \
-                                                     size_t first, size_t last, size_t D, size_t group,          \
+    attributes static void decode_attention_##suffix(float *out, const float *q, const void *k, const void *v,    \
+                                                     size_t first, size_t last, size_t D, int low, size_t group, \
                                                      float scale, float *scores, size_t stride) {                 \
-        decode_attention(out, q, k, v, first, last, D, group, scale, scores, stride);                             \
+        decode_attention(out, q, k, v, first, last, D, low, group, scale, scores, stride);                        \
     }                                                                                                             \
     attributes static void logit_stats_##suffix(const float *x, size_t n, float t, RppLogitStats *out) {          \
         logit_stats(x, n, t, out);                                                                                \
@@ -155,8 +189,8 @@ VARIANTS(avx512, __attribute__((target("avx512f"))))
 #endif
 
 typedef struct {
-    void (*decode_attention)(float *, const float *, const float *, const float *, size_t, size_t, size_t, size_t,
-                             float, float *, size_t);
+    void (*decode_attention)(float *, const float *, const void *, const void *, size_t, size_t, size_t, int,
+                             size_t, float, float *, size_t);
     void (*logit_stats)(const float *, size_t, float, RppLogitStats *);
     long (*logit_sample)(const float *, size_t, float, float, double);
 } Kernels;
@@ -172,7 +206,14 @@ static const Kernels kernels[] = {
 
 void rpp_decode_attention(float *out, const float *q, const float *keys, const float *values, size_t first,
                           size_t last, size_t D, size_t group, float scale, float *scores, size_t stride) {
-    kernels[rpp_pointwise_current()].decode_attention(out, q, keys, values, first, last, D, group, scale, scores,
+    kernels[rpp_pointwise_current()].decode_attention(out, q, keys, values, first, last, D, 0, group, scale, scores,
+                                                      stride);
+}
+
+void rpp_decode_attention_bf16(float *out, const float *q, const uint16_t *keys, const uint16_t *values,
+                               size_t first, size_t last, size_t D, size_t group, float scale, float *scores,
+                               size_t stride) {
+    kernels[rpp_pointwise_current()].decode_attention(out, q, keys, values, first, last, D, 1, group, scale, scores,
                                                       stride);
 }
 

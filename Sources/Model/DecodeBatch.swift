@@ -26,7 +26,9 @@ struct DecodeBatch {
         let V = c.vocabSize
         self.model = model
         self.prompts = prompts
-        cache = KVCache(layers: c.numLayers, rows: slots, kvHeads: c.numKVHeads, capacity: capacity, headDim: c.headDim)
+        cache = KVCache(
+            layers: c.numLayers, rows: slots, kvHeads: c.numKVHeads, capacity: capacity, headDim: c.headDim,
+            low: model.precision == .bf16)
         row = [Int](repeating: -1, count: slots)
         index = [Int](repeating: 0, count: slots)
         next = [Int32](repeating: 0, count: slots)

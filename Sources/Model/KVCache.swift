@@ -1,26 +1,46 @@
 // The KV cache of batched generation: every layer's rotated keys and values for a number of rows (slots),
 // laid out [slots, KV, capacity, D] per layer so each head's keys and values are contiguous over positions;
-// and the attention of one decode step against it.
+// and the attention of one decode step against it. A bf16 model keeps them in bfloat16: a decode step reads
+// every cached position of every layer, and its attention takes half the time with half the bytes.
 import CKernels
+import CSupport
 import Foundation
 
 /// Rotated keys and values of every layer for `rows` rows and up to `capacity` positions.
 final class KVCache {
-    let keys: [FloatBuffer], values: [FloatBuffer]
+    /// bfloat16 (rounded to nearest even) instead of float32.
+    let low: Bool
+    /// Each layer's keys and values, `low` deciding the element type.
+    let keys: [UnsafeMutableRawPointer], values: [UnsafeMutableRawPointer]
     let rows: Int, kvHeads: Int, capacity: Int, headDim: Int
+    private let storage: [PageMapping]
 
-    init(layers: Int, rows: Int, kvHeads: Int, capacity: Int, headDim: Int) {
+    init(layers: Int, rows: Int, kvHeads: Int, capacity: Int, headDim: Int, low: Bool = false) {
         self.rows = rows
         self.kvHeads = kvHeads
         self.capacity = capacity
         self.headDim = headDim
-        keys = (0..<layers).map { _ in FloatBuffer(count: rows * kvHeads * capacity * headDim) }
-        values = (0..<layers).map { _ in FloatBuffer(count: rows * kvHeads * capacity * headDim) }
+        self.low = low
+        let bytes = rows * kvHeads * capacity * headDim * (low ? 2 : 4)
+        storage = (0..<(2 * layers)).map { _ in PageMapping(bytes: max(bytes, 4), lazy: false) }
+        keys = storage[..<layers].map(\.base)
+        values = storage[layers...].map(\.base)
     }
 
-    /// Offset of (row, kv head, position) in a layer's buffer.
+    /// Offset of (row, kv head, position) in a layer's buffer, in elements.
     @inline(__always) func offset(row: Int, head: Int, position: Int) -> Int {
         ((row * kvHeads + head) * capacity + position) * headDim
+    }
+
+    /// Writes one head's key and value (headDim floats each) at element offset `dst` of layer l.
+    @inline(__always) private func put(layer l: Int, at dst: Int, k: UnsafePointer<Float>, v: UnsafePointer<Float>) {
+        if low {
+            rpp_f32_to_bf16(k, keys[l].assumingMemoryBound(to: UInt16.self) + dst, headDim)
+            rpp_f32_to_bf16(v, values[l].assumingMemoryBound(to: UInt16.self) + dst, headDim)
+        } else {
+            (keys[l].assumingMemoryBound(to: Float.self) + dst).update(from: k, count: headDim)
+            (values[l].assumingMemoryBound(to: Float.self) + dst).update(from: v, count: headDim)
+        }
     }
 
     /// Stores the keys and values k, v[n, KV·D] of a step's rows firstRow..<firstRow + n, each in its slot at
@@ -31,9 +51,9 @@ final class KVCache {
             let slot = step.slots[step.firstRow + i]
             let position = step.index[step.firstRow + i]
             for g in 0..<kvHeads {
-                let dst = offset(row: slot, head: g, position: position)
-                (keys[l].pointer + dst).update(from: k + i * kvd + g * headDim, count: headDim)
-                (values[l].pointer + dst).update(from: v + i * kvd + g * headDim, count: headDim)
+                put(
+                    layer: l, at: offset(row: slot, head: g, position: position), k: k + i * kvd + g * headDim,
+                    v: v + i * kvd + g * headDim)
             }
         }
     }
@@ -48,9 +68,7 @@ final class KVCache {
         for t in 0..<count {
             for g in 0..<kvHeads {
                 let src = (first + t) * kvd + g * headDim
-                let dst = offset(row: b, head: g, position: position + t)
-                (keys[l].pointer + dst).update(from: k + src, count: headDim)
-                (values[l].pointer + dst).update(from: v + src, count: headDim)
+                put(layer: l, at: offset(row: b, head: g, position: position + t), k: k + src, v: v + src)
             }
         }
     }
@@ -83,8 +101,8 @@ func cachedAttentionForward(
     let group = H / c.kvHeads
     let qd = H * D
     let scale = 1 / Float(D).squareRoot()
-    let kc = c.keys[l].pointer
-    let vc = c.values[l].pointer
+    let kc = c.keys[l]
+    let vc = c.values[l]
     for i in 0..<n {
         let r = s.firstRow + i
         let b = s.slots[r]
@@ -92,10 +110,17 @@ func cachedAttentionForward(
         let s0 = window > 0 ? max(0, p - window + 1) : 0
         for g in 0..<c.kvHeads {
             let h = g * group
-            rpp_decode_attention(
-                out + i * qd + h * D, q + i * qd + h * D, kc + c.offset(row: b, head: g, position: 0),
-                vc + c.offset(row: b, head: g, position: 0), s0, p, D, group, scale,
-                s.scores + (r * H + h) * c.capacity, c.capacity)
+            let at = c.offset(row: b, head: g, position: 0)
+            let (o, qh, sc) = (out + i * qd + h * D, q + i * qd + h * D, s.scores + (r * H + h) * c.capacity)
+            if c.low {
+                rpp_decode_attention_bf16(
+                    o, qh, kc.assumingMemoryBound(to: UInt16.self) + at, vc.assumingMemoryBound(to: UInt16.self) + at,
+                    s0, p, D, group, scale, sc, c.capacity)
+            } else {
+                rpp_decode_attention(
+                    o, qh, kc.assumingMemoryBound(to: Float.self) + at, vc.assumingMemoryBound(to: Float.self) + at,
+                    s0, p, D, group, scale, sc, c.capacity)
+            }
         }
     }
 }

@@ -2,6 +2,7 @@
 // (SIMD8 `vdot`, `expShiftedSum`, `vaxpy`) bit for bit, and the logit passes of sampling against double-precision
 // arithmetic.
 import CKernels
+import CSupport
 import XCTest
 
 @testable import Model
@@ -71,6 +72,32 @@ final class DecodeKernelTests: XCTestCase {
                         break
                     }
                 }
+            }
+        }
+    }
+
+    func testBFloat16CacheGivesTheBitsOfItsWidenedRowsAtEveryLevel() {
+        var rng = Xoshiro256(seed: 6)
+        for D in [64, 128, 24, 13] {
+            let (group, first, last) = (3, 2, 50)
+            let T = last + 1
+            let q = normals(group * D, &rng, scale: 2)
+            var low = [UInt16](repeating: 0, count: 2 * T * D)
+            let rows = normals(2 * T * D, &rng)
+            rpp_f32_to_bf16(rows, &low, rows.count)
+            var widened = [Float](repeating: 0, count: low.count)
+            rpp_bf16_to_f32(low, &widened, low.count)
+            let scale = 1 / Float(D).squareRoot()
+            var want = [Float](repeating: 0, count: group * D)
+            var scores = [Float](repeating: 0, count: group * T)
+            rpp_decode_attention(
+                &want, q, widened, Array(widened[(T * D)...]), first, last, D, group, scale, &scores, T)
+            for level in levels {
+                XCTAssertEqual(rpp_pointwise_level(level), level)
+                var out = [Float](repeating: .nan, count: group * D)
+                rpp_decode_attention_bf16(
+                    &out, q, low, Array(low[(T * D)...]), first, last, D, group, scale, &scores, T)
+                XCTAssertEqual(out.map(\.bitPattern), want.map(\.bitPattern), "D \(D), level \(level)")
             }
         }
     }

@@ -83,6 +83,11 @@ void rpp_adamw_update(float *p, const float *grad, float *m, float *v, uint16_t 
 /// sums run in the order of Model's SIMD8 `vdot` and `vaxpy`.
 void rpp_decode_attention(float *out, const float *q, const float *keys, const float *values, size_t first,
                           size_t last, size_t D, size_t group, float scale, float *scores, size_t stride);
+/// rpp_decode_attention with bfloat16 keys and values, each widened to float32 as it is read: the same bits as
+/// rpp_decode_attention on the widened rows.
+void rpp_decode_attention_bf16(float *out, const float *q, const uint16_t *keys, const uint16_t *values,
+                               size_t first, size_t last, size_t D, size_t group, float scale, float *scores,
+                               size_t stride);
 /// Over x[i] / t: the first index of the largest value (0 when none is above -inf), that value, and the sum of
 /// e^(x[i] / t − max) (e^x as in `rpp_exp_shifted`, and 0 below e^-87) in blocks of 256 terms, each block summed
 /// in float and the blocks in double.
