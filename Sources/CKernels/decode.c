@@ -182,11 +182,7 @@ INLINE long logit_sample(const float *x, size_t count, float t, float shift, dou
         return logit_sample(x, n, t, shift, target);                                                              \
     }
 
-VARIANTS(baseline, )
-#if defined(__x86_64__)
-VARIANTS(avx2, __attribute__((target("avx2"))))
-VARIANTS(avx512, __attribute__((target("avx512f"))))
-#endif
+FOR_EACH_LEVEL(VARIANTS)
 
 typedef struct {
     void (*decode_attention)(float *, const float *, const void *, const void *, size_t, size_t, size_t, int,
@@ -196,13 +192,7 @@ typedef struct {
 } Kernels;
 
 #define KERNELS(suffix) {decode_attention_##suffix, logit_stats_##suffix, logit_sample_##suffix}
-static const Kernels kernels[] = {
-    KERNELS(baseline),
-#if defined(__x86_64__)
-    KERNELS(avx2),
-    KERNELS(avx512),
-#endif
-};
+static const Kernels kernels[] = {LEVEL_ENTRIES(KERNELS)};
 
 void rpp_decode_attention(float *out, const float *q, const float *keys, const float *values, size_t first,
                           size_t last, size_t D, size_t group, float scale, float *scores, size_t stride) {

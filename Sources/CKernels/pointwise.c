@@ -88,11 +88,7 @@ INLINE void adamw_update(float *p, const float *grad, float *m, float *v, size_t
         adamw_update(p, g, m, v, n, s);                                                                           \
     }
 
-VARIANTS(baseline, )
-#if defined(__x86_64__)
-VARIANTS(avx2, __attribute__((target("avx2"))))
-VARIANTS(avx512, __attribute__((target("avx512f"))))
-#endif
+FOR_EACH_LEVEL(VARIANTS)
 
 static int level = -1;
 
@@ -133,13 +129,7 @@ typedef struct {
 #define KERNELS(suffix)                                                                                           \
     {swiglu_forward_##suffix, swiglu_backward_##suffix, exp_shifted_##suffix, exp_shifted_sums_##suffix,         \
      logit_gradient_##suffix, adamw_update_##suffix}
-static const Kernels kernels[] = {
-    KERNELS(baseline),
-#if defined(__x86_64__)
-    KERNELS(avx2),
-    KERNELS(avx512),
-#endif
-};
+static const Kernels kernels[] = {LEVEL_ENTRIES(KERNELS)};
 
 void rpp_swiglu_forward(float *h, const float *gate, const float *up, size_t count) {
     kernels[rpp_pointwise_current()].swiglu_forward(h, gate, up, count);

@@ -69,6 +69,17 @@ INLINE void exp_shifted(float *x, size_t count, float shift, float *sums) {
     memcpy(sums, &acc, sizeof acc);
 }
 
+// The levels, in order: each file instantiates its kernels with FOR_EACH_LEVEL(VARIANTS) (VARIANTS taking a
+// suffix and the function attributes) and lists them with {LEVEL_ENTRIES(KERNELS)}, indexed by level.
+#if defined(__x86_64__)
+#define FOR_EACH_LEVEL(X)                                                                                         \
+    X(baseline, ) X(avx2, __attribute__((target("avx2")))) X(avx512, __attribute__((target("avx512f"))))
+#define LEVEL_ENTRIES(E) E(baseline), E(avx2), E(avx512)
+#else
+#define FOR_EACH_LEVEL(X) X(baseline, )
+#define LEVEL_ENTRIES(E) E(baseline)
+#endif
+
 /// The level the element-wise kernels run at (0 baseline, 1 AVX2, 2 AVX-512), chosen by CPU on first use.
 int rpp_pointwise_current(void);
 
