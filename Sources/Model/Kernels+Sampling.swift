@@ -34,9 +34,7 @@ private func sampleTruncated(
     _ logits: UnsafePointer<Float>, V: Int, t: Float, lse: Float, options o: SamplingOptions,
     u: Double
 ) -> Int {
-    var cand: [(Int, Float)] = (0..<V).map { ($0, expf(logits[$0] / t - lse)) }
-    cand.sort { $0.1 > $1.1 || ($0.1 == $1.1 && $0.0 < $1.0) }
-    if o.topK > 0 && o.topK < cand.count { cand.removeLast(cand.count - o.topK) }
+    var cand = candidates(logits, V: V, t: t, lse: lse, options: o)
     if o.topP < 1 {
         var acc: Float = 0
         var keep = 0
@@ -54,4 +52,39 @@ private func sampleTruncated(
         if rest < 0 { return j }
     }
     return cand.last!.0
+}
+
+/// The tokens the truncation keeps before top-p, most likely first (ties by index), with their p: the k most likely
+/// with top-k; otherwise every token that can be in the nucleus. Only those are sorted: the tokens under half of
+/// (1 − top-p) / V hold less than half of 1 − top-p together, so the nucleus never reaches them.
+private func candidates(
+    _ logits: UnsafePointer<Float>, V: Int, t: Float, lse: Float, options o: SamplingOptions
+) -> [(Int, Float)] {
+    let before = { (a: (Int, Float), b: (Int, Float)) in a.1 > b.1 || (a.1 == b.1 && a.0 < b.0) }
+    if o.topK > 0 && o.topK < V {
+        // The k most likely in order, kept by insertion: a token enters only when it beats the k-th so far.
+        var top: [(Int, Float)] = []
+        top.reserveCapacity(o.topK + 1)
+        for j in 0..<V {
+            let e = (j, expf(logits[j] / t - lse))
+            if top.count == o.topK, !before(e, top[top.count - 1]) { continue }
+            var lo = 0
+            var hi = top.count
+            while lo < hi {
+                let mid = (lo + hi) / 2
+                if before(top[mid], e) { lo = mid + 1 } else { hi = mid }
+            }
+            top.insert(e, at: lo)
+            if top.count > o.topK { top.removeLast() }
+        }
+        return top
+    }
+    let floor: Float = 1 - o.topP >= 1e-4 ? (1 - o.topP) / Float(2 * V) : 0
+    var cand: [(Int, Float)] = []
+    for j in 0..<V {
+        let p = expf(logits[j] / t - lse)
+        if p >= floor { cand.append((j, p)) }
+    }
+    cand.sort(by: before)
+    return cand
 }

@@ -52,10 +52,13 @@ final class SamplingKernelTests: XCTestCase {
             SamplingOptions(temperature: 0, maxNewTokens: 1),
             SamplingOptions(temperature: 1, topP: 0.9, topK: 50, maxNewTokens: 1),
             SamplingOptions(temperature: 1.3, topP: 0.5, maxNewTokens: 1),
+            SamplingOptions(temperature: 0.8, topK: 7, maxNewTokens: 1),
+            SamplingOptions(temperature: 1, topP: 0.95, maxNewTokens: 1),
         ]
         var picks = Set<Int32>()
-        for trial in 0..<40 {
-            let z = (0..<V).map { _ in Float(rng.normal()) * 3 }
+        for trial in 0..<70 {
+            // Every third trial's logits are whole numbers: ties, which the candidates order by index.
+            let z = (0..<V).map { _ in trial % 3 == 2 ? Float(rng.normal() * 3).rounded() : Float(rng.normal()) * 3 }
             let o = options[trial % options.count]
             for u in [0.0, rng.uniform(), rng.uniform(), 0.999_999_9] {
                 let got = z.withUnsafeBufferPointer {
