@@ -55,13 +55,14 @@ private func sampleTruncated(
 }
 
 /// The tokens the truncation keeps before top-p, most likely first (ties by index), with their p: the k most likely
-/// with top-k; otherwise every token that can be in the nucleus. Only those are sorted: the tokens under half of
-/// (1 − top-p) / V hold less than half of 1 − top-p together, so the nucleus never reaches them.
+/// with top-k (by insertion up to k = 256); otherwise every token that can be in the nucleus, sorted, then the first
+/// k. Only those are sorted: the tokens under half of (1 − top-p) / V hold less than half of 1 − top-p together, so
+/// the nucleus never reaches them.
 private func candidates(
     _ logits: UnsafePointer<Float>, V: Int, t: Float, lse: Float, options o: SamplingOptions
 ) -> [(Int, Float)] {
     let before = { (a: (Int, Float), b: (Int, Float)) in a.1 > b.1 || (a.1 == b.1 && a.0 < b.0) }
-    if o.topK > 0 && o.topK < V {
+    if o.topK > 0 && o.topK < V && o.topK <= 256 {
         // The k most likely in order, kept by insertion: a token enters only when it beats the k-th so far.
         var top: [(Int, Float)] = []
         top.reserveCapacity(o.topK + 1)
@@ -86,5 +87,6 @@ private func candidates(
         if p >= floor { cand.append((j, p)) }
     }
     cand.sort(by: before)
+    if o.topK > 0 && o.topK < cand.count { cand.removeLast(cand.count - o.topK) }
     return cand
 }

@@ -54,6 +54,7 @@ final class SamplingKernelTests: XCTestCase {
             SamplingOptions(temperature: 1.3, topP: 0.5, maxNewTokens: 1),
             SamplingOptions(temperature: 0.8, topK: 7, maxNewTokens: 1),
             SamplingOptions(temperature: 1, topP: 0.95, maxNewTokens: 1),
+            SamplingOptions(temperature: 1, topP: 0.8, topK: 400, maxNewTokens: 1),
         ]
         var picks = Set<Int32>()
         for trial in 0..<70 {
