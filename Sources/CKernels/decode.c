@@ -77,21 +77,21 @@ INLINE void attend(float *o, const float *q, const void *keys, const void *value
     for (size_t j = first; j <= last; j++) axpy(o, sc[j] * inv, row(values, j, D, low), D, low);
 }
 
+// `attend` with the common head sizes as constants.
+INLINE void attend_head(float *o, const float *q, const void *keys, const void *values, size_t first, size_t last,
+                        size_t D, int low, float scale, float *sc) {
+    if (D == 64) attend(o, q, keys, values, first, last, 64, low, scale, sc);
+    else if (D == 128) attend(o, q, keys, values, first, last, 128, low, scale, sc);
+    else attend(o, q, keys, values, first, last, D, low, scale, sc);
+}
+
 INLINE void decode_attention(float *out, const float *q, const void *keys, const void *values, size_t first,
                              size_t last, size_t D, int low, size_t group, float scale, float *scores,
                              size_t stride) {
     for (size_t g = 0; g < group; g++) {
         float *o = out + g * D, *sc = scores + g * stride;
-        const float *qg = q + g * D;
-        if (low) {
-            if (D == 64) attend(o, qg, keys, values, first, last, 64, 1, scale, sc);
-            else if (D == 128) attend(o, qg, keys, values, first, last, 128, 1, scale, sc);
-            else attend(o, qg, keys, values, first, last, D, 1, scale, sc);
-        } else {
-            if (D == 64) attend(o, qg, keys, values, first, last, 64, 0, scale, sc);
-            else if (D == 128) attend(o, qg, keys, values, first, last, 128, 0, scale, sc);
-            else attend(o, qg, keys, values, first, last, D, 0, scale, sc);
-        }
+        if (low) attend_head(o, q + g * D, keys, values, first, last, D, 1, scale, sc);
+        else attend_head(o, q + g * D, keys, values, first, last, D, 0, scale, sc);
     }
 }
 

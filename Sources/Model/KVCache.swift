@@ -1,7 +1,7 @@
 // The KV cache of batched generation: every layer's rotated keys and values for a number of rows (slots),
 // laid out [slots, KV, capacity, D] per layer so each head's keys and values are contiguous over positions;
-// and the attention of one decode step against it. A bf16 model keeps them in bfloat16: a decode step reads
-// every cached position of every layer, and its attention takes half the time with half the bytes.
+// and the attention of one decode step against it. A bf16 model keeps them in bfloat16: half the memory, and
+// half the bytes a decode step's attention reads.
 import CKernels
 import CSupport
 import Foundation
@@ -89,8 +89,7 @@ struct KVCacheStep {
 
 /// out[n, H·D] for the step's n rows from q[n, H·D]: per (row, head), scores against the row's cached keys,
 /// softmax, weighted sum of cached values (`rpp_decode_attention`, the heads that share a key/value head
-/// together). With a sliding `window` (0: none) only the keys of
-/// the last `window` positions are attended.
+/// together). With a sliding `window` (0: none) only the keys of the last `window` positions are attended.
 func cachedAttentionForward(
     _ out: FloatPointer, _ q: UnsafePointer<Float>, layer l: Int, rows n: Int,
     _ s: KVCacheStep, window: Int = 0

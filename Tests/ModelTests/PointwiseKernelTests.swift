@@ -169,8 +169,8 @@ final class PointwiseKernelTests: XCTestCase {
         XCTAssertEqual(rpp_pointwise_level(0), 0)
     }
 
-    /// Model's `vload` at element i of an array.
+    /// `vload` at element i of an array.
     private func vload(_ a: [Float], _ i: Int, _ k: Int) -> SIMD8<Float> {
-        a.withUnsafeBufferPointer { Model.vload($0.baseAddress! + i, k) }
+        a.withUnsafeBufferPointer { ModelTests.vload($0.baseAddress! + i, k) }
     }
 }
