@@ -20,9 +20,17 @@ struct BenchWire: ParsableCommand {
     @Option(name: .customLong("only"), help: "Run only these tables: codec, compression, throughput, security.")
     var tables: [String] = []
 
+    @Option(help: "Rounds of the loopback runs, in which raw, raw+copy and framed take turns.")
+    var rounds: Int = 5
+
+    @Option(help: .hidden) var receive: ProcessLoopbackBench.Receiver?
+    @Option(help: .hidden) var address: String = ""
+    @Option(help: .hidden) var count: Int = 0
+
     func validate() throws {
         try checkSeconds(seconds, "--seconds")
         try checkRange(Int(level), 1...19, "--level")
+        try checkRange(rounds, 1...1000, "--rounds")
         for t in tables where !["codec", "compression", "throughput", "security"].contains(t) {
             throw ValidationError("unknown table '\(t)'; choose codec, compression, throughput or security")
         }
@@ -30,9 +38,10 @@ struct BenchWire: ParsableCommand {
 
     func run() throws {
         Tuning.keepLargeAllocations()
+        if let receive { return try ProcessLoopbackBench.receive(receive, address: address, count: count) }
         print(
-            "rpp bench wire  (one process, loopback; MB = 10^6 bytes; each figure is the best of 3 runs, 5 for "
-                + "the loopback runs, which take turns)")
+            "rpp bench wire  (MB = 10^6 bytes; each figure is the best of 3 runs, of \(rounds) rounds for "
+                + "the loopback runs)")
         let run = { (t: String) in tables.isEmpty || tables.contains(t) }
         let weights = WireBenchData.weights(count: 4 << 20)  // 16 MiB of float32
         let tokens = WireBenchData.tokens(count: 4 << 20)  // 16 MiB of int32 token ids
@@ -100,15 +109,34 @@ struct BenchWire: ParsableCommand {
     // MARK: Loopback throughput
 
     func throughputTable() throws {
-        print("\n## PUSH/PULL over tcp://127.0.0.1, one sender and one receiver thread")
-        print(
-            "   framed = a weight chunk sent in place from a float32 array (frame header, CRC32C), received as a view")
-        print(
-            "   and copied into a destination buffer; raw = nn_send/nn_recv of the same number of bytes, the receiver")
-        print("   only reading the length; raw+copy = the same with the receiver copying each message into a buffer")
+        for separate in [false, true] {
+            print(
+                separate
+                    ? "\n## The same, the receiver in a process of its own (as the learner and a worker are)"
+                    : "\n## PUSH/PULL over tcp://127.0.0.1, one sender and one receiver thread in one process")
+            if !separate {
+                print(
+                    "   framed = a weight chunk sent in place from a float32 array (frame header, CRC32C), received "
+                        + "as a view")
+                print(
+                    "   and copied into a destination buffer; raw = nn_send/nn_recv of the same number of bytes, the "
+                        + "receiver")
+                print(
+                    "   only reading the length; raw+copy = the same with the receiver copying each message into a "
+                        + "buffer")
+                print(
+                    "   MB/s and framed/raw: each receiver's best round; (median): the median over the rounds of the "
+                        + "ratio within a round")
+            }
+            try throughputRows(separateProcesses: separate)
+        }
+    }
+
+    func throughputRows(separateProcesses: Bool) throws {
         print(
             row([
-                "size", "raw MB/s", "raw+copy MB/s", "framed MB/s", "framed/raw", "framed/raw+copy", "frame bytes/raw",
+                "size", "raw MB/s", "raw+copy MB/s", "framed MB/s", "framed/raw", "(median)", "framed/raw+copy",
+                "(median)", "frame bytes/raw",
             ]))
         for (label, size) in [("1 KB", 1_000), ("1 MB", 1_000_000), ("16 MB", 16_000_000)] {
             let floats = WireBenchData.weights(count: max(1, (size - 16) / 4))
@@ -121,18 +149,30 @@ struct BenchWire: ParsableCommand {
             let payload = frameRawLength(frame)
             let rawBytes = [UInt8](repeating: 0x5A, count: payload)
             let count = max(4, min(20_000, Int(200_000_000 / Double(payload) * seconds)))
+            let measure = { (receiver: ProcessLoopbackBench.Receiver) throws -> Double in
+                if separateProcesses {
+                    return try ProcessLoopbackBench.seconds(
+                        receiver, count: count, bytes: rawBytes, values: floats, codec: codec)
+                }
+                switch receiver {
+                case .raw: return try LoopbackBench.raw(bytes: rawBytes, count: count)
+                case .copy: return try LoopbackBench.raw(bytes: rawBytes, count: count, intoBuffer: true)
+                case .framed: return try LoopbackBench.framed(values: floats, codec: codec, count: count)
+                }
+            }
             // The three take turns, round after round, so that a slow spell of the machine meets all of them.
-            var (raw, rawCopy, framed) = (Double.infinity, Double.infinity, Double.infinity)
-            for _ in 0..<5 {
-                raw = min(raw, try LoopbackBench.raw(bytes: rawBytes, count: count))
-                rawCopy = min(rawCopy, try LoopbackBench.raw(bytes: rawBytes, count: count, intoBuffer: true))
-                framed = min(framed, try LoopbackBench.framed(values: floats, codec: codec, count: count))
+            var times = LoopbackRounds()
+            for _ in 0..<rounds {
+                times.add(raw: try measure(.raw), copy: try measure(.copy), framed: try measure(.framed))
             }
             let bytes = Double(payload * count)
+            let ratio = { String(format: "%.2f", $0) }
             print(
                 row([
-                    label, mbps(bytes, raw), mbps(bytes, rawCopy), mbps(bytes, framed),
-                    String(format: "%.2f", raw / framed), String(format: "%.2f", rawCopy / framed),
+                    label, mbps(bytes, times.best(\.raw)), mbps(bytes, times.best(\.copy)),
+                    mbps(bytes, times.best(\.framed)),
+                    ratio(times.best(\.raw) / times.best(\.framed)), ratio(times.medianRatio(\.raw)),
+                    ratio(times.best(\.copy) / times.best(\.framed)), ratio(times.medianRatio(\.copy)),
                     String(format: "%.3f", Double(frame.count) / Double(payload)),
                 ]))
         }

@@ -1,0 +1,33 @@
+import XCTest
+
+final class BenchWireCommandTests: XCTestCase {
+    /// The throughput table runs with the receiver in this process and in a process of its own; every row of both
+    /// reports each receiver's rate and the framed ratios, best and median.
+    func testThroughputRunsInOneProcessAndInTwo() throws {
+        let r = try RPP.run(["bench", "wire", "--only", "throughput", "--seconds", "0.01", "--rounds", "3"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stdout.contains("of 3 rounds"), r.stdout)
+        let sections = r.stdout.components(separatedBy: "\n## ")
+        XCTAssertEqual(sections.count, 3, r.stdout)
+        XCTAssertTrue(sections[1].contains("in one process"), r.stdout)
+        XCTAssertTrue(sections[2].contains("in a process of its own"), r.stdout)
+        for section in sections.dropFirst() {
+            let rows = section.split(separator: "\n").filter {
+                $0.hasPrefix("1 KB") || $0.hasPrefix("1 MB") || $0.hasPrefix("16 MB")
+            }
+            XCTAssertEqual(rows.count, 3, section)
+            for row in rows {
+                // raw, raw+copy and framed MB/s; framed/raw best and median; framed/raw+copy best and median.
+                let figures = row.split(separator: " ").dropFirst(2).prefix(7).compactMap { Double($0) }
+                XCTAssertEqual(figures.count, 7, String(row))
+                XCTAssertTrue(figures.allSatisfy { $0 > 0 && $0.isFinite }, String(row))
+            }
+        }
+    }
+
+    func testRoundsOutOfRangeAreRefused() throws {
+        let r = try RPP.run(["bench", "wire", "--only", "throughput", "--rounds", "0"])
+        XCTAssertNotEqual(r.status, 0)
+        XCTAssertTrue(r.stderr.contains("--rounds"), r.stderr)
+    }
+}
