@@ -195,10 +195,11 @@ func cpuModelName() -> String { cpuInfoField("model name") }
 /// The first `field` line of /proc/cpuinfo (e.g. "vendor_id"), or "" when there is none.
 func cpuInfoField(_ field: String) -> String {
     guard let info = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8) else { return "" }
-    for line in info.split(separator: "\n") where line.hasPrefix(field) {
-        if let colon = line.firstIndex(of: ":") {
-            return line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
-        }
+    for line in info.split(separator: "\n") {
+        guard let colon = line.firstIndex(of: ":"),
+            line[..<colon].trimmingCharacters(in: .whitespaces) == field
+        else { continue }
+        return line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
     }
     return ""
 }

@@ -138,4 +138,13 @@ extension ModelBench {
         let name = Model.cpuModelName()
         return name.isEmpty ? "unknown" : name
     }
+
+    /// "CPU: name (family F model M), N cores": the first line of every benchmark, so that its figures name the
+    /// CPU they ran on (the model name alone, such as "AMD EPYC", does not tell one generation from the next).
+    public static func cpuLine() -> String {
+        let family = cpuInfoField("cpu family")
+        let model = cpuInfoField("model")
+        let generation = family.isEmpty || model.isEmpty ? "" : " (family \(family) model \(model))"
+        return "CPU: \(cpuModelName())\(generation), \(ProcessInfo.processInfo.activeProcessorCount) cores"
+    }
 }

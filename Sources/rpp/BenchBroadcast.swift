@@ -48,12 +48,11 @@ struct BenchBroadcast: ParsableCommand {
             transport == "tcp"
             ? "tcp://127.0.0.1:\(LoopbackPort.free())"
             : "ipc://\(NSTemporaryDirectory())rpp-bench-broadcast-\(getpid()).ipc"
-        let cpu = ModelBench.cpuModelName()
         print(
             "rpp bench broadcast  \(params) parameters, \(workers) worker processes, \(prec.rawValue)"
                 + (delta ? " + XOR delta" : "") + ", compression \(compression)"
                 + ", \(transport), chunks of \(chunkElements), pacing \(Int(pacing)) MB/s")
-        print("CPU: \(cpu), \(ProcessInfo.processInfo.activeProcessorCount) cores")
+        print(ModelBench.cpuLine())
         let broadcaster = try WeightBroadcaster(
             address: address, codec: FrameCodec(compression: Compression(rawValue: compression)!), precision: prec,
             delta: delta,

@@ -50,11 +50,10 @@ struct BenchKernels: ParsableCommand {
     func run() throws {
         OpenBLASTuning.reexecWithAVX512KernelsIfNeeded()
         Parallel.configure()
-        let cpu = MatmulKernel.CPU.current
         let llc = KernelBench.lastLevelCacheBytes()
         let cold = coldMb > 0 ? coldMb << 20 : max(64 << 20, llc + llc / 4)
         print(
-            "CPU: \(cpu.name.isEmpty ? "unknown" : cpu.name), \(Parallel.workers) cores, last-level cache "
+            "\(ModelBench.cpuLine()), last-level cache "
                 + "\(llc >> 20) MB, OpenBLAS core \(OpenBLASTuning.coreName), oneDNN \(MatmulKernel.oneDNNVersion)")
         print(MatmulKernel.summary())
         let peak = KernelBench.peakGFLOPS()

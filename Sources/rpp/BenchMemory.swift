@@ -55,6 +55,7 @@ struct BenchMemory: ParsableCommand {
         }
         let c = s.config
         let fixedMB = Double(ParameterLayout(config: c).totalCount) * 16 / 1_048_576
+        print(ModelBench.cpuLine())
         print(
             String(
                 format:

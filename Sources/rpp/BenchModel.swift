@@ -51,6 +51,7 @@ struct BenchModel: ParsableCommand {
         guard steps > 0 else { throw ValidationError("steps must be positive") }
         let peak = ModelBench.sgemmGFLOPS()
         if !json {
+            print(ModelBench.cpuLine())
             print(
                 String(
                     format: "sgemm: %.1f GFLOPS (%d cores, 1024x1024x1024, OpenBLAS core %@)", peak, Parallel.workers,

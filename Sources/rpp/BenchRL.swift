@@ -73,6 +73,7 @@ struct BenchRL: ParsableCommand {
         print(
             "rpp bench rl: \(samples) samples × \(tokens) tokens, estimator \(estimator), "
                 + "\(Int(data.validTokens)) valid tokens, median of \(repeats) runs")
+        print(ModelBench.cpuLine())
         let rows: [(String, Double)] = [
             ("memory pass (read inputs, write outputs once)", memory),
             ("advantages, Float", advFloat),

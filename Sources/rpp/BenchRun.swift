@@ -5,6 +5,7 @@
 // iterations are skipped as warm-up. Only `algorithm.estimator` differs between the runs.
 import ArgumentParser
 import Foundation
+import Model
 import RLCore
 import RunKit
 import Wire
@@ -64,6 +65,7 @@ struct BenchRun: ParsableCommand {
             "rpp bench run  (\(options.config); \(a.rolloutBatch) prompts × \(a.samplesPerPrompt) samples per iteration, "
                 + "\(iterations) iterations per algorithm, means over the last \(iterations - warmup); 2 rollout workers, "
                 + "OPENBLAS_NUM_THREADS=1 per process, \(ProcessInfo.processInfo.activeProcessorCount) cores)")
+        print(ModelBench.cpuLine())
         fflush(nil)
         var results: [BenchRunResult] = []
         for name in names {

@@ -1,6 +1,7 @@
 // `rpp bench tokenize`: encode throughput of a tokenizer on one thread over a generated corpus.
 import ArgumentParser
 import Foundation
+import Model
 import Tokenizers
 
 /// `rpp bench tokenize --model DIR|tokenizer.json`: MB/s and tokens/s of encoding, one thread.
@@ -54,6 +55,7 @@ struct BenchTokenize: ParsableCommand {
                     format: "{\"bytes\":%d,\"lines\":%d,\"tokens\":%d,\"seconds\":%.4f,\"mb_per_s\":%.2f}",
                     bytes, lines.count, tokens, best, mbps))
         } else {
+            print(ModelBench.cpuLine())
             let format = "encode: %.2f MB/s, %.0f tokens/s (%d lines, %.1f MB, %d tokens, best of %d, one thread)"
             print(
                 String(

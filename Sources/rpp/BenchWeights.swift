@@ -58,6 +58,7 @@ struct BenchWeights: ParsableCommand {
         print(
             "rpp bench weights  \(model): \(v1.count) parameters, two AdamW steps (lr \(lr)) of \(rows)x\(length) tokens;"
                 + String(format: " %.1f%% of the parameters changed", 100 * Double(changed) / Double(v1.count)))
+        print(ModelBench.cpuLine())
         print(
             String(
                 format: "AdamW state (moments backed in memory) %.2f s; steps: first %.2f s, second %.2f s", backing,

@@ -1,6 +1,7 @@
 import ArgumentParser
 import CSupport
 import Foundation
+import Model
 import Wire
 
 /// `rpp bench wire`: frame codec speed, compression with and without the byte-shuffle filter, and
@@ -42,6 +43,7 @@ struct BenchWire: ParsableCommand {
         print(
             "rpp bench wire  (MB = 10^6 bytes; each figure is the best of 3 runs, of \(rounds) rounds for "
                 + "the loopback runs)")
+        print(ModelBench.cpuLine())
         let run = { (t: String) in tables.isEmpty || tables.contains(t) }
         let weights = WireBenchData.weights(count: 4 << 20)  // 16 MiB of float32
         let tokens = WireBenchData.tokens(count: 4 << 20)  // 16 MiB of int32 token ids

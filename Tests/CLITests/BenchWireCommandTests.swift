@@ -7,6 +7,7 @@ final class BenchWireCommandTests: XCTestCase {
         let r = try RPP.run(["bench", "wire", "--only", "throughput", "--seconds", "0.01", "--rounds", "3"])
         XCTAssertEqual(r.status, 0, r.stderr)
         XCTAssertTrue(r.stdout.contains("of 3 rounds"), r.stdout)
+        XCTAssertTrue(r.stdout.contains("\nCPU: "), "the figures name their CPU:\n\(r.stdout)")
         let sections = r.stdout.components(separatedBy: "\n## ")
         XCTAssertEqual(sections.count, 3, r.stdout)
         XCTAssertTrue(sections[1].contains("in one process"), r.stdout)
