@@ -127,7 +127,7 @@ struct BenchBroadcast: ParsableCommand {
 
     func spawnWorker(index: Int, address: String, board: Scoreboard) throws -> Process {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL
+        process.executableURL = URL(fileURLWithPath: currentExecutable())
         process.arguments = ["bench", "broadcast", "--receive", address]
         let out = Pipe()
         process.standardOutput = out

@@ -115,7 +115,7 @@ final class ChildLines {
     private var pending = Data()
 
     init(arguments: [String]) throws {
-        process.executableURL = URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL
+        process.executableURL = URL(fileURLWithPath: currentExecutable())
         process.arguments = arguments
         process.standardOutput = output
         try process.run()

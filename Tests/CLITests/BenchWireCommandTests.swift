@@ -31,4 +31,27 @@ final class BenchWireCommandTests: XCTestCase {
         XCTAssertNotEqual(r.status, 0)
         XCTAssertTrue(r.stderr.contains("--rounds"), r.stderr)
     }
+
+    /// Run as `rpp` found on PATH from another directory, the bench still starts its receiving process (this
+    /// binary, wherever it is).
+    func testReceiverProcessStartsWhenRppIsFoundOnThePath() throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/sh")
+        process.arguments = ["-c", "cd / && rpp bench wire --only throughput --seconds 0.01 --rounds 1"]
+        var environment = ProcessInfo.processInfo.environment
+        environment["PATH"] =
+            RPP.binary.deletingLastPathComponent().path + ":" + (environment["PATH"] ?? "/usr/bin:/bin")
+        process.environment = environment
+        let out = Pipe()
+        let err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let stdout = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        XCTAssertEqual(process.terminationStatus, 0, stderr)
+        XCTAssertTrue(stdout.contains("in a process of its own"), stdout)
+        XCTAssertEqual(stdout.split(separator: "\n").filter { $0.hasPrefix("16 MB") }.count, 2, stdout + stderr)
+    }
 }
