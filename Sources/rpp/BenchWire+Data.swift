@@ -129,7 +129,7 @@ enum LoopbackBench {
             _ = try values.withUnsafeBytes { b in
                 try push.sendWeightChunk(
                     policyVersion: 1, index: 0, count: values.count, offset: 0, dtype: .float32,
-                    data: b, timeout: .seconds(30))
+                    data: b, compression: .never, timeout: .seconds(30))  // as the broadcast sends full copies
             }
         }
         let receive = { () throws -> Void in

@@ -118,8 +118,9 @@ struct BenchWire: ParsableCommand {
                     : "\n## PUSH/PULL over tcp://127.0.0.1, one sender and one receiver thread in one process")
             if !separate {
                 print(
-                    "   framed = a weight chunk sent in place from a float32 array (frame header, CRC32C), received "
-                        + "as a view")
+                    "   framed = a weight chunk sent in place from a float32 array (frame header, CRC32C; no "
+                        + "compression check, as the")
+                print("   broadcast's full copies), received as a view")
                 print(
                     "   and copied into a destination buffer; raw = nn_send/nn_recv of the same number of bytes, the "
                         + "receiver")
