@@ -63,13 +63,14 @@ enum ProcessLoopbackBench {
     /// `count` more and says "done" with the monotonic time in nanoseconds.
     static func receive(_ receiver: Receiver, address: String, count: Int) throws {
         let say = { (line: String) in FileHandle.standardOutput.write(Data((line + "\n").utf8)) }
-        var destination: UnsafeMutableRawPointer?
+        var destination: UnsafeMutableRawBufferPointer?
         defer { destination?.deallocate() }
         let buffer = { (bytes: Int) -> UnsafeMutableRawPointer in
-            if let destination { return destination }
-            let d = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64)
+            if let d = destination, d.count >= bytes { return d.baseAddress! }
+            destination?.deallocate()
+            let d = UnsafeMutableRawBufferPointer.allocate(byteCount: max(bytes, 1), alignment: 64)
             destination = d
-            return d
+            return d.baseAddress!
         }
         let one: () throws -> Void
         let close: () -> Void

@@ -1,5 +1,7 @@
 import XCTest
 
+@testable import rpp
+
 final class BenchWireCommandTests: XCTestCase {
     /// The throughput table runs with the receiver in this process and in a process of its own; every row of both
     /// reports each receiver's rate and the framed ratios, best and median.
@@ -53,5 +55,22 @@ final class BenchWireCommandTests: XCTestCase {
         XCTAssertEqual(process.terminationStatus, 0, stderr)
         XCTAssertTrue(stdout.contains("in a process of its own"), stdout)
         XCTAssertEqual(stdout.split(separator: "\n").filter { $0.hasPrefix("16 MB") }.count, 2, stdout + stderr)
+    }
+}
+
+final class LoopbackRoundsTests: XCTestCase {
+    /// Best times per receiver, and the median of the per-round ratios (odd and even counts), by hand.
+    func testBestAndMedianRatio() {
+        var r = LoopbackRounds()
+        r.add(raw: 1.0, copy: 2.0, framed: 2.0)  // framed/raw 0.5, framed/copy 1.0
+        r.add(raw: 3.0, copy: 3.0, framed: 4.0)  // 0.75, 0.75
+        r.add(raw: 0.9, copy: 1.0, framed: 1.0)  // 0.9, 1.0
+        XCTAssertEqual(r.best(\.raw), 0.9)
+        XCTAssertEqual(r.best(\.framed), 1.0)
+        XCTAssertEqual(r.medianRatio(\.raw), 0.75)
+        XCTAssertEqual(r.medianRatio(\.copy), 1.0)
+        r.add(raw: 2.0, copy: 1.0, framed: 1.0)  // 2.0, 1.0
+        XCTAssertEqual(r.medianRatio(\.raw), (0.75 + 0.9) / 2, accuracy: 1e-12)
+        XCTAssertTrue(LoopbackRounds().medianRatio(\.raw).isNaN)
     }
 }
