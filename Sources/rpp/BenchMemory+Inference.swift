@@ -10,10 +10,11 @@ extension BenchMemory {
     func runInference(shape s: ModelBenchShape) throws {
         let precisions = try precisionList(precision)
         let count = ParameterLayout(config: s.config).totalCount
+        print(ModelBench.cpuLine())
         print(
             String(
-                format: "shape %@: %d parameters (%.0f MiB in fp32, %.0f MiB in bf16); 16 rows x 32 new tokens; CPU %@",
-                s.name, count, Double(count) * 4 / 1_048_576, Double(count) * 2 / 1_048_576, ModelBench.cpuModelName()))
+                format: "shape %@: %d parameters (%.0f MiB in fp32, %.0f MiB in bf16); 16 rows x 32 new tokens",
+                s.name, count, Double(count) * 4 / 1_048_576, Double(count) * 2 / 1_048_576))
         print("precision | resident MiB after sampling | peak MiB")
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("rpp-bench-memory-\(getpid())")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
