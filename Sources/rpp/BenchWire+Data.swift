@@ -80,14 +80,8 @@ enum LoopbackBench {
             push.close()
             pull.close()
         }
-        let destination = UnsafeMutableRawBufferPointer.allocate(byteCount: bytes.count, alignment: 64)
-        defer { destination.deallocate() }
-        let receive = { () throws -> Void in
-            _ = try pull.receive(timeout: .seconds(30)) { message in
-                if intoBuffer { destination.copyMemory(from: message) }
-                return message.count
-            }
-        }
+        let destination = intoBuffer ? ReceiveBuffer() : nil
+        let receive = { try receiveRaw(on: pull, into: destination) }
         try push.send(bytes, timeout: .seconds(10))  // warm the connection
         try receive()
         return try measure(count: count, send: { try push.send(bytes, timeout: .seconds(30)) }, receive: receive)
@@ -123,23 +117,55 @@ enum LoopbackBench {
             push.close()
             pull.close()
         }
-        let destination = UnsafeMutableRawPointer.allocate(byteCount: values.count * 4, alignment: 64)
-        defer { destination.deallocate() }
-        let send = { @Sendable () throws -> Void in
-            _ = try values.withUnsafeBytes { b in
-                try push.sendWeightChunk(
-                    policyVersion: 1, index: 0, count: values.count, offset: 0, dtype: .float32,
-                    data: b, compression: .never, timeout: .seconds(30))  // as the broadcast sends full copies
-            }
-        }
-        let receive = { () throws -> Void in
-            try pull.receiveViewSync(timeout: .seconds(30)) { _, message in
-                guard case .weightChunk(let view) = message else { throw ValidationError("expected a weight chunk") }
-                guard view.copyData(to: destination) else { throw ValidationError("checksum mismatch") }
-            }
-        }
+        let destination = ReceiveBuffer()
+        let send = { @Sendable () throws -> Void in try sendChunk(values, on: push) }
+        let receive = { try receiveChunk(on: pull, into: destination) }
         try send()
         try receive()
         return try measure(count: count, send: send, receive: receive)
+    }
+
+    /// Sends `values` as one weight chunk, in place and uncompressed, as the broadcast sends full copies.
+    static func sendChunk(_ values: [Float], on push: FrameSocket) throws {
+        _ = try values.withUnsafeBytes { b in
+            try push.sendWeightChunk(
+                policyVersion: 1, index: 0, count: values.count, offset: 0, dtype: .float32,
+                data: b, compression: .never, timeout: .seconds(30))
+        }
+    }
+
+    /// Receives one weight chunk as a view and copies it into `destination`, checking its checksum on the way.
+    static func receiveChunk(on pull: FrameSocket, into destination: ReceiveBuffer) throws {
+        try pull.receiveViewSync(timeout: .seconds(30)) { _, message in
+            guard case .weightChunk(let view) = message else { throw ValidationError("expected a weight chunk") }
+            guard view.copyData(to: destination.pointer(holding: view.denseBytes)) else {
+                throw ValidationError("a weight chunk's checksum does not match")
+            }
+        }
+    }
+
+    /// Receives one raw message; copies it into `destination` when there is one, else only reads its length.
+    static func receiveRaw(on pull: Socket, into destination: ReceiveBuffer?) throws {
+        _ = try pull.receive(timeout: .seconds(30)) { message in
+            if let destination, let base = message.baseAddress {
+                destination.pointer(holding: message.count).copyMemory(from: base, byteCount: message.count)
+            }
+            return message.count
+        }
+    }
+}
+
+/// A receiver's destination: grows to hold the largest message it is given (never trusting an earlier size).
+final class ReceiveBuffer {
+    private var storage = UnsafeMutableRawBufferPointer(start: nil, count: 0)
+
+    deinit { storage.deallocate() }
+
+    func pointer(holding bytes: Int) -> UnsafeMutableRawPointer {
+        if storage.count < bytes || storage.baseAddress == nil {
+            storage.deallocate()
+            storage = .allocate(byteCount: max(bytes, 1), alignment: 64)
+        }
+        return storage.baseAddress!
     }
 }

@@ -27,13 +27,7 @@ enum ProcessLoopbackBench {
         if receiver == .framed {
             let push = try FrameSocket(.push, codec: codec)
             try push.bind(address)
-            send = {
-                _ = try values.withUnsafeBytes { b in
-                    try push.sendWeightChunk(
-                        policyVersion: 1, index: 0, count: values.count, offset: 0, dtype: .float32,
-                        data: b, compression: .never, timeout: .seconds(30))  // as the broadcast sends full copies
-                }
-            }
+            send = { try LoopbackBench.sendChunk(values, on: push) }
             close = { push.close() }
         } else {
             let push = try Socket(.push)
@@ -42,18 +36,24 @@ enum ProcessLoopbackBench {
             close = { push.close() }
         }
         defer { close() }
-        let child = try ChildLines(
-            arguments: [
-                "bench", "wire", "--receive", receiver.rawValue, "--address", address, "--count", "\(count)",
-            ])
-        defer { child.end() }
-        try child.expect("ready")
+        let log = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "rpp-bench-wire-\(getpid())-\(receiver.rawValue).log")
+        let child = try BenchChild(
+            name: "the receiving process", executable: currentExecutable(),
+            arguments: ["bench", "wire", "--receive", receiver.rawValue, "--address", address, "--count", "\(count)"],
+            log: log, environment: [:])
+        defer {
+            BenchChild.stopAll([child])
+            try? FileManager.default.removeItem(at: log)
+        }
+        try child.waitFor("ready", seconds: 30, interrupted: { false })
         try send()  // the connection made and warm
-        try child.expect("warm")
+        try child.waitFor("warm", seconds: 30, interrupted: { false })
         let start = DispatchTime.now().uptimeNanoseconds
         for _ in 0..<count { try send() }
-        let line = try child.line()
-        guard line.hasPrefix("done "), let end = UInt64(line.dropFirst(5)), end > start else {
+        try child.waitFor("done ", seconds: 60, interrupted: { false })
+        let line = child.output.split(separator: "\n").first { $0.hasPrefix("done ") } ?? ""
+        guard let end = UInt64(line.dropFirst(5)), end > start else {
             throw ValidationError("the receiving process reported '\(line)', expected 'done' and a time")
         }
         return Double(end - start) / 1e9
@@ -63,41 +63,18 @@ enum ProcessLoopbackBench {
     /// `count` more and says "done" with the monotonic time in nanoseconds.
     static func receive(_ receiver: Receiver, address: String, count: Int) throws {
         let say = { (line: String) in FileHandle.standardOutput.write(Data((line + "\n").utf8)) }
-        var destination: UnsafeMutableRawBufferPointer?
-        defer { destination?.deallocate() }
-        let buffer = { (bytes: Int) -> UnsafeMutableRawPointer in
-            if let d = destination, d.count >= bytes { return d.baseAddress! }
-            destination?.deallocate()
-            let d = UnsafeMutableRawBufferPointer.allocate(byteCount: max(bytes, 1), alignment: 64)
-            destination = d
-            return d.baseAddress!
-        }
+        let destination = ReceiveBuffer()
         let one: () throws -> Void
         let close: () -> Void
         if receiver == .framed {
             let pull = try FrameSocket(.pull)
             try pull.connect(address)
-            one = {
-                try pull.receiveViewSync(timeout: .seconds(30)) { _, message in
-                    guard case .weightChunk(let view) = message else {
-                        throw ValidationError("expected a weight chunk")
-                    }
-                    guard view.copyData(to: buffer(view.denseBytes)) else {
-                        throw ValidationError("a weight chunk's checksum does not match")
-                    }
-                }
-            }
+            one = { try LoopbackBench.receiveChunk(on: pull, into: destination) }
             close = { pull.close() }
         } else {
             let pull = try Socket(.pull)
             try pull.connect(address)
-            let copies = receiver == .copy
-            one = {
-                _ = try pull.receive(timeout: .seconds(30)) { message in
-                    if copies { buffer(message.count).copyMemory(from: message.baseAddress!, byteCount: message.count) }
-                    return message.count
-                }
-            }
+            one = { try LoopbackBench.receiveRaw(on: pull, into: receiver == .copy ? destination : nil) }
             close = { pull.close() }
         }
         defer { close() }
@@ -106,50 +83,6 @@ enum ProcessLoopbackBench {
         say("warm")
         for _ in 0..<count { try one() }
         say("done \(DispatchTime.now().uptimeNanoseconds)")
-    }
-}
-
-/// A child process of this binary whose standard output is read line by line.
-final class ChildLines {
-    private let process = Process()
-    private let output = Pipe()
-    private var pending = Data()
-
-    init(arguments: [String]) throws {
-        process.executableURL = URL(fileURLWithPath: currentExecutable())
-        process.arguments = arguments
-        process.standardOutput = output
-        try process.run()
-    }
-
-    /// The next line; throws when the child ends first.
-    func line() throws -> String {
-        while true {
-            if let nl = pending.firstIndex(of: 10) {
-                let text = String(decoding: pending[pending.startIndex..<nl], as: UTF8.self)
-                pending.removeSubrange(pending.startIndex...nl)
-                return text
-            }
-            let data = output.fileHandleForReading.availableData
-            guard !data.isEmpty else {
-                throw ValidationError(
-                    "the receiving process (rpp \(process.arguments?.joined(separator: " ") ?? "")) ended early")
-            }
-            pending.append(data)
-        }
-    }
-
-    func expect(_ text: String) throws {
-        let got = try line()
-        guard got == text else { throw ValidationError("the receiving process said '\(got)', expected '\(text)'") }
-    }
-
-    /// Waits for the child to exit (it does after its last line), ending it if it has not within a few seconds.
-    func end() {
-        let until = Date(timeIntervalSinceNow: 5)
-        while process.isRunning && Date() < until { Thread.sleep(forTimeInterval: 0.01) }
-        if process.isRunning { process.terminate() }
-        process.waitUntilExit()
     }
 }
 
