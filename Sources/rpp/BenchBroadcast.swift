@@ -64,7 +64,7 @@ struct BenchBroadcast: ParsableCommand {
         guard board.waitReady(workers, timeout: 30) else { throw ValidationError("workers did not start") }
         Thread.sleep(forTimeInterval: 0.5)  // connections
         var parameters = initial(params)
-        print("version  publish s  send s  all verified s  wire MB  repairs  re-sends  (per worker s)")
+        print("version  publish s  send s  waited s  all verified s  wire MB  repairs  re-sends  (per worker s)")
         var times: [Double] = []
         for v in 1...UInt64(versions) {
             if v > 1 { step(&parameters, seed: v) }
@@ -95,8 +95,9 @@ struct BenchBroadcast: ParsableCommand {
             times.append(total)
             print(
                 String(
-                    format: "%7d  %9.3f  %6.3f  %14.3f  %7.1f  %7d  %8d  ", v, Double(published - start) / 1e9,
-                    stats?.seconds ?? 0, total, Double(stats?.wireBytes ?? 0) / 1e6, repairs, resends)
+                    format: "%7d  %9.3f  %6.3f  %8.3f  %14.3f  %7.1f  %7d  %8d  ", v, Double(published - start) / 1e9,
+                    stats?.seconds ?? 0, stats?.waitSeconds ?? 0, total, Double(stats?.wireBytes ?? 0) / 1e6, repairs,
+                    resends)
                     + each.map { String(format: "%.3f", $0) }.joined(separator: " "))
         }
         let steady = times.count > 1 ? Array(times.dropFirst()) : times

@@ -43,17 +43,34 @@ final class WeightBroadcastTests: XCTestCase {
                 version: 1, parameters: [1, 2], layout: [TensorSpan(name: "x", shape: [3], offset: 0)]))
     }
 
-    func testBufferAdviceOnlyWhenTheKernelCapsBelowAVersion() {
+    func testBufferAdviceOnlyWhenTheWindowForcesSmallerChunks() {
         let want = WeightBroadcaster.socketBufferBytes
-        let advice = WeightBroadcaster.bufferAdvice(cap: 4 << 20, versionBytes: 269 << 20)
+        // 208 KiB, the cap of many distributions: a window of 416 KiB holds four bf16 chunks of 104 KiB.
+        let advice = WeightBroadcaster.bufferAdvice(cap: 212_992, versionBytes: 269 << 20, precision: .bf16)
         XCTAssertEqual(
             advice,
-            "learner: net.core.wmem_max is 4096 KiB, below the 64 MiB the weight broadcast asks for each worker: a "
-                + "worker that is busy for a moment loses chunks of a 269 MiB version and waits for them again. As "
-                + "root: sysctl -w net.core.wmem_max=\(want) net.core.rmem_max=\(want) (on every host of the cluster)")
-        XCTAssertNil(WeightBroadcaster.bufferAdvice(cap: 4 << 20, versionBytes: 3 << 20), "a small model fits")
-        XCTAssertNil(WeightBroadcaster.bufferAdvice(cap: want, versionBytes: 269 << 20), "the cap allows the buffer")
-        XCTAssertNil(WeightBroadcaster.bufferAdvice(cap: nil, versionBytes: 269 << 20), "no /proc: nothing to say")
+            "learner: net.core.wmem_max is 208 KiB: the weight broadcast keeps at most 416 KiB on the way to each "
+                + "worker, so it sends a 269 MiB version in chunks of 104 KiB and waits for the workers' receipts more "
+                + "often. As root: sysctl -w net.core.wmem_max=\(want) net.core.rmem_max=\(want) (on every host of the "
+                + "cluster)")
+        XCTAssertEqual(WeightBroadcaster.windowBytes(cap: 212_992), 425_984)
+        XCTAssertEqual(WeightBroadcaster.windowBytes(cap: 1 << 30), want, "at most what the broadcaster asks for")
+        XCTAssertNil(
+            WeightBroadcaster.bufferAdvice(cap: 4 << 20, versionBytes: 538 << 20, precision: .fp32),
+            "4 MiB: a window of 8 MiB holds eight float32 chunks of 1 MiB")
+        XCTAssertNotNil(WeightBroadcaster.bufferAdvice(cap: 1 << 20, versionBytes: 538 << 20, precision: .fp32))
+        XCTAssertNil(
+            WeightBroadcaster.bufferAdvice(cap: 212_992, versionBytes: 100_000, precision: .fp32), "a small model fits")
+        XCTAssertNil(WeightBroadcaster.bufferAdvice(cap: nil, versionBytes: 269 << 20, precision: .bf16), "no /proc")
+    }
+
+    func testChunksShrinkSoThatTheWindowHoldsFourButNeverBelow1024Elements() {
+        let d = WeightPublisher.defaultChunkElements
+        XCTAssertEqual(WeightBroadcaster.chunkElements(d, windowBytes: 8 << 20, precision: .fp32), d)
+        XCTAssertEqual(WeightBroadcaster.chunkElements(d, windowBytes: 425_984, precision: .bf16), 53_248)
+        XCTAssertEqual(WeightBroadcaster.chunkElements(d, windowBytes: 425_984, precision: .fp32), 26_624)
+        XCTAssertEqual(WeightBroadcaster.chunkElements(d, windowBytes: 100, precision: .fp32), 1024)
+        XCTAssertEqual(WeightBroadcaster.chunkElements(500, windowBytes: 100, precision: .fp32), 500, "never larger")
     }
 
     func testKnownChunkChecksumsAndDigest() throws {

@@ -103,7 +103,8 @@ public final class Learner: @unchecked Sendable {
         hub.resend = { broadcaster.resend(version: $0, chunks: $1) }
         let versionBytes = model.parameterCount * settings.weightPrecision.dtype.size
         if let advice = WeightBroadcaster.bufferAdvice(
-            cap: WeightBroadcaster.systemSendBufferCap(), versionBytes: versionBytes)
+            cap: WeightBroadcaster.systemSendBufferCap(), versionBytes: versionBytes,
+            precision: settings.weightPrecision)
         {
             log(advice)
         }

@@ -2,9 +2,10 @@
 // (after an update), re-sends of the latest one (when a worker registers or asks with old weights) and repairs (the
 // chunks a worker names as lost) go out one publication at a time, announcement first, so chunks of two versions
 // never interleave. Like PUB, a BUS drops a message for a subscriber whose connection is still busy with earlier
-// ones, so the socket gets large operating-system buffers (a chunk leaves at once) and chunks are paced at
-// `pacingBytesPerSecond`; what is still lost is repaired. Full copies go to the socket in place, without a copy, as
-// do deltas in the sparse form when the codec never compresses.
+// ones, so the socket gets large operating-system buffers (a chunk leaves at once), chunks are paced at
+// `pacingBytesPerSecond`, and a send stays within a window of the slowest worker's receipts (`BroadcastWindow`);
+// what is still lost is repaired. Full copies go to the socket in place, without a copy, as do deltas in the sparse
+// form when the codec never compresses.
 import Foundation
 import Model
 import Wire
@@ -19,6 +20,10 @@ public struct BroadcastStats: Sendable, Equatable {
     public var wireBytes: Int
     /// Seconds to hand every frame to the socket.
     public var seconds: Double
+    /// Workers whose receipts came during the send.
+    public var receivers: Int = 0
+    /// Seconds the send waited for a worker's receipts.
+    public var waitSeconds: Double = 0
 }
 
 /// Publishes policy versions on a BUS socket.
@@ -34,6 +39,15 @@ public final class WeightBroadcaster: @unchecked Sendable {
     /// Chunks of the latest version that workers lack, to be sent again (nil: no repair queued).
     private var repairQueued: (version: UInt64, chunks: Set<Int>)?
     private let log: @Sendable (String) -> Void
+    /// The workers' receipts, which keep a send within `windowBytes` of the slowest of them.
+    private let gate = NSCondition()
+    private var window: BroadcastWindow
+    private var refused = LogRateLimiter()
+    private let receipts = DispatchSemaphore(value: 0)
+    /// Frame bytes a send may run ahead of the slowest worker's receipts: what the socket's operating-system buffer
+    /// holds (`socketBufferBytes`, or less where the kernel caps it), which a connection takes even while its
+    /// worker is descheduled.
+    public let windowBytes: Int
     /// The precision versions are broadcast in (bf16 when the rollout workers compute in bf16).
     public let precision: WeightPrecision
     /// Send each new version as an XOR delta against the previous one (re-sends are always full copies).
@@ -47,22 +61,96 @@ public final class WeightBroadcaster: @unchecked Sendable {
     /// and rmem_max; a worker descheduled for a few tens of milliseconds loses the chunks that do not fit.
     public static let socketBufferBytes = 64 << 20
 
-    /// Binds the broadcast socket at `address`.
+    /// Binds the broadcast socket at `address`. `windowBytes` nil: what the socket's buffer holds (at least one chunk
+    /// goes at a time). A worker that sends no receipt for `receiptStallSeconds` is not waited for in that send.
     public init(
         address: String, codec: FrameCodec, precision: WeightPrecision = .fp32, delta: Bool = false,
-        pacingBytesPerSecond: Double = 1.5e9, fullCopyCompression: Compression = .never,
+        pacingBytesPerSecond: Double = 1.5e9, fullCopyCompression: Compression = .never, windowBytes: Int? = nil,
+        receiptStallSeconds: Double = 1,
         log: @escaping @Sendable (String) -> Void
     ) throws(TransportError) {
-        // BUS, not PUB: a peer that sends to a bound PUB socket aborts the process inside nanomsg. Nothing is
-        // expected on this socket, so any message of more than a frame header is refused at its length.
-        socket = try FrameSocket(.bus, codec: codec, limits: FrameLimits(maxPayloadBytes: 0, maxRawBytes: 0))
+        // BUS, not PUB: a peer that sends to a bound PUB socket aborts the process inside nanomsg. Only the
+        // workers' receipts are expected on this socket, so any larger message is refused at its length.
+        socket = try FrameSocket(
+            .bus, codec: codec, limits: FrameLimits(maxPayloadBytes: Self.maxReceiptBytes, maxRawBytes: 4096))
         try? socket.socket.setSendBuffer(bytes: Self.socketBufferBytes)
         try socket.bind(address)
+        self.windowBytes =
+            windowBytes ?? Self.windowBytes(cap: Self.systemSendBufferCap())
+        window = BroadcastWindow(stallSeconds: receiptStallSeconds)
         self.precision = precision
         self.delta = delta
         self.pacingBytesPerSecond = pacingBytesPerSecond
         self.fullCopyCompression = fullCopyCompression
         self.log = log
+        let thread = Thread { [self] in takeReceipts() }
+        thread.name = "rpp-learner-receipts"
+        thread.start()
+    }
+
+    /// Chunks a window holds at least: a send then never has a chunk waiting for room in a connection's buffer,
+    /// where a BUS socket would drop the next one.
+    public static let chunksPerWindow = 4
+
+    /// `requested` elements a chunk, or fewer (not under 1024) so that `windowBytes` holds `chunksPerWindow` chunks.
+    public static func chunkElements(_ requested: Int, windowBytes: Int, precision: WeightPrecision) -> Int {
+        min(requested, max(1024, windowBytes / (chunksPerWindow * precision.dtype.size)))
+    }
+
+    /// Payload bytes a receipt may have on the wire.
+    static let maxReceiptBytes = 512
+
+    /// Takes the workers' receipts until the socket closes.
+    private func takeReceipts() {
+        defer { receipts.signal() }
+        while true {
+            do {
+                let message = try socket.receiveSync()
+                guard case .weightProgress(let p) = message else {
+                    refuse("ignored a \(message.kind.name) on the weights socket (only weight_progress is expected)")
+                    continue
+                }
+                gate.withLock { window.record(p, now: Self.now()) }
+                gate.broadcast()
+            } catch let error as FrameError {
+                refuse("refused a frame on the weights socket: \(error)")
+            } catch {
+                if socket.socket.isClosed { return }
+                refuse("weights socket receive failed: \(error)")
+                Thread.sleep(forTimeInterval: 0.01)
+            }
+        }
+    }
+
+    private func refuse(_ line: String) {
+        let lines = gate.withLock { refused.record("learner: " + line, now: Int64(Self.now() * 1000)) }
+        for l in lines { log(l) }
+    }
+
+    private static func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
+
+    /// Waits until the chunk at `position` of a send of `indices` is within the window of every worker waited for
+    /// (see `BroadcastWindow`); returns the seconds waited.
+    private func room(position: Int, of indices: [Int], window chunks: Int, version: UInt64) -> Double {
+        guard let needs = BroadcastWindow.needs(position: position, of: indices, window: chunks) else { return 0 }
+        let start = Self.now()
+        var stalled: [BroadcastWindow.Peer] = []
+        let stall = gate.withLock { window.stallSeconds }
+        gate.withLock {
+            while true {
+                let a = window.admit(needs: needs, now: Self.now())
+                stalled += a.stalled
+                if a.go { break }
+                _ = gate.wait(until: Date(timeIntervalSinceNow: 0.005))
+            }
+        }
+        for p in stalled {
+            log(
+                "learner: \(p.workerID) sent no weight receipt for \(stall) s (its last: chunk \(p.index) of version "
+                    + "\(p.policyVersion)); the broadcast of version \(version) goes on without waiting for it, at chunk "
+                    + "\(indices[position]) (it asks again for what it lost)")
+        }
+        return Self.now() - start
     }
 
     /// The latest version published.
@@ -84,12 +172,14 @@ public final class WeightBroadcaster: @unchecked Sendable {
     }
 
     /// `publish(version:parameters:...)` straight from a parameter buffer (the learner's own: copied, or rounded to
-    /// bf16, and checksummed once, one chunk at a time on every core).
+    /// bf16, and checksummed once, one chunk at a time on every core). Chunks are made smaller where the window would
+    /// hold fewer than `chunksPerWindow` of them.
     @discardableResult
     public func publish(
         version: UInt64, copying parameters: UnsafeBufferPointer<Float>, layout: [TensorSpan] = [],
-        chunkElements: Int = WeightPublisher.defaultChunkElements
+        chunkElements requested: Int = WeightPublisher.defaultChunkElements
     ) throws(RolesError) -> WeightPublication {
+        let chunkElements = Self.chunkElements(requested, windowBytes: windowBytes, precision: precision)
         let reuse = lock.withLock { spare.take() }
         let p = try WeightPublisher.publish(
             version: version, copying: parameters, layout: layout, chunkElements: chunkElements,
@@ -188,10 +278,14 @@ public final class WeightBroadcaster: @unchecked Sendable {
         var wire = 0
         var payload = 0
         let indices = only ?? Array(0..<a.chunkCount)
+        let chunks = max(1, windowBytes / max(1, a.chunkElements * a.dtype.size))
+        var waited = 0.0
+        gate.withLock { window.begin(version: a.policyVersion, now: Self.now()) }
         do {
             wire += try socket.sendSync(.weightAnnouncement(a), timeout: .seconds(5))
             if a.isDelta, socket.codec.compression == .never {
-                try sendDeltaInPlace(p, chunks: indices, wire: &wire, payload: &payload, since: start)
+                try sendDeltaInPlace(
+                    p, chunks: indices, window: chunks, wire: &wire, payload: &payload, waited: &waited, since: start)
             } else if a.isDelta || fullCopyCompression != .never {
                 // zstd is the slow part: a group of chunks is sealed on every core, then sent in order.
                 var codec = socket.codec
@@ -204,6 +298,7 @@ public final class WeightBroadcaster: @unchecked Sendable {
                         Parallel.forEach(part.count) { k in out[k] = codec.seal(.weightChunk(p.chunk(part[k]))) }
                     }
                     for (k, frame) in frames.enumerated() {
+                        waited += room(position: first + k, of: indices, window: chunks, version: a.policyVersion)
                         try socket.socket.send(frame!, timeout: .seconds(5))
                         wire += frame!.bytes.count
                         payload += p.span(part[k]).count * a.dtype.size
@@ -211,7 +306,10 @@ public final class WeightBroadcaster: @unchecked Sendable {
                     }
                 }
             } else {
-                for i in indices { try sendInPlace(p, chunk: i, wire: &wire, payload: &payload, since: start) }
+                for (k, i) in indices.enumerated() {
+                    waited += room(position: k, of: indices, window: chunks, version: a.policyVersion)
+                    try sendInPlace(p, chunk: i, wire: &wire, payload: &payload, since: start)
+                }
             }
         } catch {
             log("learner: weight broadcast of version \(a.policyVersion) failed: \(error)")
@@ -219,8 +317,11 @@ public final class WeightBroadcaster: @unchecked Sendable {
         }
         guard only == nil else { return }
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        let receivers = gate.withLock { window.heardInSend }
         lock.withLock {
-            _last = BroadcastStats(version: a.policyVersion, bytes: payload, wireBytes: wire, seconds: seconds)
+            _last = BroadcastStats(
+                version: a.policyVersion, bytes: payload, wireBytes: wire, seconds: seconds, receivers: receivers,
+                waitSeconds: waited)
         }
     }
 
@@ -245,7 +346,8 @@ public final class WeightBroadcaster: @unchecked Sendable {
     /// core, then each goes to the socket without another copy (a chunk the sparse form would not halve goes as
     /// its XOR).
     private func sendDeltaInPlace(
-        _ p: WeightPublication, chunks indices: [Int], wire: inout Int, payload: inout Int, since start: UInt64
+        _ p: WeightPublication, chunks indices: [Int], window chunks: Int, wire: inout Int, payload: inout Int,
+        waited: inout Double, since start: UInt64
     ) throws {
         let a = p.announcement
         let group = 4 * Parallel.workers
@@ -263,6 +365,7 @@ public final class WeightBroadcaster: @unchecked Sendable {
                 let (offset, count) = p.span(i)
                 let chunk = ready[k]!
                 ready[k] = nil
+                waited += room(position: first + k, of: indices, window: chunks, version: a.policyVersion)
                 let sent = try chunk.bytes.withUnsafeBytes { data in
                     try socket.sendWeightChunk(
                         policyVersion: a.policyVersion, index: i, count: count, offset: offset,
@@ -288,27 +391,7 @@ public final class WeightBroadcaster: @unchecked Sendable {
     public func close() {
         queue.sync {}
         socket.close()
-    }
-}
-
-extension WeightBroadcaster {
-    /// The kernel's cap on a connection's send buffer (`/proc/sys/net/core/wmem_max`), or nil where it cannot be
-    /// read.
-    public static func systemSendBufferCap() -> Int? {
-        guard let text = try? String(contentsOfFile: "/proc/sys/net/core/wmem_max", encoding: .utf8) else {
-            return nil
-        }
-        return Int(text.trimmingCharacters(in: .whitespacesAndNewlines))
-    }
-
-    /// One line of advice when the kernel caps the weight sockets' buffers below `socketBufferBytes` and a version
-    /// is larger than the cap, so that a busy worker loses chunks and waits for them again; nil otherwise.
-    public static func bufferAdvice(cap: Int?, versionBytes: Int) -> String? {
-        guard let cap, cap < socketBufferBytes, versionBytes > cap else { return nil }
-        let mib = socketBufferBytes >> 20
-        return "learner: net.core.wmem_max is \(cap >> 10) KiB, below the \(mib) MiB the weight broadcast asks for "
-            + "each worker: a worker that is busy for a moment loses chunks of a \(versionBytes >> 20) MiB version and "
-            + "waits for them again. As root: sysctl -w net.core.wmem_max=\(socketBufferBytes) "
-            + "net.core.rmem_max=\(socketBufferBytes) (on every host of the cluster)"
+        receipts.wait()
+        receipts.signal()  // a second close returns at once
     }
 }

@@ -18,6 +18,8 @@ public final class WeightReceiver: @unchecked Sendable {
     /// The last chunk of the version in progress came after its latest announcement: chunks go in index order over
     /// one connection, so any still missing were lost.
     private var sawLastChunk = false
+    /// Random for this socket: the learner tells receipts of two workers of the same name apart by it.
+    private let receiverID = UInt64.random(in: 1...UInt64.max)
     /// Called (under the receiver's lock, on its thread) with each version once it is verified.
     public var completed: (@Sendable (UInt64) -> Void)?
 
@@ -83,13 +85,16 @@ public final class WeightReceiver: @unchecked Sendable {
             defer { done.signal() }
             while true {
                 do {
-                    let shape = try socket.receiveViewSync(timeout: nil, cancel: nil) { header, message in
-                        lock.withLock { () -> (Int, WeightPrecision)? in
-                            take(header, message)
-                            guard assembler.needsSpare, let l = assembler.latest else { return nil }
-                            return (l.count, l.precision)
+                    let (shape, taken) = try socket.receiveViewSync(timeout: nil, cancel: nil) { header, message in
+                        lock.withLock { () -> ((Int, WeightPrecision)?, WeightProgress?) in
+                            let taken = take(header, message)
+                            guard assembler.needsSpare, let l = assembler.latest else { return (nil, taken) }
+                            return ((l.count, l.precision), taken)
                         }
                     }
+                    // The receipt that lets the learner send on (see BroadcastWindow). A BUS socket never blocks
+                    // on a send: a receipt that finds the connection busy is dropped, and the next one covers it.
+                    if let taken { _ = try? socket.sendSync(.weightProgress(taken), timeout: .milliseconds(100)) }
                     if let (count, precision) = shape {
                         // Between versions: the next one then lands in a buffer whose pages already exist.
                         let buffer = WeightValues(zeros: count, precision: precision)
@@ -108,10 +113,11 @@ public final class WeightReceiver: @unchecked Sendable {
     }
 
     /// Feeds one frame to the assembler (under the lock); weight chunks are copied from the receive buffer
-    /// straight into the version in progress.
-    private func take(_ header: FrameHeader, _ message: ReceivedMessage) {
+    /// straight into the version in progress. Returns the receipt of a weight chunk.
+    private func take(_ header: FrameHeader, _ message: ReceivedMessage) -> WeightProgress? {
         lastFrame = DispatchTime.now().uptimeNanoseconds
         let event: WeightAssembler.Event
+        let receipt: WeightProgress
         switch message {
         case .message(.weightAnnouncement(let a)):
             sawLastChunk = false
@@ -125,18 +131,20 @@ public final class WeightReceiver: @unchecked Sendable {
             for case .started(let v) in events {
                 inFlight = (v, DispatchTime.now().uptimeNanoseconds, header.frameLength)
             }
-            return
+            return nil
         case .weightChunk(let c):
             if inFlight?.version == c.policyVersion { inFlight!.bytes += header.frameLength }
             noteLast(version: c.policyVersion, index: c.index)
+            receipt = receiptOf(version: c.policyVersion, index: c.index)
             event = assembler.receive(c)
         case .message(.weightChunk(let c)):
             if inFlight?.version == c.policyVersion { inFlight!.bytes += header.frameLength }
             noteLast(version: c.policyVersion, index: c.index)
+            receipt = receiptOf(version: c.policyVersion, index: c.index)
             event = assembler.receive(c)
         case .message(let other):
             log("\(name): ignored a \(other.kind.name) on the weights socket")
-            return
+            return nil
         }
         switch event {
         case .checksumFailed(let v, let chunk):
@@ -155,6 +163,11 @@ public final class WeightReceiver: @unchecked Sendable {
             completed?(v)
         default: break
         }
+        return receipt
+    }
+
+    private func receiptOf(version: UInt64, index: Int) -> WeightProgress {
+        WeightProgress(workerID: name, receiverID: receiverID, policyVersion: version, index: index)
     }
 
     private func noteLast(version: UInt64, index: Int) {

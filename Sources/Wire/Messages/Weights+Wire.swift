@@ -106,3 +106,24 @@ extension WeightChunk {
         return w
     }
 }
+
+extension WeightProgress {
+    init(wire w: Rpp_V1_WeightProgress) throws(FrameError) {
+        guard !w.workerID.isEmpty, w.workerID.utf8.count <= Self.maxWorkerIDBytes else {
+            throw .invariant(
+                "weight_progress.worker_id", "has \(w.workerID.utf8.count) bytes, expected 1...\(Self.maxWorkerIDBytes)"
+            )
+        }
+        self.init(
+            workerID: w.workerID, receiverID: w.receiverID, policyVersion: w.policyVersion, index: Int(w.index))
+    }
+
+    var wire: Rpp_V1_WeightProgress {
+        var w = Rpp_V1_WeightProgress()
+        w.workerID = workerID
+        w.receiverID = receiverID
+        w.policyVersion = policyVersion
+        w.index = UInt32(clamping: index)
+        return w
+    }
+}

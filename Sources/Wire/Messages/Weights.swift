@@ -78,3 +78,24 @@ public struct WeightChunk: Sendable, Equatable {
         self.baseVersion = baseVersion
     }
 }
+
+/// A worker's receipt on the broadcast socket: it has just taken chunk `index` of `policyVersion` off its
+/// connection. The learner sends on only while every worker it hears from is within a window of the newest chunk.
+public struct WeightProgress: Sendable, Equatable {
+    /// The worker's name, for the learner's log.
+    public var workerID: String
+    /// Random for each receiving socket: tells apart two workers of the same name.
+    public var receiverID: UInt64
+    public var policyVersion: UInt64
+    public var index: Int
+
+    /// Longest worker name a receipt may carry.
+    public static let maxWorkerIDBytes = 256
+
+    public init(workerID: String, receiverID: UInt64, policyVersion: UInt64, index: Int) {
+        self.workerID = workerID
+        self.receiverID = receiverID
+        self.policyVersion = policyVersion
+        self.index = index
+    }
+}

@@ -20,6 +20,7 @@ public enum MessageKind: UInt16, Sendable, CaseIterable, CustomStringConvertible
     case error = 15
     case clusterStatus = 16
     case unitFailure = 17
+    case weightProgress = 18
 
     /// The snake_case name used in files and JSON.
     public var name: String {
@@ -41,6 +42,7 @@ public enum MessageKind: UInt16, Sendable, CaseIterable, CustomStringConvertible
         case .error: "error"
         case .clusterStatus: "cluster_status"
         case .unitFailure: "unit_failure"
+        case .weightProgress: "weight_progress"
         }
     }
 
@@ -66,6 +68,7 @@ public enum WireMessage: Sendable, Equatable {
     case error(RemoteError)
     case clusterStatus(ClusterStatus)
     case unitFailure(UnitFailure)
+    case weightProgress(WeightProgress)
 
     public var kind: MessageKind {
         switch self {
@@ -86,6 +89,7 @@ public enum WireMessage: Sendable, Equatable {
         case .error: .error
         case .clusterStatus: .clusterStatus
         case .unitFailure: .unitFailure
+        case .weightProgress: .weightProgress
         }
     }
 
@@ -109,6 +113,7 @@ public enum WireMessage: Sendable, Equatable {
         case .error(let m): m.wire
         case .clusterStatus(let m): m.wire
         case .unitFailure(let m): m.wire
+        case .weightProgress(let m): m.wire
         }
     }
 
@@ -145,6 +150,7 @@ public enum WireMessage: Sendable, Equatable {
             case .error: return .error(try RemoteError(wire: try parse(payload)))
             case .clusterStatus: return .clusterStatus(try ClusterStatus(wire: try parse(payload)))
             case .unitFailure: return .unitFailure(try UnitFailure(wire: try parse(payload)))
+            case .weightProgress: return .weightProgress(try WeightProgress(wire: try parse(payload)))
             }
         } catch let error as FrameError {
             throw error
@@ -175,6 +181,7 @@ public enum WireMessage: Sendable, Equatable {
                 case .error: try parse(payload) as Rpp_V1_Error
                 case .clusterStatus: try parse(payload) as Rpp_V1_ClusterStatus
                 case .unitFailure: try parse(payload) as Rpp_V1_UnitFailure
+                case .weightProgress: try parse(payload) as Rpp_V1_WeightProgress
                 }
             var options = JSONEncodingOptions()
             options.preserveProtoFieldNames = true

@@ -109,6 +109,29 @@ public nonisolated struct Rpp_V1_WeightChunk: Sendable {
   fileprivate var _data: Rpp_V1_Tensor? = nil
 }
 
+/// A worker's receipt, sent back on the broadcast socket: the chunk of a version it has just taken off its
+/// connection. The learner keeps each send at most a window (its socket's buffer) ahead of the slowest worker it
+/// hears from, so that no chunk is dropped for a full connection.
+public nonisolated struct Rpp_V1_WeightProgress: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// The worker's name, for the learner's log.
+  public var workerID: String = String()
+
+  /// Random for each receiving socket: tells apart two workers of the same name.
+  public var receiverID: UInt64 = 0
+
+  public var policyVersion: UInt64 = 0
+
+  public var index: UInt32 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
 
 fileprivate nonisolated let _protobuf_package = "rpp.v1"
@@ -277,6 +300,51 @@ nonisolated extension Rpp_V1_WeightChunk: SwiftProtobuf.Message, SwiftProtobuf._
     if lhs.offset != rhs.offset {return false}
     if lhs._data != rhs._data {return false}
     if lhs.baseVersion != rhs.baseVersion {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Rpp_V1_WeightProgress: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".WeightProgress"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}worker_id\0\u{3}receiver_id\0\u{3}policy_version\0\u{1}index\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.workerID) }()
+      case 2: try { try decoder.decodeSingularUInt64Field(value: &self.receiverID) }()
+      case 3: try { try decoder.decodeSingularUInt64Field(value: &self.policyVersion) }()
+      case 4: try { try decoder.decodeSingularUInt32Field(value: &self.index) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.workerID.isEmpty {
+      try visitor.visitSingularStringField(value: self.workerID, fieldNumber: 1)
+    }
+    if self.receiverID != 0 {
+      try visitor.visitSingularUInt64Field(value: self.receiverID, fieldNumber: 2)
+    }
+    if self.policyVersion != 0 {
+      try visitor.visitSingularUInt64Field(value: self.policyVersion, fieldNumber: 3)
+    }
+    if self.index != 0 {
+      try visitor.visitSingularUInt32Field(value: self.index, fieldNumber: 4)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Rpp_V1_WeightProgress, rhs: Rpp_V1_WeightProgress) -> Bool {
+    if lhs.workerID != rhs.workerID {return false}
+    if lhs.receiverID != rhs.receiverID {return false}
+    if lhs.policyVersion != rhs.policyVersion {return false}
+    if lhs.index != rhs.index {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

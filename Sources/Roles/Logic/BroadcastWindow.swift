@@ -1,0 +1,91 @@
+// Flow control of the weight broadcast. A BUS socket, like PUB, drops a chunk for a worker whose connection is
+// still full, and a worker descheduled for a few milliseconds fills one. Workers therefore send a receipt for every
+// chunk they take, and the learner sends a chunk only when every worker it hears from has taken the chunk a window
+// (what its socket buffer holds) before it. A worker that sends no receipt for `stallSeconds` is no longer waited
+// for in that send: a dead worker costs one stall, and a live one asks for what it lost.
+import Wire
+
+/// Which receivers a send waits for, and whether the next chunk may go. A value type: the caller supplies the clock
+/// (seconds on a monotonic clock).
+public struct BroadcastWindow: Sendable, Equatable {
+    /// What was last heard from one receiver.
+    public struct Peer: Sendable, Equatable {
+        public var workerID: String
+        public var policyVersion: UInt64
+        public var index: Int
+        public var heard: Double
+        /// A receipt of the send in progress came.
+        public var inSend: Bool
+    }
+
+    /// Seconds without a receipt after which a receiver is no longer waited for in the send in progress.
+    public let stallSeconds: Double
+    /// Receivers remembered at most (the ones heard from longest ago are forgotten first).
+    public let maxPeers: Int
+    public private(set) var peers: [UInt64: Peer] = [:]
+    /// The receivers the send in progress waits for.
+    public private(set) var waited: Set<UInt64> = []
+    private var send: (version: UInt64, start: Double)?
+
+    public init(stallSeconds: Double = 1, maxPeers: Int = 1024) {
+        precondition(stallSeconds > 0 && maxPeers >= 1, "a broadcast window needs a positive stall and peer cap")
+        self.stallSeconds = stallSeconds
+        self.maxPeers = maxPeers
+    }
+
+    public static func == (a: Self, b: Self) -> Bool {
+        a.stallSeconds == b.stallSeconds && a.maxPeers == b.maxPeers && a.peers == b.peers && a.waited == b.waited
+            && a.send?.version == b.send?.version && a.send?.start == b.send?.start
+    }
+
+    /// Receivers heard from during the send in progress (or the last one).
+    public var heardInSend: Int { peers.values.filter(\.inSend).count }
+
+    /// Starts a send of `version`: it waits for the receivers heard from during the previous send, and for any
+    /// other as soon as it sends a receipt of this one.
+    public mutating func begin(version: UInt64, now: Double) {
+        waited = Set(peers.filter { $0.value.inSend }.keys)
+        for id in peers.keys { peers[id]!.inSend = false }
+        send = (version, now)
+    }
+
+    /// Takes a receipt.
+    public mutating func record(_ p: WeightProgress, now: Double) {
+        let current = send.map { $0.version == p.policyVersion } ?? false
+        let wasInSend = peers[p.receiverID]?.inSend ?? false
+        peers[p.receiverID] = Peer(
+            workerID: p.workerID, policyVersion: p.policyVersion, index: p.index, heard: now,
+            inSend: wasInSend || current)
+        if current { waited.insert(p.receiverID) }
+        if peers.count > maxPeers, let oldest = peers.min(by: { $0.value.heard < $1.value.heard })?.key {
+            peers[oldest] = nil
+            waited.remove(oldest)
+        }
+    }
+
+    /// Whether the next chunk may go, given the chunk every waited receiver must have taken first (nil: none, the
+    /// send is still within its window). Receivers silent for `stallSeconds` (counted from the send's start at the
+    /// earliest) stop being waited for; what was last heard from them comes back in `stalled`.
+    public mutating func admit(needs chunk: Int?, now: Double) -> (go: Bool, stalled: [Peer]) {
+        guard let chunk, let send else { return (true, []) }
+        var behind = false
+        var stalled: [Peer] = []
+        for id in waited.sorted() {
+            let p = peers[id]!
+            if p.inSend, p.policyVersion == send.version, p.index >= chunk { continue }
+            if now - max(p.heard, send.start) > stallSeconds {
+                waited.remove(id)
+                stalled.append(p)
+            } else {
+                behind = true
+            }
+        }
+        return (!behind, stalled)
+    }
+
+    /// The chunk that must be taken before the one at `position` of a send of `indices` goes, with a window of
+    /// `window` chunks (nil within the first window).
+    public static func needs(position: Int, of indices: [Int], window: Int) -> Int? {
+        position >= window ? indices[position - window] : nil
+    }
+}

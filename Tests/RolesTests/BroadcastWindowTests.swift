@@ -1,0 +1,93 @@
+import Wire
+import XCTest
+
+@testable import Roles
+
+/// The broadcast's flow control, decided without I/O: the clock is given in seconds.
+final class BroadcastWindowTests: XCTestCase {
+    func receipt(_ id: UInt64, version: UInt64, index: Int) -> WeightProgress {
+        WeightProgress(workerID: "w\(id)", receiverID: id, policyVersion: version, index: index)
+    }
+
+    func testTheFirstWindowOfChunksGoesWithoutWaiting() {
+        XCTAssertNil(BroadcastWindow.needs(position: 0, of: [0, 1, 2, 3], window: 2))
+        XCTAssertNil(BroadcastWindow.needs(position: 1, of: [0, 1, 2, 3], window: 2))
+        XCTAssertEqual(BroadcastWindow.needs(position: 2, of: [0, 1, 2, 3], window: 2), 0)
+        XCTAssertEqual(BroadcastWindow.needs(position: 3, of: [0, 1, 2, 3], window: 2), 1)
+        // A repair sends some chunks: the window counts chunks sent, and names the chunk the worker must have taken.
+        XCTAssertEqual(BroadcastWindow.needs(position: 2, of: [3, 8, 20], window: 1), 8)
+    }
+
+    func testASendWaitsForEveryWorkerThatSentAReceiptOfIt() {
+        var w = BroadcastWindow()
+        w.begin(version: 5, now: 0)
+        XCTAssertTrue(w.admit(needs: 3, now: 0).go, "no worker heard from yet: nothing to wait for")
+        w.record(receipt(1, version: 5, index: 2), now: 0.01)
+        w.record(receipt(2, version: 5, index: 4), now: 0.01)
+        XCTAssertFalse(w.admit(needs: 3, now: 0.02).go, "worker 1 has taken chunk 2 only")
+        XCTAssertTrue(w.admit(needs: 2, now: 0.02).go)
+        w.record(receipt(1, version: 5, index: 3), now: 0.03)
+        XCTAssertEqual(w.admit(needs: 3, now: 0.03).go, true)
+        XCTAssertEqual(w.heardInSend, 2)
+    }
+
+    func testTheNextSendWaitsForTheWorkersHeardInTheLastOneFromItsFirstWindowOn() {
+        var w = BroadcastWindow()
+        w.begin(version: 1, now: 0)
+        w.record(receipt(1, version: 1, index: 9), now: 0.1)
+        w.begin(version: 2, now: 5)
+        XCTAssertEqual(w.waited, [1])
+        XCTAssertEqual(w.heardInSend, 0)
+        XCTAssertFalse(w.admit(needs: 0, now: 5.01).go, "a receipt of version 1 says nothing about version 2")
+        w.record(receipt(1, version: 2, index: 0), now: 5.02)
+        XCTAssertTrue(w.admit(needs: 0, now: 5.02).go)
+    }
+
+    func testAReceiptOfAnotherVersionDoesNotCountButShowsTheWorkerIsAlive() {
+        var w = BroadcastWindow(stallSeconds: 0.25)
+        w.begin(version: 1, now: 0)
+        w.record(receipt(1, version: 1, index: 0), now: 0)
+        w.begin(version: 2, now: 1)
+        w.record(receipt(1, version: 1, index: 7), now: 1.2)  // late, from the last send
+        let a = w.admit(needs: 0, now: 1.3)
+        XCTAssertFalse(a.go)
+        XCTAssertEqual(a.stalled, [], "heard 0.1 s ago: not stalled")
+    }
+
+    func testAWorkerSilentForTheStallIsNoLongerWaitedForInThatSendNorInTheNext() {
+        var w = BroadcastWindow(stallSeconds: 0.25)
+        w.begin(version: 1, now: 0)
+        w.record(receipt(1, version: 1, index: 0), now: 0)
+        w.record(receipt(2, version: 1, index: 0), now: 0)
+        w.begin(version: 2, now: 10)
+        w.record(receipt(1, version: 2, index: 5), now: 10.1)
+        XCTAssertEqual(w.admit(needs: 5, now: 10.2).go, false, "worker 2 may only be slow")
+        // Silence is counted from the send's start, not from the last receipt seconds ago.
+        let a = w.admit(needs: 5, now: 10.26)
+        XCTAssertTrue(a.go)
+        XCTAssertEqual(a.stalled.map(\.workerID), ["w2"])
+        XCTAssertEqual(a.stalled.first?.policyVersion, 1, "what was last heard from it")
+        XCTAssertEqual(w.admit(needs: 5, now: 10.3).stalled, [], "named once")
+        w.begin(version: 3, now: 20)
+        XCTAssertEqual(w.waited, [1], "the next send waits only for the workers heard in the last one")
+    }
+
+    func testAWorkerThatStalledAndComesBackIsWaitedForAgain() {
+        var w = BroadcastWindow(stallSeconds: 0.25)
+        w.begin(version: 1, now: 0)
+        w.record(receipt(1, version: 1, index: 0), now: 0)
+        XCTAssertEqual(w.admit(needs: 3, now: 0.3).stalled.map(\.workerID), ["w1"])
+        w.record(receipt(1, version: 1, index: 1), now: 0.4)
+        XCTAssertFalse(w.admit(needs: 3, now: 0.4).go)
+    }
+
+    func testTheOldestWorkersAreForgottenBeyondTheCap() {
+        var w = BroadcastWindow(maxPeers: 2)
+        w.begin(version: 1, now: 0)
+        w.record(receipt(1, version: 1, index: 0), now: 0.1)
+        w.record(receipt(2, version: 1, index: 0), now: 0.2)
+        w.record(receipt(3, version: 1, index: 0), now: 0.3)
+        XCTAssertEqual(Set(w.peers.keys), [2, 3])
+        XCTAssertEqual(w.waited, [2, 3])
+    }
+}

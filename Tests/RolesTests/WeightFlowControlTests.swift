@@ -1,0 +1,85 @@
+// The broadcast's flow control over real sockets: workers send a receipt for every chunk they take, and the
+// learner sends on only while every worker it hears from is within its window.
+import Foundation
+import TestKit
+import Wire
+import XCTest
+
+@testable import Roles
+
+final class WeightFlowControlTests: XCTestCase {
+    func params(_ count: Int, seed: UInt64) -> [Float] {
+        var rng = SeededRNG(seed: seed)
+        return (0..<count).map { _ in Float.random(in: -0.1...0.1, using: &rng) }
+    }
+
+    func waitFor(_ version: UInt64, _ receivers: [WeightReceiver]) -> Bool {
+        let deadline = Date(timeIntervalSinceNow: 20)
+        while receivers.contains(where: { $0.latestVersion != version }) {
+            if Date() > deadline { return false }
+            Thread.sleep(forTimeInterval: 0.01)
+        }
+        return true
+    }
+
+    func testWorkersReceiptsComeBackAndEveryVersionArrivesWithinAWindowOfTwoChunks() throws {
+        let address = "tcp://127.0.0.1:\(LoopbackPorts.port())"
+        // Chunks of 1000 float32 values: a window of 8000 bytes lets two go ahead of the slowest receipt.
+        let broadcaster = try WeightBroadcaster(
+            address: address, codec: FrameCodec(), windowBytes: 8000, log: { _ in })
+        defer { broadcaster.close() }
+        let receivers = try (0..<2).map { k in
+            try WeightReceiver(address: address, codec: FrameCodec(), name: "worker-\(k)", log: { _ in })
+        }
+        for r in receivers { r.start() }
+        defer { for r in receivers { r.close() } }
+        Thread.sleep(forTimeInterval: 0.3)
+        var p = params(20_000, seed: 3)
+        for v in UInt64(1)...3 {
+            if v > 1 { p = p.map { $0 * 1.001 } }
+            try broadcaster.publish(version: v, parameters: p, chunkElements: 1000)
+            XCTAssertTrue(waitFor(v, receivers), "version \(v) reaches both workers")
+            XCTAssertEqual(receivers[0].latest?.parameters, p)
+            XCTAssertEqual(receivers[1].latest?.parameters, p)
+        }
+        // From the second version on the send waits for both workers: it began knowing them.
+        let stats = try XCTUnwrap(broadcaster.lastBroadcast)
+        XCTAssertEqual(stats.version, 3)
+        XCTAssertEqual(stats.receivers, 2, "both workers sent receipts")
+    }
+
+    func testAWorkerThatFallsSilentIsWaitedForOnceThenTheBroadcastGoesOn() throws {
+        let address = "tcp://127.0.0.1:\(LoopbackPorts.port())"
+        let lines = LockedList<String>()
+        let broadcaster = try WeightBroadcaster(
+            address: address, codec: FrameCodec(), windowBytes: 8000, receiptStallSeconds: 0.25,
+            log: { lines.append($0) })
+        defer { broadcaster.close() }
+        let worker = try WeightReceiver(address: address, codec: FrameCodec(), name: "worker", log: { _ in })
+        worker.start()
+        defer { worker.close() }
+        // A peer that sends one receipt of version 1, then never takes anything: a worker that hung.
+        let hung = try FrameSocket(.bus, codec: FrameCodec())
+        try hung.connect(address)
+        defer { hung.close() }
+        Thread.sleep(forTimeInterval: 0.3)
+        try broadcaster.publish(version: 1, parameters: params(16_000, seed: 4), chunkElements: 1000)
+        XCTAssertTrue(waitFor(1, [worker]))
+        try hung.sendSync(
+            .weightProgress(WeightProgress(workerID: "hung", receiverID: 77, policyVersion: 1, index: 15)),
+            timeout: .seconds(5))
+        Thread.sleep(forTimeInterval: 0.2)
+        let p2 = params(16_000, seed: 5)
+        try broadcaster.publish(version: 2, parameters: p2, chunkElements: 1000)
+        XCTAssertTrue(waitFor(2, [worker]))
+        XCTAssertEqual(worker.latest?.parameters, p2)
+        let waited = try XCTUnwrap(broadcaster.lastBroadcast?.waitSeconds)
+        XCTAssertGreaterThanOrEqual(waited, 0.25, "the send waited for the hung peer's stall")
+        XCTAssertLessThan(waited, 5)
+        XCTAssertEqual(lines.items.filter { $0.contains("hung sent no weight receipt") }.count, 1, "\(lines.items)")
+        // The next version does not wait for it again.
+        try broadcaster.publish(version: 3, parameters: p2.map { $0 * 2 }, chunkElements: 1000)
+        XCTAssertTrue(waitFor(3, [worker]))
+        XCTAssertLessThan(try XCTUnwrap(broadcaster.lastBroadcast?.waitSeconds), 0.25)
+    }
+}
