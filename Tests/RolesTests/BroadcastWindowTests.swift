@@ -5,8 +5,9 @@ import XCTest
 
 /// The broadcast's flow control, decided without I/O: the clock is given in seconds.
 final class BroadcastWindowTests: XCTestCase {
+    /// The receipt of a worker that has just taken chunk `index` (-1: the announcement).
     func receipt(_ id: UInt64, version: UInt64, index: Int) -> WeightProgress {
-        WeightProgress(workerID: "w\(id)", receiverID: id, policyVersion: version, index: index)
+        WeightProgress(workerID: "w\(id)", receiverID: id, policyVersion: version, next: index + 1)
     }
 
     func testTheFirstWindowOfChunksGoesWithoutWaiting() {
@@ -39,6 +40,8 @@ final class BroadcastWindowTests: XCTestCase {
         XCTAssertEqual(w.waited, [1])
         XCTAssertEqual(w.heardInSend, 0)
         XCTAssertFalse(w.admit(needs: 0, now: 5.01).go, "a receipt of version 1 says nothing about version 2")
+        w.record(receipt(1, version: 2, index: -1), now: 5.015)
+        XCTAssertFalse(w.admit(needs: 0, now: 5.015).go, "the announcement taken, chunk 0 not yet")
         w.record(receipt(1, version: 2, index: 0), now: 5.02)
         XCTAssertTrue(w.admit(needs: 0, now: 5.02).go)
     }

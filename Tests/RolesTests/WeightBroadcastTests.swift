@@ -64,6 +64,13 @@ final class WeightBroadcastTests: XCTestCase {
         XCTAssertNil(WeightBroadcaster.bufferAdvice(cap: nil, versionBytes: 269 << 20, precision: .bf16), "no /proc")
     }
 
+    func testWorkersSendAReceiptEveryQuarterWindow() {
+        XCTAssertEqual(WeightBroadcaster.receiptEvery(windowChunks: 1), 1)
+        XCTAssertEqual(WeightBroadcaster.receiptEvery(windowChunks: 4), 1)
+        XCTAssertEqual(WeightBroadcaster.receiptEvery(windowChunks: 16), 4)
+        XCTAssertEqual(WeightBroadcaster.receiptEvery(windowChunks: 131), 32)
+    }
+
     func testChunksShrinkSoThatTheWindowHoldsFourButNeverBelow1024Elements() {
         let d = WeightPublisher.defaultChunkElements
         XCTAssertEqual(WeightBroadcaster.chunkElements(d, windowBytes: 8 << 20, precision: .fp32), d)

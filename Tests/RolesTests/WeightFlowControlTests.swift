@@ -48,6 +48,35 @@ final class WeightFlowControlTests: XCTestCase {
         XCTAssertEqual(stats.receivers, 2, "both workers sent receipts")
     }
 
+    func testAWorkerSendsAReceiptAfterEveryNChunksTheAnnouncementAsksFor() throws {
+        let address = "tcp://127.0.0.1:\(LoopbackPorts.port())"
+        let learner = try FrameSocket(.bus, codec: FrameCodec())
+        try learner.bind(address)
+        defer { learner.close() }
+        let worker = try WeightReceiver(address: address, codec: FrameCodec(), name: "worker-7", log: { _ in })
+        worker.start()
+        defer { worker.close() }
+        Thread.sleep(forTimeInterval: 0.2)
+        let pub = try WeightPublisher.publish(version: 2, parameters: params(7000, seed: 6), chunkElements: 1000)
+        var announcement = pub.announcement
+        announcement.receiptEvery = 3
+        try learner.sendSync(.weightAnnouncement(announcement), timeout: .seconds(5))
+        for i in 0..<7 { try learner.sendSync(.weightChunk(pub.chunk(i)), timeout: .seconds(5)) }
+        var receipts: [WeightProgress] = []
+        for _ in 0..<3 {
+            guard case .weightProgress(let p) = try learner.receiveSync(timeout: .seconds(10)) else {
+                return XCTFail("expected a receipt")
+            }
+            receipts.append(p)
+        }
+        XCTAssertEqual(receipts.map(\.next), [0, 3, 6], "the announcement, then after the third and the sixth chunk")
+        XCTAssertEqual(receipts.map(\.policyVersion), [2, 2, 2])
+        XCTAssertEqual(Set(receipts.map(\.workerID)), ["worker-7"])
+        XCTAssertEqual(Set(receipts.map(\.receiverID)).count, 1)
+        XCTAssertThrowsError(try learner.receiveSync(timeout: .milliseconds(300)), "none for the seventh")
+        XCTAssertEqual(worker.latestVersion, 2)
+    }
+
     func testAWorkerThatFallsSilentIsWaitedForOnceThenTheBroadcastGoesOn() throws {
         let address = "tcp://127.0.0.1:\(LoopbackPorts.port())"
         let lines = LockedList<String>()
@@ -66,7 +95,7 @@ final class WeightFlowControlTests: XCTestCase {
         try broadcaster.publish(version: 1, parameters: params(16_000, seed: 4), chunkElements: 1000)
         XCTAssertTrue(waitFor(1, [worker]))
         try hung.sendSync(
-            .weightProgress(WeightProgress(workerID: "hung", receiverID: 77, policyVersion: 1, index: 15)),
+            .weightProgress(WeightProgress(workerID: "hung", receiverID: 77, policyVersion: 1, next: 16)),
             timeout: .seconds(5))
         Thread.sleep(forTimeInterval: 0.2)
         let p2 = params(16_000, seed: 5)

@@ -105,6 +105,6 @@ enum Examples {
                 workerID: "rollout-1", unitID: 7, stage: .sample,
                 message: "prompt 8 + max new tokens 5000 exceeds max_position_embeddings 64")),
         .weightProgress(
-            WeightProgress(workerID: "rollout-1", receiverID: 0x0123_4567_89ab_cdef, policyVersion: 3, index: 7)),
+            WeightProgress(workerID: "rollout-1", receiverID: 0x0123_4567_89ab_cdef, policyVersion: 3, next: 8)),
     ]
 }

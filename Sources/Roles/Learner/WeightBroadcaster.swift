@@ -97,6 +97,9 @@ public final class WeightBroadcaster: @unchecked Sendable {
         min(requested, max(1024, windowBytes / (chunksPerWindow * precision.dtype.size)))
     }
 
+    /// How many chunks a worker takes between two receipts, for a window of `windowChunks`: a quarter of it.
+    public static func receiptEvery(windowChunks: Int) -> Int { max(1, windowChunks / 4) }
+
     /// Payload bytes a receipt may have on the wire.
     static let maxReceiptBytes = 512
 
@@ -146,8 +149,8 @@ public final class WeightBroadcaster: @unchecked Sendable {
         }
         for p in stalled {
             log(
-                "learner: \(p.workerID) sent no weight receipt for \(stall) s (its last: chunk \(p.index) of version "
-                    + "\(p.policyVersion)); the broadcast of version \(version) goes on without waiting for it, at chunk "
+                "learner: \(p.workerID) sent no weight receipt for \(stall) s (its last: version "
+                    + "\(p.policyVersion), next chunk \(p.next)); the broadcast of version \(version) goes on without waiting for it, at chunk "
                     + "\(indices[position]) (it asks again for what it lost)")
         }
         return Self.now() - start
@@ -279,10 +282,13 @@ public final class WeightBroadcaster: @unchecked Sendable {
         var payload = 0
         let indices = only ?? Array(0..<a.chunkCount)
         let chunks = max(1, windowBytes / max(1, a.chunkElements * a.dtype.size))
+        // Receipts at a quarter of the window: the window still moves smoothly, with a few receipts a send.
+        var announced = a
+        announced.receiptEvery = Self.receiptEvery(windowChunks: chunks)
         var waited = 0.0
         gate.withLock { window.begin(version: a.policyVersion, now: Self.now()) }
         do {
-            wire += try socket.sendSync(.weightAnnouncement(a), timeout: .seconds(5))
+            wire += try socket.sendSync(.weightAnnouncement(announced), timeout: .seconds(5))
             if a.isDelta, socket.codec.compression == .never {
                 try sendDeltaInPlace(
                     p, chunks: indices, window: chunks, wire: &wire, payload: &payload, waited: &waited, since: start)

@@ -1,7 +1,7 @@
 // Flow control of the weight broadcast. A BUS socket, like PUB, drops a chunk for a worker whose connection is
-// still full, and a worker descheduled for a few milliseconds fills one. Workers therefore send a receipt for every
-// chunk they take, and the learner sends a chunk only when every worker it hears from has taken the chunk a window
-// (what its socket buffer holds) before it. A worker that sends no receipt for `stallSeconds` is no longer waited
+// still full, and a worker descheduled for a few milliseconds fills one. Workers therefore send a receipt when they
+// take a send's announcement and after every few chunks (a quarter of the window), and the learner sends a chunk
+// only when every worker it hears from has taken the chunk a window (what its socket buffer holds) before it. A worker that sends no receipt for `stallSeconds` is no longer waited
 // for in that send: a dead worker costs one stall, and a live one asks for what it lost.
 import Wire
 
@@ -12,7 +12,8 @@ public struct BroadcastWindow: Sendable, Equatable {
     public struct Peer: Sendable, Equatable {
         public var workerID: String
         public var policyVersion: UInt64
-        public var index: Int
+        /// The index of the chunk it took last, plus one (0: only the announcement).
+        public var next: Int
         public var heard: Double
         /// A receipt of the send in progress came.
         public var inSend: Bool
@@ -54,7 +55,7 @@ public struct BroadcastWindow: Sendable, Equatable {
         let current = send.map { $0.version == p.policyVersion } ?? false
         let wasInSend = peers[p.receiverID]?.inSend ?? false
         peers[p.receiverID] = Peer(
-            workerID: p.workerID, policyVersion: p.policyVersion, index: p.index, heard: now,
+            workerID: p.workerID, policyVersion: p.policyVersion, next: p.next, heard: now,
             inSend: wasInSend || current)
         if current { waited.insert(p.receiverID) }
         if peers.count > maxPeers, let oldest = peers.min(by: { $0.value.heard < $1.value.heard })?.key {
@@ -72,7 +73,7 @@ public struct BroadcastWindow: Sendable, Equatable {
         var stalled: [Peer] = []
         for id in waited.sorted() {
             let p = peers[id]!
-            if p.inSend, p.policyVersion == send.version, p.index >= chunk { continue }
+            if p.inSend, p.policyVersion == send.version, p.next > chunk { continue }
             if now - max(p.heard, send.start) > stallSeconds {
                 waited.remove(id)
                 stalled.append(p)

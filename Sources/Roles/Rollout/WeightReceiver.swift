@@ -20,6 +20,9 @@ public final class WeightReceiver: @unchecked Sendable {
     private var sawLastChunk = false
     /// Random for this socket: the learner tells receipts of two workers of the same name apart by it.
     private let receiverID = UInt64.random(in: 1...UInt64.max)
+    /// Chunks taken since the latest announcement, and how many of them a receipt covers (its `receiptEvery`).
+    private var takenInSend = 0
+    private var receiptEvery = 0
     /// Called (under the receiver's lock, on its thread) with each version once it is verified.
     public var completed: (@Sendable (UInt64) -> Void)?
 
@@ -113,14 +116,16 @@ public final class WeightReceiver: @unchecked Sendable {
     }
 
     /// Feeds one frame to the assembler (under the lock); weight chunks are copied from the receive buffer
-    /// straight into the version in progress. Returns the receipt of a weight chunk.
+    /// straight into the version in progress. Returns the receipt to send, if any.
     private func take(_ header: FrameHeader, _ message: ReceivedMessage) -> WeightProgress? {
         lastFrame = DispatchTime.now().uptimeNanoseconds
         let event: WeightAssembler.Event
-        let receipt: WeightProgress
+        let receipt: WeightProgress?
         switch message {
         case .message(.weightAnnouncement(let a)):
             sawLastChunk = false
+            takenInSend = 0
+            receiptEvery = a.receiptEvery
             let events = assembler.receive(a)
             for case .rejected(let e) in events { log("\(name): weights refused: \(e)") }
             for case .needsFullCopy(let v) in events {
@@ -131,7 +136,8 @@ public final class WeightReceiver: @unchecked Sendable {
             for case .started(let v) in events {
                 inFlight = (v, DispatchTime.now().uptimeNanoseconds, header.frameLength)
             }
-            return nil
+            return receiptEvery > 0
+                ? WeightProgress(workerID: name, receiverID: receiverID, policyVersion: a.policyVersion, next: 0) : nil
         case .weightChunk(let c):
             if inFlight?.version == c.policyVersion { inFlight!.bytes += header.frameLength }
             noteLast(version: c.policyVersion, index: c.index)
@@ -166,8 +172,11 @@ public final class WeightReceiver: @unchecked Sendable {
         return receipt
     }
 
-    private func receiptOf(version: UInt64, index: Int) -> WeightProgress {
-        WeightProgress(workerID: name, receiverID: receiverID, policyVersion: version, index: index)
+    /// The receipt of chunk `index` when it completes `receiptEvery` chunks taken since the announcement.
+    private func receiptOf(version: UInt64, index: Int) -> WeightProgress? {
+        takenInSend += 1
+        guard receiptEvery > 0, takenInSend % receiptEvery == 0 else { return nil }
+        return WeightProgress(workerID: name, receiverID: receiverID, policyVersion: version, next: index + 1)
     }
 
     private func noteLast(version: UInt64, index: Int) {

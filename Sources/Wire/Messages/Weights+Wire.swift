@@ -53,6 +53,7 @@ extension WeightAnnouncement {
             policyVersion: w.policyVersion, dtype: dtype, elementCount: Int(w.elementCount),
             chunkCount: Int(w.chunkCount), chunkElements: Int(w.chunkElements), chunkChecksums: w.chunkCrc32C,
             layout: layout, baseVersion: w.baseVersion, baseDigest: w.baseDigest)
+        receiptEvery = Int(w.receiptEvery)
     }
 
     var wire: Rpp_V1_WeightAnnouncement {
@@ -65,6 +66,7 @@ extension WeightAnnouncement {
         w.chunkCrc32C = chunkChecksums
         w.baseVersion = baseVersion
         w.baseDigest = baseDigest
+        w.receiptEvery = UInt32(clamping: receiptEvery)
         w.layout = layout.map { s in
             var t = Rpp_V1_TensorSpan()
             t.name = s.name
@@ -115,7 +117,7 @@ extension WeightProgress {
             )
         }
         self.init(
-            workerID: w.workerID, receiverID: w.receiverID, policyVersion: w.policyVersion, index: Int(w.index))
+            workerID: w.workerID, receiverID: w.receiverID, policyVersion: w.policyVersion, next: Int(w.next))
     }
 
     var wire: Rpp_V1_WeightProgress {
@@ -123,7 +125,7 @@ extension WeightProgress {
         w.workerID = workerID
         w.receiverID = receiverID
         w.policyVersion = policyVersion
-        w.index = UInt32(clamping: index)
+        w.next = UInt32(clamping: next)
         return w
     }
 }

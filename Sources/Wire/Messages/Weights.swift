@@ -26,6 +26,9 @@ public struct WeightAnnouncement: Sendable, Equatable {
     public var baseVersion: UInt64
     /// The `digest` of the base version (0 for a full copy).
     public var baseDigest: UInt32
+    /// A worker sends a `WeightProgress` after every this many chunks it takes of this send (0: none). Set by the
+    /// broadcaster for each send, from its window.
+    public var receiptEvery: Int = 0
 
     public init(
         policyVersion: UInt64, dtype: DType, elementCount: Int, chunkCount: Int, chunkElements: Int,
@@ -79,23 +82,23 @@ public struct WeightChunk: Sendable, Equatable {
     }
 }
 
-/// A worker's receipt on the broadcast socket: it has just taken chunk `index` of `policyVersion` off its
-/// connection. The learner sends on only while every worker it hears from is within a window of the newest chunk.
+/// A worker's receipt on the broadcast socket: how far it has taken a send of `policyVersion` off its connection. The learner sends on only while every worker it hears from is within a window of the newest chunk.
 public struct WeightProgress: Sendable, Equatable {
     /// The worker's name, for the learner's log.
     public var workerID: String
     /// Random for each receiving socket: tells apart two workers of the same name.
     public var receiverID: UInt64
     public var policyVersion: UInt64
-    public var index: Int
+    /// The index of the chunk just taken, plus one; 0 when the announcement was taken.
+    public var next: Int
 
     /// Longest worker name a receipt may carry.
     public static let maxWorkerIDBytes = 256
 
-    public init(workerID: String, receiverID: UInt64, policyVersion: UInt64, index: Int) {
+    public init(workerID: String, receiverID: UInt64, policyVersion: UInt64, next: Int) {
         self.workerID = workerID
         self.receiverID = receiverID
         self.policyVersion = policyVersion
-        self.index = index
+        self.next = next
     }
 }

@@ -70,6 +70,9 @@ public nonisolated struct Rpp_V1_WeightAnnouncement: Sendable {
   /// The digest of the base version: the CRC32C of its chunk_crc32c list as little-endian bytes.
   public var baseDigest: UInt32 = 0
 
+  /// A worker sends a weight_progress after every this many chunks it takes of this send (0: none).
+  public var receiptEvery: UInt32 = 0
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -109,8 +112,8 @@ public nonisolated struct Rpp_V1_WeightChunk: Sendable {
   fileprivate var _data: Rpp_V1_Tensor? = nil
 }
 
-/// A worker's receipt, sent back on the broadcast socket: the chunk of a version it has just taken off its
-/// connection. The learner keeps each send at most a window (its socket's buffer) ahead of the slowest worker it
+/// A worker's receipt, sent back on the broadcast socket: how far it has taken a send off its connection. The
+/// learner keeps each send at most a window (its socket's buffer) ahead of the slowest worker it
 /// hears from, so that no chunk is dropped for a full connection.
 public nonisolated struct Rpp_V1_WeightProgress: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
@@ -125,7 +128,8 @@ public nonisolated struct Rpp_V1_WeightProgress: Sendable {
 
   public var policyVersion: UInt64 = 0
 
-  public var index: UInt32 = 0
+  /// The index of the chunk just taken, plus one; 0 when the announcement was taken.
+  public var next: UInt32 = 0
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -178,7 +182,7 @@ nonisolated extension Rpp_V1_TensorSpan: SwiftProtobuf.Message, SwiftProtobuf._M
 
 nonisolated extension Rpp_V1_WeightAnnouncement: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".WeightAnnouncement"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}policy_version\0\u{1}dtype\0\u{3}element_count\0\u{3}chunk_count\0\u{3}chunk_elements\0\u{2}\u{2}layout\0\u{3}base_version\0\u{4}\u{2}chunk_crc32c\0\u{3}base_digest\0\u{c}\u{6}\u{1}\u{c}\u{9}\u{1}")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}policy_version\0\u{1}dtype\0\u{3}element_count\0\u{3}chunk_count\0\u{3}chunk_elements\0\u{2}\u{2}layout\0\u{3}base_version\0\u{4}\u{2}chunk_crc32c\0\u{3}base_digest\0\u{3}receipt_every\0\u{c}\u{6}\u{1}\u{c}\u{9}\u{1}")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -195,6 +199,7 @@ nonisolated extension Rpp_V1_WeightAnnouncement: SwiftProtobuf.Message, SwiftPro
       case 8: try { try decoder.decodeSingularUInt64Field(value: &self.baseVersion) }()
       case 10: try { try decoder.decodeRepeatedFixed32Field(value: &self.chunkCrc32C) }()
       case 11: try { try decoder.decodeSingularFixed32Field(value: &self.baseDigest) }()
+      case 12: try { try decoder.decodeSingularUInt32Field(value: &self.receiptEvery) }()
       default: break
       }
     }
@@ -228,6 +233,9 @@ nonisolated extension Rpp_V1_WeightAnnouncement: SwiftProtobuf.Message, SwiftPro
     if self.baseDigest != 0 {
       try visitor.visitSingularFixed32Field(value: self.baseDigest, fieldNumber: 11)
     }
+    if self.receiptEvery != 0 {
+      try visitor.visitSingularUInt32Field(value: self.receiptEvery, fieldNumber: 12)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -241,6 +249,7 @@ nonisolated extension Rpp_V1_WeightAnnouncement: SwiftProtobuf.Message, SwiftPro
     if lhs.baseVersion != rhs.baseVersion {return false}
     if lhs.chunkCrc32C != rhs.chunkCrc32C {return false}
     if lhs.baseDigest != rhs.baseDigest {return false}
+    if lhs.receiptEvery != rhs.receiptEvery {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -307,7 +316,7 @@ nonisolated extension Rpp_V1_WeightChunk: SwiftProtobuf.Message, SwiftProtobuf._
 
 nonisolated extension Rpp_V1_WeightProgress: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".WeightProgress"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}worker_id\0\u{3}receiver_id\0\u{3}policy_version\0\u{1}index\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}worker_id\0\u{3}receiver_id\0\u{3}policy_version\0\u{1}next\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -318,7 +327,7 @@ nonisolated extension Rpp_V1_WeightProgress: SwiftProtobuf.Message, SwiftProtobu
       case 1: try { try decoder.decodeSingularStringField(value: &self.workerID) }()
       case 2: try { try decoder.decodeSingularUInt64Field(value: &self.receiverID) }()
       case 3: try { try decoder.decodeSingularUInt64Field(value: &self.policyVersion) }()
-      case 4: try { try decoder.decodeSingularUInt32Field(value: &self.index) }()
+      case 4: try { try decoder.decodeSingularUInt32Field(value: &self.next) }()
       default: break
       }
     }
@@ -334,8 +343,8 @@ nonisolated extension Rpp_V1_WeightProgress: SwiftProtobuf.Message, SwiftProtobu
     if self.policyVersion != 0 {
       try visitor.visitSingularUInt64Field(value: self.policyVersion, fieldNumber: 3)
     }
-    if self.index != 0 {
-      try visitor.visitSingularUInt32Field(value: self.index, fieldNumber: 4)
+    if self.next != 0 {
+      try visitor.visitSingularUInt32Field(value: self.next, fieldNumber: 4)
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -344,7 +353,7 @@ nonisolated extension Rpp_V1_WeightProgress: SwiftProtobuf.Message, SwiftProtobu
     if lhs.workerID != rhs.workerID {return false}
     if lhs.receiverID != rhs.receiverID {return false}
     if lhs.policyVersion != rhs.policyVersion {return false}
-    if lhs.index != rhs.index {return false}
+    if lhs.next != rhs.next {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
