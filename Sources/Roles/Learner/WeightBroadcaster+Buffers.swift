@@ -19,6 +19,18 @@ extension WeightBroadcaster {
         min(socketBufferBytes, 2 * (cap ?? socketBufferBytes))
     }
 
+    /// Chunks a window holds at least: a send then never has a chunk waiting for room in a connection's buffer,
+    /// where a BUS socket would drop the next one.
+    public static let chunksPerWindow = 4
+
+    /// `requested` elements a chunk, or fewer (not under 1024) so that `windowBytes` holds `chunksPerWindow` chunks.
+    public static func chunkElements(_ requested: Int, windowBytes: Int, precision: WeightPrecision) -> Int {
+        min(requested, max(1024, windowBytes / (chunksPerWindow * precision.dtype.size)))
+    }
+
+    /// How many chunks a worker takes between two receipts, for a window of `windowChunks`: a quarter of it.
+    public static func receiptEvery(windowChunks: Int) -> Int { max(1, windowChunks / 4) }
+
     /// One line of advice when the kernel's cap makes the window of a send hold fewer than `chunksPerWindow` chunks
     /// of the default size, so that versions go out in smaller chunks and sends wait more often for the workers'
     /// receipts; nil otherwise.

@@ -28,7 +28,7 @@ public struct BroadcastStats: Sendable, Equatable {
 
 /// Publishes policy versions on a BUS socket.
 public final class WeightBroadcaster: @unchecked Sendable {
-    private let socket: FrameSocket
+    let socket: FrameSocket
     private let queue = DispatchQueue(label: "rpp.learner.weights")
     private let lock = NSLock()
     private var latest: WeightPublication?
@@ -38,12 +38,12 @@ public final class WeightBroadcaster: @unchecked Sendable {
     private var republishQueued = false
     /// Chunks of the latest version that workers lack, to be sent again (nil: no repair queued).
     private var repairQueued: (version: UInt64, chunks: Set<Int>)?
-    private let log: @Sendable (String) -> Void
+    let log: @Sendable (String) -> Void
     /// The workers' receipts, which keep a send within `windowBytes` of the slowest of them.
-    private let gate = NSCondition()
-    private var window: BroadcastWindow
-    private var refused = LogRateLimiter()
-    private let receipts = DispatchSemaphore(value: 0)
+    let gate = NSCondition()
+    var window: BroadcastWindow
+    var refused = LogRateLimiter()
+    let receipts = DispatchSemaphore(value: 0)
     /// Frame bytes a send may run ahead of the slowest worker's receipts: what the socket's operating-system buffer
     /// holds (`socketBufferBytes`, or less where the kernel caps it), which a connection takes even while its
     /// worker is descheduled.
@@ -86,74 +86,6 @@ public final class WeightBroadcaster: @unchecked Sendable {
         let thread = Thread { [self] in takeReceipts() }
         thread.name = "rpp-learner-receipts"
         thread.start()
-    }
-
-    /// Chunks a window holds at least: a send then never has a chunk waiting for room in a connection's buffer,
-    /// where a BUS socket would drop the next one.
-    public static let chunksPerWindow = 4
-
-    /// `requested` elements a chunk, or fewer (not under 1024) so that `windowBytes` holds `chunksPerWindow` chunks.
-    public static func chunkElements(_ requested: Int, windowBytes: Int, precision: WeightPrecision) -> Int {
-        min(requested, max(1024, windowBytes / (chunksPerWindow * precision.dtype.size)))
-    }
-
-    /// How many chunks a worker takes between two receipts, for a window of `windowChunks`: a quarter of it.
-    public static func receiptEvery(windowChunks: Int) -> Int { max(1, windowChunks / 4) }
-
-    /// Payload bytes a receipt may have on the wire.
-    static let maxReceiptBytes = 512
-
-    /// Takes the workers' receipts until the socket closes.
-    private func takeReceipts() {
-        defer { receipts.signal() }
-        while true {
-            do {
-                let message = try socket.receiveSync()
-                guard case .weightProgress(let p) = message else {
-                    refuse("ignored a \(message.kind.name) on the weights socket (only weight_progress is expected)")
-                    continue
-                }
-                gate.withLock { window.record(p, now: Self.now()) }
-                gate.broadcast()
-            } catch let error as FrameError {
-                refuse("refused a frame on the weights socket: \(error)")
-            } catch {
-                if socket.socket.isClosed { return }
-                refuse("weights socket receive failed: \(error)")
-                Thread.sleep(forTimeInterval: 0.01)
-            }
-        }
-    }
-
-    private func refuse(_ line: String) {
-        let lines = gate.withLock { refused.record("learner: " + line, now: Int64(Self.now() * 1000)) }
-        for l in lines { log(l) }
-    }
-
-    private static func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
-
-    /// Waits until the chunk at `position` of a send of `indices` is within the window of every worker waited for
-    /// (see `BroadcastWindow`); returns the seconds waited.
-    private func room(position: Int, of indices: [Int], window chunks: Int, version: UInt64) -> Double {
-        guard let needs = BroadcastWindow.needs(position: position, of: indices, window: chunks) else { return 0 }
-        let start = Self.now()
-        var stalled: [BroadcastWindow.Peer] = []
-        let stall = gate.withLock { window.stallSeconds }
-        gate.withLock {
-            while true {
-                let a = window.admit(needs: needs, now: Self.now())
-                stalled += a.stalled
-                if a.go { break }
-                _ = gate.wait(until: Date(timeIntervalSinceNow: 0.005))
-            }
-        }
-        for p in stalled {
-            log(
-                "learner: \(p.workerID) sent no weight receipt for \(stall) s (its last: version "
-                    + "\(p.policyVersion), next chunk \(p.next)); the broadcast of version \(version) goes on without waiting for it, at chunk "
-                    + "\(indices[position]) (it asks again for what it lost)")
-        }
-        return Self.now() - start
     }
 
     /// The latest version published.

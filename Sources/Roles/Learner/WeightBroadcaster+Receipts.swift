@@ -1,0 +1,61 @@
+// The workers' receipts on the broadcast socket, and the wait they make a send do (see BroadcastWindow).
+import Foundation
+import Wire
+
+extension WeightBroadcaster {
+    /// Payload bytes a receipt may have on the wire.
+    static let maxReceiptBytes = 512
+
+    /// Takes the workers' receipts until the socket closes.
+    func takeReceipts() {
+        defer { receipts.signal() }
+        while true {
+            do {
+                let message = try socket.receiveSync()
+                guard case .weightProgress(let p) = message else {
+                    refuse("ignored a \(message.kind.name) on the weights socket (only weight_progress is expected)")
+                    continue
+                }
+                gate.withLock { window.record(p, now: Self.now()) }
+                gate.broadcast()
+            } catch let error as FrameError {
+                refuse("refused a frame on the weights socket: \(error)")
+            } catch {
+                if socket.socket.isClosed { return }
+                refuse("weights socket receive failed: \(error)")
+                Thread.sleep(forTimeInterval: 0.01)
+            }
+        }
+    }
+
+    private func refuse(_ line: String) {
+        let lines = gate.withLock { refused.record("learner: " + line, now: Int64(Self.now() * 1000)) }
+        for l in lines { log(l) }
+    }
+
+    static func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
+
+    /// Waits until the chunk at `position` of a send of `indices` is within the window of every worker waited for
+    /// (see `BroadcastWindow`); returns the seconds waited.
+    func room(position: Int, of indices: [Int], window chunks: Int, version: UInt64) -> Double {
+        guard let needs = BroadcastWindow.needs(position: position, of: indices, window: chunks) else { return 0 }
+        let start = Self.now()
+        var stalled: [BroadcastWindow.Peer] = []
+        let stall = gate.withLock { window.stallSeconds }
+        gate.withLock {
+            while true {
+                let a = window.admit(needs: needs, now: Self.now())
+                stalled += a.stalled
+                if a.go { break }
+                _ = gate.wait(until: Date(timeIntervalSinceNow: 0.005))
+            }
+        }
+        for p in stalled {
+            log(
+                "learner: \(p.workerID) sent no weight receipt for \(stall) s (its last: version "
+                    + "\(p.policyVersion), next chunk \(p.next)); the broadcast of version \(version) goes on without waiting for it, at chunk "
+                    + "\(indices[position]) (it asks again for what it lost)")
+        }
+        return Self.now() - start
+    }
+}
