@@ -22,6 +22,8 @@ public final class WeightReceiver: @unchecked Sendable {
     private let receiverID = UInt64.random(in: 1...UInt64.max)
     /// Chunks taken since the latest announcement, and how many of them a receipt covers (its `receiptEvery`).
     private var takenInSend = 0
+    /// A spare buffer for the next version is being made.
+    private var spareComing = false
     private var receiptEvery = 0
     /// Called (under the receiver's lock, on its thread) with each version once it is verified.
     public var completed: (@Sendable (UInt64) -> Void)?
@@ -91,7 +93,10 @@ public final class WeightReceiver: @unchecked Sendable {
                     let (shape, taken) = try socket.receiveViewSync(timeout: nil, cancel: nil) { header, message in
                         lock.withLock { () -> ((Int, WeightPrecision)?, WeightProgress?) in
                             let taken = take(header, message)
-                            guard assembler.needsSpare, let l = assembler.latest else { return (nil, taken) }
+                            guard assembler.needsSpare, !spareComing, let l = assembler.latest else {
+                                return (nil, taken)
+                            }
+                            spareComing = true
                             return ((l.count, l.precision), taken)
                         }
                     }
@@ -99,9 +104,15 @@ public final class WeightReceiver: @unchecked Sendable {
                     // on a send: a receipt that finds the connection busy is dropped, and the next one covers it.
                     if let taken { _ = try? socket.sendSync(.weightProgress(taken), timeout: .milliseconds(100)) }
                     if let (count, precision) = shape {
-                        // Between versions: the next one then lands in a buffer whose pages already exist.
-                        let buffer = WeightValues(zeros: count, precision: precision)
-                        lock.withLock { assembler.offerSpare(buffer) }
+                        // Between versions: the next one then lands in a buffer whose pages already exist. Made on
+                        // another thread, so that chunks and receipts keep moving while its pages are touched.
+                        Thread.detachNewThread { [self] in
+                            let buffer = WeightValues(zeros: count, precision: precision)
+                            lock.withLock {
+                                assembler.offerSpare(buffer)
+                                spareComing = false
+                            }
+                        }
                     }
                 } catch let error as FrameError {
                     log("\(name): refused a weights frame: \(error)")
