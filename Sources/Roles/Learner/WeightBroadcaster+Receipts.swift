@@ -52,9 +52,9 @@ extension WeightBroadcaster {
         }
         for p in stalled {
             log(
-                "learner: \(p.workerID) sent no weight receipt for \(stall) s (its last: version "
-                    + "\(p.policyVersion), next chunk \(p.next)); the broadcast of version \(version) goes on without waiting for it, at chunk "
-                    + "\(indices[position]) (it asks again for what it lost)")
+                "learner: \(p.workerID) sent no weight receipt for \(stall) s (its last: version \(p.policyVersion), "
+                    + "next chunk \(p.next)); the broadcast of version \(version) goes on without waiting for it, at "
+                    + "chunk \(indices[position]) (it asks again for what it lost)")
         }
         return Self.now() - start
     }

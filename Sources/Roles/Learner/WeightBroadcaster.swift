@@ -44,9 +44,8 @@ public final class WeightBroadcaster: @unchecked Sendable {
     var window: BroadcastWindow
     var refused = LogRateLimiter()
     let receipts = DispatchSemaphore(value: 0)
-    /// Frame bytes a send may run ahead of the slowest worker's receipts: what the socket's operating-system buffer
-    /// holds (`socketBufferBytes`, or less where the kernel caps it), which a connection takes even while its
-    /// worker is descheduled.
+    /// Frame bytes a send may run ahead of the slowest worker's receipts: what the kernel gives a connection's send
+    /// buffer (`windowBytes(cap:)`), which takes a chunk at once even while its worker is descheduled.
     public let windowBytes: Int
     /// The precision versions are broadcast in (bf16 when the rollout workers compute in bf16).
     public let precision: WeightPrecision
@@ -58,7 +57,7 @@ public final class WeightBroadcaster: @unchecked Sendable {
     /// or a fast network, so full copies go out in place by default; deltas always follow the codec.
     public let fullCopyCompression: Compression
     /// Operating-system buffer asked for each connection of the weight sockets. Linux caps it at net.core.wmem_max
-    /// and rmem_max; a worker descheduled for a few tens of milliseconds loses the chunks that do not fit.
+    /// and rmem_max; the window of a send follows what it allows.
     public static let socketBufferBytes = 64 << 20
 
     /// Binds the broadcast socket at `address`. `windowBytes` nil: what the socket's buffer holds (at least one chunk

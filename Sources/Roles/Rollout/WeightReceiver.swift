@@ -22,9 +22,9 @@ public final class WeightReceiver: @unchecked Sendable {
     private let receiverID = UInt64.random(in: 1...UInt64.max)
     /// Chunks taken since the latest announcement, and how many of them a receipt covers (its `receiptEvery`).
     private var takenInSend = 0
+    private var receiptEvery = 0
     /// A spare buffer for the next version is being made.
     private var spareComing = false
-    private var receiptEvery = 0
     /// Called (under the receiver's lock, on its thread) with each version once it is verified.
     public var completed: (@Sendable (UInt64) -> Void)?
 
