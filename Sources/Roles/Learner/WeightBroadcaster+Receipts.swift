@@ -40,13 +40,12 @@ extension WeightBroadcaster {
     func room(position: Int, of indices: [Int], window chunks: Int, version: UInt64) -> Double {
         guard let needs = BroadcastWindow.needs(position: position, of: indices, window: chunks) else { return 0 }
         let start = Self.now()
-        var stalled: [BroadcastWindow.Peer] = []
-        let stall = gate.withLock { window.stallSeconds }
-        gate.withLock {
+        let (stalled, stall) = gate.withLock { () -> ([BroadcastWindow.Peer], Double) in
+            var stalled: [BroadcastWindow.Peer] = []
             while true {
                 let a = window.admit(needs: needs, now: Self.now())
                 stalled += a.stalled
-                if a.go { break }
+                if a.go { return (stalled, window.stallSeconds) }
                 _ = gate.wait(until: Date(timeIntervalSinceNow: 0.005))
             }
         }

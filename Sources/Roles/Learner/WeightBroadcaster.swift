@@ -71,11 +71,11 @@ public final class WeightBroadcaster: @unchecked Sendable {
         // BUS, not PUB: a peer that sends to a bound PUB socket aborts the process inside nanomsg. Only the
         // workers' receipts are expected on this socket, so any larger message is refused at its length.
         socket = try FrameSocket(
-            .bus, codec: codec, limits: FrameLimits(maxPayloadBytes: Self.maxReceiptBytes, maxRawBytes: 4096))
+            .bus, codec: codec,
+            limits: FrameLimits(maxPayloadBytes: Self.maxReceiptBytes, maxRawBytes: Self.maxReceiptBytes))
         try? socket.socket.setSendBuffer(bytes: Self.socketBufferBytes)
         try socket.bind(address)
-        self.windowBytes =
-            windowBytes ?? Self.windowBytes(cap: Self.systemSendBufferCap())
+        self.windowBytes = windowBytes ?? Self.windowBytes(cap: Self.systemSendBufferCap())
         window = BroadcastWindow(stallSeconds: receiptStallSeconds)
         self.precision = precision
         self.delta = delta

@@ -1,8 +1,9 @@
 // Flow control of the weight broadcast. A BUS socket, like PUB, drops a chunk for a worker whose connection is
 // still full, and a worker descheduled for a few milliseconds fills one. Workers therefore send a receipt when they
 // take a send's announcement and after every few chunks (a quarter of the window), and the learner sends a chunk
-// only when every worker it hears from has taken the chunk a window (what its socket buffer holds) before it. A worker that sends no receipt for `stallSeconds` is no longer waited
-// for in that send: a dead worker costs one stall, and a live one asks for what it lost.
+// only when every worker it hears from has taken the chunk a window (what its socket buffer holds) before it. A
+// worker that sends no receipt for `stallSeconds` is no longer waited for in that send: a dead worker costs one
+// stall, and a live one asks for what it lost.
 import Wire
 
 /// Which receivers a send waits for, and whether the next chunk may go. A value type: the caller supplies the clock
@@ -26,17 +27,18 @@ public struct BroadcastWindow: Sendable, Equatable {
     public private(set) var peers: [UInt64: Peer] = [:]
     /// The receivers the send in progress waits for.
     public private(set) var waited: Set<UInt64> = []
-    private var send: (version: UInt64, start: Double)?
+    private var send: Send?
+
+    /// The send in progress (or the last one).
+    private struct Send: Sendable, Equatable {
+        var version: UInt64
+        var start: Double
+    }
 
     public init(stallSeconds: Double = 1, maxPeers: Int = 1024) {
         precondition(stallSeconds > 0 && maxPeers >= 1, "a broadcast window needs a positive stall and peer cap")
         self.stallSeconds = stallSeconds
         self.maxPeers = maxPeers
-    }
-
-    public static func == (a: Self, b: Self) -> Bool {
-        a.stallSeconds == b.stallSeconds && a.maxPeers == b.maxPeers && a.peers == b.peers && a.waited == b.waited
-            && a.send?.version == b.send?.version && a.send?.start == b.send?.start
     }
 
     /// Receivers heard from during the send in progress (or the last one).
@@ -47,7 +49,7 @@ public struct BroadcastWindow: Sendable, Equatable {
     public mutating func begin(version: UInt64, now: Double) {
         waited = Set(peers.filter { $0.value.inSend }.keys)
         for id in peers.keys { peers[id]!.inSend = false }
-        send = (version, now)
+        send = Send(version: version, start: now)
     }
 
     /// Takes a receipt.
