@@ -93,4 +93,58 @@ final class BroadcastWindowTests: XCTestCase {
         XCTAssertEqual(Set(w.peers.keys), [2, 3])
         XCTAssertEqual(w.waited, [2, 3])
     }
+
+    func testTheFirstChunkWaitsForAsManyReceiptsOfTheAnnouncementAsPeersConnected() {
+        var w = BroadcastWindow(stallSeconds: 0.25)
+        w.begin(version: 1, now: 0)
+        XCTAssertTrue(w.admitFirst(connections: 0, now: 0).go, "nobody connected")
+        XCTAssertFalse(w.admitFirst(connections: 2, now: 0.01).go, "two connected, none heard from")
+        w.record(receipt(1, version: 1, index: -1), now: 0.02)
+        XCTAssertFalse(w.admitFirst(connections: 2, now: 0.02).go, "one of two")
+        w.record(receipt(2, version: 1, index: -1), now: 0.03)
+        XCTAssertEqual(w.admitFirst(connections: 2, now: 0.03).go, true)
+        XCTAssertEqual(w.settledConnections, 2)
+        XCTAssertEqual(w.waited, [1, 2], "from the first chunk on, the window waits for both")
+        w.begin(version: 2, now: 1)
+        XCTAssertTrue(w.admitFirst(connections: 2, now: 1).go, "the same peers: only the window waits for them")
+    }
+
+    func testAPeerThatJoinsIsWaitedForAndOneThatLeftMakesRoomForAnother() {
+        var w = BroadcastWindow(stallSeconds: 0.25)
+        w.begin(version: 1, now: 0)
+        w.record(receipt(1, version: 1, index: -1), now: 0)
+        XCTAssertTrue(w.admitFirst(connections: 1, now: 0).go)
+        w.begin(version: 2, now: 1)
+        XCTAssertFalse(w.admitFirst(connections: 2, now: 1).go, "a second peer connected")
+        w.record(receipt(1, version: 2, index: -1), now: 1.01)
+        XCTAssertFalse(w.admitFirst(connections: 2, now: 1.01).go, "only the known one heard from")
+        w.record(receipt(2, version: 2, index: -1), now: 1.02)
+        XCTAssertTrue(w.admitFirst(connections: 2, now: 1.02).go)
+        w.begin(version: 3, now: 2)
+        XCTAssertTrue(w.admitFirst(connections: 1, now: 2).go, "one left")
+        w.begin(version: 4, now: 3)
+        w.record(receipt(1, version: 4, index: -1), now: 3)
+        XCTAssertFalse(w.admitFirst(connections: 2, now: 3).go, "another took its place")
+    }
+
+    func testAPeerThatConnectsAndSendsNothingHoldsBackOneSendInAQuietSpell() {
+        var w = BroadcastWindow(stallSeconds: 0.25, newcomerQuietSeconds: 60)
+        w.begin(version: 1, now: 0)
+        w.record(receipt(1, version: 1, index: -1), now: 0.01)
+        XCTAssertFalse(w.admitFirst(connections: 2, now: 0.2).go)
+        let a = w.admitFirst(connections: 2, now: 0.26)
+        XCTAssertTrue(a.go, "silence is counted from the send's start")
+        XCTAssertEqual(a.silent, 1)
+        w.begin(version: 2, now: 1)
+        XCTAssertEqual(w.admitFirst(connections: 2, now: 1).silent, 0, "not waited for again while it stays")
+        // It connects again: one connection fewer, then one more.
+        w.begin(version: 3, now: 2)
+        XCTAssertTrue(w.admitFirst(connections: 1, now: 2).go)
+        w.begin(version: 4, now: 3)
+        XCTAssertTrue(w.admitFirst(connections: 2, now: 3).go, "within the quiet spell: not waited for")
+        w.begin(version: 5, now: 70)
+        XCTAssertTrue(w.admitFirst(connections: 1, now: 70).go)
+        w.begin(version: 6, now: 80)
+        XCTAssertFalse(w.admitFirst(connections: 2, now: 80).go, "after it, a new connection is waited for again")
+    }
 }

@@ -112,4 +112,72 @@ final class WeightFlowControlTests: XCTestCase {
         XCTAssertEqual(lines.items.filter { $0.contains("hung sent no weight receipt") }.count, 1, "not named again")
         XCTAssertEqual(broadcaster.lastBroadcast?.receivers, 1, "only the live worker was heard")
     }
+
+    func testTheFirstChunkWaitsUntilAPeerThatJustConnectedHasTakenTheAnnouncement() throws {
+        let address = "tcp://127.0.0.1:\(LoopbackPorts.port())"
+        let broadcaster = try WeightBroadcaster(
+            address: address, codec: FrameCodec(), windowBytes: 8000, receiptStallSeconds: 5, log: { _ in })
+        defer { broadcaster.close() }
+        // A worker the learner has never heard from, played by hand.
+        let peer = try FrameSocket(.bus, codec: FrameCodec())
+        try peer.connect(address)
+        defer { peer.close() }
+        let deadline = Date(timeIntervalSinceNow: 10)
+        while broadcaster.socket.socket.connections < 1, Date() < deadline { Thread.sleep(forTimeInterval: 0.01) }
+        let sent = DispatchSemaphore(value: 0)
+        let p = params(4000, seed: 8)
+        Thread {
+            _ = try? broadcaster.publish(version: 1, parameters: p, chunkElements: 1000)
+            sent.signal()
+        }.start()
+        guard case .weightAnnouncement(let a) = try peer.receiveSync(timeout: .seconds(10)) else {
+            return XCTFail("expected the announcement")
+        }
+        XCTAssertEqual(a.chunkCount, 4)
+        XCTAssertThrowsError(
+            try peer.receiveSync(timeout: .milliseconds(300)), "no chunk before its receipt of the announcement")
+        func receipt(_ next: Int) throws {
+            try peer.sendSync(
+                .weightProgress(WeightProgress(workerID: "by-hand", receiverID: 5, policyVersion: 1, next: next)),
+                timeout: .seconds(5))
+        }
+        try receipt(0)
+        for i in 0..<4 {
+            guard case .weightChunk(let c) = try peer.receiveSync(timeout: .seconds(10)) else {
+                return XCTFail("expected chunk \(i)")
+            }
+            XCTAssertEqual(c.index, i)
+            try receipt(i + 1)
+        }
+        XCTAssertEqual(sent.wait(timeout: .now() + 10), .success)
+        XCTAssertEqual(broadcaster.lastBroadcast?.receivers, 1)
+    }
+
+    func testAPeerThatConnectsAndSendsNothingIsWaitedForOnceAndNamedOnce() throws {
+        let address = "tcp://127.0.0.1:\(LoopbackPorts.port())"
+        let lines = LockedList<String>()
+        let broadcaster = try WeightBroadcaster(
+            address: address, codec: FrameCodec(), windowBytes: 8000, receiptStallSeconds: 0.25,
+            log: { lines.append($0) })
+        defer { broadcaster.close() }
+        let worker = try WeightReceiver(address: address, codec: FrameCodec(), name: "worker", log: { _ in })
+        worker.start()
+        defer { worker.close() }
+        let silent = try FrameSocket(.bus, codec: FrameCodec())
+        try silent.connect(address)
+        defer { silent.close() }
+        let deadline = Date(timeIntervalSinceNow: 10)
+        while broadcaster.socket.socket.connections < 2, Date() < deadline { Thread.sleep(forTimeInterval: 0.01) }
+        let p = params(16_000, seed: 9)
+        try broadcaster.publish(version: 1, parameters: p, chunkElements: 1000)
+        XCTAssertTrue(waitFor(1, [worker]))
+        XCTAssertEqual(worker.latest?.parameters, p)
+        XCTAssertGreaterThanOrEqual(try XCTUnwrap(broadcaster.lastBroadcast?.waitSeconds), 0.25)
+        let named = { lines.items.filter { $0.contains("connected to the weights socket sent no receipt") } }
+        XCTAssertEqual(named().count, 1, "\(lines.items)")
+        XCTAssertTrue(named().first?.contains("1 of 2 peers") == true, "\(named())")
+        try broadcaster.publish(version: 2, parameters: p.map { $0 * 2 }, chunkElements: 1000)
+        XCTAssertTrue(waitFor(2, [worker]))
+        XCTAssertEqual(named().count, 1, "not waited for, nor named, again")
+    }
 }

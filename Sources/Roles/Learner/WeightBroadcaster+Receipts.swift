@@ -35,6 +35,27 @@ extension WeightBroadcaster {
 
     static func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
 
+    /// Waits before the first chunk of a send until the peers that connected since the window last settled have taken
+    /// the announcement (see `BroadcastWindow.admitFirst`); returns the seconds waited.
+    func newcomers(version: UInt64) -> Double {
+        let start = Self.now()
+        let (silent, connected, stall) = gate.withLock { () -> (Int, Int, Double) in
+            while true {
+                let connected = socket.socket.connections
+                let a = window.admitFirst(connections: connected, now: Self.now())
+                if a.go { return (a.silent, connected, window.stallSeconds) }
+                _ = gate.wait(until: Date(timeIntervalSinceNow: 0.005))
+            }
+        }
+        if silent > 0 {
+            log(
+                "learner: \(silent) of \(connected) peers connected to the weights socket sent no receipt of "
+                    + "version \(version)'s announcement in \(stall) s; the broadcast goes on without waiting for them "
+                    + "(a worker of an older rpp sends none)")
+        }
+        return Self.now() - start
+    }
+
     /// Waits until the chunk at `position` of a send of `indices` is within the window of every worker waited for
     /// (see `BroadcastWindow`); returns the seconds waited.
     func room(position: Int, of indices: [Int], window chunks: Int, version: UInt64) -> Double {

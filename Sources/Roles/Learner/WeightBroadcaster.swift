@@ -220,6 +220,7 @@ public final class WeightBroadcaster: @unchecked Sendable {
         gate.withLock { window.begin(version: a.policyVersion, now: Self.now()) }
         do {
             wire += try socket.sendSync(.weightAnnouncement(announced), timeout: .seconds(5))
+            waited += newcomers(version: a.policyVersion)
             if a.isDelta, socket.codec.compression == .never {
                 try sendDeltaInPlace(
                     p, chunks: indices, window: chunks, wire: &wire, payload: &payload, waited: &waited, since: start)

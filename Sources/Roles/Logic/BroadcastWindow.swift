@@ -3,7 +3,9 @@
 // take a send's announcement and after every few chunks (a quarter of the window), and the learner sends a chunk
 // only when every worker it hears from has taken the chunk a window (what its socket buffer holds) before it. A
 // worker that sends no receipt for `stallSeconds` is no longer waited for in that send: a dead worker costs one
-// stall, and a live one asks for what it lost.
+// stall, and a live one asks for what it lost. A worker not heard from yet (at the first send, or one that joined)
+// is known only as a connection: when more peers are connected than before, the first chunk waits until as many
+// receivers have taken the announcement.
 import Wire
 
 /// Which receivers a send waits for, and whether the next chunk may go. A value type: the caller supplies the clock
@@ -27,6 +29,13 @@ public struct BroadcastWindow: Sendable, Equatable {
     public private(set) var peers: [UInt64: Peer] = [:]
     /// The receivers the send in progress waits for.
     public private(set) var waited: Set<UInt64> = []
+    /// Seconds after giving up on a new connection during which new connections are not waited for: a peer that
+    /// connects and sends nothing, again and again, holds back one send in that time at most.
+    public let newcomerQuietSeconds: Double
+    /// Peers connected when the window last stopped waiting for new ones (all heard from, or given up on).
+    public private(set) var settledConnections = 0
+    /// When the window last gave up waiting for a new connection.
+    private var gaveUpOnNewcomers: Double?
     private var send: Send?
 
     /// The send in progress (or the last one).
@@ -35,10 +44,13 @@ public struct BroadcastWindow: Sendable, Equatable {
         var start: Double
     }
 
-    public init(stallSeconds: Double = 1, maxPeers: Int = 1024) {
-        precondition(stallSeconds > 0 && maxPeers >= 1, "a broadcast window needs a positive stall and peer cap")
+    public init(stallSeconds: Double = 1, maxPeers: Int = 1024, newcomerQuietSeconds: Double = 60) {
+        precondition(
+            stallSeconds > 0 && maxPeers >= 1 && newcomerQuietSeconds >= 0,
+            "a broadcast window needs a positive stall and peer cap")
         self.stallSeconds = stallSeconds
         self.maxPeers = maxPeers
+        self.newcomerQuietSeconds = newcomerQuietSeconds
     }
 
     /// Receivers heard from during the send in progress (or the last one).
@@ -64,6 +76,25 @@ public struct BroadcastWindow: Sendable, Equatable {
             peers[oldest] = nil
             waited.remove(oldest)
         }
+    }
+
+    /// Whether the send in progress may begin its chunks, with `connections` peers connected now. When more are
+    /// connected than when the window last settled, the first chunk waits until as many receivers have sent a
+    /// receipt of this send, for `stallSeconds` at most; then it goes, and `silent` says how many never did. Within
+    /// `newcomerQuietSeconds` of giving up, new connections are not waited for.
+    public mutating func admitFirst(connections: Int, now: Double) -> (go: Bool, silent: Int) {
+        guard let send else { return (true, 0) }
+        settledConnections = min(settledConnections, connections)
+        let heard = heardInSend
+        if connections <= settledConnections { return (true, 0) }
+        if heard >= connections || gaveUpOnNewcomers.map({ now - $0 < newcomerQuietSeconds }) == true {
+            settledConnections = connections
+            return (true, 0)
+        }
+        guard now - send.start > stallSeconds else { return (false, 0) }
+        settledConnections = connections
+        gaveUpOnNewcomers = now
+        return (true, connections - heard)
     }
 
     /// Whether the next chunk may go, given the chunk every waited receiver must have taken first (nil: none, the

@@ -93,6 +93,14 @@ public final class Socket: @unchecked Sendable {
         try setOption(rpp_nn_sol_socket, rpp_nn_rcvbuf, Int32(clamping: bytes), "receive buffer")
     }
 
+    /// Peers connected to this socket now: connections that finished nanomsg's handshake (0 once closed).
+    public var connections: Int {
+        guard (try? enter("count connections", nil)) != nil else { return 0 }
+        defer { leave() }
+        let n = nn_get_statistic(fd, Int32(NN_STAT_CURRENT_CONNECTIONS))
+        return n == UInt64.max ? 0 : Int(clamping: n)
+    }
+
     /// Milliseconds a surveyor waits for answers to one survey.
     public func setSurveyDeadline(milliseconds: Int32) throws(TransportError) {
         try setOption(rpp_nn_surveyor, rpp_nn_surveyor_deadline, milliseconds, "survey deadline")
