@@ -147,4 +147,21 @@ final class BroadcastWindowTests: XCTestCase {
         w.begin(version: 6, now: 80)
         XCTAssertFalse(w.admitFirst(connections: 2, now: 80).go, "after it, a new connection is waited for again")
     }
+
+    func testAWorkerNotHeardFromOnceEveryConnectedPeerHasBeenHasLeftAndIsNotWaitedFor() {
+        var w = BroadcastWindow(stallSeconds: 0.25)
+        w.begin(version: 1, now: 0)
+        w.record(receipt(1, version: 1, index: 0), now: 0)
+        w.record(receipt(2, version: 1, index: 0), now: 0)
+        w.begin(version: 2, now: 1)
+        XCTAssertFalse(w.admit(needs: 0, connections: 1, now: 1.01).go, "neither heard from yet")
+        w.record(receipt(1, version: 2, index: 0), now: 1.02)
+        XCTAssertFalse(w.admit(needs: 0, connections: 2, now: 1.02).go, "two connected: worker 2 may only be slow")
+        let a = w.admit(needs: 0, connections: 1, now: 1.03)
+        XCTAssertTrue(a.go, "one connected and one heard from: worker 2 has left")
+        XCTAssertEqual(a.left.map(\.workerID), ["w2"])
+        XCTAssertEqual(a.stalled, [])
+        XCTAssertEqual(w.waited, [1])
+        XCTAssertEqual(w.admit(needs: 0, connections: 1, now: 1.04).left, [], "named once")
+    }
 }

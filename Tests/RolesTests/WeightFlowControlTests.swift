@@ -180,4 +180,35 @@ final class WeightFlowControlTests: XCTestCase {
         XCTAssertTrue(waitFor(2, [worker]))
         XCTAssertEqual(named().count, 1, "not waited for, nor named, again")
     }
+
+    func testAWorkerThatLeftIsNotWaitedForOnceEveryConnectedOneHasTakenTheAnnouncement() throws {
+        let address = "tcp://127.0.0.1:\(LoopbackPorts.port())"
+        let lines = LockedList<String>()
+        let broadcaster = try WeightBroadcaster(
+            address: address, codec: FrameCodec(), windowBytes: 8000, receiptStallSeconds: 30,
+            log: { lines.append($0) })
+        defer { broadcaster.close() }
+        let staying = try WeightReceiver(address: address, codec: FrameCodec(), name: "staying", log: { _ in })
+        let leaving = try WeightReceiver(address: address, codec: FrameCodec(), name: "leaving", log: { _ in })
+        for r in [staying, leaving] { r.start() }
+        defer { staying.close() }
+        let deadline = Date(timeIntervalSinceNow: 10)
+        while broadcaster.socket.socket.connections < 2, Date() < deadline { Thread.sleep(forTimeInterval: 0.01) }
+        let p = params(16_000, seed: 10)
+        try broadcaster.publish(version: 1, parameters: p, chunkElements: 1000)
+        XCTAssertTrue(waitFor(1, [staying, leaving]))
+        XCTAssertEqual(broadcaster.lastBroadcast?.receivers, 2)
+        leaving.close()
+        while broadcaster.socket.socket.connections > 1, Date() < deadline { Thread.sleep(forTimeInterval: 0.01) }
+        // With a 30 s stall, a send that waited for the worker that left would not end within waitFor's 20 s.
+        let sent = DispatchSemaphore(value: 0)
+        Thread {
+            _ = try? broadcaster.publish(version: 2, parameters: p.map { $0 * 2 }, chunkElements: 1000)
+            sent.signal()
+        }.start()
+        XCTAssertTrue(waitFor(2, [staying]))
+        XCTAssertEqual(sent.wait(timeout: .now() + 20), .success, "the send ended without the stall")
+        XCTAssertEqual(lines.items.filter { $0.contains("leaving is no longer connected") }.count, 1, "\(lines.items)")
+        XCTAssertEqual(lines.items.filter { $0.contains("sent no weight receipt") }, [])
+    }
 }

@@ -61,12 +61,14 @@ extension WeightBroadcaster {
     func room(position: Int, of indices: [Int], window chunks: Int, version: UInt64) -> Double {
         guard let needs = BroadcastWindow.needs(position: position, of: indices, window: chunks) else { return 0 }
         let start = Self.now()
-        let (stalled, stall) = gate.withLock { () -> ([BroadcastWindow.Peer], Double) in
-            var stalled: [BroadcastWindow.Peer] = []
+        var stalled: [BroadcastWindow.Peer] = []
+        var left: [BroadcastWindow.Peer] = []
+        let stall = gate.withLock { () -> Double in
             while true {
-                let a = window.admit(needs: needs, now: Self.now())
+                let a = window.admit(needs: needs, connections: socket.socket.connections, now: Self.now())
                 stalled += a.stalled
-                if a.go { return (stalled, window.stallSeconds) }
+                left += a.left
+                if a.go { return window.stallSeconds }
                 _ = gate.wait(until: Date(timeIntervalSinceNow: 0.005))
             }
         }
@@ -75,6 +77,11 @@ extension WeightBroadcaster {
                 "learner: \(p.workerID) sent no weight receipt for \(stall) s (its last: version \(p.policyVersion), "
                     + "next chunk \(p.next)); the broadcast of version \(version) goes on without waiting for it, at "
                     + "chunk \(indices[position]) (it asks again for what it lost)")
+        }
+        for p in left {
+            log(
+                "learner: \(p.workerID) is no longer connected to the weights socket (every peer that is has taken "
+                    + "version \(version)'s announcement); the broadcast goes on without waiting for it")
         }
         return Self.now() - start
     }

@@ -2,10 +2,10 @@
 // still full, and a worker descheduled for a few milliseconds fills one. Workers therefore send a receipt when they
 // take a send's announcement and after every few chunks (a quarter of the window), and the learner sends a chunk
 // only when every worker it hears from has taken the chunk a window (what its socket buffer holds) before it. A
-// worker that sends no receipt for `stallSeconds` is no longer waited for in that send: a dead worker costs one
+// worker that sends no receipt for `stallSeconds` is no longer waited for in that send: a hung worker costs one
 // stall, and a live one asks for what it lost. A worker not heard from yet (at the first send, or one that joined)
 // is known only as a connection: when more peers are connected than before, the first chunk waits until as many
-// receivers have taken the announcement.
+// receivers have taken the announcement; when all that are connected have, one not heard from has left.
 import Wire
 
 /// Which receivers a send waits for, and whether the next chunk may go. A value type: the caller supplies the clock
@@ -98,23 +98,32 @@ public struct BroadcastWindow: Sendable, Equatable {
     }
 
     /// Whether the next chunk may go, given the chunk every waited receiver must have taken first (nil: none, the
-    /// send is still within its window). Receivers silent for `stallSeconds` (counted from the send's start at the
-    /// earliest) stop being waited for; what was last heard from them comes back in `stalled`.
-    public mutating func admit(needs chunk: Int?, now: Double) -> (go: Bool, stalled: [Peer]) {
-        guard let chunk, let send else { return (true, []) }
+    /// send is still within its window) and the peers connected now. Receivers silent for `stallSeconds` (counted
+    /// from the send's start at the earliest) stop being waited for; what was last heard from them comes back in
+    /// `stalled`. A receiver not heard from in this send, once as many others as there are connections have been,
+    /// is no longer connected: it is not waited for either, and comes back in `left`.
+    public mutating func admit(needs chunk: Int?, connections: Int = .max, now: Double)
+        -> (go: Bool, stalled: [Peer], left: [Peer])
+    {
+        guard let chunk, let send else { return (true, [], []) }
+        let allHeard = heardInSend >= connections
         var behind = false
         var stalled: [Peer] = []
+        var left: [Peer] = []
         for id in waited.sorted() {
             let p = peers[id]!
             if p.inSend, p.policyVersion == send.version, p.next > chunk { continue }
-            if now - max(p.heard, send.start) > stallSeconds {
+            if !p.inSend, allHeard {
+                waited.remove(id)
+                left.append(p)
+            } else if now - max(p.heard, send.start) > stallSeconds {
                 waited.remove(id)
                 stalled.append(p)
             } else {
                 behind = true
             }
         }
-        return (!behind, stalled)
+        return (!behind, stalled, left)
     }
 
     /// The chunk that must be taken before the one at `position` of a send of `indices` goes, with a window of
