@@ -103,7 +103,8 @@ final class WeightFlowControlTests: XCTestCase {
         XCTAssertTrue(waitFor(2, [worker]))
         XCTAssertEqual(worker.latest?.parameters, p2)
         let waited = try XCTUnwrap(broadcaster.lastBroadcast?.waitSeconds)
-        XCTAssertGreaterThanOrEqual(waited, 0.25, "the send waited for the hung peer's stall")
+        // The stall counts from the send's start, a little before the wait begins.
+        XCTAssertGreaterThanOrEqual(waited, 0.2, "the send waited for the hung peer's stall")
         XCTAssertLessThan(waited, 5)
         XCTAssertEqual(lines.items.filter { $0.contains("hung sent no weight receipt") }.count, 1, "\(lines.items)")
         // The next version does not wait for it again.
@@ -172,7 +173,8 @@ final class WeightFlowControlTests: XCTestCase {
         try broadcaster.publish(version: 1, parameters: p, chunkElements: 1000)
         XCTAssertTrue(waitFor(1, [worker]))
         XCTAssertEqual(worker.latest?.parameters, p)
-        XCTAssertGreaterThanOrEqual(try XCTUnwrap(broadcaster.lastBroadcast?.waitSeconds), 0.25)
+        XCTAssertGreaterThanOrEqual(
+            try XCTUnwrap(broadcaster.lastBroadcast?.waitSeconds), 0.2, "the first chunk waited for the stall")
         let named = { lines.items.filter { $0.contains("connected to the weights socket sent no receipt") } }
         XCTAssertEqual(named().count, 1, "\(lines.items)")
         XCTAssertTrue(named().first?.contains("1 of 2 peers") == true, "\(named())")
