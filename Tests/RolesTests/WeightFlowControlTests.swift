@@ -22,6 +22,24 @@ final class WeightFlowControlTests: XCTestCase {
         return true
     }
 
+    /// Waits (10 s at most) until `broadcaster`'s socket has `count` peers connected.
+    func waitForConnections(_ broadcaster: WeightBroadcaster, _ count: Int) {
+        let deadline = Date(timeIntervalSinceNow: 10)
+        while broadcaster.socket.socket.connections != count, Date() < deadline { Thread.sleep(forTimeInterval: 0.01) }
+    }
+
+    /// Publishes on a thread of its own; the semaphore is signalled when the send has ended.
+    func publishInBackground(_ broadcaster: WeightBroadcaster, version: UInt64, parameters: [Float])
+        -> DispatchSemaphore
+    {
+        let sent = DispatchSemaphore(value: 0)
+        Thread {
+            _ = try? broadcaster.publish(version: version, parameters: parameters, chunkElements: 1000)
+            sent.signal()
+        }.start()
+        return sent
+    }
+
     func testWorkersReceiptsComeBackAndEveryVersionArrivesWithinAWindowOfTwoChunks() throws {
         let address = "tcp://127.0.0.1:\(LoopbackPorts.port())"
         // Chunks of 1000 float32 values: a window of 8000 bytes lets two go ahead of the slowest receipt.
@@ -123,14 +141,8 @@ final class WeightFlowControlTests: XCTestCase {
         let peer = try FrameSocket(.bus, codec: FrameCodec())
         try peer.connect(address)
         defer { peer.close() }
-        let deadline = Date(timeIntervalSinceNow: 10)
-        while broadcaster.socket.socket.connections < 1, Date() < deadline { Thread.sleep(forTimeInterval: 0.01) }
-        let sent = DispatchSemaphore(value: 0)
-        let p = params(4000, seed: 8)
-        Thread {
-            _ = try? broadcaster.publish(version: 1, parameters: p, chunkElements: 1000)
-            sent.signal()
-        }.start()
+        waitForConnections(broadcaster, 1)
+        let sent = publishInBackground(broadcaster, version: 1, parameters: params(4000, seed: 8))
         guard case .weightAnnouncement(let a) = try peer.receiveSync(timeout: .seconds(10)) else {
             return XCTFail("expected the announcement")
         }
@@ -167,8 +179,7 @@ final class WeightFlowControlTests: XCTestCase {
         let silent = try FrameSocket(.bus, codec: FrameCodec())
         try silent.connect(address)
         defer { silent.close() }
-        let deadline = Date(timeIntervalSinceNow: 10)
-        while broadcaster.socket.socket.connections < 2, Date() < deadline { Thread.sleep(forTimeInterval: 0.01) }
+        waitForConnections(broadcaster, 2)
         let p = params(16_000, seed: 9)
         try broadcaster.publish(version: 1, parameters: p, chunkElements: 1000)
         XCTAssertTrue(waitFor(1, [worker]))
@@ -194,20 +205,15 @@ final class WeightFlowControlTests: XCTestCase {
         let leaving = try WeightReceiver(address: address, codec: FrameCodec(), name: "leaving", log: { _ in })
         for r in [staying, leaving] { r.start() }
         defer { staying.close() }
-        let deadline = Date(timeIntervalSinceNow: 10)
-        while broadcaster.socket.socket.connections < 2, Date() < deadline { Thread.sleep(forTimeInterval: 0.01) }
+        waitForConnections(broadcaster, 2)
         let p = params(16_000, seed: 10)
         try broadcaster.publish(version: 1, parameters: p, chunkElements: 1000)
         XCTAssertTrue(waitFor(1, [staying, leaving]))
         XCTAssertEqual(broadcaster.lastBroadcast?.receivers, 2)
         leaving.close()
-        while broadcaster.socket.socket.connections > 1, Date() < deadline { Thread.sleep(forTimeInterval: 0.01) }
+        waitForConnections(broadcaster, 1)
         // With a 30 s stall, a send that waited for the worker that left would not end within waitFor's 20 s.
-        let sent = DispatchSemaphore(value: 0)
-        Thread {
-            _ = try? broadcaster.publish(version: 2, parameters: p.map { $0 * 2 }, chunkElements: 1000)
-            sent.signal()
-        }.start()
+        let sent = publishInBackground(broadcaster, version: 2, parameters: p.map { $0 * 2 })
         XCTAssertTrue(waitFor(2, [staying]))
         XCTAssertEqual(sent.wait(timeout: .now() + 20), .success, "the send ended without the stall")
         XCTAssertEqual(lines.items.filter { $0.contains("leaving is no longer connected") }.count, 1, "\(lines.items)")
