@@ -137,6 +137,42 @@ uint32_t rpp_crc32c_copy(uint32_t crc, void *dst, const void *src, size_t length
     return crc;
 }
 
+// rpp_crc32c_copy for a destination that will not be read again soon: each block is checksummed in the source
+// (which brings it into the first-level cache), then copied with non-temporal stores, which write whole lines to
+// memory without first reading the destination's lines into the cache and without evicting anything for them.
+typedef unsigned char line16 __attribute__((vector_size(16)));
+
+uint32_t rpp_crc32c_copy_streaming(uint32_t crc, void *dst, const void *src, size_t length) {
+    unsigned char *d = dst;
+    const unsigned char *s = src;
+    size_t head = (16 - ((uintptr_t)d & 15)) & 15;
+    if (head > length) head = length;
+    if (head) {
+        crc = rpp_crc32c_copy(crc, d, s, head);
+        d += head;
+        s += head;
+        length -= head;
+    }
+    while (length >= 16) {
+        size_t n = length > 16384 ? 16384 : length & ~(size_t)15;
+        crc = isal_crc32c(crc, s, n);
+        for (size_t i = 0; i < n; i += 16) {
+            line16 v;
+            memcpy(&v, s + i, 16);
+            __builtin_nontemporal_store(v, (line16 *)(d + i));
+        }
+        d += n;
+        s += n;
+        length -= n;
+    }
+#if defined(__x86_64__)
+    __builtin_ia32_sfence();  // order the non-temporal stores before any later store (another thread's view)
+#else
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+#endif
+    return length ? rpp_crc32c_copy(crc, d, s, length) : crc;
+}
+
 uint32_t rpp_crc32c(uint32_t crc, const void *data, size_t length) {
     return length ? isal_crc32c(crc, data, length) : crc;
 }

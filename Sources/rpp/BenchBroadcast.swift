@@ -64,11 +64,15 @@ struct BenchBroadcast: ParsableCommand {
         guard board.waitReady(workers, timeout: 30) else { throw ValidationError("workers did not start") }
         Thread.sleep(forTimeInterval: 0.5)  // connections
         var parameters = initial(params)
-        print("version  publish s  send s  waited s  all verified s  wire MB  repairs  re-sends  (per worker s)")
+        print(
+            "version  publish s  send s  waited s  all verified s  wire MB  repairs  re-sends  CPU s: learner  "
+                + "workers  (per worker s)")
         var times: [Double] = []
+        var cpu: [(learner: Double, workers: Double)] = []
         for v in 1...UInt64(versions) {
             if v > 1 { step(&parameters, seed: v) }
             let start = DispatchTime.now().uptimeNanoseconds
+            let learnerCPU = processCPUNanoseconds()
             try broadcaster.publish(version: v, parameters: parameters, chunkElements: chunkElements)
             let published = DispatchTime.now().uptimeNanoseconds
             let stats = broadcaster.lastBroadcast
@@ -93,19 +97,31 @@ struct BenchBroadcast: ParsableCommand {
             let each = board.times(of: v).map { Double($0 - start) / 1e9 }
             let total = each.max() ?? 0
             times.append(total)
+            cpu.append(
+                (Double(processCPUNanoseconds() - learnerCPU) / 1e9, Double(board.cpuSpent(on: v)) / 1e9))
             print(
                 String(
-                    format: "%7d  %9.3f  %6.3f  %8.3f  %14.3f  %7.1f  %7d  %8d  ", v, Double(published - start) / 1e9,
-                    stats?.seconds ?? 0, stats?.waitSeconds ?? 0, total, Double(stats?.wireBytes ?? 0) / 1e6, repairs,
-                    resends)
+                    format: "%7d  %9.3f  %6.3f  %8.3f  %14.3f  %7.1f  %7d  %8d  %14.3f  %7.3f  ", v,
+                    Double(published - start) / 1e9, stats?.seconds ?? 0, stats?.waitSeconds ?? 0, total,
+                    Double(stats?.wireBytes ?? 0) / 1e6, repairs, resends, cpu.last!.learner, cpu.last!.workers)
                     + each.map { String(format: "%.3f", $0) }.joined(separator: " "))
         }
-        let steady = times.count > 1 ? Array(times.dropFirst()) : times
+        let first = times.count > 1 ? 1 : 0
+        let steady = times[first...]
         print(
             String(
-                format: "mean over versions %d-%d: %.3f s per version (%.0f MB of %@ to each worker)",
-                steady.count == times.count ? 1 : 2, times.count, steady.reduce(0, +) / Double(steady.count),
-                Double(params * prec.dtype.size) / 1e6, prec.rawValue))
+                format: "mean over versions %d-%d: %.3f s per version (%.0f MB of %@ to each worker); median CPU s a "
+                    + "version: learner %.3f, workers together %.3f", first + 1, times.count,
+                steady.reduce(0, +) / Double(steady.count), Double(params * prec.dtype.size) / 1e6, prec.rawValue,
+                median(cpu[first...].map(\.learner)), median(cpu[first...].map(\.workers))))
+    }
+
+    /// The median, which a version that also faults in a fresh buffer (the workers' second) does not move.
+    func median(_ values: [Double]) -> Double {
+        let sorted = values.sorted()
+        guard !sorted.isEmpty else { return .nan }
+        let mid = sorted.count / 2
+        return sorted.count % 2 == 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2
     }
 
     /// Weights of a small model's scale.
@@ -149,14 +165,16 @@ struct BenchBroadcast: ParsableCommand {
         return process
     }
 
-    /// A worker: prints "ready", then "verified VERSION NANOS" (monotonic clock) for every version it verifies, and
-    /// "missing VERSION I,J,..." when chunks of a version stopped coming (as a rollout worker names them).
+    /// A worker: prints "ready", then "verified VERSION NANOS CPU" (monotonic clock, and the CPU time the process
+    /// has used, in nanoseconds) for every version it verifies, and "missing VERSION I,J,..." when chunks of a
+    /// version stopped coming (as a rollout worker names them).
     func runWorker(address: String) throws {
         let receiver = try WeightReceiver(
             address: address, codec: FrameCodec(), name: "bench-worker",
             log: { FileHandle.standardError.write(Data(($0 + "\n").utf8)) })
         receiver.completed = { v in
-            FileHandle.standardOutput.write(Data("verified \(v) \(DispatchTime.now().uptimeNanoseconds)\n".utf8))
+            let line = "verified \(v) \(DispatchTime.now().uptimeNanoseconds) \(processCPUNanoseconds())\n"
+            FileHandle.standardOutput.write(Data(line.utf8))
         }
         receiver.start()
         FileHandle.standardOutput.write(Data("ready\n".utf8))
@@ -176,14 +194,18 @@ final class Scoreboard: @unchecked Sendable {
     private let condition = NSCondition()
     private var ready = Set<Int>()
     private var verified: [UInt64: [Int: UInt64]] = [:]
+    private var cpu: [UInt64: [Int: UInt64]] = [:]
     private var missing: [(version: UInt64, chunks: [Int])] = []
 
     func take(worker: Int, line: String) {
         let words = line.split(separator: " ")
         condition.withLock {
             if line == "ready" { ready.insert(worker) }
-            if words.count == 3, words[0] == "verified", let v = UInt64(words[1]), let t = UInt64(words[2]) {
+            if words.count == 4, words[0] == "verified", let v = UInt64(words[1]), let t = UInt64(words[2]),
+                let c = UInt64(words[3])
+            {
                 verified[v, default: [:]][worker] = t
+                cpu[v, default: [:]][worker] = c
             }
             if words.count == 3, words[0] == "missing", let v = UInt64(words[1]) {
                 missing.append((v, words[2].split(separator: ",").compactMap { Int($0) }))
@@ -214,7 +236,23 @@ final class Scoreboard: @unchecked Sendable {
         condition.withLock { verified[v].map { byWorker in byWorker.keys.sorted().map { byWorker[$0]! } } ?? [] }
     }
 
+    /// The CPU time the workers used from the version before `v` until `v` (for the first version, since they
+    /// started), summed over the workers.
+    func cpuSpent(on v: UInt64) -> UInt64 {
+        condition.withLock {
+            (cpu[v] ?? [:]).reduce(0) { sum, entry in sum + entry.value - (cpu[v - 1]?[entry.key] ?? 0) }
+        }
+    }
+
     func wait(seconds: Double) {
         condition.withLock { _ = condition.wait(until: Date(timeIntervalSinceNow: seconds)) }
     }
+}
+
+/// CPU time (user and system, every thread) this process has used so far, in nanoseconds.
+func processCPUNanoseconds() -> UInt64 {
+    var usage = rusage()
+    guard getrusage(RUSAGE_SELF.rawValue, &usage) == 0 else { return 0 }
+    let total = { (t: timeval) in UInt64(t.tv_sec) * 1_000_000_000 + UInt64(t.tv_usec) * 1000 }
+    return total(usage.ru_utime) + total(usage.ru_stime)
 }

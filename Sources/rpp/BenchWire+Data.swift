@@ -134,11 +134,12 @@ enum LoopbackBench {
         }
     }
 
-    /// Receives one weight chunk as a view and copies it into `destination`, checking its checksum on the way.
+    /// Receives one weight chunk as a view and copies it into `destination`, checking its checksum on the way, as
+    /// a worker fills its weight buffer (past the cache).
     static func receiveChunk(on pull: FrameSocket, into destination: ReceiveBuffer) throws {
         try pull.receiveViewSync(timeout: .seconds(30)) { _, message in
             guard case .weightChunk(let view) = message else { throw ValidationError("expected a weight chunk") }
-            guard view.copyData(to: destination.pointer(holding: view.denseBytes)) else {
+            guard view.copyData(to: destination.pointer(holding: view.denseBytes), streaming: true) else {
                 throw ValidationError("a weight chunk's checksum does not match")
             }
         }

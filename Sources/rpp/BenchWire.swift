@@ -105,7 +105,27 @@ struct BenchWire: ParsableCommand {
             print(
                 "CRC32C of 1 MiB: \(mbps(Double(b.count), isal)) MB/s (ISA-L, the frames' checksum), "
                     + "\(mbps(Double(b.count), instruction)) MB/s (the crc32 instruction on three streams)")
+            copyIntoLargeBuffer(b)
         }
+    }
+
+    /// A worker's write of a version: 1 MiB pieces checksummed and copied one after another into a 256 MiB buffer,
+    /// with ordinary stores and with streaming ones (what workers use).
+    func copyIntoLargeBuffer(_ piece: UnsafeRawBufferPointer) {
+        let size = 256 << 20
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: size, alignment: 64)
+        defer { buffer.deallocate() }
+        buffer.initializeMemory(as: UInt8.self, repeating: 0)
+        let fill = { (streaming: Bool) in
+            for at in stride(from: 0, to: size, by: piece.count) {
+                _ = crc32c(copying: piece, to: buffer.baseAddress! + at, streaming: streaming)
+            }
+        }
+        let cached = best { fill(false) }
+        let streamed = best { fill(true) }
+        print(
+            "CRC32C and copy of 1 MiB pieces into a 256 MiB buffer: \(mbps(Double(size), cached)) MB/s (ordinary "
+                + "stores), \(mbps(Double(size), streamed)) MB/s (streaming stores, as workers write a version)")
     }
 
     // MARK: Loopback throughput

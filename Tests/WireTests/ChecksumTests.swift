@@ -22,4 +22,25 @@ final class ChecksumTests: XCTestCase {
         XCTAssertEqual(copy, bytes)
         XCTAssertEqual(crc, crc32c(bytes))
     }
+
+    /// The streaming copy (non-temporal stores after an unaligned head) writes exactly the source's bytes, at any
+    /// alignment of either side and any length around its 16-byte lines and 16 KiB blocks, and nothing beyond.
+    func testStreamingCopyAtEveryAlignment() {
+        let bytes = (0..<40_100).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ $0 >> 7 &+ 3) }
+        for length in [0, 1, 15, 16, 17, 31, 33, 16_383, 16_384, 16_385, 16_400, 40_007] {
+            for shift in [0, 1, 7, 8, 15] {
+                var destination = [UInt8](repeating: 0xEE, count: length + 64)
+                let source = Array(bytes[shift..<(shift + length)])
+                let crc = source.withUnsafeBytes { src in
+                    destination.withUnsafeMutableBytes {
+                        crc32c(copying: src, to: $0.baseAddress! + shift, continuing: 0x1234, streaming: true)
+                    }
+                }
+                XCTAssertEqual(Array(destination[shift..<(shift + length)]), source, "length \(length), shift \(shift)")
+                XCTAssertTrue(destination[..<shift].allSatisfy { $0 == 0xEE }, "before, length \(length)")
+                XCTAssertTrue(destination[(shift + length)...].allSatisfy { $0 == 0xEE }, "after, length \(length)")
+                XCTAssertEqual(crc, crc32c(source, continuing: 0x1234), "crc, length \(length), shift \(shift)")
+            }
+        }
+    }
 }

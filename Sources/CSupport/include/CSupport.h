@@ -15,6 +15,8 @@ uint32_t rpp_crc32c_sse42(uint32_t crc, const void *data, size_t length);
 /// Copies `length` bytes from `src` to `dst` (which must not overlap) and returns their CRC32C continuing from
 /// `crc`, a cache-sized block at a time.
 uint32_t rpp_crc32c_copy(uint32_t crc, void *dst, const void *src, size_t length);
+/// rpp_crc32c_copy with non-temporal stores: for a destination larger than the cache, or not read again soon.
+uint32_t rpp_crc32c_copy_streaming(uint32_t crc, void *dst, const void *src, size_t length);
 // The CRC32C of A followed by B, from crc_a = CRC32C(A), crc_b = CRC32C(B) and the length of B.
 uint32_t rpp_crc32c_combine(uint32_t crc_a, uint32_t crc_b, size_t length_b);
 

@@ -178,7 +178,7 @@ public struct WeightAssembler: Sendable {
             bytes: c.data.bytes.count)
         return store(meta) { dst, base in
             c.data.bytes.withUnsafeBytes { src in
-                guard let base else { return crc32c(copying: src, to: dst) }
+                guard let base else { return crc32c(copying: src, to: dst, streaming: true) }
                 ByteXor.xor(into: dst, src.baseAddress!, base, count: src.count)
                 return crc32c(UnsafeRawBufferPointer(start: dst, count: src.count))
             }
@@ -194,7 +194,7 @@ public struct WeightAssembler: Sendable {
                 policyVersion: v, index: c.index, count: c.count, offset: c.offset,
                 baseVersion: c.baseVersion, dtype: c.dtype, elements: c.elements, bytes: c.denseBytes)
             return store(meta) { dst, base in
-                base.map { c.applyDelta(to: $0, into: dst) } ?? c.copyDataChecksummed(to: dst)
+                base.map { c.applyDelta(to: $0, into: dst) } ?? c.copyDataChecksummed(to: dst, streaming: true)
             }
         }
         guard let owned = c.owned() else {

@@ -13,11 +13,16 @@ public func crc32c(_ bytes: [UInt8], continuing crc: UInt32 = 0) -> UInt32 {
 }
 
 /// Copies `source` to `destination` and returns the CRC32C of the bytes (continuing from `crc`), in one pass.
+/// `streaming` writes the destination past the cache (non-temporal stores): faster for a destination larger than
+/// the cache that is not read again at once, such as a weight buffer being filled chunk by chunk.
 public func crc32c(
-    copying source: UnsafeRawBufferPointer, to destination: UnsafeMutableRawPointer, continuing crc: UInt32 = 0
+    copying source: UnsafeRawBufferPointer, to destination: UnsafeMutableRawPointer, continuing crc: UInt32 = 0,
+    streaming: Bool = false
 ) -> UInt32 {
     guard let base = source.baseAddress, source.count > 0 else { return crc }
-    return rpp_crc32c_copy(crc, destination, base, source.count)
+    return streaming
+        ? rpp_crc32c_copy_streaming(crc, destination, base, source.count)
+        : rpp_crc32c_copy(crc, destination, base, source.count)
 }
 
 /// The CRC32C of A followed by B, from `first` = CRC32C(A), `second` = CRC32C(B) and B's length in bytes.

@@ -31,15 +31,15 @@ public struct WeightChunkView {
 
     /// Writes the element bytes (unfiltered) to `destination`, which must hold `denseBytes`. Returns false
     /// when the frame's checksum, checked during the copy for frames read in place, does not match: the bytes
-    /// written are then damaged and must not be used.
+    /// written are then damaged and must not be used. `streaming` writes past the cache (see `crc32c(copying:)`).
     @discardableResult
-    public func copyData(to destination: UnsafeMutableRawPointer) -> Bool {
-        copyDataChecksummed(to: destination) != nil
+    public func copyData(to destination: UnsafeMutableRawPointer, streaming: Bool = false) -> Bool {
+        copyDataChecksummed(to: destination, streaming: streaming) != nil
     }
 
     /// `copyData(to:)` that also returns the CRC32C of the element bytes written, taken in the same pass; nil when
     /// the frame's checksum does not match.
-    public func copyDataChecksummed(to destination: UnsafeMutableRawPointer) -> UInt32? {
+    public func copyDataChecksummed(to destination: UnsafeMutableRawPointer, streaming: Bool = false) -> UInt32? {
         if sparse || shuffled {
             if sparse {
                 Sparse.unpack(data, count: elements, width: dtype.size, into: destination)
@@ -49,7 +49,7 @@ public struct WeightChunkView {
             guard frameIntact else { return nil }
             return crc32c(UnsafeRawBufferPointer(start: destination, count: denseBytes))
         }
-        let written = crc32c(copying: data, to: destination)
+        let written = crc32c(copying: data, to: destination, streaming: streaming)
         guard let check = deferredCheck else { return written }
         let frame = crc32cCombine(check.seed, written, secondLength: data.count)
         return crc32c(check.after, continuing: frame) == check.expected ? written : nil
