@@ -236,11 +236,15 @@ final class Scoreboard: @unchecked Sendable {
         condition.withLock { verified[v].map { byWorker in byWorker.keys.sorted().map { byWorker[$0]! } } ?? [] }
     }
 
-    /// The CPU time the workers used from the version before `v` until `v` (for the first version, since they
-    /// started), summed over the workers.
+    /// The CPU time the workers used until they had `v` since the last version each had before it (for its first,
+    /// since it started), summed over the workers.
     func cpuSpent(on v: UInt64) -> UInt64 {
         condition.withLock {
-            (cpu[v] ?? [:]).reduce(0) { sum, entry in sum + entry.value - (cpu[v - 1]?[entry.key] ?? 0) }
+            (cpu[v] ?? [:]).reduce(0) { sum, entry in
+                let last = cpu.keys.filter { $0 < v && cpu[$0]?[entry.key] != nil }.max()
+                let earlier = last.flatMap { cpu[$0]?[entry.key] } ?? 0
+                return sum + entry.value - min(entry.value, earlier)
+            }
         }
     }
 

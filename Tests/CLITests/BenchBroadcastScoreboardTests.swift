@@ -21,6 +21,9 @@ final class BenchBroadcastScoreboardTests: XCTestCase {
         XCTAssertEqual(board.times(of: 2), [2100, 2300])
         XCTAssertEqual(board.cpuSpent(on: 1), 12_000)
         XCTAssertEqual(board.cpuSpent(on: 2), 300 + 400)
+        // A worker that skipped a version counts from the last one it had.
+        board.take(worker: 0, line: "verified 4 4000 6000")
+        XCTAssertEqual(board.cpuSpent(on: 4), 6000 - 5300)
         // A line without the CPU time, or with a word that is not a number, counts for nothing.
         board.take(worker: 0, line: "verified 3 3000")
         board.take(worker: 1, line: "verified 3 3000 x")
