@@ -108,20 +108,14 @@ struct BenchBroadcast: ParsableCommand {
         }
         let first = times.count > 1 ? 1 : 0
         let steady = times[first...]
+        // Medians of the CPU times: the workers' second version, when each also faults in a fresh buffer, does not
+        // move them.
         print(
             String(
                 format: "mean over versions %d-%d: %.3f s per version (%.0f MB of %@ to each worker); median CPU s a "
                     + "version: learner %.3f, workers together %.3f", first + 1, times.count,
                 steady.reduce(0, +) / Double(steady.count), Double(params * prec.dtype.size) / 1e6, prec.rawValue,
                 median(cpu[first...].map(\.learner)), median(cpu[first...].map(\.workers))))
-    }
-
-    /// The median, which a version that also faults in a fresh buffer (the workers' second) does not move.
-    func median(_ values: [Double]) -> Double {
-        let sorted = values.sorted()
-        guard !sorted.isEmpty else { return .nan }
-        let mid = sorted.count / 2
-        return sorted.count % 2 == 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2
     }
 
     /// Weights of a small model's scale.
@@ -193,8 +187,8 @@ struct BenchBroadcast: ParsableCommand {
 final class Scoreboard: @unchecked Sendable {
     private let condition = NSCondition()
     private var ready = Set<Int>()
-    private var verified: [UInt64: [Int: UInt64]] = [:]
-    private var cpu: [UInt64: [Int: UInt64]] = [:]
+    /// Per version, per worker: when it had the version verified (monotonic clock) and its CPU time then (ns).
+    private var verified: [UInt64: [Int: (time: UInt64, cpu: UInt64)]] = [:]
     private var missing: [(version: UInt64, chunks: [Int])] = []
 
     func take(worker: Int, line: String) {
@@ -204,8 +198,7 @@ final class Scoreboard: @unchecked Sendable {
             if words.count == 4, words[0] == "verified", let v = UInt64(words[1]), let t = UInt64(words[2]),
                 let c = UInt64(words[3])
             {
-                verified[v, default: [:]][worker] = t
-                cpu[v, default: [:]][worker] = c
+                verified[v, default: [:]][worker] = (t, c)
             }
             if words.count == 3, words[0] == "missing", let v = UInt64(words[1]) {
                 missing.append((v, words[2].split(separator: ",").compactMap { Int($0) }))
@@ -233,17 +226,17 @@ final class Scoreboard: @unchecked Sendable {
     func all(_ n: Int, have v: UInt64) -> Bool { condition.withLock { (verified[v]?.count ?? 0) >= n } }
 
     func times(of v: UInt64) -> [UInt64] {
-        condition.withLock { verified[v].map { byWorker in byWorker.keys.sorted().map { byWorker[$0]! } } ?? [] }
+        condition.withLock { verified[v].map { byWorker in byWorker.keys.sorted().map { byWorker[$0]!.time } } ?? [] }
     }
 
     /// The CPU time the workers used until they had `v` since the last version each had before it (for its first,
     /// since it started), summed over the workers.
     func cpuSpent(on v: UInt64) -> UInt64 {
         condition.withLock {
-            (cpu[v] ?? [:]).reduce(0) { sum, entry in
-                let last = cpu.keys.filter { $0 < v && cpu[$0]?[entry.key] != nil }.max()
-                let earlier = last.flatMap { cpu[$0]?[entry.key] } ?? 0
-                return sum + entry.value - min(entry.value, earlier)
+            (verified[v] ?? [:]).reduce(0) { sum, entry in
+                let last = verified.keys.filter { $0 < v && verified[$0]?[entry.key] != nil }.max()
+                let earlier = last.flatMap { verified[$0]?[entry.key]?.cpu } ?? 0
+                return sum + entry.value.cpu - min(entry.value.cpu, earlier)
             }
         }
     }

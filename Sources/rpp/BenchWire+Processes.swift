@@ -103,9 +103,14 @@ struct LoopbackRounds {
     /// The median over the rounds of `baseline`'s time over framed's time in the same round (framed's throughput
     /// relative to the baseline's; a slow spell of the machine that lasts a round affects both sides of it).
     func medianRatio(_ baseline: KeyPath<Round, Double>) -> Double {
-        let ratios = rounds.map { $0[keyPath: baseline] / $0.framed }.sorted()
-        guard !ratios.isEmpty else { return .nan }
-        let mid = ratios.count / 2
-        return ratios.count % 2 == 1 ? ratios[mid] : (ratios[mid - 1] + ratios[mid]) / 2
+        median(rounds.map { $0[keyPath: baseline] / $0.framed })
     }
+}
+
+/// The median of `values` (the mean of the middle two for an even count); NaN for none.
+func median(_ values: [Double]) -> Double {
+    let sorted = values.sorted()
+    guard !sorted.isEmpty else { return .nan }
+    let mid = sorted.count / 2
+    return sorted.count % 2 == 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2
 }
