@@ -105,9 +105,9 @@ enum LoopbackBench {
             receive: { _ = try pull.receiveSync(timeout: .seconds(30)) })
     }
 
-    /// Weight chunks as the broadcast moves them: sent in place from `values`, read as a view and copied into a
-    /// destination buffer (the receiver's parameters).
-    static func framed(values: [Float], codec: FrameCodec, count: Int) throws -> Double {
+    /// Weight chunks as the broadcast moves them: sent in place from `values` (in chunks of `chunkElements`, or as
+    /// one frame), read as views and copied into their place in a destination buffer (the receiver's parameters).
+    static func framed(values: [Float], chunkElements: Int? = nil, codec: FrameCodec, count: Int) throws -> Double {
         let address = "tcp://127.0.0.1:\(LoopbackPort.free())"
         let pull = try FrameSocket(.pull, codec: codec)
         try pull.bind(address)
@@ -118,28 +118,46 @@ enum LoopbackBench {
             pull.close()
         }
         let destination = ReceiveBuffer()
-        let send = { @Sendable () throws -> Void in try sendChunk(values, on: push) }
-        let receive = { try receiveChunk(on: pull, into: destination) }
-        try send()
-        try receive()
+        let pieces = chunkCount(values.count, chunkElements)
+        let send = { @Sendable () throws -> Void in try sendChunks(values, chunkElements: chunkElements, on: push) }
+        let receive = { for _ in 0..<pieces { try receiveChunk(on: pull, into: destination, total: values.count) } }
+        _ = try measure(count: 1, send: send, receive: receive)  // warm; a tensor of several chunks fills the pipe
         return try measure(count: count, send: send, receive: receive)
     }
 
-    /// Sends `values` as one weight chunk, in place and uncompressed, as the broadcast sends full copies.
-    static func sendChunk(_ values: [Float], on push: FrameSocket) throws {
-        _ = try values.withUnsafeBytes { b in
-            try push.sendWeightChunk(
-                policyVersion: 1, index: 0, count: values.count, offset: 0, dtype: .float32,
-                data: b, compression: .never, timeout: .seconds(30))
+    /// Frames a tensor of `elements` goes in: one per `chunkElements` (one in all without).
+    static func chunkCount(_ elements: Int, _ chunkElements: Int?) -> Int {
+        guard let chunkElements else { return 1 }
+        return (elements + chunkElements - 1) / chunkElements
+    }
+
+    /// Sends `values` as weight chunks of `chunkElements` (one chunk without), in place and uncompressed, as the
+    /// broadcast sends full copies.
+    static func sendChunks(_ values: [Float], chunkElements: Int? = nil, on push: FrameSocket) throws {
+        let size = chunkElements ?? values.count
+        let pieces = chunkCount(values.count, chunkElements)
+        try values.withUnsafeBytes { b in
+            for i in 0..<pieces {
+                let offset = i * size
+                let n = min(size, values.count - offset)
+                _ = try push.sendWeightChunk(
+                    policyVersion: 1, index: i, count: n, offset: offset, dtype: .float32,
+                    data: UnsafeRawBufferPointer(rebasing: b[offset * 4..<(offset + n) * 4]), compression: .never,
+                    timeout: .seconds(30))
+            }
         }
     }
 
-    /// Receives one weight chunk as a view and copies it into `destination`, checking its checksum on the way, as
-    /// a worker fills its weight buffer (past the cache).
-    static func receiveChunk(on pull: FrameSocket, into destination: ReceiveBuffer) throws {
+    /// Receives one weight chunk of a tensor of `total` elements as a view and copies it into its place in
+    /// `destination`, checking its checksum on the way, as a worker fills its weight buffer (past the cache).
+    static func receiveChunk(on pull: FrameSocket, into destination: ReceiveBuffer, total: Int) throws {
         try pull.receiveViewSync(timeout: .seconds(30)) { _, message in
             guard case .weightChunk(let view) = message else { throw ValidationError("expected a weight chunk") }
-            guard view.copyData(to: destination.pointer(holding: view.denseBytes), streaming: true) else {
+            guard view.dtype == .float32, view.offset >= 0, view.offset + view.elements <= total else {
+                throw ValidationError("a weight chunk outside the \(total) elements of the tensor")
+            }
+            let base = destination.pointer(holding: total * 4)
+            guard view.copyData(to: base + view.offset * 4, streaming: true) else {
                 throw ValidationError("a weight chunk's checksum does not match")
             }
         }

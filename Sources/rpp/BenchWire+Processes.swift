@@ -17,9 +17,11 @@ enum ProcessLoopbackBench {
     }
 
     /// Seconds from the first of `count` messages sent from this process until the receiver has taken the last
-    /// (both read the monotonic clock). Raw receivers get `bytes`, the framed one a weight chunk of `values`.
+    /// (both read the monotonic clock). Raw receivers get `bytes`, the framed one `values` as weight chunks of
+    /// `chunkElements` (one chunk without).
     static func seconds(
-        _ receiver: Receiver, count: Int, bytes: [UInt8], values: [Float], codec: FrameCodec
+        _ receiver: Receiver, count: Int, bytes: [UInt8], values: [Float], chunkElements: Int? = nil,
+        codec: FrameCodec
     ) throws -> Double {
         let address = "tcp://127.0.0.1:\(LoopbackPort.free())"
         let send: () throws -> Void
@@ -27,7 +29,7 @@ enum ProcessLoopbackBench {
         if receiver == .framed {
             let push = try FrameSocket(.push, codec: codec)
             try push.bind(address)
-            send = { try LoopbackBench.sendChunk(values, on: push) }
+            send = { try LoopbackBench.sendChunks(values, chunkElements: chunkElements, on: push) }
             close = { push.close() }
         } else {
             let push = try Socket(.push)
@@ -40,7 +42,10 @@ enum ProcessLoopbackBench {
             "rpp-bench-wire-\(getpid())-\(receiver.rawValue).log")
         let child = try BenchChild(
             name: "the receiving process", executable: currentExecutable(),
-            arguments: ["bench", "wire", "--receive", receiver.rawValue, "--address", address, "--count", "\(count)"],
+            arguments: [
+                "bench", "wire", "--receive", receiver.rawValue, "--address", address, "--count", "\(count)",
+                "--elements", "\(values.count)", "--chunk-elements", "\(chunkElements ?? values.count)",
+            ],
             log: log, environment: [:])
         defer {
             BenchChild.stopAll([child])
@@ -59,9 +64,12 @@ enum ProcessLoopbackBench {
         return Double(end - start) / 1e9
     }
 
-    /// The receiving process: connects to `address`, says "ready", takes one message and says "warm", then takes
-    /// `count` more and says "done" with the monotonic time in nanoseconds.
-    static func receive(_ receiver: Receiver, address: String, count: Int) throws {
+    /// The receiving process: connects to `address`, says "ready", takes one message (a tensor of `elements` in
+    /// chunks of `chunkElements` for the framed receiver) and says "warm", then takes `count` more and says "done"
+    /// with the monotonic time in nanoseconds.
+    static func receive(
+        _ receiver: Receiver, address: String, count: Int, elements: Int, chunkElements: Int
+    ) throws {
         let say = { (line: String) in FileHandle.standardOutput.write(Data((line + "\n").utf8)) }
         let destination = ReceiveBuffer()
         let one: () throws -> Void
@@ -69,7 +77,10 @@ enum ProcessLoopbackBench {
         if receiver == .framed {
             let pull = try FrameSocket(.pull)
             try pull.connect(address)
-            one = { try LoopbackBench.receiveChunk(on: pull, into: destination) }
+            let pieces = LoopbackBench.chunkCount(elements, max(1, chunkElements))
+            one = {
+                for _ in 0..<pieces { try LoopbackBench.receiveChunk(on: pull, into: destination, total: elements) }
+            }
             close = { pull.close() }
         } else {
             let pull = try Socket(.pull)

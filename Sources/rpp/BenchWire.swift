@@ -2,6 +2,7 @@ import ArgumentParser
 import CSupport
 import Foundation
 import Model
+import Roles
 import Wire
 
 /// `rpp bench wire`: frame codec speed, compression with and without the byte-shuffle filter, and
@@ -27,6 +28,8 @@ struct BenchWire: ParsableCommand {
     @Option(help: .hidden) var receive: ProcessLoopbackBench.Receiver?
     @Option(help: .hidden) var address: String = ""
     @Option(help: .hidden) var count: Int = 0
+    @Option(help: .hidden) var elements: Int = 0
+    @Option(help: .hidden) var chunkElements: Int = 0
 
     func validate() throws {
         try checkSeconds(seconds, "--seconds")
@@ -39,7 +42,10 @@ struct BenchWire: ParsableCommand {
 
     func run() throws {
         Tuning.keepLargeAllocations()
-        if let receive { return try ProcessLoopbackBench.receive(receive, address: address, count: count) }
+        if let receive {
+            return try ProcessLoopbackBench.receive(
+                receive, address: address, count: count, elements: elements, chunkElements: chunkElements)
+        }
         print(
             "rpp bench wire  (MB = 10^6 bytes; each figure is the best of 3 runs, of \(rounds) rounds for "
                 + "the loopback runs)")
@@ -148,6 +154,10 @@ struct BenchWire: ParsableCommand {
                     "   only reading the length; raw+copy = the same with the receiver copying each message into a "
                         + "buffer")
                 print(
+                    "   last row: framed sends the 16 MB as the broadcast sends weights, in chunk frames, each copied "
+                        + "into its place;")
+                print("   raw and raw+copy still send it as one message")
+                print(
                     "   MB/s and framed/raw: each receiver's best round; (median): the median over the rounds of the "
                         + "ratio within a round")
             }
@@ -161,26 +171,36 @@ struct BenchWire: ParsableCommand {
                 "size", "raw MB/s", "raw+copy MB/s", "framed MB/s", "framed/raw", "(median)", "framed/raw+copy",
                 "(median)", "frame bytes/raw",
             ]))
-        for (label, size) in [("1 KB", 1_000), ("1 MB", 1_000_000), ("16 MB", 16_000_000)] {
+        // The last row: the 16 MB tensor as the broadcast moves weights, in chunk frames of its default size, each
+        // copied into its place in the receiver's buffer; raw still sends 16 MB messages.
+        let chunk = WeightPublisher.defaultChunkElements
+        let sizes: [(String, Int, Int?)] = [
+            ("1 KB", 1_000, nil), ("1 MB", 1_000_000, nil), ("16 MB", 16_000_000, nil),
+            ("16 MB in \((chunk * 4) >> 20) MiB chunks", 16_000_000, chunk),
+        ]
+        for (label, size, chunkElements) in sizes {
             let floats = WireBenchData.weights(count: max(1, (size - 16) / 4))
-            let message = WireMessage.weightChunk(
-                WeightChunk(
-                    policyVersion: 1, index: 0, count: 1, offset: 0,
-                    data: DenseTensor(floats: floats)))
             let codec = FrameCodec(compressionLevel: level)
-            let frame = codec.encode(message)
+            let frame = codec.encode(
+                .weightChunk(
+                    WeightChunk(policyVersion: 1, index: 0, count: 1, offset: 0, data: DenseTensor(floats: floats))))
             let payload = frameRawLength(frame)
+            let frameBytes =
+                chunkElements.map { chunkFrameBytes(floats, chunkElements: $0, codec: codec) } ?? frame.count
             let rawBytes = [UInt8](repeating: 0x5A, count: payload)
             let count = max(4, min(20_000, Int(200_000_000 / Double(payload) * seconds)))
             let measure = { (receiver: ProcessLoopbackBench.Receiver) throws -> Double in
                 if separateProcesses {
                     return try ProcessLoopbackBench.seconds(
-                        receiver, count: count, bytes: rawBytes, values: floats, codec: codec)
+                        receiver, count: count, bytes: rawBytes, values: floats, chunkElements: chunkElements,
+                        codec: codec)
                 }
                 switch receiver {
                 case .raw: return try LoopbackBench.raw(bytes: rawBytes, count: count)
                 case .copy: return try LoopbackBench.raw(bytes: rawBytes, count: count, intoBuffer: true)
-                case .framed: return try LoopbackBench.framed(values: floats, codec: codec, count: count)
+                case .framed:
+                    return try LoopbackBench.framed(
+                        values: floats, chunkElements: chunkElements, codec: codec, count: count)
                 }
             }
             // The three take turns, round after round, so that a slow spell of the machine meets all of them.
@@ -196,7 +216,7 @@ struct BenchWire: ParsableCommand {
                     mbps(bytes, times.best(\.framed)),
                     ratio(times.best(\.raw) / times.best(\.framed)), ratio(times.medianRatio(\.raw)),
                     ratio(times.best(\.copy) / times.best(\.framed)), ratio(times.medianRatio(\.copy)),
-                    String(format: "%.3f", Double(frame.count) / Double(payload)),
+                    String(format: "%.3f", Double(frameBytes) / Double(payload)),
                 ]))
         }
     }
@@ -228,6 +248,18 @@ struct BenchWire: ParsableCommand {
     }
 
     func mbps(_ bytes: Double, _ seconds: Double) -> String { String(format: "%.0f", bytes / seconds / 1e6) }
+
+    /// Bytes of the frames `values` goes in as weight chunks of `chunkElements`.
+    func chunkFrameBytes(_ values: [Float], chunkElements: Int, codec: FrameCodec) -> Int {
+        let pieces = LoopbackBench.chunkCount(values.count, chunkElements)
+        return (0..<pieces).reduce(0) { sum, i in
+            let offset = i * chunkElements
+            let piece = Array(values[offset..<min(values.count, offset + chunkElements)])
+            let chunk = WeightChunk(
+                policyVersion: 1, index: i, count: piece.count, offset: offset, data: DenseTensor(floats: piece))
+            return sum + codec.encode(.weightChunk(chunk)).count
+        }
+    }
 
     func frameRawLength(_ frame: [UInt8]) -> Int {
         Int(frame[16]) | Int(frame[17]) << 8 | Int(frame[18]) << 16 | Int(frame[19]) << 24

@@ -1,3 +1,4 @@
+import Wire
 import XCTest
 
 @testable import rpp
@@ -14,14 +15,16 @@ final class BenchWireCommandTests: XCTestCase {
         XCTAssertEqual(sections.count, 3, r.stdout)
         XCTAssertTrue(sections[1].contains("in one process"), r.stdout)
         XCTAssertTrue(sections[2].contains("in a process of its own"), r.stdout)
+        let labels = ["1 KB ", "1 MB ", "16 MB ", "16 MB in 1 MiB chunks "]
         for section in sections.dropFirst() {
-            let rows = section.split(separator: "\n").filter {
-                $0.hasPrefix("1 KB") || $0.hasPrefix("1 MB") || $0.hasPrefix("16 MB")
-            }
-            XCTAssertEqual(rows.count, 3, section)
-            for row in rows {
+            for label in labels {
+                let rows = section.split(separator: "\n").filter {
+                    $0.hasPrefix(label) && (label.contains("chunks") || !$0.contains("chunks"))
+                }
+                XCTAssertEqual(rows.count, 1, "\(label):\n\(section)")
+                guard let row = rows.first else { continue }
                 // raw, raw+copy and framed MB/s; framed/raw best and median; framed/raw+copy best and median.
-                let figures = row.split(separator: " ").dropFirst(2).prefix(7).compactMap { Double($0) }
+                let figures = row.dropFirst(label.count).split(separator: " ").prefix(7).compactMap { Double($0) }
                 XCTAssertEqual(figures.count, 7, String(row))
                 XCTAssertTrue(figures.allSatisfy { $0 > 0 && $0.isFinite }, String(row))
             }
@@ -54,7 +57,30 @@ final class BenchWireCommandTests: XCTestCase {
         process.waitUntilExit()
         XCTAssertEqual(process.terminationStatus, 0, stderr)
         XCTAssertTrue(stdout.contains("in a process of its own"), stdout)
-        XCTAssertEqual(stdout.split(separator: "\n").filter { $0.hasPrefix("16 MB") }.count, 2, stdout + stderr)
+        XCTAssertEqual(stdout.split(separator: "\n").filter { $0.hasPrefix("16 MB") }.count, 4, stdout + stderr)
+    }
+
+    /// A tensor sent in chunk frames of the broadcast's kind (the last piece shorter) arrives whole: every chunk
+    /// in its place in the receiver's buffer, its checksum checked on the way.
+    func testChunkedTensorArrivesInPlace() throws {
+        let values = (0..<10_000).map { Float($0) * 0.5 - 7 }
+        let address = "inproc://bench-wire-chunks-\(UInt64.random(in: 1...UInt64.max))"
+        let pull = try FrameSocket(.pull)
+        try pull.bind(address)
+        let push = try FrameSocket(.push)
+        try push.connect(address)
+        defer {
+            push.close()
+            pull.close()
+        }
+        XCTAssertEqual(LoopbackBench.chunkCount(values.count, 4096), 3)
+        XCTAssertEqual(LoopbackBench.chunkCount(values.count, nil), 1)
+        let destination = ReceiveBuffer()
+        let sender = Thread { try? LoopbackBench.sendChunks(values, chunkElements: 4096, on: push) }
+        sender.start()
+        for _ in 0..<3 { try LoopbackBench.receiveChunk(on: pull, into: destination, total: values.count) }
+        let received = destination.pointer(holding: values.count * 4).bindMemory(to: Float.self, capacity: values.count)
+        XCTAssertEqual(Array(UnsafeBufferPointer(start: received, count: values.count)), values)
     }
 }
 
