@@ -159,6 +159,7 @@ extension RunConfig.ClusterSection {
         encrypt = try r.bool("encrypt", d.encrypt)
         compression = try r.choice("compression", d.compression)
         weightDelta = try r.bool("weight_delta", d.weightDelta)
+        weightsSocket = try r.choice("weights_socket", d.weightsSocket)
         leaseSeconds = try r.double("lease_seconds", d.leaseSeconds, Limits.seconds)
         heartbeatSeconds = try r.double("heartbeat_seconds", d.heartbeatSeconds, Limits.seconds)
         requestTimeoutSeconds = try r.double("request_timeout_seconds", d.requestTimeoutSeconds, Limits.seconds)

@@ -225,6 +225,8 @@ extension RunConfig {
         public var compression = Compression.auto
         /// Broadcast each new policy version as an XOR delta against the previous one (zstd, checksummed).
         public var weightDelta = false
+        /// How rollout workers take the weight broadcast: a Unix socket on the learner's machine, or tcp.
+        public var weightsSocket = WeightsSocket.auto
         /// A rollout lease expires after this many seconds.
         public var leaseSeconds = 60.0
         /// Processes report this often (< lease).

@@ -85,6 +85,7 @@ extension RunConfig {
                 ("reference", list(cluster.reference.map(q))), ("key_file", cluster.keyFile.map(q)),
                 ("encrypt", "\(cluster.encrypt)"),
                 ("compression", cluster.compression.rawValue), ("weight_delta", "\(cluster.weightDelta)"),
+                ("weights_socket", cluster.weightsSocket.rawValue),
                 ("lease_seconds", n(cluster.leaseSeconds)),
                 ("heartbeat_seconds", n(cluster.heartbeatSeconds)),
                 ("request_timeout_seconds", n(cluster.requestTimeoutSeconds)),

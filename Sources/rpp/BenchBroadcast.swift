@@ -20,7 +20,8 @@ struct BenchBroadcast: ParsableCommand {
     @Option(help: "Worker processes.") var workers: Int = 4
     @Option(help: "Versions to send, one after another.") var versions: Int = 5
     @Option(help: "Broadcast precision: fp32 or bf16.") var precision: String = "fp32"
-    @Option(help: "Transport: tcp (loopback, as runs use) or ipc.") var transport: String = "tcp"
+    @Option(help: "Transport: tcp (loopback) or ipc (the Unix socket workers on a loopback learner's machine use).")
+    var transport: String = "tcp"
     @Option(help: "Elements per chunk.") var chunkElements: Int = WeightPublisher.defaultChunkElements
     @Option(help: "Pacing of the broadcast in MB/s (0: unpaced).") var pacing: Double = 1500
     @Flag(help: "Send versions after the first as XOR deltas against the previous one.") var delta = false

@@ -77,6 +77,10 @@ struct LearnerCommand: AsyncParsableCommand {
                 + "\(config.algorithm.rolloutBatch)×\(config.algorithm.samplesPerPrompt) samples per iteration, "
                 + "listening on \(settings.endpoints.control)")
         print("learner: products \(model.precision.kernelDescription)")
+        if let local = settings.endpoints.localWeights {
+            print(
+                "learner: weights on \(settings.endpoints.weights) and, for rollout workers on this machine, \(local)")
+        }
         fflush(nil)
         writeSelfReport(runDirectory: config.runDirectory)
         recorder?.attach(to: learner)

@@ -16,7 +16,7 @@ final class ConfigLimitsTests: XCTestCase {
         "cluster.compression", "cluster.encrypt", "reward.kind", "reward.model", "reward.normalize",
         "data.input_key", "data.label_key", "data.apply_chat_template", "data.system_prompt", "data.long_prompts",
         "sampling.stop", "reward.verifier", "reward.url", "model.precision", "model.learner_precision",
-        "model.reference_precision", "model.rollout_precision", "cluster.weight_delta",
+        "model.reference_precision", "model.rollout_precision", "cluster.weight_delta", "cluster.weights_socket",
     ]
 
     func testEveryNumericKeyHasAnUpperBoundNamedInItsError() throws {

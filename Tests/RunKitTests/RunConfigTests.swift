@@ -231,7 +231,7 @@ final class RunConfigTests: XCTestCase {
                     "\(section).\(key) is not in rpp.yaml")
             }
         }
-        XCTAssertEqual(RunConfig.allowedKeys.reduce(0) { $0 + $1.keys.count }, 88)
+        XCTAssertEqual(RunConfig.allowedKeys.reduce(0) { $0 + $1.keys.count }, 89)
     }
 
     func testSuggestDistance() {

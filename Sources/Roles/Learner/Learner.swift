@@ -73,7 +73,7 @@ public final class Learner: @unchecked Sendable {
             leaseMillis: leaseMillis(seconds: c.leaseSeconds),
             weightsAddress: settings.endpoints.weights, log: log)
         let broadcaster = try WeightBroadcaster(
-            address: settings.endpoints.weights, codec: codec,
+            address: settings.endpoints.weights, localAddress: settings.endpoints.localWeights, codec: codec,
             precision: settings.weightPrecision, delta: settings.weightDelta,
             log: log)
         self.hub = hub

@@ -12,15 +12,21 @@ public struct LearnerEndpoints: Sendable, Equatable {
     public var control: String
     /// BUS: weight announcements and chunks.
     public var weights: String
+    /// The same BUS on a Unix socket, for rollout workers on the learner's machine (`cluster.weights_socket`); nil:
+    /// they use `weights`.
+    public var localWeights: String?
     /// PULL: experience batches.
     public var rollouts: String
     /// REP: status requests (`rpp cluster status`); nil = not served.
     public var status: String?
 
     /// Explicit addresses (any nanomsg transport).
-    public init(control: String, weights: String, rollouts: String, status: String? = nil) {
+    public init(
+        control: String, weights: String, rollouts: String, status: String? = nil, localWeights: String? = nil
+    ) {
         self.control = control
         self.weights = weights
+        self.localWeights = localWeights
         self.rollouts = rollouts
         self.status = status
     }
@@ -29,8 +35,12 @@ public struct LearnerEndpoints: Sendable, Equatable {
     public init(cluster: RunConfig.ClusterSection) throws {
         self.init(
             control: try cluster.learnerEndpoint(.control), weights: try cluster.learnerEndpoint(.weights),
-            rollouts: try cluster.learnerEndpoint(.rollouts), status: try cluster.learnerEndpoint(.status))
+            rollouts: try cluster.learnerEndpoint(.rollouts), status: try cluster.learnerEndpoint(.status),
+            localWeights: try cluster.localWeightsEndpoint())
     }
+
+    /// Where a rollout worker takes the weight broadcast.
+    public var workerWeights: String { localWeights ?? weights }
 
     /// Every address under an inproc:// prefix (tests).
     public static func inproc(_ name: String) -> LearnerEndpoints {

@@ -39,6 +39,8 @@ public final class WeightBroadcaster: @unchecked Sendable {
     /// Chunks of the latest version that workers lack, to be sent again (nil: no repair queued).
     private var repairQueued: (version: UInt64, chunks: Set<Int>)?
     let log: @Sendable (String) -> Void
+    /// The file of the Unix socket bound for local workers, removed at close.
+    private let localPath: String?
     /// The workers' receipts, which keep a send within `windowBytes` of the slowest of them.
     let gate = NSCondition()
     var window: BroadcastWindow
@@ -60,10 +62,13 @@ public final class WeightBroadcaster: @unchecked Sendable {
     /// and rmem_max; the window of a send follows what it allows.
     public static let socketBufferBytes = 64 << 20
 
-    /// Binds the broadcast socket at `address`. `windowBytes` nil: what the socket's buffer holds (at least one chunk
-    /// goes at a time). A worker that sends no receipt for `receiptStallSeconds` is not waited for in that send.
+    /// Binds the broadcast socket at `address`, and at `localAddress` too when given (a Unix socket for the workers
+    /// on this machine; every version goes to the workers of both). `windowBytes` nil: what the socket's buffer holds
+    /// (at least one chunk goes at a time). A worker that sends no receipt for `receiptStallSeconds` is not waited
+    /// for in that send.
     public init(
-        address: String, codec: FrameCodec, precision: WeightPrecision = .fp32, delta: Bool = false,
+        address: String, localAddress: String? = nil, codec: FrameCodec, precision: WeightPrecision = .fp32,
+        delta: Bool = false,
         pacingBytesPerSecond: Double = 1.5e9, fullCopyCompression: Compression = .never, windowBytes: Int? = nil,
         receiptStallSeconds: Double = 1,
         log: @escaping @Sendable (String) -> Void
@@ -75,6 +80,18 @@ public final class WeightBroadcaster: @unchecked Sendable {
             limits: FrameLimits(maxPayloadBytes: Self.maxReceiptBytes, maxRawBytes: Self.maxReceiptBytes))
         try? socket.socket.setSendBuffer(bytes: Self.socketBufferBytes)
         try socket.bind(address)
+        if let localAddress {
+            do { try socket.bind(localAddress) } catch {
+                socket.close()
+                throw TransportError(
+                    error.code,
+                    operation: "bind \(localAddress) (the weight broadcast's Unix socket for rollout workers on this "
+                        + "machine; cluster.weights_socket=tcp does without it)", errno: error.errno, text: error.text)
+            }
+            self.localPath = localAddress.hasPrefix("ipc://") ? String(localAddress.dropFirst("ipc://".count)) : nil
+        } else {
+            self.localPath = nil
+        }
         self.windowBytes = windowBytes ?? Self.windowBytes(cap: Self.systemSendBufferCap())
         window = BroadcastWindow(stallSeconds: receiptStallSeconds)
         self.precision = precision
@@ -329,6 +346,7 @@ public final class WeightBroadcaster: @unchecked Sendable {
     public func close() {
         queue.sync {}
         socket.close()
+        if let localPath { unlink(localPath) }
         receipts.wait()
         receipts.signal()  // a second close returns at once
     }

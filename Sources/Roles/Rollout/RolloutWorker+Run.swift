@@ -7,7 +7,9 @@ extension RolloutWorker {
     /// Registers, then serves work units until `stop()`. Throws when the learner cannot be reached at start.
     public func run() throws {
         try register()
-        settings.log("\(settings.workerID): registered with \(settings.learner.control)")
+        settings.log(
+            "\(settings.workerID): registered with \(settings.learner.control), weights from "
+                + settings.learner.workerWeights)
         var waitingSince: Date? = nil
         while !stopFlag.isCancelled {
             if heartbeats.takeNeedsRegister() { try? register() }
