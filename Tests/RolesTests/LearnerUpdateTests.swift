@@ -142,6 +142,12 @@ final class LearnerUpdateTests: XCTestCase {
             tcp,
             LearnerEndpoints(
                 control: "tcp://127.0.0.1:5600", weights: "tcp://127.0.0.1:5601",
-                rollouts: "tcp://127.0.0.1:5603", status: "tcp://127.0.0.1:5602"))
+                rollouts: "tcp://127.0.0.1:5603", status: "tcp://127.0.0.1:5602",
+                localWeights: "ipc:///tmp/rpp-\(getuid())-\(NetworkNamespace.current)-weights-5601.ipc"))
+        XCTAssertEqual(tcp.workerWeights, tcp.localWeights, "workers on a loopback learner's machine take the socket")
+        var remote = RunConfig().cluster
+        remote.learner = "tcp://10.1.2.3:5600"
+        XCTAssertNil(try LearnerEndpoints(cluster: remote).localWeights)
+        XCTAssertEqual(try LearnerEndpoints(cluster: remote).workerWeights, "tcp://10.1.2.3:5601")
     }
 }
