@@ -1,5 +1,6 @@
-// A small rpp cluster of real `rpp` processes on tcp loopback for the fault tests: reference server, reward
-// server, rollout workers and the learner, each its own process, on ports picked free for the test.
+// A small rpp cluster of real `rpp` processes on loopback for the fault tests (the weights over the learner's Unix
+// socket, as on any loopback cluster): reference server, reward server, rollout workers and the learner, each its
+// own process, on ports picked free for the test.
 import Foundation
 import TestKit
 import Wire
