@@ -23,7 +23,7 @@ struct BenchBroadcast: ParsableCommand {
     @Option(help: "Transport: tcp (loopback) or ipc (the Unix socket workers on a loopback learner's machine use).")
     var transport: String = "tcp"
     @Option(help: "Elements per chunk.") var chunkElements: Int = WeightPublisher.defaultChunkElements
-    @Option(help: "Pacing of the broadcast in MB/s (0: unpaced).") var pacing: Double = 1500
+    @Option(help: "Pacing of the broadcast in MB/s (0: unpaced, as runs send).") var pacing: Double = 0
     @Flag(help: "Send versions after the first as XOR deltas against the previous one.") var delta = false
     @Option(help: "Frame compression (cluster.compression): auto, never or always. Deltas follow it.")
     var compression: String = Compression.auto.rawValue

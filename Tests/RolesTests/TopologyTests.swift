@@ -46,7 +46,7 @@ final class TopologyTests: XCTestCase {
     }
 
     /// The same over tcp loopback with the pilot's model size (857k parameters, four 1 MiB chunks per
-    /// version), where the weights BUS drops frames a busy subscriber pipe cannot take: pacing and re-sends must cope.
+    /// version), where the weights BUS drops frames a busy subscriber pipe cannot take: receipts and re-sends must cope.
     func testOverTCPWithPilotSizedModel() throws {
         let base = LoopbackPorts.block(7)
         var model = ModelConfig.arithPolicy

@@ -2,9 +2,9 @@
 // (after an update), re-sends of the latest one (when a worker registers or asks with old weights) and repairs (the
 // chunks a worker names as lost) go out one publication at a time, announcement first, so chunks of two versions
 // never interleave. Like PUB, a BUS drops a message for a subscriber whose connection is still busy with earlier
-// ones, so the socket gets large operating-system buffers (a chunk leaves at once), chunks are paced at
-// `pacingBytesPerSecond`, and a send stays within a window of the slowest worker's receipts (`BroadcastWindow`);
-// what is still lost is repaired. Full copies go to the socket in place, without a copy, as do deltas in the sparse
+// ones, so the socket gets large operating-system buffers (a chunk leaves at once) and a send stays within a window
+// of the slowest worker's receipts (`BroadcastWindow`); what is still lost is repaired. Chunks can also be paced
+// at `pacingBytesPerSecond`, which the window has made unnecessary (docs/benchmarks.md): off by default. Full copies go to the socket in place, without a copy, as do deltas in the sparse
 // form when the codec never compresses.
 import Foundation
 import Model
@@ -69,7 +69,7 @@ public final class WeightBroadcaster: @unchecked Sendable {
     public init(
         address: String, localAddress: String? = nil, codec: FrameCodec, precision: WeightPrecision = .fp32,
         delta: Bool = false,
-        pacingBytesPerSecond: Double = 1.5e9, fullCopyCompression: Compression = .never, windowBytes: Int? = nil,
+        pacingBytesPerSecond: Double = 0, fullCopyCompression: Compression = .never, windowBytes: Int? = nil,
         receiptStallSeconds: Double = 1,
         log: @escaping @Sendable (String) -> Void
     ) throws(TransportError) {
