@@ -52,7 +52,8 @@ struct BenchBroadcast: ParsableCommand {
         print(
             "rpp bench broadcast  \(params) parameters, \(workers) worker processes, \(prec.rawValue)"
                 + (delta ? " + XOR delta" : "") + ", compression \(compression)"
-                + ", \(transport), chunks of \(chunkElements), pacing \(Int(pacing)) MB/s")
+                + ", \(transport), chunks of \(chunkElements), "
+                + (pacing > 0 ? "pacing \(Int(pacing)) MB/s" : "unpaced"))
         print(ModelBench.cpuLine())
         let broadcaster = try WeightBroadcaster(
             address: address, codec: FrameCodec(compression: Compression(rawValue: compression)!), precision: prec,

@@ -21,7 +21,10 @@ final class WeightLocalSocketTests: XCTestCase {
         }
         defer { for r in receivers { r.close() } }
         for r in receivers { r.start() }
-        Thread.sleep(forTimeInterval: 0.2)
+        // The window of a send counts the connections of both transports (it waits for new ones).
+        let connected = Date(timeIntervalSinceNow: 10)
+        while broadcaster.socket.socket.connections < 2, Date() < connected { Thread.sleep(forTimeInterval: 0.02) }
+        XCTAssertEqual(broadcaster.socket.socket.connections, 2)
         var rng = SeededRNG(seed: 5)
         let p = (0..<50_000).map { _ in Float.random(in: -1...1, using: &rng) }
         for version in UInt64(1)...2 {
