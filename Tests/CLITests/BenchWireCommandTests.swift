@@ -1,3 +1,4 @@
+import TestKit
 import Wire
 import XCTest
 
@@ -64,7 +65,7 @@ final class BenchWireCommandTests: XCTestCase {
     /// in its place in the receiver's buffer, its checksum checked on the way.
     func testChunkedTensorArrivesInPlace() throws {
         let values = (0..<10_000).map { Float($0) * 0.5 - 7 }
-        let address = "inproc://bench-wire-chunks-\(UInt64.random(in: 1...UInt64.max))"
+        let address = TestAddress.inproc()
         let pull = try FrameSocket(.pull)
         try pull.bind(address)
         let push = try FrameSocket(.push)

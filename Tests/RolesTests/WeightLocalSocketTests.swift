@@ -9,14 +9,14 @@ import XCTest
 
 final class WeightLocalSocketTests: XCTestCase {
     func testWorkersOnTheTcpPortAndOnTheUnixSocketGetTheSameVersions() throws {
-        let tcp = "tcp://127.0.0.1:\(LoopbackPorts.port())"
-        let path = NSTemporaryDirectory() + "rpp-test-weights-\(getpid())-\(UInt32.random(in: 1...UInt32.max)).ipc"
-        let broadcaster = try WeightBroadcaster(
-            address: tcp, localAddress: "ipc://" + path, codec: FrameCodec(), log: { _ in })
+        let tcp = TestAddress.tcp()
+        let ipc = TestAddress.ipc()
+        let path = String(ipc.dropFirst("ipc://".count))
+        let broadcaster = try WeightBroadcaster(address: tcp, localAddress: ipc, codec: FrameCodec(), log: { _ in })
         var closed = false
         defer { if !closed { broadcaster.close() } }
-        XCTAssertNil(RolloutWorker.localWeightsProblem("ipc://" + path), "a bound socket is there")
-        let receivers = try [tcp, "ipc://" + path].map {
+        XCTAssertNil(RolloutWorker.localWeightsProblem(ipc), "a bound socket is there")
+        let receivers = try [tcp, ipc].map {
             try WeightReceiver(address: $0, codec: FrameCodec(), name: $0, log: { _ in })
         }
         defer { for r in receivers { r.close() } }
@@ -59,7 +59,7 @@ final class WeightLocalSocketTests: XCTestCase {
     }
 
     func testABindFailureOfTheUnixSocketNamesTheWayOut() {
-        let tcp = "tcp://127.0.0.1:\(LoopbackPorts.port())"
+        let tcp = TestAddress.tcp()
         let dir = NSTemporaryDirectory() + "rpp-test-missing-dir-\(getpid())/weights.ipc"
         XCTAssertThrowsError(
             try WeightBroadcaster(address: tcp, localAddress: "ipc://" + dir, codec: FrameCodec(), log: { _ in })
