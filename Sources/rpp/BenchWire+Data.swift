@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Roles
 import Synchronization
 import Wire
 
@@ -105,9 +106,9 @@ enum LoopbackBench {
             receive: { _ = try pull.receiveSync(timeout: .seconds(30)) })
     }
 
-    /// Weight chunks as the broadcast moves them: sent in place from `values` (in chunks of `chunkElements`, or as
-    /// one frame), read as views and copied into their place in a destination buffer (the receiver's parameters).
-    static func framed(values: [Float], chunkElements: Int? = nil, codec: FrameCodec, count: Int) throws -> Double {
+    /// Weight chunks as the broadcast moves them: the chunks of `publication` sent in place, read as views and copied
+    /// into their place in a destination buffer (the receiver's parameters).
+    static func framed(publication: WeightPublication, codec: FrameCodec, count: Int) throws -> Double {
         let address = "tcp://127.0.0.1:\(LoopbackPort.free())"
         let pull = try FrameSocket(.pull, codec: codec)
         try pull.bind(address)
@@ -118,32 +119,24 @@ enum LoopbackBench {
             pull.close()
         }
         let destination = ReceiveBuffer()
-        let pieces = chunkCount(values.count, chunkElements)
-        let send = { @Sendable () throws -> Void in try sendChunks(values, chunkElements: chunkElements, on: push) }
-        let receive = { for _ in 0..<pieces { try receiveChunk(on: pull, into: destination, total: values.count) } }
+        let a = publication.announcement
+        let send = { @Sendable () throws -> Void in try sendChunks(of: publication, on: push) }
+        let receive = {
+            for _ in 0..<a.chunkCount { try receiveChunk(on: pull, into: destination, total: a.elementCount) }
+        }
         _ = try measure(count: 1, send: send, receive: receive)  // warm; a tensor of several chunks fills the pipe
         return try measure(count: count, send: send, receive: receive)
     }
 
-    /// Frames a tensor of `elements` goes in: one per `chunkElements` (one in all without).
-    static func chunkCount(_ elements: Int, _ chunkElements: Int?) -> Int {
-        guard let chunkElements else { return 1 }
-        return (elements + chunkElements - 1) / chunkElements
-    }
-
-    /// Sends `values` as weight chunks of `chunkElements` (one chunk without), in place and uncompressed, as the
-    /// broadcast sends full copies.
-    static func sendChunks(_ values: [Float], chunkElements: Int? = nil, on push: FrameSocket) throws {
-        let size = chunkElements ?? values.count
-        let pieces = chunkCount(values.count, chunkElements)
-        try values.withUnsafeBytes { b in
-            for i in 0..<pieces {
-                let offset = i * size
-                let n = min(size, values.count - offset)
-                _ = try push.sendWeightChunk(
-                    policyVersion: 1, index: i, count: n, offset: offset, dtype: .float32,
-                    data: UnsafeRawBufferPointer(rebasing: b[offset * 4..<(offset + n) * 4]), compression: .never,
-                    timeout: .seconds(30))
+    /// Sends every chunk of `publication` in place and uncompressed, as the broadcast sends full copies.
+    static func sendChunks(of publication: WeightPublication, on push: FrameSocket) throws {
+        let a = publication.announcement
+        for i in 0..<a.chunkCount {
+            let (offset, count) = publication.span(i)
+            _ = try publication.withChunkBytes(i) { bytes in
+                try push.sendWeightChunk(
+                    policyVersion: a.policyVersion, index: i, count: count, offset: offset, dtype: a.dtype,
+                    data: bytes, compression: .never, timeout: .seconds(30))
             }
         }
     }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Roles
 import Wire
 
 /// Loopback throughput with the receiver in a process of its own (this binary, run with the hidden `--receive`), as
@@ -17,11 +18,9 @@ enum ProcessLoopbackBench {
     }
 
     /// Seconds from the first of `count` messages sent from this process until the receiver has taken the last
-    /// (both read the monotonic clock). Raw receivers get `bytes`, the framed one `values` as weight chunks of
-    /// `chunkElements` (one chunk without).
+    /// (both read the monotonic clock). Raw receivers get `bytes`, the framed one the chunks of `publication`.
     static func seconds(
-        _ receiver: Receiver, count: Int, bytes: [UInt8], values: [Float], chunkElements: Int? = nil,
-        codec: FrameCodec
+        _ receiver: Receiver, count: Int, bytes: [UInt8], publication: WeightPublication, codec: FrameCodec
     ) throws -> Double {
         let address = "tcp://127.0.0.1:\(LoopbackPort.free())"
         let send: () throws -> Void
@@ -29,7 +28,7 @@ enum ProcessLoopbackBench {
         if receiver == .framed {
             let push = try FrameSocket(.push, codec: codec)
             try push.bind(address)
-            send = { try LoopbackBench.sendChunks(values, chunkElements: chunkElements, on: push) }
+            send = { try LoopbackBench.sendChunks(of: publication, on: push) }
             close = { push.close() }
         } else {
             let push = try Socket(.push)
@@ -44,7 +43,8 @@ enum ProcessLoopbackBench {
             name: "the receiving process", executable: currentExecutable(),
             arguments: [
                 "bench", "wire", "--receive", receiver.rawValue, "--address", address, "--count", "\(count)",
-                "--elements", "\(values.count)", "--chunk-elements", "\(chunkElements ?? values.count)",
+                "--elements", "\(publication.announcement.elementCount)", "--chunks",
+                "\(publication.announcement.chunkCount)",
             ],
             log: log, environment: [:])
         defer {
@@ -64,12 +64,10 @@ enum ProcessLoopbackBench {
         return Double(end - start) / 1e9
     }
 
-    /// The receiving process: connects to `address`, says "ready", takes one message (a tensor of `elements` in
-    /// chunks of `chunkElements` for the framed receiver) and says "warm", then takes `count` more and says "done"
-    /// with the monotonic time in nanoseconds.
-    static func receive(
-        _ receiver: Receiver, address: String, count: Int, elements: Int, chunkElements: Int
-    ) throws {
+    /// The receiving process: connects to `address`, says "ready", takes one message (for the framed receiver a
+    /// tensor of `elements` in `chunks` frames) and says "warm", then takes `count` more and says "done" with the
+    /// monotonic time in nanoseconds.
+    static func receive(_ receiver: Receiver, address: String, count: Int, elements: Int, chunks: Int) throws {
         let say = { (line: String) in FileHandle.standardOutput.write(Data((line + "\n").utf8)) }
         let destination = ReceiveBuffer()
         let one: () throws -> Void
@@ -77,9 +75,8 @@ enum ProcessLoopbackBench {
         if receiver == .framed {
             let pull = try FrameSocket(.pull)
             try pull.connect(address)
-            let pieces = LoopbackBench.chunkCount(elements, max(1, chunkElements))
             one = {
-                for _ in 0..<pieces { try LoopbackBench.receiveChunk(on: pull, into: destination, total: elements) }
+                for _ in 0..<chunks { try LoopbackBench.receiveChunk(on: pull, into: destination, total: elements) }
             }
             close = { pull.close() }
         } else {

@@ -29,7 +29,7 @@ struct BenchWire: ParsableCommand {
     @Option(help: .hidden) var address: String = ""
     @Option(help: .hidden) var count: Int = 0
     @Option(help: .hidden) var elements: Int = 0
-    @Option(help: .hidden) var chunkElements: Int = 0
+    @Option(help: .hidden) var chunks: Int = 1
 
     func validate() throws {
         try checkSeconds(seconds, "--seconds")
@@ -44,7 +44,7 @@ struct BenchWire: ParsableCommand {
         Tuning.keepLargeAllocations()
         if let receive {
             return try ProcessLoopbackBench.receive(
-                receive, address: address, count: count, elements: elements, chunkElements: chunkElements)
+                receive, address: address, count: count, elements: elements, chunks: chunks)
         }
         print(
             "rpp bench wire  (MB = 10^6 bytes; each figure is the best of 3 runs, of \(rounds) rounds for "
@@ -181,26 +181,25 @@ struct BenchWire: ParsableCommand {
         for (label, size, chunkElements) in sizes {
             let floats = WireBenchData.weights(count: max(1, (size - 16) / 4))
             let codec = FrameCodec(compressionLevel: level)
-            let frame = codec.encode(
-                .weightChunk(
-                    WeightChunk(policyVersion: 1, index: 0, count: 1, offset: 0, data: DenseTensor(floats: floats))))
-            let payload = frameRawLength(frame)
-            let frameBytes =
-                chunkElements.map { chunkFrameBytes(floats, chunkElements: $0, codec: codec) } ?? frame.count
+            let whole = try WeightPublisher.publish(version: 1, parameters: floats, chunkElements: floats.count)
+            let publication =
+                try chunkElements.map { try WeightPublisher.publish(version: 1, parameters: floats, chunkElements: $0) }
+                ?? whole
+            // Raw messages are as long as the single frame's payload.
+            let payload = frameRawLength(codec.encode(.weightChunk(whole.chunk(0))))
+            let frameBytes = publication.chunks.reduce(0) { $0 + codec.encode(.weightChunk($1)).count }
             let rawBytes = [UInt8](repeating: 0x5A, count: payload)
             let count = max(4, min(20_000, Int(200_000_000 / Double(payload) * seconds)))
             let measure = { (receiver: ProcessLoopbackBench.Receiver) throws -> Double in
                 if separateProcesses {
                     return try ProcessLoopbackBench.seconds(
-                        receiver, count: count, bytes: rawBytes, values: floats, chunkElements: chunkElements,
-                        codec: codec)
+                        receiver, count: count, bytes: rawBytes, publication: publication, codec: codec)
                 }
                 switch receiver {
                 case .raw: return try LoopbackBench.raw(bytes: rawBytes, count: count)
                 case .copy: return try LoopbackBench.raw(bytes: rawBytes, count: count, intoBuffer: true)
                 case .framed:
-                    return try LoopbackBench.framed(
-                        values: floats, chunkElements: chunkElements, codec: codec, count: count)
+                    return try LoopbackBench.framed(publication: publication, codec: codec, count: count)
                 }
             }
             // The three take turns, round after round, so that a slow spell of the machine meets all of them.
@@ -248,18 +247,6 @@ struct BenchWire: ParsableCommand {
     }
 
     func mbps(_ bytes: Double, _ seconds: Double) -> String { String(format: "%.0f", bytes / seconds / 1e6) }
-
-    /// Bytes of the frames `values` goes in as weight chunks of `chunkElements`.
-    func chunkFrameBytes(_ values: [Float], chunkElements: Int, codec: FrameCodec) -> Int {
-        let pieces = LoopbackBench.chunkCount(values.count, chunkElements)
-        return (0..<pieces).reduce(0) { sum, i in
-            let offset = i * chunkElements
-            let piece = Array(values[offset..<min(values.count, offset + chunkElements)])
-            let chunk = WeightChunk(
-                policyVersion: 1, index: i, count: piece.count, offset: offset, data: DenseTensor(floats: piece))
-            return sum + codec.encode(.weightChunk(chunk)).count
-        }
-    }
 
     func frameRawLength(_ frame: [UInt8]) -> Int {
         Int(frame[16]) | Int(frame[17]) << 8 | Int(frame[18]) << 16 | Int(frame[19]) << 24

@@ -1,3 +1,4 @@
+import Roles
 import TestKit
 import Wire
 import XCTest
@@ -74,10 +75,10 @@ final class BenchWireCommandTests: XCTestCase {
             push.close()
             pull.close()
         }
-        XCTAssertEqual(LoopbackBench.chunkCount(values.count, 4096), 3)
-        XCTAssertEqual(LoopbackBench.chunkCount(values.count, nil), 1)
+        let publication = try WeightPublisher.publish(version: 1, parameters: values, chunkElements: 4096)
+        XCTAssertEqual(publication.announcement.chunkCount, 3)
         let destination = ReceiveBuffer()
-        let sender = Thread { try? LoopbackBench.sendChunks(values, chunkElements: 4096, on: push) }
+        let sender = Thread { try? LoopbackBench.sendChunks(of: publication, on: push) }
         sender.start()
         for _ in 0..<3 { try LoopbackBench.receiveChunk(on: pull, into: destination, total: values.count) }
         let received = destination.pointer(holding: values.count * 4).bindMemory(to: Float.self, capacity: values.count)

@@ -11,7 +11,7 @@ final class WeightLocalSocketTests: XCTestCase {
     func testWorkersOnTheTcpPortAndOnTheUnixSocketGetTheSameVersions() throws {
         let tcp = TestAddress.tcp()
         let ipc = TestAddress.ipc()
-        let path = String(ipc.dropFirst("ipc://".count))
+        let path = try XCTUnwrap(Socket.ipcPath(ipc))
         let broadcaster = try WeightBroadcaster(address: tcp, localAddress: ipc, codec: FrameCodec(), log: { _ in })
         var closed = false
         defer { if !closed { broadcaster.close() } }

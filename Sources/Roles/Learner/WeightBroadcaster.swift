@@ -88,10 +88,8 @@ public final class WeightBroadcaster: @unchecked Sendable {
                     operation: "bind \(localAddress) (the weight broadcast's Unix socket for rollout workers on this "
                         + "machine; cluster.weights_socket=tcp does without it)", errno: error.errno, text: error.text)
             }
-            self.localPath = localAddress.hasPrefix("ipc://") ? String(localAddress.dropFirst("ipc://".count)) : nil
-        } else {
-            self.localPath = nil
         }
+        localPath = localAddress.flatMap(Socket.ipcPath)
         self.windowBytes = windowBytes ?? Self.windowBytes(cap: Self.systemSendBufferCap())
         window = BroadcastWindow(stallSeconds: receiptStallSeconds)
         self.precision = precision

@@ -120,17 +120,11 @@ public final class RolloutWorker: @unchecked Sendable {
 
     var requestTimeout: Duration { duration(seconds: settings.requestTimeoutSeconds) }
 
-    /// Once the learner has accepted this worker (so it has bound its sockets): the Unix socket of its weight
-    /// broadcast, when this worker takes the weights there, must be visible here. It is not from a container with
-    /// a /tmp of its own, where the worker would otherwise wait for weights forever.
-    func checkLocalWeightsSocket() throws {
-        if let problem = Self.localWeightsProblem(settings.learner.localWeights) { throw WorkerError(problem) }
-    }
-
-    /// What is wrong with taking the weights at `address` (an `ipc://` path that is not a socket), or nil.
+    /// What is wrong with taking the weights at `address` (an `ipc://` path that is not a socket), or nil. Checked
+    /// once the learner has accepted this worker (so it has bound its sockets): a worker in a container with a /tmp
+    /// of its own cannot see the learner's socket and would otherwise wait for weights forever.
     static func localWeightsProblem(_ address: String?) -> String? {
-        guard let address, address.hasPrefix("ipc://") else { return nil }
-        let path = String(address.dropFirst("ipc://".count))
+        guard let path = address.flatMap(Socket.ipcPath) else { return nil }
         var info = stat()
         if stat(path, &info) == 0, info.st_mode & S_IFMT == S_IFSOCK { return nil }
         return "the learner's weight broadcast socket \(path) is not visible to this worker (a container with a /tmp "
@@ -156,7 +150,7 @@ public final class RolloutWorker: @unchecked Sendable {
             throw WorkerError("learner answered register with \(reply.kind.name)")
         }
         guard rr.accepted else { throw WorkerError("learner refused worker \(settings.workerID): \(rr.reason)") }
-        try checkLocalWeightsSocket()
+        if let problem = Self.localWeightsProblem(settings.learner.localWeights) { throw WorkerError(problem) }
         // A learner that restarted from a checkpoint is at an older version than the weights held here, and its
         // next versions reuse those numbers with other parameters: forget everything newer than its version.
         let held = max(policyVersion ?? 0, weights.latestVersion ?? 0)

@@ -116,6 +116,11 @@ public final class Socket: @unchecked Sendable {
         withRequest { $0.resendMillis = max(1, milliseconds) }
     }
 
+    /// The file of an `ipc://` address (`ipc:///tmp/x.ipc` → `/tmp/x.ipc`), or nil for another transport.
+    public static func ipcPath(_ address: String) -> String? {
+        address.hasPrefix("ipc://") ? String(address.dropFirst("ipc://".count)) : nil
+    }
+
     /// Listens on an address such as `tcp://127.0.0.1:5555`, `ipc:///tmp/x.ipc` or `inproc://name`.
     public func bind(_ address: String) throws(TransportError) {
         guard nn_bind(fd, address) >= 0 else { throw .last("bind \(address)") }
