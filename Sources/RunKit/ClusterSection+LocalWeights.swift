@@ -1,13 +1,18 @@
 // Where rollout workers on the learner's machine take the weight broadcast: a Unix socket (nanomsg ipc) that the
-// learner binds beside its tcp port. A byte through a Unix socket costs the sending host less CPU than through
-// loopback TCP, whose receive path also runs on the sender's core (docs/benchmarks.md).
+// learner binds beside its tcp port, and by default a shared-memory file each version is written to once, which the
+// announcements on that socket name. A byte through a Unix socket costs the sending host less CPU than through
+// loopback TCP, whose receive path also runs on the sender's core, and a version in shared memory is copied once
+// for all workers instead of through a socket for each (docs/benchmarks.md).
 import Foundation
 
 /// How rollout workers take the weight broadcast (`cluster.weights_socket`).
 public enum WeightsSocket: String, Sendable, CaseIterable {
-    /// A Unix socket when the learner's address is a loopback one (every worker is then on the learner's machine,
-    /// in its network namespace); the tcp port otherwise.
+    /// When the learner's address is a loopback one (every worker is then on the learner's machine, in its network
+    /// namespace): versions in shared memory, announced on a Unix socket. The tcp port otherwise.
     case auto
+    /// A Unix socket carries the versions themselves when the learner's address is a loopback one; the tcp port
+    /// otherwise.
+    case ipc
     /// Always the tcp port.
     case tcp
 }
@@ -19,10 +24,17 @@ extension RunConfig.ClusterSection {
     public func localWeightsEndpoint(
         user: UInt32 = getuid(), namespace: String = NetworkNamespace.current
     ) throws -> String? {
-        guard weightsSocket == .auto else { return nil }
+        guard weightsSocket != .tcp else { return nil }
         let base = try ClusterAddress(learner, key: "cluster.learner", tcpOnly: true)
         guard Self.isLoopback(base.host), let port = base.port else { return nil }
         return "ipc:///tmp/rpp-\(user)-\(namespace)-weights-\(port + LearnerPort.weights.rawValue).ipc"
+    }
+
+    /// True when the learner writes each version to shared memory for its workers: `weights_socket` is auto and
+    /// `learner` a loopback address.
+    public func sharesWeightMemory() throws -> Bool {
+        guard weightsSocket == .auto else { return false }
+        return try localWeightsEndpoint() != nil
     }
 
     /// `localhost`, `::1` (bracketed or not) or an IPv4 literal in 127.0.0.0/8.

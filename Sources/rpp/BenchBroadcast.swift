@@ -20,7 +20,10 @@ struct BenchBroadcast: ParsableCommand {
     @Option(help: "Worker processes.") var workers: Int = 4
     @Option(help: "Versions to send, one after another.") var versions: Int = 5
     @Option(help: "Broadcast precision: fp32 or bf16.") var precision: String = "fp32"
-    @Option(help: "Transport: tcp (loopback) or ipc (the Unix socket workers on a loopback learner's machine use).")
+    @Option(
+        help: ArgumentHelp(
+            "Transport: tcp (loopback), ipc (a Unix socket) or shm (versions in shared memory, announced on a "
+                + "Unix socket: what workers on a loopback learner's machine use)."))
     var transport: String = "tcp"
     @Option(help: "Elements per chunk.") var chunkElements: Int = WeightPublisher.defaultChunkElements
     @Option(help: "Pacing of the broadcast in MB/s (0: unpaced, as runs send).") var pacing: Double = 0
@@ -36,7 +39,7 @@ struct BenchBroadcast: ParsableCommand {
         try checkRange(chunkElements, 1024...(1 << 26), "--chunk-elements")
         try checkRange(pacing, 0...100_000, "--pacing")
         guard WeightPrecision(rawValue: precision) != nil else { throw ValidationError("--precision: fp32 or bf16") }
-        guard ["ipc", "tcp"].contains(transport) else { throw ValidationError("--transport: ipc or tcp") }
+        guard ["ipc", "shm", "tcp"].contains(transport) else { throw ValidationError("--transport: tcp, ipc or shm") }
         guard Compression(rawValue: compression) != nil else {
             throw ValidationError("--compression: auto, never or always")
         }
@@ -57,7 +60,7 @@ struct BenchBroadcast: ParsableCommand {
         print(ModelBench.cpuLine())
         let broadcaster = try WeightBroadcaster(
             address: address, codec: FrameCodec(compression: Compression(rawValue: compression)!), precision: prec,
-            delta: delta,
+            delta: delta, sharedMemory: transport == "shm",
             pacingBytesPerSecond: pacing * 1e6, log: { print($0) })
         defer { broadcaster.close() }
         let board = Scoreboard()

@@ -79,7 +79,8 @@ struct LearnerCommand: AsyncParsableCommand {
         print("learner: products \(model.precision.kernelDescription)")
         if let local = settings.endpoints.localWeights {
             print(
-                "learner: weights on \(settings.endpoints.weights) and, for rollout workers on this machine, \(local)")
+                "learner: weights on \(settings.endpoints.weights) and, for rollout workers on this machine, \(local)"
+                    + (settings.endpoints.sharedWeights ? " (each version in shared memory)" : ""))
         }
         fflush(nil)
         writeSelfReport(runDirectory: config.runDirectory)

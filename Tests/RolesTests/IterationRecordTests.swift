@@ -37,6 +37,9 @@ final class IterationRecordTests: XCTestCase {
             evaluated.progressLine,
             "iter 3/20 reward 0.413 acc 35.0% kl 0.0012 len 4.10 samples/s 200 clip 0.013 v3 workers 2 "
                 + "(rollout 0.32s train 0.20s sync 0.01s 3.1 MB eval 0.40s) value loss 0.2500 e.g. \"3⏎\" (3: 1)")
+        var shared = record()
+        shared.broadcastShared = true
+        XCTAssertTrue(shared.progressLine.hasSuffix("sync 0.01s shared memory)"), shared.progressLine)
     }
 
     func testMetricsRow() {

@@ -1,5 +1,5 @@
 // Where rollout workers take the weight broadcast: a Unix socket exactly when the learner's address is a loopback
-// one and `cluster.weights_socket` is auto.
+// one and `cluster.weights_socket` is auto or ipc, with the versions in shared memory when it is auto.
 import XCTest
 
 @testable import RunKit
@@ -29,6 +29,19 @@ final class LocalWeightsSocketTests: XCTestCase {
             XCTAssertNil(try cluster(["cluster.learner=\(learner)"]).localWeightsEndpoint(), learner)
         }
         XCTAssertNil(try cluster(["cluster.weights_socket=tcp"]).localWeightsEndpoint())
+        XCTAssertFalse(try cluster(["cluster.weights_socket=tcp"]).sharesWeightMemory())
+        XCTAssertFalse(try cluster(["cluster.learner=tcp://10.0.0.2:5600"]).sharesWeightMemory())
+    }
+
+    func testSharedMemoryIsTheDefaultOnALoopbackLearnersMachineAndIpcKeepsTheSocketAlone() throws {
+        XCTAssertTrue(try cluster([]).sharesWeightMemory(), "the default learner is on loopback")
+        let ipc = try cluster(["cluster.weights_socket=ipc"])
+        XCTAssertFalse(try ipc.sharesWeightMemory())
+        XCTAssertEqual(
+            try ipc.localWeightsEndpoint(user: 3, namespace: "net9"), "ipc:///tmp/rpp-3-net9-weights-5601.ipc")
+        XCTAssertNil(
+            try cluster(["cluster.weights_socket=ipc", "cluster.learner=tcp://10.0.0.2:5600"])
+                .localWeightsEndpoint())
     }
 
     func testABadChoiceNamesTheKeyAndTheChoices() {

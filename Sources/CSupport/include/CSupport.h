@@ -58,4 +58,8 @@ void rpp_sparse_unpack_xor_portable(const void *in, size_t count, size_t width, 
 /// dst = a XOR b over `length` bytes (dst may be a or b, no other overlap).
 void rpp_xor_bytes(void *dst, const void *a, const void *b, size_t length);
 
+/// An anonymous memory file (memfd_create, close-on-exec) named `name` for /proc/PID/fd listings; -1 with errno set
+/// where the kernel has none.
+int rpp_memory_file(const char *name);
+
 #endif

@@ -138,6 +138,7 @@ extension Learner {
         r.staleSamplesUsed = report.staleSamples
         let sync = broadcaster.lastBroadcast.flatMap { $0.version == loop.policyVersion ? $0 : nil }
         r.broadcastBytes = sync?.wireBytes ?? 0
+        r.broadcastShared = sync?.shared ?? false
         r.rawBytes = model.parameterCount * 4
         r.broadcastSeconds = sync?.seconds
         r.peakRSSMegabytes = peakResidentMegabytes()

@@ -75,7 +75,7 @@ public final class Learner: @unchecked Sendable {
         let broadcaster = try WeightBroadcaster(
             address: settings.endpoints.weights, localAddress: settings.endpoints.localWeights, codec: codec,
             precision: settings.weightPrecision, delta: settings.weightDelta,
-            log: log)
+            sharedMemory: settings.endpoints.sharedWeights, log: log)
         self.hub = hub
         self.broadcaster = broadcaster
         try hub.setFailureLimit(c.maxUnitFailures)

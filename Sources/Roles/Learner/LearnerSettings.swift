@@ -15,6 +15,9 @@ public struct LearnerEndpoints: Sendable, Equatable {
     /// The same BUS on a Unix socket, for rollout workers on the learner's machine (`cluster.weights_socket`); nil:
     /// they use `weights`.
     public var localWeights: String?
+    /// Each version is written to shared memory for the rollout workers on the learner's machine, announced on
+    /// `localWeights`.
+    public var sharedWeights = false
     /// PULL: experience batches.
     public var rollouts: String
     /// REP: status requests (`rpp cluster status`); nil = not served.
@@ -37,6 +40,7 @@ public struct LearnerEndpoints: Sendable, Equatable {
             control: try cluster.learnerEndpoint(.control), weights: try cluster.learnerEndpoint(.weights),
             rollouts: try cluster.learnerEndpoint(.rollouts), status: try cluster.learnerEndpoint(.status),
             localWeights: try cluster.localWeightsEndpoint())
+        sharedWeights = try cluster.sharesWeightMemory()
     }
 
     /// Where a rollout worker takes the weight broadcast.

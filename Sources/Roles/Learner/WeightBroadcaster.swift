@@ -4,8 +4,10 @@
 // never interleave. Like PUB, a BUS drops a message for a subscriber whose connection is still busy with earlier
 // ones, so the socket gets large operating-system buffers (a chunk leaves at once) and a send stays within a window
 // of the slowest worker's receipts (`BroadcastWindow`); what is still lost is repaired. Chunks can also be paced
-// at `pacingBytesPerSecond`, which the window has made unnecessary (docs/benchmarks.md): off by default. Full copies go to the socket in place, without a copy, as do deltas in the sparse
-// form when the codec never compresses.
+// at `pacingBytesPerSecond`, which the window has made unnecessary (docs/benchmarks.md): off by default. Full copies
+// go to the socket in place, without a copy, as do deltas in the sparse form when the codec never compresses. With
+// shared memory (workers on the learner's machine), a version is written once to a memory file and its announcement
+// names the file: no chunks follow, and only repairs go on the socket.
 import Foundation
 import Model
 import Wire
@@ -24,6 +26,8 @@ public struct BroadcastStats: Sendable, Equatable {
     public var receivers: Int = 0
     /// Seconds the send waited for a worker's receipts.
     public var waitSeconds: Double = 0
+    /// The version was written to shared memory and announced there (`seconds` includes the writing).
+    public var shared = false
 }
 
 /// Publishes policy versions on a BUS socket.
@@ -41,6 +45,8 @@ public final class WeightBroadcaster: @unchecked Sendable {
     let log: @Sendable (String) -> Void
     /// The file of the Unix socket bound for local workers, removed at close.
     private let localPath: String?
+    /// Versions are written to shared memory for the workers on this machine (see `SharedWeights`).
+    let shared: SharedWeights?
     /// The workers' receipts, which keep a send within `windowBytes` of the slowest of them.
     let gate = NSCondition()
     var window: BroadcastWindow
@@ -68,7 +74,7 @@ public final class WeightBroadcaster: @unchecked Sendable {
     /// for in that send.
     public init(
         address: String, localAddress: String? = nil, codec: FrameCodec, precision: WeightPrecision = .fp32,
-        delta: Bool = false,
+        delta: Bool = false, sharedMemory: Bool = false,
         pacingBytesPerSecond: Double = 0, fullCopyCompression: Compression = .never, windowBytes: Int? = nil,
         receiptStallSeconds: Double = 1,
         log: @escaping @Sendable (String) -> Void
@@ -90,6 +96,7 @@ public final class WeightBroadcaster: @unchecked Sendable {
             }
         }
         localPath = localAddress.flatMap(Socket.ipcPath)
+        shared = sharedMemory ? SharedWeights(log: log) : nil
         self.windowBytes = windowBytes ?? Self.windowBytes(cap: Self.systemSendBufferCap())
         window = BroadcastWindow(stallSeconds: receiptStallSeconds)
         self.precision = precision
@@ -161,7 +168,11 @@ public final class WeightBroadcaster: @unchecked Sendable {
             spare = latest?.values
             latest = publication
         }
-        queue.sync { send(publication) }
+        queue.sync {
+            let start = DispatchTime.now().uptimeNanoseconds
+            shared?.write(publication)
+            send(publication, since: start)
+        }
         // Re-sends and repairs are full copies: keeping the full form lets go of the delta's base buffer, which the
         // version after next is written into.
         lock.withLock {
@@ -220,12 +231,16 @@ public final class WeightBroadcaster: @unchecked Sendable {
         }
     }
 
-    /// Sends `p`'s announcement and its chunks (`only` those, when given; then no stats are kept).
-    private func send(_ p: WeightPublication, only: [Int]? = nil) {
-        let start = DispatchTime.now().uptimeNanoseconds
+    /// Sends `p`'s announcement and its chunks (`only` those, when given; then no stats are kept). The stats count
+    /// from `started` when given.
+    private func send(_ p: WeightPublication, only: [Int]? = nil, since started: UInt64? = nil) {
+        let start = started ?? DispatchTime.now().uptimeNanoseconds
         let a = p.announcement
         var wire = 0
         var payload = 0
+        if only == nil, let path = shared?.path(holding: a.policyVersion) {
+            return sendShared(p, path: path, since: start)
+        }
         let indices = only ?? Array(0..<a.chunkCount)
         let chunks = max(1, windowBytes / max(1, a.chunkElements * a.dtype.size))
         // Receipts at a quarter of the window: the window still moves smoothly, with a few receipts a send.
@@ -275,6 +290,25 @@ public final class WeightBroadcaster: @unchecked Sendable {
             _last = BroadcastStats(
                 version: a.policyVersion, bytes: payload, wireBytes: wire, seconds: seconds, receivers: receivers,
                 waitSeconds: waited)
+        }
+    }
+
+    /// Announces `p`, whose bytes the shared-memory file at `path` holds, as a full copy there: no chunks follow, and
+    /// no receipts are asked for.
+    private func sendShared(_ p: WeightPublication, path: String, since start: UInt64) {
+        var a = p.full.announcement
+        a.sharedBuffer = path
+        a.receiptEvery = 0
+        do {
+            let wire = try socket.sendSync(.weightAnnouncement(a), timeout: .seconds(5))
+            let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+            lock.withLock {
+                _last = BroadcastStats(
+                    version: a.policyVersion, bytes: a.elementCount * a.dtype.size, wireBytes: wire, seconds: seconds,
+                    shared: true)
+            }
+        } catch {
+            log("learner: weight broadcast of version \(a.policyVersion) failed: \(error)")
         }
     }
 

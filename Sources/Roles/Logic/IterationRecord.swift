@@ -36,6 +36,8 @@ public struct IterationRecord: Sendable, Equatable {
     /// when the broadcast of this version was not measured).
     public var broadcastBytes = 0, rawBytes = 0
     public var broadcastSeconds: Double?
+    /// The version went to the workers through shared memory (only its announcement on the wire).
+    public var broadcastShared = false
     /// Peak resident set of the learner so far, in MiB.
     public var peakRSSMegabytes = Double.nan
 
@@ -97,7 +99,7 @@ public struct IterationRecord: Sendable, Equatable {
             format: " kl %.4f len %.2f samples/s %.0f clip %.3f v%d workers %d (rollout %.2fs train %.2fs sync %.2fs ",
             klPerToken, responseLength, samplesPerSecond, clipFraction, policyVersion, workersAlive, times.rollout,
             times.train, times.broadcast)
-        line += Self.byteString(broadcastBytes)
+        line += broadcastShared ? "shared memory" : Self.byteString(broadcastBytes)
         if accuracy != nil, let eval = times.eval { line += String(format: " eval %.2fs", eval) }
         line += ")"
         if let v = extra[MetricName.criticValueLoss] { line += String(format: " value loss %.4f", v) }

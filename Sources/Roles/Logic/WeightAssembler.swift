@@ -203,6 +203,29 @@ public struct WeightAssembler: Sendable {
         return receive(owned)
     }
 
+    /// Takes chunk `index` of the version in progress (a full copy) from `bytes`, the whole version in its precision
+    /// as the learner wrote it to shared memory: copied into place and checked against the announcement's checksum
+    /// (a mismatch: the learner has written a newer version over it since).
+    public mutating func receive(chunk index: Int, of version: UInt64, shared bytes: UnsafeRawBufferPointer) -> Event {
+        guard let a = progress?.announcement, a.policyVersion == version, !a.isDelta else {
+            return .ignored(version: version)
+        }
+        guard index >= 0, index < a.chunkCount, bytes.count >= a.elementCount * a.dtype.size else {
+            return .rejected(
+                RolesError(
+                    .invalidWeights,
+                    "chunk \(index) of version \(version) lies outside the \(bytes.count) bytes in shared memory"))
+        }
+        let offset = index * a.chunkElements
+        let count = min(a.chunkElements, a.elementCount - offset)
+        let size = a.dtype.size
+        let meta = ChunkMeta(
+            policyVersion: version, index: index, count: count, offset: offset, baseVersion: 0, dtype: a.dtype,
+            elements: count, bytes: count * size)
+        let source = UnsafeRawBufferPointer(rebasing: bytes[(offset * size)..<((offset + count) * size)])
+        return store(meta) { dst, _ in crc32c(copying: source, to: dst, streaming: true) }
+    }
+
     struct ChunkMeta {
         var policyVersion: UInt64, index: Int, count: Int, offset: Int, baseVersion: UInt64
         var dtype: DType, elements: Int, bytes: Int

@@ -7,14 +7,21 @@ import Wire
 /// Receives policy versions in the background; `latest` is the newest verified one.
 public final class WeightReceiver: @unchecked Sendable {
     private let socket: FrameSocket
-    private let lock = NSLock()
-    private var assembler = WeightAssembler()
+    let lock = NSLock()
+    var assembler = WeightAssembler()
     private let done = DispatchSemaphore(value: 0)
-    private let log: @Sendable (String) -> Void
-    private let name: String
+    let log: @Sendable (String) -> Void
+    let name: String
     /// The version being received: when its announcement came and the frame bytes so far.
-    private var inFlight: (version: UInt64, start: UInt64, bytes: Int)?
-    private var lastFrame: UInt64 = 0
+    var inFlight: (version: UInt64, start: UInt64, bytes: Int)?
+    /// When the last weights frame came, or the last chunk was copied from shared memory (monotonic nanoseconds).
+    var lastFrame: UInt64 = 0
+    /// A version announced in shared memory, to copy from there once the frame is handled.
+    var sharedJob: SharedJob?
+    /// The learner's shared-memory file last mapped (on the receiving thread only).
+    var sharedMapping: SharedMemoryMapping?
+    /// The shared-memory path that could not be mapped, once logged.
+    var sharedRefused: String?
     /// The last chunk of the version in progress came after its latest announcement: chunks go in index order over
     /// one connection, so any still missing were lost.
     private var sawLastChunk = false
@@ -103,6 +110,7 @@ public final class WeightReceiver: @unchecked Sendable {
                     // The receipt that lets the learner send on (see BroadcastWindow). A BUS socket never blocks
                     // on a send: a receipt that finds the connection busy is dropped, and the next one covers it.
                     if let taken { _ = try? socket.sendSync(.weightProgress(taken), timeout: .milliseconds(100)) }
+                    if let job = lock.withLock({ sharedJob.take() }) { copyShared(job) }
                     if let (count, precision) = shape {
                         // Between versions: the next one then lands in a buffer whose pages already exist. Made on
                         // another thread, so that chunks and receipts keep moving while its pages are touched.
@@ -147,6 +155,11 @@ public final class WeightReceiver: @unchecked Sendable {
             for case .started(let v) in events {
                 inFlight = (v, DispatchTime.now().uptimeNanoseconds, header.frameLength)
             }
+            if !a.sharedBuffer.isEmpty, assembler.versionInProgress == a.policyVersion {
+                sharedJob = SharedJob(
+                    version: a.policyVersion, path: a.sharedBuffer, chunks: a.chunkCount,
+                    bytes: a.elementCount * a.dtype.size)
+            }
             return receiptEvery > 0
                 ? WeightProgress(workerID: name, receiverID: receiverID, policyVersion: a.policyVersion, next: 0) : nil
         case .weightChunk(let c):
@@ -169,18 +182,22 @@ public final class WeightReceiver: @unchecked Sendable {
                 "\(name): chunk \(chunk) of weights version \(v) does not match the announced checksum; "
                     + "waiting for a re-send")
         case .rejected(let e): log("\(name): weight chunk refused: \(e)")
-        case .completed(let v):
-            if let f = inFlight, f.version == v {
-                let ms = Double(DispatchTime.now().uptimeNanoseconds - f.start) / 1e6
-                log(
-                    "\(name): weights version \(v) verified: "
-                        + String(format: "%.1f KB on the wire in %.1f ms", Double(f.bytes) / 1e3, ms))
-            }
-            inFlight = nil
-            completed?(v)
+        case .completed(let v): complete(v, from: "on the wire")
         default: break
         }
         return receipt
+    }
+
+    /// Logs version `v` as verified and hands it on (under the lock).
+    func complete(_ v: UInt64, from source: String) {
+        if let f = inFlight, f.version == v {
+            let ms = Double(DispatchTime.now().uptimeNanoseconds - f.start) / 1e6
+            log(
+                "\(name): weights version \(v) verified: "
+                    + String(format: "%.1f KB \(source) in %.1f ms", Double(f.bytes) / 1e3, ms))
+        }
+        inFlight = nil
+        completed?(v)
     }
 
     /// The receipt of chunk `index` when it completes `receiptEvery` chunks taken since the announcement.

@@ -54,6 +54,17 @@ extension WeightAnnouncement {
             chunkCount: Int(w.chunkCount), chunkElements: Int(w.chunkElements), chunkChecksums: w.chunkCrc32C,
             layout: layout, baseVersion: w.baseVersion, baseDigest: w.baseDigest)
         receiptEvery = Int(w.receiptEvery)
+        if !w.sharedBuffer.isEmpty {
+            guard w.baseVersion == 0 else {
+                throw .invariant(
+                    "weight_announcement.shared_buffer", "is set on a delta (base_version \(w.baseVersion))")
+            }
+            guard SharedMemoryMapping.isProcessFile(w.sharedBuffer) else {
+                throw .invariant(
+                    "weight_announcement.shared_buffer", "is not a /proc/PID/fd/N path (\(w.sharedBuffer.prefix(64)))")
+            }
+            sharedBuffer = w.sharedBuffer
+        }
     }
 
     var wire: Rpp_V1_WeightAnnouncement {
@@ -67,6 +78,7 @@ extension WeightAnnouncement {
         w.baseVersion = baseVersion
         w.baseDigest = baseDigest
         w.receiptEvery = UInt32(clamping: receiptEvery)
+        w.sharedBuffer = sharedBuffer
         w.layout = layout.map { s in
             var t = Rpp_V1_TensorSpan()
             t.name = s.name

@@ -29,6 +29,9 @@ public struct WeightAnnouncement: Sendable, Equatable {
     /// A worker sends a `WeightProgress` after every this many chunks it takes of this send (0: none). Set by the
     /// broadcaster for each send, from its window.
     public var receiptEvery: Int = 0
+    /// The /proc/PID/fd/N path of a shared-memory file holding this version's bytes (a full copy), for rollout
+    /// workers on the learner's machine: no chunks follow on the socket. Empty: the chunks do.
+    public var sharedBuffer: String = ""
 
     public init(
         policyVersion: UInt64, dtype: DType, elementCount: Int, chunkCount: Int, chunkElements: Int,

@@ -73,6 +73,11 @@ public nonisolated struct Rpp_V1_WeightAnnouncement: Sendable {
   /// A worker sends a weight_progress after every this many chunks it takes of this send (0: none).
   public var receiptEvery: UInt32 = 0
 
+  /// Set when the learner has written this version's bytes (a full copy) to a shared-memory file its rollout workers
+  /// on the same machine can open: its path, /proc/PID/fd/N. Such a worker copies and checks the chunks from there,
+  /// and no chunks follow on the socket; a worker that cannot open it asks for the chunks it lacks.
+  public var sharedBuffer: String = String()
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -182,7 +187,7 @@ nonisolated extension Rpp_V1_TensorSpan: SwiftProtobuf.Message, SwiftProtobuf._M
 
 nonisolated extension Rpp_V1_WeightAnnouncement: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".WeightAnnouncement"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}policy_version\0\u{1}dtype\0\u{3}element_count\0\u{3}chunk_count\0\u{3}chunk_elements\0\u{2}\u{2}layout\0\u{3}base_version\0\u{4}\u{2}chunk_crc32c\0\u{3}base_digest\0\u{3}receipt_every\0\u{c}\u{6}\u{1}\u{c}\u{9}\u{1}")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}policy_version\0\u{1}dtype\0\u{3}element_count\0\u{3}chunk_count\0\u{3}chunk_elements\0\u{2}\u{2}layout\0\u{3}base_version\0\u{4}\u{2}chunk_crc32c\0\u{3}base_digest\0\u{3}receipt_every\0\u{3}shared_buffer\0\u{c}\u{6}\u{1}\u{c}\u{9}\u{1}")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -200,6 +205,7 @@ nonisolated extension Rpp_V1_WeightAnnouncement: SwiftProtobuf.Message, SwiftPro
       case 10: try { try decoder.decodeRepeatedFixed32Field(value: &self.chunkCrc32C) }()
       case 11: try { try decoder.decodeSingularFixed32Field(value: &self.baseDigest) }()
       case 12: try { try decoder.decodeSingularUInt32Field(value: &self.receiptEvery) }()
+      case 13: try { try decoder.decodeSingularStringField(value: &self.sharedBuffer) }()
       default: break
       }
     }
@@ -236,6 +242,9 @@ nonisolated extension Rpp_V1_WeightAnnouncement: SwiftProtobuf.Message, SwiftPro
     if self.receiptEvery != 0 {
       try visitor.visitSingularUInt32Field(value: self.receiptEvery, fieldNumber: 12)
     }
+    if !self.sharedBuffer.isEmpty {
+      try visitor.visitSingularStringField(value: self.sharedBuffer, fieldNumber: 13)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -250,6 +259,7 @@ nonisolated extension Rpp_V1_WeightAnnouncement: SwiftProtobuf.Message, SwiftPro
     if lhs.chunkCrc32C != rhs.chunkCrc32C {return false}
     if lhs.baseDigest != rhs.baseDigest {return false}
     if lhs.receiptEvery != rhs.receiptEvery {return false}
+    if lhs.sharedBuffer != rhs.sharedBuffer {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
