@@ -52,12 +52,14 @@ final class WeightSharedMemoryTests: XCTestCase {
         }
     }
 
+    /// (In bf16 with deltas on: shared memory takes full copies all the same.)
     func testWorkersGetEveryVersionExactlyWithoutChunksOnTheSocket() throws {
         for precision in WeightPrecision.allCases {
-            let lines = LogLines()
+            let lines = LineSink()
             let address = TestAddress.ipc()
             let broadcaster = try WeightBroadcaster(
-                address: address, codec: FrameCodec(), precision: precision, sharedMemory: true, log: lines.add)
+                address: address, codec: FrameCodec(), precision: precision, delta: precision == .bf16,
+                sharedMemory: true, log: lines.add)
             defer { broadcaster.close() }
             let receivers = try (0..<2).map {
                 try WeightReceiver(address: address, codec: FrameCodec(), name: "w\($0)", log: lines.add)
@@ -71,12 +73,15 @@ final class WeightSharedMemoryTests: XCTestCase {
                 let stats = try XCTUnwrap(broadcaster.lastBroadcast)
                 XCTAssertLessThan(stats.wireBytes, 1000, "the announcement alone")
                 XCTAssertEqual(stats.bytes, 20_000 * precision.dtype.size)
-                XCTAssertTrue(eventually { receivers.allSatisfy { $0.latestVersion == version } }, lines.text)
+                XCTAssertTrue(
+                    eventually { receivers.allSatisfy { $0.latestVersion == version } },
+                    lines.text)
                 for r in receivers {
                     XCTAssertEqual(r.latest?.values, WeightValues(p, precision: precision), "\(precision) \(version)")
                 }
             }
-            XCTAssertTrue(lines.text.contains("from shared memory"), lines.text)
+            XCTAssertTrue(
+                lines.text.contains("from shared memory"), lines.text)
             // A worker that joins later gets the latest version from the same file.
             let late = try WeightReceiver(address: address, codec: FrameCodec(), name: "late", log: lines.add)
             defer { late.close() }
@@ -93,7 +98,7 @@ final class WeightSharedMemoryTests: XCTestCase {
         let bus = try FrameSocket(.bus, codec: FrameCodec())
         try bus.bind(address)
         defer { bus.close() }
-        let lines = LogLines()
+        let lines = LineSink()
         let receiver = try WeightReceiver(address: address, codec: FrameCodec(), name: "worker", log: lines.add)
         receiver.start()
         defer { receiver.close() }
@@ -102,9 +107,12 @@ final class WeightSharedMemoryTests: XCTestCase {
         var a = pub.announcement
         a.sharedBuffer = "/proc/\(getpid())/fd/999999"
         try bus.sendSync(.weightAnnouncement(a), timeout: .seconds(5))
-        XCTAssertTrue(eventually { receiver.missingChunks(quietFor: 0.1)?.chunks == [0, 1, 2] }, lines.text)
         XCTAssertTrue(
-            lines.text.contains(a.sharedBuffer) && lines.text.contains("cluster.weights_socket=ipc"),
+            eventually { receiver.missingChunks(quietFor: 0.1)?.chunks == [0, 1, 2] }, lines.text
+        )
+        XCTAssertTrue(
+            lines.text.contains(a.sharedBuffer)
+                && lines.text.contains("cluster.weights_socket=ipc"),
             lines.text)
         for c in pub.chunks { try bus.sendSync(.weightChunk(c), timeout: .seconds(5)) }
         XCTAssertTrue(eventually { receiver.latestVersion == 2 })
@@ -116,10 +124,6 @@ extension WeightAssembler.Event {
     var isRejected: Bool { if case .rejected = self { true } else { false } }
 }
 
-/// Log lines collected from several threads.
-final class LogLines: @unchecked Sendable {
-    private let lock = NSLock()
-    private var lines: [String] = []
-    func add(_ line: String) { lock.withLock { lines.append(line) } }
-    var text: String { lock.withLock { lines.joined(separator: "\n") } }
+extension LineSink {
+    var text: String { all.joined(separator: "\n") }
 }

@@ -57,7 +57,8 @@ public final class WeightBroadcaster: @unchecked Sendable {
     public let windowBytes: Int
     /// The precision versions are broadcast in (bf16 when the rollout workers compute in bf16).
     public let precision: WeightPrecision
-    /// Send each new version as an XOR delta against the previous one (re-sends are always full copies).
+    /// Send each new version as an XOR delta against the previous one (re-sends are always full copies; with shared
+    /// memory every version is a full copy).
     public let delta: Bool
     /// Frames leave no faster than this many bytes a second (0: unpaced).
     public let pacingBytesPerSecond: Double
@@ -140,7 +141,8 @@ public final class WeightBroadcaster: @unchecked Sendable {
         let p = try WeightPublisher.publish(
             version: version, copying: parameters, layout: layout, chunkElements: chunkElements,
             precision: precision,
-            base: deltaBase(version: version, count: parameters.count, chunkElements: chunkElements),
+            base: shared == nil
+                ? deltaBase(version: version, count: parameters.count, chunkElements: chunkElements) : nil,
             reusing: reuse)
         publish(p)
         if lock.withLock({ spare == nil }) {

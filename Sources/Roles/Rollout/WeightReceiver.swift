@@ -1,6 +1,7 @@
 // The rollout worker's weight subscription: a BUS socket (the learner broadcasts on one) on a thread of its
-// own feeds a WeightAssembler; only a complete version, every chunk checked, is ever exposed, so the sampler never
-// sees a half-received or corrupt buffer.
+// own feeds a WeightAssembler, with chunks from the socket or, for a version announced in shared memory, from the
+// learner's file (WeightReceiver+Shared); only a complete version, every chunk checked, is ever exposed, so the
+// sampler never sees a half-received or corrupt buffer.
 import Foundation
 import Wire
 
@@ -97,31 +98,14 @@ public final class WeightReceiver: @unchecked Sendable {
             defer { done.signal() }
             while true {
                 do {
-                    let (shape, taken) = try socket.receiveViewSync(timeout: nil, cancel: nil) { header, message in
-                        lock.withLock { () -> ((Int, WeightPrecision)?, WeightProgress?) in
-                            let taken = take(header, message)
-                            guard assembler.needsSpare, !spareComing, let l = assembler.latest else {
-                                return (nil, taken)
-                            }
-                            spareComing = true
-                            return ((l.count, l.precision), taken)
-                        }
+                    let taken = try socket.receiveViewSync(timeout: nil, cancel: nil) { header, message in
+                        lock.withLock { take(header, message) }
                     }
                     // The receipt that lets the learner send on (see BroadcastWindow). A BUS socket never blocks
                     // on a send: a receipt that finds the connection busy is dropped, and the next one covers it.
                     if let taken { _ = try? socket.sendSync(.weightProgress(taken), timeout: .milliseconds(100)) }
                     if let job = lock.withLock({ sharedJob.take() }) { copyShared(job) }
-                    if let (count, precision) = shape {
-                        // Between versions: the next one then lands in a buffer whose pages already exist. Made on
-                        // another thread, so that chunks and receipts keep moving while its pages are touched.
-                        Thread.detachNewThread { [self] in
-                            let buffer = WeightValues(zeros: count, precision: precision)
-                            lock.withLock {
-                                assembler.offerSpare(buffer)
-                                spareComing = false
-                            }
-                        }
-                    }
+                    prepareSpare()
                 } catch let error as FrameError {
                     log("\(name): refused a weights frame: \(error)")
                 } catch {
@@ -132,6 +116,24 @@ public final class WeightReceiver: @unchecked Sendable {
         }
         thread.name = "rpp-\(name)-weights"
         thread.start()
+    }
+
+    /// Between versions, when the assembler has no buffer for the next one, makes one on another thread, so that the
+    /// next version lands in a buffer whose pages already exist while chunks and receipts keep moving.
+    private func prepareSpare() {
+        let shape = lock.withLock { () -> (Int, WeightPrecision)? in
+            guard assembler.needsSpare, !spareComing, let l = assembler.latest else { return nil }
+            spareComing = true
+            return (l.count, l.precision)
+        }
+        guard let (count, precision) = shape else { return }
+        Thread.detachNewThread { [self] in
+            let buffer = WeightValues(zeros: count, precision: precision)
+            lock.withLock {
+                assembler.offerSpare(buffer)
+                spareComing = false
+            }
+        }
     }
 
     /// Feeds one frame to the assembler (under the lock); weight chunks are copied from the receive buffer
