@@ -59,11 +59,12 @@ final class ResponseHeadTests: XCTestCase {
         try m.backwardSequences(dLogp: dLogp, dEntropy: dEntropy)
         let grads = m.grads.toArray()
         let full = try fullPath(m, dLogp: dLogp, dEntropy: dEntropy)
-        // Same arithmetic per row; OpenBLAS may tile a product of M rows differently from one of B·T rows, so
-        // values agree to the last bits rather than bit for bit.
+        // Same arithmetic per row; OpenBLAS may tile a product of M rows differently from one of B·T rows (its
+        // Haswell and Zen kernels more than its AVX-512 ones), so values agree to the last bits rather than bit for
+        // bit: within a few dozen float32 ulps.
         for (a, b) in zip(lp + ent!, full.logp + full.ent) {
             XCTAssertEqual(a.count, b.count)
-            for (x, y) in zip(a, b) { XCTAssertEqual(x, y, accuracy: 1e-6 * max(1, abs(y))) }
+            for (x, y) in zip(a, b) { XCTAssertEqual(x, y, accuracy: 1e-5 * max(1, abs(y))) }
         }
         XCTAssertEqual(grads.count, full.grads.count)
         let scale = full.grads.map(abs).max()!

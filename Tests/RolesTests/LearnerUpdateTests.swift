@@ -138,16 +138,21 @@ final class LearnerUpdateTests: XCTestCase {
         c.algorithm.samplesPerPrompt = 1
         XCTAssertThrowsError(try LearnerSettings(config: c, endpoints: .inproc("x")))
         let tcp = try LearnerEndpoints(cluster: RunConfig().cluster)
-        XCTAssertEqual(
-            tcp,
-            LearnerEndpoints(
-                control: "tcp://127.0.0.1:5600", weights: "tcp://127.0.0.1:5601",
-                rollouts: "tcp://127.0.0.1:5603", status: "tcp://127.0.0.1:5602",
-                localWeights: "ipc:///tmp/rpp-\(getuid())-\(NetworkNamespace.current)-weights-5601.ipc"))
+        var expected = LearnerEndpoints(
+            control: "tcp://127.0.0.1:5600", weights: "tcp://127.0.0.1:5601",
+            rollouts: "tcp://127.0.0.1:5603", status: "tcp://127.0.0.1:5602",
+            localWeights: "ipc:///tmp/rpp-\(getuid())-\(NetworkNamespace.current)-weights-5601.ipc")
+        expected.sharedWeights = true
+        XCTAssertEqual(tcp, expected, "versions in shared memory, announced on the Unix socket")
         XCTAssertEqual(tcp.workerWeights, tcp.localWeights, "workers on a loopback learner's machine take the socket")
+        var ipc = RunConfig().cluster
+        ipc.weightsSocket = .ipc
+        XCTAssertEqual(try LearnerEndpoints(cluster: ipc).localWeights, expected.localWeights)
+        XCTAssertFalse(try LearnerEndpoints(cluster: ipc).sharedWeights)
         var remote = RunConfig().cluster
         remote.learner = "tcp://10.1.2.3:5600"
         XCTAssertNil(try LearnerEndpoints(cluster: remote).localWeights)
+        XCTAssertFalse(try LearnerEndpoints(cluster: remote).sharedWeights)
         XCTAssertEqual(try LearnerEndpoints(cluster: remote).workerWeights, "tcp://10.1.2.3:5601")
     }
 }

@@ -48,13 +48,16 @@ final class RolloutModelTests: XCTestCase {
                 XCTAssertEqual(rescored[i], 0)
             }
         }
-        // Scoring response tokens only (the head skips prompt positions) gives the same values.
+        // Scoring response tokens only (the head skips prompt positions) gives the same values, to the last bits:
+        // OpenBLAS may tile the head's product of fewer rows differently (its Haswell and Zen kernels do).
         let responseOnly = try t.responseEntries(
             fromResponseRows: model.sequenceLogProbs(
                 t.sequences,
                 scoreFrom: t.responseScoreFrom
             ).logp)
-        XCTAssertEqual(responseOnly, rescored)
+        XCTAssertEqual(responseOnly.count, rescored.count)
+        for (a, b) in zip(responseOnly, rescored) { XCTAssertEqual(a, b, accuracy: 1e-5 * max(1, abs(b))) }
+        XCTAssertEqual(zip(responseOnly, rescored).filter { ($0 == 0) != ($1 == 0) }.count, 0, "the same positions")
     }
 
     func testModelParametersSurviveBroadcast() throws {
