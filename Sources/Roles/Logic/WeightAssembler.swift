@@ -66,7 +66,8 @@ public struct WeightAssembler: Sendable {
 
     struct Progress: Sendable {
         var announcement: WeightAnnouncement
-        var buffer: WeightValues
+        /// Made when the first chunk is stored (a spare offered meanwhile is taken then).
+        var buffer: WeightValues?
         var have: [Bool]
         var received = 0
     }
@@ -86,10 +87,12 @@ public struct WeightAssembler: Sendable {
     /// True between versions when the next version of the latest one's shape would need a new buffer.
     public var needsSpare: Bool { latest != nil && spare == nil && progress == nil }
 
-    /// Keeps `buffer` for the next version when it has the latest version's shape: a caller that allocates and
-    /// touches it between versions spares the next broadcast a page fault per 4 KiB.
+    /// Keeps `buffer` for the next version when it has the latest version's shape (and no chunk of a version in
+    /// progress is stored yet): a caller that allocates and touches it between versions spares the next broadcast a
+    /// page fault per 4 KiB.
     public mutating func offerSpare(_ buffer: WeightValues) {
-        guard spare == nil, progress == nil, let l = latest, buffer.count == l.count, buffer.precision == l.precision
+        guard spare == nil, progress?.buffer == nil, let l = latest, buffer.count == l.count,
+            buffer.precision == l.precision
         else { return }
         spare = buffer
     }
@@ -131,17 +134,7 @@ public struct WeightAssembler: Sendable {
                 l.precision.dtype == a.dtype
             else { return [.needsFullCopy(version: v)] }
         }
-        let precision = WeightPrecision(dtype: a.dtype)!
-        var buffer = WeightValues(zeros: 0, precision: precision)
-        if let s = spare, s.count == a.elementCount, s.precision == precision {
-            buffer = s  // every byte is overwritten by a chunk before the version is exposed
-        } else {
-            // Not zeroed: the pages are first touched by the chunks' copies, spread over the broadcast, instead of
-            // all at once while the first chunks wait in the socket buffer.
-            buffer = WeightValues(unfilled: a.elementCount, precision: precision)
-        }
-        spare = nil
-        progress = Progress(announcement: a, buffer: buffer, have: [Bool](repeating: false, count: a.chunkCount))
+        progress = Progress(announcement: a, buffer: nil, have: [Bool](repeating: false, count: a.chunkCount))
         var events: [Event] = [.started(version: v)]
         if let e = early, e.version <= v {
             early = nil
@@ -248,7 +241,18 @@ public struct WeightAssembler: Sendable {
         let size = a.dtype.size
         let base = a.isDelta ? latest : nil
         let expected = a.chunkChecksums[c.index]
-        let outcome = p.buffer.withUnsafeMutableBytes { buffer -> StoreOutcome in
+        if p.buffer == nil {
+            let precision = WeightPrecision(dtype: a.dtype)!
+            if let s = spare, s.count == a.elementCount, s.precision == precision {
+                p.buffer = s  // every byte is overwritten by a chunk before the version is exposed
+            } else {
+                // Not zeroed: the pages are first touched by the chunks' copies, spread over the broadcast, instead
+                // of all at once while the first chunks wait in the socket buffer.
+                p.buffer = WeightValues(unfilled: a.elementCount, precision: precision)
+            }
+            spare = nil
+        }
+        let outcome = p.buffer!.withUnsafeMutableBytes { buffer -> StoreOutcome in
             let range = (c.offset * size)..<((c.offset + c.count) * size)
             let destination = buffer.baseAddress! + range.lowerBound
             let crc =
@@ -278,7 +282,7 @@ public struct WeightAssembler: Sendable {
         }
         spare = latest?.values
         latest = PolicyWeights(
-            version: a.policyVersion, values: p.buffer, layout: a.layout, chunkChecksums: a.chunkChecksums)
+            version: a.policyVersion, values: p.buffer!, layout: a.layout, chunkChecksums: a.chunkChecksums)
         return .completed(version: a.policyVersion)
     }
 

@@ -19,7 +19,15 @@ extension WeightReceiver {
     /// started, or a chunk does not match (the learner has written a newer version over it, which is announced
     /// next).
     func copyShared(_ job: SharedJob) {
+        lock.withLock { sharedCopying = true }
+        defer { lock.withLock { sharedCopying = false } }
         guard let mapping = map(job) else { return }
+        // A buffer for the next version still being made (right after the first version) is waited for, rather than
+        // a second one faulted in beside it.
+        let deadline = DispatchTime.now().uptimeNanoseconds + 10_000_000_000
+        while lock.withLock({ spareComing }), DispatchTime.now().uptimeNanoseconds < deadline {
+            Thread.sleep(forTimeInterval: 0.002)
+        }
         var mismatched = 0
         for i in 0..<job.chunks {
             let stop = lock.withLock { () -> Bool in

@@ -23,6 +23,8 @@ public final class WeightReceiver: @unchecked Sendable {
     var sharedMapping: SharedMemoryMapping?
     /// The shared-memory path that could not be mapped, once logged.
     var sharedRefused: String?
+    /// A version is being copied from shared memory: no chunk of it counts as lost meanwhile.
+    var sharedCopying = false
     /// The last chunk of the version in progress came after its latest announcement: chunks go in index order over
     /// one connection, so any still missing were lost.
     private var sawLastChunk = false
@@ -32,7 +34,7 @@ public final class WeightReceiver: @unchecked Sendable {
     private var takenInSend = 0
     private var receiptEvery = 0
     /// A spare buffer for the next version is being made.
-    private var spareComing = false
+    var spareComing = false
     /// Called (under the receiver's lock, on its thread) with each version once it is verified.
     public var completed: (@Sendable (UInt64) -> Void)?
 
@@ -81,7 +83,7 @@ public final class WeightReceiver: @unchecked Sendable {
     /// has for `quiet` seconds (chunks lost on the way: the learner can send just those); nil otherwise.
     public func missingChunks(quietFor quiet: Double) -> (version: UInt64, chunks: [Int])? {
         lock.withLock {
-            guard let v = assembler.versionInProgress, lastFrame != 0,
+            guard !sharedCopying, let v = assembler.versionInProgress, lastFrame != 0,
                 sawLastChunk || Double(DispatchTime.now().uptimeNanoseconds - lastFrame) / 1e9 >= quiet
             else { return nil }
             let missing = assembler.missingChunks
