@@ -7,7 +7,8 @@ import Foundation
 import Model
 import Wire
 
-/// One shared-memory file holding the latest version written (in the broadcast precision).
+/// One shared-memory file holding the latest version written (in the broadcast precision). Used on the broadcaster's
+/// queue only.
 final class SharedWeights: @unchecked Sendable {
     private var file: SharedMemoryFile?
     /// The version whose bytes the file holds.
