@@ -13,16 +13,6 @@ final class WeightRepairTests: XCTestCase {
         return (0..<count).map { _ in Float.random(in: -0.1...0.1, using: &rng) }
     }
 
-    /// Waits up to 10 s for `condition`.
-    func eventually(_ condition: () -> Bool) -> Bool {
-        let deadline = Date(timeIntervalSinceNow: 10)
-        while !condition() {
-            if Date() > deadline { return false }
-            Thread.sleep(forTimeInterval: 0.01)
-        }
-        return true
-    }
-
     func testAWorkerNamesTheChunksItLacksOnceTheLastHasComeOrTheStreamWentQuiet() throws {
         let address = "tcp://127.0.0.1:\(LoopbackPorts.port())"
         let bus = try FrameSocket(.bus, codec: FrameCodec())

@@ -15,15 +15,6 @@ final class WeightSharedMemoryTests: XCTestCase {
         return (0..<count).map { _ in Float.random(in: -0.1...0.1, using: &rng) }
     }
 
-    func eventually(_ condition: () -> Bool) -> Bool {
-        let deadline = Date(timeIntervalSinceNow: 20)
-        while !condition() {
-            if Date() > deadline { return false }
-            Thread.sleep(forTimeInterval: 0.01)
-        }
-        return true
-    }
-
     func testTheAssemblerTakesCheckedChunksFromSharedBytesAndDropsOnesWrittenOver() throws {
         for precision in WeightPrecision.allCases {
             let p = params(5000, seed: 2)
@@ -66,7 +57,7 @@ final class WeightSharedMemoryTests: XCTestCase {
             }
             defer { for r in receivers { r.close() } }
             for r in receivers { r.start() }
-            XCTAssertTrue(eventually { broadcaster.socket.socket.connections == 2 })
+            XCTAssertTrue(eventually(within: 20) { broadcaster.socket.socket.connections == 2 })
             for version in UInt64(1)...3 {
                 let p = params(20_000, seed: version)
                 try broadcaster.publish(version: version, parameters: p, chunkElements: 4096)
@@ -74,7 +65,7 @@ final class WeightSharedMemoryTests: XCTestCase {
                 XCTAssertLessThan(stats.wireBytes, 1000, "the announcement alone")
                 XCTAssertEqual(stats.bytes, 20_000 * precision.dtype.size)
                 XCTAssertTrue(
-                    eventually { receivers.allSatisfy { $0.latestVersion == version } },
+                    eventually(within: 20) { receivers.allSatisfy { $0.latestVersion == version } },
                     lines.text)
                 for r in receivers {
                     XCTAssertEqual(r.latest?.values, WeightValues(p, precision: precision), "\(precision) \(version)")
@@ -86,9 +77,9 @@ final class WeightSharedMemoryTests: XCTestCase {
             let late = try WeightReceiver(address: address, codec: FrameCodec(), name: "late", log: lines.add)
             defer { late.close() }
             late.start()
-            XCTAssertTrue(eventually { broadcaster.socket.socket.connections == 3 })
+            XCTAssertTrue(eventually(within: 20) { broadcaster.socket.socket.connections == 3 })
             broadcaster.republish()
-            XCTAssertTrue(eventually { late.latestVersion == 3 }, lines.text)
+            XCTAssertTrue(eventually(within: 20) { late.latestVersion == 3 }, lines.text)
             XCTAssertEqual(late.latest?.values, WeightValues(params(20_000, seed: 3), precision: precision))
         }
     }
@@ -102,20 +93,20 @@ final class WeightSharedMemoryTests: XCTestCase {
         let receiver = try WeightReceiver(address: address, codec: FrameCodec(), name: "worker", log: lines.add)
         receiver.start()
         defer { receiver.close() }
-        XCTAssertTrue(eventually { bus.socket.connections == 1 })
+        XCTAssertTrue(eventually(within: 20) { bus.socket.connections == 1 })
         let pub = try WeightPublisher.publish(version: 2, parameters: params(3000, seed: 7), chunkElements: 1000)
         var a = pub.announcement
         a.sharedBuffer = "/proc/\(getpid())/fd/999999"
         try bus.sendSync(.weightAnnouncement(a), timeout: .seconds(5))
         XCTAssertTrue(
-            eventually { receiver.missingChunks(quietFor: 0.1)?.chunks == [0, 1, 2] }, lines.text
+            eventually(within: 20) { receiver.missingChunks(quietFor: 0.1)?.chunks == [0, 1, 2] }, lines.text
         )
         XCTAssertTrue(
             lines.text.contains(a.sharedBuffer)
                 && lines.text.contains("cluster.weights_socket=ipc"),
             lines.text)
         for c in pub.chunks { try bus.sendSync(.weightChunk(c), timeout: .seconds(5)) }
-        XCTAssertTrue(eventually { receiver.latestVersion == 2 })
+        XCTAssertTrue(eventually(within: 20) { receiver.latestVersion == 2 })
         XCTAssertEqual(receiver.latest?.values, pub.values)
     }
 }

@@ -24,7 +24,7 @@ final class SharedWeights: @unchecked Sendable {
     func write(_ p: WeightPublication) {
         guard !failed else { return }
         let a = p.announcement
-        let total = a.elementCount * a.dtype.size
+        let total = a.byteCount
         version = nil
         if file?.bytes.count != total {
             file = nil
@@ -41,9 +41,8 @@ final class SharedWeights: @unchecked Sendable {
         p.values.withUnsafeBytes { values in
             let source = values.baseAddress!
             Parallel.forEach(a.chunkCount) { i in
-                let offset = i * a.chunkElements * size
-                let count = min(a.chunkElements, a.elementCount - i * a.chunkElements) * size
-                (out + offset).copyMemory(from: source + offset, byteCount: count)
+                let (offset, count) = a.span(i)
+                (out + offset * size).copyMemory(from: source + offset * size, byteCount: count * size)
             }
         }
         version = a.policyVersion

@@ -306,7 +306,7 @@ public final class WeightBroadcaster: @unchecked Sendable {
             let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
             lock.withLock {
                 _last = BroadcastStats(
-                    version: a.policyVersion, bytes: a.elementCount * a.dtype.size, wireBytes: wire, seconds: seconds,
+                    version: a.policyVersion, bytes: a.byteCount, wireBytes: wire, seconds: seconds,
                     shared: true)
             }
         } catch {

@@ -203,14 +203,13 @@ public struct WeightAssembler: Sendable {
         guard let a = progress?.announcement, a.policyVersion == version, !a.isDelta else {
             return .ignored(version: version)
         }
-        guard index >= 0, index < a.chunkCount, bytes.count >= a.elementCount * a.dtype.size else {
+        guard index >= 0, index < a.chunkCount, bytes.count >= a.byteCount else {
             return .rejected(
                 RolesError(
                     .invalidWeights,
                     "chunk \(index) of version \(version) lies outside the \(bytes.count) bytes in shared memory"))
         }
-        let offset = index * a.chunkElements
-        let count = min(a.chunkElements, a.elementCount - offset)
+        let (offset, count) = a.span(index)
         let size = a.dtype.size
         let meta = ChunkMeta(
             policyVersion: version, index: index, count: count, offset: offset, baseVersion: 0, dtype: a.dtype,
@@ -318,8 +317,7 @@ public struct WeightAssembler: Sendable {
             RolesError(.invalidWeights, "chunk \(c.index) of version \(c.policyVersion): \(m)")
         }
         guard c.index >= 0, c.index < a.chunkCount else { return bad("index outside 0..<\(a.chunkCount)") }
-        let offset = c.index * a.chunkElements
-        let count = min(a.chunkElements, a.elementCount - offset)
+        let (offset, count) = a.span(c.index)
         guard c.offset == offset, c.count == count else {
             return bad("covers \(c.count) floats at \(c.offset), announcement says \(count) at \(offset)")
         }

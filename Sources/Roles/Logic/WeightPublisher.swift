@@ -38,8 +38,7 @@ public struct WeightPublication: Sendable {
     public func span(_ index: Int) -> (offset: Int, count: Int) {
         let a = announcement
         precondition(index >= 0 && index < a.chunkCount, "chunk index \(index) outside 0..<\(a.chunkCount)")
-        let offset = index * a.chunkElements
-        return (offset, min(a.chunkElements, a.elementCount - offset))
+        return a.span(index)
     }
 
     /// The bytes chunk `index` carries: the values in place, or their XOR with the base version's (`deltaBytes`).

@@ -6,19 +6,11 @@ import Foundation
 import Wire
 
 extension WeightReceiver {
-    /// A version announced in shared memory.
-    struct SharedJob {
-        var version: UInt64
-        var path: String
-        var chunks: Int
-        var bytes: Int
-    }
-
-    /// Copies `job`'s chunks from the learner's shared memory into the version in progress, one chunk under the
+    /// Copies the chunks of `job` (an announcement naming a shared-memory file) from the learner's shared memory into the version in progress, one chunk under the
     /// lock at a time (the sampler can take `latest` meanwhile), until the version is complete, a newer one has
     /// started, or a chunk does not match (the learner has written a newer version over it, which is announced
     /// next).
-    func copyShared(_ job: SharedJob) {
+    func copyShared(_ job: WeightAnnouncement) {
         lock.withLock { sharedCopying = true }
         defer { lock.withLock { sharedCopying = false } }
         guard let mapping = map(job) else { return }
@@ -29,12 +21,12 @@ extension WeightReceiver {
             Thread.sleep(forTimeInterval: 0.002)
         }
         var mismatched = 0
-        for i in 0..<job.chunks {
+        for i in 0..<job.chunkCount {
             let stop = lock.withLock { () -> Bool in
                 lastFrame = DispatchTime.now().uptimeNanoseconds
-                switch assembler.receive(chunk: i, of: job.version, shared: mapping.bytes) {
+                switch assembler.receive(chunk: i, of: job.policyVersion, shared: mapping.bytes) {
                 case .completed(let v):
-                    if inFlight?.version == v { inFlight!.bytes = job.bytes }
+                    if inFlight?.version == v { inFlight!.bytes = job.byteCount }
                     complete(v, from: "from shared memory")
                     return true
                 case .checksumFailed: mismatched += 1
@@ -50,23 +42,23 @@ extension WeightReceiver {
         }
         if mismatched > 0 {
             log(
-                "\(name): \(mismatched) chunks of weights version \(job.version) in shared memory no longer match its "
+                "\(name): \(mismatched) chunks of weights version \(job.policyVersion) in shared memory no longer match its "
                     + "announcement (the learner is writing a newer version); waiting for it")
         }
     }
 
     /// The learner's file mapped (the last mapping when it still names the same file), or nil after logging why
     /// not, once for a path.
-    private func map(_ job: SharedJob) -> SharedMemoryMapping? {
-        if let m = sharedMapping, m.path == job.path, m.bytes.count >= job.bytes, m.isCurrent { return m }
+    private func map(_ job: WeightAnnouncement) -> SharedMemoryMapping? {
+        if let m = sharedMapping, m.path == job.sharedBuffer, m.bytes.count >= job.byteCount, m.isCurrent { return m }
         sharedMapping = nil  // lets go of a file the learner no longer uses
         do {
-            let m = try SharedMemoryMapping(path: job.path, minimumBytes: job.bytes)
+            let m = try SharedMemoryMapping(path: job.sharedBuffer, minimumBytes: job.byteCount)
             sharedMapping = m
             return m
         } catch {
-            if sharedRefused != job.path {
-                sharedRefused = job.path
+            if sharedRefused != job.sharedBuffer {
+                sharedRefused = job.sharedBuffer
                 log(
                     "\(name): cannot map the learner's weights in shared memory (\(error)); asking for them on the "
                         + "socket instead. A worker in another PID namespace or container than its learner cannot "

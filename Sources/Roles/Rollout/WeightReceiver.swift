@@ -17,8 +17,8 @@ public final class WeightReceiver: @unchecked Sendable {
     var inFlight: (version: UInt64, start: UInt64, bytes: Int)?
     /// When the last weights frame came, or the last chunk was copied from shared memory (monotonic nanoseconds).
     var lastFrame: UInt64 = 0
-    /// A version announced in shared memory, to copy from there once the frame is handled.
-    var sharedJob: SharedJob?
+    /// The announcement of a version in shared memory, to copy from there once the frame is handled.
+    var sharedJob: WeightAnnouncement?
     /// The learner's shared-memory file last mapped (on the receiving thread only).
     var sharedMapping: SharedMemoryMapping?
     /// The shared-memory path that could not be mapped, once logged.
@@ -160,9 +160,7 @@ public final class WeightReceiver: @unchecked Sendable {
                 inFlight = (v, DispatchTime.now().uptimeNanoseconds, header.frameLength)
             }
             if !a.sharedBuffer.isEmpty, assembler.versionInProgress == a.policyVersion {
-                sharedJob = SharedJob(
-                    version: a.policyVersion, path: a.sharedBuffer, chunks: a.chunkCount,
-                    bytes: a.elementCount * a.dtype.size)
+                sharedJob = a
             }
             return receiptEvery > 0
                 ? WeightProgress(workerID: name, receiverID: receiverID, policyVersion: a.policyVersion, next: 0) : nil

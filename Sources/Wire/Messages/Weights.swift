@@ -59,6 +59,15 @@ public struct WeightAnnouncement: Sendable, Equatable {
 
     /// True when the chunks carry an XOR delta against `baseVersion`.
     public var isDelta: Bool { baseVersion != 0 }
+
+    /// The first element of chunk `index` (0..<chunkCount) and how many it holds.
+    public func span(_ index: Int) -> (offset: Int, count: Int) {
+        let offset = index * chunkElements
+        return (offset, min(chunkElements, elementCount - offset))
+    }
+
+    /// Bytes of the whole version in its element type.
+    public var byteCount: Int { elementCount * dtype.size }
 }
 
 /// A 1-D slice of the flat parameter buffer of one policy version.
