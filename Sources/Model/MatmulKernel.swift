@@ -153,7 +153,13 @@ public enum MatmulKernel: String, CaseIterable, Sendable {
     ) -> String {
         var how: String
         switch kernel {
-        case .widened: how = "OpenBLAS sgemm on bf16 widened to fp32"
+        case .widened:
+            how = "OpenBLAS sgemm on bf16 widened to fp32"
+            if !cpu.hasAVX512BF16 && !cpu.hasAMX {
+                how +=
+                    " (no bf16 instructions on this CPU: bf16 halves the weights' memory and bytes, its products "
+                    + "run in fp32)"
+            }
         case .avx512bf16:
             how =
                 "AVX512-BF16 kernel for forward products of <= \(avx512MaxRows) rows, OpenBLAS sgemm on widened bf16 "

@@ -222,6 +222,10 @@ final class BF16MatmulTests: XCTestCase {
         XCTAssertTrue(line.hasSuffix("AVX512-BF16 yes, AMX no"), line)
         let fallback = MatmulKernel.summary(kernel: .widened, cpu: old, requested: "avx512bf16")
         XCTAssertTrue(fallback.contains("not available on this CPU"), fallback)
+        // A CPU without bf16 instructions is told that bf16 saves memory, not time.
+        XCTAssertTrue(fallback.contains("no bf16 instructions on this CPU"), fallback)
+        let widenedByChoice = MatmulKernel.summary(kernel: .widened, cpu: avx, requested: "widened")
+        XCTAssertFalse(widenedByChoice.contains("no bf16 instructions"), widenedByChoice)
     }
 
     func testSelectedSetterAndFallback() {
