@@ -18,13 +18,14 @@ before lm_head, as rpp does):
 
 With --precision fp32,bf16 each shape runs in both: rpp with `--precision bf16` (bf16 weights in the matrix
 products, float32 accumulation; training keeps float32 masters) beside PyTorch under
-torch.autocast("cpu", dtype=torch.bfloat16) (float32 parameters and optimizer, bf16 matmuls).
+torch.autocast("cpu", dtype=torch.bfloat16) (float32 parameters and optimizer, bf16 matmuls). On a CPU below AVX-512
+the autocast peer is skipped (six to eight times slower than float32 on an AVX2 Zen 3) unless --autocast always.
 
 Measured with torch 2.13.0+cpu and transformers 5.24.0.
 # requires: torch==2.13.0 transformers==5.24.0
 
 Usage: .venv/bin/python Tests/Scripts/bench_peers.py [--rpp .build/release/rpp] [--shapes tiny,small,base,rollout,smollm2-rl]
-       [--precision fp32,bf16]
+       [--precision fp32,bf16] [--autocast auto|always]
 """
 import contextlib
 import argparse
@@ -180,6 +181,16 @@ def cpu_name():
     return name
 
 
+def autocast_is_slow():
+    """Why PyTorch's bf16 autocast peer is skipped on this CPU, or None to run it: below AVX-512 (capability AVX2 or
+    less) PyTorch has no fast bf16 matmul, and the peer would take hours."""
+    capability = torch.backends.cpu.get_cpu_capability()
+    if capability.startswith("AVX512"):
+        return None
+    return (f"PyTorch autocast skipped: CPU capability {capability} has no fast bf16 matmul "
+            f"(--autocast always runs it anyway)")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--rpp", default=".build/release/rpp")
@@ -189,7 +200,11 @@ def main():
     ap.add_argument("--rl-steps", type=int, default=1, help="smollm2-rl: timed optimiser steps")
     ap.add_argument("--new-tokens", type=int, default=128, help="smollm2-rl: new tokens per row in decode")
     ap.add_argument("--precision", default="fp32", help="fp32, bf16 or both (comma separated)")
+    ap.add_argument("--autocast", choices=["auto", "always"], default="auto",
+                    help="auto: skip PyTorch's bf16 autocast peer on a CPU below AVX-512, where it runs matmuls "
+                         "six to eight times slower than float32 (AVX2 Zen 3: Tests/Scripts/bench_torch_linear.py)")
     a = ap.parse_args()
+    slow = autocast_is_slow() if a.autocast == "auto" else None
     torch.set_num_threads(2)
     names = a.shapes.split(",")
     out = subprocess.run([a.rpp, "bench", "model", "--json", "--shapes", a.shapes, "--steps", str(a.steps),
@@ -204,12 +219,20 @@ def main():
               f"{'torch decode':>12} {'ratio':>6}")
     for n in small:
         for p in precisions:
-            tt, td = bench_torch(n, a.steps, a.prompt_length, p)
             r = rpp[(n, p)]
+            if p == "bf16" and slow:
+                print(f"{n:6} {p:4} {r['train_tokens_per_s']:10.0f} {'-':>11} {'-':>6} "
+                      f"{r['decode_tokens_per_s']:11.0f} {'-':>12} {'-':>6}  ({slow})")
+                continue
+            tt, td = bench_torch(n, a.steps, a.prompt_length, p)
             print(f"{n:6} {p:4} {r['train_tokens_per_s']:10.0f} {tt:11.0f} {r['train_tokens_per_s'] / tt:6.2f} "
                   f"{r['decode_tokens_per_s']:11.0f} {td:12.0f} {r['decode_tokens_per_s'] / td:6.2f}")
     for p in precisions if "smollm2-rl" in names else []:
         r = rpp[("smollm2-rl", p)]
+        if p == "bf16" and slow:
+            print(f"smollm2-rl bf16 on {cpu_name()}: rpp train {r['train_tokens_per_s']:.0f}, decode "
+                  f"{r['decode_tokens_per_s']:.0f}, prefill {r['prefill_tokens_per_s']:.0f} tokens/s; {slow}")
+            continue
         tt, td, tp = bench_torch_rl(r, p)
         print(f"smollm2-rl {p} (PyTorch: {'autocast bf16' if p == 'bf16' else 'float32'}) on {cpu_name()} (rpp: OpenBLAS core {r['openblas_core']}, {r['cores']} cores; "
               f"PyTorch {torch.__version__}, {torch.get_num_threads()} threads): {len(r['prompt_lengths'])} rows, "
