@@ -60,6 +60,11 @@ struct BenchKernels: ParsableCommand {
         let fma = peak.fma.map { String(format: "%.0f", $0) } ?? "- (no AVX-512)"
         let dp = peak.dpbf16.map { String(format: "%.0f", $0) } ?? "- (no AVX512-BF16)"
         print("peak of one core, register-only: vfmadd231ps zmm \(fma) GFLOPS, vdpbf16ps zmm \(dp) GFLOPS")
+        let rounding = KernelBench.roundingGBps()
+        let gbps = { (rate: Double) in String(format: "%.1f GB/s", rate) }
+        print(
+            "fp32 -> bf16 rounding, one core: portable \(gbps(rounding.portable)), AVX2 "
+                + "\(rounding.avx2.map(gbps) ?? "- (no AVX2)"), on this CPU's path \(gbps(rounding.chosen))")
         print("weights cycled per product: \(cold >> 20) MB of bf16 (twice that in fp32)")
         var shapes = KernelBench.smolLM2Shapes(
             rows: Self.list(rows)!,

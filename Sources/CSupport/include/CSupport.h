@@ -25,12 +25,16 @@ uint32_t rpp_crc32c_combine(uint32_t crc_a, uint32_t crc_b, size_t length_b);
 int rpp_keep_large_allocations(int bytes);
 
 /// float32 -> bfloat16, round to nearest even (NaN stays a quiet NaN, subnormals become
-/// signed zeros, as the AVX512-BF16 instruction does); AVX512-BF16 when the CPU has it.
+/// signed zeros, as the AVX512-BF16 instruction does); AVX512-BF16 when the CPU has it, else AVX2.
 void rpp_f32_to_bf16(const float *src, uint16_t *dst, size_t count);
 /// The portable loop alone (same bits), for tests that compare the two.
 void rpp_f32_to_bf16_portable(const float *src, uint16_t *dst, size_t count);
 /// bfloat16 -> float32 (exact).
 void rpp_bf16_to_f32(const uint16_t *src, float *dst, size_t count);
+/// The AVX2 path alone (same bits; only on a CPU with AVX2), for tests that compare it with the portable loop.
+void rpp_f32_to_bf16_avx2(const float *src, uint16_t *dst, size_t count);
+/// 1 when the CPU has AVX2, else 0.
+int rpp_cpu_has_avx2(void);
 /// 1 when the CPU has AVX512-BF16 (with AVX512BW and VL), else 0.
 int rpp_cpu_has_avx512_bf16(void);
 /// 1 when the CPU has AVX512F, else 0.
