@@ -153,13 +153,7 @@ public enum MatmulKernel: String, CaseIterable, Sendable {
     ) -> String {
         var how: String
         switch kernel {
-        case .widened:
-            how = "OpenBLAS sgemm on bf16 widened to fp32"
-            if !cpu.hasAVX512BF16 && !cpu.hasAMX {
-                how +=
-                    " (no bf16 instructions on this CPU: bf16 halves the weights' memory and bytes, its products "
-                    + "run in fp32)"
-            }
+        case .widened: how = "OpenBLAS sgemm on bf16 widened to fp32"
         case .avx512bf16:
             how =
                 "AVX512-BF16 kernel for forward products of <= \(avx512MaxRows) rows, OpenBLAS sgemm on widened bf16 "
@@ -172,6 +166,10 @@ public enum MatmulKernel: String, CaseIterable, Sendable {
             how += " (set by \(environmentVariable))"
         }
         if kernel.attentionInBF16(cpu: cpu) { how += "; attention's products on the AVX512-BF16 kernels" }
+        if kernel == .widened && !cpu.hasAVX512BF16 && !cpu.hasAMX {
+            how +=
+                "; no bf16 instructions on this CPU: bf16 halves the weights' memory and bytes, its products run in fp32"
+        }
         let name = cpu.name.isEmpty ? "unknown CPU" : cpu.name
         return "matmul: bf16 weights, \(how); CPU \(name), AVX512-BF16 \(cpu.hasAVX512BF16 ? "yes" : "no"), "
             + "AMX \(cpu.hasAMX ? "yes" : "no")"
