@@ -29,10 +29,13 @@ public enum KernelBench {
 
     /// What runs the product.
     public enum Variant: String, CaseIterable, Sendable {
-        /// OpenBLAS sgemm on float32 weights (the fp32 model).
+        /// OpenBLAS sgemm on float32 weights, whatever the rows.
+        case sgemm
+        /// float32 weights as the fp32 model multiplies them: the streaming kernel for forward products of few
+        /// rows, OpenBLAS sgemm for the rest.
         case fp32
         /// bf16 weights on each kernel.
-        case widened, avx512bf16, onednn
+        case widened, streamed, avx512bf16, onednn
 
         /// The bf16 kernel, nil for float32.
         public var kernel: MatmulKernel? { MatmulKernel(rawValue: rawValue) }
@@ -67,12 +70,13 @@ public enum KernelBench {
 
     /// GFLOPS of `variant` on `shape` with `threads` cores (1 or all), cycling through enough copies of B to
     /// exceed `coldBytes` of bf16 weights; timed for at least `seconds` after one untimed call. nil when the
-    /// variant cannot run on this CPU (its product would fall back to widened).
+    /// variant cannot run on this CPU or this product (its product would fall back to widened).
     public static func gflops(
         shape: Shape, variant: Variant, threads: Int, coldBytes: Int,
         seconds: Double
     ) -> Double? {
         if let kernel = variant.kernel, !kernel.isSupported() { return nil }
+        if variant == .streamed && !shape.transB { return nil }  // forward products only
         let copies = max(1, (coldBytes + shape.weightBytesBF16 - 1) / shape.weightBytesBF16)
         let count = shape.N * shape.K
         var rng = Xoshiro256(seed: 11)
@@ -87,7 +91,7 @@ public enum KernelBench {
             for buffer in bf16 { buffer.deallocate() }
         }
         for _ in 0..<copies {
-            if variant == .fp32 {
+            if variant == .fp32 || variant == .sgemm {
                 let p = UnsafeMutablePointer<Float>.allocate(capacity: count)
                 p.initialize(from: one, count: count)
                 f32.append(p)
@@ -100,6 +104,12 @@ public enum KernelBench {
         let ldb = shape.transB ? shape.K : shape.N
         return a.withUnsafeBufferPointer { ap -> Double in
             func call(_ i: Int) {
+                if variant == .sgemm {
+                    openBLASGemm(
+                        transA: false, transB: shape.transB, M: shape.M, N: shape.N, K: shape.K, alpha: 1,
+                        A: ap.baseAddress!, lda: shape.K, B: f32[i % copies], ldb: ldb, beta: 0, C: c, ldc: shape.N)
+                    return
+                }
                 let b: MatrixOperand = variant == .fp32 ? .float32(f32[i % copies]) : .bfloat16(bf16[i % copies])
                 gemm(
                     transB: shape.transB, M: shape.M, N: shape.N, K: shape.K, alpha: 1, A: ap.baseAddress!,

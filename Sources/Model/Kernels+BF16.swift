@@ -4,6 +4,9 @@
 // With a bf16 B the product runs on the kernel `MatmulKernel` selects:
 // - widened: B widened to float32 in blocks, OpenBLAS's sgemm on them: exact products of the float32 A and
 //   the bf16 values of B, accumulated in float32;
+// - streamed (forward products of few rows): each row of B read once and widened in registers, the same exact
+//   products summed in float32 (`streamedGemm`; float32 weights take the same kernel for such products, so the
+//   bf16 product gives the bits of the float32 product of the widened weights);
 // - avx512bf16 / onednn: A rounded to bf16 (round to nearest even; once for all the products that read the same
 //   activations, see `RoundedMatrix`), products of the bf16 pairs accumulated in float32. The columns of C are split across the cores in whole blocks of 32, the same split
 //   every run. With the AVX512-BF16 kernels each element's result does not even depend on the split, so a
@@ -48,6 +51,10 @@ func gemm(
     case .bfloat16(let b):
         if M == 0 || N == 0 { return }
         let path = bf16Path(rows: M, K: K, transB: transB, kernel: kernel)
+        if path == .streamed {
+            streamedGemm(M: M, N: N, K: K, alpha: alpha, A: A, lda: lda, B: B, ldb: ldb, beta: beta, C: C, ldc: ldc)
+            return
+        }
         if path != .widened {
             bf16Gemm(
                 onednn: path == .onednn, transB: transB, M: M, N: N, K: K, alpha: alpha, A: A, lda: lda,
@@ -62,10 +69,11 @@ func gemm(
 }
 
 /// The kernel a product with a bf16 B and A [rows, K] runs on: `kernel`, else `MatmulKernel.selected`'s path for
-/// it; widened where the CPU cannot run that kernel or K is 0.
+/// it; widened where the CPU cannot run that kernel or K is 0, and for a streaming kernel given a product it does
+/// not run (B read as [K, N]).
 private func bf16Path(rows: Int, K: Int, transB: Bool, kernel: MatmulKernel? = nil) -> MatmulKernel {
     let path = kernel ?? MatmulKernel.selected.path(rows: rows, transB: transB)
-    return K == 0 || !path.isSupported() ? .widened : path
+    return K == 0 || !path.isSupported() || (path == .streamed && !transB) ? .widened : path
 }
 
 /// The widened path: blocks of B converted to float32, then sgemm.
@@ -111,6 +119,23 @@ func widenedGemm(
 
 /// Columns per block of the split across cores (a multiple of both kernels' column tiles).
 private let columnBlock = 32
+
+/// C[M, N] = alpha · A · B[N, K]ᵀ + beta · C on rpp's streaming kernels (B float32 or bf16 widened in registers:
+/// each weight read once, the same order of float32 sums for both, so a bf16 B gives the bits of its float32
+/// values), on both cores in whole column blocks when the product is large enough and `parallel` allows.
+func streamedGemm(
+    M: Int, N: Int, K: Int, alpha: Float, A: UnsafePointer<Float>, lda: Int, B: MatrixOperand, ldb: Int, beta: Float,
+    C: UnsafeMutablePointer<Float>, ldc: Int, parallel: Bool = true
+) {
+    forColumnBlocks(N, work: parallel ? M * N * K : 0) { n0, n in
+        switch B {
+        case .float32(let b):
+            rpp_f32_gemm_nt_streamed(M, n, K, alpha, A, lda, b + n0 * ldb, ldb, beta, C + n0, ldc)
+        case .bfloat16(let b):
+            rpp_bf16_gemm_nt_streamed(M, n, K, alpha, A, lda, b + n0 * ldb, ldb, beta, C + n0, ldc)
+        }
+    }
+}
 
 /// Runs `body(first column, count)` over the N columns of a product of `work` multiply-adds in whole blocks of
 /// `columnBlock`: on one core for small products (the split's fixed cost outweighs the work), else on both.
@@ -184,7 +209,7 @@ extension MatrixOperand {
     /// True when a product with this operand as B and A [rows, K] takes A in bf16 (see `gemm`).
     func roundsA(rows: Int, K: Int, transB: Bool) -> Bool {
         guard case .bfloat16 = self else { return false }
-        return bf16Path(rows: rows, K: K, transB: transB) != .widened
+        return bf16Path(rows: rows, K: K, transB: transB).roundsActivations
     }
 
     /// True when the weight gradient of a layer with this weight takes bf16 operands (see `weightGradient`).

@@ -1,6 +1,7 @@
 // Linear layers and the parallel helpers every kernel uses.
 //
-// matmulForward:  out[N, OC] = inp[N, C] · W[OC, C]^T (+ bias[OC])          (one cblas_sgemm)
+// matmulForward:  out[N, OC] = inp[N, C] · W[OC, C]^T (+ bias[OC])          (one cblas_sgemm; few rows: the
+//                 streaming kernel, see `streamedGemm`)
 // matmulBackward: dinp[N, C] += dout[N, OC] · W[OC, C]
 //                 dW[OC, C]  += dout[N, OC]^T · inp[N, C];  dbias[OC] += Σ_n dout[n, :]
 // (bf16 weights: see Kernels+BF16.swift for which of these products take bf16 operands)
@@ -74,9 +75,31 @@ private struct UnsafeSendableBody: @unchecked Sendable { let body: (Int) -> Void
 /// Work (multiply-adds) under which a product runs on one core.
 @usableFromInline let parallelGemmThreshold = 1 << 18
 
-/// out[M, N] = alpha · A · B (+ beta · out), row-major; splits M in two when the product is large.
+/// out[M, N] = alpha · A · B (+ beta · out), row-major: forward products of few rows on the streaming kernel, the
+/// rest on OpenBLAS (`openBLASGemm`).
 @inline(__always)
 func sgemm(
+    transA: Bool, transB: Bool, M: Int, N: Int, K: Int, alpha: Float,
+    A: UnsafePointer<Float>, lda: Int, B: UnsafePointer<Float>, ldb: Int,
+    beta: Float, C: UnsafeMutablePointer<Float>, ldc: Int, parallel: Bool = true
+) {
+    if M == 0 || N == 0 { return }
+    if !transA && transB && M <= MatmulKernel.streamedMaxRows && K > 0 {
+        // Few rows against weight rows (decode steps): bound by the weights' trip from memory, where OpenBLAS's
+        // sgemm (which packs B first) reaches a fraction of the memory's speed.
+        streamedGemm(
+            M: M, N: N, K: K, alpha: alpha, A: A, lda: lda, B: .float32(B), ldb: ldb, beta: beta, C: C, ldc: ldc,
+            parallel: parallel)
+        return
+    }
+    openBLASGemm(
+        transA: transA, transB: transB, M: M, N: N, K: K, alpha: alpha, A: A, lda: lda, B: B, ldb: ldb, beta: beta,
+        C: C, ldc: ldc, parallel: parallel)
+}
+
+/// out[M, N] = alpha · A · B (+ beta · out) on OpenBLAS's sgemm; splits the product in two when it is large.
+@inline(__always)
+func openBLASGemm(
     transA: Bool, transB: Bool, M: Int, N: Int, K: Int, alpha: Float,
     A: UnsafePointer<Float>, lda: Int, B: UnsafePointer<Float>, ldb: Int,
     beta: Float, C: UnsafeMutablePointer<Float>, ldc: Int, parallel: Bool = true

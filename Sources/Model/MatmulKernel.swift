@@ -4,9 +4,11 @@
 //   AVX512-BF16 at half rate (Intel)            -> rpp's own AVX512-BF16 kernel where it was measured faster
 //                                                  than widening (forward products of few rows), widened
 //                                                  sgemm elsewhere
-//   otherwise                                   -> bf16 widened to float32 in blocks, OpenBLAS sgemm
+//   otherwise                                   -> rpp's own streaming kernel (bf16 widened in registers) for
+//                                                  forward products of few rows (decode steps, where it moves
+//                                                  half the bytes of fp32), widened sgemm elsewhere
 // With oneDNN, the weight gradients of bf16 layers take bf16 operands too; otherwise they stay float32 sgemm.
-// RPP_MATMUL_KERNEL=widened|avx512bf16|onednn overrides the choice (benchmarks, tests, comparing runs); a
+// RPP_MATMUL_KERNEL=widened|streamed|avx512bf16|onednn overrides the choice (benchmarks, tests, comparing runs); a
 // kernel the CPU cannot run falls back to widened, and the start-up line says so.
 import CKernels
 import CSupport
@@ -16,6 +18,9 @@ import Foundation
 public enum MatmulKernel: String, CaseIterable, Sendable {
     /// B widened to float32 in blocks, then OpenBLAS's sgemm: exact products of A (float32) and B.
     case widened
+    /// rpp's own kernel for forward products of few rows: each bf16 weight read once and widened to float32 in
+    /// registers, exact float32 products (`rpp_bf16_gemm_nt_streamed`); widened sgemm for the other products.
+    case streamed
     /// rpp's AVX512-BF16 kernels: A rounded to bf16, vdpbf16ps products accumulated in float32.
     case avx512bf16
     /// oneDNN's matmul primitive on bf16 A and B with a float32 result (AMX tiles when the CPU has them).
@@ -69,11 +74,17 @@ public enum MatmulKernel: String, CaseIterable, Sendable {
     /// half the rate of fp32 FMAs on CPUs without AMX.
     public static let avx512MaxRows = 32
 
+    /// Most rows for which the streaming kernel replaces sgemm in forward products: of bf16 weights when it is the
+    /// selected kernel, and of float32 weights always. Up to here a product is bound by the weights' trip from
+    /// memory, where OpenBLAS's sgemm (which packs B first) falls well short of the memory's speed and bf16 halves
+    /// the bytes. Measured with `rpp bench kernels`: from 16 rows on, sgemm's FMAs outrun the kernel.
+    public static let streamedMaxRows = 8
+
     /// True when this CPU can run the kernel (a kernel it cannot run falls back to `widened`): AVX512-BF16 for
     /// the own kernel, a bf16 matmul in oneDNN for oneDNN.
     public func isSupported(on cpu: CPU = .current) -> Bool {
         switch self {
-        case .widened: return true
+        case .widened, .streamed: return true
         case .avx512bf16: return cpu.hasAVX512BF16
         case .onednn: return cpu.oneDNNRunsBF16
         }
@@ -85,13 +96,14 @@ public enum MatmulKernel: String, CaseIterable, Sendable {
         if let requested, !requested.isEmpty {
             guard let kernel = MatmulKernel(rawValue: requested.lowercased()) else {
                 throw ModelError.invalidConfig(
-                    "\(environmentVariable)=\(requested) is not a matmul kernel (widened, avx512bf16, onednn)")
+                    "\(environmentVariable)=\(requested) is not a matmul kernel (widened, streamed, avx512bf16, onednn)"
+                )
             }
             return kernel.isSupported(on: cpu) ? kernel : .widened
         }
         if cpu.oneDNNRunsBF16 && (cpu.hasAMX || cpu.fastBF16Dot) { return .onednn }
         if cpu.hasAVX512BF16 { return .avx512bf16 }
-        return .widened
+        return .streamed
     }
 
     nonisolated(unsafe) private static var chosen: MatmulKernel?
@@ -122,14 +134,19 @@ public enum MatmulKernel: String, CaseIterable, Sendable {
         }
     }
 
-    /// The kernel that runs one product when `self` is selected: the AVX512-BF16 kernel hands input-gradient
-    /// products (`transB` false) and products of more than `avx512MaxRows` rows to widened sgemm; a kernel the
-    /// CPU cannot run gives `widened`.
+    /// The kernel that runs one product when `self` is selected: the AVX512-BF16 and streaming kernels hand
+    /// input-gradient products (`transB` false) and products of more than `avx512MaxRows` or `streamedMaxRows`
+    /// rows to widened sgemm; a kernel the CPU cannot run gives `widened`.
     public func path(rows: Int, transB: Bool, cpu: CPU = .current) -> MatmulKernel {
         if !isSupported(on: cpu) { return .widened }
         if self == .avx512bf16 && (rows > MatmulKernel.avx512MaxRows || !transB) { return .widened }
+        if self == .streamed && (rows > MatmulKernel.streamedMaxRows || !transB) { return .widened }
         return self
     }
+
+    /// True when the product takes its first operand rounded to bf16 (the AVX512-BF16 and oneDNN kernels); the
+    /// widened and streaming kernels multiply it in float32.
+    public var roundsActivations: Bool { self == .avx512bf16 || self == .onednn }
 
     /// True when the weight gradients of bf16 layers (dW = doutᵀ · x) take bf16 operands with float32
     /// accumulation, as the forward and input-gradient products do: with oneDNN, chosen where bf16 outruns
@@ -139,10 +156,10 @@ public enum MatmulKernel: String, CaseIterable, Sendable {
     }
 
     /// True when attention's products (q·kᵀ, P·v and their gradients) take bf16 operands too: on CPUs whose
-    /// vdpbf16ps outruns the float32 FMA, with any bf16 kernel but widened (the own AVX512-BF16 kernels run them;
+    /// vdpbf16ps outruns the float32 FMA, with a kernel that rounds activations (the own AVX512-BF16 kernels run them;
     /// see Kernels+AttentionBF16). Elsewhere float32 sgemm is faster for them.
     public func attentionInBF16(cpu: CPU = .current) -> Bool {
-        self != .widened && isSupported(on: cpu) && cpu.fastBF16Dot
+        roundsActivations && isSupported(on: cpu) && cpu.fastBF16Dot
     }
 
     /// One line for the start-up print, e.g. "matmul: bf16 weights, AVX512-BF16 kernel for forward products of <= 32
@@ -154,6 +171,10 @@ public enum MatmulKernel: String, CaseIterable, Sendable {
         var how: String
         switch kernel {
         case .widened: how = "OpenBLAS sgemm on bf16 widened to fp32"
+        case .streamed:
+            how =
+                "streaming kernel (bf16 widened in registers) for forward products of <= \(streamedMaxRows) rows, "
+                + "OpenBLAS sgemm on widened bf16 for the rest"
         case .avx512bf16:
             how =
                 "AVX512-BF16 kernel for forward products of <= \(avx512MaxRows) rows, OpenBLAS sgemm on widened bf16 "
@@ -166,7 +187,7 @@ public enum MatmulKernel: String, CaseIterable, Sendable {
             how += " (set by \(environmentVariable))"
         }
         if kernel.attentionInBF16(cpu: cpu) { how += "; attention's products on the AVX512-BF16 kernels" }
-        if kernel == .widened && !cpu.hasAVX512BF16 && !cpu.hasAMX {
+        if !kernel.roundsActivations && !cpu.hasAVX512BF16 && !cpu.hasAMX {
             how +=
                 "; no bf16 instructions on this CPU: bf16 halves the weights' memory and bytes, its products run in fp32"
         }

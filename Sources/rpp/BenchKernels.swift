@@ -11,12 +11,13 @@ struct BenchKernels: ParsableCommand {
         abstract: "GFLOPS of the fp32 and bf16 matrix-product kernels on SmolLM2-135M's shapes, with the CPU's peak.",
         discussion: """
             Prints the CPU, the kernel rpp selects for bf16 weights, the register-only peak of one core \
-            (24 independent vfmadd231ps resp. vdpbf16ps on zmm registers), then per product GFLOPS of OpenBLAS \
-            sgemm on fp32 weights, and on bf16 weights: widened to fp32 for sgemm, rpp's AVX512-BF16 kernel, \
-            oneDNN's matmul. --rows are decode steps; the training rows also get the input-gradient products \
+            (24 independent vfmadd231ps resp. vdpbf16ps on zmm registers), then per product GFLOPS on fp32 \
+            weights of OpenBLAS sgemm and of rpp's fp32 path (the streaming kernel for forward products of at most \
+            \(MatmulKernel.streamedMaxRows) rows, sgemm for the rest), and on bf16 weights: widened to fp32 for sgemm, rpp's streaming kernel \
+            (forward products only), rpp's AVX512-BF16 kernel, oneDNN's matmul. --rows are decode steps; the training rows also get the input-gradient products \
             (B[K, N]). Each \
             call reads the next of enough copies of the weights to exceed --cold-mb (default 1.25x the last-level \
-            cache). "-" marks a kernel this CPU cannot run. RPP_MATMUL_KERNEL picks the selected kernel.
+            cache). "-" marks a kernel this CPU (or this product) cannot run. RPP_MATMUL_KERNEL picks the selected kernel.
             """)
 
     @Option(help: "Decode row counts, comma separated.") var rows: String = "1,16,64"
@@ -77,7 +78,13 @@ struct BenchKernels: ParsableCommand {
         let variants = KernelBench.Variant.allCases
         let header =
             ["product", "M x N x K", "B", "cores"]
-            + variants.map { $0 == .fp32 ? "fp32 sgemm" : "bf16 \($0.rawValue)" } + ["selected"]
+            + variants.map { v in
+                switch v {
+                case .sgemm: "fp32 sgemm"
+                case .fp32: "fp32 rpp"
+                default: "bf16 \(v.rawValue)"
+                }
+            } + ["selected"]
         if markdown {
             print("| " + header.joined(separator: " | ") + " |")
             print("|" + header.map { _ in "---" }.joined(separator: "|") + "|")

@@ -35,7 +35,7 @@ final class BenchKernelsCommandTests: XCTestCase {
     func testUnknownKernelIsAnErrorNamingTheVariable() throws {
         let r = try run(kernel: "amx-please")
         XCTAssertNotEqual(r.status, 0)
-        let message = "RPP_MATMUL_KERNEL=amx-please is not a matmul kernel (widened, avx512bf16, onednn)"
+        let message = "RPP_MATMUL_KERNEL=amx-please is not a matmul kernel (widened, streamed, avx512bf16, onednn)"
         XCTAssertTrue(r.stderr.contains(message), r.stderr)
     }
 }

@@ -1,5 +1,6 @@
 // Matrix products with bfloat16 weights, on every kernel: against float64 sums of the operands each kernel
-// multiplies (bf16 A and B for the AVX512-BF16 and oneDNN kernels, float32 A and bf16 B when widened), against
+// multiplies (bf16 A and B for the AVX512-BF16 and oneDNN kernels, float32 A and bf16 B when widened or
+// streamed), against
 // the float32 product of the unrounded operands within the bf16 rounding bound, on odd shapes, strides, alpha
 // and beta; the same bits twice and on any column split. A kernel this CPU cannot run must fall back to the
 // widened product, bit for bit.
@@ -75,7 +76,7 @@ final class BF16MatmulTests: XCTestCase {
                     XCTAssertEqual(out.map(\.bitPattern), widened.map(\.bitPattern), "\(kernel) fallback \(c)")
                     continue
                 }
-                let roundsA = kernel != .widened
+                let roundsA = kernel.roundsActivations
                 for m in 0..<c.M {
                     for n in 0..<c.ldc {
                         let got = out[m * c.ldc + n]
@@ -124,7 +125,9 @@ final class BF16MatmulTests: XCTestCase {
                 let first = run(t, kernel, a: a, b: b, initial: c0)
                 let second = run(t, kernel, a: a, b: b, initial: c0)
                 XCTAssertEqual(first.map(\.bitPattern), second.map(\.bitPattern), "\(kernel) transB \(transB)")
-                if kernel != .avx512bf16 || !kernel.isSupported() { continue }
+                // The AVX512-BF16 and streaming kernels' elements do not depend on the split (streamed: forward only).
+                let invariant = kernel == .avx512bf16 || (kernel == .streamed && transB)
+                if !invariant || !kernel.isSupported() { continue }
                 // Columns 0..<13 and 13..<150 as two products: each element's bits do not depend on the split.
                 var split = c0
                 a.withUnsafeBufferPointer { ap in
@@ -199,7 +202,13 @@ final class BF16MatmulTests: XCTestCase {
         XCTAssertTrue(
             MatmulKernel.summary(kernel: .onednn, cpu: zen4, requested: nil).contains("attention's products"))
         XCTAssertFalse(MatmulKernel.summary(kernel: .onednn, cpu: amx, requested: nil).contains("attention"))
-        XCTAssertEqual(try MatmulKernel.choose(cpu: old, requested: ""), .widened)
+        XCTAssertEqual(try MatmulKernel.choose(cpu: old, requested: ""), .streamed)
+        XCTAssertEqual(try MatmulKernel.choose(cpu: old, requested: nil), .streamed)
+        XCTAssertEqual(try MatmulKernel.choose(cpu: zen4, requested: "streamed"), .streamed)
+        // The streaming kernel multiplies float32 activations: no bf16 attention or weight gradients with it.
+        XCTAssertFalse(MatmulKernel.streamed.attentionInBF16(cpu: zen4))
+        XCTAssertFalse(MatmulKernel.streamed.weightGradientsInBF16(cpu: zen4))
+        XCTAssertFalse(MatmulKernel.streamed.roundsActivations)
         XCTAssertEqual(try MatmulKernel.choose(cpu: avx, requested: "onednn"), .onednn)
         XCTAssertEqual(try MatmulKernel.choose(cpu: amx, requested: "WIDENED"), .widened)
         // A kernel the CPU cannot run falls back.
@@ -216,6 +225,14 @@ final class BF16MatmulTests: XCTestCase {
         XCTAssertEqual(MatmulKernel.avx512bf16.path(rows: 1, transB: true, cpu: old), .widened)
         XCTAssertEqual(MatmulKernel.onednn.path(rows: 4096, transB: false, cpu: amx), .onednn)
         XCTAssertEqual(MatmulKernel.onednn.path(rows: 1, transB: true, cpu: old), .widened)
+        let few = MatmulKernel.streamedMaxRows
+        XCTAssertEqual(MatmulKernel.streamed.path(rows: few, transB: true, cpu: old), .streamed)
+        XCTAssertEqual(MatmulKernel.streamed.path(rows: few + 1, transB: true, cpu: old), .widened)
+        XCTAssertEqual(MatmulKernel.streamed.path(rows: 1, transB: false, cpu: old), .widened)
+        let streamedLine = MatmulKernel.summary(kernel: .streamed, cpu: old, requested: nil)
+        XCTAssertTrue(streamedLine.contains("streaming kernel"), streamedLine)
+        XCTAssertTrue(streamedLine.contains("forward products of <= \(few) rows"), streamedLine)
+        XCTAssertTrue(streamedLine.contains("no bf16 instructions on this CPU"), streamedLine)
         let line = MatmulKernel.summary(kernel: .avx512bf16, cpu: avx, requested: nil)
         XCTAssertTrue(line.contains("AVX512-BF16 kernel for forward products of <= \(rows) rows"), line)
         XCTAssertTrue(line.contains("CPU avx"), line)
@@ -235,7 +252,10 @@ final class BF16MatmulTests: XCTestCase {
             MatmulKernel.selected = kernel
             XCTAssertEqual(MatmulKernel.selected, kernel.isSupported() ? kernel : .widened)
             // A call without a kernel runs the selected kernel's path for its shape.
-            for (rows, transB) in [(3, true), (MatmulKernel.avx512MaxRows + 1, true), (3, false)] {
+            let rowCounts = [
+                (3, true), (MatmulKernel.avx512MaxRows + 1, true), (MatmulKernel.streamedMaxRows + 1, true), (3, false),
+            ]
+            for (rows, transB) in rowCounts {
                 let c = Case(
                     M: rows, N: 40, K: 50, transB: transB, lda: 50, ldb: transB ? 50 : 40, ldc: 40,
                     alpha: 1, beta: 0)

@@ -33,6 +33,17 @@ static inline size_t rpp_bf16_gemm_nn_scratch(long K) { return (size_t)(rpp_bf16
 void rpp_bf16_gemm_nn_avx512(long M, long N, long K, float alpha, const uint16_t *A, long lda,
                              const uint16_t *B, long ldb, float beta, float *C, long ldc, void *scratch);
 
+/// C[M, N] = alpha · A[M, K] · B[N, K]^T + beta · C with A float32 and B bfloat16 (row strides lda, ldb), for CPUs
+/// without bf16 instructions and products of few rows: each row of B is read once, widened to float32 in
+/// registers and multiplied exactly with float32 sums, never fused (the same bits on every instruction set).
+/// Each element's result does not depend on M, N or how the caller splits them.
+void rpp_bf16_gemm_nt_streamed(long M, long N, long K, float alpha, const float *A, long lda, const uint16_t *B,
+                               long ldb, float beta, float *C, long ldc);
+/// rpp_bf16_gemm_nt_streamed on float32 weights: the same order of sums, so the same bits as it on the bf16
+/// values widened.
+void rpp_f32_gemm_nt_streamed(long M, long N, long K, float alpha, const float *A, long lda, const float *B, long ldb,
+                              float beta, float *C, long ldc);
+
 /// oneDNN's matmul primitive (bf16 x bf16 -> f32) on the calling thread with one OpenMP thread:
 /// C = alpha · op(A) · op(B) + beta · C with op(A) = A[K, M]^T when transA (row stride lda), else A[M, K];
 /// A needs no padding here. Primitives are cached per shape. Returns 0 on success, else a oneDNN status;
