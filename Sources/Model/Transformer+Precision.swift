@@ -114,7 +114,9 @@ extension ModelPrecision {
     /// How this precision's matrix products run on this CPU, one line (printed when a role starts).
     public var kernelDescription: String {
         switch self {
-        case .fp32: return "fp32, OpenBLAS sgemm (core \(OpenBLASTuning.coreName))"
+        case .fp32:
+            return "fp32, OpenBLAS sgemm (core \(OpenBLASTuning.coreName)), forward products of <= "
+                + "\(MatmulKernel.streamedMaxRows) rows on the streaming kernel"
         case .bf16: return "bf16, " + MatmulKernel.summary()
         }
     }

@@ -26,12 +26,13 @@ struct ChatCommand: ParsableCommand {
 
     func run() throws {
         OpenBLASTuning.reexecWithAVX512KernelsIfNeeded()
-        let generator = try TextGenerator(directory: model)
+        let generator = try TextGenerator(directory: model, precision: sampling.precision)
         _ = try generator.chatTemplate()
         let interactive = isatty(STDIN_FILENO) != 0
         let out = FileHandle.standardOutput
         let err = FileHandle.standardError
         func note(_ s: String) { err.write(Data((s + "\n").utf8)) }
+        if sampling.precision == .bf16 && !quiet { note("rpp chat: products \(sampling.precision.kernelDescription)") }
         if interactive { note("rpp chat: \(ChatInput.commandsHelp)") }
         var conversation = Conversation(system: system)
         var options = sampling.options(generator.defaults)

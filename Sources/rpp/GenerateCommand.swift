@@ -4,7 +4,9 @@ import ChatTemplate
 import Foundation
 import Model
 
-/// Sampling options shared by `rpp generate` and `rpp chat`.
+extension ModelPrecision: ExpressibleByArgument {}
+
+/// How `rpp generate` and `rpp chat` decode: the sampling options and the precision of the model's products.
 struct SamplingFlags: ParsableArguments {
     @Option(
         help: "Sampling temperature; 0 is greedy. Default: generation_config.json's when it sets do_sample, else 0.")
@@ -19,6 +21,12 @@ struct SamplingFlags: ParsableArguments {
     var seed: UInt64?
     @Flag(help: "Keep special tokens (other than the stop token) in the printed text.")
     var showSpecialTokens = false
+    @Option(
+        help: """
+            Precision of the model's matrix products: fp32, or bf16 (weights held in bfloat16, half the memory; \
+            see docs/precision.md for what it does on this CPU).
+            """)
+    var precision: ModelPrecision = .fp32
 
     func validate() throws {
         if let temperature { try checkRange(Double(temperature), 0...100, "--temperature") }
@@ -86,7 +94,11 @@ struct GenerateCommand: ParsableCommand {
     func run() throws {
         OpenBLASTuning.reexecWithAVX512KernelsIfNeeded()
         let prompt = try promptText()
-        let generator = try TextGenerator(directory: model)
+        let generator = try TextGenerator(directory: model, precision: sampling.precision)
+        if sampling.precision == .bf16 {
+            FileHandle.standardError.write(
+                Data("rpp generate: products \(sampling.precision.kernelDescription)\n".utf8))
+        }
         let ids: [Int32]
         if chat {
             var conversation = Conversation(system: system)

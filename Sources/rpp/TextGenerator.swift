@@ -24,8 +24,9 @@ final class TextGenerator {
     let defaults: GenerationDefaults
 
     /// Loads `directory`: the tokenizer files first (they are small and their absence is the common mistake),
-    /// then the chat template, then config.json and model.safetensors.
-    init(directory: String) throws {
+    /// then the chat template, then config.json and model.safetensors; with `.bf16` the model then holds its
+    /// weights in bfloat16 only.
+    init(directory: String, precision: ModelPrecision = .fp32) throws {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue
         else {
@@ -56,6 +57,7 @@ final class TextGenerator {
         specialTokens = special
         defaults = try GenerationDefaults(directory: url)
         model = try Transformer.load(directory: url)
+        if precision == .bf16 { model.usePrecision(.bf16, keepFloat32: false) }
         let vocab = model.config.vocabSize
         stopTokens = Set(tokenizer.stopTokenIDs.filter { $0 < vocab }.map { Int32($0) })
         if case .success(let t) = template, let end = ModelText.endOfTurnToken(t, specialTokens: special, tokenizer),

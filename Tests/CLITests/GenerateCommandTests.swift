@@ -123,6 +123,25 @@ final class GenerateCommandTests: XCTestCase {
         XCTAssertEqual(ints(chat["ids"]), try libraryGreedy(model, chatPrompt, 10).tokens[0])
     }
 
+    func testBF16GreedyIDsEqualTheLibrarysBF16Generate() throws {
+        let model = try makeModel()
+        let r = try RPP.run([
+            "generate", "--model", model.path, "--prompt", "Hello world, 12 + 3 =", "--temperature", "0",
+            "--max-new-tokens", "12", "--json", "--precision", "bf16",
+        ])
+        let out = try json(r)
+        XCTAssertTrue(r.stderr.contains("rpp generate: products bf16, matmul: bf16 weights"), r.stderr)
+        let prompt = ints(out["prompt_ids"])
+        let library = try Transformer.load(directory: model)
+        library.usePrecision(.bf16, keepFloat32: false)
+        let want = try library.generate(
+            prompts: [prompt], options: SamplingOptions(temperature: 0, maxNewTokens: 12, stopTokens: [2]))
+        XCTAssertEqual(ints(out["ids"]), want.tokens[0])
+        let bad = try RPP.run(["generate", "--model", model.path, "--prompt", "x", "--precision", "fp16"])
+        XCTAssertNotEqual(bad.status, 0)
+        XCTAssertTrue(bad.stderr.contains("--precision"), bad.stderr)
+    }
+
     func testPromptFromAFileOrStandardInput() throws {
         let model = try makeModel()
         let text = "Line one\n  line two é\n"
