@@ -137,6 +137,13 @@ final class GenerateCommandTests: XCTestCase {
         let want = try library.generate(
             prompts: [prompt], options: SamplingOptions(temperature: 0, maxNewTokens: 12, stopTokens: [2]))
         XCTAssertEqual(ints(out["ids"]), want.tokens[0])
+        // The log-probs are the bf16 model's, not the fp32 one's.
+        let logprobs = try XCTUnwrap(out["logprobs"] as? [NSNumber]).map(\.floatValue)
+        XCTAssertEqual(logprobs.count, want.logprobs[0].count)
+        for (a, b) in zip(logprobs, want.logprobs[0]) { XCTAssertEqual(a, b, accuracy: 1e-5) }
+        let fp32 = try libraryGreedy(model, prompt, 12)
+        let gap = zip(logprobs, fp32.logprobs[0]).map { abs($0 - $1) }.max() ?? 0
+        XCTAssertGreaterThan(gap, 1e-4, "bf16 log-probs equal the fp32 model's")
         let bad = try RPP.run(["generate", "--model", model.path, "--prompt", "x", "--precision", "fp16"])
         XCTAssertNotEqual(bad.status, 0)
         XCTAssertTrue(bad.stderr.contains("--precision"), bad.stderr)
