@@ -1,56 +1,109 @@
 // Products of few float32 rows with weight rows (see CKernels.h), bound by the weights' trip from memory: each weight
 // row is read once, in float32 or in bfloat16 widened to float32 in registers (half the bytes), and multiplied
-// with every row of A from the first-level cache. Compiled at each level of the element-wise kernels (vector.h)
-// and chosen the same way; products are never fused, so every level gives the same bits.
+// with the rows of A from the cache, four rows of A against two weight rows at a time, so that loads leave the
+// multipliers busy. Compiled at each level of the element-wise kernels (vector.h), with fused multiply-adds (FMA
+// instructions where the level has them, the C library's exactly rounded fmaf on the baseline) and sums on eight
+// lanes at every level, so every level gives the same bits.
 #include "CKernels.h"
 #include "vector.h"
 #include <stdint.h>
 
-typedef unsigned short vh __attribute__((vector_size(32), aligned(2)));
+typedef float v8 __attribute__((vector_size(32), aligned(4)));
+typedef int v8i __attribute__((vector_size(32), aligned(4)));
+typedef unsigned short v8h __attribute__((vector_size(16), aligned(2)));
 
-// Elements i..<i+n (n <= 16) of a weight row, float32 or bf16 (`low`) widened to float32; zeros past n.
-INLINE vf weights(const void *row, size_t i, size_t n, int low) {
-    if (!low) return load((const float *)row + i, n);
-    vh h = {};
-    const uint16_t *p = (const uint16_t *)row + i;
-    if (n >= lanes) memcpy(&h, p, sizeof h);
-    else memcpy(&h, p, n * sizeof(uint16_t));
-    return (vf)(__builtin_convertvector(h, vi) << 16);
+enum { width = 8, block_rows = 4, block_cols = 2, prefetch_rows = 4 };
+
+// Elements i..<i+n (n <= 8) of a float32 row; zeros past n.
+INLINE v8 load8(const float *p, size_t n) {
+    v8 v = {};
+    if (n >= width) memcpy(&v, p, sizeof v);
+    else memcpy(&v, p, n * sizeof(float));
+    return v;
 }
 
-// a[0..<K] · b[0..<K]: lane i of the first accumulator sums the products k ≡ i (mod 32) for k mod 32 < 16, the
-// second those with k mod 32 >= 16 (the tail's partial vector goes to the one its first element belongs to); then
-// the two are added, the 16 lanes are added as two halves, and the 8 sums are added in order.
-INLINE float dot_row(const float *a, const void *b, size_t K, int low) {
-    vf acc0 = {}, acc1 = {};
+// Elements i..<i+n (n <= 8) of a weight row, float32 or bf16 (`low`) widened to float32; zeros past n.
+INLINE v8 weights(const void *row, size_t i, size_t n, int low) {
+    if (!low) return load8((const float *)row + i, n);
+    v8h h = {};
+    const uint16_t *p = (const uint16_t *)row + i;
+    if (n >= width) memcpy(&h, p, sizeof h);
+    else memcpy(&h, p, n * sizeof(uint16_t));
+    return (v8)(__builtin_convertvector(h, v8i) << 16);
+}
+
+// Two 8-element pieces side by side in one 16-lane vector.
+INLINE vf pair(v8 low, v8 high) {
+    return __builtin_shufflevector(low, high, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+}
+
+// Rows 0..<R of A (R <= 4, a constant where called, so the sums stay in registers) against rows 0..<S of B
+// (S = 1 or 2). The sum for one row of A and one of B: lane i of an 8-lane accumulator adds the products of the
+// elements k ≡ i (mod 8) in order of k (the tail's partial vector padded with zeros), then the 8 lanes are added in
+// order, each product fused into its sum (one rounding). The accumulators of one row of A against the two rows of B share a 16-lane vector, lanes 0-7 and 8-15,
+// each weight vector holding the same elements of both rows, so AVX-512 multiplies both at once.
+INLINE void block(int R, int S, const float *A, long lda, const void *B, long ldb, size_t K, float alpha, float beta,
+                  float *C, long ldc, int low) {
+    vf acc[block_rows];
+    for (int r = 0; r < R; r++) acc[r] = (vf){};
+    const void *second = (const char *)B + (size_t)((S - 1) * ldb) * (low ? 2 : 4);
     size_t k = 0;
-    for (; k + 2 * lanes <= K; k += 2 * lanes) {
-        acc0 += load(a + k, lanes) * weights(b, k, lanes, low);
-        acc1 += load(a + k + lanes, lanes) * weights(b, k + lanes, lanes, low);
+    for (; k + width <= K; k += width) {
+        vf w = pair(weights(B, k, width, low), S == 2 ? weights(second, k, width, low) : (v8){});
+        for (int r = 0; r < R; r++) {
+            v8 a = load8(A + r * lda + k, width);
+            acc[r] = __builtin_elementwise_fma(pair(a, a), w, acc[r]);
+        }
     }
     if (k < K) {
-        size_t n = K - k < lanes ? K - k : lanes;
-        acc0 += load(a + k, n) * weights(b, k, n, low);
-        k += n;
+        vf w = pair(weights(B, k, K - k, low), S == 2 ? weights(second, k, K - k, low) : (v8){});
+        for (int r = 0; r < R; r++) {
+            v8 a = load8(A + r * lda + k, K - k);
+            acc[r] = __builtin_elementwise_fma(pair(a, a), w, acc[r]);
+        }
     }
-    if (k < K) acc1 += load(a + k, K - k) * weights(b, k, K - k, low);
-    half h = add_halves((half){}, acc0 + acc1);
-    float s = -0.0f;
-    for (int i = 0; i < 8; i++) s += h[i];
-    return s;
+    for (int r = 0; r < R; r++)
+        for (int s = 0; s < S; s++) {
+            float sum = -0.0f;
+            for (int i = 0; i < width; i++) sum += acc[r][s * width + i];
+            float v = alpha * sum;
+            float *c = C + r * ldc + s;
+            *c = beta == 0 ? v : v + beta * *c;
+        }
 }
 
-// Every row of A against each row of B in turn: a row of B comes from memory once and from the first-level cache
-// for the other rows of A.
+// Rows m..<M of A (fewer than block_rows) against S rows of B.
+INLINE void rest(long rows, int S, const float *A, long lda, const void *B, long ldb, size_t K, float alpha,
+                 float beta, float *C, long ldc, int low) {
+    switch (rows) {
+    case 3: block(3, S, A, lda, B, ldb, K, alpha, beta, C, ldc, low); break;
+    case 2: block(2, S, A, lda, B, ldb, K, alpha, beta, C, ldc, low); break;
+    case 1: block(1, S, A, lda, B, ldb, K, alpha, beta, C, ldc, low); break;
+    default: break;
+    }
+}
+
+// Pairs of weight rows, each pair read from memory once and from the cache for every block of rows of A.
 // `low` is a constant where the variants below pass it, so each compiles with one kind of load.
 INLINE void gemm_nt(long M, long N, long K, float alpha, const float *A, long lda, const void *B, long ldb,
                     float beta, float *C, long ldc, int low) {
-    for (long n = 0; n < N; n++) {
-        const void *b = (const char *)B + (size_t)(n * ldb) * (low ? 2 : 4);
-        for (long m = 0; m < M; m++) {
-            float r = alpha * dot_row(A + m * lda, b, (size_t)K, low);
-            float *c = C + m * ldc + n;
-            *c = beta == 0 ? r : r + beta * *c;
+    const size_t bytes = low ? 2 : 4;
+    for (long n = 0; n < N; n += block_cols) {
+        const void *b = (const char *)B + (size_t)(n * ldb) * bytes;
+        if (n + prefetch_rows + block_cols <= N)
+            for (long s = 0; s < block_cols; s++) {
+                const char *p = (const char *)b + (size_t)((prefetch_rows + s) * ldb) * bytes;
+                for (size_t i = 0; i < (size_t)K * bytes; i += 64) __builtin_prefetch(p + i);
+            }
+        long m = 0;
+        if (n + block_cols <= N) {
+            for (; m + block_rows <= M; m += block_rows)
+                block(block_rows, 2, A + m * lda, lda, b, ldb, (size_t)K, alpha, beta, C + m * ldc + n, ldc, low);
+            rest(M - m, 2, A + m * lda, lda, b, ldb, (size_t)K, alpha, beta, C + m * ldc + n, ldc, low);
+        } else {
+            for (; m + block_rows <= M; m += block_rows)
+                block(block_rows, 1, A + m * lda, lda, b, ldb, (size_t)K, alpha, beta, C + m * ldc + n, ldc, low);
+            rest(M - m, 1, A + m * lda, lda, b, ldb, (size_t)K, alpha, beta, C + m * ldc + n, ldc, low);
         }
     }
 }
@@ -65,7 +118,14 @@ INLINE void gemm_nt(long M, long N, long K, float alpha, const float *A, long ld
         gemm_nt(M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, 0);                                                 \
     }
 
-FOR_EACH_LEVEL(VARIANTS)
+// The element-wise kernels' levels, AVX2 and AVX-512 with FMA (every such CPU has it; `level` checks).
+#if defined(__x86_64__)
+VARIANTS(baseline, )
+VARIANTS(avx2, __attribute__((target("avx2,fma"))))
+VARIANTS(avx512, __attribute__((target("avx512f,fma"))))
+#else
+VARIANTS(baseline, )
+#endif
 
 typedef void (*GemmNT)(long, long, long, float, const float *, long, const void *, long, float, float *, long);
 typedef struct {
@@ -74,12 +134,21 @@ typedef struct {
 #define KERNELS(suffix) {bf16_##suffix, f32_##suffix}
 static const Kernels kernels[] = {LEVEL_ENTRIES(KERNELS)};
 
+// The element-wise kernels' level, or the baseline on a CPU with AVX2 but no FMA.
+static int level(void) {
+    int l = rpp_pointwise_current();
+#if defined(__x86_64__)
+    if (l > 0 && !__builtin_cpu_supports("fma")) return 0;
+#endif
+    return l;
+}
+
 void rpp_bf16_gemm_nt_streamed(long M, long N, long K, float alpha, const float *A, long lda, const uint16_t *B,
                                long ldb, float beta, float *C, long ldc) {
-    kernels[rpp_pointwise_current()].bf16(M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    kernels[level()].bf16(M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
 }
 
 void rpp_f32_gemm_nt_streamed(long M, long N, long K, float alpha, const float *A, long lda, const float *B, long ldb,
                               float beta, float *C, long ldc) {
-    kernels[rpp_pointwise_current()].f32(M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    kernels[level()].f32(M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
 }

@@ -84,7 +84,7 @@ func sgemm(
     beta: Float, C: UnsafeMutablePointer<Float>, ldc: Int, parallel: Bool = true
 ) {
     if M == 0 || N == 0 { return }
-    if !transA && transB && M <= MatmulKernel.streamedMaxRows && K > 0 {
+    if !transA && transB && M <= MatmulKernel.streamedFloat32MaxRows && K > 0 {
         // Few rows against weight rows (decode steps): bound by the weights' trip from memory, where OpenBLAS's
         // sgemm (which packs B first) reaches a fraction of the memory's speed.
         streamedGemm(

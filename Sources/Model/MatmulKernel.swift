@@ -74,11 +74,15 @@ public enum MatmulKernel: String, CaseIterable, Sendable {
     /// half the rate of fp32 FMAs on CPUs without AMX.
     public static let avx512MaxRows = 32
 
-    /// Most rows for which the streaming kernel replaces sgemm in forward products: of bf16 weights when it is the
-    /// selected kernel, and of float32 weights always. Up to here a product is bound by the weights' trip from
-    /// memory, where OpenBLAS's sgemm (which packs B first) falls well short of the memory's speed and bf16 halves
-    /// the bytes. Measured with `rpp bench kernels`: from 16 rows on, sgemm's FMAs outrun the kernel.
-    public static let streamedMaxRows = 8
+    /// Most rows for which the streaming kernel replaces widened sgemm in forward products of bf16 weights, when it
+    /// is the selected kernel: up to here it reads half the bytes and outruns sgemm. Measured with `rpp bench
+    /// kernels`: at 24 and 32 rows the two are even, so products of more rows stay on sgemm.
+    public static let streamedMaxRows = 16
+
+    /// Most rows for which the streaming kernel replaces sgemm in forward products of float32 weights. Up to here
+    /// a product is bound by the weights' trip from memory, where OpenBLAS's sgemm (which packs B first) falls well
+    /// short of the memory's speed. Measured with `rpp bench kernels`: from 12 to 16 rows the two are even.
+    public static let streamedFloat32MaxRows = 8
 
     /// True when this CPU can run the kernel (a kernel it cannot run falls back to `widened`): AVX512-BF16 for
     /// the own kernel, a bf16 matmul in oneDNN for oneDNN.

@@ -116,7 +116,7 @@ extension ModelPrecision {
         switch self {
         case .fp32:
             return "fp32, OpenBLAS sgemm (core \(OpenBLASTuning.coreName)), forward products of <= "
-                + "\(MatmulKernel.streamedMaxRows) rows on the streaming kernel"
+                + "\(MatmulKernel.streamedFloat32MaxRows) rows on the streaming kernel"
         case .bf16: return "bf16, " + MatmulKernel.summary()
         }
     }

@@ -13,7 +13,7 @@ struct BenchKernels: ParsableCommand {
             Prints the CPU, the kernel rpp selects for bf16 weights, the register-only peak of one core \
             (24 independent vfmadd231ps resp. vdpbf16ps on zmm registers), then per product GFLOPS on fp32 \
             weights of OpenBLAS sgemm and of rpp's fp32 path (the streaming kernel for forward products of at \
-            most \(MatmulKernel.streamedMaxRows) rows, sgemm for the rest), and on bf16 weights: widened to fp32 \
+            most \(MatmulKernel.streamedFloat32MaxRows) rows, sgemm for the rest), and on bf16 weights: widened to fp32 \
             for sgemm, rpp's streaming kernel (forward products only), rpp's AVX512-BF16 kernel, oneDNN's matmul. \
             --rows are decode steps; the training rows also get the input-gradient products (B[K, N]). Each call \
             reads the next of enough copies of the weights to exceed --cold-mb (default 1.25x the last-level \
