@@ -16,10 +16,12 @@ final class PackingTests: XCTestCase {
         let rows = LeftPaddingTests.rows
         let packed = try m.sequenceLogProbs(rows).logp
         XCTAssertEqual(m.acts.B * m.acts.T, rows.reduce(0) { $0 + $1.count - 1 }, "no padding is computed")
+        // Alone, a sequence's products of few rows run on the streaming kernel, packed on sgemm: the same sums in
+        // another order, a few float32 ulps apart; a leak between sequences would move a log-prob by far more.
         for (r, row) in rows.enumerated() {
             let want = try alone(m, row)
             XCTAssertEqual(packed[r].count, want.count)
-            for i in want.indices { XCTAssertEqual(packed[r][i], want[i], accuracy: 1e-6, "row \(r) position \(i)") }
+            for i in want.indices { XCTAssertEqual(packed[r][i], want[i], accuracy: 1e-5, "row \(r) position \(i)") }
         }
     }
 

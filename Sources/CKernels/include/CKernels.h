@@ -35,7 +35,8 @@ void rpp_bf16_gemm_nn_avx512(long M, long N, long K, float alpha, const uint16_t
 
 /// C[M, N] = alpha · A[M, K] · B[N, K]^T + beta · C with A float32 and B bfloat16 (row strides lda, ldb), for CPUs
 /// without bf16 instructions and products of few rows: each row of B is read once, widened to float32 in
-/// registers and multiplied exactly with float32 sums, never fused (the same bits on every instruction set).
+/// registers, and its exact products fused into float32 sums in a fixed order (the same bits on every instruction
+/// set).
 /// Each element's result does not depend on M, N or how the caller splits them.
 void rpp_bf16_gemm_nt_streamed(long M, long N, long K, float alpha, const float *A, long lda, const uint16_t *B,
                                long ldb, float beta, float *C, long ldc);
