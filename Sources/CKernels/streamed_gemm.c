@@ -37,10 +37,21 @@ INLINE vf pair(v8 low, v8 high) {
     return __builtin_shufflevector(low, high, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
 }
 
+// Elements k..<k+n (n <= 8) of rows 0..<R of A against the same elements of the S rows of B at `first` and
+// `second`, fused into the accumulators: lanes 0-7 of acc[r] for the first row of B, 8-15 for the second.
+INLINE void step(int R, int S, vf *acc, const float *A, long lda, const void *first, const void *second, size_t k,
+                 size_t n, int low) {
+    vf w = pair(weights(first, k, n, low), S == 2 ? weights(second, k, n, low) : (v8){});
+    for (int r = 0; r < R; r++) {
+        v8 a = load8(A + r * lda + k, n);
+        acc[r] = __builtin_elementwise_fma(pair(a, a), w, acc[r]);
+    }
+}
+
 // Rows 0..<R of A (R <= 4, a constant where called, so the sums stay in registers) against rows 0..<S of B
 // (S = 1 or 2). The sum for one row of A and one of B: lane i of an 8-lane accumulator adds the products of the
-// elements k ≡ i (mod 8) in order of k (the tail's partial vector padded with zeros), then the 8 lanes are added in
-// order, each product fused into its sum (one rounding). The accumulators of one row of A against the two rows of B share a 16-lane vector, lanes 0-7 and 8-15,
+// elements k ≡ i (mod 8) in order of k, each fused into its sum (the tail's partial vector padded with zeros), then
+// the 8 lanes are added in order. One row of A keeps its accumulators for both rows of B in one 16-lane vector,
 // each weight vector holding the same elements of both rows, so AVX-512 multiplies both at once.
 INLINE void block(int R, int S, const float *A, long lda, const void *B, long ldb, size_t K, float alpha, float beta,
                   float *C, long ldc, int low) {
@@ -48,20 +59,8 @@ INLINE void block(int R, int S, const float *A, long lda, const void *B, long ld
     for (int r = 0; r < R; r++) acc[r] = (vf){};
     const void *second = (const char *)B + (size_t)((S - 1) * ldb) * (low ? 2 : 4);
     size_t k = 0;
-    for (; k + width <= K; k += width) {
-        vf w = pair(weights(B, k, width, low), S == 2 ? weights(second, k, width, low) : (v8){});
-        for (int r = 0; r < R; r++) {
-            v8 a = load8(A + r * lda + k, width);
-            acc[r] = __builtin_elementwise_fma(pair(a, a), w, acc[r]);
-        }
-    }
-    if (k < K) {
-        vf w = pair(weights(B, k, K - k, low), S == 2 ? weights(second, k, K - k, low) : (v8){});
-        for (int r = 0; r < R; r++) {
-            v8 a = load8(A + r * lda + k, K - k);
-            acc[r] = __builtin_elementwise_fma(pair(a, a), w, acc[r]);
-        }
-    }
+    for (; k + width <= K; k += width) step(R, S, acc, A, lda, B, second, k, width, low);
+    if (k < K) step(R, S, acc, A, lda, B, second, k, K - k, low);
     for (int r = 0; r < R; r++)
         for (int s = 0; s < S; s++) {
             float sum = -0.0f;
@@ -72,19 +71,24 @@ INLINE void block(int R, int S, const float *A, long lda, const void *B, long ld
         }
 }
 
-// Rows m..<M of A (fewer than block_rows) against S rows of B.
-INLINE void rest(long rows, int S, const float *A, long lda, const void *B, long ldb, size_t K, float alpha,
-                 float beta, float *C, long ldc, int low) {
-    switch (rows) {
-    case 3: block(3, S, A, lda, B, ldb, K, alpha, beta, C, ldc, low); break;
-    case 2: block(2, S, A, lda, B, ldb, K, alpha, beta, C, ldc, low); break;
-    case 1: block(1, S, A, lda, B, ldb, K, alpha, beta, C, ldc, low); break;
+// Every row of A against the S rows of B at `b` (S = 1 or 2, a constant where called): blocks of four rows of A,
+// then the rest.
+INLINE void all_rows(int S, long M, const float *A, long lda, const void *b, long ldb, size_t K, float alpha,
+                     float beta, float *C, long ldc, int low) {
+    long m = 0;
+    for (; m + block_rows <= M; m += block_rows)
+        block(block_rows, S, A + m * lda, lda, b, ldb, K, alpha, beta, C + m * ldc, ldc, low);
+    switch (M - m) {
+    case 3: block(3, S, A + m * lda, lda, b, ldb, K, alpha, beta, C + m * ldc, ldc, low); break;
+    case 2: block(2, S, A + m * lda, lda, b, ldb, K, alpha, beta, C + m * ldc, ldc, low); break;
+    case 1: block(1, S, A + m * lda, lda, b, ldb, K, alpha, beta, C + m * ldc, ldc, low); break;
     default: break;
     }
 }
 
-// Pairs of weight rows, each pair read from memory once and from the cache for every block of rows of A.
-// `low` is a constant where the variants below pass it, so each compiles with one kind of load.
+// Pairs of weight rows, each pair read from memory once (the pair four rows ahead prefetched) and from the cache
+// for every block of rows of A. `low` is a constant where the variants below pass it, so each compiles with one
+// kind of load.
 INLINE void gemm_nt(long M, long N, long K, float alpha, const float *A, long lda, const void *B, long ldb,
                     float beta, float *C, long ldc, int low) {
     const size_t bytes = low ? 2 : 4;
@@ -95,16 +99,8 @@ INLINE void gemm_nt(long M, long N, long K, float alpha, const float *A, long ld
                 const char *p = (const char *)b + (size_t)((prefetch_rows + s) * ldb) * bytes;
                 for (size_t i = 0; i < (size_t)K * bytes; i += 64) __builtin_prefetch(p + i);
             }
-        long m = 0;
-        if (n + block_cols <= N) {
-            for (; m + block_rows <= M; m += block_rows)
-                block(block_rows, 2, A + m * lda, lda, b, ldb, (size_t)K, alpha, beta, C + m * ldc + n, ldc, low);
-            rest(M - m, 2, A + m * lda, lda, b, ldb, (size_t)K, alpha, beta, C + m * ldc + n, ldc, low);
-        } else {
-            for (; m + block_rows <= M; m += block_rows)
-                block(block_rows, 1, A + m * lda, lda, b, ldb, (size_t)K, alpha, beta, C + m * ldc + n, ldc, low);
-            rest(M - m, 1, A + m * lda, lda, b, ldb, (size_t)K, alpha, beta, C + m * ldc + n, ldc, low);
-        }
+        if (n + block_cols <= N) all_rows(2, M, A, lda, b, ldb, (size_t)K, alpha, beta, C + n, ldc, low);
+        else all_rows(1, M, A, lda, b, ldb, (size_t)K, alpha, beta, C + n, ldc, low);
     }
 }
 

@@ -75,8 +75,8 @@ public enum MatmulKernel: String, CaseIterable, Sendable {
     public static let avx512MaxRows = 32
 
     /// Most rows for which the streaming kernel replaces widened sgemm in forward products of bf16 weights, when it
-    /// is the selected kernel: up to here it reads half the bytes and outruns sgemm (`rpp bench kernels`), and the
-    /// rollouts of a decode batch of 32 rows (16 a core) take it.
+    /// is the selected kernel: up to here it reads half the bytes and outruns sgemm. Measured with `rpp bench
+    /// kernels` (docs/precision.md has the figures and the CPU).
     public static let streamedMaxRows = 16
 
     /// Most rows for which the streaming kernel replaces sgemm in forward products of float32 weights. Up to here
