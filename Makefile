@@ -177,7 +177,8 @@ recording-fixture: deps
 	OPENBLAS_CORETYPE=Nehalem RPP_WRITE_RECORDING_FIXTURE=1 $(SWIFT) test $(RELEASE) --skip-build \
 	  --disable-swift-testing --filter RecordReplayTests/testRecordInProcessRunThenReplay
 
-# Coverage-guided fuzzing of the frame decoder (libFuzzer). FUZZ_SECONDS bounds the run.
+# Coverage-guided fuzzing (libFuzzer) of the frame decoder and of the receivers' in-place weight-chunk reader.
+# FUZZ_SECONDS bounds the run.
 # --sanitize=fuzzer lets SwiftPM link libFuzzer's main; the combined -sanitize=fuzzer,address is what
 # instruments the Swift code (two separate -sanitize flags keep only the last). Findings land in
 # Tests/Fixtures/fuzz, which WireTests replays.

@@ -78,8 +78,9 @@ let package = Package(
             "Wire", "Model", "RLCore", "RunKit", "Roles", "Tasks", "Cluster", "Tokenizers", "ChatTemplate",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
-        // libFuzzer target for the frame decoder: built by `make fuzz` with -sanitize=fuzzer -DFUZZING;
-        // a normal build makes a runner that replays input files through the same entry point.
+        // libFuzzer target for the frame decoder and the in-place chunk reader: built by `make fuzz` with
+        // -sanitize=fuzzer -DFUZZING; a normal build makes a runner that replays input files through the same entry
+        // point.
         .executableTarget(name: "FuzzFrame", dependencies: ["Wire"]),
 
         // The test kit every suite uses: Tests/Fixtures paths, assertClose, loopback ports and addresses, temporary

@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 # requires: zstandard==0.25.0
-"""Writes hostile frames to Tests/Fixtures/fuzz/, built from the documented header layout (README,
-"The wire") with an independent CRC32C, so the decoder is tested on inputs its own encoder never makes.
-WireTests replays every file there (and whatever `make fuzz` ever found) and expects no crash.
+"""Writes hostile frames, and weight chunks as a receiver reads them in place, to Tests/Fixtures/fuzz/, built from
+the documented header layout (README, "The wire") with an independent CRC32C and protobuf encoding, so the decoder
+is tested on inputs its own encoder never makes. WireTests replays every file there (and whatever `make fuzz` ever
+found) and expects no crash, and checks the values of the well-formed chunks. They seed `make fuzz` too.
 Needs the `zstandard` module for the zstd cases: pip install zstandard==0.25.0."""
 import os
 import struct
@@ -45,8 +46,48 @@ def varint(n):
             return out + bytes([b])
 
 
+def field(number, wire_type, body):
+    """A protobuf field: a varint (wire type 0, body an int) or length-delimited (wire type 2, body bytes)."""
+    tag = varint(number << 3 | wire_type)
+    return tag + (varint(body) if wire_type == 0 else varint(len(body)) + body)
+
+
+def weight_chunk(data, elements, dtype=1, data_filter=0, version=7, base=0, offset=0):
+    """A WeightChunk payload (chunk 0 of 1) whose tensor is `elements` of `dtype` (1 FLOAT32, 4 BFLOAT16) in
+    `data`, with the tensor's filter field (1 byte-shuffled, 2 sparse) when not 0."""
+    tensor = field(1, 0, dtype) + field(2, 2, varint(elements)) + field(3, 2, data)
+    if data_filter:
+        tensor += field(4, 0, data_filter)
+    chunk = field(1, 0, version) + field(2, 0, 0) + field(3, 0, 1) + field(4, 0, offset) + field(5, 2, tensor)
+    return chunk + (field(6, 0, base) if base else b"")
+
+
+def weight_chunks():
+    """Weight chunks that a receiver reads in place (before their checksum is checked): the filters and the
+    delta as this script encodes them, and damaged ones. WireTests checks the values each one gives."""
+    floats = struct.pack("<4f", 1.0, -2.0, 0.5, 3.25)
+    # Byte-shuffled: byte 0 of every element, then byte 1 of every element, and so on.
+    shuffled = bytes(floats[4 * e + b] for b in range(4) for e in range(4))
+    write("chunk-shuffled.frame", frame(14, weight_chunk(shuffled, 4, data_filter=1)))
+    # Sparse: a bitmap of 10 elements (bits 1, 4 and 9 set, lowest bit first), then their 3 values.
+    bitmap = bytes([0b00010010, 0b00000010])
+    values = struct.pack("<3f", 1.5, -4.0, 8.0)
+    write("chunk-sparse.frame", frame(14, weight_chunk(bitmap + values, 10, data_filter=2)))
+    # An XOR delta of 8 bfloat16 elements against version 6.
+    delta = bytes(range(1, 17))
+    write("chunk-delta-bf16.frame", frame(14, weight_chunk(delta, 8, dtype=4, base=6)))
+    # A sparse bitmap with 5 bits set but only 2 values after it.
+    short = bytes([0b00011111]) + struct.pack("<2f", 1.0, 2.0)
+    write("chunk-sparse-short.frame", frame(14, weight_chunk(short, 8, data_filter=2)))
+    # A plain chunk whose last data byte was flipped after the checksum was taken.
+    good = bytearray(frame(14, weight_chunk(floats, 4)))
+    good[-1] ^= 0x40
+    write("chunk-damaged.frame", bytes(good))
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
+    weight_chunks()
     # A weight chunk whose tensor claims 2^62 elements in a tiny payload.
     tensor = b"\x08\x01" + b"\x12" + varint(len(varint(1 << 62))) + varint(1 << 62)
     chunk = b"\x18\x01" + b"\x2a" + varint(len(tensor)) + tensor

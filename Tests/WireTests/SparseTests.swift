@@ -239,7 +239,7 @@ final class SparseTests: XCTestCase {
         for position in [frame.count / 2, frame.count - 1] {
             var bad = frame
             bad[position] ^= 0x40
-            let applied = try bad.withUnsafeBytes { p -> UInt32? in
+            let applied = bad.withUnsafeBytes { p -> UInt32? in
                 guard let (_, view) = try? FrameCodec().openWeightChunkInPlace(p) else { return nil }
                 return base.withUnsafeBytes { b in
                     got.withUnsafeMutableBytes { view.applyDelta(to: b.baseAddress!, into: $0.baseAddress!) }

@@ -201,18 +201,30 @@ extension FrameSocket {
         let codec = self.receiveCodec
         let replay = self.replay
         return try socket.receive(timeout: timeout, cancel: cancel) { bytes in
-            if let (header, view) = try codec.openWeightChunkInPlace(bytes) {
-                return try body(header, .weightChunk(view))
-            }
-            var outcome: Result<R, any Error>?
-            try codec.open(bytes, replay: replay) { (header, payload) throws(FrameError) in
-                let message: ReceivedMessage =
-                    header.kind == .weightChunk
-                    ? .weightChunk(try WeightChunkView(payload: payload))
-                    : .message(try WireMessage.decode(kind: header.kind, payload: payload))
-                outcome = Result { try body(header, message) }
-            }
-            return try outcome!.get()
+            try codec.openReceived(bytes, replay: replay, body)
         }
+    }
+}
+
+extension FrameCodec {
+    /// Opens a received frame as `FrameSocket.receiveViewSync` does and hands its message to `body`: a weight chunk
+    /// as a view into `bytes` (an unsigned one read in place, its checksum left to the view's copy), every other
+    /// kind checked and decoded. Throws `FrameError` for a frame it refuses, and whatever `body` throws.
+    public func openReceived<R>(
+        _ bytes: UnsafeRawBufferPointer, replay: ReplayGuard? = nil,
+        _ body: (FrameHeader, ReceivedMessage) throws -> R
+    ) throws -> R {
+        if let (header, view) = try openWeightChunkInPlace(bytes) {
+            return try body(header, .weightChunk(view))
+        }
+        var outcome: Result<R, any Error>?
+        try open(bytes, replay: replay) { (header, payload) throws(FrameError) in
+            let message: ReceivedMessage =
+                header.kind == .weightChunk
+                ? .weightChunk(try WeightChunkView(payload: payload))
+                : .message(try WireMessage.decode(kind: header.kind, payload: payload))
+            outcome = Result { try body(header, message) }
+        }
+        return try outcome!.get()
     }
 }
