@@ -79,6 +79,27 @@ final class ReceivedChunkFixtureTests: XCTestCase {
         XCTAssertEqual(crc, crc32c(out))
     }
 
+    /// A worker may apply a delta over the version it holds: the same bytes as into a separate buffer, whatever
+    /// the chunk's form.
+    func testDeltaAppliedOverItsBaseGivesTheSameBytes() throws {
+        for name in ["chunk-delta-bf16.frame", "chunk-shuffled.frame", "chunk-sparse.frame"] {
+            let (apart, over) = try withChunk(name) { view in
+                let base = (0..<view.denseBytes).map { UInt8(truncatingIfNeeded: 0x31 &* $0 &+ 7) }
+                var apart = [UInt8](repeating: 0, count: view.denseBytes)
+                let crc = base.withUnsafeBytes { b in
+                    apart.withUnsafeMutableBytes { view.applyDelta(to: b.baseAddress!, into: $0.baseAddress!) }
+                }
+                var over = base
+                let overCRC = over.withUnsafeMutableBytes {
+                    view.applyDelta(to: $0.baseAddress!, into: $0.baseAddress!)
+                }
+                XCTAssertEqual(crc, overCRC, name)
+                return (apart, over)
+            }
+            XCTAssertEqual(apart, over, name)
+        }
+    }
+
     func testSparseChunkWithTooFewValuesIsRefusedBeforeAnyCopy() throws {
         XCTAssertThrowsError(try withChunk("chunk-sparse-short.frame") { _ in XCTFail("opened") }) { error in
             XCTAssertEqual((error as? FrameError)?.code, .invariant, "\(error)")

@@ -59,9 +59,10 @@ public struct WeightChunkView {
     /// may be the same) and returns the CRC32C of the bytes written; nil when the frame's checksum does not match.
     public func applyDelta(to base: UnsafeRawPointer, into destination: UnsafeMutableRawPointer) -> UInt32? {
         if shuffled {
-            // The elements must be unshuffled before they can be XORed.
-            guard copyData(to: destination) else { return nil }
-            ByteXor.xor(into: destination, destination, base, count: denseBytes)
+            // The elements must be unshuffled before they can be XORed: apart, since `destination` may be `base`.
+            var plain = [UInt8](repeating: 0, count: denseBytes)
+            guard plain.withUnsafeMutableBytes({ copyData(to: $0.baseAddress!) }) else { return nil }
+            plain.withUnsafeBytes { ByteXor.xor(into: destination, $0.baseAddress!, base, count: denseBytes) }
         } else {
             if sparse {
                 Sparse.unpackXor(data, count: elements, width: dtype.size, base: base, into: destination)
