@@ -118,6 +118,39 @@ final class WeightBroadcastTests: XCTestCase {
         XCTAssertEqual(w.receive(pub.announcement), [.ignored(version: 5)])
     }
 
+    /// A version whose last chunk holds fewer elements than its index (a tail shorter than the number of chunks)
+    /// travels as frames and completes, its chunks read in place or decoded.
+    func testLastChunkSmallerThanItsIndexCompletesTheVersion() throws {
+        let (pub, p) = try publish(4, count: 16 * 64 + 3, chunk: 64)
+        XCTAssertEqual(pub.announcement.chunkCount, 17)
+        XCTAssertEqual(pub.chunk(16).count, 3)
+        let codec = FrameCodec(compression: .never)
+        for inPlace in [true, false] {
+            var w = WeightAssembler()
+            _ = w.receive(pub.announcement)
+            var events: [WeightAssembler.Event] = []
+            for c in pub.chunks {
+                let frame = codec.encode(.weightChunk(c))
+                if inPlace {
+                    events.append(
+                        try frame.withUnsafeBytes { b in
+                            try codec.openReceived(b) { _, message in
+                                guard case .weightChunk(let view) = message else {
+                                    throw RolesError(.invalidWeights, "not a chunk")
+                                }
+                                return w.receive(view)
+                            }
+                        })
+                } else if case .weightChunk(let decoded) = try codec.decode(frame) {
+                    events.append(w.receive(decoded))
+                }
+            }
+            XCTAssertEqual(events.count, 17)
+            XCTAssertEqual(events.last, .completed(version: 4), "in place: \(inPlace)")
+            XCTAssertEqual(w.latest?.parameters, p)
+        }
+    }
+
     func testDuplicateChunkIsIgnored() throws {
         let (pub, _) = try publish(1)
         var w = WeightAssembler()

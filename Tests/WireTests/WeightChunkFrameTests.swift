@@ -118,9 +118,15 @@ final class WeightChunkFrameTests: XCTestCase {
         var badType = chunk(floats(8)).wire
         badType.data.dtype = .unspecified
         refuse(try badType.serializedBytes(), "no dtype")
-        var badIndex = chunk(floats(8)).wire
-        badIndex.index = 8
-        refuse(try badIndex.serializedBytes(), "index past count")
+        var noElements = chunk(floats(8)).wire
+        noElements.count = 0
+        refuse(try noElements.serializedBytes(), "a chunk of no elements")
+        var lastOfMany = chunk(floats(8)).wire
+        lastOfMany.index = 500
+        let last: [UInt8] = try lastOfMany.serializedBytes()
+        XCTAssertEqual(
+            try last.withUnsafeBytes { try WeightChunkView(payload: $0).index }, 500,
+            "an index past the chunk's element count (the short last chunk of many)")
         refuse([0x08] + [UInt8](repeating: 0xff, count: 11), "overlong varint")
         refuse([0x2a, 0x7f, 0x01], "length past the end")
         refuse([0x0f], "wire type 7")

@@ -112,9 +112,10 @@ public struct WeightChunkView {
             default: try reader.skip(type)
             }
         }
-        guard count >= 1, count <= UInt64(UInt32.max), index < count else {
-            throw .invariant("weight_chunk.index", "index \(index) of \(count) chunks")
+        guard count >= 1, count <= UInt64(UInt32.max) else {
+            throw .invariant("weight_chunk.count", "is \(count); a chunk holds 1 to 2^32-1 elements")
         }
+        guard index <= UInt64(UInt32.max) else { throw .invariant("weight_chunk.index", "is \(index), beyond 2^32-1") }
         guard let tensor else { throw .invariant("weight_chunk.data", "is missing") }
         guard offset <= UInt64(maxTensorElements) else {
             throw .invariant("weight_chunk.offset", "is \(offset), beyond any buffer")

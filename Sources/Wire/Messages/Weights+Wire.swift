@@ -92,9 +92,7 @@ extension WeightAnnouncement {
 
 extension WeightChunk {
     init(wire w: Rpp_V1_WeightChunk) throws(FrameError) {
-        guard w.count >= 1, w.index < w.count else {
-            throw .invariant("weight_chunk.index", "index \(w.index) of \(w.count) chunks")
-        }
+        guard w.count >= 1 else { throw .invariant("weight_chunk.count", "is 0; a chunk holds at least one element") }
         guard w.hasData else { throw .invariant("weight_chunk.data", "is missing") }
         let data = try DenseTensor(wire: w.data, field: "weight_chunk.data", sparse: true)
         guard data.shape.count == 1, data.shape[0] >= 1 else {

@@ -73,7 +73,9 @@ public struct WeightAnnouncement: Sendable, Equatable {
 /// A 1-D slice of the flat parameter buffer of one policy version.
 public struct WeightChunk: Sendable, Equatable {
     public var policyVersion: UInt64
+    /// The chunk's place among the version's chunks (0..<chunkCount of its announcement).
     public var index: Int
+    /// Elements in this chunk.
     public var count: Int
     /// First element of this chunk in the flat buffer.
     public var offset: Int

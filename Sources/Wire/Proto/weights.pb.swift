@@ -90,8 +90,10 @@ public nonisolated struct Rpp_V1_WeightChunk: Sendable {
 
   public var policyVersion: UInt64 = 0
 
+  /// The chunk's place among the version's chunks (below the announcement's chunk count).
   public var index: UInt32 = 0
 
+  /// Elements in this chunk (the last chunk of a version may hold fewer than its index).
   public var count: UInt32 = 0
 
   /// First element of this chunk in the flat buffer.
