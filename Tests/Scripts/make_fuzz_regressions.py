@@ -53,12 +53,12 @@ def field(number, wire_type, body):
 
 
 def weight_chunk(data, elements, dtype=1, data_filter=0, version=7, base=0, offset=0):
-    """A WeightChunk payload (chunk 0 of 1) whose tensor is `elements` of `dtype` (1 FLOAT32, 4 BFLOAT16) in
-    `data`, with the tensor's filter field (1 byte-shuffled, 2 sparse) when not 0."""
+    """A WeightChunk payload (chunk 0, of `elements` elements) whose tensor is those elements of `dtype` (1 FLOAT32,
+    4 BFLOAT16) in `data`, with the tensor's filter field (1 byte-shuffled, 2 sparse) when not 0."""
     tensor = field(1, 0, dtype) + field(2, 2, varint(elements)) + field(3, 2, data)
     if data_filter:
         tensor += field(4, 0, data_filter)
-    chunk = field(1, 0, version) + field(2, 0, 0) + field(3, 0, 1) + field(4, 0, offset) + field(5, 2, tensor)
+    chunk = field(1, 0, version) + field(2, 0, 0) + field(3, 0, elements) + field(4, 0, offset) + field(5, 2, tensor)
     return chunk + (field(6, 0, base) if base else b"")
 
 

@@ -46,6 +46,9 @@ final class ReceivedChunkFixtureTests: XCTestCase {
             XCTAssertTrue(view.shuffled)
             XCTAssertEqual(view.dtype, .float32)
             XCTAssertEqual(view.elements, 4)
+            XCTAssertEqual(view.count, 4)
+            XCTAssertEqual(view.owned()?.data.shape, [4])
+            XCTAssertEqual(view.owned()?.data.floats, [1.0, -2.0, 0.5, 3.25])
             return copied(view)
         }
         XCTAssertTrue(intact)
@@ -56,6 +59,7 @@ final class ReceivedChunkFixtureTests: XCTestCase {
         let (out, intact) = try withChunk("chunk-sparse.frame") { view in
             XCTAssertTrue(view.sparse)
             XCTAssertEqual(view.elements, 10)
+            XCTAssertEqual(view.owned()?.data.shape, [10], "the shape of the expanded elements")
             return copied(view)
         }
         XCTAssertTrue(intact)

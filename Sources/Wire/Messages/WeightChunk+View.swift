@@ -87,7 +87,7 @@ public struct WeightChunkView {
         guard bytes.withUnsafeMutableBytes({ copyData(to: $0.baseAddress!) }) else { return nil }
         return WeightChunk(
             policyVersion: policyVersion, index: index, count: count, offset: offset,
-            data: DenseTensor(dtype: dtype, shape: [count], bytes: bytes), baseVersion: baseVersion)
+            data: DenseTensor(dtype: dtype, shape: [elements], bytes: bytes), baseVersion: baseVersion)
     }
 
     /// Reads a `WeightChunk` protobuf payload without copying its tensor bytes. Accepts what any protobuf encoder
