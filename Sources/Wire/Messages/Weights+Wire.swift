@@ -10,6 +10,10 @@ extension WeightAnnouncement {
         guard w.chunkElements >= 1, w.chunkCount >= 1 else {
             throw .invariant("weight_announcement.chunk_count", "chunk_count and chunk_elements must be ≥ 1")
         }
+        guard w.chunkElements <= UInt64(maxTensorElements) else {
+            throw .invariant(
+                "weight_announcement.chunk_elements", "is \(w.chunkElements), expected 1...\(maxTensorElements)")
+        }
         let needed = (w.elementCount + w.chunkElements - 1) / w.chunkElements
         guard UInt64(w.chunkCount) == needed else {
             throw .invariant(
@@ -42,7 +46,8 @@ extension WeightAnnouncement {
                 guard d >= 0, d <= Int64(maxTensorElements) else {
                     throw .invariant("weight_announcement.layout[\(i)].shape", "has dimension \(d)")
                 }
-                elements = elements.multipliedReportingOverflow(by: UInt64(d)).partialValue
+                let (product, overflow) = elements.multipliedReportingOverflow(by: UInt64(d))
+                elements = overflow ? .max : product
             }
             guard s.offset <= w.elementCount, elements <= w.elementCount - s.offset else {
                 throw .invariant("weight_announcement.layout[\(i)]", "\(s.name) runs past the end of the buffer")
