@@ -151,6 +151,27 @@ final class WeightBroadcastTests: XCTestCase {
         }
     }
 
+    /// A learner that restarted from an earlier checkpoint numbers its next versions from there: the version in
+    /// progress announced again with other bytes replaces the unfinished one, which could never complete; the same
+    /// bytes announced again keep the chunks already in.
+    func testVersionInProgressAnnouncedWithOtherBytesReplacesIt() throws {
+        let (first, _) = try publish(5)
+        var w = WeightAssembler()
+        XCTAssertEqual(w.receive(first.announcement), [.started(version: 5)])
+        for i in 0..<3 { _ = w.receive(first.chunk(i)) }
+        XCTAssertEqual(w.receive(first.announcement), [.ignored(version: 5)], "a re-send of the same bytes")
+        XCTAssertEqual(w.receivedChunks, 3)
+        let p = params(1000, seed: 77)
+        let again = try WeightPublisher.publish(
+            version: 5, parameters: p, layout: [TensorSpan(name: "w", shape: [1000], offset: 0)], chunkElements: 64)
+        XCTAssertEqual(w.receive(again.announcement), [.started(version: 5)])
+        XCTAssertEqual(w.receivedChunks, 0)
+        var last: WeightAssembler.Event?
+        for c in again.chunks { last = w.receive(c) }
+        XCTAssertEqual(last, .completed(version: 5))
+        XCTAssertEqual(w.latest?.parameters, p)
+    }
+
     func testDuplicateChunkIsIgnored() throws {
         let (pub, _) = try publish(1)
         var w = WeightAssembler()

@@ -127,7 +127,7 @@ public struct WeightAssembler: Sendable {
             progress = p
             return [.continuedAsFullCopy(version: v, received: p.received, total: a.chunkCount)]
         }
-        if let p = progress, v <= p.announcement.policyVersion { return [.ignored(version: v)] }
+        if let current = progress?.announcement, !Self.replaces(a, current) { return [.ignored(version: v)] }
         if let error = Self.check(a) { return [.rejected(error)] }
         if a.isDelta {
             guard let l = latest, l.version == a.baseVersion, l.digest == a.baseDigest, l.count == a.elementCount,
@@ -286,6 +286,13 @@ public struct WeightAssembler: Sendable {
     }
 
     private enum StoreOutcome { case stored, damaged, mismatched }
+
+    /// True when announcement `a` takes the place of `current`, the version in progress: a newer version, or the same
+    /// version with other bytes (from a learner that restarted from an earlier checkpoint and numbers its versions
+    /// from there; the version in progress could never complete).
+    static func replaces(_ a: WeightAnnouncement, _ current: WeightAnnouncement) -> Bool {
+        a.policyVersion > current.policyVersion || a.policyVersion == current.policyVersion && !sameContent(a, current)
+    }
 
     /// True when two announcements describe the same bytes in the same chunks (a delta and its full copy).
     static func sameContent(_ a: WeightAnnouncement, _ b: WeightAnnouncement) -> Bool {

@@ -58,6 +58,8 @@ public final class RolloutWorker: @unchecked Sendable {
     let stopFlag = CancelFlag()
     private let stateLock = NSLock()
     private var _version: UInt64?
+    /// The last verified version the model could not take (run loop only).
+    private var refusedVersion: UInt64?
     private var _units = 0
     private var samples = RateMeter(startedAt: monotonicMillis())
     /// The policy version loaded into `model`, or nil before the first broadcast arrived.
@@ -173,18 +175,25 @@ public final class RolloutWorker: @unchecked Sendable {
         _ = try? control.call(.status(s), timeout: .seconds(2))
     }
 
-    /// Copies a newer verified broadcast into the model, if there is one.
+    /// Copies a newer verified broadcast into the model, if there is one (a version the model cannot take is logged
+    /// once and left).
     func refreshWeights() {
-        guard let v = weights.latestVersion, v != policyVersion, let w = weights.latest,
-            w.count == model.parameterCount
-        else { return }
+        guard let v = weights.latestVersion, v != policyVersion, v != refusedVersion, let w = weights.latest else {
+            return
+        }
         do {
+            guard w.count == model.parameterCount else {
+                throw WorkerError(
+                    "the learner's model has \(w.count) parameters and this worker's \(model.parameterCount): give "
+                        + "every role the same model")
+            }
             switch w.values {
             case .fp32(let values): try values.withUnsafeBufferPointer { try model.setWeights(float32: $0) }
             case .bf16(let bits): try bits.withUnsafeBufferPointer { try model.setWeights(bfloat16: $0) }
             }
         } catch {
             settings.log("\(settings.workerID): weights version \(w.version) not applied: \(error)")
+            refusedVersion = v
             return
         }
         stateLock.withLock { _version = w.version }

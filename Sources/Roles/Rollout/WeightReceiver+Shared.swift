@@ -33,7 +33,9 @@ extension WeightReceiver {
                 case .rejected(let e):
                     log("\(name): weights in shared memory refused: \(e)")
                     return true
-                case .ignored: return true
+                case .ignored:
+                    // A chunk already in (come on the socket) is passed over; another version in progress ends it.
+                    return assembler.versionInProgress != job.policyVersion
                 default: break
                 }
                 return false

@@ -159,6 +159,8 @@ public final class WeightReceiver: @unchecked Sendable {
             for case .started(let v) in events {
                 inFlight = (v, DispatchTime.now().uptimeNanoseconds, header.frameLength)
             }
+            // Chunks that came before their announcement may complete the version with it.
+            for case .completed(let v) in events { complete(v, from: "on the wire") }
             if !a.sharedBuffer.isEmpty, assembler.versionInProgress == a.policyVersion {
                 sharedJob = a
             }
