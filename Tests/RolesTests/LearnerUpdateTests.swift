@@ -54,7 +54,8 @@ final class LearnerUpdateTests: XCTestCase {
 
     /// Stale samples (max_staleness > 0): logp_old is the CURRENT policy's, recomputed before the first step, so
     /// with one mini-batch the first ratio is exactly 1 (no clipping, approx KL 0), while the same batch taken as
-    /// fresh compares against the older behaviour log-probs; the tis weights use the behaviour log-probs.
+    /// fresh without a correction compares against the older behaviour log-probs; the tis weights use the behaviour
+    /// log-probs.
     func testStaleSamplesGetRecomputedOldLogprobs() throws {
         let (settings, model) = try tinySetup(seed: 5) {
             $0.algorithm.trainBatch = 64
@@ -78,12 +79,14 @@ final class LearnerUpdateTests: XCTestCase {
         XCTAssertEqual(stale.policy.clipFraction, 0)
         XCTAssertGreaterThan(
             stale.policy.offPolicyAdjustedFraction, 0, "w = exp(logp_old − logp_behaviour) was clamped somewhere")
-        // Taken as fresh from the same weights, the ratio compares against version 0's log-probs (the metrics are
-        // measured before the step, so the optimiser state does not matter).
+        // Taken as fresh from the same weights without a correction, the ratio compares against version 0's
+        // log-probs (the metrics are measured before the step, so the optimiser state does not matter).
         snapshot.withUnsafeBufferPointer { model.params.pointer.update(from: $0.baseAddress!, count: $0.count) }
+        var uncorrected = settings.rl
+        uncorrected.offPolicy = .none
         let fresh = try PolicyUpdate.run(
             model: model, optimizer: AdamW(model: model, schedule: LRSchedule(peak: 3e-2)), batch: batch,
-            rl: settings.rl, sizes: settings.batch,
+            rl: uncorrected, sizes: settings.batch,
             temperature: 1, klCoef: 0, policyVersion: 0)
         XCTAssertGreaterThan(fresh.policy.approxKL, 1e-5)
     }
@@ -119,6 +122,33 @@ final class LearnerUpdateTests: XCTestCase {
             model: model, optimizer: opt, batch: batch, rl: settings.rl, sizes: settings.batch, temperature: 1,
             klCoef: 0, policyVersion: 0)
         XCTAssertEqual(try XCTUnwrap(report.logprobAbsDiff), 0.25, accuracy: 1e-3)
+    }
+
+    /// With an off-policy correction configured, logp_old is the learner's for every sample, stale or not, so the
+    /// correction weighs a difference between the workers' log-probs and the learner's (bf16 workers): here
+    /// w = exp(−1) on every token, below tis' lower bound 0.5.
+    func testACorrectionWeighsTheWorkersAgainstTheLearnerOnPolicyToo() throws {
+        var (settings, model) = try tinySetup(seed: 6)
+        var batch = try sampleBatch(model, iteration: 1, prompts: 16, n: 4)
+        let sampled = batch.tensors().behaviourLogprobs
+        for i in batch.experiences.indices {
+            batch.experiences[i].rollout.behaviourLogprobs = batch.experiences[i].rollout.behaviourLogprobs.map {
+                $0 + 1
+            }
+        }
+        let t = try PolicyUpdate.tensors(
+            batch, model: model, policyVersion: 0, microBatch: settings.batch.microBatchSize, temperature: 1,
+            recomputeOld: true)
+        for i in t.mask.indices where t.mask[i] > 0 {
+            XCTAssertEqual(t.oldLogprobs[i], sampled[i], accuracy: 1e-4, "logp_old is the learner's, at \(i)")
+        }
+        settings.rl.offPolicy = .tis
+        let report = try PolicyUpdate.run(
+            model: model, optimizer: AdamW(model: model, schedule: LRSchedule(peak: 1e-3)), batch: batch,
+            rl: settings.rl, sizes: settings.batch, temperature: 1, klCoef: 0, policyVersion: 0)
+        XCTAssertEqual(report.staleSamples, 0)
+        XCTAssertEqual(report.policy.offPolicyAdjustedFraction, 1, "every token's w = exp(-1) clamped to 0.5")
+        XCTAssertEqual(try XCTUnwrap(report.logprobAbsDiff), 1, accuracy: 1e-3)
     }
 
     func testConfigMapping() throws {

@@ -51,7 +51,7 @@ public enum PolicyUpdate {
         }
         let t = try tensors(
             batch, model: model, policyVersion: policyVersion, microBatch: sizes.microBatchSize,
-            temperature: temperature)
+            temperature: temperature, recomputeOld: rl.offPolicy != .none)
         let stale = t.policyVersions.filter { $0 < policyVersion }.count
         var mismatch = LogprobMismatch()
         var input = t.advantageInput()
@@ -118,15 +118,17 @@ public enum PolicyUpdate {
         return report
     }
 
-    /// The arrays the update reads: with samples older than `policyVersion` in the batch, logp_old is
-    /// recomputed with the current parameters of `model`; the behaviour log-probs stay the workers' (with a
-    /// correction configured, the loss weighs each token by exp(logp_old − logp_behaviour), which is 1 when
-    /// on-policy).
+    /// The arrays the update reads: with samples older than `policyVersion` in the batch, or with `recomputeOld` (an
+    /// off-policy correction configured), logp_old is recomputed with the current parameters of `model`; the
+    /// behaviour log-probs stay the workers'. With a correction the loss weighs each token by
+    /// exp(logp_old − logp_behaviour): the workers' staleness and any difference between their computation and the
+    /// learner's (bf16 workers under an fp32 learner), as OpenRLHF's and verl's truncated importance sampling do.
     static func tensors(
-        _ batch: RolloutBatch, model: Transformer, policyVersion: UInt64, microBatch: Int, temperature: Float
+        _ batch: RolloutBatch, model: Transformer, policyVersion: UInt64, microBatch: Int, temperature: Float,
+        recomputeOld: Bool = false
     ) throws -> RolloutTensors {
         var t = batch.tensors()
-        if t.policyVersions.contains(where: { $0 < policyVersion }) {
+        if recomputeOld || t.policyVersions.contains(where: { $0 < policyVersion }) {
             try t.recomputeOldLogprobs(
                 currentLogprobs(model: model, t, microBatch: microBatch, temperature: temperature))
         }
