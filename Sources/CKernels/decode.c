@@ -153,10 +153,15 @@ INLINE long logit_sample(const float *x, size_t count, float t, float shift, dou
         float s = block_terms(x + b, n, t, shift, e);
         if (run + s > target) {
             double r = run;
+            long last = -1;
             for (size_t k = 0; k < n; k++) {
+                if (e[k] > 0) last = (long)k;
                 r += e[k];
                 if (r > target) return (long)(b + k);
             }
+            // The block's float sum rounded above its terms' double sum and the target lies between the two: the
+            // block's last token that can be drawn, never the next block's first (which may be masked).
+            if (last >= 0) return (long)b + last;
         }
         if (s > 0) lastPositive = (long)b;
         run += s;

@@ -177,6 +177,35 @@ final class DecodeKernelTests: XCTestCase {
         }
     }
 
+    /// A block's float sum can round above the double sum of its terms; a draw between the two belongs to that block
+    /// (its last likely token), never to the next block's first token, here one masked with -inf.
+    func testADrawInABlockSumsRoundingGapStaysInTheBlock() {
+        var rng = Xoshiro256(seed: 3)
+        var gaps = 0
+        for _ in 0..<2000 where gaps < 3 {
+            var z = (0..<300).map { _ in Float(rng.uniform() * 8 - 4) }
+            z[0] = 5
+            z[256] = -.infinity
+            var all = RppLogitStats()
+            var first = RppLogitStats()
+            rpp_logit_stats(z, 300, 1, &all)
+            rpp_logit_stats(z, 256, 1, &first)
+            var terms = Array(z[0..<256])
+            var sums = [Float](repeating: 0, count: 8)
+            rpp_exp_shifted(&terms, 256, all.max, &sums)
+            let exact = terms.reduce(0.0) { $0 + Double($1) }
+            guard first.sum > exact else { continue }
+            gaps += 1
+            let target = exact + (first.sum - exact) / 2
+            for level in levels {
+                XCTAssertEqual(rpp_pointwise_level(level), level)
+                let j = rpp_logit_sample(z, 300, 1, all.max, target)
+                XCTAssertEqual(j, 255, "level \(level): the block's last token, not token \(j)")
+            }
+        }
+        XCTAssertGreaterThan(gaps, 0, "no block sum rounded above its terms' double sum in 2000 rows")
+    }
+
     func testADrawPastTheSumFallsOnTheLastLikelyToken() {
         var z = [Float](repeating: 0, count: 600)
         for j in 400..<600 { z[j] = -.infinity }

@@ -110,7 +110,8 @@ typedef struct {
 } RppLogitStats;
 void rpp_logit_stats(const float *x, size_t count, float t, RppLogitStats *stats);
 /// The first i at which the running sum of e^(x[i] / t − shift), summed as rpp_logit_stats sums it, exceeds
-/// `target` (a draw from [0, sum)); when rounding leaves it short, the last i whose term is above 0.
+/// `target` (a draw from [0, sum)); when rounding leaves a block's terms short of the target its float sum reaches,
+/// the block's last i whose term is above 0, and past the whole sum the last such i of all. Never an i of term 0.
 long rpp_logit_sample(const float *x, size_t count, float t, float shift, double target);
 /// Chooses the element-wise kernels' instruction set (0 baseline, 1 AVX2, 2 AVX-512; below 0 or above what the
 /// CPU has: the best it has) and returns the one in use. Every level gives the same bits.
