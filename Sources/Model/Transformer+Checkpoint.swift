@@ -55,6 +55,7 @@ extension Transformer {
     /// `loadWeights(from:)` leaving the parameters named in `skipped` as they are (a caller that reads them
     /// itself, such as a classification head wider than one label).
     func loadWeights(from checkpoint: SafetensorsCheckpoint, skipping skipped: Set<String>) throws {
+        try requireFloat32("load a checkpoint")
         for s in layout.specs where !skipped.contains(s.name) {
             guard let e = checkpoint.entry(s.name) else { throw ModelError.missingTensor(s.name) }
             guard ["F32", "BF16", "F16"].contains(e.dtype) else {
@@ -90,6 +91,7 @@ extension Transformer {
     /// config.json is written last, so a directory that has it is complete. Refuses a directory holding a
     /// sharded checkpoint (model.safetensors.index.json), whose shards would shadow or mix with these weights.
     public func save(directory: URL, source: CheckpointSource? = nil, dtype: WeightDType = .f32) throws {
+        try requireFloat32("save")
         do { try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true) } catch {
             throw ModelError.io("cannot create \(directory.path): \(ioReason(error))")
         }
@@ -115,6 +117,15 @@ extension Transformer {
             try CheckpointFiles.write(source.files, to: directory)
         }
         try write(configData, to: directory.appendingPathComponent("config.json"))
+    }
+
+    /// Throws unless the model holds its float32 parameters (an inference role in bf16 may have given them back).
+    func requireFloat32(_ what: String) throws {
+        guard holdsFloat32 else {
+            throw ModelError.invalidInput(
+                "cannot \(what): this model holds only its bf16 copy (usePrecision(.bf16, keepFloat32: false)); "
+                    + "take new weights with setWeights, or load and save before giving the float32 ones back")
+        }
     }
 
     /// True when `a` and `b` name the same directory (after symbolic links).

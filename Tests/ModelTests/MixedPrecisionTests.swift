@@ -71,6 +71,14 @@ final class MixedPrecisionTests: XCTestCase {
         rpp_f32_to_bf16(original, &bits, original.count)
         rpp_bf16_to_f32(bits, &expected, original.count)
         XCTAssertEqual(widened, expected)
+        // Without float32 parameters a checkpoint could neither be read into the copy nor written from zeros.
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("rpp-slim-\(getpid())")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        XCTAssertThrowsError(try slim.save(directory: directory)) { XCTAssertTrue("\($0)".contains("only its bf16")) }
+        try kept.save(directory: directory)
+        XCTAssertThrowsError(
+            try slim.loadWeights(from: SafetensorsCheckpoint(directory: directory))
+        ) { XCTAssertTrue("\($0)".contains("setWeights")) }
     }
 
     func testNewWeightsReachABF16OnlyModelFromEitherPrecision() throws {
