@@ -83,6 +83,9 @@ final class TopologyTests: XCTestCase {
             configure: {
                 $0.algorithm.maxStaleness = 1
                 $0.algorithm.offPolicyCorrection = .tis
+                // The toy policy earns no reward yet, and with tis logp_old is the learner's own, which the reference
+                // (the same weights) matches exactly: the entropy bonus gives the update something to do.
+                $0.algorithm.entropyCoef = 0.01
             })
     }
 
