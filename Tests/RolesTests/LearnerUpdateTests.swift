@@ -95,14 +95,10 @@ final class LearnerUpdateTests: XCTestCase {
     /// off-policy correction and `rollout/logprob_abs_diff` read those, the ratio and the KL term logp_old.
     func testRecomputedOldLogprobsLeaveTheBehaviourLogprobs() throws {
         let (settings, model) = try tinySetup(seed: 5)
-        var batch = try sampleBatch(model, iteration: 1, prompts: 16, n: 4)
-        let sampled = batch.tensors().behaviourLogprobs
+        let sampled = try sampleBatch(model, iteration: 1, prompts: 16, n: 4)
         // Workers' log-probs that differ from the learner's, as bf16 workers' do.
-        for i in batch.experiences.indices {
-            batch.experiences[i].rollout.behaviourLogprobs = batch.experiences[i].rollout.behaviourLogprobs.map {
-                $0 - 0.25
-            }
-        }
+        let batch = shifted(sampled, by: -0.25)
+        let learner = sampled.tensors().behaviourLogprobs
         let fresh = try PolicyUpdate.tensors(
             batch, model: model, policyVersion: 0, microBatch: settings.batch.microBatchSize, temperature: 1)
         XCTAssertEqual(fresh.oldLogprobs, fresh.behaviourLogprobs, "on-policy: logp_old is the behaviour log-probs")
@@ -110,8 +106,8 @@ final class LearnerUpdateTests: XCTestCase {
             batch, model: model, policyVersion: 1, microBatch: settings.batch.microBatchSize, temperature: 1)
         XCTAssertEqual(stale.behaviourLogprobs, fresh.behaviourLogprobs, "the workers' log-probs stay")
         for i in stale.mask.indices where stale.mask[i] > 0 {
-            XCTAssertEqual(stale.oldLogprobs[i], sampled[i], accuracy: 1e-4, "logp_old is the learner's, at \(i)")
-            XCTAssertEqual(stale.behaviourLogprobs[i], sampled[i] - 0.25, accuracy: 1e-6)
+            XCTAssertEqual(stale.oldLogprobs[i], learner[i], accuracy: 1e-4, "logp_old is the learner's, at \(i)")
+            XCTAssertEqual(stale.behaviourLogprobs[i], learner[i] - 0.25, accuracy: 1e-6)
         }
         XCTAssertEqual(stale.slice(2..<5).behaviourLogprobs, stale.rows(stale.behaviourLogprobs, 2..<5))
         XCTAssertEqual(stale.slice(2..<5).oldLogprobs, stale.rows(stale.oldLogprobs, 2..<5))
@@ -129,18 +125,14 @@ final class LearnerUpdateTests: XCTestCase {
     /// w = exp(−1) on every token, below tis' lower bound 0.5.
     func testACorrectionWeighsTheWorkersAgainstTheLearnerOnPolicyToo() throws {
         var (settings, model) = try tinySetup(seed: 6)
-        var batch = try sampleBatch(model, iteration: 1, prompts: 16, n: 4)
-        let sampled = batch.tensors().behaviourLogprobs
-        for i in batch.experiences.indices {
-            batch.experiences[i].rollout.behaviourLogprobs = batch.experiences[i].rollout.behaviourLogprobs.map {
-                $0 + 1
-            }
-        }
+        let sampled = try sampleBatch(model, iteration: 1, prompts: 16, n: 4)
+        let batch = shifted(sampled, by: 1)
+        let learner = sampled.tensors().behaviourLogprobs
         let t = try PolicyUpdate.tensors(
             batch, model: model, policyVersion: 0, microBatch: settings.batch.microBatchSize, temperature: 1,
             recomputeOld: true)
         for i in t.mask.indices where t.mask[i] > 0 {
-            XCTAssertEqual(t.oldLogprobs[i], sampled[i], accuracy: 1e-4, "logp_old is the learner's, at \(i)")
+            XCTAssertEqual(t.oldLogprobs[i], learner[i], accuracy: 1e-4, "logp_old is the learner's, at \(i)")
         }
         settings.rl.offPolicy = .tis
         let report = try PolicyUpdate.run(
@@ -149,6 +141,15 @@ final class LearnerUpdateTests: XCTestCase {
         XCTAssertEqual(report.staleSamples, 0)
         XCTAssertEqual(report.policy.offPolicyAdjustedFraction, 1, "every token's w = exp(-1) clamped to 0.5")
         XCTAssertEqual(try XCTUnwrap(report.logprobAbsDiff), 1, accuracy: 1e-3)
+    }
+
+    /// `batch` with every behaviour log-prob moved by `d`, as workers that compute differently give them.
+    func shifted(_ batch: RolloutBatch, by d: Float) -> RolloutBatch {
+        var out = batch
+        for i in out.experiences.indices {
+            out.experiences[i].rollout.behaviourLogprobs = out.experiences[i].rollout.behaviourLogprobs.map { $0 + d }
+        }
+        return out
     }
 
     func testConfigMapping() throws {
