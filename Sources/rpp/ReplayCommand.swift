@@ -1,6 +1,7 @@
 // `rpp replay DIR`: re-runs a learner's updates from a recording (`rpp learner --record DIR`) with no workers,
 // and checks the result against the recorded parameters bit for bit.
 import ArgumentParser
+import CSupport
 import Foundation
 import Model
 import Roles
@@ -53,6 +54,12 @@ struct ReplayCommand: ParsableCommand {
     func run() throws {
         do {
             let recording = try Recording(directory: URL(fileURLWithPath: directory))
+            if let problem = BLASCore.cannotRun(
+                recorded: recording.header.blasCore, hasAVX512: OpenBLASTuning.cpuHasAVX512(),
+                hasAVX2: rpp_cpu_has_avx2() != 0)
+            {
+                fail(problem)
+            }
             BLASCore.reexecIfNeeded(recorded: recording.header.blasCore)
             try replay(recording)
         } catch let exit as ExitCode {
@@ -77,7 +84,9 @@ struct ReplayCommand: ParsableCommand {
                 "replay: warning: OpenBLAS runs \(OpenBLASTuning.coreName) kernels, the recording used \(h.blasCore); "
                     + "the weights will most likely differ")
         }
-        if let name = h.matmulKernel, let recorded = MatmulKernel(rawValue: name), recorded != MatmulKernel.selected {
+        if let name = h.matmulKernel, let recorded = MatmulKernel(rawValue: name), recorded != MatmulKernel.selected,
+            recording.config.model.learnerPrecision == .bf16
+        {
             if recorded.isSupported() {
                 MatmulKernel.selected = recorded
                 print("replay: bf16 products run on the recorded kernel \(name)")
@@ -141,8 +150,27 @@ enum BLASCore {
         guard getenv("RPP_NO_REEXEC") == nil, getenv("RPP_REPLAY_REEXECUTED") == nil,
             OpenBLASTuning.coreName.lowercased() != recorded.lowercased()
         else { return }
-        // Once only (the marker): OpenBLAS may refuse a core this CPU cannot run. When exec fails the replay
-        // carries on with the current kernels and the SHA-256 comparison tells.
+        // Once only (the marker). When exec fails the replay carries on with the current kernels and the SHA-256
+        // comparison tells.
         OpenBLASTuning.reexec(withCore: recorded, marker: "RPP_REPLAY_REEXECUTED")
+    }
+
+    /// Why this CPU cannot run OpenBLAS core `recorded` (OpenBLAS takes the name and then dies of an illegal
+    /// instruction in its first product), or nil when it can or the core is not one rpp knows the needs of.
+    static func cannotRun(recorded: String, hasAVX512: Bool, hasAVX2: Bool) -> String? {
+        let core = recorded.lowercased()
+        let needs: String
+        if ["skylakex", "cooperlake", "sapphirerapids"].contains(core) {
+            guard !hasAVX512 else { return nil }
+            needs = "AVX-512"
+        } else if ["haswell", "zen", "skylake"].contains(core) {
+            guard !hasAVX2 else { return nil }
+            needs = "AVX2"
+        } else {
+            return nil
+        }
+        return "the recording was made with OpenBLAS's \(recorded) kernels, which need \(needs), and this CPU has "
+            + "none: replay on a CPU with \(needs), or record with OPENBLAS_CORETYPE set to a core every machine "
+            + "runs (Haswell for AVX2, Nehalem for any x86-64)"
     }
 }

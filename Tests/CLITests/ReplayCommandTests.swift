@@ -25,6 +25,8 @@ final class ReplayCommandTests: XCTestCase {
         XCTAssertEqual(r.stdout.components(separatedBy: "replay: iter ").count - 1, 3, r.stdout)
         // Kernels every x86-64 CPU runs: this passes on any of them, whatever kernels OpenBLAS picks by itself.
         XCTAssertTrue(r.stdout.contains("OpenBLAS core Nehalem (recorded Nehalem)"), r.stdout)
+        // An fp32 learner never runs the recorded bf16 kernel, whether this CPU has it or not.
+        XCTAssertFalse(r.stdout.contains("warning"), r.stdout)
     }
 
     /// The C library's exp and log come in variants chosen by CPU feature; with the AVX2 and FMA ones turned off
