@@ -42,14 +42,14 @@ func clusterCodec(_ config: RunConfig) throws -> (codec: FrameCodec, key: String
 /// Binds `address`, prints `banner`, serves until SIGTERM or SIGINT (printing stats every `statsEvery`
 /// seconds), then stops the server and prints the final counts.
 func serveUntilSignalled(
-    name: String, address: String, codec: FrameCodec, handler: @escaping RequestHandler,
-    banner: String, statsEvery: Double
+    name: String, address: String, codec: FrameCodec, resentKinds: Set<MessageKind>,
+    handler: @escaping RequestHandler, banner: String, statsEvery: Double
 ) throws {
     let server: RequestServer
     let status = StatusResponder(role: Role(rawValue: name) ?? .reward, id: address)
     do {
         server = try RequestServer(
-            name: name, address: address, codec: codec, limits: .serviceRequest,
+            name: name, address: address, codec: codec, limits: .serviceRequest, resentKinds: resentKinds,
             handler: status.wrap(handler),
             log: { line in
                 FileHandle.standardError.write(Data("\(line)\n".utf8))
@@ -69,7 +69,7 @@ func serveUntilSignalled(
         sources.append(source)
     }
     func statsLine(_ s: ServerStats) -> String {
-        "\(name): \(s.requests) requests, \(s.errors) errors, \(s.badFrames) bad frames"
+        "\(name): \(s.requests) requests, \(s.errors) errors, \(s.badFrames) bad frames, \(s.resent) re-sent copies"
     }
     let timer = DispatchSource.makeTimerSource(queue: queue)
     let interval = max(statsEvery, 0.1)

@@ -35,7 +35,8 @@ struct ReferenceCommand: ParsableCommand {
         try preflight(config, policy: model.config, context: "reference (model.reference \(path))")
         let service = ReferenceService(model: model)
         try serveUntilSignalled(
-            name: "reference", address: address, codec: codec, handler: service.handle,
+            name: "reference", address: address, codec: codec, resentKinds: [.refLogprobRequest],
+            handler: service.handle,
             banner: "reference server listening on \(address); model \(path) "
                 + "(\(model.parameterCount) parameters); products \(model.precision.kernelDescription); \(key)",
             statsEvery: server.statsEvery)

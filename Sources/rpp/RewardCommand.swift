@@ -33,7 +33,7 @@ struct RewardCommand: ParsableCommand {
         let (scorer, description) = try Self.scorer(config)
         let service = RewardService(name: config.reward.kind.rawValue, scoreBatch: scorer)
         try serveUntilSignalled(
-            name: "reward", address: address, codec: codec, handler: service.handle,
+            name: "reward", address: address, codec: codec, resentKinds: [.scoreRequest], handler: service.handle,
             banner: "reward server listening on \(address); scorer \(description); \(key)",
             statsEvery: server.statsEvery)
     }

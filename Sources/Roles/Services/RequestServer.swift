@@ -23,6 +23,8 @@ public struct ServerStats: Sendable, Equatable {
     public var requests = 0
     public var errors = 0
     public var badFrames = 0
+    /// Copies of the last request answered again without the work (see `RequestServer.init`'s `resentKinds`).
+    public var resent = 0
 }
 
 /// A REP server running `handler` on a dedicated thread until `stop()`.
@@ -38,17 +40,23 @@ public final class RequestServer: @unchecked Sendable {
     private let log: @Sendable (String) -> Void
     /// Refused frames are logged at a bounded rate (a peer sending garbage must not flood the log).
     private var refusals = LogRateLimiter()
+    private let resentKinds: Set<MessageKind>
 
     /// Binds `address`; call `start()` to serve. `limits` caps what any peer can send (default: the codec's).
+    /// A client re-sends a request it has waited for a while (in case its server died), so a server busy with a
+    /// long request receives copies of it: an exact copy of one of the last `recentAnswers` requests answered, when
+    /// of one of `resentKinds` (requests whose answer depends on nothing but the request), gets that answer again
+    /// without the work.
     public init(
         name: String, address: String, codec: FrameCodec, limits: FrameLimits? = nil,
-        handler: @escaping RequestHandler,
+        resentKinds: Set<MessageKind> = [], handler: @escaping RequestHandler,
         log: @escaping @Sendable (String) -> Void = { _ in }
     ) throws(TransportError) {
         self.name = name
         self.address = address
         self.handler = handler
         self.log = log
+        self.resentKinds = resentKinds
         socket = try FrameSocket(.rep, codec: codec, limits: limits)
         try socket.bind(address)
     }
@@ -77,10 +85,24 @@ public final class RequestServer: @unchecked Sendable {
 
     private func serve() {
         defer { finished.signal() }
+        // The last requests of `resentKinds` answered (several clients' copies may interleave), as received.
+        var recent: [(frame: [UInt8], answer: WireMessage)] = []
         while !cancel.isCancelled {
+            let frame: [UInt8]
+            do { frame = try socket.socket.receive(timeout: nil, cancel: cancel) } catch {
+                if cancel.isCancelled || socket.socket.isClosed { return }
+                log("\(name): receive failed: \(error)")
+                continue
+            }
+            if let copy = recent.last(where: { $0.frame == frame }) {
+                lock.withLock { _stats.resent += 1 }
+                reply(copy.answer)
+                continue
+            }
             let request: WireMessage
             do {
-                request = try socket.receiveSync(timeout: nil, cancel: cancel)
+                let (codec, replay) = (socket.receiveCodec, socket.replay)
+                request = try frame.withUnsafeBytes { try codec.decodeFrame($0, replay: replay) }.message
             } catch let error as FrameError {
                 let lines = lock.withLock {
                     _stats.badFrames += 1
@@ -95,8 +117,7 @@ public final class RequestServer: @unchecked Sendable {
                             message: "\(error)")))
                 continue
             } catch {
-                if cancel.isCancelled || socket.socket.isClosed { return }
-                log("\(name): receive failed: \(error)")
+                log("\(name): \(error)")
                 continue
             }
             let answer: WireMessage
@@ -115,9 +136,17 @@ public final class RequestServer: @unchecked Sendable {
                 log("\(name): \(error)")
                 answer = .error(RemoteError(code: .internal, message: "\(error)"))
             }
+            // Errors are not kept: a client that tries a failed request again gets another attempt.
+            if resentKinds.contains(request.kind), answer.kind != .error {
+                recent.append((frame, answer))
+                if recent.count > Self.recentAnswers { recent.removeFirst() }
+            }
             reply(answer)
         }
     }
+
+    /// Answers kept for copies of their requests.
+    static let recentAnswers = 16
 
     private func reply(_ message: WireMessage) {
         do {
