@@ -23,7 +23,7 @@ public struct ServerStats: Sendable, Equatable {
     public var requests = 0
     public var errors = 0
     public var badFrames = 0
-    /// Copies of the last request answered again without the work (see `RequestServer.init`'s `resentKinds`).
+    /// Copies of a recent request answered again without the work (see `RequestServer.init`'s `resentKinds`).
     public var resent = 0
 }
 
@@ -118,6 +118,7 @@ public final class RequestServer: @unchecked Sendable {
                 continue
             } catch {
                 log("\(name): \(error)")
+                reply(.error(RemoteError(code: .internal, message: "\(error)")))
                 continue
             }
             let answer: WireMessage
