@@ -15,6 +15,15 @@ public enum OpenBLASTuning {
     /// replays bit for bit on any x86-64 machine, Intel or AMD, since `rpp replay` re-executes with them.
     public static let portableCore = "Nehalem"
 
+    /// The instruction set OpenBLAS core `name` needs beyond SSE ("AVX-512", "AVX2"), or nil for older or unknown
+    /// cores.
+    public static func instructionSet(ofCore name: String) -> String? {
+        let core = name.lowercased()
+        if ["skylakex", "cooperlake", "sapphirerapids"].contains(core) { return "AVX-512" }
+        if ["haswell", "zen", "skylake"].contains(core) { return "AVX2" }
+        return nil
+    }
+
     /// True when /proc/cpuinfo lists avx512f, avx512bw, avx512vl, avx512dq and avx512cd.
     public static func cpuHasAVX512() -> Bool {
         guard let info = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),

@@ -10,9 +10,7 @@ extension OpenBLASTuning {
     /// Call it first thing in `main` (before any threads start). Returns only when no re-exec happened.
     public static func reexecWithAVX512KernelsIfNeeded() {
         guard getenv("OPENBLAS_CORETYPE") == nil, getenv("RPP_NO_REEXEC") == nil else { return }
-        let core = coreName.lowercased()
-        if core.contains("skylakex") || core.contains("cooperlake") || core.contains("sapphire") { return }
-        guard cpuHasAVX512() else { return }
+        guard instructionSet(ofCore: coreName) != "AVX-512", cpuHasAVX512() else { return }
         reexec(withCore: "SkylakeX")
     }
 

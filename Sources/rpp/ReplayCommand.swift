@@ -158,17 +158,8 @@ enum BLASCore {
     /// Why this CPU cannot run OpenBLAS core `recorded` (OpenBLAS takes the name and then dies of an illegal
     /// instruction in its first product), or nil when it can or the core is not one rpp knows the needs of.
     static func cannotRun(recorded: String, hasAVX512: Bool, hasAVX2: Bool) -> String? {
-        let core = recorded.lowercased()
-        let needs: String
-        if ["skylakex", "cooperlake", "sapphirerapids"].contains(core) {
-            guard !hasAVX512 else { return nil }
-            needs = "AVX-512"
-        } else if ["haswell", "zen", "skylake"].contains(core) {
-            guard !hasAVX2 else { return nil }
-            needs = "AVX2"
-        } else {
-            return nil
-        }
+        guard let needs = OpenBLASTuning.instructionSet(ofCore: recorded) else { return nil }
+        if needs == "AVX-512" ? hasAVX512 : hasAVX2 { return nil }
         return "the recording was made with OpenBLAS's \(recorded) kernels, which need \(needs), and this CPU has "
             + "none: replay on a CPU with \(needs), or record with OPENBLAS_CORETYPE set to a core every machine "
             + "runs (Haswell for AVX2, Nehalem for any x86-64)"
